@@ -23,6 +23,9 @@ static int test_passed, test_failed, test_skipped;
 #define SKIP(...) do { test_skipped++; printf("skip: "); printf(__VA_ARGS__); printf("\n"); } while (0)
 
 /* ../shared/data, or NULL (with one clear line) when the folder is absent */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
 static const char *test_shared_dir(void) {
     static const char *d = "../shared/data";
     return access(d, R_OK) == 0 ? d : NULL;

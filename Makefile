@@ -1,0 +1,37 @@
+# inheritune - `make` builds the tool, `make test` runs every test, `make demo` trains a small model.
+CC      ?= cc
+OPT     ?= -O2 -march=native
+CFLAGS  ?= $(OPT) -std=c99 -Wall -Wextra
+LDLIBS  = -lm -lpthread
+BUILD   = build
+HDR     = inheritune.h $(wildcard parts/*.h)
+
+TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
+
+.PHONY: all test demo clean check-cxx
+all: $(BUILD)/inheritune
+
+$(BUILD)/inheritune: examples/inheritune.c $(HDR) $(wildcard parts/cli_*.c) | $(BUILD)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+$(BUILD)/test_%: tests/test_%.c tests/test.h $(HDR) | $(BUILD)
+	$(CC) $(CFLAGS) -Itests $< -o $@ $(LDLIBS)
+
+$(BUILD):
+	mkdir -p $(BUILD)
+
+# every test binary runs from the repository root; the last line sums them up
+test: $(BUILD)/inheritune $(TESTS) check-cxx
+	@sh tests/run.sh $(TESTS)
+
+# the header must compile as C++ and under clang too (warnings are errors here)
+check-cxx: | $(BUILD)
+	@printf '#define INHERITUNE_IMPLEMENTATION\n#include "../inheritune.h"\nint main(void){return 0;}\n' > $(BUILD)/one.cpp
+	@c++ -Wall -Wextra -Werror -c $(BUILD)/one.cpp -o $(BUILD)/one_cpp.o
+	@if command -v clang >/dev/null; then cp $(BUILD)/one.cpp $(BUILD)/one.c; clang -std=c99 -Wall -Wextra -Werror -c $(BUILD)/one.c -o $(BUILD)/one_c.o; fi
+
+demo: $(BUILD)/inheritune
+	@sh examples/demo.sh
+
+clean:
+	rm -rf $(BUILD)

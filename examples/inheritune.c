@@ -1,0 +1,401 @@
+/* inheritune - command-line tool over inheritune.h. Thin: parse flags, call the library, print.
+   Every error prints "error: <what>" naming the file or flag, and exits non-zero. */
+#define INHERITUNE_IMPLEMENTATION
+#include "../inheritune.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+/* ---------------------------------------------------------------------------------------------
+   Flags: each command lists its flags in a table; unknown flags are errors. */
+
+typedef enum { F_INT, F_FLOAT, F_STR, F_BOOL, F_U64 } flag_kind;
+typedef struct {
+    const char *name;     /* "--batch" */
+    flag_kind kind;
+    void *ptr;
+    const char *help;
+    int set;              /* given on the command line */
+} flag;
+
+static int fail(const char *fmt, const char *a) {
+    fprintf(stderr, "error: ");
+    fprintf(stderr, fmt, a);
+    fprintf(stderr, "\n");
+    return 1;
+}
+static int lib_fail(void) { fprintf(stderr, "error: %s\n", inh_error()); return 1; }
+
+static void usage(const char *cmd, const char *synopsis, flag *f, int nf) {
+    printf("usage: inheritune %s %s\n\n", cmd, synopsis);
+    for (int i = 0; i < nf; i++) printf("  %-18s %s\n", f[i].name, f[i].help);
+    printf("  %-18s %s\n", "--help", "show this help");
+}
+
+/* Parse argv[1..] against the table. Positional arguments go to pos (up to maxpos).
+   Returns 0 ok, 1 error (message printed), 2 help shown. */
+static int parse_flags(int argc, char **argv, flag *f, int nf, const char *synopsis, char **pos, int maxpos, int *npos) {
+    if (npos) *npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(argv[0], synopsis, f, nf); return 2; }
+        if (strncmp(a, "--", 2) != 0 || !a[2]) {
+            if (npos && *npos < maxpos) { pos[(*npos)++] = argv[i]; continue; }
+            return fail("unexpected argument '%s' (see --help)", a);
+        }
+        int k = 0;
+        while (k < nf && strcmp(f[k].name, a)) k++;
+        if (k == nf) return fail("unknown flag '%s' (see --help)", a);
+        f[k].set = 1;
+        if (f[k].kind == F_BOOL) { *(int *)f[k].ptr = 1; continue; }
+        if (i + 1 >= argc) return fail("flag '%s' needs a value", a);
+        const char *v = argv[++i];
+        char *end = NULL;
+        errno = 0;
+        switch (f[k].kind) {
+        case F_INT: {
+            long x = strtol(v, &end, 10);
+            if (!*v || *end || errno || x < -2147483647L || x > 2147483647L) {
+                fprintf(stderr, "error: flag '%s' wants an integer, got '%s'\n", a, v); return 1;
+            }
+            *(int *)f[k].ptr = (int)x; break;
+        }
+        case F_U64: {
+            unsigned long long x = strtoull(v, &end, 10);
+            if (!*v || *end || errno || *v == '-') { fprintf(stderr, "error: flag '%s' wants a non-negative integer, got '%s'\n", a, v); return 1; }
+            *(uint64_t *)f[k].ptr = (uint64_t)x; break;
+        }
+        case F_FLOAT: {
+            double x = strtod(v, &end);
+            if (!*v || *end || errno || !isfinite(x)) { fprintf(stderr, "error: flag '%s' wants a number, got '%s'\n", a, v); return 1; }
+            *(float *)f[k].ptr = (float)x; break;
+        }
+        case F_STR: *(const char **)f[k].ptr = v; break;
+        case F_BOOL: break;
+        }
+    }
+    return 0;
+}
+#define NF(tab) ((int)(sizeof(tab) / sizeof((tab)[0])))
+
+static int check_threads(int *threads) {
+    if (*threads == 0) *threads = inh_num_cores();
+    if (*threads < 1 || *threads > 256) { fprintf(stderr, "error: --threads must be 1..256, got %d\n", *threads); return 1; }
+    return 0;
+}
+
+/* parse "1,2,3" into ids; returns count or -1 */
+static int parse_ids(const char *s, int *out, int max) {
+    int n = 0;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || n >= max || v < 0 || v > 2147483647L) return -1;
+        out[n++] = (int)v;
+        s = end;
+        while (*s == ',' || *s == ' ') s++;
+    }
+    return n;
+}
+
+static void fmt_time(double s, char *buf, size_t n) {
+    if (s < 0 || !isfinite(s)) s = 0;
+    if (s < 60) snprintf(buf, n, "%.0fs", s);
+    else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
+    else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+/* ---------------------------------------------------------------------------------------------
+   train */
+
+static int cmd_train(int argc, char **argv) {
+    const char *data = NULL, *val = NULL, *init = NULL, *out = NULL, *state = NULL, *resume = NULL, *sched = "cosine";
+    int L = 0, NH = 0, C = 0, maxT = 0, V = 0, no_bias = 0, layer_scale = 0, decay_all = 0, no_shuffle = 0;
+    int threads = 0, eval_every = 0, eval_batches = 20, save_every = 0;
+    inh_train_opts o;
+    inh_train_opts_default(&o);
+    flag f[] = {
+        {"--data", F_STR, &data, "training token shard (llm.c .bin)", 0},
+        {"--val", F_STR, &val, "validation token shard", 0},
+        {"--init", F_STR, &init, "start from this model (llm.c .bin)", 0},
+        {"--layers", F_INT, &L, "new model: layers", 0},
+        {"--heads", F_INT, &NH, "new model: attention heads", 0},
+        {"--dim", F_INT, &C, "new model: channels", 0},
+        {"--seq-max", F_INT, &maxT, "new model: context length", 0},
+        {"--vocab", F_INT, &V, "new model: vocabulary size", 0},
+        {"--no-bias", F_BOOL, &no_bias, "new model: no biases (nanoGPT bias=False)", 0},
+        {"--layer-scale", F_BOOL, &layer_scale, "new model: scale attention logits by 1/(layer+1)", 0},
+        {"--batch", F_INT, &o.B, "batch size B (default 4)", 0},
+        {"--seq", F_INT, &o.T, "sequence length T (default 64)", 0},
+        {"--steps", F_INT, &o.steps, "total optimizer steps (default 100)", 0},
+        {"--lr", F_FLOAT, &o.lr, "peak learning rate (default 3e-4)", 0},
+        {"--min-lr", F_FLOAT, &o.min_lr, "final learning rate of the cosine schedule (default 0)", 0},
+        {"--warmup", F_INT, &o.warmup, "linear warm-up steps (default 0)", 0},
+        {"--schedule", F_STR, &sched, "constant | cosine (default cosine)", 0},
+        {"--weight-decay", F_FLOAT, &o.opt.weight_decay, "AdamW decoupled weight decay (default 0.1)", 0},
+        {"--decay-all", F_BOOL, &decay_all, "decay every parameter (llm.c), not only 2-D weights", 0},
+        {"--beta1", F_FLOAT, &o.opt.beta1, "AdamW beta1 (default 0.9)", 0},
+        {"--beta2", F_FLOAT, &o.opt.beta2, "AdamW beta2 (default 0.95)", 0},
+        {"--eps", F_FLOAT, &o.opt.eps, "AdamW epsilon (default 1e-8)", 0},
+        {"--grad-clip", F_FLOAT, &o.opt.grad_clip, "clip the gradient norm (default 1; 0 = off)", 0},
+        {"--accum", F_INT, &o.accum, "gradient accumulation micro-batches (default 1)", 0},
+        {"--seed", F_U64, &o.seed, "seed for initialisation and data order (default 1337)", 0},
+        {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
+        {"--no-shuffle", F_BOOL, &no_shuffle, "consecutive windows from token 0 instead of random ones", 0},
+        {"--eval-every", F_INT, &eval_every, "validation loss every N steps (and at the end; default 0 = end only)", 0},
+        {"--eval-batches", F_INT, &eval_batches, "validation batches (default 20)", 0},
+        {"--out", F_STR, &out, "write the model here (llm.c .bin) at the end", 0},
+        {"--save-every", F_INT, &save_every, "also save model/state every N steps", 0},
+        {"--state", F_STR, &state, "write the training state (for --resume) here", 0},
+        {"--resume", F_STR, &resume, "continue from a training-state file up to --steps", 0},
+    };
+    int r = parse_flags(argc, argv, f, NF(f), "--data TRAIN.bin [--init MODEL.bin | --layers L --heads H --dim C --seq-max T --vocab V] [flags]", NULL, 0, NULL);
+    if (r) return r == 2 ? 0 : 1;
+    if (check_threads(&threads)) return 1;
+    if (!data) return fail("%s", "train needs --data TRAIN.bin");
+    if (!strcmp(sched, "cosine")) o.schedule = INH_SCHEDULE_COSINE;
+    else if (!strcmp(sched, "constant")) o.schedule = INH_SCHEDULE_CONSTANT;
+    else return fail("--schedule must be constant or cosine, got '%s'", sched);
+    o.opt.decay_all = decay_all;
+    o.shuffle = !no_shuffle;
+    if (eval_every < 0 || save_every < 0 || eval_batches <= 0) return fail("%s", "--eval-every and --save-every must be >= 0, --eval-batches > 0");
+    if (o.B <= 0 || o.T <= 0 || o.steps < 0 || o.accum <= 0) return fail("%s", "--batch, --seq and --accum must be positive and --steps >= 0");
+
+    inh_model m;
+    inh_data train, valid;
+    inh_trainer t;
+    memset(&valid, 0, sizeof valid);
+    int new_model = L || NH || C || maxT || V;
+    if (resume && (init || new_model)) return fail("%s", "--resume takes the model from the state file: drop --init and the size flags");
+    if (!resume && init && new_model) return fail("%s", "give either --init MODEL.bin or the size flags of a new model, not both");
+    if (!resume && !init && !(L && NH && C && maxT && V))
+        return fail("%s", "a new model needs --layers, --heads, --dim, --seq-max and --vocab (or use --init MODEL.bin)");
+    if (resume) {
+        /* the state file carries model, options, step and data position; flags given now override */
+        if (inh_data_open(&train, data, 0)) return lib_fail();
+        if (inh_trainer_load_state(&t, &m, &train, resume)) { inh_data_close(&train); return lib_fail(); }
+        inh_train_opts merged = t.o;
+        int step = t.step;
+        inh_rng rng = train.rng;
+        size_t pos = train.pos;
+        for (int i = 0; i < NF(f); i++) {
+            const char *n = f[i].name;
+            if (!f[i].set) continue;
+            if (!strcmp(n, "--batch")) merged.B = o.B; else if (!strcmp(n, "--seq")) merged.T = o.T;
+            else if (!strcmp(n, "--steps")) merged.steps = o.steps; else if (!strcmp(n, "--lr")) merged.lr = o.lr;
+            else if (!strcmp(n, "--min-lr")) merged.min_lr = o.min_lr; else if (!strcmp(n, "--warmup")) merged.warmup = o.warmup;
+            else if (!strcmp(n, "--schedule")) merged.schedule = o.schedule;
+            else if (!strcmp(n, "--weight-decay")) merged.opt.weight_decay = o.opt.weight_decay;
+            else if (!strcmp(n, "--decay-all")) merged.opt.decay_all = 1;
+            else if (!strcmp(n, "--beta1")) merged.opt.beta1 = o.opt.beta1; else if (!strcmp(n, "--beta2")) merged.opt.beta2 = o.opt.beta2;
+            else if (!strcmp(n, "--eps")) merged.opt.eps = o.opt.eps; else if (!strcmp(n, "--grad-clip")) merged.opt.grad_clip = o.opt.grad_clip;
+            else if (!strcmp(n, "--accum")) merged.accum = o.accum; else if (!strcmp(n, "--no-shuffle")) merged.shuffle = 0;
+        }
+        o = merged;
+        inh_trainer_free(&t);
+        if (inh_data_check(&train, m.cfg.V) || inh_trainer_init(&t, &m, &train, &o)) {
+            inh_data_close(&train); inh_model_free(&m); return lib_fail();
+        }
+        t.step = step; train.rng = rng; train.pos = pos;
+        printf("resumed %s at step %d\n", resume, step);
+    } else {
+        if (init) {
+            if (inh_model_load(&m, init)) return lib_fail();
+        } else {
+            inh_config c;
+            inh_config_default(&c, maxT, V, L, NH, C);
+            c.bias = !no_bias; c.layer_scale = layer_scale;
+            if (inh_model_init(&m, &c, o.seed)) return lib_fail();
+        }
+        if (inh_data_open(&train, data, m.cfg.V)) { inh_model_free(&m); return lib_fail(); }
+        if (inh_trainer_init(&t, &m, &train, &o)) { inh_data_close(&train); inh_model_free(&m); return lib_fail(); }
+    }
+    int rc = 0;
+    m.threads = threads;
+    if (val && inh_data_open(&valid, val, m.cfg.V)) { rc = lib_fail(); goto done; }
+    if (val && valid.n < (size_t)o.B * o.T + 1) {
+        fprintf(stderr, "error: %s: %zu tokens cannot fill one validation batch of B=%d x T=%d (+1)\n", val, valid.n, o.B, o.T);
+        rc = 1; goto done;
+    }
+    if (o.T > m.cfg.maxT) { fprintf(stderr, "error: --seq %d is above the model's maxT %d\n", o.T, m.cfg.maxT); rc = 1; goto done; }
+    printf("model: L=%d NH=%d C=%d maxT=%d V=%d%s%s, %zu parameters; data %s: %zu tokens; B=%d T=%d accum=%d, %d threads\n",
+           m.cfg.L, m.cfg.NH, m.cfg.C, m.cfg.maxT, m.cfg.V, m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "",
+           m.num_params, data, train.n, o.B, o.T, o.accum, threads);
+    double t_start = inh_now();
+    int first_step = t.step, bad_steps = 0;
+    size_t tok_per_step = (size_t)o.B * o.T * o.accum;
+    while (t.step < o.steps) {
+        inh_step_info info;
+        if (inh_trainer_step(&t, &info)) { rc = lib_fail(); goto done; }
+        double done_s = inh_now() - t_start, per = done_s / (t.step - first_step);
+        char eta[32];
+        fmt_time(per * (o.steps - t.step), eta, sizeof eta);
+        printf("step %d loss %.6f lr %.3e norm %.4f ms %.1f tok/s %.0f left %s%s\n", info.step + 1, info.loss, info.lr, info.grad_norm,
+               info.seconds * 1e3, tok_per_step / info.seconds, eta, info.skipped ? " (skipped: loss or gradient not finite)" : "");
+        bad_steps = info.skipped ? bad_steps + 1 : 0;
+        if (bad_steps >= 5) { fprintf(stderr, "error: 5 non-finite steps in a row; stopping without saving\n"); rc = 1; goto done; }
+        int last = t.step == o.steps;
+        if (val && ((eval_every && t.step % eval_every == 0) || last)) {
+            float vl;
+            if (inh_eval_loss(&m, &valid, o.B, o.T, eval_batches, &vl)) { rc = lib_fail(); goto done; }
+            printf("step %d val_loss %.6f\n", t.step, vl);
+        }
+        if ((save_every && t.step % save_every == 0) || last) {
+            if (out && inh_model_save(&m, out)) { rc = lib_fail(); goto done; }
+            if (state && inh_trainer_save_state(&t, state)) { rc = lib_fail(); goto done; }
+        }
+        fflush(stdout);
+    }
+    if (o.steps == t.step && first_step == t.step) {   /* nothing to do: still write what was asked */
+        if (out && inh_model_save(&m, out)) { rc = lib_fail(); goto done; }
+        if (state && inh_trainer_save_state(&t, state)) { rc = lib_fail(); goto done; }
+    }
+    if (out) printf("saved %s\n", out);
+done:
+    inh_trainer_free(&t);
+    inh_data_close(&train);
+    inh_data_close(&valid);
+    inh_model_free(&m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   eval */
+
+static int cmd_eval(int argc, char **argv) {
+    const char *model = NULL, *data = NULL;
+    int B = 4, T = 64, nb = 1, threads = 0;
+    flag f[] = {
+        {"--model", F_STR, &model, "model file (llm.c .bin)", 0},
+        {"--data", F_STR, &data, "token shard", 0},
+        {"--batch", F_INT, &B, "batch size (default 4)", 0},
+        {"--seq", F_INT, &T, "sequence length (default 64)", 0},
+        {"--batches", F_INT, &nb, "consecutive windows from token 0 (default 1)", 0},
+        {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
+    };
+    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL.bin --data FILE.bin [--batch B --seq T --batches N]", NULL, 0, NULL);
+    if (r) return r == 2 ? 0 : 1;
+    if (check_threads(&threads)) return 1;
+    if (!model || !data) return fail("%s", "eval needs --model and --data");
+    if (B <= 0 || T <= 0 || nb <= 0) return fail("%s", "--batch, --seq and --batches must be positive");
+    inh_model m;
+    inh_data d;
+    if (inh_model_load(&m, model)) return lib_fail();
+    m.threads = threads;
+    if (inh_data_open(&d, data, m.cfg.V)) { inh_model_free(&m); return lib_fail(); }
+    int rc = 0;
+    float loss;
+    if (T > m.cfg.maxT) { fprintf(stderr, "error: --seq %d is above the model's maxT %d (%s)\n", T, m.cfg.maxT, model); rc = 1; }
+    else if (d.n < (size_t)B * T + 1) { fprintf(stderr, "error: %s: %zu tokens cannot fill a batch of B=%d x T=%d (+1)\n", data, d.n, B, T); rc = 1; }
+    else if (inh_eval_loss(&m, &d, B, T, nb, &loss)) rc = lib_fail();
+    else printf("loss %.6f\n", loss);
+    inh_data_close(&d);
+    inh_model_free(&m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   sample */
+
+static int cmd_sample(int argc, char **argv) {
+    const char *model = NULL, *prompt_ids = NULL;
+    int n = 64, top_k = 0, threads = 0;
+    float temperature = 1.0f;
+    uint64_t seed = 1337;
+    flag f[] = {
+        {"--model", F_STR, &model, "model file (llm.c .bin)", 0},
+        {"--prompt-ids", F_STR, &prompt_ids, "prompt token ids, comma separated (default: token 0... the last id, V-1, is end-of-text for GPT-2)", 0},
+        {"--tokens", F_INT, &n, "tokens to generate (default 64)", 0},
+        {"--temperature", F_FLOAT, &temperature, "sampling temperature; 0 = greedy (default 1)", 0},
+        {"--top-k", F_INT, &top_k, "sample among the k most likely tokens (default 0 = all)", 0},
+        {"--seed", F_U64, &seed, "sampling seed (default 1337)", 0},
+        {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
+    };
+    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL.bin [--prompt-ids 1,2,3] --tokens N [--temperature X] [--top-k K] [--seed N]", NULL, 0, NULL);
+    if (r) return r == 2 ? 0 : 1;
+    if (check_threads(&threads)) return 1;
+    if (!model) return fail("%s", "sample needs --model");
+    if (n < 0 || n > 1000000 || top_k < 0 || temperature < 0) return fail("%s", "--tokens, --top-k and --temperature must be >= 0");
+    inh_model m;
+    if (inh_model_load(&m, model)) return lib_fail();
+    m.threads = threads;
+    int cap = 4096 + n, np = 1;
+    int *ids = (int *)malloc(sizeof(int) * (size_t)cap);
+    if (!ids) { inh_model_free(&m); return fail("%s", "out of memory"); }
+    ids[0] = m.cfg.V - 1;   /* GPT-2's <|endoftext|> is the last id; a sensible default start */
+    if (prompt_ids && (np = parse_ids(prompt_ids, ids, 4096)) < 1) {
+        free(ids); inh_model_free(&m);
+        return fail("--prompt-ids: cannot parse '%s' (comma-separated ids)", prompt_ids);
+    }
+    inh_rng rng;
+    inh_rng_seed(&rng, seed);
+    int rc = 0;
+    if (inh_model_generate(&m, ids, np, n, temperature, top_k, &rng, ids)) rc = lib_fail();
+    else {
+        for (int i = 0; i < np + n; i++) printf(i ? " %d" : "%d", ids[i]);
+        printf("\n");
+    }
+    free(ids);
+    inh_model_free(&m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   synth: a corpus the program makes itself */
+
+static int cmd_synth(int argc, char **argv) {
+    const char *dir = NULL;
+    int ntok = 400000, nval = 40000, V = 64;
+    uint64_t seed = 1;
+    flag f[] = {
+        {"--out", F_STR, &dir, "directory for train.bin and val.bin (must exist)", 0},
+        {"--tokens", F_INT, &ntok, "training tokens (default 400000)", 0},
+        {"--val-tokens", F_INT, &nval, "validation tokens (default 40000)", 0},
+        {"--vocab", F_INT, &V, "vocabulary size, 16..65536 (default 64)", 0},
+        {"--seed", F_U64, &seed, "seed (default 1)", 0},
+    };
+    int r = parse_flags(argc, argv, f, NF(f), "--out DIR [--tokens N] [--val-tokens N] [--vocab V] [--seed S]", NULL, 0, NULL);
+    if (r) return r == 2 ? 0 : 1;
+    if (!dir) return fail("%s", "synth needs --out DIR");
+    if (ntok < 2 || nval < 2) return fail("%s", "--tokens and --val-tokens must be at least 2");
+    int *ids = (int *)malloc(sizeof(int) * ((size_t)ntok + nval));
+    char path[4096];
+    if (!ids) return fail("%s", "out of memory");
+    int rc = inh_synth_corpus(ids, (size_t)ntok + nval, V, seed);
+    snprintf(path, sizeof path, "%s/train.bin", dir);
+    if (!rc) rc = inh_data_write(path, ids, (size_t)ntok);
+    snprintf(path, sizeof path, "%s/val.bin", dir);
+    if (!rc) rc = inh_data_write(path, ids + ntok, (size_t)nval);
+    free(ids);
+    if (rc) return lib_fail();
+    printf("wrote %s/train.bin (%d tokens) and %s/val.bin (%d tokens), vocabulary %d\n", dir, ntok, dir, nval, V);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   main */
+
+typedef struct { const char *name; int (*fn)(int, char **); const char *help; } command;
+static const command commands[] = {
+    {"train", cmd_train, "train a model (new or from --init) on a token shard"},
+    {"eval", cmd_eval, "mean loss of a model over consecutive windows of a shard"},
+    {"sample", cmd_sample, "generate tokens from a model"},
+    {"synth", cmd_synth, "write a synthetic corpus (copy + bigram segments) as token shards"},
+};
+
+static void main_usage(void) {
+    printf("inheritune - train, analyse and shrink small GPT-2 models\n\nusage: inheritune COMMAND [flags]   (COMMAND --help for its flags)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) printf("  %-10s %s\n", commands[i].name, commands[i].help);
+}
+
+#ifndef INH_CLI_NO_MAIN
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) { main_usage(); return argc < 2 ? 1 : 0; }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "error: unknown command '%s' (see inheritune --help)\n", argv[1]);
+    return 1;
+}
+#endif

@@ -1,0 +1,157 @@
+/* tests/test_cli.c - the command-line contract: `eval` and `train` match PyTorch through the tool,
+   resume through the tool, and every bad input exits non-zero with a message naming the problem. */
+#define INHERITUNE_IMPLEMENTATION
+#include "../inheritune.h"
+#include "test.h"
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#define TOOL "build/inheritune"
+
+/* run a shell command, capture stdout+stderr into out, return the exit status */
+static int run(const char *cmd, char *out, size_t cap) {
+    char full[2048];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    size_t n = 0;
+    if (!p) return -1;
+    while (n + 1 < cap) {
+        size_t got = fread(out + n, 1, cap - 1 - n, p);
+        if (!got) break;
+        n += got;
+    }
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* losses of the "step N loss X" lines, in order */
+static int step_losses(const char *out, float *loss, int max) {
+    int n = 0;
+    for (const char *s = out; (s = strstr(s, "step ")) && n < max; s++) {
+        int k; float l;
+        if ((s == out || s[-1] == '\n') && sscanf(s, "step %d loss %f", &k, &l) == 2) loss[n++] = l;
+    }
+    return n;
+}
+
+static float ref_value(const char *name, int i) {   /* one value from tests/ref/tiny_ref.bin */
+    unsigned char *buf; size_t len, off = 8;
+    float v = NAN;
+    if (inh__read_file("tests/ref/tiny_ref.bin", &buf, &len, 0)) return v;
+    while (off + 8 <= len) {
+        uint32_t nl = inh__rd32(buf + off);
+        int match = nl == strlen(name) && !memcmp(buf + off + 4, name, nl);
+        off += 4 + nl;
+        uint32_t nd = inh__rd32(buf + off); off += 4;
+        size_t cnt = 1;
+        for (uint32_t d = 0; d < nd; d++) { cnt *= inh__rd32(buf + off); off += 4; }
+        if (match) { memcpy(&v, buf + off + 4 * (size_t)i, 4); break; }
+        off += 4 * cnt;
+    }
+    free(buf);
+    return v;
+}
+
+static char out[1 << 16];
+
+static void parity(void) {
+    int rc = run(TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --batch 2 --seq 8 --threads 1", out, sizeof out);
+    float loss = NAN;
+    CHECK(rc == 0 && sscanf(strstr(out, "loss ") ? strstr(out, "loss ") : "", "loss %f", &loss) == 1, "eval runs: %s", out);
+    CHECK_CLOSE(loss, ref_value("loss", 0), 1e-4, 0, "eval loss vs PyTorch (abs 1e-4)");
+    const char *base = TOOL " train --init tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --no-shuffle --batch 2 --seq 8"
+                       " --steps 10 --lr 1e-4 --beta1 0.9 --beta2 0.999 --eps 1e-8 --weight-decay 0.01 --grad-clip 0 --schedule constant --threads 2";
+    for (int all = 0; all <= 1; all++) {
+        char cmd[1024];
+        float l[10];
+        snprintf(cmd, sizeof cmd, "%s%s", base, all ? " --decay-all" : "");
+        rc = run(cmd, out, sizeof out);
+        int n = step_losses(out, l, 10);
+        CHECK(rc == 0 && n == 10, "train prints 10 step lines (rc %d): %s", rc, out);
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+            double d = fabs(l[i] - ref_value(all ? "losses_decay_all" : "losses_decay_2d", i));
+            if (d > worst) worst = d;
+        }
+        CHECK(worst <= 2e-3, "train %s: 10 AdamW losses within 2e-3 of PyTorch (worst %.2g)", all ? "--decay-all" : "(2-D decay)", worst);
+        CHECK(worst <= 1e-5, "train losses agree to 1e-5 (printed to 6 decimals; worst %.2g)", worst);
+    }
+}
+
+/* --resume through the tool: constant schedule, 10 steps + resume to 20 equals 20 straight */
+static void resume(void) {
+    const char *common = TOOL " train --data build/cli_pattern.bin --layers 2 --heads 2 --dim 16 --seq-max 16 --vocab 32"
+                         " --batch 4 --seq 16 --lr 1e-2 --schedule constant --threads 1";
+    int ids[3000];
+    for (int i = 0; i < 3000; i++) ids[i] = (i % 7 + i / 50) % 32;
+    inh_data_write("build/cli_pattern.bin", ids, 3000);
+    char cmd[1024];
+    float a[20], b[20];
+    snprintf(cmd, sizeof cmd, "%s --steps 20", common);
+    int rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, a, 20) == 20, "20 straight steps: %s", out);
+    snprintf(cmd, sizeof cmd, "%s --steps 10 --state build/cli_state.bin --out build/cli_model.bin", common);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, b, 10) == 10, "first 10 steps: %s", out);
+    snprintf(cmd, sizeof cmd, TOOL " train --data build/cli_pattern.bin --resume build/cli_state.bin --steps 20 --threads 1");
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, b + 10, 10) == 10, "resumed 10 steps: %s", out);
+    CHECK(memcmp(a, b, sizeof a) == 0, "10 + resume 10 prints the losses of 20 straight steps");
+    rc = run(TOOL " sample --model build/cli_model.bin --prompt-ids 1,2,3 --tokens 5 --temperature 0 --threads 1", out, sizeof out);
+    int t[8], n = sscanf(out, "%d %d %d %d %d %d %d %d", &t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &t[6], &t[7]);
+    CHECK(rc == 0 && n == 8 && t[0] == 1 && t[2] == 3, "sample prints prompt + 5 ids: %s", out);
+    char out2[256];
+    run(TOOL " sample --model build/cli_model.bin --prompt-ids 1,2,3 --tokens 5 --temperature 0 --threads 2", out2, sizeof out2);
+    CHECK(!strcmp(out, out2), "greedy sampling is the same for 1 and 2 threads");
+}
+
+/* Bad input: non-zero exit, and the message names the file or flag and the problem. */
+static void bad(const char *cmd, const char *needle) {
+    int rc = run(cmd, out, sizeof out);
+    CHECK(rc != 0 && rc < 128 && strstr(out, needle) && strstr(out, "error:"), "`%s` -> exit %d, output '%s' should contain '%s'", cmd, rc, out, needle);
+}
+
+static void bad_inputs(void) {
+    FILE *f = fopen("build/cli_trunc.bin", "wb");
+    unsigned char *buf; size_t len;
+    inh__read_file("tests/ref/tiny.bin", &buf, &len, 0);
+    fwrite(buf, 1, len / 2, f); fclose(f); free(buf);
+    bad(TOOL " eval --model build/nope.bin --data tests/ref/tiny_tokens.bin", "build/nope.bin: cannot open");
+    bad(TOOL " eval --model build/cli_trunc.bin --data tests/ref/tiny_tokens.bin", "build/cli_trunc.bin: file is");
+    bad(TOOL " eval --model tests/ref/tiny_tokens.bin --data tests/ref/tiny_tokens.bin", "not an llm.c model file");
+    bad(TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny.bin", "tests/ref/tiny.bin: not an llm.c token shard");
+    bad(TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --batch 4 --seq 8", "cannot fill a batch");
+    bad(TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --batch 1 --seq 17", "above the model's maxT");
+    bad(TOOL " eval --model tests/ref/tiny.bin --data build/cli_pattern.bin --bogus 1", "unknown flag '--bogus'");
+    bad(TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --batch x", "--batch' wants an integer");
+    bad(TOOL " train --data tests/ref/tiny_tokens.bin --layers 2 --heads 3 --dim 16 --seq-max 8 --vocab 100 --batch 1 --seq 8", "do not divide");
+    bad(TOOL " train --data build/cli_pattern.bin --init tests/ref/tiny.bin --batch 1 --seq 8 --steps 1 --vocab 10", "not both");
+    bad(TOOL " train --data build/cli_pattern.bin --layers 1 --heads 1 --dim 8 --seq-max 8 --vocab 16 --batch 1 --seq 8", "outside the model's vocabulary");
+    bad(TOOL " train --data build/cli_pattern.bin --layers 1 --heads 1 --dim 8 --seq-max 8 --vocab 32 --batch 1 --seq 16", "above the model's maxT");
+    bad(TOOL " train --data build/cli_pattern.bin --resume build/nope_state.bin", "build/nope_state.bin: cannot open");
+    bad(TOOL " sample --model tests/ref/tiny.bin --prompt-ids 1,200 --tokens 2", "outside the vocabulary");
+    bad(TOOL " frobnicate", "unknown command");
+    int rc = run(TOOL " train --help", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "--decay-all") && strstr(out, "--resume"), "train --help lists its flags");
+    rc = run(TOOL " --help", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "train") && strstr(out, "eval") && strstr(out, "sample"), "--help lists the commands");
+    /* a failed save leaves the previous file intact */
+    inh__read_file("tests/ref/tiny.bin", &buf, &len, 0);
+    f = fopen("build/cli_keep.bin", "wb"); fwrite(buf, 1, len, f); fclose(f);
+    rc = run(TOOL " train --data tests/ref/tiny_tokens.bin --init build/cli_keep.bin --batch 2 --seq 8 --steps 1"
+             " --out build/no-such-dir/x.bin", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "build/no-such-dir/x.bin: cannot create"), "a save that cannot be written fails naming the file: %s", out);
+    unsigned char *after; size_t alen;
+    inh__read_file("build/cli_keep.bin", &after, &alen, 0);
+    CHECK(alen == len && !memcmp(buf, after, len), "the input model is untouched");
+    free(buf); free(after);
+}
+
+int main(void) {
+    if (access(TOOL, X_OK) != 0) { printf("cli: %s not built (run make)\ncli: 0 passed, 1 failed\n", TOOL); return 1; }
+    parity();
+    resume();
+    bad_inputs();
+    return test_summary("cli");
+}

@@ -1,0 +1,448 @@
+/* tests/test_core.c - the engine: gradients against finite differences, parity with PyTorch
+   (tests/ref/make_ref.py, float64), checkpoint round trip, exact resume, learning, bad input. */
+#define INHERITUNE_IMPLEMENTATION
+#include "../inheritune.h"
+#include "test.h"
+#include <stdlib.h>
+
+/* ---- the reference bundle written by tests/ref/make_ref.py ------------------------------------ */
+typedef struct { char name[96]; int ndim, dims[4]; size_t n; float *data; } rec;
+typedef struct { rec r[64]; int n; } bundle;
+
+static int bundle_load(bundle *b, const char *path) {
+    unsigned char *buf; size_t len, off = 8;
+    memset(b, 0, sizeof *b);
+    if (inh__read_file(path, &buf, &len, 0) || len < 8 || memcmp(buf, "INHREF1", 8)) return -1;
+    while (off + 8 <= len && b->n < 64) {
+        rec *r = &b->r[b->n];
+        uint32_t nl = inh__rd32(buf + off); off += 4;
+        if (nl >= sizeof r->name || off + nl + 4 > len) break;
+        memcpy(r->name, buf + off, nl); off += nl;
+        r->ndim = (int)inh__rd32(buf + off); off += 4;
+        r->n = 1;
+        for (int i = 0; i < r->ndim && i < 4; i++) { r->dims[i] = (int)inh__rd32(buf + off); off += 4; r->n *= (size_t)r->dims[i]; }
+        if (off + r->n * 4 > len) break;
+        r->data = (float *)malloc(r->n * 4);
+        memcpy(r->data, buf + off, r->n * 4); off += r->n * 4;
+        b->n++;
+    }
+    free(buf);
+    return off == len ? 0 : -1;
+}
+static const rec *bundle_get(const bundle *b, const char *name) {
+    for (int i = 0; i < b->n; i++) if (!strcmp(b->r[i].name, name)) return &b->r[i];
+    printf("reference record %s missing\n", name);
+    return NULL;
+}
+static void bundle_free(bundle *b) { for (int i = 0; i < b->n; i++) free(b->r[i].data); }
+
+/* max |a-b| / (atol + rtol|b|) over n values: <= 1 means within tolerance */
+static double worst(const float *a, const float *b, size_t n, double atol, double rtol, double *maxabs) {
+    double w = 0.0, m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]), q = d / (atol + rtol * fabs(b[i]));
+        if (q > w) w = q;
+        if (d > m) m = d;
+    }
+    if (maxabs) *maxabs = m;
+    return w;
+}
+
+static int tokens_xy(const bundle *b, int *x, int *y, int BT) {
+    const rec *t = bundle_get(b, "tokens");
+    if (!t || (int)t->n != BT + 1) return -1;
+    for (int i = 0; i < BT; i++) { x[i] = (int)t->data[i]; y[i] = (int)t->data[i + 1]; }
+    return 0;
+}
+
+/* Forward + backward against PyTorch for one variant. Tolerances: the reference is float64 from the
+   same float32 weights, so the only error is our float32 rounding (~1e-7 relative per op); logits and
+   the loss agree to ~1e-6, gradients to ~1e-6 absolute for values of order 0.01-1. */
+static void parity_variant(const char *name, int bias, int layer_scale) {
+    char path[256];
+    bundle b;
+    inh_model m;
+    snprintf(path, sizeof path, "tests/ref/%s_ref.bin", name);
+    if (bundle_load(&b, path)) { CHECK(0, "cannot read %s", path); return; }
+    snprintf(path, sizeof path, "tests/ref/%s.bin", name);
+    if (inh_model_load(&m, path)) { CHECK(0, "load %s: %s", path, inh_error()); bundle_free(&b); return; }
+    m.cfg.bias = bias; m.cfg.layer_scale = layer_scale;
+    int B = 2, T = 8, x[16], y[16];
+    CHECK(tokens_xy(&b, x, y, B * T) == 0, "%s: tokens record", name);
+    inh_model_forward(&m, x, NULL, B, T);
+    const rec *lg = bundle_get(&b, "logits"), *loss = bundle_get(&b, "loss");
+    double w = 0, mx;
+    for (int i = 0; i < B * T && lg; i++)   /* ours is (B,T,Vp); reference (B,T,V) */
+        for (int v = 0; v < m.cfg.V; v++) {
+            double q = fabs(m.acts.logits[(size_t)i * m.cfg.Vp + v] - lg->data[i * m.cfg.V + v]) / (1e-5 + 1e-5 * fabs(lg->data[i * m.cfg.V + v]));
+            if (q > w) w = q;
+        }
+    CHECK(lg && w <= 1.0, "%s: logits differ from PyTorch (worst ratio to tolerance %.3g)", name, w);
+    inh_model_forward(&m, x, y, B, T);
+    if (loss) CHECK_CLOSE(m.mean_loss, loss->data[0], 0, 1e-5, "loss vs PyTorch (rel 1e-5)");
+    inh_model_zero_grad(&m);
+    inh_model_backward(&m, 1.0f);
+    float *g = m.grads_mem;
+    for (int i = 0; i < INH_NUM_PARAMS; i++) {
+        char gn[64];
+        snprintf(gn, sizeof gn, "grad.%s", inh_param_name(i));
+        const rec *r = bundle_get(&b, gn);
+        if (!r || r->n != m.param_sizes[i]) { CHECK(0, "%s: %s shape", name, gn); g += m.param_sizes[i]; continue; }
+        w = worst(g, r->data, r->n, 2e-6, 1e-4, &mx);
+        CHECK(w <= 1.0, "%s %s: gradient differs from PyTorch (max abs %.3g; atol 2e-6 rtol 1e-4)", name, gn, mx);
+        g += m.param_sizes[i];
+    }
+    if (!strcmp(name, "tiny")) {
+        /* attention dropped at inference: layer 2, then layers 0 and 2 */
+        const rec *ld = bundle_get(&b, "loss_drop_attn_2"), *ld2 = bundle_get(&b, "loss_drop_attn_0_2");
+        m.drop_attn[2] = 1;
+        inh_model_forward(&m, x, y, B, T);
+        if (ld) CHECK_CLOSE(m.mean_loss, ld->data[0], 0, 1e-5, "loss with layer 2's attention dropped vs PyTorch");
+        m.drop_attn[0] = 1;
+        inh_model_forward(&m, x, y, B, T);
+        if (ld2) CHECK_CLOSE(m.mean_loss, ld2->data[0], 0, 1e-5, "loss with layers 0,2 attention dropped vs PyTorch");
+    }
+    inh_model_free(&m);
+    bundle_free(&b);
+}
+
+/* 10 AdamW steps on one batch (lr 1e-4, betas 0.9/0.999, eps 1e-8, wd 0.01) against torch.optim.AdamW.
+   The issue asks 2e-3 per step; float32 reaches ~1e-6, so 1e-5 absolute is stated and checked. */
+static void parity_adamw(int decay_all) {
+    bundle b;
+    inh_model m;
+    if (bundle_load(&b, "tests/ref/tiny_ref.bin") || inh_model_load(&m, "tests/ref/tiny.bin")) { CHECK(0, "reference files"); return; }
+    int x[16], y[16];
+    tokens_xy(&b, x, y, 16);
+    inh_adamw o = {0.9f, 0.999f, 1e-8f, 0.01f, decay_all, 0.0f};
+    const rec *ref = bundle_get(&b, decay_all ? "losses_decay_all" : "losses_decay_2d");
+    double worst_d = 0;
+    for (int s = 0; s < 10 && ref; s++) {
+        inh_model_zero_grad(&m);
+        inh_model_forward(&m, x, y, 2, 8);
+        double d = fabs(m.mean_loss - ref->data[s]);
+        if (d > worst_d) worst_d = d;
+        inh_model_backward(&m, 1.0f);
+        inh_model_update(&m, &o, 1e-4f, s + 1, inh_model_grad_norm(&m));
+    }
+    CHECK(ref && worst_d <= 1e-5, "AdamW (%s) losses differ from PyTorch by %.3g", decay_all ? "decay all" : "2-D decay", worst_d);
+    /* parameters after the 10 steps: the decay grouping shows in LayerNorm weights */
+    float *p = m.params_mem;
+    for (int i = 0; i < INH_NUM_PARAMS; i++) {
+        char pn[96];
+        snprintf(pn, sizeof pn, "params_after_10_%s.%s", decay_all ? "decay_all" : "decay_2d", inh_param_name(i));
+        const rec *r = bundle_get(&b, pn);
+        if (r && i == 5) {
+            /* the key bias has an exactly zero gradient (softmax ignores a shift); float32 leaves
+               ~1e-9 noise there that Adam's normalisation turns into real steps, so skip that slice */
+            int C = m.cfg.C;
+            for (int l = 0; l < m.cfg.L; l++) memcpy(p + l * 3 * C + C, r->data + l * 3 * C + C, C * sizeof(float));
+        }
+        if (r) {
+            double mx, w = worst(p, r->data, r->n, 1e-6, 1e-5, &mx);
+            CHECK(w <= 1.0, "%s after 10 steps: max abs diff %.3g (atol 1e-6 rtol 1e-5)", pn, mx);
+        } else CHECK(0, "missing %s", pn);
+        p += m.param_sizes[i];
+    }
+    inh_model_free(&m);
+    bundle_free(&b);
+}
+
+/* ---- finite differences ---------------------------------------------------------------------- */
+/* Directional derivative check: (f(p + h d) - f(p - h d)) / 2h against <grad, d> for a random unit
+   direction d over one whole tensor. h = 1e-2 on a float32 loss of ~4 keeps the rounding error near
+   ulp(4)/h = 5e-5 and the truncation error O(h^2) near 1e-4; tolerance 5e-4 absolute + 1% relative. */
+static double fd_loss(inh_model *m, const int *x, const int *y, int B, int T) { inh_model_forward(m, x, y, B, T); return m->mean_loss; }
+
+static void fd_model(int bias, int layer_scale, int drop) {
+    inh_config c;
+    inh_model m;
+    inh_config_default(&c, 8, 37, 2, 2, 8);
+    c.bias = bias; c.layer_scale = layer_scale;
+    inh_model_init(&m, &c, 7);
+    inh_rng r;
+    inh_rng_seed(&r, 11);
+    for (size_t i = 0; i < m.num_params; i++) m.params_mem[i] += 0.2f * inh_rng_normal(&r);  /* away from init symmetry */
+    for (size_t i = (size_t)c.V * c.C; i < (size_t)c.Vp * c.C; i++) m.params_mem[i] = 0;
+    if (!bias) {
+        float *p = m.params_mem;
+        for (int i = 0; i < INH_NUM_PARAMS; p += m.param_sizes[i], i++)
+            if (inh_param_is_bias(i)) memset(p, 0, m.param_sizes[i] * sizeof(float));
+    }
+    if (drop) m.drop_attn[1] = 1;
+    int B = 2, T = 6, x[12], y[12];
+    for (int i = 0; i < B * T; i++) { x[i] = (int)(inh_rng_u64(&r) % c.V); y[i] = (int)(inh_rng_u64(&r) % c.V); }
+    inh_model_zero_grad(&m);
+    inh_model_forward(&m, x, y, B, T);
+    inh_model_backward(&m, 1.0f);
+    float *p = m.params_mem, *g = m.grads_mem;
+    const float h = 1e-2f;
+    for (int i = 0; i < INH_NUM_PARAMS; i++) {
+        size_t n = m.param_sizes[i];
+        if (!bias && inh_param_is_bias(i)) { p += n; g += n; continue; }
+        float *d = (float *)malloc(n * sizeof(float)), *save = (float *)malloc(n * sizeof(float));
+        double an = 0.0;
+        memcpy(save, p, n * sizeof(float));
+        double norm = 0.0;
+        for (size_t j = 0; j < n; j++) { d[j] = inh_rng_normal(&r); norm += (double)d[j] * d[j]; }
+        if (i == 0) for (size_t j = (size_t)c.V * c.C; j < n; j++) d[j] = 0;   /* padding rows */
+        for (size_t j = 0; j < n; j++) { d[j] /= (float)sqrt(norm); an += (double)d[j] * g[j]; }
+        for (size_t j = 0; j < n; j++) p[j] = save[j] + h * d[j];
+        double fp = fd_loss(&m, x, y, B, T);
+        for (size_t j = 0; j < n; j++) p[j] = save[j] - h * d[j];
+        double fm = fd_loss(&m, x, y, B, T);
+        memcpy(p, save, n * sizeof(float));
+        double fd = (fp - fm) / (2 * h);
+        char what[96];
+        snprintf(what, sizeof what, "d loss / d %s (bias %d, layer scale %d, drop %d)", inh_param_name(i), bias, layer_scale, drop);
+        CHECK_CLOSE(an, fd, 5e-4, 1e-2, what);
+        free(d); free(save);
+        p += n; g += n;
+    }
+    inh_model_free(&m);
+}
+
+/* Per-op checks of attention and layernorm (the two hand-derived backward passes) on a linear
+   functional sum(out * R), element by element on the inputs. */
+static void fd_ops(void) {
+    enum { B = 2, T = 5, C = 8, NH = 2, N = B * T };
+    inh_rng r;
+    inh_rng_seed(&r, 3);
+    float qkv[N * 3 * C], out[N * C], att[B * NH * T * T], R[N * C], dqkv[N * 3 * C], datt[B * NH * T * T];
+    for (int i = 0; i < N * 3 * C; i++) qkv[i] = inh_rng_normal(&r);
+    for (int i = 0; i < N * C; i++) R[i] = inh_rng_normal(&r);
+    memset(dqkv, 0, sizeof dqkv);
+    float scale = 0.35f;
+    inh__attention_forward_cpu(out, att, qkv, B, T, C, NH, scale, 1);
+    inh__attention_backward_cpu(dqkv, datt, R, qkv, att, B, T, C, NH, scale, 1);
+    double worst_q = 0;
+    for (int i = 0; i < N * 3 * C; i++) {
+        float s = qkv[i];
+        double fp = 0, fm = 0;
+        qkv[i] = s + 1e-2f; inh__attention_forward_cpu(out, att, qkv, B, T, C, NH, scale, 1);
+        for (int j = 0; j < N * C; j++) fp += (double)out[j] * R[j];
+        qkv[i] = s - 1e-2f; inh__attention_forward_cpu(out, att, qkv, B, T, C, NH, scale, 1);
+        for (int j = 0; j < N * C; j++) fm += (double)out[j] * R[j];
+        qkv[i] = s;
+        double q = fabs((fp - fm) / 2e-2 - dqkv[i]) / (1e-3 + 1e-2 * fabs(dqkv[i]));
+        if (q > worst_q) worst_q = q;
+    }
+    CHECK(worst_q <= 1.0, "attention backward vs finite differences: worst ratio to tolerance %.3g (atol 1e-3, rtol 1e-2)", worst_q);
+    /* causality: changing the last position's k and v leaves earlier outputs unchanged */
+    float out2[N * C];
+    inh__attention_forward_cpu(out, att, qkv, B, T, C, NH, scale, 1);
+    for (int i = 0; i < 3 * C; i++) if (i >= C) qkv[(T - 1) * 3 * C + i] += 1.0f;
+    inh__attention_forward_cpu(out2, att, qkv, B, T, C, NH, scale, 1);
+    CHECK(memcmp(out, out2, (T - 1) * C * sizeof(float)) == 0, "attention is causal");
+
+    float x[N * C], w[C], bb[C], y[N * C], mean[N], rstd[N], dx[N * C], dw[C], db[C];
+    for (int i = 0; i < N * C; i++) x[i] = 2.0f * inh_rng_normal(&r) + 0.5f;
+    for (int i = 0; i < C; i++) { w[i] = 1 + 0.3f * inh_rng_normal(&r); bb[i] = inh_rng_normal(&r); }
+    memset(dx, 0, sizeof dx); memset(dw, 0, sizeof dw); memset(db, 0, sizeof db);
+    inh__layernorm_forward(y, mean, rstd, x, w, bb, N, C);
+    inh__layernorm_backward(dx, dw, db, R, x, w, mean, rstd, N, C);
+    double wl = 0;
+    for (int i = 0; i < N * C + C; i++) {
+        float *pp = i < N * C ? &x[i] : &w[i - N * C];
+        float an = i < N * C ? dx[i] : dw[i - N * C], s = *pp;
+        double fp = 0, fm = 0;
+        *pp = s + 1e-2f; inh__layernorm_forward(y, mean, rstd, x, w, bb, N, C);
+        for (int j = 0; j < N * C; j++) fp += (double)y[j] * R[j];
+        *pp = s - 1e-2f; inh__layernorm_forward(y, mean, rstd, x, w, bb, N, C);
+        for (int j = 0; j < N * C; j++) fm += (double)y[j] * R[j];
+        *pp = s;
+        double q = fabs((fp - fm) / 2e-2 - an) / (1e-3 + 1e-2 * fabs(an));
+        if (q > wl) wl = q;
+    }
+    CHECK(wl <= 1.0, "layernorm backward vs finite differences: worst ratio %.3g", wl);
+}
+
+/* Kernels give the same bits for 1 and 3 threads (each output has one owner). */
+static void thread_determinism(void) {
+    inh_config c;
+    inh_model a, b;
+    inh_config_default(&c, 16, 50, 2, 2, 16);
+    inh_model_init(&a, &c, 5); inh_model_init(&b, &c, 5);
+    b.threads = 3;
+    int x[32], y[32];
+    for (int i = 0; i < 32; i++) { x[i] = (i * 7) % 50; y[i] = (i * 11 + 3) % 50; }
+    inh_model_zero_grad(&a); inh_model_zero_grad(&b);
+    inh_model_forward(&a, x, y, 2, 16); inh_model_forward(&b, x, y, 2, 16);
+    CHECK(a.mean_loss == b.mean_loss, "loss differs between 1 and 3 threads");
+    inh_model_backward(&a, 1); inh_model_backward(&b, 1);
+    CHECK(memcmp(a.grads_mem, b.grads_mem, a.num_params * 4) == 0, "gradients differ between 1 and 3 threads");
+    inh_model_free(&a); inh_model_free(&b);
+}
+
+/* ---- files ----------------------------------------------------------------------------------- */
+static void write_bytes(const char *path, const void *p, size_t n) { FILE *f = fopen(path, "wb"); fwrite(p, 1, n, f); fclose(f); }
+
+static void checkpoint_roundtrip(void) {
+    inh_config c;
+    inh_model m, m2;
+    inh_config_default(&c, 16, 61, 2, 2, 8);
+    c.bias = 0; c.layer_scale = 1;
+    inh_model_init(&m, &c, 9);
+    CHECK(inh_model_save(&m, "build/rt.bin") == 0, "save: %s", inh_error());
+    CHECK(inh_model_load(&m2, "build/rt.bin") == 0, "load: %s", inh_error());
+    CHECK(m2.num_params == m.num_params && memcmp(m.params_mem, m2.params_mem, m.num_params * 4) == 0, "parameters round trip bit for bit");
+    CHECK(m2.cfg.bias == 0 && m2.cfg.layer_scale == 1 && m2.cfg.Vp == 128 && m2.cfg.V == 61, "options and sizes round trip");
+    FILE *f = fopen("build/rt.bin", "rb");
+    fseek(f, 0, SEEK_END);
+    CHECK(ftell(f) == 1024 + (long)m.num_params * 4, "file size is header + 4 bytes per parameter");
+    fclose(f);
+    inh_model_free(&m); inh_model_free(&m2);
+}
+
+static void expect_fail(int rc, const char *needle, const char *what) {
+    CHECK(rc != 0 && strstr(inh_error(), needle) != NULL, "%s: rc %d, message '%s' should mention '%s'", what, rc, inh_error(), needle);
+}
+
+static void bad_inputs(void) {
+    inh_model m;
+    inh_data d;
+    unsigned char *good; size_t len;
+    inh__read_file("tests/ref/tiny.bin", &good, &len, 0);
+    expect_fail(inh_model_load(&m, "build/does-not-exist.bin"), "does-not-exist.bin: cannot open", "missing file");
+    write_bytes("build/bad.bin", good, len - 5);
+    expect_fail(inh_model_load(&m, "build/bad.bin"), "truncated", "truncated checkpoint");
+    write_bytes("build/bad.bin", good, 100);
+    expect_fail(inh_model_load(&m, "build/bad.bin"), "too short", "header cut short");
+    unsigned char *b = (unsigned char *)malloc(len);
+    memcpy(b, good, len); inh__wr32(b, 12345); write_bytes("build/bad.bin", b, len);
+    expect_fail(inh_model_load(&m, "build/bad.bin"), "magic", "wrong magic");
+    memcpy(b, good, len); inh__wr32(b + 4, 5); write_bytes("build/bad.bin", b, len);
+    expect_fail(inh_model_load(&m, "build/bad.bin"), "version 5", "wrong version");
+    memcpy(b, good, len); inh__wr32(b + 20, 3); write_bytes("build/bad.bin", b, len);   /* NH = 3, C = 16 */
+    expect_fail(inh_model_load(&m, "build/bad.bin"), "do not divide", "heads that do not divide C");
+    memcpy(b, good, len); inh__wr32(b + 8, 0x7fffffff); write_bytes("build/bad.bin", b, len);
+    expect_fail(inh_model_load(&m, "build/bad.bin"), "bad model sizes", "huge maxT");
+    memcpy(b, good, len); inh__wr32(b + 16, 4); write_bytes("build/bad.bin", b, len);
+    expect_fail(inh_model_load(&m, "build/bad.bin"), "needs", "sizes that do not match the file (no allocation from them)");
+    memcpy(b, good, len); inh__wr32(b + 28, 64); write_bytes("build/bad.bin", b, len);   /* Vp < V */
+    expect_fail(inh_model_load(&m, "build/bad.bin"), "smaller than V", "Vp below V");
+    free(b); free(good);
+
+    inh__read_file("tests/ref/tiny_tokens.bin", &good, &len, 0);
+    write_bytes("build/bad_tok.bin", good, len - 1);
+    expect_fail(inh_data_open(&d, "build/bad_tok.bin", 100), "header says 17 tokens", "shard whose count does not match its size");
+    expect_fail(inh_data_open(&d, "tests/ref/tiny_tokens.bin", 10), "outside the model's vocabulary", "token id at or above V");
+    inh__wr32(good, 20240326); write_bytes("build/bad_tok.bin", good, len);
+    expect_fail(inh_data_open(&d, "build/bad_tok.bin", 100), "not an llm.c token shard", "model file given as data");
+    free(good);
+    CHECK(inh_data_open(&d, "tests/ref/tiny_tokens.bin", 100) == 0, "good shard opens");
+    int x[64], y[64];
+    expect_fail(inh_data_next(&d, 4, 8, x, y), "cannot fill a batch", "batch that does not fit the shard");
+    inh_model_load(&m, "tests/ref/tiny.bin");
+    x[0] = 0;
+    expect_fail(inh_model_forward(&m, x, NULL, 1, 17), "above the model's maxT", "T over maxT");
+    x[0] = 100;
+    expect_fail(inh_model_forward(&m, x, NULL, 1, 1), "outside the vocabulary", "input id out of range");
+    inh_model_free(&m);
+    inh_data_close(&d);
+}
+
+/* ---- training -------------------------------------------------------------------------------- */
+/* A sequence the model can learn: period-5 counting with a per-block offset, V = 32. */
+static void make_pattern(const char *path, int n) {
+    int *ids = (int *)malloc(sizeof(int) * n);
+    for (int i = 0; i < n; i++) ids[i] = ((i / 40) * 3 + (i % 5)) % 32;
+    inh_data_write(path, ids, n);
+    free(ids);
+}
+
+static int run_steps(inh_trainer *t, int k, float *losses) {
+    for (int i = 0; i < k; i++) {
+        inh_step_info info;
+        if (inh_trainer_step(t, &info)) return -1;
+        losses[i] = info.loss;
+    }
+    return 0;
+}
+
+static void resume_exact(void) {
+    inh_config c;
+    inh_train_opts o;
+    inh_model m, m2;
+    inh_data d, d2;
+    inh_trainer t, t2;
+    float straight[20], parts[20];
+    make_pattern("build/pattern.bin", 4000);
+    inh_config_default(&c, 16, 32, 2, 2, 16);
+    inh_train_opts_default(&o);
+    o.B = 4; o.T = 16; o.steps = 20; o.lr = 1e-2f; o.warmup = 3; o.min_lr = 1e-3f; o.accum = 2;  /* cosine, shuffled */
+    inh_model_init(&m, &c, 1);
+    inh_data_open(&d, "build/pattern.bin", 32);
+    inh_trainer_init(&t, &m, &d, &o);
+    run_steps(&t, 20, straight);
+    inh_trainer_free(&t); inh_model_free(&m);
+
+    inh_model_init(&m, &c, 1);
+    inh_trainer_init(&t, &m, &d, &o);
+    run_steps(&t, 10, parts);
+    CHECK(inh_trainer_save_state(&t, "build/state.bin") == 0, "save state: %s", inh_error());
+    inh_trainer_free(&t); inh_model_free(&m);
+    inh_data_open(&d2, "build/pattern.bin", 32);
+    CHECK(inh_trainer_load_state(&t2, &m2, &d2, "build/state.bin") == 0, "load state: %s", inh_error());
+    CHECK(t2.step == 10, "resumed at step %d", t2.step);
+    run_steps(&t2, 10, parts + 10);
+    CHECK(memcmp(straight, parts, sizeof straight) == 0, "20 steps straight equal 10 + save + resume 10, bit for bit");
+    inh_trainer_free(&t2); inh_model_free(&m2);
+    inh_data_close(&d); inh_data_close(&d2);
+}
+
+static void learns(void) {
+    inh_config c;
+    inh_train_opts o;
+    inh_model m;
+    inh_data d;
+    inh_trainer t;
+    float losses[150], first, last = 0;
+    make_pattern("build/pattern.bin", 4000);
+    inh_config_default(&c, 32, 32, 2, 2, 32);
+    inh_train_opts_default(&o);
+    o.B = 8; o.T = 32; o.steps = 150; o.lr = 3e-3f; o.warmup = 10;
+    inh_model_init(&m, &c, 2);
+    m.threads = 2;
+    inh_data_open(&d, "build/pattern.bin", 32);
+    inh_trainer_init(&t, &m, &d, &o);
+    run_steps(&t, 150, losses);
+    first = losses[0];
+    for (int i = 140; i < 150; i++) last += losses[i] / 10;
+    /* the start is ~ln 32 = 3.47; the pattern is deterministic except where a window starts or a
+       40-token block changes its offset, so the loss must fall well below 1 */
+    CHECK(first > 3.0f && last < 1.0f, "2-layer model learns the pattern: loss %.3f -> %.3f (want < 1.0)", first, last);
+    inh_trainer_free(&t); inh_model_free(&m); inh_data_close(&d);
+}
+
+static void schedule(void) {
+    inh_train_opts o;
+    inh_train_opts_default(&o);
+    o.lr = 1.0f; o.min_lr = 0.1f; o.warmup = 4; o.steps = 14;
+    CHECK_CLOSE(inh_lr_at(&o, 0), 0.25, 1e-7, 0, "warm-up step 0 = lr/4");
+    CHECK_CLOSE(inh_lr_at(&o, 3), 1.0, 1e-7, 0, "end of warm-up = lr");
+    CHECK_CLOSE(inh_lr_at(&o, 4), 1.0, 1e-7, 0, "cosine starts at lr");
+    CHECK_CLOSE(inh_lr_at(&o, 13), 0.1, 1e-6, 0, "cosine ends at min_lr");
+    CHECK_CLOSE(inh_lr_at(&o, 8.5 > 0 ? 8 : 0), 0.1 + 0.9 * 0.5 * (1 + cos(3.14159265358979 * 4 / 9)), 1e-6, 0, "cosine midway");
+    o.schedule = INH_SCHEDULE_CONSTANT;
+    CHECK_CLOSE(inh_lr_at(&o, 10), 1.0, 0, 0, "constant schedule");
+}
+
+int main(void) {
+    parity_variant("tiny", 1, 0);
+    parity_variant("tiny_nobias", 0, 0);
+    parity_variant("tiny_layerscale", 1, 1);
+    parity_adamw(1);
+    parity_adamw(0);
+    fd_ops();
+    for (int bias = 0; bias <= 1; bias++)
+        for (int ls = 0; ls <= 1; ls++) fd_model(bias, ls, 0);
+    fd_model(1, 0, 1);
+    thread_determinism();
+    checkpoint_roundtrip();
+    bad_inputs();
+    schedule();
+    resume_exact();
+    learns();
+    return test_summary("core");
+}
