@@ -1,6 +1,6 @@
 # inheritune - `make` builds the tool, `make test` runs every test, `make demo` trains a small model.
 CC      ?= cc
-OPT     ?= -O2 -march=native
+OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -std=c99 -Wall -Wextra
 LDLIBS  = -lm -lpthread
 BUILD   = build

@@ -164,6 +164,89 @@ INHDEF int inh_model_load(inh_model *m, const char *path);
 INHDEF int inh_model_save(const inh_model *m, const char *path);
 
 /* ---------------------------------------------------------------------------------------------
+   Hugging Face checkpoints: a GPT2LMHeadModel's model.safetensors + config.json.
+
+   safetensors: uint64 little-endian header length N, N bytes of JSON
+   {"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ..., "__metadata__": {...}},
+   then the raw little-endian data; offsets are relative to the first byte after the header.
+
+   Names are GPT-2's (wte.weight, wpe.weight, h.{i}.ln_1.weight, h.{i}.attn.c_attn.weight, ...,
+   ln_f.bias), with or without the "transformer." prefix. The four Conv1D weights are stored
+   [in, out], the transpose of our (out, in). The LM head must be tied: lm_head.weight is either
+   absent or equal to wte.weight. The attention mask buffers (h.{i}.attn.bias, .masked_bias) are
+   ignored. F32, F16 and BF16 are read (and F64); everything becomes fp32. */
+
+/* path: a .safetensors file or a directory holding model.safetensors. config.json beside the file
+   gives n_head and scale_attn_by_inverse_layer_idx (n_head cannot be derived from tensor shapes,
+   so it is required); its other sizes must agree with the tensor shapes. Needs gelu_new (or
+   gelu_pytorch_tanh), layer_norm_epsilon 1e-5 and scaled attention: anything else is refused,
+   since our forward would silently compute a different function. */
+INHDEF int inh_model_load_safetensors(inh_model *m, const char *path);
+/* dir_or_path: a path ending in ".safetensors" writes that file and config.json in the same
+   directory; anything else is a directory (created if absent, one level) that receives
+   model.safetensors and config.json. F32, HF names without prefix, Conv1D layout, only the V real
+   rows of wte; config.json for GPT2LMHeadModel (bos/eos = V-1, 50256 for GPT-2's vocabulary).
+   A bias-free model is written with zero biases (and reloads as bias-free). Both files atomic. */
+INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_path);
+/* Load either format, chosen by content: llm.c magic 20240326 -> inh_model_load; '{' after the
+   8-byte length of a safetensors header (or a name ending in .safetensors) ->
+   inh_model_load_safetensors; a directory -> its model.safetensors. */
+INHDEF int inh_model_load_any(inh_model *m, const char *path);
+
+/* ---------------------------------------------------------------------------------------------
+   Tokenizer: GPT-2's byte-level BPE, a plain byte-level tokenizer, llm.c's tokenizer file, and
+   the llm.c token shards that `prepare` writes.
+
+   Any bytes in, the same bytes out: text need not be valid UTF-8. The pre-splitter treats each
+   byte that is not part of a valid UTF-8 sequence as one "other" character (neither letter,
+   number nor space), and BPE encodes it through its byte token, so decode(encode(x)) == x. */
+
+typedef struct inh_tokenizer inh_tokenizer;
+
+/* name "bytes": the byte-level tokenizer (id b is byte b, 256 is end-of-text, V = 257).
+   A directory: OpenAI's encoder.json + vocab.bpe, or Hugging Face's vocab.json + merges.txt.
+   A regular file: an llm.c tokenizer file (decode only). */
+INHDEF int  inh_tokenizer_load(inh_tokenizer **out, const char *dir_or_bytes);
+/* vocab_json: encoder.json or vocab.json; merges: vocab.bpe or merges.txt */
+INHDEF int  inh_tokenizer_load_files(inh_tokenizer **out, const char *vocab_json, const char *merges);
+/* llm.c's tokenizer file: 256 uint32 header [20240328, version 1|2, V, EOT], then per token a
+   uint8 length and its bytes. It has no merges, so the result decodes but cannot encode. */
+INHDEF int  inh_tokenizer_load_llmc(inh_tokenizer **out, const char *path);
+INHDEF int  inh_tokenizer_save_llmc(const inh_tokenizer *tok, const char *path);   /* version 2, atomic */
+INHDEF void inh_tokenizer_free(inh_tokenizer *tok);
+
+INHDEF int  inh_tokenizer_vocab_size(const inh_tokenizer *tok);                   /* V */
+INHDEF int  inh_tokenizer_eot(const inh_tokenizer *tok);                          /* -1 if none */
+INHDEF int  inh_tokenizer_can_encode(const inh_tokenizer *tok);                   /* 0 for llm.c files */
+/* the bytes of token id (NULL if id is out of range) */
+INHDEF const unsigned char *inh_tokenizer_token(const inh_tokenizer *tok, int id, size_t *len);
+
+/* text -> ids. "<|endoftext|>" in the text is ordinary text unless allow_special, when it becomes
+   the end-of-text id. *ids (free with inh_tokenizer_free_ids) holds *n ids. */
+INHDEF int  inh_tokenizer_encode(const inh_tokenizer *tok, const unsigned char *text, size_t len,
+                                 int allow_special, int **ids, size_t *n);
+/* the same ids, computed by nthreads threads on pieces of the text cut where no pre-token spans */
+INHDEF int  inh_tokenizer_encode_mt(const inh_tokenizer *tok, const unsigned char *text, size_t len,
+                                    int allow_special, int nthreads, int **ids, size_t *n);
+INHDEF void inh_tokenizer_free_ids(int *ids);
+/* ids -> bytes (*out, free with inh_tokenizer_free_bytes); an id outside [0, V) is an error */
+INHDEF int  inh_tokenizer_decode(const inh_tokenizer *tok, const int *ids, size_t n,
+                                 unsigned char **out, size_t *len);
+INHDEF void inh_tokenizer_free_bytes(unsigned char *bytes);
+
+/* llm.c token shards from a text file, as llm.c's tinyshakespeare.py makes them: split the text
+   at every "\n\n"; each section is the end-of-text token followed by the tokens of the section
+   with its "\n\n" (the last section has none). The first val_tokens tokens go to outdir/val.bin,
+   the rest to outdir/train.bin; each file is a 256 int32 header [20240520, 1, ntokens, 0...]
+   then uint16 ids, written atomically. The input is streamed in chunks cut at section
+   boundaries and encoded by nthreads threads; memory stays bounded unless a section of several
+   MB has no line break followed by a non-space. progress != 0 prints progress on stderr.
+   nval/ntrain (may be NULL) receive the token counts. Needs V <= 65536. */
+INHDEF int  inh_prepare_shards(const inh_tokenizer *tok, const char *input_txt, const char *outdir,
+                               long long val_tokens, int nthreads, int progress,
+                               long long *nval, long long *ntrain);
+
+/* ---------------------------------------------------------------------------------------------
    Data: llm.c token shards (256 int32 header [20240520, 1, ntokens, 0...], then uint16 ids) */
 
 typedef struct {
@@ -231,7 +314,6 @@ INHDEF int  inh_trainer_save_state(const inh_trainer *t, const char *path);
 /* Load a state file into a fresh model and the trainer's options/position. *m must be zeroed. */
 INHDEF int  inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train, const char *path);
 
-#include "parts/tokenizer_decl.h"   /* TEMPORARY: inlined before commit of issue 3 */
 
 #ifdef __cplusplus
 }
@@ -252,6 +334,8 @@ INHDEF int  inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train
 #include <math.h>
 #include <errno.h>
 #include <limits.h>
+#include <sys/types.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #ifndef INH_NO_THREADS
@@ -272,6 +356,13 @@ INHDEF int  inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train
 #define INH__FN static __attribute__((unused))
 #else
 #define INH__FN static
+#endif
+
+/* no-alias pointers for the inner loops (C99 restrict; the C++ compilers' spelling) */
+#if defined(__GNUC__) || defined(__clang__)
+#define INH__RESTRICT __restrict
+#else
+#define INH__RESTRICT
 #endif
 
 #ifdef __cplusplus
@@ -380,6 +471,7 @@ INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
 
 /* Whole-file helpers. inh__read_file reads at most max_bytes (0 = no limit). */
 INH__FN int inh__read_file(const char *path, unsigned char **out, size_t *len, size_t max_bytes) {
+    *out = NULL; *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
@@ -435,6 +527,217 @@ INH__FN uint32_t inh__rd32(const unsigned char *p) {
 }
 INH__FN void inh__wr32(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24);
+}
+
+/* A growable byte buffer. */
+typedef struct { unsigned char *p; size_t n, cap; } inh__buf;
+INH__FN int inh__buf_reserve(inh__buf *b, size_t extra) {
+    if (b->n + extra <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->n + extra) cap *= 2;
+    unsigned char *np = INH__CAST(unsigned char *, INH_REALLOC(b->p, cap));
+    if (!np) return inh__fail("out of memory (%zu bytes)", cap);
+    b->p = np; b->cap = cap;
+    return 0;
+}
+INH__FN int inh__buf_put(inh__buf *b, const void *p, size_t n) {
+    if (inh__buf_reserve(b, n)) return -1;
+    if (n) memcpy(b->p + b->n, p, n);
+    b->n += n;
+    return 0;
+}
+
+/* Append code point cp as UTF-8 (surrogates too, as the 3-byte form: a lone "\udXXX" in JSON). */
+INH__FN int inh__utf8_put(inh__buf *b, uint32_t cp) {
+    unsigned char u[4];
+    size_t n;
+    if (cp < 0x80) { u[0] = (unsigned char)cp; n = 1; }
+    else if (cp < 0x800) { u[0] = (unsigned char)(0xC0 | cp >> 6); u[1] = (unsigned char)(0x80 | (cp & 63)); n = 2; }
+    else if (cp < 0x10000) {
+        u[0] = (unsigned char)(0xE0 | cp >> 12); u[1] = (unsigned char)(0x80 | (cp >> 6 & 63));
+        u[2] = (unsigned char)(0x80 | (cp & 63)); n = 3;
+    } else {
+        u[0] = (unsigned char)(0xF0 | cp >> 18); u[1] = (unsigned char)(0x80 | (cp >> 12 & 63));
+        u[2] = (unsigned char)(0x80 | (cp >> 6 & 63)); u[3] = (unsigned char)(0x80 | (cp & 63)); n = 4;
+    }
+    return inh__buf_put(b, u, n);
+}
+
+/* Decode one UTF-8 character from s[0..n), n >= 1. Returns its length and sets *cp; returns 0
+   when s does not start with a valid (shortest-form, non-surrogate, <= U+10FFFF) sequence. */
+INH__FN int inh__utf8_get(const unsigned char *s, size_t n, uint32_t *cp) {
+    unsigned c = s[0];
+    if (c < 0x80) { *cp = c; return 1; }
+    if (c < 0xC2 || c > 0xF4) return 0;
+    if (c < 0xE0) {
+        if (n < 2 || (s[1] & 0xC0) != 0x80) return 0;
+        *cp = (c & 31) << 6 | (s[1] & 63);
+        return 2;
+    }
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c == 0xE0) lo = 0xA0; else if (c == 0xED) hi = 0x9F; else if (c == 0xF0) lo = 0x90; else if (c == 0xF4) hi = 0x8F;
+    if (n < 2 || s[1] < lo || s[1] > hi) return 0;
+    if (c < 0xF0) {
+        if (n < 3 || (s[2] & 0xC0) != 0x80) return 0;
+        *cp = (c & 15) << 12 | (uint32_t)(s[1] & 63) << 6 | (s[2] & 63);
+        return 3;
+    }
+    if (n < 4 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
+    *cp = (c & 7) << 18 | (uint32_t)(s[1] & 63) << 12 | (uint32_t)(s[2] & 63) << 6 | (s[3] & 63);
+    return 4;
+}
+
+/* ---- a small JSON reader (enough for vocabularies, configs and test vectors) ---------------- */
+
+typedef struct { const unsigned char *s, *p, *end; const char *path; } inh__json;
+
+INH__FN void inh__json_init(inh__json *j, const unsigned char *s, size_t n, const char *path) {
+    j->s = j->p = s; j->end = s + n; j->path = path;
+}
+INH__FN int inh__json_fail(const inh__json *j, const char *what) {
+    size_t line = 1;
+    for (const unsigned char *q = j->s; q < j->p; q++) line += *q == '\n';
+    return inh__fail("%s: %s (line %zu, byte offset %zu)", j->path, what, line, (size_t)(j->p - j->s));
+}
+INH__FN void inh__json_ws(inh__json *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
+}
+/* next non-space character, or -1 at the end */
+INH__FN int inh__json_peek(inh__json *j) { inh__json_ws(j); return j->p < j->end ? *j->p : -1; }
+INH__FN int inh__json_expect(inh__json *j, char c) {
+    if (inh__json_peek(j) != (unsigned char)c) {
+        char msg[48];
+        if (j->p >= j->end) snprintf(msg, sizeof msg, "expected '%c' but the file ends", c);
+        else snprintf(msg, sizeof msg, "expected '%c'", c);
+        return inh__json_fail(j, msg);
+    }
+    j->p++;
+    return 0;
+}
+INH__FN int inh__json_hex4(inh__json *j, uint32_t *v) {
+    *v = 0;
+    if (j->end - j->p < 4) return inh__json_fail(j, "truncated \\u escape");
+    for (int i = 0; i < 4; i++) {
+        int c = *j->p, d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0) return inh__json_fail(j, "bad hex digit in \\u escape");
+        *v = *v << 4 | (uint32_t)d;
+        j->p++;
+    }
+    return 0;
+}
+/* a string value into out (replacing its contents; raw UTF-8 bytes, not NUL-terminated) */
+INH__FN int inh__json_str(inh__json *j, inh__buf *out) {
+    out->n = 0;
+    if (inh__json_expect(j, '"')) return -1;
+    for (;;) {
+        const unsigned char *q = j->p;
+        while (q < j->end && *q != '"' && *q != '\\' && *q >= 0x20) q++;
+        if (inh__buf_put(out, j->p, (size_t)(q - j->p))) return -1;
+        j->p = q;
+        if (q >= j->end) return inh__json_fail(j, "unterminated string");
+        if (*q == '"') { j->p++; return 0; }
+        if (*q < 0x20) return inh__json_fail(j, "control character in string");
+        if (j->end - q < 2) { j->p = j->end; return inh__json_fail(j, "unterminated string"); }
+        unsigned char e = q[1], c;
+        j->p += 2;
+        switch (e) {
+        case '"': c = '"'; break;
+        case '\\': c = '\\'; break;
+        case '/': c = '/'; break;
+        case 'b': c = '\b'; break;
+        case 'f': c = '\f'; break;
+        case 'n': c = '\n'; break;
+        case 'r': c = '\r'; break;
+        case 't': c = '\t'; break;
+        case 'u': {
+            uint32_t u, u2;
+            if (inh__json_hex4(j, &u)) return -1;
+            if (u >= 0xD800 && u < 0xDC00 && j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
+                const unsigned char *save = j->p;
+                j->p += 2;
+                if (inh__json_hex4(j, &u2)) return -1;
+                if (u2 >= 0xDC00 && u2 < 0xE000) u = 0x10000 + ((u - 0xD800) << 10) + (u2 - 0xDC00);
+                else j->p = save;
+            }
+            if (inh__utf8_put(out, u)) return -1;
+            continue;
+        }
+        default: j->p -= 2; return inh__json_fail(j, "bad escape in string");
+        }
+        if (inh__buf_put(out, &c, 1)) return -1;
+    }
+}
+/* an integer value (no fraction or exponent) */
+INH__FN int inh__json_int(inh__json *j, long long *v) {
+    inh__json_ws(j);
+    const unsigned char *q = j->p;
+    int neg = q < j->end && *q == '-';
+    q += neg;
+    if (q >= j->end || *q < '0' || *q > '9') return inh__json_fail(j, q >= j->end ? "expected an integer but the file ends" : "expected an integer");
+    long long x = 0;
+    while (q < j->end && *q >= '0' && *q <= '9') {
+        if (x > (LLONG_MAX - 9) / 10) return inh__json_fail(j, "integer too large");
+        x = x * 10 + (*q++ - '0');
+    }
+    if (q < j->end && (*q == '.' || *q == 'e' || *q == 'E')) { j->p = q; return inh__json_fail(j, "expected an integer, found a fraction"); }
+    j->p = q;
+    *v = neg ? -x : x;
+    return 0;
+}
+/* any number */
+INH__FN int inh__json_num(inh__json *j, double *v) {
+    inh__json_ws(j);
+    char tmp[64];
+    size_t k = 0;
+    while (j->p + k < j->end && k < sizeof tmp - 1 && j->p[k] && strchr("+-0123456789.eE", j->p[k])) { tmp[k] = (char)j->p[k]; k++; }
+    tmp[k] = 0;
+    char *e;
+    *v = strtod(tmp, &e);
+    if (k == 0 || e != tmp + k) return inh__json_fail(j, "expected a number");
+    j->p += k;
+    return 0;
+}
+INH__FN int inh__json_word(inh__json *j, const char *w) {
+    size_t n = strlen(w);
+    if ((size_t)(j->end - j->p) < n || memcmp(j->p, w, n) != 0) return 0;
+    j->p += n;
+    return 1;
+}
+INH__FN int inh__json_bool(inh__json *j, int *v) {
+    inh__json_ws(j);
+    if (inh__json_word(j, "true")) *v = 1;
+    else if (inh__json_word(j, "false")) *v = 0;
+    else return inh__json_fail(j, "expected true or false");
+    return 0;
+}
+/* skip one value of any kind */
+INH__FN int inh__json_skip_depth(inh__json *j, inh__buf *tmp, int depth) {
+    if (depth > 200) return inh__json_fail(j, "nested too deeply");
+    int c = inh__json_peek(j);
+    double d;
+    if (c == '"') return inh__json_str(j, tmp);
+    if (c == '{' || c == '[') {
+        int close = c == '{' ? '}' : ']';
+        j->p++;
+        if (inh__json_peek(j) == close) { j->p++; return 0; }
+        for (;;) {
+            if (c == '{') { if (inh__json_str(j, tmp) || inh__json_expect(j, ':')) return -1; }
+            if (inh__json_skip_depth(j, tmp, depth + 1)) return -1;
+            if (inh__json_peek(j) == ',') { j->p++; continue; }
+            return inh__json_expect(j, (char)close);
+        }
+    }
+    if (inh__json_word(j, "true") || inh__json_word(j, "false") || inh__json_word(j, "null")) return 0;
+    return inh__json_num(j, &d);
+}
+INH__FN int inh__json_skip(inh__json *j) {
+    inh__buf tmp = {NULL, 0, 0};
+    int r = inh__json_skip_depth(j, &tmp, 0);
+    INH_FREE(tmp.p);
+    return r;
+}
+INH__FN int inh__json_end(inh__json *j) {
+    return inh__json_peek(j) == -1 ? 0 : inh__json_fail(j, "unexpected data after the JSON value");
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -500,8 +803,22 @@ INH__FN void inh__layernorm_backward(float *dinp, float *dw, float *db, const fl
 /* --- matmul: the CPU reference of the first seam operation ---------------------------------- */
 /* forward: out (N,OC) = inp (N,C) @ w^T + bias, w (OC,C), bias (OC) or NULL */
 typedef struct { float *out; const float *inp, *w, *bias; int N, C, OC; } inh__mm_args;
-static inline float inh__dot(const float *a, const float *b, int n) {
-    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};   /* 8 partial sums: vectorizable, fixed order */
+/* dot product with 8 lane sums combined pairwise: the same arithmetic with or without vectors.
+   Written with GCC/clang vector types because auto-vectorisation of this loop varies 5x between
+   -O2 and -O3. */
+#if defined(__GNUC__) || defined(__clang__)
+typedef float inh__v8 __attribute__((vector_size(32)));
+static inline float inh__dot(const float *INH__RESTRICT a, const float *INH__RESTRICT b, int n) {
+    inh__v8 s = {0, 0, 0, 0, 0, 0, 0, 0}, x, y;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) { memcpy(&x, a + i, 32); memcpy(&y, b + i, 32); s += x * y; }
+    float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i < n; i++) r += a[i] * b[i];
+    return r;
+}
+#else
+static float inh__dot(const float *INH__RESTRICT a, const float *INH__RESTRICT b, int n) {
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int i = 0;
     for (; i + 8 <= n; i += 8)
         for (int k = 0; k < 8; k++) s[k] += a[i + k] * b[i + k];
@@ -509,13 +826,24 @@ static inline float inh__dot(const float *a, const float *b, int n) {
     for (; i < n; i++) r += a[i] * b[i];
     return r;
 }
+#endif
+/* Tiling: a block of OB weight rows (kept in L2) meets every tile of RB input rows; within a
+   column chunk of CB floats the RB rows stay in L1. The order in which each output element is
+   summed never depends on the tiling or the thread split, so any thread count gives the same bits. */
+enum { INH__RB = 8, INH__OB = 64, INH__CB = 256 };
 static void inh__mm_fwd_rows(void *p, int lo, int hi) {
     inh__mm_args *a = (inh__mm_args *)p;
-    for (int n = lo; n < hi; n++) {
-        const float *x = a->inp + (size_t)n * a->C;
-        float *o = a->out + (size_t)n * a->OC;
-        for (int oc = 0; oc < a->OC; oc++)
-            o[oc] = inh__dot(x, a->w + (size_t)oc * a->C, a->C) + (a->bias ? a->bias[oc] : 0.0f);
+    int C = a->C, OC = a->OC;
+    for (int o0 = 0; o0 < OC; o0 += INH__OB) {
+        int o1 = o0 + INH__OB < OC ? o0 + INH__OB : OC;
+        for (int n0 = lo; n0 < hi; n0 += INH__RB) {
+            int n1 = n0 + INH__RB < hi ? n0 + INH__RB : hi;
+            for (int oc = o0; oc < o1; oc++) {
+                const float *w = a->w + (size_t)oc * C;
+                float b = a->bias ? a->bias[oc] : 0.0f;
+                for (int n = n0; n < n1; n++) a->out[(size_t)n * OC + oc] = inh__dot(a->inp + (size_t)n * C, w, C) + b;
+            }
+        }
     }
 }
 INH__FN void inh__matmul_forward_cpu(float *out, const float *inp, const float *w, const float *bias,
@@ -528,28 +856,44 @@ INH__FN void inh__matmul_forward_cpu(float *out, const float *inp, const float *
 typedef struct { float *dinp, *dw, *dbias; const float *dout, *inp, *w; int N, C, OC; } inh__mmb_args;
 static void inh__mm_bwd_dinp(void *p, int lo, int hi) {
     inh__mmb_args *a = (inh__mmb_args *)p;
-    for (int n = lo; n < hi; n++) {
-        float *di = a->dinp + (size_t)n * a->C;
-        const float *d = a->dout + (size_t)n * a->OC;
-        for (int oc = 0; oc < a->OC; oc++) {
-            float g = d[oc];
-            const float *wr = a->w + (size_t)oc * a->C;
-            for (int i = 0; i < a->C; i++) di[i] += g * wr[i];
+    int C = a->C, OC = a->OC;
+    for (int n0 = lo; n0 < hi; n0 += INH__RB) {
+        int n1 = n0 + INH__RB < hi ? n0 + INH__RB : hi;
+        for (int c0 = 0; c0 < C; c0 += INH__CB) {
+            int cl = c0 + INH__CB < C ? INH__CB : C - c0;
+            for (int oc = 0; oc < OC; oc++) {           /* each dinp element sums over oc in order */
+                const float *INH__RESTRICT wr = a->w + (size_t)oc * C + c0;
+                for (int n = n0; n < n1; n++) {
+                    float g = a->dout[(size_t)n * OC + oc];
+                    float *INH__RESTRICT di = a->dinp + (size_t)n * C + c0;
+                    for (int i = 0; i < cl; i++) di[i] += g * wr[i];
+                }
+            }
         }
     }
 }
 static void inh__mm_bwd_dw(void *p, int lo, int hi) {
     inh__mmb_args *a = (inh__mmb_args *)p;
-    for (int oc = lo; oc < hi; oc++) {
-        float *dwr = a->dw + (size_t)oc * a->C;
-        float db = 0.0f;
-        for (int n = 0; n < a->N; n++) {
-            float g = a->dout[(size_t)n * a->OC + oc];
-            const float *x = a->inp + (size_t)n * a->C;
-            for (int i = 0; i < a->C; i++) dwr[i] += g * x[i];
-            db += g;
+    int C = a->C, OC = a->OC, N = a->N;
+    for (int o0 = lo; o0 < hi; o0 += INH__RB) {
+        int o1 = o0 + INH__RB < hi ? o0 + INH__RB : hi;
+        for (int c0 = 0; c0 < C; c0 += INH__CB) {
+            int cl = c0 + INH__CB < C ? INH__CB : C - c0;
+            for (int n = 0; n < N; n++) {               /* each dw element sums over n in order */
+                const float *INH__RESTRICT x = a->inp + (size_t)n * C + c0;
+                const float *d = a->dout + (size_t)n * OC;
+                for (int oc = o0; oc < o1; oc++) {
+                    float g = d[oc], *INH__RESTRICT dwr = a->dw + (size_t)oc * C + c0;
+                    for (int i = 0; i < cl; i++) dwr[i] += g * x[i];
+                }
+            }
         }
-        if (a->dbias) a->dbias[oc] += db;
+        if (a->dbias)
+            for (int oc = o0; oc < o1; oc++) {
+                float db = 0.0f;
+                for (int n = 0; n < N; n++) db += a->dout[(size_t)n * OC + oc];
+                a->dbias[oc] += db;
+            }
     }
 }
 INH__FN void inh__matmul_backward_cpu(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
@@ -1024,7 +1368,9 @@ INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int
 /* ---------------------------------------------------------------------------------------------
    Checkpoint formats */
 
-#define INH__MODEL_MAGIC 20240326
+#define INH__MODEL_MAGIC 20240326   /* llm.c model file */
+#define INH__SHARD_MAGIC 20240520   /* llm.c token shard */
+#define INH__STATE_MAGIC 20241123   /* our training state */
 #define INH__MODEL_VERSION 3
 #define INH__FLAG_NO_BIAS 1
 #define INH__FLAG_LAYER_SCALE 2
@@ -1051,6 +1397,7 @@ INH__FN int inh__model_header(const unsigned char *h, size_t file_len, const cha
 }
 
 INH__FN int inh__file_size(FILE *f, const char *path, size_t *len) {
+    *len = 0;
     if (fseek(f, 0, SEEK_END) != 0) return inh__fail("%s: cannot seek", path);
     long n = ftell(f);
     if (n < 0 || fseek(f, 0, SEEK_SET) != 0) return inh__fail("%s: cannot seek", path);
@@ -1113,9 +1460,1797 @@ INHDEF int inh_model_save(const inh_model *m, const char *path) {
 }
 
 /* ---------------------------------------------------------------------------------------------
-   Data */
+   Hugging Face checkpoints: model.safetensors + config.json (GPT2LMHeadModel).
+   Uses the JSON reader and byte buffer of the utilities (inh__json_*, inh__buf). */
 
-#define INH__SHARD_MAGIC 20240520
+#define INH__ST_MAX_HEADER ((uint64_t)100 << 20)   /* the safetensors library's own limit */
+#define INH__ST_MAX_DIMS 8
+#define INH__ST_LM_HEAD (-1)
+#define INH__ST_IGNORE (-2)
+#define INH__ST_UNKNOWN (-3)
+
+/* dtypes: the ones we convert to fp32 first; the rest only so their byte sizes can be checked */
+enum { INH__ST_F32, INH__ST_F16, INH__ST_BF16, INH__ST_F64 };
+static const struct { const char *name; int size; } inh__st_dtypes[] = {
+    {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"F64", 8}, {"BOOL", 1}, {"U8", 1}, {"I8", 1}, {"F8_E5M2", 1},
+    {"F8_E4M3", 1}, {"I16", 2}, {"U16", 2}, {"I32", 4}, {"U32", 4}, {"I64", 8}, {"U64", 8}};
+#define INH__ST_NDTYPES ((int)(sizeof inh__st_dtypes / sizeof inh__st_dtypes[0]))
+
+/* HF names of our 16 tensors; 2..13 are per layer, under "h.{i}." */
+static const char *const inh__st_names[INH_NUM_PARAMS] = {
+    "wte.weight", "wpe.weight", "ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias",
+    "attn.c_proj.weight", "attn.c_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias",
+    "mlp.c_proj.weight", "mlp.c_proj.bias", "ln_f.weight", "ln_f.bias"};
+INH__FN int inh__st_per_layer(int p) { return p >= 2 && p <= 13; }
+/* Conv1D weights: HF stores [in, out], we store (out, in) */
+INH__FN int inh__st_transposed(int p) { return p == 4 || p == 6 || p == 10 || p == 12; }
+
+/* HF shape of tensor p (one layer's slice for per-layer tensors); returns ndim */
+INH__FN int inh__st_shape(const inh_config *c, int p, uint64_t *s) {
+    uint64_t C = (uint64_t)c->C;
+    switch (p) {
+    case 0: s[0] = (uint64_t)c->V; s[1] = C; return 2;
+    case 1: s[0] = (uint64_t)c->maxT; s[1] = C; return 2;
+    case 4: s[0] = C; s[1] = 3 * C; return 2;
+    case 5: s[0] = 3 * C; return 1;
+    case 6: s[0] = C; s[1] = C; return 2;
+    case 10: s[0] = C; s[1] = 4 * C; return 2;
+    case 11: s[0] = 4 * C; return 1;
+    case 12: s[0] = 4 * C; s[1] = C; return 2;
+    default: s[0] = C; return 1;
+    }
+}
+
+/* Our tensor for an HF name: 0..15 (with *layer), INH__ST_LM_HEAD, _IGNORE or _UNKNOWN. */
+INH__FN int inh__st_map(const char *name, int *layer) {
+    *layer = 0;
+    if (!strncmp(name, "transformer.", 12)) name += 12;
+    if (!strcmp(name, "lm_head.weight")) return INH__ST_LM_HEAD;
+    if (name[0] == 'h' && name[1] == '.') {
+        const char *q = name + 2;
+        int l = 0;
+        if (*q < '0' || *q > '9' || (*q == '0' && q[1] != '.')) return INH__ST_UNKNOWN;
+        while (*q >= '0' && *q <= '9') { l = l * 10 + (*q++ - '0'); if (l >= 4096) return INH__ST_UNKNOWN; }
+        if (*q++ != '.') return INH__ST_UNKNOWN;
+        *layer = l;
+        if (!strcmp(q, "attn.bias") || !strcmp(q, "attn.masked_bias")) return INH__ST_IGNORE;  /* mask buffers */
+        for (int p = 2; p <= 13; p++) if (!strcmp(q, inh__st_names[p])) return p;
+        return INH__ST_UNKNOWN;
+    }
+    for (int p = 0; p < INH_NUM_PARAMS; p++) if (!inh__st_per_layer(p) && !strcmp(name, inh__st_names[p])) return p;
+    return INH__ST_UNKNOWN;
+}
+
+INH__FN void inh__st_fmt_shape(char *out, size_t n, const uint64_t *s, int ndim) {
+    size_t k = (size_t)snprintf(out, n, "[");
+    for (int i = 0; i < ndim && k < n; i++) k += (size_t)snprintf(out + k, n - k, i ? ", %llu" : "%llu", (unsigned long long)s[i]);
+    if (k < n) snprintf(out + k, n - k, "]");
+}
+
+/* k-th tensor of an export: wte, wpe, then each layer's 12, then ln_f weight and bias */
+INH__FN void inh__st_export_order(int k, int L, int *p, int *l) {
+    if (k < 2) { *p = k; *l = 0; }
+    else if (k < 2 + 12 * L) { *p = 2 + (k - 2) % 12; *l = (k - 2) / 12; }
+    else { *p = 14 + (k - 2 - 12 * L); *l = 0; }
+}
+/* tensor p's slice for layer l (l = 0 for the others) */
+INH__FN float *inh__st_slice(const inh_model *m, int p, int l) {
+    float *b = m->params_mem;
+    for (int q = 0; q < p; q++) b += m->param_sizes[q];
+    return inh__st_per_layer(p) ? b + (size_t)l * (m->param_sizes[p] / (size_t)m->cfg.L) : b;
+}
+
+/* ---- the header ----------------------------------------------------------------------------- */
+
+typedef struct {
+    size_t name;                       /* offset of the NUL-terminated name in the arena */
+    int dtype, ndim;
+    uint64_t shape[INH__ST_MAX_DIMS];
+    uint64_t begin, end;               /* byte range relative to the data start */
+    int param, layer;                  /* inh__st_map */
+} inh__st_tensor;
+
+typedef struct {
+    const char *path;
+    inh__buf names;                    /* name arena */
+    inh__st_tensor *t;
+    int n, cap;
+    int no_bias;                       /* __metadata__ "inheritune_no_bias": "1" (our own exports) */
+    uint64_t data_start, data_len;     /* in the file */
+} inh__st_file;
+
+INH__FN const char *inh__st_name(const inh__st_file *sf, const inh__st_tensor *t) { return (const char *)sf->names.p + t->name; }
+INH__FN void inh__st_free(inh__st_file *sf) { INH_FREE(sf->names.p); INH_FREE(sf->t); memset(sf, 0, sizeof *sf); }
+
+/* a JSON string as a NUL-terminated C string in b (embedded NULs refused) */
+INH__FN int inh__st_cstr(inh__json *j, inh__buf *b) {
+    if (inh__json_str(j, b)) return -1;
+    if (memchr(b->p, 0, b->n)) return inh__json_fail(j, "NUL character in a string");
+    if (inh__buf_put(b, "", 1)) return -1;
+    b->n--;
+    return 0;
+}
+
+/* {"dtype": ..., "shape": [...], "data_offsets": [begin, end]}; j->path names the tensor */
+INH__FN int inh__st_entry(inh__json *j, inh__st_tensor *t, inh__buf *tmp) {
+    int have = 0;
+    t->dtype = -1; t->ndim = 0;
+    if (inh__json_expect(j, '{')) return -1;
+    if (inh__json_peek(j) == '}') { j->p++; goto check; }
+    for (;;) {
+        if (inh__st_cstr(j, tmp) || inh__json_expect(j, ':')) return -1;
+        if (!strcmp((char *)tmp->p, "dtype")) {
+            if (inh__st_cstr(j, tmp)) return -1;
+            for (int k = 0; k < INH__ST_NDTYPES; k++) if (!strcmp((char *)tmp->p, inh__st_dtypes[k].name)) t->dtype = k;
+            if (t->dtype < 0) {
+                char msg[96];
+                snprintf(msg, sizeof msg, "unknown dtype '%.40s'", (char *)tmp->p);
+                return inh__json_fail(j, msg);
+            }
+            have |= 1;
+        } else if (!strcmp((char *)tmp->p, "shape")) {
+            t->ndim = 0;
+            if (inh__json_expect(j, '[')) return -1;
+            if (inh__json_peek(j) == ']') j->p++;
+            else for (;;) {
+                long long v;
+                if (inh__json_int(j, &v)) return -1;
+                if (v < 0 || v > ((long long)1 << 40)) return inh__json_fail(j, "shape dimension out of range");
+                if (t->ndim == INH__ST_MAX_DIMS) return inh__json_fail(j, "more than 8 dimensions");
+                t->shape[t->ndim++] = (uint64_t)v;
+                if (inh__json_peek(j) == ',') { j->p++; continue; }
+                if (inh__json_expect(j, ']')) return -1;
+                break;
+            }
+            have |= 2;
+        } else if (!strcmp((char *)tmp->p, "data_offsets")) {
+            long long a, b;
+            if (inh__json_expect(j, '[') || inh__json_int(j, &a) || inh__json_expect(j, ',') || inh__json_int(j, &b) ||
+                inh__json_expect(j, ']'))
+                return -1;
+            if (a < 0 || b < 0) return inh__json_fail(j, "negative data offset");
+            t->begin = (uint64_t)a; t->end = (uint64_t)b;
+            have |= 4;
+        } else if (inh__json_skip(j)) {
+            return -1;
+        }
+        if (inh__json_peek(j) == ',') { j->p++; continue; }
+        if (inh__json_expect(j, '}')) return -1;
+        break;
+    }
+check:
+    if (have != 7)
+        return inh__fail("%s: no %s", j->path, !(have & 1) ? "dtype" : !(have & 2) ? "shape" : "data_offsets");
+    return 0;
+}
+
+/* "__metadata__": string to string */
+INH__FN int inh__st_metadata(inh__json *j, inh__st_file *sf, inh__buf *key, inh__buf *val) {
+    if (inh__json_expect(j, '{')) return -1;
+    if (inh__json_peek(j) == '}') { j->p++; return 0; }
+    for (;;) {
+        if (inh__st_cstr(j, key) || inh__json_expect(j, ':')) return -1;
+        if (inh__json_peek(j) != '"') return inh__json_fail(j, "__metadata__ values must be strings");
+        if (inh__st_cstr(j, val)) return -1;
+        if (!strcmp((char *)key->p, "inheritune_no_bias") && !strcmp((char *)val->p, "1")) sf->no_bias = 1;
+        if (inh__json_peek(j) == ',') { j->p++; continue; }
+        return inh__json_expect(j, '}');
+    }
+}
+
+INH__FN int inh__st_cmp_begin(const void *a, const void *b) {
+    const inh__st_tensor *x = *(const inh__st_tensor *const *)a, *y = *(const inh__st_tensor *const *)b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : 0;
+}
+
+/* sizes: dtype size x shape == byte range, every range inside the data, no two ranges overlap */
+INH__FN int inh__st_check_ranges(inh__st_file *sf) {
+    for (int i = 0; i < sf->n; i++) {
+        inh__st_tensor *t = &sf->t[i];
+        const char *nm = inh__st_name(sf, t);
+        char sh[160];
+        uint64_t nel = 1, sz = (uint64_t)inh__st_dtypes[t->dtype].size;
+        inh__st_fmt_shape(sh, sizeof sh, t->shape, t->ndim);
+        for (int d = 0; d < t->ndim; d++) {
+            if (t->shape[d] && nel > ((uint64_t)1 << 62) / t->shape[d]) return inh__fail("%s: tensor %s: shape %s is too large", sf->path, nm, sh);
+            nel *= t->shape[d];
+        }
+        if (t->begin > t->end || t->end > sf->data_len)
+            return inh__fail("%s: tensor %s: data_offsets [%llu, %llu] lie outside the %llu bytes of data (truncated?)", sf->path, nm,
+                             (unsigned long long)t->begin, (unsigned long long)t->end, (unsigned long long)sf->data_len);
+        if (nel > ((uint64_t)1 << 62) / sz || nel * sz != t->end - t->begin)
+            return inh__fail("%s: tensor %s: %s %s needs %llu bytes but data_offsets [%llu, %llu] span %llu", sf->path, nm,
+                             inh__st_dtypes[t->dtype].name, sh, (unsigned long long)(nel * sz), (unsigned long long)t->begin,
+                             (unsigned long long)t->end, (unsigned long long)(t->end - t->begin));
+    }
+    inh__st_tensor **order = INH__ALLOC(inh__st_tensor *, sf->n);
+    if (!order) return -1;
+    int k = 0;
+    for (int i = 0; i < sf->n; i++) if (sf->t[i].end > sf->t[i].begin) order[k++] = &sf->t[i];
+    qsort(order, (size_t)k, sizeof *order, inh__st_cmp_begin);
+    for (int i = 1; i < k; i++)
+        if (order[i]->begin < order[i - 1]->end) {
+            int r = inh__fail("%s: tensors %s and %s overlap (data_offsets [%llu, %llu] and [%llu, %llu])", sf->path,
+                              inh__st_name(sf, order[i - 1]), inh__st_name(sf, order[i]), (unsigned long long)order[i - 1]->begin,
+                              (unsigned long long)order[i - 1]->end, (unsigned long long)order[i]->begin, (unsigned long long)order[i]->end);
+            INH_FREE(order);
+            return r;
+        }
+    INH_FREE(order);
+    return 0;
+}
+
+/* Parse the JSON header h[0..n) of a file whose data section has data_len bytes. */
+INH__FN int inh__st_parse(inh__st_file *sf, const unsigned char *h, size_t n) {
+    inh__json j;
+    inh__buf key = {NULL, 0, 0}, val = {NULL, 0, 0};
+    char ctx[4096 + 300];
+    int rc = -1;
+    inh__json_init(&j, h, n, sf->path);
+    if (inh__json_expect(&j, '{')) goto done;
+    if (inh__json_peek(&j) == '}') j.p++;
+    else for (;;) {
+        if (inh__st_cstr(&j, &key) || inh__json_expect(&j, ':')) goto done;
+        if (!strcmp((char *)key.p, "__metadata__")) {
+            if (inh__st_metadata(&j, sf, &key, &val)) goto done;
+        } else {
+            for (int i = 0; i < sf->n; i++)
+                if (!strcmp(inh__st_name(sf, &sf->t[i]), (char *)key.p)) { inh__fail("%s: tensor %.256s appears twice", sf->path, (char *)key.p); goto done; }
+            if (sf->n == sf->cap) {
+                int cap = sf->cap ? 2 * sf->cap : 64;
+                if (cap > 1000000) { inh__fail("%s: more than a million tensors", sf->path); goto done; }
+                inh__st_tensor *nt = INH__CAST(inh__st_tensor *, INH_REALLOC(sf->t, (size_t)cap * sizeof *nt));
+                if (!nt) { inh__fail("%s: out of memory reading the header", sf->path); goto done; }
+                sf->t = nt; sf->cap = cap;
+            }
+            inh__st_tensor *t = &sf->t[sf->n];
+            memset(t, 0, sizeof *t);
+            t->name = sf->names.n;
+            if (inh__buf_put(&sf->names, key.p, key.n + 1)) goto done;
+            snprintf(ctx, sizeof ctx, "%s: tensor %.256s", sf->path, (char *)key.p);
+            j.path = ctx;
+            if (inh__st_entry(&j, t, &val)) goto done;
+            j.path = sf->path;
+            t->param = inh__st_map((char *)key.p, &t->layer);
+            sf->n++;
+        }
+        if (inh__json_peek(&j) == ',') { j.p++; continue; }
+        if (inh__json_expect(&j, '}')) goto done;
+        break;
+    }
+    if (inh__json_end(&j)) goto done;
+    rc = inh__st_check_ranges(sf);
+done:
+    INH_FREE(key.p); INH_FREE(val.p);
+    return rc;
+}
+
+/* ---- config.json ------------------------------------------------------------------------------ */
+
+typedef struct {
+    long long n_embd, n_layer, n_head, n_positions, n_ctx, vocab_size, n_inner;   /* -1: absent/null */
+    int layer_scale, scale_weights, add_cross;
+    double eps;
+    char act[64], model_type[64];
+} inh__st_hfcfg;
+
+/* fields we read; the rest skipped. Absent fields take GPT2Config's defaults, as HF would. */
+INH__FN int inh__st_read_config(const char *path, inh__st_hfcfg *hc) {
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    inh__buf key = {NULL, 0, 0}, val = {NULL, 0, 0};
+    inh__json j;
+    int rc = -1;
+    hc->n_embd = 768; hc->n_layer = 12; hc->n_head = 12; hc->n_positions = -1; hc->n_ctx = -1; hc->vocab_size = 50257;
+    hc->n_inner = -1; hc->layer_scale = 0; hc->scale_weights = 1; hc->add_cross = 0; hc->eps = 1e-5;
+    strcpy(hc->act, "gelu_new"); strcpy(hc->model_type, "gpt2");
+    if (inh__read_file(path, &buf, &len, (size_t)1 << 24)) return -1;
+    inh__json_init(&j, buf, len, path);
+    if (inh__json_expect(&j, '{')) goto done;
+    if (inh__json_peek(&j) == '}') j.p++;
+    else for (;;) {
+        if (inh__st_cstr(&j, &key) || inh__json_expect(&j, ':')) goto done;
+        const char *k = (const char *)key.p;
+        long long *iv = !strcmp(k, "n_embd") ? &hc->n_embd : !strcmp(k, "n_layer") ? &hc->n_layer : !strcmp(k, "n_head") ? &hc->n_head
+                      : !strcmp(k, "n_positions") ? &hc->n_positions : !strcmp(k, "n_ctx") ? &hc->n_ctx
+                      : !strcmp(k, "vocab_size") ? &hc->vocab_size : !strcmp(k, "n_inner") ? &hc->n_inner : NULL;
+        int *bv = !strcmp(k, "scale_attn_by_inverse_layer_idx") ? &hc->layer_scale : !strcmp(k, "scale_attn_weights") ? &hc->scale_weights
+                : !strcmp(k, "add_cross_attention") ? &hc->add_cross : NULL;
+        char *sv = !strcmp(k, "activation_function") ? hc->act : !strcmp(k, "model_type") ? hc->model_type : NULL;
+        if (iv) {
+            if (inh__json_peek(&j) == 'n' && inh__json_word(&j, "null")) *iv = -1;
+            else if (inh__json_int(&j, iv)) goto done;
+            else if (*iv < 0 || *iv >= (1 << 24)) { inh__fail("%s: %s=%lld is out of range", path, k, *iv); goto done; }
+        } else if (bv) {
+            if (inh__json_bool(&j, bv)) goto done;
+        } else if (sv) {
+            if (inh__st_cstr(&j, &val)) goto done;
+            snprintf(sv, 64, "%s", (char *)val.p);
+        } else if (!strcmp(k, "layer_norm_epsilon")) {
+            if (inh__json_num(&j, &hc->eps)) goto done;
+        } else if (inh__json_skip(&j)) {
+            goto done;
+        }
+        if (inh__json_peek(&j) == ',') { j.p++; continue; }
+        if (inh__json_expect(&j, '}')) goto done;
+        break;
+    }
+    if (inh__json_end(&j)) goto done;
+    rc = 0;
+    if (strcmp(hc->model_type, "gpt2")) rc = inh__fail("%s: model_type \"%s\" is not gpt2", path, hc->model_type);
+    else if (strcmp(hc->act, "gelu_new") && strcmp(hc->act, "gelu_pytorch_tanh"))
+        rc = inh__fail("%s: activation_function \"%s\" is not supported (we compute gelu_new, the tanh approximation)", path, hc->act);
+    else if (fabs(hc->eps - 1e-5) > 1e-12)
+        rc = inh__fail("%s: layer_norm_epsilon %g is not supported (our layernorm uses 1e-5)", path, hc->eps);
+    else if (!hc->scale_weights) rc = inh__fail("%s: scale_attn_weights false is not supported (we scale by 1/sqrt(head size))", path);
+    else if (hc->add_cross) rc = inh__fail("%s: add_cross_attention is not supported", path);
+    else if (hc->n_inner >= 0 && hc->n_inner != 4 * hc->n_embd)
+        rc = inh__fail("%s: n_inner=%lld is not supported (the MLP is 4*n_embd=%lld wide here)", path, hc->n_inner, 4 * hc->n_embd);
+done:
+    INH_FREE(buf); INH_FREE(key.p); INH_FREE(val.p);
+    return rc;
+}
+
+/* ---- paths ------------------------------------------------------------------------------------ */
+
+INH__FN int inh__st_is_dir(const char *path) { struct stat st; return stat(path, &st) == 0 && S_ISDIR(st.st_mode); }
+INH__FN int inh__st_exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
+
+/* out = directory of path ("." if none) + "/" + name */
+INH__FN int inh__st_beside(char *out, size_t n, const char *path, const char *name) {
+    const char *slash = strrchr(path, '/');
+    int k = !slash ? snprintf(out, n, "./%s", name)
+          : slash == path ? snprintf(out, n, "/%s", name)
+          : snprintf(out, n, "%.*s/%s", (int)(slash - path), path, name);
+    return k < 0 || (size_t)k >= n ? inh__fail("%s: path too long", path) : 0;
+}
+INH__FN int inh__st_join(char *out, size_t n, const char *dir, const char *name) {
+    size_t dl = strlen(dir);
+    int k = snprintf(out, n, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", name);
+    return k < 0 || (size_t)k >= n ? inh__fail("%s: path too long", dir) : 0;
+}
+
+/* ---- load --------------------------------------------------------------------------------------- */
+
+INH__FN float inh__st_f16(unsigned h) {
+    uint32_t s = (uint32_t)(h & 0x8000) << 16, e = h >> 10 & 31, f = h & 1023, u;
+    float r;
+    if (e == 0) { r = (float)f * 5.9604644775390625e-8f; return s ? -r : r; }   /* zero, subnormal: f * 2^-24 */
+    u = e == 31 ? (s | 0x7F800000u | f << 13) : (s | (e + 112) << 23 | f << 13);
+    memcpy(&r, &u, 4);
+    return r;
+}
+
+/* n little-endian values of dtype kind at src -> fp32 */
+INH__FN void inh__st_convert(float *dst, const unsigned char *src, size_t n, int kind) {
+    uint32_t u;
+    uint64_t b;
+    double d;
+    switch (kind) {
+    case INH__ST_F32:
+        for (size_t i = 0; i < n; i++) { u = inh__rd32(src + 4 * i); memcpy(&dst[i], &u, 4); }
+        break;
+    case INH__ST_F16:
+        for (size_t i = 0; i < n; i++) dst[i] = inh__st_f16((unsigned)src[2 * i] | (unsigned)src[2 * i + 1] << 8);
+        break;
+    case INH__ST_BF16:
+        for (size_t i = 0; i < n; i++) { u = ((uint32_t)src[2 * i] | (uint32_t)src[2 * i + 1] << 8) << 16; memcpy(&dst[i], &u, 4); }
+        break;
+    default:
+        for (size_t i = 0; i < n; i++) {
+            b = (uint64_t)inh__rd32(src + 8 * i) | (uint64_t)inh__rd32(src + 8 * i + 4) << 32;
+            memcpy(&d, &b, 8);
+            dst[i] = (float)d;
+        }
+    }
+}
+
+/* F32 on a little-endian host is read straight into place; anything else through raw */
+INH__FN int inh__st_direct(const inh__st_tensor *t) { return t->dtype == INH__ST_F32 && inh__host_is_le(); }
+
+/* read tensor t and convert it into out (its element count of floats); raw is scratch */
+INH__FN int inh__st_read_tensor(FILE *f, const inh__st_file *sf, const inh__st_tensor *t, unsigned char *raw, float *out) {
+    uint64_t nbytes = t->end - t->begin;
+    unsigned char *dst = inh__st_direct(t) ? (unsigned char *)out : raw;
+    if (fseeko(f, (off_t)(sf->data_start + t->begin), SEEK_SET) != 0 || fread(dst, 1, (size_t)nbytes, f) != nbytes)
+        return inh__fail("%s: tensor %s: read error", sf->path, inh__st_name(sf, t));
+    if (dst == raw) inh__st_convert(out, raw, (size_t)(nbytes / (uint64_t)inh__st_dtypes[t->dtype].size), t->dtype);
+    return 0;
+}
+
+/* open path (file or directory), read and check the header; *fp is left open for the data */
+INH__FN int inh__st_open(inh__st_file *sf, const char *file, FILE **fp) {
+    unsigned char b8[8], *h = NULL;
+    size_t len = 0;
+    memset(sf, 0, sizeof *sf);
+    sf->path = file;
+    FILE *f = fopen(file, "rb");
+    if (!f) return inh__fail("%s: cannot open: %s", file, strerror(errno));
+    if (inh__file_size(f, file, &len)) { fclose(f); return -1; }
+    if (len < 8 || fread(b8, 1, 8, f) != 8) { fclose(f); return inh__fail("%s: %zu bytes is too short for a safetensors file", file, len); }
+    uint64_t hl = (uint64_t)inh__rd32(b8) | (uint64_t)inh__rd32(b8 + 4) << 32;
+    if (hl > (uint64_t)len - 8 || hl > INH__ST_MAX_HEADER || hl < 2) {
+        fclose(f);
+        return inh__fail("%s: safetensors header length %llu does not fit the %zu-byte file (truncated, or not safetensors?)", file,
+                         (unsigned long long)hl, len);
+    }
+    h = INH__ALLOC(unsigned char, hl);
+    if (!h) { fclose(f); return -1; }
+    if (fread(h, 1, (size_t)hl, f) != hl) { INH_FREE(h); fclose(f); return inh__fail("%s: read error in the header", file); }
+    sf->data_start = 8 + hl;
+    sf->data_len = (uint64_t)len - 8 - hl;
+    int rc = inh__st_parse(sf, h, (size_t)hl);
+    INH_FREE(h);
+    if (rc) { inh__st_free(sf); fclose(f); return -1; }
+    *fp = f;
+    return 0;
+}
+
+INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
+    char file[4096], cfgpath[4096], sh[160], want[160];
+    inh__st_file sf;
+    inh__st_hfcfg hc;
+    inh_config c;
+    FILE *f = NULL;
+    int *where = NULL, lm_head = -1, wte = -1, wpe = -1, maxl = -1, rc = -1;
+    unsigned char *raw = NULL;
+    float *tmp = NULL;
+    uint64_t maxbytes = 0;
+    size_t ntmp;
+    memset(m, 0, sizeof *m);
+    if (inh__st_is_dir(path)) {
+        if (inh__st_join(file, sizeof file, path, "model.safetensors")) return -1;
+        if (!inh__st_exists(file)) {
+            if (inh__st_join(cfgpath, sizeof cfgpath, path, "model.safetensors.index.json") == 0 && inh__st_exists(cfgpath))
+                return inh__fail("%s: sharded safetensors checkpoints (model.safetensors.index.json) are not supported", path);
+            return inh__fail("%s: directory has no model.safetensors", path);
+        }
+    } else if (snprintf(file, sizeof file, "%s", path) >= (int)sizeof file) {
+        return inh__fail("%s: path too long", path);
+    }
+    if (inh__st_beside(cfgpath, sizeof cfgpath, file, "config.json")) return -1;
+    if (inh__st_open(&sf, file, &f)) return -1;
+
+    /* which tensor is which; sizes the shapes imply */
+    for (int i = 0; i < sf.n; i++) {
+        const inh__st_tensor *t = &sf.t[i];
+        if (t->param == INH__ST_UNKNOWN) { inh__fail("%s: unexpected tensor %s (not a GPT-2 LM head model?)", file, inh__st_name(&sf, t)); goto done; }
+        if (t->param == 0) wte = i;
+        if (t->param == 1) wpe = i;
+        if (t->param == INH__ST_LM_HEAD) lm_head = i;
+        if (t->param >= 0 && t->layer > maxl) maxl = t->layer;
+    }
+    if (wte < 0 || wpe < 0) { inh__fail("%s: tensor %s is missing", file, wte < 0 ? "wte.weight" : "wpe.weight"); goto done; }
+    if (sf.t[wte].ndim != 2 || sf.t[wpe].ndim != 2) {
+        const inh__st_tensor *t = &sf.t[sf.t[wte].ndim != 2 ? wte : wpe];
+        inh__st_fmt_shape(sh, sizeof sh, t->shape, t->ndim);
+        inh__fail("%s: tensor %s has shape %s, expected 2 dimensions", file, inh__st_name(&sf, t), sh);
+        goto done;
+    }
+    if (!inh__st_exists(cfgpath)) {
+        inh__fail("%s: needs %s: the shapes give L=%d C=%llu V=%llu maxT=%llu, but n_head cannot be derived from tensor shapes", file,
+                  cfgpath, maxl + 1, (unsigned long long)sf.t[wte].shape[1], (unsigned long long)sf.t[wte].shape[0],
+                  (unsigned long long)sf.t[wpe].shape[0]);
+        goto done;
+    }
+    if (inh__st_read_config(cfgpath, &hc)) goto done;
+    inh_config_default(&c, (int)(hc.n_positions >= 0 ? hc.n_positions : hc.n_ctx >= 0 ? hc.n_ctx : 1024), (int)hc.vocab_size,
+                       (int)hc.n_layer, (int)hc.n_head, (int)hc.n_embd);
+    c.layer_scale = hc.layer_scale;
+    if (inh_config_check(&c, cfgpath)) goto done;
+
+    /* every tensor in place, once, with the shape config.json implies */
+    where = INH__ALLOC(int, (size_t)INH_NUM_PARAMS * c.L);
+    if (!where) goto done;
+    for (int i = 0; i < INH_NUM_PARAMS * c.L; i++) where[i] = -1;
+    for (int i = 0; i < sf.n; i++) {
+        const inh__st_tensor *t = &sf.t[i];
+        const char *nm = inh__st_name(&sf, t);
+        if (t->param == INH__ST_IGNORE) continue;
+        if (t->layer >= c.L) { inh__fail("%s: tensor %s is beyond %s's n_layer=%d", file, nm, cfgpath, c.L); goto done; }
+        if (t->param >= 0) {
+            int *w = &where[t->param * c.L + t->layer];
+            if (*w >= 0) { inh__fail("%s: tensors %s and %s are the same tensor", file, inh__st_name(&sf, &sf.t[*w]), nm); goto done; }
+            *w = i;
+        }
+        if (t->param >= 0 || t->param == INH__ST_LM_HEAD) {
+            uint64_t s[2];
+            int nd = inh__st_shape(&c, t->param >= 0 ? t->param : 0, s);
+            if (t->dtype > INH__ST_F64) {
+                inh__fail("%s: tensor %s has dtype %s; only F32, F16, BF16 and F64 are read", file, nm, inh__st_dtypes[t->dtype].name);
+                goto done;
+            }
+            if (t->ndim != nd || t->shape[0] != s[0] || (nd == 2 && t->shape[1] != s[1])) {
+                inh__st_fmt_shape(sh, sizeof sh, t->shape, t->ndim);
+                inh__st_fmt_shape(want, sizeof want, s, nd);
+                inh__fail("%s: tensor %s has shape %s, but %s (n_embd=%d n_positions=%d vocab_size=%d) implies %s", file, nm, sh,
+                          cfgpath, c.C, c.maxT, c.V, want);
+                goto done;
+            }
+        }
+    }
+    for (int p = 0; p < INH_NUM_PARAMS; p++)
+        for (int l = 0; l < (inh__st_per_layer(p) ? c.L : 1); l++)
+            if (where[p * c.L + l] < 0) {
+                if (inh__st_per_layer(p)) inh__fail("%s: tensor h.%d.%s is missing", file, l, inh__st_names[p]);
+                else inh__fail("%s: tensor %s is missing", file, inh__st_names[p]);
+                goto done;
+            }
+
+    /* read: scratch for the largest tensor's bytes and for one transposed matrix */
+    if (inh__model_alloc(m, &c, file)) goto done;
+    for (int i = 0; i < sf.n; i++)
+        if ((sf.t[i].param >= 0 || sf.t[i].param == INH__ST_LM_HEAD) && !inh__st_direct(&sf.t[i]) && sf.t[i].end - sf.t[i].begin > maxbytes)
+            maxbytes = sf.t[i].end - sf.t[i].begin;
+    raw = INH__ALLOC(unsigned char, maxbytes);
+    ntmp = (size_t)4 * c.C * c.C;
+    if (lm_head >= 0 && (size_t)c.V * c.C > ntmp) ntmp = (size_t)c.V * c.C;
+    tmp = INH__ALLOC(float, ntmp);
+    if (!raw || !tmp) goto done;
+    for (int p = 0; p < INH_NUM_PARAMS; p++)
+        for (int l = 0; l < (inh__st_per_layer(p) ? c.L : 1); l++) {
+            const inh__st_tensor *t = &sf.t[where[p * c.L + l]];
+            float *dst = inh__st_slice(m, p, l);
+            if (!inh__st_transposed(p)) { if (inh__st_read_tensor(f, &sf, t, raw, dst)) goto done; continue; }
+            if (inh__st_read_tensor(f, &sf, t, raw, tmp)) goto done;
+            size_t in = (size_t)t->shape[0], out = (size_t)t->shape[1];   /* HF [in, out] -> ours (out, in) */
+            for (size_t i = 0; i < in; i++)
+                for (size_t o = 0; o < out; o++) dst[o * in + i] = tmp[i * out + o];
+        }
+    if (lm_head >= 0) {
+        if (inh__st_read_tensor(f, &sf, &sf.t[lm_head], raw, tmp)) goto done;
+        if (memcmp(tmp, m->params.wte, (size_t)c.V * c.C * sizeof(float))) {
+            inh__fail("%s: tensor %s differs from %s: only tied LM heads (lm_head = wte) are supported", file,
+                      inh__st_name(&sf, &sf.t[lm_head]), inh__st_name(&sf, &sf.t[wte]));
+            goto done;
+        }
+    }
+    if (sf.no_bias) {   /* our bias-free export, unless someone has since trained the biases */
+        int zero = 1;
+        for (int p = 0; p < INH_NUM_PARAMS && zero; p++) {
+            if (!inh_param_is_bias(p)) continue;
+            const float *b = inh__st_slice(m, p, 0);
+            for (size_t i = 0; i < m->param_sizes[p]; i++) if (b[i] != 0.0f) { zero = 0; break; }
+        }
+        if (zero) m->cfg.bias = 0;
+    }
+    rc = 0;
+done:
+    if (rc && m->params_mem) inh_model_free(m);
+    if (f) fclose(f);
+    inh__st_free(&sf);
+    INH_FREE(where); INH_FREE(raw); INH_FREE(tmp);
+    return rc;
+}
+
+/* ---- save --------------------------------------------------------------------------------------- */
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 2, 3)))
+#endif
+INH__FN int inh__st_printf(inh__buf *b, const char *fmt, ...) {
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    return k < 0 || (size_t)k >= sizeof tmp ? inh__fail("internal: formatted text too long") : inh__buf_put(b, tmp, (size_t)k);
+}
+
+INH__FN void inh__st_wu64(unsigned char *p, uint64_t v) { inh__wr32(p, (uint32_t)v); inh__wr32(p + 4, (uint32_t)(v >> 32)); }
+
+INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_path) {
+    const inh_config *c = &m->cfg;
+    char file[4096], cfgpath[4096], name[64];
+    size_t n = strlen(dir_or_path);
+    inh__buf h = {NULL, 0, 0}, cj = {NULL, 0, 0};
+    inh__wfile w;
+    float *tmp = NULL;
+    int rc = -1, L = c->L;
+    uint64_t off = 0, s[2];
+    if (n >= 12 && !strcmp(dir_or_path + n - 12, ".safetensors")) {
+        if (snprintf(file, sizeof file, "%s", dir_or_path) >= (int)sizeof file) return inh__fail("%s: path too long", dir_or_path);
+        if (inh__st_beside(cfgpath, sizeof cfgpath, file, "config.json")) return -1;
+    } else {
+        if (!inh__st_is_dir(dir_or_path)) {
+            if (inh__st_exists(dir_or_path)) return inh__fail("%s: exists and is not a directory (name a .safetensors file or a directory)", dir_or_path);
+            if (mkdir(dir_or_path, 0777) != 0) return inh__fail("%s: cannot create directory: %s", dir_or_path, strerror(errno));
+        }
+        if (inh__st_join(file, sizeof file, dir_or_path, "model.safetensors") || inh__st_join(cfgpath, sizeof cfgpath, dir_or_path, "config.json"))
+            return -1;
+    }
+
+    /* header: wte, wpe, h.0.* ... h.{L-1}.*, ln_f.*, data contiguous in that order */
+    if (inh__st_printf(&h, "{\"__metadata__\":{\"format\":\"pt\"%s}", c->bias ? "" : ",\"inheritune_no_bias\":\"1\"")) goto done;
+    for (int k = 0; k < 4 + 12 * L; k++) {
+        int p, l;
+        inh__st_export_order(k, L, &p, &l);
+        int nd = inh__st_shape(c, p, s);
+        uint64_t bytes = s[0] * (nd == 2 ? s[1] : 1) * 4;
+        if (inh__st_per_layer(p)) snprintf(name, sizeof name, "h.%d.%s", l, inh__st_names[p]);
+        else snprintf(name, sizeof name, "%s", inh__st_names[p]);
+        if (inh__st_printf(&h, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%llu", name, (unsigned long long)s[0]) ||
+            (nd == 2 && inh__st_printf(&h, ",%llu", (unsigned long long)s[1])) ||
+            inh__st_printf(&h, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + bytes)))
+            goto done;
+        off += bytes;
+    }
+    if (inh__buf_put(&h, "}", 1)) goto done;
+    while ((h.n & 7) != 0) if (inh__buf_put(&h, " ", 1)) goto done;   /* data starts 8-aligned */
+
+    /* config.json */
+    if (inh__st_printf(&cj, "{\n  \"activation_function\": \"gelu_new\",\n  \"architectures\": [\"GPT2LMHeadModel\"],\n"
+                            "  \"bos_token_id\": %d,\n  \"eos_token_id\": %d,\n  \"layer_norm_epsilon\": 1e-05,\n"
+                            "  \"model_type\": \"gpt2\",\n", c->V - 1, c->V - 1) ||
+        inh__st_printf(&cj, "  \"n_ctx\": %d,\n  \"n_embd\": %d,\n  \"n_head\": %d,\n  \"n_inner\": null,\n  \"n_layer\": %d,\n"
+                            "  \"n_positions\": %d,\n", c->maxT, c->C, c->NH, c->L, c->maxT) ||
+        inh__st_printf(&cj, "  \"reorder_and_upcast_attn\": false,\n  \"scale_attn_by_inverse_layer_idx\": %s,\n"
+                            "  \"scale_attn_weights\": true,\n  \"tie_word_embeddings\": true,\n  \"torch_dtype\": \"float32\",\n"
+                            "  \"vocab_size\": %d\n}\n", c->layer_scale ? "true" : "false", c->V))
+        goto done;
+
+    tmp = INH__ALLOC(float, (size_t)4 * c->C * c->C);
+    if (!tmp) goto done;
+    unsigned char len8[8];
+    inh__st_wu64(len8, h.n);
+    if (inh__wopen(&w, file)) goto done;
+    inh__wwrite(&w, len8, 8);
+    inh__wwrite(&w, h.p, h.n);
+    for (int k = 0; k < 4 + 12 * L; k++) {
+        int p, l;
+        inh__st_export_order(k, L, &p, &l);
+        const float *src = inh__st_slice(m, p, l);
+        int nd = inh__st_shape(c, p, s);
+        if (!inh__st_transposed(p)) { inh__wfloats(&w, src, (size_t)(s[0] * (nd == 2 ? s[1] : 1))); continue; }
+        size_t in = (size_t)s[0], out = (size_t)s[1];   /* ours (out, in) -> HF [in, out] */
+        for (size_t o = 0; o < out; o++)
+            for (size_t i = 0; i < in; i++) tmp[i * out + o] = src[o * in + i];
+        inh__wfloats(&w, tmp, in * out);
+    }
+    if (inh__wclose(&w)) goto done;
+    if (inh__wopen(&w, cfgpath)) goto done;
+    inh__wwrite(&w, cj.p, cj.n);
+    if (inh__wclose(&w)) goto done;
+    rc = 0;
+done:
+    INH_FREE(h.p); INH_FREE(cj.p); INH_FREE(tmp);
+    return rc;
+}
+
+/* ---- either format ---------------------------------------------------------------------------- */
+
+INHDEF int inh_model_load_any(inh_model *m, const char *path) {
+    unsigned char b[9];
+    size_t got;
+    memset(m, 0, sizeof *m);
+    if (inh__st_is_dir(path)) return inh_model_load_safetensors(m, path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
+    got = fread(b, 1, sizeof b, f);
+    fclose(f);
+    if (got >= 4 && inh__rd32(b) == INH__MODEL_MAGIC) return inh_model_load(m, path);
+    if (got >= 4 && inh__rd32(b) == INH__STATE_MAGIC) return inh__fail("%s: is a training-state file, not a model (use it with --resume)", path);
+    if (got >= 4 && inh__rd32(b) == INH__SHARD_MAGIC) return inh__fail("%s: is a token shard, not a model", path);
+    size_t n = strlen(path);
+    /* a JSON header after 8 bytes, or the name: the safetensors loader then says exactly what is wrong */
+    if ((got == 9 && b[8] == '{') || (n >= 12 && !strcmp(path + n - 12, ".safetensors"))) return inh_model_load_safetensors(m, path);
+    return inh__fail("%s: neither an llm.c model file (magic %d) nor a safetensors file", path, INH__MODEL_MAGIC);
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Tokenizer */
+
+/* BEGIN GENERATED UNICODE TABLES (tools/gen_unicode.py --update inheritune.h) */
+/* Unicode tables - GENERATED by tools/gen_unicode.py from the Unicode Character Database
+   (Unicode 15.0.0). Do not edit. Classes: 0 other, 1 letter \p{L}, 2 number \p{N}, 3 space \s
+   (White_Space). inh__uni_bounds[k] = (first code point << 2) | class of the run that starts
+   there and lasts until the next entry; the first entry starts at 0. */
+static const uint8_t inh__uni_ascii[128] = {
+    0,0,0,0,0,0,0,0,0,3,3,3,3,3,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,
+    3,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,2,2,2,2,2,2,2,2,2,2,0,0,0,0,0,0,
+    0,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,0,0,0,0,0,
+    0,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,0,0,0,0,0,
+};
+#define INH__UNI_NBOUNDS 1562
+static const uint32_t inh__uni_bounds[INH__UNI_NBOUNDS] = {
+    0x0,0x27,0x38,0x83,0x84,0xc2,0xe8,0x105,0x16c,0x185,
+    0x1ec,0x217,0x218,0x283,0x284,0x2a9,0x2ac,0x2ca,0x2d0,0x2d5,
+    0x2d8,0x2e6,0x2e9,0x2ec,0x2f2,0x2fc,0x301,0x35c,0x361,0x3dc,
+    0x3e1,0xb08,0xb19,0xb48,0xb81,0xb94,0xbb1,0xbb4,0xbb9,0xbbc,
+    0xdc1,0xdd4,0xdd9,0xde0,0xde9,0xdf8,0xdfd,0xe00,0xe19,0xe1c,
+    0xe21,0xe2c,0xe31,0xe34,0xe39,0xe88,0xe8d,0xfd8,0xfdd,0x1208,
+    0x1229,0x14c0,0x14c5,0x155c,0x1565,0x1568,0x1581,0x1624,0x1741,0x17ac,
+    0x17bd,0x17cc,0x1881,0x192c,0x1982,0x19a8,0x19b9,0x19c0,0x19c5,0x1b50,
+    0x1b55,0x1b58,0x1b95,0x1b9c,0x1bb9,0x1bc2,0x1be9,0x1bf4,0x1bfd,0x1c00,
+    0x1c41,0x1c44,0x1c49,0x1cc0,0x1d35,0x1e98,0x1ec5,0x1ec8,0x1f02,0x1f29,
+    0x1fac,0x1fd1,0x1fd8,0x1fe9,0x1fec,0x2001,0x2058,0x2069,0x206c,0x2091,
+    0x2094,0x20a1,0x20a4,0x2101,0x2164,0x2181,0x21ac,0x21c1,0x2220,0x2225,
+    0x223c,0x2281,0x2328,0x2411,0x24e8,0x24f5,0x24f8,0x2541,0x2544,0x2561,
+    0x2588,0x259a,0x25c0,0x25c5,0x2604,0x2615,0x2634,0x263d,0x2644,0x264d,
+    0x26a4,0x26a9,0x26c4,0x26c9,0x26cc,0x26d9,0x26e8,0x26f5,0x26f8,0x2739,
+    0x273c,0x2771,0x2778,0x277d,0x2788,0x279a,0x27c1,0x27c8,0x27d2,0x27e8,
+    0x27f1,0x27f4,0x2815,0x282c,0x283d,0x2844,0x284d,0x28a4,0x28a9,0x28c4,
+    0x28c9,0x28d0,0x28d5,0x28dc,0x28e1,0x28e8,0x2965,0x2974,0x2979,0x297c,
+    0x299a,0x29c0,0x29c9,0x29d4,0x2a15,0x2a38,0x2a3d,0x2a48,0x2a4d,0x2aa4,
+    0x2aa9,0x2ac4,0x2ac9,0x2ad0,0x2ad5,0x2ae8,0x2af5,0x2af8,0x2b41,0x2b44,
+    0x2b81,0x2b88,0x2b9a,0x2bc0,0x2be5,0x2be8,0x2c15,0x2c34,0x2c3d,0x2c44,
+    0x2c4d,0x2ca4,0x2ca9,0x2cc4,0x2cc9,0x2cd0,0x2cd5,0x2ce8,0x2cf5,0x2cf8,
+    0x2d71,0x2d78,0x2d7d,0x2d88,0x2d9a,0x2dc0,0x2dc5,0x2dca,0x2de0,0x2e0d,
+    0x2e10,0x2e15,0x2e2c,0x2e39,0x2e44,0x2e49,0x2e58,0x2e65,0x2e6c,0x2e71,
+    0x2e74,0x2e79,0x2e80,0x2e8d,0x2e94,0x2ea1,0x2eac,0x2eb9,0x2ee8,0x2f41,
+    0x2f44,0x2f9a,0x2fcc,0x3015,0x3034,0x3039,0x3044,0x3049,0x30a4,0x30a9,
+    0x30e8,0x30f5,0x30f8,0x3161,0x316c,0x3175,0x3178,0x3181,0x3188,0x319a,
+    0x31c0,0x31e2,0x31fc,0x3201,0x3204,0x3215,0x3234,0x3239,0x3244,0x3249,
+    0x32a4,0x32a9,0x32d0,0x32d5,0x32e8,0x32f5,0x32f8,0x3375,0x337c,0x3381,
+    0x3388,0x339a,0x33c0,0x33c5,0x33cc,0x3411,0x3434,0x3439,0x3444,0x3449,
+    0x34ec,0x34f5,0x34f8,0x3539,0x353c,0x3551,0x355c,0x3562,0x357d,0x3588,
+    0x359a,0x35e4,0x35e9,0x3600,0x3615,0x365c,0x3669,0x36c8,0x36cd,0x36f0,
+    0x36f5,0x36f8,0x3701,0x371c,0x379a,0x37c0,0x3805,0x38c4,0x38c9,0x38d0,
+    0x3901,0x391c,0x3942,0x3968,0x3a05,0x3a0c,0x3a11,0x3a14,0x3a19,0x3a2c,
+    0x3a31,0x3a90,0x3a95,0x3a98,0x3a9d,0x3ac4,0x3ac9,0x3ad0,0x3af5,0x3af8,
+    0x3b01,0x3b14,0x3b19,0x3b1c,0x3b42,0x3b68,0x3b71,0x3b80,0x3c01,0x3c04,
+    0x3c82,0x3cd0,0x3d01,0x3d20,0x3d25,0x3db4,0x3e21,0x3e34,0x4001,0x40ac,
+    0x40fd,0x4102,0x4128,0x4141,0x4158,0x4169,0x4178,0x4185,0x4188,0x4195,
+    0x419c,0x41b9,0x41c4,0x41d5,0x4208,0x4239,0x423c,0x4242,0x4268,0x4281,
+    0x4318,0x431d,0x4320,0x4335,0x4338,0x4341,0x43ec,0x43f1,0x4924,0x4929,
+    0x4938,0x4941,0x495c,0x4961,0x4964,0x4969,0x4978,0x4981,0x4a24,0x4a29,
+    0x4a38,0x4a41,0x4ac4,0x4ac9,0x4ad8,0x4ae1,0x4afc,0x4b01,0x4b04,0x4b09,
+    0x4b18,0x4b21,0x4b5c,0x4b61,0x4c44,0x4c49,0x4c58,0x4c61,0x4d6c,0x4da6,
+    0x4df4,0x4e01,0x4e40,0x4e81,0x4fd8,0x4fe1,0x4ff8,0x5005,0x59b4,0x59bd,
+    0x5a03,0x5a05,0x5a6c,0x5a81,0x5bac,0x5bba,0x5bc5,0x5be4,0x5c01,0x5c48,
+    0x5c7d,0x5cc8,0x5d01,0x5d48,0x5d81,0x5db4,0x5db9,0x5dc4,0x5e01,0x5ed0,
+    0x5f5d,0x5f60,0x5f71,0x5f74,0x5f82,0x5fa8,0x5fc2,0x5fe8,0x6042,0x6068,
+    0x6081,0x61e4,0x6201,0x6214,0x621d,0x62a4,0x62a9,0x62ac,0x62c1,0x63d8,
+    0x6401,0x647c,0x651a,0x6541,0x65b8,0x65c1,0x65d4,0x6601,0x66b0,0x66c1,
+    0x6728,0x6742,0x676c,0x6801,0x685c,0x6881,0x6954,0x6a02,0x6a28,0x6a42,
+    0x6a68,0x6a9d,0x6aa0,0x6c15,0x6cd0,0x6d15,0x6d34,0x6d42,0x6d68,0x6e0d,
+    0x6e84,0x6eb9,0x6ec2,0x6ee9,0x6f98,0x7001,0x7090,0x7102,0x7128,0x7135,
+    0x7142,0x7169,0x71f8,0x7201,0x7224,0x7241,0x72ec,0x72f5,0x7300,0x73a5,
+    0x73b4,0x73b9,0x73d0,0x73d5,0x73dc,0x73e9,0x73ec,0x7401,0x7700,0x7801,
+    0x7c58,0x7c61,0x7c78,0x7c81,0x7d18,0x7d21,0x7d38,0x7d41,0x7d60,0x7d65,
+    0x7d68,0x7d6d,0x7d70,0x7d75,0x7d78,0x7d7d,0x7df8,0x7e01,0x7ed4,0x7ed9,
+    0x7ef4,0x7ef9,0x7efc,0x7f09,0x7f14,0x7f19,0x7f34,0x7f41,0x7f50,0x7f59,
+    0x7f70,0x7f81,0x7fb4,0x7fc9,0x7fd4,0x7fd9,0x7ff4,0x8003,0x802c,0x80a3,
+    0x80a8,0x80bf,0x80c0,0x817f,0x8180,0x81c2,0x81c5,0x81c8,0x81d2,0x81e8,
+    0x81fd,0x8202,0x8228,0x8241,0x8274,0x8409,0x840c,0x841d,0x8420,0x8429,
+    0x8450,0x8455,0x8458,0x8465,0x8478,0x8491,0x8494,0x8499,0x849c,0x84a1,
+    0x84a4,0x84a9,0x84b8,0x84bd,0x84e8,0x84f1,0x8500,0x8515,0x8528,0x8539,
+    0x853c,0x8542,0x860d,0x8616,0x8628,0x9182,0x9270,0x93aa,0x9400,0x9dda,
+    0x9e50,0xb001,0xb394,0xb3ad,0xb3bc,0xb3c9,0xb3d0,0xb3f6,0xb3f8,0xb401,
+    0xb498,0xb49d,0xb4a0,0xb4b5,0xb4b8,0xb4c1,0xb5a0,0xb5bd,0xb5c0,0xb601,
+    0xb65c,0xb681,0xb69c,0xb6a1,0xb6bc,0xb6c1,0xb6dc,0xb6e1,0xb6fc,0xb701,
+    0xb71c,0xb721,0xb73c,0xb741,0xb75c,0xb761,0xb77c,0xb8bd,0xb8c0,0xc003,
+    0xc004,0xc015,0xc01e,0xc020,0xc086,0xc0a8,0xc0c5,0xc0d8,0xc0e2,0xc0ed,
+    0xc0f4,0xc105,0xc25c,0xc275,0xc280,0xc285,0xc3ec,0xc3f1,0xc400,0xc415,
+    0xc4c0,0xc4c5,0xc63c,0xc64a,0xc658,0xc681,0xc700,0xc7c1,0xc800,0xc882,
+    0xc8a8,0xc922,0xc940,0xc946,0xc980,0xca02,0xca28,0xcac6,0xcb00,0xd001,
+    0x13700,0x13801,0x29234,0x29341,0x293f8,0x29401,0x29834,0x29841,0x29882,0x298a9,
+    0x298b0,0x29901,0x299bc,0x299fd,0x29a78,0x29a81,0x29b9a,0x29bc0,0x29c5d,0x29c80,
+    0x29c89,0x29e24,0x29e2d,0x29f2c,0x29f41,0x29f48,0x29f4d,0x29f50,0x29f55,0x29f68,
+    0x29fc9,0x2a008,0x2a00d,0x2a018,0x2a01d,0x2a02c,0x2a031,0x2a08c,0x2a0c2,0x2a0d8,
+    0x2a101,0x2a1d0,0x2a209,0x2a2d0,0x2a342,0x2a368,0x2a3c9,0x2a3e0,0x2a3ed,0x2a3f0,
+    0x2a3f5,0x2a3fc,0x2a402,0x2a429,0x2a498,0x2a4c1,0x2a51c,0x2a581,0x2a5f4,0x2a611,
+    0x2a6cc,0x2a73d,0x2a742,0x2a768,0x2a781,0x2a794,0x2a799,0x2a7c2,0x2a7e9,0x2a7fc,
+    0x2a801,0x2a8a4,0x2a901,0x2a90c,0x2a911,0x2a930,0x2a942,0x2a968,0x2a981,0x2a9dc,
+    0x2a9e9,0x2a9ec,0x2a9f9,0x2aac0,0x2aac5,0x2aac8,0x2aad5,0x2aadc,0x2aae5,0x2aaf8,
+    0x2ab01,0x2ab04,0x2ab09,0x2ab0c,0x2ab6d,0x2ab78,0x2ab81,0x2abac,0x2abc9,0x2abd4,
+    0x2ac05,0x2ac1c,0x2ac25,0x2ac3c,0x2ac45,0x2ac5c,0x2ac81,0x2ac9c,0x2aca1,0x2acbc,
+    0x2acc1,0x2ad6c,0x2ad71,0x2ada8,0x2adc1,0x2af8c,0x2afc2,0x2afe8,0x2b001,0x35e90,
+    0x35ec1,0x35f1c,0x35f2d,0x35ff0,0x3e401,0x3e9b8,0x3e9c1,0x3eb68,0x3ec01,0x3ec1c,
+    0x3ec4d,0x3ec60,0x3ec75,0x3ec78,0x3ec7d,0x3eca4,0x3eca9,0x3ecdc,0x3ece1,0x3ecf4,
+    0x3ecf9,0x3ecfc,0x3ed01,0x3ed08,0x3ed0d,0x3ed14,0x3ed19,0x3eec8,0x3ef4d,0x3f4f8,
+    0x3f541,0x3f640,0x3f649,0x3f720,0x3f7c1,0x3f7f0,0x3f9c1,0x3f9d4,0x3f9d9,0x3fbf4,
+    0x3fc42,0x3fc68,0x3fc85,0x3fcec,0x3fd05,0x3fd6c,0x3fd99,0x3fefc,0x3ff09,0x3ff20,
+    0x3ff29,0x3ff40,0x3ff49,0x3ff60,0x3ff69,0x3ff74,0x40001,0x40030,0x40035,0x4009c,
+    0x400a1,0x400ec,0x400f1,0x400f8,0x400fd,0x40138,0x40141,0x40178,0x40201,0x403ec,
+    0x4041e,0x404d0,0x40502,0x405e4,0x4062a,0x40630,0x40a01,0x40a74,0x40a81,0x40b44,
+    0x40b86,0x40bf0,0x40c01,0x40c82,0x40c90,0x40cb5,0x40d06,0x40d09,0x40d2a,0x40d2c,
+    0x40d41,0x40dd8,0x40e01,0x40e78,0x40e81,0x40f10,0x40f21,0x40f40,0x40f46,0x40f58,
+    0x41001,0x41278,0x41282,0x412a8,0x412c1,0x41350,0x41361,0x413f0,0x41401,0x414a0,
+    0x414c1,0x41590,0x415c1,0x415ec,0x415f1,0x4162c,0x41631,0x4164c,0x41651,0x41658,
+    0x4165d,0x41688,0x4168d,0x416c8,0x416cd,0x416e8,0x416ed,0x416f4,0x41801,0x41cdc,
+    0x41d01,0x41d58,0x41d81,0x41da0,0x41e01,0x41e18,0x41e1d,0x41ec4,0x41ec9,0x41eec,
+    0x42001,0x42018,0x42021,0x42024,0x42029,0x420d8,0x420dd,0x420e4,0x420f1,0x420f4,
+    0x420fd,0x42158,0x42162,0x42181,0x421dc,0x421e6,0x42201,0x4227c,0x4229e,0x422c0,
+    0x42381,0x423cc,0x423d1,0x423d8,0x423ee,0x42401,0x4245a,0x42470,0x42481,0x424e8,
+    0x42601,0x426e0,0x426f2,0x426f9,0x42702,0x42740,0x4274a,0x42801,0x42804,0x42841,
+    0x42850,0x42855,0x42860,0x42865,0x428d8,0x42902,0x42924,0x42981,0x429f6,0x429fc,
+    0x42a01,0x42a76,0x42a80,0x42b01,0x42b20,0x42b25,0x42b94,0x42bae,0x42bc0,0x42c01,
+    0x42cd8,0x42d01,0x42d58,0x42d62,0x42d81,0x42dcc,0x42de2,0x42e01,0x42e48,0x42ea6,
+    0x42ec0,0x43001,0x43124,0x43201,0x432cc,0x43301,0x433cc,0x433ea,0x43401,0x43490,
+    0x434c2,0x434e8,0x43982,0x439fc,0x43a01,0x43aa8,0x43ac1,0x43ac8,0x43c01,0x43c76,
+    0x43c9d,0x43ca0,0x43cc1,0x43d18,0x43d46,0x43d54,0x43dc1,0x43e08,0x43ec1,0x43f16,
+    0x43f30,0x43f81,0x43fdc,0x4400d,0x440e0,0x4414a,0x441c0,0x441c5,0x441cc,0x441d5,
+    0x441d8,0x4420d,0x442c0,0x44341,0x443a4,0x443c2,0x443e8,0x4440d,0x4449c,0x444da,
+    0x44500,0x44511,0x44514,0x4451d,0x44520,0x44541,0x445cc,0x445d9,0x445dc,0x4460d,
+    0x446cc,0x44705,0x44714,0x44742,0x44769,0x4476c,0x44771,0x44774,0x44786,0x447d4,
+    0x44801,0x44848,0x4484d,0x448b0,0x448fd,0x44904,0x44a01,0x44a1c,0x44a21,0x44a24,
+    0x44a29,0x44a38,0x44a3d,0x44a78,0x44a7d,0x44aa4,0x44ac1,0x44b7c,0x44bc2,0x44be8,
+    0x44c15,0x44c34,0x44c3d,0x44c44,0x44c4d,0x44ca4,0x44ca9,0x44cc4,0x44cc9,0x44cd0,
+    0x44cd5,0x44ce8,0x44cf5,0x44cf8,0x44d41,0x44d44,0x44d75,0x44d88,0x45001,0x450d4,
+    0x4511d,0x4512c,0x45142,0x45168,0x4517d,0x45188,0x45201,0x452c0,0x45311,0x45318,
+    0x4531d,0x45320,0x45342,0x45368,0x45601,0x456bc,0x45761,0x45770,0x45801,0x458c0,
+    0x45911,0x45914,0x45942,0x45968,0x45a01,0x45aac,0x45ae1,0x45ae4,0x45b02,0x45b28,
+    0x45c01,0x45c6c,0x45cc2,0x45cf0,0x45d01,0x45d1c,0x46001,0x460b0,0x46281,0x46382,
+    0x463cc,0x463fd,0x4641c,0x46425,0x46428,0x46431,0x46450,0x46455,0x4645c,0x46461,
+    0x464c0,0x464fd,0x46500,0x46505,0x46508,0x46542,0x46568,0x46681,0x466a0,0x466a9,
+    0x46744,0x46785,0x46788,0x4678d,0x46790,0x46801,0x46804,0x4682d,0x468cc,0x468e9,
+    0x468ec,0x46941,0x46944,0x46971,0x46a28,0x46a75,0x46a78,0x46ac1,0x46be4,0x47001,
+    0x47024,0x47029,0x470bc,0x47101,0x47104,0x47142,0x471b4,0x471c9,0x47240,0x47401,
+    0x4741c,0x47421,0x47428,0x4742d,0x474c4,0x47519,0x4751c,0x47542,0x47568,0x47581,
+    0x47598,0x4759d,0x475a4,0x475a9,0x47628,0x47661,0x47664,0x47682,0x476a8,0x47b81,
+    0x47bcc,0x47c09,0x47c0c,0x47c11,0x47c44,0x47c49,0x47cd0,0x47d42,0x47d68,0x47ec1,
+    0x47ec4,0x47f02,0x47f54,0x48001,0x48e68,0x49002,0x491bc,0x49201,0x49510,0x4be41,
+    0x4bfc4,0x4c001,0x4d0c0,0x4d105,0x4d11c,0x51001,0x5191c,0x5a001,0x5a8e4,0x5a901,
+    0x5a97c,0x5a982,0x5a9a8,0x5a9c1,0x5aafc,0x5ab02,0x5ab28,0x5ab41,0x5abb8,0x5ac01,
+    0x5acc0,0x5ad01,0x5ad10,0x5ad42,0x5ad68,0x5ad6e,0x5ad88,0x5ad8d,0x5ade0,0x5adf5,
+    0x5ae40,0x5b901,0x5ba02,0x5ba5c,0x5bc01,0x5bd2c,0x5bd41,0x5bd44,0x5be4d,0x5be80,
+    0x5bf81,0x5bf88,0x5bf8d,0x5bf90,0x5c001,0x61fe0,0x62001,0x63358,0x63401,0x63424,
+    0x6bfc1,0x6bfd0,0x6bfd5,0x6bff0,0x6bff5,0x6bffc,0x6c001,0x6c48c,0x6c4c9,0x6c4cc,
+    0x6c541,0x6c54c,0x6c555,0x6c558,0x6c591,0x6c5a0,0x6c5c1,0x6cbf0,0x6f001,0x6f1ac,
+    0x6f1c1,0x6f1f4,0x6f201,0x6f224,0x6f241,0x6f268,0x74b02,0x74b50,0x74b82,0x74bd0,
+    0x74d82,0x74de4,0x75001,0x75154,0x75159,0x75274,0x75279,0x75280,0x75289,0x7528c,
+    0x75295,0x7529c,0x752a5,0x752b4,0x752b9,0x752e8,0x752ed,0x752f0,0x752f5,0x75310,
+    0x75315,0x75418,0x7541d,0x7542c,0x75435,0x75454,0x75459,0x75474,0x75479,0x754e8,
+    0x754ed,0x754fc,0x75501,0x75514,0x75519,0x7551c,0x75529,0x75544,0x75549,0x75a98,
+    0x75aa1,0x75b04,0x75b09,0x75b6c,0x75b71,0x75bec,0x75bf1,0x75c54,0x75c59,0x75cd4,
+    0x75cd9,0x75d3c,0x75d41,0x75dbc,0x75dc1,0x75e24,0x75e29,0x75ea4,0x75ea9,0x75f0c,
+    0x75f11,0x75f30,0x75f3a,0x76000,0x77c01,0x77c7c,0x77c95,0x77cac,0x780c1,0x781b8,
+    0x78401,0x784b4,0x784dd,0x784f8,0x78502,0x78528,0x78539,0x7853c,0x78a41,0x78ab8,
+    0x78b01,0x78bb0,0x78bc2,0x78be8,0x79341,0x793b0,0x793c2,0x793e8,0x79f81,0x79f9c,
+    0x79fa1,0x79fb0,0x79fb5,0x79fbc,0x79fc1,0x79ffc,0x7a001,0x7a314,0x7a31e,0x7a340,
+    0x7a401,0x7a510,0x7a52d,0x7a530,0x7a542,0x7a568,0x7b1c6,0x7b2b0,0x7b2b6,0x7b2c0,
+    0x7b2c6,0x7b2d4,0x7b406,0x7b4b8,0x7b4be,0x7b4f8,0x7b801,0x7b810,0x7b815,0x7b880,
+    0x7b885,0x7b88c,0x7b891,0x7b894,0x7b89d,0x7b8a0,0x7b8a5,0x7b8cc,0x7b8d1,0x7b8e0,
+    0x7b8e5,0x7b8e8,0x7b8ed,0x7b8f0,0x7b909,0x7b90c,0x7b91d,0x7b920,0x7b925,0x7b928,
+    0x7b92d,0x7b930,0x7b935,0x7b940,0x7b945,0x7b94c,0x7b951,0x7b954,0x7b95d,0x7b960,
+    0x7b965,0x7b968,0x7b96d,0x7b970,0x7b975,0x7b978,0x7b97d,0x7b980,0x7b985,0x7b98c,
+    0x7b991,0x7b994,0x7b99d,0x7b9ac,0x7b9b1,0x7b9cc,0x7b9d1,0x7b9e0,0x7b9e5,0x7b9f4,
+    0x7b9f9,0x7b9fc,0x7ba01,0x7ba28,0x7ba2d,0x7ba70,0x7ba85,0x7ba90,0x7ba95,0x7baa8,
+    0x7baad,0x7baf0,0x7c402,0x7c434,0x7efc2,0x7efe8,0x80001,0xa9b80,0xa9c01,0xadce8,
+    0xadd01,0xae078,0xae081,0xb3a88,0xb3ac1,0xbaf84,0xbe001,0xbe878,0xc0001,0xc4d2c,
+    0xc4d41,0xc8ec0,
+};
+/* END GENERATED UNICODE TABLES */
+
+/* ---- GPT-2's pre-tokenizer ------------------------------------------------------------------
+
+   The pattern 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ matched by
+   hand. Character classes come from the generated tables above (tools/gen_unicode.py). */
+
+enum { INH__OTHER = 0, INH__LETTER = 1, INH__NUMBER = 2, INH__SPACE = 3 };
+
+INH__FN int inh__uni_class(uint32_t cp) {
+    if (cp < 128) return inh__uni_ascii[cp];
+    int lo = 0, hi = INH__UNI_NBOUNDS - 1;     /* largest k with start(k) <= cp */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) >> 1;
+        if ((inh__uni_bounds[mid] >> 2) <= cp) lo = mid; else hi = mid - 1;
+    }
+    return (int)(inh__uni_bounds[lo] & 3);
+}
+/* class and byte length of the character at s[0..n), n >= 1; a byte that does not start a valid
+   UTF-8 sequence is one character of class "other" */
+static inline int inh__char_class(const unsigned char *s, size_t n, int *len) {
+    if (s[0] < 0x80) { *len = 1; return inh__uni_ascii[s[0]]; }
+    uint32_t cp;
+    int l = inh__utf8_get(s, n, &cp);
+    if (!l) { *len = 1; return INH__OTHER; }
+    *len = l;
+    return inh__uni_class(cp);
+}
+/* end of the pre-token that starts at s[i], i < n */
+INH__FN size_t inh__pretok_end(const unsigned char *s, size_t n, size_t i) {
+    unsigned char c = s[i];
+    int len, k;
+    if (c == '\'' && i + 1 < n) {
+        unsigned char d = s[i + 1];
+        if (d == 's' || d == 't' || d == 'm' || d == 'd') return i + 2;
+        if (i + 2 < n && ((d == 'r' && s[i + 2] == 'e') || (d == 'v' && s[i + 2] == 'e') || (d == 'l' && s[i + 2] == 'l'))) return i + 3;
+    }
+    size_t j = i;
+    if (c == ' ' && i + 1 < n && (k = inh__char_class(s + i + 1, n - i - 1, &len)) != INH__SPACE) {
+        j = i + 1;                                  /* " ?X+" with the space */
+    } else if ((k = inh__char_class(s + i, n - i, &len)) == INH__SPACE) {
+        size_t last = i;                            /* \s+(?!\S) or else \s+ */
+        j = i + (size_t)len;
+        while (j < n && inh__char_class(s + j, n - j, &len) == INH__SPACE) { last = j; j += (size_t)len; }
+        if (j == n) return n;
+        return last > i ? last : j;                 /* leave the last space for the next word */
+    }
+    j += (size_t)len;
+    while (j < n) {                                 /* X+ for X the class of the first character */
+        if (s[j] < 0x80) { if (inh__uni_ascii[s[j]] != k) break; j++; continue; }
+        if (inh__char_class(s + j, n - j, &len) != k) break;
+        j += (size_t)len;
+    }
+    return j;
+}
+/* A cut before s[p] that changes no pre-token: a lone '\n' between two ASCII non-spaces. Every
+   pre-token holding the '\n' is made of spaces, so it ends at p; and a longer run of spaces would
+   split differently at the end of a piece (\s+(?!\S) takes the whole run there). */
+INH__FN int inh__safe_cut(const unsigned char *s, size_t p) {
+    return p >= 2 && s[p - 1] == '\n' && s[p] < 0x80 && inh__uni_ascii[s[p]] != INH__SPACE &&
+           s[p - 2] < 0x80 && inh__uni_ascii[s[p - 2]] != INH__SPACE;
+}
+/* first safe cut in [from, n), or n */
+INH__FN size_t inh__next_cut(const unsigned char *s, size_t n, size_t from) {
+    size_t p = from ? from : 1;
+    while (p < n) {
+        const unsigned char *q = (const unsigned char *)memchr(s + p - 1, '\n', n - p);   /* a newline in [p-1, n-2] */
+        if (!q) return n;
+        p = (size_t)(q - s) + 1;
+        if (inh__safe_cut(s, p)) return p;
+        p++;
+    }
+    return n;
+}
+
+/* ---- the tokenizer -------------------------------------------------------------------------- */
+
+enum { INH__TOK_BYTES = 0, INH__TOK_BPE = 1, INH__TOK_DECODE_ONLY = 2 };
+
+/* merge table entry: pair (a, b) -> (rank, merged id); key = (a << 32 | b) + 1, 0 = empty */
+typedef struct { uint64_t key; int32_t rank, id; } inh__merge;
+
+struct inh_tokenizer {
+    int kind, V, eot;
+    unsigned char *bytes;       /* token i is bytes[off[i] .. off[i+1]) */
+    uint32_t *off;              /* V + 1 */
+    int byte_id[256];           /* id of the token for each single byte */
+    inh__merge *merges;         /* open addressing, 1 << mbits slots */
+    int mbits, nmerges;
+};
+
+static const char inh__eot_text[] = "<|endoftext|>";
+
+INH__FN uint64_t inh__mix64(uint64_t x) { return x * 0x9E3779B97F4A7C15ull; }
+INH__FN uint32_t inh__hash_bytes(const unsigned char *p, size_t n) {    /* FNV-1a */
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+/* rank of merging (a, b), or -1; *mid receives the merged id */
+static inline int inh__merge_find(const inh_tokenizer *t, int a, int b, int *mid) {
+    uint64_t key = ((uint64_t)(uint32_t)a << 32 | (uint32_t)b) + 1;
+    size_t mask = ((size_t)1 << t->mbits) - 1, h = (size_t)(inh__mix64(key) >> (64 - t->mbits));
+    for (;;) {
+        const inh__merge *m = &t->merges[h];
+        if (m->key == key) { *mid = m->id; return m->rank; }
+        if (m->key == 0) return -1;
+        h = (h + 1) & mask;
+    }
+}
+
+INHDEF void inh_tokenizer_free(inh_tokenizer *t) {
+    if (!t) return;
+    INH_FREE(t->bytes); INH_FREE(t->off); INH_FREE(t->merges); INH_FREE(t);
+}
+INHDEF int inh_tokenizer_vocab_size(const inh_tokenizer *t) { return t->V; }
+INHDEF int inh_tokenizer_eot(const inh_tokenizer *t) { return t->eot; }
+INHDEF int inh_tokenizer_can_encode(const inh_tokenizer *t) { return t->kind != INH__TOK_DECODE_ONLY; }
+INHDEF const unsigned char *inh_tokenizer_token(const inh_tokenizer *t, int id, size_t *len) {
+    if (id < 0 || id >= t->V) { *len = 0; return NULL; }
+    *len = t->off[id + 1] - t->off[id];
+    return t->bytes + t->off[id];
+}
+INHDEF void inh_tokenizer_free_ids(int *ids) { INH_FREE(ids); }
+INHDEF void inh_tokenizer_free_bytes(unsigned char *b) { INH_FREE(b); }
+
+INH__FN int inh__tok_bytes_new(inh_tokenizer **out) {
+    inh_tokenizer *t = INH__CALLOC(inh_tokenizer, 1);
+    if (!t) return -1;
+    t->kind = INH__TOK_BYTES; t->V = 257; t->eot = 256;
+    t->off = INH__ALLOC(uint32_t, 258);
+    t->bytes = INH__ALLOC(unsigned char, 256 + sizeof inh__eot_text - 1);
+    if (!t->off || !t->bytes) { inh_tokenizer_free(t); return -1; }
+    for (int b = 0; b < 256; b++) { t->bytes[b] = (unsigned char)b; t->off[b] = (uint32_t)b; t->byte_id[b] = b; }
+    memcpy(t->bytes + 256, inh__eot_text, sizeof inh__eot_text - 1);
+    t->off[256] = 256; t->off[257] = (uint32_t)(256 + sizeof inh__eot_text - 1);
+    *out = t;
+    return 0;
+}
+
+/* GPT-2 writes each byte as one printable character: bytes 33..126, 161..172, 174..255 as
+   themselves, the other 68 as U+0100 + their order among them. cp_byte inverts it (-1 if none). */
+INH__FN void inh__gpt2_alphabet(int cp_byte[324]) {
+    int n = 0;
+    for (int c = 0; c < 324; c++) cp_byte[c] = -1;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+        cp_byte[printable ? b : 256 + n++] = b;
+    }
+}
+/* token text s[0..n) (UTF-8 over GPT-2's alphabet) -> bytes in dst (which may be s; it gets at
+   most n bytes). Returns the number of bytes, or -1 (dst untouched) if a character is not in it. */
+INH__FN long inh__from_alphabet(const int cp_byte[324], const unsigned char *s, size_t n, unsigned char *dst) {
+    size_t i = 0, o = 0;
+    uint32_t cp;
+    for (int pass = 0; pass < 2; pass++) {
+        for (i = 0, o = 0; i < n; o++) {
+            int l = inh__utf8_get(s + i, n - i, &cp);
+            if (!l || cp >= 324 || cp_byte[cp] < 0) return -1;
+            if (pass) dst[o] = (unsigned char)cp_byte[cp];
+            i += (size_t)l;
+        }
+    }
+    return (long)o;
+}
+
+/* bytes -> id map used while loading */
+typedef struct { const inh_tokenizer *t; int *slot; size_t mask; } inh__idmap;
+INH__FN int inh__idmap_build(inh__idmap *m, const inh_tokenizer *t) {
+    size_t cap = 1024;
+    while (cap < (size_t)t->V * 2) cap *= 2;
+    m->t = t; m->mask = cap - 1;
+    m->slot = INH__ALLOC(int, cap);
+    if (!m->slot) return -1;
+    for (size_t i = 0; i < cap; i++) m->slot[i] = -1;
+    for (int id = 0; id < t->V; id++) {
+        const unsigned char *p = t->bytes + t->off[id];
+        size_t n = t->off[id + 1] - t->off[id], h = inh__hash_bytes(p, n) & m->mask;
+        for (;; h = (h + 1) & m->mask) {
+            int o = m->slot[h];
+            if (o < 0) { m->slot[h] = id; break; }
+            if (t->off[o + 1] - t->off[o] == n && memcmp(t->bytes + t->off[o], p, n) == 0) break;  /* first id wins */
+        }
+    }
+    return 0;
+}
+INH__FN int inh__idmap_get(const inh__idmap *m, const unsigned char *p, size_t n) {
+    const inh_tokenizer *t = m->t;
+    for (size_t h = inh__hash_bytes(p, n) & m->mask;; h = (h + 1) & m->mask) {
+        int o = m->slot[h];
+        if (o < 0) return -1;
+        if (t->off[o + 1] - t->off[o] == n && memcmp(t->bytes + t->off[o], p, n) == 0) return o;
+    }
+}
+
+/* encoder.json / vocab.json: {"token": id, ...} with ids exactly 0..V-1 */
+INH__FN int inh__load_vocab(inh_tokenizer *t, const char *path, const int cp_byte[324]) {
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (inh__read_file(path, &data, &len, 0)) return -1;
+    inh__json j;
+    inh__json_init(&j, data, len, path);
+    inh__buf key = {NULL, 0, 0}, all = {NULL, 0, 0};
+    size_t n = 0, cap = 0;
+    uint32_t *koff = NULL;   /* per entry: offset in all, length, id */
+    uint32_t *klen = NULL;
+    int *kid = NULL, *pos = NULL, rc = -1, maxid = -1;
+    if (inh__json_expect(&j, '{')) goto done;
+    if (inh__json_peek(&j) == '}') j.p++;
+    else for (;;) {
+        long long id = 0;
+        const unsigned char *at = j.p;
+        if (inh__json_str(&j, &key) || inh__json_expect(&j, ':') || inh__json_int(&j, &id)) goto done;
+        if (id < 0 || id >= (1 << 24)) { j.p = at; inh__json_fail(&j, "token id out of range [0, 2^24)"); goto done; }
+        long kn = inh__from_alphabet(cp_byte, key.p, key.n, key.p);
+        if (kn >= 0) key.n = (size_t)kn;                        /* else an added token: keep its UTF-8 */
+        if (n == cap) {
+            cap = cap ? 2 * cap : 65536;
+            uint32_t *a = INH__CAST(uint32_t *, INH_REALLOC(koff, cap * sizeof *koff));
+            if (a) koff = a;
+            uint32_t *b = INH__CAST(uint32_t *, INH_REALLOC(klen, cap * sizeof *klen));
+            if (b) klen = b;
+            int *c = INH__CAST(int *, INH_REALLOC(kid, cap * sizeof *kid));
+            if (c) kid = c;
+            if (!a || !b || !c) { inh__fail("%s: out of memory", path); goto done; }
+        }
+        if (all.n + key.n > 0xFFFFFFFFu) { inh__fail("%s: too large", path); goto done; }
+        koff[n] = (uint32_t)all.n; klen[n] = (uint32_t)key.n; kid[n] = (int)id;
+        n++;
+        if (inh__buf_put(&all, key.p, key.n)) goto done;
+        if ((int)id > maxid) maxid = (int)id;
+        int c = inh__json_peek(&j);
+        if (c == ',') { j.p++; continue; }
+        if (c == '}') { j.p++; break; }
+        inh__json_fail(&j, c < 0 ? "expected ',' or '}' but the file ends" : "expected ',' or '}'");
+        goto done;
+    }
+    if (inh__json_end(&j)) goto done;
+    if (maxid < 0) { inh__fail("%s: empty vocabulary", path); goto done; }
+    t->V = maxid + 1;
+    pos = INH__ALLOC(int, t->V);
+    t->off = INH__ALLOC(uint32_t, (size_t)t->V + 1);
+    t->bytes = INH__ALLOC(unsigned char, all.n);
+    if (!pos || !t->off || !t->bytes) goto done;
+    for (int i = 0; i < t->V; i++) pos[i] = -1;
+    for (size_t e = 0; e < n; e++) {
+        int id = kid[e];
+        if (pos[id] >= 0) {
+            inh__fail("%s: duplicate id %d (tokens \"%.*s\" and \"%.*s\")", path, id,
+                      (int)klen[pos[id]], all.p + koff[pos[id]], (int)klen[e], all.p + koff[e]);
+            goto done;
+        }
+        pos[id] = (int)e;
+    }
+    {
+        uint32_t o = 0;
+        for (int id = 0; id < t->V; id++) {
+            if (pos[id] < 0) { inh__fail("%s: no token has id %d (ids must be 0..%d)", path, id, t->V - 1); goto done; }
+            t->off[id] = o;
+            memcpy(t->bytes + o, all.p + koff[pos[id]], klen[pos[id]]);
+            o += klen[pos[id]];
+        }
+        t->off[t->V] = o;
+    }
+    rc = 0;
+done:
+    INH_FREE(data); INH_FREE(key.p); INH_FREE(all.p); INH_FREE(koff); INH_FREE(klen); INH_FREE(kid); INH_FREE(pos);
+    return rc;
+}
+
+/* vocab.bpe / merges.txt: an optional "#version" line, then one "A B" pair per line by rank */
+INH__FN int inh__load_merges(inh_tokenizer *t, const char *path, const int cp_byte[324], const inh__idmap *m) {
+    unsigned char *data = NULL;
+    size_t len = 0;
+    if (inh__read_file(path, &data, &len, 0)) return -1;
+    int rc = -1;
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
+    t->mbits = 10;
+    while (((size_t)1 << t->mbits) < 2 * lines) t->mbits++;
+    t->merges = INH__CALLOC(inh__merge, (size_t)1 << t->mbits);
+    if (!t->merges) goto done;
+    {
+        size_t p = 0, lineno = 0, mask = ((size_t)1 << t->mbits) - 1;
+        while (p < len) {
+            size_t e = p;
+            while (e < len && data[e] != '\n') e++;
+            size_t le = e;
+            if (le > p && data[le - 1] == '\r') le--;
+            lineno++;
+            unsigned char *s = data + p;
+            size_t n = le - p;
+            p = e + 1;
+            if (n == 0 || (lineno == 1 && n >= 8 && memcmp(s, "#version", 8) == 0)) continue;
+            unsigned char *sp = (unsigned char *)memchr(s, ' ', n);
+            if (!sp || sp == s || sp == s + n - 1 || memchr(sp + 1, ' ', (size_t)(s + n - sp - 1))) {
+                inh__fail("%s:%zu: expected two symbols separated by one space", path, lineno);
+                goto done;
+            }
+            const unsigned char *part[2] = {s, sp + 1};
+            size_t plen[2] = {(size_t)(sp - s), (size_t)(s + n - sp - 1)};
+            int id[2];
+            unsigned char cat[512];
+            long cn[2] = {0, 0};
+            if (n > sizeof cat) { inh__fail("%s:%zu: line too long", path, lineno); goto done; }
+            for (int k = 0; k < 2; k++) {
+                cn[k] = inh__from_alphabet(cp_byte, part[k], plen[k], cat + (k ? cn[0] : 0));
+                if (cn[k] < 0 || (id[k] = inh__idmap_get(m, cat + (k ? cn[0] : 0), (size_t)cn[k])) < 0) {
+                    inh__fail("%s:%zu: unknown symbol \"%.*s\"", path, lineno, (int)plen[k], part[k]);
+                    goto done;
+                }
+            }
+            int mid = inh__idmap_get(m, cat, (size_t)(cn[0] + cn[1]));
+            if (mid < 0) {
+                inh__fail("%s:%zu: \"%.*s\" merges into a symbol that is not in the vocabulary", path, lineno, (int)n, s);
+                goto done;
+            }
+            uint64_t key = ((uint64_t)(uint32_t)id[0] << 32 | (uint32_t)id[1]) + 1;
+            size_t h = (size_t)(inh__mix64(key) >> (64 - t->mbits));
+            while (t->merges[h].key && t->merges[h].key != key) h = (h + 1) & mask;
+            if (t->merges[h].key) continue;               /* a repeated pair keeps its first rank */
+            t->merges[h].key = key; t->merges[h].rank = t->nmerges++; t->merges[h].id = mid;
+        }
+    }
+    rc = 0;
+done:
+    INH_FREE(data);
+    return rc;
+}
+
+INHDEF int inh_tokenizer_load_files(inh_tokenizer **out, const char *vocab_json, const char *merges) {
+    int cp_byte[324];
+    inh__gpt2_alphabet(cp_byte);
+    inh_tokenizer *t = INH__CALLOC(inh_tokenizer, 1);
+    if (!t) return -1;
+    t->kind = INH__TOK_BPE;
+    inh__idmap m = {NULL, NULL, 0};
+    if (inh__load_vocab(t, vocab_json, cp_byte) || inh__idmap_build(&m, t)) goto fail;
+    for (int b = 0; b < 256; b++) {
+        unsigned char c = (unsigned char)b;
+        if ((t->byte_id[b] = inh__idmap_get(&m, &c, 1)) < 0) { inh__fail("%s: no token for byte 0x%02x", vocab_json, b); goto fail; }
+    }
+    t->eot = inh__idmap_get(&m, (const unsigned char *)inh__eot_text, sizeof inh__eot_text - 1);
+    if (inh__load_merges(t, merges, cp_byte, &m)) goto fail;
+    INH_FREE(m.slot);
+    *out = t;
+    return 0;
+fail:
+    INH_FREE(m.slot);
+    inh_tokenizer_free(t);
+    return -1;
+}
+
+INH__FN int inh__is_file(const char *path, int want_dir) {
+    struct stat st;
+    if (stat(path, &st) != 0) return 0;
+    return want_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+}
+
+INHDEF int inh_tokenizer_load(inh_tokenizer **out, const char *name) {
+    if (strcmp(name, "bytes") == 0) return inh__tok_bytes_new(out);
+    if (inh__is_file(name, 0)) return inh_tokenizer_load_llmc(out, name);
+    if (!inh__is_file(name, 1)) return inh__fail("%s: no such tokenizer (want \"bytes\", a directory or an llm.c tokenizer file)", name);
+    static const char *const layouts[2][2] = {{"encoder.json", "vocab.bpe"}, {"vocab.json", "merges.txt"}};
+    char v[4096], mg[4096];
+    for (int k = 0; k < 2; k++) {
+        if (snprintf(v, sizeof v, "%s/%s", name, layouts[k][0]) >= (int)sizeof v ||
+            snprintf(mg, sizeof mg, "%s/%s", name, layouts[k][1]) >= (int)sizeof mg) return inh__fail("%s: path too long", name);
+        if (!inh__is_file(v, 0)) continue;
+        if (!inh__is_file(mg, 0)) return inh__fail("%s: missing (a vocabulary %s without its merges)", mg, layouts[k][0]);
+        return inh_tokenizer_load_files(out, v, mg);
+    }
+    return inh__fail("%s: no encoder.json + vocab.bpe or vocab.json + merges.txt", name);
+}
+
+/* ---- llm.c's tokenizer file ----------------------------------------------------------------- */
+
+INHDEF int inh_tokenizer_load_llmc(inh_tokenizer **out, const char *path) {
+    unsigned char *d = NULL;
+    size_t len = 0;
+    if (inh__read_file(path, &d, &len, (size_t)1 << 30)) return -1;
+    inh_tokenizer *t = NULL;
+    if (len < 1024) { inh__fail("%s: truncated header (%zu of 1024 bytes)", path, len); goto fail; }
+    if (inh__rd32(d) != 20240328) { inh__fail("%s: not an llm.c tokenizer file (magic %u, want 20240328)", path, inh__rd32(d)); goto fail; }
+    {
+        uint32_t version = inh__rd32(d + 4), V = inh__rd32(d + 8);
+        if (version != 1 && version != 2) { inh__fail("%s: unsupported version %u", path, version); goto fail; }
+        if (V == 0 || V > (1u << 24)) { inh__fail("%s: bad vocabulary size %u", path, V); goto fail; }
+        uint32_t eot = version == 1 ? 50256 : inh__rd32(d + 12);
+        t = INH__CALLOC(inh_tokenizer, 1);
+        if (!t) goto fail;
+        t->kind = INH__TOK_DECODE_ONLY; t->V = (int)V; t->eot = eot < V ? (int)eot : -1;
+        t->off = INH__ALLOC(uint32_t, (size_t)V + 1);
+        t->bytes = INH__ALLOC(unsigned char, len - 1024);
+        if (!t->off || !t->bytes) goto fail;
+        size_t p = 1024;
+        uint32_t o = 0;
+        for (uint32_t i = 0; i < V; i++) {
+            if (p >= len || len - p - 1 < d[p]) { inh__fail("%s: truncated at token %u of %u (byte offset %zu)", path, i, V, p); goto fail; }
+            t->off[i] = o;
+            memcpy(t->bytes + o, d + p + 1, d[p]);
+            o += d[p];
+            p += 1 + (size_t)d[p];
+        }
+        t->off[V] = o;
+        if (p != len) { inh__fail("%s: %zu unexpected bytes after the last token (byte offset %zu)", path, len - p, p); goto fail; }
+        for (int b = 0; b < 256; b++) t->byte_id[b] = -1;
+    }
+    INH_FREE(d);
+    *out = t;
+    return 0;
+fail:
+    INH_FREE(d);
+    inh_tokenizer_free(t);
+    return -1;
+}
+
+INHDEF int inh_tokenizer_save_llmc(const inh_tokenizer *t, const char *path) {
+    if (t->eot < 0) return inh__fail("%s: the tokenizer has no end-of-text token, which the llm.c format needs", path);
+    for (int i = 0; i < t->V; i++) {
+        uint32_t n = t->off[i + 1] - t->off[i];
+        if (n == 0 || n > 255) return inh__fail("%s: token %d has %u bytes; the llm.c format needs 1..255", path, i, n);
+    }
+    unsigned char h[1024];
+    memset(h, 0, sizeof h);
+    inh__wr32(h, 20240328); inh__wr32(h + 4, 2); inh__wr32(h + 8, (uint32_t)t->V); inh__wr32(h + 12, (uint32_t)t->eot);
+    inh__wfile w;
+    if (inh__wopen(&w, path)) return -1;
+    inh__wwrite(&w, h, sizeof h);
+    for (int i = 0; i < t->V; i++) {
+        unsigned char n = (unsigned char)(t->off[i + 1] - t->off[i]);
+        inh__wwrite(&w, &n, 1);
+        inh__wwrite(&w, t->bytes + t->off[i], n);
+    }
+    return inh__wclose(&w);
+}
+
+/* ---- encoding ------------------------------------------------------------------------------
+
+   Each pre-token of a few bytes goes through a cache (pre-token bytes -> ids). The BPE of a
+   pre-token merges, again and again, the leftmost adjacent pair of lowest rank. Short pre-tokens
+   keep the pair ranks in an array (quadratic but tiny); long ones (runs of one letter, digits,
+   spaces) use a heap of candidate pairs over a linked list of symbols, O(m log m). For a merges
+   list made by BPE training (a merged symbol only appears in later merges), merging the leftmost
+   lowest pair first gives the same ids as GPT-2's "merge every occurrence of the lowest pair". */
+
+enum { INH__BPE_SMALL = 64, INH__CACHE_KEY = 48, INH__CACHE_BITS_MAX = 17 };
+
+typedef struct { uint32_t hash, koff, ioff; uint16_t klen, nids; } inh__centry;
+
+typedef struct {
+    const inh_tokenizer *t;
+    int *out; size_t n, cap;                    /* the ids produced so far */
+    inh__centry *ctab; int cbits; size_t ccount; /* cache: 1 << cbits slots, empty when klen == 0 */
+    inh__buf ckeys;                             /* cached key bytes */
+    int *cids; size_t cids_n, cids_cap;         /* cached ids */
+    int *sym, *rank, *mid, *prv, *nxt;          /* BPE scratch, scap each */
+    size_t scap;
+    uint64_t *heap; size_t hcap;                /* candidate pairs: rank << 32 | left symbol */
+} inh__enc;
+
+INH__FN void inh__enc_init(inh__enc *e, const inh_tokenizer *t) { memset(e, 0, sizeof *e); e->t = t; }
+INH__FN void inh__enc_free(inh__enc *e) {
+    INH_FREE(e->out); INH_FREE(e->ctab); INH_FREE(e->ckeys.p); INH_FREE(e->cids);
+    INH_FREE(e->sym); INH_FREE(e->rank); INH_FREE(e->mid); INH_FREE(e->prv); INH_FREE(e->nxt); INH_FREE(e->heap);
+    memset(e, 0, sizeof *e);
+}
+INH__FN int inh__ints_reserve(int **p, size_t *cap, size_t need) {
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 256;
+    while (c < need) c *= 2;
+    int *np = INH__CAST(int *, INH_REALLOC(*p, c * sizeof **p));
+    if (!np) return inh__fail("out of memory (%zu ids)", c);
+    *p = np; *cap = c;
+    return 0;
+}
+INH__FN int inh__enc_push(inh__enc *e, const int *ids, size_t n) {
+    if (e->n + n > e->cap && inh__ints_reserve(&e->out, &e->cap, e->n + n)) return -1;
+    memcpy(e->out + e->n, ids, n * sizeof *ids);
+    e->n += n;
+    return 0;
+}
+INH__FN int inh__enc_scratch(inh__enc *e, size_t m) {
+    if (m <= e->scap) return 0;
+    size_t c = e->scap ? e->scap : 256;
+    while (c < m) c *= 2;
+    int **arrs[5] = {&e->sym, &e->rank, &e->mid, &e->prv, &e->nxt};
+    for (int k = 0; k < 5; k++) {
+        int *np = INH__CAST(int *, INH_REALLOC(*arrs[k], c * sizeof(int)));
+        if (!np) return inh__fail("out of memory (BPE of a %zu-byte word)", m);
+        *arrs[k] = np;
+    }
+    e->scap = c;
+    return 0;
+}
+
+/* binary min-heap of (rank, position) keys: lowest rank first, leftmost among equals */
+INH__FN void inh__heap_push(uint64_t *h, size_t *n, uint64_t x) {
+    size_t i = (*n)++;
+    while (i > 0 && x < h[(i - 1) / 2]) { h[i] = h[(i - 1) / 2]; i = (i - 1) / 2; }
+    h[i] = x;
+}
+INH__FN uint64_t inh__heap_pop(uint64_t *h, size_t *n) {
+    uint64_t top = h[0], x = h[--*n];
+    size_t i = 0, m = *n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= m) break;
+        if (c + 1 < m && h[c + 1] < h[c]) c++;
+        if (h[c] >= x) break;
+        h[i] = h[c]; i = c;
+    }
+    if (m) h[i] = x;
+    return top;
+}
+
+/* BPE of the m symbols in e->sym; the result replaces them, *m updated */
+INH__FN int inh__bpe(inh__enc *e, size_t *mp) {
+    const inh_tokenizer *t = e->t;
+    size_t m = *mp;
+    int *s = e->sym, *r = e->rank, *mid = e->mid;
+    if (m < 2) return 0;
+    if (m <= INH__BPE_SMALL) {
+        for (size_t i = 0; i + 1 < m; i++) r[i] = inh__merge_find(t, s[i], s[i + 1], &mid[i]);
+        for (;;) {
+            size_t best = m;
+            int br = INT_MAX;
+            for (size_t i = 0; i + 1 < m; i++) if (r[i] >= 0 && r[i] < br) { br = r[i]; best = i; }
+            if (best == m) break;
+            s[best] = mid[best];
+            m--;
+            for (size_t i = best + 1; i < m; i++) s[i] = s[i + 1];
+            for (size_t i = best + 1; i + 1 < m; i++) { r[i] = r[i + 1]; mid[i] = mid[i + 1]; }
+            if (best + 1 < m) r[best] = inh__merge_find(t, s[best], s[best + 1], &mid[best]);
+            if (best > 0) r[best - 1] = inh__merge_find(t, s[best - 1], s[best], &mid[best - 1]);
+        }
+        *mp = m;
+        return 0;
+    }
+    /* Heap entries are (rank, left symbol). An entry is stale once the pair at its position
+       changed; a pair's rank names the pair, so "the pair there still has this rank" checks it. */
+    int *prv = e->prv, *nxt = e->nxt, mg = 0;
+    if (3 * m > e->hcap) {
+        uint64_t *nh = INH__CAST(uint64_t *, INH_REALLOC(e->heap, 3 * m * sizeof *nh));
+        if (!nh) return inh__fail("out of memory (BPE of a %zu-byte word)", m);
+        e->heap = nh; e->hcap = 3 * m;
+    }
+    uint64_t *h = e->heap;
+    size_t hn = 0;
+    for (size_t i = 0; i < m; i++) { prv[i] = (int)i - 1; nxt[i] = i + 1 < m ? (int)i + 1 : -1; }
+    for (size_t i = 0; i + 1 < m; i++) {
+        int rk = inh__merge_find(t, s[i], s[i + 1], &mg);
+        if (rk >= 0) inh__heap_push(h, &hn, (uint64_t)rk << 32 | i);
+    }
+    while (hn) {
+        uint64_t x = inh__heap_pop(h, &hn);
+        int L = (int)(uint32_t)x, R = nxt[L];
+        if (s[L] < 0 || R < 0 || inh__merge_find(t, s[L], s[R], &mg) != (int)(x >> 32)) continue;   /* stale */
+        s[L] = mg; s[R] = -1;
+        nxt[L] = nxt[R];
+        if (nxt[R] >= 0) prv[nxt[R]] = L;
+        int nb[2] = {prv[L], L};          /* the new pairs (prv[L], L) and (L, nxt[L]) */
+        for (int k = 0; k < 2; k++) {
+            int a = nb[k], b = a >= 0 ? nxt[a] : -1, rk;
+            if (a >= 0 && b >= 0 && (rk = inh__merge_find(t, s[a], s[b], &mg)) >= 0)
+                inh__heap_push(h, &hn, (uint64_t)rk << 32 | (uint32_t)a);   /* at most 2 per merge: fits in 3m */
+        }
+    }
+    size_t o = 0;
+    for (int i = 0; i >= 0; i = nxt[i]) s[o++] = s[i];
+    *mp = o;
+    return 0;
+}
+
+INH__FN void inh__cache_clear(inh__enc *e) {
+    if (e->ctab) memset(e->ctab, 0, ((size_t)1 << e->cbits) * sizeof *e->ctab);
+    e->ccount = 0; e->ckeys.n = 0; e->cids_n = 0;
+}
+INH__FN const inh__centry *inh__cache_get(const inh__enc *e, const unsigned char *p, size_t n, uint32_t hash) {
+    if (!e->ctab) return NULL;
+    size_t mask = ((size_t)1 << e->cbits) - 1;
+    for (size_t h = hash & mask;; h = (h + 1) & mask) {
+        const inh__centry *c = &e->ctab[h];
+        if (!c->klen) return NULL;
+        if (c->hash == hash && c->klen == n && memcmp(e->ckeys.p + c->koff, p, n) == 0) return c;
+    }
+}
+/* best effort: a cache that cannot grow just stops caching */
+INH__FN void inh__cache_put(inh__enc *e, const unsigned char *p, size_t n, uint32_t hash, const int *ids, size_t nids) {
+    if (!e->ctab || 2 * (e->ccount + 1) > ((size_t)1 << e->cbits)) {
+        int bits = e->ctab ? e->cbits + 1 : 12;
+        if (bits > INH__CACHE_BITS_MAX) { inh__cache_clear(e); bits = e->cbits; }
+        else {
+            inh__centry *nt = INH__CALLOC(inh__centry, (size_t)1 << bits);
+            if (!nt) return;
+            size_t mask = ((size_t)1 << bits) - 1;
+            for (size_t i = 0; e->ctab && i < ((size_t)1 << e->cbits); i++) {
+                if (!e->ctab[i].klen) continue;
+                size_t h = e->ctab[i].hash & mask;
+                while (nt[h].klen) h = (h + 1) & mask;
+                nt[h] = e->ctab[i];
+            }
+            INH_FREE(e->ctab);
+            e->ctab = nt; e->cbits = bits;
+        }
+    }
+    size_t need = e->cids_n + nids;
+    if (need > e->cids_cap && inh__ints_reserve(&e->cids, &e->cids_cap, need)) return;
+    if (e->ckeys.n + n > 0xFFFFFFFFu || need > 0xFFFFFFFFu || inh__buf_put(&e->ckeys, p, n)) return;
+    size_t mask = ((size_t)1 << e->cbits) - 1, h = hash & mask;
+    while (e->ctab[h].klen) h = (h + 1) & mask;
+    inh__centry *c = &e->ctab[h];
+    c->hash = hash; c->klen = (uint16_t)n; c->koff = (uint32_t)(e->ckeys.n - n);
+    c->nids = (uint16_t)nids; c->ioff = (uint32_t)e->cids_n;
+    memcpy(e->cids + e->cids_n, ids, nids * sizeof *ids);
+    e->cids_n += nids;
+    e->ccount++;
+}
+
+/* ids of one pre-token */
+INH__FN int inh__enc_word(inh__enc *e, const unsigned char *p, size_t n) {
+    const inh_tokenizer *t = e->t;
+    if (n == 1) return inh__enc_push(e, &t->byte_id[p[0]], 1);
+    uint32_t hash = 0;
+    if (n <= INH__CACHE_KEY) {
+        hash = inh__hash_bytes(p, n);
+        const inh__centry *c = inh__cache_get(e, p, n, hash);
+        if (c) return inh__enc_push(e, e->cids + c->ioff, c->nids);
+    }
+    if (inh__enc_scratch(e, n)) return -1;
+    for (size_t i = 0; i < n; i++) e->sym[i] = t->byte_id[p[i]];
+    size_t m = n;
+    if (inh__bpe(e, &m)) return -1;
+    if (n <= INH__CACHE_KEY) inh__cache_put(e, p, n, hash, e->sym, m);
+    return inh__enc_push(e, e->sym, m);
+}
+
+/* ids of ordinary text (no special tokens), appended to e->out */
+INH__FN int inh__enc_ordinary(inh__enc *e, const unsigned char *s, size_t n) {
+    if (e->t->kind == INH__TOK_BYTES) {
+        if (e->n + n > e->cap && inh__ints_reserve(&e->out, &e->cap, e->n + n)) return -1;
+        for (size_t i = 0; i < n; i++) e->out[e->n + i] = s[i];
+        e->n += n;
+        return 0;
+    }
+    for (size_t i = 0; i < n;) {
+        size_t j = inh__pretok_end(s, n, i);
+        if (inh__enc_word(e, s + i, j - i)) return -1;
+        i = j;
+    }
+    return 0;
+}
+
+/* ids of text, appended to e->out; "<|endoftext|>" is the end-of-text id when allow_special */
+INH__FN int inh__enc_text(inh__enc *e, const unsigned char *s, size_t n, int allow_special) {
+    const size_t L = sizeof inh__eot_text - 1;
+    if (!allow_special || e->t->eot < 0) return inh__enc_ordinary(e, s, n);
+    size_t i = 0, from = 0;
+    while (i + L <= n) {
+        const unsigned char *q = (const unsigned char *)memchr(s + i, '<', n - i - L + 1);
+        if (!q) break;
+        i = (size_t)(q - s);
+        if (memcmp(q, inh__eot_text, L) != 0) { i++; continue; }
+        if (inh__enc_ordinary(e, s + from, i - from) || inh__enc_push(e, &e->t->eot, 1)) return -1;
+        i += L;
+        from = i;
+    }
+    return inh__enc_ordinary(e, s + from, n - from);
+}
+
+INHDEF int inh_tokenizer_encode(const inh_tokenizer *t, const unsigned char *text, size_t len,
+                                int allow_special, int **ids, size_t *n) {
+    return inh_tokenizer_encode_mt(t, text, len, allow_special, 1, ids, n);
+}
+
+typedef struct {
+    const unsigned char *s;
+    const size_t *cut;          /* piece k is s[cut[k] .. cut[k+1]) */
+    inh__enc *enc;
+    int allow_special, *status;
+} inh__encmt;
+INH__FN void inh__encmt_run(void *ctx, int lo, int hi) {
+    inh__encmt *c = (inh__encmt *)ctx;
+    for (int k = lo; k < hi; k++)
+        c->status[k] = inh__enc_text(&c->enc[k], c->s + c->cut[k], c->cut[k + 1] - c->cut[k], c->allow_special);
+}
+
+INHDEF int inh_tokenizer_encode_mt(const inh_tokenizer *t, const unsigned char *text, size_t len,
+                                   int allow_special, int nthreads, int **ids, size_t *n) {
+    *ids = NULL; *n = 0;
+    if (t->kind == INH__TOK_DECODE_ONLY) return inh__fail("this tokenizer came from an llm.c tokenizer file, which has no merges: it can decode but not encode");
+    if (nthreads < 1) nthreads = 1;
+    if ((size_t)nthreads > len / 65536 + 1) nthreads = (int)(len / 65536 + 1);   /* >= 64 KB each */
+    size_t *cut = INH__ALLOC(size_t, (size_t)nthreads + 1);
+    inh__enc *enc = INH__ALLOC(inh__enc, nthreads);
+    int *status = INH__ALLOC(int, nthreads), rc = -1;
+    if (!cut || !enc || !status) goto done;
+    cut[0] = 0;
+    for (int k = 1; k < nthreads; k++) {
+        size_t want = len / (size_t)nthreads * (size_t)k;
+        cut[k] = inh__next_cut(text, len, want > cut[k - 1] ? want : cut[k - 1]);
+    }
+    cut[nthreads] = len;
+    for (int k = 0; k < nthreads; k++) inh__enc_init(&enc[k], t);
+    {
+        inh__encmt c = {text, cut, enc, allow_special, status};
+        inh__parallel(nthreads, nthreads, inh__encmt_run, &c);
+    }
+    {
+        size_t total = 0;
+        for (int k = 0; k < nthreads; k++) { if (status[k]) goto freeenc; total += enc[k].n; }
+        int *out = INH__ALLOC(int, total);
+        if (!out) goto freeenc;
+        size_t o = 0;
+        for (int k = 0; k < nthreads; k++) { if (enc[k].n) memcpy(out + o, enc[k].out, enc[k].n * sizeof *out); o += enc[k].n; }
+        *ids = out; *n = total;
+        rc = 0;
+    }
+freeenc:
+    for (int k = 0; k < nthreads; k++) inh__enc_free(&enc[k]);
+done:
+    INH_FREE(cut); INH_FREE(enc); INH_FREE(status);
+    return rc;
+}
+
+INHDEF int inh_tokenizer_decode(const inh_tokenizer *t, const int *ids, size_t n, unsigned char **out, size_t *len) {
+    size_t total = 0;
+    *out = NULL; *len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= t->V) return inh__fail("decode: id %d at position %zu is out of range [0, %d)", ids[i], i, t->V);
+        total += t->off[ids[i] + 1] - t->off[ids[i]];
+    }
+    unsigned char *b = INH__ALLOC(unsigned char, total);
+    if (!b) return -1;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = t->off[ids[i] + 1] - t->off[ids[i]];
+        memcpy(b + o, t->bytes + t->off[ids[i]], k);
+        o += k;
+    }
+    *out = b; *len = total;
+    return 0;
+}
+
+/* ---- llm.c token shards --------------------------------------------------------------------- */
+
+typedef struct { size_t lo, hi; int eot; } inh__piece;   /* text [lo, hi), end-of-text before it */
+
+typedef struct {
+    const unsigned char *s;
+    const inh__piece *pc;
+    const size_t *first;        /* thread k encodes pieces first[k] .. first[k+1] */
+    inh__enc *enc;
+    int *status;
+} inh__prepctx;
+INH__FN void inh__prep_run(void *ctx, int lo, int hi) {
+    inh__prepctx *c = (inh__prepctx *)ctx;
+    for (int k = lo; k < hi; k++) {
+        inh__enc *e = &c->enc[k];
+        e->n = 0;
+        c->status[k] = 0;
+        for (size_t i = c->first[k]; i < c->first[k + 1] && !c->status[k]; i++) {
+            const inh__piece *p = &c->pc[i];
+            if (p->eot && inh__enc_push(e, &e->t->eot, 1)) c->status[k] = -1;
+            else c->status[k] = inh__enc_ordinary(e, c->s + p->lo, p->hi - p->lo);
+        }
+    }
+}
+
+typedef struct { inh__wfile w; long long n; int open; } inh__shard;
+
+INH__FN void inh__shard_put(inh__shard *sh, const int *ids, size_t n) {
+    unsigned char buf[8192];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        buf[k++] = (unsigned char)ids[i]; buf[k++] = (unsigned char)(ids[i] >> 8);
+        if (k == sizeof buf) { inh__wwrite(&sh->w, buf, k); k = 0; }
+    }
+    inh__wwrite(&sh->w, buf, k);
+    sh->n += (long long)n;
+}
+INH__FN int inh__shard_close(inh__shard *sh) {
+    unsigned char h[1024];
+    memset(h, 0, sizeof h);
+    if (sh->n > 0x7FFFFFFF) { inh__wabort(&sh->w); sh->open = 0; return inh__fail("%s: %lld tokens do not fit the int32 header", sh->w.path, sh->n); }
+    inh__wr32(h, 20240520); inh__wr32(h + 4, 1); inh__wr32(h + 8, (uint32_t)sh->n);
+    if (!sh->w.bad && fseek(sh->w.f, 0, SEEK_SET) != 0) sh->w.bad = errno ? errno : EIO;
+    inh__wwrite(&sh->w, h, sizeof h);
+    sh->open = 0;
+    return inh__wclose(&sh->w);
+}
+
+/* add the pieces of text [lo, hi) to the list, cut at safe points every ~max bytes */
+INH__FN int inh__add_pieces(inh__piece **pc, size_t *n, size_t *cap, const unsigned char *s, size_t lo, size_t hi, int eot, size_t max) {
+    do {
+        size_t end = hi - lo > max ? inh__next_cut(s, hi, lo + max) : hi;
+        if (*n == *cap) {
+            size_t c = *cap ? 2 * *cap : 1024;
+            inh__piece *np = INH__CAST(inh__piece *, INH_REALLOC(*pc, c * sizeof *np));
+            if (!np) return inh__fail("out of memory");
+            *pc = np; *cap = c;
+        }
+        (*pc)[*n].lo = lo; (*pc)[*n].hi = end; (*pc)[*n].eot = eot;
+        ++*n;
+        eot = 0;
+        lo = end;
+    } while (lo < hi);
+    return 0;
+}
+
+/* chunk: bytes read per batch (the tests make it tiny to exercise the streaming) */
+INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *outdir, long long val_tokens,
+                         int nthreads, int progress, size_t chunk, long long *nval, long long *ntrain) {
+    if (t->kind == INH__TOK_DECODE_ONLY) return inh__fail("prepare: this tokenizer came from an llm.c tokenizer file and cannot encode");
+    if (t->V > 65536) return inh__fail("prepare: vocabulary of %d tokens does not fit uint16 ids", t->V);
+    if (t->eot < 0) return inh__fail("prepare: the tokenizer has no end-of-text token");
+    if (val_tokens < 0) return inh__fail("prepare: negative number of validation tokens");
+    if (nthreads < 1) nthreads = 1;
+    if (mkdir(outdir, 0777) != 0 && errno != EEXIST) return inh__fail("%s: cannot create directory: %s", outdir, strerror(errno));
+    char vpath[4096], tpath[4096];
+    if (snprintf(vpath, sizeof vpath, "%s/val.bin", outdir) >= (int)sizeof vpath ||
+        snprintf(tpath, sizeof tpath, "%s/train.bin", outdir) >= (int)sizeof tpath) return inh__fail("%s: path too long", outdir);
+    FILE *in = fopen(input, "rb");
+    if (!in) return inh__fail("%s: cannot open: %s", input, strerror(errno));
+    inh__shard sh[2];   /* val, train */
+    memset(sh, 0, sizeof sh);
+    unsigned char *buf = NULL;
+    inh__piece *pc = NULL;
+    size_t npc = 0, pccap = 0, *first = NULL;
+    inh__enc *enc = INH__CALLOC(inh__enc, nthreads);
+    int *status = INH__ALLOC(int, nthreads), rc = -1;
+    size_t cap = chunk, have = 0, piece_max = chunk / (size_t)nthreads / 4 + 1;
+    long long done_bytes = 0;
+    double t0 = inh_now(), tlast = t0;
+    int eot_next = 1, eof = 0;
+    buf = INH__ALLOC(unsigned char, cap);
+    first = INH__ALLOC(size_t, (size_t)nthreads + 1);
+    if (!enc || !status || !buf || !first) goto done;
+    for (int k = 0; k < nthreads; k++) inh__enc_init(&enc[k], t);
+    for (int k = 0; k < 2; k++) {
+        unsigned char zero[1024];
+        memset(zero, 0, sizeof zero);
+        if (inh__wopen(&sh[k].w, k ? tpath : vpath)) goto done;
+        sh[k].open = 1;
+        inh__wwrite(&sh[k].w, zero, sizeof zero);
+    }
+    while (!eof) {
+        while (have < cap && !eof) {
+            size_t got = fread(buf + have, 1, cap - have, in);
+            have += got;
+            if (got == 0) { if (ferror(in)) { inh__fail("%s: read error", input); goto done; } eof = 1; }
+        }
+        /* sections end after each "\n\n", found left to right as Python's str.split does */
+        size_t p = 0;
+        npc = 0;
+        for (;;) {
+            size_t q = p;
+            int found = 0;
+            while (q + 1 < have) {
+                const unsigned char *nl = (const unsigned char *)memchr(buf + q, '\n', have - q - 1);
+                if (!nl) break;
+                q = (size_t)(nl - buf);
+                if (buf[q + 1] == '\n') { found = 1; break; }
+                q++;
+            }
+            if (found) {
+                size_t end = q + 2;
+                if (inh__add_pieces(&pc, &npc, &pccap, buf, p, end, eot_next, piece_max)) goto done;
+                p = end; eot_next = 1;
+                continue;
+            }
+            if (eof) {            /* the last section, without "\n\n" (maybe empty) */
+                if (inh__add_pieces(&pc, &npc, &pccap, buf, p, have, eot_next, piece_max)) goto done;
+                p = have;
+            } else if (p == 0) {  /* one section fills the buffer: cut it where no pre-token spans */
+                size_t c = have - 1;
+                while (c > 0 && !inh__safe_cut(buf, c)) c--;
+                if (c > 0) {
+                    if (inh__add_pieces(&pc, &npc, &pccap, buf, 0, c, eot_next, piece_max)) goto done;
+                    p = c; eot_next = 0;
+                } else {          /* no cut at all: read more */
+                    unsigned char *nb = INH__CAST(unsigned char *, INH_REALLOC(buf, cap * 2));
+                    if (!nb) { inh__fail("%s: out of memory (a section with no line breaks is larger than %zu bytes)", input, cap); goto done; }
+                    buf = nb; cap *= 2;
+                }
+            }
+            break;
+        }
+        if (npc) {
+            /* thread k takes the pieces that start in its share of the bytes */
+            size_t i = 0, total = pc[npc - 1].hi;
+            first[0] = 0;
+            for (int k = 1; k < nthreads; k++) {
+                size_t lim = total / (size_t)nthreads * (size_t)k;
+                while (i < npc && pc[i].lo < lim) i++;
+                first[k] = i;
+            }
+            first[nthreads] = npc;
+            inh__prepctx c = {buf, pc, first, enc, status};
+            inh__parallel(nthreads, nthreads, inh__prep_run, &c);
+            for (int k = 0; k < nthreads; k++) {
+                if (status[k]) goto done;
+                size_t n = enc[k].n, nv = 0;
+                if (sh[0].n < val_tokens) nv = (size_t)(val_tokens - sh[0].n) < n ? (size_t)(val_tokens - sh[0].n) : n;
+                inh__shard_put(&sh[0], enc[k].out, nv);
+                inh__shard_put(&sh[1], enc[k].out + nv, n - nv);
+            }
+        }
+        done_bytes += (long long)p;
+        memmove(buf, buf + p, have - p);
+        have -= p;
+        if (progress && (inh_now() - tlast > 1.0 || eof)) {
+            tlast = inh_now();
+            fprintf(stderr, "\rprepare: %.1f MB read, %lld tokens (%.1f MB/s)%s", (double)done_bytes / 1e6,
+                    sh[0].n + sh[1].n, (double)done_bytes / 1e6 / (tlast - t0 + 1e-9), eof ? "\n" : "");
+        }
+    }
+    if (inh__shard_close(&sh[0])) goto done;
+    if (inh__shard_close(&sh[1])) goto done;
+    if (nval) *nval = sh[0].n;
+    if (ntrain) *ntrain = sh[1].n;
+    rc = 0;
+done:
+    for (int k = 0; k < 2; k++) if (sh[k].open) inh__wabort(&sh[k].w);
+    fclose(in);
+    for (int k = 0; enc && k < nthreads; k++) inh__enc_free(&enc[k]);
+    INH_FREE(enc); INH_FREE(status); INH_FREE(buf); INH_FREE(pc); INH_FREE(first);
+    return rc;
+}
+
+INHDEF int inh_prepare_shards(const inh_tokenizer *t, const char *input, const char *outdir, long long val_tokens,
+                              int nthreads, int progress, long long *nval, long long *ntrain) {
+    size_t chunk = (size_t)(nthreads > 0 ? nthreads : 1) << 20;
+    if (chunk < ((size_t)4 << 20)) chunk = (size_t)4 << 20;
+    return inh__prepare(t, input, outdir, val_tokens, nthreads, progress, chunk, nval, ntrain);
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Data */
 
 INHDEF int inh_data_open(inh_data *d, const char *path, int V) {
     memset(d, 0, sizeof *d);
@@ -1313,7 +3448,6 @@ INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
    [9] step, [10] B, [11] T, [12] steps, [13] accum, [14] warmup, [15] schedule, [16] shuffle,
    [17] decay_all, [18..25] lr min_lr beta1 beta2 eps weight_decay grad_clip (float bits),
    [26,27] seed, [28,29] data rng state, [30,31] data position (uint64 as lo, hi), [32] has moments */
-#define INH__STATE_MAGIC 20241123
 INH__FN uint32_t inh__fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 INH__FN float inh__bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
@@ -1389,7 +3523,6 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
     return 0;
 }
 
-#include "parts/tokenizer_impl.h"   /* TEMPORARY: inlined before commit of issue 3 */
 
 #endif /* INHERITUNE_IMPLEMENTATION_DONE */
 #endif /* INHERITUNE_IMPLEMENTATION */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 
 /* ---------------------------------------------------------------------------------------------
    Flags: each command lists its flags in a table; unknown flags are errors. */
@@ -119,7 +121,7 @@ static int cmd_train(int argc, char **argv) {
     flag f[] = {
         {"--data", F_STR, &data, "training token shard (llm.c .bin)", 0},
         {"--val", F_STR, &val, "validation token shard", 0},
-        {"--init", F_STR, &init, "start from this model (llm.c .bin)", 0},
+        {"--init", F_STR, &init, "start from this model (llm.c .bin or HF safetensors)", 0},
         {"--layers", F_INT, &L, "new model: layers", 0},
         {"--heads", F_INT, &NH, "new model: attention heads", 0},
         {"--dim", F_INT, &C, "new model: channels", 0},
@@ -202,7 +204,7 @@ static int cmd_train(int argc, char **argv) {
         printf("resumed %s at step %d\n", resume, step);
     } else {
         if (init) {
-            if (inh_model_load(&m, init)) return lib_fail();
+            if (inh_model_load_any(&m, init)) return lib_fail();
         } else {
             inh_config c;
             inh_config_default(&c, maxT, V, L, NH, C);
@@ -268,7 +270,7 @@ static int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *data = NULL;
     int B = 4, T = 64, nb = 1, threads = 0;
     flag f[] = {
-        {"--model", F_STR, &model, "model file (llm.c .bin)", 0},
+        {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
         {"--data", F_STR, &data, "token shard", 0},
         {"--batch", F_INT, &B, "batch size (default 4)", 0},
         {"--seq", F_INT, &T, "sequence length (default 64)", 0},
@@ -282,7 +284,7 @@ static int cmd_eval(int argc, char **argv) {
     if (B <= 0 || T <= 0 || nb <= 0) return fail("%s", "--batch, --seq and --batches must be positive");
     inh_model m;
     inh_data d;
-    if (inh_model_load(&m, model)) return lib_fail();
+    if (inh_model_load_any(&m, model)) return lib_fail();
     m.threads = threads;
     if (inh_data_open(&d, data, m.cfg.V)) { inh_model_free(&m); return lib_fail(); }
     int rc = 0;
@@ -300,44 +302,354 @@ static int cmd_eval(int argc, char **argv) {
    sample */
 
 static int cmd_sample(int argc, char **argv) {
-    const char *model = NULL, *prompt_ids = NULL;
+    const char *model = NULL, *prompt_ids = NULL, *tokdir = NULL, *prompt = NULL;
     int n = 64, top_k = 0, threads = 0;
     float temperature = 1.0f;
     uint64_t seed = 1337;
     flag f[] = {
-        {"--model", F_STR, &model, "model file (llm.c .bin)", 0},
-        {"--prompt-ids", F_STR, &prompt_ids, "prompt token ids, comma separated (default: token 0... the last id, V-1, is end-of-text for GPT-2)", 0},
+        {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
+        {"--prompt-ids", F_STR, &prompt_ids, "prompt token ids, comma separated (default: the end-of-text id, V-1)", 0},
+        {"--tokenizer", F_STR, &tokdir, "GPT-2 tokenizer directory or 'bytes': --prompt is text and the output is text", 0},
+        {"--prompt", F_STR, &prompt, "prompt text (needs --tokenizer)", 0},
         {"--tokens", F_INT, &n, "tokens to generate (default 64)", 0},
         {"--temperature", F_FLOAT, &temperature, "sampling temperature; 0 = greedy (default 1)", 0},
         {"--top-k", F_INT, &top_k, "sample among the k most likely tokens (default 0 = all)", 0},
         {"--seed", F_U64, &seed, "sampling seed (default 1337)", 0},
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
     };
-    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL.bin [--prompt-ids 1,2,3] --tokens N [--temperature X] [--top-k K] [--seed N]", NULL, 0, NULL);
+    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL [--prompt-ids 1,2,3 | --tokenizer DIR --prompt TEXT] --tokens N [--temperature X] [--top-k K] [--seed N]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (!model) return fail("%s", "sample needs --model");
+    if (prompt && !tokdir) return fail("%s", "--prompt needs --tokenizer (or give --prompt-ids)");
+    if (prompt && prompt_ids) return fail("%s", "give --prompt or --prompt-ids, not both");
     if (n < 0 || n > 1000000 || top_k < 0 || temperature < 0) return fail("%s", "--tokens, --top-k and --temperature must be >= 0");
     inh_model m;
-    if (inh_model_load(&m, model)) return lib_fail();
+    inh_tokenizer *tok = NULL;
+    int *ids = NULL, *pids = NULL, np = 1, rc = 0;
+    size_t npz = 0;
+    if (inh_model_load_any(&m, model)) return lib_fail();
     m.threads = threads;
-    int cap = 4096 + n, np = 1;
-    int *ids = (int *)malloc(sizeof(int) * (size_t)cap);
-    if (!ids) { inh_model_free(&m); return fail("%s", "out of memory"); }
-    ids[0] = m.cfg.V - 1;   /* GPT-2's <|endoftext|> is the last id; a sensible default start */
-    if (prompt_ids && (np = parse_ids(prompt_ids, ids, 4096)) < 1) {
-        free(ids); inh_model_free(&m);
-        return fail("--prompt-ids: cannot parse '%s' (comma-separated ids)", prompt_ids);
+    if (tokdir && inh_tokenizer_load(&tok, tokdir)) { inh_model_free(&m); return lib_fail(); }
+    if (tok && inh_tokenizer_vocab_size(tok) > m.cfg.V) {
+        fprintf(stderr, "error: tokenizer %s has %d tokens but model %s only V=%d\n", tokdir, inh_tokenizer_vocab_size(tok), model, m.cfg.V);
+        rc = 1; goto done;
     }
+    if (prompt) {
+        if (inh_tokenizer_encode(tok, (const unsigned char *)prompt, strlen(prompt), 0, &pids, &npz)) { rc = lib_fail(); goto done; }
+        np = (int)npz;
+    }
+    ids = (int *)malloc(sizeof(int) * ((size_t)(np > 4096 ? np : 4096) + n + 1));
+    if (!ids) { rc = fail("%s", "out of memory"); goto done; }
+    ids[0] = tok && inh_tokenizer_eot(tok) >= 0 ? inh_tokenizer_eot(tok) : m.cfg.V - 1;   /* start from end-of-text */
+    if (prompt && np > 0) memcpy(ids, pids, sizeof(int) * (size_t)np);
+    if (prompt && np == 0) np = 1;
+    if (prompt_ids && (np = parse_ids(prompt_ids, ids, 4096)) < 1) { rc = fail("--prompt-ids: cannot parse '%s' (comma-separated ids)", prompt_ids); goto done; }
     inh_rng rng;
     inh_rng_seed(&rng, seed);
-    int rc = 0;
-    if (inh_model_generate(&m, ids, np, n, temperature, top_k, &rng, ids)) rc = lib_fail();
-    else {
+    if (inh_model_generate(&m, ids, np, n, temperature, top_k, &rng, ids)) { rc = lib_fail(); goto done; }
+    if (tok) {
+        unsigned char *text;
+        size_t len;
+        if (inh_tokenizer_decode(tok, ids, (size_t)np + n, &text, &len)) { rc = lib_fail(); goto done; }
+        fwrite(text, 1, len, stdout);
+        printf("\n");
+        inh_tokenizer_free_bytes(text);
+    } else {
         for (int i = 0; i < np + n; i++) printf(i ? " %d" : "%d", ids[i]);
         printf("\n");
     }
+done:
     free(ids);
+    if (pids) inh_tokenizer_free_ids(pids);
+    if (tok) inh_tokenizer_free(tok);
+    inh_model_free(&m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   tokenize, prepare: text to token ids and shards */
+static const char *const tokcli_tokenize_usage =
+    "usage: tokenize --tokenizer DIR|bytes [--allow-special] [--decode] [--threads N] [FILE]\n"
+    "  Reads FILE (stdin without one, or with -) as raw bytes and prints its token ids on one line,\n"
+    "  separated by spaces. --decode reads whitespace-separated ids instead and writes their bytes.\n"
+    "  --tokenizer      bytes, a directory with encoder.json + vocab.bpe or vocab.json + merges.txt,\n"
+    "                   or an llm.c tokenizer file (decode only)\n"
+    "  --allow-special  \"<|endoftext|>\" in the text is the end-of-text token (else it is text)\n"
+    "  --threads N      threads for encoding (default: all cores)\n";
+
+static const char *const tokcli_prepare_usage =
+    "usage: prepare --tokenizer DIR|bytes [--val-tokens N] [--threads N] INPUT.txt OUTDIR\n"
+    "  Writes OUTDIR/val.bin and OUTDIR/train.bin as llm.c token shards: the text is split at every\n"
+    "  blank line (\"\\n\\n\"); each section is the end-of-text token, then the tokens of the section\n"
+    "  with its \"\\n\\n\". The first N tokens (default 32768) are val.bin, the rest train.bin.\n"
+    "  --threads N      threads for encoding (default: all cores)\n";
+
+static int tokcli_fail(const char *msg) {
+    fprintf(stderr, "error: %s\n", msg);
+    return 1;
+}
+
+/* a whole non-negative number, or -1 */
+static long long tokcli_number(const char *s) {
+    char *end;
+    if (!s || !*s || *s == '-') return -1;
+    long long v = strtoll(s, &end, 10);
+    return *end ? -1 : v;
+}
+
+/* the whole of FILE, or stdin for NULL or "-"; *out is malloc'd */
+static int tokcli_read_all(const char *path, unsigned char **out, size_t *len) {
+    FILE *f = (!path || !strcmp(path, "-")) ? stdin : fopen(path, "rb");
+    if (!f) { fprintf(stderr, "error: %s: cannot open\n", path); return 1; }
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *b = (unsigned char *)malloc(cap);
+    while (b) {
+        if (n == cap) {
+            unsigned char *nb = (unsigned char *)realloc(b, cap * 2);
+            if (!nb) { free(b); b = NULL; break; }
+            b = nb; cap *= 2;
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int err = !b || ferror(f);
+    if (f != stdin) fclose(f);
+    if (err) { free(b); fprintf(stderr, "error: %s: %s\n", path ? path : "stdin", b ? "read error" : "out of memory"); return 1; }
+    *out = b; *len = n;
+    return 0;
+}
+
+/* print ids as decimal text, space separated, one line */
+static int tokcli_print_ids(const int *ids, size_t n) {
+    char buf[1 << 16];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k > sizeof buf - 16) { fwrite(buf, 1, k, stdout); k = 0; }
+        if (i) buf[k++] = ' ';
+        char tmp[12];
+        int t = 0;
+        unsigned v = (unsigned)ids[i];
+        do { tmp[t++] = (char)('0' + v % 10); v /= 10; } while (v);
+        while (t) buf[k++] = tmp[--t];
+    }
+    buf[k++] = '\n';
+    fwrite(buf, 1, k, stdout);
+    return fflush(stdout) != 0 || ferror(stdout);
+}
+
+static int cmd_tokenize(int argc, char **argv) {
+    const char *tokname = NULL, *file = NULL;
+    int allow = 0, decode = 0, threads = inh_num_cores();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(tokcli_tokenize_usage, stdout); return 0; }
+        else if (!strcmp(a, "--tokenizer") && i + 1 < argc) tokname = argv[++i];
+        else if (!strcmp(a, "--allow-special")) allow = 1;
+        else if (!strcmp(a, "--decode")) decode = 1;
+        else if (!strcmp(a, "--threads") && i + 1 < argc) {
+            long long v = tokcli_number(argv[++i]);
+            if (v < 1 || v > 4096) return tokcli_fail("--threads wants a number from 1 to 4096");
+            threads = (int)v;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "error: unknown or incomplete option %s\n%s", a, tokcli_tokenize_usage);
+            return 1;
+        } else if (!file) file = a;
+        else { fprintf(stderr, "error: more than one input file\n%s", tokcli_tokenize_usage); return 1; }
+    }
+    if (!tokname) { fprintf(stderr, "error: --tokenizer is required\n%s", tokcli_tokenize_usage); return 1; }
+    inh_tokenizer *tok;
+    if (inh_tokenizer_load(&tok, tokname)) return tokcli_fail(inh_error());
+    unsigned char *text = NULL;
+    size_t len = 0;
+    if (tokcli_read_all(file, &text, &len)) { inh_tokenizer_free(tok); return 1; }
+    const char *src = file && strcmp(file, "-") ? file : "stdin";
+    int rc = 0;
+    if (!decode) {
+        int *ids;
+        size_t n;
+        if (inh_tokenizer_encode_mt(tok, text, len, allow, threads, &ids, &n)) rc = tokcli_fail(inh_error());
+        else {
+            if (tokcli_print_ids(ids, n)) rc = tokcli_fail("cannot write to stdout");
+            inh_tokenizer_free_ids(ids);
+        }
+    } else {
+        size_t n = 0, cap = 1024;
+        int *ids = (int *)malloc(cap * sizeof *ids), V = inh_tokenizer_vocab_size(tok);
+        for (size_t p = 0; ids && p < len && !rc;) {
+            if (text[p] == ' ' || (text[p] >= '\t' && text[p] <= '\r')) { p++; continue; }
+            size_t start = p;
+            long long v = 0;
+            while (p < len && text[p] >= '0' && text[p] <= '9' && v <= V) v = v * 10 + (text[p++] - '0');
+            while (p < len && text[p] >= '0' && text[p] <= '9') p++;
+            if (p == start || (p < len && !(text[p] == ' ' || (text[p] >= '\t' && text[p] <= '\r')))) {
+                fprintf(stderr, "error: %s: byte offset %zu: expected a token id\n", src, start);
+                rc = 1;
+            } else if (v >= V) {
+                fprintf(stderr, "error: %s: byte offset %zu: id %.*s is out of range (V = %d)\n", src, start, (int)(p - start), (const char *)text + start, V);
+                rc = 1;
+            } else {
+                if (n == cap) {
+                    int *ni = (int *)realloc(ids, 2 * cap * sizeof *ids);
+                    if (!ni) { free(ids); ids = NULL; break; }
+                    ids = ni; cap *= 2;
+                }
+                ids[n++] = (int)v;
+            }
+        }
+        if (!ids) rc = tokcli_fail("out of memory");
+        else if (!rc) {
+            unsigned char *bytes;
+            size_t nb;
+            if (inh_tokenizer_decode(tok, ids, n, &bytes, &nb)) rc = tokcli_fail(inh_error());
+            else {
+                if (fwrite(bytes, 1, nb, stdout) != nb || fflush(stdout) != 0) rc = tokcli_fail("cannot write to stdout");
+                inh_tokenizer_free_bytes(bytes);
+            }
+        }
+        free(ids);
+    }
+    free(text);
+    inh_tokenizer_free(tok);
+    return rc;
+}
+
+static int cmd_prepare(int argc, char **argv) {
+    const char *tokname = NULL, *pos[2] = {NULL, NULL};
+    long long val = 32768;
+    int threads = inh_num_cores(), npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(tokcli_prepare_usage, stdout); return 0; }
+        else if (!strcmp(a, "--tokenizer") && i + 1 < argc) tokname = argv[++i];
+        else if (!strcmp(a, "--val-tokens") && i + 1 < argc) {
+            if ((val = tokcli_number(argv[++i])) < 0) return tokcli_fail("--val-tokens wants a number >= 0");
+        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
+            long long v = tokcli_number(argv[++i]);
+            if (v < 1 || v > 4096) return tokcli_fail("--threads wants a number from 1 to 4096");
+            threads = (int)v;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "error: unknown or incomplete option %s\n%s", a, tokcli_prepare_usage);
+            return 1;
+        } else if (npos < 2) pos[npos++] = a;
+        else { fprintf(stderr, "error: too many arguments\n%s", tokcli_prepare_usage); return 1; }
+    }
+    if (!tokname || npos != 2) { fprintf(stderr, "error: want --tokenizer, INPUT.txt and OUTDIR\n%s", tokcli_prepare_usage); return 1; }
+    inh_tokenizer *tok;
+    if (inh_tokenizer_load(&tok, tokname)) return tokcli_fail(inh_error());
+    long long nv = 0, nt = 0;
+    int rc = inh_prepare_shards(tok, pos[0], pos[1], val, threads, 1, &nv, &nt);
+    inh_tokenizer_free(tok);
+    if (rc) return tokcli_fail(inh_error());
+    fprintf(stderr, "wrote %s/val.bin (%lld tokens) and %s/train.bin (%lld tokens)\n", pos[1], nv, pos[1], nt);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   convert: llm.c .bin <-> Hugging Face safetensors */
+
+static int convert_wants_safetensors(const char *out) {
+    size_t n = strlen(out);
+    struct stat st;
+    if (n >= 12 && !strcmp(out + n - 12, ".safetensors")) return 1;
+    if (n && out[n - 1] == '/') return 1;
+    return stat(out, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int cmd_convert(int argc, char **argv) {
+    char *pos[2];
+    int npos = 0;
+    int r = parse_flags(argc, argv, NULL, 0,
+                        "IN OUT\n\n"
+                        "  IN   an llm.c model (.bin), a Hugging Face model.safetensors (config.json beside it),\n"
+                        "       or the directory holding them; the format is read from the content\n"
+                        "  OUT  a directory (existing, or ending in '/'): model.safetensors + config.json that\n"
+                        "       transformers loads as GPT2LMHeadModel; NAME.safetensors: that file, and config.json\n"
+                        "       beside it (replacing one there); any other name: an llm.c .bin\n",
+                        pos, 2, &npos);
+    if (r) return r == 2 ? 0 : 1;
+    if (npos != 2) return fail("%s", "convert needs IN and OUT (see --help)");
+    const char *in = pos[0], *out = pos[1];
+    int to_st = convert_wants_safetensors(out);
+    inh_model m;
+    if (inh_model_load_any(&m, in)) return lib_fail();
+    if (to_st ? inh_model_save_safetensors(&m, out) : inh_model_save(&m, out)) { inh_model_free(&m); return lib_fail(); }
+    printf("%s -> %s (%s): L=%d NH=%d C=%d maxT=%d V=%d%s%s, %zu parameters\n", in, out,
+           to_st ? "safetensors + config.json" : "llm.c .bin", m.cfg.L, m.cfg.NH, m.cfg.C, m.cfg.maxT, m.cfg.V,
+           m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "", m.num_params);
+    inh_model_free(&m);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   bench: training steps on random tokens, timed by phase */
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmd_bench(int argc, char **argv) {
+    int L = 12, NH = 12, C = 768, maxT = 1024, V = 50257, B = 4, T = 64, steps = 5, threads = 0, no_bias = 0;
+    flag f[] = {
+        {"--layers", F_INT, &L, "layers (default 12: GPT-2 124M)", 0},
+        {"--heads", F_INT, &NH, "heads (default 12)", 0},
+        {"--dim", F_INT, &C, "channels (default 768)", 0},
+        {"--seq-max", F_INT, &maxT, "context length (default 1024)", 0},
+        {"--vocab", F_INT, &V, "vocabulary (default 50257)", 0},
+        {"--no-bias", F_BOOL, &no_bias, "no biases", 0},
+        {"--batch", F_INT, &B, "batch (default 4)", 0},
+        {"--seq", F_INT, &T, "sequence length (default 64)", 0},
+        {"--steps", F_INT, &steps, "timed steps after one warm-up step (default 5)", 0},
+        {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
+    };
+    int r = parse_flags(argc, argv, f, NF(f), "[model flags] --batch B --seq T --steps N --threads N", NULL, 0, NULL);
+    if (r) return r == 2 ? 0 : 1;
+    if (check_threads(&threads)) return 1;
+    if (steps < 1 || B < 1 || T < 1 || T > maxT) return fail("%s", "--steps, --batch, --seq must be positive and --seq <= --seq-max");
+    inh_config c;
+    inh_model m;
+    inh_config_default(&c, maxT, V, L, NH, C);
+    c.bias = !no_bias;
+    if (inh_model_init(&m, &c, 1)) return lib_fail();
+    m.threads = threads;
+    int *x = (int *)malloc(sizeof(int) * (size_t)B * T), *y = (int *)malloc(sizeof(int) * (size_t)B * T);
+    double *fw = (double *)malloc(sizeof(double) * steps), *bw = (double *)malloc(sizeof(double) * steps);
+    double *up = (double *)malloc(sizeof(double) * steps), *tot = (double *)malloc(sizeof(double) * steps);
+    inh_rng rng;
+    inh_rng_seed(&rng, 7);
+    for (int i = 0; i < B * T; i++) { x[i] = (int)(inh_rng_u64(&rng) % V); y[i] = (int)(inh_rng_u64(&rng) % V); }
+    inh_adamw o;
+    inh_adamw_default(&o);
+    int rc = 0;
+    printf("bench: L=%d NH=%d C=%d V=%d, %zu parameters, B=%d T=%d, %d threads\n", L, NH, C, V, m.num_params, B, T, threads);
+    for (int s = -1; s < steps && !rc; s++) {   /* step -1 warms up (allocations, caches) */
+        double t0 = inh_now();
+        inh_model_zero_grad(&m);
+        rc = inh_model_forward(&m, x, y, B, T);
+        double t1 = inh_now();
+        if (!rc) rc = inh_model_backward(&m, 1.0f);
+        double t2 = inh_now();
+        if (!rc) rc = inh_model_update(&m, &o, 1e-4f, s + 2, inh_model_grad_norm(&m));
+        double t3 = inh_now();
+        if (s >= 0) { fw[s] = t1 - t0; bw[s] = t2 - t1; up[s] = t3 - t2; tot[s] = t3 - t0; }
+        if (s >= 0) printf("step %d: forward %.1f ms, backward %.1f ms, update %.1f ms, total %.1f ms\n", s, 1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2), 1e3 * (t3 - t0));
+    }
+    if (rc) rc = lib_fail();
+    else {
+        qsort(fw, steps, sizeof(double), cmp_double); qsort(bw, steps, sizeof(double), cmp_double);
+        qsort(up, steps, sizeof(double), cmp_double); qsort(tot, steps, sizeof(double), cmp_double);
+        double med = tot[steps / 2];
+        /* matmul flops of a step: 6 per parameter per token (forward 2, backward 4) + attention */
+        double flops = 6.0 * (double)m.num_params * B * T + 12.0 * L * (double)B * T * T * C / 2;
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("median: forward %.1f ms, backward %.1f ms, update %.1f ms; peak memory %.0f MB\n", 1e3 * fw[steps / 2], 1e3 * bw[steps / 2],
+               1e3 * up[steps / 2], ru.ru_maxrss / 1024.0);
+        printf("%.1f ms/step, %.1f GFLOP/s, %.0f tokens/s\n", 1e3 * med, flops / med * 1e-9, B * T / med);
+    }
+    free(x); free(y); free(fw); free(bw); free(up); free(tot);
     inh_model_free(&m);
     return rc;
 }
@@ -382,6 +694,10 @@ static const command commands[] = {
     {"train", cmd_train, "train a model (new or from --init) on a token shard"},
     {"eval", cmd_eval, "mean loss of a model over consecutive windows of a shard"},
     {"sample", cmd_sample, "generate tokens from a model"},
+    {"tokenize", cmd_tokenize, "text to token ids (or --decode ids to text)"},
+    {"prepare", cmd_prepare, "text file to llm.c train/val token shards"},
+    {"convert", cmd_convert, "convert a model between llm.c .bin and Hugging Face safetensors"},
+    {"bench", cmd_bench, "time training steps on random tokens (default: GPT-2 124M shapes)"},
     {"synth", cmd_synth, "write a synthetic corpus (copy + bigram segments) as token shards"},
 };
 

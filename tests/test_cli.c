@@ -119,7 +119,7 @@ static void bad_inputs(void) {
     fwrite(buf, 1, len / 2, f); fclose(f); free(buf);
     bad(TOOL " eval --model build/nope.bin --data tests/ref/tiny_tokens.bin", "build/nope.bin: cannot open");
     bad(TOOL " eval --model build/cli_trunc.bin --data tests/ref/tiny_tokens.bin", "build/cli_trunc.bin: file is");
-    bad(TOOL " eval --model tests/ref/tiny_tokens.bin --data tests/ref/tiny_tokens.bin", "not an llm.c model file");
+    bad(TOOL " eval --model tests/ref/tiny_tokens.bin --data tests/ref/tiny_tokens.bin", "tests/ref/tiny_tokens.bin: is a token shard, not a model");
     bad(TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny.bin", "tests/ref/tiny.bin: not an llm.c token shard");
     bad(TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --batch 4 --seq 8", "cannot fill a batch");
     bad(TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --batch 1 --seq 17", "above the model's maxT");
@@ -148,10 +148,46 @@ static void bad_inputs(void) {
     free(buf); free(after);
 }
 
+/* tokenize, prepare, convert through the tool */
+static void text_and_formats(void) {
+    int rc = run("printf 'h\\303\\251llo \\377' | " TOOL " tokenize --tokenizer bytes", out, sizeof out);
+    CHECK(rc == 0 && !strcmp(out, "104 195 169 108 108 111 32 255\n"), "byte tokenizer ids: '%s'", out);
+    rc = run("printf '104 195 169 108 108 111 32 255' | " TOOL " tokenize --tokenizer bytes --decode | od -An -tx1", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "68 c3 a9 6c 6c 6f 20 ff"), "decode gives the bytes back: '%s'", out);
+    bad("printf '1 2 300' | " TOOL " tokenize --tokenizer bytes --decode", "out of range");
+    rc = run("printf 'one\\n\\ntwo\\n\\nthree' > build/cli_text.txt && " TOOL " prepare --tokenizer bytes --val-tokens 5 build/cli_text.txt build/cli_prep", out, sizeof out);
+    inh_data d;
+    CHECK(rc == 0 && inh_data_open(&d, "build/cli_prep/val.bin", 257) == 0 && d.n == 5, "prepare writes a 5-token val shard: %s", out);
+    if (d.tokens) {
+        CHECK(d.tokens[0] == 256 && d.tokens[1] == 'o', "val starts with end-of-text then the text");
+        inh_data_close(&d);
+    }
+    /* eot one \n \n eot two \n \n eot three = 3 + 3+2 + 3+2 + 5 = 18 tokens, 5 of them val */
+    CHECK(inh_data_open(&d, "build/cli_prep/train.bin", 257) == 0 && d.n == 13, "train gets the other 13 tokens");
+    inh_data_close(&d);
+    const char *sh = test_shared_dir();
+    if (!sh) { SKIP("GPT-2 tokenizer and HF model checks: ../shared/data is absent"); return; }
+    rc = run(TOOL " prepare --tokenizer ../shared/data/gpt2 ../shared/data/corpus/tinyshakespeare.txt build/cli_ts 2>/dev/null"
+             " && sha256sum build/cli_ts/val.bin build/cli_ts/train.bin", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "fe99db720dc7c83e694806d4e047a952909411da1daccde4ccc2e55f40882a62") &&
+          strstr(out, "8a70606be574040c26d225694f5f9759973b419852d22f7fe5c118e1b359dcc8"), "tiny shakespeare shards match llm.c's sha256: %s", out);
+    rc = run(TOOL " convert ../shared/data/hf_tiny_gpt2 build/cli_hf.bin && " TOOL " convert build/cli_hf.bin build/cli_hf_dir"
+             " && " TOOL " convert build/cli_hf_dir build/cli_hf2.bin && cmp build/cli_hf.bin build/cli_hf2.bin", out, sizeof out);
+    CHECK(rc == 0, "HF safetensors -> .bin -> safetensors -> .bin is byte-identical: %s", out);
+    char out2[4096];
+    rc = run(TOOL " eval --model ../shared/data/hf_tiny_gpt2 --data build/cli_ts/val.bin --batch 1 --seq 32 --threads 1", out, sizeof out);
+    run(TOOL " eval --model build/cli_hf.bin --data build/cli_ts/val.bin --batch 1 --seq 32 --threads 1", out2, sizeof out2);
+    CHECK(rc == 0 && !strcmp(out, out2) && strstr(out, "loss "), "eval of the HF file and of its .bin agree: %s / %s", out, out2);
+    bad(TOOL " convert build/nope.safetensors build/x.bin", "build/nope.safetensors");
+    rc = run(TOOL " sample --model ../shared/data/hf_tiny_gpt2 --tokenizer ../shared/data/gpt2 --prompt 'Hello, my dog' --tokens 3 --temperature 0", out, sizeof out);
+    CHECK(rc == 0 && !strncmp(out, "Hello, my dog", 13), "sample prints text after a text prompt: %s", out);
+}
+
 int main(void) {
     if (access(TOOL, X_OK) != 0) { printf("cli: %s not built (run make)\ncli: 0 passed, 1 failed\n", TOOL); return 1; }
     parity();
     resume();
     bad_inputs();
+    text_and_formats();
     return test_summary("cli");
 }

@@ -71,7 +71,7 @@ static void sha256_hex(const unsigned char *msg, size_t len, char hex[65]) {
     for (int i = 0; i < 8; i++) sprintf(hex + 8 * i, "%08x", h[i]);
 }
 static int file_sha(const char *path, char hex[65], size_t *len) {
-    unsigned char *d;
+    unsigned char *d = NULL;
     if (inh__read_file(path, &d, len, 0)) { strcpy(hex, "(unreadable)"); return -1; }
     sha256_hex(d, *len, hex);
     free(d);
@@ -471,7 +471,7 @@ static size_t ref_sections(const inh_tokenizer *t, const unsigned char *s, size_
 }
 /* read a shard: its ids into out, returns count or -1 if the header is wrong */
 static long read_shard(const char *path, int *out, size_t max) {
-    unsigned char *d; size_t n;
+    unsigned char *d = NULL; size_t n = 0;
     if (inh__read_file(path, &d, &n, 0)) return -1;
     long cnt = -1;
     if (n >= 1024 && inh__rd32(d) == 20240520 && inh__rd32(d + 4) == 1 && (n - 1024) == 2 * (size_t)inh__rd32(d + 8) && inh__rd32(d + 8) <= max) {
@@ -531,7 +531,7 @@ static void test_vectors(const char *data, const char *layout) {
     inh_tokenizer *t;
     if (inh_tokenizer_load(&t, dir)) { CHECK(0, "load %s: %s", dir, inh_error()); return; }
     CHECK(inh_tokenizer_vocab_size(t) == 50257 && inh_tokenizer_eot(t) == 50256, "%s: V 50257, eot 50256", layout);
-    unsigned char *d; size_t n;
+    unsigned char *d = NULL; size_t n = 0;
     if (inh__read_file(path, &d, &n, 0)) { CHECK(0, "%s", inh_error()); inh_tokenizer_free(t); return; }
     inh__json j;
     inh__json_init(&j, d, n, path);
