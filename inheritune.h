@@ -114,6 +114,8 @@ typedef struct {
     float mean_loss;                      /* of the last forward with targets, else -1 */
     unsigned char *drop_attn;             /* (L) 1 = skip this layer's attention sub-layer */
     int threads;                          /* worker threads for every kernel (>= 1) */
+    const float *distill_probs;           /* (B, T, Vp) teacher probabilities, or NULL */
+    float distill_w;                      /* weight of KL(teacher || model) in the loss gradient */
 } inh_model;
 
 /* Fill *c from the sizes (Vp derived) with GPT-2 defaults (bias on, no layer scale). */
@@ -313,6 +315,80 @@ INHDEF int  inh_trainer_step(inh_trainer *t, inh_step_info *info);
 INHDEF int  inh_trainer_save_state(const inh_trainer *t, const char *path);
 /* Load a state file into a fresh model and the trainer's options/position. *m must be zeroed. */
 INHDEF int  inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train, const char *path);
+
+#include "parts/analysis_decl.h"   /* TEMPORARY until the analysis part is inlined */
+
+/* ---------------------------------------------------------------------------------------------
+   Inheritune recipe (arXiv 2404.08634, Algorithm 1): inherit the first l blocks of a reference,
+   train, grow by two blocks until the validation loss matches the reference's. */
+
+typedef enum { INH_INHERIT_PAPER = 0, INH_INHERIT_REPO = 1 } inh_inherit_mode;
+/* dst (new) = the first `layers` blocks of ref with token and position embeddings, the final
+   LayerNorm and the tied LM head (paper). Blocks keep their index, so 1/(layer+1) attention scaling
+   is unchanged. INH_INHERIT_REPO re-initialises wpe and the final LayerNorm (seeded), as the
+   authors' released GPT-2 code does. */
+INHDEF int inh_inherit(inh_model *dst, const inh_model *ref, int layers, int mode, uint64_t seed);
+/* dst (new) = src with its blocks stacked twice: blocks 0..L-1, then 0..L-1 again (2L blocks). */
+INHDEF int inh_stack(inh_model *dst, const inh_model *src);
+/* Distillation: with soft (B,T,Vp) teacher probabilities set, backward uses the gradient of
+   (1-w) CE + w KL(teacher || model) at temperature 1. NULL turns it off. */
+INHDEF void inh_model_set_distill(inh_model *m, const float *teacher_probs, float w);
+/* Softmax over the first V of each row of (N, Vp) logits, into probs (padding columns 0). */
+INHDEF void inh_softmax_rows(float *probs, const float *logits, int N, int V, int Vp);
+
+#define INH_BASELINE_RANDOM 1    /* random initialisation at the final depth */
+#define INH_BASELINE_FULL 2      /* the full-depth reference trained the same steps */
+#define INH_BASELINE_STACK 4     /* half depth trained half the steps, stacked, trained on */
+#define INH_BASELINE_DISTILL 8   /* random init at the final depth, 0.6 CE + 0.4 KL to the reference */
+
+typedef struct {
+    const char *ref_path, *train_path, *val_path, *out_dir;
+    int start;                   /* first target depth; 0 = L/2 (paper); -1 = auto (lazy-layer analysis) */
+    int grow;                    /* layers added per round (default 2) */
+    int mode;                    /* inh_inherit_mode */
+    inh_train_opts train;        /* every run: fresh optimizer and schedule; train.steps = budget per run */
+    int eval_every, eval_batches, save_every, threads;
+    int baselines;               /* INH_BASELINE_* bits */
+} inh_recipe_opts;
+
+typedef struct {
+    char name[32];               /* "round1", ..., "random", "full", "stack", "distill" */
+    int layers, steps, n_curve;
+    size_t params;
+    float val_loss;
+    double seconds;
+    int curve_step[256];         /* validation curve */
+    float curve_loss[256];
+} inh_recipe_run_result;
+
+typedef struct {
+    float ref_val_loss;
+    int ref_layers, start_layers, final_layers, matched, n_runs;
+    size_t ref_params;
+    char start_rule[160];
+    inh_recipe_run_result runs[48];
+} inh_recipe_result;
+
+typedef struct {
+    const char *run;             /* name of the run in progress */
+    int step, steps;             /* in this run */
+    float loss, val_loss;        /* val_loss: NaN unless this event is an evaluation */
+    double tok_per_s, run_left_s, total_left_s;
+} inh_recipe_progress;
+/* Called after every step; return non-zero to stop: the run's state is saved first, so the same
+   call resumes there later, and inh_recipe_run returns -1 with "stopped" in inh_error(). */
+typedef int (*inh_recipe_progress_fn)(void *user, const inh_recipe_progress *p);
+
+INHDEF void inh_recipe_opts_default(inh_recipe_opts *o);
+/* Runs the loop and the baselines, writing into out_dir: each run's model NAME.bin, its state
+   NAME.state while it trains (every save_every steps), a journal of finished runs (recipe.log), and
+   the reports. Run again with the same out_dir after an interruption: finished runs are read back,
+   an unfinished one resumes from its last saved step, exactly. */
+INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, void *user, inh_recipe_result *r);
+INHDEF int inh_recipe_write_json(const inh_recipe_result *r, const char *path);
+/* Validation curves of every run against the reference's loss, and the final table (SVG in HTML). */
+INHDEF int inh_recipe_write_svg(const inh_recipe_result *r, const char *path);
+INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
 
 
 #ifdef __cplusplus
@@ -520,6 +596,16 @@ INH__FN int inh__wclose(inh__wfile *w) {
     return 0;
 }
 INH__FN void inh__wabort(inh__wfile *w) { if (w->f) fclose(w->f); remove(w->tmp); }
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 2, 3)))
+#endif
+INH__FN void inh__wprintf(inh__wfile *w, const char *fmt, ...) {   /* formatted text into an atomic file */
+    va_list ap;
+    if (w->bad) return;
+    va_start(ap, fmt);
+    if (vfprintf(w->f, fmt, ap) < 0) w->bad = errno ? errno : EIO;
+    va_end(ap);
+}
 
 /* little-endian 32-bit read/write (the formats here are little-endian on every host) */
 INH__FN uint32_t inh__rd32(const unsigned char *p) {
@@ -1025,12 +1111,19 @@ INH__FN void inh__crossentropy_forward(float *logits, float *losses, const int *
         for (int i = V; i < Vp; i++) l[i] = 0.0f;
     }
 }
-/* backward, in place: probabilities become dlogits = (p - onehot) * dloss */
-INH__FN void inh__crossentropy_backward(float *probs, const int *targets, float dloss, int N, int Vp) {
+/* backward, in place: probabilities become dlogits = (p - onehot) * dloss; with teacher
+   probabilities q (distillation weight w): (p - (1-w) onehot - w q) * dloss */
+INH__FN void inh__crossentropy_backward(float *probs, const int *targets, const float *q, float w, float dloss, int N, int Vp) {
     for (int n = 0; n < N; n++) {
         float *p = probs + (size_t)n * Vp;
-        p[targets[n]] -= 1.0f;
-        for (int i = 0; i < Vp; i++) p[i] *= dloss;
+        if (q) {
+            const float *qn = q + (size_t)n * Vp;
+            p[targets[n]] -= 1.0f - w;
+            for (int i = 0; i < Vp; i++) p[i] = (p[i] - w * qn[i]) * dloss;
+        } else {
+            p[targets[n]] -= 1.0f;
+            for (int i = 0; i < Vp; i++) p[i] *= dloss;
+        }
     }
 }
 
@@ -1219,7 +1312,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     /* scratch: dres (running residual gradient), dln, datty, dqkv, datt, dfch, dfch_gelu */
     float *dres = m->scratch_mem, *dln = dres + NC, *datty = dln + NC, *dqkv = datty + NC;
     float *datt = dqkv + 3 * NC, *dfch = datt + att_n, *dfch_gelu = dfch + 4 * NC;
-    inh__crossentropy_backward(a->logits, m->targets, loss_scale / (float)N, N, c->Vp);  /* logits := dlogits */
+    inh__crossentropy_backward(a->logits, m->targets, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp);  /* logits := dlogits */
     memset(dln, 0, NC * sizeof(float));
     inh__matmul_backward(dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, nt);
     memset(dres, 0, NC * sizeof(float));
@@ -3523,6 +3616,418 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
     return 0;
 }
 
+
+#include "parts/analysis_impl.h"   /* TEMPORARY until the analysis part is inlined */
+
+/* ---------------------------------------------------------------------------------------------
+   Inheritune recipe */
+
+INHDEF int inh_inherit(inh_model *dst, const inh_model *ref, int layers, int mode, uint64_t seed) {
+    const inh_config *rc = &ref->cfg;
+    if (layers < 1 || layers > rc->L)
+        return inh__fail("cannot inherit %d layers: the reference has %d", layers, rc->L);
+    inh_config c = *rc;
+    c.L = layers;
+    if (inh_model_init(dst, &c, seed)) return -1;   /* fresh values for whatever is not inherited */
+    const inh_params *s = &ref->params;
+    inh_params *d = &dst->params;
+    size_t C = (size_t)c.C, l = (size_t)layers;
+    memcpy(d->wte, s->wte, (size_t)c.Vp * C * sizeof(float));   /* embeddings and tied head */
+    /* per-layer tensors: the first l slices of each (L, ...) tensor */
+    for (int i = 2; i < 14; i++) {
+        size_t per = ref->param_sizes[i] / (size_t)rc->L;
+        float *dp = dst->params_mem, *sp = ref->params_mem;
+        for (int k = 0; k < i; k++) { dp += dst->param_sizes[k]; sp += ref->param_sizes[k]; }
+        memcpy(dp, sp, l * per * sizeof(float));
+    }
+    if (mode == INH_INHERIT_PAPER) {
+        memcpy(d->wpe, s->wpe, (size_t)c.maxT * C * sizeof(float));
+        memcpy(d->lnfw, s->lnfw, C * sizeof(float));
+        memcpy(d->lnfb, s->lnfb, C * sizeof(float));
+    } else if (mode != INH_INHERIT_REPO) {
+        inh_model_free(dst);
+        return inh__fail("unknown inherit mode %d", mode);
+    }
+    return 0;
+}
+
+INHDEF int inh_stack(inh_model *dst, const inh_model *src) {
+    inh_config c = src->cfg;
+    c.L = 2 * src->cfg.L;
+    if (inh__model_alloc(dst, &c, "stacked model")) return -1;
+    float *dp = dst->params_mem, *sp = src->params_mem;
+    for (int i = 0; i < INH_NUM_PARAMS; i++) {
+        size_t n = src->param_sizes[i];
+        memcpy(dp, sp, n * sizeof(float));
+        if (i >= 2 && i < 14) memcpy(dp + n, sp, n * sizeof(float));   /* the blocks again */
+        dp += dst->param_sizes[i]; sp += n;
+    }
+    return 0;
+}
+
+INHDEF void inh_model_set_distill(inh_model *m, const float *teacher_probs, float w) { m->distill_probs = teacher_probs; m->distill_w = w; }
+
+INHDEF void inh_softmax_rows(float *probs, const float *logits, int N, int V, int Vp) {
+    for (int n = 0; n < N; n++) {
+        const float *l = logits + (size_t)n * Vp;
+        float *p = probs + (size_t)n * Vp, mx = -INFINITY;
+        double sum = 0.0;
+        for (int i = 0; i < V; i++) if (l[i] > mx) mx = l[i];
+        for (int i = 0; i < V; i++) { p[i] = expf(l[i] - mx); sum += p[i]; }
+        for (int i = 0; i < V; i++) p[i] = (float)(p[i] / sum);
+        for (int i = V; i < Vp; i++) p[i] = 0.0f;
+    }
+}
+
+INHDEF void inh_recipe_opts_default(inh_recipe_opts *o) {
+    memset(o, 0, sizeof *o);
+    inh_train_opts_default(&o->train);
+    o->train.opt.beta1 = 0.9f; o->train.opt.beta2 = 0.95f; o->train.opt.weight_decay = 0.1f; o->train.opt.grad_clip = 1.0f;
+    o->grow = 2; o->eval_every = 50; o->eval_batches = 20; o->save_every = 50; o->threads = 1;
+    o->baselines = INH_BASELINE_RANDOM;
+}
+
+/* the journal: one line per finished run, "name layers params val_loss steps seconds n step:loss ..." */
+INH__FN int inh__journal_append(const inh_recipe_run_result *u, const char *dir) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/recipe.log", dir);
+    FILE *f = fopen(path, "a");   /* a line cut short by a crash fails to parse and is ignored */
+    if (!f) return inh__fail("%s: cannot append: %s", path, strerror(errno));
+    fprintf(f, "%s %d %zu %.9g %d %.3f %d", u->name, u->layers, u->params, u->val_loss, u->steps, u->seconds, u->n_curve);
+    for (int k = 0; k < u->n_curve; k++) fprintf(f, " %d:%.9g", u->curve_step[k], u->curve_loss[k]);
+    fprintf(f, "\n");
+    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    if (fclose(f) != 0 || bad) return inh__fail("%s: write failed", path);
+    return 0;
+}
+/* find a finished run in the journal; 1 found, 0 not */
+INH__FN int inh__journal_find(const char *dir, const char *name, inh_recipe_run_result *u) {
+    char path[4200], line[16384];
+    snprintf(path, sizeof path, "%s/recipe.log", dir);
+    FILE *f = fopen(path, "r");
+    int found = 0;
+    if (!f) return 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        char nm[32];
+        int pos = 0;
+        memset(u, 0, sizeof *u);
+        if (sscanf(line, "%31s %d %zu %f %d %lf %d%n", nm, &u->layers, &u->params, &u->val_loss, &u->steps, &u->seconds, &u->n_curve, &pos) != 7 ||
+            strcmp(nm, name) || u->n_curve < 0 || u->n_curve > 256) continue;
+        snprintf(u->name, sizeof u->name, "%s", nm);
+        const char *p = line + pos;
+        int k = 0, adv;
+        while (k < u->n_curve && sscanf(p, " %d:%f%n", &u->curve_step[k], &u->curve_loss[k], &adv) == 2) { p += adv; k++; }
+        found = k == u->n_curve;
+    }
+    fclose(f);
+    return found;
+}
+
+typedef struct {
+    const inh_recipe_opts *o;
+    inh_recipe_progress_fn fn;
+    void *user;
+    inh_data train, val;
+    inh_model *teacher;          /* for distillation */
+    float *teacher_probs;
+    long long steps_left_plan;   /* steps still planned after the current run (estimate) */
+} inh__recipe;
+
+/* Train m for `steps` (fresh optimizer), or resume `name` from its state file; save NAME.bin. */
+INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, int steps, inh_recipe_run_result *u) {
+    const inh_recipe_opts *o = R->o;
+    char state[4200], model[4200], curve[4200];
+    inh_trainer t;
+    inh_train_opts to = o->train;
+    int rc = 0;
+    FILE *cf;
+    to.steps = steps;
+    snprintf(state, sizeof state, "%s/%s.state", o->out_dir, name);
+    snprintf(model, sizeof model, "%s/%s.bin", o->out_dir, name);
+    snprintf(curve, sizeof curve, "%s/%s.curve", o->out_dir, name);
+    memset(u, 0, sizeof *u);
+    snprintf(u->name, sizeof u->name, "%s", name);
+    if (access(state, R_OK) == 0) {   /* resume: the state file replaces the fresh model */
+        inh_model_free(m);
+        if (inh_trainer_load_state(&t, m, &R->train, state)) return -1;
+        FILE *f = fopen(curve, "r");  /* curve points up to the saved step */
+        while (f && u->n_curve < 256 && fscanf(f, "%d %f", &u->curve_step[u->n_curve], &u->curve_loss[u->n_curve]) == 2)
+            if (u->curve_step[u->n_curve] <= t.step) u->n_curve++;
+        if (f) fclose(f);
+    } else if (inh_trainer_init(&t, m, &R->train, &to)) {
+        return -1;
+    }
+    m->threads = o->threads;
+    if (R->teacher) inh_model_set_distill(m, R->teacher_probs, 0.4f);
+    cf = fopen(curve, "w");
+    for (int k = 0; cf && k < u->n_curve; k++) fprintf(cf, "%d %.9g\n", u->curve_step[k], u->curve_loss[k]);
+    double t0 = inh_now();
+    int first = t.step;
+    while (t.step < steps && !rc) {
+        inh_step_info info;
+        if (R->teacher) {   /* the teacher sees the same batch: peek at it without moving the data */
+            inh_data save = R->train;
+            rc = inh_data_next(&R->train, to.B, to.T, t.inputs, t.targets);
+            R->train.pos = save.pos; R->train.rng = save.rng;
+            if (!rc) rc = inh_model_forward(R->teacher, t.inputs, NULL, to.B, to.T);
+            if (!rc) inh_softmax_rows(R->teacher_probs, R->teacher->acts.logits, to.B * to.T, R->teacher->cfg.V, R->teacher->cfg.Vp);
+            if (rc) break;
+        }
+        if ((rc = inh_trainer_step(&t, &info)) != 0) break;
+        int evals = (o->eval_every && t.step % o->eval_every == 0) || t.step == steps;
+        inh_recipe_progress p;
+        double per = (inh_now() - t0) / (t.step - first);
+        p.run = name; p.step = t.step; p.steps = steps; p.loss = info.loss; p.val_loss = NAN;
+        p.tok_per_s = (double)to.B * to.T * to.accum / info.seconds;
+        p.run_left_s = per * (steps - t.step);
+        p.total_left_s = p.run_left_s + per * (double)R->steps_left_plan;
+        if (evals && !(rc = inh_eval_loss(m, &R->val, to.B, to.T, o->eval_batches, &p.val_loss))) {
+            if (u->n_curve < 256) { u->curve_step[u->n_curve] = t.step; u->curve_loss[u->n_curve++] = p.val_loss; }
+            if (cf) { fprintf(cf, "%d %.9g\n", t.step, p.val_loss); fflush(cf); }
+        }
+        int stop = R->fn && !rc ? R->fn(R->user, &p) : 0;
+        if (!rc && ((o->save_every && t.step % o->save_every == 0) || stop) && t.step < steps) rc = inh_trainer_save_state(&t, state);
+        if (!rc && stop) rc = inh__fail("stopped at step %d of %s; run again with the same output directory to resume", t.step, name);
+    }
+    if (cf) fclose(cf);
+    if (!rc && u->n_curve == 0) {   /* zero steps: still one validation point */
+        rc = inh_eval_loss(m, &R->val, to.B, to.T, o->eval_batches, &u->curve_loss[0]);
+        u->curve_step[0] = 0; u->n_curve = 1;
+    }
+    inh_model_set_distill(m, NULL, 0.0f);
+    inh_trainer_free(&t);
+    if (rc) return -1;
+    if (inh_model_save(m, model)) return -1;
+    u->layers = m->cfg.L; u->params = m->num_params; u->steps = steps;
+    u->val_loss = u->curve_loss[u->n_curve - 1];
+    u->seconds = inh_now() - t0;
+    remove(state);
+    remove(curve);
+    return 0;
+}
+
+/* run `name` unless the journal has it; `make` builds the starting model */
+typedef int (*inh__make_fn)(inh_model *m, void *ctx);
+INH__FN int inh__recipe_step(inh__recipe *R, inh_recipe_result *r, const char *name, int steps, inh__make_fn make, void *ctx) {
+    inh_recipe_run_result *u = &r->runs[r->n_runs];
+    if (r->n_runs >= 48) return inh__fail("too many recipe runs");
+    if (inh__journal_find(R->o->out_dir, name, u)) { r->n_runs++; return 0; }
+    inh_model m;
+    memset(&m, 0, sizeof m);
+    if (make(&m, ctx)) return -1;
+    int rc = inh__recipe_train(R, name, &m, steps, u);
+    inh_model_free(&m);
+    if (rc) return -1;
+    r->n_runs++;
+    return inh__journal_append(u, R->o->out_dir);
+}
+
+typedef struct { const inh_model *ref; int layers, mode, steps; uint64_t seed; inh__recipe *R; } inh__make_ctx;
+static int inh__make_inherit(inh_model *m, void *p) { inh__make_ctx *c = (inh__make_ctx *)p; return inh_inherit(m, c->ref, c->layers, c->mode, c->seed); }
+static int inh__make_random(inh_model *m, void *p) {
+    inh__make_ctx *c = (inh__make_ctx *)p;
+    inh_config cfg = c->ref->cfg;
+    cfg.L = c->layers;
+    return inh_model_init(m, &cfg, c->seed);
+}
+static int inh__make_copy(inh_model *m, void *p) {
+    inh__make_ctx *c = (inh__make_ctx *)p;
+    if (inh__model_alloc(m, &c->ref->cfg, "reference copy")) return -1;
+    memcpy(m->params_mem, c->ref->params_mem, m->num_params * sizeof(float));
+    return 0;
+}
+static int inh__make_stack(inh_model *m, void *p) {   /* train half depth for half the steps, then stack */
+    inh__make_ctx *c = (inh__make_ctx *)p;
+    inh_recipe_result tmp;
+    inh__make_ctx h = *c;
+    char path[4200];
+    inh_model half;
+    memset(&tmp, 0, sizeof tmp);
+    h.layers = (c->layers + 1) / 2;
+    if (inh__recipe_step(c->R, &tmp, "stack_half", c->steps / 2, inh__make_random, &h)) return -1;
+    snprintf(path, sizeof path, "%s/stack_half.bin", c->R->o->out_dir);
+    if (inh_model_load(&half, path)) return -1;
+    int rc = inh_stack(m, &half);
+    inh_model_free(&half);
+    return rc;
+}
+
+INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, void *user, inh_recipe_result *r) {
+    inh__recipe R;
+    inh_model ref;
+    inh__make_ctx c;
+    int rc = -1, L, start = o->start, n_base;
+    memset(&R, 0, sizeof R);
+    memset(r, 0, sizeof *r);
+    R.o = o; R.fn = fn; R.user = user;
+    if (o->grow < 1) return inh__fail("growth step %d: must be at least 1", o->grow);
+    if (!o->out_dir || !o->val_path || !o->train_path || !o->ref_path) return inh__fail("the recipe needs a reference, training data, validation data and an output directory");
+    mkdir(o->out_dir, 0777);   /* may exist already; a real problem shows at the first write */
+    if (inh_model_load_any(&ref, o->ref_path)) return -1;
+    ref.threads = o->threads;
+    if (inh_data_open(&R.train, o->train_path, ref.cfg.V) || inh_data_open(&R.val, o->val_path, ref.cfg.V)) goto done;
+    if (o->train.T > ref.cfg.maxT) { inh__fail("sequence length %d is above the reference's maxT %d", o->train.T, ref.cfg.maxT); goto done; }
+    if (R.val.n < (size_t)o->train.B * o->train.T + 1) { inh__fail("%s: %zu tokens cannot fill one validation batch of B=%d x T=%d", o->val_path, R.val.n, o->train.B, o->train.T); goto done; }
+    L = ref.cfg.L;
+    r->ref_layers = L; r->ref_params = ref.num_params;
+    if (inh_eval_loss(&ref, &R.val, o->train.B, o->train.T, o->eval_batches, &r->ref_val_loss)) goto done;
+    if (start == 0) {
+        start = L / 2 > 0 ? L / 2 : 1;
+        snprintf(r->start_rule, sizeof r->start_rule, "L/2 = %d (the paper's start)", start);
+    } else if (start < 0) {   /* auto: the depth before the first lazy group of the reference */
+        inh_analysis_opts ao;
+        inh_analysis a;
+        inh_analysis_opts_default(&ao);
+        ao.T = ref.cfg.maxT < 100 ? ref.cfg.maxT : 100;
+        while (ao.seqs > 1 && (size_t)ao.seqs * ao.T + 1 > R.val.n) ao.seqs /= 2;
+        if (inh_analyze(&ref, &R.val, &ao, &a)) goto done;
+        start = a.n_groups > 0 ? a.groups[0] : L / 2;
+        if (start < 1) start = 1;
+        if (a.n_groups > 0)
+            snprintf(r->start_rule, sizeof r->start_rule, "auto = %d: the layers before the first lazy group (layers %d-%d, MaxRank 1)", start, a.groups[0], a.groups[1]);
+        else
+            snprintf(r->start_rule, sizeof r->start_rule, "auto = %d: no lazy layers found, so L/2", start);
+        inh_analysis_free(&a);
+    } else {
+        snprintf(r->start_rule, sizeof r->start_rule, "given: %d", start);
+    }
+    if (start > L) { inh__fail("%s: the reference has %d layers, fewer than the %d asked for", o->ref_path, L, start); goto done; }
+    r->start_layers = start;
+    c.ref = &ref; c.mode = o->mode; c.seed = o->train.seed; c.steps = o->train.steps; c.R = &R;
+    n_base = !!(o->baselines & INH_BASELINE_RANDOM) + !!(o->baselines & INH_BASELINE_FULL) + !!(o->baselines & INH_BASELINE_STACK) + !!(o->baselines & INH_BASELINE_DISTILL);
+    for (int l = start, round = 1;; round++) {
+        char name[32];
+        snprintf(name, sizeof name, "round%d_L%d", round, l);
+        c.layers = l;
+        R.steps_left_plan = (long long)o->train.steps * ((L - l + o->grow - 1) / o->grow + n_base);
+        if (inh__recipe_step(&R, r, name, o->train.steps, inh__make_inherit, &c)) goto done;
+        r->final_layers = l;
+        r->matched = r->runs[r->n_runs - 1].val_loss <= r->ref_val_loss;
+        if (r->matched || l >= L) break;
+        l = l + o->grow < L ? l + o->grow : L;
+    }
+    c.layers = r->final_layers;
+    R.steps_left_plan = (long long)o->train.steps * n_base;
+    if (o->baselines & INH_BASELINE_RANDOM) {
+        R.steps_left_plan -= o->train.steps;
+        if (inh__recipe_step(&R, r, "random", o->train.steps, inh__make_random, &c)) goto done;
+    }
+    if (o->baselines & INH_BASELINE_FULL) {
+        R.steps_left_plan -= o->train.steps;
+        if (inh__recipe_step(&R, r, "full", o->train.steps, inh__make_copy, &c)) goto done;
+    }
+    if (o->baselines & INH_BASELINE_STACK) {
+        R.steps_left_plan -= o->train.steps;
+        inh_recipe_run_result half;
+        if (inh__recipe_step(&R, r, "stack", o->train.steps - o->train.steps / 2, inh__make_stack, &c)) goto done;
+        if (inh__journal_find(o->out_dir, "stack_half", &half)) {   /* the row counts both halves */
+            r->runs[r->n_runs - 1].steps += half.steps;
+            r->runs[r->n_runs - 1].seconds += half.seconds;
+        }
+    }
+    if (o->baselines & INH_BASELINE_DISTILL) {
+        R.steps_left_plan -= o->train.steps;
+        R.teacher = &ref;
+        R.teacher_probs = INH__ALLOC(float, (size_t)o->train.B * o->train.T * ref.cfg.Vp);
+        if (!R.teacher_probs || inh__recipe_step(&R, r, "distill", o->train.steps, inh__make_random, &c)) goto done;
+    }
+    rc = 0;
+done:
+    INH_FREE(R.teacher_probs);
+    inh_data_close(&R.train);
+    inh_data_close(&R.val);
+    inh_model_free(&ref);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+   Reports */
+
+INHDEF int inh_recipe_write_json(const inh_recipe_result *r, const char *path) {
+    inh__wfile w;
+    if (inh__wopen(&w, path)) return -1;
+    inh__wprintf(&w, "{\"reference\": {\"layers\": %d, \"params\": %zu, \"val_loss\": %.6f},\n", r->ref_layers, r->ref_params, r->ref_val_loss);
+    inh__wprintf(&w, " \"start_layers\": %d, \"start_rule\": \"%s\", \"final_layers\": %d, \"matched\": %s,\n \"runs\": [\n",
+                 r->start_layers, r->start_rule, r->final_layers, r->matched ? "true" : "false");
+    for (int i = 0; i < r->n_runs; i++) {
+        const inh_recipe_run_result *u = &r->runs[i];
+        inh__wprintf(&w, "  {\"name\": \"%s\", \"layers\": %d, \"params\": %zu, \"val_loss\": %.6f, \"steps\": %d, \"seconds\": %.2f, \"curve\": [",
+                     u->name, u->layers, u->params, u->val_loss, u->steps, u->seconds);
+        for (int k = 0; k < u->n_curve; k++) inh__wprintf(&w, "%s[%d, %.6f]", k ? ", " : "", u->curve_step[k], u->curve_loss[k]);
+        inh__wprintf(&w, "]}%s\n", i + 1 < r->n_runs ? "," : "");
+    }
+    inh__wprintf(&w, " ]}\n");
+    return inh__wclose(&w);
+}
+
+static const char *const inh__palette[8] = {"#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#d62728", "#ff7f0e", "#17becf"};
+
+/* validation curves: x = step within the run, y = loss; the reference's loss dashed */
+INH__FN void inh__recipe_svg(inh__wfile *w, const inh_recipe_result *r) {
+    const double W = 720, H = 420, x0 = 60, y0 = 20, pw = 500, ph = 360;
+    float lo = r->ref_val_loss, hi = r->ref_val_loss;
+    int maxs = 1;
+    for (int i = 0; i < r->n_runs; i++)
+        for (int k = 0; k < r->runs[i].n_curve; k++) {
+            float v = r->runs[i].curve_loss[k];
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+            if (r->runs[i].curve_step[k] > maxs) maxs = r->runs[i].curve_step[k];
+        }
+    if (hi - lo < 1e-3f) { hi += 0.5f; lo -= 0.5f; }
+    float pad = 0.05f * (hi - lo);
+    lo -= pad; hi += pad;
+#define INH__X(s) (x0 + pw * (double)(s) / maxs)
+#define INH__Y(v) (y0 + ph * (1.0 - ((double)(v) - lo) / (hi - lo)))
+    inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+    inh__wprintf(w, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", x0, y0, pw, ph);
+    for (int k = 0; k <= 4; k++) {
+        double v = lo + (hi - lo) * k / 4;
+        inh__wprintf(w, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3f</text>\n", x0 - 4, INH__Y(v) + 4, v);
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%d</text>\n", INH__X(maxs * k / 4.0), y0 + ph + 16, maxs * k / 4);
+    }
+    inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">step (within each run)</text>\n", x0 + pw / 2, y0 + ph + 34);
+    inh__wprintf(w, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" stroke-dasharray=\"6 4\"/>\n", x0, x0 + pw, INH__Y(r->ref_val_loss), INH__Y(r->ref_val_loss));
+    inh__wprintf(w, "<text x=\"%.0f\" y=\"%.1f\">reference (%d layers) %.3f</text>\n", x0 + pw + 8, INH__Y(r->ref_val_loss) + 4, r->ref_layers, r->ref_val_loss);
+    for (int i = 0; i < r->n_runs; i++) {
+        const inh_recipe_run_result *u = &r->runs[i];
+        const char *col = inh__palette[i % 8];
+        inh__wprintf(w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
+        for (int k = 0; k < u->n_curve; k++) inh__wprintf(w, "%.1f,%.1f ", INH__X(u->curve_step[k]), INH__Y(u->curve_loss[k]));
+        inh__wprintf(w, "\"/>\n<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s (%d layers) %.3f</text>\n", x0 + pw + 8, y0 + 30 + 16.0 * i, col, u->name, u->layers, u->val_loss);
+    }
+#undef INH__X
+#undef INH__Y
+    inh__wprintf(w, "</svg>\n");
+}
+
+INHDEF int inh_recipe_write_svg(const inh_recipe_result *r, const char *path) {
+    inh__wfile w;
+    if (inh__wopen(&w, path)) return -1;
+    inh__recipe_svg(&w, r);
+    return inh__wclose(&w);
+}
+
+INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path) {
+    inh__wfile w;
+    if (inh__wopen(&w, path)) return -1;
+    inh__wprintf(&w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Inheritune recipe</title>\n"
+                     "<style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 10px;text-align:right}"
+                     "th{background:#eee}td:first-child{text-align:left}</style></head><body>\n<h1>Inheritune recipe</h1>\n");
+    inh__wprintf(&w, "<p>Reference: %d layers, %zu parameters, validation loss <b>%.4f</b>. Start: %s. Final depth %d: %s.</p>\n",
+                 r->ref_layers, r->ref_params, r->ref_val_loss, r->start_rule, r->final_layers,
+                 r->matched ? "matches the reference" : "did not reach the reference's loss");
+    inh__wprintf(&w, "<h2>Validation loss of every run</h2>\n");
+    inh__recipe_svg(&w, r);
+    inh__wprintf(&w, "<h2>Final table</h2>\n<table><tr><th>run</th><th>layers</th><th>parameters</th><th>val loss</th><th>steps</th><th>wall time (s)</th></tr>\n");
+    inh__wprintf(&w, "<tr><td>reference</td><td>%d</td><td>%zu</td><td>%.4f</td><td>-</td><td>-</td></tr>\n", r->ref_layers, r->ref_params, r->ref_val_loss);
+    for (int i = 0; i < r->n_runs; i++) {
+        const inh_recipe_run_result *u = &r->runs[i];
+        inh__wprintf(&w, "<tr><td>%s</td><td>%d</td><td>%zu</td><td>%.4f</td><td>%d</td><td>%.1f</td></tr>\n", u->name, u->layers, u->params, u->val_loss, u->steps, u->seconds);
+    }
+    inh__wprintf(&w, "</table>\n</body></html>\n");
+    return inh__wclose(&w);
+}
 
 #endif /* INHERITUNE_IMPLEMENTATION_DONE */
 #endif /* INHERITUNE_IMPLEMENTATION */

@@ -368,6 +368,145 @@ done:
 }
 
 /* ---------------------------------------------------------------------------------------------
+   inherit, recipe: the Inheritune workflow */
+
+static int cmd_inherit(int argc, char **argv) {
+    const char *ref = NULL, *out = NULL, *mode = "paper";
+    int layers = 0;
+    uint64_t seed = 1337;
+    flag f[] = {
+        {"--ref", F_STR, &ref, "reference model (llm.c .bin or HF safetensors)", 0},
+        {"--layers", F_INT, &layers, "layers of the new model (the first l blocks of the reference)", 0},
+        {"--out", F_STR, &out, "where to write the new model (llm.c .bin)", 0},
+        {"--mode", F_STR, &mode, "paper: embeddings, blocks, final LayerNorm, head (default); repo: fresh wpe and final LayerNorm", 0},
+        {"--seed", F_U64, &seed, "seed for what is freshly initialised (default 1337)", 0},
+    };
+    int r = parse_flags(argc, argv, f, NF(f), "--ref REF.bin --layers l --out SMALL.bin [--mode paper|repo]", NULL, 0, NULL);
+    if (r) return r == 2 ? 0 : 1;
+    if (!ref || !out || !layers) return fail("%s", "inherit needs --ref, --layers and --out");
+    int m_ = !strcmp(mode, "paper") ? INH_INHERIT_PAPER : !strcmp(mode, "repo") ? INH_INHERIT_REPO : -1;
+    if (m_ < 0) return fail("--mode must be paper or repo, got '%s'", mode);
+    inh_model a, b;
+    if (inh_model_load_any(&a, ref)) return lib_fail();
+    if (inh_inherit(&b, &a, layers, m_, seed)) {
+        fprintf(stderr, "error: %s: %s\n", ref, inh_error());
+        inh_model_free(&a);
+        return 1;
+    }
+    int rc = inh_model_save(&b, out) ? lib_fail() : 0;
+    if (!rc) printf("wrote %s: %d of %d layers (%s mode), %zu parameters\n", out, layers, a.cfg.L, mode, b.num_params);
+    inh_model_free(&a); inh_model_free(&b);
+    return rc;
+}
+
+static int recipe_progress(void *user, const inh_recipe_progress *p) {
+    char run_left[32], total_left[32];
+    (void)user;
+    fmt_time(p->run_left_s, run_left, sizeof run_left);
+    fmt_time(p->total_left_s, total_left, sizeof total_left);
+    if (!isnan(p->val_loss)) printf("[%s] step %d val_loss %.6f\n", p->run, p->step, p->val_loss);
+    printf("[%s] step %d/%d loss %.6f tok/s %.0f left %s (round), %s (overall, estimate)\n", p->run, p->step, p->steps, p->loss,
+           p->tok_per_s, run_left, total_left);
+    fflush(stdout);
+    return 0;
+}
+
+static int cmd_recipe(int argc, char **argv) {
+    const char *start = "half", *sched = "cosine", *mode = "paper", *baselines = "random";
+    int threads = 0, decay_all = 0, no_shuffle = 0;
+    inh_recipe_opts o;
+    inh_recipe_opts_default(&o);
+    o.train.warmup = 0;
+    flag f[] = {
+        {"--ref", F_STR, &o.ref_path, "reference model L layers (llm.c .bin or HF safetensors)", 0},
+        {"--data", F_STR, &o.train_path, "training token shard", 0},
+        {"--val", F_STR, &o.val_path, "validation token shard (the stopping rule compares its loss)", 0},
+        {"--out", F_STR, &o.out_dir, "output directory: models, state, recipe.log, recipe.json, report.html", 0},
+        {"--start", F_STR, &start, "first depth l: a number, 'half' (L/2, default) or 'auto' (layers before the first lazy group)", 0},
+        {"--grow", F_INT, &o.grow, "layers added per round (default 2)", 0},
+        {"--mode", F_STR, &mode, "inherit mode: paper (default) or repo", 0},
+        {"--baselines", F_STR, &baselines, "comma list of random,full,stack,distill or none (default random)", 0},
+        {"--steps", F_INT, &o.train.steps, "training steps of every run (default 100)", 0},
+        {"--batch", F_INT, &o.train.B, "batch size (default 4)", 0},
+        {"--seq", F_INT, &o.train.T, "sequence length (default 64)", 0},
+        {"--lr", F_FLOAT, &o.train.lr, "peak learning rate (default 3e-4)", 0},
+        {"--min-lr", F_FLOAT, &o.train.min_lr, "final learning rate (default 0)", 0},
+        {"--warmup", F_INT, &o.train.warmup, "warm-up steps (default 0)", 0},
+        {"--schedule", F_STR, &sched, "constant | cosine (default cosine)", 0},
+        {"--weight-decay", F_FLOAT, &o.train.opt.weight_decay, "AdamW weight decay (default 0.1)", 0},
+        {"--decay-all", F_BOOL, &decay_all, "decay every parameter", 0},
+        {"--beta1", F_FLOAT, &o.train.opt.beta1, "AdamW beta1 (default 0.9)", 0},
+        {"--beta2", F_FLOAT, &o.train.opt.beta2, "AdamW beta2 (default 0.95)", 0},
+        {"--eps", F_FLOAT, &o.train.opt.eps, "AdamW epsilon (default 1e-8)", 0},
+        {"--grad-clip", F_FLOAT, &o.train.opt.grad_clip, "gradient clipping (default 1; 0 = off)", 0},
+        {"--accum", F_INT, &o.train.accum, "gradient accumulation (default 1)", 0},
+        {"--seed", F_U64, &o.train.seed, "seed (default 1337)", 0},
+        {"--no-shuffle", F_BOOL, &no_shuffle, "consecutive windows instead of random ones", 0},
+        {"--eval-every", F_INT, &o.eval_every, "validation every N steps (default 50)", 0},
+        {"--eval-batches", F_INT, &o.eval_batches, "validation batches (default 20)", 0},
+        {"--save-every", F_INT, &o.save_every, "training state every N steps, to resume (default 50)", 0},
+        {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
+    };
+    static const char synopsis[] =
+        "--ref REF.bin --data TRAIN.bin --val VAL.bin --steps N --out DIR [--start l|half|auto] [--grow 2] [training flags]\n\n"
+        "The Inheritune loop (arXiv 2404.08634, Algorithm 1). Round 1 builds a model from the reference's\n"
+        "first l blocks (plus token and position embeddings, final LayerNorm and tied LM head) and trains it\n"
+        "for --steps with a fresh optimizer and schedule. If its validation loss is above the reference's,\n"
+        "the next round starts again from the reference's first l+grow blocks (growth), and so on until the\n"
+        "loss is at or below the reference's, or l reaches L. Then the baselines train at the final depth\n"
+        "with the same data and steps: random initialisation, the full reference trained on, stacking\n"
+        "(half depth, half the steps, blocks duplicated, the rest of the steps), distillation (0.6 CE + 0.4 KL\n"
+        "to the reference). Everything lands in --out; run the same command again to resume after an\n"
+        "interruption (finished runs are kept, an unfinished one continues from its last saved state).";
+    int r = parse_flags(argc, argv, f, NF(f), synopsis, NULL, 0, NULL);
+    if (r) return r == 2 ? 0 : 1;
+    if (check_threads(&threads)) return 1;
+    o.threads = threads;
+    if (!o.ref_path || !o.train_path || !o.val_path || !o.out_dir) return fail("%s", "recipe needs --ref, --data, --val and --out");
+    if (!strcmp(start, "half")) o.start = 0;
+    else if (!strcmp(start, "auto")) o.start = -1;
+    else if ((o.start = atoi(start)) < 1) return fail("--start must be a positive number, half or auto; got '%s'", start);
+    if (o.grow < 1) return fail("%s", "--grow must be at least 1 (a growth step of 0 never reaches the reference)");
+    if (!strcmp(sched, "cosine")) o.train.schedule = INH_SCHEDULE_COSINE;
+    else if (!strcmp(sched, "constant")) o.train.schedule = INH_SCHEDULE_CONSTANT;
+    else return fail("--schedule must be constant or cosine, got '%s'", sched);
+    o.mode = !strcmp(mode, "paper") ? INH_INHERIT_PAPER : !strcmp(mode, "repo") ? INH_INHERIT_REPO : -1;
+    if (o.mode < 0) return fail("--mode must be paper or repo, got '%s'", mode);
+    o.train.opt.decay_all = decay_all;
+    o.train.shuffle = !no_shuffle;
+    o.baselines = 0;
+    for (const char *p = baselines; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == 6 && !strncmp(p, "random", 6)) o.baselines |= INH_BASELINE_RANDOM;
+        else if (n == 4 && !strncmp(p, "full", 4)) o.baselines |= INH_BASELINE_FULL;
+        else if (n == 5 && !strncmp(p, "stack", 5)) o.baselines |= INH_BASELINE_STACK;
+        else if (n == 7 && !strncmp(p, "distill", 7)) o.baselines |= INH_BASELINE_DISTILL;
+        else if (!(n == 4 && !strncmp(p, "none", 4))) return fail("--baselines: unknown entry in '%s' (random,full,stack,distill,none)", baselines);
+        p += n + (p[n] == ',');
+    }
+    if (o.train.steps < 1 || o.train.B < 1 || o.train.T < 1 || o.eval_batches < 1 || o.eval_every < 0 || o.save_every < 0)
+        return fail("%s", "--steps, --batch, --seq, --eval-batches must be positive");
+    inh_recipe_result res;
+    if (inh_recipe_run(&o, recipe_progress, NULL, &res)) return lib_fail();
+    char path[4200];
+    int rc = 0;
+    snprintf(path, sizeof path, "%s/recipe.json", o.out_dir);
+    if (inh_recipe_write_json(&res, path)) rc = lib_fail();
+    snprintf(path, sizeof path, "%s/curves.svg", o.out_dir);
+    if (!rc && inh_recipe_write_svg(&res, path)) rc = lib_fail();
+    snprintf(path, sizeof path, "%s/report.html", o.out_dir);
+    if (!rc && inh_recipe_write_html(&res, path)) rc = lib_fail();
+    printf("\nstart: %s\n%-14s %7s %12s %9s %7s %10s\n", res.start_rule, "run", "layers", "parameters", "val loss", "steps", "time (s)");
+    printf("%-14s %7d %12zu %9.4f %7s %10s\n", "reference", res.ref_layers, res.ref_params, res.ref_val_loss, "-", "-");
+    for (int i = 0; i < res.n_runs; i++)
+        printf("%-14s %7d %12zu %9.4f %7d %10.1f\n", res.runs[i].name, res.runs[i].layers, res.runs[i].params, res.runs[i].val_loss,
+               res.runs[i].steps, res.runs[i].seconds);
+    printf("final depth %d of %d: %s\nreport: %s\n", res.final_layers, res.ref_layers,
+           res.matched ? "matches the reference's validation loss" : "did not reach the reference's validation loss", path);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
    tokenize, prepare: text to token ids and shards */
 static const char *const tokcli_tokenize_usage =
     "usage: tokenize --tokenizer DIR|bytes [--allow-special] [--decode] [--threads N] [FILE]\n"
@@ -694,6 +833,8 @@ static const command commands[] = {
     {"train", cmd_train, "train a model (new or from --init) on a token shard"},
     {"eval", cmd_eval, "mean loss of a model over consecutive windows of a shard"},
     {"sample", cmd_sample, "generate tokens from a model"},
+    {"inherit", cmd_inherit, "a model from the first l blocks of a reference"},
+    {"recipe", cmd_recipe, "the Inheritune loop: inherit, train, grow until the reference's loss, with baselines"},
     {"tokenize", cmd_tokenize, "text to token ids (or --decode ids to text)"},
     {"prepare", cmd_prepare, "text file to llm.c train/val token shards"},
     {"convert", cmd_convert, "convert a model between llm.c .bin and Hugging Face safetensors"},

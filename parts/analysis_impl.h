@@ -5,7 +5,7 @@
 
 /* --- small dense linear algebra, in double ----------------------------------------------------- */
 
-INH__FN int inh__cmp_desc(const void *x, const void *y) {
+INH__FN int inh__an_cmp_desc(const void *x, const void *y) {
     double a = *(const double *)x, b = *(const double *)y;
     return a < b ? 1 : a > b ? -1 : 0;
 }
@@ -58,7 +58,7 @@ INH__FN int inh__jacobi_rows(double *w, int n, int m, double *d) {
         for (int k = 0; k < m; k++) s += x[k] * x[k];
         d[i] = sqrt(s);
     }
-    qsort(d, (size_t)n, sizeof(double), inh__cmp_desc);
+    qsort(d, (size_t)n, sizeof(double), inh__an_cmp_desc);
     return 0;
 }
 
@@ -142,7 +142,7 @@ INHDEF int inh_sym_eigenvalues(const double *g, int n, double *w) {
     if (!a || !e) { INH_FREE(a); INH_FREE(e); return -1; }
     memcpy(a, g, (size_t)n * n * sizeof(double));
     int rc = inh__symeig_lower(a, n, w, e);
-    if (!rc) qsort(w, (size_t)n, sizeof(double), inh__cmp_desc);
+    if (!rc) qsort(w, (size_t)n, sizeof(double), inh__an_cmp_desc);
     INH_FREE(a); INH_FREE(e);
     return rc;
 }
@@ -181,7 +181,7 @@ INH__FN inh__attn_stats inh__attn_matrix(const float *A, int T, double tau, doub
         r.sink += row[0];
     }
     r.entropy /= T; r.sink /= T;
-    qsort(col, (size_t)T, sizeof(double), inh__cmp_desc);
+    qsort(col, (size_t)T, sizeof(double), inh__an_cmp_desc);
     r.mass = inh_energy_rank(col, T, eta);
     if (!want_rank) return r;
     for (int i = 0; i < T; i++) {
@@ -199,7 +199,7 @@ INH__FN inh__attn_stats inh__attn_matrix(const float *A, int T, double tau, doub
         if (inh__jacobi_rows(g, T, T, d)) { r.rank = -1; return r; }
         for (int i = 0; i < T; i++) d[i] *= d[i];
     }
-    qsort(d, (size_t)T, sizeof(double), inh__cmp_desc);
+    qsort(d, (size_t)T, sizeof(double), inh__an_cmp_desc);
     r.rank = inh_energy_rank(d, T, tau);
     return r;
 }
@@ -301,7 +301,7 @@ static void inh__an_heads(void *p, int lo, int hi) {
     INH_FREE(work);
 }
 
-INH__FN double inh__cosine(const float *x, const float *y, int C) {
+INH__FN double inh__an_cosine(const float *x, const float *y, int C) {
     double xy = 0.0, xx = 0.0, yy = 0.0;
     for (int i = 0; i < C; i++) { xy += (double)x[i] * y[i]; xx += (double)x[i] * x[i]; yy += (double)y[i] * y[i]; }
     if (xx == 0.0 || yy == 0.0) return xx == yy ? 1.0 : 0.0;
@@ -324,14 +324,14 @@ static void inh__an_layers(void *p, int lo, int hi) {
         const float *x = inh__resid_in(m, l), *mid = m->acts.res2 + (size_t)l * NC, *out = inh__resid_in(m, l + 1);
         double bi = 0.0, ai = 0.0, ang = 0.0;
         for (int n = 0; n < N; n++) {
-            bi += inh__cosine(x + (size_t)n * C, out + (size_t)n * C, C);
-            ai += inh__cosine(x + (size_t)n * C, mid + (size_t)n * C, C);
+            bi += inh__an_cosine(x + (size_t)n * C, out + (size_t)n * C, C);
+            ai += inh__an_cosine(x + (size_t)n * C, mid + (size_t)n * C, C);
         }
         if (l + span <= L) {
             const float *far = inh__resid_in(m, l + span);
             for (int b = 0; b < g->B; b++) {
                 size_t last = ((size_t)b * g->T + g->T - 1) * C;
-                ang += acos(inh__cosine(x + last, far + last, C)) / 3.14159265358979323846;
+                ang += acos(inh__an_cosine(x + last, far + last, C)) / 3.14159265358979323846;
             }
         }
         double *o = g->layer_out + (size_t)l * 3;
@@ -505,7 +505,7 @@ INHDEF int inh_analysis_order(const inh_analysis *a, const char *metric, int *or
 }
 
 /* parse a non-negative decimal integer that fills [s, end) */
-INH__FN int inh__parse_uint(const char *s, const char **end, int *v) {
+INH__FN int inh__an_parse_uint(const char *s, const char **end, int *v) {
     long x = 0;
     if (*s < '0' || *s > '9') return -1;
     while (*s >= '0' && *s <= '9') { x = x * 10 + (*s++ - '0'); if (x > 1000000) return -1; }
@@ -522,14 +522,14 @@ INHDEF int inh_drop_attn_set(inh_model *m, const char *spec, inh_data *d, const 
         /* nothing dropped */
     } else if (!strncmp(s, "last:", 5)) {
         const char *e;
-        if (inh__parse_uint(s + 5, &e, &k) || *e || k > L) {
+        if (inh__an_parse_uint(s + 5, &e, &k) || *e || k > L) {
             INH_FREE(want);
             return inh__fail("--drop-attn '%s': last:K needs K in 0..%d (the model has %d layers)", spec, L, L);
         }
         for (int l = L - k; l < L; l++) want[l] = 1;
     } else if (!strncmp(s, "auto:", 5)) {
         const char *e, *metric = "attn_importance";
-        if (inh__parse_uint(s + 5, &e, &k) || (*e && *e != ':') || k > L) {
+        if (inh__an_parse_uint(s + 5, &e, &k) || (*e && *e != ':') || k > L) {
             INH_FREE(want);
             return inh__fail("--drop-attn '%s': auto:K[:METRIC] needs K in 0..%d (the model has %d layers)", spec, L, L);
         }
@@ -568,7 +568,7 @@ INHDEF int inh_drop_attn_set(inh_model *m, const char *spec, inh_data *d, const 
         const char *p = s;
         while (*p) {
             const char *e;
-            if (inh__parse_uint(p, &e, &k)) { INH_FREE(want); return inh__fail("--drop-attn '%s': expected a list like 9,10,11, last:K or auto:K[:METRIC]", spec); }
+            if (inh__an_parse_uint(p, &e, &k)) { INH_FREE(want); return inh__fail("--drop-attn '%s': expected a list like 9,10,11, last:K or auto:K[:METRIC]", spec); }
             if (k >= L) { INH_FREE(want); return inh__fail("--drop-attn '%s': layer %d does not exist (the model has %d layers, 0..%d)", spec, k, L, L - 1); }
             want[k] = 1;
             p = e;
@@ -612,10 +612,16 @@ INHDEF int inh_drop_sweep(inh_model *m, inh_data *d, int B, int T, int nbatches,
         for (int k = 0; k <= L && !rc; k++) {
             memset(m->drop_attn, 0, (size_t)L);
             for (int i = 0; i < k; i++) m->drop_attn[orders[c * L + i]] = 1;
-            double t0 = inh_now();
-            rc = inh_eval_loss(m, d, B, T, nbatches, &s->loss[c * (L + 1) + k]);
-            double dt = inh_now() - t0;
-            s->tokens_per_s[c * (L + 1) + k] = dt > 0 ? (double)B * T * nbatches / dt : 0.0;
+            /* speed: the best of up to 5 runs while they take under 0.2 s together (noise on short runs) */
+            double best = INFINITY, spent = 0.0;
+            for (int rep = 0; !rc && rep < 5 && (rep == 0 || spent < 0.2); rep++) {
+                double t0 = inh_now();
+                rc = inh_eval_loss(m, d, B, T, nbatches, &s->loss[c * (L + 1) + k]);
+                double dt = inh_now() - t0;
+                spent += dt;
+                if (dt < best) best = dt;
+            }
+            s->tokens_per_s[c * (L + 1) + k] = best > 0 && isfinite(best) ? (double)B * T * nbatches / best : 0.0;
         }
     memcpy(m->drop_attn, saved, (size_t)L);
     INH_FREE(saved);
@@ -628,7 +634,7 @@ INHDEF int inh_drop_sweep(inh_model *m, inh_data *d, int B, int T, int nbatches,
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 2, 3)))
 #endif
-INH__FN void inh__wprintf(inh__wfile *w, const char *fmt, ...) {
+INH__FN void inh__an_wprintf(inh__wfile *w, const char *fmt, ...) {
     va_list ap;
     if (w->bad) return;
     va_start(ap, fmt);
@@ -637,46 +643,46 @@ INH__FN void inh__wprintf(inh__wfile *w, const char *fmt, ...) {
 }
 
 /* JSON number, or null for NaN/inf */
-INH__FN void inh__wnum(inh__wfile *w, double v) {
-    if (isfinite(v)) inh__wprintf(w, "%.9g", v); else inh__wprintf(w, "null");
+INH__FN void inh__an_wnum(inh__wfile *w, double v) {
+    if (isfinite(v)) inh__an_wprintf(w, "%.9g", v); else inh__an_wprintf(w, "null");
 }
-INH__FN void inh__wnums(inh__wfile *w, const float *v, int n) {
-    inh__wprintf(w, "[");
-    for (int i = 0; i < n; i++) { if (i) inh__wprintf(w, ", "); inh__wnum(w, v[i]); }
-    inh__wprintf(w, "]");
+INH__FN void inh__an_wnums(inh__wfile *w, const float *v, int n) {
+    inh__an_wprintf(w, "[");
+    for (int i = 0; i < n; i++) { if (i) inh__an_wprintf(w, ", "); inh__an_wnum(w, v[i]); }
+    inh__an_wprintf(w, "]");
 }
 
 INHDEF int inh_analysis_write_json(const inh_analysis *a, const char *path) {
     inh__wfile w;
     if (inh__wopen(&w, path)) return -1;
-    inh__wprintf(&w, "{\"layers\": [\n");
+    inh__an_wprintf(&w, "{\"layers\": [\n");
     for (int l = 0; l < a->L; l++) {
         const float *hd = a->rank + (size_t)l * a->NH;
-        inh__wprintf(&w, "  {\"layer\": %d, \"rank\": ", l); inh__wnums(&w, hd, a->NH);
-        inh__wprintf(&w, ", \"max_rank\": "); inh__wnum(&w, a->max_rank[l]);
-        inh__wprintf(&w, ", \"mass\": "); inh__wnums(&w, a->mass + (size_t)l * a->NH, a->NH);
-        inh__wprintf(&w, ", \"avg_mass\": "); inh__wnum(&w, a->avg_mass[l]);
-        inh__wprintf(&w, ", \"lazy\": %s, \"dropped\": %s", a->lazy[l] ? "true" : "false", a->dropped[l] ? "true" : "false");
-        inh__wprintf(&w, ", \"sink\": "); inh__wnum(&w, a->sink_layer[l]);
-        inh__wprintf(&w, ", \"sink_heads\": "); inh__wnums(&w, a->sink + (size_t)l * a->NH, a->NH);
-        inh__wprintf(&w, ", \"block_influence\": "); inh__wnum(&w, a->block_influence[l]);
-        inh__wprintf(&w, ", \"angular_distance\": "); inh__wnum(&w, a->angular_distance[l]);
-        inh__wprintf(&w, ", \"attn_importance\": "); inh__wnum(&w, a->attn_importance[l]);
-        inh__wprintf(&w, ", \"entropy\": "); inh__wnum(&w, a->entropy_layer[l]);
-        inh__wprintf(&w, ", \"entropy_heads\": "); inh__wnums(&w, a->entropy + (size_t)l * a->NH, a->NH);
-        inh__wprintf(&w, "}%s\n", l + 1 < a->L ? "," : "");
+        inh__an_wprintf(&w, "  {\"layer\": %d, \"rank\": ", l); inh__an_wnums(&w, hd, a->NH);
+        inh__an_wprintf(&w, ", \"max_rank\": "); inh__an_wnum(&w, a->max_rank[l]);
+        inh__an_wprintf(&w, ", \"mass\": "); inh__an_wnums(&w, a->mass + (size_t)l * a->NH, a->NH);
+        inh__an_wprintf(&w, ", \"avg_mass\": "); inh__an_wnum(&w, a->avg_mass[l]);
+        inh__an_wprintf(&w, ", \"lazy\": %s, \"dropped\": %s", a->lazy[l] ? "true" : "false", a->dropped[l] ? "true" : "false");
+        inh__an_wprintf(&w, ", \"sink\": "); inh__an_wnum(&w, a->sink_layer[l]);
+        inh__an_wprintf(&w, ", \"sink_heads\": "); inh__an_wnums(&w, a->sink + (size_t)l * a->NH, a->NH);
+        inh__an_wprintf(&w, ", \"block_influence\": "); inh__an_wnum(&w, a->block_influence[l]);
+        inh__an_wprintf(&w, ", \"angular_distance\": "); inh__an_wnum(&w, a->angular_distance[l]);
+        inh__an_wprintf(&w, ", \"attn_importance\": "); inh__an_wnum(&w, a->attn_importance[l]);
+        inh__an_wprintf(&w, ", \"entropy\": "); inh__an_wnum(&w, a->entropy_layer[l]);
+        inh__an_wprintf(&w, ", \"entropy_heads\": "); inh__an_wnums(&w, a->entropy + (size_t)l * a->NH, a->NH);
+        inh__an_wprintf(&w, "}%s\n", l + 1 < a->L ? "," : "");
     }
-    inh__wprintf(&w, "], \"lazy_groups\": [");
-    for (int g = 0; g < a->n_groups; g++) inh__wprintf(&w, "%s[%d, %d]", g ? ", " : "", a->groups[2 * g], a->groups[2 * g + 1]);
-    inh__wprintf(&w, "], \"lazy_from\": %d, \"loss\": ", a->lazy_from);
-    inh__wnum(&w, a->loss);
-    inh__wprintf(&w, ",\n \"config\": {\"seqs\": %d, \"seq_len\": %d, \"tau\": %.9g, \"eta\": %.9g, \"span\": %d, \"layers\": %d, \"heads\": %d, \"seconds\": %.3f}}\n",
+    inh__an_wprintf(&w, "], \"lazy_groups\": [");
+    for (int g = 0; g < a->n_groups; g++) inh__an_wprintf(&w, "%s[%d, %d]", g ? ", " : "", a->groups[2 * g], a->groups[2 * g + 1]);
+    inh__an_wprintf(&w, "], \"lazy_from\": %d, \"loss\": ", a->lazy_from);
+    inh__an_wnum(&w, a->loss);
+    inh__an_wprintf(&w, ",\n \"config\": {\"seqs\": %d, \"seq_len\": %d, \"tau\": %.9g, \"eta\": %.9g, \"span\": %d, \"layers\": %d, \"heads\": %d, \"seconds\": %.3f}}\n",
                  a->seqs, a->T, a->tau, a->eta, a->span, a->L, a->NH, a->seconds);
     return inh__wclose(&w);
 }
 
 /* A (w,h) RGB image as a PNG (zlib with stored blocks: no compressor needed), base64 to w. */
-INH__FN uint32_t inh__crc32(const unsigned char *p, size_t n, uint32_t crc) {
+INH__FN uint32_t inh__an_crc32(const unsigned char *p, size_t n, uint32_t crc) {
     crc = ~crc;
     for (size_t i = 0; i < n; i++) {
         crc ^= p[i];
@@ -684,10 +690,10 @@ INH__FN uint32_t inh__crc32(const unsigned char *p, size_t n, uint32_t crc) {
     }
     return ~crc;
 }
-INH__FN void inh__be32(unsigned char *p, uint32_t v) {
+INH__FN void inh__an_be32(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16); p[2] = (unsigned char)(v >> 8); p[3] = (unsigned char)v;
 }
-INH__FN void inh__wbase64(inh__wfile *w, const unsigned char *p, size_t n) {
+INH__FN void inh__an_wbase64(inh__wfile *w, const unsigned char *p, size_t n) {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     char out[4];
     for (size_t i = 0; i < n; i += 3) {
@@ -698,18 +704,18 @@ INH__FN void inh__wbase64(inh__wfile *w, const unsigned char *p, size_t n) {
         inh__wwrite(w, out, 4);
     }
 }
-INH__FN int inh__wpng(inh__wfile *w, const unsigned char *rgb, int wd, int ht) {
+INH__FN int inh__an_wpng(inh__wfile *w, const unsigned char *rgb, int wd, int ht) {
     size_t raw = (size_t)ht * (1 + 3 * (size_t)wd), nblk = raw / 65535 + 1;
     size_t zlen = 2 + raw + 5 * nblk + 4, total = 8 + 25 + 12 + zlen + 12;
     unsigned char *png = INH__ALLOC(unsigned char, total), *p = png;
     if (!png) return -1;
     static const unsigned char sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
     memcpy(p, sig, 8); p += 8;
-    inh__be32(p, 13); memcpy(p + 4, "IHDR", 4);
-    inh__be32(p + 8, (uint32_t)wd); inh__be32(p + 12, (uint32_t)ht);
+    inh__an_be32(p, 13); memcpy(p + 4, "IHDR", 4);
+    inh__an_be32(p + 8, (uint32_t)wd); inh__an_be32(p + 12, (uint32_t)ht);
     p[16] = 8; p[17] = 2; p[18] = 0; p[19] = 0; p[20] = 0;           /* 8-bit RGB, no interlace */
-    inh__be32(p + 21, inh__crc32(p + 4, 17, 0)); p += 25;
-    inh__be32(p, (uint32_t)zlen); memcpy(p + 4, "IDAT", 4);
+    inh__an_be32(p + 21, inh__an_crc32(p + 4, 17, 0)); p += 25;
+    inh__an_be32(p, (uint32_t)zlen); memcpy(p + 4, "IDAT", 4);
     unsigned char *z = p + 8, *q = z + 2;
     z[0] = 0x78; z[1] = 0x01;
     uint32_t s1 = 1, s2 = 0;                                          /* adler32 of the raw bytes */
@@ -726,20 +732,20 @@ INH__FN int inh__wpng(inh__wfile *w, const unsigned char *rgb, int wd, int ht) {
         }
         left -= n;
     } while (left > 0);
-    inh__be32(q, s2 << 16 | s1); q += 4;
+    inh__an_be32(q, s2 << 16 | s1); q += 4;
     zlen = (size_t)(q - z);
-    inh__be32(p, (uint32_t)zlen);
-    inh__be32(q, inh__crc32(p + 4, 4 + zlen, 0)); q += 4;
-    inh__be32(q, 0); memcpy(q + 4, "IEND", 4); inh__be32(q + 8, inh__crc32(q + 4, 4, 0)); q += 12;
-    inh__wprintf(w, "data:image/png;base64,");
-    inh__wbase64(w, png, (size_t)(q - png));
+    inh__an_be32(p, (uint32_t)zlen);
+    inh__an_be32(q, inh__an_crc32(p + 4, 4 + zlen, 0)); q += 4;
+    inh__an_be32(q, 0); memcpy(q + 4, "IEND", 4); inh__an_be32(q + 8, inh__an_crc32(q + 4, 4, 0)); q += 12;
+    inh__an_wprintf(w, "data:image/png;base64,");
+    inh__an_wbase64(w, png, (size_t)(q - png));
     INH_FREE(png);
     return 0;
 }
 
 /* one heat map: attention values v in [0,1] shown as sqrt(v), white -> dark blue; masked
    (future) positions light grey */
-INH__FN int inh__heatmap(inh__wfile *w, const float *A, int T, double x, double y, double size) {
+INH__FN int inh__an_heatmap(inh__wfile *w, const float *A, int T, double x, double y, double size) {
     unsigned char *rgb = INH__ALLOC(unsigned char, (size_t)T * T * 3);
     if (!rgb) return -1;
     for (int t = 0; t < T; t++)
@@ -751,57 +757,57 @@ INH__FN int inh__heatmap(inh__wfile *w, const float *A, int T, double x, double 
             px[0] = (unsigned char)(255 - v * (255 - 8)); px[1] = (unsigned char)(255 - v * (255 - 48));
             px[2] = (unsigned char)(255 - v * (255 - 107));
         }
-    inh__wprintf(w, "<image x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"", x, y, size, size);
-    int rc = inh__wpng(w, rgb, T, T);
-    inh__wprintf(w, "\"/>\n");
+    inh__an_wprintf(w, "<image x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"", x, y, size, size);
+    int rc = inh__an_wpng(w, rgb, T, T);
+    inh__an_wprintf(w, "\"/>\n");
     INH_FREE(rgb);
     return rc;
 }
 
-INH__FN double inh__nice_max(double v) {
+INH__FN double inh__an_nice_max(double v) {
     if (!(v > 0) || !isfinite(v)) return 1.0;
     double e = pow(10.0, floor(log10(v))), f = v / e;
     return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * e;
 }
 
-INH__FN void inh__wtext(inh__wfile *w, const char *s) {   /* XML-escaped text */
+INH__FN void inh__an_wtext(inh__wfile *w, const char *s) {   /* XML-escaped text */
     for (; *s; s++) {
-        if (*s == '<') inh__wprintf(w, "&lt;");
-        else if (*s == '>') inh__wprintf(w, "&gt;");
-        else if (*s == '&') inh__wprintf(w, "&amp;");
-        else if (*s == '"') inh__wprintf(w, "&quot;");
+        if (*s == '<') inh__an_wprintf(w, "&lt;");
+        else if (*s == '>') inh__an_wprintf(w, "&gt;");
+        else if (*s == '&') inh__an_wprintf(w, "&amp;");
+        else if (*s == '"') inh__an_wprintf(w, "&quot;");
         else inh__wwrite(w, s, 1);
     }
 }
 
 /* per-layer bar chart in the box (x, y, W, H); lazy layers red, dropped grey */
-INH__FN void inh__bars(inh__wfile *w, double x, double y, double W, double H, const char *title, const float *v,
+INH__FN void inh__an_bars(inh__wfile *w, double x, double y, double W, double H, const char *title, const float *v,
                        int L, const unsigned char *lazy, const unsigned char *dropped) {
     double mx = 0;
     for (int l = 0; l < L; l++) if (isfinite(v[l]) && v[l] > mx) mx = v[l];
-    mx = inh__nice_max(mx);
+    mx = inh__an_nice_max(mx);
     double px = x + 50, pw = W - 60, py = y + 24, ph = H - 48, bw = pw / L;
-    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", x + 4, y + 14);
-    inh__wtext(w, title);
-    inh__wprintf(w, "</text>\n");
+    inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", x + 4, y + 14);
+    inh__an_wtext(w, title);
+    inh__an_wprintf(w, "</text>\n");
     for (int k = 0; k <= 4; k++) {
         double gy = py + ph - ph * k / 4.0;
-        inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+        inh__an_wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
                         "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.3g</text>\n",
                      px, gy, px + pw, gy, px - 4, gy + 3, mx * k / 4.0);
     }
     for (int l = 0; l < L; l++) {
         double val = isfinite(v[l]) ? v[l] : 0, bh = ph * val / mx, bx = px + l * bw + bw * 0.12;
         const char *fill = dropped && dropped[l] ? "#bbbbbb" : lazy && lazy[l] ? "#d62728" : "#4c78a8";
-        inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>layer %d: %.4g</title></rect>\n",
+        inh__an_wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>layer %d: %.4g</title></rect>\n",
                      bx, py + ph - bh, bw * 0.76, bh, fill, l, (double)v[l]);
-        if (L <= 32) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", bx + bw * 0.38, py + ph + 12, l);
+        if (L <= 32) inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", bx + bw * 0.38, py + ph + 12, l);
         if (L <= 16 && isfinite(v[l]))
-            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#333\">%.3g</text>\n", bx + bw * 0.38, py + ph - bh - 3, (double)v[l]);
-        if (dropped && dropped[l]) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#777\">off</text>\n", bx + bw * 0.38, py + ph - 3);
+            inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#333\">%.3g</text>\n", bx + bw * 0.38, py + ph - bh - 3, (double)v[l]);
+        if (dropped && dropped[l]) inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#777\">off</text>\n", bx + bw * 0.38, py + ph - 3);
     }
-    inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", px, py + ph, px + pw, py + ph);
-    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">layer</text>\n", px + pw / 2, py + ph + 24);
+    inh__an_wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", px, py + ph, px + pw, py + ph);
+    inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">layer</text>\n", px + pw / 2, py + ph + 24);
 }
 
 INH__FN int inh__analysis_svg(inh__wfile *w, const inh_analysis *a, const int *layers, int nlayers) {
@@ -810,39 +816,39 @@ INH__FN int inh__analysis_svg(inh__wfile *w, const inh_analysis *a, const int *l
     int nheat = a->attention ? nlayers : 0, rows_per_layer = (a->NH + per_row - 1) / per_row;
     double heat_h = nheat ? 30 + nheat * (24 + rows_per_layer * (S + 22)) : 0;
     double H = 90 + 2 * 240 + heat_h + 10;
-    inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n",
+    inh__an_wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n",
                  W, H, W, H);
-    inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    inh__wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Attention analysis: %d layers x %d heads</text>\n", a->L, a->NH);
-    inh__wprintf(w, "<text x=\"20\" y=\"52\" font-size=\"12\">%d sequences of %d tokens, tau %.3g, eta %.3g; loss %.4f. "
+    inh__an_wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    inh__an_wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Attention analysis: %d layers x %d heads</text>\n", a->L, a->NH);
+    inh__an_wprintf(w, "<text x=\"20\" y=\"52\" font-size=\"12\">%d sequences of %d tokens, tau %.3g, eta %.3g; loss %.4f. "
                     "Red: lazy layer (every head rank 1 on every sequence); grey: attention dropped.", a->seqs, a->T, a->tau, a->eta, (double)a->loss);
-    if (a->lazy_from < a->L) inh__wprintf(w, " Layers %d..%d form a lazy group.", a->lazy_from, a->L - 1);
-    inh__wprintf(w, "</text>\n");
-    inh__bars(w, 10, 70, 590, 230, "MaxRank(l): max over heads of mean k*(tau)", a->max_rank, a->L, a->lazy, a->dropped);
-    inh__bars(w, 600, 70, 590, 230, "AvgMass(l): mean over heads of m*(eta)", a->avg_mass, a->L, a->lazy, a->dropped);
-    inh__bars(w, 10, 310, 590, 230, "Sink score: attention on key 0", a->sink_layer, a->L, a->lazy, a->dropped);
-    inh__bars(w, 600, 310, 590, 230, "Block influence: 1 - cos(x_l, x_l+1)", a->block_influence, a->L, a->lazy, a->dropped);
+    if (a->lazy_from < a->L) inh__an_wprintf(w, " Layers %d..%d form a lazy group.", a->lazy_from, a->L - 1);
+    inh__an_wprintf(w, "</text>\n");
+    inh__an_bars(w, 10, 70, 590, 230, "MaxRank(l): max over heads of mean k*(tau)", a->max_rank, a->L, a->lazy, a->dropped);
+    inh__an_bars(w, 600, 70, 590, 230, "AvgMass(l): mean over heads of m*(eta)", a->avg_mass, a->L, a->lazy, a->dropped);
+    inh__an_bars(w, 10, 310, 590, 230, "Sink score: attention on key 0", a->sink_layer, a->L, a->lazy, a->dropped);
+    inh__an_bars(w, 600, 310, 590, 230, "Block influence: 1 - cos(x_l, x_l+1)", a->block_influence, a->L, a->lazy, a->dropped);
     double y = 90 + 2 * 240;
     if (nheat) {
-        inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Attention of sequence 0 (colour = sqrt of the weight; grey = masked)</text>\n", y + 16);
+        inh__an_wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Attention of sequence 0 (colour = sqrt of the weight; grey = masked)</text>\n", y + 16);
         y += 30;
     }
     for (int i = 0; i < nheat; i++) {
         int l = layers[i];
         if (l < 0 || l >= a->L) continue;
-        inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"13\">layer %d%s%s</text>\n", y + 14, l,
+        inh__an_wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"13\">layer %d%s%s</text>\n", y + 14, l,
                      a->lazy[l] ? " (lazy)" : "", a->dropped[l] ? " (attention dropped)" : "");
         y += 24;
         for (int h = 0; h < a->NH; h++) {
             double hx = 20 + (h % per_row) * (S + gap), hy = y + (h / per_row) * (S + 22);
-            if (!a->dropped[l] && inh__heatmap(w, a->attention + ((size_t)l * a->NH + h) * a->T * a->T, a->T, hx, hy, S)) return -1;
-            inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#999\"/>"
-                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">h%d rank %.2f mass %.1f</text>\n",
+            if (!a->dropped[l] && inh__an_heatmap(w, a->attention + ((size_t)l * a->NH + h) * a->T * a->T, a->T, hx, hy, S)) return -1;
+            inh__an_wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#999\"/>"
+                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">h%d: mean k* %.2f, m* %.1f</text>\n",
                          hx, hy, S, S, hx, hy + S + 12, h, (double)a->rank[(size_t)l * a->NH + h], (double)a->mass[(size_t)l * a->NH + h]);
         }
         y += rows_per_layer * (S + 22);
     }
-    inh__wprintf(w, "</svg>\n");
+    inh__an_wprintf(w, "</svg>\n");
     return 0;
 }
 
@@ -853,8 +859,8 @@ INHDEF int inh_analysis_write_svg(const inh_analysis *a, const int *layers, int 
     return inh__wclose(&w);
 }
 
-INH__FN void inh__html_head(inh__wfile *w, const char *title) {
-    inh__wprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>\n"
+INH__FN void inh__an_html_head(inh__wfile *w, const char *title) {
+    inh__an_wprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>\n"
                     "<style>body{font-family:sans-serif;margin:20px;color:#222}table{border-collapse:collapse;font-size:12px}"
                     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}tr.lazy td{background:#fde0e0}"
                     "tr.dropped td{color:#888}svg{max-width:100%%;height:auto}</style></head><body>\n", title);
@@ -863,16 +869,16 @@ INH__FN void inh__html_head(inh__wfile *w, const char *title) {
 INHDEF int inh_analysis_write_html(const inh_analysis *a, const int *layers, int nlayers, const char *path) {
     inh__wfile w;
     if (inh__wopen(&w, path)) return -1;
-    inh__html_head(&w, "inheritune analysis");
+    inh__an_html_head(&w, "inheritune analysis");
     if (inh__analysis_svg(&w, a, layers, nlayers)) { inh__wabort(&w); return -1; }
-    inh__wprintf(&w, "<table><tr><th>layer</th><th>MaxRank</th><th>AvgMass</th><th>lazy</th><th>sink</th><th>block infl.</th>"
+    inh__an_wprintf(&w, "<table><tr><th>layer</th><th>MaxRank</th><th>AvgMass</th><th>lazy</th><th>sink</th><th>block infl.</th>"
                      "<th>angular dist.</th><th>attn importance</th><th>entropy</th></tr>\n");
     for (int l = 0; l < a->L; l++)
-        inh__wprintf(&w, "<tr class=\"%s\"><td>%d</td><td>%.3f</td><td>%.2f</td><td>%s</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td></tr>\n",
+        inh__an_wprintf(&w, "<tr class=\"%s\"><td>%d</td><td>%.3f</td><td>%.2f</td><td>%s</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td></tr>\n",
                      a->dropped[l] ? "dropped" : a->lazy[l] ? "lazy" : "", l, (double)a->max_rank[l], (double)a->avg_mass[l],
                      a->lazy[l] ? "yes" : "", (double)a->sink_layer[l], (double)a->block_influence[l], (double)a->angular_distance[l],
                      (double)a->attn_importance[l], (double)a->entropy_layer[l]);
-    inh__wprintf(&w, "</table>\n</body></html>\n");
+    inh__an_wprintf(&w, "</table>\n</body></html>\n");
     return inh__wclose(&w);
 }
 
@@ -880,13 +886,13 @@ INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
     const double W = 1000, H = 700;
     static const char *const col[2] = {"#4c78a8", "#d62728"};
     int L = s->L;
-    inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n", W, H, W, H);
-    inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    inh__wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Dropping attention sub-layers: loss and speed vs k</text>\n");
+    inh__an_wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n", W, H, W, H);
+    inh__an_wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    inh__an_wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Dropping attention sub-layers: loss and speed vs k</text>\n");
     for (int c = 0; c < s->curves; c++) {
-        inh__wprintf(w, "<rect x=\"%d\" y=\"42\" width=\"14\" height=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"50\" font-size=\"12\">", 20 + c * 300, col[c], 40 + c * 300);
-        inh__wtext(w, s->names[c]);
-        inh__wprintf(w, "</text>\n");
+        inh__an_wprintf(w, "<rect x=\"%d\" y=\"42\" width=\"14\" height=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"50\" font-size=\"12\">", 20 + c * 300, col[c], 40 + c * 300);
+        inh__an_wtext(w, s->names[c]);
+        inh__an_wprintf(w, "</text>\n");
     }
     for (int panel = 0; panel < 2; panel++) {
         double x0 = 70, y0 = 80 + panel * 310, pw = W - 110, ph = 250, lo = INFINITY, hi = -INFINITY;
@@ -898,32 +904,32 @@ INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
         if (!(hi > lo)) { lo -= 0.5; hi += 0.5; }
         double pad = (hi - lo) * 0.08;
         lo -= pad; hi += pad;
-        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">%s</text>\n", x0, y0 - 6,
+        inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">%s</text>\n", x0 + 40, y0 - 10,
                      panel == 0 ? "validation loss" : "speed-up (tokens/s relative to k = 0)");
         for (int g = 0; g <= 4; g++) {
             double gy = y0 + ph - ph * g / 4.0;
-            inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.4g</text>\n",
+            inh__an_wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.4g</text>\n",
                          x0, gy, x0 + pw, gy, x0 - 4, gy + 3, lo + (hi - lo) * g / 4.0);
         }
         for (int k = 0; k <= L; k++)
-            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x0 + pw * k / (L > 0 ? L : 1), y0 + ph + 14, k);
-        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">k = attention sub-layers dropped</text>\n", x0 + pw / 2, y0 + ph + 30);
-        inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", x0, y0 + ph, x0 + pw, y0 + ph);
+            inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x0 + pw * k / (L > 0 ? L : 1), y0 + ph + 14, k);
+        inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">k = attention sub-layers dropped</text>\n", x0 + pw / 2, y0 + ph + 30);
+        inh__an_wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", x0, y0 + ph, x0 + pw, y0 + ph);
         for (int c = 0; c < s->curves; c++) {
-            inh__wprintf(w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col[c]);
+            inh__an_wprintf(w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col[c]);
             for (int k = 0; k <= L; k++) {
                 double v = panel == 0 ? s->loss[c * (L + 1) + k] : s->tokens_per_s[c * (L + 1) + k] / s->tokens_per_s[c * (L + 1)];
-                inh__wprintf(w, "%.1f,%.1f ", x0 + pw * k / (L > 0 ? L : 1), y0 + ph - ph * (v - lo) / (hi - lo));
+                inh__an_wprintf(w, "%.1f,%.1f ", x0 + pw * k / (L > 0 ? L : 1), y0 + ph - ph * (v - lo) / (hi - lo));
             }
-            inh__wprintf(w, "\"/>\n");
+            inh__an_wprintf(w, "\"/>\n");
             for (int k = 0; k <= L; k++) {
                 double v = panel == 0 ? s->loss[c * (L + 1) + k] : s->tokens_per_s[c * (L + 1) + k] / s->tokens_per_s[c * (L + 1)];
-                inh__wprintf(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>k=%d: %.5g</title></circle>\n",
+                inh__an_wprintf(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>k=%d: %.5g</title></circle>\n",
                              x0 + pw * k / (L > 0 ? L : 1), y0 + ph - ph * (v - lo) / (hi - lo), col[c], k, v);
             }
         }
     }
-    inh__wprintf(w, "</svg>\n");
+    inh__an_wprintf(w, "</svg>\n");
 }
 
 INHDEF int inh_sweep_write_svg(const inh_sweep *s, const char *path) {
@@ -937,22 +943,22 @@ INHDEF int inh_sweep_write_html(const inh_sweep *s, const char *path) {
     inh__wfile w;
     int L = s->L;
     if (inh__wopen(&w, path)) return -1;
-    inh__html_head(&w, "inheritune drop sweep");
+    inh__an_html_head(&w, "inheritune drop sweep");
     inh__sweep_svg(&w, s);
     for (int c = 0; c < s->curves; c++) {
-        inh__wprintf(&w, "<h3>");
-        inh__wtext(&w, s->names[c]);
-        inh__wprintf(&w, "</h3><table><tr><th>k</th><th>dropped layer</th><th>loss</th><th>loss - full</th><th>tokens/s</th><th>speed-up</th></tr>\n");
+        inh__an_wprintf(&w, "<h3>");
+        inh__an_wtext(&w, s->names[c]);
+        inh__an_wprintf(&w, "</h3><table><tr><th>k</th><th>dropped layer</th><th>loss</th><th>loss - full</th><th>tokens/s</th><th>speed-up</th></tr>\n");
         for (int k = 0; k <= L; k++) {
             const float *ls = s->loss + c * (L + 1);
             const double *tp = s->tokens_per_s + c * (L + 1);
-            inh__wprintf(&w, "<tr><td>%d</td><td>", k);
-            if (k) inh__wprintf(&w, "%d", s->order[c * L + k - 1]);
-            inh__wprintf(&w, "</td><td>%.5f</td><td>%+.5f</td><td>%.0f</td><td>%.3f</td></tr>\n", (double)ls[k], (double)(ls[k] - ls[0]), tp[k], tp[k] / tp[0]);
+            inh__an_wprintf(&w, "<tr><td>%d</td><td>", k);
+            if (k) inh__an_wprintf(&w, "%d", s->order[c * L + k - 1]);
+            inh__an_wprintf(&w, "</td><td>%.5f</td><td>%+.5f</td><td>%.0f</td><td>%.3f</td></tr>\n", (double)ls[k], (double)(ls[k] - ls[0]), tp[k], tp[k] / tp[0]);
         }
-        inh__wprintf(&w, "</table>\n");
+        inh__an_wprintf(&w, "</table>\n");
     }
-    inh__wprintf(&w, "</body></html>\n");
+    inh__an_wprintf(&w, "</body></html>\n");
     return inh__wclose(&w);
 }
 
