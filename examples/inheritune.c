@@ -9,6 +9,7 @@
 #include <math.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <signal.h>
 
 /* ---------------------------------------------------------------------------------------------
    Flags: each command lists its flags in a table; unknown flags are errors. */
@@ -101,6 +102,10 @@ static int parse_ids(const char *s, int *out, int max) {
     }
     return n;
 }
+
+/* Ctrl-C: training stops after the current step, saves, and exits non-zero; a second Ctrl-C kills */
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) { (void)sig; interrupted = 1; signal(SIGINT, SIG_DFL); }
 
 static void fmt_time(double s, char *buf, size_t n) {
     if (s < 0 || !isfinite(s)) s = 0;
@@ -227,6 +232,7 @@ static int cmd_train(int argc, char **argv) {
            m.num_params, data, train.n, o.B, o.T, o.accum, threads);
     double t_start = inh_now();
     int first_step = t.step, bad_steps = 0;
+    signal(SIGINT, on_sigint);
     size_t tok_per_step = (size_t)o.B * o.T * o.accum;
     while (t.step < o.steps) {
         inh_step_info info;
@@ -238,7 +244,7 @@ static int cmd_train(int argc, char **argv) {
                info.seconds * 1e3, tok_per_step / info.seconds, eta, info.skipped ? " (skipped: loss or gradient not finite)" : "");
         bad_steps = info.skipped ? bad_steps + 1 : 0;
         if (bad_steps >= 5) { fprintf(stderr, "error: 5 non-finite steps in a row; stopping without saving\n"); rc = 1; goto done; }
-        int last = t.step == o.steps;
+        int last = t.step == o.steps || interrupted;
         if (val && ((eval_every && t.step % eval_every == 0) || last)) {
             float vl;
             if (inh_eval_loss(&m, &valid, o.B, o.T, eval_batches, &vl)) { rc = lib_fail(); goto done; }
@@ -249,6 +255,12 @@ static int cmd_train(int argc, char **argv) {
             if (state && inh_trainer_save_state(&t, state)) { rc = lib_fail(); goto done; }
         }
         fflush(stdout);
+        if (interrupted) {
+            fprintf(stderr, "interrupted: stopped after step %d%s%s%s%s\n", t.step, out ? ", model saved to " : "", out ? out : "",
+                    state ? ", state saved to " : " (no --state: this run cannot be resumed)", state ? state : "");
+            rc = 130;
+            goto done;
+        }
     }
     if (o.steps == t.step && first_step == t.step) {   /* nothing to do: still write what was asked */
         if (out && inh_model_save(&m, out)) { rc = lib_fail(); goto done; }
@@ -408,7 +420,7 @@ static int recipe_progress(void *user, const inh_recipe_progress *p) {
     printf("[%s] step %d/%d loss %.6f tok/s %.0f left %s (round), %s (overall, estimate)\n", p->run, p->step, p->steps, p->loss,
            p->tok_per_s, run_left, total_left);
     fflush(stdout);
-    return 0;
+    return interrupted;   /* Ctrl-C: the recipe saves its state and stops */
 }
 
 static int cmd_recipe(int argc, char **argv) {
@@ -487,7 +499,8 @@ static int cmd_recipe(int argc, char **argv) {
     if (o.train.steps < 1 || o.train.B < 1 || o.train.T < 1 || o.eval_batches < 1 || o.eval_every < 0 || o.save_every < 0)
         return fail("%s", "--steps, --batch, --seq, --eval-batches must be positive");
     inh_recipe_result res;
-    if (inh_recipe_run(&o, recipe_progress, NULL, &res)) return lib_fail();
+    signal(SIGINT, on_sigint);
+    if (inh_recipe_run(&o, recipe_progress, NULL, &res)) return interrupted ? (lib_fail(), 130) : lib_fail();
     char path[4200];
     int rc = 0;
     snprintf(path, sizeof path, "%s/recipe.json", o.out_dir);
@@ -508,35 +521,6 @@ static int cmd_recipe(int argc, char **argv) {
 
 /* ---------------------------------------------------------------------------------------------
    tokenize, prepare: text to token ids and shards */
-static const char *const tokcli_tokenize_usage =
-    "usage: tokenize --tokenizer DIR|bytes [--allow-special] [--decode] [--threads N] [FILE]\n"
-    "  Reads FILE (stdin without one, or with -) as raw bytes and prints its token ids on one line,\n"
-    "  separated by spaces. --decode reads whitespace-separated ids instead and writes their bytes.\n"
-    "  --tokenizer      bytes, a directory with encoder.json + vocab.bpe or vocab.json + merges.txt,\n"
-    "                   or an llm.c tokenizer file (decode only)\n"
-    "  --allow-special  \"<|endoftext|>\" in the text is the end-of-text token (else it is text)\n"
-    "  --threads N      threads for encoding (default: all cores)\n";
-
-static const char *const tokcli_prepare_usage =
-    "usage: prepare --tokenizer DIR|bytes [--val-tokens N] [--threads N] INPUT.txt OUTDIR\n"
-    "  Writes OUTDIR/val.bin and OUTDIR/train.bin as llm.c token shards: the text is split at every\n"
-    "  blank line (\"\\n\\n\"); each section is the end-of-text token, then the tokens of the section\n"
-    "  with its \"\\n\\n\". The first N tokens (default 32768) are val.bin, the rest train.bin.\n"
-    "  --threads N      threads for encoding (default: all cores)\n";
-
-static int tokcli_fail(const char *msg) {
-    fprintf(stderr, "error: %s\n", msg);
-    return 1;
-}
-
-/* a whole non-negative number, or -1 */
-static long long tokcli_number(const char *s) {
-    char *end;
-    if (!s || !*s || *s == '-') return -1;
-    long long v = strtoll(s, &end, 10);
-    return *end ? -1 : v;
-}
-
 /* the whole of FILE, or stdin for NULL or "-"; *out is malloc'd */
 static int tokcli_read_all(const char *path, unsigned char **out, size_t *len) {
     FILE *f = (!path || !strcmp(path, "-")) ? stdin : fopen(path, "rb");
@@ -580,26 +564,29 @@ static int tokcli_print_ids(const int *ids, size_t n) {
 
 static int cmd_tokenize(int argc, char **argv) {
     const char *tokname = NULL, *file = NULL;
-    int allow = 0, decode = 0, threads = inh_num_cores();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(tokcli_tokenize_usage, stdout); return 0; }
-        else if (!strcmp(a, "--tokenizer") && i + 1 < argc) tokname = argv[++i];
-        else if (!strcmp(a, "--allow-special")) allow = 1;
-        else if (!strcmp(a, "--decode")) decode = 1;
-        else if (!strcmp(a, "--threads") && i + 1 < argc) {
-            long long v = tokcli_number(argv[++i]);
-            if (v < 1 || v > 4096) return tokcli_fail("--threads wants a number from 1 to 4096");
-            threads = (int)v;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "error: unknown or incomplete option %s\n%s", a, tokcli_tokenize_usage);
-            return 1;
-        } else if (!file) file = a;
-        else { fprintf(stderr, "error: more than one input file\n%s", tokcli_tokenize_usage); return 1; }
-    }
-    if (!tokname) { fprintf(stderr, "error: --tokenizer is required\n%s", tokcli_tokenize_usage); return 1; }
+    char *pos[1];
+    int allow = 0, decode = 0, threads = 0, vocab_size = 0, npos = 0;
+    flag f[] = {
+        {"--tokenizer", F_STR, &tokname, "bytes, a directory with encoder.json + vocab.bpe or vocab.json + merges.txt, or an llm.c tokenizer file (decode only)", 0},
+        {"--allow-special", F_BOOL, &allow, "\"<|endoftext|>\" in the text is the end-of-text token (else it is text)", 0},
+        {"--decode", F_BOOL, &decode, "read whitespace-separated ids and write their bytes", 0},
+        {"--vocab-size", F_BOOL, &vocab_size, "print the vocabulary size and exit", 0},
+        {"--threads", F_INT, &threads, "threads for encoding (default: all cores)", 0},
+    };
+    int r = parse_flags(argc, argv, f, NF(f), "--tokenizer DIR|bytes [--allow-special] [--decode] [FILE]\n\n"
+                        "Reads FILE (stdin without one, or with -) as raw bytes and prints its token ids on one line,\n"
+                        "separated by spaces.", pos, 1, &npos);
+    if (r) return r == 2 ? 0 : 1;
+    if (check_threads(&threads)) return 1;
+    if (!tokname) return fail("%s", "tokenize needs --tokenizer DIR|bytes");
+    if (npos) file = pos[0];
     inh_tokenizer *tok;
-    if (inh_tokenizer_load(&tok, tokname)) return tokcli_fail(inh_error());
+    if (inh_tokenizer_load(&tok, tokname)) return lib_fail();
+    if (vocab_size) {
+        printf("%d\n", inh_tokenizer_vocab_size(tok));
+        inh_tokenizer_free(tok);
+        return 0;
+    }
     unsigned char *text = NULL;
     size_t len = 0;
     if (tokcli_read_all(file, &text, &len)) { inh_tokenizer_free(tok); return 1; }
@@ -608,9 +595,9 @@ static int cmd_tokenize(int argc, char **argv) {
     if (!decode) {
         int *ids;
         size_t n;
-        if (inh_tokenizer_encode_mt(tok, text, len, allow, threads, &ids, &n)) rc = tokcli_fail(inh_error());
+        if (inh_tokenizer_encode_mt(tok, text, len, allow, threads, &ids, &n)) rc = lib_fail();
         else {
-            if (tokcli_print_ids(ids, n)) rc = tokcli_fail("cannot write to stdout");
+            if (tokcli_print_ids(ids, n)) rc = fail("%s", "cannot write to stdout");
             inh_tokenizer_free_ids(ids);
         }
     } else {
@@ -637,13 +624,13 @@ static int cmd_tokenize(int argc, char **argv) {
                 ids[n++] = (int)v;
             }
         }
-        if (!ids) rc = tokcli_fail("out of memory");
+        if (!ids) rc = fail("%s", "out of memory");
         else if (!rc) {
             unsigned char *bytes;
             size_t nb;
-            if (inh_tokenizer_decode(tok, ids, n, &bytes, &nb)) rc = tokcli_fail(inh_error());
+            if (inh_tokenizer_decode(tok, ids, n, &bytes, &nb)) rc = lib_fail();
             else {
-                if (fwrite(bytes, 1, nb, stdout) != nb || fflush(stdout) != 0) rc = tokcli_fail("cannot write to stdout");
+                if (fwrite(bytes, 1, nb, stdout) != nb || fflush(stdout) != 0) rc = fail("%s", "cannot write to stdout");
                 inh_tokenizer_free_bytes(bytes);
             }
         }
@@ -655,33 +642,30 @@ static int cmd_tokenize(int argc, char **argv) {
 }
 
 static int cmd_prepare(int argc, char **argv) {
-    const char *tokname = NULL, *pos[2] = {NULL, NULL};
-    long long val = 32768;
-    int threads = inh_num_cores(), npos = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(tokcli_prepare_usage, stdout); return 0; }
-        else if (!strcmp(a, "--tokenizer") && i + 1 < argc) tokname = argv[++i];
-        else if (!strcmp(a, "--val-tokens") && i + 1 < argc) {
-            if ((val = tokcli_number(argv[++i])) < 0) return tokcli_fail("--val-tokens wants a number >= 0");
-        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
-            long long v = tokcli_number(argv[++i]);
-            if (v < 1 || v > 4096) return tokcli_fail("--threads wants a number from 1 to 4096");
-            threads = (int)v;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "error: unknown or incomplete option %s\n%s", a, tokcli_prepare_usage);
-            return 1;
-        } else if (npos < 2) pos[npos++] = a;
-        else { fprintf(stderr, "error: too many arguments\n%s", tokcli_prepare_usage); return 1; }
-    }
-    if (!tokname || npos != 2) { fprintf(stderr, "error: want --tokenizer, INPUT.txt and OUTDIR\n%s", tokcli_prepare_usage); return 1; }
+    const char *tokname = NULL;
+    char *pos[2];
+    int threads = 0, val = 32768, npos = 0;
+    flag f[] = {
+        {"--tokenizer", F_STR, &tokname, "bytes or a GPT-2 tokenizer directory", 0},
+        {"--val-tokens", F_INT, &val, "tokens of val.bin (default 32768)", 0},
+        {"--threads", F_INT, &threads, "threads for encoding (default: all cores)", 0},
+    };
+    int r = parse_flags(argc, argv, f, NF(f), "--tokenizer DIR|bytes [--val-tokens N] INPUT.txt OUTDIR\n\n"
+                        "Writes OUTDIR/val.bin and OUTDIR/train.bin as llm.c token shards: the text is split at every\n"
+                        "blank line (\"\\n\\n\"); each section is the end-of-text token, then the tokens of the section\n"
+                        "with its \"\\n\\n\". The first N tokens are val.bin, the rest train.bin (llm.c's recipe).", pos, 2, &npos);
+    if (r) return r == 2 ? 0 : 1;
+    if (check_threads(&threads)) return 1;
+    if (!tokname || npos != 2) return fail("%s", "prepare needs --tokenizer, INPUT.txt and OUTDIR");
+    if (val < 0) return fail("%s", "--val-tokens must be >= 0");
     inh_tokenizer *tok;
-    if (inh_tokenizer_load(&tok, tokname)) return tokcli_fail(inh_error());
+    if (inh_tokenizer_load(&tok, tokname)) return lib_fail();
     long long nv = 0, nt = 0;
     int rc = inh_prepare_shards(tok, pos[0], pos[1], val, threads, 1, &nv, &nt);
+    int V = inh_tokenizer_vocab_size(tok);
     inh_tokenizer_free(tok);
-    if (rc) return tokcli_fail(inh_error());
-    fprintf(stderr, "wrote %s/val.bin (%lld tokens) and %s/train.bin (%lld tokens)\n", pos[1], nv, pos[1], nt);
+    if (rc) return lib_fail();
+    fprintf(stderr, "wrote %s/val.bin (%lld tokens) and %s/train.bin (%lld tokens), vocabulary %d\n", pos[1], nv, pos[1], nt, V);
     return 0;
 }
 

@@ -196,27 +196,28 @@ INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t 
                     const float *s = bj + g * bcs + k;
                     __m512 r[16], u[16];
                     for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(s + i * bcs);
+                    /* (the all-ones maskz forms: the plain ones trip g++ 12's -Wmaybe-uninitialized) */
                     for (int i = 0; i < 16; i += 2) {
-                        u[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-                        u[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+                        u[i] = _mm512_maskz_unpacklo_ps(0xFFFF, r[i], r[i + 1]);
+                        u[i + 1] = _mm512_maskz_unpackhi_ps(0xFFFF, r[i], r[i + 1]);
                     }
                     for (int i = 0; i < 16; i += 4)
                         for (int h = 0; h < 2; h++) {
                             __m512d x = _mm512_castps_pd(u[i + h]), y = _mm512_castps_pd(u[i + h + 2]);
-                            r[i + h] = _mm512_castpd_ps(_mm512_unpacklo_pd(x, y));
-                            r[i + h + 2] = _mm512_castpd_ps(_mm512_unpackhi_pd(x, y));
+                            r[i + 2 * h] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, x, y));
+                            r[i + 2 * h + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, x, y));
                         }
                     /* r[4q + e] holds, in 128-bit lane l, column 4l + e of rows 4q..4q+3 */
                     for (int e = 0; e < 4; e++) {
-                        __m512 p0 = _mm512_shuffle_f32x4(r[e], r[4 + e], 0x88);
-                        __m512 p1 = _mm512_shuffle_f32x4(r[e], r[4 + e], 0xdd);
-                        __m512 p2 = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0x88);
-                        __m512 p3 = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0xdd);
+                        __m512 p0 = _mm512_maskz_shuffle_f32x4(0xFFFF, r[e], r[4 + e], 0x88);
+                        __m512 p1 = _mm512_maskz_shuffle_f32x4(0xFFFF, r[e], r[4 + e], 0xdd);
+                        __m512 p2 = _mm512_maskz_shuffle_f32x4(0xFFFF, r[8 + e], r[12 + e], 0x88);
+                        __m512 p3 = _mm512_maskz_shuffle_f32x4(0xFFFF, r[8 + e], r[12 + e], 0xdd);
                         float *d = bp + (size_t)k * NR + g;
-                        _mm512_store_ps(d + (size_t)e * NR, _mm512_shuffle_f32x4(p0, p2, 0x88));
-                        _mm512_store_ps(d + (size_t)(e + 8) * NR, _mm512_shuffle_f32x4(p0, p2, 0xdd));
-                        _mm512_store_ps(d + (size_t)(e + 4) * NR, _mm512_shuffle_f32x4(p1, p3, 0x88));
-                        _mm512_store_ps(d + (size_t)(e + 12) * NR, _mm512_shuffle_f32x4(p1, p3, 0xdd));
+                        _mm512_store_ps(d + (size_t)e * NR, _mm512_maskz_shuffle_f32x4(0xFFFF, p0, p2, 0x88));
+                        _mm512_store_ps(d + (size_t)(e + 8) * NR, _mm512_maskz_shuffle_f32x4(0xFFFF, p0, p2, 0xdd));
+                        _mm512_store_ps(d + (size_t)(e + 4) * NR, _mm512_maskz_shuffle_f32x4(0xFFFF, p1, p3, 0x88));
+                        _mm512_store_ps(d + (size_t)(e + 12) * NR, _mm512_maskz_shuffle_f32x4(0xFFFF, p1, p3, 0xdd));
                     }
                 }
 #endif

@@ -1,0 +1,30 @@
+#!/bin/sh
+# make reproduce: a small-scale Inheritune reproduction on real text (about 40 minutes on 2 cores).
+#   CORPUS     text file (default ../shared/data/corpus/tinyshakespeare.txt)
+#   TOKENIZER  bytes (default) or a GPT-2 tokenizer directory
+#   REF_STEPS, STEPS  training steps of the reference and of every recipe run
+# It trains a 12-layer reference, analyses its attention for lazy layers, runs the recipe from L/2
+# with the random-init baseline at the final depth, and trains a random-init model at L/2 for the
+# same steps as the first Inheritune round, so that round can be compared with it directly.
+set -e
+T=build/inheritune
+CORPUS=${CORPUS:-../shared/data/corpus/tinyshakespeare.txt}
+TOKENIZER=${TOKENIZER:-bytes}
+REF_STEPS=${REF_STEPS:-2000}
+STEPS=${STEPS:-500}
+D=build/reproduce
+[ -f "$CORPUS" ] || { echo "error: $CORPUS not found (set CORPUS=path/to/text.txt)"; exit 1; }
+mkdir -p $D
+$T prepare --tokenizer "$TOKENIZER" --val-tokens 100000 "$CORPUS" $D
+V=$($T tokenize --tokenizer "$TOKENIZER" --vocab-size)
+MODEL="--heads 4 --dim 128 --seq-max 128 --vocab $V"
+TRAIN="--batch 8 --seq 128 --lr 1e-3 --min-lr 1e-4 --warmup 50 --eval-batches 20"
+[ -f $D/ref.bin ] || $T train --data $D/train.bin --val $D/val.bin --layers 12 $MODEL $TRAIN --steps $REF_STEPS \
+    --eval-every 250 --out $D/ref.bin --state $D/ref.state --save-every 250 | grep -E "val_loss|step [0-9]*0 loss|saved"
+$T analyze --model $D/ref.bin --data $D/val.bin --seqs 100 --seq-len 100 --json $D/analysis.json --html $D/analysis.html
+$T recipe --ref $D/ref.bin --data $D/train.bin --val $D/val.bin --out $D/recipe --steps $STEPS $TRAIN --eval-every 100 \
+    --baselines random | grep -vE "^\[.*\] step [0-9]*/"
+[ -f $D/random_half.bin ] || $T train --data $D/train.bin --val $D/val.bin --layers 6 $MODEL $TRAIN --steps $STEPS \
+    --eval-every $STEPS --out $D/random_half.bin | grep val_loss
+echo "random init, 6 layers, $STEPS steps: $($T eval --model $D/random_half.bin --data $D/val.bin --batch 8 --seq 128 --batches 20)"
+echo "reports: $D/analysis.html $D/recipe/report.html"

@@ -1,0 +1,130 @@
+/* fuzz/fuzz_common.h - helpers shared by the libFuzzer harnesses (fuzz/fuzz_*.c).
+
+   The parsers take paths, so each harness writes its input to files in a private directory
+   (/dev/shm or /tmp, with the pid in the name, removed at exit) and calls the loader. A -1
+   return is a correct answer to bad input; only sanitizer reports and FZ_CHECK failures are
+   bugs. Include after inheritune.h (with its implementation). */
+#ifndef INH_FUZZ_COMMON_H
+#define INH_FUZZ_COMMON_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+/* a property the code under test must keep: report and abort, so libFuzzer saves the input */
+#define FZ_CHECK(cond, ...) do { \
+    if (!(cond)) { \
+        fprintf(stderr, "\nFZ_CHECK failed at %s:%d: %s\n  ", __FILE__, __LINE__, #cond); \
+        fprintf(stderr, __VA_ARGS__); \
+        fprintf(stderr, "\n  inh_error(): %s\n", inh_error()); \
+        abort(); \
+    } \
+} while (0)
+
+static char fz_dir[256];
+
+static void fz_cleanup(void) {
+    char cmd[400];
+    if (!fz_dir[0]) return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fz_dir);
+    if (system(cmd) != 0) fprintf(stderr, "fuzz: could not remove %s\n", fz_dir);
+}
+
+/* the harness's private directory, created on first use */
+static const char *fz_tmpdir(const char *name) {
+    if (fz_dir[0]) return fz_dir;
+    struct stat st;
+    const char *base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(fz_dir, sizeof fz_dir, "%s/inh_fuzz_%s_%ld", base, name, (long)getpid());
+    if (mkdir(fz_dir, 0700) != 0 && !(stat(fz_dir, &st) == 0 && S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "fuzz: cannot create %s\n", fz_dir);
+        abort();
+    }
+    atexit(fz_cleanup);
+    return fz_dir;
+}
+
+/* path of file `file` in the private directory */
+static const char *fz_path(const char *name, const char *file, char *out, size_t cap) {
+    snprintf(out, cap, "%s/%s", fz_tmpdir(name), file);
+    return out;
+}
+
+/* write n bytes to path (harness infrastructure: failure here is not a finding, so abort loudly) */
+static void fz_write(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0) {
+        fprintf(stderr, "fuzz: cannot write %s\n", path);
+        abort();
+    }
+}
+
+/* split data at the first (last = 0) or last (last = 1) byte equal to sep: a = before, b = after.
+   No separator: everything goes to a, b is empty. */
+static void fz_split(const uint8_t *data, size_t n, uint8_t sep, int last,
+                     const uint8_t **a, size_t *na, const uint8_t **b, size_t *nb) {
+    size_t k = n;
+    if (last) { for (size_t i = n; i-- > 0;) if (data[i] == sep) { k = i; break; } }
+    else { for (size_t i = 0; i < n; i++) if (data[i] == sep) { k = i; break; } }
+    *a = data; *na = k;
+    *b = k < n ? data + k + 1 : data + n;
+    *nb = k < n ? n - k - 1 : 0;
+}
+
+/* Exercise a model that loaded: forward on a few tokens, greedy and sampled generation. Cheap
+   models only (a fuzzed header can describe a big one and the loader is right to accept it).
+   Weights are arbitrary bits (NaN, Inf): nothing may crash, results need not be finite. */
+static void fz_exercise_model(inh_model *m) {
+    const inh_config *c = &m->cfg;
+    if (m->num_params > 200000 || (size_t)c->Vp * c->C > 100000 || c->L > 4 || c->C > 256) return;
+    int T = c->maxT < 4 ? c->maxT : 4, in[4], tg[4], out[8];
+    for (int i = 0; i < T; i++) { in[i] = i % c->V; tg[i] = (i + 1) % c->V; }
+    FZ_CHECK(inh_model_forward(m, in, tg, 1, T) == 0, "forward of a loaded model (T=%d)", T);
+    FZ_CHECK(inh_model_backward(m, 1.0f) == 0, "backward of a loaded model");
+    int bad = c->V;   /* token ids are checked: an id of V must be refused, not read */
+    FZ_CHECK(inh_model_forward(m, &bad, NULL, 1, 1) == -1, "forward accepted token id V=%d", c->V);
+    inh_rng rng;
+    inh_rng_seed(&rng, 1);
+    FZ_CHECK(inh_model_generate(m, in, 1, 2, 0.0f, 0, &rng, out) == 0, "greedy generation");
+    FZ_CHECK(inh_model_generate(m, in, 1, 2, 1.0f, 2, &rng, out) == 0, "sampled generation");
+    for (int i = 0; i < 3; i++) FZ_CHECK(out[i] >= 0 && out[i] < c->V, "generated id %d outside [0, %d)", out[i], c->V);
+}
+
+/* bitwise equality of two models' configs and parameters */
+static int fz_same_model(const inh_model *a, const inh_model *b) {
+    return a->cfg.maxT == b->cfg.maxT && a->cfg.V == b->cfg.V && a->cfg.Vp == b->cfg.Vp && a->cfg.L == b->cfg.L &&
+           a->cfg.NH == b->cfg.NH && a->cfg.C == b->cfg.C && a->cfg.bias == b->cfg.bias &&
+           a->cfg.layer_scale == b->cfg.layer_scale && a->num_params == b->num_params &&
+           memcmp(a->params_mem, b->params_mem, a->num_params * sizeof(float)) == 0;
+}
+
+/* GPT-2's byte -> printable code point map (the one encoder.json and vocab.bpe are written in) */
+static void fz_gpt2_alphabet(int byte_cp[256]) {
+    int n = 0;
+    for (int b = 0; b < 256; b++) {
+        int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+        byte_cp[b] = printable ? b : 256 + n++;
+    }
+}
+/* append the UTF-8 of code point cp (< 0x800 here) */
+static size_t fz_utf8(unsigned char *o, int cp) {
+    if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
+    o[0] = (unsigned char)(0xC0 | cp >> 6); o[1] = (unsigned char)(0x80 | (cp & 63));
+    return 2;
+}
+/* bytes s[0..n) in GPT-2's alphabet, JSON-escaped where needed ('"' and '\\' only: the alphabet
+   has no control characters), into o; returns the length */
+static size_t fz_gpt2_text(const int byte_cp[256], const unsigned char *s, size_t n, unsigned char *o, int json) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int cp = byte_cp[s[i]];
+        if (json && (cp == '"' || cp == '\\')) o[k++] = '\\';
+        k += fz_utf8(o + k, cp);
+    }
+    return k;
+}
+
+#endif

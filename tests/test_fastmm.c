@@ -1,0 +1,184 @@
+/* tests/test_fastmm.c - the packed matmul kernels (parts/fastmm_impl.h) against the reference
+   kernels inh__matmul_forward_cpu / inh__matmul_backward_cpu, in all three layouts of a training
+   step, on ragged random shapes and on GPT-2 shapes; plus bit-identical results for any thread
+   count and the fallback when pack space cannot be allocated.
+
+   Tolerance. Both kernels sum the same K products (plus the bias or the old value of an
+   accumulated output) in float32, in different orders. Any order of summing n terms in float32,
+   with or without FMA, is within gamma_n * S of the exact sum, where S = sum of |term|,
+   gamma_n = n*u / (1 - n*u) and u = 2^-24 (Higham, Accuracy and Stability, 3.1). So the two
+   results differ by at most 2 * gamma_(K+2) * S per element, with S computed in double from the
+   same inputs. This bound cannot fail on a correct kernel, and any dropped, doubled or misplaced
+   term (size ~S/K, far above K*u*S) breaks it. The worst observed error in units of u*S is
+   printed too; it is typically a few units, far inside the bound. */
+#include <stddef.h>
+/* an allocator that can refuse large blocks, to exercise the fallback to the reference kernels */
+static void *test_malloc(size_t n);
+#define INH_MALLOC(n) test_malloc(n)
+#define INH_REALLOC(p, n) realloc(p, n)
+#define INH_FREE(p) free(p)
+
+#define INHERITUNE_IMPLEMENTATION
+#include "../inheritune.h"
+#ifndef INH_HAVE_FASTMM
+#include "../parts/fastmm_impl.h"
+#endif
+#include "test.h"
+#include <stdlib.h>
+
+static int test_refuse_big;
+static void *test_malloc(size_t n) { return test_refuse_big && n >= 4096 ? NULL : malloc(n); }
+
+static inh_rng rng;
+static double worst_ratio;         /* max |fast - ref| / (u * S) over every checked element */
+
+static int rnd(int lo, int hi) { return lo + (int)(inh_rng_u64(&rng) % (uint64_t)(hi - lo + 1)); }
+static float *vec(size_t n) {
+    float *v = (float *)malloc((n ? n : 1) * sizeof(float));
+    for (size_t i = 0; i < n; i++) v[i] = 2.0f * inh_rng_uniform(&rng) - 1.0f;
+    return v;
+}
+static float *copyv(const float *x, size_t n) {
+    float *v = (float *)malloc((n ? n : 1) * sizeof(float));
+    memcpy(v, x, n * sizeof(float));
+    return v;
+}
+static double gamma_n(int n) { double u = ldexp(1.0, -24); return n * u / (1.0 - n * u); }
+
+/* one element: |got - want| against 2 gamma_(K+2) S; returns 1 when inside */
+static int close_enough(float got, float want, double S, int K) {
+    double d = fabs((double)got - (double)want), u = ldexp(1.0, -24);
+    if (S > 0 && d / (u * S) > worst_ratio) worst_ratio = d / (u * S);
+    return d <= 2.0 * gamma_n(K + 2) * S;
+}
+
+static void check_forward(int N, int C, int OC, int bias, int nt) {
+    float *inp = vec((size_t)N * C), *w = vec((size_t)OC * C), *b = bias ? vec(OC) : NULL;
+    float *ref = vec((size_t)N * OC), *got = vec((size_t)N * OC);   /* garbage: must be overwritten */
+    inh__matmul_forward_cpu(ref, inp, w, b, N, C, OC, 1);
+    inh__matmul_forward_fast(got, inp, w, b, N, C, OC, nt);
+    long bad = 0;
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) {
+            double S = b ? fabs(b[o]) : 0.0;
+            for (int c = 0; c < C; c++) S += fabs((double)inp[(size_t)n * C + c] * w[(size_t)o * C + c]);
+            bad += !close_enough(got[(size_t)n * OC + o], ref[(size_t)n * OC + o], S, C);
+        }
+    CHECK(bad == 0, "forward N=%d C=%d OC=%d bias=%d nt=%d: %ld elements outside 2*gamma(K+2)*S", N, C, OC, bias, nt, bad);
+    free(inp); free(w); free(b); free(ref); free(got);
+}
+
+/* flags: 1 dinp, 2 dw, 4 dbias */
+static void check_backward(int N, int C, int OC, int flags, int nt) {
+    float *inp = vec((size_t)N * C), *w = vec((size_t)OC * C), *dout = vec((size_t)N * OC);
+    float *dinp0 = vec((size_t)N * C), *dw0 = vec((size_t)OC * C), *db0 = vec(OC);   /* accumulate onto these */
+    float *di_r = copyv(dinp0, (size_t)N * C), *dw_r = copyv(dw0, (size_t)OC * C), *db_r = copyv(db0, OC);
+    float *di_f = copyv(dinp0, (size_t)N * C), *dw_f = copyv(dw0, (size_t)OC * C), *db_f = copyv(db0, OC);
+    inh__matmul_backward_cpu(flags & 1 ? di_r : NULL, flags & 2 ? dw_r : NULL, flags & 4 ? db_r : NULL, dout, inp, w, N, C, OC, 1);
+    inh__matmul_backward_fast(flags & 1 ? di_f : NULL, flags & 2 ? dw_f : NULL, flags & 4 ? db_f : NULL, dout, inp, w, N, C, OC, nt);
+    long bad = 0;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) {
+            size_t i = (size_t)n * C + c;
+            if (!(flags & 1)) { bad += di_f[i] != dinp0[i]; continue; }   /* NULL: untouched */
+            double S = fabs(dinp0[i]);
+            for (int o = 0; o < OC; o++) S += fabs((double)dout[(size_t)n * OC + o] * w[(size_t)o * C + c]);
+            bad += !close_enough(di_f[i], di_r[i], S, OC);
+        }
+    CHECK(bad == 0, "dinp N=%d C=%d OC=%d flags=%d nt=%d: %ld elements wrong", N, C, OC, flags, nt, bad);
+    bad = 0;
+    for (int o = 0; o < OC; o++)
+        for (int c = 0; c < C; c++) {
+            size_t i = (size_t)o * C + c;
+            if (!(flags & 2)) { bad += dw_f[i] != dw0[i]; continue; }
+            double S = fabs(dw0[i]);
+            for (int n = 0; n < N; n++) S += fabs((double)dout[(size_t)n * OC + o] * inp[(size_t)n * C + c]);
+            bad += !close_enough(dw_f[i], dw_r[i], S, N);
+        }
+    CHECK(bad == 0, "dw N=%d C=%d OC=%d flags=%d nt=%d: %ld elements wrong", N, C, OC, flags, nt, bad);
+    bad = 0;
+    for (int o = 0; o < OC; o++) {
+        if (!(flags & 4)) { bad += db_f[o] != db0[o]; continue; }
+        /* the reference kernel sums dbias only beside dw, so the wanted value is summed here */
+        double S = fabs(db0[o]);
+        float want = 0.0f;
+        for (int n = 0; n < N; n++) { S += fabs(dout[(size_t)n * OC + o]); want += dout[(size_t)n * OC + o]; }
+        want += db0[o];
+        bad += !close_enough(db_f[o], want, S, N);
+    }
+    CHECK(bad == 0, "dbias N=%d C=%d OC=%d flags=%d nt=%d: %ld elements wrong", N, C, OC, flags, nt, bad);
+    free(inp); free(w); free(dout); free(dinp0); free(dw0); free(db0);
+    free(di_r); free(dw_r); free(db_r); free(di_f); free(dw_f); free(db_f);
+}
+
+/* every layout with nt = 1, 1 again, 2, 3, 5: the bits must not change */
+static void check_threads(int N, int C, int OC) {
+    static const int nts[] = {1, 1, 2, 3, 5};
+    float *inp = vec((size_t)N * C), *w = vec((size_t)OC * C), *b = vec(OC), *dout = vec((size_t)N * OC);
+    float *di0 = vec((size_t)N * C), *dw0 = vec((size_t)OC * C), *db0 = vec(OC);
+    float *out[5], *di[5], *dw[5], *db[5];
+    int same = 1;
+    for (int t = 0; t < 5; t++) {
+        out[t] = vec((size_t)N * OC);
+        di[t] = copyv(di0, (size_t)N * C); dw[t] = copyv(dw0, (size_t)OC * C); db[t] = copyv(db0, OC);
+        inh__matmul_forward_fast(out[t], inp, w, b, N, C, OC, nts[t]);
+        inh__matmul_backward_fast(di[t], dw[t], db[t], dout, inp, w, N, C, OC, nts[t]);
+        if (t && (memcmp(out[t], out[0], sizeof(float) * N * OC) || memcmp(di[t], di[0], sizeof(float) * N * C) ||
+                  memcmp(dw[t], dw[0], sizeof(float) * OC * C) || memcmp(db[t], db[0], sizeof(float) * OC))) {
+            same = 0;
+            printf("  N=%d C=%d OC=%d: nt=%d differs from nt=1\n", N, C, OC, nts[t]);
+        }
+    }
+    CHECK(same, "bits depend on the thread count (N=%d C=%d OC=%d)", N, C, OC);
+    for (int t = 0; t < 5; t++) { free(out[t]); free(di[t]); free(dw[t]); free(db[t]); }
+    free(inp); free(w); free(b); free(dout); free(di0); free(dw0); free(db0);
+}
+
+/* no pack space: the fast entry points must hand the work to the reference kernels */
+static void check_fallback(void) {
+    int N = 40, C = 70, OC = 90;
+    float *inp = vec((size_t)N * C), *w = vec((size_t)OC * C), *b = vec(OC), *dout = vec((size_t)N * OC);
+    float *o1 = vec((size_t)N * OC), *o2 = vec((size_t)N * OC);
+    float *di1 = vec((size_t)N * C), *di2 = copyv(di1, (size_t)N * C), *dw1 = vec((size_t)OC * C), *dw2 = copyv(dw1, (size_t)OC * C);
+    inh__matmul_forward_cpu(o1, inp, w, b, N, C, OC, 2);
+    inh__matmul_backward_cpu(di1, dw1, NULL, dout, inp, w, N, C, OC, 2);
+    test_refuse_big = 1;
+    inh__matmul_forward_fast(o2, inp, w, b, N, C, OC, 2);
+    inh__matmul_backward_fast(di2, dw2, NULL, dout, inp, w, N, C, OC, 2);
+    test_refuse_big = 0;
+    CHECK(!memcmp(o1, o2, sizeof(float) * N * OC) && !memcmp(di1, di2, sizeof(float) * N * C) &&
+          !memcmp(dw1, dw2, sizeof(float) * OC * C), "without pack space the result is not the reference kernel's");
+    free(inp); free(w); free(b); free(dout); free(o1); free(o2); free(di1); free(di2); free(dw1); free(dw2);
+}
+
+int main(void) {
+    inh_rng_seed(&rng, 20240606);
+    /* ragged shapes: nothing divisible by any tile size, K across block edges (KC = 256) */
+    for (int i = 0; i < 40; i++) {
+        int N = rnd(1, 300), C = rnd(1, 300), OC = rnd(1, 300), nt = rnd(1, 5);
+        check_forward(N, C, OC, i & 1, nt);
+        check_backward(N, C, OC, 1 + (i % 7), nt);    /* every non-empty subset of dinp, dw, dbias */
+    }
+    check_forward(37, 700, 101, 1, 3);                 /* three K blocks */
+    check_backward(700, 37, 101, 7, 3);
+    check_backward(37, 101, 700, 7, 2);
+    check_forward(1, 1, 1, 1, 1);
+    check_backward(1, 1, 1, 7, 1);
+    /* GPT-2 124M shapes, C and OC scaled down by 4 (the LM head's 50304 by 4 too), N = B*T = 64 */
+    static const int gpt[5][2] = {{192, 576}, {192, 192}, {192, 768}, {768, 192}, {192, 12576}};
+    for (int s = 0; s < 5; s++) {
+        check_forward(64, gpt[s][0], gpt[s][1], 1, 2);
+        check_backward(64, gpt[s][0], gpt[s][1], 7, 2);
+    }
+    check_forward(256, 768, 768, 1, 2);                /* one at full size: attproj, N = 4*64 */
+    check_backward(256, 768, 768, 7, 2);
+    printf("worst error: %.2f u*S (the bound allows 2*(K+2) u*S)\n", worst_ratio);
+
+    /* thread counts: column split, row split (one panel of columns), several K blocks */
+    check_threads(64, 192, 576);
+    check_threads(256, 96, 40);
+    check_threads(129, 300, 257);
+    check_threads(33, 517, 47);
+    check_fallback();
+    return test_summary("fastmm");
+}
