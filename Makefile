@@ -26,9 +26,9 @@ test: $(BUILD)/inheritune $(TESTS) check-cxx
 
 # the header must compile as C++ and under clang too (warnings are errors here)
 check-cxx: | $(BUILD)
-	@printf '#define INHERITUNE_IMPLEMENTATION\n#include "../inheritune.h"\nint main(void){return 0;}\n' > $(BUILD)/one.cpp
-	@c++ -Wall -Wextra -Werror -c $(BUILD)/one.cpp -o $(BUILD)/one_cpp.o
-	@if command -v clang >/dev/null; then cp $(BUILD)/one.cpp $(BUILD)/one.c; clang -std=c99 -Wall -Wextra -Werror -c $(BUILD)/one.c -o $(BUILD)/one_c.o; fi
+	@printf '#define INHERITUNE_IMPLEMENTATION\n#include "inheritune.h"\nint main(void){return 0;}\n' > $(BUILD)/one.cpp
+	@c++ -Wall -Wextra -Werror -I. -c $(BUILD)/one.cpp -o $(BUILD)/one_cpp.o
+	@if command -v clang >/dev/null; then cp $(BUILD)/one.cpp $(BUILD)/one.c; clang -std=c99 -Wall -Wextra -Werror -I. -c $(BUILD)/one.c -o $(BUILD)/one_c.o; fi
 
 demo: $(BUILD)/inheritune
 	@sh examples/demo.sh

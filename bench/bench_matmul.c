@@ -59,17 +59,24 @@ static void run_once(int impl, int layout, bufs *b) {
     }
 }
 
-/* median seconds of reps timed calls, after one warm-up call */
-static double time_it(int impl, int layout, bufs *b, int reps) {
-    double t[64];
-    run_once(impl, layout, b);
-    for (int r = 0; r < reps; r++) {
-        double t0 = inh_now();
-        run_once(impl, layout, b);
-        t[r] = inh_now() - t0;
+/* median seconds of reps timed calls of each implementation in use[], after one warm-up call each;
+   the implementations take turns, so a shift in the machine's load hits them alike */
+static void time_all(const int *use, int layout, bufs *b, int reps, double *med) {
+    double t[NIMPL][64];
+    for (int im = 0; im < NIMPL; im++) if (use[im]) run_once(im, layout, b);
+    for (int r = 0; r < reps; r++)
+        for (int im = 0; im < NIMPL; im++)
+            if (use[im]) {
+                double t0 = inh_now();
+                run_once(im, layout, b);
+                t[im][r] = inh_now() - t0;
+            }
+    for (int im = 0; im < NIMPL; im++) {
+        med[im] = 0;
+        if (!use[im]) continue;
+        qsort(t[im], (size_t)reps, sizeof(double), cmp_double);
+        med[im] = t[im][reps / 2];
     }
-    qsort(t, (size_t)reps, sizeof(double), cmp_double);
-    return t[reps / 2];
 }
 
 static float *randv(inh_rng *r, size_t n) {
@@ -110,7 +117,7 @@ int main(int argc, char **argv) {
     b.inp = randv(&rng, mx_in); b.dinp = randv(&rng, mx_in);
     b.w = randv(&rng, mx_w); b.dw = randv(&rng, mx_w);
     b.out = randv(&rng, mx_out); b.dout = randv(&rng, mx_out);
-    b.bias = randv(&rng, 50304);
+    float *bias = randv(&rng, 50304);
     b.N = N; b.nt = nt;
 
     printf("matmul, GPT-2 124M shapes, N = %d rows, %d thread%s, median of %d; GFLOP/s (2*N*C*OC per call)\n", N, nt,
@@ -121,13 +128,11 @@ int main(int argc, char **argv) {
         b.C = shp[s].C; b.OC = shp[s].OC;
         double flop = 2.0 * N * b.C * b.OC;
         for (int l = 0; l < NLAYOUT; l++) {
-            double sec[NIMPL] = {0, 0, 0};
-            b.bias = s == NS - 1 ? NULL : b.bias;   /* the LM head (tied wte) has no bias */
-            for (int im = 0; im < NIMPL; im++) {
-                if ((im == REF && no_ref) || (im == BLAS && !have_blas)) continue;
-                sec[im] = time_it(im, l, &b, reps);
-                step[im] += shp[s].per_step * sec[im];
-            }
+            double sec[NIMPL];
+            int use[NIMPL] = {!no_ref, 1, have_blas};
+            b.bias = s == NS - 1 ? NULL : bias;     /* the LM head (tied wte) has no bias */
+            time_all(use, l, &b, reps, sec);
+            for (int im = 0; im < NIMPL; im++) step[im] += shp[s].per_step * sec[im];
             printf("%-8s %5d %6d %-5s", shp[s].name, b.C, b.OC, layout_name[l]);
             for (int im = 0; im < NIMPL; im++)
                 if (sec[im] > 0) printf(" %10.1f", flop / sec[im] * 1e-9);

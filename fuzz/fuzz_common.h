@@ -14,6 +14,12 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define FZ_FN static __attribute__((unused))
+#else
+#define FZ_FN static
+#endif
+
 /* a property the code under test must keep: report and abort, so libFuzzer saves the input */
 #define FZ_CHECK(cond, ...) do { \
     if (!(cond)) { \
@@ -26,7 +32,7 @@
 
 static char fz_dir[256];
 
-static void fz_cleanup(void) {
+FZ_FN void fz_cleanup(void) {
     char cmd[400];
     if (!fz_dir[0]) return;
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", fz_dir);
@@ -34,7 +40,7 @@ static void fz_cleanup(void) {
 }
 
 /* the harness's private directory, created on first use */
-static const char *fz_tmpdir(const char *name) {
+FZ_FN const char *fz_tmpdir(const char *name) {
     if (fz_dir[0]) return fz_dir;
     struct stat st;
     const char *base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
@@ -48,13 +54,13 @@ static const char *fz_tmpdir(const char *name) {
 }
 
 /* path of file `file` in the private directory */
-static const char *fz_path(const char *name, const char *file, char *out, size_t cap) {
+FZ_FN const char *fz_path(const char *name, const char *file, char *out, size_t cap) {
     snprintf(out, cap, "%s/%s", fz_tmpdir(name), file);
     return out;
 }
 
 /* write n bytes to path (harness infrastructure: failure here is not a finding, so abort loudly) */
-static void fz_write(const char *path, const void *p, size_t n) {
+FZ_FN void fz_write(const char *path, const void *p, size_t n) {
     FILE *f = fopen(path, "wb");
     if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f) != 0) {
         fprintf(stderr, "fuzz: cannot write %s\n", path);
@@ -64,7 +70,7 @@ static void fz_write(const char *path, const void *p, size_t n) {
 
 /* split data at the first (last = 0) or last (last = 1) byte equal to sep: a = before, b = after.
    No separator: everything goes to a, b is empty. */
-static void fz_split(const uint8_t *data, size_t n, uint8_t sep, int last,
+FZ_FN void fz_split(const uint8_t *data, size_t n, uint8_t sep, int last,
                      const uint8_t **a, size_t *na, const uint8_t **b, size_t *nb) {
     size_t k = n;
     if (last) { for (size_t i = n; i-- > 0;) if (data[i] == sep) { k = i; break; } }
@@ -77,7 +83,7 @@ static void fz_split(const uint8_t *data, size_t n, uint8_t sep, int last,
 /* Exercise a model that loaded: forward on a few tokens, greedy and sampled generation. Cheap
    models only (a fuzzed header can describe a big one and the loader is right to accept it).
    Weights are arbitrary bits (NaN, Inf): nothing may crash, results need not be finite. */
-static void fz_exercise_model(inh_model *m) {
+FZ_FN void fz_exercise_model(inh_model *m) {
     const inh_config *c = &m->cfg;
     if (m->num_params > 200000 || (size_t)c->Vp * c->C > 100000 || c->L > 4 || c->C > 256) return;
     int T = c->maxT < 4 ? c->maxT : 4, in[4], tg[4], out[8];
@@ -94,7 +100,7 @@ static void fz_exercise_model(inh_model *m) {
 }
 
 /* bitwise equality of two models' configs and parameters */
-static int fz_same_model(const inh_model *a, const inh_model *b) {
+FZ_FN int fz_same_model(const inh_model *a, const inh_model *b) {
     return a->cfg.maxT == b->cfg.maxT && a->cfg.V == b->cfg.V && a->cfg.Vp == b->cfg.Vp && a->cfg.L == b->cfg.L &&
            a->cfg.NH == b->cfg.NH && a->cfg.C == b->cfg.C && a->cfg.bias == b->cfg.bias &&
            a->cfg.layer_scale == b->cfg.layer_scale && a->num_params == b->num_params &&
@@ -102,7 +108,7 @@ static int fz_same_model(const inh_model *a, const inh_model *b) {
 }
 
 /* GPT-2's byte -> printable code point map (the one encoder.json and vocab.bpe are written in) */
-static void fz_gpt2_alphabet(int byte_cp[256]) {
+FZ_FN void fz_gpt2_alphabet(int byte_cp[256]) {
     int n = 0;
     for (int b = 0; b < 256; b++) {
         int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
@@ -110,14 +116,14 @@ static void fz_gpt2_alphabet(int byte_cp[256]) {
     }
 }
 /* append the UTF-8 of code point cp (< 0x800 here) */
-static size_t fz_utf8(unsigned char *o, int cp) {
+FZ_FN size_t fz_utf8(unsigned char *o, int cp) {
     if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
     o[0] = (unsigned char)(0xC0 | cp >> 6); o[1] = (unsigned char)(0x80 | (cp & 63));
     return 2;
 }
 /* bytes s[0..n) in GPT-2's alphabet, JSON-escaped where needed ('"' and '\\' only: the alphabet
    has no control characters), into o; returns the length */
-static size_t fz_gpt2_text(const int byte_cp[256], const unsigned char *s, size_t n, unsigned char *o, int json) {
+FZ_FN size_t fz_gpt2_text(const int byte_cp[256], const unsigned char *s, size_t n, unsigned char *o, int json) {
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         int cp = byte_cp[s[i]];
@@ -125,6 +131,56 @@ static size_t fz_gpt2_text(const int byte_cp[256], const unsigned char *s, size_
         k += fz_utf8(o + k, cp);
     }
     return k;
+}
+
+/* The 256 single-byte tokens as the start of an encoder.json: '{' and "<byte>": byte, ... with
+   no closing brace. Returns the length (at most 256 * 12 bytes). */
+FZ_FN size_t fz_base_vocab(unsigned char *o) {
+    int cp[256];
+    size_t k = 0;
+    fz_gpt2_alphabet(cp);
+    o[k++] = '{';
+    for (int b = 0; b < 256; b++) {
+        unsigned char c = (unsigned char)b;
+        if (b) o[k++] = ',';
+        o[k++] = '"';
+        k += fz_gpt2_text(cp, &c, 1, o + k, 1);
+        k += (size_t)sprintf((char *)o + k, "\":%d", b);
+    }
+    return k;
+}
+
+/* A small hand-made BPE in the order BPE training would have made it (a merged symbol only
+   appears in later merges): enough to exercise both BPE code paths without ../shared. */
+static const char *const fz_merges[][2] = {
+    {" ", "t"}, {"h", "e"}, {" t", "he"}, {"i", "n"}, {" ", "a"}, {"e", "r"}, {"o", "n"}, {" ", "s"},
+    {"e", "s"}, {" ", "w"}, {"r", "e"}, {"a", "n"}, {" a", "n"}, {" an", "d"}, {"in", "g"}, {" ", " "},
+    {"  ", "  "}, {"0", "0"}, {"00", "00"}, {"\xC3", "\xA9"}, {"\n", "\n"}, {"'", "s"}, {"a", "a"},
+    {"aa", "aa"}, {"aaaa", "aaaa"}, {"1", "2"}, {"12", "3"}, {"\xE2\x80", "\x99"}, {"\xE2", "\x80"},
+};
+#define FZ_NMERGES ((int)(sizeof fz_merges / sizeof fz_merges[0]))
+
+/* encoder.json of the small BPE into v (up to 8 KB) and its vocab.bpe into mg (up to 1 KB) */
+FZ_FN void fz_small_bpe(unsigned char *v, size_t *nv, unsigned char *mg, size_t *nm) {
+    int cp[256];
+    unsigned char tok[64];
+    size_t k = fz_base_vocab(v), j = 0;
+    fz_gpt2_alphabet(cp);
+    j += (size_t)sprintf((char *)mg, "#version: 0.2\n");
+    for (int i = 0; i < FZ_NMERGES; i++) {
+        const char *a = fz_merges[i][0], *b = fz_merges[i][1];
+        size_t na = strlen(a), nb = strlen(b);
+        memcpy(tok, a, na); memcpy(tok + na, b, nb);
+        v[k++] = ','; v[k++] = '"';
+        k += fz_gpt2_text(cp, tok, na + nb, v + k, 1);
+        k += (size_t)sprintf((char *)v + k, "\":%d", 256 + i);
+        j += fz_gpt2_text(cp, (const unsigned char *)a, na, mg + j, 0);
+        mg[j++] = ' ';
+        j += fz_gpt2_text(cp, (const unsigned char *)b, nb, mg + j, 0);
+        mg[j++] = '\n';
+    }
+    k += (size_t)sprintf((char *)v + k, ",\"<|endoftext|>\":%d}", 256 + FZ_NMERGES);
+    *nv = k; *nm = j;
 }
 
 #endif

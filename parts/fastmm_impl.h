@@ -28,8 +28,9 @@ enum { INH__FMM_MR = 6, INH__FMM_NR = 16 };
 enum { INH__FMM_MR = 4, INH__FMM_NR = 16 };
 #endif
 /* KC: B rows per packed block (a 48-wide panel of 256 rows is 48 KB, streamed from L2);
-   NCP: panels per block (8 x 48 KB = 384 KB of the 1 MB L2 of a Zen 4/5 core) */
-enum { INH__FMM_KC = 256, INH__FMM_NCP = 8 };
+   NCP: panels per block (8 x 48 KB = 384 KB of the 1 MB L2 of a Zen 4/5 core);
+   MC: rows of A packed together when A must be packed (128 x 256 floats = 128 KB) */
+enum { INH__FMM_KC = 256, INH__FMM_NCP = 8, INH__FMM_MC = 128 };
 
 /* where a tile of C goes: C = acc + bias (add 0) or C += acc (add 1); bcol/brow: bias per
    column/row of the tile, or NULL */
@@ -60,6 +61,12 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
                 *a3 = a + (mr > 3 ? 3 : 0) * ars, *a4 = a + (mr > 4 ? 4 : 0) * ars,
                 *a5 = a + (mr > 5 ? 5 : 0) * ars, *a6 = a + (mr > 6 ? 6 : 0) * ars,
                 *a7 = a + (mr > 7 ? 7 : 0) * ars;
+    if (o->ccs == 1)                /* the C tile is needed at the end: fetch it while we compute */
+        for (int i = 0; i < mr; i++) {
+            const char *r = (const char *)(o->c + i * o->crs);
+            _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 64, _MM_HINT_T0);
+            _mm_prefetch(r + 128, _MM_HINT_T0); _mm_prefetch(r + 188, _MM_HINT_T0);
+        }
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
            c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00,
            c42 = c00, c50 = c00, c51 = c00, c52 = c00, c60 = c00, c61 = c00, c62 = c00, c70 = c00,
@@ -115,6 +122,11 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
     const float *a0 = a, *a1 = a + (mr > 1 ? 1 : 0) * ars, *a2 = a + (mr > 2 ? 2 : 0) * ars,
                 *a3 = a + (mr > 3 ? 3 : 0) * ars, *a4 = a + (mr > 4 ? 4 : 0) * ars,
                 *a5 = a + (mr > 5 ? 5 : 0) * ars;
+    if (o->ccs == 1)
+        for (int i = 0; i < mr; i++) {
+            const char *r = (const char *)(o->c + i * o->crs);
+            _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 60, _MM_HINT_T0);
+        }
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     ptrdiff_t off = 0;
@@ -229,14 +241,19 @@ INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t 
     }
 }
 
-/* Pack an A strip, rows [0,mr) x [0,kc), into ap (kc x MR, k-major; rows past mr zero) */
-INH__FN void inh__fmm_pack_a(float *INH__RESTRICT ap, const float *a, ptrdiff_t ars, ptrdiff_t acs, int kc, int mr) {
+/* Pack rows [0,mb) x [0,kc) of A into strips of MR rows, each kc x MR, k-major, rows past mb
+   zero. Used when rows of A are not contiguous (dw: A = dout^T); reading a whole block per k
+   touches each row of dout once per block, not once per strip. */
+INH__FN void inh__fmm_pack_a(float *INH__RESTRICT ap, const float *a, ptrdiff_t ars, ptrdiff_t acs, int kc, int mb) {
     enum { MR = INH__FMM_MR };
-    for (int k = 0; k < kc; k++, ap += MR) {
+    for (int k = 0; k < kc; k++) {
         const float *s = a + k * acs;
-        if (ars == 1 && mr == MR) memcpy(ap, s, MR * sizeof(float));
-        else
-            for (int i = 0; i < MR; i++) ap[i] = i < mr ? s[i * ars] : 0.0f;
+        for (int i0 = 0; i0 < mb; i0 += MR) {
+            float *d = ap + (size_t)(i0 / MR) * kc * MR + (size_t)k * MR;
+            if (ars == 1 && mb - i0 >= MR) memcpy(d, s + i0, MR * sizeof(float));
+            else
+                for (int i = 0; i < MR; i++) d[i] = i0 + i < mb ? s[(i0 + i) * ars] : 0.0f;
+        }
     }
 }
 
@@ -251,7 +268,7 @@ typedef struct {
     int tr, tc;                     /* thread grid: tr row strips x tc column ranges */
     float *buf;                     /* pack space, per slot INH__FMM_SLOT floats */
 } inh__fmm_args;
-enum { INH__FMM_SLOT = INH__FMM_KC * INH__FMM_NCP * INH__FMM_NR + INH__FMM_KC * INH__FMM_MR + INH__FMM_MR * INH__FMM_NR + 16 };
+enum { INH__FMM_SLOT = INH__FMM_KC * INH__FMM_NCP * INH__FMM_NR + INH__FMM_KC * INH__FMM_MC + INH__FMM_MR * INH__FMM_NR + 16 };
 
 /* K blocks: nkb equal blocks of at most KC; the cut depends on K alone (see determinism above) */
 INH__FN int inh__fmm_kblocks(int K) { return (K + INH__FMM_KC - 1) / INH__FMM_KC; }
@@ -267,31 +284,32 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
         int p_lo = (int)((long long)np * q / g->tc), p_hi = (int)((long long)np * (q + 1) / g->tc);
         if (i_hi > g->M) i_hi = g->M;
         float *bp = (float *)(((uintptr_t)(g->buf + (size_t)t * INH__FMM_SLOT) + 63) & ~(uintptr_t)63);
-        float *ap = bp + INH__FMM_KC * NCP * NR, *tmp = ap + INH__FMM_KC * MR;
+        float *ap = bp + INH__FMM_KC * NCP * NR, *tmp = ap + INH__FMM_KC * INH__FMM_MC;
         for (int pj = p_lo; pj < p_hi; pj += NCP) {
             int pn = p_hi - pj < NCP ? p_hi - pj : NCP, j0 = pj * NR;
             int nb = g->Nc - j0 < pn * NR ? g->Nc - j0 : pn * NR;
             for (int kb = 0; kb < nkb; kb++) {
                 int k0 = (int)((long long)g->K * kb / nkb), kc = (int)((long long)g->K * (kb + 1) / nkb) - k0;
                 inh__fmm_pack_b(bp, g->b + k0 * g->brs + j0 * g->bcs, g->brs, g->bcs, kc, nb);
-                for (int i0 = i_lo; i0 < i_hi; i0 += MR) {
-                    inh__fmm_tile o;
-                    const float *a = g->a + i0 * g->ars + k0 * g->acs;
-                    ptrdiff_t ars = g->ars, acs = g->acs;
-                    o.mr = i_hi - i0 < MR ? i_hi - i0 : MR;
-                    if (acs != 1) {      /* rows of A not contiguous: pack the strip */
-                        inh__fmm_pack_a(ap, a, ars, acs, kc, o.mr);
-                        a = ap; ars = 1; acs = MR;
-                    }
-                    o.add = g->add || kb > 0;
-                    o.crs = g->crs; o.ccs = g->ccs;
-                    o.brow = !o.add && g->brow ? g->brow + i0 : NULL;
-                    for (int jp = 0; jp < pn; jp++) {
-                        int j = j0 + jp * NR;
-                        o.c = g->c + i0 * g->crs + j * g->ccs;
-                        o.nr = g->Nc - j < NR ? g->Nc - j : NR;
-                        o.bcol = !o.add && g->bcol ? g->bcol + j : NULL;
-                        inh__fmm_kernel(kc, a, ars, acs, bp + (size_t)jp * kc * NR, &o, tmp);
+                for (int ib = i_lo; ib < i_hi; ib += INH__FMM_MC) {
+                    int mb = i_hi - ib < INH__FMM_MC ? i_hi - ib : INH__FMM_MC;
+                    int packed = g->acs != 1;    /* rows of A not contiguous: pack the block */
+                    if (packed) inh__fmm_pack_a(ap, g->a + ib * g->ars + k0 * g->acs, g->ars, g->acs, kc, mb);
+                    for (int i0 = ib; i0 < ib + mb; i0 += MR) {
+                        inh__fmm_tile o;
+                        const float *a = packed ? ap + (size_t)(i0 - ib) * kc : g->a + i0 * g->ars + k0 * g->acs;
+                        ptrdiff_t ars = packed ? 1 : g->ars, acs = packed ? MR : g->acs;
+                        o.mr = ib + mb - i0 < MR ? ib + mb - i0 : MR;
+                        o.add = g->add || kb > 0;
+                        o.crs = g->crs; o.ccs = g->ccs;
+                        o.brow = !o.add && g->brow ? g->brow + i0 : NULL;
+                        for (int jp = 0; jp < pn; jp++) {
+                            int j = j0 + jp * NR;
+                            o.c = g->c + i0 * g->crs + j * g->ccs;
+                            o.nr = g->Nc - j < NR ? g->Nc - j : NR;
+                            o.bcol = !o.add && g->bcol ? g->bcol + j : NULL;
+                            inh__fmm_kernel(kc, a, ars, acs, bp + (size_t)jp * kc * NR, &o, tmp);
+                        }
                     }
                 }
             }

@@ -17,11 +17,8 @@ static void inherit(void) {
     CHECK(inh_inherit(&p, &ref, 4, INH_INHERIT_PAPER, 9) == 0, "inherit 4 of 6: %s", inh_error());
     CHECK(p.cfg.L == 4 && p.cfg.layer_scale == 1 && p.cfg.V == 40, "config: 4 layers, options kept");
     float *pp = p.params_mem, *rp = ref.params_mem;
-    int all = 1;
     for (int i = 0; i < INH_NUM_PARAMS; i++) {   /* per-layer tensors: the first 4 of 6 slices; others whole */
-        int ok = same(pp, rp, p.param_sizes[i]);
-        CHECK(ok, "paper mode: %s equals the reference's (first 4 layers)", inh_param_name(i));
-        all &= ok;
+        CHECK(same(pp, rp, p.param_sizes[i]), "paper mode: %s equals the reference's (first 4 layers)", inh_param_name(i));
         pp += p.param_sizes[i]; rp += ref.param_sizes[i];
     }
     CHECK(inh_inherit(&r, &ref, 4, INH_INHERIT_REPO, 9) == 0, "repo mode");
