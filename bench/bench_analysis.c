@@ -9,10 +9,6 @@
    run. Prints the median over reps of each, and the ratio (goal: under 2x). */
 #define INHERITUNE_IMPLEMENTATION
 #include "../inheritune.h"
-#ifndef INH_HAVE_ANALYSIS
-#include "../parts/analysis_decl.h"
-#include "../parts/analysis_impl.h"
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -1,12 +1,30 @@
 #!/bin/sh
-# make demo: train a small GPT-2 on a corpus the program makes itself, evaluate it, sample from it.
+# make demo: the whole Inheritune workflow on a corpus the program makes itself, in a few minutes.
+#   make demo                          synthetic corpus (copy + bigram segments, vocabulary 64)
+#   make demo DATA=text.txt            your text, byte-level tokenizer
+#   make demo DATA=text.txt TOKENIZER=dir    ... with a GPT-2 tokenizer directory
+# Steps: corpus -> 8-layer reference -> lazy-layer analysis -> recipe from L/2 (+ random-init
+# baseline at the final depth) -> report.
 set -e
 T=build/inheritune
 D=build/demo
+REF_STEPS=${REF_STEPS:-800}
+STEPS=${STEPS:-300}
 mkdir -p $D
-$T synth --out $D --tokens 400000 --val-tokens 40000 --vocab 64
-$T train --data $D/train.bin --val $D/val.bin --layers 4 --heads 4 --dim 64 --seq-max 64 --vocab 64 \
-    --batch 16 --seq 64 --steps 400 --lr 3e-3 --min-lr 3e-4 --warmup 20 --eval-every 100 --out $D/model.bin
-$T eval --model $D/model.bin --data $D/val.bin --batch 16 --seq 64 --batches 20
-echo "sample (63 = end-of-text, 62 = separator: after a separator the model should copy the tokens before it):"
-$T sample --model $D/model.bin --prompt-ids 63,5,17,42,9,33,62 --tokens 24 --temperature 0
+if [ -n "$DATA" ]; then
+    $T prepare --tokenizer "${TOKENIZER:-bytes}" --val-tokens 20000 "$DATA" $D
+    V=$($T tokenize --tokenizer "${TOKENIZER:-bytes}" --vocab-size)
+else
+    V=64
+    $T synth --out $D --tokens 400000 --val-tokens 20000 --vocab $V
+fi
+echo "== 1. reference: 8 layers, $REF_STEPS steps"
+$T train --data $D/train.bin --val $D/val.bin --layers 8 --heads 4 --dim 64 --seq-max 64 --vocab $V \
+    --batch 16 --seq 64 --steps $REF_STEPS --lr 3e-3 --min-lr 3e-4 --warmup 50 --eval-every 200 --eval-batches 10 \
+    --out $D/ref.bin | awk '/val_loss/ || /^step [0-9]*00 /'
+echo "== 2. lazy-layer analysis of the reference"
+$T analyze --model $D/ref.bin --data $D/val.bin --seqs 100 --seq-len 64 --json $D/analysis.json --html $D/analysis.html
+echo "== 3. Inheritune recipe from L/2 = 4 layers, $STEPS steps a round, and the random-init baseline"
+$T recipe --ref $D/ref.bin --data $D/train.bin --val $D/val.bin --out $D/recipe --steps $STEPS --batch 16 --seq 64 \
+    --lr 3e-3 --min-lr 3e-4 --warmup 30 --eval-every 50 --eval-batches 10 --baselines random | grep -vE '^\[.*\] step [0-9]*/[0-9]* loss'
+echo "== reports: $D/analysis.html and $D/recipe/report.html"

@@ -26,7 +26,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FZ_CHECK(size == 1024 + m.num_params * sizeof(float) * (m.m_mem ? 3 : 1), "state of %zu bytes, %zu params", size, m.num_params);
     if (o->accum <= 2 && (size_t)o->B * o->T <= 64 && m.num_params <= 20000 && m.cfg.L <= 2) {
         inh_step_info info;
-        if (!o->shuffle && d.pos + (size_t)o->B * o->T + 1 > d.n) d.pos = 0;
         FZ_CHECK(inh_trainer_step(&t, &info) == 0, "a training step from a loaded state");
         FZ_CHECK(inh_trainer_save_state(&t, fz_path("state", "again.state", again, sizeof again)) == 0, "save after a step");
         d2 = d;

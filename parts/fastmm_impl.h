@@ -29,25 +29,29 @@ enum { INH__FMM_MR = 4, INH__FMM_NR = 16 };
 #endif
 /* KC: B rows per packed block (a 48-wide panel of 256 rows is 48 KB, streamed from L2);
    NCP: panels per block (8 x 48 KB = 384 KB of the 1 MB L2 of a Zen 4/5 core);
-   MC: rows of A packed together when A must be packed (128 x 256 floats = 128 KB) */
-enum { INH__FMM_KC = 256, INH__FMM_NCP = 8, INH__FMM_MC = 128 };
+   MC: rows of A packed together when A must be packed (~128 x 256 floats = 128 KB), whole strips */
+#ifndef XKC
+#define XKC 256
+#define XNCP 8
+#endif
+enum { INH__FMM_KC = XKC, INH__FMM_NCP = XNCP, INH__FMM_MC = 128 / INH__FMM_MR * INH__FMM_MR };
 
-/* where a tile of C goes: C = acc + bias (add 0) or C += acc (add 1); bcol/brow: bias per
-   column/row of the tile, or NULL */
+/* where a tile of C goes: rows of C are crs apart; C = acc + bias (add 0) or C += acc (add 1);
+   bias: per column of the tile, or NULL */
 typedef struct {
     float *c;
-    ptrdiff_t crs, ccs;
-    const float *bcol, *brow;
+    ptrdiff_t crs;
+    const float *bias;
     int add, mr, nr;
 } inh__fmm_tile;
 
-/* the general (slow) tile store: edge tiles and transposed C; t is the MR x NR accumulator tile */
+/* the store of an edge tile (same arithmetic as the kernels' own): t is the MR x NR accumulator */
 INH__FN void inh__fmm_store(const float *t, const inh__fmm_tile *o) {
     for (int i = 0; i < o->mr; i++)
         for (int j = 0; j < o->nr; j++) {
-            float *d = o->c + i * o->crs + j * o->ccs, v = t[i * INH__FMM_NR + j];
+            float *d = o->c + i * o->crs + j, v = t[i * INH__FMM_NR + j];
             if (o->add) *d = *d + v;
-            else *d = v + (o->bcol ? o->bcol[j] : 0.0f) + (o->brow ? o->brow[i] : 0.0f);
+            else *d = o->bias ? v + o->bias[j] : v;
         }
 }
 
@@ -61,12 +65,11 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
                 *a3 = a + (mr > 3 ? 3 : 0) * ars, *a4 = a + (mr > 4 ? 4 : 0) * ars,
                 *a5 = a + (mr > 5 ? 5 : 0) * ars, *a6 = a + (mr > 6 ? 6 : 0) * ars,
                 *a7 = a + (mr > 7 ? 7 : 0) * ars;
-    if (o->ccs == 1)                /* the C tile is needed at the end: fetch it while we compute */
-        for (int i = 0; i < mr; i++) {
-            const char *r = (const char *)(o->c + i * o->crs);
-            _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 64, _MM_HINT_T0);
-            _mm_prefetch(r + 128, _MM_HINT_T0); _mm_prefetch(r + 188, _MM_HINT_T0);
-        }
+    for (int i = 0; i < mr; i++) {   /* the C tile is needed at the end: fetch it while we compute */
+        const char *r = (const char *)(o->c + i * o->crs);
+        _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 64, _MM_HINT_T0);
+        _mm_prefetch(r + 128, _MM_HINT_T0); _mm_prefetch(r + 188, _MM_HINT_T0);
+    }
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
            c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00,
            c42 = c00, c50 = c00, c51 = c00, c52 = c00, c60 = c00, c61 = c00, c62 = c00, c70 = c00,
@@ -74,6 +77,11 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
     ptrdiff_t off = 0;
     for (int k = 0; k < kc; k++, off += acs, bp += 48) {
         __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16), b2 = _mm512_load_ps(bp + 32), t;
+#ifdef XPF
+        _mm_prefetch((const char *)(bp + XPF), _MM_HINT_T0);
+        _mm_prefetch((const char *)(bp + XPF + 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(bp + XPF + 32), _MM_HINT_T0);
+#endif
 #define INH__FMM_ROW(i)                                                                   \
         t = _mm512_set1_ps(a##i[off]);                                                    \
         c##i##0 = _mm512_fmadd_ps(t, b0, c##i##0); c##i##1 = _mm512_fmadd_ps(t, b1, c##i##1); \
@@ -82,9 +90,9 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
         INH__FMM_ROW(4) INH__FMM_ROW(5) INH__FMM_ROW(6) INH__FMM_ROW(7)
 #undef INH__FMM_ROW
     }
-    if (mr == 8 && o->nr == 48 && o->ccs == 1 && !o->brow) {   /* whole tile, rows of C contiguous */
+    if (mr == 8 && o->nr == 48) {   /* a whole tile: straight from the registers */
         float *c = o->c;
-        const float *bc = o->bcol;
+        const float *bc = o->bias;
 #define INH__FMM_PUT(i)                                                                              \
         if (o->add) {                                                                                \
             float *r = c + i * o->crs;                                                               \
@@ -122,11 +130,10 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
     const float *a0 = a, *a1 = a + (mr > 1 ? 1 : 0) * ars, *a2 = a + (mr > 2 ? 2 : 0) * ars,
                 *a3 = a + (mr > 3 ? 3 : 0) * ars, *a4 = a + (mr > 4 ? 4 : 0) * ars,
                 *a5 = a + (mr > 5 ? 5 : 0) * ars;
-    if (o->ccs == 1)
-        for (int i = 0; i < mr; i++) {
-            const char *r = (const char *)(o->c + i * o->crs);
-            _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 60, _MM_HINT_T0);
-        }
+    for (int i = 0; i < mr; i++) {
+        const char *r = (const char *)(o->c + i * o->crs);
+        _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 60, _MM_HINT_T0);
+    }
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
            c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     ptrdiff_t off = 0;
@@ -138,9 +145,9 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
         INH__FMM_ROW(0) INH__FMM_ROW(1) INH__FMM_ROW(2) INH__FMM_ROW(3) INH__FMM_ROW(4) INH__FMM_ROW(5)
 #undef INH__FMM_ROW
     }
-    if (mr == 6 && o->nr == 16 && o->ccs == 1 && !o->brow) {
+    if (mr == 6 && o->nr == 16) {
         float *c = o->c;
-        const float *bc = o->bcol;
+        const float *bc = o->bias;
 #define INH__FMM_PUT(i)                                                                              \
         if (o->add) {                                                                                \
             float *r = c + i * o->crs;                                                               \
@@ -261,9 +268,9 @@ typedef struct {
     int M, Nc, K;
     const float *a, *b;             /* A (M,K): (i,k) at a[i*ars + k*acs]; B (K,Nc): (k,j) at b[k*brs + j*bcs] */
     ptrdiff_t ars, acs, brs, bcs;
-    float *c;                       /* C (M,Nc): (i,j) at c[i*crs + j*ccs] */
-    ptrdiff_t crs, ccs;
-    const float *bcol, *brow;       /* bias (Nc) or (M), added once, or NULL */
+    float *c;                       /* C (M,Nc): (i,j) at c[i*crs + j] */
+    ptrdiff_t crs;
+    const float *bias;              /* (Nc), added once, or NULL */
     int add;                        /* 1: C += A@B; 0: C = A@B + bias */
     int tr, tc;                     /* thread grid: tr row strips x tc column ranges */
     float *buf;                     /* pack space, per slot INH__FMM_SLOT floats */
@@ -301,13 +308,12 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
                         ptrdiff_t ars = packed ? 1 : g->ars, acs = packed ? MR : g->acs;
                         o.mr = ib + mb - i0 < MR ? ib + mb - i0 : MR;
                         o.add = g->add || kb > 0;
-                        o.crs = g->crs; o.ccs = g->ccs;
-                        o.brow = !o.add && g->brow ? g->brow + i0 : NULL;
+                        o.crs = g->crs;
                         for (int jp = 0; jp < pn; jp++) {
                             int j = j0 + jp * NR;
-                            o.c = g->c + i0 * g->crs + j * g->ccs;
+                            o.c = g->c + i0 * g->crs + j;
                             o.nr = g->Nc - j < NR ? g->Nc - j : NR;
-                            o.bcol = !o.add && g->bcol ? g->bcol + j : NULL;
+                            o.bias = !o.add && g->bias ? g->bias + j : NULL;
                             inh__fmm_kernel(kc, a, ars, acs, bp + (size_t)jp * kc * NR, &o, tmp);
                         }
                     }
@@ -321,6 +327,9 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
 INH__FN int inh__fmm_run(inh__fmm_args *g, int nt) {
     int mt = (g->M + INH__FMM_MR - 1) / INH__FMM_MR, np = (g->Nc + INH__FMM_NR - 1) / INH__FMM_NR;
     if (nt < 1) nt = 1;
+#ifdef INH_NO_THREADS
+    nt = 1;                              /* the slots would run one after another anyway */
+#endif
     g->tc = nt < np ? nt : np;           /* columns first: each thread packs only its part of B */
     g->tr = nt / g->tc < mt ? nt / g->tc : mt;
     nt = g->tr * g->tc;
@@ -341,8 +350,8 @@ INH__FN void inh__matmul_forward_fast(float *out, const float *inp, const float 
     g.M = N; g.Nc = OC; g.K = C;
     g.a = inp; g.ars = C; g.acs = 1;
     g.b = w; g.brs = 1; g.bcs = C;
-    g.c = out; g.crs = OC; g.ccs = 1;
-    g.bcol = bias;
+    g.c = out; g.crs = OC;
+    g.bias = bias;
     if (!inh__fmm_run(&g, nt)) inh__matmul_forward_cpu(out, inp, w, bias, N, C, OC, nt);
 }
 
@@ -376,7 +385,7 @@ INH__FN void inh__matmul_backward_fast(float *dinp, float *dw, float *dbias, con
         g.M = N; g.Nc = C; g.K = OC;
         g.a = dout; g.ars = OC; g.acs = 1;
         g.b = w; g.brs = C; g.bcs = 1;
-        g.c = dinp; g.crs = C; g.ccs = 1;
+        g.c = dinp; g.crs = C;
         g.add = 1;
         if (!inh__fmm_run(&g, nt)) inh__matmul_backward_cpu(dinp, NULL, NULL, dout, inp, w, N, C, OC, nt);
     }
@@ -385,7 +394,7 @@ INH__FN void inh__matmul_backward_fast(float *dinp, float *dw, float *dbias, con
         g.M = OC; g.Nc = C; g.K = N;
         g.a = dout; g.ars = 1; g.acs = OC;
         g.b = inp; g.brs = C; g.bcs = 1;
-        g.c = dw; g.crs = C; g.ccs = 1;
+        g.c = dw; g.crs = C;
         g.add = 1;
         if (!inh__fmm_run(&g, nt)) inh__matmul_backward_cpu(NULL, dw, NULL, dout, inp, w, N, C, OC, nt);
     }
