@@ -8,7 +8,7 @@ HDR     = inheritune.h $(wildcard parts/*.h)
 
 TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
-.PHONY: all test demo clean check-cxx
+.PHONY: all test demo reproduce clean check-cxx
 all: $(BUILD)/inheritune
 
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) $(wildcard parts/cli_*.c) | $(BUILD)
@@ -30,8 +30,13 @@ check-cxx: | $(BUILD)
 	@c++ -Wall -Wextra -Werror -I. -c $(BUILD)/one.cpp -o $(BUILD)/one_cpp.o
 	@if command -v clang >/dev/null; then cp $(BUILD)/one.cpp $(BUILD)/one.c; clang -std=c99 -Wall -Wextra -Werror -I. -c $(BUILD)/one.c -o $(BUILD)/one_c.o; fi
 
+# make demo [DATA=text.txt [TOKENIZER=dir]]: the whole Inheritune workflow in a few minutes
 demo: $(BUILD)/inheritune
-	@sh examples/demo.sh
+	@DATA="$(DATA)" TOKENIZER="$(TOKENIZER)" sh examples/demo.sh
+
+# make reproduce [CORPUS=text.txt] [TOKENIZER=dir|bytes]: small-scale reproduction on real text (~40 min)
+reproduce: $(BUILD)/inheritune
+	@CORPUS="$(CORPUS)" TOKENIZER="$(TOKENIZER)" sh examples/reproduce.sh
 
 clean:
 	rm -rf $(BUILD)

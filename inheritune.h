@@ -5078,7 +5078,7 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path) {
     if (inh__wopen(&w, path)) return -1;
     inh__wprintf(&w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Inheritune recipe</title>\n"
                      "<style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 10px;text-align:right}"
-                     "th{background:#eee}td:first-child{text-align:left}</style></head><body>\n<h1>Inheritune recipe</h1>\n");
+                     "th{background:#eee}td:first-child,th:first-child{text-align:left}</style></head><body>\n<h1>Inheritune recipe</h1>\n");
     inh__wprintf(&w, "<p>Reference: %d layers, %zu parameters, validation loss <b>%.4f</b>. Start: %s. Final depth %d: %s.</p>\n",
                  r->ref_layers, r->ref_params, r->ref_val_loss, r->start_rule, r->final_layers,
                  r->matched ? "matches the reference" : "did not reach the reference's loss");

@@ -6,7 +6,7 @@
 # Steps: corpus -> 8-layer reference -> lazy-layer analysis -> recipe from L/2 (+ random-init
 # baseline at the final depth) -> report.
 set -e
-T=build/inheritune
+T=${TOOL:-build/inheritune}
 D=build/demo
 REF_STEPS=${REF_STEPS:-800}
 STEPS=${STEPS:-300}

@@ -7,7 +7,7 @@
 # with the random-init baseline at the final depth, and trains a random-init model at L/2 for the
 # same steps as the first Inheritune round, so that round can be compared with it directly.
 set -e
-T=build/inheritune
+T=${TOOL:-build/inheritune}
 CORPUS=${CORPUS:-../shared/data/corpus/tinyshakespeare.txt}
 TOKENIZER=${TOKENIZER:-bytes}
 REF_STEPS=${REF_STEPS:-2000}

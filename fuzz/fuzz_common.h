@@ -20,12 +20,23 @@
 #define FZ_FN static
 #endif
 
-/* a property the code under test must keep: report and abort, so libFuzzer saves the input */
+/* a property the code under test must keep: report and abort, so libFuzzer saves the input.
+   The message goes to stderr and, since fuzz/run.sh closes stderr (-close_fd_mask=3), also
+   through the sanitizers' report channel, which libFuzzer keeps open. */
+#if defined(__GNUC__) || defined(__clang__)
+extern void __sanitizer_report_error_summary(const char *summary) __attribute__((weak));
+#define FZ_REPORT(msg) do { if (__sanitizer_report_error_summary) __sanitizer_report_error_summary(msg); } while (0)
+#else
+#define FZ_REPORT(msg) ((void)(msg))
+#endif
 #define FZ_CHECK(cond, ...) do { \
     if (!(cond)) { \
-        fprintf(stderr, "\nFZ_CHECK failed at %s:%d: %s\n  ", __FILE__, __LINE__, #cond); \
-        fprintf(stderr, __VA_ARGS__); \
-        fprintf(stderr, "\n  inh_error(): %s\n", inh_error()); \
+        char fz_msg_[1600]; \
+        int fz_k_ = snprintf(fz_msg_, sizeof fz_msg_, "FZ_CHECK failed at %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+        if (fz_k_ > 0 && (size_t)fz_k_ < sizeof fz_msg_) fz_k_ += snprintf(fz_msg_ + fz_k_, sizeof fz_msg_ - (size_t)fz_k_, __VA_ARGS__); \
+        if (fz_k_ > 0 && (size_t)fz_k_ < sizeof fz_msg_) snprintf(fz_msg_ + fz_k_, sizeof fz_msg_ - (size_t)fz_k_, " (inh_error: %s)", inh_error()); \
+        fprintf(stderr, "\n%s\n", fz_msg_); \
+        FZ_REPORT(fz_msg_); \
         abort(); \
     } \
 } while (0)

@@ -8,14 +8,16 @@
 # The committed seeds (fuzz/corpus/<harness>/) and regression inputs (fuzz/regressions/<harness>/)
 # are read, never written: what the fuzzer finds goes to build/fuzz/corpus/<harness>/, which later
 # runs start from. Needs clang with libFuzzer (Debian: clang + libclang-rt-<version>-dev).
-# FUZZ_CC overrides the compiler; FUZZ_FLAGS adds libFuzzer flags (e.g. -jobs=2 -workers=2).
+# FUZZ_CC overrides the compiler, FUZZ_CFLAGS adds compiler flags (e.g. -fno-sanitize=nonnull-attribute
+# to look past a known finding), FUZZ_FLAGS adds libFuzzer flags (e.g. -jobs=2 -workers=2).
 set -u
 cd "$(dirname "$0")/.." || exit 1
+root=$(pwd)
 secs=${1:-60}
 [ $# -gt 0 ] && shift
 CC=${FUZZ_CC:-clang}
-OUT=build/fuzz
-CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+OUT=$root/build/fuzz   # absolute: the cli harness changes directory
+CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined ${FUZZ_CFLAGS:-}"
 mkdir -p "$OUT" || exit 1
 
 if [ $# -gt 0 ]; then names="$*"; else names=$(ls fuzz/fuzz_*.c | sed 's|fuzz/fuzz_||; s|\.c$||'); fi
@@ -34,8 +36,8 @@ for n in $names; do
     work=$OUT/corpus/$n
     mkdir -p "$work"
     dirs="$work"
-    [ -d fuzz/corpus/$n ] && dirs="$dirs fuzz/corpus/$n"
-    [ -d fuzz/regressions/$n ] && dirs="$dirs fuzz/regressions/$n"
+    [ -d fuzz/corpus/$n ] && dirs="$dirs $root/fuzz/corpus/$n"
+    [ -d fuzz/regressions/$n ] && dirs="$dirs $root/fuzz/regressions/$n"
     log=$OUT/$n.log
     echo "== fuzz_$n: $secs s"
     # ASan/UBSan/LSan defaults of a libFuzzer build; -rss_limit_mb also limits single mallocs.

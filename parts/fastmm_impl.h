@@ -27,14 +27,12 @@ enum { INH__FMM_MR = 6, INH__FMM_NR = 16 };
 #else
 enum { INH__FMM_MR = 4, INH__FMM_NR = 16 };
 #endif
-/* KC: B rows per packed block (a 48-wide panel of 256 rows is 48 KB, streamed from L2);
-   NCP: panels per block (8 x 48 KB = 384 KB of the 1 MB L2 of a Zen 4/5 core);
-   MC: rows of A packed together when A must be packed (~128 x 256 floats = 128 KB), whole strips */
-#ifndef XKC
-#define XKC 256
-#define XNCP 8
-#endif
-enum { INH__FMM_KC = XKC, INH__FMM_NCP = XNCP, INH__FMM_MC = 128 / INH__FMM_MR * INH__FMM_MR };
+/* KC: B rows per packed block (a 48-wide panel of 192 rows is 36 KB, streamed from L2);
+   NCP: panels per block (16 x 36 KB = 576 KB of the 1 MB L2 of a Zen 4/5 core; all 768 columns
+   of GPT-2 124M's dinp and dw in one block, so A is packed once);
+   MC: rows of A packed together when A must be packed (~128 x 192 floats = 96 KB), whole strips.
+   Measured on Zen 5 against KC 128..512 and NCP 8..32: these were best or within noise of it. */
+enum { INH__FMM_KC = 192, INH__FMM_NCP = 16, INH__FMM_MC = 128 / INH__FMM_MR * INH__FMM_MR };
 
 /* where a tile of C goes: rows of C are crs apart; C = acc + bias (add 0) or C += acc (add 1);
    bias: per column of the tile, or NULL */
@@ -77,11 +75,6 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
     ptrdiff_t off = 0;
     for (int k = 0; k < kc; k++, off += acs, bp += 48) {
         __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16), b2 = _mm512_load_ps(bp + 32), t;
-#ifdef XPF
-        _mm_prefetch((const char *)(bp + XPF), _MM_HINT_T0);
-        _mm_prefetch((const char *)(bp + XPF + 16), _MM_HINT_T0);
-        _mm_prefetch((const char *)(bp + XPF + 32), _MM_HINT_T0);
-#endif
 #define INH__FMM_ROW(i)                                                                   \
         t = _mm512_set1_ps(a##i[off]);                                                    \
         c##i##0 = _mm512_fmadd_ps(t, b0, c##i##0); c##i##1 = _mm512_fmadd_ps(t, b1, c##i##1); \
@@ -305,7 +298,7 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
                     for (int i0 = ib; i0 < ib + mb; i0 += MR) {
                         inh__fmm_tile o;
                         const float *a = packed ? ap + (size_t)(i0 - ib) * kc : g->a + i0 * g->ars + k0 * g->acs;
-                        ptrdiff_t ars = packed ? 1 : g->ars, acs = packed ? MR : g->acs;
+                        ptrdiff_t ars = packed ? 1 : g->ars, acs = packed ? (ptrdiff_t)MR : g->acs;
                         o.mr = ib + mb - i0 < MR ? ib + mb - i0 : MR;
                         o.add = g->add || kb > 0;
                         o.crs = g->crs;

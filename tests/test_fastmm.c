@@ -153,13 +153,13 @@ static void check_fallback(void) {
 
 int main(void) {
     inh_rng_seed(&rng, 20240606);
-    /* ragged shapes: nothing divisible by any tile size, K across block edges (KC = 256) */
+    /* ragged shapes: nothing divisible by any tile size, K across block edges (KC = 192) */
     for (int i = 0; i < 40; i++) {
         int N = rnd(1, 300), C = rnd(1, 300), OC = rnd(1, 300), nt = rnd(1, 5);
         check_forward(N, C, OC, i & 1, nt);
         check_backward(N, C, OC, 1 + (i % 7), nt);    /* every non-empty subset of dinp, dw, dbias */
     }
-    check_forward(37, 700, 101, 1, 3);                 /* three K blocks */
+    check_forward(37, 700, 101, 1, 3);                 /* four K blocks */
     check_backward(700, 37, 101, 7, 3);
     check_backward(37, 101, 700, 7, 2);
     check_forward(1, 1, 1, 1, 1);
