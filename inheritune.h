@@ -1647,9 +1647,18 @@ INH__FN void inh__wfloats(inh__wfile *w, const float *x, size_t n) {
     }
 }
 
+/* index of the first non-finite value, or n */
+INH__FN size_t inh__first_nonfinite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) if (!isfinite(x[i])) return i;
+    return n;
+}
+
 INHDEF int inh_model_save(const inh_model *m, const char *path) {
     unsigned char h[1024];
     inh__wfile w;
+    size_t bad = inh__first_nonfinite(m->params_mem, m->num_params);
+    if (bad < m->num_params)   /* a diverged model never replaces a good file */
+        return inh__fail("%s: not saved: parameter %zu is %g (the model has diverged)", path, bad, (double)m->params_mem[bad]);
     inh__model_header_write(&m->cfg, h);
     if (inh__wopen(&w, path)) return -1;
     inh__wwrite(&w, h, sizeof h);
@@ -3666,6 +3675,8 @@ INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     v[28] = (uint32_t)t->train->rng.s; v[29] = (uint32_t)(t->train->rng.s >> 32);
     v[30] = (uint32_t)t->train->pos; v[31] = (uint32_t)((uint64_t)t->train->pos >> 32);
     v[32] = m->m_mem != NULL;
+    size_t bad = inh__first_nonfinite(m->params_mem, m->num_params);
+    if (bad < m->num_params) return inh__fail("%s: not saved: parameter %zu is not finite (the model has diverged)", path, bad);
     memset(h, 0, sizeof h);
     for (int i = 0; i < 33; i++) inh__wr32(h + 4 * i, v[i]);
     inh__wfile w;

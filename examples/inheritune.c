@@ -202,7 +202,7 @@ static int cmd_analyze(int argc, char **argv) {
     inh_data d;
     inh_analysis a;
     int heat[64], nheat = 0, rc = 0;
-    if (inh_model_load(&m, model)) return lib_fail();
+    if (inh_model_load_any(&m, model)) return lib_fail();
     m.threads = threads;
     if (o.T > m.cfg.maxT) { fprintf(stderr, "error: --seq-len %d is above the model's maxT %d (%s)\n", o.T, m.cfg.maxT, model); inh_model_free(&m); return 1; }
     if (layers) {
@@ -255,7 +255,7 @@ static int cmd_drop_sweep(int argc, char **argv) {
     inh_model m;
     inh_data d;
     inh_sweep s;
-    if (inh_model_load(&m, model)) return lib_fail();
+    if (inh_model_load_any(&m, model)) return lib_fail();
     m.threads = threads;
     if (inh_data_open(&d, data, m.cfg.V)) { inh_model_free(&m); return lib_fail(); }
     int L = m.cfg.L, rc = 0, curves = 1;

@@ -25,6 +25,7 @@
    through the sanitizers' report channel, which libFuzzer keeps open. */
 #if defined(__GNUC__) || defined(__clang__)
 extern void __sanitizer_report_error_summary(const char *summary) __attribute__((weak));
+extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 #define FZ_REPORT(msg) do { if (__sanitizer_report_error_summary) __sanitizer_report_error_summary(msg); } while (0)
 #else
 #define FZ_REPORT(msg) ((void)(msg))
@@ -37,6 +38,7 @@ extern void __sanitizer_report_error_summary(const char *summary) __attribute__(
         if (fz_k_ > 0 && (size_t)fz_k_ < sizeof fz_msg_) snprintf(fz_msg_ + fz_k_, sizeof fz_msg_ - (size_t)fz_k_, " (inh_error: %s)", inh_error()); \
         fprintf(stderr, "\n%s\n", fz_msg_); \
         FZ_REPORT(fz_msg_); \
+        fz_cleanup(); \
         abort(); \
     } \
 } while (0)
@@ -50,17 +52,22 @@ FZ_FN void fz_cleanup(void) {
     if (system(cmd) != 0) fprintf(stderr, "fuzz: could not remove %s\n", fz_dir);
 }
 
-/* the harness's private directory, created on first use */
+/* the harness's private directory, created on first use: under $FUZZ_TMPDIR (fuzz/run.sh sets
+   it and removes it afterwards, also after a crash), else /dev/shm, else /tmp */
 FZ_FN const char *fz_tmpdir(const char *name) {
     if (fz_dir[0]) return fz_dir;
     struct stat st;
-    const char *base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    const char *base = getenv("FUZZ_TMPDIR");
+    if (!base || !*base) base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(fz_dir, sizeof fz_dir, "%s/inh_fuzz_%s_%ld", base, name, (long)getpid());
     if (mkdir(fz_dir, 0700) != 0 && !(stat(fz_dir, &st) == 0 && S_ISDIR(st.st_mode))) {
         fprintf(stderr, "fuzz: cannot create %s\n", fz_dir);
         abort();
     }
     atexit(fz_cleanup);
+#if defined(__GNUC__) || defined(__clang__)
+    if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(fz_cleanup);   /* sanitizer reports */
+#endif
     return fz_dir;
 }
 

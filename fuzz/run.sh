@@ -29,6 +29,13 @@ for n in $names; do
     "$CC" $CFLAGS "$src" -o "$OUT/fuzz_$n" -lm -lpthread || { echo "fuzz: $src does not build with $CC"; exit 1; }
 done
 
+# the harnesses' scratch files (inputs written out for the path-taking loaders) live here
+FUZZ_TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/inh_fuzz.XXXXXX") || exit 1
+[ -d /dev/shm ] && [ -w /dev/shm ] && { rmdir "$FUZZ_TMPDIR"; FUZZ_TMPDIR=$(mktemp -d /dev/shm/inh_fuzz.XXXXXX) || exit 1; }
+export FUZZ_TMPDIR
+trap 'rm -rf "$FUZZ_TMPDIR"' EXIT
+trap 'exit 130' INT TERM
+
 failed=""
 total=0
 summary=""

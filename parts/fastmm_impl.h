@@ -66,7 +66,7 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
     for (int i = 0; i < mr; i++) {   /* the C tile is needed at the end: fetch it while we compute */
         const char *r = (const char *)(o->c + i * o->crs);
         _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 64, _MM_HINT_T0);
-        _mm_prefetch(r + 128, _MM_HINT_T0); _mm_prefetch(r + 188, _MM_HINT_T0);
+        _mm_prefetch(r + 128, _MM_HINT_T0); _mm_prefetch(r + 188, _MM_HINT_T0);   /* 188: the last float */
     }
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
            c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00,

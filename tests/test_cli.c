@@ -179,6 +179,8 @@ static void text_and_formats(void) {
     run(TOOL " eval --model build/cli_hf.bin --data build/cli_ts/val.bin --batch 1 --seq 32 --threads 1", out2, sizeof out2);
     CHECK(rc == 0 && !strcmp(out, out2) && strstr(out, "loss "), "eval of the HF file and of its .bin agree: %s / %s", out, out2);
     bad(TOOL " convert build/nope.safetensors build/x.bin", "build/nope.safetensors");
+    rc = run(TOOL " analyze --model ../shared/data/hf_tiny_gpt2 --data build/cli_ts/val.bin --seqs 2 --seq-len 50 --threads 1", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "lazy groups"), "analyze reads a Hugging Face model: %s", out);
     rc = run(TOOL " sample --model ../shared/data/hf_tiny_gpt2 --tokenizer ../shared/data/gpt2 --prompt 'Hello, my dog' --tokens 3 --temperature 0", out, sizeof out);
     CHECK(rc == 0 && !strncmp(out, "Hello, my dog", 13), "sample prints text after a text prompt: %s", out);
 }

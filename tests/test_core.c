@@ -291,6 +291,12 @@ static void checkpoint_roundtrip(void) {
     fseek(f, 0, SEEK_END);
     CHECK(ftell(f) == 1024 + (long)m.num_params * 4, "file size is header + 4 bytes per parameter");
     fclose(f);
+    /* a model with a NaN is never written over a good file */
+    m2.params_mem[5] = NAN;
+    CHECK(inh_model_save(&m2, "build/rt.bin") != 0 && strstr(inh_error(), "diverged"), "NaN model refused: %s", inh_error());
+    inh_model m3;
+    CHECK(inh_model_load(&m3, "build/rt.bin") == 0 && memcmp(m3.params_mem, m.params_mem, m.num_params * 4) == 0, "the good file is intact");
+    inh_model_free(&m3);
     inh_model_free(&m); inh_model_free(&m2);
 }
 
@@ -391,6 +397,31 @@ static void resume_exact(void) {
     inh_data_close(&d); inh_data_close(&d2);
 }
 
+/* a step whose loss or gradient is not finite is skipped: the weights and moments do not move */
+static void nan_guard(void) {
+    inh_config c;
+    inh_train_opts o;
+    inh_model m;
+    inh_data d;
+    inh_trainer t;
+    inh_step_info info;
+    make_pattern("build/pattern.bin", 4000);
+    inh_config_default(&c, 16, 32, 1, 1, 8);
+    inh_train_opts_default(&o);
+    o.B = 2; o.T = 16;
+    inh_model_init(&m, &c, 4);
+    inh_data_open(&d, "build/pattern.bin", 32);
+    inh_trainer_init(&t, &m, &d, &o);
+    inh_trainer_step(&t, &info);
+    m.params.lnfw[0] = INFINITY;
+    float *before = (float *)malloc(m.num_params * 4);
+    memcpy(before, m.params_mem, m.num_params * 4);
+    CHECK(inh_trainer_step(&t, &info) == 0 && info.skipped, "non-finite loss: step skipped (loss %g)", info.loss);
+    CHECK(memcmp(before, m.params_mem, m.num_params * 4) == 0, "skipped step leaves the weights untouched");
+    free(before);
+    inh_trainer_free(&t); inh_model_free(&m); inh_data_close(&d);
+}
+
 static void learns(void) {
     inh_config c;
     inh_train_opts o;
@@ -443,6 +474,7 @@ int main(void) {
     bad_inputs();
     schedule();
     resume_exact();
+    nan_guard();
     learns();
     return test_summary("core");
 }
