@@ -152,6 +152,22 @@ INHDEF float inh_model_grad_norm(inh_model *m);
    recomputing). Returns -1 if moments cannot be allocated. */
 INHDEF int   inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm);
 
+/* Inference with a KV cache, one token at a time (batch 1). Layers whose attention is dropped
+   (m->drop_attn) keep no cache. Once maxT tokens are in, the oldest is dropped and the cache is
+   rebuilt from the last maxT-1 tokens (positions restart), as a sliding window. */
+typedef struct {
+    inh_model *m;
+    float **k, **v;          /* per layer: (maxT, C), or NULL for dropped layers */
+    float *x, *ln, *qkv, *att, *atty, *h, *hg, *logits;   /* scratch for one position */
+    int *tokens;             /* the tokens in the cache (maxT) */
+    int n;                   /* tokens in the cache */
+    size_t cache_floats;     /* memory held by the cache */
+} inh_kv;
+INHDEF int  inh_kv_init(inh_kv *kv, inh_model *m);
+INHDEF void inh_kv_free(inh_kv *kv);
+/* Append one token; kv->logits (Vp) then holds the next-token logits. */
+INHDEF int  inh_kv_push(inh_kv *kv, int token);
+
 /* Sample n_new tokens after the prompt (batch 1). temperature 0 = greedy; top_k 0 = all. */
 INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int n_new,
                               float temperature, int top_k, inh_rng *rng, int *out);
@@ -1546,20 +1562,110 @@ INH__FN int inh__sample_logits(const float *logits, int V, float temperature, in
     return best;
 }
 
+INHDEF void inh_kv_free(inh_kv *kv) {
+    if (kv->k) for (int l = 0; l < kv->m->cfg.L; l++) { INH_FREE(kv->k[l]); INH_FREE(kv->v[l]); }
+    INH_FREE(kv->k); INH_FREE(kv->v); INH_FREE(kv->x); INH_FREE(kv->tokens);
+    memset(kv, 0, sizeof *kv);
+}
+
+INHDEF int inh_kv_init(inh_kv *kv, inh_model *m) {
+    const inh_config *c = &m->cfg;
+    size_t C = (size_t)c->C, T = (size_t)c->maxT;
+    memset(kv, 0, sizeof *kv);
+    kv->m = m;
+    kv->k = INH__CALLOC(float *, c->L);
+    kv->v = INH__CALLOC(float *, c->L);
+    /* scratch: x, ln, qkv, att, atty, h, hg, logits */
+    kv->x = INH__ALLOC(float, C + C + 3 * C + T + C + 4 * C + 4 * C + (size_t)c->Vp);
+    kv->tokens = INH__ALLOC(int, T);
+    if (!kv->k || !kv->v || !kv->x || !kv->tokens) { inh_kv_free(kv); return -1; }
+    kv->ln = kv->x + C; kv->qkv = kv->ln + C; kv->att = kv->qkv + 3 * C; kv->atty = kv->att + T;
+    kv->h = kv->atty + C; kv->hg = kv->h + 4 * C; kv->logits = kv->hg + 4 * C;
+    for (int l = 0; l < c->L; l++) {
+        if (m->drop_attn[l]) continue;    /* no attention, no cache */
+        kv->k[l] = INH__ALLOC(float, T * C);
+        kv->v[l] = INH__ALLOC(float, T * C);
+        if (!kv->k[l] || !kv->v[l]) { inh_kv_free(kv); return -1; }
+        kv->cache_floats += 2 * T * C;
+    }
+    return 0;
+}
+
+/* one position through every block, attending to the cache (same kernels as the batched forward) */
+INH__FN void inh__kv_forward(inh_kv *kv, int token) {
+    inh_model *m = kv->m;
+    const inh_config *c = &m->cfg;
+    const inh_params *p = &m->params;
+    int C = c->C, NH = c->NH, hs = C / NH, t = kv->n, nt = m->threads, bias = c->bias;
+    float mean, rstd;
+    inh__encoder_forward(kv->x, &token, p->wte, p->wpe + (size_t)t * C, 1, 1, C);
+    for (int l = 0; l < c->L; l++) {
+        size_t lc = (size_t)l * C;
+        if (!m->drop_attn[l]) {
+            inh__layernorm_forward(kv->ln, &mean, &rstd, kv->x, p->ln1w + lc, bias ? p->ln1b + lc : NULL, 1, C);
+            inh__matmul_forward(kv->qkv, kv->ln, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, 1, C, 3 * C, nt);
+            memcpy(kv->k[l] + (size_t)t * C, kv->qkv + C, C * sizeof(float));
+            memcpy(kv->v[l] + (size_t)t * C, kv->qkv + 2 * C, C * sizeof(float));
+            float scale = inh__attn_scale(c, l);
+            for (int h = 0; h < NH; h++) {   /* softmax(q . k / scale) over the cache, then . v */
+                const float *q = kv->qkv + h * hs;
+                float mx = -INFINITY, sum = 0.0f;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    kv->att[t2] = inh__dot(q, kv->k[l] + (size_t)t2 * C + h * hs, hs) * scale;
+                    if (kv->att[t2] > mx) mx = kv->att[t2];
+                }
+                for (int t2 = 0; t2 <= t; t2++) { kv->att[t2] = expf(kv->att[t2] - mx); sum += kv->att[t2]; }
+                float *o = kv->atty + h * hs;
+                for (int i = 0; i < hs; i++) o[i] = 0.0f;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    const float *v = kv->v[l] + (size_t)t2 * C + h * hs;
+                    float w = kv->att[t2] / sum;
+                    for (int i = 0; i < hs; i++) o[i] += w * v[i];
+                }
+            }
+            inh__matmul_forward(kv->h, kv->atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, 1, C, C, nt);
+            inh__residual_forward(kv->x, kv->x, kv->h, (size_t)C);
+        }
+        inh__layernorm_forward(kv->ln, &mean, &rstd, kv->x, p->ln2w + lc, bias ? p->ln2b + lc : NULL, 1, C);
+        inh__matmul_forward(kv->h, kv->ln, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, 1, C, 4 * C, nt);
+        inh__gelu_forward(kv->hg, kv->h, (size_t)4 * C);
+        inh__matmul_forward(kv->h, kv->hg, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, 1, 4 * C, C, nt);
+        inh__residual_forward(kv->x, kv->x, kv->h, (size_t)C);
+    }
+    inh__layernorm_forward(kv->ln, &mean, &rstd, kv->x, p->lnfw, bias ? p->lnfb : NULL, 1, C);
+    inh__matmul_forward(kv->logits, kv->ln, p->wte, NULL, 1, C, c->Vp, nt);
+    kv->tokens[kv->n++] = token;
+}
+
+INHDEF int inh_kv_push(inh_kv *kv, int token) {
+    const inh_config *c = &kv->m->cfg;
+    if (token < 0 || token >= c->V) return inh__fail("token %d is outside the vocabulary (V=%d)", token, c->V);
+    if (kv->n == c->maxT) {   /* full: slide the window, rebuild from the last maxT-1 tokens */
+        int keep = c->maxT - 1;
+        memmove(kv->tokens, kv->tokens + 1, (size_t)keep * sizeof(int));
+        kv->n = 0;
+        for (int i = 0; i < keep; i++) inh__kv_forward(kv, kv->tokens[i]);
+    }
+    inh__kv_forward(kv, token);
+    return 0;
+}
+
 INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int n_new,
                               float temperature, int top_k, inh_rng *rng, int *out) {
     const inh_config *c = &m->cfg;
+    inh_kv kv;
     if (n_prompt < 1) return inh__fail("generation needs at least one prompt token");
-    for (int i = 0; i < n_prompt; i++) {
+    for (int i = 0; i < n_prompt; i++)
         if (prompt[i] < 0 || prompt[i] >= c->V) return inh__fail("prompt token %d is outside the vocabulary (V=%d)", prompt[i], c->V);
-        out[i] = prompt[i];
-    }
-    int n = n_prompt;
+    memmove(out, prompt, (size_t)n_prompt * sizeof(int));
+    if (inh_kv_init(&kv, m)) return -1;
+    int start = n_prompt > c->maxT ? n_prompt - c->maxT : 0;   /* a long prompt: its last maxT tokens */
+    for (int i = start; i < n_prompt; i++) inh_kv_push(&kv, out[i]);
     for (int k = 0; k < n_new; k++) {
-        int start = n > c->maxT ? n - c->maxT : 0, T = n - start;   /* slide the window past maxT */
-        if (inh_model_forward(m, out + start, NULL, 1, T)) return -1;
-        out[n++] = inh__sample_logits(m->acts.logits + (size_t)(T - 1) * c->Vp, c->V, temperature, top_k, rng);
+        out[n_prompt + k] = inh__sample_logits(kv.logits, c->V, temperature, top_k, rng);
+        if (k + 1 < n_new) inh_kv_push(&kv, out[n_prompt + k]);
     }
+    inh_kv_free(&kv);
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <math.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -115,6 +116,12 @@ FZ_FN void fz_exercise_model(inh_model *m) {
     FZ_CHECK(inh_model_generate(m, in, 1, 2, 0.0f, 0, &rng, out) == 0, "greedy generation");
     FZ_CHECK(inh_model_generate(m, in, 1, 2, 1.0f, 2, &rng, out) == 0, "sampled generation");
     for (int i = 0; i < 3; i++) FZ_CHECK(out[i] >= 0 && out[i] < c->V, "generated id %d outside [0, %d)", out[i], c->V);
+}
+
+/* 1 if every parameter is finite: the savers refuse a diverged model ("never replaces a good file") */
+FZ_FN int fz_finite(const inh_model *m) {
+    for (size_t i = 0; i < m->num_params; i++) if (!isfinite(m->params_mem[i])) return 0;
+    return 1;
 }
 
 /* bitwise equality of two models' configs and parameters */

@@ -1,7 +1,7 @@
 /* fuzz/fuzz_state.c - training-state file (inh_trainer_load_state).
    Properties: a state that loads has a consistent trainer (position inside the data, options
    that inh_trainer_init accepts); when it is cheap, one training step runs (a NaN loss skips the
-   update) and the state saved after it loads back the same. */
+   update) and the state saved after it loads back the same (save refuses non-finite weights). */
 #define INHERITUNE_IMPLEMENTATION
 #include "../inheritune.h"
 #include "fuzz_common.h"
@@ -27,15 +27,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (o->accum <= 2 && (size_t)o->B * o->T <= 64 && m.num_params <= 20000 && m.cfg.L <= 2) {
         inh_step_info info;
         FZ_CHECK(inh_trainer_step(&t, &info) == 0, "a training step from a loaded state");
-        FZ_CHECK(inh_trainer_save_state(&t, fz_path("state", "again.state", again, sizeof again)) == 0, "save after a step");
-        d2 = d;
-        memset(&m2, 0, sizeof m2);
-        FZ_CHECK(inh_trainer_load_state(&t2, &m2, &d2, again) == 0, "reload of a saved state");
-        FZ_CHECK(fz_same_model(&m, &m2) && t2.step == t.step && !m.m_mem == !m2.m_mem, "save -> load changed the state");
-        FZ_CHECK(!m.m_mem || (memcmp(m.m_mem, m2.m_mem, m.num_params * sizeof(float)) == 0 &&
-                              memcmp(m.v_mem, m2.v_mem, m.num_params * sizeof(float)) == 0), "save -> load changed the AdamW moments");
-        inh_trainer_free(&t2);
-        inh_model_free(&m2);
+        int rc = inh_trainer_save_state(&t, fz_path("state", "again.state", again, sizeof again)), finite = fz_finite(&m);
+        FZ_CHECK(rc == (finite ? 0 : -1), "save after a step returned %d (finite parameters: %d)", rc, finite);
+        if (rc == 0) {
+            d2 = d;
+            memset(&m2, 0, sizeof m2);
+            FZ_CHECK(inh_trainer_load_state(&t2, &m2, &d2, again) == 0, "reload of a saved state");
+            FZ_CHECK(fz_same_model(&m, &m2) && t2.step == t.step && !m.m_mem == !m2.m_mem, "save -> load changed the state");
+            FZ_CHECK(!m.m_mem || (memcmp(m.m_mem, m2.m_mem, m.num_params * sizeof(float)) == 0 &&
+                                  memcmp(m.v_mem, m2.v_mem, m.num_params * sizeof(float)) == 0), "save -> load changed the AdamW moments");
+            inh_trainer_free(&t2);
+            inh_model_free(&m2);
+        }
     }
     inh_trainer_free(&t);
     inh_model_free(&m);

@@ -7,8 +7,8 @@
    B is packed, KC rows at a time, into panels NR columns wide (k-major, zero-padded); a block of
    NCP panels stays in L2 while every MR-row strip of A meets it. A strip is read where it lies
    when its rows are contiguous in k (the micro-kernel only broadcasts A), else packed first.
-   The micro-kernel holds an MR x NR tile of C in registers: AVX-512 8x48, AVX2+FMA 6x16, plain C
-   4x16 (chosen by the compiler, -march=native).
+   The micro-kernel holds an MR x NR tile of C in registers: AVX-512 8x48, AVX2+FMA 6x16, else 6x8
+   in GCC/clang vector types (SSE2, NEON) or plain C (chosen by the compiler, -march=native).
    Determinism: K is cut into blocks that depend on K alone; threads own whole tiles of C (a grid
    of row strips x column panels), never a share of K. Each C element is therefore summed in the
    same order for any thread count, and bits never depend on it. The order differs from the
@@ -25,7 +25,7 @@ enum { INH__FMM_MR = 8, INH__FMM_NR = 48 };
 #define INH__FMM_AVX2 1
 enum { INH__FMM_MR = 6, INH__FMM_NR = 16 };
 #else
-enum { INH__FMM_MR = 4, INH__FMM_NR = 16 };
+enum { INH__FMM_MR = 6, INH__FMM_NR = 8 };
 #endif
 /* KC: B rows per packed block (a 48-wide panel of 192 rows is 36 KB, streamed from L2);
    NCP: panels per block (16 x 36 KB = 576 KB of the 1 MB L2 of a Zen 4/5 core; all 768 columns
@@ -164,19 +164,43 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
     inh__fmm_store(tmp, o);
 }
 
-#else
-/* acc (4 x 16) = A (4 rows) @ bp (kc x 16, packed), plain C the compiler may vectorise */
+#elif defined(__GNUC__) || defined(__clang__)
+/* acc (6 x 8) = A (6 rows) @ bp (kc x 8, packed), in 4-wide GCC/clang vector types: SSE2 or NEON
+   registers (12 of 16 XMM for the tile), where plain loops (or 8-wide types on SSE2) would keep the
+   tile in memory */
+typedef float inh__fmm_v4 __attribute__((vector_size(16)));
 INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
                              const inh__fmm_tile *o, float *tmp) {
-    const float *ar[4];
-    for (int i = 0; i < 4; i++) ar[i] = a + (o->mr > i ? i : 0) * ars;
-    for (int i = 0; i < 4 * 16; i++) tmp[i] = 0.0f;
+    int mr = o->mr;
+    const float *a0 = a, *a1 = a + (mr > 1 ? 1 : 0) * ars, *a2 = a + (mr > 2 ? 2 : 0) * ars,
+                *a3 = a + (mr > 3 ? 3 : 0) * ars, *a4 = a + (mr > 4 ? 4 : 0) * ars,
+                *a5 = a + (mr > 5 ? 5 : 0) * ars;
+    inh__fmm_v4 c00 = {0, 0, 0, 0}, c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00,
+                c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, b0, b1;
     ptrdiff_t off = 0;
-    for (int k = 0; k < kc; k++, off += acs, bp += 16)
-        for (int i = 0; i < 4; i++) {
-            float av = ar[i][off], *INH__RESTRICT t = tmp + i * 16;
-            for (int j = 0; j < 16; j++) t[j] += av * bp[j];
-        }
+    for (int k = 0; k < kc; k++, off += acs, bp += 8) {
+        memcpy(&b0, bp, sizeof b0); memcpy(&b1, bp + 4, sizeof b1);
+#define INH__FMM_ROW(i) c##i##0 += a##i[off] * b0; c##i##1 += a##i[off] * b1;
+        INH__FMM_ROW(0) INH__FMM_ROW(1) INH__FMM_ROW(2) INH__FMM_ROW(3) INH__FMM_ROW(4) INH__FMM_ROW(5)
+#undef INH__FMM_ROW
+    }
+#define INH__FMM_TMP(i) memcpy(tmp + i * 8, &c##i##0, 16); memcpy(tmp + i * 8 + 4, &c##i##1, 16);
+    INH__FMM_TMP(0) INH__FMM_TMP(1) INH__FMM_TMP(2) INH__FMM_TMP(3) INH__FMM_TMP(4) INH__FMM_TMP(5)
+#undef INH__FMM_TMP
+    inh__fmm_store(tmp, o);
+}
+
+#else
+/* acc (6 x 8) = A (6 rows) @ bp (kc x 8, packed), plain C */
+INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
+                             const inh__fmm_tile *o, float *tmp) {
+    const float *ar[6];
+    for (int i = 0; i < 6; i++) ar[i] = a + (o->mr > i ? i : 0) * ars;
+    for (int i = 0; i < 6 * 8; i++) tmp[i] = 0.0f;
+    ptrdiff_t off = 0;
+    for (int k = 0; k < kc; k++, off += acs, bp += 8)
+        for (int i = 0; i < 6; i++)
+            for (int j = 0; j < 8; j++) tmp[i * 8 + j] += ar[i][off] * bp[j];
     inh__fmm_store(tmp, o);
 }
 #endif
