@@ -906,8 +906,9 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static int cmd_bench(int argc, char **argv) {
-    int L = 12, NH = 12, C = 768, maxT = 1024, V = 50257, B = 4, T = 64, steps = 5, threads = 0, no_bias = 0;
+    int L = 12, NH = 12, C = 768, maxT = 1024, V = 50257, B = 4, T = 64, steps = 5, threads = 0, no_bias = 0, gen = 0;
     flag f[] = {
+        {"--generate", F_INT, &gen, "instead: batch-1 generation of N tokens with the KV cache, against the memory-bandwidth bound", 0},
         {"--layers", F_INT, &L, "layers (default 12: GPT-2 124M)", 0},
         {"--heads", F_INT, &NH, "heads (default 12)", 0},
         {"--dim", F_INT, &C, "channels (default 768)", 0},
@@ -935,6 +936,29 @@ static int cmd_bench(int argc, char **argv) {
     inh_rng rng;
     inh_rng_seed(&rng, 7);
     for (int i = 0; i < B * T; i++) { x[i] = (int)(inh_rng_u64(&rng) % V); y[i] = (int)(inh_rng_u64(&rng) % V); }
+    if (gen > 0) {   /* every generated token reads every weight once: bytes / bandwidth is the floor */
+        size_t nfl = (size_t)256 << 20;
+        float *buf = (float *)malloc(nfl * sizeof(float));
+        double bandwidth = 0, sink = 0;
+        for (size_t i = 0; buf && i < nfl; i++) buf[i] = (float)(i & 7);
+        for (int rep = 0; buf && rep < 3; rep++) {   /* best of 3 reads of 1 GiB, one float per cache line */
+            double t0 = inh_now();
+            for (size_t i = 0; i < nfl; i += 16) sink += buf[i];
+            double bps = nfl * sizeof(float) / (inh_now() - t0);
+            if (bps > bandwidth) bandwidth = bps;
+        }
+        free(buf);
+        int *out = (int *)malloc(sizeof(int) * ((size_t)gen + 1)), prompt = 0;
+        double t0 = inh_now();
+        int grc = out ? inh_model_generate(&m, &prompt, 1, gen, 0.0f, 0, &rng, out) : -1;
+        double dt = inh_now() - t0, bound = bandwidth / (m.num_params * sizeof(float));
+        if (!grc)
+            printf("generate: %d tokens in %.2f s = %.1f tokens/s; read bandwidth %.1f GB/s%s, weights %.0f MB -> bound %.1f tokens/s; "
+                   "bound / measured = %.2fx\n", gen, dt, gen / dt, bandwidth * 1e-9, sink < 0 ? "?" : "", m.num_params * 4e-6, bound, bound / (gen / dt));
+        free(out); free(x); free(y); free(fw); free(bw); free(up); free(tot);
+        inh_model_free(&m);
+        return grc ? lib_fail() : 0;
+    }
     inh_adamw o;
     inh_adamw_default(&o);
     int rc = 0;
