@@ -4,14 +4,14 @@ OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -std=c99 -Wall -Wextra
 LDLIBS  = -lm -lpthread
 BUILD   = build
-HDR     = inheritune.h $(wildcard parts/*.h)
+HDR     = inheritune.h
 
 TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
-.PHONY: all test demo reproduce clean check-cxx
+.PHONY: all test demo reproduce clean check-cxx bench-matmul bench-blas
 all: $(BUILD)/inheritune
 
-$(BUILD)/inheritune: examples/inheritune.c $(HDR) $(wildcard parts/cli_*.c) | $(BUILD)
+$(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 $(BUILD)/test_%: tests/test_%.c tests/test.h $(HDR) | $(BUILD)
@@ -37,6 +37,16 @@ demo: $(BUILD)/inheritune
 # make reproduce [CORPUS=text.txt] [TOKENIZER=dir|bytes]: small-scale reproduction on real text (~40 min)
 reproduce: $(BUILD)/inheritune
 	@CORPUS="$(CORPUS)" TOKENIZER="$(TOKENIZER)" sh examples/reproduce.sh
+
+# matmul kernels at GPT-2 shapes, one thread: reference, fast; bench-blas adds OpenBLAS
+# (Debian: apt-get install libopenblas-dev; SkylakeX kernels, as 0.3.21 does not know Zen 5)
+bench-matmul: $(BUILD)/bench_matmul
+	$(BUILD)/bench_matmul
+$(BUILD)/bench_matmul: bench/bench_matmul.c $(HDR) | $(BUILD)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+bench-blas: | $(BUILD)
+	$(CC) $(CFLAGS) -DWITH_BLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread bench/bench_matmul.c -o $(BUILD)/bench_matmul_blas -lopenblas $(LDLIBS)
+	OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 $(BUILD)/bench_matmul_blas
 
 clean:
 	rm -rf $(BUILD)

@@ -1,5 +1,5 @@
 /* bench/bench_matmul.c - the matmuls of a GPT-2 124M training step: the reference kernels, the
-   packed kernels (parts/fastmm_impl.h) and, built with -DWITH_BLAS, OpenBLAS sgemm measured in the
+   packed kernels (inh__matmul_*_fast in inheritune.h) and, built with -DWITH_BLAS, OpenBLAS sgemm measured in the
    same run. One thread by default; every number is the median of 5 timed calls after a warm-up.
 
      cc -O3 -march=native -std=c99 bench/bench_matmul.c -o build/bench_matmul -lm -lpthread
@@ -15,9 +15,6 @@
             dw   dw (OC,C) += dout^T @ inp        (dbias is not a matmul and is left out) */
 #define INHERITUNE_IMPLEMENTATION
 #include "../inheritune.h"
-#ifndef INH_HAVE_FASTMM
-#include "../parts/fastmm_impl.h"
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

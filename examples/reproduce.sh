@@ -1,5 +1,5 @@
 #!/bin/sh
-# make reproduce: a small-scale Inheritune reproduction on real text (about 40 minutes on 2 cores).
+# make reproduce: a small-scale Inheritune reproduction on real text (about 45 minutes on 2 free cores).
 #   CORPUS     text file (default ../shared/data/corpus/tinyshakespeare.txt)
 #   TOKENIZER  bytes (default) or a GPT-2 tokenizer directory
 #   REF_STEPS, STEPS  training steps of the reference and of every recipe run
@@ -10,8 +10,8 @@ set -e
 T=${TOOL:-build/inheritune}
 CORPUS=${CORPUS:-../shared/data/corpus/tinyshakespeare.txt}
 TOKENIZER=${TOKENIZER:-bytes}
-REF_STEPS=${REF_STEPS:-2000}
-STEPS=${STEPS:-500}
+REF_STEPS=${REF_STEPS:-1500}
+STEPS=${STEPS:-400}
 D=build/reproduce
 [ -f "$CORPUS" ] || { echo "error: $CORPUS not found (set CORPUS=path/to/text.txt)"; exit 1; }
 mkdir -p $D
@@ -19,8 +19,13 @@ $T prepare --tokenizer "$TOKENIZER" --val-tokens 100000 "$CORPUS" $D
 V=$($T tokenize --tokenizer "$TOKENIZER" --vocab-size)
 MODEL="--heads 4 --dim 128 --seq-max 128 --vocab $V"
 TRAIN="--batch 8 --seq 128 --lr 1e-3 --min-lr 1e-4 --warmup 50 --eval-batches 20"
-[ -f $D/ref.bin ] || $T train --data $D/train.bin --val $D/val.bin --layers 12 $MODEL $TRAIN --steps $REF_STEPS \
-    --eval-every 250 --out $D/ref.bin --state $D/ref.state --save-every 250 | grep -E "val_loss|step [0-9]*0 loss|saved"
+# the reference (resumed from its state file if an earlier run was interrupted)
+if [ ! -f $D/ref.done ]; then
+    if [ -f $D/ref.state ]; then FROM="--resume $D/ref.state"; else FROM="--layers 12 $MODEL"; fi
+    $T train --data $D/train.bin --val $D/val.bin $FROM $TRAIN --steps $REF_STEPS --eval-every 250 \
+        --out $D/ref.bin --state $D/ref.state --save-every 50 | grep --line-buffered -E "val_loss|^step [0-9]*00 loss|resumed"
+    touch $D/ref.done
+fi
 $T analyze --model $D/ref.bin --data $D/val.bin --seqs 100 --seq-len 100 --json $D/analysis.json --html $D/analysis.html
 $T recipe --ref $D/ref.bin --data $D/train.bin --val $D/val.bin --out $D/recipe --steps $STEPS $TRAIN --eval-every 100 \
     --baselines random | grep -vE "^\[.*\] step [0-9]*/"

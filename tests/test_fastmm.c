@@ -1,4 +1,4 @@
-/* tests/test_fastmm.c - the packed matmul kernels (parts/fastmm_impl.h) against the reference
+/* tests/test_fastmm.c - the packed matmul kernels (inheritune.h, inh__matmul_*_fast) against the reference
    kernels inh__matmul_forward_cpu / inh__matmul_backward_cpu, in all three layouts of a training
    step, on ragged random shapes and on GPT-2 shapes; plus bit-identical results for any thread
    count and the fallback when pack space cannot be allocated.
@@ -20,9 +20,6 @@ static void *test_malloc(size_t n);
 
 #define INHERITUNE_IMPLEMENTATION
 #include "../inheritune.h"
-#ifndef INH_HAVE_FASTMM
-#include "../parts/fastmm_impl.h"
-#endif
 #include "test.h"
 #include <stdlib.h>
 
