@@ -1547,11 +1547,28 @@ INH__FN int inh__fmm_run(inh__fmm_args *g, int nt) {
 }
 
 /* forward: out (N,OC) = inp (N,C) @ w^T + bias; w (OC,C), bias (OC) or NULL */
+/* a few rows (token-by-token inference): packing W would cost more than the product, so stream
+   each row of W once against the N inputs, threads splitting the output columns */
+enum { INH__GEMV_ROWS = 4 };
+static void inh__gemv_cols(void *p, int lo, int hi) {
+    inh__mm_args *a = (inh__mm_args *)p;
+    for (int oc = lo; oc < hi; oc++) {
+        const float *wr = a->w + (size_t)oc * a->C;
+        for (int n = 0; n < a->N; n++)
+            a->out[(size_t)n * a->OC + oc] = inh__dot(a->inp + (size_t)n * a->C, wr, a->C) + (a->bias ? a->bias[oc] : 0.0f);
+    }
+}
+
 INH__FN void inh__matmul_forward_fast(float *out, const float *inp, const float *w, const float *bias,
                                       int N, int C, int OC, int nt) {
     inh__fmm_args g;
     if (N <= 0 || OC <= 0) return;
     if (C <= 0) { inh__matmul_forward_cpu(out, inp, w, bias, N, C, OC, nt); return; }
+    if (N <= INH__GEMV_ROWS) {
+        inh__mm_args a = {out, inp, w, bias, N, C, OC};
+        inh__parallel(nt, OC, inh__gemv_cols, &a);
+        return;
+    }
     memset(&g, 0, sizeof g);
     g.M = N; g.Nc = OC; g.K = C;
     g.a = inp; g.ars = C; g.acs = 1;
@@ -1918,7 +1935,7 @@ INHDEF float inh_model_grad_norm(inh_model *m) {
     return (float)sqrt(s);
 }
 
-typedef struct { float *w, *g, *m, *v; size_t n; const inh_adamw *o; float lr, wd, scale, bc1, bc2; } inh__adam_args;
+typedef struct { float *w, *g, *m, *v; size_t n; const inh_adamw *o; float lr, wd, scale, ibc1, ibc2; } inh__adam_args;
 static void inh__adam_chunks(void *p, int lo, int hi) {   /* element-wise: any split gives the same bits */
     inh__adam_args *a = (inh__adam_args *)p;
     const inh_adamw *o = a->o;
@@ -1927,7 +1944,7 @@ static void inh__adam_chunks(void *p, int lo, int hi) {   /* element-wise: any s
         float gj = a->g[j] * a->scale;
         a->m[j] = o->beta1 * a->m[j] + (1.0f - o->beta1) * gj;
         a->v[j] = o->beta2 * a->v[j] + (1.0f - o->beta2) * gj * gj;
-        float mhat = a->m[j] / a->bc1, vhat = a->v[j] / a->bc2;
+        float mhat = a->m[j] * a->ibc1, vhat = a->v[j] * a->ibc2;
         a->w[j] -= a->lr * (mhat / (sqrtf(vhat) + o->eps) + a->wd * a->w[j]);
     }
 }
@@ -1940,8 +1957,8 @@ INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, f
     inh__adam_args a;
     a.o = o; a.lr = lr;
     a.scale = (o->grad_clip > 0.0f && grad_norm > o->grad_clip) ? o->grad_clip / (grad_norm + 1e-6f) : 1.0f;
-    a.bc1 = 1.0f - powf(o->beta1, (float)t);
-    a.bc2 = 1.0f - powf(o->beta2, (float)t);
+    a.ibc1 = 1.0f / (1.0f - powf(o->beta1, (float)t));   /* bias corrections, as multipliers */
+    a.ibc2 = 1.0f / (1.0f - powf(o->beta2, (float)t));
     size_t off = 0;
     for (int i = 0; i < INH_NUM_PARAMS; off += m->param_sizes[i], i++) {
         if (!m->cfg.bias && inh_param_is_bias(i)) continue;   /* absent tensors stay zero */
