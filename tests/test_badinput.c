@@ -1,0 +1,162 @@
+/* tests/test_badinput.c - every bad input the issues name, in one table: each command must exit
+   non-zero (and not by a signal: no crash), print "error:", and name the file or flag and the
+   problem. The bad files are made here from the good ones in tests/ref. */
+#define INHERITUNE_IMPLEMENTATION
+#include "../inheritune.h"
+#include "test.h"
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define TOOL "build/inheritune"
+#define BAD "build/bad/"
+
+static void put(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (f) { fwrite(p, 1, n, f); fclose(f); }
+}
+static void put_str(const char *path, const char *s) { put(path, s, strlen(s)); }
+
+/* a copy of src with 32-bit word `word` set to v (word < 0: no change), cut to len (0: whole) */
+static void variant(const char *src, const char *dst, int word, uint32_t v, size_t len) {
+    unsigned char *b;
+    size_t n;
+    if (inh__read_file(src, &b, &n, 0)) return;
+    if (word >= 0 && (size_t)(4 * word + 4) <= n) inh__wr32(b + 4 * word, v);
+    put(dst, b, len && len < n ? len : n);
+    free(b);
+}
+
+static void make_files(void) {
+    int ids[3000];
+    mkdir("build", 0777);
+    mkdir(BAD, 0777);
+    const char *m = "tests/ref/tiny.bin", *s = "tests/ref/tiny_tokens.bin";
+    variant(m, BAD "trunc.bin", -1, 0, 30000);
+    variant(m, BAD "short.bin", -1, 0, 100);
+    variant(m, BAD "magic.bin", 0, 12345, 0);
+    variant(m, BAD "version.bin", 1, 7, 0);
+    variant(m, BAD "heads.bin", 5, 3, 0);              /* NH = 3 does not divide C = 16 */
+    variant(m, BAD "sizes.bin", 4, 5, 0);              /* L = 5: the header no longer matches the file */
+    variant(m, BAD "overflow.bin", 6, 0x7fffffff, 0);  /* C near 2^31 */
+    variant(s, BAD "count.bin", 2, 1000, 0);           /* shard header says 1000 tokens */
+    for (int i = 0; i < 3000; i++) ids[i] = i % 64;
+    inh_data_write(BAD "v64.bin", ids, 3000);          /* ids up to 63: above a V = 50 model */
+    inh_config c;
+    inh_model mm;
+    inh_config_default(&c, 16, 50, 2, 2, 8);
+    inh_model_init(&mm, &c, 1);
+    inh_model_save(&mm, BAD "v50.bin");
+    inh_model_free(&mm);
+    /* training state cut short */
+    inh_data d;
+    inh_trainer t;
+    inh_train_opts o;
+    inh_model_init(&mm, &c, 1);
+    for (int i = 0; i < 3000; i++) ids[i] = i % 50;
+    inh_data_write(BAD "v50data.bin", ids, 3000);
+    inh_data_open(&d, BAD "v50data.bin", 50);
+    inh_train_opts_default(&o);
+    o.B = 1; o.T = 8;
+    inh_trainer_init(&t, &mm, &d, &o);
+    inh_trainer_save_state(&t, BAD "state.bin");
+    inh_trainer_free(&t); inh_data_close(&d); inh_model_free(&mm);
+    variant(BAD "state.bin", BAD "state_trunc.bin", -1, 0, 2000);
+    /* tokenizer files (a tiny byte-level vocabulary needs all 256 byte symbols, so use broken ones) */
+    mkdir(BAD "tok_json", 0777);
+    put_str(BAD "tok_json/vocab.json", "{\"a\": 0, \"b\": ");
+    put_str(BAD "tok_json/merges.txt", "#version: 0.2\n");
+    mkdir(BAD "tok_nomerges", 0777);
+    put_str(BAD "tok_nomerges/vocab.json", "{\"a\": 0}");
+    mkdir(BAD "tok_dup", 0777);
+    put_str(BAD "tok_dup/vocab.json", "{\"a\": 0, \"b\": 0}");
+    put_str(BAD "tok_dup/merges.txt", "#version: 0.2\n");
+    unsigned char h[1024];
+    memset(h, 0, sizeof h);
+    inh__wr32(h, 20240328); inh__wr32(h + 4, 2); inh__wr32(h + 8, 300); inh__wr32(h + 12, 256);
+    put(BAD "tok_llmc_trunc.bin", h, sizeof h);         /* says 300 tokens, has none */
+    /* safetensors */
+    unsigned char st[64];
+    memset(st, 0, sizeof st);
+    st[0] = 200;                                      /* header length 200 in a 64-byte file */
+    memcpy(st + 8, "{\"wte.weight\":", 14);
+    mkdir(BAD "st_len", 0777);
+    put(BAD "st_len/model.safetensors", st, sizeof st);
+    put_str(BAD "st_len/config.json", "{\"n_embd\": 2, \"n_layer\": 1, \"n_head\": 1, \"n_positions\": 8, \"vocab_size\": 10}");
+    const char *js = "{\"wte.weight\": {\"dtype\": \"F32\", \"shape\": [10, 2], \"data_offsets\": [0, 80]}, \"wpe.weight\" ";
+    memset(st, 0, sizeof st);
+    st[0] = (unsigned char)strlen(js);
+    mkdir(BAD "st_json", 0777);
+    FILE *f = fopen(BAD "st_json/model.safetensors", "wb");
+    if (f) { fwrite(st, 1, 8, f); fwrite(js, 1, strlen(js), f); fclose(f); }
+    put_str(BAD "st_json/config.json", "{\"n_embd\": 2, \"n_layer\": 1, \"n_head\": 1, \"n_positions\": 8, \"vocab_size\": 10}");
+    put_str(BAD "text.txt", "hello\n\nworld\n");
+}
+
+typedef struct { const char *what, *cmd, *needle; } bad_case;
+
+static const bad_case cases[] = {
+    /* model files */
+    {"missing model", TOOL " eval --model " BAD "nope.bin --data tests/ref/tiny_tokens.bin", BAD "nope.bin: cannot open"},
+    {"truncated checkpoint", TOOL " eval --model " BAD "trunc.bin --data tests/ref/tiny_tokens.bin", "truncated"},
+    {"header cut short", TOOL " eval --model " BAD "short.bin --data tests/ref/tiny_tokens.bin", BAD "short.bin"},
+    {"wrong magic", TOOL " eval --model " BAD "magic.bin --data tests/ref/tiny_tokens.bin", BAD "magic.bin"},
+    {"wrong version", TOOL " eval --model " BAD "version.bin --data tests/ref/tiny_tokens.bin", "version 7"},
+    {"heads do not divide C", TOOL " eval --model " BAD "heads.bin --data tests/ref/tiny_tokens.bin", "do not divide"},
+    {"header sizes do not match the file", TOOL " eval --model " BAD "sizes.bin --data tests/ref/tiny_tokens.bin", "needs"},
+    {"header sizes that overflow", TOOL " eval --model " BAD "overflow.bin --data tests/ref/tiny_tokens.bin", "bad model sizes"},
+    {"training state cut short", TOOL " train --data " BAD "v50data.bin --resume " BAD "state_trunc.bin", BAD "state_trunc.bin"},
+    {"model given as a state", TOOL " train --data " BAD "v50data.bin --resume tests/ref/tiny.bin", "not an inheritune training-state file"},
+    /* token shards and shapes */
+    {"shard count does not match its size", TOOL " eval --model tests/ref/tiny.bin --data " BAD "count.bin", "header says 1000 tokens"},
+    {"token id at or above V", TOOL " eval --model " BAD "v50.bin --data " BAD "v64.bin --batch 1 --seq 8", "outside the model's vocabulary"},
+    {"batch that does not fit the shard", TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --batch 4 --seq 8", "cannot fill a batch"},
+    {"T over maxT", TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --batch 1 --seq 17", "above the model's maxT"},
+    {"new model, heads do not divide", TOOL " train --data " BAD "v50data.bin --layers 1 --heads 3 --dim 8 --seq-max 8 --vocab 50 --batch 1 --seq 8", "do not divide"},
+    {"prompt id out of range", TOOL " sample --model tests/ref/tiny.bin --prompt-ids 1,100 --tokens 1", "outside the vocabulary"},
+    /* flags */
+    {"unknown flag", TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --colour", "unknown flag '--colour'"},
+    {"flag without value", TOOL " eval --model", "'--model' needs a value"},
+    {"malformed number", TOOL " train --data x --steps ten", "--steps' wants an integer"},
+    {"unknown command", TOOL " fly", "unknown command 'fly'"},
+    /* tokenizer */
+    {"malformed JSON vocabulary", TOOL " tokenize --tokenizer " BAD "tok_json " BAD "text.txt", "tok_json/vocab.json"},
+    {"vocabulary without merges", TOOL " tokenize --tokenizer " BAD "tok_nomerges " BAD "text.txt", "tok_nomerges"},
+    {"duplicate ids", TOOL " tokenize --tokenizer " BAD "tok_dup " BAD "text.txt", "tok_dup/vocab.json"},
+    {"truncated llm.c tokenizer file", TOOL " tokenize --decode --tokenizer " BAD "tok_llmc_trunc.bin " BAD "text.txt", "tok_llmc_trunc.bin"},
+    {"decode id at or above V", "printf '5 257' | " TOOL " tokenize --decode --tokenizer bytes", "out of range"},
+    {"missing text file", TOOL " tokenize --tokenizer bytes " BAD "nope.txt", BAD "nope.txt"},
+    /* safetensors */
+    {"safetensors header length beyond the file", TOOL " eval --model " BAD "st_len --data tests/ref/tiny_tokens.bin", "st_len/model.safetensors"},
+    {"safetensors malformed JSON", TOOL " convert " BAD "st_json " BAD "x.bin", "st_json/model.safetensors"},
+    /* analysis */
+    {"tau outside (0,1]", TOOL " analyze --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --seq-len 8 --seqs 1 --tau 1.5", "--tau"},
+    {"eta outside (0,1]", TOOL " analyze --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --seq-len 8 --seqs 1 --eta 0", "--eta"},
+    {"analysis T above maxT", TOOL " analyze --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --seq-len 32 --seqs 1", "maxT"},
+    {"more sequences than the data holds", TOOL " analyze --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --seq-len 8 --seqs 5 --no-shuffle", "tiny_tokens.bin"},
+    {"drop list naming a missing layer", TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --batch 2 --seq 8 --drop-attn 1,7", "7"},
+    /* recipe */
+    {"reference with fewer layers than l", TOOL " inherit --ref tests/ref/tiny.bin --layers 5 --out " BAD "x.bin", "has 3"},
+    {"recipe start above L", TOOL " recipe --ref tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --val tests/ref/tiny_tokens.bin --batch 2 --seq 8 --steps 1 --start 4 --out " BAD "r", "fewer than the 4"},
+    {"recipe growth step 0", TOOL " recipe --ref tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --val tests/ref/tiny_tokens.bin --steps 1 --grow 0 --out " BAD "r", "--grow"},
+    {"recipe validation file missing", TOOL " recipe --ref tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --val " BAD "noval.bin --batch 2 --seq 8 --steps 1 --out " BAD "r", BAD "noval.bin"},
+    {"recipe data outside the target's vocabulary", TOOL " recipe --ref " BAD "v50.bin --data " BAD "v64.bin --val " BAD "v64.bin --batch 1 --seq 8 --steps 1 --out " BAD "r", "outside the model's vocabulary"},
+};
+
+int main(void) {
+    static char out[1 << 16];
+    if (access(TOOL, X_OK) != 0) { printf("badinput: %s not built\nbadinput: 0 passed, 1 failed\n", TOOL); return 1; }
+    make_files();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char full[2048];
+        snprintf(full, sizeof full, "%s 2>&1", cases[i].cmd);
+        FILE *p = popen(full, "r");
+        size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+        out[n] = 0;
+        int st = p ? pclose(p) : -1;
+        int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        CHECK(code != 0 && code < 128 && strstr(out, "error:") && strstr(out, cases[i].needle),
+              "%s: `%s` exited %d; output '%s' should name '%s'", cases[i].what, cases[i].cmd, code, out, cases[i].needle);
+    }
+    return test_summary("badinput");
+}
