@@ -26,7 +26,6 @@
    through the sanitizers' report channel, which libFuzzer keeps open. */
 #if defined(__GNUC__) || defined(__clang__)
 extern void __sanitizer_report_error_summary(const char *summary) __attribute__((weak));
-extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 #define FZ_REPORT(msg) do { if (__sanitizer_report_error_summary) __sanitizer_report_error_summary(msg); } while (0)
 #else
 #define FZ_REPORT(msg) ((void)(msg))
@@ -65,10 +64,7 @@ FZ_FN const char *fz_tmpdir(const char *name) {
         fprintf(stderr, "fuzz: cannot create %s\n", fz_dir);
         abort();
     }
-    atexit(fz_cleanup);
-#if defined(__GNUC__) || defined(__clang__)
-    if (__sanitizer_set_death_callback) __sanitizer_set_death_callback(fz_cleanup);   /* sanitizer reports */
-#endif
+    atexit(fz_cleanup);   /* not a sanitizer death callback: libFuzzer's own saves the crashing input */
     return fz_dir;
 }
 

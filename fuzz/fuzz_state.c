@@ -24,7 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FZ_CHECK(o->B > 0 && o->T > 0 && o->T <= m.cfg.maxT && o->accum > 0 && o->steps >= 0, "accepted options B=%d T=%d accum=%d steps=%d", o->B, o->T, o->accum, o->steps);
     FZ_CHECK(d.pos <= d.n, "data position %zu beyond %zu tokens", d.pos, d.n);
     FZ_CHECK(size == 1024 + m.num_params * sizeof(float) * (m.m_mem ? 3 : 1), "state of %zu bytes, %zu params", size, m.num_params);
-    if (o->accum <= 2 && (size_t)o->B * o->T <= 64 && m.num_params <= 20000 && m.cfg.L <= 2) {
+    int cheap = o->accum <= 2 && (size_t)o->B * o->T <= 64 && m.num_params <= 20000 && m.cfg.L <= 2;
+#ifdef FZ_SKIP_KNOWN   /* reported: a negative warmup overflows in inh_lr_at (fuzz/regressions/state/negative_warmup.state) */
+    if (o->warmup < 0) cheap = 0;
+#endif
+    if (cheap) {
         inh_step_info info;
         FZ_CHECK(inh_trainer_step(&t, &info) == 0, "a training step from a loaded state");
         int rc = inh_trainer_save_state(&t, fz_path("state", "again.state", again, sizeof again)), finite = fz_finite(&m);

@@ -56,6 +56,8 @@ for n in $names; do
     rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
+    # a sanitizer abort skips the final stats: take the last status line's count
+    [ -n "$execs" ] || execs=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed -E 's/^#([0-9]+).*/\1/')
     [ -n "$execs" ] || execs=0
     total=$((total + execs))
     if [ $rc -ne 0 ]; then

@@ -37,4 +37,79 @@ static int test_summary(const char *name) {
     printf("\n");
     return test_failed ? 1 : 0;
 }
+/* ---- helpers for tests that include the implementation -------------------------------------- */
+#ifdef INHERITUNE_IMPLEMENTATION
+#include <stdlib.h>
+#include <sys/wait.h>
+
+/* The tensor bundles the reference scripts in tests/ref write: magic "INHREF1\0", then records of
+   uint32 name length, name, uint32 ndim, int32 dims, float32 data. */
+typedef struct { char name[96]; int ndim, dims[4]; size_t n; float *data; } rec;
+typedef struct { rec r[128]; int n; } bundle;
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
+static int bundle_load(bundle *b, const char *path) {
+    unsigned char *buf;
+    size_t len, off = 8;
+    memset(b, 0, sizeof *b);
+    if (inh__read_file(path, &buf, &len, 0) || len < 8 || memcmp(buf, "INHREF1", 8)) return -1;
+    while (off + 8 <= len && b->n < 128) {
+        rec *r = &b->r[b->n];
+        uint32_t nl = inh__rd32(buf + off); off += 4;
+        if (nl >= sizeof r->name || off + nl + 4 > len) break;
+        memcpy(r->name, buf + off, nl); off += nl;
+        r->ndim = (int)inh__rd32(buf + off); off += 4;
+        r->n = 1;
+        for (int i = 0; i < r->ndim && i < 4; i++) { r->dims[i] = (int)inh__rd32(buf + off); off += 4; r->n *= (size_t)r->dims[i]; }
+        if (off + r->n * 4 > len) break;
+        r->data = (float *)malloc(r->n * 4 + 4);
+        memcpy(r->data, buf + off, r->n * 4); off += r->n * 4;
+        b->n++;
+    }
+    free(buf);
+    return off == len ? 0 : -1;
+}
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
+static const rec *bundle_find(const bundle *b, const char *name) {   /* NULL if absent, quietly */
+    for (int i = 0; i < b->n; i++) if (!strcmp(b->r[i].name, name)) return &b->r[i];
+    return NULL;
+}
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
+static const rec *bundle_get(const bundle *b, const char *name) {
+    const rec *r = bundle_find(b, name);
+    if (!r) printf("reference record %s missing\n", name);
+    return r;
+}
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
+static void bundle_free(bundle *b) { for (int i = 0; i < b->n; i++) free(b->r[i].data); }
+
+/* Run a shell command, stdout and stderr into out; the exit status, or 128 + signal. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
+static int run(const char *cmd, char *out, size_t cap) {
+    char full[4096];
+    size_t n = 0;
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    if (!p) return -1;
+    while (n + 1 < cap) {
+        size_t got = fread(out + n, 1, cap - 1 - n, p);
+        if (!got) break;
+        n += got;
+    }
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+#endif
+
 #endif

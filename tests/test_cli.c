@@ -8,22 +8,6 @@
 
 #define TOOL "build/inheritune"
 
-/* run a shell command, capture stdout+stderr into out, return the exit status */
-static int run(const char *cmd, char *out, size_t cap) {
-    char full[2048];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    size_t n = 0;
-    if (!p) return -1;
-    while (n + 1 < cap) {
-        size_t got = fread(out + n, 1, cap - 1 - n, p);
-        if (!got) break;
-        n += got;
-    }
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
 
 /* losses of the "step N loss X" lines, in order */
 static int step_losses(const char *out, float *loss, int max) {

@@ -6,35 +6,6 @@
 #include <stdlib.h>
 
 /* ---- the reference bundle written by tests/ref/make_ref.py ------------------------------------ */
-typedef struct { char name[96]; int ndim, dims[4]; size_t n; float *data; } rec;
-typedef struct { rec r[64]; int n; } bundle;
-
-static int bundle_load(bundle *b, const char *path) {
-    unsigned char *buf; size_t len, off = 8;
-    memset(b, 0, sizeof *b);
-    if (inh__read_file(path, &buf, &len, 0) || len < 8 || memcmp(buf, "INHREF1", 8)) return -1;
-    while (off + 8 <= len && b->n < 64) {
-        rec *r = &b->r[b->n];
-        uint32_t nl = inh__rd32(buf + off); off += 4;
-        if (nl >= sizeof r->name || off + nl + 4 > len) break;
-        memcpy(r->name, buf + off, nl); off += nl;
-        r->ndim = (int)inh__rd32(buf + off); off += 4;
-        r->n = 1;
-        for (int i = 0; i < r->ndim && i < 4; i++) { r->dims[i] = (int)inh__rd32(buf + off); off += 4; r->n *= (size_t)r->dims[i]; }
-        if (off + r->n * 4 > len) break;
-        r->data = (float *)malloc(r->n * 4);
-        memcpy(r->data, buf + off, r->n * 4); off += r->n * 4;
-        b->n++;
-    }
-    free(buf);
-    return off == len ? 0 : -1;
-}
-static const rec *bundle_get(const bundle *b, const char *name) {
-    for (int i = 0; i < b->n; i++) if (!strcmp(b->r[i].name, name)) return &b->r[i];
-    printf("reference record %s missing\n", name);
-    return NULL;
-}
-static void bundle_free(bundle *b) { for (int i = 0; i < b->n; i++) free(b->r[i].data); }
 
 /* max |a-b| / (atol + rtol|b|) over n values: <= 1 means within tolerance */
 static double worst(const float *a, const float *b, size_t n, double atol, double rtol, double *maxabs) {
