@@ -35,7 +35,11 @@ extern "C" {
 
 #ifndef INHDEF
 #ifdef INHERITUNE_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define INHDEF static __attribute__((unused))
+#else
 #define INHDEF static
+#endif
 #else
 #define INHDEF extern
 #endif
