@@ -8,7 +8,7 @@ HDR     = inheritune.h
 
 TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
-.PHONY: all test demo reproduce clean check-cxx bench-matmul bench-blas
+.PHONY: all test demo reproduce clean check-cxx bench-matmul bench-blas fuzz fuzz-ci test-sanitize test-valgrind
 all: $(BUILD)/inheritune
 
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
@@ -38,6 +38,17 @@ demo: $(BUILD)/inheritune
 # make reproduce [CORPUS=text.txt] [TOKENIZER=dir|bytes]: small-scale reproduction on real text (~40 min)
 reproduce: $(BUILD)/inheritune
 	@CORPUS="$(CORPUS)" TOKENIZER="$(TOKENIZER)" sh examples/reproduce.sh
+
+# reliability: the whole suite under ASan + UBSan; libFuzzer harnesses (clang) for every parser;
+# a short training run under valgrind memcheck
+test-sanitize:
+	@sh tests/sanitize.sh
+fuzz:
+	@sh fuzz/run.sh $(or $(SECONDS_EACH),60)
+fuzz-ci:
+	@sh fuzz/run.sh 10
+test-valgrind:
+	@sh tests/valgrind.sh
 
 # matmul kernels at GPT-2 shapes, one thread: reference, fast; bench-blas adds OpenBLAS
 # (Debian: apt-get install libopenblas-dev; SkylakeX kernels, as 0.3.21 does not know Zen 5)

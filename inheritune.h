@@ -2321,7 +2321,7 @@ INH__FN void inh__st_free(inh__st_file *sf) { INH_FREE(sf->names.p); INH_FREE(sf
 /* a JSON string as a NUL-terminated C string in b (embedded NULs refused) */
 INH__FN int inh__st_cstr(inh__json *j, inh__buf *b) {
     if (inh__json_str(j, b)) return -1;
-    if (memchr(b->p, 0, b->n)) return inh__json_fail(j, "NUL character in a string");
+    if (b->n && memchr(b->p, 0, b->n)) return inh__json_fail(j, "NUL character in a string");
     if (inh__buf_put(b, "", 1)) return -1;
     b->n--;
     return 0;
@@ -3456,6 +3456,7 @@ INHDEF int inh_tokenizer_load_llmc(inh_tokenizer **out, const char *path) {
         uint32_t version = inh__rd32(d + 4), V = inh__rd32(d + 8);
         if (version != 1 && version != 2) { inh__fail("%s: unsupported version %u", path, version); goto fail; }
         if (V == 0 || V > (1u << 24)) { inh__fail("%s: bad vocabulary size %u", path, V); goto fail; }
+        if (V > len - 1024) { inh__fail("%s: truncated: %u tokens need at least %u bytes after the header, the file has %zu", path, V, V, len - 1024); goto fail; }
         uint32_t eot = version == 1 ? 50256 : inh__rd32(d + 12);
         t = INH__CALLOC(inh_tokenizer, 1);
         if (!t) goto fail;
@@ -3972,8 +3973,8 @@ INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *
                 if (status[k]) goto done;
                 size_t n = enc[k].n, nv = 0;
                 if (sh[0].n < val_tokens) nv = (size_t)(val_tokens - sh[0].n) < n ? (size_t)(val_tokens - sh[0].n) : n;
-                inh__shard_put(&sh[0], enc[k].out, nv);
-                inh__shard_put(&sh[1], enc[k].out + nv, n - nv);
+                if (nv) inh__shard_put(&sh[0], enc[k].out, nv);   /* a thread with no text has out == NULL */
+                if (n > nv) inh__shard_put(&sh[1], enc[k].out + nv, n - nv);
             }
         }
         done_bytes += (long long)p;
@@ -4146,9 +4147,9 @@ INHDEF void inh_train_opts_default(inh_train_opts *o) {
 INHDEF float inh_lr_at(const inh_train_opts *o, int step) {
     if (o->warmup > 0 && step < o->warmup) return o->lr * (float)(step + 1) / (float)o->warmup;
     if (o->schedule == INH_SCHEDULE_CONSTANT) return o->lr;
-    int span = o->steps - o->warmup;
+    double span = (double)o->steps - (o->warmup > 0 ? o->warmup : 0);   /* double: no int overflow */
     if (span <= 1) return o->lr;
-    double frac = (double)(step - o->warmup) / (double)(span - 1);
+    double frac = ((double)step - (o->warmup > 0 ? o->warmup : 0)) / (span - 1);
     if (frac > 1.0) frac = 1.0;
     double coeff = 0.5 * (1.0 + cos(3.14159265358979323846 * frac));
     return (float)(o->min_lr + coeff * (o->lr - o->min_lr));
@@ -4157,8 +4158,10 @@ INHDEF float inh_lr_at(const inh_train_opts *o, int step) {
 INHDEF int inh_trainer_init(inh_trainer *t, inh_model *m, inh_data *train, const inh_train_opts *o) {
     memset(t, 0, sizeof *t);
     t->model = m; t->train = train; t->o = *o;
-    if (o->B <= 0 || o->T <= 0 || o->accum <= 0 || o->steps < 0)
-        return inh__fail("batch %d, sequence %d, accumulation %d and steps %d must be positive", o->B, o->T, o->accum, o->steps);
+    if (o->B <= 0 || o->T <= 0 || o->accum <= 0 || o->steps < 0 || o->warmup < 0)
+        return inh__fail("batch %d, sequence %d, accumulation %d must be positive; steps %d and warm-up %d not negative", o->B, o->T, o->accum, o->steps, o->warmup);
+    if (o->B > (1 << 24) / o->T || o->steps > (1 << 30) || o->accum > (1 << 20))   /* B*T is one batch in memory */
+        return inh__fail("batch B=%d x T=%d (or steps %d, accumulation %d) is too large", o->B, o->T, o->steps, o->accum);
     if (o->T > m->cfg.maxT) return inh__fail("sequence length T=%d is above the model's maxT=%d", o->T, m->cfg.maxT);
     if (train->n < (size_t)o->T + 1 || (!o->shuffle && train->n < (size_t)o->B * o->T + 1))
         return inh__fail("%s: %zu tokens cannot fill a batch of B=%d x T=%d (+1) tokens", train->path, train->n, o->B, o->T);
@@ -4274,6 +4277,7 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
         if (m->m_mem) { inh__swap32(m->m_mem, np); inh__swap32(m->v_mem, np); }
     }
     if (inh_trainer_init(t, m, train, &o)) { inh_model_free(m); return -1; }
+    if (v[9] > (1u << 30)) { inh_trainer_free(t); inh_model_free(m); return inh__fail("%s: step %u is out of range", path, v[9]); }
     t->step = (int)v[9];
     train->rng.s = (uint64_t)v[28] | (uint64_t)v[29] << 32;
     train->pos = (size_t)((uint64_t)v[30] | (uint64_t)v[31] << 32);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <float.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <signal.h>
@@ -72,7 +73,7 @@ static int parse_flags(int argc, char **argv, flag *f, int nf, const char *synop
         }
         case F_FLOAT: {
             double x = strtod(v, &end);
-            if (!*v || *end || errno || !isfinite(x)) { fprintf(stderr, "error: flag '%s' wants a number, got '%s'\n", a, v); return 1; }
+            if (!*v || *end || errno || !isfinite(x) || fabs(x) > FLT_MAX) { fprintf(stderr, "error: flag '%s' wants a number, got '%s'\n", a, v); return 1; }
             *(float *)f[k].ptr = (float)x; break;
         }
         case F_STR: *(const char **)f[k].ptr = v; break;
@@ -109,6 +110,7 @@ static void on_sigint(int sig) { (void)sig; interrupted = 1; signal(SIGINT, SIG_
 
 static void fmt_time(double s, char *buf, size_t n) {
     if (s < 0 || !isfinite(s)) s = 0;
+    if (s > 3.6e8) s = 3.6e8;   /* 100,000 hours: keeps (int)s defined */
     if (s < 60) snprintf(buf, n, "%.0fs", s);
     else if (s < 3600) snprintf(buf, n, "%dm%02ds", (int)s / 60, (int)s % 60);
     else snprintf(buf, n, "%dh%02dm", (int)s / 3600, ((int)s % 3600) / 60);
@@ -355,7 +357,8 @@ static int cmd_train(int argc, char **argv) {
     o.opt.decay_all = decay_all;
     o.shuffle = !no_shuffle;
     if (eval_every < 0 || save_every < 0 || eval_batches <= 0) return fail("%s", "--eval-every and --save-every must be >= 0, --eval-batches > 0");
-    if (o.B <= 0 || o.T <= 0 || o.steps < 0 || o.accum <= 0) return fail("%s", "--batch, --seq and --accum must be positive and --steps >= 0");
+    if (o.B <= 0 || o.T <= 0 || o.steps < 0 || o.accum <= 0 || o.warmup < 0)
+        return fail("%s", "--batch, --seq and --accum must be positive; --steps and --warmup not negative");
 
     inh_model m;
     inh_data train, valid;
@@ -395,15 +398,17 @@ static int cmd_train(int argc, char **argv) {
         t.step = step; train.rng = rng; train.pos = pos;
         printf("resumed %s at step %d\n", resume, step);
     } else {
+        /* the data first: a missing file is reported before a large model is allocated */
+        if (inh_data_open(&train, data, 0)) return lib_fail();
         if (init) {
-            if (inh_model_load_any(&m, init)) return lib_fail();
+            if (inh_model_load_any(&m, init)) { inh_data_close(&train); return lib_fail(); }
         } else {
             inh_config c;
             inh_config_default(&c, maxT, V, L, NH, C);
             c.bias = !no_bias; c.layer_scale = layer_scale;
-            if (inh_model_init(&m, &c, o.seed)) return lib_fail();
+            if (inh_model_init(&m, &c, o.seed)) { inh_data_close(&train); return lib_fail(); }
         }
-        if (inh_data_open(&train, data, m.cfg.V)) { inh_model_free(&m); return lib_fail(); }
+        if (inh_data_check(&train, m.cfg.V)) { inh_data_close(&train); inh_model_free(&m); return lib_fail(); }
         if (inh_trainer_init(&t, &m, &train, &o)) { inh_data_close(&train); inh_model_free(&m); return lib_fail(); }
     }
     int rc = 0;
