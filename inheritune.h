@@ -1924,10 +1924,12 @@ typedef struct { const float *x; size_t n; double part[64]; } inh__sq_args;
 static void inh__sumsq_chunks(void *p, int lo, int hi) {
     inh__sq_args *a = (inh__sq_args *)p;
     for (int k = lo; k < hi; k++) {
-        size_t s = a->n * (size_t)k / 64, e = a->n * (size_t)(k + 1) / 64;
-        double acc = 0.0;
-        for (size_t i = s; i < e; i++) acc += (double)a->x[i] * a->x[i];
-        a->part[k] = acc;
+        size_t s = a->n * (size_t)k / 64, e = a->n * (size_t)(k + 1) / 64, i = s;
+        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};   /* 8 independent chains, fixed order */
+        for (; i + 8 <= e; i += 8)
+            for (int l = 0; l < 8; l++) acc[l] += (double)a->x[i + l] * a->x[i + l];
+        for (; i < e; i++) acc[0] += (double)a->x[i] * a->x[i];
+        a->part[k] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     }
 }
 INHDEF float inh_model_grad_norm(inh_model *m) {
@@ -1944,12 +1946,14 @@ static void inh__adam_chunks(void *p, int lo, int hi) {   /* element-wise: any s
     inh__adam_args *a = (inh__adam_args *)p;
     const inh_adamw *o = a->o;
     size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64;
-    for (size_t j = s; j < e; j++) {
-        float gj = a->g[j] * a->scale;
-        a->m[j] = o->beta1 * a->m[j] + (1.0f - o->beta1) * gj;
-        a->v[j] = o->beta2 * a->v[j] + (1.0f - o->beta2) * gj * gj;
-        float mhat = a->m[j] * a->ibc1, vhat = a->v[j] * a->ibc2;
-        a->w[j] -= a->lr * (mhat / (sqrtf(vhat) + o->eps) + a->wd * a->w[j]);
+    float *INH__RESTRICT w = a->w, *INH__RESTRICT m = a->m, *INH__RESTRICT v = a->v;
+    const float *INH__RESTRICT g = a->g;
+    const float b1 = o->beta1, b2 = o->beta2, eps = o->eps, lr = a->lr, wd = a->wd, scale = a->scale, i1 = a->ibc1, i2 = a->ibc2;
+    for (size_t j = s; j < e; j++) {   /* locals and restrict: the compiler vectorises this */
+        float gj = g[j] * scale;
+        m[j] = b1 * m[j] + (1.0f - b1) * gj;
+        v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
+        w[j] -= lr * (m[j] * i1 / (sqrtf(v[j] * i2) + eps) + wd * w[j]);
     }
 }
 INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm) {
