@@ -11,7 +11,22 @@
        INH_MALLOC(n) INH_REALLOC(p,n) INH_FREE(p)   allocator (define all three or none)
 
    Errors: functions that can fail return 0 on success and -1 on failure; inh_error() then says
-   what went wrong, naming the file and the problem. Nothing here calls exit() or abort().
+   what went wrong, naming the file and the problem. Nothing here calls exit() or abort(). Every
+   file is saved through a temporary that is flushed and renamed, so a crash never leaves half a file.
+
+   A training run in a few lines (examples/inheritune.c is the whole command-line tool over this):
+       inh_model m; inh_data d; inh_trainer t; inh_train_opts o; inh_step_info info;
+       if (inh_model_load_any(&m, "gpt2_124M.bin") || inh_data_open(&d, "train.bin", m.cfg.V)) {
+           fprintf(stderr, "%s\n", inh_error()); return 1;
+       }
+       inh_train_opts_default(&o); o.B = 4; o.T = 64; o.steps = 100;
+       inh_trainer_init(&t, &m, &d, &o);
+       while (t.step < o.steps && inh_trainer_step(&t, &info) == 0) printf("step %d loss %f\n", info.step + 1, info.loss);
+       inh_model_save(&m, "out.bin");
+
+   Kernels: every matmul and attention goes through one seam (inh__matmul_forward/backward,
+   inh__attention_forward/backward); the fast packed matmul sits behind it and the plain *_cpu
+   kernels beside it are the tested oracle. Results are bit-identical for any thread count.
 
    The file reads top to bottom like the pipeline it implements:
        utilities -> kernels (forward/backward pairs) -> model -> checkpoint formats ->
@@ -5664,3 +5679,19 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path) {
 
 #endif /* INHERITUNE_IMPLEMENTATION_DONE */
 #endif /* INHERITUNE_IMPLEMENTATION */
+
+/*
+   ------------------------------------------------------------------------------------------------
+   MIT License. Copyright (c) 2026 the inheritune authors.
+   Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
+   associated documentation files (the "Software"), to deal in the Software without restriction,
+   including without limitation the rights to use, copy, modify, merge, publish, distribute,
+   sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is
+   furnished to do so, subject to the following conditions: The above copyright notice and this
+   permission notice shall be included in all copies or substantial portions of the Software.
+   THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT
+   NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+   NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+   DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT
+   OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+*/
