@@ -109,7 +109,8 @@ typedef struct {
     float *ln1, *ln1_mean, *ln1_rstd;     /* (L, B, T, C), (L, B, T) x2 */
     float *qkv;                           /* (L, B, T, 3C) */
     float *atty;                          /* (L, B, T, C) attention output before projection */
-    float *att;                           /* (L, B, NH, T, T) post-softmax attention */
+    float *att;                           /* (L, B, NH, T, T) post-softmax attention, or NULL:
+                                             stored only with keep_attention */
     float *res2;                          /* (L, B, T, C) residual after attention */
     float *ln2, *ln2_mean, *ln2_rstd;     /* (L, B, T, C), (L, B, T) x2 */
     float *fch, *fch_gelu;                /* (L, B, T, 4C) */
@@ -133,6 +134,9 @@ typedef struct {
     float mean_loss;                      /* of the last forward with targets, else -1 */
     unsigned char *drop_attn;             /* (L) 1 = skip this layer's attention sub-layer */
     int threads;                          /* worker threads for every kernel (>= 1) */
+    int keep_attention;                   /* 1: store every layer's attention matrices (analysis);
+                                             0 (default): flash kernels, memory linear in T */
+    int acts_keep;                        /* keep_attention the activations were sized for */
     const float *distill_probs;           /* (B, T, Vp) teacher probabilities, or NULL */
     float distill_w;                      /* weight of KL(teacher || model) in the loss gradient */
 } inh_model;
@@ -1133,9 +1137,28 @@ INH__FN void inh__matmul_backward_cpu(float *dinp, float *dw, float *dbias, cons
 }
 
 /* --- attention: the second seam operation ---------------------------------------------------- */
-/* forward: qkv (B,T,3C) -> out (B,T,C), att (B,NH,T,T) post-softmax (causal; upper part zero).
-   scale = 1/sqrt(hs), divided by (layer+1) with layer scaling. Split by (b, h). */
-typedef struct { float *out, *att, *datt; const float *qkv, *dout; float *dqkv; int B, T, C, NH; float scale; } inh__att_args;
+/* Causal softmax attention, split by (b, h). scale = 1/sqrt(hs), divided by (layer+1) with layer
+   scaling. Two ways to hold the (T,T) matrix of post-softmax weights A:
+     plain (*_cpu): A is stored, (B,NH,T,T) per layer; the analysis reads it;
+     flash (*_flash): never stored. Each row is recomputed when needed into a buffer of 2T floats
+       per (b,h), so memory grows linearly with T. The row is computed by the same code in both,
+       so the two give the same bits; flash pays one more pass of q.k in backward. */
+typedef struct { float *out, *att, *datt, *rows; const float *qkv, *dout; float *dqkv; int B, T, C, NH; float scale; } inh__att_args;
+
+/* softmax row t of head h: row[0..t] = softmax(q_t . k_t2 * scale) */
+static inline void inh__att_row(const float *base, int t, int h, int hs, int C, float scale, float *row) {
+    const float *q = base + (size_t)t * 3 * C + h * hs;
+    float mx = -INFINITY, sum = 0.0f;
+    for (int t2 = 0; t2 <= t; t2++) {
+        float s = inh__dot(q, base + (size_t)t2 * 3 * C + C + h * hs, hs) * scale;
+        row[t2] = s;
+        if (s > mx) mx = s;
+    }
+    for (int t2 = 0; t2 <= t; t2++) { row[t2] = expf(row[t2] - mx); sum += row[t2]; }
+    float inv = 1.0f / sum;
+    for (int t2 = 0; t2 <= t; t2++) row[t2] *= inv;
+}
+
 static void inh__att_fwd_bh(void *p, int lo, int hi) {
     inh__att_args *a = (inh__att_args *)p;
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
@@ -1143,19 +1166,9 @@ static void inh__att_fwd_bh(void *p, int lo, int hi) {
         int b = bh / NH, h = bh % NH;
         const float *base = a->qkv + (size_t)b * T * C3;
         for (int t = 0; t < T; t++) {
-            const float *q = base + (size_t)t * C3 + h * hs;
-            float *row = a->att + (((size_t)b * NH + h) * T + t) * T;
-            float mx = -INFINITY;
-            for (int t2 = 0; t2 <= t; t2++) {
-                float s = inh__dot(q, base + (size_t)t2 * C3 + C + h * hs, hs) * a->scale;
-                row[t2] = s;
-                if (s > mx) mx = s;
-            }
-            float sum = 0.0f;
-            for (int t2 = 0; t2 <= t; t2++) { row[t2] = expf(row[t2] - mx); sum += row[t2]; }
-            float inv = 1.0f / sum;
-            for (int t2 = 0; t2 <= t; t2++) row[t2] *= inv;
-            for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
+            float *row = a->att ? a->att + ((size_t)bh * T + t) * T : a->rows + (size_t)bh * 2 * T;
+            inh__att_row(base, t, h, hs, C, a->scale, row);
+            if (a->att) for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
             float *o = a->out + ((size_t)b * T + t) * C + h * hs;
             for (int i = 0; i < hs; i++) o[i] = 0.0f;
             for (int t2 = 0; t2 <= t; t2++) {
@@ -1166,12 +1179,7 @@ static void inh__att_fwd_bh(void *p, int lo, int hi) {
         }
     }
 }
-INH__FN void inh__attention_forward_cpu(float *out, float *att, const float *qkv, int B, int T, int C, int NH,
-                                       float scale, int nt) {
-    inh__att_args a = {out, att, NULL, qkv, NULL, NULL, B, T, C, NH, scale};
-    inh__parallel(nt, B * NH, inh__att_fwd_bh, &a);
-}
-/* backward: dqkv (B,T,3C) += from dout (B,T,C); datt is (B,NH,T,T) scratch */
+/* backward: dqkv (B,T,3C) += from dout (B,T,C) */
 static void inh__att_bwd_bh(void *p, int lo, int hi) {
     inh__att_args *a = (inh__att_args *)p;
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
@@ -1180,8 +1188,16 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
         const float *base = a->qkv + (size_t)b * T * C3;
         float *dbase = a->dqkv + (size_t)b * T * C3;
         for (int t = 0; t < T; t++) {
-            const float *row = a->att + (((size_t)b * NH + h) * T + t) * T;
-            float *drow = a->datt + (((size_t)b * NH + h) * T + t) * T;
+            const float *row;
+            float *drow;
+            if (a->att) {
+                row = a->att + ((size_t)bh * T + t) * T;
+                drow = a->datt + ((size_t)bh * T + t) * T;
+            } else {   /* flash: recompute the row */
+                float *r = a->rows + (size_t)bh * 2 * T;
+                inh__att_row(base, t, h, hs, C, a->scale, r);
+                row = r; drow = r + T;
+            }
             const float *d = a->dout + ((size_t)b * T + t) * C + h * hs;
             /* out = att @ v: datt = d . v, dv += att * d */
             for (int t2 = 0; t2 <= t; t2++) {
@@ -1204,9 +1220,26 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
         }
     }
 }
+/* plain: att (B,NH,T,T) is written by forward and read by backward; datt is (B,NH,T,T) scratch */
+INH__FN void inh__attention_forward_cpu(float *out, float *att, const float *qkv, int B, int T, int C, int NH,
+                                       float scale, int nt) {
+    inh__att_args a = {out, att, NULL, NULL, qkv, NULL, NULL, B, T, C, NH, scale};
+    inh__parallel(nt, B * NH, inh__att_fwd_bh, &a);
+}
 INH__FN void inh__attention_backward_cpu(float *dqkv, float *datt, const float *dout, const float *qkv,
                                         const float *att, int B, int T, int C, int NH, float scale, int nt) {
-    inh__att_args a = {NULL, (float *)att, datt, qkv, dout, dqkv, B, T, C, NH, scale};
+    inh__att_args a = {NULL, (float *)att, datt, NULL, qkv, dout, dqkv, B, T, C, NH, scale};
+    inh__parallel(nt, B * NH, inh__att_bwd_bh, &a);
+}
+/* flash: rows is (B*NH, 2T) scratch */
+INH__FN void inh__attention_forward_flash(float *out, float *rows, const float *qkv, int B, int T, int C, int NH,
+                                         float scale, int nt) {
+    inh__att_args a = {out, NULL, NULL, rows, qkv, NULL, NULL, B, T, C, NH, scale};
+    inh__parallel(nt, B * NH, inh__att_fwd_bh, &a);
+}
+INH__FN void inh__attention_backward_flash(float *dqkv, float *rows, const float *dout, const float *qkv,
+                                          int B, int T, int C, int NH, float scale, int nt) {
+    inh__att_args a = {NULL, NULL, NULL, rows, qkv, dout, dqkv, B, T, C, NH, scale};
     inh__parallel(nt, B * NH, inh__att_bwd_bh, &a);
 }
 
@@ -1646,13 +1679,14 @@ INH__FN void inh__matmul_backward_fast(float *dinp, float *dw, float *dbias, con
     }
 }
 
-/* The seam: every matmul and attention call of the model goes through these four functions.
+/* The seam: every matmul and attention call of the model goes through these four functions
+   (attention with m->keep_attention calls the plain kernels, which store A for the analysis).
    A faster CPU kernel or the CUDA companion (INHERITUNE_CUDA) replaces them here and nowhere
    else; the *_cpu versions above stay the tested oracle. */
 #define inh__matmul_forward inh__matmul_forward_fast
 #define inh__matmul_backward inh__matmul_backward_fast
-#define inh__attention_forward inh__attention_forward_cpu
-#define inh__attention_backward inh__attention_backward_cpu
+#define inh__attention_forward inh__attention_forward_flash
+#define inh__attention_backward inh__attention_backward_flash
 
 /* tanh-approximation GELU */
 #define INH__GELU_S 0.7978845608028654f   /* sqrt(2/pi) */
@@ -1795,11 +1829,11 @@ INHDEF void inh_model_free(inh_model *m) {
 INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     const inh_config *c = &m->cfg;
     size_t N = (size_t)B * T, L = (size_t)c->L, C = (size_t)c->C, NH = (size_t)c->NH;
-    size_t att = (size_t)B * NH * T * T;
+    size_t att = m->keep_attention ? (size_t)B * NH * T * T : 0, rows = (size_t)B * NH * 2 * T;
     size_t need = N * C + L * N * (C + 2) + L * N * 3 * C + L * N * C + L * att + L * N * C + L * N * (C + 2)
                 + 2 * L * N * 4 * C + L * N * C + N * (C + 2) + N * (size_t)c->Vp + N;
-    size_t scratch = 3 * N * C + N * 3 * C + att + 2 * N * 4 * C;   /* per-layer backward scratch */
-    if (m->acts_mem && m->acts_capacity == N && m->T == T) return 0;
+    size_t scratch = 3 * N * C + N * 3 * C + att + 2 * N * 4 * C + rows;   /* backward scratch, attention rows */
+    if (m->acts_mem && m->acts_capacity == N && m->T == T && m->acts_keep == m->keep_attention) return 0;
     INH_FREE(m->acts_mem); INH_FREE(m->scratch_mem);
     m->acts_mem = INH__ALLOC(float, need);
     m->scratch_mem = INH__ALLOC(float, scratch);
@@ -1813,12 +1847,14 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     INH__TAKE(encoded, N * C);
     INH__TAKE(ln1, L * N * C); INH__TAKE(ln1_mean, L * N); INH__TAKE(ln1_rstd, L * N);
     INH__TAKE(qkv, L * N * 3 * C); INH__TAKE(atty, L * N * C); INH__TAKE(att, L * att); INH__TAKE(res2, L * N * C);
+    if (!att) a->att = NULL;
     INH__TAKE(ln2, L * N * C); INH__TAKE(ln2_mean, L * N); INH__TAKE(ln2_rstd, L * N);
     INH__TAKE(fch, L * N * 4 * C); INH__TAKE(fch_gelu, L * N * 4 * C); INH__TAKE(res3, L * N * C);
     INH__TAKE(lnf, N * C); INH__TAKE(lnf_mean, N); INH__TAKE(lnf_rstd, N);
     INH__TAKE(logits, N * c->Vp); INH__TAKE(losses, N);
 #undef INH__TAKE
     m->acts_capacity = N;
+    m->acts_keep = m->keep_attention;
     m->T = T;
     return 0;
 }
@@ -1840,6 +1876,7 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
     m->B = B; m->T = T; m->inputs = inputs; m->targets = targets;
     int N = B * T, C = c->C, NH = c->NH, nt = m->threads;
     size_t NC = (size_t)N * C, att_n = (size_t)B * NH * T * T;
+    size_t rows_off = 14 * NC + (m->keep_attention ? att_n : 0);   /* attention rows at the end of the scratch */
     inh_params *p = &m->params;
     inh_acts *a = &m->acts;
     int bias = c->bias;
@@ -1847,7 +1884,7 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
     for (int l = 0; l < c->L; l++) {
         const float *res = l == 0 ? a->encoded : a->res3 + (l - 1) * NC;
         float *ln1 = a->ln1 + l * NC, *qkv = a->qkv + l * 3 * NC, *atty = a->atty + l * NC;
-        float *att = a->att + l * att_n, *res2 = a->res2 + l * NC, *ln2 = a->ln2 + l * NC;
+        float *res2 = a->res2 + l * NC, *ln2 = a->ln2 + l * NC;
         float *fch = a->fch + l * 4 * NC, *fch_gelu = a->fch_gelu + l * 4 * NC, *res3 = a->res3 + l * NC;
         size_t lc = (size_t)l * C;
         if (m->drop_attn[l]) {
@@ -1855,7 +1892,8 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
         } else {
             inh__layernorm_forward(ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C);
             inh__matmul_forward(qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C, nt);
-            inh__attention_forward(atty, att, qkv, B, T, C, NH, inh__attn_scale(c, l), nt);
+            if (a->att) inh__attention_forward_cpu(atty, a->att + l * att_n, qkv, B, T, C, NH, inh__attn_scale(c, l), nt);
+            else inh__attention_forward(atty, m->scratch_mem + rows_off, qkv, B, T, C, NH, inh__attn_scale(c, l), nt);
             inh__matmul_forward(res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C, nt);
             inh__residual_forward(res2, res2, res, NC);
         }
@@ -1890,7 +1928,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     inh_acts *a = &m->acts;
     /* scratch: dres (running residual gradient), dln, datty, dqkv, datt, dfch, dfch_gelu */
     float *dres = m->scratch_mem, *dln = dres + NC, *datty = dln + NC, *dqkv = datty + NC;
-    float *datt = dqkv + 3 * NC, *dfch = datt + att_n, *dfch_gelu = dfch + 4 * NC;
+    float *datt = dqkv + 3 * NC, *dfch = datt + (a->att ? att_n : 0), *dfch_gelu = dfch + 4 * NC, *rows = dfch_gelu + 4 * NC;
     inh__crossentropy_backward(a->logits, m->targets, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp);  /* logits := dlogits */
     memset(dln, 0, NC * sizeof(float));
     inh__matmul_backward(dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, nt);
@@ -1917,7 +1955,8 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
         inh__matmul_backward(datty, g->attprojw + lc * C, bias ? g->attprojb + lc : NULL, dres, a->atty + l * NC,
                              p->attprojw + lc * C, N, C, C, nt);
         memset(dqkv, 0, 3 * NC * sizeof(float));
-        inh__attention_backward(dqkv, datt, datty, a->qkv + l * 3 * NC, a->att + l * att_n, B, T, C, NH, inh__attn_scale(c, l), nt);
+        if (a->att) inh__attention_backward_cpu(dqkv, datt, datty, a->qkv + l * 3 * NC, a->att + l * att_n, B, T, C, NH, inh__attn_scale(c, l), nt);
+        else inh__attention_backward(dqkv, rows, datty, a->qkv + l * 3 * NC, B, T, C, NH, inh__attn_scale(c, l), nt);
         memset(dln, 0, NC * sizeof(float));
         inh__matmul_backward(dln, g->qkvw + lc * 3 * C, bias ? g->qkvb + lc * 3 : NULL, dqkv, a->ln1 + l * NC,
                              p->qkvw + lc * 3 * C, N, C, 3 * C, nt);
@@ -4647,6 +4686,7 @@ static void inh__an_layers(void *p, int lo, int hi) {
 INHDEF int inh_analysis_add(inh_analysis *a, const inh_model *m) {
     int B = m->B, T = m->T, L = a->L, NH = a->NH;
     if (!m->acts_mem || B <= 0) return inh__fail("analysis: no forward pass to analyse");
+    if (!m->acts.att) return inh__fail("analysis: the forward pass kept no attention matrices (set keep_attention = 1 on the model first)");
     if (T != a->T) return inh__fail("analysis: forward pass has T=%d, the analysis was set up for T=%d", T, a->T);
     for (int l = 0; l < L; l++)
         if ((m->drop_attn[l] ? 1 : 0) != a->dropped[l]) return inh__fail("analysis: layer %d's dropped attention changed between passes", l);
@@ -4754,6 +4794,8 @@ INHDEF int inh_analyze(inh_model *m, inh_data *d, const inh_analysis_opts *o, in
     if (!x || !y) rc = -1;
     d->pos = 0; d->shuffle = o->shuffle;
     inh_rng_seed(&d->rng, o->seed);
+    int keep = m->keep_attention;
+    m->keep_attention = 1;   /* the metrics read every head's attention matrix */
     for (int done = 0; !rc && done < o->seqs; done += B) {
         int nb = o->seqs - done < B ? o->seqs - done : B;
         rc = inh_data_next(d, nb, o->T, x, y);
@@ -4762,6 +4804,7 @@ INHDEF int inh_analyze(inh_model *m, inh_data *d, const inh_analysis_opts *o, in
     }
     d->pos = saved_pos; d->shuffle = saved_shuffle; d->rng = saved_rng;
     INH_FREE(x); INH_FREE(y);
+    m->keep_attention = keep;
     if (rc) { inh_analysis_free(a); return -1; }
     inh_analysis_finish(a);
     a->seconds = inh_now() - t0;

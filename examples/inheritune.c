@@ -911,8 +911,9 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 static int cmd_bench(int argc, char **argv) {
-    int L = 12, NH = 12, C = 768, maxT = 1024, V = 50257, B = 4, T = 64, steps = 5, threads = 0, no_bias = 0, gen = 0;
+    int L = 12, NH = 12, C = 768, maxT = 1024, V = 50257, B = 4, T = 64, steps = 5, threads = 0, no_bias = 0, gen = 0, keep_att = 0;
     flag f[] = {
+        {"--keep-attention", F_BOOL, &keep_att, "store every (B,NH,T,T) attention matrix (the plain kernels) instead of flash", 0},
         {"--generate", F_INT, &gen, "instead: batch-1 generation of N tokens with the KV cache, against the memory-bandwidth bound", 0},
         {"--layers", F_INT, &L, "layers (default 12: GPT-2 124M)", 0},
         {"--heads", F_INT, &NH, "heads (default 12)", 0},
@@ -935,6 +936,7 @@ static int cmd_bench(int argc, char **argv) {
     c.bias = !no_bias;
     if (inh_model_init(&m, &c, 1)) return lib_fail();
     m.threads = threads;
+    m.keep_attention = keep_att;
     int *x = (int *)malloc(sizeof(int) * (size_t)B * T), *y = (int *)malloc(sizeof(int) * (size_t)B * T);
     double *fw = (double *)malloc(sizeof(double) * steps), *bw = (double *)malloc(sizeof(double) * steps);
     double *up = (double *)malloc(sizeof(double) * steps), *tot = (double *)malloc(sizeof(double) * steps);

@@ -228,6 +228,40 @@ static void fd_ops(void) {
     CHECK(wl <= 1.0, "layernorm backward vs finite differences: worst ratio %.3g", wl);
 }
 
+/* Flash attention (rows recomputed, never stored) gives the same bits as the plain kernels, for the
+   kernels alone (T = 13, not a multiple of anything) and for a whole model's loss and gradients. */
+static void flash_equals_plain(void) {
+    enum { B = 2, T = 13, C = 12, NH = 3, N = B * T };
+    static float qkv[N * 3 * C], o1[N * C], o2[N * C], att[B * NH * T * T], datt[B * NH * T * T], rows[B * NH * 2 * T];
+    static float d[N * C], g1[N * 3 * C], g2[N * 3 * C];
+    inh_rng r;
+    inh_rng_seed(&r, 8);
+    for (int i = 0; i < N * 3 * C; i++) qkv[i] = inh_rng_normal(&r);
+    for (int i = 0; i < N * C; i++) d[i] = inh_rng_normal(&r);
+    inh__attention_forward_cpu(o1, att, qkv, B, T, C, NH, 0.4f, 1);
+    inh__attention_forward_flash(o2, rows, qkv, B, T, C, NH, 0.4f, 2);
+    CHECK(memcmp(o1, o2, sizeof o1) == 0, "flash attention forward = plain, bit for bit");
+    memset(g1, 0, sizeof g1); memset(g2, 0, sizeof g2);
+    inh__attention_backward_cpu(g1, datt, d, qkv, att, B, T, C, NH, 0.4f, 1);
+    inh__attention_backward_flash(g2, rows, d, qkv, B, T, C, NH, 0.4f, 2);
+    CHECK(memcmp(g1, g2, sizeof g1) == 0, "flash attention backward = plain, bit for bit");
+
+    inh_config c;
+    inh_model a, b;
+    int x[32], y[32];
+    inh_config_default(&c, 16, 50, 2, 2, 16);
+    inh_model_init(&a, &c, 6); inh_model_init(&b, &c, 6);
+    b.keep_attention = 1;
+    for (int i = 0; i < 32; i++) { x[i] = (i * 5) % 50; y[i] = (i * 3 + 1) % 50; }
+    inh_model_zero_grad(&a); inh_model_zero_grad(&b);
+    inh_model_forward(&a, x, y, 2, 16); inh_model_forward(&b, x, y, 2, 16);
+    CHECK(a.acts.att == NULL && b.acts.att != NULL, "flash mode stores no (B,NH,T,T) matrices; keep_attention does");
+    CHECK(a.mean_loss == b.mean_loss, "same loss with and without stored attention");
+    inh_model_backward(&a, 1); inh_model_backward(&b, 1);
+    CHECK(memcmp(a.grads_mem, b.grads_mem, a.num_params * 4) == 0, "same gradients with and without stored attention");
+    inh_model_free(&a); inh_model_free(&b);
+}
+
 /* Kernels give the same bits for 1 and 3 threads (each output has one owner). */
 static void thread_determinism(void) {
     inh_config c;
@@ -474,6 +508,7 @@ int main(void) {
         for (int ls = 0; ls <= 1; ls++) fd_model(bias, ls, 0);
     fd_model(1, 0, 1);
     thread_determinism();
+    flash_equals_plain();
     checkpoint_roundtrip();
     bad_inputs();
     schedule();
