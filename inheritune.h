@@ -1688,21 +1688,38 @@ INH__FN void inh__matmul_backward_fast(float *dinp, float *dw, float *dbias, con
 #define inh__attention_forward inh__attention_forward_flash
 #define inh__attention_backward inh__attention_backward_flash
 
-/* tanh-approximation GELU */
+/* tanh-approximation GELU. Element-wise, split over threads in fixed chunks. tanh is computed as
+   1 - 2/(e^2u + 1) (one expf, saturating correctly at +-inf); backward recovers tanh from the
+   forward output g = x (1 + tanh) / 2 where x is not tiny, so it costs no transcendental. */
 #define INH__GELU_S 0.7978845608028654f   /* sqrt(2/pi) */
-INH__FN void inh__gelu_forward(float *out, const float *inp, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        out[i] = 0.5f * x * (1.0f + tanhf(INH__GELU_S * (x + 0.044715f * x * x * x)));
+typedef struct { float *out, *dinp; const float *inp, *gout, *dout; size_t n; } inh__gelu_args;
+static inline float inh__tanh(float u) { return 1.0f - 2.0f / (expf(2.0f * u) + 1.0f); }
+static void inh__gelu_fwd_chunk(void *p, int lo, int hi) {
+    inh__gelu_args *a = (inh__gelu_args *)p;
+    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64;
+    for (size_t i = s; i < e; i++) {
+        float x = a->inp[i];
+        a->out[i] = 0.5f * x * (1.0f + inh__tanh(INH__GELU_S * (x + 0.044715f * x * x * x)));
     }
 }
-INH__FN void inh__gelu_backward(float *dinp, const float *inp, const float *dout, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i], u = INH__GELU_S * (x + 0.044715f * x * x * x);
-        float th = tanhf(u), sech2 = 1.0f - th * th;
-        float g = 0.5f * (1.0f + th) + 0.5f * x * sech2 * INH__GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] += g * dout[i];
+static void inh__gelu_bwd_chunk(void *p, int lo, int hi) {
+    inh__gelu_args *a = (inh__gelu_args *)p;
+    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64;
+    for (size_t i = s; i < e; i++) {
+        float x = a->inp[i];
+        float th = fabsf(x) > 1e-3f ? 2.0f * a->gout[i] / x - 1.0f : inh__tanh(INH__GELU_S * (x + 0.044715f * x * x * x));
+        float g = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * INH__GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
+        a->dinp[i] += g * a->dout[i];
     }
+}
+INH__FN void inh__gelu_forward(float *out, const float *inp, size_t n, int nt) {
+    inh__gelu_args a = {out, NULL, inp, NULL, NULL, n};
+    inh__parallel(nt, 64, inh__gelu_fwd_chunk, &a);
+}
+/* dinp += gelu'(inp) * dout; gout is the forward's output */
+INH__FN void inh__gelu_backward(float *dinp, const float *inp, const float *gout, const float *dout, size_t n, int nt) {
+    inh__gelu_args a = {NULL, dinp, inp, gout, dout, n};
+    inh__parallel(nt, 64, inh__gelu_bwd_chunk, &a);
 }
 
 INH__FN void inh__residual_forward(float *out, const float *a, const float *b, size_t n) {
@@ -1710,34 +1727,44 @@ INH__FN void inh__residual_forward(float *out, const float *a, const float *b, s
 }
 
 /* softmax + cross-entropy over the real V of (N, Vp) logits, in place: logits become
-   probabilities (padding columns 0), losses (N) = -log p[target]. */
-INH__FN void inh__crossentropy_forward(float *logits, float *losses, const int *targets, int N, int V, int Vp) {
-    for (int n = 0; n < N; n++) {
-        float *l = logits + (size_t)n * Vp;
-        float mx = -INFINITY;
-        for (int i = 0; i < V; i++) if (l[i] > mx) mx = l[i];
+   probabilities (padding columns 0), losses (N) = -log p[target]. Rows split over threads. */
+typedef struct { float *logits, *losses; const int *targets; const float *q; float w, dloss; int V, Vp; } inh__ce_args;
+static void inh__ce_fwd_rows(void *p, int lo, int hi) {
+    inh__ce_args *a = (inh__ce_args *)p;
+    for (int n = lo; n < hi; n++) {
+        float *l = a->logits + (size_t)n * a->Vp, mx = -INFINITY, lt = l[a->targets[n]];
         double sum = 0.0;
-        for (int i = 0; i < V; i++) sum += (double)expf(l[i] - mx);
-        float logz = mx + (float)log(sum);
-        losses[n] = logz - l[targets[n]];
-        for (int i = 0; i < V; i++) l[i] = expf(l[i] - logz);
-        for (int i = V; i < Vp; i++) l[i] = 0.0f;
+        for (int i = 0; i < a->V; i++) if (l[i] > mx) mx = l[i];
+        for (int i = 0; i < a->V; i++) { l[i] = expf(l[i] - mx); sum += l[i]; }
+        float inv = (float)(1.0 / sum);
+        a->losses[n] = mx + (float)log(sum) - lt;
+        for (int i = 0; i < a->V; i++) l[i] *= inv;
+        for (int i = a->V; i < a->Vp; i++) l[i] = 0.0f;
     }
+}
+INH__FN void inh__crossentropy_forward(float *logits, float *losses, const int *targets, int N, int V, int Vp, int nt) {
+    inh__ce_args a = {logits, losses, targets, NULL, 0.0f, 0.0f, V, Vp};
+    inh__parallel(nt, N, inh__ce_fwd_rows, &a);
 }
 /* backward, in place: probabilities become dlogits = (p - onehot) * dloss; with teacher
    probabilities q (distillation weight w): (p - (1-w) onehot - w q) * dloss */
-INH__FN void inh__crossentropy_backward(float *probs, const int *targets, const float *q, float w, float dloss, int N, int Vp) {
-    for (int n = 0; n < N; n++) {
-        float *p = probs + (size_t)n * Vp;
-        if (q) {
-            const float *qn = q + (size_t)n * Vp;
-            p[targets[n]] -= 1.0f - w;
-            for (int i = 0; i < Vp; i++) p[i] = (p[i] - w * qn[i]) * dloss;
+static void inh__ce_bwd_rows(void *p, int lo, int hi) {
+    inh__ce_args *a = (inh__ce_args *)p;
+    for (int n = lo; n < hi; n++) {
+        float *pr = a->logits + (size_t)n * a->Vp;
+        if (a->q) {
+            const float *qn = a->q + (size_t)n * a->Vp;
+            pr[a->targets[n]] -= 1.0f - a->w;
+            for (int i = 0; i < a->Vp; i++) pr[i] = (pr[i] - a->w * qn[i]) * a->dloss;
         } else {
-            p[targets[n]] -= 1.0f;
-            for (int i = 0; i < Vp; i++) p[i] *= dloss;
+            pr[a->targets[n]] -= 1.0f;
+            for (int i = 0; i < a->Vp; i++) pr[i] *= a->dloss;
         }
     }
+}
+INH__FN void inh__crossentropy_backward(float *probs, const int *targets, const float *q, float w, float dloss, int N, int Vp, int nt) {
+    inh__ce_args a = {probs, NULL, targets, q, w, dloss, 0, Vp};
+    inh__parallel(nt, N, inh__ce_bwd_rows, &a);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1899,7 +1926,7 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
         }
         inh__layernorm_forward(ln2, a->ln2_mean + l * N, a->ln2_rstd + l * N, res2, p->ln2w + lc, bias ? p->ln2b + lc : NULL, N, C);
         inh__matmul_forward(fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C, nt);
-        inh__gelu_forward(fch_gelu, fch, 4 * NC);
+        inh__gelu_forward(fch_gelu, fch, 4 * NC, nt);
         inh__matmul_forward(res3, fch_gelu, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, N, 4 * C, C, nt);
         inh__residual_forward(res3, res3, res2, NC);
     }
@@ -1907,7 +1934,7 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
     inh__layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C);
     inh__matmul_forward(a->logits, a->lnf, p->wte, NULL, N, C, c->Vp, nt);
     if (targets) {
-        inh__crossentropy_forward(a->logits, a->losses, targets, N, c->V, c->Vp);
+        inh__crossentropy_forward(a->logits, a->losses, targets, N, c->V, c->Vp, nt);
         double s = 0.0;
         for (int i = 0; i < N; i++) s += a->losses[i];
         m->mean_loss = (float)(s / N);
@@ -1929,7 +1956,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     /* scratch: dres (running residual gradient), dln, datty, dqkv, datt, dfch, dfch_gelu */
     float *dres = m->scratch_mem, *dln = dres + NC, *datty = dln + NC, *dqkv = datty + NC;
     float *datt = dqkv + 3 * NC, *dfch = datt + (a->att ? att_n : 0), *dfch_gelu = dfch + 4 * NC, *rows = dfch_gelu + 4 * NC;
-    inh__crossentropy_backward(a->logits, m->targets, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp);  /* logits := dlogits */
+    inh__crossentropy_backward(a->logits, m->targets, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp, nt);  /* logits := dlogits */
     memset(dln, 0, NC * sizeof(float));
     inh__matmul_backward(dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, nt);
     memset(dres, 0, NC * sizeof(float));
@@ -1943,7 +1970,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
         inh__matmul_backward(dfch_gelu, g->fcprojw + lc * 4 * C, bias ? g->fcprojb + lc : NULL, dres,
                              a->fch_gelu + l * 4 * NC, p->fcprojw + lc * 4 * C, N, 4 * C, C, nt);
         memset(dfch, 0, 4 * NC * sizeof(float));
-        inh__gelu_backward(dfch, a->fch + l * 4 * NC, dfch_gelu, 4 * NC);
+        inh__gelu_backward(dfch, a->fch + l * 4 * NC, a->fch_gelu + l * 4 * NC, dfch_gelu, 4 * NC, nt);
         memset(dln, 0, NC * sizeof(float));
         inh__matmul_backward(dln, g->fcw + lc * 4 * C, bias ? g->fcb + lc * 4 : NULL, dfch, a->ln2 + l * NC,
                              p->fcw + lc * 4 * C, N, C, 4 * C, nt);
@@ -2129,7 +2156,7 @@ INH__FN void inh__kv_forward(inh_kv *kv, int token) {
         }
         inh__layernorm_forward(kv->ln, &mean, &rstd, kv->x, p->ln2w + lc, bias ? p->ln2b + lc : NULL, 1, C);
         inh__matmul_forward(kv->h, kv->ln, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, 1, C, 4 * C, nt);
-        inh__gelu_forward(kv->hg, kv->h, (size_t)4 * C);
+        inh__gelu_forward(kv->hg, kv->h, (size_t)4 * C, 1);
         inh__matmul_forward(kv->h, kv->hg, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, 1, 4 * C, C, nt);
         inh__residual_forward(kv->x, kv->x, kv->h, (size_t)C);
     }
