@@ -5006,52 +5006,41 @@ INHDEF int inh_drop_sweep(inh_model *m, inh_data *d, int B, int T, int nbatches,
 
 /* --- reports ----------------------------------------------------------------------------------- */
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 2, 3)))
-#endif
-INH__FN void inh__an_wprintf(inh__wfile *w, const char *fmt, ...) {
-    va_list ap;
-    if (w->bad) return;
-    va_start(ap, fmt);
-    if (vfprintf(w->f, fmt, ap) < 0) w->bad = errno ? errno : EIO;
-    va_end(ap);
-}
-
 /* JSON number, or null for NaN/inf */
 INH__FN void inh__an_wnum(inh__wfile *w, double v) {
-    if (isfinite(v)) inh__an_wprintf(w, "%.9g", v); else inh__an_wprintf(w, "null");
+    if (isfinite(v)) inh__wprintf(w, "%.9g", v); else inh__wprintf(w, "null");
 }
 INH__FN void inh__an_wnums(inh__wfile *w, const float *v, int n) {
-    inh__an_wprintf(w, "[");
-    for (int i = 0; i < n; i++) { if (i) inh__an_wprintf(w, ", "); inh__an_wnum(w, v[i]); }
-    inh__an_wprintf(w, "]");
+    inh__wprintf(w, "[");
+    for (int i = 0; i < n; i++) { if (i) inh__wprintf(w, ", "); inh__an_wnum(w, v[i]); }
+    inh__wprintf(w, "]");
 }
 
 INHDEF int inh_analysis_write_json(const inh_analysis *a, const char *path) {
     inh__wfile w;
     if (inh__wopen(&w, path)) return -1;
-    inh__an_wprintf(&w, "{\"layers\": [\n");
+    inh__wprintf(&w, "{\"layers\": [\n");
     for (int l = 0; l < a->L; l++) {
         const float *hd = a->rank + (size_t)l * a->NH;
-        inh__an_wprintf(&w, "  {\"layer\": %d, \"rank\": ", l); inh__an_wnums(&w, hd, a->NH);
-        inh__an_wprintf(&w, ", \"max_rank\": "); inh__an_wnum(&w, a->max_rank[l]);
-        inh__an_wprintf(&w, ", \"mass\": "); inh__an_wnums(&w, a->mass + (size_t)l * a->NH, a->NH);
-        inh__an_wprintf(&w, ", \"avg_mass\": "); inh__an_wnum(&w, a->avg_mass[l]);
-        inh__an_wprintf(&w, ", \"lazy\": %s, \"dropped\": %s", a->lazy[l] ? "true" : "false", a->dropped[l] ? "true" : "false");
-        inh__an_wprintf(&w, ", \"sink\": "); inh__an_wnum(&w, a->sink_layer[l]);
-        inh__an_wprintf(&w, ", \"sink_heads\": "); inh__an_wnums(&w, a->sink + (size_t)l * a->NH, a->NH);
-        inh__an_wprintf(&w, ", \"block_influence\": "); inh__an_wnum(&w, a->block_influence[l]);
-        inh__an_wprintf(&w, ", \"angular_distance\": "); inh__an_wnum(&w, a->angular_distance[l]);
-        inh__an_wprintf(&w, ", \"attn_importance\": "); inh__an_wnum(&w, a->attn_importance[l]);
-        inh__an_wprintf(&w, ", \"entropy\": "); inh__an_wnum(&w, a->entropy_layer[l]);
-        inh__an_wprintf(&w, ", \"entropy_heads\": "); inh__an_wnums(&w, a->entropy + (size_t)l * a->NH, a->NH);
-        inh__an_wprintf(&w, "}%s\n", l + 1 < a->L ? "," : "");
+        inh__wprintf(&w, "  {\"layer\": %d, \"rank\": ", l); inh__an_wnums(&w, hd, a->NH);
+        inh__wprintf(&w, ", \"max_rank\": "); inh__an_wnum(&w, a->max_rank[l]);
+        inh__wprintf(&w, ", \"mass\": "); inh__an_wnums(&w, a->mass + (size_t)l * a->NH, a->NH);
+        inh__wprintf(&w, ", \"avg_mass\": "); inh__an_wnum(&w, a->avg_mass[l]);
+        inh__wprintf(&w, ", \"lazy\": %s, \"dropped\": %s", a->lazy[l] ? "true" : "false", a->dropped[l] ? "true" : "false");
+        inh__wprintf(&w, ", \"sink\": "); inh__an_wnum(&w, a->sink_layer[l]);
+        inh__wprintf(&w, ", \"sink_heads\": "); inh__an_wnums(&w, a->sink + (size_t)l * a->NH, a->NH);
+        inh__wprintf(&w, ", \"block_influence\": "); inh__an_wnum(&w, a->block_influence[l]);
+        inh__wprintf(&w, ", \"angular_distance\": "); inh__an_wnum(&w, a->angular_distance[l]);
+        inh__wprintf(&w, ", \"attn_importance\": "); inh__an_wnum(&w, a->attn_importance[l]);
+        inh__wprintf(&w, ", \"entropy\": "); inh__an_wnum(&w, a->entropy_layer[l]);
+        inh__wprintf(&w, ", \"entropy_heads\": "); inh__an_wnums(&w, a->entropy + (size_t)l * a->NH, a->NH);
+        inh__wprintf(&w, "}%s\n", l + 1 < a->L ? "," : "");
     }
-    inh__an_wprintf(&w, "], \"lazy_groups\": [");
-    for (int g = 0; g < a->n_groups; g++) inh__an_wprintf(&w, "%s[%d, %d]", g ? ", " : "", a->groups[2 * g], a->groups[2 * g + 1]);
-    inh__an_wprintf(&w, "], \"lazy_from\": %d, \"loss\": ", a->lazy_from);
+    inh__wprintf(&w, "], \"lazy_groups\": [");
+    for (int g = 0; g < a->n_groups; g++) inh__wprintf(&w, "%s[%d, %d]", g ? ", " : "", a->groups[2 * g], a->groups[2 * g + 1]);
+    inh__wprintf(&w, "], \"lazy_from\": %d, \"loss\": ", a->lazy_from);
     inh__an_wnum(&w, a->loss);
-    inh__an_wprintf(&w, ",\n \"config\": {\"seqs\": %d, \"seq_len\": %d, \"tau\": %.9g, \"eta\": %.9g, \"span\": %d, \"layers\": %d, \"heads\": %d, \"seconds\": %.3f}}\n",
+    inh__wprintf(&w, ",\n \"config\": {\"seqs\": %d, \"seq_len\": %d, \"tau\": %.9g, \"eta\": %.9g, \"span\": %d, \"layers\": %d, \"heads\": %d, \"seconds\": %.3f}}\n",
                  a->seqs, a->T, a->tau, a->eta, a->span, a->L, a->NH, a->seconds);
     return inh__wclose(&w);
 }
@@ -5112,7 +5101,7 @@ INH__FN int inh__an_wpng(inh__wfile *w, const unsigned char *rgb, int wd, int ht
     inh__an_be32(p, (uint32_t)zlen);
     inh__an_be32(q, inh__an_crc32(p + 4, 4 + zlen, 0)); q += 4;
     inh__an_be32(q, 0); memcpy(q + 4, "IEND", 4); inh__an_be32(q + 8, inh__an_crc32(q + 4, 4, 0)); q += 12;
-    inh__an_wprintf(w, "data:image/png;base64,");
+    inh__wprintf(w, "data:image/png;base64,");
     inh__an_wbase64(w, png, (size_t)(q - png));
     INH_FREE(png);
     return 0;
@@ -5132,9 +5121,9 @@ INH__FN int inh__an_heatmap(inh__wfile *w, const float *A, int T, double x, doub
             px[0] = (unsigned char)(255 - v * (255 - 8)); px[1] = (unsigned char)(255 - v * (255 - 48));
             px[2] = (unsigned char)(255 - v * (255 - 107));
         }
-    inh__an_wprintf(w, "<image x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"", x, y, size, size);
+    inh__wprintf(w, "<image x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" href=\"", x, y, size, size);
     int rc = inh__an_wpng(w, rgb, T, T);
-    inh__an_wprintf(w, "\"/>\n");
+    inh__wprintf(w, "\"/>\n");
     INH_FREE(rgb);
     return rc;
 }
@@ -5147,10 +5136,10 @@ INH__FN double inh__an_nice_max(double v) {
 
 INH__FN void inh__an_wtext(inh__wfile *w, const char *s) {   /* XML-escaped text */
     for (; *s; s++) {
-        if (*s == '<') inh__an_wprintf(w, "&lt;");
-        else if (*s == '>') inh__an_wprintf(w, "&gt;");
-        else if (*s == '&') inh__an_wprintf(w, "&amp;");
-        else if (*s == '"') inh__an_wprintf(w, "&quot;");
+        if (*s == '<') inh__wprintf(w, "&lt;");
+        else if (*s == '>') inh__wprintf(w, "&gt;");
+        else if (*s == '&') inh__wprintf(w, "&amp;");
+        else if (*s == '"') inh__wprintf(w, "&quot;");
         else inh__wwrite(w, s, 1);
     }
 }
@@ -5162,27 +5151,27 @@ INH__FN void inh__an_bars(inh__wfile *w, double x, double y, double W, double H,
     for (int l = 0; l < L; l++) if (isfinite(v[l]) && v[l] > mx) mx = v[l];
     mx = inh__an_nice_max(mx);
     double px = x + 50, pw = W - 60, py = y + 24, ph = H - 48, bw = pw / L;
-    inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", x + 4, y + 14);
+    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", x + 4, y + 14);
     inh__an_wtext(w, title);
-    inh__an_wprintf(w, "</text>\n");
+    inh__wprintf(w, "</text>\n");
     for (int k = 0; k <= 4; k++) {
         double gy = py + ph - ph * k / 4.0;
-        inh__an_wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+        inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
                         "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.3g</text>\n",
                      px, gy, px + pw, gy, px - 4, gy + 3, mx * k / 4.0);
     }
     for (int l = 0; l < L; l++) {
         double val = isfinite(v[l]) ? v[l] : 0, bh = ph * val / mx, bx = px + l * bw + bw * 0.12;
         const char *fill = dropped && dropped[l] ? "#bbbbbb" : lazy && lazy[l] ? "#d62728" : "#4c78a8";
-        inh__an_wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>layer %d: %.4g</title></rect>\n",
+        inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>layer %d: %.4g</title></rect>\n",
                      bx, py + ph - bh, bw * 0.76, bh, fill, l, (double)v[l]);
-        if (L <= 32) inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", bx + bw * 0.38, py + ph + 12, l);
+        if (L <= 32) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", bx + bw * 0.38, py + ph + 12, l);
         if (L <= 16 && isfinite(v[l]))
-            inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#333\">%.3g</text>\n", bx + bw * 0.38, py + ph - bh - 3, (double)v[l]);
-        if (dropped && dropped[l]) inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#777\">off</text>\n", bx + bw * 0.38, py + ph - 3);
+            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#333\">%.3g</text>\n", bx + bw * 0.38, py + ph - bh - 3, (double)v[l]);
+        if (dropped && dropped[l]) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#777\">off</text>\n", bx + bw * 0.38, py + ph - 3);
     }
-    inh__an_wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", px, py + ph, px + pw, py + ph);
-    inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">layer</text>\n", px + pw / 2, py + ph + 24);
+    inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", px, py + ph, px + pw, py + ph);
+    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">layer</text>\n", px + pw / 2, py + ph + 24);
 }
 
 INH__FN int inh__analysis_svg(inh__wfile *w, const inh_analysis *a, const int *layers, int nlayers) {
@@ -5191,39 +5180,39 @@ INH__FN int inh__analysis_svg(inh__wfile *w, const inh_analysis *a, const int *l
     int nheat = a->attention ? nlayers : 0, rows_per_layer = (a->NH + per_row - 1) / per_row;
     double heat_h = nheat ? 30 + nheat * (24 + rows_per_layer * (S + 22)) : 0;
     double H = 90 + 2 * 240 + heat_h + 10;
-    inh__an_wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n",
+    inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n",
                  W, H, W, H);
-    inh__an_wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    inh__an_wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Attention analysis: %d layers x %d heads</text>\n", a->L, a->NH);
-    inh__an_wprintf(w, "<text x=\"20\" y=\"52\" font-size=\"12\">%d sequences of %d tokens, tau %.3g, eta %.3g; loss %.4f. "
+    inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    inh__wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Attention analysis: %d layers x %d heads</text>\n", a->L, a->NH);
+    inh__wprintf(w, "<text x=\"20\" y=\"52\" font-size=\"12\">%d sequences of %d tokens, tau %.3g, eta %.3g; loss %.4f. "
                     "Red: lazy layer (every head rank 1 on every sequence); grey: attention dropped.", a->seqs, a->T, a->tau, a->eta, (double)a->loss);
-    if (a->lazy_from < a->L) inh__an_wprintf(w, " Layers %d..%d form a lazy group.", a->lazy_from, a->L - 1);
-    inh__an_wprintf(w, "</text>\n");
+    if (a->lazy_from < a->L) inh__wprintf(w, " Layers %d..%d form a lazy group.", a->lazy_from, a->L - 1);
+    inh__wprintf(w, "</text>\n");
     inh__an_bars(w, 10, 70, 590, 230, "MaxRank(l): max over heads of mean k*(tau)", a->max_rank, a->L, a->lazy, a->dropped);
     inh__an_bars(w, 600, 70, 590, 230, "AvgMass(l): mean over heads of m*(eta)", a->avg_mass, a->L, a->lazy, a->dropped);
     inh__an_bars(w, 10, 310, 590, 230, "Sink score: attention on key 0", a->sink_layer, a->L, a->lazy, a->dropped);
     inh__an_bars(w, 600, 310, 590, 230, "Block influence: 1 - cos(x_l, x_l+1)", a->block_influence, a->L, a->lazy, a->dropped);
     double y = 90 + 2 * 240;
     if (nheat) {
-        inh__an_wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Attention of sequence 0 (colour = sqrt of the weight; grey = masked)</text>\n", y + 16);
+        inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Attention of sequence 0 (colour = sqrt of the weight; grey = masked)</text>\n", y + 16);
         y += 30;
     }
     for (int i = 0; i < nheat; i++) {
         int l = layers[i];
         if (l < 0 || l >= a->L) continue;
-        inh__an_wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"13\">layer %d%s%s</text>\n", y + 14, l,
+        inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"13\">layer %d%s%s</text>\n", y + 14, l,
                      a->lazy[l] ? " (lazy)" : "", a->dropped[l] ? " (attention dropped)" : "");
         y += 24;
         for (int h = 0; h < a->NH; h++) {
             double hx = 20 + (h % per_row) * (S + gap), hy = y + (h / per_row) * (S + 22);
             if (!a->dropped[l] && inh__an_heatmap(w, a->attention + ((size_t)l * a->NH + h) * a->T * a->T, a->T, hx, hy, S)) return -1;
-            inh__an_wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#999\"/>"
+            inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#999\"/>"
                             "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">h%d: mean k* %.2f, m* %.1f</text>\n",
                          hx, hy, S, S, hx, hy + S + 12, h, (double)a->rank[(size_t)l * a->NH + h], (double)a->mass[(size_t)l * a->NH + h]);
         }
         y += rows_per_layer * (S + 22);
     }
-    inh__an_wprintf(w, "</svg>\n");
+    inh__wprintf(w, "</svg>\n");
     return 0;
 }
 
@@ -5235,7 +5224,7 @@ INHDEF int inh_analysis_write_svg(const inh_analysis *a, const int *layers, int 
 }
 
 INH__FN void inh__an_html_head(inh__wfile *w, const char *title) {
-    inh__an_wprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>\n"
+    inh__wprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>\n"
                     "<style>body{font-family:sans-serif;margin:20px;color:#222}table{border-collapse:collapse;font-size:12px}"
                     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}tr.lazy td{background:#fde0e0}"
                     "tr.dropped td{color:#888}svg{max-width:100%%;height:auto}</style></head><body>\n", title);
@@ -5246,14 +5235,14 @@ INHDEF int inh_analysis_write_html(const inh_analysis *a, const int *layers, int
     if (inh__wopen(&w, path)) return -1;
     inh__an_html_head(&w, "inheritune analysis");
     if (inh__analysis_svg(&w, a, layers, nlayers)) { inh__wabort(&w); return -1; }
-    inh__an_wprintf(&w, "<table><tr><th>layer</th><th>MaxRank</th><th>AvgMass</th><th>lazy</th><th>sink</th><th>block infl.</th>"
+    inh__wprintf(&w, "<table><tr><th>layer</th><th>MaxRank</th><th>AvgMass</th><th>lazy</th><th>sink</th><th>block infl.</th>"
                      "<th>angular dist.</th><th>attn importance</th><th>entropy</th></tr>\n");
     for (int l = 0; l < a->L; l++)
-        inh__an_wprintf(&w, "<tr class=\"%s\"><td>%d</td><td>%.3f</td><td>%.2f</td><td>%s</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td></tr>\n",
+        inh__wprintf(&w, "<tr class=\"%s\"><td>%d</td><td>%.3f</td><td>%.2f</td><td>%s</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td></tr>\n",
                      a->dropped[l] ? "dropped" : a->lazy[l] ? "lazy" : "", l, (double)a->max_rank[l], (double)a->avg_mass[l],
                      a->lazy[l] ? "yes" : "", (double)a->sink_layer[l], (double)a->block_influence[l], (double)a->angular_distance[l],
                      (double)a->attn_importance[l], (double)a->entropy_layer[l]);
-    inh__an_wprintf(&w, "</table>\n</body></html>\n");
+    inh__wprintf(&w, "</table>\n</body></html>\n");
     return inh__wclose(&w);
 }
 
@@ -5261,13 +5250,13 @@ INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
     const double W = 1000, H = 700;
     static const char *const col[2] = {"#4c78a8", "#d62728"};
     int L = s->L;
-    inh__an_wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n", W, H, W, H);
-    inh__an_wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    inh__an_wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Dropping attention sub-layers: loss and speed vs k</text>\n");
+    inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n", W, H, W, H);
+    inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    inh__wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Dropping attention sub-layers: loss and speed vs k</text>\n");
     for (int c = 0; c < s->curves; c++) {
-        inh__an_wprintf(w, "<rect x=\"%d\" y=\"42\" width=\"14\" height=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"50\" font-size=\"12\">", 20 + c * 300, col[c], 40 + c * 300);
+        inh__wprintf(w, "<rect x=\"%d\" y=\"42\" width=\"14\" height=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"50\" font-size=\"12\">", 20 + c * 300, col[c], 40 + c * 300);
         inh__an_wtext(w, s->names[c]);
-        inh__an_wprintf(w, "</text>\n");
+        inh__wprintf(w, "</text>\n");
     }
     for (int panel = 0; panel < 2; panel++) {
         double x0 = 70, y0 = 80 + panel * 310, pw = W - 110, ph = 250, lo = INFINITY, hi = -INFINITY;
@@ -5279,32 +5268,32 @@ INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
         if (!(hi > lo)) { lo -= 0.5; hi += 0.5; }
         double pad = (hi - lo) * 0.08;
         lo -= pad; hi += pad;
-        inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">%s</text>\n", x0 + 40, y0 - 10,
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">%s</text>\n", x0 + 40, y0 - 10,
                      panel == 0 ? "validation loss" : "speed-up (tokens/s relative to k = 0)");
         for (int g = 0; g <= 4; g++) {
             double gy = y0 + ph - ph * g / 4.0;
-            inh__an_wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.4g</text>\n",
+            inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.4g</text>\n",
                          x0, gy, x0 + pw, gy, x0 - 4, gy + 3, lo + (hi - lo) * g / 4.0);
         }
         for (int k = 0; k <= L; k++)
-            inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x0 + pw * k / (L > 0 ? L : 1), y0 + ph + 14, k);
-        inh__an_wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">k = attention sub-layers dropped</text>\n", x0 + pw / 2, y0 + ph + 30);
-        inh__an_wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", x0, y0 + ph, x0 + pw, y0 + ph);
+            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x0 + pw * k / (L > 0 ? L : 1), y0 + ph + 14, k);
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">k = attention sub-layers dropped</text>\n", x0 + pw / 2, y0 + ph + 30);
+        inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", x0, y0 + ph, x0 + pw, y0 + ph);
         for (int c = 0; c < s->curves; c++) {
-            inh__an_wprintf(w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col[c]);
+            inh__wprintf(w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col[c]);
             for (int k = 0; k <= L; k++) {
                 double v = panel == 0 ? s->loss[c * (L + 1) + k] : s->tokens_per_s[c * (L + 1) + k] / s->tokens_per_s[c * (L + 1)];
-                inh__an_wprintf(w, "%.1f,%.1f ", x0 + pw * k / (L > 0 ? L : 1), y0 + ph - ph * (v - lo) / (hi - lo));
+                inh__wprintf(w, "%.1f,%.1f ", x0 + pw * k / (L > 0 ? L : 1), y0 + ph - ph * (v - lo) / (hi - lo));
             }
-            inh__an_wprintf(w, "\"/>\n");
+            inh__wprintf(w, "\"/>\n");
             for (int k = 0; k <= L; k++) {
                 double v = panel == 0 ? s->loss[c * (L + 1) + k] : s->tokens_per_s[c * (L + 1) + k] / s->tokens_per_s[c * (L + 1)];
-                inh__an_wprintf(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>k=%d: %.5g</title></circle>\n",
+                inh__wprintf(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>k=%d: %.5g</title></circle>\n",
                              x0 + pw * k / (L > 0 ? L : 1), y0 + ph - ph * (v - lo) / (hi - lo), col[c], k, v);
             }
         }
     }
-    inh__an_wprintf(w, "</svg>\n");
+    inh__wprintf(w, "</svg>\n");
 }
 
 INHDEF int inh_sweep_write_svg(const inh_sweep *s, const char *path) {
@@ -5321,19 +5310,19 @@ INHDEF int inh_sweep_write_html(const inh_sweep *s, const char *path) {
     inh__an_html_head(&w, "inheritune drop sweep");
     inh__sweep_svg(&w, s);
     for (int c = 0; c < s->curves; c++) {
-        inh__an_wprintf(&w, "<h3>");
+        inh__wprintf(&w, "<h3>");
         inh__an_wtext(&w, s->names[c]);
-        inh__an_wprintf(&w, "</h3><table><tr><th>k</th><th>dropped layer</th><th>loss</th><th>loss - full</th><th>tokens/s</th><th>speed-up</th></tr>\n");
+        inh__wprintf(&w, "</h3><table><tr><th>k</th><th>dropped layer</th><th>loss</th><th>loss - full</th><th>tokens/s</th><th>speed-up</th></tr>\n");
         for (int k = 0; k <= L; k++) {
             const float *ls = s->loss + c * (L + 1);
             const double *tp = s->tokens_per_s + c * (L + 1);
-            inh__an_wprintf(&w, "<tr><td>%d</td><td>", k);
-            if (k) inh__an_wprintf(&w, "%d", s->order[c * L + k - 1]);
-            inh__an_wprintf(&w, "</td><td>%.5f</td><td>%+.5f</td><td>%.0f</td><td>%.3f</td></tr>\n", (double)ls[k], (double)(ls[k] - ls[0]), tp[k], tp[k] / tp[0]);
+            inh__wprintf(&w, "<tr><td>%d</td><td>", k);
+            if (k) inh__wprintf(&w, "%d", s->order[c * L + k - 1]);
+            inh__wprintf(&w, "</td><td>%.5f</td><td>%+.5f</td><td>%.0f</td><td>%.3f</td></tr>\n", (double)ls[k], (double)(ls[k] - ls[0]), tp[k], tp[k] / tp[0]);
         }
-        inh__an_wprintf(&w, "</table>\n");
+        inh__wprintf(&w, "</table>\n");
     }
-    inh__an_wprintf(&w, "</body></html>\n");
+    inh__wprintf(&w, "</body></html>\n");
     return inh__wclose(&w);
 }
 
