@@ -11,8 +11,9 @@
        INH_MALLOC(n) INH_REALLOC(p,n) INH_FREE(p)   allocator (define all three or none)
 
    Errors: functions that can fail return 0 on success and -1 on failure; inh_error() then says
-   what went wrong, naming the file and the problem. Nothing here calls exit() or abort(). Every
-   file is saved through a temporary that is flushed and renamed, so a crash never leaves half a file.
+   what went wrong, naming the file and the problem. The library never ends the process on bad
+   input. Every file is saved through a temporary that is flushed and renamed, so a crash never
+   leaves half a file.
 
    A training run in a few lines (examples/inheritune.c is the whole command-line tool over this):
        inh_model m; inh_data d; inh_trainer t; inh_train_opts o; inh_step_info info;
