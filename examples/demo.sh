@@ -3,13 +3,14 @@
 #   make demo                          synthetic corpus (copy + bigram segments, vocabulary 64)
 #   make demo DATA=text.txt            your text, byte-level tokenizer
 #   make demo DATA=text.txt TOKENIZER=dir    ... with a GPT-2 tokenizer directory
-# Steps: corpus -> 8-layer reference -> lazy-layer analysis -> recipe from L/2 (+ random-init
+# Steps: corpus -> 8-layer reference (2500 steps) -> lazy-layer analysis -> recipe from L/2, 600
+# steps a round (+ random-init
 # baseline at the final depth) -> report.
 set -e
 T=${TOOL:-build/inheritune}
 D=build/demo
-REF_STEPS=${REF_STEPS:-800}
-STEPS=${STEPS:-300}
+REF_STEPS=${REF_STEPS:-2500}
+STEPS=${STEPS:-600}
 mkdir -p $D
 if [ -n "$DATA" ]; then
     $T prepare --tokenizer "${TOKENIZER:-bytes}" --val-tokens 20000 "$DATA" $D
@@ -20,8 +21,8 @@ else
 fi
 echo "== 1. reference: 8 layers, $REF_STEPS steps"
 $T train --data $D/train.bin --val $D/val.bin --layers 8 --heads 4 --dim 64 --seq-max 64 --vocab $V \
-    --batch 16 --seq 64 --steps $REF_STEPS --lr 3e-3 --min-lr 3e-4 --warmup 50 --eval-every 200 --eval-batches 10 \
-    --out $D/ref.bin | awk '/val_loss/ || /^step [0-9]*00 /'
+    --batch 16 --seq 64 --steps $REF_STEPS --lr 3e-3 --min-lr 3e-4 --warmup 50 --eval-every 500 --eval-batches 10 \
+    --out $D/ref.bin | awk '/val_loss/ || /^step [0-9]*000 /'
 echo "== 2. lazy-layer analysis of the reference"
 $T analyze --model $D/ref.bin --data $D/val.bin --seqs 100 --seq-len 64 --json $D/analysis.json --html $D/analysis.html
 echo "== 3. Inheritune recipe from L/2 = 4 layers, $STEPS steps a round, and the random-init baseline"
