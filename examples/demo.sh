@@ -3,29 +3,34 @@
 #   make demo                          synthetic corpus (copy + bigram segments, vocabulary 64)
 #   make demo DATA=text.txt            your text, byte-level tokenizer
 #   make demo DATA=text.txt TOKENIZER=dir    ... with a GPT-2 tokenizer directory
-# Steps: corpus -> 8-layer reference (2500 steps) -> lazy-layer analysis -> recipe from L/2, 600
-# steps a round (+ random-init
-# baseline at the final depth) -> report.
+# Steps: corpus -> 8-layer reference (2500 steps) -> lazy-layer analysis -> recipe from L/2 with
+# 600 steps a round (+ the random-init baseline at the final depth) -> report.
 set -e
 T=${TOOL:-build/inheritune}
 D=build/demo
 REF_STEPS=${REF_STEPS:-2500}
 STEPS=${STEPS:-600}
 mkdir -p $D
+rm -rf $D/ref.bin $D/recipe
+# run a command whose output goes through a filter, and stop if the command (not the filter) failed
+filtered() { filter=$1; shift; { "$@"; echo $? > $D/.rc; } | eval "$filter"; [ "$(cat $D/.rc)" = 0 ] || exit 1; }
 if [ -n "$DATA" ]; then
-    $T prepare --tokenizer "${TOKENIZER:-bytes}" --val-tokens 20000 "$DATA" $D
+    N=$($T tokenize --tokenizer "${TOKENIZER:-bytes}" "$DATA" | wc -w)
+    VAL=$((N / 10 < 20000 ? N / 10 : 20000))
+    $T prepare --tokenizer "${TOKENIZER:-bytes}" --val-tokens $VAL "$DATA" $D
     V=$($T tokenize --tokenizer "${TOKENIZER:-bytes}" --vocab-size)
 else
     V=64
     $T synth --out $D --tokens 400000 --val-tokens 20000 --vocab $V
 fi
 echo "== 1. reference: 8 layers, $REF_STEPS steps"
-$T train --data $D/train.bin --val $D/val.bin --layers 8 --heads 4 --dim 64 --seq-max 64 --vocab $V \
-    --batch 16 --seq 64 --steps $REF_STEPS --lr 3e-3 --min-lr 3e-4 --warmup 50 --eval-every 500 --eval-batches 10 \
-    --out $D/ref.bin | awk '/val_loss/ || /^step [0-9]*000 /'
+filtered "awk '/val_loss/ || /^step [0-9]*000 /'" $T train --data $D/train.bin --val $D/val.bin --layers 8 --heads 4 \
+    --dim 64 --seq-max 64 --vocab $V --batch 16 --seq 64 --steps $REF_STEPS --lr 3e-3 --min-lr 3e-4 --warmup 50 \
+    --eval-every 500 --eval-batches 10 --out $D/ref.bin
 echo "== 2. lazy-layer analysis of the reference"
 $T analyze --model $D/ref.bin --data $D/val.bin --seqs 100 --seq-len 64 --json $D/analysis.json --html $D/analysis.html
 echo "== 3. Inheritune recipe from L/2 = 4 layers, $STEPS steps a round, and the random-init baseline"
-$T recipe --ref $D/ref.bin --data $D/train.bin --val $D/val.bin --out $D/recipe --steps $STEPS --batch 16 --seq 64 \
-    --lr 3e-3 --min-lr 3e-4 --warmup 30 --eval-every 50 --eval-batches 10 --baselines random | grep -vE '^\[.*\] step [0-9]*/[0-9]* loss'
+filtered "grep -vE '^\[.*\] step [0-9]*/[0-9]* loss'" $T recipe --ref $D/ref.bin --data $D/train.bin --val $D/val.bin \
+    --out $D/recipe --steps $STEPS --batch 16 --seq 64 --lr 3e-3 --min-lr 3e-4 --warmup 30 --eval-every 50 \
+    --eval-batches 10 --baselines random
 echo "== reports: $D/analysis.html and $D/recipe/report.html"

@@ -15,6 +15,8 @@ STEPS=${STEPS:-400}
 D=build/reproduce
 [ -f "$CORPUS" ] || { echo "error: $CORPUS not found (set CORPUS=path/to/text.txt)"; exit 1; }
 mkdir -p $D
+# run a command whose output goes through a filter, and stop if the command (not the filter) failed
+filtered() { filter=$1; shift; { "$@"; echo $? > $D/.rc; } | eval "$filter"; [ "$(cat $D/.rc)" = 0 ] || exit 1; }
 $T prepare --tokenizer "$TOKENIZER" --val-tokens 100000 "$CORPUS" $D
 V=$($T tokenize --tokenizer "$TOKENIZER" --vocab-size)
 MODEL="--heads 4 --dim 128 --seq-max 128 --vocab $V"
@@ -22,14 +24,14 @@ TRAIN="--batch 8 --seq 128 --lr 1e-3 --min-lr 1e-4 --warmup 50 --eval-batches 20
 # the reference (resumed from its state file if an earlier run was interrupted)
 if [ ! -f $D/ref.done ]; then
     if [ -f $D/ref.state ]; then FROM="--resume $D/ref.state"; else FROM="--layers 12 $MODEL"; fi
-    $T train --data $D/train.bin --val $D/val.bin $FROM $TRAIN --steps $REF_STEPS --eval-every 250 \
-        --out $D/ref.bin --state $D/ref.state --save-every 50 | grep --line-buffered -E "val_loss|^step [0-9]*00 loss|resumed"
+    filtered 'grep --line-buffered -E "val_loss|^step [0-9]*00 loss|resumed"' $T train --data $D/train.bin --val $D/val.bin \
+        $FROM $TRAIN --steps $REF_STEPS --eval-every 250 --out $D/ref.bin --state $D/ref.state --save-every 50
     touch $D/ref.done
 fi
 $T analyze --model $D/ref.bin --data $D/val.bin --seqs 100 --seq-len 100 --json $D/analysis.json --html $D/analysis.html
-$T recipe --ref $D/ref.bin --data $D/train.bin --val $D/val.bin --out $D/recipe --steps $STEPS $TRAIN --eval-every 100 \
-    --baselines random | grep -vE "^\[.*\] step [0-9]*/"
-[ -f $D/random_half.bin ] || $T train --data $D/train.bin --val $D/val.bin --layers 6 $MODEL $TRAIN --steps $STEPS \
-    --eval-every $STEPS --out $D/random_half.bin | grep val_loss
+filtered 'grep -vE "^\[.*\] step [0-9]*/"' $T recipe --ref $D/ref.bin --data $D/train.bin --val $D/val.bin --out $D/recipe \
+    --steps $STEPS $TRAIN --eval-every 100 --baselines random
+[ -f $D/random_half.bin ] || filtered 'grep val_loss' $T train --data $D/train.bin --val $D/val.bin --layers 6 $MODEL \
+    $TRAIN --steps $STEPS --eval-every $STEPS --out $D/random_half.bin
 echo "random init, 6 layers, $STEPS steps: $($T eval --model $D/random_half.bin --data $D/val.bin --batch 8 --seq 128 --batches 20)"
 echo "reports: $D/analysis.html $D/recipe/report.html"
