@@ -138,6 +138,8 @@ typedef struct {
     int keep_attention;                   /* 1: store every layer's attention matrices (analysis);
                                              0 (default): flash kernels, memory linear in T */
     int acts_keep;                        /* keep_attention the activations were sized for */
+    int profile;                          /* 1: add the seconds of matmuls and attention to prof */
+    double prof[2];                       /* [0] matmul, [1] attention (forward + backward) */
     const float *distill_probs;           /* (B, T, Vp) teacher probabilities, or NULL */
     float distill_w;                      /* weight of KL(teacher || model) in the loss gradient */
 } inh_model;
@@ -1892,6 +1894,13 @@ INH__FN float inh__attn_scale(const inh_config *c, int l) {
     return c->layer_scale ? s / (float)(l + 1) : s;
 }
 
+/* optional phase timing of the seam operations (m->profile), for `bench` */
+#define INH__TIMED(m, slot, call) do { \
+    double t0_ = (m)->profile ? inh_now() : 0.0; \
+    call; \
+    if ((m)->profile) (m)->prof[slot] += inh_now() - t0_; \
+} while (0)
+
 INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets, int B, int T) {
     const inh_config *c = &m->cfg;
     if (B <= 0 || T <= 0) return inh__fail("batch B=%d and sequence T=%d must be positive", B, T);
@@ -1919,21 +1928,21 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
             memcpy(res2, res, NC * sizeof(float));   /* attention sub-layer skipped: residual passes */
         } else {
             inh__layernorm_forward(ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C);
-            inh__matmul_forward(qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C, nt);
-            if (a->att) inh__attention_forward_cpu(atty, a->att + l * att_n, qkv, B, T, C, NH, inh__attn_scale(c, l), nt);
-            else inh__attention_forward(atty, m->scratch_mem + rows_off, qkv, B, T, C, NH, inh__attn_scale(c, l), nt);
-            inh__matmul_forward(res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C, nt);
+            INH__TIMED(m, 0, inh__matmul_forward(qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C, nt));
+            if (a->att) INH__TIMED(m, 1, inh__attention_forward_cpu(atty, a->att + l * att_n, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
+            else INH__TIMED(m, 1, inh__attention_forward(atty, m->scratch_mem + rows_off, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
+            INH__TIMED(m, 0, inh__matmul_forward(res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C, nt));
             inh__residual_forward(res2, res2, res, NC);
         }
         inh__layernorm_forward(ln2, a->ln2_mean + l * N, a->ln2_rstd + l * N, res2, p->ln2w + lc, bias ? p->ln2b + lc : NULL, N, C);
-        inh__matmul_forward(fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C, nt);
+        INH__TIMED(m, 0, inh__matmul_forward(fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C, nt));
         inh__gelu_forward(fch_gelu, fch, 4 * NC, nt);
-        inh__matmul_forward(res3, fch_gelu, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, N, 4 * C, C, nt);
+        INH__TIMED(m, 0, inh__matmul_forward(res3, fch_gelu, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, N, 4 * C, C, nt));
         inh__residual_forward(res3, res3, res2, NC);
     }
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
     inh__layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C);
-    inh__matmul_forward(a->logits, a->lnf, p->wte, NULL, N, C, c->Vp, nt);
+    INH__TIMED(m, 0, inh__matmul_forward(a->logits, a->lnf, p->wte, NULL, N, C, c->Vp, nt));
     if (targets) {
         inh__crossentropy_forward(a->logits, a->losses, targets, N, c->V, c->Vp, nt);
         double s = 0.0;
@@ -1959,7 +1968,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     float *datt = dqkv + 3 * NC, *dfch = datt + (a->att ? att_n : 0), *dfch_gelu = dfch + 4 * NC, *rows = dfch_gelu + 4 * NC;
     inh__crossentropy_backward(a->logits, m->targets, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp, nt);  /* logits := dlogits */
     memset(dln, 0, NC * sizeof(float));
-    inh__matmul_backward(dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, nt);
+    INH__TIMED(m, 0, inh__matmul_backward(dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, nt));
     memset(dres, 0, NC * sizeof(float));
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
     inh__layernorm_backward(dres, g->lnfw, bias ? g->lnfb : NULL, dln, last, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C);
@@ -1968,26 +1977,26 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
         size_t lc = (size_t)l * C;
         /* dres is the gradient of res3 (block output); MLP branch: res3 = res2 + fcproj(gelu(fc(ln2(res2)))) */
         memset(dfch_gelu, 0, 4 * NC * sizeof(float));
-        inh__matmul_backward(dfch_gelu, g->fcprojw + lc * 4 * C, bias ? g->fcprojb + lc : NULL, dres,
-                             a->fch_gelu + l * 4 * NC, p->fcprojw + lc * 4 * C, N, 4 * C, C, nt);
+        INH__TIMED(m, 0, inh__matmul_backward(dfch_gelu, g->fcprojw + lc * 4 * C, bias ? g->fcprojb + lc : NULL, dres,
+                             a->fch_gelu + l * 4 * NC, p->fcprojw + lc * 4 * C, N, 4 * C, C, nt));
         memset(dfch, 0, 4 * NC * sizeof(float));
         inh__gelu_backward(dfch, a->fch + l * 4 * NC, a->fch_gelu + l * 4 * NC, dfch_gelu, 4 * NC, nt);
         memset(dln, 0, NC * sizeof(float));
-        inh__matmul_backward(dln, g->fcw + lc * 4 * C, bias ? g->fcb + lc * 4 : NULL, dfch, a->ln2 + l * NC,
-                             p->fcw + lc * 4 * C, N, C, 4 * C, nt);
+        INH__TIMED(m, 0, inh__matmul_backward(dln, g->fcw + lc * 4 * C, bias ? g->fcb + lc * 4 : NULL, dfch, a->ln2 + l * NC,
+                             p->fcw + lc * 4 * C, N, C, 4 * C, nt));
         inh__layernorm_backward(dres, g->ln2w + lc, bias ? g->ln2b + lc : NULL, dln, a->res2 + l * NC, p->ln2w + lc,
                                 a->ln2_mean + l * N, a->ln2_rstd + l * N, N, C);
         if (m->drop_attn[l]) continue;   /* res2 = res: the gradient passes through unchanged */
         /* attention branch: res2 = res + attproj(attention(qkv(ln1(res)))) */
         memset(datty, 0, NC * sizeof(float));
-        inh__matmul_backward(datty, g->attprojw + lc * C, bias ? g->attprojb + lc : NULL, dres, a->atty + l * NC,
-                             p->attprojw + lc * C, N, C, C, nt);
+        INH__TIMED(m, 0, inh__matmul_backward(datty, g->attprojw + lc * C, bias ? g->attprojb + lc : NULL, dres, a->atty + l * NC,
+                             p->attprojw + lc * C, N, C, C, nt));
         memset(dqkv, 0, 3 * NC * sizeof(float));
-        if (a->att) inh__attention_backward_cpu(dqkv, datt, datty, a->qkv + l * 3 * NC, a->att + l * att_n, B, T, C, NH, inh__attn_scale(c, l), nt);
-        else inh__attention_backward(dqkv, rows, datty, a->qkv + l * 3 * NC, B, T, C, NH, inh__attn_scale(c, l), nt);
+        if (a->att) INH__TIMED(m, 1, inh__attention_backward_cpu(dqkv, datt, datty, a->qkv + l * 3 * NC, a->att + l * att_n, B, T, C, NH, inh__attn_scale(c, l), nt));
+        else INH__TIMED(m, 1, inh__attention_backward(dqkv, rows, datty, a->qkv + l * 3 * NC, B, T, C, NH, inh__attn_scale(c, l), nt));
         memset(dln, 0, NC * sizeof(float));
-        inh__matmul_backward(dln, g->qkvw + lc * 3 * C, bias ? g->qkvb + lc * 3 : NULL, dqkv, a->ln1 + l * NC,
-                             p->qkvw + lc * 3 * C, N, C, 3 * C, nt);
+        INH__TIMED(m, 0, inh__matmul_backward(dln, g->qkvw + lc * 3 * C, bias ? g->qkvb + lc * 3 : NULL, dqkv, a->ln1 + l * NC,
+                             p->qkvw + lc * 3 * C, N, C, 3 * C, nt));
         inh__layernorm_backward(dres, g->ln1w + lc, bias ? g->ln1b + lc : NULL, dln, res, p->ln1w + lc,
                                 a->ln1_mean + l * N, a->ln1_rstd + l * N, N, C);
     }

@@ -910,6 +910,9 @@ static int cmp_double(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* median step time minus the median matmul and attention times (all sorted already) */
+static double med_other(const double *tot, const double *mm, const double *at, int n) { return tot[n / 2] - mm[n / 2] - at[n / 2]; }
+
 static int cmd_bench(int argc, char **argv) {
     int L = 12, NH = 12, C = 768, maxT = 1024, V = 50257, B = 4, T = 64, steps = 5, threads = 0, no_bias = 0, gen = 0, keep_att = 0;
     flag f[] = {
@@ -940,6 +943,7 @@ static int cmd_bench(int argc, char **argv) {
     int *x = (int *)malloc(sizeof(int) * (size_t)B * T), *y = (int *)malloc(sizeof(int) * (size_t)B * T);
     double *fw = (double *)malloc(sizeof(double) * steps), *bw = (double *)malloc(sizeof(double) * steps);
     double *up = (double *)malloc(sizeof(double) * steps), *tot = (double *)malloc(sizeof(double) * steps);
+    double *mm = (double *)malloc(sizeof(double) * steps), *at = (double *)malloc(sizeof(double) * steps);
     inh_rng rng;
     inh_rng_seed(&rng, 7);
     for (int i = 0; i < B * T; i++) { x[i] = (int)(inh_rng_u64(&rng) % V); y[i] = (int)(inh_rng_u64(&rng) % V); }
@@ -962,7 +966,7 @@ static int cmd_bench(int argc, char **argv) {
         if (!grc)
             printf("generate: %d tokens in %.2f s = %.1f tokens/s; read bandwidth %.1f GB/s%s, weights %.0f MB -> bound %.1f tokens/s; "
                    "bound / measured = %.2fx\n", gen, dt, gen / dt, bandwidth * 1e-9, sink < 0 ? "?" : "", m.num_params * 4e-6, bound, bound / (gen / dt));
-        free(out); free(x); free(y); free(fw); free(bw); free(up); free(tot);
+        free(out); free(x); free(y); free(fw); free(bw); free(up); free(tot); free(mm); free(at);
         inh_model_free(&m);
         return grc ? lib_fail() : 0;
     }
@@ -972,6 +976,7 @@ static int cmd_bench(int argc, char **argv) {
     printf("bench: L=%d NH=%d C=%d V=%d, %zu parameters, B=%d T=%d, %d threads\n", L, NH, C, V, m.num_params, B, T, threads);
     for (int s = -1; s < steps && !rc; s++) {   /* step -1 warms up (allocations, caches) */
         double t0 = inh_now();
+        m.profile = 1; m.prof[0] = m.prof[1] = 0.0;
         inh_model_zero_grad(&m);
         rc = inh_model_forward(&m, x, y, B, T);
         double t1 = inh_now();
@@ -979,13 +984,14 @@ static int cmd_bench(int argc, char **argv) {
         double t2 = inh_now();
         if (!rc) rc = inh_model_update(&m, &o, 1e-4f, s + 2, inh_model_grad_norm(&m));
         double t3 = inh_now();
-        if (s >= 0) { fw[s] = t1 - t0; bw[s] = t2 - t1; up[s] = t3 - t2; tot[s] = t3 - t0; }
+        if (s >= 0) { fw[s] = t1 - t0; bw[s] = t2 - t1; up[s] = t3 - t2; tot[s] = t3 - t0; mm[s] = m.prof[0]; at[s] = m.prof[1]; }
         if (s >= 0) printf("step %d: forward %.1f ms, backward %.1f ms, update %.1f ms, total %.1f ms\n", s, 1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2), 1e3 * (t3 - t0));
     }
     if (rc) rc = lib_fail();
     else {
         qsort(fw, steps, sizeof(double), cmp_double); qsort(bw, steps, sizeof(double), cmp_double);
         qsort(up, steps, sizeof(double), cmp_double); qsort(tot, steps, sizeof(double), cmp_double);
+        qsort(mm, steps, sizeof(double), cmp_double); qsort(at, steps, sizeof(double), cmp_double);
         double med = tot[steps / 2];
         /* matmul flops of a step: 6 per parameter per token (forward 2, backward 4) + attention */
         double flops = 6.0 * (double)m.num_params * B * T + 12.0 * L * (double)B * T * T * C / 2;
@@ -993,9 +999,11 @@ static int cmd_bench(int argc, char **argv) {
         getrusage(RUSAGE_SELF, &ru);
         printf("median: forward %.1f ms, backward %.1f ms, update %.1f ms; peak memory %.0f MB\n", 1e3 * fw[steps / 2], 1e3 * bw[steps / 2],
                1e3 * up[steps / 2], ru.ru_maxrss / 1024.0);
+        printf("median by kind: matmul %.1f ms, attention %.1f ms, other %.1f ms (layernorm, GELU, softmax/loss, AdamW, ...)\n",
+               1e3 * mm[steps / 2], 1e3 * at[steps / 2], 1e3 * (med_other(tot, mm, at, steps)));
         printf("%.1f ms/step, %.1f GFLOP/s, %.0f tokens/s\n", 1e3 * med, flops / med * 1e-9, B * T / med);
     }
-    free(x); free(y); free(fw); free(bw); free(up); free(tot);
+    free(x); free(y); free(fw); free(bw); free(up); free(tot); free(mm); free(at);
     inh_model_free(&m);
     return rc;
 }
