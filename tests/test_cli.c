@@ -132,6 +132,26 @@ static void bad_inputs(void) {
     free(buf); free(after);
 }
 
+/* `inherit` writes the reference's first l blocks, tensor for tensor, in both modes */
+static void inherit_cmd(void) {
+    inh_model ref, small;
+    for (int repo = 0; repo <= 1; repo++) {
+        int rc = run(repo ? TOOL " inherit --ref tests/ref/tiny.bin --layers 2 --out build/cli_inh.bin --mode repo"
+                          : TOOL " inherit --ref tests/ref/tiny.bin --layers 2 --out build/cli_inh.bin", out, sizeof out);
+        CHECK(rc == 0, "inherit runs: %s", out);
+        if (rc || inh_model_load(&ref, "tests/ref/tiny.bin") || inh_model_load(&small, "build/cli_inh.bin")) continue;
+        int same = small.cfg.L == 2;
+        const float *rp = ref.params_mem, *sp = small.params_mem;
+        for (int i = 0; i < INH_NUM_PARAMS && same; i++) {
+            int fresh = repo && (i == 1 || i == 14 || i == 15);   /* repo mode: wpe and final LayerNorm re-initialised */
+            if (!fresh) same = !memcmp(rp, sp, small.param_sizes[i] * sizeof(float));   /* per-layer: the first 2 slices */
+            rp += ref.param_sizes[i]; sp += small.param_sizes[i];
+        }
+        CHECK(same, "inherit (%s mode): every inherited tensor equals the reference's", repo ? "repo" : "paper");
+        inh_model_free(&ref); inh_model_free(&small);
+    }
+}
+
 /* tokenize, prepare, convert through the tool */
 static void text_and_formats(void) {
     int rc = run("printf 'h\\303\\251llo \\377' | " TOOL " tokenize --tokenizer bytes", out, sizeof out);
@@ -175,5 +195,6 @@ int main(void) {
     resume();
     bad_inputs();
     text_and_formats();
+    inherit_cmd();
     return test_summary("cli");
 }
