@@ -2213,6 +2213,39 @@ INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int
 #define INH__MODEL_MAGIC 20240326   /* llm.c model file */
 #define INH__SHARD_MAGIC 20240520   /* llm.c token shard */
 #define INH__STATE_MAGIC 20241123   /* our training state */
+
+/* Streaming writer of llm.c token shards (used by inh_data_write and by prepare): a placeholder
+   header, the ids as uint16, then the real header once the count is known; atomic like every save. */
+typedef struct { inh__wfile w; long long n; int open; } inh__shard;
+INH__FN int inh__shard_open(inh__shard *sh, const char *path) {
+    unsigned char zero[1024];
+    memset(sh, 0, sizeof *sh);
+    memset(zero, 0, sizeof zero);
+    if (inh__wopen(&sh->w, path)) return -1;
+    sh->open = 1;
+    inh__wwrite(&sh->w, zero, sizeof zero);
+    return 0;
+}
+INH__FN void inh__shard_put(inh__shard *sh, const int *ids, size_t n) {
+    unsigned char buf[8192];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        buf[k++] = (unsigned char)ids[i]; buf[k++] = (unsigned char)(ids[i] >> 8);
+        if (k == sizeof buf) { inh__wwrite(&sh->w, buf, k); k = 0; }
+    }
+    inh__wwrite(&sh->w, buf, k);
+    sh->n += (long long)n;
+}
+INH__FN int inh__shard_close(inh__shard *sh) {
+    unsigned char h[1024];
+    memset(h, 0, sizeof h);
+    sh->open = 0;
+    if (sh->n > 0x7FFFFFFF) { inh__wabort(&sh->w); return inh__fail("%s: %lld tokens do not fit the int32 header", sh->w.path, sh->n); }
+    inh__wr32(h, INH__SHARD_MAGIC); inh__wr32(h + 4, 1); inh__wr32(h + 8, (uint32_t)sh->n);
+    if (!sh->w.bad && fseek(sh->w.f, 0, SEEK_SET) != 0) sh->w.bad = errno ? errno : EIO;
+    inh__wwrite(&sh->w, h, sizeof h);
+    return inh__wclose(&sh->w);
+}
 #define INH__MODEL_VERSION 3
 #define INH__FLAG_NO_BIAS 1
 #define INH__FLAG_LAYER_SCALE 2
@@ -3933,29 +3966,6 @@ INH__FN void inh__prep_run(void *ctx, int lo, int hi) {
     }
 }
 
-typedef struct { inh__wfile w; long long n; int open; } inh__shard;
-
-INH__FN void inh__shard_put(inh__shard *sh, const int *ids, size_t n) {
-    unsigned char buf[8192];
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        buf[k++] = (unsigned char)ids[i]; buf[k++] = (unsigned char)(ids[i] >> 8);
-        if (k == sizeof buf) { inh__wwrite(&sh->w, buf, k); k = 0; }
-    }
-    inh__wwrite(&sh->w, buf, k);
-    sh->n += (long long)n;
-}
-INH__FN int inh__shard_close(inh__shard *sh) {
-    unsigned char h[1024];
-    memset(h, 0, sizeof h);
-    if (sh->n > 0x7FFFFFFF) { inh__wabort(&sh->w); sh->open = 0; return inh__fail("%s: %lld tokens do not fit the int32 header", sh->w.path, sh->n); }
-    inh__wr32(h, 20240520); inh__wr32(h + 4, 1); inh__wr32(h + 8, (uint32_t)sh->n);
-    if (!sh->w.bad && fseek(sh->w.f, 0, SEEK_SET) != 0) sh->w.bad = errno ? errno : EIO;
-    inh__wwrite(&sh->w, h, sizeof h);
-    sh->open = 0;
-    return inh__wclose(&sh->w);
-}
-
 /* add the pieces of text [lo, hi) to the list, cut at safe points every ~max bytes */
 INH__FN int inh__add_pieces(inh__piece **pc, size_t *n, size_t *cap, const unsigned char *s, size_t lo, size_t hi, int eot, size_t max) {
     do {
@@ -4003,13 +4013,8 @@ INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *
     first = INH__ALLOC(size_t, (size_t)nthreads + 1);
     if (!enc || !status || !buf || !first) goto done;
     for (int k = 0; k < nthreads; k++) inh__enc_init(&enc[k], t);
-    for (int k = 0; k < 2; k++) {
-        unsigned char zero[1024];
-        memset(zero, 0, sizeof zero);
-        if (inh__wopen(&sh[k].w, k ? tpath : vpath)) goto done;
-        sh[k].open = 1;
-        inh__wwrite(&sh[k].w, zero, sizeof zero);
-    }
+    for (int k = 0; k < 2; k++)
+        if (inh__shard_open(&sh[k], k ? tpath : vpath)) goto done;
     while (!eof) {
         while (have < cap && !eof) {
             size_t got = fread(buf + have, 1, cap - have, in);
@@ -4162,20 +4167,12 @@ INHDEF int inh_data_next(inh_data *d, int B, int T, int *inputs, int *targets) {
 }
 
 INHDEF int inh_data_write(const char *path, const int *ids, size_t n) {
-    unsigned char h[1024];
-    inh__wfile w;
-    if (n > 0xFFFFFFFFu) return inh__fail("%s: %zu tokens do not fit a shard header", path, n);
-    memset(h, 0, sizeof h);
-    inh__wr32(h, INH__SHARD_MAGIC); inh__wr32(h + 4, 1); inh__wr32(h + 8, (uint32_t)n);
+    inh__shard sh;
     for (size_t i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] > 65535) return inh__fail("%s: token %d at index %zu does not fit uint16", path, ids[i], i);
-    if (inh__wopen(&w, path)) return -1;
-    inh__wwrite(&w, h, sizeof h);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char b[2] = {(unsigned char)ids[i], (unsigned char)(ids[i] >> 8)};
-        inh__wwrite(&w, b, 2);
-    }
-    return inh__wclose(&w);
+    if (inh__shard_open(&sh, path)) return -1;
+    inh__shard_put(&sh, ids, n);
+    return inh__shard_close(&sh);
 }
 
 INHDEF int inh_synth_corpus(int *ids, size_t n, int V, uint64_t seed) {

@@ -106,6 +106,9 @@ static const bad_case cases[] = {
     {"header sizes do not match the file", TOOL " eval --model " BAD "sizes.bin --data tests/ref/tiny_tokens.bin", "needs"},
     {"header sizes that overflow", TOOL " eval --model " BAD "overflow.bin --data tests/ref/tiny_tokens.bin", "bad model sizes"},
     {"training state cut short", TOOL " train --data " BAD "v50data.bin --resume " BAD "state_trunc.bin", BAD "state_trunc.bin"},
+    {"token shard given as a model", TOOL " eval --model tests/ref/tiny_tokens.bin --data tests/ref/tiny_tokens.bin", "tests/ref/tiny_tokens.bin: is a token shard, not a model"},
+    {"model given as data", TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny.bin", "tests/ref/tiny.bin: not an llm.c token shard"},
+    {"missing training state", TOOL " train --data " BAD "v50data.bin --resume " BAD "nope_state.bin", BAD "nope_state.bin: cannot open"},
     {"model given as a state", TOOL " train --data " BAD "v50data.bin --resume tests/ref/tiny.bin", "not an inheritune training-state file"},
     /* token shards and shapes */
     {"shard count does not match its size", TOOL " eval --model tests/ref/tiny.bin --data " BAD "count.bin", "header says 1000 tokens"},
@@ -117,6 +120,7 @@ static const bad_case cases[] = {
     /* flags */
     {"unknown flag", TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --colour", "unknown flag '--colour'"},
     {"flag without value", TOOL " eval --model", "'--model' needs a value"},
+    {"--init together with size flags", TOOL " train --data " BAD "v50data.bin --init tests/ref/tiny.bin --vocab 10", "not both"},
     {"malformed number", TOOL " train --data x --steps ten", "--steps' wants an integer"},
     {"unknown command", TOOL " fly", "unknown command 'fly'"},
     /* tokenizer */
@@ -128,6 +132,7 @@ static const bad_case cases[] = {
     {"missing text file", TOOL " tokenize --tokenizer bytes " BAD "nope.txt", BAD "nope.txt"},
     /* safetensors */
     {"safetensors header length beyond the file", TOOL " eval --model " BAD "st_len --data tests/ref/tiny_tokens.bin", "st_len/model.safetensors"},
+    {"missing safetensors file", TOOL " convert " BAD "nope.safetensors " BAD "x.bin", BAD "nope.safetensors"},
     {"safetensors malformed JSON", TOOL " convert " BAD "st_json " BAD "x.bin", "st_json/model.safetensors"},
     /* analysis */
     {"tau outside (0,1]", TOOL " analyze --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --seq-len 8 --seqs 1 --tau 1.5", "--tau"},

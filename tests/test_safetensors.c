@@ -419,6 +419,17 @@ static void raw_file_case(const char *name, const void *bytes, size_t n, const c
     else CHECK(err_names(file, tensor), "%s: message names the file%s%s: \"%s\"", what, tensor ? " and " : "", tensor ? tensor : "", inh_error());
 }
 
+/* a file of an 8-byte header length, the JSON header hdr, then `data` zero bytes */
+static void header_case(const char *name, const char *hdr, size_t data, const char *tensor, const char *what) {
+    unsigned char buf[512];
+    size_t n = strlen(hdr);
+    memset(buf, 0, sizeof buf);
+    buf[0] = (unsigned char)n;
+    memcpy(buf + 8, hdr, n);
+    raw_file_case(name, buf, 8 + n + data, tensor, what);
+}
+
+
 static void test_bad(void) {
     bad_case("off_out", mut_offsets_out, NULL, 4, 4, 2, "h.1.mlp.c_fc.bias", "data_offsets beyond the data");
     bad_case("overlap", mut_overlap, NULL, 4, 4, 2, "h.0.ln_1.bias", "overlapping tensors");
@@ -441,38 +452,21 @@ static void test_bad(void) {
     /* hand-written headers */
     unsigned char buf[512];
     const char *hdr;
-    size_t n;
     memset(buf, 0, sizeof buf);
     buf[0] = 0x00; buf[1] = 0x10; buf[5] = 0;   /* length 4096 in a 64-byte file */
     memcpy(buf + 8, "{}", 2);
     raw_file_case("hlen", buf, 64, NULL, "header length beyond the file");
     hdr = "{\"wte.weight\": {\"dtype\": \"F32\", \"shape\": [5, 4], \"data_offsets\": [0, 80]}, "
           "\"h.0.ln_1.weight\": {\"dtype\": \"F32\", \"shape\": [4,, ], \"data_offsets\": [80, 96]}}";
-    n = strlen(hdr);
-    memset(buf, 0, sizeof buf);
-    buf[0] = (unsigned char)n;
-    memcpy(buf + 8, hdr, n);
-    raw_file_case("badjson", buf, 8 + n + 96, "h.0.ln_1.weight", "malformed JSON in a tensor entry");
+    header_case("badjson", hdr, 96, "h.0.ln_1.weight", "malformed JSON in a tensor entry");
     hdr = "{\"wte.weight\": {\"dtype\": \"F32\", \"shape\": [5, 4], \"data_offsets\": [0, 80]} \"x\"";
-    n = strlen(hdr);
-    memset(buf, 0, sizeof buf);
-    buf[0] = (unsigned char)n;
-    memcpy(buf + 8, hdr, n);
-    raw_file_case("badjson2", buf, 8 + n + 80, NULL, "malformed JSON between entries");
+    header_case("badjson2", hdr, 80, NULL, "malformed JSON between entries");
     hdr = "{\"wte.weight\": {\"dtype\": \"F32\", \"shape\": [5, 4]}}";
-    n = strlen(hdr);
-    memset(buf, 0, sizeof buf);
-    buf[0] = (unsigned char)n;
-    memcpy(buf + 8, hdr, n);
-    raw_file_case("nooffsets", buf, 8 + n + 80, "wte.weight", "an entry without data_offsets");
+    header_case("nooffsets", hdr, 80, "wte.weight", "an entry without data_offsets");
 
     hdr = "{\"wte.weight\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, "
           "\"wte.weight\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [4, 8]}}";
-    n = strlen(hdr);
-    memset(buf, 0, sizeof buf);
-    buf[0] = (unsigned char)n;
-    memcpy(buf + 8, hdr, n);
-    raw_file_case("dupkey", buf, 8 + n + 8, "wte.weight", "a tensor named twice in the header");
+    header_case("dupkey", hdr, 8, "wte.weight", "a tensor named twice in the header");
     memset(buf, 0, sizeof buf);
     buf[0] = 8;
     memcpy(buf + 8, "{}      ", 8);
