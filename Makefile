@@ -24,12 +24,14 @@ $(BUILD):
 test: $(BUILD)/inheritune $(TESTS) check-cxx
 	@sh tests/run.sh $(TESTS)
 
-# the header must compile as C++ and under clang too (warnings are errors here)
+# the header must compile as C++ and under clang too, plain and with $(OPT) (warnings are errors here)
 check-cxx: | $(BUILD)
 	@printf '#define INHERITUNE_IMPLEMENTATION\n#include "inheritune.h"\nint main(void){return 0;}\n' > $(BUILD)/one.cpp
 	@c++ -Wall -Wextra -Werror -I. -c $(BUILD)/one.cpp -o $(BUILD)/one_cpp.o
+	@c++ $(OPT) -Wall -Wextra -Werror -I. -c $(BUILD)/one.cpp -o $(BUILD)/one_cpp_opt.o
 	@$(CC) -std=c99 -Wall -Wextra -Werror -DINHERITUNE_STATIC -DINH_NO_THREADS -I. -x c -c $(BUILD)/one.cpp -o $(BUILD)/one_static.o
-	@if command -v clang >/dev/null; then cp $(BUILD)/one.cpp $(BUILD)/one.c; clang -std=c99 -Wall -Wextra -Werror -I. -c $(BUILD)/one.c -o $(BUILD)/one_c.o; fi
+	@if command -v clang >/dev/null; then cp $(BUILD)/one.cpp $(BUILD)/one.c; clang -std=c99 -Wall -Wextra -Werror -I. -c $(BUILD)/one.c -o $(BUILD)/one_c.o; \
+	    clang $(OPT) -std=c99 -Wall -Wextra -Werror -I. -c $(BUILD)/one.c -o $(BUILD)/one_c_opt.o; fi
 
 # make demo [DATA=text.txt [TOKENIZER=dir]]: the whole Inheritune workflow in a few minutes
 demo: $(BUILD)/inheritune

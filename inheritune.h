@@ -137,6 +137,8 @@ typedef struct {
     int threads;                          /* worker threads for every kernel (>= 1) */
     int keep_attention;                   /* 1: store every layer's attention matrices (analysis);
                                              0 (default): flash kernels, memory linear in T */
+    int bf16;                             /* 1: training/eval matmuls in bf16 mixed precision
+                                             (operands rounded to bf16, fp32 sums, fp32 weights) */
     int acts_keep;                        /* keep_attention the activations were sized for */
     int profile;                          /* 1: add the seconds of matmuls and attention to prof */
     double prof[2];                       /* [0] matmul, [1] attention (forward + backward) */
@@ -1063,6 +1065,99 @@ static float inh__dot(const float *INH__RESTRICT a, const float *INH__RESTRICT b
     return r;
 }
 #endif
+
+/* e^x on vectors, for softmax rows, attention rows and GELU. x = n ln2 + r, |r| <= ln2/2,
+   e^r = 1 + r + r^2 P(r) with Cephes' degree-5 expf polynomial (about 1 ulp), times 2^n.
+   Inputs are clamped to [-104, 89] first (beyond that e^x is 0 or inf in float32 anyway);
+   the clamps keep NaN a NaN. Elsewhere plain expf. */
+#define INH__EXP_POLY(F, M, r) F(F(F(F(F(M(1.9875691500e-4f), r, M(1.3981999507e-3f)), r, M(8.3334519073e-3f)), r, \
+                                 M(4.1665795894e-2f)), r, M(1.6666665459e-1f)), r, M(5.0000001201e-1f))
+#if defined(__AVX512F__)
+static inline __m512 inh__exp16(__m512 x) {
+    /* (the all-ones maskz forms: the plain ones trip g++ 12's -Wmaybe-uninitialized in C++) */
+    x = _mm512_maskz_max_ps(0xFFFF, _mm512_set1_ps(-104.0f), _mm512_maskz_min_ps(0xFFFF, _mm512_set1_ps(89.0f), x));
+    __m512 n = _mm512_maskz_roundscale_ps(0xFFFF, _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = INH__EXP_POLY(_mm512_fmadd_ps, _mm512_set1_ps, r);
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_maskz_scalef_ps(0xFFFF, p, n);
+}
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
+static inline __m256 inh__exp8(__m256 x) {
+    __m256 lo = _mm256_set1_ps(-104.0f), under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
+    x = _mm256_max_ps(lo, _mm256_min_ps(_mm256_set1_ps(89.0f), x));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = INH__EXP_POLY(_mm256_fmadd_ps, _mm256_set1_ps, r);
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* 2^n in two steps, so that n from -150 to 128 gives subnormals and inf as it should */
+    __m256i e = _mm256_cvtps_epi32(n), h = _mm256_srai_epi32(e, 1);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(e, h), _mm256_set1_epi32(127)), 23));
+    p = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+    return _mm256_andnot_ps(under, p);
+}
+#endif
+
+/* largest of x[0..n) (n >= 1) */
+INH__FN float inh__max(const float *x, int n) {
+    int i = 0;
+    float m = x[0];
+#if defined(__AVX512F__)
+    if (n >= 16) {
+        __m512 v = _mm512_loadu_ps(x);
+        for (i = 16; i + 16 <= n; i += 16) v = _mm512_maskz_max_ps(0xFFFF, v, _mm512_loadu_ps(x + i));
+        float t[16];
+        _mm512_storeu_ps(t, v);
+        for (int k = 0; k < 16; k++) m = t[k] > m ? t[k] : m;
+    }
+#elif defined(__AVX2__) && defined(__FMA__)
+    if (n >= 8) {
+        __m256 v = _mm256_loadu_ps(x);
+        for (i = 8; i + 8 <= n; i += 8) v = _mm256_max_ps(v, _mm256_loadu_ps(x + i));
+        float t[8];
+        _mm256_storeu_ps(t, v);
+        for (int k = 0; k < 8; k++) m = t[k] > m ? t[k] : m;
+    }
+#endif
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+/* x[i] = e^(x[i] - sub) for i < n; returns the sum of the results, summed in double */
+INH__FN double inh__exp_sum(float *x, int n, float sub) {
+    int i = 0;
+    double s = 0.0;
+#if defined(__AVX512F__)
+    __m512 vs = _mm512_set1_ps(sub);
+    __m512d a0 = _mm512_setzero_pd(), a1 = a0;
+    for (; i + 16 <= n; i += 16) {
+        __m512 e = inh__exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), vs));
+        _mm512_storeu_ps(x + i, e);
+        a0 = _mm512_add_pd(a0, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x + i)));
+        a1 = _mm512_add_pd(a1, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x + i + 8)));
+    }
+    double t[8];
+    _mm512_storeu_pd(t, _mm512_add_pd(a0, a1));
+    s = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
+#elif defined(__AVX2__) && defined(__FMA__)
+    __m256 vs = _mm256_set1_ps(sub);
+    __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 e = inh__exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vs));
+        _mm256_storeu_ps(x + i, e);
+        a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+        a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    }
+    double t[4];
+    _mm256_storeu_pd(t, _mm256_add_pd(a0, a1));
+    s = (t[0] + t[1]) + (t[2] + t[3]);
+#endif
+    for (; i < n; i++) { x[i] = expf(x[i] - sub); s += x[i]; }
+    return s;
+}
 /* Tiling: a block of OB weight rows (kept in L2) meets every tile of RB input rows; within a
    column chunk of CB floats the RB rows stay in L1. The order in which each output element is
    summed never depends on the tiling or the thread split, so any thread count gives the same bits. */
@@ -1151,14 +1246,13 @@ typedef struct { float *out, *att, *datt, *rows; const float *qkv, *dout; float 
 /* softmax row t of head h: row[0..t] = softmax(q_t . k_t2 * scale) */
 static inline void inh__att_row(const float *base, int t, int h, int hs, int C, float scale, float *row) {
     const float *q = base + (size_t)t * 3 * C + h * hs;
-    float mx = -INFINITY, sum = 0.0f;
+    float mx = -INFINITY;
     for (int t2 = 0; t2 <= t; t2++) {
         float s = inh__dot(q, base + (size_t)t2 * 3 * C + C + h * hs, hs) * scale;
         row[t2] = s;
         if (s > mx) mx = s;
     }
-    for (int t2 = 0; t2 <= t; t2++) { row[t2] = expf(row[t2] - mx); sum += row[t2]; }
-    float inv = 1.0f / sum;
+    float inv = (float)(1.0 / inh__exp_sum(row, t + 1, mx));
     for (int t2 = 0; t2 <= t; t2++) row[t2] *= inv;
 }
 
@@ -1298,6 +1392,66 @@ INH__FN void inh__fmm_store(const float *t, const inh__fmm_tile *o) {
 }
 
 #if defined(INH__FMM_AVX512)
+/* the end of an 8 x 48 kernel (this one and the bf16 one below): the accumulators c00..c72 to C,
+   whole tiles straight from the registers, edge tiles through tmp */
+#define INH__FMM_PUT(i)                                                                          \
+    if (o->add) {                                                                                \
+        float *r = c + i * o->crs;                                                               \
+        _mm512_storeu_ps(r, _mm512_add_ps(_mm512_loadu_ps(r), c##i##0));                         \
+        _mm512_storeu_ps(r + 16, _mm512_add_ps(_mm512_loadu_ps(r + 16), c##i##1));               \
+        _mm512_storeu_ps(r + 32, _mm512_add_ps(_mm512_loadu_ps(r + 32), c##i##2));               \
+    } else if (bc) {                                                                             \
+        float *r = c + i * o->crs;                                                               \
+        _mm512_storeu_ps(r, _mm512_add_ps(c##i##0, _mm512_loadu_ps(bc)));                        \
+        _mm512_storeu_ps(r + 16, _mm512_add_ps(c##i##1, _mm512_loadu_ps(bc + 16)));              \
+        _mm512_storeu_ps(r + 32, _mm512_add_ps(c##i##2, _mm512_loadu_ps(bc + 32)));              \
+    } else {                                                                                     \
+        float *r = c + i * o->crs;                                                               \
+        _mm512_storeu_ps(r, c##i##0); _mm512_storeu_ps(r + 16, c##i##1);                         \
+        _mm512_storeu_ps(r + 32, c##i##2);                                                       \
+    }
+#define INH__FMM_TMP(i)                                                                          \
+    _mm512_store_ps(tmp + i * 48, c##i##0); _mm512_store_ps(tmp + i * 48 + 16, c##i##1);        \
+    _mm512_store_ps(tmp + i * 48 + 32, c##i##2);
+#define INH__FMM_FINISH                                                                          \
+    if (mr == 8 && o->nr == 48) {                                                                \
+        float *c = o->c;                                                                         \
+        const float *bc = o->bias;                                                               \
+        INH__FMM_PUT(0) INH__FMM_PUT(1) INH__FMM_PUT(2) INH__FMM_PUT(3)                          \
+        INH__FMM_PUT(4) INH__FMM_PUT(5) INH__FMM_PUT(6) INH__FMM_PUT(7)                          \
+        return;                                                                                  \
+    }                                                                                            \
+    INH__FMM_TMP(0) INH__FMM_TMP(1) INH__FMM_TMP(2) INH__FMM_TMP(3)                              \
+    INH__FMM_TMP(4) INH__FMM_TMP(5) INH__FMM_TMP(6) INH__FMM_TMP(7)                              \
+    inh__fmm_store(tmp, o);
+
+/* in-place 16 x 16 transpose of 32-bit elements: r[i] holds row i, then column i */
+static inline void inh__tr16(__m512 *r) {
+    __m512 u[16], p[16];
+    /* (the all-ones maskz forms: the plain ones trip g++ 12's -Wmaybe-uninitialized) */
+    for (int i = 0; i < 16; i += 2) {
+        u[i] = _mm512_maskz_unpacklo_ps(0xFFFF, r[i], r[i + 1]);
+        u[i + 1] = _mm512_maskz_unpackhi_ps(0xFFFF, r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4)
+        for (int h = 0; h < 2; h++) {
+            __m512d x = _mm512_castps_pd(u[i + h]), y = _mm512_castps_pd(u[i + h + 2]);
+            p[i + 2 * h] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, x, y));
+            p[i + 2 * h + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, x, y));
+        }
+    /* p[4q + e] holds, in 128-bit lane l, column 4l + e of rows 4q..4q+3 */
+    for (int e = 0; e < 4; e++) {
+        __m512 p0 = _mm512_maskz_shuffle_f32x4(0xFFFF, p[e], p[4 + e], 0x88);
+        __m512 p1 = _mm512_maskz_shuffle_f32x4(0xFFFF, p[e], p[4 + e], 0xdd);
+        __m512 p2 = _mm512_maskz_shuffle_f32x4(0xFFFF, p[8 + e], p[12 + e], 0x88);
+        __m512 p3 = _mm512_maskz_shuffle_f32x4(0xFFFF, p[8 + e], p[12 + e], 0xdd);
+        r[e] = _mm512_maskz_shuffle_f32x4(0xFFFF, p0, p2, 0x88);
+        r[e + 8] = _mm512_maskz_shuffle_f32x4(0xFFFF, p0, p2, 0xdd);
+        r[e + 4] = _mm512_maskz_shuffle_f32x4(0xFFFF, p1, p3, 0x88);
+        r[e + 12] = _mm512_maskz_shuffle_f32x4(0xFFFF, p1, p3, 0xdd);
+    }
+}
+
 /* acc (8 x 48) = A (8 rows, element (i,k) at a[i*ars + k*acs]) @ bp (kc x 48, packed); rows i >= mr
    read row 0 and are dropped */
 INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
@@ -1327,36 +1481,7 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
         INH__FMM_ROW(4) INH__FMM_ROW(5) INH__FMM_ROW(6) INH__FMM_ROW(7)
 #undef INH__FMM_ROW
     }
-    if (mr == 8 && o->nr == 48) {   /* a whole tile: straight from the registers */
-        float *c = o->c;
-        const float *bc = o->bias;
-#define INH__FMM_PUT(i)                                                                              \
-        if (o->add) {                                                                                \
-            float *r = c + i * o->crs;                                                               \
-            _mm512_storeu_ps(r, _mm512_add_ps(_mm512_loadu_ps(r), c##i##0));                          \
-            _mm512_storeu_ps(r + 16, _mm512_add_ps(_mm512_loadu_ps(r + 16), c##i##1));                \
-            _mm512_storeu_ps(r + 32, _mm512_add_ps(_mm512_loadu_ps(r + 32), c##i##2));                \
-        } else if (bc) {                                                                             \
-            float *r = c + i * o->crs;                                                               \
-            _mm512_storeu_ps(r, _mm512_add_ps(c##i##0, _mm512_loadu_ps(bc)));                         \
-            _mm512_storeu_ps(r + 16, _mm512_add_ps(c##i##1, _mm512_loadu_ps(bc + 16)));               \
-            _mm512_storeu_ps(r + 32, _mm512_add_ps(c##i##2, _mm512_loadu_ps(bc + 32)));               \
-        } else {                                                                                     \
-            float *r = c + i * o->crs;                                                               \
-            _mm512_storeu_ps(r, c##i##0); _mm512_storeu_ps(r + 16, c##i##1); _mm512_storeu_ps(r + 32, c##i##2); \
-        }
-        INH__FMM_PUT(0) INH__FMM_PUT(1) INH__FMM_PUT(2) INH__FMM_PUT(3)
-        INH__FMM_PUT(4) INH__FMM_PUT(5) INH__FMM_PUT(6) INH__FMM_PUT(7)
-#undef INH__FMM_PUT
-        return;
-    }
-#define INH__FMM_TMP(i)                                                                   \
-    _mm512_store_ps(tmp + i * 48, c##i##0); _mm512_store_ps(tmp + i * 48 + 16, c##i##1); \
-    _mm512_store_ps(tmp + i * 48 + 32, c##i##2);
-    INH__FMM_TMP(0) INH__FMM_TMP(1) INH__FMM_TMP(2) INH__FMM_TMP(3)
-    INH__FMM_TMP(4) INH__FMM_TMP(5) INH__FMM_TMP(6) INH__FMM_TMP(7)
-#undef INH__FMM_TMP
-    inh__fmm_store(tmp, o);
+    INH__FMM_FINISH
 }
 
 #elif defined(INH__FMM_AVX2)
@@ -1474,31 +1599,10 @@ INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t 
             for (; k + 16 <= kc; k += 16)
                 for (int g = 0; g < NR; g += 16) {
                     const float *s = bj + g * bcs + k;
-                    __m512 r[16], u[16];
+                    __m512 r[16];
                     for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(s + i * bcs);
-                    /* (the all-ones maskz forms: the plain ones trip g++ 12's -Wmaybe-uninitialized) */
-                    for (int i = 0; i < 16; i += 2) {
-                        u[i] = _mm512_maskz_unpacklo_ps(0xFFFF, r[i], r[i + 1]);
-                        u[i + 1] = _mm512_maskz_unpackhi_ps(0xFFFF, r[i], r[i + 1]);
-                    }
-                    for (int i = 0; i < 16; i += 4)
-                        for (int h = 0; h < 2; h++) {
-                            __m512d x = _mm512_castps_pd(u[i + h]), y = _mm512_castps_pd(u[i + h + 2]);
-                            r[i + 2 * h] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, x, y));
-                            r[i + 2 * h + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, x, y));
-                        }
-                    /* r[4q + e] holds, in 128-bit lane l, column 4l + e of rows 4q..4q+3 */
-                    for (int e = 0; e < 4; e++) {
-                        __m512 p0 = _mm512_maskz_shuffle_f32x4(0xFFFF, r[e], r[4 + e], 0x88);
-                        __m512 p1 = _mm512_maskz_shuffle_f32x4(0xFFFF, r[e], r[4 + e], 0xdd);
-                        __m512 p2 = _mm512_maskz_shuffle_f32x4(0xFFFF, r[8 + e], r[12 + e], 0x88);
-                        __m512 p3 = _mm512_maskz_shuffle_f32x4(0xFFFF, r[8 + e], r[12 + e], 0xdd);
-                        float *d = bp + (size_t)k * NR + g;
-                        _mm512_store_ps(d + (size_t)e * NR, _mm512_maskz_shuffle_f32x4(0xFFFF, p0, p2, 0x88));
-                        _mm512_store_ps(d + (size_t)(e + 8) * NR, _mm512_maskz_shuffle_f32x4(0xFFFF, p0, p2, 0xdd));
-                        _mm512_store_ps(d + (size_t)(e + 4) * NR, _mm512_maskz_shuffle_f32x4(0xFFFF, p1, p3, 0x88));
-                        _mm512_store_ps(d + (size_t)(e + 12) * NR, _mm512_maskz_shuffle_f32x4(0xFFFF, p1, p3, 0xdd));
-                    }
+                    inh__tr16(r);
+                    for (int e = 0; e < 16; e++) _mm512_store_ps(bp + (size_t)(k + e) * NR + g, r[e]);
                 }
 #endif
         for (; k < kc; k++) {
@@ -1525,6 +1629,26 @@ INH__FN void inh__fmm_pack_a(float *INH__RESTRICT ap, const float *a, ptrdiff_t 
     }
 }
 
+/* --- bf16 matmul (mixed precision, --bf16) -------------------------------------------------
+   The same three products with both operands rounded to bfloat16 (to nearest even) and the
+   products summed in float32; weights, gradients and optimizer state stay float32. With
+   AVX-512 BF16 the packed operands are pairs of bf16 in 32-bit words, (x[k], x[k+1]), and the
+   micro-kernel (8 x 48, as the fp32 one) does two multiply-adds per lane per vdpbf16ps: twice
+   the fp32 rate. A is packed too (converted block by block), K blocks are 2*KC long (a bf16
+   panel is half the bytes), odd K is padded with a zero. Elsewhere the fp32 kernels run on
+   operands rounded while packing: the same numbers up to summation order, no speed-up.
+   (vdpbf16ps treats subnormal inputs as zero; the rounding elsewhere keeps them.) */
+INH__FN float inh__bf16_round(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) u |= 0x00400000u;          /* NaN stays a (quiet) NaN */
+    else u += 0x7fffu + ((u >> 16) & 1u);                            /* to nearest, ties to even */
+    u &= 0xffff0000u;
+    memcpy(&f, &u, 4);
+    return f;
+}
+INH__FN void inh__bf16_round_n(float *x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = inh__bf16_round(x[i]); }
+
 typedef struct {
     int M, Nc, K;
     const float *a, *b;             /* A (M,K): (i,k) at a[i*ars + k*acs]; B (K,Nc): (k,j) at b[k*brs + j*bcs] */
@@ -1533,6 +1657,7 @@ typedef struct {
     ptrdiff_t crs;
     const float *bias;              /* (Nc), added once, or NULL */
     int add;                        /* 1: C += A@B; 0: C = A@B + bias */
+    int bf16;                       /* 1: A and B rounded to bf16 (see above) */
     int tr, tc;                     /* thread grid: tr row strips x tc column ranges */
     float *buf;                     /* pack space, per slot INH__FMM_SLOT floats */
 } inh__fmm_args;
@@ -1559,10 +1684,12 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
             for (int kb = 0; kb < nkb; kb++) {
                 int k0 = (int)((long long)g->K * kb / nkb), kc = (int)((long long)g->K * (kb + 1) / nkb) - k0;
                 inh__fmm_pack_b(bp, g->b + k0 * g->brs + j0 * g->bcs, g->brs, g->bcs, kc, nb);
+                if (g->bf16) inh__bf16_round_n(bp, (size_t)kc * pn * NR);
                 for (int ib = i_lo; ib < i_hi; ib += INH__FMM_MC) {
                     int mb = i_hi - ib < INH__FMM_MC ? i_hi - ib : INH__FMM_MC;
-                    int packed = g->acs != 1;    /* rows of A not contiguous: pack the block */
+                    int packed = g->acs != 1 || g->bf16;    /* rows of A not contiguous: pack the block */
                     if (packed) inh__fmm_pack_a(ap, g->a + ib * g->ars + k0 * g->acs, g->ars, g->acs, kc, mb);
+                    if (g->bf16) inh__bf16_round_n(ap, (size_t)kc * ((mb + MR - 1) / MR) * MR);
                     for (int i0 = ib; i0 < ib + mb; i0 += MR) {
                         inh__fmm_tile o;
                         const float *a = packed ? ap + (size_t)(i0 - ib) * kc : g->a + i0 * g->ars + k0 * g->acs;
@@ -1584,6 +1711,173 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
     }
 }
 
+#if defined(INH__FMM_AVX512) && defined(__AVX512BF16__) && defined(__AVX512BW__)
+#define INH__BMM 1
+enum { INH__BMM_KW = INH__FMM_KC };   /* words (k pairs) per K block */
+INH__FN uint32_t inh__bf16_pair(float lo, float hi) {
+    float l = inh__bf16_round(lo), h = inh__bf16_round(hi);
+    uint32_t a, b;
+    memcpy(&a, &l, 4); memcpy(&b, &h, 4);
+    return (a >> 16) | (b & 0xffff0000u);
+}
+/* 16 words (lo[j], hi[j]) from two rows of 16 floats: convert, then interleave the halves */
+static inline __m512i inh__bf16_zip(__m512 lo, __m512 hi) {
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                         23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+}
+/* 16 words (x[2w], x[2w+1]) from 32 consecutive floats */
+static inline __m512i inh__bf16_pairs32(const float *x) {
+    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(x));
+}
+
+/* Pack B rows [0,kc) x columns [0,nb) as NR-wide panels of kw = ceil(kc/2) words per column,
+   word (kp, j) = (B[2kp][j], B[2kp+1][j]), zero past kc and nb */
+INH__FN void inh__bmm_pack_b(uint32_t *INH__RESTRICT bp, const float *b, ptrdiff_t brs, ptrdiff_t bcs, int kc, int nb) {
+    enum { NR = INH__FMM_NR };
+    int kw = (kc + 1) / 2;
+    for (int j0 = 0; j0 < nb; j0 += NR, bp += (size_t)kw * NR) {
+        int nr = nb - j0 < NR ? nb - j0 : NR, kp = 0;
+        const float *bj = b + j0 * bcs;
+        if (bcs == 1) {                 /* rows of B contiguous: zip row pairs */
+            __mmask16 m[3];
+            for (int g = 0; g < 3; g++) {
+                int left = nr - 16 * g;
+                m[g] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+            }
+            for (; kp < kc / 2; kp++) {
+                const float *r0 = bj + 2 * kp * brs, *r1 = r0 + brs;
+                for (int g = 0; g < 3; g++)
+                    _mm512_store_si512(bp + (size_t)kp * NR + 16 * g,
+                                       inh__bf16_zip(_mm512_maskz_loadu_ps(m[g], r0 + 16 * g), _mm512_maskz_loadu_ps(m[g], r1 + 16 * g)));
+            }
+        } else if (brs == 1 && nr == NR) {   /* columns of B contiguous (B = w^T): 16 x 16 word transposes */
+            for (; kp + 16 <= kc / 2; kp += 16)
+                for (int g = 0; g < NR; g += 16) {
+                    __m512 r[16];
+                    for (int i = 0; i < 16; i++) r[i] = _mm512_castsi512_ps(inh__bf16_pairs32(bj + (g + i) * bcs + 2 * kp));
+                    inh__tr16(r);
+                    for (int e = 0; e < 16; e++) _mm512_store_ps((float *)(bp + (size_t)(kp + e) * NR + g), r[e]);
+                }
+        }
+        for (; kp < kw; kp++) {
+            uint32_t *d = bp + (size_t)kp * NR;
+            int k = 2 * kp;
+            for (int j = 0; j < nr; j++) d[j] = inh__bf16_pair(bj[k * brs + j * bcs], k + 1 < kc ? bj[(k + 1) * brs + j * bcs] : 0.0f);
+            for (int j = nr; j < NR; j++) d[j] = 0;
+        }
+    }
+}
+
+/* Pack rows [0,mb) x [0,kc) of A. Rows contiguous in k (acs == 1): row-major words, kw per
+   row (*ars = kw, *acs = 1). Else word-major (*ars = 1, *acs = MC): for dw, A = dout^T, where
+   a pair is two rows of dout zipped. */
+INH__FN void inh__bmm_pack_a(uint32_t *INH__RESTRICT ap, const float *a, ptrdiff_t ars, ptrdiff_t acs, int kc, int mb,
+                             ptrdiff_t *pars, ptrdiff_t *pacs) {
+    int kw = (kc + 1) / 2;
+    if (acs == 1) {
+        *pars = kw; *pacs = 1;
+        for (int i = 0; i < mb; i++) {
+            const float *s = a + i * ars;
+            uint32_t *d = ap + (size_t)i * kw;
+            int kp = 0;
+            for (; kp + 16 <= kc / 2; kp += 16) _mm512_storeu_si512(d + kp, inh__bf16_pairs32(s + 2 * kp));
+            for (; kp < kw; kp++) d[kp] = inh__bf16_pair(s[2 * kp], 2 * kp + 1 < kc ? s[2 * kp + 1] : 0.0f);
+        }
+        return;
+    }
+    *pars = 1; *pacs = INH__FMM_MC;
+    for (int kp = 0; kp < kw; kp++) {
+        const float *r0 = a + 2 * kp * acs, *r1 = r0 + acs;
+        uint32_t *d = ap + (size_t)kp * INH__FMM_MC;
+        int i = 0;
+        if (ars == 1 && 2 * kp + 1 < kc)
+            for (; i + 16 <= mb; i += 16) _mm512_storeu_si512(d + i, inh__bf16_zip(_mm512_loadu_ps(r0 + i), _mm512_loadu_ps(r1 + i)));
+        for (; i < mb; i++) d[i] = inh__bf16_pair(r0[i * ars], 2 * kp + 1 < kc ? r1[i * ars] : 0.0f);
+    }
+}
+
+/* acc (8 x 48) = A (8 rows of kw words) @ bp (kw x 48 words), then stored as the fp32 kernel does */
+INH__FN void inh__bmm_kernel(int kw, const uint32_t *a, ptrdiff_t ars, ptrdiff_t acs, const uint32_t *bp,
+                             const inh__fmm_tile *o, float *tmp) {
+    int mr = o->mr;
+    const uint32_t *a0 = a, *a1 = a + (mr > 1 ? 1 : 0) * ars, *a2 = a + (mr > 2 ? 2 : 0) * ars,
+                   *a3 = a + (mr > 3 ? 3 : 0) * ars, *a4 = a + (mr > 4 ? 4 : 0) * ars,
+                   *a5 = a + (mr > 5 ? 5 : 0) * ars, *a6 = a + (mr > 6 ? 6 : 0) * ars,
+                   *a7 = a + (mr > 7 ? 7 : 0) * ars;
+    for (int i = 0; i < mr; i++) {
+        const char *r = (const char *)(o->c + i * o->crs);
+        _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 64, _MM_HINT_T0);
+        _mm_prefetch(r + 128, _MM_HINT_T0); _mm_prefetch(r + 188, _MM_HINT_T0);
+    }
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
+           c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00,
+           c42 = c00, c50 = c00, c51 = c00, c52 = c00, c60 = c00, c61 = c00, c62 = c00, c70 = c00,
+           c71 = c00, c72 = c00;
+    ptrdiff_t off = 0;
+    for (int k = 0; k < kw; k++, off += acs, bp += 48) {
+        __m512bh b0 = (__m512bh)_mm512_load_si512(bp), b1 = (__m512bh)_mm512_load_si512(bp + 16),
+                 b2 = (__m512bh)_mm512_load_si512(bp + 32), t;
+#define INH__BMM_ROW(i)                                                                          \
+        t = (__m512bh)_mm512_set1_epi32((int)a##i[off]);                                         \
+        c##i##0 = _mm512_dpbf16_ps(c##i##0, t, b0); c##i##1 = _mm512_dpbf16_ps(c##i##1, t, b1);  \
+        c##i##2 = _mm512_dpbf16_ps(c##i##2, t, b2);
+        INH__BMM_ROW(0) INH__BMM_ROW(1) INH__BMM_ROW(2) INH__BMM_ROW(3)
+        INH__BMM_ROW(4) INH__BMM_ROW(5) INH__BMM_ROW(6) INH__BMM_ROW(7)
+#undef INH__BMM_ROW
+    }
+    INH__FMM_FINISH
+}
+
+static void inh__bmm_slot(void *p, int lo, int hi) {
+    enum { MR = INH__FMM_MR, NR = INH__FMM_NR, NCP = INH__FMM_NCP };
+    const inh__fmm_args *g = (const inh__fmm_args *)p;
+    int mt = (g->M + MR - 1) / MR, np = (g->Nc + NR - 1) / NR, nkb = ((g->K + 1) / 2 + INH__BMM_KW - 1) / INH__BMM_KW;
+    for (int t = lo; t < hi; t++) {
+        if (t >= g->tr * g->tc) continue;
+        int r = t / g->tc, q = t % g->tc;
+        int i_lo = (int)((long long)mt * r / g->tr) * MR, i_hi = (int)((long long)mt * (r + 1) / g->tr) * MR;
+        int p_lo = (int)((long long)np * q / g->tc), p_hi = (int)((long long)np * (q + 1) / g->tc);
+        if (i_hi > g->M) i_hi = g->M;
+        uint32_t *bp = (uint32_t *)(((uintptr_t)(g->buf + (size_t)t * INH__FMM_SLOT) + 63) & ~(uintptr_t)63);
+        uint32_t *ap = bp + INH__BMM_KW * NCP * NR;
+        float *tmp = (float *)(ap + INH__BMM_KW * INH__FMM_MC);
+        for (int pj = p_lo; pj < p_hi; pj += NCP) {
+            int pn = p_hi - pj < NCP ? p_hi - pj : NCP, j0 = pj * NR;
+            int nb = g->Nc - j0 < pn * NR ? g->Nc - j0 : pn * NR;
+            for (int kb = 0; kb < nkb; kb++) {
+                /* even block starts, so the pairs of a block are pairs of the whole product */
+                int k0 = 2 * (int)((long long)((g->K + 1) / 2) * kb / nkb), k1 = 2 * (int)((long long)((g->K + 1) / 2) * (kb + 1) / nkb);
+                int kc = (k1 < g->K ? k1 : g->K) - k0, kw = (kc + 1) / 2;
+                inh__bmm_pack_b(bp, g->b + k0 * g->brs + j0 * g->bcs, g->brs, g->bcs, kc, nb);
+                for (int ib = i_lo; ib < i_hi; ib += INH__FMM_MC) {
+                    int mb = i_hi - ib < INH__FMM_MC ? i_hi - ib : INH__FMM_MC;
+                    ptrdiff_t ars, acs;
+                    inh__bmm_pack_a(ap, g->a + ib * g->ars + k0 * g->acs, g->ars, g->acs, kc, mb, &ars, &acs);
+                    for (int i0 = ib; i0 < ib + mb; i0 += MR) {
+                        inh__fmm_tile o;
+                        const uint32_t *a = ap + (i0 - ib) * ars;
+                        o.mr = ib + mb - i0 < MR ? ib + mb - i0 : MR;
+                        o.add = g->add || kb > 0;
+                        o.crs = g->crs;
+                        for (int jp = 0; jp < pn; jp++) {
+                            int j = j0 + jp * NR;
+                            o.c = g->c + i0 * g->crs + j;
+                            o.nr = g->Nc - j < NR ? g->Nc - j : NR;
+                            o.bias = !o.add && g->bias ? g->bias + j : NULL;
+                            inh__bmm_kernel(kw, a, ars, acs, bp + (size_t)jp * kw * NR, &o, tmp);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
+#undef INH__FMM_PUT
+#undef INH__FMM_TMP
+#undef INH__FMM_FINISH
+
 /* Run one product on nt threads; 0 when the pack space cannot be allocated (nothing written) */
 INH__FN int inh__fmm_run(inh__fmm_args *g, int nt) {
     int mt = (g->M + INH__FMM_MR - 1) / INH__FMM_MR, np = (g->Nc + INH__FMM_NR - 1) / INH__FMM_NR;
@@ -1596,6 +1890,10 @@ INH__FN int inh__fmm_run(inh__fmm_args *g, int nt) {
     nt = g->tr * g->tc;
     g->buf = INH__ALLOC(float, (size_t)nt * INH__FMM_SLOT);
     if (!g->buf) return 0;
+#ifdef INH__BMM
+    if (g->bf16) inh__parallel(nt, nt, inh__bmm_slot, g);
+    else
+#endif
     inh__parallel(nt, nt, inh__fmm_slot, g);
     INH_FREE(g->buf);
     return 1;
@@ -1614,12 +1912,12 @@ static void inh__gemv_cols(void *p, int lo, int hi) {
     }
 }
 
-INH__FN void inh__matmul_forward_fast(float *out, const float *inp, const float *w, const float *bias,
-                                      int N, int C, int OC, int nt) {
+INH__FN void inh__mm_forward_packed(float *out, const float *inp, const float *w, const float *bias,
+                                    int N, int C, int OC, int nt, int bf16) {
     inh__fmm_args g;
     if (N <= 0 || OC <= 0) return;
     if (C <= 0) { inh__matmul_forward_cpu(out, inp, w, bias, N, C, OC, nt); return; }
-    if (N <= INH__GEMV_ROWS) {
+    if (N <= INH__GEMV_ROWS && !bf16) {
         inh__mm_args a = {out, inp, w, bias, N, C, OC};
         inh__parallel(nt, OC, inh__gemv_cols, &a);
         return;
@@ -1630,7 +1928,12 @@ INH__FN void inh__matmul_forward_fast(float *out, const float *inp, const float 
     g.b = w; g.brs = 1; g.bcs = C;
     g.c = out; g.crs = OC;
     g.bias = bias;
+    g.bf16 = bf16;
     if (!inh__fmm_run(&g, nt)) inh__matmul_forward_cpu(out, inp, w, bias, N, C, OC, nt);
+}
+INH__FN void inh__matmul_forward_fast(float *out, const float *inp, const float *w, const float *bias,
+                                      int N, int C, int OC, int nt) {
+    inh__mm_forward_packed(out, inp, w, bias, N, C, OC, nt, 0);
 }
 
 /* dbias (OC) += column sums of dout (N,OC), 64 columns per job, rows summed in order */
@@ -1651,8 +1954,8 @@ static void inh__fmm_dbias(void *p, int lo, int hi) {
 
 /* backward: dinp (N,C) += dout (N,OC) @ w; dw (OC,C) += dout^T @ inp; dbias (OC) += sum_n dout.
    dinp, dw, dbias may each be NULL. */
-INH__FN void inh__matmul_backward_fast(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                                       const float *w, int N, int C, int OC, int nt) {
+INH__FN void inh__mm_backward_packed(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                                     const float *w, int N, int C, int OC, int nt, int bf16) {
     inh__fmm_args g;
     if (N <= 0 || C <= 0 || OC <= 0) {
         inh__matmul_backward_cpu(dinp, dw, dbias, dout, inp, w, N, C, OC, nt);
@@ -1665,6 +1968,7 @@ INH__FN void inh__matmul_backward_fast(float *dinp, float *dw, float *dbias, con
         g.b = w; g.brs = C; g.bcs = 1;
         g.c = dinp; g.crs = C;
         g.add = 1;
+        g.bf16 = bf16;
         if (!inh__fmm_run(&g, nt)) inh__matmul_backward_cpu(dinp, NULL, NULL, dout, inp, w, N, C, OC, nt);
     }
     if (dw) {
@@ -1674,12 +1978,27 @@ INH__FN void inh__matmul_backward_fast(float *dinp, float *dw, float *dbias, con
         g.b = inp; g.brs = C; g.bcs = 1;
         g.c = dw; g.crs = C;
         g.add = 1;
+        g.bf16 = bf16;
         if (!inh__fmm_run(&g, nt)) inh__matmul_backward_cpu(NULL, dw, NULL, dout, inp, w, N, C, OC, nt);
     }
     if (dbias) {
         inh__fmm_db_args d = {dbias, dout, N, OC};
         inh__parallel(nt, (OC + 63) / 64, inh__fmm_dbias, &d);
     }
+}
+INH__FN void inh__matmul_backward_fast(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                                       const float *w, int N, int C, int OC, int nt) {
+    inh__mm_backward_packed(dinp, dw, dbias, dout, inp, w, N, C, OC, nt, 0);
+}
+
+/* the same products in bf16 mixed precision (see the bf16 matmul above) */
+INH__FN void inh__matmul_forward_bf16(float *out, const float *inp, const float *w, const float *bias,
+                                      int N, int C, int OC, int nt) {
+    inh__mm_forward_packed(out, inp, w, bias, N, C, OC, nt, 1);
+}
+INH__FN void inh__matmul_backward_bf16(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                                       const float *w, int N, int C, int OC, int nt) {
+    inh__mm_backward_packed(dinp, dw, dbias, dout, inp, w, N, C, OC, nt, 1);
 }
 
 /* The seam: every matmul and attention call of the model goes through these four functions
@@ -1693,14 +2012,32 @@ INH__FN void inh__matmul_backward_fast(float *dinp, float *dw, float *dbias, con
 
 /* tanh-approximation GELU. Element-wise, split over threads in fixed chunks. tanh is computed as
    1 - 2/(e^2u + 1) (one expf, saturating correctly at +-inf); backward recovers tanh from the
-   forward output g = x (1 + tanh) / 2 where x is not tiny, so it costs no transcendental. */
+   forward output g = x (1 + tanh) / 2 where x is not tiny (and tanh u = u - u^3/3 to float
+   precision where it is), so it costs no transcendental. */
 #define INH__GELU_S 0.7978845608028654f   /* sqrt(2/pi) */
 typedef struct { float *out, *dinp; const float *inp, *gout, *dout; size_t n; } inh__gelu_args;
 static inline float inh__tanh(float u) { return 1.0f - 2.0f / (expf(2.0f * u) + 1.0f); }
 static void inh__gelu_fwd_chunk(void *p, int lo, int hi) {
     inh__gelu_args *a = (inh__gelu_args *)p;
-    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64;
-    for (size_t i = s; i < e; i++) {
+    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64, i = s;
+#if defined(__AVX512F__)
+    for (; i + 16 <= e; i += 16) {   /* the same formula, 16 at a time */
+        __m512 x = _mm512_loadu_ps(a->inp + i), one = _mm512_set1_ps(1.0f);
+        __m512 u = _mm512_mul_ps(_mm512_set1_ps(INH__GELU_S),
+                                 _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(0.044715f), x), _mm512_mul_ps(x, x), x));
+        __m512 th = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(inh__exp16(_mm512_add_ps(u, u)), one)));
+        _mm512_storeu_ps(a->out + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(one, th)));
+    }
+#elif defined(__AVX2__) && defined(__FMA__)
+    for (; i + 8 <= e; i += 8) {
+        __m256 x = _mm256_loadu_ps(a->inp + i), one = _mm256_set1_ps(1.0f);
+        __m256 u = _mm256_mul_ps(_mm256_set1_ps(INH__GELU_S),
+                                 _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(0.044715f), x), _mm256_mul_ps(x, x), x));
+        __m256 th = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(inh__exp8(_mm256_add_ps(u, u)), one)));
+        _mm256_storeu_ps(a->out + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(one, th)));
+    }
+#endif
+    for (; i < e; i++) {
         float x = a->inp[i];
         a->out[i] = 0.5f * x * (1.0f + inh__tanh(INH__GELU_S * (x + 0.044715f * x * x * x)));
     }
@@ -1710,7 +2047,7 @@ static void inh__gelu_bwd_chunk(void *p, int lo, int hi) {
     size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64;
     for (size_t i = s; i < e; i++) {
         float x = a->inp[i];
-        float th = fabsf(x) > 1e-3f ? 2.0f * a->gout[i] / x - 1.0f : inh__tanh(INH__GELU_S * (x + 0.044715f * x * x * x));
+        float u = INH__GELU_S * x, th = fabsf(x) > 1e-3f ? 2.0f * a->gout[i] / x - 1.0f : u - u * u * u * (1.0f / 3.0f);
         float g = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * INH__GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
         a->dinp[i] += g * a->dout[i];
     }
@@ -1735,10 +2072,9 @@ typedef struct { float *logits, *losses; const int *targets; const float *q; flo
 static void inh__ce_fwd_rows(void *p, int lo, int hi) {
     inh__ce_args *a = (inh__ce_args *)p;
     for (int n = lo; n < hi; n++) {
-        float *l = a->logits + (size_t)n * a->Vp, mx = -INFINITY, lt = l[a->targets[n]];
-        double sum = 0.0;
-        for (int i = 0; i < a->V; i++) if (l[i] > mx) mx = l[i];
-        for (int i = 0; i < a->V; i++) { l[i] = expf(l[i] - mx); sum += l[i]; }
+        float *l = a->logits + (size_t)n * a->Vp, mx, lt = l[a->targets[n]];
+        mx = inh__max(l, a->V);
+        double sum = inh__exp_sum(l, a->V, mx);
         float inv = (float)(1.0 / sum);
         a->losses[n] = mx + (float)log(sum) - lt;
         for (int i = 0; i < a->V; i++) l[i] *= inv;
@@ -1895,6 +2231,8 @@ INH__FN float inh__attn_scale(const inh_config *c, int l) {
 }
 
 /* optional phase timing of the seam operations (m->profile), for `bench` */
+/* the matmul of the model's precision: INH__MATMUL(m, forward)(...) */
+#define INH__MATMUL(m, dir) ((m)->bf16 ? inh__matmul_##dir##_bf16 : inh__matmul_##dir)
 #define INH__TIMED(m, slot, call) do { \
     double t0_ = (m)->profile ? inh_now() : 0.0; \
     call; \
@@ -1928,21 +2266,21 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
             memcpy(res2, res, NC * sizeof(float));   /* attention sub-layer skipped: residual passes */
         } else {
             inh__layernorm_forward(ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C);
-            INH__TIMED(m, 0, inh__matmul_forward(qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C, nt));
+            INH__TIMED(m, 0, INH__MATMUL(m, forward)(qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C, nt));
             if (a->att) INH__TIMED(m, 1, inh__attention_forward_cpu(atty, a->att + l * att_n, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
             else INH__TIMED(m, 1, inh__attention_forward(atty, m->scratch_mem + rows_off, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
-            INH__TIMED(m, 0, inh__matmul_forward(res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C, nt));
+            INH__TIMED(m, 0, INH__MATMUL(m, forward)(res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C, nt));
             inh__residual_forward(res2, res2, res, NC);
         }
         inh__layernorm_forward(ln2, a->ln2_mean + l * N, a->ln2_rstd + l * N, res2, p->ln2w + lc, bias ? p->ln2b + lc : NULL, N, C);
-        INH__TIMED(m, 0, inh__matmul_forward(fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C, nt));
+        INH__TIMED(m, 0, INH__MATMUL(m, forward)(fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C, nt));
         inh__gelu_forward(fch_gelu, fch, 4 * NC, nt);
-        INH__TIMED(m, 0, inh__matmul_forward(res3, fch_gelu, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, N, 4 * C, C, nt));
+        INH__TIMED(m, 0, INH__MATMUL(m, forward)(res3, fch_gelu, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, N, 4 * C, C, nt));
         inh__residual_forward(res3, res3, res2, NC);
     }
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
     inh__layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C);
-    INH__TIMED(m, 0, inh__matmul_forward(a->logits, a->lnf, p->wte, NULL, N, C, c->Vp, nt));
+    INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->logits, a->lnf, p->wte, NULL, N, C, c->Vp, nt));
     if (targets) {
         inh__crossentropy_forward(a->logits, a->losses, targets, N, c->V, c->Vp, nt);
         double s = 0.0;
@@ -1968,7 +2306,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     float *datt = dqkv + 3 * NC, *dfch = datt + (a->att ? att_n : 0), *dfch_gelu = dfch + 4 * NC, *rows = dfch_gelu + 4 * NC;
     inh__crossentropy_backward(a->logits, m->targets, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp, nt);  /* logits := dlogits */
     memset(dln, 0, NC * sizeof(float));
-    INH__TIMED(m, 0, inh__matmul_backward(dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, nt));
+    INH__TIMED(m, 0, INH__MATMUL(m, backward)(dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, nt));
     memset(dres, 0, NC * sizeof(float));
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
     inh__layernorm_backward(dres, g->lnfw, bias ? g->lnfb : NULL, dln, last, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C);
@@ -1977,25 +2315,25 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
         size_t lc = (size_t)l * C;
         /* dres is the gradient of res3 (block output); MLP branch: res3 = res2 + fcproj(gelu(fc(ln2(res2)))) */
         memset(dfch_gelu, 0, 4 * NC * sizeof(float));
-        INH__TIMED(m, 0, inh__matmul_backward(dfch_gelu, g->fcprojw + lc * 4 * C, bias ? g->fcprojb + lc : NULL, dres,
+        INH__TIMED(m, 0, INH__MATMUL(m, backward)(dfch_gelu, g->fcprojw + lc * 4 * C, bias ? g->fcprojb + lc : NULL, dres,
                              a->fch_gelu + l * 4 * NC, p->fcprojw + lc * 4 * C, N, 4 * C, C, nt));
         memset(dfch, 0, 4 * NC * sizeof(float));
         inh__gelu_backward(dfch, a->fch + l * 4 * NC, a->fch_gelu + l * 4 * NC, dfch_gelu, 4 * NC, nt);
         memset(dln, 0, NC * sizeof(float));
-        INH__TIMED(m, 0, inh__matmul_backward(dln, g->fcw + lc * 4 * C, bias ? g->fcb + lc * 4 : NULL, dfch, a->ln2 + l * NC,
+        INH__TIMED(m, 0, INH__MATMUL(m, backward)(dln, g->fcw + lc * 4 * C, bias ? g->fcb + lc * 4 : NULL, dfch, a->ln2 + l * NC,
                              p->fcw + lc * 4 * C, N, C, 4 * C, nt));
         inh__layernorm_backward(dres, g->ln2w + lc, bias ? g->ln2b + lc : NULL, dln, a->res2 + l * NC, p->ln2w + lc,
                                 a->ln2_mean + l * N, a->ln2_rstd + l * N, N, C);
         if (m->drop_attn[l]) continue;   /* res2 = res: the gradient passes through unchanged */
         /* attention branch: res2 = res + attproj(attention(qkv(ln1(res)))) */
         memset(datty, 0, NC * sizeof(float));
-        INH__TIMED(m, 0, inh__matmul_backward(datty, g->attprojw + lc * C, bias ? g->attprojb + lc : NULL, dres, a->atty + l * NC,
+        INH__TIMED(m, 0, INH__MATMUL(m, backward)(datty, g->attprojw + lc * C, bias ? g->attprojb + lc : NULL, dres, a->atty + l * NC,
                              p->attprojw + lc * C, N, C, C, nt));
         memset(dqkv, 0, 3 * NC * sizeof(float));
         if (a->att) INH__TIMED(m, 1, inh__attention_backward_cpu(dqkv, datt, datty, a->qkv + l * 3 * NC, a->att + l * att_n, B, T, C, NH, inh__attn_scale(c, l), nt));
         else INH__TIMED(m, 1, inh__attention_backward(dqkv, rows, datty, a->qkv + l * 3 * NC, B, T, C, NH, inh__attn_scale(c, l), nt));
         memset(dln, 0, NC * sizeof(float));
-        INH__TIMED(m, 0, inh__matmul_backward(dln, g->qkvw + lc * 3 * C, bias ? g->qkvb + lc * 3 : NULL, dqkv, a->ln1 + l * NC,
+        INH__TIMED(m, 0, INH__MATMUL(m, backward)(dln, g->qkvw + lc * 3 * C, bias ? g->qkvb + lc * 3 : NULL, dqkv, a->ln1 + l * NC,
                              p->qkvw + lc * 3 * C, N, C, 3 * C, nt));
         inh__layernorm_backward(dres, g->ln1w + lc, bias ? g->ln1b + lc : NULL, dln, res, p->ln1w + lc,
                                 a->ln1_mean + l * N, a->ln1_rstd + l * N, N, C);
@@ -2052,7 +2390,7 @@ static void inh__adam_chunks(void *p, int lo, int hi) {   /* element-wise: any s
         __m512 gj = _mm512_mul_ps(_mm512_loadu_ps(g + j), vsc), wj = _mm512_loadu_ps(w + j);
         __m512 mj = _mm512_fmadd_ps(vb1, _mm512_loadu_ps(m + j), _mm512_mul_ps(vc1, gj));
         __m512 vj = _mm512_fmadd_ps(vb2, _mm512_loadu_ps(v + j), _mm512_mul_ps(_mm512_mul_ps(vc2, gj), gj));
-        __m512 den = _mm512_add_ps(_mm512_sqrt_ps(_mm512_mul_ps(vj, vi2)), veps);
+        __m512 den = _mm512_add_ps(_mm512_maskz_sqrt_ps(0xFFFF, _mm512_mul_ps(vj, vi2)), veps);
         __m512 upd = _mm512_fmadd_ps(vwd, wj, _mm512_div_ps(_mm512_mul_ps(mj, vi1), den));
         _mm512_storeu_ps(m + j, mj); _mm512_storeu_ps(v + j, vj);
         _mm512_storeu_ps(w + j, _mm512_fnmadd_ps(vlr, upd, wj));

@@ -1,5 +1,5 @@
 /* bench/bench_matmul.c - the matmuls of a GPT-2 124M training step: the reference kernels, the
-   packed kernels (inh__matmul_*_fast in inheritune.h) and, built with -DWITH_BLAS, OpenBLAS sgemm measured in the
+   packed kernels (inh__matmul_*_fast in inheritune.h), their bf16 form (inh__matmul_*_bf16) and, built with -DWITH_BLAS, OpenBLAS sgemm measured in the
    same run. One thread by default; every number is the median of 5 timed calls after a warm-up.
 
      cc -O3 -march=native -std=c99 bench/bench_matmul.c -o build/bench_matmul -lm -lpthread
@@ -27,9 +27,9 @@ static int cmp_double(const void *x, const void *y) {
     return a < b ? -1 : a > b;
 }
 
-enum { REF, FAST, BLAS, NIMPL };
+enum { REF, FAST, BLAS, BF16, NIMPL };
 enum { FWD, DINP, DW, NLAYOUT };
-static const char *impl_name[NIMPL] = {"reference", "fast", "openblas"};
+static const char *impl_name[NIMPL] = {"reference", "fast", "openblas", "bf16"};
 static const char *layout_name[NLAYOUT] = {"fwd", "dinp", "dw"};
 
 typedef struct { float *inp, *w, *bias, *out, *dout, *dinp, *dw; int N, C, OC, nt; } bufs;
@@ -44,6 +44,10 @@ static void run_once(int impl, int layout, bufs *b) {
         if (layout == FWD) inh__matmul_forward_fast(b->out, b->inp, b->w, b->bias, N, C, OC, nt);
         else if (layout == DINP) inh__matmul_backward_fast(b->dinp, NULL, NULL, b->dout, b->inp, b->w, N, C, OC, nt);
         else inh__matmul_backward_fast(NULL, b->dw, NULL, b->dout, b->inp, b->w, N, C, OC, nt);
+    } else if (impl == BF16) {
+        if (layout == FWD) inh__matmul_forward_bf16(b->out, b->inp, b->w, b->bias, N, C, OC, nt);
+        else if (layout == DINP) inh__matmul_backward_bf16(b->dinp, NULL, NULL, b->dout, b->inp, b->w, N, C, OC, nt);
+        else inh__matmul_backward_bf16(NULL, b->dw, NULL, b->dout, b->inp, b->w, N, C, OC, nt);
     } else {
 #ifdef WITH_BLAS
         if (layout == FWD)
@@ -119,14 +123,14 @@ int main(int argc, char **argv) {
 
     printf("matmul, GPT-2 124M shapes, N = %d rows, %d thread%s, median of %d; GFLOP/s (2*N*C*OC per call)\n", N, nt,
            nt == 1 ? "" : "s", reps);
-    printf("%-8s %5s %6s %-5s %10s %10s %10s %10s\n", "shape", "C", "OC", "", "reference", "fast", "openblas", "fast/blas");
-    double step[NIMPL] = {0, 0, 0};
+    printf("%-8s %5s %6s %-5s %10s %10s %10s %10s %10s %10s\n", "shape", "C", "OC", "", "reference", "fast", "openblas", "bf16", "fast/blas", "bf16/fast");
+    double step[NIMPL] = {0, 0, 0, 0};
     for (int s = 0; s < NS; s++) {
         b.C = shp[s].C; b.OC = shp[s].OC;
         double flop = 2.0 * N * b.C * b.OC;
         for (int l = 0; l < NLAYOUT; l++) {
             double sec[NIMPL];
-            int use[NIMPL] = {!no_ref, 1, have_blas};
+            int use[NIMPL] = {!no_ref, 1, have_blas, 1};
             b.bias = s == NS - 1 ? NULL : bias;     /* the LM head (tied wte) has no bias */
             time_all(use, l, &b, reps, sec);
             for (int im = 0; im < NIMPL; im++) step[im] += shp[s].per_step * sec[im];
@@ -135,12 +139,14 @@ int main(int argc, char **argv) {
                 if (sec[im] > 0) printf(" %10.1f", flop / sec[im] * 1e-9);
                 else printf(" %10s", "-");
             if (sec[BLAS] > 0) printf(" %10.3f", sec[BLAS] / sec[FAST]);
-            printf("\n");
+            else printf(" %10s", "-");
+            printf(" %10.3f\n", sec[FAST] / sec[BF16]);
         }
     }
     printf("whole step matmul floor (12 layers x 4 matmuls x fwd+dinp+dw, plus the LM head):\n");
     for (int im = 0; im < NIMPL; im++)
         if (step[im] > 0) printf("  %-10s %8.3f s\n", impl_name[im], step[im]);
     if (step[BLAS] > 0) printf("  fast/openblas speed ratio %.3f\n", step[BLAS] / step[FAST]);
+    printf("  bf16/fast speed ratio %.3f\n", step[FAST] / step[BF16]);
     return 0;
 }

@@ -914,8 +914,9 @@ static int cmp_double(const void *a, const void *b) {
 static double med_other(const double *tot, const double *mm, const double *at, int n) { return tot[n / 2] - mm[n / 2] - at[n / 2]; }
 
 static int cmd_bench(int argc, char **argv) {
-    int L = 12, NH = 12, C = 768, maxT = 1024, V = 50257, B = 4, T = 64, steps = 5, threads = 0, no_bias = 0, gen = 0, keep_att = 0;
+    int L = 12, NH = 12, C = 768, maxT = 1024, V = 50257, B = 4, T = 64, steps = 5, threads = 0, no_bias = 0, gen = 0, keep_att = 0, bf16 = 0;
     flag f[] = {
+        {"--bf16", F_BOOL, &bf16, "bf16 mixed precision matmuls (fp32 sums and weights)", 0},
         {"--keep-attention", F_BOOL, &keep_att, "store every (B,NH,T,T) attention matrix (the plain kernels) instead of flash", 0},
         {"--generate", F_INT, &gen, "instead: batch-1 generation of N tokens with the KV cache, against the memory-bandwidth bound", 0},
         {"--layers", F_INT, &L, "layers (default 12: GPT-2 124M)", 0},
@@ -929,7 +930,7 @@ static int cmd_bench(int argc, char **argv) {
         {"--steps", F_INT, &steps, "timed steps after one warm-up step (default 5)", 0},
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
     };
-    int r = parse_flags(argc, argv, f, NF(f), "[model flags] --batch B --seq T --steps N --threads N", NULL, 0, NULL);
+    int r = parse_flags(argc, argv, f, NF(f), "[model flags] --batch B --seq T --steps N --threads N [--bf16]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (steps < 1 || B < 1 || T < 1 || T > maxT) return fail("%s", "--steps, --batch, --seq must be positive and --seq <= --seq-max");
@@ -940,6 +941,7 @@ static int cmd_bench(int argc, char **argv) {
     if (inh_model_init(&m, &c, 1)) return lib_fail();
     m.threads = threads;
     m.keep_attention = keep_att;
+    m.bf16 = bf16;
     int *x = (int *)malloc(sizeof(int) * (size_t)B * T), *y = (int *)malloc(sizeof(int) * (size_t)B * T);
     double *fw = (double *)malloc(sizeof(double) * steps), *bw = (double *)malloc(sizeof(double) * steps);
     double *up = (double *)malloc(sizeof(double) * steps), *tot = (double *)malloc(sizeof(double) * steps);
@@ -973,7 +975,7 @@ static int cmd_bench(int argc, char **argv) {
     inh_adamw o;
     inh_adamw_default(&o);
     int rc = 0;
-    printf("bench: L=%d NH=%d C=%d V=%d, %zu parameters, B=%d T=%d, %d threads\n", L, NH, C, V, m.num_params, B, T, threads);
+    printf("bench: L=%d NH=%d C=%d V=%d, %zu parameters, B=%d T=%d, %d threads, %s\n", L, NH, C, V, m.num_params, B, T, threads, bf16 ? "bf16 matmuls" : "fp32");
     for (int s = -1; s < steps && !rc; s++) {   /* step -1 warms up (allocations, caches) */
         double t0 = inh_now();
         m.profile = 1; m.prof[0] = m.prof[1] = 0.0;

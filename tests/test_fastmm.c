@@ -22,6 +22,7 @@ static void *test_malloc(size_t n);
 #include "../inheritune.h"
 #include "test.h"
 #include <stdlib.h>
+#include <float.h>
 
 static int test_refuse_big;
 static void *test_malloc(size_t n) { return test_refuse_big && n >= 4096 ? NULL : malloc(n); }
@@ -108,6 +109,122 @@ static void check_backward(int N, int C, int OC, int flags, int nt) {
     free(di_r); free(dw_r); free(db_r); free(di_f); free(dw_f); free(db_f);
 }
 
+/* bf16 (inh__matmul_*_bf16): the operands are rounded to bf16 and the products summed in fp32,
+   so the result must equal the reference kernel run on rounded copies within the same
+   2 gamma_(K+2) S bound (S over the rounded operands: a product of two bf16 is exact in fp32).
+   Against the unrounded fp32 product the error may reach 2^-8 S (each operand moves by at most
+   2^-9 of itself), and that is checked too; values are kept away from subnormals, which
+   vdpbf16ps reads as zero. */
+static float *rounded(const float *x, size_t n) {
+    float *v = copyv(x, n);
+    inh__bf16_round_n(v, n);
+    return v;
+}
+static long bf16_cmp(const float *got, const float *want_r, const float *want_32, size_t n, const double *S, const double *S32, int K) {
+    long bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        bad += !close_enough(got[i], want_r[i], S[i], K);
+        bad += fabs((double)got[i] - want_32[i]) > (ldexp(1.0, -8) + 2.0 * gamma_n(K + 2)) * S32[i];
+    }
+    return bad;
+}
+static void check_bf16(int N, int C, int OC, int nt) {
+    float *inp = vec((size_t)N * C), *w = vec((size_t)OC * C), *b = vec(OC), *dout = vec((size_t)N * OC);
+    float *inp_r = rounded(inp, (size_t)N * C), *w_r = rounded(w, (size_t)OC * C), *dout_r = rounded(dout, (size_t)N * OC);
+    float *o_r = vec((size_t)N * OC), *o_32 = vec((size_t)N * OC), *o = vec((size_t)N * OC);
+    float *di0 = vec((size_t)N * C), *dw0 = vec((size_t)OC * C);
+    float *di_r = copyv(di0, (size_t)N * C), *di_32 = copyv(di0, (size_t)N * C), *di = copyv(di0, (size_t)N * C);
+    float *dw_r = copyv(dw0, (size_t)OC * C), *dw_32 = copyv(dw0, (size_t)OC * C), *dw = copyv(dw0, (size_t)OC * C);
+    size_t big = (size_t)N * OC > (size_t)OC * C ? (size_t)N * OC : (size_t)OC * C;
+    if ((size_t)N * C > big) big = (size_t)N * C;
+    double *S = (double *)calloc(big, sizeof(double)), *S32 = (double *)calloc(big, sizeof(double));
+    inh__matmul_forward_cpu(o_r, inp_r, w_r, b, N, C, OC, 1);
+    inh__matmul_forward_cpu(o_32, inp, w, b, N, C, OC, 1);
+    inh__matmul_forward_bf16(o, inp, w, b, N, C, OC, nt);
+    for (int n = 0; n < N; n++)
+        for (int j = 0; j < OC; j++) {
+            double s = fabs(b[j]), s32 = fabs(b[j]);
+            for (int c = 0; c < C; c++) {
+                s += fabs((double)inp_r[(size_t)n * C + c] * w_r[(size_t)j * C + c]);
+                s32 += fabs((double)inp[(size_t)n * C + c] * w[(size_t)j * C + c]);
+            }
+            S[(size_t)n * OC + j] = s; S32[(size_t)n * OC + j] = s32;
+        }
+    long bad = bf16_cmp(o, o_r, o_32, (size_t)N * OC, S, S32, C);
+    CHECK(bad == 0, "bf16 forward N=%d C=%d OC=%d nt=%d: %ld elements outside the bounds", N, C, OC, nt, bad);
+    inh__matmul_backward_cpu(di_r, dw_r, NULL, dout_r, inp_r, w_r, N, C, OC, 1);
+    inh__matmul_backward_cpu(di_32, dw_32, NULL, dout, inp, w, N, C, OC, 1);
+    inh__matmul_backward_bf16(di, dw, NULL, dout, inp, w, N, C, OC, nt);
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) {
+            double s = fabs(di0[(size_t)n * C + c]), s32 = s;
+            for (int j = 0; j < OC; j++) {
+                s += fabs((double)dout_r[(size_t)n * OC + j] * w_r[(size_t)j * C + c]);
+                s32 += fabs((double)dout[(size_t)n * OC + j] * w[(size_t)j * C + c]);
+            }
+            S[(size_t)n * C + c] = s; S32[(size_t)n * C + c] = s32;
+        }
+    bad = bf16_cmp(di, di_r, di_32, (size_t)N * C, S, S32, OC);
+    CHECK(bad == 0, "bf16 dinp N=%d C=%d OC=%d nt=%d: %ld elements outside the bounds", N, C, OC, nt, bad);
+    for (int j = 0; j < OC; j++)
+        for (int c = 0; c < C; c++) {
+            double s = fabs(dw0[(size_t)j * C + c]), s32 = s;
+            for (int n = 0; n < N; n++) {
+                s += fabs((double)dout_r[(size_t)n * OC + j] * inp_r[(size_t)n * C + c]);
+                s32 += fabs((double)dout[(size_t)n * OC + j] * inp[(size_t)n * C + c]);
+            }
+            S[(size_t)j * C + c] = s; S32[(size_t)j * C + c] = s32;
+        }
+    bad = bf16_cmp(dw, dw_r, dw_32, (size_t)OC * C, S, S32, N);
+    CHECK(bad == 0, "bf16 dw N=%d C=%d OC=%d nt=%d: %ld elements outside the bounds", N, C, OC, nt, bad);
+    /* the same bits on one thread */
+    float *o1 = vec((size_t)N * OC), *di1 = copyv(di0, (size_t)N * C), *dw1 = copyv(dw0, (size_t)OC * C);
+    inh__matmul_forward_bf16(o1, inp, w, b, N, C, OC, 1);
+    inh__matmul_backward_bf16(di1, dw1, NULL, dout, inp, w, N, C, OC, 1);
+    CHECK(!memcmp(o1, o, sizeof(float) * N * OC) && !memcmp(di1, di, sizeof(float) * N * C) && !memcmp(dw1, dw, sizeof(float) * OC * C),
+          "bf16 N=%d C=%d OC=%d: bits differ between %d threads and one", N, C, OC, nt);
+    free(inp); free(w); free(b); free(dout); free(inp_r); free(w_r); free(dout_r); free(o_r); free(o_32); free(o);
+    free(di0); free(dw0); free(di_r); free(di_32); free(di); free(dw_r); free(dw_32); free(dw); free(S); free(S32);
+    free(o1); free(di1); free(dw1);
+}
+
+/* the vector e^x behind softmax, attention and GELU (inh__exp_sum) against libm's expf:
+   within 4 ulp where the result is normal, within 2^-126 below that, inf past overflow, NaN
+   kept; the returned sum within 1e-6 relative of the double sum of expf */
+static void check_exp(void) {
+    enum { N = 20000 };
+    static float x[N + 8];
+    double want = 0.0;
+    int n = 0, bad = 0;
+    for (int i = 0; i < N - 7; i++) x[n++] = -110.0f + 200.0f * (float)i / (N - 8);   /* past both ends */
+    x[n++] = 0.0f; x[n++] = -0.0f; x[n++] = 1e-30f; x[n++] = -1e-30f;
+    x[n++] = 88.72f; x[n++] = 89.5f; x[n++] = -INFINITY;
+    float y[N + 8];
+    memcpy(y, x, sizeof(float) * n);
+    for (int i = 0; i < n; i++) want += expf(x[i]);
+    double got_sum = inh__exp_sum(y, n, 0.0f);
+    for (int i = 0; i < n; i++) {
+        float e = expf(x[i]);
+        int ok = isinf(e) ? isinf(y[i]) && y[i] > 0
+                          : e >= FLT_MIN ? fabsf(y[i] - e) <= 4.0f * ldexpf(1.0f, -23) * e : fabsf(y[i] - e) <= FLT_MIN;
+        if (!ok && bad++ < 3) printf("  exp(%.9g) = %.9g, expf says %.9g\n", x[i], y[i], e);
+    }
+    CHECK(bad == 0, "vector exp: %d of %d values off", bad, n);
+    CHECK(isinf(got_sum) && isinf(want), "vector exp: the sum past overflow is not inf");
+    memcpy(y, x, sizeof(float) * (n - 3));
+    want = 0.0;
+    for (int i = 0; i < n - 3; i++) want += expf(x[i] - 88.0f);
+    got_sum = inh__exp_sum(y, n - 3, 88.0f);
+    CHECK(fabs(got_sum - want) <= 1e-6 * want, "vector exp: sum %.9g, expf's %.9g", got_sum, want);
+    for (int i = 0; i < 40; i++) y[i] = (float)i;
+    y[21] = NAN;
+    inh__exp_sum(y, 40, 0.0f);
+    CHECK(isnan(y[21]) && !isnan(y[20]) && !isnan(y[22]), "vector exp: NaN not kept in its lane");
+    float mx = x[0];
+    for (int i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    CHECK(inh__max(x, n) == mx && inh__max(x, 5) == x[4] && inh__max(x + n - 1, 1) == -INFINITY, "inh__max wrong");
+}
+
 /* every layout with nt = 1, 1 again, 2, 3, 5: the bits must not change */
 static void check_threads(int N, int C, int OC) {
     static const int nts[] = {1, 1, 2, 3, 5};
@@ -171,11 +288,24 @@ int main(void) {
     check_backward(256, 768, 768, 7, 2);
     printf("worst error: %.2f u*S (the bound allows 2*(K+2) u*S)\n", worst_ratio);
 
+    /* bf16: ragged shapes (odd K included), K across the 384-long bf16 blocks, GPT-2 shapes / 4 */
+    for (int i = 0; i < 30; i++) check_bf16(rnd(1, 300), rnd(1, 300), rnd(1, 300), rnd(1, 5));
+    check_bf16(37, 801, 101, 3);
+    check_bf16(801, 37, 101, 2);
+    check_bf16(1, 1, 1, 1);
+    for (int s = 0; s < 5; s++) check_bf16(64, gpt[s][0], gpt[s][1], 2);
+#ifdef INH__BMM
+    printf("bf16: AVX-512 BF16 kernels\n");
+#else
+    printf("bf16: emulated (operands rounded, fp32 kernels)\n");
+#endif
+
     /* thread counts: column split, row split (one panel of columns), several K blocks */
     check_threads(64, 192, 576);
     check_threads(256, 96, 40);
     check_threads(129, 300, 257);
     check_threads(33, 517, 47);
     check_fallback();
+    check_exp();
     return test_summary("fastmm");
 }
