@@ -2044,8 +2044,34 @@ static void inh__gelu_fwd_chunk(void *p, int lo, int hi) {
 }
 static void inh__gelu_bwd_chunk(void *p, int lo, int hi) {
     inh__gelu_args *a = (inh__gelu_args *)p;
-    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64;
-    for (size_t i = s; i < e; i++) {
+    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64, i = s;
+#if defined(__AVX512F__)
+    for (; i + 16 <= e; i += 16) {   /* the formula below, 16 at a time */
+        __m512 x = _mm512_loadu_ps(a->inp + i), one = _mm512_set1_ps(1.0f), u = _mm512_mul_ps(_mm512_set1_ps(INH__GELU_S), x);
+        __mmask16 big = _mm512_cmp_ps_mask(_mm512_abs_ps(x), _mm512_set1_ps(1e-3f), _CMP_GT_OQ);
+        __m512 thb = _mm512_sub_ps(_mm512_maskz_div_ps(big, _mm512_mul_ps(_mm512_set1_ps(2.0f), _mm512_loadu_ps(a->gout + i)), x), one);
+        __m512 ths = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_mul_ps(u, u), u), _mm512_set1_ps(1.0f / 3.0f), u);
+        __m512 th = _mm512_mask_blend_ps(big, ths, thb), x2 = _mm512_mul_ps(x, x);
+        __m512 d = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_fnmadd_ps(th, th, one)),
+                                 _mm512_mul_ps(_mm512_set1_ps(INH__GELU_S), _mm512_fmadd_ps(_mm512_set1_ps(3.0f * 0.044715f), x2, one)));
+        __m512 g = _mm512_fmadd_ps(_mm512_set1_ps(0.5f), _mm512_add_ps(one, th), d);
+        _mm512_storeu_ps(a->dinp + i, _mm512_fmadd_ps(g, _mm512_loadu_ps(a->dout + i), _mm512_loadu_ps(a->dinp + i)));
+    }
+#elif defined(__AVX2__) && defined(__FMA__)
+    for (; i + 8 <= e; i += 8) {
+        __m256 x = _mm256_loadu_ps(a->inp + i), one = _mm256_set1_ps(1.0f), u = _mm256_mul_ps(_mm256_set1_ps(INH__GELU_S), x);
+        __m256 big = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(1e-3f), _CMP_GT_OQ);
+        __m256 xs = _mm256_blendv_ps(one, x, big);   /* no division by a tiny x, even in unused lanes */
+        __m256 thb = _mm256_sub_ps(_mm256_div_ps(_mm256_mul_ps(_mm256_set1_ps(2.0f), _mm256_loadu_ps(a->gout + i)), xs), one);
+        __m256 ths = _mm256_fnmadd_ps(_mm256_mul_ps(_mm256_mul_ps(u, u), u), _mm256_set1_ps(1.0f / 3.0f), u);
+        __m256 th = _mm256_blendv_ps(ths, thb, big), x2 = _mm256_mul_ps(x, x);
+        __m256 d = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_fnmadd_ps(th, th, one)),
+                                 _mm256_mul_ps(_mm256_set1_ps(INH__GELU_S), _mm256_fmadd_ps(_mm256_set1_ps(3.0f * 0.044715f), x2, one)));
+        __m256 g = _mm256_fmadd_ps(_mm256_set1_ps(0.5f), _mm256_add_ps(one, th), d);
+        _mm256_storeu_ps(a->dinp + i, _mm256_fmadd_ps(g, _mm256_loadu_ps(a->dout + i), _mm256_loadu_ps(a->dinp + i)));
+    }
+#endif
+    for (; i < e; i++) {
         float x = a->inp[i];
         float u = INH__GELU_S * x, th = fabsf(x) > 1e-3f ? 2.0f * a->gout[i] / x - 1.0f : u - u * u * u * (1.0f / 3.0f);
         float g = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * INH__GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
@@ -2354,7 +2380,25 @@ static void inh__sumsq_chunks(void *p, int lo, int hi) {
     inh__sq_args *a = (inh__sq_args *)p;
     for (int k = lo; k < hi; k++) {
         size_t s = a->n * (size_t)k / 64, e = a->n * (size_t)(k + 1) / 64, i = s;
-        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};   /* 8 independent chains, fixed order */
+        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};   /* independent chains, fixed order */
+#if defined(__AVX512F__)
+        __m512d v[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+        for (; i + 32 <= e; i += 32)
+            for (int l = 0; l < 4; l++) {
+                __m512d x = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(a->x + i + 8 * l));
+                v[l] = _mm512_fmadd_pd(x, x, v[l]);
+            }
+        _mm512_storeu_pd(acc, _mm512_add_pd(_mm512_add_pd(v[0], v[1]), _mm512_add_pd(v[2], v[3])));
+#elif defined(__AVX2__) && defined(__FMA__)
+        __m256d v[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+        for (; i + 16 <= e; i += 16)
+            for (int l = 0; l < 4; l++) {
+                __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(a->x + i + 4 * l));
+                v[l] = _mm256_fmadd_pd(x, x, v[l]);
+            }
+        _mm256_storeu_pd(acc, _mm256_add_pd(v[0], v[1]));
+        _mm256_storeu_pd(acc + 4, _mm256_add_pd(v[2], v[3]));
+#endif
         for (; i + 8 <= e; i += 8)
             for (int l = 0; l < 8; l++) acc[l] += (double)a->x[i + l] * a->x[i + l];
         for (; i < e; i++) acc[0] += (double)a->x[i] * a->x[i];
