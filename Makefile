@@ -8,7 +8,7 @@ HDR     = inheritune.h
 
 TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 
-.PHONY: all test demo reproduce clean check-cxx bench-matmul bench-blas fuzz fuzz-ci test-sanitize test-valgrind
+.PHONY: all test demo reproduce clean check-cxx bench-matmul bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
 all: $(BUILD)/inheritune
 
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
@@ -61,6 +61,14 @@ $(BUILD)/bench_matmul: bench/bench_matmul.c $(HDR) | $(BUILD)
 bench-blas: | $(BUILD)
 	$(CC) $(CFLAGS) -DWITH_BLAS -I/usr/include/x86_64-linux-gnu/openblas-pthread bench/bench_matmul.c -o $(BUILD)/bench_matmul_blas -lopenblas $(LDLIBS)
 	OPENBLAS_CORETYPE=SkylakeX OPENBLAS_NUM_THREADS=1 $(BUILD)/bench_matmul_blas
+
+# bf16 against fp32 in one run (tiny shakespeare in GPT-2 tokens, GPT-2 124M shape, one thread):
+# both loss curves, the difference and the speed-up; make bench-bf16 [STEPS=300]
+bench-bf16: $(BUILD)/inheritune $(BUILD)/bf16_curve
+	$(BUILD)/inheritune prepare --tokenizer ../shared/data/gpt2 ../shared/data/corpus/tinyshakespeare.txt $(BUILD)/ts_gpt2
+	$(BUILD)/bf16_curve $(BUILD)/ts_gpt2/train.bin $(BUILD)/ts_gpt2/val.bin --steps $(or $(STEPS),300) --threads 1 --out $(BUILD)/bf16_curve
+$(BUILD)/bf16_curve: bench/bf16_curve.c $(HDR) | $(BUILD)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 clean:
 	rm -rf $(BUILD)

@@ -335,6 +335,7 @@ typedef struct {
     inh_adamw opt;
     uint64_t seed;
     int shuffle;
+    int bf16;            /* 1: bf16 mixed-precision matmuls (inh_model.bf16) */
 } inh_train_opts;
 INHDEF void  inh_train_opts_default(inh_train_opts *o);
 /* Learning rate at 0-based step: linear warm-up over `warmup` steps, then constant or cosine decay
@@ -4663,6 +4664,7 @@ INHDEF float inh_lr_at(const inh_train_opts *o, int step) {
 INHDEF int inh_trainer_init(inh_trainer *t, inh_model *m, inh_data *train, const inh_train_opts *o) {
     memset(t, 0, sizeof *t);
     t->model = m; t->train = train; t->o = *o;
+    m->bf16 = o->bf16 != 0;
     if (o->B <= 0 || o->T <= 0 || o->accum <= 0 || o->steps < 0 || o->warmup < 0)
         return inh__fail("batch %d, sequence %d, accumulation %d must be positive; steps %d and warm-up %d not negative", o->B, o->T, o->accum, o->steps, o->warmup);
     if (o->B > (1 << 24) / o->T || o->steps > (1 << 30) || o->accum > (1 << 20))   /* B*T is one batch in memory */
@@ -4710,7 +4712,8 @@ INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
 /* Training state: 256 int32 header, then params, AdamW m, v (fp32, little-endian).
    [0] magic 20241123, [1] version 1, [2..8] maxT V L NH C Vp flags (as the model header),
    [9] step, [10] B, [11] T, [12] steps, [13] accum, [14] warmup, [15] schedule, [16] shuffle,
-   [17] decay_all, [18..25] lr min_lr beta1 beta2 eps weight_decay grad_clip (float bits),
+   [17] decay_all, [18..24] lr min_lr beta1 beta2 eps weight_decay grad_clip (float bits), [25] flags
+   (bit 0: bf16 matmuls),
    [26,27] seed, [28,29] data rng state, [30,31] data position (uint64 as lo, hi), [32] has moments */
 INH__FN uint32_t inh__fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 INH__FN float inh__bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
@@ -4727,7 +4730,7 @@ INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     v[13] = (uint32_t)o->accum; v[14] = (uint32_t)o->warmup; v[15] = (uint32_t)o->schedule; v[16] = (uint32_t)o->shuffle;
     v[17] = (uint32_t)o->opt.decay_all;
     v[18] = inh__fbits(o->lr); v[19] = inh__fbits(o->min_lr); v[20] = inh__fbits(o->opt.beta1); v[21] = inh__fbits(o->opt.beta2);
-    v[22] = inh__fbits(o->opt.eps); v[23] = inh__fbits(o->opt.weight_decay); v[24] = inh__fbits(o->opt.grad_clip); v[25] = 0;
+    v[22] = inh__fbits(o->opt.eps); v[23] = inh__fbits(o->opt.weight_decay); v[24] = inh__fbits(o->opt.grad_clip); v[25] = o->bf16 ? 1u : 0u;
     v[26] = (uint32_t)o->seed; v[27] = (uint32_t)(o->seed >> 32);
     v[28] = (uint32_t)t->train->rng.s; v[29] = (uint32_t)(t->train->rng.s >> 32);
     v[30] = (uint32_t)t->train->pos; v[31] = (uint32_t)((uint64_t)t->train->pos >> 32);
@@ -4767,6 +4770,7 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
     o.lr = inh__bitsf(v[18]); o.min_lr = inh__bitsf(v[19]); o.opt.beta1 = inh__bitsf(v[20]); o.opt.beta2 = inh__bitsf(v[21]);
     o.opt.eps = inh__bitsf(v[22]); o.opt.weight_decay = inh__bitsf(v[23]); o.opt.grad_clip = inh__bitsf(v[24]);
     o.seed = (uint64_t)v[26] | (uint64_t)v[27] << 32;
+    o.bf16 = (int)(v[25] & 1u);
     if (inh__model_alloc(m, &c, path)) { INH_FREE(buf); return -1; }
     size_t np = m->num_params;
     memcpy(m->params_mem, buf + 1024, np * sizeof(float));
@@ -5992,6 +5996,7 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
     mkdir(o->out_dir, 0777);   /* may exist already; a real problem shows at the first write */
     if (inh_model_load_any(&ref, o->ref_path)) return -1;
     ref.threads = o->threads;
+    ref.bf16 = o->train.bf16 != 0;   /* every loss of the recipe in the same precision */
     if (inh_data_open(&R.train, o->train_path, ref.cfg.V) || inh_data_open(&R.val, o->val_path, ref.cfg.V)) goto done;
     if (o->train.T > ref.cfg.maxT) { inh__fail("sequence length %d is above the reference's maxT %d", o->train.T, ref.cfg.maxT); goto done; }
     if (R.val.n < (size_t)o->train.B * o->train.T + 1) { inh__fail("%s: %zu tokens cannot fill one validation batch of B=%d x T=%d", o->val_path, R.val.n, o->train.B, o->train.T); goto done; }

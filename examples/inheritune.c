@@ -337,6 +337,7 @@ static int cmd_train(int argc, char **argv) {
         {"--eps", F_FLOAT, &o.opt.eps, "AdamW epsilon (default 1e-8)", 0},
         {"--grad-clip", F_FLOAT, &o.opt.grad_clip, "clip the gradient norm (default 1; 0 = off)", 0},
         {"--accum", F_INT, &o.accum, "gradient accumulation micro-batches (default 1)", 0},
+        {"--bf16", F_BOOL, &o.bf16, "bf16 mixed precision: matmul operands in bf16, fp32 sums, weights and optimizer", 0},
         {"--seed", F_U64, &o.seed, "seed for initialisation and data order (default 1337)", 0},
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
         {"--no-shuffle", F_BOOL, &no_shuffle, "consecutive windows from token 0 instead of random ones", 0},
@@ -389,6 +390,7 @@ static int cmd_train(int argc, char **argv) {
             else if (!strcmp(n, "--beta1")) merged.opt.beta1 = o.opt.beta1; else if (!strcmp(n, "--beta2")) merged.opt.beta2 = o.opt.beta2;
             else if (!strcmp(n, "--eps")) merged.opt.eps = o.opt.eps; else if (!strcmp(n, "--grad-clip")) merged.opt.grad_clip = o.opt.grad_clip;
             else if (!strcmp(n, "--accum")) merged.accum = o.accum; else if (!strcmp(n, "--no-shuffle")) merged.shuffle = 0;
+            else if (!strcmp(n, "--bf16")) merged.bf16 = 1;
         }
         o = merged;
         inh_trainer_free(&t);
@@ -419,9 +421,9 @@ static int cmd_train(int argc, char **argv) {
         rc = 1; goto done;
     }
     if (o.T > m.cfg.maxT) { fprintf(stderr, "error: --seq %d is above the model's maxT %d\n", o.T, m.cfg.maxT); rc = 1; goto done; }
-    printf("model: L=%d NH=%d C=%d maxT=%d V=%d%s%s, %zu parameters; data %s: %zu tokens; B=%d T=%d accum=%d, %d threads\n",
+    printf("model: L=%d NH=%d C=%d maxT=%d V=%d%s%s, %zu parameters; data %s: %zu tokens; B=%d T=%d accum=%d, %d threads%s\n",
            m.cfg.L, m.cfg.NH, m.cfg.C, m.cfg.maxT, m.cfg.V, m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "",
-           m.num_params, data, train.n, o.B, o.T, o.accum, threads);
+           m.num_params, data, train.n, o.B, o.T, o.accum, threads, o.bf16 ? ", bf16 matmuls" : "");
     double t_start = inh_now();
     int first_step = t.step, bad_steps = 0;
     signal(SIGINT, on_sigint);
@@ -643,6 +645,7 @@ static int cmd_recipe(int argc, char **argv) {
         {"--warmup", F_INT, &o.train.warmup, "warm-up steps (default 0)", 0},
         {"--schedule", F_STR, &sched, "constant | cosine (default cosine)", 0},
         {"--weight-decay", F_FLOAT, &o.train.opt.weight_decay, "AdamW weight decay (default 0.1)", 0},
+        {"--bf16", F_BOOL, &o.train.bf16, "bf16 mixed-precision matmuls in every run", 0},
         {"--decay-all", F_BOOL, &decay_all, "decay every parameter", 0},
         {"--beta1", F_FLOAT, &o.train.opt.beta1, "AdamW beta1 (default 0.9)", 0},
         {"--beta2", F_FLOAT, &o.train.opt.beta2, "AdamW beta2 (default 0.95)", 0},

@@ -82,6 +82,21 @@ static void resume(void) {
     rc = run(cmd, out, sizeof out);
     CHECK(rc == 0 && step_losses(out, b + 10, 10) == 10, "resumed 10 steps: %s", out);
     CHECK(memcmp(a, b, sizeof a) == 0, "10 + resume 10 prints the losses of 20 straight steps");
+    /* the same with --bf16: the flag lives in the state file, and the losses follow fp32 */
+    float c[20], d[20];
+    snprintf(cmd, sizeof cmd, "%s --steps 20 --bf16", common);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, c, 20) == 20 && strstr(out, "bf16 matmuls"), "20 bf16 steps: %s", out);
+    snprintf(cmd, sizeof cmd, "%s --steps 10 --bf16 --state build/cli_state16.bin", common);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, d, 10) == 10, "first 10 bf16 steps: %s", out);
+    snprintf(cmd, sizeof cmd, TOOL " train --data build/cli_pattern.bin --resume build/cli_state16.bin --steps 20 --threads 1");
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, d + 10, 10) == 10 && strstr(out, "bf16 matmuls"), "resumed bf16 run stays bf16: %s", out);
+    double worst = 0;
+    for (int i = 0; i < 20; i++) worst = fabs(c[i] - a[i]) > worst ? fabs(c[i] - a[i]) : worst;
+    CHECK(!memcmp(c, d, sizeof c) && memcmp(a, c, sizeof a) && worst < 0.02,
+          "bf16: resume is exact, the losses differ from fp32 but by less than 0.02 (worst %.4f)", worst);
     rc = run(TOOL " sample --model build/cli_model.bin --prompt-ids 1,2,3 --tokens 5 --temperature 0 --threads 1", out, sizeof out);
     int t[8], n = sscanf(out, "%d %d %d %d %d %d %d %d", &t[0], &t[1], &t[2], &t[3], &t[4], &t[5], &t[6], &t[7]);
     CHECK(rc == 0 && n == 8 && t[0] == 1 && t[2] == 3, "sample prints prompt + 5 ids: %s", out);
