@@ -1244,14 +1244,116 @@ INH__FN void inh__matmul_backward_cpu(float *dinp, float *dw, float *dbias, cons
        so the two give the same bits; flash pays one more pass of q.k in backward. */
 typedef struct { float *out, *att, *datt, *rows; const float *qkv, *dout; float *dqkv; int B, T, C, NH; float scale; } inh__att_args;
 
-/* softmax row t of head h: row[0..t] = softmax(q_t . k_t2 * scale) */
-static inline void inh__att_row(const float *base, int t, int h, int hs, int C, float scale, float *row) {
+/* Per thread, K and V of the current (b,h) are copied transposed (kt[i*Tp + t] = k_t[i]), so the
+   dot products of a row are register-blocked FMAs along t (64 keys per block, no horizontal
+   sums). Tp = T rounded up to 64; the padding stays zero. If that scratch (2 hs Tp floats)
+   cannot be allocated, plain dot products do the same work. */
+enum { INH__ATT_J = 64 };
+typedef struct { float *kt, *vt; int Tp; } inh__att_tr;
+INH__FN void inh__att_tr_init(inh__att_tr *s, int T, int hs) {
+    s->Tp = (T + INH__ATT_J - 1) / INH__ATT_J * INH__ATT_J;
+    s->kt = INH__CALLOC(float, (size_t)2 * hs * s->Tp);
+    s->vt = s->kt ? s->kt + (size_t)hs * s->Tp : NULL;
+}
+/* K (which 1) or V (which 2) of head h of one sequence, transposed */
+INH__FN void inh__att_tr_load(inh__att_tr *s, const float *base, int T, int C, int h, int hs, int which, float *dst) {
+    for (int t = 0; t < T; t++) {
+        const float *x = base + (size_t)t * 3 * C + which * C + h * hs;
+        for (int i = 0; i < hs; i++) dst[(size_t)i * s->Tp + t] = x[i];
+    }
+}
+/* row[j] = x . mt[:, j] for j < n (mt: hs rows of Tp floats); each sum in order of i */
+static inline void inh__att_dots(const float *INH__RESTRICT x, const float *INH__RESTRICT mt, int Tp, int n, int hs,
+                                 float *INH__RESTRICT row) {
+#if defined(__AVX512F__)
+    /* 64 sums in 4 registers, even and odd i in two sets (8 chains of FMAs), added at the end */
+    for (int j = 0; j < n; j += INH__ATT_J) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        int i = 0;
+        for (; i + 2 <= hs; i += 2) {
+            const float *m = mt + (size_t)i * Tp + j, *m2 = m + Tp;
+            __m512 u = _mm512_set1_ps(x[i]), v = _mm512_set1_ps(x[i + 1]);
+            a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m + 16), a1);
+            a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m + 48), a3);
+            b0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(m2), b0); b1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(m2 + 16), b1);
+            b2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(m2 + 32), b2); b3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(m2 + 48), b3);
+        }
+        if (i < hs) {
+            const float *m = mt + (size_t)i * Tp + j;
+            __m512 u = _mm512_set1_ps(x[i]);
+            a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m + 16), a1);
+            a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m + 48), a3);
+        }
+        float acc[INH__ATT_J];
+        _mm512_storeu_ps(acc, _mm512_add_ps(a0, b0)); _mm512_storeu_ps(acc + 16, _mm512_add_ps(a1, b1));
+        _mm512_storeu_ps(acc + 32, _mm512_add_ps(a2, b2)); _mm512_storeu_ps(acc + 48, _mm512_add_ps(a3, b3));
+        int e = n - j < INH__ATT_J ? n - j : INH__ATT_J;
+        for (int l = 0; l < e; l++) row[j + l] = acc[l];
+    }
+    return;
+#endif
+    for (int j = 0; j < n; j += INH__ATT_J) {
+        float acc[INH__ATT_J];
+        for (int l = 0; l < INH__ATT_J; l++) acc[l] = 0.0f;
+        for (int i = 0; i < hs; i++) {
+            const float xi = x[i], *m = mt + (size_t)i * Tp + j;
+            for (int l = 0; l < INH__ATT_J; l++) acc[l] += xi * m[l];
+        }
+        int e = n - j < INH__ATT_J ? n - j : INH__ATT_J;
+        for (int l = 0; l < e; l++) row[j + l] = acc[l];
+    }
+}
+/* y[0..hs) (+)= sum over j < n of w[j] * rows[j*stride + i], in order of j, 64 channels at a time */
+static inline void inh__att_wsum(float *INH__RESTRICT y, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
+                                 size_t stride, int n, int hs, int add) {
+    for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
+        int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;
+        float acc[INH__ATT_J];
+        for (int l = 0; l < INH__ATT_J; l++) acc[l] = 0.0f;
+#if defined(__AVX512F__)
+        if (m == INH__ATT_J) {   /* as in inh__att_dots: even and odd j in two sets of 4 registers */
+            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+            int j = 0;
+            for (; j + 2 <= n; j += 2) {
+                const float *r = rows + j * stride + i0, *r2 = r + stride;
+                __m512 u = _mm512_set1_ps(w[j]), v = _mm512_set1_ps(w[j + 1]);
+                a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
+                a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
+                b0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2), b0); b1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + 16), b1);
+                b2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + 32), b2); b3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + 48), b3);
+            }
+            if (j < n) {
+                const float *r = rows + j * stride + i0;
+                __m512 u = _mm512_set1_ps(w[j]);
+                a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
+                a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
+            }
+            _mm512_storeu_ps(acc, _mm512_add_ps(a0, b0)); _mm512_storeu_ps(acc + 16, _mm512_add_ps(a1, b1));
+            _mm512_storeu_ps(acc + 32, _mm512_add_ps(a2, b2)); _mm512_storeu_ps(acc + 48, _mm512_add_ps(a3, b3));
+        } else
+#endif
+        if (m == INH__ATT_J)
+            for (int j = 0; j < n; j++) {
+                const float wj = w[j], *r = rows + j * stride + i0;
+                for (int l = 0; l < INH__ATT_J; l++) acc[l] += wj * r[l];
+            }
+        else
+            for (int j = 0; j < n; j++)
+                for (int l = 0; l < m; l++) acc[l] += w[j] * rows[j * stride + i0 + l];
+        for (int l = 0; l < m; l++) y[i0 + l] = add ? y[i0 + l] + acc[l] : acc[l];
+    }
+}
+
+/* softmax row t of head h: row[0..t] = softmax(q_t . k_t2 * scale); kt NULL: plain dot products */
+static inline void inh__att_row(const float *base, const inh__att_tr *s, int t, int h, int hs, int C, float scale, float *row) {
     const float *q = base + (size_t)t * 3 * C + h * hs;
+    if (s->kt) inh__att_dots(q, s->kt, s->Tp, t + 1, hs, row);
+    else
+        for (int t2 = 0; t2 <= t; t2++) row[t2] = inh__dot(q, base + (size_t)t2 * 3 * C + C + h * hs, hs);
     float mx = -INFINITY;
     for (int t2 = 0; t2 <= t; t2++) {
-        float s = inh__dot(q, base + (size_t)t2 * 3 * C + C + h * hs, hs) * scale;
-        row[t2] = s;
-        if (s > mx) mx = s;
+        row[t2] *= scale;
+        if (row[t2] > mx) mx = row[t2];
     }
     float inv = (float)(1.0 / inh__exp_sum(row, t + 1, mx));
     for (int t2 = 0; t2 <= t; t2++) row[t2] *= inv;
@@ -1260,31 +1362,32 @@ static inline void inh__att_row(const float *base, int t, int h, int hs, int C, 
 static void inh__att_fwd_bh(void *p, int lo, int hi) {
     inh__att_args *a = (inh__att_args *)p;
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
+    inh__att_tr s;
+    inh__att_tr_init(&s, T, hs);
     for (int bh = lo; bh < hi; bh++) {
         int b = bh / NH, h = bh % NH;
         const float *base = a->qkv + (size_t)b * T * C3;
+        if (s.kt) inh__att_tr_load(&s, base, T, C, h, hs, 1, s.kt);
         for (int t = 0; t < T; t++) {
             float *row = a->att ? a->att + ((size_t)bh * T + t) * T : a->rows + (size_t)bh * 2 * T;
-            inh__att_row(base, t, h, hs, C, a->scale, row);
+            inh__att_row(base, &s, t, h, hs, C, a->scale, row);
             if (a->att) for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
-            float *o = a->out + ((size_t)b * T + t) * C + h * hs;
-            for (int i = 0; i < hs; i++) o[i] = 0.0f;
-            for (int t2 = 0; t2 <= t; t2++) {
-                const float *v = base + (size_t)t2 * C3 + 2 * C + h * hs;
-                float w = row[t2];
-                for (int i = 0; i < hs; i++) o[i] += w * v[i];
-            }
+            inh__att_wsum(a->out + ((size_t)b * T + t) * C + h * hs, row, base + 2 * C + h * hs, (size_t)C3, t + 1, hs, 0);
         }
     }
+    INH_FREE(s.kt);
 }
 /* backward: dqkv (B,T,3C) += from dout (B,T,C) */
 static void inh__att_bwd_bh(void *p, int lo, int hi) {
     inh__att_args *a = (inh__att_args *)p;
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
+    inh__att_tr s;
+    inh__att_tr_init(&s, T, hs);
     for (int bh = lo; bh < hi; bh++) {
         int b = bh / NH, h = bh % NH;
         const float *base = a->qkv + (size_t)b * T * C3;
         float *dbase = a->dqkv + (size_t)b * T * C3;
+        if (s.kt) { inh__att_tr_load(&s, base, T, C, h, hs, 1, s.kt); inh__att_tr_load(&s, base, T, C, h, hs, 2, s.vt); }
         for (int t = 0; t < T; t++) {
             const float *row;
             float *drow;
@@ -1293,30 +1396,31 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
                 drow = a->datt + ((size_t)bh * T + t) * T;
             } else {   /* flash: recompute the row */
                 float *r = a->rows + (size_t)bh * 2 * T;
-                inh__att_row(base, t, h, hs, C, a->scale, r);
+                inh__att_row(base, &s, t, h, hs, C, a->scale, r);
                 row = r; drow = r + T;
             }
             const float *d = a->dout + ((size_t)b * T + t) * C + h * hs;
             /* out = att @ v: datt = d . v, dv += att * d */
+            if (s.vt) inh__att_dots(d, s.vt, s.Tp, t + 1, hs, drow);
+            else
+                for (int t2 = 0; t2 <= t; t2++) drow[t2] = inh__dot(d, base + (size_t)t2 * C3 + 2 * C + h * hs, hs);
             for (int t2 = 0; t2 <= t; t2++) {
-                const float *v = base + (size_t)t2 * C3 + 2 * C + h * hs;
-                float *dv = dbase + (size_t)t2 * C3 + 2 * C + h * hs;
-                drow[t2] = inh__dot(d, v, hs);
-                for (int i = 0; i < hs; i++) dv[i] += row[t2] * d[i];
+                float *dv = dbase + (size_t)t2 * C3 + 2 * C + h * hs, w = row[t2];
+                for (int i = 0; i < hs; i++) dv[i] += w * d[i];
             }
-            /* softmax backward: dpre = att * (datt - sum(att * datt)) */
-            float s = 0.0f;
-            for (int t2 = 0; t2 <= t; t2++) s += row[t2] * drow[t2];
+            /* softmax backward: dpre = att * (datt - sum(att * datt)) * scale, into drow */
+            float sum = 0.0f;
+            for (int t2 = 0; t2 <= t; t2++) sum += row[t2] * drow[t2];
+            for (int t2 = 0; t2 <= t; t2++) drow[t2] = row[t2] * (drow[t2] - sum) * a->scale;
             const float *q = base + (size_t)t * C3 + h * hs;
-            float *dq = dbase + (size_t)t * C3 + h * hs;
+            inh__att_wsum(dbase + (size_t)t * C3 + h * hs, drow, base + C + h * hs, (size_t)C3, t + 1, hs, 1);   /* dq */
             for (int t2 = 0; t2 <= t; t2++) {
-                float dpre = row[t2] * (drow[t2] - s) * a->scale;
-                const float *k = base + (size_t)t2 * C3 + C + h * hs;
-                float *dk = dbase + (size_t)t2 * C3 + C + h * hs;
-                for (int i = 0; i < hs; i++) { dq[i] += dpre * k[i]; dk[i] += dpre * q[i]; }
+                float *dk = dbase + (size_t)t2 * C3 + C + h * hs, w = drow[t2];
+                for (int i = 0; i < hs; i++) dk[i] += w * q[i];
             }
         }
     }
+    INH_FREE(s.kt);
 }
 /* plain: att (B,NH,T,T) is written by forward and read by backward; datt is (B,NH,T,T) scratch */
 INH__FN void inh__attention_forward_cpu(float *out, float *att, const float *qkv, int B, int T, int C, int NH,
@@ -1662,7 +1766,9 @@ typedef struct {
     int tr, tc;                     /* thread grid: tr row strips x tc column ranges */
     float *buf;                     /* pack space, per slot INH__FMM_SLOT floats */
 } inh__fmm_args;
-enum { INH__FMM_SLOT = INH__FMM_KC * INH__FMM_NCP * INH__FMM_NR + INH__FMM_KC * INH__FMM_MC + INH__FMM_MR * INH__FMM_NR + 16 };
+enum { INH__BMM_KW = INH__FMM_KC,    /* bf16: words (k pairs) per K block (96..384 measured: 192 best) */
+       INH__FMM_KMAX = INH__FMM_KC > INH__BMM_KW ? INH__FMM_KC : INH__BMM_KW,
+       INH__FMM_SLOT = INH__FMM_KMAX * INH__FMM_NCP * INH__FMM_NR + INH__FMM_KMAX * INH__FMM_MC + INH__FMM_MR * INH__FMM_NR + 16 };
 
 /* K blocks: nkb equal blocks of at most KC; the cut depends on K alone (see determinism above) */
 INH__FN int inh__fmm_kblocks(int K) { return (K + INH__FMM_KC - 1) / INH__FMM_KC; }
@@ -1714,7 +1820,6 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
 
 #if defined(INH__FMM_AVX512) && defined(__AVX512BF16__) && defined(__AVX512BW__)
 #define INH__BMM 1
-enum { INH__BMM_KW = INH__FMM_KC };   /* words (k pairs) per K block */
 INH__FN uint32_t inh__bf16_pair(float lo, float hi) {
     float l = inh__bf16_round(lo), h = inh__bf16_round(hi);
     uint32_t a, b;

@@ -123,8 +123,9 @@ int main(int argc, char **argv) {
         fprintf(svg, "\"/>\n");
         for (int e = 0; e < nv; e++) {
             int s = (e + 1) * every < steps ? (e + 1) * every : steps;
-            fprintf(svg, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"/>\n", X0 + PW * (double)s / steps,
-                    Y0 + PH - PH * (vl[k][e] - lo) / (hi - lo > 0 ? hi - lo : 1), col[k]);
+            fprintf(svg, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%d\" fill=\"%s\" stroke=\"%s\" stroke-width=\"2\"/>\n",
+                    X0 + PW * (double)s / steps, Y0 + PH - PH * (vl[k][e] - lo) / (hi - lo > 0 ? hi - lo : 1),
+                    k ? 3 : 7, k ? col[k] : "none", col[k]);   /* fp32 hollow and larger: both show where they meet */
         }
         fprintf(svg, "<text x=\"%d\" y=\"%d\" fill=\"%s\">%s: training loss (line), validation loss (dots)</text>\n", X0 + 10, Y0 + 16 + 16 * k, col[k], name[k]);
     }

@@ -225,6 +225,26 @@ static void check_exp(void) {
     CHECK(inh__max(x, n) == mx && inh__max(x, 5) == x[4] && inh__max(x + n - 1, 1) == -INFINITY, "inh__max wrong");
 }
 
+/* attention: the transposed-K/V scratch refused, the kernels fall back to plain dot products;
+   the same sums in another order, so within 1e-5 of the default on values of order 1 */
+static void check_attention_fallback(void) {
+    int B = 2, T = 37, C = 32, NH = 4;
+    size_t nq = (size_t)B * T * 3 * C, no = (size_t)B * T * C;
+    float *qkv = vec(nq), *dout = vec(no), *rows = vec((size_t)B * NH * 2 * T);
+    float *o1 = vec(no), *o2 = vec(no), *d1 = (float *)calloc(nq, 4), *d2 = (float *)calloc(nq, 4);
+    inh__attention_forward_flash(o1, rows, qkv, B, T, C, NH, 0.35f, 2);
+    inh__attention_backward_flash(d1, rows, dout, qkv, B, T, C, NH, 0.35f, 2);
+    test_refuse_big = 1;
+    inh__attention_forward_flash(o2, rows, qkv, B, T, C, NH, 0.35f, 2);
+    inh__attention_backward_flash(d2, rows, dout, qkv, B, T, C, NH, 0.35f, 2);
+    test_refuse_big = 0;
+    double worst = 0;
+    for (size_t i = 0; i < no; i++) worst = fabs(o1[i] - o2[i]) > worst ? fabs(o1[i] - o2[i]) : worst;
+    for (size_t i = 0; i < nq; i++) worst = fabs(d1[i] - d2[i]) > worst ? fabs(d1[i] - d2[i]) : worst;
+    CHECK(worst <= 1e-5 && memcmp(o1, o2, no * 4), "attention without its scratch: max difference %.3g (1e-5), and the other path ran", worst);
+    free(qkv); free(dout); free(rows); free(o1); free(o2); free(d1); free(d2);
+}
+
 /* every layout with nt = 1, 1 again, 2, 3, 5: the bits must not change */
 static void check_threads(int N, int C, int OC) {
     static const int nts[] = {1, 1, 2, 3, 5};
@@ -307,5 +327,6 @@ int main(void) {
     check_threads(33, 517, 47);
     check_fallback();
     check_exp();
+    check_attention_fallback();
     return test_summary("fastmm");
 }
