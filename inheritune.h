@@ -1002,46 +1002,6 @@ INH__FN void inh__encoder_backward(float *dwte, float *dwpe, const float *dout, 
         }
 }
 
-/* layernorm over C, eps 1e-5: out (N,C), mean and rstd (N) kept for backward; bias may be NULL */
-INH__FN void inh__layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
-                                   const float *w, const float *bias, int N, int C) {
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;
-        float m = 0.0f, v = 0.0f;
-        for (int i = 0; i < C; i++) m += x[i];
-        m /= (float)C;
-        for (int i = 0; i < C; i++) { float d = x[i] - m; v += d * d; }
-        v /= (float)C;
-        float s = 1.0f / sqrtf(v + 1e-5f);
-        float *o = out + (size_t)n * C;
-        for (int i = 0; i < C; i++) o[i] = (x[i] - m) * s * w[i] + (bias ? bias[i] : 0.0f);
-        mean[n] = m; rstd[n] = s;
-    }
-}
-INH__FN void inh__layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                                    const float *w, const float *mean, const float *rstd, int N, int C) {
-    for (int n = 0; n < N; n++) {
-        const float *d = dout + (size_t)n * C, *x = inp + (size_t)n * C;
-        float m = mean[n], s = rstd[n];
-        float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
-        for (int i = 0; i < C; i++) {
-            float norm = (x[i] - m) * s, dnorm = w[i] * d[i];
-            dnorm_mean += dnorm; dnorm_norm_mean += dnorm * norm;
-        }
-        dnorm_mean /= (float)C; dnorm_norm_mean /= (float)C;
-        float *di = dinp + (size_t)n * C;
-        for (int i = 0; i < C; i++) {
-            float norm = (x[i] - m) * s, dnorm = w[i] * d[i];
-            if (db) db[i] += d[i];
-            dw[i] += norm * d[i];
-            di[i] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
-        }
-    }
-}
-
-/* --- matmul: the CPU reference of the first seam operation ---------------------------------- */
-/* forward: out (N,OC) = inp (N,C) @ w^T + bias, w (OC,C), bias (OC) or NULL */
-typedef struct { float *out; const float *inp, *w, *bias; int N, C, OC; } inh__mm_args;
 /* dot product with 8 lane sums combined pairwise: the same arithmetic with or without vectors.
    Written with GCC/clang vector types because auto-vectorisation of this loop varies 5x between
    -O2 and -O3. */
@@ -1066,6 +1026,107 @@ static float inh__dot(const float *INH__RESTRICT a, const float *INH__RESTRICT b
     return r;
 }
 #endif
+
+/* the sum of x[0..n), and of (x - m)^2, in the same 8 lanes combined pairwise */
+#if defined(__GNUC__) || defined(__clang__)
+static inline float inh__sum_dev(const float *INH__RESTRICT x, int n, float m, int square) {
+    inh__v8 s = {0, 0, 0, 0, 0, 0, 0, 0}, v;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) { memcpy(&v, x + i, 32); v -= m; s += square ? v * v : v; }
+    float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i < n; i++) r += square ? (x[i] - m) * (x[i] - m) : x[i] - m;
+    return r;
+}
+#else
+static float inh__sum_dev(const float *INH__RESTRICT x, int n, float m, int square) {
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) s[k] += square ? (x[i + k] - m) * (x[i + k] - m) : x[i + k] - m;
+    float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i < n; i++) r += square ? (x[i] - m) * (x[i] - m) : x[i] - m;
+    return r;
+}
+#endif
+
+/* layernorm over C, eps 1e-5: out (N,C), mean and rstd (N) kept for backward; bias may be NULL.
+   Rows split over threads; in backward, dinp by rows, then dw and db by 64-column blocks with
+   rows added in order, so no result depends on the thread count. */
+typedef struct { float *out, *mean, *rstd, *dinp, *dw, *db; const float *inp, *w, *bias, *dout, *cmean, *crstd; int N, C; } inh__ln_args;
+static void inh__ln_fwd_rows(void *p, int lo, int hi) {
+    inh__ln_args *a = (inh__ln_args *)p;
+    int C = a->C;
+    for (int n = lo; n < hi; n++) {
+        const float *x = a->inp + (size_t)n * C;
+        float m = inh__sum_dev(x, C, 0.0f, 0) / (float)C;
+        float v = inh__sum_dev(x, C, m, 1) / (float)C;
+        float s = 1.0f / sqrtf(v + 1e-5f);
+        float *o = a->out + (size_t)n * C;
+        for (int i = 0; i < C; i++) o[i] = (x[i] - m) * s * a->w[i] + (a->bias ? a->bias[i] : 0.0f);
+        a->mean[n] = m; a->rstd[n] = s;
+    }
+}
+INH__FN void inh__layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                                   const float *w, const float *bias, int N, int C, int nt) {
+    inh__ln_args a;
+    memset(&a, 0, sizeof a);
+    a.out = out; a.mean = mean; a.rstd = rstd; a.inp = inp; a.w = w; a.bias = bias; a.N = N; a.C = C;
+    inh__parallel(nt, N, inh__ln_fwd_rows, &a);
+}
+static void inh__ln_bwd_rows(void *p, int lo, int hi) {
+    inh__ln_args *a = (inh__ln_args *)p;
+    int C = a->C;
+    for (int n = lo; n < hi; n++) {
+        const float *d = a->dout + (size_t)n * C, *x = a->inp + (size_t)n * C, *w = a->w;
+        float m = a->cmean[n], s = a->crstd[n];
+        float sd[8] = {0, 0, 0, 0, 0, 0, 0, 0}, sdn[8] = {0, 0, 0, 0, 0, 0, 0, 0};   /* lanes of the two means */
+        int i = 0;
+        for (; i + 8 <= C; i += 8)
+            for (int k = 0; k < 8; k++) {
+                float dnorm = w[i + k] * d[i + k];
+                sd[k] += dnorm; sdn[k] += dnorm * ((x[i + k] - m) * s);
+            }
+        float dnorm_mean = ((sd[0] + sd[1]) + (sd[2] + sd[3])) + ((sd[4] + sd[5]) + (sd[6] + sd[7]));
+        float dnorm_norm_mean = ((sdn[0] + sdn[1]) + (sdn[2] + sdn[3])) + ((sdn[4] + sdn[5]) + (sdn[6] + sdn[7]));
+        for (; i < C; i++) {
+            float dnorm = w[i] * d[i];
+            dnorm_mean += dnorm; dnorm_norm_mean += dnorm * ((x[i] - m) * s);
+        }
+        dnorm_mean /= (float)C; dnorm_norm_mean /= (float)C;
+        float *di = a->dinp + (size_t)n * C;
+        for (i = 0; i < C; i++) {
+            float norm = (x[i] - m) * s, dnorm = w[i] * d[i];
+            di[i] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
+        }
+    }
+}
+static void inh__ln_bwd_cols(void *p, int lo, int hi) {
+    inh__ln_args *a = (inh__ln_args *)p;
+    int C = a->C;
+    for (int blk = lo; blk < hi; blk++) {
+        int c0 = blk * 64, c1 = c0 + 64 < C ? c0 + 64 : C;
+        for (int n = 0; n < a->N; n++) {
+            const float *d = a->dout + (size_t)n * C, *x = a->inp + (size_t)n * C;
+            float m = a->cmean[n], s = a->crstd[n];
+            for (int i = c0; i < c1; i++) {
+                if (a->db) a->db[i] += d[i];
+                a->dw[i] += (x[i] - m) * s * d[i];
+            }
+        }
+    }
+}
+INH__FN void inh__layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                                    const float *w, const float *mean, const float *rstd, int N, int C, int nt) {
+    inh__ln_args a;
+    memset(&a, 0, sizeof a);
+    a.dinp = dinp; a.dw = dw; a.db = db; a.dout = dout; a.inp = inp; a.w = w; a.cmean = mean; a.crstd = rstd; a.N = N; a.C = C;
+    inh__parallel(nt, N, inh__ln_bwd_rows, &a);
+    inh__parallel(nt, (C + 63) / 64, inh__ln_bwd_cols, &a);
+}
+
+/* --- matmul: the CPU reference of the first seam operation ---------------------------------- */
+/* forward: out (N,OC) = inp (N,C) @ w^T + bias, w (OC,C), bias (OC) or NULL */
+typedef struct { float *out; const float *inp, *w, *bias; int N, C, OC; } inh__mm_args;
 
 /* e^x on vectors, for softmax rows, attention rows and GELU. x = n ln2 + r, |r| <= ln2/2,
    e^r = 1 + r + r^2 P(r) with Cephes' degree-5 expf polynomial (about 1 ulp), times 2^n.
@@ -2397,21 +2458,21 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
         if (m->drop_attn[l]) {
             memcpy(res2, res, NC * sizeof(float));   /* attention sub-layer skipped: residual passes */
         } else {
-            inh__layernorm_forward(ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C);
+            inh__layernorm_forward(ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C, nt);
             INH__TIMED(m, 0, INH__MATMUL(m, forward)(qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C, nt));
             if (a->att) INH__TIMED(m, 1, inh__attention_forward_cpu(atty, a->att + l * att_n, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
             else INH__TIMED(m, 1, inh__attention_forward(atty, m->scratch_mem + rows_off, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
             INH__TIMED(m, 0, INH__MATMUL(m, forward)(res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C, nt));
             inh__residual_forward(res2, res2, res, NC);
         }
-        inh__layernorm_forward(ln2, a->ln2_mean + l * N, a->ln2_rstd + l * N, res2, p->ln2w + lc, bias ? p->ln2b + lc : NULL, N, C);
+        inh__layernorm_forward(ln2, a->ln2_mean + l * N, a->ln2_rstd + l * N, res2, p->ln2w + lc, bias ? p->ln2b + lc : NULL, N, C, nt);
         INH__TIMED(m, 0, INH__MATMUL(m, forward)(fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C, nt));
         inh__gelu_forward(fch_gelu, fch, 4 * NC, nt);
         INH__TIMED(m, 0, INH__MATMUL(m, forward)(res3, fch_gelu, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, N, 4 * C, C, nt));
         inh__residual_forward(res3, res3, res2, NC);
     }
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
-    inh__layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C);
+    inh__layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C, nt);
     INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->logits, a->lnf, p->wte, NULL, N, C, c->Vp, nt));
     if (targets) {
         inh__crossentropy_forward(a->logits, a->losses, targets, N, c->V, c->Vp, nt);
@@ -2441,7 +2502,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     INH__TIMED(m, 0, INH__MATMUL(m, backward)(dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, nt));
     memset(dres, 0, NC * sizeof(float));
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
-    inh__layernorm_backward(dres, g->lnfw, bias ? g->lnfb : NULL, dln, last, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C);
+    inh__layernorm_backward(dres, g->lnfw, bias ? g->lnfb : NULL, dln, last, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C, nt);
     for (int l = c->L - 1; l >= 0; l--) {
         const float *res = l == 0 ? a->encoded : a->res3 + (l - 1) * NC;
         size_t lc = (size_t)l * C;
@@ -2455,7 +2516,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
         INH__TIMED(m, 0, INH__MATMUL(m, backward)(dln, g->fcw + lc * 4 * C, bias ? g->fcb + lc * 4 : NULL, dfch, a->ln2 + l * NC,
                              p->fcw + lc * 4 * C, N, C, 4 * C, nt));
         inh__layernorm_backward(dres, g->ln2w + lc, bias ? g->ln2b + lc : NULL, dln, a->res2 + l * NC, p->ln2w + lc,
-                                a->ln2_mean + l * N, a->ln2_rstd + l * N, N, C);
+                                a->ln2_mean + l * N, a->ln2_rstd + l * N, N, C, nt);
         if (m->drop_attn[l]) continue;   /* res2 = res: the gradient passes through unchanged */
         /* attention branch: res2 = res + attproj(attention(qkv(ln1(res)))) */
         memset(datty, 0, NC * sizeof(float));
@@ -2468,7 +2529,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
         INH__TIMED(m, 0, INH__MATMUL(m, backward)(dln, g->qkvw + lc * 3 * C, bias ? g->qkvb + lc * 3 : NULL, dqkv, a->ln1 + l * NC,
                              p->qkvw + lc * 3 * C, N, C, 3 * C, nt));
         inh__layernorm_backward(dres, g->ln1w + lc, bias ? g->ln1b + lc : NULL, dln, res, p->ln1w + lc,
-                                a->ln1_mean + l * N, a->ln1_rstd + l * N, N, C);
+                                a->ln1_mean + l * N, a->ln1_rstd + l * N, N, C, nt);
     }
     inh__encoder_backward(g->wte, g->wpe, dres, m->inputs, B, T, C);
     m->mean_loss = -1.0f;   /* the logits buffer now holds gradients: a second backward needs a new forward */
@@ -2659,7 +2720,7 @@ INH__FN void inh__kv_forward(inh_kv *kv, int token) {
     for (int l = 0; l < c->L; l++) {
         size_t lc = (size_t)l * C;
         if (!m->drop_attn[l]) {
-            inh__layernorm_forward(kv->ln, &mean, &rstd, kv->x, p->ln1w + lc, bias ? p->ln1b + lc : NULL, 1, C);
+            inh__layernorm_forward(kv->ln, &mean, &rstd, kv->x, p->ln1w + lc, bias ? p->ln1b + lc : NULL, 1, C, 1);
             inh__matmul_forward(kv->qkv, kv->ln, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, 1, C, 3 * C, nt);
             memcpy(kv->k[l] + (size_t)t * C, kv->qkv + C, C * sizeof(float));
             memcpy(kv->v[l] + (size_t)t * C, kv->qkv + 2 * C, C * sizeof(float));
@@ -2683,13 +2744,13 @@ INH__FN void inh__kv_forward(inh_kv *kv, int token) {
             inh__matmul_forward(kv->h, kv->atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, 1, C, C, nt);
             inh__residual_forward(kv->x, kv->x, kv->h, (size_t)C);
         }
-        inh__layernorm_forward(kv->ln, &mean, &rstd, kv->x, p->ln2w + lc, bias ? p->ln2b + lc : NULL, 1, C);
+        inh__layernorm_forward(kv->ln, &mean, &rstd, kv->x, p->ln2w + lc, bias ? p->ln2b + lc : NULL, 1, C, 1);
         inh__matmul_forward(kv->h, kv->ln, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, 1, C, 4 * C, nt);
         inh__gelu_forward(kv->hg, kv->h, (size_t)4 * C, 1);
         inh__matmul_forward(kv->h, kv->hg, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, 1, 4 * C, C, nt);
         inh__residual_forward(kv->x, kv->x, kv->h, (size_t)C);
     }
-    inh__layernorm_forward(kv->ln, &mean, &rstd, kv->x, p->lnfw, bias ? p->lnfb : NULL, 1, C);
+    inh__layernorm_forward(kv->ln, &mean, &rstd, kv->x, p->lnfw, bias ? p->lnfb : NULL, 1, C, 1);
     inh__matmul_forward(kv->logits, kv->ln, p->wte, NULL, 1, C, c->Vp, nt);
     kv->tokens[kv->n++] = token;
 }

@@ -210,16 +210,16 @@ static void fd_ops(void) {
     for (int i = 0; i < N * C; i++) x[i] = 2.0f * inh_rng_normal(&r) + 0.5f;
     for (int i = 0; i < C; i++) { w[i] = 1 + 0.3f * inh_rng_normal(&r); bb[i] = inh_rng_normal(&r); }
     memset(dx, 0, sizeof dx); memset(dw, 0, sizeof dw); memset(db, 0, sizeof db);
-    inh__layernorm_forward(y, mean, rstd, x, w, bb, N, C);
-    inh__layernorm_backward(dx, dw, db, R, x, w, mean, rstd, N, C);
+    inh__layernorm_forward(y, mean, rstd, x, w, bb, N, C, 2);
+    inh__layernorm_backward(dx, dw, db, R, x, w, mean, rstd, N, C, 2);
     double wl = 0;
     for (int i = 0; i < N * C + C; i++) {
         float *pp = i < N * C ? &x[i] : &w[i - N * C];
         float an = i < N * C ? dx[i] : dw[i - N * C], s = *pp;
         double fp = 0, fm = 0;
-        *pp = s + 1e-2f; inh__layernorm_forward(y, mean, rstd, x, w, bb, N, C);
+        *pp = s + 1e-2f; inh__layernorm_forward(y, mean, rstd, x, w, bb, N, C, 2);
         for (int j = 0; j < N * C; j++) fp += (double)y[j] * R[j];
-        *pp = s - 1e-2f; inh__layernorm_forward(y, mean, rstd, x, w, bb, N, C);
+        *pp = s - 1e-2f; inh__layernorm_forward(y, mean, rstd, x, w, bb, N, C, 2);
         for (int j = 0; j < N * C; j++) fm += (double)y[j] * R[j];
         *pp = s;
         double q = fabs((fp - fm) / 2e-2 - an) / (1e-3 + 1e-2 * fabs(an));
