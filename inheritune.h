@@ -28,6 +28,9 @@
    Kernels: every matmul and attention goes through one seam (inh__matmul_forward/backward,
    inh__attention_forward/backward); the fast packed matmul sits behind it and the plain *_cpu
    kernels beside it are the tested oracle. Results are bit-identical for any thread count.
+   Mixed precision: with o.bf16 (or m.bf16) the matmuls take bf16-rounded operands and sum in
+   fp32 (AVX-512 BF16 dot products where the compiler targets them, emulated elsewhere);
+   weights, gradients and AdamW stay fp32.
 
    The file reads top to bottom like the pipeline it implements:
        utilities -> kernels (forward/backward pairs) -> model -> checkpoint formats ->
@@ -1438,49 +1441,71 @@ static void inh__att_fwd_bh(void *p, int lo, int hi) {
     }
     INH_FREE(s.kt);
 }
-/* backward: dqkv (B,T,3C) += from dout (B,T,C) */
+/* backward: dqkv (B,T,3C) += from dout (B,T,C). Query rows go in blocks of R: each row's
+   softmax backward gives dq at once; dk and dv, which every later row adds to, are updated once
+   per block with the block's rows summed in order (a 16-row product per key, not 16 updates). */
+enum { INH__ATT_R = 16 };
 static void inh__att_bwd_bh(void *p, int lo, int hi) {
+    enum { R = INH__ATT_R };
     inh__att_args *a = (inh__att_args *)p;
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
     inh__att_tr s;
     inh__att_tr_init(&s, T, hs);
+    float *blk = s.kt ? INH__ALLOC(float, (size_t)2 * R * s.Tp) : NULL;   /* P and dS rows of a block (flash) */
     for (int bh = lo; bh < hi; bh++) {
         int b = bh / NH, h = bh % NH;
         const float *base = a->qkv + (size_t)b * T * C3;
         float *dbase = a->dqkv + (size_t)b * T * C3;
         if (s.kt) { inh__att_tr_load(&s, base, T, C, h, hs, 1, s.kt); inh__att_tr_load(&s, base, T, C, h, hs, 2, s.vt); }
-        for (int t = 0; t < T; t++) {
-            const float *row;
-            float *drow;
-            if (a->att) {
-                row = a->att + ((size_t)bh * T + t) * T;
-                drow = a->datt + ((size_t)bh * T + t) * T;
-            } else {   /* flash: recompute the row */
-                float *r = a->rows + (size_t)bh * 2 * T;
-                inh__att_row(base, &s, t, h, hs, C, a->scale, r);
-                row = r; drow = r + T;
+        for (int t0 = 0; t0 < T; t0 += R) {
+            int nr = T - t0 < R ? T - t0 : R;
+            const float *P[INH__ATT_R];
+            float *dS[INH__ATT_R];
+            for (int r = 0; r < nr; r++) {
+                int t = t0 + r;
+                float *row, *drow;
+                if (a->att) {
+                    row = a->att + ((size_t)bh * T + t) * T;
+                    drow = a->datt + ((size_t)bh * T + t) * T;
+                } else if (blk) {   /* flash: recompute the row */
+                    row = blk + (size_t)r * s.Tp; drow = blk + (size_t)(R + r) * s.Tp;
+                    inh__att_row(base, &s, t, h, hs, C, a->scale, row);
+                } else {
+                    row = a->rows + (size_t)bh * 2 * T; drow = row + T;
+                    inh__att_row(base, &s, t, h, hs, C, a->scale, row);
+                }
+                const float *d = a->dout + ((size_t)b * T + t) * C + h * hs;
+                /* out = att @ v: datt = d . v */
+                if (s.vt) inh__att_dots(d, s.vt, s.Tp, t + 1, hs, drow);
+                else
+                    for (int t2 = 0; t2 <= t; t2++) drow[t2] = inh__dot(d, base + (size_t)t2 * C3 + 2 * C + h * hs, hs);
+                /* softmax backward: dpre = att * (datt - sum(att * datt)) * scale, into drow */
+                float sum = 0.0f;
+                for (int t2 = 0; t2 <= t; t2++) sum += row[t2] * drow[t2];
+                for (int t2 = 0; t2 <= t; t2++) drow[t2] = row[t2] * (drow[t2] - sum) * a->scale;
+                inh__att_wsum(dbase + (size_t)t * C3 + h * hs, drow, base + C + h * hs, (size_t)C3, t + 1, hs, 1);   /* dq */
+                if (blk || a->att) { P[r] = row; dS[r] = drow; continue; }
+                /* no block scratch: dv and dk row by row */
+                const float *q = base + (size_t)t * C3 + h * hs;
+                for (int t2 = 0; t2 <= t; t2++) {
+                    float *dv = dbase + (size_t)t2 * C3 + 2 * C + h * hs, *dk = dbase + (size_t)t2 * C3 + C + h * hs;
+                    for (int i = 0; i < hs; i++) { dv[i] += row[t2] * d[i]; dk[i] += drow[t2] * q[i]; }
+                }
             }
-            const float *d = a->dout + ((size_t)b * T + t) * C + h * hs;
-            /* out = att @ v: datt = d . v, dv += att * d */
-            if (s.vt) inh__att_dots(d, s.vt, s.Tp, t + 1, hs, drow);
-            else
-                for (int t2 = 0; t2 <= t; t2++) drow[t2] = inh__dot(d, base + (size_t)t2 * C3 + 2 * C + h * hs, hs);
-            for (int t2 = 0; t2 <= t; t2++) {
-                float *dv = dbase + (size_t)t2 * C3 + 2 * C + h * hs, w = row[t2];
-                for (int i = 0; i < hs; i++) dv[i] += w * d[i];
-            }
-            /* softmax backward: dpre = att * (datt - sum(att * datt)) * scale, into drow */
-            float sum = 0.0f;
-            for (int t2 = 0; t2 <= t; t2++) sum += row[t2] * drow[t2];
-            for (int t2 = 0; t2 <= t; t2++) drow[t2] = row[t2] * (drow[t2] - sum) * a->scale;
-            const float *q = base + (size_t)t * C3 + h * hs;
-            inh__att_wsum(dbase + (size_t)t * C3 + h * hs, drow, base + C + h * hs, (size_t)C3, t + 1, hs, 1);   /* dq */
-            for (int t2 = 0; t2 <= t; t2++) {
-                float *dk = dbase + (size_t)t2 * C3 + C + h * hs, w = drow[t2];
-                for (int i = 0; i < hs; i++) dk[i] += w * q[i];
+            if (!blk && !a->att) continue;
+            /* dv[t2] += sum over the block's rows t >= t2 of P[t][t2] d_t; dk[t2] likewise with dS and q_t */
+            for (int t2 = 0; t2 < t0 + nr; t2++) {
+                int r0 = t2 > t0 ? t2 - t0 : 0;
+                float wp[INH__ATT_R], ws[INH__ATT_R];
+                for (int r = r0; r < nr; r++) { wp[r] = P[r][t2]; ws[r] = dS[r][t2]; }
+                inh__att_wsum(dbase + (size_t)t2 * C3 + 2 * C + h * hs, wp + r0, a->dout + ((size_t)b * T + t0 + r0) * C + h * hs,
+                              (size_t)C, nr - r0, hs, 1);
+                inh__att_wsum(dbase + (size_t)t2 * C3 + C + h * hs, ws + r0, base + (size_t)(t0 + r0) * C3 + h * hs,
+                              (size_t)C3, nr - r0, hs, 1);
             }
         }
     }
+    INH_FREE(blk);
     INH_FREE(s.kt);
 }
 /* plain: att (B,NH,T,T) is written by forward and read by backward; datt is (B,NH,T,T) scratch */
