@@ -134,6 +134,7 @@ typedef struct {
     float *acts_mem, *scratch_mem;        /* activations; per-layer backward scratch */
     int B, T;                             /* shape the activations were last used with */
     size_t acts_capacity;                 /* B*T the activation block was sized for */
+    size_t acts_floats, scratch_floats;   /* sizes of those two blocks */
     const int *inputs, *targets;          /* of the last forward */
     float mean_loss;                      /* of the last forward with targets, else -1 */
     unsigned char *drop_attn;             /* (L) 1 = skip this layer's attention sub-layer */
@@ -2438,6 +2439,7 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     INH__TAKE(logits, N * c->Vp); INH__TAKE(losses, N);
 #undef INH__TAKE
     m->acts_capacity = N;
+    m->acts_floats = need; m->scratch_floats = scratch;
     m->acts_keep = m->keep_attention;
     m->T = T;
     return 0;

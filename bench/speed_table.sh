@@ -19,7 +19,7 @@ bench longkeep --threads 2 --batch 4 --seq 1024 --steps 2 --keep-attention
 $B/inheritune bench --generate 40 --threads 1 > $B/speed_gen.txt 2>&1; tail -1 $B/speed_gen.txt
 
 ms() { awk '/ms\/step/ {print $1}' $B/speed_$1.txt; }
-mem() { sed -n 's/.*peak memory \([0-9]*\) MB.*/\1/p' $B/speed_$1.txt; }
+mem() { sed -n 's/.*peak memory \([0-9]*\) MB = \([0-9.]*x\) .* \([0-9]*\) MB)$/\1 MB = \2 (16 B per parameter + \3 MB activations and scratch)/p' $B/speed_$1.txt; }
 floor=$(awk '/^  openblas/ {print $2}' $B/speed_blas.txt)
 ours=$(awk '/^  fast / {print $2}' $B/speed_blas.txt)
 bf=$(awk '/^  bf16 / {print $2}' $B/speed_blas.txt)
@@ -33,6 +33,7 @@ echo "| whole step, fp32, 1 thread | $f1 ms = $(awk "BEGIN{printf \"%.2f\", $f1/
 echo "| whole step, fp32, 2 threads | $f2 ms = $(awk "BEGIN{printf \"%.2f\", $f1/$f2}")x one thread |"
 echo "| whole step, bf16, 1 thread | $b1 ms = $(awk "BEGIN{printf \"%.2f\", $f1/$b1}")x the fp32 step |"
 echo "| whole step, bf16, 2 threads | $b2 ms = $(awk "BEGIN{printf \"%.2f\", $f2/$b2}")x the fp32 step, $(awk "BEGIN{printf \"%.2f\", $b1/$b2}")x one thread |"
-echo "| peak memory, B=4 T=64 | $(mem f1) MB (fp32), $(mem b1) MB (bf16) |"
-echo "| peak memory, B=4 T=1024, flash / stored attention | $(mem long) MB / $(mem longkeep) MB ($(ms long) / $(ms longkeep) ms a step, 2 threads) |"
+echo "| peak memory, B=4 T=64 | fp32 $(mem f1), bf16 $(mem b1) |"
+echo "| B=4 T=1024, flash attention | $(mem long), $(ms long) ms a step (2 threads) |"
+echo "| B=4 T=1024, stored attention (--keep-attention) | $(mem longkeep), $(ms longkeep) ms a step (2 threads) |"
 echo "| batch-1 generation | $(sed -n 's/.*= \([0-9.]*\) tokens\/s.*bound \/ measured = \([0-9.]*x\).*/\1 tokens\/s, \2 the bandwidth bound/p' $B/speed_gen.txt) |"
