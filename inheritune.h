@@ -1584,6 +1584,23 @@ INH__FN void inh__fmm_store(const float *t, const inh__fmm_tile *o) {
 }
 
 #if defined(INH__FMM_AVX512)
+/* the start of an 8 x 48 kernel: row pointers a0..a7 into A (rows past mr repeat row 0), the C
+   tile prefetched (it is needed at the end), 24 zeroed accumulators c00..c72 */
+#define INH__FMM_START(type)                                                                     \
+    int mr = o->mr;                                                                              \
+    const type *a0 = a, *a1 = a + (mr > 1 ? 1 : 0) * ars, *a2 = a + (mr > 2 ? 2 : 0) * ars,       \
+               *a3 = a + (mr > 3 ? 3 : 0) * ars, *a4 = a + (mr > 4 ? 4 : 0) * ars,                \
+               *a5 = a + (mr > 5 ? 5 : 0) * ars, *a6 = a + (mr > 6 ? 6 : 0) * ars,                \
+               *a7 = a + (mr > 7 ? 7 : 0) * ars;                                                  \
+    for (int i = 0; i < mr; i++) {                                                               \
+        const char *r = (const char *)(o->c + i * o->crs);   /* 188: the last float */            \
+        _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 64, _MM_HINT_T0);                         \
+        _mm_prefetch(r + 128, _MM_HINT_T0); _mm_prefetch(r + 188, _MM_HINT_T0);                  \
+    }                                                                                            \
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,     \
+           c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00,\
+           c42 = c00, c50 = c00, c51 = c00, c52 = c00, c60 = c00, c61 = c00, c62 = c00, c70 = c00,\
+           c71 = c00, c72 = c00;
 /* the end of an 8 x 48 kernel (this one and the bf16 one below): the accumulators c00..c72 to C,
    whole tiles straight from the registers, edge tiles through tmp */
 #define INH__FMM_PUT(i)                                                                          \
@@ -1648,20 +1665,7 @@ static inline void inh__tr16(__m512 *r) {
    read row 0 and are dropped */
 INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
                              const inh__fmm_tile *o, float *tmp) {
-    int mr = o->mr;
-    const float *a0 = a, *a1 = a + (mr > 1 ? 1 : 0) * ars, *a2 = a + (mr > 2 ? 2 : 0) * ars,
-                *a3 = a + (mr > 3 ? 3 : 0) * ars, *a4 = a + (mr > 4 ? 4 : 0) * ars,
-                *a5 = a + (mr > 5 ? 5 : 0) * ars, *a6 = a + (mr > 6 ? 6 : 0) * ars,
-                *a7 = a + (mr > 7 ? 7 : 0) * ars;
-    for (int i = 0; i < mr; i++) {   /* the C tile is needed at the end: fetch it while we compute */
-        const char *r = (const char *)(o->c + i * o->crs);
-        _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 64, _MM_HINT_T0);
-        _mm_prefetch(r + 128, _MM_HINT_T0); _mm_prefetch(r + 188, _MM_HINT_T0);   /* 188: the last float */
-    }
-    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
-           c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00,
-           c42 = c00, c50 = c00, c51 = c00, c52 = c00, c60 = c00, c61 = c00, c62 = c00, c70 = c00,
-           c71 = c00, c72 = c00;
+    INH__FMM_START(float)
     ptrdiff_t off = 0;
     for (int k = 0; k < kc; k++, off += acs, bp += 48) {
         __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16), b2 = _mm512_load_ps(bp + 32), t;
@@ -1860,51 +1864,6 @@ enum { INH__BMM_KW = INH__FMM_KC,    /* bf16: words (k pairs) per K block (96..3
 /* K blocks: nkb equal blocks of at most KC; the cut depends on K alone (see determinism above) */
 INH__FN int inh__fmm_kblocks(int K) { return (K + INH__FMM_KC - 1) / INH__FMM_KC; }
 
-static void inh__fmm_slot(void *p, int lo, int hi) {
-    enum { MR = INH__FMM_MR, NR = INH__FMM_NR, NCP = INH__FMM_NCP };
-    const inh__fmm_args *g = (const inh__fmm_args *)p;
-    int mt = (g->M + MR - 1) / MR, np = (g->Nc + NR - 1) / NR, nkb = inh__fmm_kblocks(g->K);
-    for (int t = lo; t < hi; t++) {
-        if (t >= g->tr * g->tc) continue;
-        int r = t / g->tc, q = t % g->tc;
-        int i_lo = (int)((long long)mt * r / g->tr) * MR, i_hi = (int)((long long)mt * (r + 1) / g->tr) * MR;
-        int p_lo = (int)((long long)np * q / g->tc), p_hi = (int)((long long)np * (q + 1) / g->tc);
-        if (i_hi > g->M) i_hi = g->M;
-        float *bp = (float *)(((uintptr_t)(g->buf + (size_t)t * INH__FMM_SLOT) + 63) & ~(uintptr_t)63);
-        float *ap = bp + INH__FMM_KC * NCP * NR, *tmp = ap + INH__FMM_KC * INH__FMM_MC;
-        for (int pj = p_lo; pj < p_hi; pj += NCP) {
-            int pn = p_hi - pj < NCP ? p_hi - pj : NCP, j0 = pj * NR;
-            int nb = g->Nc - j0 < pn * NR ? g->Nc - j0 : pn * NR;
-            for (int kb = 0; kb < nkb; kb++) {
-                int k0 = (int)((long long)g->K * kb / nkb), kc = (int)((long long)g->K * (kb + 1) / nkb) - k0;
-                inh__fmm_pack_b(bp, g->b + k0 * g->brs + j0 * g->bcs, g->brs, g->bcs, kc, nb);
-                if (g->bf16) inh__bf16_round_n(bp, (size_t)kc * pn * NR);
-                for (int ib = i_lo; ib < i_hi; ib += INH__FMM_MC) {
-                    int mb = i_hi - ib < INH__FMM_MC ? i_hi - ib : INH__FMM_MC;
-                    int packed = g->acs != 1 || g->bf16;    /* rows of A not contiguous: pack the block */
-                    if (packed) inh__fmm_pack_a(ap, g->a + ib * g->ars + k0 * g->acs, g->ars, g->acs, kc, mb);
-                    if (g->bf16) inh__bf16_round_n(ap, (size_t)kc * ((mb + MR - 1) / MR) * MR);
-                    for (int i0 = ib; i0 < ib + mb; i0 += MR) {
-                        inh__fmm_tile o;
-                        const float *a = packed ? ap + (size_t)(i0 - ib) * kc : g->a + i0 * g->ars + k0 * g->acs;
-                        ptrdiff_t ars = packed ? 1 : g->ars, acs = packed ? (ptrdiff_t)MR : g->acs;
-                        o.mr = ib + mb - i0 < MR ? ib + mb - i0 : MR;
-                        o.add = g->add || kb > 0;
-                        o.crs = g->crs;
-                        for (int jp = 0; jp < pn; jp++) {
-                            int j = j0 + jp * NR;
-                            o.c = g->c + i0 * g->crs + j;
-                            o.nr = g->Nc - j < NR ? g->Nc - j : NR;
-                            o.bias = !o.add && g->bias ? g->bias + j : NULL;
-                            inh__fmm_kernel(kc, a, ars, acs, bp + (size_t)jp * kc * NR, &o, tmp);
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
 #if defined(INH__FMM_AVX512) && defined(__AVX512BF16__) && defined(__AVX512BW__)
 #define INH__BMM 1
 INH__FN uint32_t inh__bf16_pair(float lo, float hi) {
@@ -1993,20 +1952,7 @@ INH__FN void inh__bmm_pack_a(uint32_t *INH__RESTRICT ap, const float *a, ptrdiff
 /* acc (8 x 48) = A (8 rows of kw words) @ bp (kw x 48 words), then stored as the fp32 kernel does */
 INH__FN void inh__bmm_kernel(int kw, const uint32_t *a, ptrdiff_t ars, ptrdiff_t acs, const uint32_t *bp,
                              const inh__fmm_tile *o, float *tmp) {
-    int mr = o->mr;
-    const uint32_t *a0 = a, *a1 = a + (mr > 1 ? 1 : 0) * ars, *a2 = a + (mr > 2 ? 2 : 0) * ars,
-                   *a3 = a + (mr > 3 ? 3 : 0) * ars, *a4 = a + (mr > 4 ? 4 : 0) * ars,
-                   *a5 = a + (mr > 5 ? 5 : 0) * ars, *a6 = a + (mr > 6 ? 6 : 0) * ars,
-                   *a7 = a + (mr > 7 ? 7 : 0) * ars;
-    for (int i = 0; i < mr; i++) {
-        const char *r = (const char *)(o->c + i * o->crs);
-        _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 64, _MM_HINT_T0);
-        _mm_prefetch(r + 128, _MM_HINT_T0); _mm_prefetch(r + 188, _MM_HINT_T0);
-    }
-    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,
-           c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00,
-           c42 = c00, c50 = c00, c51 = c00, c52 = c00, c60 = c00, c61 = c00, c62 = c00, c70 = c00,
-           c71 = c00, c72 = c00;
+    INH__FMM_START(uint32_t)
     ptrdiff_t off = 0;
     for (int k = 0; k < kw; k++, off += acs, bp += 48) {
         __m512bh b0 = (__m512bh)_mm512_load_si512(bp), b1 = (__m512bh)_mm512_load_si512(bp + 16),
@@ -2022,34 +1968,75 @@ INH__FN void inh__bmm_kernel(int kw, const uint32_t *a, ptrdiff_t ars, ptrdiff_t
     INH__FMM_FINISH
 }
 
-static void inh__bmm_slot(void *p, int lo, int hi) {
+#endif
+#undef INH__FMM_PUT
+#undef INH__FMM_TMP
+#undef INH__FMM_FINISH
+#undef INH__FMM_START
+
+/* One thread's share of a product: its row strips x column panels, block by block. fp32 (and
+   emulated bf16): B packed per K block, A read in place when its rows are contiguous in k, else
+   packed. Native bf16: both packed as bf16 pairs, K blocks of up to 2*KW starting at even k, so
+   the pairs of a block are pairs of the whole product. */
+static void inh__fmm_slot(void *p, int lo, int hi) {
     enum { MR = INH__FMM_MR, NR = INH__FMM_NR, NCP = INH__FMM_NCP };
     const inh__fmm_args *g = (const inh__fmm_args *)p;
-    int mt = (g->M + MR - 1) / MR, np = (g->Nc + NR - 1) / NR, nkb = ((g->K + 1) / 2 + INH__BMM_KW - 1) / INH__BMM_KW;
+#ifdef INH__BMM
+    const int native = g->bf16;
+#else
+    const int native = 0;
+#endif
+    int mt = (g->M + MR - 1) / MR, np = (g->Nc + NR - 1) / NR, K2 = (g->K + 1) / 2;
+    int nkb = native ? (K2 + INH__BMM_KW - 1) / INH__BMM_KW : inh__fmm_kblocks(g->K);
     for (int t = lo; t < hi; t++) {
         if (t >= g->tr * g->tc) continue;
         int r = t / g->tc, q = t % g->tc;
         int i_lo = (int)((long long)mt * r / g->tr) * MR, i_hi = (int)((long long)mt * (r + 1) / g->tr) * MR;
         int p_lo = (int)((long long)np * q / g->tc), p_hi = (int)((long long)np * (q + 1) / g->tc);
         if (i_hi > g->M) i_hi = g->M;
-        uint32_t *bp = (uint32_t *)(((uintptr_t)(g->buf + (size_t)t * INH__FMM_SLOT) + 63) & ~(uintptr_t)63);
-        uint32_t *ap = bp + INH__BMM_KW * NCP * NR;
-        float *tmp = (float *)(ap + INH__BMM_KW * INH__FMM_MC);
+        float *bp = (float *)(((uintptr_t)(g->buf + (size_t)t * INH__FMM_SLOT) + 63) & ~(uintptr_t)63);
+        float *ap = bp + INH__FMM_KMAX * NCP * NR, *tmp = ap + INH__FMM_KMAX * INH__FMM_MC;
         for (int pj = p_lo; pj < p_hi; pj += NCP) {
             int pn = p_hi - pj < NCP ? p_hi - pj : NCP, j0 = pj * NR;
             int nb = g->Nc - j0 < pn * NR ? g->Nc - j0 : pn * NR;
             for (int kb = 0; kb < nkb; kb++) {
-                /* even block starts, so the pairs of a block are pairs of the whole product */
-                int k0 = 2 * (int)((long long)((g->K + 1) / 2) * kb / nkb), k1 = 2 * (int)((long long)((g->K + 1) / 2) * (kb + 1) / nkb);
-                int kc = (k1 < g->K ? k1 : g->K) - k0, kw = (kc + 1) / 2;
-                inh__bmm_pack_b(bp, g->b + k0 * g->brs + j0 * g->bcs, g->brs, g->bcs, kc, nb);
+                int k0, kc;
+                if (native) {
+                    int k1 = 2 * (int)((long long)K2 * (kb + 1) / nkb);
+                    k0 = 2 * (int)((long long)K2 * kb / nkb);
+                    kc = (k1 < g->K ? k1 : g->K) - k0;
+                } else {
+                    k0 = (int)((long long)g->K * kb / nkb);
+                    kc = (int)((long long)g->K * (kb + 1) / nkb) - k0;
+                }
+                int ks = native ? (kc + 1) / 2 : kc;   /* kernel steps: k pairs or k */
+                const float *bsrc = g->b + k0 * g->brs + j0 * g->bcs, *asrc;
+#ifdef INH__BMM
+                if (native) inh__bmm_pack_b((uint32_t *)bp, bsrc, g->brs, g->bcs, kc, nb);
+                else
+#endif
+                {
+                    inh__fmm_pack_b(bp, bsrc, g->brs, g->bcs, kc, nb);
+                    if (g->bf16) inh__bf16_round_n(bp, (size_t)kc * pn * NR);
+                }
                 for (int ib = i_lo; ib < i_hi; ib += INH__FMM_MC) {
                     int mb = i_hi - ib < INH__FMM_MC ? i_hi - ib : INH__FMM_MC;
-                    ptrdiff_t ars, acs;
-                    inh__bmm_pack_a(ap, g->a + ib * g->ars + k0 * g->acs, g->ars, g->acs, kc, mb, &ars, &acs);
+                    int packed = native || g->acs != 1 || g->bf16;   /* else A is read where it lies */
+                    ptrdiff_t ars = g->ars, acs = g->acs, strip;      /* strip: from one MR-row strip to the next */
+                    asrc = g->a + ib * g->ars + k0 * g->acs;
+#ifdef INH__BMM
+                    if (native) inh__bmm_pack_a((uint32_t *)ap, asrc, g->ars, g->acs, kc, mb, &ars, &acs);
+                    else
+#endif
+                    if (packed) {
+                        inh__fmm_pack_a(ap, asrc, g->ars, g->acs, kc, mb);
+                        if (g->bf16) inh__bf16_round_n(ap, (size_t)kc * ((mb + MR - 1) / MR) * MR);
+                        ars = 1; acs = MR;
+                    }
+                    strip = native ? MR * ars : packed ? (ptrdiff_t)MR * kc : MR * g->ars;
                     for (int i0 = ib; i0 < ib + mb; i0 += MR) {
                         inh__fmm_tile o;
-                        const uint32_t *a = ap + (i0 - ib) * ars;
+                        ptrdiff_t aoff = (i0 - ib) / MR * strip;
                         o.mr = ib + mb - i0 < MR ? ib + mb - i0 : MR;
                         o.add = g->add || kb > 0;
                         o.crs = g->crs;
@@ -2058,7 +2045,11 @@ static void inh__bmm_slot(void *p, int lo, int hi) {
                             o.c = g->c + i0 * g->crs + j;
                             o.nr = g->Nc - j < NR ? g->Nc - j : NR;
                             o.bias = !o.add && g->bias ? g->bias + j : NULL;
-                            inh__bmm_kernel(kw, a, ars, acs, bp + (size_t)jp * kw * NR, &o, tmp);
+#ifdef INH__BMM
+                            if (native) inh__bmm_kernel(ks, (const uint32_t *)ap + aoff, ars, acs, (const uint32_t *)bp + (size_t)jp * ks * NR, &o, tmp);
+                            else
+#endif
+                            inh__fmm_kernel(ks, (packed ? ap : asrc) + aoff, ars, acs, bp + (size_t)jp * ks * NR, &o, tmp);
                         }
                     }
                 }
@@ -2066,10 +2057,6 @@ static void inh__bmm_slot(void *p, int lo, int hi) {
         }
     }
 }
-#endif
-#undef INH__FMM_PUT
-#undef INH__FMM_TMP
-#undef INH__FMM_FINISH
 
 /* Run one product on nt threads; 0 when the pack space cannot be allocated (nothing written) */
 INH__FN int inh__fmm_run(inh__fmm_args *g, int nt) {
@@ -2083,10 +2070,6 @@ INH__FN int inh__fmm_run(inh__fmm_args *g, int nt) {
     nt = g->tr * g->tc;
     g->buf = INH__ALLOC(float, (size_t)nt * INH__FMM_SLOT);
     if (!g->buf) return 0;
-#ifdef INH__BMM
-    if (g->bf16) inh__parallel(nt, nt, inh__bmm_slot, g);
-    else
-#endif
     inh__parallel(nt, nt, inh__fmm_slot, g);
     INH_FREE(g->buf);
     return 1;

@@ -120,6 +120,17 @@ static float *rounded(const float *x, size_t n) {
     inh__bf16_round_n(v, n);
     return v;
 }
+/* S[i*M2 + j] = |init| + sum over k of |A(i,k) B(k,j)|, element (i,k) of A at a[i*ars + k*acs] */
+static void abs_sums(double *S, const float *init, const float *a, size_t ars, size_t acs, const float *b, size_t brs,
+                     size_t bcs, int M1, int M2, int K) {
+    for (int i = 0; i < M1; i++)
+        for (int j = 0; j < M2; j++) {
+            double t = init ? fabs(init[(size_t)i * M2 + j]) : 0.0;
+            for (int k = 0; k < K; k++) t += fabs((double)a[i * ars + k * acs] * b[k * brs + j * bcs]);
+            S[(size_t)i * M2 + j] = t;
+        }
+}
+/* got against the reference on rounded operands (S) and against the fp32 product (S32) */
 static long bf16_cmp(const float *got, const float *want_r, const float *want_32, size_t n, const double *S, const double *S32, int K) {
     long bad = 0;
     for (size_t i = 0; i < n; i++) {
@@ -132,49 +143,29 @@ static void check_bf16(int N, int C, int OC, int nt) {
     float *inp = vec((size_t)N * C), *w = vec((size_t)OC * C), *b = vec(OC), *dout = vec((size_t)N * OC);
     float *inp_r = rounded(inp, (size_t)N * C), *w_r = rounded(w, (size_t)OC * C), *dout_r = rounded(dout, (size_t)N * OC);
     float *o_r = vec((size_t)N * OC), *o_32 = vec((size_t)N * OC), *o = vec((size_t)N * OC);
-    float *di0 = vec((size_t)N * C), *dw0 = vec((size_t)OC * C);
+    float *di0 = vec((size_t)N * C), *dw0 = vec((size_t)OC * C), *bb = (float *)malloc(sizeof(float) * N * OC);
     float *di_r = copyv(di0, (size_t)N * C), *di_32 = copyv(di0, (size_t)N * C), *di = copyv(di0, (size_t)N * C);
     float *dw_r = copyv(dw0, (size_t)OC * C), *dw_32 = copyv(dw0, (size_t)OC * C), *dw = copyv(dw0, (size_t)OC * C);
     size_t big = (size_t)N * OC > (size_t)OC * C ? (size_t)N * OC : (size_t)OC * C;
     if ((size_t)N * C > big) big = (size_t)N * C;
     double *S = (double *)calloc(big, sizeof(double)), *S32 = (double *)calloc(big, sizeof(double));
+    for (int n = 0; n < N; n++) memcpy(bb + (size_t)n * OC, b, sizeof(float) * OC);   /* the bias as an (N,OC) start */
     inh__matmul_forward_cpu(o_r, inp_r, w_r, b, N, C, OC, 1);
     inh__matmul_forward_cpu(o_32, inp, w, b, N, C, OC, 1);
     inh__matmul_forward_bf16(o, inp, w, b, N, C, OC, nt);
-    for (int n = 0; n < N; n++)
-        for (int j = 0; j < OC; j++) {
-            double s = fabs(b[j]), s32 = fabs(b[j]);
-            for (int c = 0; c < C; c++) {
-                s += fabs((double)inp_r[(size_t)n * C + c] * w_r[(size_t)j * C + c]);
-                s32 += fabs((double)inp[(size_t)n * C + c] * w[(size_t)j * C + c]);
-            }
-            S[(size_t)n * OC + j] = s; S32[(size_t)n * OC + j] = s32;
-        }
+    abs_sums(S, bb, inp_r, C, 1, w_r, 1, C, N, OC, C);
+    abs_sums(S32, bb, inp, C, 1, w, 1, C, N, OC, C);
     long bad = bf16_cmp(o, o_r, o_32, (size_t)N * OC, S, S32, C);
     CHECK(bad == 0, "bf16 forward N=%d C=%d OC=%d nt=%d: %ld elements outside the bounds", N, C, OC, nt, bad);
     inh__matmul_backward_cpu(di_r, dw_r, NULL, dout_r, inp_r, w_r, N, C, OC, 1);
     inh__matmul_backward_cpu(di_32, dw_32, NULL, dout, inp, w, N, C, OC, 1);
     inh__matmul_backward_bf16(di, dw, NULL, dout, inp, w, N, C, OC, nt);
-    for (int n = 0; n < N; n++)
-        for (int c = 0; c < C; c++) {
-            double s = fabs(di0[(size_t)n * C + c]), s32 = s;
-            for (int j = 0; j < OC; j++) {
-                s += fabs((double)dout_r[(size_t)n * OC + j] * w_r[(size_t)j * C + c]);
-                s32 += fabs((double)dout[(size_t)n * OC + j] * w[(size_t)j * C + c]);
-            }
-            S[(size_t)n * C + c] = s; S32[(size_t)n * C + c] = s32;
-        }
+    abs_sums(S, di0, dout_r, OC, 1, w_r, C, 1, N, C, OC);          /* dinp = dout @ w */
+    abs_sums(S32, di0, dout, OC, 1, w, C, 1, N, C, OC);
     bad = bf16_cmp(di, di_r, di_32, (size_t)N * C, S, S32, OC);
     CHECK(bad == 0, "bf16 dinp N=%d C=%d OC=%d nt=%d: %ld elements outside the bounds", N, C, OC, nt, bad);
-    for (int j = 0; j < OC; j++)
-        for (int c = 0; c < C; c++) {
-            double s = fabs(dw0[(size_t)j * C + c]), s32 = s;
-            for (int n = 0; n < N; n++) {
-                s += fabs((double)dout_r[(size_t)n * OC + j] * inp_r[(size_t)n * C + c]);
-                s32 += fabs((double)dout[(size_t)n * OC + j] * inp[(size_t)n * C + c]);
-            }
-            S[(size_t)j * C + c] = s; S32[(size_t)j * C + c] = s32;
-        }
+    abs_sums(S, dw0, dout_r, 1, OC, inp_r, C, 1, OC, C, N);        /* dw = dout^T @ inp */
+    abs_sums(S32, dw0, dout, 1, OC, inp, C, 1, OC, C, N);
     bad = bf16_cmp(dw, dw_r, dw_32, (size_t)OC * C, S, S32, N);
     CHECK(bad == 0, "bf16 dw N=%d C=%d OC=%d nt=%d: %ld elements outside the bounds", N, C, OC, nt, bad);
     /* the same bits on one thread */
@@ -184,7 +175,7 @@ static void check_bf16(int N, int C, int OC, int nt) {
     CHECK(!memcmp(o1, o, sizeof(float) * N * OC) && !memcmp(di1, di, sizeof(float) * N * C) && !memcmp(dw1, dw, sizeof(float) * OC * C),
           "bf16 N=%d C=%d OC=%d: bits differ between %d threads and one", N, C, OC, nt);
     free(inp); free(w); free(b); free(dout); free(inp_r); free(w_r); free(dout_r); free(o_r); free(o_32); free(o);
-    free(di0); free(dw0); free(di_r); free(di_32); free(di); free(dw_r); free(dw_32); free(dw); free(S); free(S32);
+    free(di0); free(dw0); free(di_r); free(di_32); free(di); free(dw_r); free(dw_32); free(dw); free(S); free(S32); free(bb);
     free(o1); free(di1); free(dw1);
 }
 
