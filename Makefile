@@ -7,6 +7,8 @@ BUILD   = build
 HDR     = inheritune.h
 
 TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
+# the kernel and model tests once more without -march: the portable (SSE2) paths, bf16 emulated
+PORTABLE = $(BUILD)/test_core_portable $(BUILD)/test_fastmm_portable
 
 .PHONY: all test demo reproduce clean check-cxx bench-matmul bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
 all: $(BUILD)/inheritune
@@ -17,12 +19,15 @@ $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
 $(BUILD)/test_%: tests/test_%.c tests/test.h $(HDR) | $(BUILD)
 	$(CC) $(CFLAGS) -Itests $< -o $@ $(LDLIBS)
 
+$(BUILD)/test_%_portable: tests/test_%.c tests/test.h $(HDR) | $(BUILD)
+	$(CC) -O2 -std=c99 -Wall -Wextra '-DTEST_BUILD=" (portable build)"' -Itests $< -o $@ $(LDLIBS)
+
 $(BUILD):
 	mkdir -p $(BUILD)
 
 # every test binary runs from the repository root; the last line sums them up
-test: $(BUILD)/inheritune $(TESTS) check-cxx
-	@sh tests/run.sh $(TESTS)
+test: $(BUILD)/inheritune $(TESTS) $(PORTABLE) check-cxx
+	@sh tests/run.sh $(TESTS) $(PORTABLE)
 
 # the header must compile as C++ and under clang too, plain and with $(OPT) (warnings are errors here)
 check-cxx: | $(BUILD)

@@ -31,8 +31,11 @@ static const char *test_shared_dir(void) {
     return access(d, R_OK) == 0 ? d : NULL;
 }
 
+#ifndef TEST_BUILD
+#define TEST_BUILD ""   /* the Makefile names other builds of a test, e.g. " (portable build)" */
+#endif
 static int test_summary(const char *name) {
-    printf("%s: %d passed, %d failed", name, test_passed, test_failed);
+    printf("%s%s: %d passed, %d failed", name, TEST_BUILD, test_passed, test_failed);
     if (test_skipped) printf(", %d skipped", test_skipped);
     printf("\n");
     return test_failed ? 1 : 0;
