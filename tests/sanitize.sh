@@ -1,7 +1,9 @@
 #!/bin/sh
 # tests/sanitize.sh - every tests/test_*.c and the tool built with AddressSanitizer (+ LeakSanitizer)
 # and UndefinedBehaviorSanitizer, then run like `make test`, ending with the same
-# "total: N passed, N failed" line. CC picks the compiler (gcc or clang; default cc).
+# "total: N passed, N failed" line. CC picks the compiler (gcc or clang; default cc); ARCH the
+# target (default -march=native, as `make`, so the vector kernels are the ones checked; the
+# portable paths are checked by `make test`'s portable builds and tests/valgrind.sh).
 #
 # The tests call the tool as build/inheritune and write scratch files under build/, relative to
 # the repository root. So that the sanitized tool never replaces the normal build/inheritune,
@@ -13,7 +15,8 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 root=$(pwd)
 CC=${CC:-cc}
-SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1 -g"
+ARCH=${ARCH--march=native}
+SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1 -g $ARCH"
 CFLAGS="-std=c99 -Wall -Wextra $SAN"
 dir=$root/build/sanitize
 mirror=$dir/root
