@@ -56,6 +56,7 @@ int main(int argc, char **argv) {
         d.pos = 0;
         inh_rng_seed(&d.rng, o.seed);
         tm[rep] = 0;
+        m.keep_attention = 1;   /* the metrics read the stored matrices (inh_analyze sets this itself) */
         for (int done = 0; done < seqs; done += B) {
             int nb = seqs - done < B ? seqs - done : B;
             if (inh_data_next(&d, nb, T, x, y) || inh_model_forward(&m, x, y, nb, T)) { fprintf(stderr, "error: %s\n", inh_error()); return 1; }
@@ -64,6 +65,7 @@ int main(int argc, char **argv) {
             tm[rep] += inh_now() - t1;
         }
         inh_analysis_free(&a);
+        m.keep_attention = 0;
         t0 = inh_now();
         if (inh_analyze(&m, &d, &o, &a)) { fprintf(stderr, "error: %s\n", inh_error()); return 1; }
         ta[rep] = inh_now() - t0;
