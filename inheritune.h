@@ -71,6 +71,10 @@ extern "C" {
 INHDEF const char *inh_error(void);
 /* Number of online cores (at least 1). */
 INHDEF int inh_num_cores(void);
+/* The kernels keep their worker threads between calls (started on first use, waiting in
+   between). This stops and joins them, e.g. before exit so that leak checkers see no thread
+   memory; the next parallel kernel starts them again. */
+INHDEF void inh_threads_release(void);
 /* Monotonic wall-clock seconds. */
 INHDEF double inh_now(void);
 
@@ -638,6 +642,13 @@ INH__FN void *inh__calloc(size_t n, size_t size) {
     if (p) memset(p, 0, n * size);
     return p;
 }
+/* optional scratch inside worker threads: no message (the error text is one buffer, and the
+   caller falls back to a way that needs no scratch); n floats, zeroed */
+INH__FN float *inh__scratch(size_t n) {
+    float *p = n <= (size_t)-1 / sizeof(float) ? (float *)INH_MALLOC(n * sizeof(float)) : NULL;
+    if (p) memset(p, 0, n * sizeof(float));
+    return p;
+}
 
 INHDEF int inh_num_cores(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -669,22 +680,116 @@ INHDEF float inh_rng_normal(inh_rng *r) {            /* Box-Muller, one value pe
 
 /* Parallel-for over [0, n) in nthreads contiguous chunks. Chunk boundaries depend only on
    (n, nthreads), so results are deterministic for a fixed thread count; kernels that must be
-   bit-identical across thread counts split work so each output has one owner. */
+   bit-identical across thread counts split work so each output has one owner.
+   The worker threads are started on first use and then kept, waiting on a condition variable:
+   a region costs a wake-up instead of starting and joining threads (33 us a region on the
+   project's machine, hundreds of regions a step). One region at a time uses the pool; a region
+   begun while another runs (from another application thread) starts threads of its own, as does
+   one whose workers cannot be started. After fork() the child starts a pool of its own. */
 typedef void (*inh__range_fn)(void *ctx, int lo, int hi);
 typedef struct { inh__range_fn fn; void *ctx; int lo, hi; } inh__job;
 #ifndef INH_NO_THREADS
+enum { INH__MAXT = 256 };
 INH__FN void *inh__job_run(void *p) { inh__job *j = (inh__job *)p; j->fn(j->ctx, j->lo, j->hi); return NULL; }
+static struct {
+    pthread_mutex_t busy, mu;         /* busy: held by the region using the pool; mu: the fields below */
+    pthread_cond_t go, done;
+    int workers, forked, quit;        /* workers started (ids 1..workers); atfork handler set; stop */
+    pthread_t th[INH__MAXT];
+    unsigned long gen, born[INH__MAXT];   /* region counter; gen at each worker's start */
+    int active, pending;              /* threads of the current region (with the caller); workers still running */
+    inh__job jobs[INH__MAXT];
+} inh__pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+               0, 0, 0, {0}, 0, {0}, 0, 0, {{NULL, NULL, 0, 0}}};
+static void inh__pool_child(void) {   /* after fork: the workers stayed with the parent */
+    pthread_mutex_init(&inh__pool.busy, NULL); pthread_mutex_init(&inh__pool.mu, NULL);
+    pthread_cond_init(&inh__pool.go, NULL); pthread_cond_init(&inh__pool.done, NULL);
+    inh__pool.workers = 0;
+}
+/* waiting: spin a while on the counters (a sleeping thread takes tens of microseconds to wake),
+   then sleep on the condition variable */
+#if defined(__GNUC__) || defined(__clang__)
+#define INH__LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#if defined(__x86_64__) || defined(__i386__)
+#define INH__PAUSE() __builtin_ia32_pause()
+#else
+#define INH__PAUSE() ((void)0)
+#endif
+#define INH__SPIN(cond) do { for (int k_ = 0; k_ < 20000 && (cond); k_++) INH__PAUSE(); } while (0)
+#else
+#define INH__SPIN(cond) ((void)0)
+#endif
+static void *inh__pool_worker(void *arg) {
+    int id = (int)(intptr_t)arg;
+    pthread_mutex_lock(&inh__pool.mu);
+    unsigned long seen = inh__pool.born[id];
+    for (;;) {
+        if (inh__pool.gen == seen) {
+            pthread_mutex_unlock(&inh__pool.mu);
+            INH__SPIN(INH__LOAD(inh__pool.gen) == seen);
+            pthread_mutex_lock(&inh__pool.mu);
+        }
+        while (inh__pool.gen == seen) pthread_cond_wait(&inh__pool.go, &inh__pool.mu);
+        seen = inh__pool.gen;
+        if (inh__pool.quit) break;
+        if (id >= inh__pool.active) continue;
+        inh__job j = inh__pool.jobs[id];
+        pthread_mutex_unlock(&inh__pool.mu);
+        j.fn(j.ctx, j.lo, j.hi);
+        pthread_mutex_lock(&inh__pool.mu);
+#if defined(__GNUC__) || defined(__clang__)
+        if (__atomic_sub_fetch(&inh__pool.pending, 1, __ATOMIC_RELEASE) == 0) pthread_cond_signal(&inh__pool.done);
+#else
+        if (--inh__pool.pending == 0) pthread_cond_signal(&inh__pool.done);
+#endif
+    }
+    pthread_mutex_unlock(&inh__pool.mu);
+    return NULL;
+}
 #endif
 INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
     if (n <= 0) return;
     if (nthreads > n) nthreads = n;
 #ifndef INH_NO_THREADS
+    if (nthreads > INH__MAXT) nthreads = INH__MAXT;
+    if (nthreads > 1 && pthread_mutex_trylock(&inh__pool.busy) == 0) {
+        pthread_mutex_lock(&inh__pool.mu);
+        if (!inh__pool.forked) inh__pool.forked = pthread_atfork(NULL, NULL, inh__pool_child) == 0;
+        while (inh__pool.workers < nthreads - 1) {
+            pthread_t th;
+            int id = inh__pool.workers + 1;
+            inh__pool.born[id] = inh__pool.gen;
+            if (pthread_create(&th, NULL, inh__pool_worker, (void *)(intptr_t)id) != 0) break;
+            inh__pool.th[id] = th;
+            inh__pool.workers = id;
+        }
+        int use = nthreads < inh__pool.workers + 1 ? nthreads : inh__pool.workers + 1;
+        for (int t = 0; t < use; t++) {   /* the same chunks as below, among the threads there are */
+            inh__job *j = &inh__pool.jobs[t];
+            j->fn = fn; j->ctx = ctx;
+            j->lo = (int)((long long)n * t / use); j->hi = (int)((long long)n * (t + 1) / use);
+        }
+        inh__job mine = inh__pool.jobs[0];
+        inh__pool.active = use; inh__pool.pending = use - 1;
+#if defined(__GNUC__) || defined(__clang__)
+        __atomic_add_fetch(&inh__pool.gen, 1, __ATOMIC_RELEASE);
+#else
+        inh__pool.gen++;
+#endif
+        pthread_cond_broadcast(&inh__pool.go);
+        pthread_mutex_unlock(&inh__pool.mu);
+        fn(ctx, mine.lo, mine.hi);
+        INH__SPIN(INH__LOAD(inh__pool.pending) > 0);
+        pthread_mutex_lock(&inh__pool.mu);
+        while (inh__pool.pending > 0) pthread_cond_wait(&inh__pool.done, &inh__pool.mu);
+        pthread_mutex_unlock(&inh__pool.mu);
+        pthread_mutex_unlock(&inh__pool.busy);
+        return;
+    }
     if (nthreads > 1) {
-        enum { MAXT = 256 };
-        pthread_t th[MAXT];
-        inh__job jobs[MAXT];
-        int started[MAXT];
-        if (nthreads > MAXT) nthreads = MAXT;
+        pthread_t th[INH__MAXT];
+        inh__job jobs[INH__MAXT];
+        int started[INH__MAXT];
         for (int t = 0; t < nthreads; t++) {
             jobs[t].fn = fn; jobs[t].ctx = ctx;
             jobs[t].lo = (int)((long long)n * t / nthreads);
@@ -700,6 +805,27 @@ INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
     }
 #endif
     fn(ctx, 0, n);
+}
+
+INHDEF void inh_threads_release(void) {
+#ifndef INH_NO_THREADS
+    pthread_mutex_lock(&inh__pool.busy);   /* after any region in progress */
+    pthread_mutex_lock(&inh__pool.mu);
+    int n = inh__pool.workers;
+    inh__pool.quit = 1;
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_add_fetch(&inh__pool.gen, 1, __ATOMIC_RELEASE);
+#else
+    inh__pool.gen++;
+#endif
+    pthread_cond_broadcast(&inh__pool.go);
+    pthread_mutex_unlock(&inh__pool.mu);
+    for (int id = 1; id <= n; id++) pthread_join(inh__pool.th[id], NULL);
+    pthread_mutex_lock(&inh__pool.mu);
+    inh__pool.workers = 0; inh__pool.quit = 0;
+    pthread_mutex_unlock(&inh__pool.mu);
+    pthread_mutex_unlock(&inh__pool.busy);
+#endif
 }
 
 /* Whole-file helpers. inh__read_file reads at most max_bytes (0 = no limit). */
@@ -1317,7 +1443,7 @@ enum { INH__ATT_J = 64 };
 typedef struct { float *kt, *vt; int Tp; } inh__att_tr;
 INH__FN void inh__att_tr_init(inh__att_tr *s, int T, int hs) {
     s->Tp = (T + INH__ATT_J - 1) / INH__ATT_J * INH__ATT_J;
-    s->kt = INH__CALLOC(float, (size_t)2 * hs * s->Tp);
+    s->kt = inh__scratch((size_t)2 * hs * s->Tp);
     s->vt = s->kt ? s->kt + (size_t)hs * s->Tp : NULL;
 }
 /* K (which 1) or V (which 2) of head h of one sequence, transposed */
@@ -1452,7 +1578,7 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
     inh__att_tr s;
     inh__att_tr_init(&s, T, hs);
-    float *blk = s.kt ? INH__ALLOC(float, (size_t)2 * R * s.Tp) : NULL;   /* P and dS rows of a block (flash) */
+    float *blk = s.kt ? inh__scratch((size_t)2 * R * s.Tp) : NULL;   /* P and dS rows of a block (flash) */
     for (int bh = lo; bh < hi; bh++) {
         int b = bh / NH, h = bh % NH;
         const float *base = a->qkv + (size_t)b * T * C3;

@@ -1075,7 +1075,11 @@ static void main_usage(void) {
 int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) { main_usage(); return argc < 2 ? 1 : 0; }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) {
+            int rc = commands[i].fn(argc - 1, argv + 1);
+            inh_threads_release();
+            return rc;
+        }
     fprintf(stderr, "error: unknown command '%s' (see inheritune --help)\n", argv[1]);
     return 1;
 }
