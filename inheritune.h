@@ -2621,7 +2621,16 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
     return 0;
 }
 
-INHDEF void inh_model_zero_grad(inh_model *m) { memset(m->grads_mem, 0, m->num_params * sizeof(float)); }
+typedef struct { float *x; size_t n; } inh__zero_args;
+static void inh__zero_chunks(void *p, int lo, int hi) {
+    inh__zero_args *a = (inh__zero_args *)p;
+    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64;
+    memset(a->x + s, 0, (e - s) * sizeof(float));
+}
+INHDEF void inh_model_zero_grad(inh_model *m) {
+    inh__zero_args a = {m->grads_mem, m->num_params};
+    inh__parallel(m->threads, 64, inh__zero_chunks, &a);
+}
 
 INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     const inh_config *c = &m->cfg;
