@@ -719,6 +719,15 @@ static void inh__pool_child(void) {   /* after fork: the workers stayed with the
 #else
 #define INH__SPIN(cond) ((void)0)
 #endif
+/* with mu held: a new region (or the order to quit) for the workers */
+static void inh__pool_wake(void) {
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_add_fetch(&inh__pool.gen, 1, __ATOMIC_RELEASE);
+#else
+    inh__pool.gen++;
+#endif
+    pthread_cond_broadcast(&inh__pool.go);
+}
 static void *inh__pool_worker(void *arg) {
     int id = (int)(intptr_t)arg;
     pthread_mutex_lock(&inh__pool.mu);
@@ -771,12 +780,7 @@ INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
         }
         inh__job mine = inh__pool.jobs[0];
         inh__pool.active = use; inh__pool.pending = use - 1;
-#if defined(__GNUC__) || defined(__clang__)
-        __atomic_add_fetch(&inh__pool.gen, 1, __ATOMIC_RELEASE);
-#else
-        inh__pool.gen++;
-#endif
-        pthread_cond_broadcast(&inh__pool.go);
+        inh__pool_wake();
         pthread_mutex_unlock(&inh__pool.mu);
         fn(ctx, mine.lo, mine.hi);
         INH__SPIN(INH__LOAD(inh__pool.pending) > 0);
@@ -813,12 +817,7 @@ INHDEF void inh_threads_release(void) {
     pthread_mutex_lock(&inh__pool.mu);
     int n = inh__pool.workers;
     inh__pool.quit = 1;
-#if defined(__GNUC__) || defined(__clang__)
-    __atomic_add_fetch(&inh__pool.gen, 1, __ATOMIC_RELEASE);
-#else
-    inh__pool.gen++;
-#endif
-    pthread_cond_broadcast(&inh__pool.go);
+    inh__pool_wake();
     pthread_mutex_unlock(&inh__pool.mu);
     for (int id = 1; id <= n; id++) pthread_join(inh__pool.th[id], NULL);
     pthread_mutex_lock(&inh__pool.mu);
@@ -1294,6 +1293,44 @@ static inline __m256 inh__exp8(__m256 x) {
 }
 #endif
 
+/* One name for the widest float vector the compiler targets, for element-wise kernels written
+   once (AdamW, GELU): INH__VW lanes, or none (0) and plain loops only. */
+#if defined(__AVX512F__)
+#define INH__VW 16
+typedef __m512 inh__vf;
+#define inh__vset _mm512_set1_ps
+#define inh__vld _mm512_loadu_ps
+#define inh__vst _mm512_storeu_ps
+#define inh__vadd _mm512_add_ps
+#define inh__vsub _mm512_sub_ps
+#define inh__vmul _mm512_mul_ps
+#define inh__vdiv _mm512_div_ps
+#define inh__vfma _mm512_fmadd_ps       /* a*b + c */
+#define inh__vfnma _mm512_fnmadd_ps     /* c - a*b */
+#define inh__vsqrt(x) _mm512_maskz_sqrt_ps(0xFFFF, x)   /* (maskz: see inh__exp16) */
+#define inh__vexp inh__exp16
+/* b where |x| > t, else a */
+#define inh__vsel_absgt(x, t, a, b) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(x), inh__vset(t), _CMP_GT_OQ), a, b)
+#elif defined(__AVX2__) && defined(__FMA__)
+#define INH__VW 8
+typedef __m256 inh__vf;
+#define inh__vset _mm256_set1_ps
+#define inh__vld _mm256_loadu_ps
+#define inh__vst _mm256_storeu_ps
+#define inh__vadd _mm256_add_ps
+#define inh__vsub _mm256_sub_ps
+#define inh__vmul _mm256_mul_ps
+#define inh__vdiv _mm256_div_ps
+#define inh__vfma _mm256_fmadd_ps
+#define inh__vfnma _mm256_fnmadd_ps
+#define inh__vsqrt _mm256_sqrt_ps
+#define inh__vexp inh__exp8
+#define inh__vsel_absgt(x, t, a, b) \
+    _mm256_blendv_ps(a, b, _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), inh__vset(t), _CMP_GT_OQ))
+#else
+#define INH__VW 0
+#endif
+
 /* largest of x[0..n) (n >= 1) */
 INH__FN float inh__max(const float *x, int n) {
     int i = 0;
@@ -1453,84 +1490,59 @@ INH__FN void inh__att_tr_load(inh__att_tr *s, const float *base, int T, int C, i
         for (int i = 0; i < hs; i++) dst[(size_t)i * s->Tp + t] = x[i];
     }
 }
-/* row[j] = x . mt[:, j] for j < n (mt: hs rows of Tp floats); each sum in order of i */
+/* acc[l] = sum over j < n of w[j] * rows[j*stride + l] for l < 64. AVX-512: 64 sums in 4
+   registers, even and odd j in two sets (8 chains of FMAs) added at the end; else in order of j. */
+static inline void inh__att_acc64(float *INH__RESTRICT acc, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
+                                  size_t stride, int n) {
+#if defined(__AVX512F__)
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    int j = 0;
+    for (; j + 2 <= n; j += 2) {
+        const float *r = rows + j * stride, *r2 = r + stride;
+        __m512 u = _mm512_set1_ps(w[j]), v = _mm512_set1_ps(w[j + 1]);
+        a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
+        a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
+        b0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2), b0); b1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + 16), b1);
+        b2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + 32), b2); b3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + 48), b3);
+    }
+    if (j < n) {
+        const float *r = rows + j * stride;
+        __m512 u = _mm512_set1_ps(w[j]);
+        a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
+        a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
+    }
+    _mm512_storeu_ps(acc, _mm512_add_ps(a0, b0)); _mm512_storeu_ps(acc + 16, _mm512_add_ps(a1, b1));
+    _mm512_storeu_ps(acc + 32, _mm512_add_ps(a2, b2)); _mm512_storeu_ps(acc + 48, _mm512_add_ps(a3, b3));
+#else
+    for (int l = 0; l < INH__ATT_J; l++) acc[l] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        const float wj = w[j], *r = rows + j * stride;
+        for (int l = 0; l < INH__ATT_J; l++) acc[l] += wj * r[l];
+    }
+#endif
+}
+/* row[j] = x . mt[:, j] for j < n (mt: hs rows of Tp floats, Tp a multiple of 64) */
 static inline void inh__att_dots(const float *INH__RESTRICT x, const float *INH__RESTRICT mt, int Tp, int n, int hs,
                                  float *INH__RESTRICT row) {
-#if defined(__AVX512F__)
-    /* 64 sums in 4 registers, even and odd i in two sets (8 chains of FMAs), added at the end */
-    for (int j = 0; j < n; j += INH__ATT_J) {
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        int i = 0;
-        for (; i + 2 <= hs; i += 2) {
-            const float *m = mt + (size_t)i * Tp + j, *m2 = m + Tp;
-            __m512 u = _mm512_set1_ps(x[i]), v = _mm512_set1_ps(x[i + 1]);
-            a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m + 16), a1);
-            a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m + 48), a3);
-            b0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(m2), b0); b1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(m2 + 16), b1);
-            b2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(m2 + 32), b2); b3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(m2 + 48), b3);
-        }
-        if (i < hs) {
-            const float *m = mt + (size_t)i * Tp + j;
-            __m512 u = _mm512_set1_ps(x[i]);
-            a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m + 16), a1);
-            a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(m + 48), a3);
-        }
-        float acc[INH__ATT_J];
-        _mm512_storeu_ps(acc, _mm512_add_ps(a0, b0)); _mm512_storeu_ps(acc + 16, _mm512_add_ps(a1, b1));
-        _mm512_storeu_ps(acc + 32, _mm512_add_ps(a2, b2)); _mm512_storeu_ps(acc + 48, _mm512_add_ps(a3, b3));
-        int e = n - j < INH__ATT_J ? n - j : INH__ATT_J;
-        for (int l = 0; l < e; l++) row[j + l] = acc[l];
-    }
-    return;
-#endif
     for (int j = 0; j < n; j += INH__ATT_J) {
         float acc[INH__ATT_J];
-        for (int l = 0; l < INH__ATT_J; l++) acc[l] = 0.0f;
-        for (int i = 0; i < hs; i++) {
-            const float xi = x[i], *m = mt + (size_t)i * Tp + j;
-            for (int l = 0; l < INH__ATT_J; l++) acc[l] += xi * m[l];
-        }
+        inh__att_acc64(acc, x, mt + j, (size_t)Tp, hs);
         int e = n - j < INH__ATT_J ? n - j : INH__ATT_J;
         for (int l = 0; l < e; l++) row[j + l] = acc[l];
     }
 }
-/* y[0..hs) (+)= sum over j < n of w[j] * rows[j*stride + i], in order of j, 64 channels at a time */
+/* y[0..hs) (+)= sum over j < n of w[j] * rows[j*stride + i], 64 channels at a time */
 static inline void inh__att_wsum(float *INH__RESTRICT y, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
                                  size_t stride, int n, int hs, int add) {
     for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
         int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;
         float acc[INH__ATT_J];
-        for (int l = 0; l < INH__ATT_J; l++) acc[l] = 0.0f;
-#if defined(__AVX512F__)
-        if (m == INH__ATT_J) {   /* as in inh__att_dots: even and odd j in two sets of 4 registers */
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-            int j = 0;
-            for (; j + 2 <= n; j += 2) {
-                const float *r = rows + j * stride + i0, *r2 = r + stride;
-                __m512 u = _mm512_set1_ps(w[j]), v = _mm512_set1_ps(w[j + 1]);
-                a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
-                a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
-                b0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2), b0); b1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + 16), b1);
-                b2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + 32), b2); b3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + 48), b3);
-            }
-            if (j < n) {
-                const float *r = rows + j * stride + i0;
-                __m512 u = _mm512_set1_ps(w[j]);
-                a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
-                a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
-            }
-            _mm512_storeu_ps(acc, _mm512_add_ps(a0, b0)); _mm512_storeu_ps(acc + 16, _mm512_add_ps(a1, b1));
-            _mm512_storeu_ps(acc + 32, _mm512_add_ps(a2, b2)); _mm512_storeu_ps(acc + 48, _mm512_add_ps(a3, b3));
-        } else
-#endif
-        if (m == INH__ATT_J)
-            for (int j = 0; j < n; j++) {
-                const float wj = w[j], *r = rows + j * stride + i0;
-                for (int l = 0; l < INH__ATT_J; l++) acc[l] += wj * r[l];
-            }
-        else
+        if (m == INH__ATT_J) inh__att_acc64(acc, w, rows + i0, stride, n);
+        else {
+            for (int l = 0; l < m; l++) acc[l] = 0.0f;
             for (int j = 0; j < n; j++)
                 for (int l = 0; l < m; l++) acc[l] += w[j] * rows[j * stride + i0 + l];
+        }
         for (int l = 0; l < m; l++) y[i0 + l] = add ? y[i0 + l] + acc[l] : acc[l];
     }
 }
@@ -2322,21 +2334,12 @@ static inline float inh__tanh(float u) { return 1.0f - 2.0f / (expf(2.0f * u) + 
 static void inh__gelu_fwd_chunk(void *p, int lo, int hi) {
     inh__gelu_args *a = (inh__gelu_args *)p;
     size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64, i = s;
-#if defined(__AVX512F__)
-    for (; i + 16 <= e; i += 16) {   /* the same formula, 16 at a time */
-        __m512 x = _mm512_loadu_ps(a->inp + i), one = _mm512_set1_ps(1.0f);
-        __m512 u = _mm512_mul_ps(_mm512_set1_ps(INH__GELU_S),
-                                 _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(0.044715f), x), _mm512_mul_ps(x, x), x));
-        __m512 th = _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(inh__exp16(_mm512_add_ps(u, u)), one)));
-        _mm512_storeu_ps(a->out + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(one, th)));
-    }
-#elif defined(__AVX2__) && defined(__FMA__)
-    for (; i + 8 <= e; i += 8) {
-        __m256 x = _mm256_loadu_ps(a->inp + i), one = _mm256_set1_ps(1.0f);
-        __m256 u = _mm256_mul_ps(_mm256_set1_ps(INH__GELU_S),
-                                 _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(0.044715f), x), _mm256_mul_ps(x, x), x));
-        __m256 th = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(inh__exp8(_mm256_add_ps(u, u)), one)));
-        _mm256_storeu_ps(a->out + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(one, th)));
+#if INH__VW
+    for (; i + INH__VW <= e; i += INH__VW) {   /* the same formula, a vector at a time */
+        inh__vf x = inh__vld(a->inp + i), one = inh__vset(1.0f);
+        inh__vf u = inh__vmul(inh__vset(INH__GELU_S), inh__vfma(inh__vmul(inh__vset(0.044715f), x), inh__vmul(x, x), x));
+        inh__vf th = inh__vsub(one, inh__vdiv(inh__vset(2.0f), inh__vadd(inh__vexp(inh__vadd(u, u)), one)));
+        inh__vst(a->out + i, inh__vmul(inh__vmul(inh__vset(0.5f), x), inh__vadd(one, th)));
     }
 #endif
     for (; i < e; i++) {
@@ -2347,30 +2350,17 @@ static void inh__gelu_fwd_chunk(void *p, int lo, int hi) {
 static void inh__gelu_bwd_chunk(void *p, int lo, int hi) {
     inh__gelu_args *a = (inh__gelu_args *)p;
     size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64, i = s;
-#if defined(__AVX512F__)
-    for (; i + 16 <= e; i += 16) {   /* the formula below, 16 at a time */
-        __m512 x = _mm512_loadu_ps(a->inp + i), one = _mm512_set1_ps(1.0f), u = _mm512_mul_ps(_mm512_set1_ps(INH__GELU_S), x);
-        __mmask16 big = _mm512_cmp_ps_mask(_mm512_abs_ps(x), _mm512_set1_ps(1e-3f), _CMP_GT_OQ);
-        __m512 thb = _mm512_sub_ps(_mm512_maskz_div_ps(big, _mm512_mul_ps(_mm512_set1_ps(2.0f), _mm512_loadu_ps(a->gout + i)), x), one);
-        __m512 ths = _mm512_fnmadd_ps(_mm512_mul_ps(_mm512_mul_ps(u, u), u), _mm512_set1_ps(1.0f / 3.0f), u);
-        __m512 th = _mm512_mask_blend_ps(big, ths, thb), x2 = _mm512_mul_ps(x, x);
-        __m512 d = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_fnmadd_ps(th, th, one)),
-                                 _mm512_mul_ps(_mm512_set1_ps(INH__GELU_S), _mm512_fmadd_ps(_mm512_set1_ps(3.0f * 0.044715f), x2, one)));
-        __m512 g = _mm512_fmadd_ps(_mm512_set1_ps(0.5f), _mm512_add_ps(one, th), d);
-        _mm512_storeu_ps(a->dinp + i, _mm512_fmadd_ps(g, _mm512_loadu_ps(a->dout + i), _mm512_loadu_ps(a->dinp + i)));
-    }
-#elif defined(__AVX2__) && defined(__FMA__)
-    for (; i + 8 <= e; i += 8) {
-        __m256 x = _mm256_loadu_ps(a->inp + i), one = _mm256_set1_ps(1.0f), u = _mm256_mul_ps(_mm256_set1_ps(INH__GELU_S), x);
-        __m256 big = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(1e-3f), _CMP_GT_OQ);
-        __m256 xs = _mm256_blendv_ps(one, x, big);   /* no division by a tiny x, even in unused lanes */
-        __m256 thb = _mm256_sub_ps(_mm256_div_ps(_mm256_mul_ps(_mm256_set1_ps(2.0f), _mm256_loadu_ps(a->gout + i)), xs), one);
-        __m256 ths = _mm256_fnmadd_ps(_mm256_mul_ps(_mm256_mul_ps(u, u), u), _mm256_set1_ps(1.0f / 3.0f), u);
-        __m256 th = _mm256_blendv_ps(ths, thb, big), x2 = _mm256_mul_ps(x, x);
-        __m256 d = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_fnmadd_ps(th, th, one)),
-                                 _mm256_mul_ps(_mm256_set1_ps(INH__GELU_S), _mm256_fmadd_ps(_mm256_set1_ps(3.0f * 0.044715f), x2, one)));
-        __m256 g = _mm256_fmadd_ps(_mm256_set1_ps(0.5f), _mm256_add_ps(one, th), d);
-        _mm256_storeu_ps(a->dinp + i, _mm256_fmadd_ps(g, _mm256_loadu_ps(a->dout + i), _mm256_loadu_ps(a->dinp + i)));
+#if INH__VW
+    for (; i + INH__VW <= e; i += INH__VW) {   /* the formula below, a vector at a time */
+        inh__vf x = inh__vld(a->inp + i), one = inh__vset(1.0f), u = inh__vmul(inh__vset(INH__GELU_S), x);
+        inh__vf xs = inh__vsel_absgt(x, 1e-3f, one, x);   /* no division by a tiny x, even in unused lanes */
+        inh__vf thb = inh__vsub(inh__vdiv(inh__vmul(inh__vset(2.0f), inh__vld(a->gout + i)), xs), one);
+        inh__vf ths = inh__vfnma(inh__vmul(inh__vmul(u, u), u), inh__vset(1.0f / 3.0f), u);
+        inh__vf th = inh__vsel_absgt(x, 1e-3f, ths, thb), x2 = inh__vmul(x, x);
+        inh__vf d = inh__vmul(inh__vmul(inh__vmul(inh__vset(0.5f), x), inh__vfnma(th, th, one)),
+                              inh__vmul(inh__vset(INH__GELU_S), inh__vfma(inh__vset(3.0f * 0.044715f), x2, one)));
+        inh__vf g = inh__vfma(inh__vset(0.5f), inh__vadd(one, th), d);
+        inh__vst(a->dinp + i, inh__vfma(g, inh__vld(a->dout + i), inh__vld(a->dinp + i)));
     }
 #endif
     for (; i < e; i++) {
@@ -2738,31 +2728,18 @@ static void inh__adam_chunks(void *p, int lo, int hi) {   /* element-wise: any s
     /* sqrtf may set errno, so compilers keep the plain loop scalar (4x slower, 240 ms a step
        at 124M): the vector paths say sqrt without errno. Which elements take which path depends
        on the 64 fixed chunks only, so bits never depend on the thread count. */
-#if defined(INH__FMM_AVX512)
-    const __m512 vb1 = _mm512_set1_ps(b1), vc1 = _mm512_set1_ps(1.0f - b1), vb2 = _mm512_set1_ps(b2),
-                 vc2 = _mm512_set1_ps(1.0f - b2), veps = _mm512_set1_ps(eps), vlr = _mm512_set1_ps(lr),
-                 vwd = _mm512_set1_ps(wd), vsc = _mm512_set1_ps(scale), vi1 = _mm512_set1_ps(i1), vi2 = _mm512_set1_ps(i2);
-    for (; j + 16 <= e; j += 16) {
-        __m512 gj = _mm512_mul_ps(_mm512_loadu_ps(g + j), vsc), wj = _mm512_loadu_ps(w + j);
-        __m512 mj = _mm512_fmadd_ps(vb1, _mm512_loadu_ps(m + j), _mm512_mul_ps(vc1, gj));
-        __m512 vj = _mm512_fmadd_ps(vb2, _mm512_loadu_ps(v + j), _mm512_mul_ps(_mm512_mul_ps(vc2, gj), gj));
-        __m512 den = _mm512_add_ps(_mm512_maskz_sqrt_ps(0xFFFF, _mm512_mul_ps(vj, vi2)), veps);
-        __m512 upd = _mm512_fmadd_ps(vwd, wj, _mm512_div_ps(_mm512_mul_ps(mj, vi1), den));
-        _mm512_storeu_ps(m + j, mj); _mm512_storeu_ps(v + j, vj);
-        _mm512_storeu_ps(w + j, _mm512_fnmadd_ps(vlr, upd, wj));
-    }
-#elif defined(INH__FMM_AVX2)
-    const __m256 vb1 = _mm256_set1_ps(b1), vc1 = _mm256_set1_ps(1.0f - b1), vb2 = _mm256_set1_ps(b2),
-                 vc2 = _mm256_set1_ps(1.0f - b2), veps = _mm256_set1_ps(eps), vlr = _mm256_set1_ps(lr),
-                 vwd = _mm256_set1_ps(wd), vsc = _mm256_set1_ps(scale), vi1 = _mm256_set1_ps(i1), vi2 = _mm256_set1_ps(i2);
-    for (; j + 8 <= e; j += 8) {
-        __m256 gj = _mm256_mul_ps(_mm256_loadu_ps(g + j), vsc), wj = _mm256_loadu_ps(w + j);
-        __m256 mj = _mm256_fmadd_ps(vb1, _mm256_loadu_ps(m + j), _mm256_mul_ps(vc1, gj));
-        __m256 vj = _mm256_fmadd_ps(vb2, _mm256_loadu_ps(v + j), _mm256_mul_ps(_mm256_mul_ps(vc2, gj), gj));
-        __m256 den = _mm256_add_ps(_mm256_sqrt_ps(_mm256_mul_ps(vj, vi2)), veps);
-        __m256 upd = _mm256_fmadd_ps(vwd, wj, _mm256_div_ps(_mm256_mul_ps(mj, vi1), den));
-        _mm256_storeu_ps(m + j, mj); _mm256_storeu_ps(v + j, vj);
-        _mm256_storeu_ps(w + j, _mm256_fnmadd_ps(vlr, upd, wj));
+#if INH__VW
+    const inh__vf vb1 = inh__vset(b1), vc1 = inh__vset(1.0f - b1), vb2 = inh__vset(b2), vc2 = inh__vset(1.0f - b2),
+                  veps = inh__vset(eps), vlr = inh__vset(lr), vwd = inh__vset(wd), vsc = inh__vset(scale),
+                  vi1 = inh__vset(i1), vi2 = inh__vset(i2);
+    for (; j + INH__VW <= e; j += INH__VW) {
+        inh__vf gj = inh__vmul(inh__vld(g + j), vsc), wj = inh__vld(w + j);
+        inh__vf mj = inh__vfma(vb1, inh__vld(m + j), inh__vmul(vc1, gj));
+        inh__vf vj = inh__vfma(vb2, inh__vld(v + j), inh__vmul(inh__vmul(vc2, gj), gj));
+        inh__vf den = inh__vadd(inh__vsqrt(inh__vmul(vj, vi2)), veps);
+        inh__vf upd = inh__vfma(vwd, wj, inh__vdiv(inh__vmul(mj, vi1), den));
+        inh__vst(m + j, mj); inh__vst(v + j, vj);
+        inh__vst(w + j, inh__vfnma(vlr, upd, wj));
     }
 #endif
     for (; j < e; j++) {   /* the tail, and the whole of it without AVX */
