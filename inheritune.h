@@ -694,7 +694,7 @@ INH__FN void *inh__job_run(void *p) { inh__job *j = (inh__job *)p; j->fn(j->ctx,
 static struct {
     pthread_mutex_t busy, mu;         /* busy: held by the region using the pool; mu: the fields below */
     pthread_cond_t go, done;
-    int workers, forked, quit;        /* workers started (ids 1..workers); atfork handler set; stop */
+    int workers, atfork_set, quit;    /* workers started (ids 1..workers); atfork handler set; stop */
     pthread_t th[INH__MAXT];
     unsigned long gen, born[INH__MAXT];   /* region counter; gen at each worker's start */
     int active, pending;              /* threads of the current region (with the caller); workers still running */
@@ -763,7 +763,7 @@ INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
     if (nthreads > INH__MAXT) nthreads = INH__MAXT;
     if (nthreads > 1 && pthread_mutex_trylock(&inh__pool.busy) == 0) {
         pthread_mutex_lock(&inh__pool.mu);
-        if (!inh__pool.forked) inh__pool.forked = pthread_atfork(NULL, NULL, inh__pool_child) == 0;
+        if (!inh__pool.atfork_set) inh__pool.atfork_set = pthread_atfork(NULL, NULL, inh__pool_child) == 0;
         while (inh__pool.workers < nthreads - 1) {
             pthread_t th;
             int id = inh__pool.workers + 1;
@@ -2159,7 +2159,7 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
                 }
                 for (int ib = i_lo; ib < i_hi; ib += INH__FMM_MC) {
                     int mb = i_hi - ib < INH__FMM_MC ? i_hi - ib : INH__FMM_MC;
-                    int packed = native || g->acs != 1 || g->bf16;   /* else A is read where it lies */
+                    int packed = g->acs != 1 || g->bf16;   /* else A is read where it lies (native implies bf16) */
                     ptrdiff_t ars = g->ars, acs = g->acs, strip;      /* strip: from one MR-row strip to the next */
                     asrc = g->a + ib * g->ars + k0 * g->acs;
 #ifdef INH__BMM
