@@ -1,0 +1,86 @@
+#!/bin/sh
+# bench/vs_pytorch.sh - our training step against PyTorch's on the same shapes, in one run.
+# Our `build/inheritune bench` and bench/torch_step.py (a nanoGPT-style model of the same shape,
+# AdamW foreach, clipping) take turns, REPEATS times each (default 3); the table gives medians.
+# PyTorch runs tuned, as a careful user would run it on this machine: OpenBLAS as the system BLAS
+# (Debian's torch calls libblas.so.3; the reference BLAS behind it is 25x slower: apt-get install
+# libopenblas0-pthread), its SkylakeX kernels on AMD CPUs (0.3.21 picks AVX2 ones on Zen 5; on
+# Intel its own choice stands; CORETYPE= overrides), jemalloc that keeps freed memory (glibc
+# returns big tensors to the OS at every free, so each step page-faults them back in), and a
+# passive OpenMP wait at 2 threads. Without torch (apt-get install python3-torch) only our figures
+# are printed.
+#   sh bench/vs_pytorch.sh                     (run `make` first; about 20 minutes on 2 cores)
+#   SHAPES="tiny small" PRECS=fp32 THREADS=1 REPEATS=1 sh bench/vs_pytorch.sh   (a subset)
+set -u
+B=build
+PY=${PY:-/usr/bin/python3}
+REPEATS=${REPEATS:-3}
+SHAPES=${SHAPES:-"tiny small 124m 124m_t1024"}
+PRECS=${PRECS:-"fp32 bf16"}
+THREADS=${THREADS:-"1 2"}
+[ -x $B/inheritune ] || { echo "run make first" >&2; exit 1; }
+mkdir -p $B/vs_pytorch
+out=$B/vs_pytorch
+
+shape_flags() {   # model and batch flags of each shape, the same for both programs
+    case $1 in
+        tiny) echo "--layers 4 --heads 4 --dim 128 --seq-max 128 --vocab 257 --batch 16 --seq 128 --steps 9" ;;
+        small) echo "--layers 6 --heads 6 --dim 384 --seq-max 256 --vocab 50257 --batch 8 --seq 256 --steps 5" ;;
+        124m) echo "--layers 12 --heads 12 --dim 768 --seq-max 1024 --vocab 50257 --batch 4 --seq 64 --steps 5" ;;
+        124m_t1024) echo "--layers 12 --heads 12 --dim 768 --seq-max 1024 --vocab 50257 --batch 1 --seq 1024 --steps 3" ;;
+        *) echo "unknown shape $1" >&2; exit 1 ;;
+    esac
+}
+
+torch_ok=0
+if $PY -c "import torch" 2>/dev/null; then torch_ok=1; else echo "skip PyTorch: $PY cannot import torch (apt-get install python3-torch)"; fi
+JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+[ -e $JEMALLOC ] || { echo "note: $JEMALLOC missing (apt-get install libjemalloc2): PyTorch runs with glibc malloc"; JEMALLOC=; }
+if [ -z "${CORETYPE+x}" ]; then CORETYPE=""; grep -q AuthenticAMD /proc/cpuinfo && CORETYPE=SkylakeX; fi
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null)
+case "$blas" in *openblas*) ;; *) echo "warning: libblas.so.3 is $blas, not OpenBLAS: PyTorch's matmuls run on the reference BLAS (apt-get install libopenblas0-pthread)";; esac
+if [ $torch_ok = 1 ]; then
+    tv=$($PY -c "import torch; print(torch.__version__)")
+    echo "PyTorch $tv; BLAS $blas, OPENBLAS_CORETYPE=${CORETYPE:-(OpenBLAS's own choice)}; allocator: ${JEMALLOC:-glibc malloc}${JEMALLOC:+ (dirty/muzzy decay off)}; OMP_WAIT_POLICY=PASSIVE at 2 threads"
+    $PY -c "import torch; c=torch.__config__.show(); print([l.strip() for l in c.splitlines() if 'CPU capability' in l or 'BLAS_INFO' in l][:1])" 2>/dev/null
+fi
+echo "CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(nproc) cores"
+
+ours() {   # shape prec threads rep
+    f=$(shape_flags $1); extra=""; [ $2 = bf16 ] && extra="--bf16"
+    $B/inheritune bench $f --threads $3 $extra > $out/ours_$1_$2_$3_$4.txt 2>&1
+}
+theirs() {
+    f=$(shape_flags $1); extra=""; [ $2 = bf16 ] && extra="--bf16"
+    omp=""; [ $3 -gt 1 ] && omp=PASSIVE
+    env ${CORETYPE:+OPENBLAS_CORETYPE=$CORETYPE} OMP_NUM_THREADS=$3 ${omp:+OMP_WAIT_POLICY=$omp} \
+        ${JEMALLOC:+LD_PRELOAD=$JEMALLOC MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1} \
+        $PY bench/torch_step.py $f --threads $3 $extra > $out/torch_$1_$2_$3_$4.txt 2>&1
+}
+ms() { awk '/ms\/step/ {print $1}' "$1" 2>/dev/null | tail -1; }
+median() {   # median of the numbers on stdin ("-" if none)
+    sort -n | awk '{v[NR]=$1} END {if (NR == 0) print "-"; else print v[int((NR+1)/2)]}'
+}
+
+r=1
+while [ $r -le $REPEATS ]; do   # the whole table once per repeat: each pair runs minutes apart, alternately
+    for s in $SHAPES; do for p in $PRECS; do for t in $THREADS; do
+        ours $s $p $t $r
+        [ $torch_ok = 1 ] && theirs $s $p $t $r
+        printf '  repeat %d %-10s %s %s thread(s): ours %s ms, torch %s ms\n' $r $s $p $t \
+            "$(ms $out/ours_${s}_${p}_${t}_$r.txt)" "$(ms $out/torch_${s}_${p}_${t}_$r.txt)"
+    done; done; done
+    r=$((r + 1))
+done
+
+echo
+echo "| shape | precision | threads | inheritune ms/step | PyTorch ms/step | PyTorch / inheritune |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for s in $SHAPES; do for p in $PRECS; do for t in $THREADS; do
+    a=$(for f in $out/ours_${s}_${p}_${t}_*.txt; do ms $f; done | median)
+    b=$(for f in $out/torch_${s}_${p}_${t}_*.txt; do [ -e $f ] && ms $f; done | median)
+    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a == "-" || b == "-" || a + 0 == 0) print "-"; else printf "%.2fx", b / a }')
+    echo "| $s | $p | $t | $a | $b | $ratio |"
+done; done; done
+echo "(medians of $REPEATS alternating runs; shapes: tiny = 4 layers, 4 heads, C=128, byte vocabulary, B=16 T=128;"
+echo " small = 6 layers, 6 heads, C=384, V=50257, B=8 T=256; 124m = GPT-2 124M B=4 T=64; 124m_t1024 = B=1 T=1024)"
