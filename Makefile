@@ -59,7 +59,7 @@ endif
 NVCCFLAGS ?= -O3 -std=c++17 -arch=$(CUDA_ARCH) -lineinfo
 cuda:
 	@if [ -z "$(NVCC)" ] || ! [ -x "$(NVCC)" ]; then echo "make cuda needs the CUDA Toolkit (nvcc and cuBLAS; https://developer.nvidia.com/cuda-downloads), or NVCC=/path/to/nvcc"; exit 1; fi
-	@$(MAKE) --no-print-directory $(BUILD)/libinheritune_cuda.a $(BUILD)/test_cuda_device
+	@$(MAKE) --no-print-directory $(BUILD)/libinheritune_cuda.a $(BUILD)/test_cuda_device $(BUILD)/bench_cuda
 $(BUILD)/inheritune_cuda.o: inheritune_cuda.cu | $(BUILD)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 $(BUILD)/libinheritune_cuda.a: $(BUILD)/inheritune_cuda.o
@@ -67,6 +67,12 @@ $(BUILD)/libinheritune_cuda.a: $(BUILD)/inheritune_cuda.o
 $(BUILD)/test_cuda_device: tests/test_cuda.cpp tests/test.h $(HDR) $(BUILD)/inheritune_cuda.o
 	$(CXX) -std=c++17 $(OPT) -Wall -Wextra -I. -Itests -c tests/test_cuda.cpp -o $(BUILD)/test_cuda_device.o
 	$(NVCC) $(NVCCFLAGS) $(BUILD)/test_cuda_device.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas -lpthread
+# matmul and attention speed at GPT-2 124M shapes (tests/cuda/gpu_check.sh runs it; --tiny on the emulator)
+$(BUILD)/bench_cuda: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda.o
+	$(CXX) -std=c++17 -O2 -Wall -Wextra -c $< -o $(BUILD)/bench_cuda.o
+	$(NVCC) $(NVCCFLAGS) $(BUILD)/bench_cuda.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas
+$(BUILD)/bench_cuda_emu: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda_emu.o
+	$(CXX) $(CUDA_EMU_FLAGS) $< $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
 
 # the header must compile as C++ and under clang too, plain and with $(OPT) (warnings are errors here)
 check-cxx: | $(BUILD)

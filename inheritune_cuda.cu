@@ -527,7 +527,7 @@ __global__ void inh_cuda__att_fwd_k(float *out, float *stats, const float *dout,
     for (int i = lane; i < hs; i += 32) q[i] = ok ? base[(size_t)t * C3 + h * hs + i] : 0.0f;
     float o[4] = {0.0f, 0.0f, 0.0f, 0.0f}, mx = -INFINITY, l = 0.0f;
     for (int j0 = 0; j0 <= tlast; j0 += INH_CUDA__AT) {
-        __syncthreads();   /* the previous tile is used up */
+        __syncthreads();   /* the previous tile, and each warp's p, are used up */
         for (int e = threadIdx.x; e < INH_CUDA__AT * hs; e += blockDim.x) {
             int r = e / hs, i = e % hs, j = j0 + r;
             ks[r * hp + i] = j < T ? base[(size_t)j * C3 + C + h * hs + i] : 0.0f;
@@ -555,7 +555,6 @@ __global__ void inh_cuda__att_fwd_k(float *out, float *stats, const float *dout,
             for (int jj = 0; jj < nk; jj++) acc += p[jj] * vs[jj * hp + i];
             o[r] = acc;
         }
-        __syncwarp();      /* p is read before the next tile overwrites it */
         mx = mnew;
     }
     if (!ok) return;
@@ -617,7 +616,6 @@ __global__ void inh_cuda__att_bwd_q_k(float *dqkv, const float *stats, const flo
             if (i >= hs) break;
             for (int jj = 0; jj < nk; jj++) acc[r] += w[jj] * ks[jj * hp + i];
         }
-        __syncwarp();
     }
     if (!ok) return;
     for (int r = 0; r < 4; r++) {
@@ -676,7 +674,6 @@ __global__ void inh_cuda__att_bwd_kv_k(float *dqkv, const float *stats, const fl
                 ak[r] += s_[tt] * qs[tt * hp + i];
             }
         }
-        __syncwarp();
     }
     if (!ok) return;
     for (int r = 0; r < 4; r++) {

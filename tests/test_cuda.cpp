@@ -527,6 +527,7 @@ int main(int argc, char **argv) {
     test_layernorm(1, 8, 1);
     test_layernorm(13, 67, 1);
     test_layernorm(9, 160, 0);
+    test_layernorm(40, 33, 1);
     test_gelu(3001);
     test_crossentropy(3, 50, 128, 0);
     test_crossentropy(5, 300, 384, 1);
