@@ -80,6 +80,7 @@ struct state {
     int failed = 0;
     std::map<uintptr_t, size_t> allocs;   /* device allocations: base -> bytes */
     unsigned long long launches = 0;
+    ~state() { for (char *p : stacks) free(p); }
 };
 inline state &S() { static state s; return s; }
 
