@@ -497,8 +497,9 @@ static void test_emulator(void) {
     CHECK(c[0] == 7 && c[1] == 16 && c[2] == 10 && c[3] == 22, "stand-in TN: got %g %g %g %g want 7 16 10 22", c[0], c[1], c[2], c[3]);
     CHECK(cublasSgemm(h2, CUBLAS_OP_T, CUBLAS_OP_N, 2, 2, 3, &one, A, 2, B, 3, &zero, Cm, 2) == CUBLAS_STATUS_INVALID_VALUE,
           "stand-in: lda below the stored rows (op T, lda < k) is invalid");
-    CHECK(cublasSgemm(h2, CUBLAS_OP_N, CUBLAS_OP_N, 2, 40, 3, &one, A, 2, B, 3, &zero, Cm, 2) == CUBLAS_STATUS_INVALID_VALUE,
-          "stand-in: an operand past its allocation is refused");
+    CHECK(cublasSgemm(h2, CUBLAS_OP_N, CUBLAS_OP_N, 2, 40, 3, &one, A, 2, B, 3, &zero, Cm, 2) == CUBLAS_STATUS_INVALID_VALUE &&
+          strstr(cublasGetStatusString(CUBLAS_STATUS_INVALID_VALUE), "outside its device allocation"),
+          "stand-in: an operand past its allocation is refused: %s", cublasGetStatusString(CUBLAS_STATUS_INVALID_VALUE));
     cublasDestroy(h2);
     dfree_all("emulator");
 }

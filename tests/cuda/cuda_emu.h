@@ -83,11 +83,16 @@ inline cublasStatus_t cublasDestroy(cublasHandle_t h) {
     h->magic = 0; delete h;
     return CUBLAS_STATUS_SUCCESS;
 }
+namespace inh_simt { inline char *blas_detail() { static char d[256]; return d; } }
+/* INVALID_VALUE carries the stand-in's reason for the last one, e.g. an operand out of bounds */
 inline const char *cublasGetStatusString(cublasStatus_t s) {
+    static char msg[320];
     switch (s) {
     case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
     case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
+    case CUBLAS_STATUS_INVALID_VALUE:
+        snprintf(msg, sizeof msg, "CUBLAS_STATUS_INVALID_VALUE (%s)", inh_simt::blas_detail());
+        return msg;
     case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
     default: return "CUBLAS_STATUS_ALLOC_FAILED";
     }
@@ -109,19 +114,22 @@ inline int operand_ok(const void *p, int rows, int cols, int ld, size_t esize) {
 inline cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                            float alpha, const void *A, cudaDataType at, int lda, const void *B, cudaDataType bt, int ldb,
                            float beta, float *C, int ldc) {
+    char *why = blas_detail();
+    snprintf(why, 256, "m=%d n=%d k=%d lda=%d ldb=%d ldc=%d: %s", m, n, k, lda, ldb, ldc, "a negative size or an unknown op");
     if (!h || h->magic != 0x600d) return CUBLAS_STATUS_NOT_INITIALIZED;
     if (m < 0 || n < 0 || k < 0 || (ta != CUBLAS_OP_N && ta != CUBLAS_OP_T) || (tb != CUBLAS_OP_N && tb != CUBLAS_OP_T))
         return CUBLAS_STATUS_INVALID_VALUE;
     size_t ea = at == CUDA_R_32F ? 4 : 2, eb = bt == CUDA_R_32F ? 4 : 2;
     int ar = ta == CUBLAS_OP_N ? m : k, ac = ta == CUBLAS_OP_N ? k : m;
     int br = tb == CUBLAS_OP_N ? k : n, bc = tb == CUBLAS_OP_N ? n : k;
+    snprintf(why, 256, "m=%d n=%d k=%d lda=%d ldb=%d ldc=%d: %s", m, n, k, lda, ldb, ldc, "a leading dimension below the stored rows");
     if (ldc < (m > 1 ? m : 1)) return CUBLAS_STATUS_INVALID_VALUE;
     if (!m || !n) return CUBLAS_STATUS_SUCCESS;
     /* cuBLAS checks lda/ldb against the stored rows even when k == 0 */
     if (lda < (ar > 1 ? ar : 1) || ldb < (br > 1 ? br : 1)) return CUBLAS_STATUS_INVALID_VALUE;
     if (!operand_ok(A, ar, ac, lda, ea) || !operand_ok(B, br, bc, ldb, eb) || !operand_ok(C, m, n, ldc, 4)) {
-        fprintf(stderr, "cublas stand-in: an operand lies outside its device allocation (m=%d n=%d k=%d lda=%d ldb=%d ldc=%d)\n",
-                m, n, k, lda, ldb, ldc);
+        snprintf(why, 256, "m=%d n=%d k=%d lda=%d ldb=%d ldc=%d: %s", m, n, k, lda, ldb, ldc,
+                 "an operand, as op and ld describe it, lies outside its device allocation");
         return CUBLAS_STATUS_INVALID_VALUE;
     }
     for (int j = 0; j < n; j++)
