@@ -25,6 +25,7 @@
 #ifdef INH_CUDA_EMULATE
 #include "cuda_emu.h"
 #endif
+#include <functional>
 #include <vector>
 
 static const double U = 1.0 / 16777216.0;   /* 2^-24 */
@@ -107,6 +108,17 @@ static void check_exact(const char *what, const float *got, const float *want, s
 }
 #define OK(call) CHECK((call) == 0, "%s: %s", #call, inh_cuda_error())
 
+/* determinism: the op run once more from the same inputs gives the same bits. On the emulator the
+   threads of each block run in another order than the first time; on a GPU the schedule varies
+   by itself. run() returns the device result. */
+static void check_again(const char *what, const std::vector<float> &first, size_t n, const std::function<float *()> &run) {
+    float *d = run();
+    auto again = dget(d, n);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) bad += memcmp(&again[i], &first[i], 4) != 0;
+    CHECK(bad == 0, "%s: a second run differs in %zu of %zu elements (not deterministic)", what, bad, n);
+}
+
 /* ---- encoder, residual: bit-exact -------------------------------------------------------- */
 static void test_encoder(int B, int T, int C, int V) {
     char what[96];
@@ -171,12 +183,21 @@ static void test_layernorm(int N, int C, int with_bias) {
     OK(inh_cuda_to_device(gr, rstd.data(), N * sizeof(float)));
     OK(inh_cuda_layernorm_backward(G, gdi, gdw, with_bias ? gdb : NULL, gd, gx, gw, gm, gr, N, C));
     float scale = maxabs(rstd.data(), N) * 1.5f * 3.0f;   /* |w d| r <= 1.5 r, three terms */
-    check_arr("layernorm backward dinp", dget(gdi, NC).data(), cdinp.data(), NC, t * scale, 0);
+    auto gdinp = dget(gdi, NC);
+    check_arr("layernorm backward dinp", gdinp.data(), cdinp.data(), NC, t * scale, 0);
     /* dw, db: N terms of |norm d| <= max|norm| (|d| <= 1), added to a start value <= 1 */
     double tn = 4.0 * (N + 1) * U * (maxabs(out.data(), NC) + 2);
     check_arr("layernorm backward dw", dget(gdw, C).data(), cdw.data(), C, tn, 0);
     check_arr("layernorm backward db (NULL stays untouched without bias)", dget(gdb, C).data(), with_bias ? cdb.data() : db.data(), C,
               4.0 * (N + 1) * U * 2, 0);
+    auto gdw1 = dget(gdw, C);
+    float *gdw2 = dput(dw.data(), C);
+    check_again("layernorm backward dinp and dw, again", gdinp, NC, [&] {
+        float *d = dput(dinp.data(), NC);
+        OK(inh_cuda_layernorm_backward(G, d, gdw2, NULL, gd, gx, gw, gm, gr, N, C));
+        return d;
+    });
+    check_again("layernorm backward dw, again", gdw1, C, [&] { return gdw2; });
     dfree_all(what);
 }
 
@@ -243,7 +264,13 @@ static void test_matmul(int N, int C, int OC, int with_bias, int bf16) {
              row_norms(ri.data(), C, N, 1, C), NULL, dw.data());
     /* dbias: N terms of |dout| <= 1 in fp32 (never rounded) on both sides */
     snprintf(w2, sizeof w2, "%s backward dbias", what);
-    check_arr(w2, dget(gdb, OC).data(), cdb.data(), OC, 2.0 * (N + 1) * U * (N + 1), 0);
+    auto gdbias = dget(gdb, OC);
+    check_arr(w2, gdbias.data(), cdb.data(), OC, 2.0 * (N + 1) * U * (N + 1), 0);
+    check_again("matmul backward dbias, again", gdbias, OC, [&] {
+        float *d = dput(db.data(), OC);
+        OK(inh_cuda_matmul_backward(G, NULL, NULL, d, gd, gi, gw, N, C, OC, bf16));
+        return d;
+    });
     if (bf16 && C >= 8) {   /* the bf16 path really rounds: its result is not the fp32 one */
         float *go32 = dpoison((size_t)N * OC);
         OK(inh_cuda_matmul_forward(G, go32, gi, gw, with_bias ? gb : NULL, N, C, OC, 0));
@@ -277,7 +304,13 @@ static void test_attention(int B, int T, int C, int NH) {
     float *gdq = dput(dqkv.data(), N3);
     OK(inh_cuda_attention_forward(G, go, grows, gq, B, T, C, NH, scale));
     double e = 2.0 * (hs + T + 4) * U;
-    check_arr(what, dget(go, NC).data(), out.data(), NC, e, 0);
+    auto gout = dget(go, NC);
+    check_arr(what, gout.data(), out.data(), NC, e, 0);
+    check_again("attention forward, again", gout, NC, [&] {
+        float *d = dpoison(NC), *r = dpoison(nrows);
+        OK(inh_cuda_attention_forward(G, d, r, gq, B, T, C, NH, scale));
+        return d;
+    });
     /* the log-sum-exp rows: row 0 has one key, so its lse is q0.k0 * scale */
     auto gr = dget(grows, nrows);
     {
@@ -291,7 +324,13 @@ static void test_attention(int B, int T, int C, int NH) {
     double gmax = maxabs(delta.data(), N3) + 1e-3;
     char w2[128];
     snprintf(w2, sizeof w2, "%s backward dqkv", what);
-    check_arr(w2, dget(gdq, N3).data(), cdqkv.data(), N3, 2 * e * gmax + 4 * U, 0);
+    auto gdqkv = dget(gdq, N3);
+    check_arr(w2, gdqkv.data(), cdqkv.data(), N3, 2 * e * gmax + 4 * U, 0);
+    check_again("attention backward, again", gdqkv, N3, [&] {
+        float *d = dput(dqkv.data(), N3), *r = dpoison(nrows);
+        OK(inh_cuda_attention_backward(G, d, r, gd, gq, B, T, C, NH, scale));
+        return d;
+    });
     dfree_all(what);
 }
 static void test_attention_errors(void) {
@@ -346,7 +385,13 @@ static void test_crossentropy(int N, int V, int Vp, int distill) {
     int *gt = dput(tg.data(), N);
     OK(inh_cuda_crossentropy_forward(G, gl, gloss, gt, N, V, Vp));
     double t = 2.0 * (V + 8) * U;
-    check_arr(what, dget(gl, n).data(), probs.data(), n, 1e-37, t);
+    auto gprobs = dget(gl, n);
+    check_arr(what, gprobs.data(), probs.data(), n, 1e-37, t);
+    check_again("crossentropy forward, again", gprobs, n, [&] {
+        float *d = dput(logits.data(), n), *l = dpoison(N);
+        OK(inh_cuda_crossentropy_forward(G, d, l, gt, N, V, Vp));
+        return d;
+    });
     check_arr("crossentropy losses", dget(gloss, N).data(), losses.data(), N, t * (1 + maxabs(losses.data(), N)), 0);
     OK(inh_cuda_to_device(gl, probs.data(), n * sizeof(float)));
     OK(inh_cuda_crossentropy_backward(G, gl, gt, distill ? gq : NULL, w, dloss, N, Vp));
