@@ -420,8 +420,8 @@ static void test_grad_norm(size_t n) {
 }
 /* 10 AdamW steps over 3 tensors (decayed, not decayed, decayed) and a gap that belongs to no
    segment (an absent tensor: must stay as it is); gradients new each step, clipped with the CPU's
-   rule from the norm. Per step each element sees a few roundings in another order (FMAs): w
-   within 10 steps x lr x 1e-5 relative of the step, m and v within 1e-5 relative. */
+   rule from the norm. Per step each element sees a few roundings, fused or not (FMAs): w within
+   10 steps x lr x 1e-5 (the update m/(sqrt(v)+eps) is O(1), its relative error a few u). */
 static void test_adamw(void) {
     size_t sizes[4] = {big ? 100000u : 1000u, big ? 777u : 77u, big ? 5000u : 333u, 50u};
     size_t n = sizes[0] + sizes[1] + sizes[2] + sizes[3];
@@ -460,8 +460,10 @@ static void test_adamw(void) {
     }
     CHECK(norm_bad == 0, "adamw: the GPU gradient norm was off in %d of 10 steps", norm_bad);
     check_arr("adamw 10 steps: weights", dget(gw, n).data(), cw.data(), n, 10 * lr * 1e-5, 0);
-    check_arr("adamw 10 steps: first moments", dget(gm, n).data(), m.data(), n, 1e-9, 1e-5);
-    check_arr("adamw 10 steps: second moments", dget(gv, n).data(), v.data(), n, 1e-12, 1e-5);
+    /* m and v: a few roundings per step, fused or not; m can cancel to near 0, so the absolute
+       part is relative to the largest moment */
+    check_arr("adamw 10 steps: first moments", dget(gm, n).data(), m.data(), n, 32 * U * maxabs(m.data(), n), 1e-5);
+    check_arr("adamw 10 steps: second moments", dget(gv, n).data(), v.data(), n, 32 * U * maxabs(v.data(), n), 1e-5);
     auto gap = dget(gw + sizes[0] + sizes[1], sizes[3]);
     check_exact("adamw: the tensor in no segment is untouched", gap.data(), w.data() + sizes[0] + sizes[1], sizes[3]);
     CHECK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, 1.0f, 0) == -1, "adamw refuses step 0");
