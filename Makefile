@@ -47,7 +47,7 @@ cuda-emu-test: $(BUILD)/test_cuda_emu
 CLANG_CUDA ?= clang-19
 CUDA_ARCH  ?= sm_90
 cuda-syntax: | $(BUILD)
-	@command -v $(CLANG_CUDA) >/dev/null 2>&1 || { echo "make cuda-syntax: $(CLANG_CUDA) not found (Debian: apt-get install clang-19; or CLANG_CUDA=clang-NN, 17 or newer)"; exit 1; }
+	@command -v $(CLANG_CUDA) >/dev/null 2>&1 || { echo "make cuda-syntax: $(CLANG_CUDA) not found (Debian: apt-get install clang-19; clang 14 lacks sm_90 and --cuda-feature)"; exit 1; }
 	$(CLANG_CUDA) -x cuda -nocudainc -nocudalib --cuda-gpu-arch=$(CUDA_ARCH) --cuda-feature=+ptx80 --cuda-device-only -S \
 	    -Wno-unknown-cuda-version -Wall -Wextra -Werror -DINH_CUDA_SYNTAX -Itests/cuda inheritune_cuda.cu -o $(BUILD)/inheritune_cuda.ptx
 	@echo "cuda-syntax: $(BUILD)/inheritune_cuda.ptx, $$(grep -c '\.entry' $(BUILD)/inheritune_cuda.ptx) kernels for $(CUDA_ARCH)"
