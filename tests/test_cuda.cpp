@@ -499,6 +499,13 @@ __global__ void emu_bad_shuffle(int *out) {   /* lane 0 leaves before the others
     if (threadIdx.x % 32 == 0) return;
     out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, (int)threadIdx.x, 1);
 }
+__global__ void emu_geometry(int *out) {   /* 2-D blocks in a 2-D grid; shuffles in segments of 16 */
+    int t = threadIdx.y * blockDim.x + threadIdx.x, b = blockIdx.y * gridDim.x + blockIdx.x;
+    int v = __shfl_xor_sync(0xffffffffu, t, 1, 16) + 1000 * __shfl_sync(0xffffffffu, t, 3, 16);
+    if (t < 16) __syncwarp(0x0000ffffu);   /* half a warp may meet on its own */
+    out[b * blockDim.x * blockDim.y + t] = v;
+}
+static int emu_launch_geometry(int *x) { EMU_LAUNCH(emu_geometry, dim3(2, 3), dim3(8, 6), 0, x); return 0; }
 static int emu_launch_bad_barrier(int *x) { EMU_LAUNCH(emu_bad_barrier, dim3(1), dim3(64), 0, x); return 0; }
 static int emu_launch_shuffles(int *x) { EMU_LAUNCH(emu_shuffles, dim3(1), dim3(64), 0, x); return 0; }
 static int emu_launch_race(int *x) { EMU_LAUNCH(emu_race, dim3(3), dim3(64), 0, x); return 0; }
@@ -528,6 +535,17 @@ static void test_emulator(void) {
     CHECK(emu_launch_bad_shuffle(x) == -1 && strstr(emu_err, "exited"), "emulator: a shuffle with an exited lane is an error: %s",
           emu_err);
     CHECK(emu_launch_too_big(x) == -1, "emulator: 2048 threads per block is refused");
+    int *xg = (int *)dalloc(6 * 48 * sizeof(int));
+    CHECK(emu_launch_geometry(xg) == 0, "emulator: 2-D geometry: %s", emu_err);
+    std::vector<int> hg(6 * 48);
+    inh_cuda_to_host(hg.data(), xg, hg.size() * sizeof(int));
+    bad = 0;
+    for (int b = 0; b < 6; b++)
+        for (int t = 0; t < 48; t++) {   /* lane t: partner t^1 within its 16, lane 3 of its 16 */
+            int seg = t / 16 * 16;
+            bad += hg[b * 48 + t] != (seg + ((t - seg) ^ 1)) + 1000 * (seg + 3);
+        }
+    CHECK(bad == 0, "emulator: 2-D blocks and width-16 shuffles (%d wrong)", bad);
     /* cuBLAS stand-in: column-major op/ld semantics on a 2x3 by 3x2 product */
     cublasHandle_t h2;
     cublasCreate(&h2);

@@ -13,9 +13,9 @@
        (a thread reading what another writes in the same phase) gives order-dependent results,
        which the tests see as a mismatch against the CPU.
      - Misuse is an error returned by launch(), not a hang: a __syncthreads() that some threads
-       never reach (they returned, or wait at a warp operation), a shuffle whose mask names a lane
-       that exited or reads a lane outside the mask, a block over 1024 threads or 48 KiB of
-       dynamic shared memory, an empty grid.
+       never reach (they returned, or wait at a warp operation), a shuffle that reads a lane which
+       exited or does not take part (an undefined value on a GPU), lanes of one mask at different
+       warp operations, a block over 1024 threads or 48 KiB of dynamic shared memory, an empty grid.
    Device memory is host memory from malloc (cudaMalloc fills it with NaN bytes, as real device
    memory holds garbage); every allocation is recorded so the cuBLAS stand-in (cublas_emu.h) can
    check that a GEMM's operands, as its op/ld arguments describe them, lie inside one allocation.
@@ -119,7 +119,10 @@ extern "C" inline void fiber_main() {
     s.f[s.cur].state = DONE;   /* uc_link returns to the scheduler */
 }
 
-/* release the warp operations that can complete; -1 on misuse, else how many lanes were released */
+/* release the warp operations that can complete; -1 on misuse, else how many lanes were released.
+   As in CUDA, lanes of the mask that exited (or lie beyond a partial last warp) are not waited
+   for; every other lane of the mask must reach the same operation with the same mask. A shuffle
+   that reads a lane not taking part gets an undefined value on a GPU: an error here. */
 inline int release_warps() {
     state &s = S();
     int released = 0, nw = (s.nthreads + WARP - 1) / WARP;
@@ -128,29 +131,31 @@ inline int release_warps() {
         for (int l = 0; l < n; l++) {
             fiber &a = s.f[base + l];
             if (a.state != WAIT_WARP) continue;
-            unsigned mask = a.mask;
+            unsigned mask = a.mask, part = 0;
             int ok = 1;
-            for (int k = 0; k < WARP && ok; k++) {
+            for (int k = 0; k < n && ok; k++) {
                 if (!(mask >> k & 1u)) continue;
-                if (k >= n) return fail("warp operation: the mask names a lane beyond the block");
                 fiber &b = s.f[base + k];
-                if (b.state == DONE) return fail("warp operation: the mask names a lane that has exited");
+                if (b.state == DONE) continue;
                 if (b.state != WAIT_WARP) { ok = 0; break; }
                 if (b.mask != mask || b.op != a.op) return fail("warp operation: lanes of one mask disagree on the mask or the operation");
+                part |= 1u << k;
             }
             if (!ok) continue;
-            for (int k = 0; k < WARP; k++) {
-                if (!(mask >> k & 1u)) continue;
+            for (int k = 0; k < n; k++) {
+                if (!(part >> k & 1u)) continue;
                 fiber &b = s.f[base + k];
                 int w_ = b.width, seg = (k / w_) * w_, src = k;
                 if (b.op == OP_XOR) src = seg + (((k - seg) ^ b.arg) & (w_ - 1));
                 else if (b.op == OP_DOWN) src = (k - seg) + b.arg < w_ ? k + b.arg : k;
                 else if (b.op == OP_IDX) src = seg + (b.arg & (w_ - 1));
-                if (b.op != OP_SYNC && !(mask >> src & 1u)) return fail("shuffle reads a lane outside the mask");
+                if (b.op != OP_SYNC && !(part >> src & 1u))
+                    return fail(src < n && s.f[base + src].state == DONE ? "shuffle reads a lane that has exited (undefined value)"
+                                                                          : "shuffle reads a lane outside the mask or the block (undefined value)");
                 b.result = b.op == OP_SYNC ? 0 : s.f[base + src].val;
             }
-            for (int k = 0; k < WARP; k++)
-                if (mask >> k & 1u) { s.f[base + k].state = READY; released++; }
+            for (int k = 0; k < n; k++)
+                if (part >> k & 1u) { s.f[base + k].state = READY; released++; }
         }
     }
     return released;
