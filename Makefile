@@ -58,6 +58,8 @@ ifeq ($(origin NVCC),undefined)
 NVCC      := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
 endif
 NVCCFLAGS ?= -O3 -std=c++17 -arch=$(CUDA_ARCH) -lineinfo
+# libcublas is linked dynamically: record the Toolkit's library folder, which is often not in ld.so.conf
+CUDA_RPATH = -Xlinker -rpath -Xlinker $(abspath $(dir $(NVCC))../lib64)
 cuda:
 	@if [ -z "$(NVCC)" ] || ! [ -x "$(NVCC)" ]; then echo "make cuda needs the CUDA Toolkit (nvcc and cuBLAS; https://developer.nvidia.com/cuda-downloads), or NVCC=/path/to/nvcc"; exit 1; fi
 	@$(MAKE) --no-print-directory $(BUILD)/libinheritune_cuda.a $(BUILD)/test_cuda_device $(BUILD)/bench_cuda
@@ -67,11 +69,11 @@ $(BUILD)/libinheritune_cuda.a: $(BUILD)/inheritune_cuda.o
 	ar rcs $@ $<
 $(BUILD)/test_cuda_device: tests/test_cuda.cpp tests/test.h $(HDR) $(BUILD)/inheritune_cuda.o
 	$(CXX) -std=c++17 $(OPT) -Wall -Wextra -I. -Itests -c tests/test_cuda.cpp -o $(BUILD)/test_cuda_device.o
-	$(NVCC) $(NVCCFLAGS) $(BUILD)/test_cuda_device.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas -lpthread
+	$(NVCC) $(NVCCFLAGS) $(BUILD)/test_cuda_device.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas -lpthread $(CUDA_RPATH)
 # matmul and attention speed at GPT-2 124M shapes (tests/cuda/gpu_check.sh runs it; --tiny on the emulator)
 $(BUILD)/bench_cuda: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda.o
 	$(CXX) -std=c++17 -O2 -Wall -Wextra -c $< -o $(BUILD)/bench_cuda.o
-	$(NVCC) $(NVCCFLAGS) $(BUILD)/bench_cuda.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas
+	$(NVCC) $(NVCCFLAGS) $(BUILD)/bench_cuda.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas $(CUDA_RPATH)
 $(BUILD)/bench_cuda_emu: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda_emu.o
 	$(CXX) $(CUDA_EMU_FLAGS) $< $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
 

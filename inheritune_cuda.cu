@@ -19,7 +19,11 @@
    CPU op's, with the context first in place of the thread count. Functions return 0, or -1 with
    inh_cuda_error() naming the call and the problem; nothing here ends the process. Every kernel
    is deterministic: each output has one owner and a fixed summation order (no float atomics), so
-   a run is bit-reproducible on the same GPU. All work goes to the default stream, in order. */
+   a run is bit-reproducible on the same GPU. All work goes to the default stream, in order.
+
+   Adding a kernel: launch it with INH_CUDA_LAUNCH (never <<<>>> directly), take dynamic shared
+   memory with INH_CUDA_SHARED_DYN, and give any CUDA intrinsic not used yet a stand-in in
+   tests/cuda/simt.h (emulation) and a declaration in tests/cuda/cuda_stub.h (make cuda-syntax). */
 #ifndef INHERITUNE_CUDA_API
 #define INHERITUNE_CUDA_API
 #include <stddef.h>

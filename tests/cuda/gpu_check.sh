@@ -26,6 +26,7 @@ T0=$(date +%s)
 JOBS=$(nproc 2>/dev/null || echo 4)
 NVCC=${NVCC:-$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null || true)}
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+[ -n "$NVCC" ] && export LD_LIBRARY_PATH="$(dirname "$NVCC")/../lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"   # libcublas
 PY=${PYTHON:-python3}
 "$PY" -c 'import torch' >/dev/null 2>&1 || { [ -x /usr/bin/python3 ] && PY=/usr/bin/python3; }
 NAMES=(); STATES=(); SECS=(); NOTES=()
