@@ -7,8 +7,8 @@
    thread that must reach it has. Blocks run one after another (CUDA promises nothing about their
    order or concurrency, and our kernels never communicate between blocks within a launch).
      - __shared__ is `static`: one copy per kernel, which is one copy per block because blocks run
-       one at a time. Dynamic shared memory (INH_CUDA_SHARED_DYN) is poisoned with NaN bytes at
-       the start of every block, so a read before the write shows up as NaN.
+       one at a time. Static and dynamic (INH_CUDA_SHARED_DYN) shared memory are poisoned with NaN
+       bytes at the start of every block, so a read before the write shows up as NaN.
      - Fibers of a block run in forward, reverse or strided order, by block: a missing barrier
        (a thread reading what another writes in the same phase) gives order-dependent results,
        which the tests see as a mismatch against the CPU.
@@ -40,7 +40,25 @@
 #define __forceinline__ inline
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
+/* Static __shared__ variables go to one ELF section, so that every block can start with all of
+   them poisoned (NaN bytes) like dynamic shared memory: a read before the write shows. Under
+   AddressSanitizer (which puts red zones between globals) they are plain statics. */
+#if defined(__SANITIZE_ADDRESS__)
+#define INH_SIMT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define INH_SIMT_ASAN 1
+#endif
+#endif
+#if defined(INH_SIMT_ASAN) || !defined(__ELF__)
 #define __shared__ static
+#define INH_SIMT_POISON_STATIC 0
+#else
+#define __shared__ static __attribute__((section("inh_simt_shared")))
+#define INH_SIMT_POISON_STATIC 1
+extern "C" char __start_inh_simt_shared[] __attribute__((weak));
+extern "C" char __stop_inh_simt_shared[] __attribute__((weak));
+#endif
 
 struct dim3 {
     unsigned x, y, z;
@@ -257,6 +275,12 @@ inline int launch(dim3 grid, dim3 block, size_t shmem, K kernel, A... args) {
             for (unsigned x = 0; x < grid.x; x++, b++) {
                 s.block_idx = uint3{x, y, z};
                 if (shmem) memset(s.dyn.data(), 0xFF, shmem);   /* NaN bytes: read-before-write shows */
+#if INH_SIMT_POISON_STATIC
+                {
+                    char *lo = __start_inh_simt_shared, *hi = __stop_inh_simt_shared;
+                    if (lo && hi > lo) memset(lo, 0xFF, (size_t)(hi - lo));
+                }
+#endif
                 if (run_block((unsigned)((b + s.launches) % 3))) return -1;
             }
     s.launches++;
