@@ -10,7 +10,7 @@ TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 # the kernel and model tests once more without -march: the portable (SSE2) paths, bf16 emulated
 PORTABLE = $(BUILD)/test_core_portable $(BUILD)/test_fastmm_portable
 
-.PHONY: all test demo reproduce clean check-cxx bench-matmul bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
+.PHONY: all test demo reproduce clean check-cxx cuda cuda-emu-test cuda-syntax bench-matmul bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
 all: $(BUILD)/inheritune
 
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
@@ -26,8 +26,56 @@ $(BUILD):
 	mkdir -p $(BUILD)
 
 # every test binary runs from the repository root; the last line sums them up
-test: $(BUILD)/inheritune $(TESTS) $(PORTABLE) check-cxx
-	@sh tests/run.sh $(TESTS) $(PORTABLE)
+test: $(BUILD)/inheritune $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu check-cxx
+	@sh tests/run.sh $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu
+
+# --- CUDA (inheritune_cuda.cu; README "CUDA (in progress)") ---------------------------------
+# the CUDA ops on the SIMT emulator (tests/cuda), against the CPU ops: no GPU, no CUDA Toolkit
+# (-O1: half the compile time of -O3, and the emulated shapes run in about a second anyway)
+CXX     ?= c++
+CUDA_EMU_FLAGS = -std=c++17 -O1 $(filter-out -O%,$(OPT)) -Wall -Wextra -DINH_CUDA_EMULATE -I. -Itests -Itests/cuda
+CUDA_EMU_DEPS  = inheritune_cuda.cu tests/cuda/simt.h tests/cuda/cuda_emu.h
+$(BUILD)/inheritune_cuda_emu.o: $(CUDA_EMU_DEPS) | $(BUILD)
+	$(CXX) $(CUDA_EMU_FLAGS) -x c++ -c inheritune_cuda.cu -o $@
+$(BUILD)/test_cuda_emu: tests/test_cuda.cpp tests/test.h $(HDR) $(BUILD)/inheritune_cuda_emu.o
+	$(CXX) $(CUDA_EMU_FLAGS) tests/test_cuda.cpp $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
+cuda-emu-test: $(BUILD)/test_cuda_emu
+	@sh tests/run.sh $(BUILD)/test_cuda_emu
+
+# the device code through clang's CUDA front end to PTX, with stand-in declarations instead of
+# the Toolkit's headers: catches code a CUDA compiler would refuse, on machines without nvcc
+CLANG_CUDA ?= clang-19
+CUDA_ARCH  ?= sm_90
+cuda-syntax: | $(BUILD)
+	@command -v $(CLANG_CUDA) >/dev/null 2>&1 || { echo "make cuda-syntax: $(CLANG_CUDA) not found (Debian: apt-get install clang-19; clang 14 lacks sm_90 and --cuda-feature)"; exit 1; }
+	$(CLANG_CUDA) -x cuda -nocudainc -nocudalib --cuda-gpu-arch=$(CUDA_ARCH) --cuda-feature=+ptx80 --cuda-device-only -S \
+	    -Wno-unknown-cuda-version -Wall -Wextra -Werror -DINH_CUDA_SYNTAX -Itests/cuda inheritune_cuda.cu -o $(BUILD)/inheritune_cuda.ptx
+	@echo "cuda-syntax: $(BUILD)/inheritune_cuda.ptx, $$(grep -c '\.entry' $(BUILD)/inheritune_cuda.ptx) kernels for $(CUDA_ARCH)"
+
+# with the CUDA Toolkit: the library object and the op tests on a real device (larger shapes);
+# make cuda CUDA_ARCH=sm_80 for another card
+ifeq ($(origin NVCC),undefined)
+NVCC      := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+endif
+NVCCFLAGS ?= -O3 -std=c++17 -arch=$(CUDA_ARCH) -lineinfo
+# libcublas is linked dynamically: record the Toolkit's library folder, which is often not in ld.so.conf
+CUDA_RPATH = -Xlinker -rpath -Xlinker $(abspath $(dir $(NVCC))../lib64)
+cuda:
+	@if [ -z "$(NVCC)" ] || ! [ -x "$(NVCC)" ]; then echo "make cuda needs the CUDA Toolkit (nvcc and cuBLAS; https://developer.nvidia.com/cuda-downloads), or NVCC=/path/to/nvcc"; exit 1; fi
+	@$(MAKE) --no-print-directory $(BUILD)/libinheritune_cuda.a $(BUILD)/test_cuda_device $(BUILD)/bench_cuda
+$(BUILD)/inheritune_cuda.o: inheritune_cuda.cu | $(BUILD)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+$(BUILD)/libinheritune_cuda.a: $(BUILD)/inheritune_cuda.o
+	ar rcs $@ $<
+$(BUILD)/test_cuda_device: tests/test_cuda.cpp tests/test.h $(HDR) $(BUILD)/inheritune_cuda.o
+	$(CXX) -std=c++17 $(OPT) -Wall -Wextra -I. -Itests -c tests/test_cuda.cpp -o $(BUILD)/test_cuda_device.o
+	$(NVCC) $(NVCCFLAGS) $(BUILD)/test_cuda_device.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas -lpthread $(CUDA_RPATH)
+# matmul and attention speed at GPT-2 124M shapes (tests/cuda/gpu_check.sh runs it; --tiny on the emulator)
+$(BUILD)/bench_cuda: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda.o
+	$(CXX) -std=c++17 -O2 -Wall -Wextra -c $< -o $(BUILD)/bench_cuda.o
+	$(NVCC) $(NVCCFLAGS) $(BUILD)/bench_cuda.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas $(CUDA_RPATH)
+$(BUILD)/bench_cuda_emu: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda_emu.o
+	$(CXX) $(CUDA_EMU_FLAGS) $< $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
 
 # the header must compile as C++ and under clang too, plain and with $(OPT) (warnings are errors here)
 check-cxx: | $(BUILD)

@@ -39,6 +39,11 @@ for t in tests/test_*.c; do
     $CC $CFLAGS -Itests "$t" -o "$mirror/build/$n" -lm -lpthread || { echo "sanitize: $t does not build"; exit 1; }
     bins="$bins build/$n"
 done
+# the CUDA ops on the SIMT emulator (C++): out-of-bounds accesses inside kernels show up here
+CXX=${CXX:-c++}
+$CXX -std=c++17 -Wall -Wextra $SAN -DINH_CUDA_EMULATE -I. -Itests -Itests/cuda tests/test_cuda.cpp -x c++ inheritune_cuda.cu \
+    -o "$mirror/build/test_cuda_emu" -lm -lpthread || { echo "sanitize: tests/test_cuda.cpp does not build"; exit 1; }
+bins="$bins build/test_cuda_emu"
 
 # detect_leaks is on by default for ASan on Linux x86-64, said here so it stays on everywhere
 ASAN_OPTIONS="detect_leaks=1:log_path=$dir/logs/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
@@ -52,6 +57,8 @@ total=$(printf '%s\n' "$out" | tail -1)
 reports=0
 for f in "$dir"/logs/*; do
     [ -e "$f" ] || continue
+    # the emulator's fibers (swapcontext): ASan warns once that it cannot follow them fully
+    grep -v "ASan doesn't fully support makecontext/swapcontext" "$f" | grep -q . || continue
     reports=$((reports + 1))
     echo "== sanitizer report $f"
     cat "$f"

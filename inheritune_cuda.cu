@@ -1,0 +1,869 @@
+/* inheritune_cuda.cu - the CUDA companion of inheritune.h: the ops of a training step on one
+   NVIDIA GPU, over the CUDA runtime and cuBLAS only.
+
+   Status: phase 1 of issue 12. The ops and their C API exist and are tested against the CPU ops
+   of inheritune.h (tests/test_cuda.cpp); the backend seam that lets the model run on them comes
+   next. Build:
+       nvcc -O3 -arch=sm_90 -c inheritune_cuda.cu            (make cuda; links with -lcublas)
+       c++ -x c++ -DINH_CUDA_EMULATE -Itests/cuda -c inheritune_cuda.cu
+                                                               (make cuda-emu-test: the same source
+                                                                on the SIMT emulator, no GPU)
+   The declarations below are this file's whole interface. A C or C++ file that calls it does
+       #define INH_CUDA_DECLARE_ONLY
+       #include "inheritune_cuda.cu"
+   (the library stays the two files the design names; no third header to keep in step).
+
+   Conventions, shared with inheritune.h: row-major tensors, dimension names B, T, C, NH, hs, V,
+   Vp, N = B*T rows, OC output channels; every pointer passed to an op is device memory unless the
+   name says host; backward ops ACCUMULATE (+=) into gradients; each launcher's arguments are the
+   CPU op's, with the context first in place of the thread count. Functions return 0, or -1 with
+   inh_cuda_error() naming the call and the problem; nothing here ends the process. Every kernel
+   is deterministic: each output has one owner and a fixed summation order (no float atomics), so
+   a run is bit-reproducible on the same GPU. All work goes to the default stream, in order.
+
+   Adding a kernel: launch it with INH_CUDA_LAUNCH (never <<<>>> directly), take dynamic shared
+   memory with INH_CUDA_SHARED_DYN, and give any CUDA intrinsic not used yet a stand-in in
+   tests/cuda/simt.h (emulation) and a declaration in tests/cuda/cuda_stub.h (make cuda-syntax). */
+#ifndef INHERITUNE_CUDA_API
+#define INHERITUNE_CUDA_API
+#include <stddef.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct inh_cuda_ctx inh_cuda_ctx;   /* cuBLAS handle and scratch for one device */
+
+const char *inh_cuda_error(void);           /* the last error message ("" if none) */
+int  inh_cuda_emulated(void);               /* 1 in the emulation build */
+int  inh_cuda_init(inh_cuda_ctx **g, int device);
+void inh_cuda_release(inh_cuda_ctx *g);
+int  inh_cuda_sync(inh_cuda_ctx *g);        /* waits for the device; reports errors of earlier kernels */
+
+/* memory */
+int  inh_cuda_malloc(void **p, size_t bytes);
+int  inh_cuda_free(void *p);                /* NULL is fine */
+int  inh_cuda_to_device(void *dst, const void *host_src, size_t bytes);
+int  inh_cuda_to_host(void *host_dst, const void *src, size_t bytes);
+int  inh_cuda_copy(void *dst, const void *src, size_t bytes);   /* device to device */
+int  inh_cuda_memset(void *p, int byte, size_t bytes);
+
+/* the ops (shapes as in inheritune.h) */
+int inh_cuda_encoder_forward(inh_cuda_ctx *g, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C);
+int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C);
+int inh_cuda_layernorm_forward(inh_cuda_ctx *g, float *out, float *mean, float *rstd, const float *inp,
+                               const float *w, const float *bias, int N, int C);
+int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                                const float *w, const float *mean, const float *rstd, int N, int C);
+/* bf16: operands rounded to bfloat16 (to nearest even), products summed in fp32, as the CPU --bf16 */
+int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float *inp, const float *w, const float *bias,
+                            int N, int C, int OC, int bf16);
+int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                             const float *w, int N, int C, int OC, int bf16);
+/* causal attention, flash-style: (B,NH,T,T) is never stored. rows is (B*NH, 2T) floats as for the
+   CPU flash kernel; forward leaves each query row's log-sum-exp in rows[bh*2T + t]; backward
+   recomputes what it needs into rows and reads nothing the forward left. hs = C/NH <= 128. */
+int inh_cuda_attention_forward(inh_cuda_ctx *g, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale);
+int inh_cuda_attention_backward(inh_cuda_ctx *g, float *dqkv, float *rows, const float *dout, const float *qkv,
+                                int B, int T, int C, int NH, float scale);
+int inh_cuda_gelu_forward(inh_cuda_ctx *g, float *out, const float *inp, size_t n);
+int inh_cuda_gelu_backward(inh_cuda_ctx *g, float *dinp, const float *inp, const float *gout, const float *dout, size_t n);
+int inh_cuda_residual_forward(inh_cuda_ctx *g, float *out, const float *a, const float *b, size_t n);
+int inh_cuda_crossentropy_forward(inh_cuda_ctx *g, float *logits, float *losses, const int *targets, int N, int V, int Vp);
+int inh_cuda_crossentropy_backward(inh_cuda_ctx *g, float *probs, const int *targets, const float *q, float w, float dloss,
+                                   int N, int Vp);
+/* global L2 norm of x[0..n), into *host_norm: blocks sum fixed chunks in double, then one block
+   adds the partials in order, so the result depends on n alone */
+int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, float *host_norm);
+/* AdamW over segments of one parameter buffer (per tensor: where it lies and its weight decay).
+   grad_scale multiplies every gradient (clipping); t is the 1-based step for bias correction. */
+typedef struct { size_t off, n; float wd; } inh_cuda_segment;
+int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, float *m, float *v, const inh_cuda_segment *segs, int nseg,
+                   float lr, float beta1, float beta2, float eps, float grad_scale, int t);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* INHERITUNE_CUDA_API */
+
+#ifndef INH_CUDA_DECLARE_ONLY
+/* =============================================================================================
+   Implementation */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(INH_CUDA_EMULATE)
+#include "cuda_emu.h"                    /* tests/cuda: the SIMT emulator and cuBLAS stand-in */
+#define INH_CUDA_SHARED_DYN(T, name) INH_SIMT_DYN_SHARED(T, name)
+#elif defined(INH_CUDA_SYNTAX)
+#include "cuda_stub.h"                   /* tests/cuda: declarations for clang -nocudainc */
+#define INH_CUDA_SHARED_DYN(T, name) extern __shared__ T name[]
+#else
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+#define INH_CUDA_SHARED_DYN(T, name) extern __shared__ T name[]
+#endif
+
+/* ---- errors --------------------------------------------------------------------------------- */
+static char inh_cuda__errbuf[1024];
+extern "C" const char *inh_cuda_error(void) { return inh_cuda__errbuf; }
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static int inh_cuda__fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(inh_cuda__errbuf, sizeof inh_cuda__errbuf, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+#define INH_CUDA_CHECK(call) do { \
+    cudaError_t e_ = (call); \
+    if (e_ != cudaSuccess) return inh_cuda__fail("%s:%d: %s: %s", __FILE__, __LINE__, #call, cudaGetErrorString(e_)); \
+} while (0)
+#define INH_CUBLAS_CHECK(call) do { \
+    cublasStatus_t s_ = (call); \
+    if (s_ != CUBLAS_STATUS_SUCCESS) return inh_cuda__fail("%s:%d: %s: %s", __FILE__, __LINE__, #call, cublasGetStatusString(s_)); \
+} while (0)
+
+/* The one way a kernel is launched, so that the same source runs on a GPU and on the emulator.
+   A launch error (bad configuration) is reported here; an error while the kernel runs shows at the
+   next synchronising call, or here already with -DINH_CUDA_SYNC_EACH (debugging, sanitizers). */
+#if defined(INH_CUDA_EMULATE)
+#define INH_CUDA_LAUNCH(kernel, grid, block, shmem, ...) do { \
+    if (inh_simt::launch(grid, block, shmem, kernel, __VA_ARGS__)) \
+        return inh_cuda__fail("%s:%d: kernel %s: %s", __FILE__, __LINE__, #kernel, inh_simt::error()); \
+} while (0)
+#else
+#ifdef INH_CUDA_SYNC_EACH
+#define INH_CUDA__AFTER_LAUNCH INH_CUDA_CHECK(cudaDeviceSynchronize())
+#else
+#define INH_CUDA__AFTER_LAUNCH ((void)0)
+#endif
+#define INH_CUDA_LAUNCH(kernel, grid, block, shmem, ...) do { \
+    kernel<<<grid, block, shmem>>>(__VA_ARGS__); \
+    cudaError_t e_ = cudaGetLastError(); \
+    if (e_ != cudaSuccess) return inh_cuda__fail("%s:%d: kernel %s: %s", __FILE__, __LINE__, #kernel, cudaGetErrorString(e_)); \
+    INH_CUDA__AFTER_LAUNCH; \
+} while (0)
+#endif
+
+extern "C" int inh_cuda_emulated(void) {
+#ifdef INH_CUDA_EMULATE
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* ---- context and memory --------------------------------------------------------------------- */
+struct inh_cuda_ctx {
+    cublasHandle_t blas;
+    void *scratch;          /* device scratch: bf16 operands, encoder buckets, norm partials */
+    size_t scratch_bytes;
+    int *host;              /* host scratch: encoder backward's token buckets */
+    size_t host_ints;
+};
+
+extern "C" int inh_cuda_init(inh_cuda_ctx **out, int device) {
+    *out = NULL;
+    int n = 0;
+    INH_CUDA_CHECK(cudaGetDeviceCount(&n));
+    if (device < 0 || device >= n) return inh_cuda__fail("CUDA device %d does not exist (%d found)", device, n);
+    INH_CUDA_CHECK(cudaSetDevice(device));
+    inh_cuda_ctx *g = (inh_cuda_ctx *)calloc(1, sizeof *g);
+    if (!g) return inh_cuda__fail("out of host memory for the CUDA context");
+    cublasStatus_t s = cublasCreate(&g->blas);
+    if (s != CUBLAS_STATUS_SUCCESS) { free(g); return inh_cuda__fail("cublasCreate: %s", cublasGetStatusString(s)); }
+    *out = g;
+    return 0;
+}
+extern "C" void inh_cuda_release(inh_cuda_ctx *g) {
+    if (!g) return;
+    cublasDestroy(g->blas);
+    cudaFree(g->scratch);
+    free(g->host);
+    free(g);
+}
+extern "C" int inh_cuda_sync(inh_cuda_ctx *g) {
+    (void)g;
+    INH_CUDA_CHECK(cudaDeviceSynchronize());
+    return 0;
+}
+/* device scratch of at least `bytes`; its contents do not survive a call */
+static int inh_cuda__scratch(inh_cuda_ctx *g, size_t bytes) {
+    if (g->scratch_bytes >= bytes) return 0;
+    INH_CUDA_CHECK(cudaFree(g->scratch));
+    g->scratch = NULL; g->scratch_bytes = 0;
+    bytes += bytes / 4 + 256;
+    INH_CUDA_CHECK(cudaMalloc(&g->scratch, bytes));
+    g->scratch_bytes = bytes;
+    return 0;
+}
+
+extern "C" int inh_cuda_malloc(void **p, size_t bytes) {
+    *p = NULL;
+    cudaError_t e = cudaMalloc(p, bytes ? bytes : 1);
+    if (e != cudaSuccess) { *p = NULL; return inh_cuda__fail("cudaMalloc of %zu bytes: %s", bytes, cudaGetErrorString(e)); }
+    return 0;
+}
+extern "C" int inh_cuda_free(void *p) { INH_CUDA_CHECK(cudaFree(p)); return 0; }
+extern "C" int inh_cuda_to_device(void *dst, const void *src, size_t bytes) {
+    INH_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+    return 0;
+}
+extern "C" int inh_cuda_to_host(void *dst, const void *src, size_t bytes) {
+    INH_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+    return 0;
+}
+extern "C" int inh_cuda_copy(void *dst, const void *src, size_t bytes) {
+    INH_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+    return 0;
+}
+extern "C" int inh_cuda_memset(void *p, int byte, size_t bytes) { INH_CUDA_CHECK(cudaMemset(p, byte, bytes)); return 0; }
+
+/* ---- device helpers ------------------------------------------------------------------------- */
+#define INH_CUDA__FULL 0xffffffffu
+enum { INH_CUDA__EW = 256,          /* threads per block of the element-wise kernels */
+       INH_CUDA__EW_BLOCKS = 2048 };/* at most this many blocks; each thread strides the rest */
+
+static unsigned inh_cuda__ew_grid(size_t n) {
+    size_t b = (n + INH_CUDA__EW - 1) / INH_CUDA__EW;
+    return (unsigned)(b < 1 ? 1 : b > (size_t)INH_CUDA__EW_BLOCKS ? (size_t)INH_CUDA__EW_BLOCKS : b);
+}
+/* sums and maxima over a warp: a butterfly, so every lane holds the same result (fixed order) */
+template <class F> __device__ __forceinline__ F inh_cuda__warp_sum(F v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(INH_CUDA__FULL, v, o);
+    return v;
+}
+__device__ __forceinline__ float inh_cuda__warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(INH_CUDA__FULL, v, o));
+    return v;
+}
+/* sum or max over a 1-D block whose size is a multiple of 32 (at most 1024); every thread gets
+   the result. sh holds 33 values. Fixed tree: deterministic. */
+template <class F> __device__ F inh_cuda__block_reduce(F v, F *sh, int is_max) {
+    int lane = threadIdx.x % 32, warp = threadIdx.x / 32, nw = blockDim.x / 32;
+    v = is_max ? (F)inh_cuda__warp_max((float)v) : inh_cuda__warp_sum(v);
+    if (lane == 0) sh[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        F x = lane < nw ? sh[lane] : (is_max ? sh[0] : (F)0);
+        x = is_max ? (F)inh_cuda__warp_max((float)x) : inh_cuda__warp_sum(x);
+        if (lane == 0) sh[32] = x;
+    }
+    __syncthreads();
+    F r = sh[32];
+    __syncthreads();   /* sh may be reused by the caller's next reduction */
+    return r;
+}
+/* float to bfloat16 bits, to nearest even; NaN stays a quiet NaN (as inh__bf16_round) */
+__device__ __forceinline__ unsigned short inh_cuda__bf16(float f) {
+    unsigned u = __float_as_uint(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) u |= 0x00400000u;
+    else u += 0x7fffu + ((u >> 16) & 1u);
+    return (unsigned short)(u >> 16);
+}
+
+/* ---- encoder -------------------------------------------------------------------------------- */
+/* out (B,T,C) = wte[inp] + wpe[t] */
+__global__ void inh_cuda__encoder_fwd_k(float *out, const int *inp, const float *wte, const float *wpe, int T, int C, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        size_t bt = i / C;
+        int c = (int)(i % C), t = (int)(bt % T);
+        out[i] = wte[(size_t)inp[bt] * C + c] + wpe[(size_t)t * C + c];
+    }
+}
+extern "C" int inh_cuda_encoder_forward(inh_cuda_ctx *g, float *out, const int *inp, const float *wte, const float *wpe,
+                                        int B, int T, int C) {
+    (void)g;
+    size_t n = (size_t)B * T * C;
+    if (!n) return 0;
+    INH_CUDA_LAUNCH(inh_cuda__encoder_fwd_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, out, inp, wte, wpe, T, C, n);
+    return 0;
+}
+/* dwpe[t] += sum over b of dout[b,t]: one thread per (t, c), b in order (the CPU's order) */
+__global__ void inh_cuda__encoder_bwd_wpe_k(float *dwpe, const float *dout, int B, int T, int C) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (size_t)T * C; i += (size_t)gridDim.x * blockDim.x) {
+        float acc = dwpe[i];
+        for (int b = 0; b < B; b++) acc += dout[(size_t)b * T * C + i];
+        dwpe[i] = acc;
+    }
+}
+/* dwte[token] += dout at every position of that token, positions in order. Block y = one token:
+   pos[seg[y] .. seg[y+1]) are its positions, ascending; tok[y] the token. */
+__global__ void inh_cuda__encoder_bwd_wte_k(float *dwte, const float *dout, const int *pos, const int *seg, const int *tok, int C) {
+    int y = blockIdx.y, c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    float *d = dwte + (size_t)tok[y] * C + c;
+    float acc = *d;
+    for (int k = seg[y]; k < seg[y + 1]; k++) acc += dout[(size_t)pos[k] * C + c];
+    *d = acc;
+}
+static int inh_cuda__cmp_pair(const void *a, const void *b) {   /* (token, position) pairs */
+    const int *x = (const int *)a, *y = (const int *)b;
+    return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : (x[1] < y[1] ? -1 : x[1] > y[1]);
+}
+/* The token ids are copied to the host and grouped there (a sort of N pairs), so each dwte row
+   has one owner that adds its positions in order: no atomics, the CPU's result bit for bit. */
+extern "C" int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dwpe, const float *dout, const int *inp,
+                                         int B, int T, int C) {
+    int N = B * T;
+    if (N <= 0 || C <= 0) return 0;
+    size_t need = (size_t)2 * N + 2 * N + N + 1;   /* pairs, then pos, tok, seg (N+1) */
+    if (g->host_ints < need) {
+        int *h = (int *)realloc(g->host, need * sizeof(int));
+        if (!h) return inh_cuda__fail("out of host memory for the encoder backward (%d positions)", N);
+        g->host = h; g->host_ints = need;
+    }
+    int *pairs = g->host, *pos = pairs + 2 * (size_t)N, *tok = pos + N, *seg = tok + N;
+    INH_CUDA_CHECK(cudaMemcpy(pos, inp, (size_t)N * sizeof(int), cudaMemcpyDeviceToHost));
+    for (int i = 0; i < N; i++) { pairs[2 * i] = pos[i]; pairs[2 * i + 1] = i; }
+    qsort(pairs, (size_t)N, 2 * sizeof(int), inh_cuda__cmp_pair);
+    int ns = 0;
+    for (int i = 0; i < N; i++) {
+        if (i == 0 || pairs[2 * i] != pairs[2 * i - 2]) { tok[ns] = pairs[2 * i]; seg[ns++] = i; }
+        pos[i] = pairs[2 * i + 1];
+    }
+    seg[ns] = N;
+    /* device copy: pos (N), seg (ns+1), tok (ns) */
+    if (inh_cuda__scratch(g, ((size_t)N + ns + 1 + ns) * sizeof(int))) return -1;
+    int *dpos = (int *)g->scratch, *dseg = dpos + N, *dtok = dseg + ns + 1;
+    INH_CUDA_CHECK(cudaMemcpy(dpos, pos, (size_t)N * sizeof(int), cudaMemcpyHostToDevice));
+    INH_CUDA_CHECK(cudaMemcpy(dseg, seg, (size_t)(ns + 1) * sizeof(int), cudaMemcpyHostToDevice));
+    INH_CUDA_CHECK(cudaMemcpy(dtok, tok, (size_t)ns * sizeof(int), cudaMemcpyHostToDevice));
+    for (int y0 = 0; y0 < ns; y0 += 65535) {   /* grid.y is at most 65535 */
+        int ny = ns - y0 < 65535 ? ns - y0 : 65535;
+        INH_CUDA_LAUNCH(inh_cuda__encoder_bwd_wte_k, dim3((C + 127) / 128, ny), dim3(128), 0, dwte, dout, dpos, dseg + y0, dtok + y0, C);
+    }
+    size_t tc = (size_t)T * C;
+    INH_CUDA_LAUNCH(inh_cuda__encoder_bwd_wpe_k, dim3(inh_cuda__ew_grid(tc)), dim3(INH_CUDA__EW), 0, dwpe, dout, B, T, C);
+    return 0;
+}
+
+/* ---- layernorm ------------------------------------------------------------------------------ */
+/* One warp per row (8 rows per block): mean, then the mean square deviation (two passes, as the
+   CPU), eps 1e-5. out (N,C), mean and rstd (N); bias may be NULL. */
+enum { INH_CUDA__LN_ROWS = 8 };
+__global__ void inh_cuda__ln_fwd_k(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *bias,
+                                   int N, int C) {
+    int lane = threadIdx.x % 32, n = blockIdx.x * INH_CUDA__LN_ROWS + threadIdx.x / 32;
+    if (n >= N) return;   /* the whole warp: no barrier below */
+    const float *x = inp + (size_t)n * C;
+    float s = 0.0f;
+    for (int i = lane; i < C; i += 32) s += x[i];
+    float m = inh_cuda__warp_sum(s) / (float)C;
+    s = 0.0f;
+    for (int i = lane; i < C; i += 32) s += (x[i] - m) * (x[i] - m);
+    float r = 1.0f / sqrtf(inh_cuda__warp_sum(s) / (float)C + 1e-5f);
+    float *o = out + (size_t)n * C;
+    for (int i = lane; i < C; i += 32) o[i] = (x[i] - m) * r * w[i] + (bias ? bias[i] : 0.0f);
+    if (lane == 0) { mean[n] = m; rstd[n] = r; }
+}
+extern "C" int inh_cuda_layernorm_forward(inh_cuda_ctx *g, float *out, float *mean, float *rstd, const float *inp,
+                                          const float *w, const float *bias, int N, int C) {
+    (void)g;
+    if (N <= 0) return 0;
+    INH_CUDA_LAUNCH(inh_cuda__ln_fwd_k, dim3((N + INH_CUDA__LN_ROWS - 1) / INH_CUDA__LN_ROWS), dim3(32 * INH_CUDA__LN_ROWS), 0,
+                    out, mean, rstd, inp, w, bias, N, C);
+    return 0;
+}
+/* dinp += (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) * rstd, dnorm = w * dout; warp per row */
+__global__ void inh_cuda__ln_bwd_rows_k(float *dinp, const float *dout, const float *inp, const float *w, const float *mean,
+                                        const float *rstd, int N, int C) {
+    int lane = threadIdx.x % 32, n = blockIdx.x * INH_CUDA__LN_ROWS + threadIdx.x / 32;
+    if (n >= N) return;
+    const float *d = dout + (size_t)n * C, *x = inp + (size_t)n * C;
+    float m = mean[n], r = rstd[n], a = 0.0f, b = 0.0f;
+    for (int i = lane; i < C; i += 32) {
+        float dn = w[i] * d[i];
+        a += dn; b += dn * ((x[i] - m) * r);
+    }
+    a = inh_cuda__warp_sum(a) / (float)C;
+    b = inh_cuda__warp_sum(b) / (float)C;
+    float *di = dinp + (size_t)n * C;
+    for (int i = lane; i < C; i += 32) di[i] += (w[i] * d[i] - a - (x[i] - m) * r * b) * r;
+}
+/* dw[c] += sum_n norm * dout, db[c] += sum_n dout: 32 columns per block, 16 row groups summed in
+   a fixed order (rows n = y, y+16, ... per group, then the groups in order) */
+__global__ void inh_cuda__ln_bwd_cols_k(float *dw, float *db, const float *dout, const float *inp, const float *mean,
+                                        const float *rstd, int N, int C) {
+    __shared__ float sw[16][33], sb[16][33];
+    int tx = threadIdx.x, ty = threadIdx.y, c = blockIdx.x * 32 + tx;
+    float aw = 0.0f, ab = 0.0f;
+    if (c < C)
+        for (int n = ty; n < N; n += 16) {
+            float d = dout[(size_t)n * C + c];
+            aw += (inp[(size_t)n * C + c] - mean[n]) * rstd[n] * d;
+            ab += d;
+        }
+    sw[ty][tx] = aw; sb[ty][tx] = ab;
+    __syncthreads();
+    if (ty == 0 && c < C) {
+        float w_ = 0.0f, b_ = 0.0f;
+        for (int k = 0; k < 16; k++) { w_ += sw[k][tx]; b_ += sb[k][tx]; }
+        dw[c] += w_;
+        if (db) db[c] += b_;
+    }
+}
+extern "C" int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                                           const float *w, const float *mean, const float *rstd, int N, int C) {
+    (void)g;
+    if (N <= 0 || C <= 0) return 0;
+    INH_CUDA_LAUNCH(inh_cuda__ln_bwd_rows_k, dim3((N + INH_CUDA__LN_ROWS - 1) / INH_CUDA__LN_ROWS), dim3(32 * INH_CUDA__LN_ROWS), 0,
+                    dinp, dout, inp, w, mean, rstd, N, C);
+    INH_CUDA_LAUNCH(inh_cuda__ln_bwd_cols_k, dim3((C + 31) / 32), dim3(32, 16), 0, dw, db, dout, inp, mean, rstd, N, C);
+    return 0;
+}
+
+/* ---- matmul (cuBLAS) -------------------------------------------------------------------------
+   Row-major X (R,K) is column-major X^T with leading dimension K, so each product is asked of
+   cuBLAS transposed:
+     forward  out (N,OC) = inp (N,C) @ w^T       out^T (OC,N)  = op_T(w: C x OC, ld C) @ inp^T (C x N, ld C)
+     dinp     dinp (N,C) += dout (N,OC) @ w      dinp^T (C,N)  = w^T (C x OC, ld C) @ dout^T (OC x N, ld OC)
+     dw       dw (OC,C) += dout^T @ inp          dw^T (C,OC)   = inp^T (C x N, ld C) @ op_T(dout^T: OC x N, ld OC)
+   The bias is written first and the product added (beta 1); dbias is a column sum with one owner
+   per column. cuBLAS in its default math mode computes fp32 products in fp32 (no TF32). */
+__global__ void inh_cuda__bias_fill_k(float *out, const float *bias, int OC, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        out[i] = bias[i % OC];
+}
+__global__ void inh_cuda__to_bf16_k(unsigned short *dst, const float *src, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        dst[i] = inh_cuda__bf16(src[i]);
+}
+/* dbias[c] += sum_n dout[n,c], 32 columns per block, 16 row groups in a fixed order */
+__global__ void inh_cuda__colsum_k(float *dbias, const float *dout, int N, int OC) {
+    __shared__ float s[16][33];
+    int tx = threadIdx.x, ty = threadIdx.y, c = blockIdx.x * 32 + tx;
+    float a = 0.0f;
+    if (c < OC)
+        for (int n = ty; n < N; n += 16) a += dout[(size_t)n * OC + c];
+    s[ty][tx] = a;
+    __syncthreads();
+    if (ty == 0 && c < OC) {
+        float t = 0.0f;
+        for (int k = 0; k < 16; k++) t += s[k][tx];
+        dbias[c] += t;
+    }
+}
+/* bf16 copies of up to three operands in the context's scratch */
+static int inh_cuda__bf16_operands(inh_cuda_ctx *g, const float *const *src, const size_t *n, int k, unsigned short **dst) {
+    size_t total = 0;
+    for (int i = 0; i < k; i++) total += (n[i] + 7) / 8 * 8;
+    if (inh_cuda__scratch(g, total * sizeof(unsigned short))) return -1;
+    unsigned short *p = (unsigned short *)g->scratch;
+    for (int i = 0; i < k; i++) {
+        dst[i] = p;
+        if (n[i]) INH_CUDA_LAUNCH(inh_cuda__to_bf16_k, dim3(inh_cuda__ew_grid(n[i])), dim3(INH_CUDA__EW), 0, p, src[i], n[i]);
+        p += (n[i] + 7) / 8 * 8;
+    }
+    return 0;
+}
+/* C (m,n) col-major ldc = op(A) op(B), fp32 or bf16 operands, fp32 result */
+static int inh_cuda__gemm(inh_cuda_ctx *g, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                          const void *A, int lda, const void *B, int ldb, float beta, float *C, int ldc, int bf16) {
+    const float one = 1.0f;
+    if (bf16)
+        INH_CUBLAS_CHECK(cublasGemmEx(g->blas, ta, tb, m, n, k, &one, A, CUDA_R_16BF, lda, B, CUDA_R_16BF, ldb, &beta,
+                                      C, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    else
+        INH_CUBLAS_CHECK(cublasSgemm(g->blas, ta, tb, m, n, k, &one, (const float *)A, lda, (const float *)B, ldb, &beta, C, ldc));
+    return 0;
+}
+extern "C" int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float *inp, const float *w, const float *bias,
+                                       int N, int C, int OC, int bf16) {
+    if (N <= 0 || OC <= 0) return 0;
+    size_t no = (size_t)N * OC;
+    if (bias) INH_CUDA_LAUNCH(inh_cuda__bias_fill_k, dim3(inh_cuda__ew_grid(no)), dim3(INH_CUDA__EW), 0, out, bias, OC, no);
+    const void *a = w, *b = inp;
+    if (bf16) {
+        const float *src[2] = {w, inp};
+        size_t n[2] = {(size_t)OC * C, (size_t)N * C};
+        unsigned short *d[2];
+        if (inh_cuda__bf16_operands(g, src, n, 2, d)) return -1;
+        a = d[0]; b = d[1];
+    }
+    return inh_cuda__gemm(g, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, a, C, b, C, bias ? 1.0f : 0.0f, out, OC, bf16);
+}
+extern "C" int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                                        const float *w, int N, int C, int OC, int bf16) {
+    if (N <= 0 || C <= 0 || OC <= 0) return 0;
+    const void *dd = dout, *di = inp, *dwt = w;
+    if (bf16 && (dinp || dw)) {
+        const float *src[3] = {dout, inp, w};
+        size_t n[3] = {(size_t)N * OC, dw ? (size_t)N * C : 0, dinp ? (size_t)OC * C : 0};
+        unsigned short *d[3];
+        if (inh_cuda__bf16_operands(g, src, n, 3, d)) return -1;
+        dd = d[0]; di = d[1]; dwt = d[2];
+    }
+    if (dinp && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, dwt, C, dd, OC, 1.0f, dinp, C, bf16)) return -1;
+    if (dw && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, di, C, dd, OC, 1.0f, dw, C, bf16)) return -1;
+    if (dbias) INH_CUDA_LAUNCH(inh_cuda__colsum_k, dim3((OC + 31) / 32), dim3(32, 16), 0, dbias, dout, N, OC);
+    return 0;
+}
+
+/* ---- attention (flash-style) -----------------------------------------------------------------
+   qkv (B,T,3C): q, k, v of head h at columns h*hs, C + h*hs, 2C + h*hs. Causal softmax of
+   q.k * scale. One warp per query (or key) row, 8 rows per block; keys (or queries) come through
+   shared memory 32 at a time, lane l taking row j0 + l of the tile for the dot products, and the
+   row's channels c = lane + 32r (r < 4: hs <= 128) for the weighted sums. Tiles pad to hs + 1
+   floats so that 32 lanes reading 32 rows hit 32 banks. Rows of the softmax are never stored:
+   the forward keeps a running maximum and sum (online softmax); the backward recomputes the
+   probabilities from the log-sum-exp. Sums run over j (or t) in order: deterministic. */
+enum { INH_CUDA__AW = 8, INH_CUDA__AT = 32, INH_CUDA__HSMAX = 128 };
+
+/* forward, and the first pass of backward: out (B,T,C) if not NULL; stats (B*NH, 2T): the
+   log-sum-exp of row t at [bh*2T + t], and with dout given, D_t = dout_t . out_t at [bh*2T + T + t] */
+__global__ void inh_cuda__att_fwd_k(float *out, float *stats, const float *dout, const float *qkv, int T, int C, int NH, float scale) {
+    INH_CUDA_SHARED_DYN(float, sm);
+    int hs = C / NH, hp = hs + 1, C3 = 3 * C;
+    float *ks = sm, *vs = ks + INH_CUDA__AT * hp, *qs = vs + INH_CUDA__AT * hp, *ps = qs + INH_CUDA__AW * hs;
+    int bh = blockIdx.y, b = bh / NH, h = bh % NH;
+    int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    int t = blockIdx.x * INH_CUDA__AW + warp, ok = t < T;
+    int tlast = min(T - 1, (int)(blockIdx.x * INH_CUDA__AW + INH_CUDA__AW - 1));
+    const float *base = qkv + (size_t)b * T * C3;
+    float *q = qs + warp * hs, *p = ps + warp * INH_CUDA__AT;
+    for (int i = lane; i < hs; i += 32) q[i] = ok ? base[(size_t)t * C3 + h * hs + i] : 0.0f;
+    float o[4] = {0.0f, 0.0f, 0.0f, 0.0f}, mx = -INFINITY, l = 0.0f;
+    for (int j0 = 0; j0 <= tlast; j0 += INH_CUDA__AT) {
+        __syncthreads();   /* the previous tile, and each warp's p, are used up */
+        for (int e = threadIdx.x; e < INH_CUDA__AT * hs; e += blockDim.x) {
+            int r = e / hs, i = e % hs, j = j0 + r;
+            ks[r * hp + i] = j < T ? base[(size_t)j * C3 + C + h * hs + i] : 0.0f;
+            vs[r * hp + i] = j < T ? base[(size_t)j * C3 + 2 * C + h * hs + i] : 0.0f;
+        }
+        __syncthreads();
+        int j = j0 + lane;
+        float s = -INFINITY;
+        if (ok && j <= t) {
+            float d = 0.0f;
+            for (int i = 0; i < hs; i++) d += q[i] * ks[lane * hp + i];
+            s = d * scale;
+        }
+        float mnew = fmaxf(mx, inh_cuda__warp_max(s));
+        float pj = s == -INFINITY ? 0.0f : expf(s - mnew);
+        float corr = mx == -INFINITY ? 0.0f : expf(mx - mnew);
+        l = l * corr + inh_cuda__warp_sum(pj);
+        p[lane] = pj;
+        __syncwarp();
+        int nk = ok ? min(INH_CUDA__AT, t - j0 + 1) : 0;
+        for (int r = 0; r < 4; r++) {
+            int i = lane + 32 * r;
+            if (i >= hs) break;
+            float acc = o[r] * corr;
+            for (int jj = 0; jj < nk; jj++) acc += p[jj] * vs[jj * hp + i];
+            o[r] = acc;
+        }
+        mx = mnew;
+    }
+    if (!ok) return;
+    float inv = 1.0f / l, dsum = 0.0f;
+    for (int r = 0; r < 4; r++) {
+        int i = lane + 32 * r;
+        if (i >= hs) break;
+        size_t at = ((size_t)b * T + t) * C + h * hs + i;
+        float y = o[r] * inv;
+        if (out) out[at] = y;
+        if (dout) dsum += dout[at] * y;
+    }
+    if (dout) dsum = inh_cuda__warp_sum(dsum);
+    if (lane == 0 && stats) {
+        stats[(size_t)bh * 2 * T + t] = mx + logf(l);
+        if (dout) stats[(size_t)bh * 2 * T + T + t] = dsum;
+    }
+}
+/* dq_t += sum over j <= t of dS_tj k_j, dS = P (dout_t . v_j - D_t) * scale; warp per query row */
+__global__ void inh_cuda__att_bwd_q_k(float *dqkv, const float *stats, const float *dout, const float *qkv, int T, int C, int NH,
+                                      float scale) {
+    INH_CUDA_SHARED_DYN(float, sm);
+    int hs = C / NH, hp = hs + 1, C3 = 3 * C;
+    float *ks = sm, *vs = ks + INH_CUDA__AT * hp, *qs = vs + INH_CUDA__AT * hp, *dos = qs + INH_CUDA__AW * hs;
+    float *ds = dos + INH_CUDA__AW * hs;
+    int bh = blockIdx.y, b = bh / NH, h = bh % NH;
+    int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    int t = blockIdx.x * INH_CUDA__AW + warp, ok = t < T;
+    int tlast = min(T - 1, (int)(blockIdx.x * INH_CUDA__AW + INH_CUDA__AW - 1));
+    const float *base = qkv + (size_t)b * T * C3;
+    float *q = qs + warp * hs, *d = dos + warp * hs, *w = ds + warp * INH_CUDA__AT;
+    for (int i = lane; i < hs; i += 32) {
+        q[i] = ok ? base[(size_t)t * C3 + h * hs + i] : 0.0f;
+        d[i] = ok ? dout[((size_t)b * T + t) * C + h * hs + i] : 0.0f;
+    }
+    float lse = ok ? stats[(size_t)bh * 2 * T + t] : 0.0f, D = ok ? stats[(size_t)bh * 2 * T + T + t] : 0.0f;
+    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int j0 = 0; j0 <= tlast; j0 += INH_CUDA__AT) {
+        __syncthreads();
+        for (int e = threadIdx.x; e < INH_CUDA__AT * hs; e += blockDim.x) {
+            int r = e / hs, i = e % hs, j = j0 + r;
+            ks[r * hp + i] = j < T ? base[(size_t)j * C3 + C + h * hs + i] : 0.0f;
+            vs[r * hp + i] = j < T ? base[(size_t)j * C3 + 2 * C + h * hs + i] : 0.0f;
+        }
+        __syncthreads();
+        int j = j0 + lane;
+        float dsv = 0.0f;
+        if (ok && j <= t) {
+            float s = 0.0f, dp = 0.0f;
+            for (int i = 0; i < hs; i++) { s += q[i] * ks[lane * hp + i]; dp += d[i] * vs[lane * hp + i]; }
+            float pj = expf(s * scale - lse);
+            dsv = pj * (dp - D) * scale;
+        }
+        w[lane] = dsv;
+        __syncwarp();
+        int nk = ok ? min(INH_CUDA__AT, t - j0 + 1) : 0;
+        for (int r = 0; r < 4; r++) {
+            int i = lane + 32 * r;
+            if (i >= hs) break;
+            for (int jj = 0; jj < nk; jj++) acc[r] += w[jj] * ks[jj * hp + i];
+        }
+    }
+    if (!ok) return;
+    for (int r = 0; r < 4; r++) {
+        int i = lane + 32 * r;
+        if (i >= hs) break;
+        dqkv[((size_t)b * T + t) * C3 + h * hs + i] += acc[r];
+    }
+}
+/* dk_j += sum over t >= j of dS_tj q_t, dv_j += sum over t >= j of P_tj dout_t; warp per key row */
+__global__ void inh_cuda__att_bwd_kv_k(float *dqkv, const float *stats, const float *dout, const float *qkv, int T, int C, int NH,
+                                       float scale) {
+    INH_CUDA_SHARED_DYN(float, sm);
+    int hs = C / NH, hp = hs + 1, C3 = 3 * C;
+    float *qs = sm, *dos = qs + INH_CUDA__AT * hp, *kr = dos + INH_CUDA__AT * hp, *vr = kr + INH_CUDA__AW * hs;
+    float *pw = vr + INH_CUDA__AW * hs, *sw = pw + INH_CUDA__AW * INH_CUDA__AT, *lse = sw + INH_CUDA__AW * INH_CUDA__AT;
+    float *Dt = lse + INH_CUDA__AT;
+    int bh = blockIdx.y, b = bh / NH, h = bh % NH;
+    int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    int j = blockIdx.x * INH_CUDA__AW + warp, ok = j < T;
+    int jfirst = blockIdx.x * INH_CUDA__AW;
+    const float *base = qkv + (size_t)b * T * C3;
+    float *k = kr + warp * hs, *v = vr + warp * hs, *p = pw + warp * INH_CUDA__AT, *s_ = sw + warp * INH_CUDA__AT;
+    for (int i = lane; i < hs; i += 32) {
+        k[i] = ok ? base[(size_t)j * C3 + C + h * hs + i] : 0.0f;
+        v[i] = ok ? base[(size_t)j * C3 + 2 * C + h * hs + i] : 0.0f;
+    }
+    float ak[4] = {0.0f, 0.0f, 0.0f, 0.0f}, av[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int t0 = jfirst; t0 < T; t0 += INH_CUDA__AT) {
+        __syncthreads();
+        for (int e = threadIdx.x; e < INH_CUDA__AT * hs; e += blockDim.x) {
+            int r = e / hs, i = e % hs, t = t0 + r;
+            qs[r * hp + i] = t < T ? base[(size_t)t * C3 + h * hs + i] : 0.0f;
+            dos[r * hp + i] = t < T ? dout[((size_t)b * T + t) * C + h * hs + i] : 0.0f;
+        }
+        for (int r = threadIdx.x; r < INH_CUDA__AT; r += blockDim.x) {
+            lse[r] = t0 + r < T ? stats[(size_t)bh * 2 * T + t0 + r] : 0.0f;
+            Dt[r] = t0 + r < T ? stats[(size_t)bh * 2 * T + T + t0 + r] : 0.0f;
+        }
+        __syncthreads();
+        int t = t0 + lane;
+        float pj = 0.0f, dsv = 0.0f;
+        if (ok && t < T && t >= j) {
+            float s = 0.0f, dp = 0.0f;
+            for (int i = 0; i < hs; i++) { s += qs[lane * hp + i] * k[i]; dp += dos[lane * hp + i] * v[i]; }
+            pj = expf(s * scale - lse[lane]);
+            dsv = pj * (dp - Dt[lane]) * scale;
+        }
+        p[lane] = pj; s_[lane] = dsv;
+        __syncwarp();
+        int nq = ok ? min(INH_CUDA__AT, T - t0) : 0;
+        for (int r = 0; r < 4; r++) {
+            int i = lane + 32 * r;
+            if (i >= hs) break;
+            for (int tt = 0; tt < nq; tt++) {
+                av[r] += p[tt] * dos[tt * hp + i];
+                ak[r] += s_[tt] * qs[tt * hp + i];
+            }
+        }
+    }
+    if (!ok) return;
+    for (int r = 0; r < 4; r++) {
+        int i = lane + 32 * r;
+        if (i >= hs) break;
+        dqkv[((size_t)b * T + j) * C3 + C + h * hs + i] += ak[r];
+        dqkv[((size_t)b * T + j) * C3 + 2 * C + h * hs + i] += av[r];
+    }
+}
+static int inh_cuda__att_check(int B, int T, int C, int NH) {
+    if (NH <= 0 || C % NH) return inh_cuda__fail("attention: C=%d is not a multiple of NH=%d", C, NH);
+    if (C / NH > INH_CUDA__HSMAX) return inh_cuda__fail("attention: head size %d is above the CUDA kernel's %d", C / NH, INH_CUDA__HSMAX);
+    if ((long long)B * NH > 65535) return inh_cuda__fail("attention: B*NH=%lld is above 65535", (long long)B * NH);
+    (void)T;
+    return 0;
+}
+extern "C" int inh_cuda_attention_forward(inh_cuda_ctx *g, float *out, float *rows, const float *qkv, int B, int T, int C, int NH,
+                                          float scale) {
+    (void)g;
+    if (B <= 0 || T <= 0) return 0;
+    if (inh_cuda__att_check(B, T, C, NH)) return -1;
+    int hs = C / NH;
+    size_t sh = ((size_t)2 * INH_CUDA__AT * (hs + 1) + INH_CUDA__AW * hs + INH_CUDA__AW * INH_CUDA__AT) * sizeof(float);
+    INH_CUDA_LAUNCH(inh_cuda__att_fwd_k, dim3((T + INH_CUDA__AW - 1) / INH_CUDA__AW, B * NH), dim3(32 * INH_CUDA__AW), sh,
+                    out, rows, (const float *)NULL, qkv, T, C, NH, scale);
+    return 0;
+}
+extern "C" int inh_cuda_attention_backward(inh_cuda_ctx *g, float *dqkv, float *rows, const float *dout, const float *qkv,
+                                           int B, int T, int C, int NH, float scale) {
+    (void)g;
+    if (B <= 0 || T <= 0) return 0;
+    if (inh_cuda__att_check(B, T, C, NH)) return -1;
+    int hs = C / NH;
+    dim3 grid((T + INH_CUDA__AW - 1) / INH_CUDA__AW, B * NH), block(32 * INH_CUDA__AW);
+    size_t sh0 = ((size_t)2 * INH_CUDA__AT * (hs + 1) + INH_CUDA__AW * hs + INH_CUDA__AW * INH_CUDA__AT) * sizeof(float);
+    size_t sh1 = ((size_t)2 * INH_CUDA__AT * (hs + 1) + 2 * INH_CUDA__AW * hs + INH_CUDA__AW * INH_CUDA__AT) * sizeof(float);
+    size_t sh2 = ((size_t)2 * INH_CUDA__AT * (hs + 1) + 2 * INH_CUDA__AW * hs + 2 * INH_CUDA__AW * INH_CUDA__AT + 2 * INH_CUDA__AT) * sizeof(float);
+    INH_CUDA_LAUNCH(inh_cuda__att_fwd_k, grid, block, sh0, (float *)NULL, rows, dout, qkv, T, C, NH, scale);
+    INH_CUDA_LAUNCH(inh_cuda__att_bwd_q_k, grid, block, sh1, dqkv, (const float *)rows, dout, qkv, T, C, NH, scale);
+    INH_CUDA_LAUNCH(inh_cuda__att_bwd_kv_k, grid, block, sh2, dqkv, (const float *)rows, dout, qkv, T, C, NH, scale);
+    return 0;
+}
+
+/* ---- GELU (tanh approximation), residual ---------------------------------------------------
+   The CPU's formulas: tanh u = 1 - 2/(e^2u + 1); backward recovers tanh from the forward output
+   g = x (1 + tanh)/2 where |x| > 1e-3, and uses tanh u = u - u^3/3 below that. */
+#define INH_CUDA__GELU_S 0.7978845608028654f
+__global__ void inh_cuda__gelu_fwd_k(float *out, const float *inp, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        float x = inp[i], u = INH_CUDA__GELU_S * (x + 0.044715f * x * x * x);
+        out[i] = 0.5f * x * (1.0f + (1.0f - 2.0f / (expf(2.0f * u) + 1.0f)));
+    }
+}
+__global__ void inh_cuda__gelu_bwd_k(float *dinp, const float *inp, const float *gout, const float *dout, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        float x = inp[i], u = INH_CUDA__GELU_S * x;
+        float th = fabsf(x) > 1e-3f ? 2.0f * gout[i] / x - 1.0f : u - u * u * u * (1.0f / 3.0f);
+        float d = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * INH_CUDA__GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] += d * dout[i];
+    }
+}
+extern "C" int inh_cuda_gelu_forward(inh_cuda_ctx *g, float *out, const float *inp, size_t n) {
+    (void)g;
+    if (n) INH_CUDA_LAUNCH(inh_cuda__gelu_fwd_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, out, inp, n);
+    return 0;
+}
+extern "C" int inh_cuda_gelu_backward(inh_cuda_ctx *g, float *dinp, const float *inp, const float *gout, const float *dout, size_t n) {
+    (void)g;
+    if (n) INH_CUDA_LAUNCH(inh_cuda__gelu_bwd_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, dinp, inp, gout, dout, n);
+    return 0;
+}
+__global__ void inh_cuda__residual_k(float *out, const float *a, const float *b, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) out[i] = a[i] + b[i];
+}
+extern "C" int inh_cuda_residual_forward(inh_cuda_ctx *g, float *out, const float *a, const float *b, size_t n) {
+    (void)g;
+    if (n) INH_CUDA_LAUNCH(inh_cuda__residual_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, out, a, b, n);
+    return 0;
+}
+
+/* ---- softmax + cross-entropy -----------------------------------------------------------------
+   One block per row of (N, Vp) logits, in place: the real V columns become probabilities, the
+   padding 0; losses[n] = -log p[target] = max + log(sum) - logit[target]. Sums in fp32 per thread,
+   then a fixed tree. */
+enum { INH_CUDA__CE_THREADS = 256 };
+__global__ void inh_cuda__ce_fwd_k(float *logits, float *losses, const int *targets, int V, int Vp) {
+    __shared__ float sh[33];
+    float *l = logits + (size_t)blockIdx.x * Vp;
+    float lt = l[targets[blockIdx.x]];   /* read before the row is overwritten (a barrier follows) */
+    float m = -INFINITY;
+    for (int i = threadIdx.x; i < V; i += blockDim.x) m = fmaxf(m, l[i]);
+    m = inh_cuda__block_reduce(m, sh, 1);
+    float s = 0.0f;
+    for (int i = threadIdx.x; i < V; i += blockDim.x) { float e = expf(l[i] - m); l[i] = e; s += e; }
+    s = inh_cuda__block_reduce(s, sh, 0);
+    float inv = 1.0f / s;
+    for (int i = threadIdx.x; i < V; i += blockDim.x) l[i] *= inv;
+    for (int i = V + threadIdx.x; i < Vp; i += blockDim.x) l[i] = 0.0f;
+    if (threadIdx.x == 0) losses[blockIdx.x] = m + logf(s) - lt;
+}
+/* in place: dlogits = (p - onehot) * dloss; with teacher probabilities q: (p - (1-w) onehot - w q) * dloss */
+__global__ void inh_cuda__ce_bwd_k(float *probs, const int *targets, const float *q, float w, float dloss, int Vp, size_t n) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
+        size_t row = i / Vp;
+        int c = (int)(i % Vp);
+        float p = probs[i];
+        if (q) {
+            if (c == targets[row]) p -= 1.0f - w;
+            p = (p - w * q[i]) * dloss;
+        } else {
+            if (c == targets[row]) p -= 1.0f;
+            p *= dloss;
+        }
+        probs[i] = p;
+    }
+}
+extern "C" int inh_cuda_crossentropy_forward(inh_cuda_ctx *g, float *logits, float *losses, const int *targets, int N, int V, int Vp) {
+    (void)g;
+    if (N <= 0) return 0;
+    if (V <= 0 || V > Vp) return inh_cuda__fail("crossentropy: V=%d must be in 1..Vp=%d", V, Vp);
+    for (int n0 = 0; n0 < N; n0 += 1 << 30) {
+        int nn = N - n0 < (1 << 30) ? N - n0 : 1 << 30;
+        INH_CUDA_LAUNCH(inh_cuda__ce_fwd_k, dim3(nn), dim3(INH_CUDA__CE_THREADS), 0, logits + (size_t)n0 * Vp, losses + n0, targets + n0, V, Vp);
+    }
+    return 0;
+}
+extern "C" int inh_cuda_crossentropy_backward(inh_cuda_ctx *g, float *probs, const int *targets, const float *q, float w, float dloss,
+                                              int N, int Vp) {
+    (void)g;
+    size_t n = (size_t)(N > 0 ? N : 0) * Vp;
+    if (n) INH_CUDA_LAUNCH(inh_cuda__ce_bwd_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, probs, targets, q, w, dloss, Vp, n);
+    return 0;
+}
+
+/* ---- gradient norm, AdamW --------------------------------------------------------------------- */
+enum { INH_CUDA__NORM_BLOCKS = 512, INH_CUDA__NORM_THREADS = 256 };
+/* block k sums the squares of x[n*k/G .. n*(k+1)/G) into part[k] (double; fixed tree) */
+__global__ void inh_cuda__sumsq_k(double *part, const float *x, size_t n) {
+    __shared__ double sh[33];
+    size_t G = gridDim.x, k = blockIdx.x, s = n * k / G, e = n * (k + 1) / G;
+    double a = 0.0;
+    for (size_t i = s + threadIdx.x; i < e; i += blockDim.x) a += (double)x[i] * x[i];
+    a = inh_cuda__block_reduce(a, sh, 0);
+    if (threadIdx.x == 0) part[k] = a;
+}
+__global__ void inh_cuda__sum_parts_k(float *norm, const double *part, int G) {
+    __shared__ double sh[33];
+    double a = 0.0;
+    for (int i = threadIdx.x; i < G; i += blockDim.x) a += part[i];
+    a = inh_cuda__block_reduce(a, sh, 0);
+    if (threadIdx.x == 0) *norm = (float)sqrt(a);
+}
+extern "C" int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, float *host_norm) {
+    size_t G = (n + 4095) / 4096;   /* depends on n alone */
+    if (G < 1) G = 1;
+    if (G > INH_CUDA__NORM_BLOCKS) G = INH_CUDA__NORM_BLOCKS;
+    if (inh_cuda__scratch(g, G * sizeof(double) + 16)) return -1;
+    double *part = (double *)g->scratch;
+    float *dn = (float *)(part + G);
+    INH_CUDA_LAUNCH(inh_cuda__sumsq_k, dim3((unsigned)G), dim3(INH_CUDA__NORM_THREADS), 0, part, x, n);
+    INH_CUDA_LAUNCH(inh_cuda__sum_parts_k, dim3(1), dim3(INH_CUDA__NORM_THREADS), 0, dn, (const double *)part, (int)G);
+    INH_CUDA_CHECK(cudaMemcpy(host_norm, dn, sizeof(float), cudaMemcpyDeviceToHost));
+    return 0;
+}
+/* element-wise, the CPU's formula: m, v moments; w -= lr (m/bc1 / (sqrt(v/bc2) + eps) + wd w) */
+__global__ void inh_cuda__adamw_k(float *w, const float *grad, float *m, float *v, size_t n, float lr, float b1, float b2,
+                                  float eps, float wd, float scale, float i1, float i2) {
+    for (size_t j = blockIdx.x * (size_t)blockDim.x + threadIdx.x; j < n; j += (size_t)gridDim.x * blockDim.x) {
+        float gj = grad[j] * scale;
+        float mj = b1 * m[j] + (1.0f - b1) * gj;
+        float vj = b2 * v[j] + (1.0f - b2) * gj * gj;
+        m[j] = mj; v[j] = vj;
+        w[j] -= lr * (mj * i1 / (sqrtf(vj * i2) + eps) + wd * w[j]);
+    }
+}
+extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, float *m, float *v, const inh_cuda_segment *segs, int nseg,
+                              float lr, float beta1, float beta2, float eps, float grad_scale, int t) {
+    (void)g;
+    if (t < 1) return inh_cuda__fail("adamw: step t=%d must be 1 or more", t);
+    float i1 = 1.0f / (1.0f - powf(beta1, (float)t)), i2 = 1.0f / (1.0f - powf(beta2, (float)t));   /* as the CPU */
+    for (int s = 0; s < nseg; s++) {
+        size_t o = segs[s].off, n = segs[s].n;
+        if (!n) continue;
+        INH_CUDA_LAUNCH(inh_cuda__adamw_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, w + o, grad + o, m + o, v + o, n, lr,
+                        beta1, beta2, eps, segs[s].wd, grad_scale, i1, i2);
+    }
+    return 0;
+}
+#endif /* INH_CUDA_DECLARE_ONLY */

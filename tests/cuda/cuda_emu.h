@@ -1,0 +1,165 @@
+/* tests/cuda/cuda_emu.h - the CUDA runtime and cuBLAS calls inheritune_cuda.cu makes, for the
+   emulation build (-DINH_CUDA_EMULATE), over the SIMT emulator in simt.h.
+
+   The runtime part: device memory is host memory (poisoned with NaN bytes on allocation), all
+   calls are synchronous, pointers given as device pointers must lie inside an allocation (a swapped
+   host/device argument fails here as it would fail, or corrupt memory, on a GPU).
+   The cuBLAS part: cublasSgemm and cublasGemmEx with cuBLAS's exact column-major conventions:
+     C (m,n) = alpha op(A) (m,k) op(B) (k,n) + beta C, element (i,j) of C at C[i + j*ldc];
+     op(A) = A (stored m x k, lda >= m) for CUBLAS_OP_N, A^T (stored k x m, lda >= k) for CUBLAS_OP_T;
+     beta == 0: C is not read. Invalid sizes or leading dimensions give CUBLAS_STATUS_INVALID_VALUE,
+   and every operand, as op/ld describe it, must lie inside one device allocation, so a wrong
+   transpose or leading dimension fails here (wrong numbers or an error), not on the GPU. Each C
+   element is summed over k in order, in float (bf16 operands are widened exactly). */
+#ifndef INH_CUDA_EMU_H
+#define INH_CUDA_EMU_H
+#include "simt.h"
+
+/* ---- runtime ------------------------------------------------------------------------------- */
+typedef enum { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAllocation = 2,
+               cudaErrorLaunchFailure = 719, cudaErrorInvalidDevicePointer = 17 } cudaError_t;
+typedef enum { cudaMemcpyHostToHost = 0, cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2,
+               cudaMemcpyDeviceToDevice = 3 } cudaMemcpyKind;
+typedef void *cudaStream_t;
+
+namespace inh_simt { inline cudaError_t &last_error() { static cudaError_t e = cudaSuccess; return e; } }
+
+inline const char *cudaGetErrorString(cudaError_t e) {
+    switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorInvalidDevicePointer: return "invalid device pointer";
+    default: return "unspecified launch failure";
+    }
+}
+inline cudaError_t cudaGetLastError(void) { cudaError_t e = inh_simt::last_error(); inh_simt::last_error() = cudaSuccess; return e; }
+inline cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+inline cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
+inline cudaError_t cudaGetDeviceCount(int *n) { *n = 1; return cudaSuccess; }
+template <class T> inline cudaError_t cudaMalloc(T **p, size_t n) {
+    void *q = malloc(n ? n : 1);
+    if (!q) { *p = nullptr; return cudaErrorMemoryAllocation; }
+    memset(q, 0xFF, n);
+    inh_simt::note_alloc(q, n);
+    *p = (T *)q;
+    return cudaSuccess;
+}
+inline cudaError_t cudaFree(void *p) {
+    if (!p) return cudaSuccess;
+    if (inh_simt::note_free(p)) return cudaErrorInvalidDevicePointer;
+    free(p);
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind kind) {
+    if (!n) return cudaSuccess;
+    int dd = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+    int sd = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+    if ((dd && !inh_simt::inside(dst, n)) || (sd && !inh_simt::inside(src, n))) return cudaErrorInvalidValue;
+    if ((!dd && inh_simt::inside(dst, 1)) || (!sd && inh_simt::inside(src, 1))) return cudaErrorInvalidValue;
+    memmove(dst, src, n);
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemset(void *p, int v, size_t n) {
+    if (!n) return cudaSuccess;
+    if (!inh_simt::inside(p, n)) return cudaErrorInvalidValue;
+    memset(p, v, n);
+    return cudaSuccess;
+}
+
+/* ---- cuBLAS -------------------------------------------------------------------------------- */
+typedef enum { CUBLAS_STATUS_SUCCESS = 0, CUBLAS_STATUS_NOT_INITIALIZED = 1, CUBLAS_STATUS_ALLOC_FAILED = 3,
+               CUBLAS_STATUS_INVALID_VALUE = 7, CUBLAS_STATUS_NOT_SUPPORTED = 15 } cublasStatus_t;
+typedef enum { CUBLAS_OP_N = 0, CUBLAS_OP_T = 1 } cublasOperation_t;
+typedef enum { CUDA_R_32F = 0, CUDA_R_16BF = 14 } cudaDataType;
+typedef enum { CUBLAS_COMPUTE_32F = 68 } cublasComputeType_t;
+typedef enum { CUBLAS_GEMM_DEFAULT = -1 } cublasGemmAlgo_t;
+struct inh_cublas_handle { int magic; };
+typedef inh_cublas_handle *cublasHandle_t;
+
+inline cublasStatus_t cublasCreate(cublasHandle_t *h) { *h = new inh_cublas_handle{0x600d}; return CUBLAS_STATUS_SUCCESS; }
+inline cublasStatus_t cublasDestroy(cublasHandle_t h) {
+    if (!h || h->magic != 0x600d) return CUBLAS_STATUS_NOT_INITIALIZED;
+    h->magic = 0; delete h;
+    return CUBLAS_STATUS_SUCCESS;
+}
+namespace inh_simt { inline char *blas_detail() { static char d[256]; return d; } }
+/* INVALID_VALUE carries the stand-in's reason for the last one, e.g. an operand out of bounds */
+inline const char *cublasGetStatusString(cublasStatus_t s) {
+    static char msg[320];
+    switch (s) {
+    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_INVALID_VALUE:
+        snprintf(msg, sizeof msg, "CUBLAS_STATUS_INVALID_VALUE (%s)", inh_simt::blas_detail());
+        return msg;
+    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
+    default: return "CUBLAS_STATUS_ALLOC_FAILED";
+    }
+}
+
+namespace inh_simt {
+inline float load_as_float(const void *p, size_t i, cudaDataType t) {
+    if (t == CUDA_R_32F) return ((const float *)p)[i];
+    uint32_t u = (uint32_t)((const uint16_t *)p)[i] << 16;
+    float f; memcpy(&f, &u, 4);
+    return f;
+}
+/* the stored extent of an operand of `rows` x `cols` (column-major, leading dimension ld) */
+inline int operand_ok(const void *p, int rows, int cols, int ld, size_t esize) {
+    if (ld < (rows > 1 ? rows : 1)) return 0;
+    if (!rows || !cols) return 1;
+    return inside(p, ((size_t)(cols - 1) * ld + rows) * esize);
+}
+inline cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                           float alpha, const void *A, cudaDataType at, int lda, const void *B, cudaDataType bt, int ldb,
+                           float beta, float *C, int ldc) {
+    char *why = blas_detail();
+    snprintf(why, 256, "m=%d n=%d k=%d lda=%d ldb=%d ldc=%d: %s", m, n, k, lda, ldb, ldc, "a negative size or an unknown op");
+    if (!h || h->magic != 0x600d) return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (m < 0 || n < 0 || k < 0 || (ta != CUBLAS_OP_N && ta != CUBLAS_OP_T) || (tb != CUBLAS_OP_N && tb != CUBLAS_OP_T))
+        return CUBLAS_STATUS_INVALID_VALUE;
+    size_t ea = at == CUDA_R_32F ? 4 : 2, eb = bt == CUDA_R_32F ? 4 : 2;
+    int ar = ta == CUBLAS_OP_N ? m : k, ac = ta == CUBLAS_OP_N ? k : m;
+    int br = tb == CUBLAS_OP_N ? k : n, bc = tb == CUBLAS_OP_N ? n : k;
+    snprintf(why, 256, "m=%d n=%d k=%d lda=%d ldb=%d ldc=%d: %s", m, n, k, lda, ldb, ldc, "a leading dimension below the stored rows");
+    if (ldc < (m > 1 ? m : 1)) return CUBLAS_STATUS_INVALID_VALUE;
+    if (!m || !n) return CUBLAS_STATUS_SUCCESS;
+    /* cuBLAS checks lda/ldb against the stored rows even when k == 0 */
+    if (lda < (ar > 1 ? ar : 1) || ldb < (br > 1 ? br : 1)) return CUBLAS_STATUS_INVALID_VALUE;
+    if (!operand_ok(A, ar, ac, lda, ea) || !operand_ok(B, br, bc, ldb, eb) || !operand_ok(C, m, n, ldc, 4)) {
+        snprintf(why, 256, "m=%d n=%d k=%d lda=%d ldb=%d ldc=%d: %s", m, n, k, lda, ldb, ldc,
+                 "an operand, as op and ld describe it, lies outside its device allocation");
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            float s = 0.0f;
+            for (int l = 0; l < k; l++) {
+                float a = load_as_float(A, ta == CUBLAS_OP_N ? (size_t)i + (size_t)l * lda : (size_t)l + (size_t)i * lda, at);
+                float b = load_as_float(B, tb == CUBLAS_OP_N ? (size_t)l + (size_t)j * ldb : (size_t)j + (size_t)l * ldb, bt);
+                s += a * b;
+            }
+            float *c = C + (size_t)i + (size_t)j * ldc;
+            *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
+        }
+    return CUBLAS_STATUS_SUCCESS;
+}
+} /* namespace inh_simt */
+
+inline cublasStatus_t cublasSgemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                  const float *alpha, const float *A, int lda, const float *B, int ldb,
+                                  const float *beta, float *C, int ldc) {
+    return inh_simt::gemm(h, ta, tb, m, n, k, *alpha, A, CUDA_R_32F, lda, B, CUDA_R_32F, ldb, *beta, C, ldc);
+}
+inline cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                   const void *alpha, const void *A, cudaDataType at, int lda, const void *B, cudaDataType bt,
+                                   int ldb, const void *beta, void *C, cudaDataType ct, int ldc, cublasComputeType_t ctype,
+                                   cublasGemmAlgo_t algo) {
+    (void)algo;
+    if (ct != CUDA_R_32F || ctype != CUBLAS_COMPUTE_32F || (at != CUDA_R_32F && at != CUDA_R_16BF) || bt != at)
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    return inh_simt::gemm(h, ta, tb, m, n, k, *(const float *)alpha, A, at, lda, B, bt, ldb, *(const float *)beta, (float *)C, ldc);
+}
+
+#endif

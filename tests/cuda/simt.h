@@ -1,0 +1,344 @@
+/* tests/cuda/simt.h - a small SIMT emulator: inheritune_cuda.cu compiled by the host C++ compiler
+   with -DINH_CUDA_EMULATE runs its kernels here, on the CPU, with CUDA's semantics.
+
+   Each thread of a block is a fiber (ucontext) with its own stack; a block's threads genuinely
+   interleave: a fiber runs until it reaches a barrier (__syncthreads), a warp operation
+   (__shfl_*_sync, __syncwarp) or its end, and the scheduler releases a barrier only when every
+   thread that must reach it has. Blocks run one after another (CUDA promises nothing about their
+   order or concurrency, and our kernels never communicate between blocks within a launch).
+     - __shared__ is `static`: one copy per kernel, which is one copy per block because blocks run
+       one at a time. Static and dynamic (INH_CUDA_SHARED_DYN) shared memory are poisoned with NaN
+       bytes at the start of every block, so a read before the write shows up as NaN.
+     - Fibers of a block run in forward, reverse or strided order, by block: a missing barrier
+       (a thread reading what another writes in the same phase) gives order-dependent results,
+       which the tests see as a mismatch against the CPU.
+     - Misuse is an error returned by launch(), not a hang: a __syncthreads() that some threads
+       never reach (they returned, or wait at a warp operation), a shuffle that reads a lane which
+       exited or does not take part (an undefined value on a GPU), lanes of one mask at different
+       warp operations, a block over 1024 threads or 48 KiB of dynamic shared memory, an empty grid.
+   Device memory is host memory from malloc (cudaMalloc fills it with NaN bytes, as real device
+   memory holds garbage); every allocation is recorded so the cuBLAS stand-in (cublas_emu.h) can
+   check that a GEMM's operands, as its op/ld arguments describe them, lie inside one allocation.
+   Written for this project (Numba's CUDA simulator is the precedent for the idea only). */
+#ifndef INH_SIMT_H
+#define INH_SIMT_H
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+#include <map>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+/* ---- the CUDA language, as the host compiler sees it ---------------------------------------- */
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __restrict__ __restrict
+#define __launch_bounds__(...)
+/* Static __shared__ variables go to one ELF section, so that every block can start with all of
+   them poisoned (NaN bytes) like dynamic shared memory: a read before the write shows. Under
+   AddressSanitizer (which puts red zones between globals) they are plain statics. */
+#if defined(__SANITIZE_ADDRESS__)
+#define INH_SIMT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define INH_SIMT_ASAN 1
+#endif
+#endif
+#if defined(INH_SIMT_ASAN) || !defined(__ELF__)
+#define __shared__ static
+#define INH_SIMT_POISON_STATIC 0
+#else
+#define __shared__ static __attribute__((section("inh_simt_shared")))
+#define INH_SIMT_POISON_STATIC 1
+extern "C" char __start_inh_simt_shared[] __attribute__((weak));
+extern "C" char __stop_inh_simt_shared[] __attribute__((weak));
+#endif
+
+struct dim3 {
+    unsigned x, y, z;
+    dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+struct uint3 { unsigned x, y, z; };
+
+namespace inh_simt {
+
+enum { WARP = 32, MAX_THREADS = 1024, MAX_DYN_SHARED = 48 * 1024, STACK = 256 * 1024 };
+enum { READY, WAIT_BLOCK, WAIT_WARP, DONE };
+enum { OP_SYNC, OP_XOR, OP_DOWN, OP_IDX };
+
+struct fiber {
+    ucontext_t ctx;
+    int state;
+    uint3 tid;
+    int lane, warp;
+    /* a pending warp operation: its kind, mask, argument and the value offered (as bits) */
+    int op;
+    unsigned mask;
+    int arg, width;
+    uint64_t val, result;
+};
+
+struct state {
+    std::vector<fiber> f;
+    std::vector<char *> stacks;
+    ucontext_t sched;
+    int cur = -1, nthreads = 0;
+    uint3 block_idx, block_dim, grid_dim;
+    std::vector<unsigned char> dyn;
+    size_t dyn_bytes = 0;
+    void *launch_obj = nullptr;
+    void (*launch_run)(void *) = nullptr;
+    char err[512];
+    int failed = 0;
+    std::map<uintptr_t, size_t> allocs;   /* device allocations: base -> bytes */
+    unsigned long long launches = 0;
+    ~state() { for (char *p : stacks) free(p); }
+};
+inline state &S() { static state s; return s; }
+
+inline fiber &me() { return S().f[S().cur]; }
+inline const char *error() { return S().err; }
+inline int fail(const char *msg) {
+    state &s = S();
+    if (!s.failed) snprintf(s.err, sizeof s.err, "%s (block %u,%u,%u)", msg, s.block_idx.x, s.block_idx.y, s.block_idx.z);
+    s.failed = 1;
+    return -1;
+}
+
+/* back to the scheduler; the fiber resumes when its barrier or warp operation is released */
+inline void yield_to_scheduler() {
+    state &s = S();
+    fiber &f = s.f[s.cur];
+    swapcontext(&f.ctx, &s.sched);
+}
+
+inline void syncthreads() {
+    me().state = WAIT_BLOCK;
+    yield_to_scheduler();
+}
+/* a warp operation: wait until every lane of the mask has reached one, then take the result */
+inline uint64_t warp_op(int op, unsigned mask, uint64_t val, int arg, int width) {
+    fiber &f = me();
+    if (!(mask >> f.lane & 1u)) { fail("warp operation by a lane that is not in its own mask"); }
+    f.op = op; f.mask = mask; f.val = val; f.arg = arg; f.width = width; f.state = WAIT_WARP;
+    yield_to_scheduler();
+    return me().result;
+}
+
+extern "C" inline void fiber_main() {
+    state &s = S();
+    s.launch_run(s.launch_obj);
+    s.f[s.cur].state = DONE;   /* uc_link returns to the scheduler */
+}
+
+/* release the warp operations that can complete; -1 on misuse, else how many lanes were released.
+   As in CUDA, lanes of the mask that exited (or lie beyond a partial last warp) are not waited
+   for; every other lane of the mask must reach the same operation with the same mask. A shuffle
+   that reads a lane not taking part gets an undefined value on a GPU: an error here. */
+inline int release_warps() {
+    state &s = S();
+    int released = 0, nw = (s.nthreads + WARP - 1) / WARP;
+    for (int w = 0; w < nw; w++) {
+        int base = w * WARP, n = s.nthreads - base < WARP ? s.nthreads - base : WARP;
+        for (int l = 0; l < n; l++) {
+            fiber &a = s.f[base + l];
+            if (a.state != WAIT_WARP) continue;
+            unsigned mask = a.mask, part = 0;
+            int ok = 1;
+            for (int k = 0; k < n && ok; k++) {
+                if (!(mask >> k & 1u)) continue;
+                fiber &b = s.f[base + k];
+                if (b.state == DONE) continue;
+                if (b.state != WAIT_WARP) { ok = 0; break; }
+                if (b.mask != mask || b.op != a.op) return fail("warp operation: lanes of one mask disagree on the mask or the operation");
+                part |= 1u << k;
+            }
+            if (!ok) continue;
+            for (int k = 0; k < n; k++) {
+                if (!(part >> k & 1u)) continue;
+                fiber &b = s.f[base + k];
+                int w_ = b.width, seg = (k / w_) * w_, src = k;
+                if (b.op == OP_XOR) src = seg + (((k - seg) ^ b.arg) & (w_ - 1));
+                else if (b.op == OP_DOWN) src = (k - seg) + b.arg < w_ ? k + b.arg : k;
+                else if (b.op == OP_IDX) src = seg + (b.arg & (w_ - 1));
+                if (b.op != OP_SYNC && !(part >> src & 1u))
+                    return fail(src < n && s.f[base + src].state == DONE ? "shuffle reads a lane that has exited (undefined value)"
+                                                                          : "shuffle reads a lane outside the mask or the block (undefined value)");
+                b.result = b.op == OP_SYNC ? 0 : s.f[base + src].val;
+            }
+            for (int k = 0; k < n; k++)
+                if (part >> k & 1u) { s.f[base + k].state = READY; released++; }
+        }
+    }
+    return released;
+}
+
+/* run one block to its end: 0, or -1 with the error set */
+inline int run_block(unsigned order) {
+    state &s = S();
+    int n = s.nthreads;
+    for (int i = 0; i < n; i++) {
+        fiber &f = s.f[i];
+        getcontext(&f.ctx);
+        f.ctx.uc_stack.ss_sp = s.stacks[i];
+        f.ctx.uc_stack.ss_size = STACK;
+        f.ctx.uc_link = &s.sched;
+        makecontext(&f.ctx, (void (*)())fiber_main, 0);
+        f.state = READY;
+        f.tid.x = i % s.block_dim.x;
+        f.tid.y = i / s.block_dim.x % s.block_dim.y;
+        f.tid.z = i / (s.block_dim.x * s.block_dim.y);
+        f.lane = i % WARP; f.warp = i / WARP;
+    }
+    int stride = 1;
+    if (order == 2) { stride = 17; while (n % stride == 0 && stride < n) stride += 2; }
+    for (;;) {
+        int ran = 0;
+        for (int j = 0; j < n; j++) {
+            int i = order == 1 ? n - 1 - j : order == 2 ? (int)((long long)j * stride % n) : j;
+            if (s.f[i].state != READY) continue;
+            s.cur = i;
+            swapcontext(&s.sched, &s.f[i].ctx);
+            s.cur = -1;
+            ran = 1;
+            if (s.failed) return -1;
+        }
+        if (ran) continue;
+        int done = 0, atb = 0, atw = 0;
+        for (int i = 0; i < n; i++) {
+            done += s.f[i].state == DONE;
+            atb += s.f[i].state == WAIT_BLOCK;
+            atw += s.f[i].state == WAIT_WARP;
+        }
+        if (done == n) return 0;
+        if (atw) {
+            int r = release_warps();
+            if (r < 0) return -1;
+            if (r > 0) continue;
+        }
+        if (atb && atb + done == n) {
+            if (done) return fail("__syncthreads() not reached by every thread of the block (some returned)");
+            for (int i = 0; i < n; i++) s.f[i].state = READY;
+            continue;
+        }
+        return fail(atw ? "deadlock: a warp operation waits for lanes that wait at __syncthreads()"
+                        : "deadlock in the block");
+    }
+}
+
+template <class K, class Tup, size_t... I>
+inline void call_kernel(K k, Tup &t, std::index_sequence<I...>) { k(std::get<I>(t)...); }
+
+template <class K, class... A>
+struct launch_box {
+    K k;
+    std::tuple<A...> args;
+    static void run(void *p) {
+        launch_box *b = (launch_box *)p;
+        call_kernel(b->k, b->args, std::index_sequence_for<A...>{});
+    }
+};
+
+/* kernel<<<grid, block, shmem>>>(args...), synchronously: 0, or -1 with error() set */
+template <class K, class... A>
+inline int launch(dim3 grid, dim3 block, size_t shmem, K kernel, A... args) {
+    state &s = S();
+    s.failed = 0; s.err[0] = 0;
+    s.block_idx = uint3{0, 0, 0};
+    unsigned long long nt = (unsigned long long)block.x * block.y * block.z;
+    if (!grid.x || !grid.y || !grid.z || !nt) return fail("launch with an empty grid or block (invalid configuration)");
+    if (nt > MAX_THREADS || block.z > 64) return fail("launch with more than 1024 threads per block (invalid configuration)");
+    if (grid.y > 65535 || grid.z > 65535) return fail("launch with grid.y or grid.z above 65535 (invalid configuration)");
+    if (shmem > MAX_DYN_SHARED) return fail("launch with more than 48 KiB of dynamic shared memory");
+    launch_box<K, A...> box{kernel, std::tuple<A...>(args...)};
+    s.launch_obj = &box; s.launch_run = &launch_box<K, A...>::run;
+    s.nthreads = (int)nt;
+    s.block_dim = uint3{block.x, block.y, block.z};
+    s.grid_dim = uint3{grid.x, grid.y, grid.z};
+    if (s.f.size() < nt) s.f.resize(nt);
+    while (s.stacks.size() < nt) {
+        char *st = (char *)malloc(STACK);
+        if (!st) return fail("out of host memory for fiber stacks");
+        s.stacks.push_back(st);
+    }
+    s.dyn.assign(shmem + 16, 0xFF);
+    s.dyn_bytes = shmem;
+    unsigned long long b = 0;
+    for (unsigned z = 0; z < grid.z; z++)
+        for (unsigned y = 0; y < grid.y; y++)
+            for (unsigned x = 0; x < grid.x; x++, b++) {
+                s.block_idx = uint3{x, y, z};
+                if (shmem) memset(s.dyn.data(), 0xFF, shmem);   /* NaN bytes: read-before-write shows */
+#if INH_SIMT_POISON_STATIC
+                {
+                    char *lo = __start_inh_simt_shared, *hi = __stop_inh_simt_shared;
+                    if (lo && hi > lo) memset(lo, 0xFF, (size_t)(hi - lo));
+                }
+#endif
+                if (run_block((unsigned)((b + s.launches) % 3))) return -1;
+            }
+    s.launches++;
+    return 0;
+}
+
+inline void *dyn_shared() {
+    /* 16-byte aligned (vector<unsigned char> data from operator new is) */
+    return S().dyn.data();
+}
+
+/* device memory bookkeeping */
+inline void note_alloc(void *p, size_t n) { S().allocs[(uintptr_t)p] = n; }
+inline int note_free(void *p) {
+    auto it = S().allocs.find((uintptr_t)p);
+    if (it == S().allocs.end()) return -1;
+    S().allocs.erase(it);
+    return 0;
+}
+/* 1 if [p, p+bytes) lies inside one device allocation */
+inline int inside(const void *p, size_t bytes) {
+    auto &m = S().allocs;
+    auto it = m.upper_bound((uintptr_t)p);
+    if (it == m.begin()) return 0;
+    --it;
+    return (uintptr_t)p + bytes <= it->first + it->second;
+}
+
+template <class T> inline uint64_t bits(T v) { uint64_t u = 0; memcpy(&u, &v, sizeof v); return u; }
+template <class T> inline T unbits(uint64_t u) { T v; memcpy(&v, &u, sizeof v); return v; }
+
+} /* namespace inh_simt */
+
+/* ---- built-in variables and intrinsics -------------------------------------------------------- */
+#define threadIdx (::inh_simt::me().tid)
+#define blockIdx (::inh_simt::S().block_idx)
+#define blockDim (::inh_simt::S().block_dim)
+#define gridDim (::inh_simt::S().grid_dim)
+#define warpSize 32
+
+inline void __syncthreads() { inh_simt::syncthreads(); }
+inline void __syncwarp(unsigned mask = 0xffffffffu) { inh_simt::warp_op(inh_simt::OP_SYNC, mask, 0, 0, 32); }
+template <class T> inline T __shfl_xor_sync(unsigned mask, T v, int lane_mask, int width = 32) {
+    return inh_simt::unbits<T>(inh_simt::warp_op(inh_simt::OP_XOR, mask, inh_simt::bits(v), lane_mask, width));
+}
+template <class T> inline T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = 32) {
+    return inh_simt::unbits<T>(inh_simt::warp_op(inh_simt::OP_DOWN, mask, inh_simt::bits(v), (int)delta, width));
+}
+template <class T> inline T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
+    return inh_simt::unbits<T>(inh_simt::warp_op(inh_simt::OP_IDX, mask, inh_simt::bits(v), src, width));
+}
+inline int min(int a, int b) { return a < b ? a : b; }
+inline int max(int a, int b) { return a > b ? a : b; }
+inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
+inline float __expf(float x) { return expf(x); }
+inline unsigned __float_as_uint(float x) { unsigned u; memcpy(&u, &x, 4); return u; }
+inline float __uint_as_float(unsigned u) { float x; memcpy(&x, &u, 4); return x; }
+
+#define INH_SIMT_DYN_SHARED(T, name) T *name = (T *)::inh_simt::dyn_shared()
+
+#endif

@@ -1,0 +1,632 @@
+/* tests/test_cuda.cpp - every op of inheritune_cuda.cu against the CPU op of inheritune.h.
+   Built twice from this one source: linked with the emulation build of inheritune_cuda.cu
+   (make cuda-emu-test, part of make test: the SIMT emulator, small shapes) and with the nvcc build
+   (make cuda: build/test_cuda_device, larger shapes, for a machine with a GPU).
+
+   Method: inputs random, the same on both sides. Outputs that an op overwrites are poisoned with
+   NaN bytes first, so an element the GPU never wrote fails the comparison; outputs that an op adds
+   into start from the same random values. Every device buffer carries a guard of 64 floats behind
+   it that must come back unchanged (an overrun fails). Tolerances, u = 2^-24 (fp32 unit roundoff):
+   - bit-exact where both sides do the same additions in the same order (encoder, residual);
+   - a sum of K products in any order differs from the exact one by at most K u sum|a_k b_k|
+     (Higham, ch. 3), so two orders differ by at most 2 K u sum|a_k b_k|; matmul checks every
+     element against that, with sum|a_k b_k| <= |a_row| |b_col| (Cauchy-Schwarz) and K+1 terms
+     counting the bias. bf16: both sides round the operands to bf16 the same way (to nearest
+     even), products of two bf16 are exact in fp32, so the same bound holds with the rounded
+     operands; checked separately, plus that the bf16 result is not the fp32 one.
+   - the other ops: the same argument over their sums (C for layernorm, hs and T for attention, V
+     for cross-entropy), scaled by the outputs' magnitude, each stated at its check, plus a few u
+     for expf (both libraries' expf are within 2 ulp). */
+#define INHERITUNE_IMPLEMENTATION
+#include "inheritune.h"
+#include "test.h"
+#define INH_CUDA_DECLARE_ONLY
+#include "../inheritune_cuda.cu"
+#ifdef INH_CUDA_EMULATE
+#include "cuda_emu.h"
+#endif
+#include <functional>
+#include <vector>
+
+static const double U = 1.0 / 16777216.0;   /* 2^-24 */
+enum { GUARD = 64 };
+static const float SENTINEL = 12345.678f;
+static inh_cuda_ctx *G;
+static inh_rng R;
+static int big;                              /* device build: larger shapes */
+static int NT = 1;                           /* CPU threads of the oracle (all cores for the larger shapes) */
+
+/* ---- device buffers with a guard ---------------------------------------------------------- */
+struct dbuf { void *p; size_t bytes; };
+static std::vector<dbuf> live;
+static void *dalloc(size_t bytes) {
+    void *p = NULL;
+    if (inh_cuda_malloc(&p, bytes + GUARD * sizeof(float))) { printf("%s\n", inh_cuda_error()); exit(1); }
+    float g[GUARD];
+    for (int i = 0; i < GUARD; i++) g[i] = SENTINEL;
+    inh_cuda_to_device((char *)p + bytes, g, sizeof g);
+    live.push_back(dbuf{p, bytes});
+    return p;
+}
+template <class T> static T *dput(const T *h, size_t n) {   /* a device copy of h */
+    T *d = (T *)dalloc(n * sizeof(T));
+    if (n && inh_cuda_to_device(d, h, n * sizeof(T))) { printf("%s\n", inh_cuda_error()); exit(1); }
+    return d;
+}
+static float *dpoison(size_t n) {                           /* NaN bytes, as never written */
+    float *d = (float *)dalloc(n * sizeof(float));
+    inh_cuda_memset(d, 0xFF, n * sizeof(float));
+    return d;
+}
+static std::vector<float> dget(const float *d, size_t n) {
+    std::vector<float> h(n + 1);
+    if (n && inh_cuda_to_host(h.data(), d, n * sizeof(float))) printf("%s\n", inh_cuda_error());
+    return h;
+}
+/* every guard intact; frees everything */
+static void dfree_all(const char *what) {
+    int bad = 0;
+    for (auto &b : live) {
+        float g[GUARD];
+        inh_cuda_to_host(g, (char *)b.p + b.bytes, sizeof g);
+        for (int i = 0; i < GUARD; i++) bad += g[i] != SENTINEL;
+        inh_cuda_free(b.p);
+    }
+    live.clear();
+    CHECK(bad == 0, "%s: %d guard floats behind device buffers were overwritten", what, bad);
+}
+
+static std::vector<float> rnd(size_t n, float lo, float hi) {
+    std::vector<float> v(n + 1);
+    for (size_t i = 0; i < n; i++) v[i] = lo + (hi - lo) * inh_rng_uniform(&R);
+    return v;
+}
+static float maxabs(const float *x, size_t n) {
+    float m = 0.0f;
+    for (size_t i = 0; i < n; i++) m = fabsf(x[i]) > m ? fabsf(x[i]) : m;
+    return m;
+}
+/* one counted check for a whole array: |got - want| <= atol + rtol |want| everywhere, NaN fails */
+static void check_arr(const char *what, const float *got, const float *want, size_t n, double atol, double rtol) {
+    size_t bad = 0, first = 0;
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)got[i] - want[i]);
+        if (!(e <= atol + rtol * fabs((double)want[i]))) { if (!bad) first = i; bad++; }
+        if (e > worst || e != e) worst = e;
+    }
+    if (getenv("TEST_CUDA_VERBOSE")) printf("  %-50s worst %.3g, tolerance %.3g\n", what, worst, atol + rtol);
+    CHECK(bad == 0, "%s: %zu of %zu elements off (first [%zu] got %.9g want %.9g; atol %.3g rtol %.3g; worst %.3g)", what, bad, n,
+          first, bad ? got[first] : 0.0, bad ? want[first] : 0.0, atol, rtol, worst);
+}
+static void check_exact(const char *what, const float *got, const float *want, size_t n) {
+    size_t bad = 0, first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(&got[i], &want[i], 4)) { if (!bad) first = i; bad++; }
+    CHECK(bad == 0, "%s: %zu of %zu elements differ (first [%zu] got %.9g want %.9g)", what, bad, n, first,
+          bad ? got[first] : 0.0, bad ? want[first] : 0.0);
+}
+#define OK(call) CHECK((call) == 0, "%s: %s", #call, inh_cuda_error())
+
+/* determinism: the op run once more from the same inputs gives the same bits. On the emulator the
+   threads of each block run in another order than the first time; on a GPU the schedule varies
+   by itself. run() returns the device result. */
+static void check_again(const char *what, const std::vector<float> &first, size_t n, const std::function<float *()> &run) {
+    float *d = run();
+    auto again = dget(d, n);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) bad += memcmp(&again[i], &first[i], 4) != 0;
+    CHECK(bad == 0, "%s: a second run differs in %zu of %zu elements (not deterministic)", what, bad, n);
+}
+
+/* ---- encoder, residual: bit-exact -------------------------------------------------------- */
+static void test_encoder(int B, int T, int C, int V) {
+    char what[96];
+    snprintf(what, sizeof what, "encoder B=%d T=%d C=%d V=%d", B, T, C, V);
+    size_t N = (size_t)B * T;
+    std::vector<int> inp(N);
+    for (size_t i = 0; i < N; i++) inp[i] = (int)(inh_rng_u64(&R) % (uint64_t)(i % 3 ? V : 2));   /* repeats */
+    auto wte = rnd((size_t)V * C, -1, 1), wpe = rnd((size_t)T * C, -1, 1), dout = rnd(N * C, -1, 1);
+    auto dwte = rnd((size_t)V * C, -1, 1), dwpe = rnd((size_t)T * C, -1, 1);
+    std::vector<float> out(N * C), cdwte = dwte, cdwpe = dwpe;
+    inh__encoder_forward(out.data(), inp.data(), wte.data(), wpe.data(), B, T, C);
+    inh__encoder_backward(cdwte.data(), cdwpe.data(), dout.data(), inp.data(), B, T, C);
+    int *di = dput(inp.data(), N);
+    float *dwte_ = dput(wte.data(), wte.size() - 1), *dwpe_ = dput(wpe.data(), wpe.size() - 1), *dout_ = dput(dout.data(), N * C);
+    float *gout = dpoison(N * C), *gdwte = dput(dwte.data(), dwte.size() - 1), *gdwpe = dput(dwpe.data(), dwpe.size() - 1);
+    OK(inh_cuda_encoder_forward(G, gout, di, dwte_, dwpe_, B, T, C));
+    OK(inh_cuda_encoder_backward(G, gdwte, gdwpe, dout_, di, B, T, C));
+    check_exact(what, dget(gout, N * C).data(), out.data(), N * C);
+    check_exact("encoder backward dwte (positions of a token added in order, as the CPU)", dget(gdwte, (size_t)V * C).data(), cdwte.data(), (size_t)V * C);
+    check_exact("encoder backward dwpe", dget(gdwpe, (size_t)T * C).data(), cdwpe.data(), (size_t)T * C);
+    dfree_all(what);
+}
+static void test_residual(size_t n) {
+    auto a = rnd(n, -2, 2), b = rnd(n, -2, 2);
+    std::vector<float> want(n + 1);
+    inh__residual_forward(want.data(), a.data(), b.data(), n);
+    float *ga = dput(a.data(), n), *gb = dput(b.data(), n), *go = dpoison(n);
+    OK(inh_cuda_residual_forward(G, go, ga, gb, n));
+    check_exact("residual", dget(go, n).data(), want.data(), n);
+    /* in place, as the model calls it: out == a */
+    OK(inh_cuda_residual_forward(G, ga, ga, gb, n));
+    check_exact("residual in place", dget(ga, n).data(), want.data(), n);
+    dfree_all("residual");
+}
+
+/* ---- layernorm ---------------------------------------------------------------------------- */
+/* forward: mean and variance are sums of C terms in another order (each side within C u of the
+   exact sum, relative to the sum of magnitudes), so mean, rstd and out = (x - m) r w + b differ by
+   at most a few C u of their scale: atol 8 C u (max|out| + 1), mean 8 C u max|x|, rstd rtol 8 C u.
+   backward: dinp's two means are sums of C terms of size <= 1.5 r (|w| <= 1.5, |dout| <= 1); dw, db
+   sums of N terms. */
+static void test_layernorm(int N, int C, int with_bias) {
+    char what[96];
+    snprintf(what, sizeof what, "layernorm N=%d C=%d%s", N, C, with_bias ? "" : " (no bias)");
+    auto x = rnd((size_t)N * C, -3, 1), w = rnd(C, 0.5f, 1.5f), b = rnd(C, -1, 1), dout = rnd((size_t)N * C, -1, 1);
+    auto dinp = rnd((size_t)N * C, -1, 1), dw = rnd(C, -1, 1), db = rnd(C, -1, 1);
+    size_t NC = (size_t)N * C;
+    std::vector<float> out(NC + 1), mean(N + 1), rstd(N + 1), cdinp = dinp, cdw = dw, cdb = db;
+    inh__layernorm_forward(out.data(), mean.data(), rstd.data(), x.data(), w.data(), with_bias ? b.data() : NULL, N, C, NT);
+    inh__layernorm_backward(cdinp.data(), cdw.data(), with_bias ? cdb.data() : NULL, dout.data(), x.data(), w.data(), mean.data(),
+                            rstd.data(), N, C, NT);
+    float *gx = dput(x.data(), NC), *gw = dput(w.data(), C), *gb = dput(b.data(), C), *gd = dput(dout.data(), NC);
+    float *go = dpoison(NC), *gm = dpoison(N), *gr = dpoison(N);
+    float *gdi = dput(dinp.data(), NC), *gdw = dput(dw.data(), C), *gdb = dput(db.data(), C);
+    OK(inh_cuda_layernorm_forward(G, go, gm, gr, gx, gw, with_bias ? gb : NULL, N, C));
+    double t = 8.0 * C * U;
+    check_arr(what, dget(go, NC).data(), out.data(), NC, t * (maxabs(out.data(), NC) + 1), 0);
+    check_arr("layernorm mean", dget(gm, N).data(), mean.data(), N, t * maxabs(x.data(), NC), 0);
+    check_arr("layernorm rstd", dget(gr, N).data(), rstd.data(), N, 0, t);
+    /* backward from the CPU's mean and rstd, so that only the backward is compared */
+    OK(inh_cuda_to_device(gm, mean.data(), N * sizeof(float)));
+    OK(inh_cuda_to_device(gr, rstd.data(), N * sizeof(float)));
+    OK(inh_cuda_layernorm_backward(G, gdi, gdw, with_bias ? gdb : NULL, gd, gx, gw, gm, gr, N, C));
+    float scale = maxabs(rstd.data(), N) * 1.5f * 3.0f;   /* |w d| r <= 1.5 r, three terms */
+    auto gdinp = dget(gdi, NC);
+    check_arr("layernorm backward dinp", gdinp.data(), cdinp.data(), NC, t * scale, 0);
+    /* dw, db: N terms of |norm d| <= max|norm| (|d| <= 1), added to a start value <= 1 */
+    double tn = 4.0 * (N + 1) * U * (maxabs(out.data(), NC) + 2);
+    check_arr("layernorm backward dw", dget(gdw, C).data(), cdw.data(), C, tn, 0);
+    if (with_bias) check_arr("layernorm backward db", dget(gdb, C).data(), cdb.data(), C, 4.0 * (N + 1) * U * 2, 0);
+    else check_exact("layernorm backward without bias: db untouched", dget(gdb, C).data(), db.data(), C);
+    auto gdw1 = dget(gdw, C);
+    float *gdw2 = dput(dw.data(), C);
+    check_again("layernorm backward dinp and dw, again", gdinp, NC, [&] {
+        float *d = dput(dinp.data(), NC);
+        OK(inh_cuda_layernorm_backward(G, d, gdw2, NULL, gd, gx, gw, gm, gr, N, C));
+        return d;
+    });
+    check_again("layernorm backward dw, again", gdw1, C, [&] { return gdw2; });
+    dfree_all(what);
+}
+
+/* ---- matmul ------------------------------------------------------------------------------- */
+static std::vector<float> rounded(const std::vector<float> &x, int bf16) {
+    std::vector<float> r = x;
+    if (bf16) inh__bf16_round_n(r.data(), r.size());
+    return r;
+}
+static std::vector<double> row_norms(const float *x, int rows, int cols, int stride_r, int stride_c) {
+    std::vector<double> n(rows);
+    for (int i = 0; i < rows; i++) {
+        double s = 0;
+        for (int k = 0; k < cols; k++) { double v = x[(size_t)i * stride_r + (size_t)k * stride_c]; s += v * v; }
+        n[i] = sqrt(s);
+    }
+    return n;
+}
+/* got vs want for C (M,Nc) = A (M,K) B (K,Nc) + bias: element bound 2 (K+1) u (|a_i| |b_j| + |bias_j| + |c0|) */
+static void check_mm(const char *what, const float *got, const float *want, int M, int Nc, int K, const std::vector<double> &an,
+                     const std::vector<double> &bn, const float *bias, const float *c0) {
+    size_t bad = 0, first = 0;
+    double worst = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < Nc; j++) {
+            size_t e = (size_t)i * Nc + j;
+            double bound = 2.0 * (K + 2) * U * (an[i] * bn[j] + (bias ? fabs(bias[j]) : 0) + (c0 ? fabs(c0[e]) : 0)) + 1e-30;
+            double d = fabs((double)got[e] - want[e]);
+            if (!(d <= bound)) { if (!bad) first = e; bad++; }
+            if (d / bound > worst || d != d) worst = d / bound;
+        }
+    if (getenv("TEST_CUDA_VERBOSE")) printf("  %-50s worst %.3g of the bound\n", what, worst);
+    CHECK(bad == 0, "%s: %zu of %zu elements beyond 2(K+1)u|a||b| (first [%zu] got %.9g want %.9g; worst %.3g of the bound)", what, bad,
+          (size_t)M * Nc, first, bad ? got[first] : 0.0, bad ? want[first] : 0.0, worst);
+}
+static void test_matmul(int N, int C, int OC, int with_bias, int bf16) {
+    char what[128];
+    snprintf(what, sizeof what, "matmul%s N=%d C=%d OC=%d%s", bf16 ? " bf16" : "", N, C, OC, with_bias ? " +bias" : "");
+    auto inp = rnd((size_t)N * C, -1, 1), w = rnd((size_t)OC * C, -1, 1), b = rnd(OC, -1, 1), dout = rnd((size_t)N * OC, -1, 1);
+    auto dinp = rnd((size_t)N * C, -1, 1), dw = rnd((size_t)OC * C, -1, 1), db = rnd(OC, -1, 1);
+    std::vector<float> out((size_t)N * OC + 1), cdinp = dinp, cdw = dw, cdb = db;
+    const float *bias = with_bias ? b.data() : NULL;
+    if (bf16) {
+        inh__matmul_forward_bf16(out.data(), inp.data(), w.data(), bias, N, C, OC, NT);
+        inh__matmul_backward_bf16(cdinp.data(), cdw.data(), cdb.data(), dout.data(), inp.data(), w.data(), N, C, OC, NT);
+    } else {
+        inh__matmul_forward(out.data(), inp.data(), w.data(), bias, N, C, OC, NT);
+        inh__matmul_backward(cdinp.data(), cdw.data(), cdb.data(), dout.data(), inp.data(), w.data(), N, C, OC, NT);
+    }
+    float *gi = dput(inp.data(), (size_t)N * C), *gw = dput(w.data(), (size_t)OC * C), *gb = dput(b.data(), OC);
+    float *gd = dput(dout.data(), (size_t)N * OC), *go = dpoison((size_t)N * OC);
+    float *gdi = dput(dinp.data(), (size_t)N * C), *gdw = dput(dw.data(), (size_t)OC * C), *gdb = dput(db.data(), OC);
+    OK(inh_cuda_matmul_forward(G, go, gi, gw, with_bias ? gb : NULL, N, C, OC, bf16));
+    OK(inh_cuda_matmul_backward(G, gdi, gdw, gdb, gd, gi, gw, N, C, OC, bf16));
+    auto ri = rounded(inp, bf16), rw = rounded(w, bf16), rd = rounded(dout, bf16);
+    auto got = dget(go, (size_t)N * OC);
+    check_mm(what, got.data(), out.data(), N, OC, C, row_norms(ri.data(), N, C, C, 1), row_norms(rw.data(), OC, C, C, 1), bias, NULL);
+    char w2[160];
+    snprintf(w2, sizeof w2, "%s backward dinp", what);
+    check_mm(w2, dget(gdi, (size_t)N * C).data(), cdinp.data(), N, C, OC, row_norms(rd.data(), N, OC, OC, 1),
+             row_norms(rw.data(), C, OC, 1, C), NULL, dinp.data());
+    snprintf(w2, sizeof w2, "%s backward dw", what);
+    check_mm(w2, dget(gdw, (size_t)OC * C).data(), cdw.data(), OC, C, N, row_norms(rd.data(), OC, N, 1, OC),
+             row_norms(ri.data(), C, N, 1, C), NULL, dw.data());
+    /* dbias: N terms of |dout| <= 1 in fp32 (never rounded) on both sides */
+    snprintf(w2, sizeof w2, "%s backward dbias", what);
+    auto gdbias = dget(gdb, OC);
+    check_arr(w2, gdbias.data(), cdb.data(), OC, 2.0 * (N + 1) * U * (N + 1), 0);
+    check_again("matmul backward dbias, again", gdbias, OC, [&] {
+        float *d = dput(db.data(), OC);
+        OK(inh_cuda_matmul_backward(G, NULL, NULL, d, gd, gi, gw, N, C, OC, bf16));
+        return d;
+    });
+    if (bf16 && C >= 8) {   /* the bf16 path really rounds: its result is not the fp32 one */
+        float *go32 = dpoison((size_t)N * OC);
+        OK(inh_cuda_matmul_forward(G, go32, gi, gw, with_bias ? gb : NULL, N, C, OC, 0));
+        auto g32 = dget(go32, (size_t)N * OC);
+        double md = 0;
+        for (size_t i = 0; i < (size_t)N * OC; i++) md = fmax(md, fabs((double)g32[i] - got[i]));
+        CHECK(md > 1e-4, "%s: bf16 and fp32 results differ by only %.3g: operands not rounded?", what, md);
+    }
+    /* NULL gradients are skipped (the model passes NULL dbias without bias) */
+    OK(inh_cuda_matmul_backward(G, NULL, NULL, NULL, gd, gi, gw, N, C, OC, bf16));
+    dfree_all(what);
+}
+
+/* ---- attention ---------------------------------------------------------------------------- */
+/* Each output is a sum over at most hs (dot products) and T (the softmax and the weighted sums)
+   terms, no larger than the output's scale here (|q|,|k|,|v| <= 1, scale 1/sqrt(hs): |scores| <= 1
+   on average, the weights a convex combination): both sides are within (hs + T) u of that scale of
+   the exact result, plus 2 ulp for each expf: e = 2 (hs + T + 4) u relative to the scale (1 for the
+   forward, max|dqkv change| for the backward, whose terms are products of two such sums: 2e). */
+static void test_attention(int B, int T, int C, int NH) {
+    char what[96];
+    snprintf(what, sizeof what, "attention B=%d T=%d C=%d NH=%d", B, T, C, NH);
+    int hs = C / NH;
+    float scale = 1.0f / sqrtf((float)hs);
+    size_t N3 = (size_t)B * T * 3 * C, NC = (size_t)B * T * C, nrows = (size_t)B * NH * 2 * T;
+    auto qkv = rnd(N3, -1, 1), dout = rnd(NC, -1, 1), dqkv = rnd(N3, -1, 1);
+    std::vector<float> out(NC + 1), rows(nrows + 1), cdqkv = dqkv;
+    inh__attention_forward_flash(out.data(), rows.data(), qkv.data(), B, T, C, NH, scale, NT);
+    inh__attention_backward_flash(cdqkv.data(), rows.data(), dout.data(), qkv.data(), B, T, C, NH, scale, NT);
+    float *gq = dput(qkv.data(), N3), *gd = dput(dout.data(), NC), *go = dpoison(NC), *grows = dpoison(nrows);
+    float *gdq = dput(dqkv.data(), N3);
+    OK(inh_cuda_attention_forward(G, go, grows, gq, B, T, C, NH, scale));
+    double e = 2.0 * (hs + T + 4) * U;
+    auto gout = dget(go, NC);
+    check_arr(what, gout.data(), out.data(), NC, e, 0);
+    check_again("attention forward, again", gout, NC, [&] {
+        float *d = dpoison(NC), *r = dpoison(nrows);
+        OK(inh_cuda_attention_forward(G, d, r, gq, B, T, C, NH, scale));
+        return d;
+    });
+    /* the log-sum-exp rows: row 0 has one key, so its lse is q0.k0 * scale */
+    auto gr = dget(grows, nrows);
+    {
+        double s = 0;
+        for (int i = 0; i < hs; i++) s += (double)qkv[i] * qkv[C + i];
+        CHECK_CLOSE(gr[0], s * scale, e, 0, "attention forward: log-sum-exp of row 0");
+    }
+    OK(inh_cuda_attention_backward(G, gdq, grows, gd, gq, B, T, C, NH, scale));
+    std::vector<float> delta(N3);
+    for (size_t i = 0; i < N3; i++) delta[i] = cdqkv[i] - dqkv[i];
+    double gmax = maxabs(delta.data(), N3) + 1e-3;
+    char w2[128];
+    snprintf(w2, sizeof w2, "%s backward dqkv", what);
+    auto gdqkv = dget(gdq, N3);
+    check_arr(w2, gdqkv.data(), cdqkv.data(), N3, 2 * e * gmax + 4 * U, 0);
+    check_again("attention backward, again", gdqkv, N3, [&] {
+        float *d = dput(dqkv.data(), N3), *r = dpoison(nrows);
+        OK(inh_cuda_attention_backward(G, d, r, gd, gq, B, T, C, NH, scale));
+        return d;
+    });
+    dfree_all(what);
+}
+static void test_attention_errors(void) {
+    float *p = dpoison(16);
+    CHECK(inh_cuda_attention_forward(G, p, p, p, 1, 1, 12, 5, 1.0f) == -1 && strstr(inh_cuda_error(), "multiple"),
+          "attention with C %% NH != 0 is refused: %s", inh_cuda_error());
+    CHECK(inh_cuda_attention_forward(G, p, p, p, 1, 1, 160, 1, 1.0f) == -1 && strstr(inh_cuda_error(), "head size"),
+          "attention with hs > 128 is refused: %s", inh_cuda_error());
+    dfree_all("attention errors");
+}
+
+/* ---- GELU ----------------------------------------------------------------------------------- */
+/* the same formula on both sides; expf within 2 ulp on each: the forward's relative error is a
+   few u (the tanh term is 1 - 2/(e+1), error <= 4u absolute; times 0.5 x): atol 8u|x|. The
+   backward divides g by x; the CPU's vector path uses FMAs: atol 64u (|d| <= 1.2, |dout| <= 1). */
+static void test_gelu(size_t n) {
+    auto x = rnd(n, -6, 6), dout = rnd(n, -1, 1), dinp = rnd(n, -1, 1);
+    for (size_t i = 0; i < n && i < 16; i++) x[i] = (float)i * 1e-4f - 8e-4f;   /* the |x| <= 1e-3 branch */
+    std::vector<float> out(n + 1), cdinp = dinp;
+    inh__gelu_forward(out.data(), x.data(), n, NT);
+    inh__gelu_backward(cdinp.data(), x.data(), out.data(), dout.data(), n, NT);
+    float *gx = dput(x.data(), n), *go = dpoison(n), *gdo = dput(dout.data(), n), *gdi = dput(dinp.data(), n);
+    float *gg = dput(out.data(), n);
+    OK(inh_cuda_gelu_forward(G, go, gx, n));
+    check_arr("gelu forward", dget(go, n).data(), out.data(), n, 8 * U * 6 + 1e-37, 8 * U);
+    OK(inh_cuda_gelu_backward(G, gdi, gx, gg, gdo, n));   /* from the CPU's forward output */
+    check_arr("gelu backward", dget(gdi, n).data(), cdinp.data(), n, 64 * U, 0);
+    dfree_all("gelu");
+}
+
+/* ---- cross-entropy -------------------------------------------------------------------------- */
+/* probabilities: exp within 2 ulp on each side, the sum over V in another order (V u relative):
+   rtol 2 (V + 8) u. loss = max + log(sum) - logit: atol 2 (V + 8) u (1 + |loss|). Backward from the
+   same probabilities: the same arithmetic, up to a fused multiply-add: rtol 4u of |dloss| terms. */
+static void test_crossentropy(int N, int V, int Vp, int distill) {
+    char what[96];
+    snprintf(what, sizeof what, "crossentropy N=%d V=%d Vp=%d%s", N, V, Vp, distill ? " distill" : "");
+    size_t n = (size_t)N * Vp;
+    auto logits = rnd(n, -8, 8), q = rnd(n, 0, 1);
+    std::vector<int> tg(N);
+    for (int i = 0; i < N; i++) tg[i] = (int)(inh_rng_u64(&R) % (uint64_t)V);
+    for (int i = 0; i < N; i++) {
+        for (int k = V; k < Vp; k++) logits[(size_t)i * Vp + k] = 1e30f;   /* padding must not count */
+        for (int k = V; k < Vp; k++) q[(size_t)i * Vp + k] = 0.0f;
+    }
+    std::vector<float> probs = logits, losses(N + 1);
+    inh__crossentropy_forward(probs.data(), losses.data(), tg.data(), N, V, Vp, NT);
+    std::vector<float> dl = probs;
+    float w = 0.4f, dloss = 1.0f / N;
+    inh__crossentropy_backward(dl.data(), tg.data(), distill ? q.data() : NULL, w, dloss, N, Vp, NT);
+    float *gl = dput(logits.data(), n), *gloss = dpoison(N), *gq = dput(q.data(), n);
+    int *gt = dput(tg.data(), N);
+    OK(inh_cuda_crossentropy_forward(G, gl, gloss, gt, N, V, Vp));
+    double t = 2.0 * (V + 8) * U;
+    auto gprobs = dget(gl, n);
+    check_arr(what, gprobs.data(), probs.data(), n, 1e-37, t);
+    check_again("crossentropy forward, again", gprobs, n, [&] {
+        float *d = dput(logits.data(), n), *l = dpoison(N);
+        OK(inh_cuda_crossentropy_forward(G, d, l, gt, N, V, Vp));
+        return d;
+    });
+    check_arr("crossentropy losses", dget(gloss, N).data(), losses.data(), N, t * (1 + maxabs(losses.data(), N)), 0);
+    OK(inh_cuda_to_device(gl, probs.data(), n * sizeof(float)));
+    OK(inh_cuda_crossentropy_backward(G, gl, gt, distill ? gq : NULL, w, dloss, N, Vp));
+    check_arr("crossentropy backward", dget(gl, n).data(), dl.data(), n, 4 * U * dloss, 4 * U);
+    dfree_all(what);
+}
+
+/* ---- grad norm, AdamW ----------------------------------------------------------------------- */
+/* both sides add squares in double and round the square root once to float: at most 1 ulp apart */
+static void test_grad_norm(size_t n) {
+    auto x = rnd(n, -1, 1);
+    inh__sq_args a;
+    a.x = x.data(); a.n = n;
+    inh__parallel(1, 64, inh__sumsq_chunks, &a);
+    double s = 0;
+    for (int k = 0; k < 64; k++) s += a.part[k];
+    float want = (float)sqrt(s), got = -1, got2 = -2;
+    float *gx = dput(x.data(), n);
+    OK(inh_cuda_grad_norm(G, gx, n, &got));
+    OK(inh_cuda_grad_norm(G, gx, n, &got2));
+    char what[64];
+    snprintf(what, sizeof what, "grad norm n=%zu", n);
+    CHECK_CLOSE(got, want, 0, 2.0 * 2 * U, what);
+    CHECK(memcmp(&got, &got2, 4) == 0, "grad norm n=%zu: two runs differ (%.9g, %.9g)", n, got, got2);
+    dfree_all(what);
+}
+/* 10 AdamW steps over 3 tensors (decayed, not decayed, decayed) and a gap that belongs to no
+   segment (an absent tensor: must stay as it is); gradients new each step, clipped with the CPU's
+   rule from the norm. Per step each element sees a few roundings, fused or not (FMAs): w within
+   10 steps x lr x 1e-5 (the update m/(sqrt(v)+eps) is O(1), its relative error a few u). */
+static void test_adamw(void) {
+    size_t sizes[4] = {big ? 100000u : 1000u, big ? 777u : 77u, big ? 5000u : 333u, 50u};
+    size_t n = sizes[0] + sizes[1] + sizes[2] + sizes[3];
+    auto w = rnd(n, -1, 1);
+    std::vector<float> m(n + 1, 0.0f), v(n + 1, 0.0f), cw = w;
+    inh_adamw o;
+    inh_adamw_default(&o);
+    inh_cuda_segment segs[3] = {{0, sizes[0], o.weight_decay}, {sizes[0], sizes[1], 0.0f}, {sizes[0] + sizes[1] + sizes[3], sizes[2], o.weight_decay}};
+    float *gw = dput(w.data(), n), *gm = dpoison(n), *gv = dpoison(n), *gg = dpoison(n);
+    OK(inh_cuda_memset(gm, 0, n * 4));
+    OK(inh_cuda_memset(gv, 0, n * 4));
+    float lr = 1e-2f;
+    int norm_bad = 0;
+    for (int t = 1; t <= 10; t++) {
+        auto g = rnd(n, -0.05f * t, 0.05f * t);
+        OK(inh_cuda_to_device(gg, g.data(), n * 4));
+        inh__sq_args sq;
+        sq.x = g.data(); sq.n = n;
+        inh__parallel(1, 64, inh__sumsq_chunks, &sq);
+        double s = 0;
+        for (int k = 0; k < 64; k++) s += sq.part[k];
+        float norm = (float)sqrt(s), gnorm = 0;
+        OK(inh_cuda_grad_norm(G, gg, n, &gnorm));
+        norm_bad += fabs(gnorm - norm) > 4 * U * norm;
+        float scale = (o.grad_clip > 0.0f && norm > o.grad_clip) ? o.grad_clip / (norm + 1e-6f) : 1.0f;
+        inh__adam_args a;
+        a.o = &o; a.lr = lr; a.scale = scale;
+        a.ibc1 = 1.0f / (1.0f - powf(o.beta1, (float)t));
+        a.ibc2 = 1.0f / (1.0f - powf(o.beta2, (float)t));
+        for (int k = 0; k < 3; k++) {
+            a.w = cw.data() + segs[k].off; a.g = g.data() + segs[k].off; a.m = m.data() + segs[k].off; a.v = v.data() + segs[k].off;
+            a.n = segs[k].n; a.wd = segs[k].wd;
+            inh__parallel(1, 64, inh__adam_chunks, &a);
+        }
+        OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, scale, t));
+    }
+    CHECK(norm_bad == 0, "adamw: the GPU gradient norm was off in %d of 10 steps", norm_bad);
+    check_arr("adamw 10 steps: weights", dget(gw, n).data(), cw.data(), n, 10 * lr * 1e-5, 0);
+    /* m and v: a few roundings per step, fused or not; m can cancel to near 0, so the absolute
+       part is relative to the largest moment */
+    check_arr("adamw 10 steps: first moments", dget(gm, n).data(), m.data(), n, 32 * U * maxabs(m.data(), n), 1e-5);
+    check_arr("adamw 10 steps: second moments", dget(gv, n).data(), v.data(), n, 32 * U * maxabs(v.data(), n), 1e-5);
+    auto gap = dget(gw + sizes[0] + sizes[1], sizes[3]);
+    check_exact("adamw: the tensor in no segment is untouched", gap.data(), w.data() + sizes[0] + sizes[1], sizes[3]);
+    CHECK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, 1.0f, 0) == -1, "adamw refuses step 0");
+    dfree_all("adamw");
+}
+
+/* ---- the emulator itself (emulation build only): it must catch what it promises to --------- */
+#ifdef INH_CUDA_EMULATE
+static char emu_err[512];
+#define EMU_LAUNCH(kernel, grid, block, shmem, ...) do { \
+    emu_err[0] = 0; \
+    if (inh_simt::launch(grid, block, shmem, kernel, __VA_ARGS__)) { snprintf(emu_err, sizeof emu_err, "%s", inh_simt::error()); return -1; } \
+} while (0)
+__global__ void emu_bad_barrier(int *x) {
+    if (threadIdx.x == 5) return;
+    __syncthreads();
+    x[threadIdx.x] = 1;
+}
+__global__ void emu_shuffles(int *out) {
+    int lane = threadIdx.x % 32, v = (int)threadIdx.x;
+    int s = v;
+    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+    int d = __shfl_down_sync(0xffffffffu, v, 3), b = __shfl_sync(0xffffffffu, v, 7);
+    out[threadIdx.x * 3] = s; out[threadIdx.x * 3 + 1] = d; out[threadIdx.x * 3 + 2] = b;
+    (void)lane;
+}
+__global__ void emu_race(int *out) {   /* reads a neighbour's shared value without a barrier */
+    __shared__ int sh[64];
+    sh[threadIdx.x] = (int)(blockIdx.x * 1000 + threadIdx.x);
+    out[blockIdx.x * 64 + threadIdx.x] = sh[(threadIdx.x + 1) % 64];
+}
+__global__ void emu_bad_shuffle(int *out) {   /* lane 0 leaves before the others shuffle */
+    if (threadIdx.x % 32 == 0) return;
+    out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, (int)threadIdx.x, 1);
+}
+__global__ void emu_geometry(int *out) {   /* 2-D blocks in a 2-D grid; shuffles in segments of 16 */
+    int t = threadIdx.y * blockDim.x + threadIdx.x, b = blockIdx.y * gridDim.x + blockIdx.x;
+    int v = __shfl_xor_sync(0xffffffffu, t, 1, 16) + 1000 * __shfl_sync(0xffffffffu, t, 3, 16);
+    if (t < 16) __syncwarp(0x0000ffffu);   /* half a warp may meet on its own */
+    out[b * blockDim.x * blockDim.y + t] = v;
+}
+static int emu_launch_geometry(int *x) { EMU_LAUNCH(emu_geometry, dim3(2, 3), dim3(8, 6), 0, x); return 0; }
+static int emu_launch_bad_barrier(int *x) { EMU_LAUNCH(emu_bad_barrier, dim3(1), dim3(64), 0, x); return 0; }
+static int emu_launch_shuffles(int *x) { EMU_LAUNCH(emu_shuffles, dim3(1), dim3(64), 0, x); return 0; }
+static int emu_launch_race(int *x) { EMU_LAUNCH(emu_race, dim3(3), dim3(64), 0, x); return 0; }
+static int emu_launch_bad_shuffle(int *x) { EMU_LAUNCH(emu_bad_shuffle, dim3(1), dim3(32), 0, x); return 0; }
+static int emu_launch_too_big(int *x) { EMU_LAUNCH(emu_shuffles, dim3(1), dim3(2048), 0, x); return 0; }
+static void test_emulator(void) {
+    int *x = (int *)dalloc(3 * 64 * 3 * sizeof(int));
+    CHECK(emu_launch_bad_barrier(x) == -1 && strstr(emu_err, "__syncthreads"), "emulator: a barrier some threads skip is an error: %s",
+          emu_err);
+    CHECK(emu_launch_shuffles(x) == 0, "emulator: shuffles: %s", emu_err);
+    std::vector<int> h(64 * 3);
+    inh_cuda_to_host(h.data(), x, h.size() * sizeof(int));
+    int bad = 0;
+    for (int t = 0; t < 64; t++) {
+        int w0 = t / 32 * 32, lane = t % 32;
+        bad += h[t * 3] != 32 * w0 + 496;                          /* sum over the warp */
+        bad += h[t * 3 + 1] != (lane + 3 < 32 ? t + 3 : t);        /* down: own value past the end */
+        bad += h[t * 3 + 2] != w0 + 7;
+    }
+    CHECK(bad == 0, "emulator: shuffle results (%d wrong)", bad);
+    CHECK(emu_launch_race(x) == 0, "emulator: race kernel runs: %s", emu_err);
+    inh_cuda_to_host(h.data(), x, h.size() * sizeof(int));
+    int wrong = 0;   /* with a barrier, block b would read b*1000 + (t+1)%64 */
+    for (int b = 0; b < 3; b++)
+        for (int t = 0; t < 64; t++) wrong += h[b * 64 + t] != b * 1000 + (t + 1) % 64;
+    CHECK(wrong > 0, "emulator: a missing barrier shows as wrong values (thread order varies by block)");
+    CHECK(emu_launch_bad_shuffle(x) == -1 && strstr(emu_err, "exited"), "emulator: a shuffle with an exited lane is an error: %s",
+          emu_err);
+    CHECK(emu_launch_too_big(x) == -1, "emulator: 2048 threads per block is refused");
+    int *xg = (int *)dalloc(6 * 48 * sizeof(int));
+    CHECK(emu_launch_geometry(xg) == 0, "emulator: 2-D geometry: %s", emu_err);
+    std::vector<int> hg(6 * 48);
+    inh_cuda_to_host(hg.data(), xg, hg.size() * sizeof(int));
+    bad = 0;
+    for (int b = 0; b < 6; b++)
+        for (int t = 0; t < 48; t++) {   /* lane t: partner t^1 within its 16, lane 3 of its 16 */
+            int seg = t / 16 * 16;
+            bad += hg[b * 48 + t] != (seg + ((t - seg) ^ 1)) + 1000 * (seg + 3);
+        }
+    CHECK(bad == 0, "emulator: 2-D blocks and width-16 shuffles (%d wrong)", bad);
+    /* cuBLAS stand-in: column-major op/ld semantics on a 2x3 by 3x2 product */
+    cublasHandle_t h2;
+    cublasCreate(&h2);
+    float *A = (float *)dalloc(6 * 4), *B = (float *)dalloc(6 * 4), *Cm = (float *)dalloc(4 * 4);
+    float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 0, 2, 1, 0, 3}, one = 1, zero = 0, c[4];
+    inh_cuda_to_device(A, a, sizeof a); inh_cuda_to_device(B, b, sizeof b);
+    /* A col-major 2x3 (ld 2) = [[1,3,5],[2,4,6]], B col-major 3x2 (ld 3) = [[1,1],[0,0],[2,3]] */
+    CHECK(cublasSgemm(h2, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 3, &one, A, 2, B, 3, &zero, Cm, 2) == CUBLAS_STATUS_SUCCESS, "stand-in sgemm NN");
+    inh_cuda_to_host(c, Cm, sizeof c);
+    CHECK(c[0] == 11 && c[1] == 14 && c[2] == 16 && c[3] == 20, "stand-in NN: got %g %g %g %g want 11 14 16 20", c[0], c[1], c[2], c[3]);
+    /* op T on A: A stored 3x2 (ld 3) = [[1,4],[2,5],[3,6]], A^T 2x3 = [[1,2,3],[4,5,6]] */
+    CHECK(cublasSgemm(h2, CUBLAS_OP_T, CUBLAS_OP_N, 2, 2, 3, &one, A, 3, B, 3, &zero, Cm, 2) == CUBLAS_STATUS_SUCCESS, "stand-in sgemm TN");
+    inh_cuda_to_host(c, Cm, sizeof c);
+    CHECK(c[0] == 7 && c[1] == 16 && c[2] == 10 && c[3] == 22, "stand-in TN: got %g %g %g %g want 7 16 10 22", c[0], c[1], c[2], c[3]);
+    CHECK(cublasSgemm(h2, CUBLAS_OP_T, CUBLAS_OP_N, 2, 2, 3, &one, A, 2, B, 3, &zero, Cm, 2) == CUBLAS_STATUS_INVALID_VALUE,
+          "stand-in: lda below the stored rows (op T, lda < k) is invalid");
+    CHECK(cublasSgemm(h2, CUBLAS_OP_N, CUBLAS_OP_N, 2, 40, 3, &one, A, 2, B, 3, &zero, Cm, 2) == CUBLAS_STATUS_INVALID_VALUE &&
+          strstr(cublasGetStatusString(CUBLAS_STATUS_INVALID_VALUE), "outside its device allocation"),
+          "stand-in: an operand past its allocation is refused: %s", cublasGetStatusString(CUBLAS_STATUS_INVALID_VALUE));
+    cublasDestroy(h2);
+    dfree_all("emulator");
+}
+#endif
+
+int main(int argc, char **argv) {
+    int quick = argc > 1 && !strcmp(argv[1], "--quick");   /* a short run (compute-sanitizer) */
+    if (inh_cuda_init(&G, 0)) {
+        printf("no CUDA device: %s\n", inh_cuda_error());
+        test_failed++;
+        return test_summary("test_cuda");
+    }
+    big = !inh_cuda_emulated() && !quick;
+    if (big) NT = inh_num_cores();
+    inh_rng_seed(&R, 12);
+    double t0 = inh_now();
+#ifdef INH_CUDA_EMULATE
+    test_emulator();
+#endif
+    /* shapes: ragged everywhere (not multiples of 32, 8 or the tile sizes); the device build adds
+       GPT-2-like ones */
+    test_encoder(2, 7, 24, 11);
+    test_encoder(1, 33, 40, 5);
+    test_residual(1);
+    test_residual(1237);
+    test_layernorm(1, 8, 1);
+    test_layernorm(13, 67, 1);
+    test_layernorm(9, 160, 0);
+    test_layernorm(40, 33, 1);
+    test_gelu(3001);
+    test_crossentropy(3, 50, 128, 0);
+    test_crossentropy(5, 300, 384, 1);
+    test_grad_norm(1);
+    test_grad_norm(4097);
+    test_grad_norm(300001);
+    test_matmul(1, 1, 1, 1, 0);
+    test_matmul(5, 7, 3, 0, 0);
+    test_matmul(33, 17, 65, 1, 0);
+    test_matmul(20, 48, 40, 1, 1);
+    test_matmul(7, 130, 9, 0, 1);
+    test_attention(1, 1, 8, 1);
+    test_attention(2, 7, 24, 3);
+    test_attention(1, 45, 64, 2);
+    test_attention(1, 13, 96, 2);
+    test_attention(1, 9, 128, 1);
+    test_attention_errors();
+    test_adamw();
+    if (big) {
+        test_encoder(8, 1024, 768, 50257);
+        test_layernorm(4096, 768, 1);
+        test_gelu((size_t)4096 * 3072 + 5);
+        test_crossentropy(256, 50257, 50304, 1);
+        test_grad_norm((size_t)124439808);
+        test_matmul(1024, 768, 2304, 1, 0);
+        test_matmul(1000, 768, 3072, 1, 1);
+        test_matmul(512, 3072, 768, 0, 0);
+        test_matmul(300, 768, 50304, 0, 1);
+        test_attention(4, 256, 768, 12);
+        test_attention(2, 1024, 768, 12);
+        test_attention(1, 333, 1024, 8);
+    }
+    if (!quick) printf("test_cuda: %.1f s\n", inh_now() - t0);
+    inh_cuda_release(G);
+    return test_summary(inh_cuda_emulated() ? "test_cuda (emulated)" : "test_cuda (device)");
+}
