@@ -244,8 +244,8 @@ def train(run):
         mom = {n: (moments[0][n].to(run.device), moments[1][n].to(run.device)) for n, _ in trainable}
     else:
         mom = None
-    how = f"{W} rank{'s' if W > 1 else ''} ({run.backend}, {'cuda' if run.cuda else 'cpu'}" + \
-          (", bf16 autocast" if (run.cuda and not a.fp32) or (not run.cuda and a.bf16) else "") + ")"
+    how = (f"{W} rank{'s' if W > 1 else ''} ({run.backend}, " if run.ddp else "1 process (") + \
+          ("cuda" if run.cuda else "cpu") + (", bf16 autocast" if (run.cuda and not a.fp32) or (not run.cuda and a.bf16) else "") + ")"
     if a.resume:
         run.say(f"resumed {a.resume} at step {step}")
     run.say(f"model: {cfg.describe()}, {M.num_params(cfg)} parameters; data {a.data}: {len(tokens)} tokens; "
