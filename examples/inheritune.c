@@ -662,6 +662,7 @@ static int recipe_trainer(void *user, inh_recipe_job *j) {
     appendf(c, sizeof c, " --eval-every %d --eval-batches %d --save-every %d%s%s%s", j->eval_every, j->eval_batches, j->save_every,
             o->opt.decay_all ? " --decay-all" : "", o->shuffle ? "" : " --no-shuffle", o->bf16 ? " --bf16" : "");
     if (strlen(c) + 1 >= sizeof c) { snprintf(j->message, sizeof j->message, "the trainer's command line is too long"); return 1; }
+    if (interrupted) { snprintf(j->message, sizeof j->message, "stopped (interrupted)"); return 1; }   /* Ctrl-C between runs */
     printf("[%s] %s %s\n", j->run, j->resume_path ? "resuming:" : "running:", c);
     fflush(stdout);
     FILE *p = popen(c, "r");

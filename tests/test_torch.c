@@ -162,6 +162,8 @@ static void parity(void) {
     CHECK(rc == 0 && step_losses(out, cr, 20) == 20, "the C tool resumes PyTorch's state file (rc %d): %s", rc, out);
     d = max_dloss(cr, c, 10, 20);
     CHECK(d <= 1e-4, "steps 11-20 resumed by C from the torch state vs C straight: within 1e-4 (max %.2g)", d);
+    printf("info: 1 process (resumed at 10) vs 2 ranks: max |dloss| %.2g, max |dw| %.2g; C resuming the torch state: max |dloss| %.2g\n",
+           max_dloss(t1, t2, 0, 20), dm, d);
 }
 
 /* the other options: no biases, layer scale, shuffled windows, accumulation, warm-up, --decay-all,
