@@ -11,7 +11,9 @@
 
 #define TOOL "build/inheritune"
 #define DIR "build/torch_test"
-#define PY "/usr/bin/python3"
+#ifndef PY
+#define PY "/usr/bin/python3"   /* Debian's, where python3-torch installs */
+#endif
 #define TRAIN_PY "examples/torch/train.py"
 /* torchrun of Debian's torch 1.13 under Python 3.11 cannot parse its own default "0" for --redirects
    and --tee (an IntFlag change); a mapping for a local rank that does not exist means "none" on every
