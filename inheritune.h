@@ -6181,7 +6181,7 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
     const inh_recipe_opts *o = R->o;
     char state[4200], model[4200], curve[4200], init[4200];
     inh_recipe_job *job = INH__CALLOC(inh_recipe_job, 1);
-    inh_config c0 = m->cfg, c1;
+    inh_config c0 = m->cfg, c1;   /* from the header only: no padding, memcmp compares values */
     int rc = 0;
     if (!job) return -1;
     snprintf(state, sizeof state, "%s/%s.state", o->out_dir, name);
@@ -6217,9 +6217,9 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
     inh_model_free(m);
     if (inh_model_load(m, model)) { rc = -1; goto done; }
     c1 = m->cfg;
-    if (c1.maxT != c0.maxT || c1.V != c0.V || c1.Vp != c0.Vp || c1.L != c0.L || c1.NH != c0.NH || c1.C != c0.C ||
-        c1.bias != c0.bias || c1.layer_scale != c0.layer_scale) {
-        rc = inh__fail("%s: the trainer's model is not the shape it started from (L=%d C=%d, want L=%d C=%d)", model, c1.L, c1.C, c0.L, c0.C);
+    if (memcmp(&c1, &c0, sizeof c0)) {   /* every field of the config is in the file's header: all must survive */
+        rc = inh__fail("%s: the trainer's model is not the one it started from (L=%d C=%d V=%d, options %d/%d; want L=%d C=%d V=%d, options %d/%d)",
+                       model, c1.L, c1.C, c1.V, c1.bias, c1.layer_scale, c0.L, c0.C, c0.V, c0.bias, c0.layer_scale);
         goto done;
     }
     m->threads = o->threads;

@@ -96,7 +96,7 @@ static void read_json_sans_seconds(const char *path, char *dst, size_t cap) {
 
 /* the delegation itself, through the C trainer: the same report as the built-in trainer's */
 static void delegate_c(void) {
-    int rc = run("rm -rf " DIR "/rb " DIR "/rt", out, sizeof out);
+    int rc = run("rm -rf " DIR "/rb " DIR "/rt " DIR "/rf " DIR "/rf2 " DIR "/rf3 " DIR "/rf4", out, sizeof out);
     rc = run(RECIPE " --steps 30 --baselines random,stack --out " DIR "/rb", out, sizeof out);
     CHECK(rc == 0, "built-in recipe: %s", out);
     rc = run(RECIPE " --steps 30 --baselines random,stack --out " DIR "/rt --trainer '" TOOL " train --threads 1'", out, sizeof out);
@@ -113,6 +113,11 @@ static void delegate_c(void) {
     rc = run(RECIPE " --steps 5 --baselines none --out " DIR "/rf2 --trainer true", out, sizeof out);
     CHECK(rc != 0 && strstr(out, DIR "/rf2/round1_L1.bin") && strstr(out, "cannot open"),
           "a trainer that writes no model: the missing file is named (rc %d): %s", rc, out);
+    FILE *f = fopen(DIR "/wrong.sh", "w");   /* a "trainer" that hands back the 2-layer reference for a 1-layer run */
+    if (f) { fputs("while [ $# -gt 0 ]; do [ \"$1\" = --out ] && cp " DIR "/ref.bin \"$2\"; shift; done\n", f); fclose(f); }
+    rc = run(RECIPE " --steps 5 --baselines none --out " DIR "/rf4 --trainer 'sh " DIR "/wrong.sh'", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "is not the one it started from (L=2") && strstr(out, "want L=1"),
+          "a trainer that returns another model's shape is refused (rc %d): %s", rc, out);
     rc = run(RECIPE " --steps 5 --baselines distill --out " DIR "/rf3 --trainer true", out, sizeof out);
     CHECK(rc != 0 && strstr(out, "distill"), "the distill baseline cannot be delegated, said up front: %s", out);
 }
@@ -188,37 +193,31 @@ static void parity_options(void) {
     printf("info: parity with options: max |dloss| %.2g, max |dw| %.2g\n", d, dm);
 }
 
-/* attention shortcuts (issue 13), when the C tool has them */
+/* attention shortcuts (issue 13), when the C tool has them: both variants, a subset of layers, with
+   and without biases, from C-made inits */
 static void parity_shortcuts(void) {
     run(TOOL " train --help", out, sizeof out);
     if (!strstr(out, "--shortcuts")) { SKIP("shortcuts: build/inheritune train has no --shortcuts yet; the PyTorch model has them, untested against C"); return; }
-    int rc = run(TOOL " train --data " DIR "/train.bin --layers 3 --heads 2 --dim 32 --seq-max 32 --vocab 64 --seq 32 --shortcuts causal"
-                 " --steps 0 --out " DIR "/init_sc.bin --threads 1", out, sizeof out);
-    CHECK(rc == 0, "a C-made init with causal shortcuts: %s", out);
     for (int v = 0; v < 2; v++) {
         char cmd[2048], job[512];
         float c[10], t[10];
         for (int i = 0; i < 10; i++) c[i] = t[i] = NAN;
-        if (v == 1) {   /* the depth variant: the same parameters, read as depth by rewriting header slot 9 */
-            inh_model m;
-            unsigned char *buf = NULL; size_t len = 0;
-            if (inh__read_file(DIR "/init_sc.bin", &buf, &len, 0) || len < 1024) { CHECK(0, "read init_sc.bin"); return; }
-            inh__wr32(buf + 36, 2);
-            FILE *f = fopen(DIR "/init_sd.bin", "wb");
-            if (f) { fwrite(buf, 1, len, f); fclose(f); }
-            free(buf);
-            CHECK(inh_model_load(&m, DIR "/init_sd.bin") == 0, "the depth variant loads: %s", inh_error());
-            inh_model_free(&m);
-        }
-        snprintf(job, sizeof job, " --init " DIR "/init_s%c.bin --data " DIR "/train.bin --batch 4 --seq 32 --steps 10 --lr 1e-3 --no-shuffle", v ? 'd' : 'c');
-        snprintf(cmd, sizeof cmd, TOOL " train%s --threads 1", job);
+        snprintf(cmd, sizeof cmd, TOOL " train --data " DIR "/train.bin --layers 3 --heads 2 --dim 32 --seq-max 32 --vocab 64 --seq 32"
+                 " --shortcuts %s --shortcut-layers %s --steps 0 --out " DIR "/init_sc.bin --threads 1", v ? "depth --no-bias" : "causal", v ? "1" : "0,1");
+        int rc = run(cmd, out, sizeof out);
+        CHECK(rc == 0, "a C-made init with %s shortcuts: %s", v ? "depth" : "causal", out);
+        snprintf(job, sizeof job, " --init " DIR "/init_sc.bin --data " DIR "/train.bin --batch 4 --seq 32 --steps 10 --lr 1e-3 --no-shuffle");
+        snprintf(cmd, sizeof cmd, TOOL " train%s --threads 1 --out " DIR "/c_sc.bin", job);
         rc = run(cmd, out, sizeof out);
         CHECK(rc == 0 && step_losses(out, c, 10) == 10, "C trainer with shortcuts: %s", out);
-        snprintf(cmd, sizeof cmd, TORCHRUN " --nproc_per_node 2 " TRAIN_PY "%s", job);
+        snprintf(cmd, sizeof cmd, TORCHRUN " --nproc_per_node 2 " TRAIN_PY "%s --out " DIR "/t_sc.bin", job);
         rc = run(cmd, out, sizeof out);
-        CHECK(rc == 0 && step_losses(out, t, 10) == 10, "torchrun x2 with shortcuts (rc %d): %s", rc, out);
-        double d = max_dloss(c, t, 0, 10);
+        CHECK(rc == 0 && step_losses(out, t, 10) == 10 && strstr(out, v ? "shortcuts=depth:1" : "shortcuts=causal:0,1"),
+              "torchrun x2 with shortcuts (rc %d): %s", rc, out);
+        double d = max_dloss(c, t, 0, 10), dm = model_diff(DIR "/c_sc.bin", DIR "/t_sc.bin");
         CHECK(d <= 1e-4, "%s shortcuts: losses within 1e-4 (max %.2g)", v ? "depth" : "causal", d);
+        CHECK(dm >= 0 && dm <= 1e-4, "%s shortcuts: checkpoints within 1e-4 = lr/10 (max |dw| %.2g)", v ? "depth" : "causal", dm);
+        printf("info: %s shortcuts, 10 steps: max |dloss| %.2g, max |dw| %.2g\n", v ? "depth (no bias)" : "causal", d, dm);
     }
 }
 
