@@ -295,6 +295,8 @@ int main(void) {
         SKIP("torch: " PY " cannot import torch (Debian: apt-get install python3-torch); the PyTorch trainer is not tested");
         return test_summary("torch");
     }
+    int rc = run(PY " examples/torch/model.py", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "model.py: ok"), "model.py's self-test (file round trips, both shortcut variants): %s", out);
     parity();
     parity_options();
     parity_shortcuts();

@@ -457,8 +457,11 @@ def _selftest():
         assert c2.header() == cfg.header() and all(torch.equal(p[k], p2[k]) for k in p)
         m = GPT(cfg, p)
         idx = torch.randint(0, 40, (2, 16))
-        _, loss = m(idx, idx)
+        logits, loss = m(idx, idx)
         assert math.isfinite(loss.item())
+        later = idx.clone()
+        later[:, 9:] = (later[:, 9:] + 1) % 40     # the future must not reach positions 0..8
+        assert torch.allclose(m(later)[0][:, :9], logits[:, :9], atol=1e-6), "causality"
     print("model.py: ok")
 
 
