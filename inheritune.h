@@ -6224,7 +6224,7 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
     }
     m->threads = o->threads;
     m->bf16 = o->train.bf16 != 0;
-    for (int k = 0; k < job->n_curve && u->n_curve < 255; k++)   /* the built-in trainer's points; the last is ours */
+    for (int k = 0; k < job->n_curve && u->n_curve < 255; k++)   /* the steps the built-in trainer evaluates at; the last is ours */
         if (job->curve_step[k] < steps && o->eval_every && job->curve_step[k] % o->eval_every == 0) {
             u->curve_step[u->n_curve] = job->curve_step[k]; u->curve_loss[u->n_curve++] = job->curve_loss[k];
         }
