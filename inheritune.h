@@ -499,6 +499,25 @@ INHDEF void inh_softmax_rows(float *probs, const float *logits, int N, int V, in
 #define INH_BASELINE_STACK 4     /* half depth trained half the steps, stacked, trained on */
 #define INH_BASELINE_DISTILL 8   /* random init at the final depth, 0.6 CE + 0.4 KL to the reference */
 
+/* One run of the recipe handed to an external trainer (inh_recipe_opts.trainer), e.g. PyTorch under
+   torchrun. The trainer starts from init_path (or continues from resume_path, its own state file from
+   an interrupted attempt), trains train.steps steps with these options on train_path, keeps its
+   state in state_path and writes the trained model, complete, to out_path (llm.c .bin). */
+typedef struct {
+    const char *run;             /* "round1_L4", "random", ... */
+    const char *init_path;       /* the starting model, written by the recipe; NULL when resuming */
+    const char *resume_path;     /* the state file of an interrupted attempt, or NULL */
+    const char *state_path, *out_path, *train_path, *val_path;
+    inh_train_opts train;        /* train.steps: this run's steps */
+    int eval_every, eval_batches, save_every;
+    int n_curve;                 /* validation points so far (kept across an interruption); the */
+    int curve_step[256];         /* trainer may add its own (optional: the recipe evaluates the */
+    float curve_loss[256];       /* final model itself) */
+    char message[256];           /* the trainer's reason for a failure */
+} inh_recipe_job;
+/* Returns 0 once out_path holds the trained model; non-zero (message set) on failure. */
+typedef int (*inh_recipe_trainer_fn)(void *user, inh_recipe_job *job);
+
 typedef struct {
     const char *ref_path, *train_path, *val_path, *out_dir;
     int start;                   /* first target depth; 0 = L/2 (paper); -1 = auto (lazy-layer analysis) */
@@ -507,6 +526,9 @@ typedef struct {
     inh_train_opts train;        /* every run: fresh optimizer and schedule; train.steps = budget per run */
     int eval_every, eval_batches, save_every, threads;
     int baselines;               /* INH_BASELINE_* bits */
+    inh_recipe_trainer_fn trainer;  /* NULL: the built-in trainer; else every run (and baseline) is */
+    void *trainer_user;             /* handed to it; the distill baseline cannot be (it needs the
+                                       reference's predictions at every step) */
 } inh_recipe_opts;
 
 typedef struct {
@@ -6152,9 +6174,75 @@ typedef struct {
     long long steps_left_plan;   /* steps still planned after the current run (estimate) */
 } inh__recipe;
 
+/* The run handed to o->trainer: m (the starting model) goes to NAME.init.bin unless an interrupted
+   attempt left NAME.state; the trainer writes NAME.bin, which is read back, checked against the
+   starting model's shape and evaluated here, so every run's loss is the recipe's own. */
+INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m, int steps, inh_recipe_run_result *u) {
+    const inh_recipe_opts *o = R->o;
+    char state[4200], model[4200], curve[4200], init[4200];
+    inh_recipe_job *job = INH__CALLOC(inh_recipe_job, 1);
+    inh_config c0 = m->cfg, c1;   /* from the header only: no padding, memcmp compares values */
+    int rc = 0;
+    if (!job) return -1;
+    snprintf(state, sizeof state, "%s/%s.state", o->out_dir, name);
+    snprintf(model, sizeof model, "%s/%s.bin", o->out_dir, name);
+    snprintf(curve, sizeof curve, "%s/%s.curve", o->out_dir, name);
+    snprintf(init, sizeof init, "%s/%s.init.bin", o->out_dir, name);
+    memset(u, 0, sizeof *u);
+    snprintf(u->name, sizeof u->name, "%s", name);
+    job->run = u->name; job->state_path = state; job->out_path = model;
+    job->train_path = o->train_path; job->val_path = o->val_path;
+    job->train = o->train; job->train.steps = steps;
+    job->eval_every = o->eval_every; job->eval_batches = o->eval_batches; job->save_every = o->save_every;
+    if (access(state, R_OK) == 0) {
+        job->resume_path = state;
+        FILE *f = fopen(curve, "r");   /* the points reported before the interruption */
+        while (f && job->n_curve < 256 && fscanf(f, "%d %f", &job->curve_step[job->n_curve], &job->curve_loss[job->n_curve]) == 2) job->n_curve++;
+        if (f) fclose(f);
+    } else if (inh_model_save(m, init)) {
+        INH_FREE(job);
+        return -1;
+    } else {
+        job->init_path = init;
+    }
+    double t0 = inh_now();
+    int failed = o->trainer(o->trainer_user, job);
+    FILE *cf = fopen(curve, "w");
+    for (int k = 0; cf && k < job->n_curve; k++) fprintf(cf, "%d %.9g\n", job->curve_step[k], job->curve_loss[k]);
+    if (cf) fclose(cf);
+    if (failed) {
+        rc = inh__fail("%s: %s; run again with the same output directory to resume", name, job->message[0] ? job->message : "the trainer failed");
+        goto done;
+    }
+    inh_model_free(m);
+    if (inh_model_load(m, model)) { rc = -1; goto done; }
+    c1 = m->cfg;
+    if (memcmp(&c1, &c0, sizeof c0)) {   /* every field of the config is in the file's header: all must survive */
+        rc = inh__fail("%s: the trainer's model is not the one it started from (L=%d C=%d V=%d, options %d/%d; want L=%d C=%d V=%d, options %d/%d)",
+                       model, c1.L, c1.C, c1.V, c1.bias, c1.layer_scale, c0.L, c0.C, c0.V, c0.bias, c0.layer_scale);
+        goto done;
+    }
+    m->threads = o->threads;
+    m->bf16 = o->train.bf16 != 0;
+    for (int k = 0; k < job->n_curve && u->n_curve < 255; k++)   /* the steps the built-in trainer evaluates at; the last is ours */
+        if (job->curve_step[k] < steps && o->eval_every && job->curve_step[k] % o->eval_every == 0) {
+            u->curve_step[u->n_curve] = job->curve_step[k]; u->curve_loss[u->n_curve++] = job->curve_loss[k];
+        }
+    if (inh_eval_loss(m, &R->val, o->train.B, o->train.T, o->eval_batches, &u->curve_loss[u->n_curve])) { rc = -1; goto done; }
+    u->curve_step[u->n_curve++] = steps;
+    u->layers = m->cfg.L; u->params = m->num_params; u->steps = steps;
+    u->val_loss = u->curve_loss[u->n_curve - 1];
+    u->seconds = inh_now() - t0;
+    remove(state); remove(curve); remove(init);
+done:
+    INH_FREE(job);
+    return rc;
+}
+
 /* Train m for `steps` (fresh optimizer), or resume `name` from its state file; save NAME.bin. */
 INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, int steps, inh_recipe_run_result *u) {
     const inh_recipe_opts *o = R->o;
+    if (o->trainer) return inh__recipe_delegate(R, name, m, steps, u);
     char state[4200], model[4200], curve[4200];
     inh_trainer t;
     inh_train_opts to = o->train;
@@ -6281,6 +6369,8 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
     R.o = o; R.fn = fn; R.user = user;
     if (o->grow < 1) return inh__fail("growth step %d: must be at least 1", o->grow);
     if (!o->out_dir || !o->val_path || !o->train_path || !o->ref_path) return inh__fail("the recipe needs a reference, training data, validation data and an output directory");
+    if (o->trainer && (o->baselines & INH_BASELINE_DISTILL))
+        return inh__fail("the distill baseline needs the reference's predictions at every step: it cannot run in an external trainer (drop it from the baselines)");
     mkdir(o->out_dir, 0777);   /* may exist already; a real problem shows at the first write */
     if (inh_model_load_any(&ref, o->ref_path)) return -1;
     ref.threads = o->threads;

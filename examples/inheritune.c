@@ -11,6 +11,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <sys/wait.h>
 
 /* ---------------------------------------------------------------------------------------------
    Flags: each command lists its flags in a table; unknown flags are errors. */
@@ -622,8 +624,74 @@ static int recipe_progress(void *user, const inh_recipe_progress *p) {
     return interrupted;   /* Ctrl-C: the recipe saves its state and stops */
 }
 
+/* --trainer CMD: each run is `sh -c "CMD <flags>"` (flags as `train` takes them, paths quoted), its
+   output passed through with the run's name in front; its "step N val_loss X" lines become the
+   run's validation curve. Ctrl-C reaches the trainer too (same process group): it saves its state,
+   and the next call of the same recipe resumes it with --resume. */
+static void shell_quote(char *dst, size_t cap, const char *s) {
+    size_t n = strlen(dst);
+    if (n + 1 < cap) dst[n++] = '\'';
+    for (; *s && n + 5 < cap; s++) {
+        if (*s == '\'') { memcpy(dst + n, "'\\''", 4); n += 4; } else dst[n++] = *s;
+    }
+    if (n + 1 < cap) dst[n++] = '\'';
+    dst[n < cap ? n : cap - 1] = 0;
+}
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void appendf(char *dst, size_t cap, const char *fmt, ...) {
+    size_t n = strlen(dst);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n < cap) vsnprintf(dst + n, cap - n, fmt, ap);
+    va_end(ap);
+}
+static int recipe_trainer(void *user, inh_recipe_job *j) {
+    const char *cmd = (const char *)user;
+    const inh_train_opts *o = &j->train;
+    static char line[16384], c[16384];
+    const char *paths[5][2] = {{"--data", j->train_path}, {"--val", j->val_path}, {"--out", j->out_path},
+                               {"--state", j->state_path}, {j->resume_path ? "--resume" : "--init", j->resume_path ? j->resume_path : j->init_path}};
+    snprintf(c, sizeof c, "%s", cmd);
+    for (int i = 0; i < 5; i++) { appendf(c, sizeof c, " %s ", paths[i][0]); shell_quote(c, sizeof c, paths[i][1]); }
+    appendf(c, sizeof c, " --steps %d --batch %d --seq %d --accum %d --lr %.9g --min-lr %.9g --warmup %d --schedule %s", o->steps, o->B,
+            o->T, o->accum, o->lr, o->min_lr, o->warmup, o->schedule == INH_SCHEDULE_CONSTANT ? "constant" : "cosine");
+    appendf(c, sizeof c, " --weight-decay %.9g --beta1 %.9g --beta2 %.9g --eps %.9g --grad-clip %.9g --seed %llu", o->opt.weight_decay,
+            o->opt.beta1, o->opt.beta2, o->opt.eps, o->opt.grad_clip, (unsigned long long)o->seed);
+    appendf(c, sizeof c, " --eval-every %d --eval-batches %d --save-every %d%s%s%s", j->eval_every, j->eval_batches, j->save_every,
+            o->opt.decay_all ? " --decay-all" : "", o->shuffle ? "" : " --no-shuffle", o->bf16 ? " --bf16" : "");
+    if (strlen(c) + 1 >= sizeof c) { snprintf(j->message, sizeof j->message, "the trainer's command line is too long"); return 1; }
+    if (interrupted) { snprintf(j->message, sizeof j->message, "stopped (interrupted)"); return 1; }   /* Ctrl-C between runs */
+    printf("[%s] %s %s\n", j->run, j->resume_path ? "resuming:" : "running:", c);
+    fflush(stdout);
+    FILE *p = popen(c, "r");
+    if (!p) { snprintf(j->message, sizeof j->message, "cannot run the trainer '%s': %s", cmd, strerror(errno)); return 1; }
+    for (;;) {
+        int step; float vl;
+        if (!fgets(line, sizeof line, p)) {   /* Ctrl-C interrupts the read: keep reading until the trainer has saved */
+            if (ferror(p) && errno == EINTR) { clearerr(p); continue; }
+            break;
+        }
+        printf("[%s] %s", j->run, line);
+        if (!strchr(line, '\n')) printf("\n");
+        fflush(stdout);
+        if (sscanf(line, "step %d val_loss %f", &step, &vl) == 2) {   /* a re-run after resuming replaces later points */
+            while (j->n_curve > 0 && j->curve_step[j->n_curve - 1] >= step) j->n_curve--;
+            if (j->n_curve < 256) { j->curve_step[j->n_curve] = step; j->curve_loss[j->n_curve++] = vl; }
+        }
+    }
+    int st = pclose(p);
+    if (st == 0) return 0;
+    if (interrupted) snprintf(j->message, sizeof j->message, "stopped (interrupted)");
+    else if (st != -1 && WIFEXITED(st)) snprintf(j->message, sizeof j->message, "the trainer '%s' failed (exit status %d)", cmd, WEXITSTATUS(st));
+    else if (st != -1 && WIFSIGNALED(st)) snprintf(j->message, sizeof j->message, "the trainer '%s' was killed by signal %d", cmd, WTERMSIG(st));
+    else snprintf(j->message, sizeof j->message, "the trainer '%s' failed: %s", cmd, strerror(errno));
+    return 1;
+}
+
 static int cmd_recipe(int argc, char **argv) {
-    const char *start = "half", *sched = "cosine", *mode = "paper", *baselines = "random";
+    const char *start = "half", *sched = "cosine", *mode = "paper", *baselines = "random", *trainer = NULL;
     int threads = 0, decay_all = 0, no_shuffle = 0;
     inh_recipe_opts o;
     inh_recipe_opts_default(&o);
@@ -658,6 +726,7 @@ static int cmd_recipe(int argc, char **argv) {
         {"--eval-batches", F_INT, &o.eval_batches, "validation batches (default 20)", 0},
         {"--save-every", F_INT, &o.save_every, "training state every N steps, to resume (default 50)", 0},
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
+        {"--trainer", F_STR, &trainer, "train every run with this command instead, e.g. \"torchrun --nproc_per_node 8 examples/torch/train.py\"", 0},
     };
     static const char synopsis[] =
         "--ref REF.bin --data TRAIN.bin --val VAL.bin --steps N --out DIR [--start l|half|auto] [--grow 2] [training flags]\n\n"
@@ -669,7 +738,10 @@ static int cmd_recipe(int argc, char **argv) {
         "with the same data and steps: random initialisation, the full reference trained on, stacking\n"
         "(half depth, half the steps, blocks duplicated, the rest of the steps), distillation (0.6 CE + 0.4 KL\n"
         "to the reference). Everything lands in --out; run the same command again to resume after an\n"
-        "interruption (finished runs are kept, an unfinished one continues from its last saved state).";
+        "interruption (finished runs are kept, an unfinished one continues from its last saved state).\n\n"
+        "--trainer CMD hands each run to `CMD --data --val --init NAME.init.bin (or --resume NAME.state)\n"
+        "--state NAME.state --out NAME.bin --steps --batch ... --seed` (the flags of `train`), waits for it,\n"
+        "and reads NAME.bin back; the recipe evaluates every model itself.";
     int r = parse_flags(argc, argv, f, NF(f), synopsis, NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
@@ -698,6 +770,7 @@ static int cmd_recipe(int argc, char **argv) {
     }
     if (o.train.steps < 1 || o.train.B < 1 || o.train.T < 1 || o.eval_batches < 1 || o.eval_every < 0 || o.save_every < 0)
         return fail("%s", "--steps, --batch, --seq, --eval-batches must be positive");
+    if (trainer) { o.trainer = recipe_trainer; o.trainer_user = (void *)trainer; }
     inh_recipe_result res;
     signal(SIGINT, on_sigint);
     if (inh_recipe_run(&o, recipe_progress, NULL, &res)) return interrupted ? (lib_fail(), 130) : lib_fail();
