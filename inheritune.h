@@ -77,6 +77,10 @@ INHDEF int inh_num_cores(void);
 INHDEF void inh_threads_release(void);
 /* Monotonic wall-clock seconds. */
 INHDEF double inh_now(void);
+/* Can `path` be written, checked before any work: its directory exists and is writable, and path
+   is not a directory. is_dir != 0: path is a directory to use or create (an existing one must be
+   writable; a missing one needs a writable parent). 0 or -1 with a message naming the path. */
+INHDEF int inh_check_output(const char *path, int is_dir);
 
 /* Small deterministic RNG (splitmix64 seeded xorshift*), saved in training state for exact resume. */
 typedef struct { uint64_t s; } inh_rng;
@@ -310,6 +314,8 @@ typedef struct {
     size_t pos;        /* next sequential window */
     int shuffle;       /* 0: consecutive windows from token 0; 1: random windows from rng */
     inh_rng rng;
+    uint64_t hash;     /* identity of the tokens (FNV-1a style over the ids), set by inh_data_open */
+    int max_id;        /* largest id in the shard (-1 when empty) */
 } inh_data;
 
 /* Load a shard; every id must be < V (V <= 0 skips the check). */
@@ -328,8 +334,16 @@ INHDEF int  inh_data_write(const char *path, const int *ids, size_t n);
    again: predicting the copy needs attention) and bigram segments (each token follows the previous
    one through a fixed random table 90% of the time: predictable without attention). */
 INHDEF int  inh_synth_corpus(int *ids, size_t n, int V, uint64_t seed);
-/* Mean loss over nbatches consecutive windows from token 0 (the data position is restored). */
+/* Mean loss over nbatches consecutive windows from token 0 (the data position is restored).
+   Wraps to token 0 when nbatches * B * T + 1 exceeds the data: see inh_eval_windows. */
 INHDEF int  inh_eval_loss(inh_model *m, inh_data *d, int B, int T, int nbatches, float *loss);
+/* Number of whole T-token windows (with their +1 target) in d: (n - 1) / T. */
+INHDEF size_t inh_data_windows(const inh_data *d, int T);
+/* Mean loss over the first `windows` consecutive T-token windows from token 0, B windows per
+   forward pass (the last pass may be smaller); windows = 0 means every whole window once. Never
+   wraps: more windows than the data holds is an error naming the file and what fits. *ntokens
+   (may be NULL) receives the number of predicted tokens the mean is over (windows * T). */
+INHDEF int  inh_eval_windows(inh_model *m, inh_data *d, int B, int T, size_t windows, float *loss, size_t *ntokens);
 
 /* ---------------------------------------------------------------------------------------------
    Training */
@@ -356,6 +370,7 @@ typedef struct {
     inh_train_opts o;
     int step;            /* optimizer steps done */
     int *inputs, *targets;
+    const inh_data *val; /* optional: the validation data, recorded (path, identity) in the state file */
 } inh_trainer;
 typedef struct { int step; float loss, lr, grad_norm; double seconds; int skipped; } inh_step_info;
 
@@ -368,6 +383,17 @@ INHDEF int  inh_trainer_step(inh_trainer *t, inh_step_info *info);
 INHDEF int  inh_trainer_save_state(const inh_trainer *t, const char *path);
 /* Load a state file into a fresh model and the trainer's options/position. *m must be zeroed. */
 INHDEF int  inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train, const char *path);
+/* What a state file says about its run, from the header alone (no model is loaded): options,
+   step, and the data it was trained on. Paths are "" and counts 0 in files older than the
+   data record (then nothing can be compared). */
+typedef struct {
+    inh_train_opts o;
+    int step;
+    char train_path[640], val_path[640];
+    uint32_t train_n, val_n;     /* tokens */
+    uint64_t train_hash, val_hash;   /* inh_data.hash */
+} inh_state_info;
+INHDEF int  inh_trainer_state_info(const char *path, inh_state_info *info);
 
 /* ---------------------------------------------------------------------------------------------
    Analysis: where attention degenerates, and which sub-layers matter (declarations).
@@ -507,6 +533,7 @@ typedef struct {
     inh_train_opts train;        /* every run: fresh optimizer and schedule; train.steps = budget per run */
     int eval_every, eval_batches, save_every, threads;
     int baselines;               /* INH_BASELINE_* bits */
+    int fresh;                   /* 1: delete the runs of an earlier recipe in out_dir first */
 } inh_recipe_opts;
 
 typedef struct {
@@ -541,7 +568,11 @@ INHDEF void inh_recipe_opts_default(inh_recipe_opts *o);
 /* Runs the loop and the baselines, writing into out_dir: each run's model NAME.bin, its state
    NAME.state while it trains (every save_every steps), a journal of finished runs (recipe.log), and
    the reports. Run again with the same out_dir after an interruption: finished runs are read back,
-   an unfinished one resumes from its last saved step, exactly. */
+   an unfinished one resumes from its last saved step, exactly. out_dir/settings.txt records what
+   defines the runs (key=value lines: training settings, identities of the reference and the data);
+   a run with other settings is refused naming the first that differs (o->fresh starts over). A
+   lock (fcntl on out_dir/recipe.lock, dropped by the OS when the process ends) refuses a second
+   recipe in the same directory while one runs. */
 INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, void *user, inh_recipe_result *r);
 INHDEF int inh_recipe_write_json(const inh_recipe_result *r, const char *path);
 /* Validation curves of every run against the reference's loss, and the final table (SVG in HTML). */
@@ -572,6 +603,8 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <dirent.h>
 #ifndef INH_NO_THREADS
 #include <pthread.h>
 #endif
@@ -878,6 +911,30 @@ INH__FN int inh__wclose(inh__wfile *w) {
     return 0;
 }
 INH__FN void inh__wabort(inh__wfile *w) { if (w->f) fclose(w->f); remove(w->tmp); }
+
+INHDEF int inh_check_output(const char *path, int is_dir) {
+    struct stat st;
+    char dir[4096];
+    if (!path || !*path) return inh__fail("empty output path");
+    if (stat(path, &st) == 0) {
+        if (is_dir && !S_ISDIR(st.st_mode)) return inh__fail("%s: exists and is not a directory", path);
+        if (!is_dir && S_ISDIR(st.st_mode)) return inh__fail("%s: is a directory (give a file name, e.g. %s/model.bin)", path, path);
+        if (is_dir && access(path, W_OK | X_OK) != 0) return inh__fail("%s: cannot write into this directory: %s", path, strerror(errno));
+        if (is_dir) return 0;
+    }
+    /* the parent directory: everything before the last '/' ("." without one) */
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') n--;       /* "out/" names the directory "out" */
+    while (n > 0 && path[n - 1] != '/') n--;
+    while (n > 1 && path[n - 1] == '/') n--;
+    if (n >= sizeof dir) return inh__fail("%s: path too long", path);
+    if (n == 0) snprintf(dir, sizeof dir, ".");
+    else { memcpy(dir, path, n); dir[n] = 0; }
+    if (stat(dir, &st) != 0) return inh__fail("%s: cannot create: directory %s does not exist", path, dir);
+    if (!S_ISDIR(st.st_mode)) return inh__fail("%s: cannot create: %s is not a directory", path, dir);
+    if (access(dir, W_OK | X_OK) != 0) return inh__fail("%s: cannot create: cannot write into directory %s: %s", path, dir, strerror(errno));
+    return 0;
+}
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 2, 3)))
 #endif
@@ -4788,6 +4845,13 @@ INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *
                     sh[0].n + sh[1].n, (double)done_bytes / 1e6 / (tlast - t0 + 1e-9), eof ? "\n" : "");
         }
     }
+    if (sh[1].n == 0) {   /* nothing left for train.bin: refuse rather than write an empty shard */
+        long long all = sh[0].n;
+        if (all <= 1) inh__fail("%s: no text to prepare (the file is empty, or one section without text)", input);
+        else inh__fail("%s: %lld tokens are too few for --val-tokens %lld: train.bin would be empty; "
+                       "--val-tokens %lld would leave %lld for train.bin", input, all, val_tokens, all / 10 > 0 ? all / 10 : 1, all - (all / 10 > 0 ? all / 10 : 1));
+        goto done;
+    }
     if (inh__shard_close(&sh[0])) goto done;
     if (inh__shard_close(&sh[1])) goto done;
     if (nval) *nval = sh[0].n;
@@ -4814,13 +4878,23 @@ INHDEF int inh_prepare_shards(const inh_tokenizer *t, const char *input, const c
 INHDEF int inh_data_open(inh_data *d, const char *path, int V) {
     memset(d, 0, sizeof *d);
     snprintf(d->path, sizeof d->path, "%s", path);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return inh__fail("%s: is a directory, not a token shard (give a file in it, e.g. %s/train.bin)", path, path);
     FILE *f = fopen(path, "rb");
     if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
     unsigned char h[1024];
-    size_t len;
+    size_t len, got0;
     if (inh__file_size(f, path, &len)) { fclose(f); return -1; }
-    if (len < sizeof h || fread(h, 1, sizeof h, f) != sizeof h) { fclose(f); return inh__fail("%s: too short for a token shard header (1024 bytes)", path); }
-    uint32_t magic = inh__rd32(h), version = inh__rd32(h + 4), ntok = inh__rd32(h + 8);
+    got0 = fread(h, 1, sizeof h, f);
+    uint32_t magic = got0 >= 4 ? inh__rd32(h) : 0;
+    if (magic != INH__SHARD_MAGIC && got0 > 0) {   /* text (no control bytes but tab and newlines) was meant to be prepared */
+        size_t ctl = 0;
+        for (size_t i = 0; i < got0; i++) ctl += h[i] < 32 && h[i] != '\n' && h[i] != '\r' && h[i] != '\t';
+        if (ctl == 0) { fclose(f); return inh__fail("%s: is a text file, not a token shard: run `inheritune prepare --tokenizer DIR|bytes %s OUTDIR` first", path, path); }
+    }
+    if (len < sizeof h || got0 != sizeof h) { fclose(f); return inh__fail("%s: too short for a token shard header (1024 bytes)", path); }
+    uint32_t version = inh__rd32(h + 4), ntok = inh__rd32(h + 8);
     if (magic != INH__SHARD_MAGIC) { fclose(f); return inh__fail("%s: not an llm.c token shard (magic %u, want %d)", path, magic, INH__SHARD_MAGIC); }
     if (version != 1) { fclose(f); return inh__fail("%s: token shard version %u is not supported (want 1)", path, version); }
     if (len != 1024 + (size_t)ntok * 2) {
@@ -4835,6 +4909,14 @@ INHDEF int inh_data_open(inh_data *d, const char *path, int V) {
     if (!inh__host_is_le())
         for (size_t i = 0; i < got; i++) d->tokens[i] = (uint16_t)(d->tokens[i] >> 8 | d->tokens[i] << 8);
     d->n = ntok;
+    uint64_t hs = 0xcbf29ce484222325ull;
+    int mx = -1;
+    for (size_t i = 0; i < got; i++) {
+        hs = (hs ^ d->tokens[i]) * 0x100000001b3ull;
+        if (d->tokens[i] > mx) mx = d->tokens[i];
+    }
+    d->hash = hs ^ (uint64_t)ntok;
+    d->max_id = mx;
     if (V > 0 && inh_data_check(d, V)) { inh_data_close(d); return -1; }
     return 0;
 }
@@ -4927,6 +5009,36 @@ done:
     return rc;
 }
 
+INHDEF size_t inh_data_windows(const inh_data *d, int T) { return T > 0 && d->n > 0 ? (d->n - 1) / (size_t)T : 0; }
+
+INHDEF int inh_eval_windows(inh_model *m, inh_data *d, int B, int T, size_t windows, float *loss, size_t *ntokens) {
+    size_t have = inh_data_windows(d, T), saved = d->pos;
+    int shuffle = d->shuffle, rc = 0;
+    if (B <= 0 || T <= 0) return inh__fail("%s: batch B=%d and sequence T=%d must be positive", d->path, B, T);
+    if (have == 0) return inh__fail("%s: %zu tokens cannot fill one window of T=%d (+1) tokens", d->path, d->n, T);
+    if (windows == 0) windows = have;
+    if (windows > have)
+        return inh__fail("%s: %zu windows of T=%d asked for, but its %zu tokens hold %zu (%zu batches of B=%d)", d->path, windows, T,
+                         d->n, have, have / (size_t)B, B);
+    int *x = INH__ALLOC(int, (size_t)B * T), *y = INH__ALLOC(int, (size_t)B * T);
+    double sum = 0.0;
+    if (!x || !y) { rc = -1; goto done; }
+    d->pos = 0; d->shuffle = 0;
+    for (size_t w = 0; w < windows && !rc; w += (size_t)B) {   /* the windows are consecutive: [w*T, w*T+b*T+1) */
+        int b = windows - w < (size_t)B ? (int)(windows - w) : B;
+        d->pos = w * (size_t)T;
+        rc = inh_data_next(d, b, T, x, y);
+        if (!rc) rc = inh_model_forward(m, x, y, b, T);
+        sum += m->mean_loss * (double)b;
+    }
+    *loss = (float)(sum / (double)windows);
+    if (ntokens) *ntokens = windows * (size_t)T;
+done:
+    d->pos = saved; d->shuffle = shuffle;
+    INH_FREE(x); INH_FREE(y);
+    return rc;
+}
+
 /* ---------------------------------------------------------------------------------------------
    Training */
 
@@ -5002,7 +5114,10 @@ INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
    [9] step, [10] B, [11] T, [12] steps, [13] accum, [14] warmup, [15] schedule, [16] shuffle,
    [17] decay_all, [18..24] lr min_lr beta1 beta2 eps weight_decay grad_clip (float bits), [25] flags
    (bit 0: bf16 matmuls),
-   [26,27] seed, [28,29] data rng state, [30,31] data position (uint64 as lo, hi), [32] has moments */
+   [26,27] seed, [28,29] data rng state, [30,31] data position (uint64 as lo, hi), [32] has moments,
+   [34] training tokens (0: not recorded), [35,36] their hash, [37] validation tokens, [38,39] hash,
+   [96..255] the training data path then the validation path, each NUL-terminated (640 bytes;
+   a path that does not fit is left out). Older files have zeros there and still load. */
 INH__FN uint32_t inh__fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 INH__FN float inh__bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
@@ -5027,6 +5142,15 @@ INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     if (bad < m->num_params) return inh__fail("%s: not saved: parameter %zu is not finite (the model has diverged)", path, bad);
     memset(h, 0, sizeof h);
     for (int i = 0; i < 33; i++) inh__wr32(h + 4 * i, v[i]);
+    inh__wr32(h + 4 * 34, (uint32_t)t->train->n);
+    inh__wr32(h + 4 * 35, (uint32_t)t->train->hash); inh__wr32(h + 4 * 36, (uint32_t)(t->train->hash >> 32));
+    if (t->val) {
+        inh__wr32(h + 4 * 37, (uint32_t)t->val->n);
+        inh__wr32(h + 4 * 38, (uint32_t)t->val->hash); inh__wr32(h + 4 * 39, (uint32_t)(t->val->hash >> 32));
+    }
+    size_t lt = strlen(t->train->path), lv = t->val ? strlen(t->val->path) : 0;
+    if (lt + 1 <= 640) memcpy(h + 4 * 96, t->train->path, lt + 1);
+    if (lt + 1 <= 640 && lt + 1 + lv + 1 <= 640 && t->val) memcpy(h + 4 * 96 + lt + 1, t->val->path, lv + 1);
     inh__wfile w;
     if (inh__wopen(&w, path)) return -1;
     inh__wwrite(&w, h, sizeof h);
@@ -5079,6 +5203,40 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
     train->rng.s = (uint64_t)v[28] | (uint64_t)v[29] << 32;
     train->pos = (size_t)((uint64_t)v[30] | (uint64_t)v[31] << 32);
     if (train->pos > train->n) train->pos = 0;
+    return 0;
+}
+
+INHDEF int inh_trainer_state_info(const char *path, inh_state_info *info) {
+    unsigned char h[1024];
+    uint32_t v[40];
+    struct stat st;
+    memset(info, 0, sizeof *info);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return inh__fail("%s: is a directory, not a training-state file", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
+    size_t got = fread(h, 1, sizeof h, f);
+    fclose(f);
+    if (got != sizeof h) return inh__fail("%s: too short for a training-state header (truncated?)", path);
+    for (int i = 0; i < 40; i++) v[i] = inh__rd32(h + 4 * i);
+    if (v[0] != INH__STATE_MAGIC || v[1] != 1) return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, v[0], v[1]);
+    inh_train_opts *o = &info->o;
+    inh_train_opts_default(o);
+    o->B = (int)v[10]; o->T = (int)v[11]; o->steps = (int)v[12]; o->accum = (int)v[13]; o->warmup = (int)v[14];
+    o->schedule = (int)v[15]; o->shuffle = (int)v[16]; o->opt.decay_all = (int)v[17];
+    o->lr = inh__bitsf(v[18]); o->min_lr = inh__bitsf(v[19]); o->opt.beta1 = inh__bitsf(v[20]); o->opt.beta2 = inh__bitsf(v[21]);
+    o->opt.eps = inh__bitsf(v[22]); o->opt.weight_decay = inh__bitsf(v[23]); o->opt.grad_clip = inh__bitsf(v[24]);
+    o->seed = (uint64_t)v[26] | (uint64_t)v[27] << 32;
+    o->bf16 = (int)(v[25] & 1u);
+    info->step = (int)v[9];
+    info->train_n = v[34]; info->train_hash = (uint64_t)v[35] | (uint64_t)v[36] << 32;
+    info->val_n = v[37]; info->val_hash = (uint64_t)v[38] | (uint64_t)v[39] << 32;
+    const char *p = (const char *)h + 4 * 96;
+    size_t lt = strnlen(p, 640);
+    if (lt < 640) {
+        memcpy(info->train_path, p, lt + 1);
+        size_t lv = strnlen(p + lt + 1, 640 - lt - 1);
+        if (lt + 1 < 640 && lv < 640 - lt - 1) memcpy(info->val_path, p + lt + 1, lv + 1);
+    }
     return 0;
 }
 
@@ -6159,6 +6317,7 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
     inh_trainer t;
     inh_train_opts to = o->train;
     int rc = 0;
+    double before = 0.0;         /* seconds this run trained before an interruption */
     FILE *cf;
     to.steps = steps;
     snprintf(state, sizeof state, "%s/%s.state", o->out_dir, name);
@@ -6169,12 +6328,25 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
     if (access(state, R_OK) == 0) {   /* resume: the state file replaces the fresh model */
         inh_model_free(m);
         if (inh_trainer_load_state(&t, m, &R->train, state)) return -1;
-        FILE *f = fopen(curve, "r");  /* curve points up to the saved step */
-        while (f && u->n_curve < 256 && fscanf(f, "%d %f", &u->curve_step[u->n_curve], &u->curve_loss[u->n_curve]) == 2)
-            if (u->curve_step[u->n_curve] <= t.step) u->n_curve++;
+        /* the curve file: "STEP LOSS" points, and "t STEP SECONDS" at every save (time so far) */
+        FILE *f = fopen(curve, "r");
+        char line[128];
+        while (f && fgets(line, sizeof line, f)) {
+            int k;
+            double sec;
+            float v;
+            if (line[0] == 't') { if (sscanf(line, "t %d %lf", &k, &sec) == 2 && k == t.step) before = sec; }
+            else if (u->n_curve < 256 && sscanf(line, "%d %f", &k, &v) == 2 && k <= t.step) {
+                u->curve_step[u->n_curve] = k; u->curve_loss[u->n_curve++] = v;
+            }
+        }
         if (f) fclose(f);
     } else if (inh_trainer_init(&t, m, &R->train, &to)) {
         return -1;
+    } else {   /* the first point of every curve: the starting model's loss, before training */
+        m->threads = o->threads;
+        if (inh_eval_loss(m, &R->val, to.B, to.T, o->eval_batches, &u->curve_loss[0])) { inh_trainer_free(&t); return -1; }
+        u->curve_step[0] = 0; u->n_curve = 1;
     }
     m->threads = o->threads;
     if (R->teacher) inh_model_set_distill(m, R->teacher_probs, 0.4f);
@@ -6205,7 +6377,10 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
             if (cf) { fprintf(cf, "%d %.9g\n", t.step, p.val_loss); fflush(cf); }
         }
         int stop = R->fn && !rc ? R->fn(R->user, &p) : 0;
-        if (!rc && ((o->save_every && t.step % o->save_every == 0) || stop) && t.step < steps) rc = inh_trainer_save_state(&t, state);
+        if (!rc && ((o->save_every && t.step % o->save_every == 0) || stop) && t.step < steps) {
+            rc = inh_trainer_save_state(&t, state);
+            if (!rc && cf) { fprintf(cf, "t %d %.3f\n", t.step, before + inh_now() - t0); fflush(cf); }
+        }
         if (!rc && stop) rc = inh__fail("stopped at step %d of %s; run again with the same output directory to resume", t.step, name);
     }
     if (cf) fclose(cf);
@@ -6219,7 +6394,7 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
     if (inh_model_save(m, model)) return -1;
     u->layers = m->cfg.L; u->params = m->num_params; u->steps = steps;
     u->val_loss = u->curve_loss[u->n_curve - 1];
-    u->seconds = inh_now() - t0;
+    u->seconds = before + inh_now() - t0;
     remove(state);
     remove(curve);
     return 0;
@@ -6271,21 +6446,193 @@ static int inh__make_stack(inh_model *m, void *p) {   /* train half depth for ha
     return rc;
 }
 
+/* --- the output directory: lock, settings, fresh start ---------------------------------------- */
+
+/* One process at a time in a directory: an fcntl write lock on DIR/recipe.lock, held while the
+   recipe runs. The OS drops it when the process ends, however it ends, so no crash leaves it
+   stale; the file keeps the last holder's pid for the message. *fd: -1 or the open lock file. */
+INH__FN int inh__recipe_lock(const char *dir, int *fd) {
+    char path[4200], pid[32];
+    struct flock fl;
+    snprintf(path, sizeof path, "%s/recipe.lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT, 0666);
+    if (*fd < 0) return inh__fail("%s: cannot create: %s", path, strerror(errno));
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK; fl.l_whence = SEEK_SET;
+    if (fcntl(*fd, F_SETLK, &fl) != 0) {
+        ssize_t n = read(*fd, pid, sizeof pid - 1);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        close(*fd); *fd = -1;
+        return inh__fail("%s: another recipe (pid %s) is running in this directory; wait for it to end, or give another --out",
+                         dir, *pid ? pid : "?");
+    }
+    snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, strlen(pid), 0) < 0) { /* the pid is only for the message */ }
+    return 0;
+}
+
+/* Delete what an earlier recipe left in dir: the journal, settings, unfinished states and curves.
+   Models of finished runs are overwritten when their runs train again. */
+INH__FN int inh__recipe_clear(const char *dir) {
+    char path[4200];
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d) return 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        int mine = !strcmp(e->d_name, "recipe.log") || !strcmp(e->d_name, "settings.txt") ||
+                   (n > 6 && !strcmp(e->d_name + n - 6, ".state")) || (n > 6 && !strcmp(e->d_name + n - 6, ".curve"));
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (mine && remove(path) != 0) { closedir(d); return inh__fail("%s: cannot delete: %s", path, strerror(errno)); }
+    }
+    closedir(d);
+    return 0;
+}
+
+/* settings.txt: "key=value" lines. Keys ending in "_path" are for the reader and are not compared
+   (a moved file with the same content is the same run); every other key defines the runs. A key
+   missing from an older file is not compared. Adding a setting is one inh__setting line. */
+typedef struct { char text[8192]; size_t n; } inh__settings;
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 3, 4)))
+#endif
+INH__FN void inh__setting(inh__settings *S, const char *key, const char *fmt, ...) {
+    va_list ap;
+    int k = snprintf(S->text + S->n, sizeof S->text - S->n, "%s=", key);
+    if (k > 0 && (size_t)k < sizeof S->text - S->n) S->n += (size_t)k;
+    va_start(ap, fmt);
+    k = vsnprintf(S->text + S->n, sizeof S->text - S->n, fmt, ap);
+    va_end(ap);
+    if (k > 0 && (size_t)k < sizeof S->text - S->n) S->n += (size_t)k;
+    if (S->n + 1 < sizeof S->text) { S->text[S->n++] = '\n'; S->text[S->n] = 0; }
+}
+/* the value of key in "key=value\n" text, copied into val; 1 found, 0 not */
+INH__FN int inh__setting_get(const char *text, const char *key, char *val, size_t cap) {
+    size_t kl = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (!strncmp(p, key, kl) && p[kl] == '=') {
+            size_t n = strcspn(p + kl + 1, "\n");
+            if (n >= cap) n = cap - 1;
+            memcpy(val, p + kl + 1, n); val[n] = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* a float in the fewest digits that read back to it ("0.0003", not "0.000300000014") */
+INH__FN const char *inh__fshort(float v, char *buf, size_t n) {
+    for (int p = 6; p <= 9; p++) {
+        snprintf(buf, n, "%.*g", p, (double)v);
+        if (strtof(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
+INH__FN uint64_t inh__model_hash(const inh_model *m) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    const uint32_t *w = (const uint32_t *)(const void *)m->params_mem;
+    for (size_t i = 0; i < m->num_params; i++) h = (h ^ w[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* the settings that define this recipe's runs */
+INH__FN void inh__recipe_settings(const inh_recipe_opts *o, const inh_model *ref, const inh_data *tr, const inh_data *va, inh__settings *S) {
+    const inh_train_opts *t = &o->train;
+    char f[8][32];
+    memset(S, 0, sizeof *S);
+    inh__setting(S, "ref_path", "%s", o->ref_path);
+    inh__setting(S, "ref", "L=%d NH=%d C=%d maxT=%d V=%d flags=%d params=%zu hash=%016llx", ref->cfg.L, ref->cfg.NH, ref->cfg.C,
+                 ref->cfg.maxT, ref->cfg.V, (!ref->cfg.bias) | ref->cfg.layer_scale << 1, ref->num_params, (unsigned long long)inh__model_hash(ref));
+    inh__setting(S, "data_path", "%s", o->train_path);
+    inh__setting(S, "data", "%zu tokens, hash %016llx", tr->n, (unsigned long long)tr->hash);
+    inh__setting(S, "val_path", "%s", o->val_path);
+    inh__setting(S, "val", "%zu tokens, hash %016llx", va->n, (unsigned long long)va->hash);
+    if (o->start > 0) inh__setting(S, "start", "%d", o->start);
+    else inh__setting(S, "start", "%s", o->start == 0 ? "half" : "auto");
+    inh__setting(S, "grow", "%d", o->grow);
+    inh__setting(S, "mode", "%s", o->mode == INH_INHERIT_REPO ? "repo" : "paper");
+    inh__setting(S, "steps", "%d", t->steps);
+    inh__setting(S, "batch", "%d", t->B);
+    inh__setting(S, "seq", "%d", t->T);
+    inh__setting(S, "accum", "%d", t->accum);
+    inh__setting(S, "lr", "%s", inh__fshort(t->lr, f[0], 32));
+    inh__setting(S, "min_lr", "%s", inh__fshort(t->min_lr, f[1], 32));
+    inh__setting(S, "warmup", "%d", t->warmup);
+    inh__setting(S, "schedule", "%s", t->schedule == INH_SCHEDULE_CONSTANT ? "constant" : "cosine");
+    inh__setting(S, "weight_decay", "%s", inh__fshort(t->opt.weight_decay, f[2], 32));
+    inh__setting(S, "decay_all", "%d", t->opt.decay_all);
+    inh__setting(S, "beta1", "%s", inh__fshort(t->opt.beta1, f[3], 32));
+    inh__setting(S, "beta2", "%s", inh__fshort(t->opt.beta2, f[4], 32));
+    inh__setting(S, "eps", "%s", inh__fshort(t->opt.eps, f[5], 32));
+    inh__setting(S, "grad_clip", "%s", inh__fshort(t->opt.grad_clip, f[6], 32));
+    inh__setting(S, "seed", "%llu", (unsigned long long)t->seed);
+    inh__setting(S, "shuffle", "%d", t->shuffle);
+    inh__setting(S, "bf16", "%d", t->bf16 != 0);
+    inh__setting(S, "eval_batches", "%d", o->eval_batches);
+}
+
+/* Compare with DIR/settings.txt (if any); write: put the current settings there (atomic), once
+   every input has been checked and just before the first run trains. */
+INH__FN int inh__recipe_check_settings(const char *dir, const inh__settings *S, int write) {
+    char path[4200];
+    unsigned char *old = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/settings.txt", dir);
+    if (!write && access(path, F_OK) == 0 && inh__read_file(path, &old, &len, 0)) return -1;
+    if (old) {
+        char *text = INH__ALLOC(char, len + 1);
+        if (!text) { INH_FREE(old); return -1; }
+        memcpy(text, old, len); text[len] = 0;
+        INH_FREE(old);
+        for (const char *p = S->text; *p; p += strcspn(p, "\n") + 1) {
+            char key[64], now[1024], was[1024], pk[80];
+            size_t kl = strcspn(p, "=");
+            if (kl == 0 || kl >= sizeof key) continue;
+            memcpy(key, p, kl); key[kl] = 0;
+            if (kl > 5 && !strcmp(key + kl - 5, "_path")) continue;
+            inh__setting_get(p, key, now, sizeof now);
+            if (!inh__setting_get(text, key, was, sizeof was) || !strcmp(was, now)) continue;
+            snprintf(pk, sizeof pk, "%s_path", key);
+            char wp[1024] = "";
+            inh__setting_get(text, pk, wp, sizeof wp);
+            inh__fail("%s holds the runs of another recipe: its %s is %s%s%s%s, this one's is %s. Give the same settings to resume, or "
+                      "start fresh with --fresh (deletes those runs) or another --out", dir, key, was, *wp ? " (" : "", wp, *wp ? ")" : "", now);
+            INH_FREE(text);
+            return -1;
+        }
+        INH_FREE(text);
+        return 0;
+    }
+    if (!write) return 0;
+    inh__wfile w;
+    if (inh__wopen(&w, path)) return -1;
+    inh__wprintf(&w, "# what defines the runs in this directory; a recipe with other values is refused (keys *_path are not compared)\n%s", S->text);
+    return inh__wclose(&w);
+}
+
 INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, void *user, inh_recipe_result *r) {
     inh__recipe R;
     inh_model ref;
     inh__make_ctx c;
-    int rc = -1, L, start = o->start, n_base;
+    inh__settings S;
+    int rc = -1, L, start = o->start, n_base, lock = -1;
     memset(&R, 0, sizeof R);
     memset(r, 0, sizeof *r);
+    memset(&ref, 0, sizeof ref);
     R.o = o; R.fn = fn; R.user = user;
     if (o->grow < 1) return inh__fail("growth step %d: must be at least 1", o->grow);
     if (!o->out_dir || !o->val_path || !o->train_path || !o->ref_path) return inh__fail("the recipe needs a reference, training data, validation data and an output directory");
-    mkdir(o->out_dir, 0777);   /* may exist already; a real problem shows at the first write */
-    if (inh_model_load_any(&ref, o->ref_path)) return -1;
+    if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) return inh__fail("%s: cannot create directory: %s", o->out_dir, strerror(errno));
+    if (inh__recipe_lock(o->out_dir, &lock)) return -1;
+    if (o->fresh && inh__recipe_clear(o->out_dir)) goto done;
+    if (inh_model_load_any(&ref, o->ref_path)) goto done;
     ref.threads = o->threads;
     ref.bf16 = o->train.bf16 != 0;   /* every loss of the recipe in the same precision */
     if (inh_data_open(&R.train, o->train_path, ref.cfg.V) || inh_data_open(&R.val, o->val_path, ref.cfg.V)) goto done;
+    inh__recipe_settings(o, &ref, &R.train, &R.val, &S);
+    if (inh__recipe_check_settings(o->out_dir, &S, 0)) goto done;
     if (o->train.T > ref.cfg.maxT) { inh__fail("sequence length %d is above the reference's maxT %d", o->train.T, ref.cfg.maxT); goto done; }
     if (R.val.n < (size_t)o->train.B * o->train.T + 1) { inh__fail("%s: %zu tokens cannot fill one validation batch of B=%d x T=%d", o->val_path, R.val.n, o->train.B, o->train.T); goto done; }
     L = ref.cfg.L;
@@ -6313,6 +6660,7 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
     }
     if (start > L) { inh__fail("%s: the reference has %d layers, fewer than the %d asked for", o->ref_path, L, start); goto done; }
     r->start_layers = start;
+    if (inh__recipe_check_settings(o->out_dir, &S, 1)) goto done;
     c.ref = &ref; c.mode = o->mode; c.seed = o->train.seed; c.steps = o->train.steps; c.R = &R;
     n_base = !!(o->baselines & INH_BASELINE_RANDOM) + !!(o->baselines & INH_BASELINE_FULL) + !!(o->baselines & INH_BASELINE_STACK) + !!(o->baselines & INH_BASELINE_DISTILL);
     for (int l = start, round = 1;; round++) {
@@ -6357,6 +6705,7 @@ done:
     inh_data_close(&R.train);
     inh_data_close(&R.val);
     inh_model_free(&ref);
+    if (lock >= 0) close(lock);   /* releases the lock */
     return rc;
 }
 

@@ -7,15 +7,28 @@
 # 600 steps a round (+ the random-init baseline at the final depth) -> report.
 set -e
 T=${TOOL:-build/inheritune}
-D=build/demo
+D=${DEMO_DIR:-build/demo}
 REF_STEPS=${REF_STEPS:-2500}
 STEPS=${STEPS:-600}
 mkdir -p $D
-rm -rf $D/ref.bin $D/recipe
-# run a command whose output goes through a filter, and stop if the command (not the filter) failed
-filtered() { filter=$1; shift; { "$@"; echo $? > $D/.rc; } | eval "$filter"; [ "$(cat $D/.rc)" = 0 ] || exit 1; }
+# nothing from an earlier run may stand in for this one's files
+rm -rf $D/ref.bin $D/recipe $D/train.bin $D/val.bin $D/.rc
+# run a command whose output goes through a filter, and stop if the command (not the filter) failed;
+# the status file is removed first, so a missing one (the command never finished) is a failure too
+filtered() {
+    filter=$1; shift
+    rm -f $D/.rc
+    { "$@"; echo $? > $D/.rc; } | eval "$filter"
+    [ -f $D/.rc ] && [ "$(cat $D/.rc)" = 0 ] || { echo "demo: '$1 $2' failed" >&2; exit 1; }
+}
 if [ -n "$DATA" ]; then
+    [ -f "$DATA" ] || { echo "demo: DATA=$DATA: no such file" >&2; exit 1; }
     N=$($T tokenize --tokenizer "${TOKENIZER:-bytes}" "$DATA" | wc -w)
+    if [ "$N" -lt 20000 ]; then   # the runs below read batches of 16 x 64 tokens and validate on 10% of the text
+        echo "demo: DATA=$DATA is $N tokens; the demo needs at least 20000 (it trains on batches of 16 x 64 tokens" \
+             "and validates on a tenth of the text). Give a longer text." >&2
+        exit 1
+    fi
     VAL=$((N / 10 < 20000 ? N / 10 : 20000))
     $T prepare --tokenizer "${TOKENIZER:-bytes}" --val-tokens $VAL "$DATA" $D
     V=$($T tokenize --tokenizer "${TOKENIZER:-bytes}" --vocab-size)

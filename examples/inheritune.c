@@ -49,13 +49,24 @@ static int parse_flags(int argc, char **argv, flag *f, int nf, const char *synop
             if (npos && *npos < maxpos) { pos[(*npos)++] = argv[i]; continue; }
             return fail("unexpected argument '%s' (see --help)", a);
         }
+        /* "--lr=1e-3" (nanoGPT's form) is "--lr 1e-3" */
+        char name[64];
+        const char *eq = strchr(a, '='), *v = NULL;
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        if (nl >= sizeof name) return fail("unknown flag '%s' (see --help)", a);
+        memcpy(name, a, nl); name[nl] = 0;
         int k = 0;
-        while (k < nf && strcmp(f[k].name, a)) k++;
-        if (k == nf) return fail("unknown flag '%s' (see --help)", a);
+        while (k < nf && strcmp(f[k].name, name)) k++;
+        if (k == nf) return fail("unknown flag '%s' (see --help)", name);
         f[k].set = 1;
-        if (f[k].kind == F_BOOL) { *(int *)f[k].ptr = 1; continue; }
-        if (i + 1 >= argc) return fail("flag '%s' needs a value", a);
-        const char *v = argv[++i];
+        if (f[k].kind == F_BOOL) {
+            if (eq) return fail("flag '%s' takes no value (it is on when given)", name);
+            *(int *)f[k].ptr = 1; continue;
+        }
+        if (eq) v = eq + 1;
+        else if (i + 1 >= argc) return fail("flag '%s' needs a value", a);
+        else v = argv[++i];
+        a = f[k].name;
         char *end = NULL;
         errno = 0;
         switch (f[k].kind) {
@@ -83,6 +94,28 @@ static int parse_flags(int argc, char **argv, flag *f, int nf, const char *synop
     return 0;
 }
 #define NF(tab) ((int)(sizeof(tab) / sizeof((tab)[0])))
+/* was flag `name` given on the command line */
+static int given(const flag *f, int nf, const char *name) {
+    for (int i = 0; i < nf; i++) if (!strcmp(f[i].name, name)) return f[i].set;
+    return 0;
+}
+
+/* each output path can be written (directory exists and is writable, not a directory): checked
+   at the start of a command, before any work; NULL paths are skipped */
+static int check_outputs(const char *const *paths, int n) {
+    for (int i = 0; i < n; i++)
+        if (paths[i] && inh_check_output(paths[i], 0)) return lib_fail();
+    return 0;
+}
+#define CHECK_OUTPUTS(...) do { const char *outs_[] = {__VA_ARGS__}; if (check_outputs(outs_, NF(outs_))) return 1; } while (0)
+
+/* shards made with another tokenizer: ids far below the model's V (byte-level ids with GPT-2's
+   50257) give a loss, but of the wrong text; a warning, since a small corpus may use few ids */
+static void warn_vocab(const inh_data *d, int V) {
+    if (d->max_id >= 0 && V >= 1024 && d->max_id + 1 <= V / 8)
+        fprintf(stderr, "warning: %s: its largest token id is %d, far below the model's vocabulary V=%d: "
+                "were these shards made with the model's tokenizer?\n", d->path, d->max_id, V);
+}
 
 static int check_threads(int *threads) {
     if (*threads == 0) *threads = inh_num_cores();
@@ -178,7 +211,7 @@ static int cmd_analyze(int argc, char **argv) {
         {"--model", F_STR, &model, "model file (llm.c .bin)", 0},
         {"--data", F_STR, &data, "token shard (validation data)", 0},
         {"--seqs", F_INT, &o.seqs, "sequences N (default 100)", 0},
-        {"--seq-len", F_INT, &o.T, "tokens per sequence T (default 100)", 0},
+        {"--seq-len", F_INT, &o.T, "tokens per sequence T (default min(100, the model's maxT))", 0},
         {"--seed", F_U64, &o.seed, "seed of the random windows (default 1337)", 0},
         {"--no-shuffle", F_BOOL, &no_shuffle, "the first N consecutive windows from token 0", 0},
         {"--tau", F_STR, &tau_s, "energy fraction of the approximate rank, in (0,1] (default 0.9)", 0},
@@ -196,6 +229,7 @@ static int cmd_analyze(int argc, char **argv) {
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (!model || !data) return fail("%s", "analyze needs --model and --data");
+    CHECK_OUTPUTS(json, svg, html);
     if (parse_unit("--tau", tau_s, &o.tau) || parse_unit("--eta", eta_s, &o.eta)) return 1;
     if (o.seqs <= 0 || o.T <= 0 || o.batch <= 0) return fail("%s", "--seqs, --seq-len and --batch must be positive");
     o.shuffle = !no_shuffle;
@@ -206,6 +240,7 @@ static int cmd_analyze(int argc, char **argv) {
     int heat[64], nheat = 0, rc = 0;
     if (inh_model_load_any(&m, model)) return lib_fail();
     m.threads = threads;
+    if (!given(f, NF(f), "--seq-len") && o.T > m.cfg.maxT) o.T = m.cfg.maxT;   /* default min(100, maxT) */
     if (o.T > m.cfg.maxT) { fprintf(stderr, "error: --seq-len %d is above the model's maxT %d (%s)\n", o.T, m.cfg.maxT, model); inh_model_free(&m); return 1; }
     if (layers) {
         nheat = parse_ids(layers, heat, 64);
@@ -220,6 +255,7 @@ static int cmd_analyze(int argc, char **argv) {
         if (m.cfg.L > 1) heat[nheat++] = m.cfg.L - 1;
     }
     if (inh_data_open(&d, data, m.cfg.V)) { inh_model_free(&m); return lib_fail(); }
+    warn_vocab(&d, m.cfg.V);
     if (drop && apply_drop_attn(&m, drop, data, threads)) rc = 1;
     else if (inh_analyze(&m, &d, &o, &a)) rc = lib_fail();
     else {
@@ -253,6 +289,7 @@ static int cmd_drop_sweep(int argc, char **argv) {
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (!model || !data) return fail("%s", "drop-sweep needs --model and --data");
+    CHECK_OUTPUTS(svg, html);
     if (B <= 0 || T <= 0 || nb <= 0) return fail("%s", "--batch, --seq and --batches must be positive");
     inh_model m;
     inh_data d;
@@ -269,6 +306,12 @@ static int cmd_drop_sweep(int argc, char **argv) {
     if (T > m.cfg.maxT) { fprintf(stderr, "error: --seq %d is above the model's maxT %d (%s)\n", T, m.cfg.maxT, model); rc = 1; goto done; }
     if (d.n < (size_t)B * T + 1) {
         fprintf(stderr, "error: %s: %zu tokens cannot fill a batch of B=%d x T=%d (+1)\n", data, d.n, B, T); rc = 1; goto done;
+    }
+    warn_vocab(&d, m.cfg.V);
+    if ((size_t)nb * B > inh_data_windows(&d, T)) {   /* never wrap around and read windows twice */
+        int fit = (int)(inh_data_windows(&d, T) / (size_t)B);
+        fprintf(stderr, "note: --batches %d is more than %s holds: using its %d whole batches of B=%d x T=%d\n", nb, data, fit, B, T);
+        nb = fit;
     }
     for (int i = 0; i < L; i++) orders[i] = L - 1 - i;
     if (by) {
@@ -309,7 +352,8 @@ done:
 static int cmd_train(int argc, char **argv) {
     const char *data = NULL, *val = NULL, *init = NULL, *out = NULL, *state = NULL, *resume = NULL, *sched = "cosine";
     int L = 0, NH = 0, C = 0, maxT = 0, V = 0, no_bias = 0, layer_scale = 0, decay_all = 0, no_shuffle = 0;
-    int threads = 0, eval_every = 0, eval_batches = 20, save_every = 0;
+    int threads = 0, eval_every = 0, eval_batches = 20, save_every = 0, allow_changes = 0;
+    static inh_state_info si;   /* static: its paths may stand in for --data and --val */
     inh_train_opts o;
     inh_train_opts_default(&o);
     flag f[] = {
@@ -320,7 +364,7 @@ static int cmd_train(int argc, char **argv) {
         {"--heads", F_INT, &NH, "new model: attention heads", 0},
         {"--dim", F_INT, &C, "new model: channels", 0},
         {"--seq-max", F_INT, &maxT, "new model: context length", 0},
-        {"--vocab", F_INT, &V, "new model: vocabulary size", 0},
+        {"--vocab", F_INT, &V, "new model: vocabulary size (default: the largest id in --data plus one)", 0},
         {"--no-bias", F_BOOL, &no_bias, "new model: no biases (nanoGPT bias=False)", 0},
         {"--layer-scale", F_BOOL, &layer_scale, "new model: scale attention logits by 1/(layer+1)", 0},
         {"--batch", F_INT, &o.B, "batch size B (default 4)", 0},
@@ -346,12 +390,21 @@ static int cmd_train(int argc, char **argv) {
         {"--out", F_STR, &out, "write the model here (llm.c .bin) at the end", 0},
         {"--save-every", F_INT, &save_every, "also save model/state every N steps", 0},
         {"--state", F_STR, &state, "write the training state (for --resume) here", 0},
-        {"--resume", F_STR, &resume, "continue from a training-state file up to --steps", 0},
+        {"--resume", F_STR, &resume, "continue from a training-state file up to --steps (its data and --val are the defaults)", 0},
+        {"--allow-changes", F_BOOL, &allow_changes, "with --resume: accept settings or data that differ from the state file (no longer bit-exact)", 0},
     };
     int r = parse_flags(argc, argv, f, NF(f), "--data TRAIN.bin [--init MODEL.bin | --layers L --heads H --dim C --seq-max T --vocab V] [flags]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
+    if (resume) {   /* the state file knows its data: `--resume FILE` alone continues the run */
+        if (inh_trainer_state_info(resume, &si)) return lib_fail();
+        if (!data && !*si.train_path) return fail("%s: this state file (older format) does not record its data: give --data TRAIN.bin", resume);
+        if (!data) data = si.train_path;
+        if (!val && *si.val_path) val = si.val_path;
+    }
     if (!data) return fail("%s", "train needs --data TRAIN.bin");
+    if (o.lr < 0 || o.min_lr < 0) { fprintf(stderr, "error: --lr %g and --min-lr %g must not be negative\n", o.lr, o.min_lr); return 1; }
+    CHECK_OUTPUTS(out, state);
     if (!strcmp(sched, "cosine")) o.schedule = INH_SCHEDULE_COSINE;
     else if (!strcmp(sched, "constant")) o.schedule = INH_SCHEDULE_CONSTANT;
     else return fail("--schedule must be constant or cosine, got '%s'", sched);
@@ -368,8 +421,17 @@ static int cmd_train(int argc, char **argv) {
     int new_model = L || NH || C || maxT || V;
     if (resume && (init || new_model)) return fail("%s", "--resume takes the model from the state file: drop --init and the size flags");
     if (!resume && init && new_model) return fail("%s", "give either --init MODEL.bin or the size flags of a new model, not both");
-    if (!resume && !init && !(L && NH && C && maxT && V))
-        return fail("%s", "a new model needs --layers, --heads, --dim, --seq-max and --vocab (or use --init MODEL.bin)");
+    if (!resume && !init && !(L || NH || C || maxT))
+        return fail("%s", "a new model needs --layers, --heads, --dim and --seq-max (--vocab defaults to the data's), or use --init MODEL.bin");
+    if (!resume && !init && !(L && NH && C && maxT)) {
+        char miss[96] = "";
+        const char *nm[4] = {"--layers", "--heads", "--dim", "--seq-max"};
+        int val4[4] = {L, NH, C, maxT}, nmiss = 0;
+        for (int i = 0; i < 4; i++)
+            if (!val4[i]) { strcat(miss, nmiss++ ? ", " : ""); strcat(miss, nm[i]); }
+        fprintf(stderr, "error: a new model needs %s too (the size flags are --layers, --heads, --dim, --seq-max, and --vocab)\n", miss);
+        return 1;
+    }
     if (resume) {
         /* the state file carries model, options, step and data position; flags given now override */
         if (inh_data_open(&train, data, 0)) return lib_fail();
@@ -392,6 +454,45 @@ static int cmd_train(int argc, char **argv) {
             else if (!strcmp(n, "--accum")) merged.accum = o.accum; else if (!strcmp(n, "--no-shuffle")) merged.shuffle = 0;
             else if (!strcmp(n, "--bf16")) merged.bf16 = 1;
         }
+        /* what differs from the state file: said, and refused where it breaks the bit-exact
+           continuation unless --allow-changes (--steps only moves the end of a constant schedule) */
+        const inh_train_opts *so = &t.o;
+        int nbreak = 0;
+#define RESUME_DIFF(cond, breaks, ...) do { if (cond) { fprintf(stderr, "resume: " __VA_ARGS__); nbreak += (breaks); } } while (0)
+        RESUME_DIFF(merged.B != so->B, 1, "--batch %d, the state file's run used %d\n", merged.B, so->B);
+        RESUME_DIFF(merged.T != so->T, 1, "--seq %d, the state file's run used %d\n", merged.T, so->T);
+        RESUME_DIFF(merged.accum != so->accum, 1, "--accum %d, the state file's run used %d\n", merged.accum, so->accum);
+        RESUME_DIFF(merged.steps != so->steps, merged.schedule != INH_SCHEDULE_CONSTANT,
+                    "--steps %d, the state file's run planned %d%s\n", merged.steps, so->steps,
+                    merged.schedule != INH_SCHEDULE_CONSTANT ? " (the cosine schedule changes with it)" : "");
+        RESUME_DIFF(merged.lr != so->lr, 1, "--lr %g, the state file's run used %g\n", merged.lr, so->lr);
+        RESUME_DIFF(merged.min_lr != so->min_lr, 1, "--min-lr %g, the state file's run used %g\n", merged.min_lr, so->min_lr);
+        RESUME_DIFF(merged.warmup != so->warmup, 1, "--warmup %d, the state file's run used %d\n", merged.warmup, so->warmup);
+        RESUME_DIFF(merged.schedule != so->schedule, 1, "--schedule differs from the state file's run\n");
+        RESUME_DIFF(merged.opt.weight_decay != so->opt.weight_decay, 1, "--weight-decay %g, the state file's run used %g\n", merged.opt.weight_decay, so->opt.weight_decay);
+        RESUME_DIFF(merged.opt.decay_all != so->opt.decay_all, 1, "--decay-all differs from the state file's run\n");
+        RESUME_DIFF(merged.opt.beta1 != so->opt.beta1, 1, "--beta1 %g, the state file's run used %g\n", merged.opt.beta1, so->opt.beta1);
+        RESUME_DIFF(merged.opt.beta2 != so->opt.beta2, 1, "--beta2 %g, the state file's run used %g\n", merged.opt.beta2, so->opt.beta2);
+        RESUME_DIFF(merged.opt.eps != so->opt.eps, 1, "--eps %g, the state file's run used %g\n", merged.opt.eps, so->opt.eps);
+        RESUME_DIFF(merged.opt.grad_clip != so->opt.grad_clip, 1, "--grad-clip %g, the state file's run used %g\n", merged.opt.grad_clip, so->opt.grad_clip);
+        RESUME_DIFF(merged.shuffle != so->shuffle, 1, "--no-shuffle differs from the state file's run\n");
+        RESUME_DIFF(merged.bf16 != so->bf16, 1, "--bf16 differs from the state file's run\n");
+        RESUME_DIFF(si.train_n && (train.n != si.train_n || train.hash != si.train_hash), 1,
+                    "--data %s (%zu tokens) is not the data of the state file's run (%s, %u tokens)\n", data, train.n,
+                    *si.train_path ? si.train_path : "?", si.train_n);
+#undef RESUME_DIFF
+        if (t.step > merged.steps) {
+            fprintf(stderr, "error: %s is at step %d, past --steps %d: nothing to do (give --steps above %d to train on)\n", resume, t.step, merged.steps, t.step);
+            inh_trainer_free(&t); inh_data_close(&train); inh_model_free(&m);
+            return 1;
+        }
+        if (nbreak && !allow_changes) {
+            fprintf(stderr, "error: %s: resuming with %d change%s that break%s the exact continuation of the run; drop %s, or pass "
+                    "--allow-changes to continue anyway\n", resume, nbreak, nbreak > 1 ? "s" : "", nbreak > 1 ? "" : "s", nbreak > 1 ? "them" : "it");
+            inh_trainer_free(&t); inh_data_close(&train); inh_model_free(&m);
+            return 1;
+        }
+        if (t.step == merged.steps) printf("nothing to do: %s is already at step %d = --steps (give a larger --steps to train on)\n", resume, t.step);
         o = merged;
         inh_trainer_free(&t);
         if (inh_data_check(&train, m.cfg.V) || inh_trainer_init(&t, &m, &train, &o)) {
@@ -406,6 +507,10 @@ static int cmd_train(int argc, char **argv) {
             if (inh_model_load_any(&m, init)) { inh_data_close(&train); return lib_fail(); }
         } else {
             inh_config c;
+            if (!V) {   /* prepare and synth end every document with end-of-text, the largest id */
+                V = train.max_id + 1;
+                printf("vocabulary V=%d: the largest id in %s plus one (--vocab sets it)\n", V, data);
+            }
             inh_config_default(&c, maxT, V, L, NH, C);
             c.bias = !no_bias; c.layer_scale = layer_scale;
             if (inh_model_init(&m, &c, o.seed)) { inh_data_close(&train); return lib_fail(); }
@@ -420,6 +525,14 @@ static int cmd_train(int argc, char **argv) {
         fprintf(stderr, "error: %s: %zu tokens cannot fill one validation batch of B=%d x T=%d (+1)\n", val, valid.n, o.B, o.T);
         rc = 1; goto done;
     }
+    t.val = val ? &valid : NULL;
+    size_t eval_windows = (size_t)eval_batches * o.B;   /* never more than the file holds: no silent wrap-around */
+    if (val && eval_windows > inh_data_windows(&valid, o.T)) {
+        eval_windows = inh_data_windows(&valid, o.T);
+        fprintf(stderr, "note: --eval-batches %d x B=%d windows is more than %s holds: validation uses all its %zu windows of T=%d once\n",
+                eval_batches, o.B, val, eval_windows, o.T);
+    }
+    warn_vocab(&train, m.cfg.V);
     if (o.T > m.cfg.maxT) { fprintf(stderr, "error: --seq %d is above the model's maxT %d\n", o.T, m.cfg.maxT); rc = 1; goto done; }
     printf("model: L=%d NH=%d C=%d maxT=%d V=%d%s%s, %zu parameters; data %s: %zu tokens; B=%d T=%d accum=%d, %d threads%s\n",
            m.cfg.L, m.cfg.NH, m.cfg.C, m.cfg.maxT, m.cfg.V, m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "",
@@ -437,11 +550,15 @@ static int cmd_train(int argc, char **argv) {
         printf("step %d loss %.6f lr %.3e norm %.4f ms %.1f tok/s %.0f left %s%s\n", info.step + 1, info.loss, info.lr, info.grad_norm,
                info.seconds * 1e3, tok_per_step / info.seconds, eta, info.skipped ? " (skipped: loss or gradient not finite)" : "");
         bad_steps = info.skipped ? bad_steps + 1 : 0;
-        if (bad_steps >= 5) { fprintf(stderr, "error: 5 non-finite steps in a row; stopping without saving\n"); rc = 1; goto done; }
+        if (bad_steps >= 5 || (bad_steps && t.step == o.steps)) {   /* a diverged model is not saved, and the run fails */
+            fprintf(stderr, "error: the loss was not finite in the last %d step%s (the model diverged; try a lower --lr than %g); "
+                    "stopping without saving\n", bad_steps, bad_steps > 1 ? "s" : "", o.lr);
+            rc = 1; goto done;
+        }
         int last = t.step == o.steps || interrupted;
         if (val && ((eval_every && t.step % eval_every == 0) || last)) {
             float vl;
-            if (inh_eval_loss(&m, &valid, o.B, o.T, eval_batches, &vl)) { rc = lib_fail(); goto done; }
+            if (inh_eval_windows(&m, &valid, o.B, o.T, eval_windows, &vl, NULL)) { rc = lib_fail(); goto done; }
             printf("step %d val_loss %.6f\n", t.step, vl);
         }
         if ((save_every && t.step % save_every == 0) || last) {
@@ -474,21 +591,23 @@ done:
 
 static int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *drop = NULL;
-    int B = 4, T = 64, nb = 1, threads = 0;
+    int B = 4, T = 64, nb = 0, threads = 0;
     flag f[] = {
         {"--drop-attn", F_STR, &drop, "skip attention in layers: 9,10,11 | last:K | auto:K[:METRIC]", 0},
         {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
         {"--data", F_STR, &data, "token shard", 0},
         {"--batch", F_INT, &B, "batch size (default 4)", 0},
         {"--seq", F_INT, &T, "sequence length (default 64)", 0},
-        {"--batches", F_INT, &nb, "consecutive windows from token 0 (default 1)", 0},
+        {"--batches", F_INT, &nb, "only the first N batches of B consecutive windows (default: every whole window of the file once)", 0},
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
     };
-    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL.bin --data FILE.bin [--batch B --seq T --batches N]", NULL, 0, NULL);
+    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL.bin --data FILE.bin [--batch B --seq T --batches N]\n\n"
+                        "Prints the mean next-token loss over consecutive windows of T tokens from token 0 (every whole\n"
+                        "window of the file once, or the first N x B), the number of tokens it is over, and the perplexity.", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (!model || !data) return fail("%s", "eval needs --model and --data");
-    if (B <= 0 || T <= 0 || nb <= 0) return fail("%s", "--batch, --seq and --batches must be positive");
+    if (B <= 0 || T <= 0 || nb < 0) return fail("%s", "--batch, --seq and --batches must be positive");
     inh_model m;
     inh_data d;
     if (inh_model_load_any(&m, model)) return lib_fail();
@@ -497,10 +616,16 @@ static int cmd_eval(int argc, char **argv) {
     if (inh_data_open(&d, data, m.cfg.V)) { inh_model_free(&m); return lib_fail(); }
     int rc = 0;
     float loss;
+    size_t windows = (size_t)nb * B, have = inh_data_windows(&d, T), ntok = 0;
+    warn_vocab(&d, m.cfg.V);
+    if (windows > have && have >= (size_t)B) {   /* never wrap around and read windows twice */
+        fprintf(stderr, "note: --batches %d x B=%d windows is more than %s holds: evaluating all its %zu windows of T=%d once\n", nb, B, data, have, T);
+        windows = have;
+    }
     if (T > m.cfg.maxT) { fprintf(stderr, "error: --seq %d is above the model's maxT %d (%s)\n", T, m.cfg.maxT, model); rc = 1; }
     else if (d.n < (size_t)B * T + 1) { fprintf(stderr, "error: %s: %zu tokens cannot fill a batch of B=%d x T=%d (+1)\n", data, d.n, B, T); rc = 1; }
-    else if (inh_eval_loss(&m, &d, B, T, nb, &loss)) rc = lib_fail();
-    else printf("loss %.6f\n", loss);
+    else if (inh_eval_windows(&m, &d, B, T, windows, &loss, &ntok)) rc = lib_fail();
+    else printf("loss %.6f over %zu tokens (%zu windows of T=%d), perplexity %.4g\n", loss, ntok, ntok / (size_t)T, T, exp((double)loss));
     inh_data_close(&d);
     inh_model_free(&m);
     return rc;
@@ -533,7 +658,8 @@ static int cmd_sample(int argc, char **argv) {
     if (!model) return fail("%s", "sample needs --model");
     if (prompt && !tokdir) return fail("%s", "--prompt needs --tokenizer (or give --prompt-ids)");
     if (prompt && prompt_ids) return fail("%s", "give --prompt or --prompt-ids, not both");
-    if (n < 0 || n > 1000000 || top_k < 0 || temperature < 0) return fail("%s", "--tokens, --top-k and --temperature must be >= 0");
+    if (n < 0 || n > 1000000) { fprintf(stderr, "error: --tokens %d: give 0 to 1000000 tokens to generate\n", n); return 1; }
+    if (top_k < 0 || temperature < 0) return fail("%s", "--top-k and --temperature must be >= 0");
     inh_model m;
     inh_tokenizer *tok = NULL;
     int *ids = NULL, *pids = NULL, np = 1, rc = 0;
@@ -542,8 +668,9 @@ static int cmd_sample(int argc, char **argv) {
     m.threads = threads;
     if (drop && apply_drop_attn(&m, drop, data, threads)) { inh_model_free(&m); return 1; }
     if (tokdir && inh_tokenizer_load(&tok, tokdir)) { inh_model_free(&m); return lib_fail(); }
-    if (tok && inh_tokenizer_vocab_size(tok) > m.cfg.V) {
-        fprintf(stderr, "error: tokenizer %s has %d tokens but model %s only V=%d\n", tokdir, inh_tokenizer_vocab_size(tok), model, m.cfg.V);
+    if (tok && inh_tokenizer_vocab_size(tok) != m.cfg.V) {   /* checked before generating: ids past the tokenizer cannot be decoded */
+        fprintf(stderr, "error: tokenizer %s has %d tokens but model %s has V=%d: give the tokenizer the model was trained with\n",
+                tokdir, inh_tokenizer_vocab_size(tok), model, m.cfg.V);
         rc = 1; goto done;
     }
     if (prompt) {
@@ -594,7 +721,9 @@ static int cmd_inherit(int argc, char **argv) {
     };
     int r = parse_flags(argc, argv, f, NF(f), "--ref REF.bin --layers l --out SMALL.bin [--mode paper|repo]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
-    if (!ref || !out || !layers) return fail("%s", "inherit needs --ref, --layers and --out");
+    if (!ref || !out || !given(f, NF(f), "--layers")) return fail("%s", "inherit needs --ref, --layers and --out");
+    if (layers < 1) { fprintf(stderr, "error: --layers %d: the new model keeps the reference's first l blocks, 1 <= l <= its L\n", layers); return 1; }
+    CHECK_OUTPUTS(out);
     int m_ = !strcmp(mode, "paper") ? INH_INHERIT_PAPER : !strcmp(mode, "repo") ? INH_INHERIT_REPO : -1;
     if (m_ < 0) return fail("--mode must be paper or repo, got '%s'", mode);
     inh_model a, b;
@@ -658,6 +787,7 @@ static int cmd_recipe(int argc, char **argv) {
         {"--eval-batches", F_INT, &o.eval_batches, "validation batches (default 20)", 0},
         {"--save-every", F_INT, &o.save_every, "training state every N steps, to resume (default 50)", 0},
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
+        {"--fresh", F_BOOL, &o.fresh, "start over: delete the runs an earlier recipe left in --out", 0},
     };
     static const char synopsis[] =
         "--ref REF.bin --data TRAIN.bin --val VAL.bin --steps N --out DIR [--start l|half|auto] [--grow 2] [training flags]\n\n"
@@ -669,12 +799,16 @@ static int cmd_recipe(int argc, char **argv) {
         "with the same data and steps: random initialisation, the full reference trained on, stacking\n"
         "(half depth, half the steps, blocks duplicated, the rest of the steps), distillation (0.6 CE + 0.4 KL\n"
         "to the reference). Everything lands in --out; run the same command again to resume after an\n"
-        "interruption (finished runs are kept, an unfinished one continues from its last saved state).";
+        "interruption (finished runs are kept, an unfinished one continues from its last saved state).\n"
+        "--out/settings.txt records the settings and the identity of the reference and data: a command with\n"
+        "other ones is refused (--fresh starts over). One recipe at a time per directory.";
     int r = parse_flags(argc, argv, f, NF(f), synopsis, NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     o.threads = threads;
     if (!o.ref_path || !o.train_path || !o.val_path || !o.out_dir) return fail("%s", "recipe needs --ref, --data, --val and --out");
+    if (inh_check_output(o.out_dir, 1)) return lib_fail();
+    if (o.train.lr < 0 || o.train.min_lr < 0) { fprintf(stderr, "error: --lr %g and --min-lr %g must not be negative\n", o.train.lr, o.train.min_lr); return 1; }
     if (!strcmp(start, "half")) o.start = 0;
     else if (!strcmp(start, "auto")) o.start = -1;
     else if ((o.start = atoi(start)) < 1) return fail("--start must be a positive number, half or auto; got '%s'", start);
@@ -858,6 +992,7 @@ static int cmd_prepare(int argc, char **argv) {
     if (check_threads(&threads)) return 1;
     if (!tokname || npos != 2) return fail("%s", "prepare needs --tokenizer, INPUT.txt and OUTDIR");
     if (val < 0) return fail("%s", "--val-tokens must be >= 0");
+    if (inh_check_output(pos[1], 1)) return lib_fail();
     inh_tokenizer *tok;
     if (inh_tokenizer_load(&tok, tokname)) return lib_fail();
     long long nv = 0, nt = 0;
@@ -895,6 +1030,8 @@ static int cmd_convert(int argc, char **argv) {
     if (npos != 2) return fail("%s", "convert needs IN and OUT (see --help)");
     const char *in = pos[0], *out = pos[1];
     int to_st = convert_wants_safetensors(out);
+    struct stat st_out;
+    if (!(to_st && stat(out, &st_out) == 0 && S_ISDIR(st_out.st_mode)) && inh_check_output(out, to_st && out[strlen(out) - 1] == '/')) return lib_fail();
     inh_model m;
     if (inh_model_load_any(&m, in)) return lib_fail();
     if (to_st ? inh_model_save_safetensors(&m, out) : inh_model_save(&m, out)) { inh_model_free(&m); return lib_fail(); }
@@ -1023,7 +1160,7 @@ static int cmd_synth(int argc, char **argv) {
     int ntok = 400000, nval = 40000, V = 64;
     uint64_t seed = 1;
     flag f[] = {
-        {"--out", F_STR, &dir, "directory for train.bin and val.bin (must exist)", 0},
+        {"--out", F_STR, &dir, "directory for train.bin and val.bin (made if missing)", 0},
         {"--tokens", F_INT, &ntok, "training tokens (default 400000)", 0},
         {"--val-tokens", F_INT, &nval, "validation tokens (default 40000)", 0},
         {"--vocab", F_INT, &V, "vocabulary size, 16..65536 (default 64)", 0},
@@ -1032,6 +1169,8 @@ static int cmd_synth(int argc, char **argv) {
     int r = parse_flags(argc, argv, f, NF(f), "--out DIR [--tokens N] [--val-tokens N] [--vocab V] [--seed S]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (!dir) return fail("%s", "synth needs --out DIR");
+    if (inh_check_output(dir, 1)) return lib_fail();
+    mkdir(dir, 0777);   /* may exist */
     if (ntok < 2 || nval < 2) return fail("%s", "--tokens and --val-tokens must be at least 2");
     int *ids = (int *)malloc(sizeof(int) * ((size_t)ntok + nval));
     char path[4096];
