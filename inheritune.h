@@ -193,8 +193,10 @@ INHDEF float inh_model_grad_norm(inh_model *m);
 INHDEF int   inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm);
 
 /* Inference with a KV cache, one token at a time (batch 1). Layers whose attention is dropped
-   (m->drop_attn) keep no cache. Once maxT tokens are in, the oldest is dropped and the cache is
-   rebuilt from the last maxT-1 tokens (positions restart), as a sliding window. */
+   (m->drop_attn) keep no cache. Once maxT tokens are in, the window slides: the cache restarts
+   from the last maxT/2 tokens (positions restart), re-encoded in one batched forward. The model
+   then always sees between maxT/2 and maxT tokens, and a long generation costs about one batched
+   forward of maxT/2 tokens per maxT/2 new ones, not maxT single-token passes per token. */
 typedef struct {
     inh_model *m;
     float **k, **v;          /* per layer: (maxT, C), or NULL for dropped layers */
@@ -211,6 +213,11 @@ INHDEF int  inh_kv_push(inh_kv *kv, int token);
 /* Sample n_new tokens after the prompt (batch 1). temperature 0 = greedy; top_k 0 = all. */
 INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int n_new,
                               float temperature, int top_k, inh_rng *rng, int *out);
+/* The same, calling fn(user, token) after each new token (streaming); generation stops early
+   when fn returns non-zero. *n_out (may be NULL) receives the tokens generated. */
+typedef int (*inh_token_fn)(void *user, int token);
+INHDEF int inh_model_generate_stream(inh_model *m, const int *prompt, int n_prompt, int n_new, float temperature, int top_k,
+                                     inh_rng *rng, int *out, int *n_out, inh_token_fn fn, void *user);
 
 /* ---------------------------------------------------------------------------------------------
    Checkpoint formats */
@@ -577,6 +584,11 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
 INHDEF int inh_recipe_write_json(const inh_recipe_result *r, const char *path);
 /* Validation curves of every run against the reference's loss, and the final table (SVG in HTML). */
 INHDEF int inh_recipe_write_svg(const inh_recipe_result *r, const char *path);
+/* A training run's loss curve as a standalone SVG: n training losses at 1-based steps (averaged
+   in bins when there are many; non-finite ones left out) and nv validation losses (points with
+   their exact values as tooltips). title: one line at the top (e.g. the model and data files). */
+INHDEF int inh_write_loss_svg(const char *path, const char *title, const int *step, const float *loss, int n,
+                              const int *vstep, const float *vloss, int nv);
 INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
 
 
@@ -2934,36 +2946,66 @@ INH__FN void inh__kv_forward(inh_kv *kv, int token) {
     kv->tokens[kv->n++] = token;
 }
 
+/* Fill the cache with tokens[0..n) (n <= maxT) in one batched forward: K and V are the second and
+   third thirds of each layer's qkv activations (1, n, 3C); the logits are those of the last one. */
+INH__FN int inh__kv_refill(inh_kv *kv, const int *tokens, int n) {
+    inh_model *m = kv->m;
+    const inh_config *c = &m->cfg;
+    size_t C = (size_t)c->C;
+    if (tokens != kv->tokens) memmove(kv->tokens, tokens, (size_t)n * sizeof(int));
+    if (inh_model_forward(m, kv->tokens, NULL, 1, n)) return -1;
+    for (int l = 0; l < c->L; l++) {
+        if (!kv->k[l]) continue;
+        const float *qkv = m->acts.qkv + (size_t)l * n * 3 * C;
+        for (int t = 0; t < n; t++) {
+            memcpy(kv->k[l] + (size_t)t * C, qkv + (size_t)t * 3 * C + C, C * sizeof(float));
+            memcpy(kv->v[l] + (size_t)t * C, qkv + (size_t)t * 3 * C + 2 * C, C * sizeof(float));
+        }
+    }
+    memcpy(kv->logits, m->acts.logits + (size_t)(n - 1) * c->Vp, (size_t)c->Vp * sizeof(float));
+    kv->n = n;
+    return 0;
+}
+
 INHDEF int inh_kv_push(inh_kv *kv, int token) {
     const inh_config *c = &kv->m->cfg;
     if (token < 0 || token >= c->V) return inh__fail("token %d is outside the vocabulary (V=%d)", token, c->V);
-    if (kv->n == c->maxT) {   /* full: slide the window, rebuild from the last maxT-1 tokens */
-        int keep = c->maxT - 1;
-        memmove(kv->tokens, kv->tokens + 1, (size_t)keep * sizeof(int));
-        kv->n = 0;
-        for (int i = 0; i < keep; i++) inh__kv_forward(kv, kv->tokens[i]);
+    if (kv->n == c->maxT) {   /* full: slide the window to the last maxT/2 tokens, re-encoded at once */
+        int keep = c->maxT / 2;
+        if (keep < 1) kv->n = 0;
+        else if (inh__kv_refill(kv, kv->tokens + kv->n - keep, keep)) return -1;
     }
     inh__kv_forward(kv, token);
     return 0;
 }
 
-INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int n_new,
-                              float temperature, int top_k, inh_rng *rng, int *out) {
+INHDEF int inh_model_generate_stream(inh_model *m, const int *prompt, int n_prompt, int n_new, float temperature, int top_k,
+                                     inh_rng *rng, int *out, int *n_out, inh_token_fn fn, void *user) {
     const inh_config *c = &m->cfg;
     inh_kv kv;
+    int rc = 0, k = 0;
+    if (n_out) *n_out = 0;
     if (n_prompt < 1) return inh__fail("generation needs at least one prompt token");
     for (int i = 0; i < n_prompt; i++)
         if (prompt[i] < 0 || prompt[i] >= c->V) return inh__fail("prompt token %d is outside the vocabulary (V=%d)", prompt[i], c->V);
     memmove(out, prompt, (size_t)n_prompt * sizeof(int));
     if (inh_kv_init(&kv, m)) return -1;
     int start = n_prompt > c->maxT ? n_prompt - c->maxT : 0;   /* a long prompt: its last maxT tokens */
-    for (int i = start; i < n_prompt; i++) inh_kv_push(&kv, out[i]);
-    for (int k = 0; k < n_new; k++) {
+    if (n_prompt - start > 1) rc = inh__kv_refill(&kv, out + start, n_prompt - start);   /* the prompt in one batched pass */
+    else rc = inh_kv_push(&kv, out[start]);
+    for (k = 0; k < n_new && !rc; k++) {
         out[n_prompt + k] = inh__sample_logits(kv.logits, c->V, temperature, top_k, rng);
-        if (k + 1 < n_new) inh_kv_push(&kv, out[n_prompt + k]);
+        if (fn && fn(user, out[n_prompt + k])) { k++; break; }
+        if (k + 1 < n_new) rc = inh_kv_push(&kv, out[n_prompt + k]);
     }
+    if (n_out) *n_out = k;
     inh_kv_free(&kv);
-    return 0;
+    return rc;
+}
+
+INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int n_new,
+                              float temperature, int top_k, inh_rng *rng, int *out) {
+    return inh_model_generate_stream(m, prompt, n_prompt, n_new, temperature, top_k, rng, out, NULL, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -6774,6 +6816,70 @@ INHDEF int inh_recipe_write_svg(const inh_recipe_result *r, const char *path) {
     inh__wfile w;
     if (inh__wopen(&w, path)) return -1;
     inh__recipe_svg(&w, r);
+    return inh__wclose(&w);
+}
+
+INHDEF int inh_write_loss_svg(const char *path, const char *title, const int *step, const float *loss, int n,
+                              const int *vstep, const float *vloss, int nv) {
+    const double W = 960, H = 480, x0 = 70, y0 = 50, pw = 840, ph = 350;
+    int bins = n < 600 ? n : 600, s0 = n ? step[0] : nv ? vstep[0] : 0, s1 = n ? step[n - 1] : s0;
+    double lo = INFINITY, hi = -INFINITY;
+    double *bx = INH__ALLOC(double, (size_t)bins + 1), *by = INH__ALLOC(double, (size_t)bins + 1);
+    int nb = 0;
+    if (!bx || !by) { INH_FREE(bx); INH_FREE(by); return -1; }
+    for (int b = 0; b < bins; b++) {   /* bin b holds losses [b*n/bins, (b+1)*n/bins) */
+        double sum = 0, ssum = 0;
+        int cnt = 0;
+        for (int i = (int)((long long)b * n / bins); i < (int)((long long)(b + 1) * n / bins); i++)
+            if (isfinite(loss[i])) { sum += loss[i]; ssum += step[i]; cnt++; }
+        if (!cnt) continue;
+        bx[nb] = ssum / cnt; by[nb] = sum / cnt;
+        if (by[nb] < lo) lo = by[nb];
+        if (by[nb] > hi) hi = by[nb];
+        nb++;
+    }
+    for (int i = 0; i < nv; i++) {
+        if (!isfinite(vloss[i])) continue;
+        if (vloss[i] < lo) lo = vloss[i];
+        if (vloss[i] > hi) hi = vloss[i];
+        if (vstep[i] > s1) s1 = vstep[i];
+        if (vstep[i] < s0) s0 = vstep[i];
+    }
+    if (!(lo <= hi)) { lo = 0; hi = 1; }
+    if (hi - lo < 1e-6) { hi += 0.5; lo -= 0.5; }
+    if (s1 <= s0) s1 = s0 + 1;
+    double pad = 0.05 * (hi - lo);
+    lo -= pad; hi += pad;
+#define INH__LX(s) (x0 + pw * ((double)(s) - s0) / (s1 - s0))
+#define INH__LY(v) (y0 + ph * (1.0 - ((double)(v) - lo) / (hi - lo)))
+    inh__wfile w;
+    if (inh__wopen(&w, path)) { INH_FREE(bx); INH_FREE(by); return -1; }
+    inh__wprintf(&w, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" font-family=\"sans-serif\" font-size=\"13\">\n"
+                     "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n<text x=\"%.0f\" y=\"24\" font-size=\"16\">", W, H, x0);
+    inh__an_wtext(&w, title ? title : "training loss");
+    inh__wprintf(&w, "</text>\n<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", x0, y0, pw, ph);
+    for (int k = 0; k <= 5; k++) {
+        double v = lo + (hi - lo) * k / 5, sx = s0 + (s1 - s0) * k / 5.0;
+        inh__wprintf(&w, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/><text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3f</text>\n",
+                     x0, x0 + pw, INH__LY(v), INH__LY(v), x0 - 6, INH__LY(v) + 4, v);
+        inh__wprintf(&w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n", INH__LX(sx), y0 + ph + 18, sx);
+    }
+    inh__wprintf(&w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">step</text>\n", x0 + pw / 2, y0 + ph + 38);
+    inh__wprintf(&w, "<text transform=\"rotate(-90)\" x=\"%.0f\" y=\"18\" text-anchor=\"middle\">loss (nats per token; lower is better)</text>\n", -(y0 + ph / 2));
+    inh__wprintf(&w, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"");
+    for (int i = 0; i < nb; i++) inh__wprintf(&w, "%.1f,%.1f ", INH__LX(bx[i]), INH__LY(by[i]));
+    inh__wprintf(&w, "\"/>\n");
+    for (int i = 0; i < nv; i++)
+        if (isfinite(vloss[i]))
+            inh__wprintf(&w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"><title>step %d: validation loss %.6f</title></circle>\n",
+                         INH__LX(vstep[i]), INH__LY(vloss[i]), vstep[i], vloss[i]);
+    inh__wprintf(&w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#1f77b4\">&#8212; training loss%s</text>\n", x0, H - 12,
+                 n > bins ? " (mean of consecutive steps)" : "");
+    if (nv) inh__wprintf(&w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#d62728\">&#9679; validation loss (hover for the value)</text>\n", x0 + 360, H - 12);
+#undef INH__LX
+#undef INH__LY
+    inh__wprintf(&w, "</svg>\n");
+    INH_FREE(bx); INH_FREE(by);
     return inh__wclose(&w);
 }
 

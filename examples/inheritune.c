@@ -349,10 +349,31 @@ done:
 /* ---------------------------------------------------------------------------------------------
    train */
 
+/* the length of ids[0..n) before the first `stop` id (a sample ends with its document) */
+static int cut_at(const int *ids, int n, int stop) {
+    for (int i = 0; i < n; i++) if (ids[i] == stop) return i;
+    return n;
+}
+
+/* the loss curve beside the model: OUT.bin -> OUT.loss.svg */
+static int write_loss_svg(const char *out, const char *data, const int *step, const float *loss, int n, const int *vstep, const float *vloss, int nv) {
+    char path[4096], title[4400];
+    size_t k = strlen(out);
+    const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+    if (dot && (!slash || dot > slash)) k = (size_t)(dot - out);
+    snprintf(path, sizeof path, "%.*s.loss.svg", (int)k, out);
+    time_t now = time(NULL);
+    char date[32];
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M", localtime(&now));
+    snprintf(title, sizeof title, "loss of %s on %s, %s", out, data, date);
+    return inh_write_loss_svg(path, title, step, loss, n, vstep, vloss, nv);
+}
+
 static int cmd_train(int argc, char **argv) {
     const char *data = NULL, *val = NULL, *init = NULL, *out = NULL, *state = NULL, *resume = NULL, *sched = "cosine";
     int L = 0, NH = 0, C = 0, maxT = 0, V = 0, no_bias = 0, layer_scale = 0, decay_all = 0, no_shuffle = 0;
-    int threads = 0, eval_every = 0, eval_batches = 20, save_every = 0, allow_changes = 0;
+    int threads = 0, eval_every = 0, eval_batches = 20, save_every = 0, allow_changes = 0, sample_every = 0, sample_tokens = 64;
+    const char *log_path = NULL, *tokdir = NULL;
     static inh_state_info si;   /* static: its paths may stand in for --data and --val */
     inh_train_opts o;
     inh_train_opts_default(&o);
@@ -391,6 +412,10 @@ static int cmd_train(int argc, char **argv) {
         {"--save-every", F_INT, &save_every, "also save model/state every N steps", 0},
         {"--state", F_STR, &state, "write the training state (for --resume) here", 0},
         {"--resume", F_STR, &resume, "continue from a training-state file up to --steps (its data and --val are the defaults)", 0},
+        {"--log", F_STR, &log_path, "append one line per step here: step, loss, lr, grad norm, tokens/s, val loss (FILE.jsonl: JSON lines, else CSV)", 0},
+        {"--sample-every", F_INT, &sample_every, "print a text sample every N steps (needs --tokenizer)", 0},
+        {"--sample-tokens", F_INT, &sample_tokens, "tokens of each sample (default 64)", 0},
+        {"--tokenizer", F_STR, &tokdir, "tokenizer for --sample-every (bytes or a GPT-2 directory)", 0},
         {"--allow-changes", F_BOOL, &allow_changes, "with --resume: accept settings or data that differ from the state file (no longer bit-exact)", 0},
     };
     int r = parse_flags(argc, argv, f, NF(f), "--data TRAIN.bin [--init MODEL.bin | --layers L --heads H --dim C --seq-max T --vocab V] [flags]", NULL, 0, NULL);
@@ -404,7 +429,8 @@ static int cmd_train(int argc, char **argv) {
     }
     if (!data) return fail("%s", "train needs --data TRAIN.bin");
     if (o.lr < 0 || o.min_lr < 0) { fprintf(stderr, "error: --lr %g and --min-lr %g must not be negative\n", o.lr, o.min_lr); return 1; }
-    CHECK_OUTPUTS(out, state);
+    CHECK_OUTPUTS(out, state, log_path);
+    if (sample_every < 0 || sample_tokens < 1 || (sample_every && !tokdir)) return fail("%s", "--sample-every N needs N >= 0, --sample-tokens >= 1 and --tokenizer");
     if (!strcmp(sched, "cosine")) o.schedule = INH_SCHEDULE_COSINE;
     else if (!strcmp(sched, "constant")) o.schedule = INH_SCHEDULE_CONSTANT;
     else return fail("--schedule must be constant or cosine, got '%s'", sched);
@@ -417,7 +443,14 @@ static int cmd_train(int argc, char **argv) {
     inh_model m;
     inh_data train, valid;
     inh_trainer t;
+    inh_tokenizer *tok = NULL;
+    FILE *logf = NULL;
+    int log_json = 0, ncurve = 0, nvcurve = 0, cap = 0, vcap = 0;
+    int *cstep = NULL, *vstep = NULL;
+    float *closs = NULL, *vloss = NULL;
+    double recent[20] = {0}, eval_s = 0;   /* the last 20 step times, and the last evaluation's */
     memset(&valid, 0, sizeof valid);
+    memset(&t, 0, sizeof t);
     int new_model = L || NH || C || maxT || V;
     if (resume && (init || new_model)) return fail("%s", "--resume takes the model from the state file: drop --init and the size flags");
     if (!resume && init && new_model) return fail("%s", "give either --init MODEL.bin or the size flags of a new model, not both");
@@ -533,22 +566,55 @@ static int cmd_train(int argc, char **argv) {
                 eval_batches, o.B, val, eval_windows, o.T);
     }
     warn_vocab(&train, m.cfg.V);
+    if (tokdir) {
+        if (inh_tokenizer_load(&tok, tokdir)) { rc = lib_fail(); goto done; }
+        if (inh_tokenizer_vocab_size(tok) != m.cfg.V) {
+            fprintf(stderr, "error: tokenizer %s has %d tokens but the model has V=%d\n", tokdir, inh_tokenizer_vocab_size(tok), m.cfg.V);
+            rc = 1; goto done;
+        }
+    }
+    if (log_path) {   /* a resumed run appends to its log */
+        int jsonl = strlen(log_path) > 6 && !strcmp(log_path + strlen(log_path) - 6, ".jsonl");
+        logf = fopen(log_path, resume ? "a" : "w");
+        if (!logf) { fprintf(stderr, "error: %s: cannot create: %s\n", log_path, strerror(errno)); rc = 1; goto done; }
+        log_json = jsonl;
+        fseek(logf, 0, SEEK_END);
+        if (!jsonl && ftell(logf) == 0) fprintf(logf, "step,loss,lr,grad_norm,tokens_per_s,val_loss\n");
+    }
     if (o.T > m.cfg.maxT) { fprintf(stderr, "error: --seq %d is above the model's maxT %d\n", o.T, m.cfg.maxT); rc = 1; goto done; }
     printf("model: L=%d NH=%d C=%d maxT=%d V=%d%s%s, %zu parameters; data %s: %zu tokens; B=%d T=%d accum=%d, %d threads%s\n",
            m.cfg.L, m.cfg.NH, m.cfg.C, m.cfg.maxT, m.cfg.V, m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "",
            m.num_params, data, train.n, o.B, o.T, o.accum, threads, o.bf16 ? ", bf16 matmuls" : "");
-    double t_start = inh_now();
     int first_step = t.step, bad_steps = 0;
     signal(SIGINT, on_sigint);
     size_t tok_per_step = (size_t)o.B * o.T * o.accum;
     while (t.step < o.steps) {
         inh_step_info info;
         if (inh_trainer_step(&t, &info)) { rc = lib_fail(); goto done; }
-        double done_s = inh_now() - t_start, per = done_s / (t.step - first_step);
-        char eta[32];
-        fmt_time(per * (o.steps - t.step), eta, sizeof eta);
+        /* time left: the mean of the last (up to) 20 steps, leaving out this process's first step
+           (allocation, thread start), plus the evaluations still to come at the last one's cost */
+        int done_n = t.step - first_step;
+        recent[done_n % 20] = info.seconds;
+        char eta[32] = "?";
+        if (done_n >= 2 || t.step == o.steps) {
+            int k = done_n - 1 < 20 ? done_n - 1 : 20;
+            double sum = 0;
+            for (int i = 0; i < k; i++) sum += recent[(done_n - i + 20) % 20];
+            double per = k ? sum / k : info.seconds;
+            int evals_left = val ? (eval_every ? (o.steps - t.step) / eval_every : 0) + (t.step < o.steps) : 0;
+            fmt_time(per * (o.steps - t.step) + eval_s * evals_left, eta, sizeof eta);
+        }
         printf("step %d loss %.6f lr %.3e norm %.4f ms %.1f tok/s %.0f left %s%s\n", info.step + 1, info.loss, info.lr, info.grad_norm,
                info.seconds * 1e3, tok_per_step / info.seconds, eta, info.skipped ? " (skipped: loss or gradient not finite)" : "");
+        if (ncurve == cap) {
+            cap = cap ? 2 * cap : 1024;
+            int *ns = (int *)realloc(cstep, sizeof(int) * (size_t)cap);
+            float *nl = (float *)realloc(closs, sizeof(float) * (size_t)cap);
+            if (ns) cstep = ns;
+            if (nl) closs = nl;
+            if (!ns || !nl) { rc = fail("%s", "out of memory"); goto done; }
+        }
+        cstep[ncurve] = t.step; closs[ncurve++] = info.loss;
         bad_steps = info.skipped ? bad_steps + 1 : 0;
         if (bad_steps >= 5 || (bad_steps && t.step == o.steps)) {   /* a diverged model is not saved, and the run fails */
             fprintf(stderr, "error: the loss was not finite in the last %d step%s (the model diverged; try a lower --lr than %g); "
@@ -556,14 +622,54 @@ static int cmd_train(int argc, char **argv) {
             rc = 1; goto done;
         }
         int last = t.step == o.steps || interrupted;
+        float vl = NAN;
         if (val && ((eval_every && t.step % eval_every == 0) || last)) {
-            float vl;
+            double e0 = inh_now();
             if (inh_eval_windows(&m, &valid, o.B, o.T, eval_windows, &vl, NULL)) { rc = lib_fail(); goto done; }
+            eval_s = inh_now() - e0;
             printf("step %d val_loss %.6f\n", t.step, vl);
+            if (nvcurve == vcap) {
+                vcap = vcap ? 2 * vcap : 64;
+                int *ns = (int *)realloc(vstep, sizeof(int) * (size_t)vcap);
+                float *nl = (float *)realloc(vloss, sizeof(float) * (size_t)vcap);
+                if (ns) vstep = ns;
+                if (nl) vloss = nl;
+                if (!ns || !nl) { rc = fail("%s", "out of memory"); goto done; }
+            }
+            vstep[nvcurve] = t.step; vloss[nvcurve++] = vl;
+        }
+        if (logf) {
+            double tps = tok_per_step / info.seconds;
+            if (log_json) {
+                fprintf(logf, "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6g, \"grad_norm\": %.6f, \"tokens_per_s\": %.0f", t.step,
+                        info.loss, info.lr, info.grad_norm, tps);
+                if (vl == vl) fprintf(logf, ", \"val_loss\": %.6f", vl);
+                fprintf(logf, "}\n");
+            } else {
+                fprintf(logf, "%d,%.6f,%.6g,%.6f,%.0f,", t.step, info.loss, info.lr, info.grad_norm, tps);
+                if (vl == vl) fprintf(logf, "%.6f", vl);
+                fprintf(logf, "\n");
+            }
+            fflush(logf);
+        }
+        if (sample_every && (t.step % sample_every == 0 || last)) {   /* its own seed: the training is unchanged */
+            inh_rng srng;
+            int *gen = (int *)malloc(sizeof(int) * ((size_t)sample_tokens + 1)), start = inh_tokenizer_eot(tok), ng = 0;
+            inh_rng_seed(&srng, (uint64_t)t.step);
+            unsigned char *text = NULL;
+            size_t len = 0;
+            if (!gen || start < 0 || inh_model_generate_stream(&m, &start, 1, sample_tokens, 1.0f, 0, &srng, gen, &ng, NULL, NULL) ||
+                (ng = cut_at(gen + 1, ng, start), inh_tokenizer_decode(tok, gen + 1, (size_t)ng, &text, &len))) { free(gen); rc = lib_fail(); goto done; }
+            printf("step %d sample: ", t.step);
+            for (size_t i = 0; i < len; i++) putchar(text[i] == '\n' ? ' ' : text[i]);   /* one line */
+            printf("\n");
+            inh_tokenizer_free_bytes(text);
+            free(gen);
         }
         if ((save_every && t.step % save_every == 0) || last) {
             if (out && inh_model_save(&m, out)) { rc = lib_fail(); goto done; }
             if (state && inh_trainer_save_state(&t, state)) { rc = lib_fail(); goto done; }
+            if (out && write_loss_svg(out, data, cstep, closs, ncurve, vstep, vloss, nvcurve)) { rc = lib_fail(); goto done; }
         }
         fflush(stdout);
         if (interrupted) {
@@ -579,6 +685,9 @@ static int cmd_train(int argc, char **argv) {
     }
     if (out) printf("saved %s\n", out);
 done:
+    if (logf && fclose(logf) != 0 && !rc) rc = fail("%s: write failed", log_path);
+    if (tok) inh_tokenizer_free(tok);
+    free(cstep); free(closs); free(vstep); free(vloss);
     inh_trainer_free(&t);
     inh_data_close(&train);
     inh_data_close(&valid);
@@ -634,9 +743,27 @@ static int cmd_eval(int argc, char **argv) {
 /* ---------------------------------------------------------------------------------------------
    sample */
 
+/* sample: each token is printed as it is generated (text through the tokenizer, or ids) */
+typedef struct { const inh_tokenizer *tok; int eot, stop_at_eot, failed; } stream_ctx;
+static int stream_token(void *user, int id) {
+    stream_ctx *s = (stream_ctx *)user;
+    if (s->tok) {
+        unsigned char *text;
+        size_t len;
+        if (s->stop_at_eot && id == s->eot) return 1;   /* the sample ends with its document */
+        if (inh_tokenizer_decode(s->tok, &id, 1, &text, &len)) { s->failed = 1; return 1; }
+        fwrite(text, 1, len, stdout);   /* a character split over two tokens is completed by the next */
+        inh_tokenizer_free_bytes(text);
+    } else {
+        printf(" %d", id);
+    }
+    fflush(stdout);
+    return 0;
+}
+
 static int cmd_sample(int argc, char **argv) {
     const char *model = NULL, *prompt_ids = NULL, *tokdir = NULL, *prompt = NULL, *drop = NULL, *data = NULL;
-    int n = 64, top_k = 0, threads = 0;
+    int n = 64, top_k = 0, threads = 0, nsamples = 1, ignore_eot = 0;
     float temperature = 1.0f;
     uint64_t seed = 1337;
     flag f[] = {
@@ -651,8 +778,12 @@ static int cmd_sample(int argc, char **argv) {
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
         {"--drop-attn", F_STR, &drop, "skip attention in layers: 9,10,11 | last:K | auto:K[:METRIC] (auto needs --data)", 0},
         {"--data", F_STR, &data, "token shard that --drop-attn auto:K ranks the layers on", 0},
+        {"--num-samples", F_INT, &nsamples, "samples, each from the prompt, separated by a line '---' (default 1)", 0},
+        {"--ignore-eot", F_BOOL, &ignore_eot, "with --tokenizer: go on past <|endoftext|> (default: a sample ends there)", 0},
     };
-    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL [--prompt-ids 1,2,3 | --tokenizer DIR --prompt TEXT] --tokens N [--temperature X] [--top-k K] [--seed N]", NULL, 0, NULL);
+    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL [--prompt-ids 1,2,3 | --tokenizer DIR --prompt TEXT] --tokens N [--temperature X] [--top-k K] [--seed N]\n\n"
+                        "Text is printed as it is generated. Past the model's context length maxT the window slides (the\n"
+                        "model sees the last maxT/2 to maxT tokens).", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (!model) return fail("%s", "sample needs --model");
@@ -660,6 +791,7 @@ static int cmd_sample(int argc, char **argv) {
     if (prompt && prompt_ids) return fail("%s", "give --prompt or --prompt-ids, not both");
     if (n < 0 || n > 1000000) { fprintf(stderr, "error: --tokens %d: give 0 to 1000000 tokens to generate\n", n); return 1; }
     if (top_k < 0 || temperature < 0) return fail("%s", "--top-k and --temperature must be >= 0");
+    if (nsamples < 1 || nsamples > 10000) { fprintf(stderr, "error: --num-samples %d: give 1 to 10000\n", nsamples); return 1; }
     inh_model m;
     inh_tokenizer *tok = NULL;
     int *ids = NULL, *pids = NULL, np = 1, rc = 0;
@@ -685,18 +817,28 @@ static int cmd_sample(int argc, char **argv) {
     if (prompt_ids && (np = parse_ids(prompt_ids, ids, 4096)) < 1) { rc = fail("--prompt-ids: cannot parse '%s' (comma-separated ids)", prompt_ids); goto done; }
     inh_rng rng;
     inh_rng_seed(&rng, seed);
-    if (inh_model_generate(&m, ids, np, n, temperature, top_k, &rng, ids)) { rc = lib_fail(); goto done; }
-    if (tok) {
-        unsigned char *text;
-        size_t len;
-        if (inh_tokenizer_decode(tok, ids, (size_t)np + n, &text, &len)) { rc = lib_fail(); goto done; }
-        fwrite(text, 1, len, stdout);
-        printf("\n");
-        inh_tokenizer_free_bytes(text);
-    } else {
-        for (int i = 0; i < np + n; i++) printf(i ? " %d" : "%d", ids[i]);
+    int *gen = (int *)malloc(sizeof(int) * ((size_t)np + n + 1));
+    if (!gen) { rc = fail("%s", "out of memory"); goto done; }
+    stream_ctx sc = {tok, tok ? inh_tokenizer_eot(tok) : -1, !ignore_eot, 0};
+    for (int k = 0; k < nsamples && !rc; k++) {
+        if (k) printf("---\n");
+        if (tok) {   /* the prompt as text; the default start (end-of-text alone) prints nothing */
+            unsigned char *text;
+            size_t len;
+            if (prompt || prompt_ids) {
+                if (inh_tokenizer_decode(tok, ids, (size_t)np, &text, &len)) { rc = lib_fail(); break; }
+                fwrite(text, 1, len, stdout);
+                inh_tokenizer_free_bytes(text);
+            }
+        } else {
+            for (int i = 0; i < np; i++) printf(i ? " %d" : "%d", ids[i]);
+        }
+        fflush(stdout);
+        if (inh_model_generate_stream(&m, ids, np, n, temperature, top_k, &rng, gen, NULL, stream_token, &sc)) rc = lib_fail();
+        else if (sc.failed) rc = lib_fail();
         printf("\n");
     }
+    free(gen);
 done:
     free(ids);
     if (pids) inh_tokenizer_free_ids(pids);

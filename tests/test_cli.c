@@ -264,6 +264,65 @@ static void first_week(void) {
     CHECK(rc == 0 && strstr(out, "\"curve\": [[0, "), "every recipe curve starts with the loss before training (step 0): %s", out);
 }
 
+/* issue 15, the conveniences: --vocab from the data, --log, the loss curve, --sample-every, sample's
+   --num-samples and end-of-text stop */
+static void conveniences(void) {
+    FILE *f = fopen("build/cli_text15.txt", "w");
+    for (int i = 0; f && i < 400; i++) fprintf(f, "The cat sat on mat %d.\nA dog ran.\n\n", i % 10);
+    if (f) fclose(f);
+    int rc = run(TOOL " prepare --tokenizer bytes --val-tokens 2000 build/cli_text15.txt build/cli_t15", out, sizeof out);
+    CHECK(rc == 0, "prepare: %s", out);
+    const char *base = TOOL " train --data build/cli_t15/train.bin --val build/cli_t15/val.bin --layers 1 --heads 2 --dim 16 --seq-max 32"
+                       " --batch 4 --seq 32 --steps 6 --lr 1e-2 --eval-every 3 --threads 1";
+    char cmd[1024], out2[1 << 14];
+    snprintf(cmd, sizeof cmd, "%s --out build/cli_t15.bin --log build/cli_t15.csv", base);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "vocabulary V=257: the largest id in build/cli_t15/train.bin plus one"), "--vocab defaults to the data's: %s", out);
+    rc = run("cat build/cli_t15.csv", out2, sizeof out2);
+    int lines = 0;
+    for (char *p = out2; (p = strchr(p, '\n')); p++) lines++;
+    CHECK(rc == 0 && !strncmp(out2, "step,loss,lr,grad_norm,tokens_per_s,val_loss\n1,", strlen("step,loss,lr,grad_norm,tokens_per_s,val_loss\n1,")) && lines == 7 && strstr(out2, "\n3,") &&
+          strstr(strstr(out2, "\n3,"), ",") , "--log FILE.csv: a header and one row per step: %s", out2);
+    float vl = 0;
+    char *row3 = strstr(out2, "\n3,");
+    CHECK(row3 && sscanf(strrchr(strtok(row3 + 1, "\n"), ',') + 1, "%f", &vl) == 1 && vl > 0 && strstr(out, "step 3 val_loss"),
+          "the CSV row of an evaluation step has its validation loss");
+    snprintf(cmd, sizeof cmd, "%s --log build/cli_t15.jsonl", base);
+    rc = run(cmd, out, sizeof out);
+    run("head -1 build/cli_t15.jsonl", out2, sizeof out2);
+    CHECK(rc == 0 && !strncmp(out2, "{\"step\": 1, \"loss\": ", strlen("{\"step\": 1, \"loss\": ")) && strstr(out2, "\"tokens_per_s\": "), "--log FILE.jsonl: JSON lines: %s", out2);
+    rc = run("head -c 300 build/cli_t15.loss.svg", out2, sizeof out2);
+    CHECK(rc == 0 && strstr(out2, "<svg") && strstr(out2, "loss of build/cli_t15.bin on build/cli_t15/train.bin"),
+          "the loss curve is written beside the model, titled with model and data: %s", out2);
+    /* --sample-every: a sample line, and the training itself unchanged */
+    float a[8], b[8];
+    rc = run(base, out, sizeof out);
+    int na = step_losses(out, a, 8);
+    snprintf(cmd, sizeof cmd, "%s --sample-every 3 --sample-tokens 20 --tokenizer bytes", base);
+    rc = run(cmd, out2, sizeof out2);
+    int nb = step_losses(out2, b, 8);
+    CHECK(rc == 0 && strstr(out2, "step 3 sample: ") && strstr(out2, "step 6 sample: ") && na == 6 && nb == 6 && !memcmp(a, b, sizeof(float) * 6),
+          "--sample-every prints samples and leaves the losses bit for bit: %s", out2);
+    rc = run(TOOL " sample --model build/cli_t15.bin --tokenizer bytes --prompt 'The cat' --tokens 40 --num-samples 3 --seed 5", out, sizeof out);
+    int seps = 0;
+    for (char *p = out; (p = strstr(p, "\n---\n")); p++) seps++;
+    CHECK(rc == 0 && seps == 2 && !strncmp(out, "The cat", 7), "--num-samples 3: three samples from the prompt, '---' between: %s", out);
+    rc = run(TOOL " sample --model build/cli_t15.bin --prompt-ids 10 --tokens 3 --num-samples 2 --temperature 0", out, sizeof out);
+    CHECK(rc == 0 && !strncmp(out, "10 ", 3) && strstr(out, "\n---\n10 "), "ids mode: each sample starts with the prompt: %s", out);
+    /* a model that always says end-of-text: the sample stops there (and goes on with --ignore-eot) */
+    inh_model m;
+    if (inh_model_load(&m, "build/cli_t15.bin") == 0) {
+        for (int v = 0; v < m.cfg.V; v++) m.params.wte[(size_t)v * m.cfg.C] = v == 256 ? 1e3f : 0.0f;   /* logit of 256 dominates */
+        for (int c = 0; c < m.cfg.C; c++) m.params.lnfb[c] = c == 0 ? 10.0f : 0.0f;
+        inh_model_save(&m, "build/cli_eot.bin");
+        inh_model_free(&m);
+    }
+    rc = run(TOOL " sample --model build/cli_eot.bin --tokenizer bytes --prompt 'Hi' --tokens 5 --temperature 0", out, sizeof out);
+    CHECK(rc == 0 && !strcmp(out, "Hi\n"), "the sample stops at <|endoftext|>: '%s'", out);
+    rc = run(TOOL " sample --model build/cli_eot.bin --tokenizer bytes --prompt 'Hi' --tokens 2 --temperature 0 --ignore-eot", out, sizeof out);
+    CHECK(rc == 0 && !strcmp(out, "Hi<|endoftext|><|endoftext|>\n"), "--ignore-eot goes on past it: '%s'", out);
+}
+
 int main(void) {
     if (access(TOOL, X_OK) != 0) { printf("cli: %s not built (run make)\ncli: 0 passed, 1 failed\n", TOOL); return 1; }
     parity();
@@ -272,5 +331,6 @@ int main(void) {
     text_and_formats();
     inherit_cmd();
     first_week();
+    conveniences();
     return test_summary("cli");
 }
