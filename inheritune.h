@@ -463,6 +463,7 @@ typedef struct {
     double seconds;              /* wall time of inh_analyze (forward passes included) */
     double *sum_;                /* private running sums */
     double loss_sum_, loss_n_;
+    char source[640];            /* for the reports' title: e.g. "model M.bin, data V.bin" ("" = none) */
 } inh_analysis;
 
 INHDEF void inh_analysis_opts_default(inh_analysis_opts *o);
@@ -496,6 +497,7 @@ typedef struct {
     int *order;                  /* (curves, L) */
     float *loss;                 /* (curves, L+1) */
     double *tokens_per_s;        /* (curves, L+1) */
+    char source[640];            /* for the reports' title, as inh_analysis.source */
 } inh_sweep;
 INHDEF int  inh_drop_sweep(inh_model *m, inh_data *d, int B, int T, int nbatches, const int *orders, int curves,
                            const char *const *names, inh_sweep *s);
@@ -559,6 +561,7 @@ typedef struct {
     size_t ref_params;
     char start_rule[160];
     inh_recipe_run_result runs[48];
+    char source[640];            /* "reference R, data D, validation V" (set by inh_recipe_run) */
 } inh_recipe_result;
 
 typedef struct {
@@ -6056,13 +6059,28 @@ INH__FN void inh__an_wtext(inh__wfile *w, const char *s) {   /* XML-escaped text
     }
 }
 
-/* per-layer bar chart in the box (x, y, W, H); lazy layers red, dropped grey */
+/* "SOURCE, written YYYY-MM-DD HH:MM" as SVG text at (x, y), when there is a source */
+INH__FN void inh__an_source(inh__wfile *w, const char *source, double x, double y) {
+    char date[32];
+    time_t now = time(NULL);
+    if (!source || !*source) return;
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M", localtime(&now));
+    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" fill=\"#444\">", x, y);
+    inh__an_wtext(w, source);
+    inh__wprintf(w, ", written %s</text>\n", date);
+}
+
+/* per-layer bar chart in the box (x, y, W, H); lazy layers red, dropped grey. note: one line under
+   the chart (what the metric means, which way is lazy); mark: a dashed line at that value (NaN: none) */
 INH__FN void inh__an_bars(inh__wfile *w, double x, double y, double W, double H, const char *title, const float *v,
-                       int L, const unsigned char *lazy, const unsigned char *dropped) {
-    double mx = 0;
+                       int L, const unsigned char *lazy, const unsigned char *dropped, const char *note, double mark) {
+    double mx = isfinite(mark) ? mark : 0;
     for (int l = 0; l < L; l++) if (isfinite(v[l]) && v[l] > mx) mx = v[l];
     mx = inh__an_nice_max(mx);
-    double px = x + 50, pw = W - 60, py = y + 24, ph = H - 48, bw = pw / L;
+    double px = x + 50, pw = W - 60, py = y + 24, ph = H - 66, bw = pw / L;
+    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">", x + 4, y + H - 4);
+    inh__an_wtext(w, note);
+    inh__wprintf(w, "</text>\n");
     inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", x + 4, y + 14);
     inh__an_wtext(w, title);
     inh__wprintf(w, "</text>\n");
@@ -6075,8 +6093,8 @@ INH__FN void inh__an_bars(inh__wfile *w, double x, double y, double W, double H,
     for (int l = 0; l < L; l++) {
         double val = isfinite(v[l]) ? v[l] : 0, bh = ph * val / mx, bx = px + l * bw + bw * 0.12;
         const char *fill = dropped && dropped[l] ? "#bbbbbb" : lazy && lazy[l] ? "#d62728" : "#4c78a8";
-        inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>layer %d: %.4g</title></rect>\n",
-                     bx, py + ph - bh, bw * 0.76, bh, fill, l, (double)v[l]);
+        inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>layer %d: %s %.6g%s</title></rect>\n",
+                     bx, py + ph - bh, bw * 0.76, bh, fill, l, title, (double)v[l], lazy && lazy[l] ? " (lazy)" : "");
         if (L <= 32) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", bx + bw * 0.38, py + ph + 12, l);
         if (L <= 16 && isfinite(v[l]))
             inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#333\">%.3g</text>\n", bx + bw * 0.38, py + ph - bh - 3, (double)v[l]);
@@ -6084,30 +6102,55 @@ INH__FN void inh__an_bars(inh__wfile *w, double x, double y, double W, double H,
     }
     inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", px, py + ph, px + pw, py + ph);
     inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">layer</text>\n", px + pw / 2, py + ph + 24);
+    if (isfinite(mark)) {
+        double my = py + ph - ph * mark / mx;
+        inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>"
+                        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#d62728\">%.3g = lazy</text>\n",
+                     px, my, px + pw, my, px + 4, my - 3, mark);
+    }
 }
 
 INH__FN int inh__analysis_svg(inh__wfile *w, const inh_analysis *a, const int *layers, int nlayers) {
-    const double W = 1200, S = 128, gap = 14;
-    int per_row = (int)((W - 40) / (S + gap));
-    int nheat = a->attention ? nlayers : 0, rows_per_layer = (a->NH + per_row - 1) / per_row;
-    double heat_h = nheat ? 30 + nheat * (24 + rows_per_layer * (S + 22)) : 0;
-    double H = 90 + 2 * 240 + heat_h + 10;
+    /* heat maps: up to 4 a row, as large as that allows (<= 260 px), with room for the axes */
+    const double W = 1200, gap = 44;
+    int per_row = a->NH < 4 ? a->NH : 4;
+    double S = (W - 60) / (per_row > 0 ? per_row : 1) - gap;
+    if (S > 260) S = 260;
+    int nheat = a->attention ? nlayers : 0, rows_per_layer = (a->NH + per_row - 1) / (per_row > 0 ? per_row : 1);
+    double heat_h = nheat ? 70 + nheat * (24 + rows_per_layer * (S + 52)) : 0;
+    double H = 100 + 2 * 260 + heat_h + 10;
     inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n",
                  W, H, W, H);
     inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     inh__wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Attention analysis: %d layers x %d heads</text>\n", a->L, a->NH);
-    inh__wprintf(w, "<text x=\"20\" y=\"52\" font-size=\"12\">%d sequences of %d tokens, tau %.3g, eta %.3g; loss %.4f. "
+    inh__an_source(w, a->source, 20, 50);
+    inh__wprintf(w, "<text x=\"20\" y=\"68\" font-size=\"12\">%d sequences of %d tokens, tau %.3g, eta %.3g; loss %.4f. "
                     "Red: lazy layer (every head rank 1 on every sequence); grey: attention dropped.", a->seqs, a->T, a->tau, a->eta, (double)a->loss);
     if (a->lazy_from < a->L) inh__wprintf(w, " Layers %d..%d form a lazy group.", a->lazy_from, a->L - 1);
     inh__wprintf(w, "</text>\n");
-    inh__an_bars(w, 10, 70, 590, 230, "MaxRank(l): max over heads of mean k*(tau)", a->max_rank, a->L, a->lazy, a->dropped);
-    inh__an_bars(w, 600, 70, 590, 230, "AvgMass(l): mean over heads of m*(eta)", a->avg_mass, a->L, a->lazy, a->dropped);
-    inh__an_bars(w, 10, 310, 590, 230, "Sink score: attention on key 0", a->sink_layer, a->L, a->lazy, a->dropped);
-    inh__an_bars(w, 600, 310, 590, 230, "Block influence: 1 - cos(x_l, x_l+1)", a->block_influence, a->L, a->lazy, a->dropped);
-    double y = 90 + 2 * 240;
+    inh__an_bars(w, 10, 80, 590, 250, "MaxRank(l): max over heads of mean k*(tau)", a->max_rank, a->L, a->lazy, a->dropped,
+                 "Rank of attention (singular values holding tau of the energy). Lower = lazier; 1 (dashed) = lazy.", 1.0);
+    inh__an_bars(w, 600, 80, 590, 250, "AvgMass(l): mean over heads of m*(eta)", a->avg_mass, a->L, a->lazy, a->dropped,
+                 "Keys that hold eta of the attention mass. Lower = attention on fewer keys (lazier).", NAN);
+    inh__an_bars(w, 10, 340, 590, 250, "Sink score: attention on key 0", a->sink_layer, a->L, a->lazy, a->dropped,
+                 "Mean attention weight on the first token. Higher = more attention parked on a sink (lazier).", NAN);
+    inh__an_bars(w, 600, 340, 590, 250, "Block influence: 1 - cos(x_l, x_l+1)", a->block_influence, a->L, a->lazy, a->dropped,
+                 "How much block l changes the residual stream. Lower = the block does little (drop candidate).", NAN);
+    double y = 100 + 2 * 260;
     if (nheat) {
-        inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Attention of sequence 0 (colour = sqrt of the weight; grey = masked)</text>\n", y + 16);
-        y += 30;
+        inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Attention of sequence 0, per head: row = query t, column = key j "
+                        "(grey = masked, the future)</text>\n", y + 16);
+        /* colour scale: the heat maps show sqrt(weight), so 0.25 sits halfway */
+        double cx = 20, cy = y + 28, cw = 300;
+        inh__wprintf(w, "<defs><linearGradient id=\"inhscale\"><stop offset=\"0\" stop-color=\"rgb(255,255,255)\"/>"
+                        "<stop offset=\"1\" stop-color=\"rgb(8,48,107)\"/></linearGradient></defs>\n"
+                        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"12\" fill=\"url(#inhscale)\" stroke=\"#999\"/>\n", cx, cy, cw);
+        static const double ticks[5] = {0, 0.01, 0.1, 0.25, 1};
+        for (int k = 0; k < 5; k++)
+            inh__wprintf(w, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%g</text>\n",
+                         cx + cw * sqrt(ticks[k]), cx + cw * sqrt(ticks[k]), cy + 12, cy + 16, cx + cw * sqrt(ticks[k]), cy + 27, ticks[k]);
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">attention weight (colour ~ sqrt of the weight, so that small weights show)</text>\n", cx + cw + 12, cy + 10);
+        y += 70;
     }
     for (int i = 0; i < nheat; i++) {
         int l = layers[i];
@@ -6116,13 +6159,22 @@ INH__FN int inh__analysis_svg(inh__wfile *w, const inh_analysis *a, const int *l
                      a->lazy[l] ? " (lazy)" : "", a->dropped[l] ? " (attention dropped)" : "");
         y += 24;
         for (int h = 0; h < a->NH; h++) {
-            double hx = 20 + (h % per_row) * (S + gap), hy = y + (h / per_row) * (S + 22);
+            double hx = 50 + (h % per_row) * (S + gap), hy = y + 14 + (h / per_row) * (S + 52);
+            double rk = a->rank[(size_t)l * a->NH + h], ms = a->mass[(size_t)l * a->NH + h];
+            inh__wprintf(w, "<g><title>layer %d head %d: mean rank k* %.3f, mass m* %.2f, sink %.4f</title>\n", l, h, rk, ms,
+                         (double)a->sink[(size_t)l * a->NH + h]);
             if (!a->dropped[l] && inh__an_heatmap(w, a->attention + ((size_t)l * a->NH + h) * a->T * a->T, a->T, hx, hy, S)) return -1;
-            inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#999\"/>"
-                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">h%d: mean k* %.2f, m* %.1f</text>\n",
-                         hx, hy, S, S, hx, hy + S + 12, h, (double)a->rank[(size_t)l * a->NH + h], (double)a->mass[(size_t)l * a->NH + h]);
+            /* axes: keys left to right along the top, queries top to bottom along the left */
+            inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#999\"/>\n"
+                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">0</text><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%d</text>"
+                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">key j &#8594;</text>\n"
+                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%d</text>"
+                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\" transform=\"rotate(-90 %.1f %.1f)\">&#8592; query t</text>\n"
+                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">head %d: mean k* %.2f, m* %.1f</text></g>\n",
+                         hx, hy, S, S, hx, hy - 3, hx + S, hy - 3, a->T - 1, hx + S / 2, hy - 3, hx - 3, hy + S, a->T - 1,
+                         hx - 8, hy + S / 2, hx - 8, hy + S / 2, hx, hy + S + 14, h, rk, ms);
         }
-        y += rows_per_layer * (S + 22);
+        y += rows_per_layer * (S + 52);
     }
     inh__wprintf(w, "</svg>\n");
     return 0;
@@ -6139,7 +6191,7 @@ INH__FN void inh__an_html_head(inh__wfile *w, const char *title) {
     inh__wprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>\n"
                     "<style>body{font-family:sans-serif;margin:20px;color:#222}table{border-collapse:collapse;font-size:12px}"
                     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}tr.lazy td{background:#fde0e0}"
-                    "tr.dropped td{color:#888}svg{max-width:100%%;height:auto}</style></head><body>\n", title);
+                    "tr.dropped td{color:#888}svg{width:100%%;height:auto}</style></head><body>\n", title);
 }
 
 INHDEF int inh_analysis_write_html(const inh_analysis *a, const int *layers, int nlayers, const char *path) {
@@ -6159,19 +6211,20 @@ INHDEF int inh_analysis_write_html(const inh_analysis *a, const int *layers, int
 }
 
 INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
-    const double W = 1000, H = 700;
+    const double W = 1000, H = 770;
     static const char *const col[2] = {"#4c78a8", "#d62728"};
     int L = s->L;
     inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n", W, H, W, H);
     inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     inh__wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Dropping attention sub-layers: loss and speed vs k</text>\n");
+    inh__an_source(w, s->source, 20, 72);
     for (int c = 0; c < s->curves; c++) {
         inh__wprintf(w, "<rect x=\"%d\" y=\"42\" width=\"14\" height=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"50\" font-size=\"12\">", 20 + c * 300, col[c], 40 + c * 300);
         inh__an_wtext(w, s->names[c]);
         inh__wprintf(w, "</text>\n");
     }
     for (int panel = 0; panel < 2; panel++) {
-        double x0 = 70, y0 = 80 + panel * 310, pw = W - 110, ph = 250, lo = INFINITY, hi = -INFINITY;
+        double x0 = 70, y0 = 110 + panel * 330, pw = W - 110, ph = 250, lo = INFINITY, hi = -INFINITY;
         for (int c = 0; c < s->curves; c++)
             for (int k = 0; k <= L; k++) {
                 double v = panel == 0 ? s->loss[c * (L + 1) + k] : s->tokens_per_s[c * (L + 1) + k] / s->tokens_per_s[c * (L + 1)];
@@ -6190,6 +6243,9 @@ INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
         for (int k = 0; k <= L; k++)
             inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x0 + pw * k / (L > 0 ? L : 1), y0 + ph + 14, k);
         inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">k = attention sub-layers dropped</text>\n", x0 + pw / 2, y0 + ph + 30);
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">%s</text>\n", x0, y0 + ph + 46, panel == 0 ?
+                     "Validation loss with the attention of k layers skipped. Lower is better; a flat start means those layers' attention was lazy (not needed)." :
+                     "Tokens per second relative to k = 0 (best of up to 5 runs). Higher = faster; noisy on a busy machine.");
         inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", x0, y0 + ph, x0 + pw, y0 + ph);
         for (int c = 0; c < s->curves; c++) {
             inh__wprintf(w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col[c]);
@@ -6679,6 +6735,7 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
     if (R.val.n < (size_t)o->train.B * o->train.T + 1) { inh__fail("%s: %zu tokens cannot fill one validation batch of B=%d x T=%d", o->val_path, R.val.n, o->train.B, o->train.T); goto done; }
     L = ref.cfg.L;
     r->ref_layers = L; r->ref_params = ref.num_params;
+    snprintf(r->source, sizeof r->source, "reference %.200s, data %.200s, validation %.200s", o->ref_path, o->train_path, o->val_path);
     if (inh_eval_loss(&ref, &R.val, o->train.B, o->train.T, o->eval_batches, &r->ref_val_loss)) goto done;
     if (start == 0) {
         start = L / 2 > 0 ? L / 2 : 1;
@@ -6775,7 +6832,7 @@ static const char *const inh__palette[8] = {"#1f77b4", "#2ca02c", "#9467bd", "#8
 
 /* validation curves: x = step within the run, y = loss; the reference's loss dashed */
 INH__FN void inh__recipe_svg(inh__wfile *w, const inh_recipe_result *r) {
-    const double W = 720, H = 420, x0 = 60, y0 = 20, pw = 500, ph = 360;
+    const double W = 900, H = 470, x0 = 60, y0 = 20, pw = 600, ph = 360;
     float lo = r->ref_val_loss, hi = r->ref_val_loss;
     int maxs = 1;
     for (int i = 0; i < r->n_runs; i++)
@@ -6790,14 +6847,17 @@ INH__FN void inh__recipe_svg(inh__wfile *w, const inh_recipe_result *r) {
     lo -= pad; hi += pad;
 #define INH__X(s) (x0 + pw * (double)(s) / maxs)
 #define INH__Y(v) (y0 + ph * (1.0 - ((double)(v) - lo) / (hi - lo)))
-    inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+    inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
+    inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n");
     inh__wprintf(w, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", x0, y0, pw, ph);
     for (int k = 0; k <= 4; k++) {
         double v = lo + (hi - lo) * k / 4;
         inh__wprintf(w, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3f</text>\n", x0 - 4, INH__Y(v) + 4, v);
         inh__wprintf(w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%d</text>\n", INH__X(maxs * k / 4.0), y0 + ph + 16, maxs * k / 4);
     }
-    inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">step (within each run)</text>\n", x0 + pw / 2, y0 + ph + 34);
+    inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">step (within each run; 0 = the starting model, before training)</text>\n", x0 + pw / 2, y0 + ph + 34);
+    inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#444\">Validation loss of every run (hover a point for its value). Lower is better; a run at or below the dashed "
+                    "reference line matches the reference.</text>\n", x0 - 50, y0 + ph + 62);
     inh__wprintf(w, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" stroke-dasharray=\"6 4\"/>\n", x0, x0 + pw, INH__Y(r->ref_val_loss), INH__Y(r->ref_val_loss));
     inh__wprintf(w, "<text x=\"%.0f\" y=\"%.1f\">reference (%d layers) %.3f</text>\n", x0 + pw + 8, INH__Y(r->ref_val_loss) + 4, r->ref_layers, r->ref_val_loss);
     for (int i = 0; i < r->n_runs; i++) {
@@ -6805,7 +6865,11 @@ INH__FN void inh__recipe_svg(inh__wfile *w, const inh_recipe_result *r) {
         const char *col = inh__palette[i % 8];
         inh__wprintf(w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
         for (int k = 0; k < u->n_curve; k++) inh__wprintf(w, "%.1f,%.1f ", INH__X(u->curve_step[k]), INH__Y(u->curve_loss[k]));
-        inh__wprintf(w, "\"/>\n<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s (%d layers) %.3f</text>\n", x0 + pw + 8, y0 + 30 + 16.0 * i, col, u->name, u->layers, u->val_loss);
+        inh__wprintf(w, "\"/>\n");
+        for (int k = 0; k < u->n_curve; k++)
+            inh__wprintf(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s, step %d: validation loss %.5f</title></circle>\n",
+                         INH__X(u->curve_step[k]), INH__Y(u->curve_loss[k]), col, u->name, u->curve_step[k], u->curve_loss[k]);
+        inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s (%d layers) %.3f</text>\n", x0 + pw + 8, y0 + 30 + 16.0 * i, col, u->name, u->layers, u->val_loss);
     }
 #undef INH__X
 #undef INH__Y
@@ -6888,7 +6952,16 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path) {
     if (inh__wopen(&w, path)) return -1;
     inh__wprintf(&w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Inheritune recipe</title>\n"
                      "<style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 10px;text-align:right}"
-                     "th{background:#eee}td:first-child,th:first-child{text-align:left}</style></head><body>\n<h1>Inheritune recipe</h1>\n");
+                     "th{background:#eee}td:first-child,th:first-child{text-align:left}svg{width:100%%;max-width:1400px;height:auto}"
+                     ".src{color:#444}</style></head><body>\n<h1>Inheritune recipe</h1>\n");
+    if (r->source[0]) {
+        char date[32];
+        time_t now = time(NULL);
+        strftime(date, sizeof date, "%Y-%m-%d %H:%M", localtime(&now));
+        inh__wprintf(&w, "<p class=\"src\">");
+        inh__an_wtext(&w, r->source);
+        inh__wprintf(&w, ", written %s</p>\n", date);
+    }
     inh__wprintf(&w, "<p>Reference: %d layers, %zu parameters, validation loss <b>%.4f</b>. Start: %s. Final depth %d: %s.</p>\n",
                  r->ref_layers, r->ref_params, r->ref_val_loss, r->start_rule, r->final_layers,
                  r->matched ? "matches the reference" : "did not reach the reference's loss");

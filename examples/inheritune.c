@@ -259,6 +259,7 @@ static int cmd_analyze(int argc, char **argv) {
     if (drop && apply_drop_attn(&m, drop, data, threads)) rc = 1;
     else if (inh_analyze(&m, &d, &o, &a)) rc = lib_fail();
     else {
+        snprintf(a.source, sizeof a.source, "model %.300s, data %.300s", model, data);
         print_analysis(&a);
         if (json && inh_analysis_write_json(&a, json)) rc = lib_fail();
         if (!rc && svg && inh_analysis_write_svg(&a, heat, nheat, svg)) rc = lib_fail();
@@ -327,6 +328,7 @@ static int cmd_drop_sweep(int argc, char **argv) {
         curves = 2;
     }
     if (inh_drop_sweep(&m, &d, B, T, nb, orders, curves, names, &s)) { rc = lib_fail(); goto done; }
+    snprintf(s.source, sizeof s.source, "model %.300s, data %.300s", model, data);
     for (int c = 0; c < curves; c++) {
         printf("%s\n    k  layer  loss       delta      tokens/s  speed-up\n", s.names[c]);
         for (int k = 0; k <= L; k++) {

@@ -309,6 +309,25 @@ static void conveniences(void) {
     CHECK(rc == 0 && seps == 2 && !strncmp(out, "The cat", 7), "--num-samples 3: three samples from the prompt, '---' between: %s", out);
     rc = run(TOOL " sample --model build/cli_t15.bin --prompt-ids 10 --tokens 3 --num-samples 2 --temperature 0", out, sizeof out);
     CHECK(rc == 0 && !strncmp(out, "10 ", 3) && strstr(out, "\n---\n10 "), "ids mode: each sample starts with the prompt: %s", out);
+    /* reports: a title naming model, data and date; a line under each chart; the MaxRank = 1 line; the heat
+       maps' colour scale and axes; exact values as tooltips; analyze's --seq-len defaults to maxT (32) here */
+    rc = run(TOOL " analyze --model build/cli_t15.bin --data build/cli_t15/val.bin --seqs 4 --threads 1 --html build/cli_t15.html"
+             " && " TOOL " drop-sweep --model build/cli_t15.bin --data build/cli_t15/val.bin --batch 2 --seq 16 --threads 1 --html build/cli_t15s.html", out, sizeof out);
+    unsigned char *html = NULL, *sw = NULL;
+    size_t hl = 0, sl = 0;
+    CHECK(rc == 0 && strstr(out, "4 sequences x 32 tokens") && inh__read_file("build/cli_t15.html", &html, &hl, 0) == 0 &&
+          inh__read_file("build/cli_t15s.html", &sw, &sl, 0) == 0, "analyze (seq-len defaults to maxT 32) and drop-sweep write reports: %s", out);
+    if (html && sw) {
+        const char *h = (const char *)html, *w2 = (const char *)sw;
+        CHECK(strstr(h, "model build/cli_t15.bin, data build/cli_t15/val.bin, written 20") && strstr(w2, "model build/cli_t15.bin, data build/cli_t15/val.bin, written 20"),
+              "both reports are titled with model, data and date");
+        CHECK(strstr(h, "1 (dashed) = lazy") && strstr(h, "stroke-dasharray") && strstr(h, "Lower = attention on fewer keys (lazier)") &&
+              strstr(h, "Higher = more attention parked on a sink (lazier)") && strstr(h, "Lower = the block does little"), "a line under each chart, and the MaxRank = 1 line");
+        CHECK(strstr(h, "linearGradient") && strstr(h, "key j") && strstr(h, "query t") && strstr(h, "<title>layer 0 head 0: mean rank k*") &&
+              strstr(h, "<title>layer 0: MaxRank(l)"), "heat maps with a colour scale and axes; tooltips with exact values");
+        CHECK(strstr(w2, "Lower is better") && strstr(w2, "<title>k=1: "), "drop-sweep: the meaning under each chart, tooltips");
+    }
+    free(html); free(sw);
     /* a model that always says end-of-text: the sample stops there (and goes on with --ignore-eot) */
     inh_model m;
     if (inh_model_load(&m, "build/cli_t15.bin") == 0) {
