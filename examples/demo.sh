@@ -37,13 +37,13 @@ else
     $T synth --out $D --tokens 400000 --val-tokens 20000 --vocab $V
 fi
 echo "== 1. reference: 8 layers, $REF_STEPS steps"
-filtered "awk '/val_loss/ || /^step [0-9]*000 /'" $T train --data $D/train.bin --val $D/val.bin --layers 8 --heads 4 \
+filtered "awk '/val_loss/ || /^model:/ || (/^step / && (\$2 == 1 || \$2 % 250 == 0)) { print; fflush() }'" $T train --data $D/train.bin --val $D/val.bin --layers 8 --heads 4 \
     --dim 64 --seq-max 64 --vocab $V --batch 16 --seq 64 --steps $REF_STEPS --lr 3e-3 --min-lr 3e-4 --warmup 50 \
     --eval-every 500 --eval-batches 10 --out $D/ref.bin
 echo "== 2. lazy-layer analysis of the reference"
 $T analyze --model $D/ref.bin --data $D/val.bin --seqs 100 --seq-len 64 --json $D/analysis.json --html $D/analysis.html
 echo "== 3. Inheritune recipe from L/2 = 4 layers, $STEPS steps a round, and the random-init baseline"
-filtered "grep -vE '^\[.*\] step [0-9]*/[0-9]* loss'" $T recipe --ref $D/ref.bin --data $D/train.bin --val $D/val.bin \
+filtered "awk '!/^\\[.*\\] step [0-9]*\\/[0-9]* loss/ || / step 1\\// { print; fflush() }'" $T recipe --ref $D/ref.bin --data $D/train.bin --val $D/val.bin \
     --out $D/recipe --steps $STEPS --batch 16 --seq 64 --lr 3e-3 --min-lr 3e-4 --warmup 30 --eval-every 50 \
     --eval-batches 10 --baselines random
 echo "== reports: $D/analysis.html and $D/recipe/report.html"

@@ -208,7 +208,7 @@ static int cmd_analyze(int argc, char **argv) {
     inh_analysis_opts o;
     inh_analysis_opts_default(&o);
     flag f[] = {
-        {"--model", F_STR, &model, "model file (llm.c .bin)", 0},
+        {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
         {"--data", F_STR, &data, "token shard (validation data)", 0},
         {"--seqs", F_INT, &o.seqs, "sequences N (default 100)", 0},
         {"--seq-len", F_INT, &o.T, "tokens per sequence T (default min(100, the model's maxT))", 0},
@@ -225,7 +225,7 @@ static int cmd_analyze(int argc, char **argv) {
         {"--svg", F_STR, &svg, "write the picture here", 0},
         {"--html", F_STR, &html, "write a self-contained report here", 0},
     };
-    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL.bin --data FILE.bin [--seqs N] [--seq-len T] [--seed S | --no-shuffle] [--tau X] [--eta X] [--json F] [--svg F] [--html F]", NULL, 0, NULL);
+    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL --data FILE.bin [--seqs N] [--seq-len T] [--seed S | --no-shuffle] [--tau X] [--eta X] [--json F] [--svg F] [--html F]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (!model || !data) return fail("%s", "analyze needs --model and --data");
@@ -276,7 +276,7 @@ static int cmd_drop_sweep(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *by = NULL, *svg = NULL, *html = NULL;
     int B = 4, T = 64, nb = 1, threads = 0;
     flag f[] = {
-        {"--model", F_STR, &model, "model file (llm.c .bin)", 0},
+        {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
         {"--data", F_STR, &data, "token shard (validation data)", 0},
         {"--batch", F_INT, &B, "batch size (default 4)", 0},
         {"--seq", F_INT, &T, "sequence length (default 64)", 0},
