@@ -412,7 +412,7 @@ static int cmd_train(int argc, char **argv) {
         {"--eval-batches", F_INT, &eval_batches, "validation batches (default 20)", 0},
         {"--out", F_STR, &out, "write the model here (llm.c .bin) at the end", 0},
         {"--save-every", F_INT, &save_every, "also save model/state every N steps", 0},
-        {"--state", F_STR, &state, "write the training state (for --resume) here", 0},
+        {"--state", F_STR, &state, "write the training state (for --resume) here (with --resume: default that file)", 0},
         {"--resume", F_STR, &resume, "continue from a training-state file up to --steps (its data and --val are the defaults)", 0},
         {"--log", F_STR, &log_path, "append one line per step here: step, loss, lr, grad norm, tokens/s, val loss (FILE.jsonl: JSON lines, else CSV)", 0},
         {"--sample-every", F_INT, &sample_every, "print a text sample every N steps (needs --tokenizer)", 0},
@@ -428,10 +428,12 @@ static int cmd_train(int argc, char **argv) {
         if (!data && !*si.train_path) return fail("%s: this state file (older format) does not record its data: give --data TRAIN.bin", resume);
         if (!data) data = si.train_path;
         if (!val && *si.val_path) val = si.val_path;
+        if (!state) state = resume;   /* the resumed run's progress goes back to its state file */
     }
     if (!data) return fail("%s", "train needs --data TRAIN.bin");
     if (o.lr < 0 || o.min_lr < 0) { fprintf(stderr, "error: --lr %g and --min-lr %g must not be negative\n", o.lr, o.min_lr); return 1; }
     CHECK_OUTPUTS(out, state, log_path);
+    if (!out && !state) fprintf(stderr, "note: neither --out nor --state: the trained model will not be saved\n");
     if (sample_every < 0 || sample_tokens < 1 || (sample_every && !tokdir)) return fail("%s", "--sample-every N needs N >= 0, --sample-tokens >= 1 and --tokenizer");
     if (!strcmp(sched, "cosine")) o.schedule = INH_SCHEDULE_COSINE;
     else if (!strcmp(sched, "constant")) o.schedule = INH_SCHEDULE_CONSTANT;

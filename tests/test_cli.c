@@ -204,7 +204,14 @@ static void first_week(void) {
     rc = run(TOOL " train --resume build/cli_wk_state.bin --steps 8 --batch 2 --allow-changes --threads 1", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "resume: --batch 2, the state file's run used 4") && step_losses(out, l, 8) == 2,
           "--allow-changes continues and still says what differs: %s", out);
+    inh_state_info si;
+    CHECK(inh_trainer_state_info("build/cli_wk_state.bin", &si) == 0 && si.step == 8 && !strcmp(si.train_path, "build/cli_pattern.bin") &&
+          !strcmp(si.val_path, "build/cli_pattern.bin") && si.train_n == 3000,
+          "without --state, a resumed run saves back to its state file, which records its data (step %d, '%s')", si.step, si.train_path);
     /* eval: the whole file once by default, with the token count and perplexity; --batches clamped */
+    snprintf(cmd, sizeof cmd, "%s --steps 1", common);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "note: neither --out nor --state: the trained model will not be saved"), "a run that saves nothing says so: %s", out);
     snprintf(cmd, sizeof cmd, "%s --steps 2 --out build/cli_wk.bin", common);
     run(cmd, out, sizeof out);
     rc = run(TOOL " eval --model build/cli_wk.bin --data build/cli_pattern.bin --batch 4 --seq 16 --threads 1", out, sizeof out);
