@@ -420,7 +420,8 @@ static int cmd_train(int argc, char **argv) {
         {"--tokenizer", F_STR, &tokdir, "tokenizer for --sample-every (bytes or a GPT-2 directory)", 0},
         {"--allow-changes", F_BOOL, &allow_changes, "with --resume: accept settings or data that differ from the state file (no longer bit-exact)", 0},
     };
-    int r = parse_flags(argc, argv, f, NF(f), "--data TRAIN.bin [--init MODEL.bin | --layers L --heads H --dim C --seq-max T --vocab V] [flags]", NULL, 0, NULL);
+    int r = parse_flags(argc, argv, f, NF(f), "--data TRAIN.bin [--init MODEL | --layers L --heads H --dim C --seq-max T [--vocab V]] [flags]\n"
+                        "       or: train --resume STATE [--steps N] [flags]   (the state file knows its data)", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (resume) {   /* the state file knows its data: `--resume FILE` alone continues the run */
@@ -1338,8 +1339,8 @@ static int cmd_synth(int argc, char **argv) {
 typedef struct { const char *name; int (*fn)(int, char **); const char *help; } command;
 static const command commands[] = {
     {"train", cmd_train, "train a model (new or from --init) on a token shard"},
-    {"eval", cmd_eval, "mean loss of a model over consecutive windows of a shard"},
-    {"sample", cmd_sample, "generate tokens from a model"},
+    {"eval", cmd_eval, "mean loss and perplexity of a model over a shard (every whole window once)"},
+    {"sample", cmd_sample, "generate text (with --tokenizer) or token ids from a model"},
     {"analyze", cmd_analyze, "attention rank, column mass, sinks and layer importance: which layers are lazy"},
     {"drop-sweep", cmd_drop_sweep, "loss and speed with k attention sub-layers dropped, k = 0..L"},
     {"inherit", cmd_inherit, "a model from the first l blocks of a reference"},
