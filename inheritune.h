@@ -6406,6 +6406,7 @@ typedef struct {
     inh_model *teacher;          /* for distillation */
     float *teacher_probs;
     long long steps_left_plan;   /* steps still planned after the current run (estimate) */
+    int eval_batches;            /* o->eval_batches, or fewer: never more batches than val holds */
 } inh__recipe;
 
 /* Train m for `steps` (fresh optimizer), or resume `name` from its state file; save NAME.bin. */
@@ -6443,7 +6444,7 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
         return -1;
     } else {   /* the first point of every curve: the starting model's loss, before training */
         m->threads = o->threads;
-        if (inh_eval_loss(m, &R->val, to.B, to.T, o->eval_batches, &u->curve_loss[0])) { inh_trainer_free(&t); return -1; }
+        if (inh_eval_loss(m, &R->val, to.B, to.T, R->eval_batches, &u->curve_loss[0])) { inh_trainer_free(&t); return -1; }
         u->curve_step[0] = 0; u->n_curve = 1;
     }
     m->threads = o->threads;
@@ -6470,7 +6471,7 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
         p.tok_per_s = (double)to.B * to.T * to.accum / info.seconds;
         p.run_left_s = per * (steps - t.step);
         p.total_left_s = p.run_left_s + per * (double)R->steps_left_plan;
-        if (evals && !(rc = inh_eval_loss(m, &R->val, to.B, to.T, o->eval_batches, &p.val_loss))) {
+        if (evals && !(rc = inh_eval_loss(m, &R->val, to.B, to.T, R->eval_batches, &p.val_loss))) {
             if (u->n_curve < 256) { u->curve_step[u->n_curve] = t.step; u->curve_loss[u->n_curve++] = p.val_loss; }
             if (cf) { fprintf(cf, "%d %.9g\n", t.step, p.val_loss); fflush(cf); }
         }
@@ -6483,7 +6484,7 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
     }
     if (cf) fclose(cf);
     if (!rc && u->n_curve == 0) {   /* zero steps: still one validation point */
-        rc = inh_eval_loss(m, &R->val, to.B, to.T, o->eval_batches, &u->curve_loss[0]);
+        rc = inh_eval_loss(m, &R->val, to.B, to.T, R->eval_batches, &u->curve_loss[0]);
         u->curve_step[0] = 0; u->n_curve = 1;
     }
     inh_model_set_distill(m, NULL, 0.0f);
@@ -6736,7 +6737,10 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
     L = ref.cfg.L;
     r->ref_layers = L; r->ref_params = ref.num_params;
     snprintf(r->source, sizeof r->source, "reference %.200s, data %.200s, validation %.200s", o->ref_path, o->train_path, o->val_path);
-    if (inh_eval_loss(&ref, &R.val, o->train.B, o->train.T, o->eval_batches, &r->ref_val_loss)) goto done;
+    /* validation reads each window once: at most the batches the file holds (no wrap-around) */
+    R.eval_batches = o->eval_batches;
+    if ((size_t)R.eval_batches * o->train.B > inh_data_windows(&R.val, o->train.T)) R.eval_batches = (int)(inh_data_windows(&R.val, o->train.T) / (size_t)o->train.B);
+    if (inh_eval_loss(&ref, &R.val, o->train.B, o->train.T, R.eval_batches, &r->ref_val_loss)) goto done;
     if (start == 0) {
         start = L / 2 > 0 ? L / 2 : 1;
         snprintf(r->start_rule, sizeof r->start_rule, "L/2 = %d (the paper's start)", start);

@@ -979,6 +979,14 @@ static int cmd_recipe(int argc, char **argv) {
     }
     if (o.train.steps < 1 || o.train.B < 1 || o.train.T < 1 || o.eval_batches < 1 || o.eval_every < 0 || o.save_every < 0)
         return fail("%s", "--steps, --batch, --seq, --eval-batches must be positive");
+    inh_data vd;   /* the same clamp as the library's: validation never reads a window twice */
+    if (inh_data_open(&vd, o.val_path, 0) == 0) {
+        size_t fit = inh_data_windows(&vd, o.train.T) / (size_t)o.train.B;
+        if ((size_t)o.eval_batches > fit && fit > 0)
+            fprintf(stderr, "note: --eval-batches %d is more than %s holds: validation uses its %zu whole batches of B=%d x T=%d\n",
+                    o.eval_batches, o.val_path, fit, o.train.B, o.train.T);
+        inh_data_close(&vd);
+    }
     inh_recipe_result res;
     signal(SIGINT, on_sigint);
     if (inh_recipe_run(&o, recipe_progress, NULL, &res)) return interrupted ? (lib_fail(), 130) : lib_fail();

@@ -267,6 +267,13 @@ static void first_week(void) {
     close(pipefd[0]); close(pipefd[1]);
     rc = run(rcmd, out, sizeof out);
     CHECK(rc == 0 && strstr(out, "final depth"), "after the holder died (SIGKILL), the lock is free: %s", out);
+    snprintf(cmd, sizeof cmd, "%s --eval-batches 1000", rcmd);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "its eval_batches is 2, this one's is 1000"), "other settings in the same directory are refused: %s", out);
+    snprintf(cmd, sizeof cmd, "%s --eval-batches 1000 --fresh", rcmd);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "note: --eval-batches 1000 is more than build/cli_pattern.bin holds: validation uses its 187 whole batches"),
+          "--fresh starts over; recipe validation never reads a window twice: %s", out);
     rc = run("head -c 400 build/cli_lock/recipe.json", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "\"curve\": [[0, "), "every recipe curve starts with the loss before training (step 0): %s", out);
 }
