@@ -77,6 +77,10 @@ INHDEF int inh_num_cores(void);
 INHDEF void inh_threads_release(void);
 /* Monotonic wall-clock seconds. */
 INHDEF double inh_now(void);
+/* Can `path` be written, checked before any work: its directory exists and is writable, and path
+   is not a directory. is_dir != 0: path is a directory to use or create (an existing one must be
+   writable; a missing one needs a writable parent). 0 or -1 with a message naming the path. */
+INHDEF int inh_check_output(const char *path, int is_dir);
 
 /* Small deterministic RNG (splitmix64 seeded xorshift*), saved in training state for exact resume. */
 typedef struct { uint64_t s; } inh_rng;
@@ -189,8 +193,10 @@ INHDEF float inh_model_grad_norm(inh_model *m);
 INHDEF int   inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm);
 
 /* Inference with a KV cache, one token at a time (batch 1). Layers whose attention is dropped
-   (m->drop_attn) keep no cache. Once maxT tokens are in, the oldest is dropped and the cache is
-   rebuilt from the last maxT-1 tokens (positions restart), as a sliding window. */
+   (m->drop_attn) keep no cache. Once maxT tokens are in, the window slides: the cache restarts
+   from the last maxT/2 tokens (positions restart), re-encoded in one batched forward. The model
+   then always sees between maxT/2 and maxT tokens, and a long generation costs about one batched
+   forward of maxT/2 tokens per maxT/2 new ones, not maxT single-token passes per token. */
 typedef struct {
     inh_model *m;
     float **k, **v;          /* per layer: (maxT, C), or NULL for dropped layers */
@@ -207,6 +213,11 @@ INHDEF int  inh_kv_push(inh_kv *kv, int token);
 /* Sample n_new tokens after the prompt (batch 1). temperature 0 = greedy; top_k 0 = all. */
 INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int n_new,
                               float temperature, int top_k, inh_rng *rng, int *out);
+/* The same, calling fn(user, token) after each new token (streaming); generation stops early
+   when fn returns non-zero. *n_out (may be NULL) receives the tokens generated. */
+typedef int (*inh_token_fn)(void *user, int token);
+INHDEF int inh_model_generate_stream(inh_model *m, const int *prompt, int n_prompt, int n_new, float temperature, int top_k,
+                                     inh_rng *rng, int *out, int *n_out, inh_token_fn fn, void *user);
 
 /* ---------------------------------------------------------------------------------------------
    Checkpoint formats */
@@ -310,6 +321,8 @@ typedef struct {
     size_t pos;        /* next sequential window */
     int shuffle;       /* 0: consecutive windows from token 0; 1: random windows from rng */
     inh_rng rng;
+    uint64_t hash;     /* identity of the tokens (FNV-1a style over the ids), set by inh_data_open */
+    int max_id;        /* largest id in the shard (-1 when empty) */
 } inh_data;
 
 /* Load a shard; every id must be < V (V <= 0 skips the check). */
@@ -328,8 +341,16 @@ INHDEF int  inh_data_write(const char *path, const int *ids, size_t n);
    again: predicting the copy needs attention) and bigram segments (each token follows the previous
    one through a fixed random table 90% of the time: predictable without attention). */
 INHDEF int  inh_synth_corpus(int *ids, size_t n, int V, uint64_t seed);
-/* Mean loss over nbatches consecutive windows from token 0 (the data position is restored). */
+/* Mean loss over nbatches consecutive windows from token 0 (the data position is restored).
+   Wraps to token 0 when nbatches * B * T + 1 exceeds the data: see inh_eval_windows. */
 INHDEF int  inh_eval_loss(inh_model *m, inh_data *d, int B, int T, int nbatches, float *loss);
+/* Number of whole T-token windows (with their +1 target) in d: (n - 1) / T. */
+INHDEF size_t inh_data_windows(const inh_data *d, int T);
+/* Mean loss over the first `windows` consecutive T-token windows from token 0, B windows per
+   forward pass (the last pass may be smaller); windows = 0 means every whole window once. Never
+   wraps: more windows than the data holds is an error naming the file and what fits. *ntokens
+   (may be NULL) receives the number of predicted tokens the mean is over (windows * T). */
+INHDEF int  inh_eval_windows(inh_model *m, inh_data *d, int B, int T, size_t windows, float *loss, size_t *ntokens);
 
 /* ---------------------------------------------------------------------------------------------
    Training */
@@ -356,6 +377,7 @@ typedef struct {
     inh_train_opts o;
     int step;            /* optimizer steps done */
     int *inputs, *targets;
+    const inh_data *val; /* optional: the validation data, recorded (path, identity) in the state file */
 } inh_trainer;
 typedef struct { int step; float loss, lr, grad_norm; double seconds; int skipped; } inh_step_info;
 
@@ -368,6 +390,17 @@ INHDEF int  inh_trainer_step(inh_trainer *t, inh_step_info *info);
 INHDEF int  inh_trainer_save_state(const inh_trainer *t, const char *path);
 /* Load a state file into a fresh model and the trainer's options/position. *m must be zeroed. */
 INHDEF int  inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train, const char *path);
+/* What a state file says about its run, from the header alone (no model is loaded): options,
+   step, and the data it was trained on. Paths are "" and counts 0 in files older than the
+   data record (then nothing can be compared). */
+typedef struct {
+    inh_train_opts o;
+    int step;
+    char train_path[640], val_path[640];
+    uint32_t train_n, val_n;     /* tokens */
+    uint64_t train_hash, val_hash;   /* inh_data.hash */
+} inh_state_info;
+INHDEF int  inh_trainer_state_info(const char *path, inh_state_info *info);
 
 /* ---------------------------------------------------------------------------------------------
    Analysis: where attention degenerates, and which sub-layers matter (declarations).
@@ -430,6 +463,7 @@ typedef struct {
     double seconds;              /* wall time of inh_analyze (forward passes included) */
     double *sum_;                /* private running sums */
     double loss_sum_, loss_n_;
+    char source[640];            /* for the reports' title: e.g. "model M.bin, data V.bin" ("" = none) */
 } inh_analysis;
 
 INHDEF void inh_analysis_opts_default(inh_analysis_opts *o);
@@ -463,6 +497,7 @@ typedef struct {
     int *order;                  /* (curves, L) */
     float *loss;                 /* (curves, L+1) */
     double *tokens_per_s;        /* (curves, L+1) */
+    char source[640];            /* for the reports' title, as inh_analysis.source */
 } inh_sweep;
 INHDEF int  inh_drop_sweep(inh_model *m, inh_data *d, int B, int T, int nbatches, const int *orders, int curves,
                            const char *const *names, inh_sweep *s);
@@ -529,6 +564,7 @@ typedef struct {
     inh_recipe_trainer_fn trainer;  /* NULL: the built-in trainer; else every run (and baseline) is */
     void *trainer_user;             /* handed to it; the distill baseline cannot be (it needs the
                                        reference's predictions at every step) */
+    int fresh;                   /* 1: delete the runs of an earlier recipe in out_dir first */
 } inh_recipe_opts;
 
 typedef struct {
@@ -547,6 +583,7 @@ typedef struct {
     size_t ref_params;
     char start_rule[160];
     inh_recipe_run_result runs[48];
+    char source[640];            /* "reference R, data D, validation V" (set by inh_recipe_run) */
 } inh_recipe_result;
 
 typedef struct {
@@ -563,11 +600,20 @@ INHDEF void inh_recipe_opts_default(inh_recipe_opts *o);
 /* Runs the loop and the baselines, writing into out_dir: each run's model NAME.bin, its state
    NAME.state while it trains (every save_every steps), a journal of finished runs (recipe.log), and
    the reports. Run again with the same out_dir after an interruption: finished runs are read back,
-   an unfinished one resumes from its last saved step, exactly. */
+   an unfinished one resumes from its last saved step, exactly. out_dir/settings.txt records what
+   defines the runs (key=value lines: training settings, identities of the reference and the data);
+   a run with other settings is refused naming the first that differs (o->fresh starts over). A
+   lock (fcntl on out_dir/recipe.lock, dropped by the OS when the process ends) refuses a second
+   recipe in the same directory while one runs. */
 INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, void *user, inh_recipe_result *r);
 INHDEF int inh_recipe_write_json(const inh_recipe_result *r, const char *path);
 /* Validation curves of every run against the reference's loss, and the final table (SVG in HTML). */
 INHDEF int inh_recipe_write_svg(const inh_recipe_result *r, const char *path);
+/* A training run's loss curve as a standalone SVG: n training losses at 1-based steps (averaged
+   in bins when there are many; non-finite ones left out) and nv validation losses (points with
+   their exact values as tooltips). title: one line at the top (e.g. the model and data files). */
+INHDEF int inh_write_loss_svg(const char *path, const char *title, const int *step, const float *loss, int n,
+                              const int *vstep, const float *vloss, int nv);
 INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
 
 
@@ -594,6 +640,8 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <dirent.h>
 #ifndef INH_NO_THREADS
 #include <pthread.h>
 #endif
@@ -900,6 +948,30 @@ INH__FN int inh__wclose(inh__wfile *w) {
     return 0;
 }
 INH__FN void inh__wabort(inh__wfile *w) { if (w->f) fclose(w->f); remove(w->tmp); }
+
+INHDEF int inh_check_output(const char *path, int is_dir) {
+    struct stat st;
+    char dir[4096];
+    if (!path || !*path) return inh__fail("empty output path");
+    if (stat(path, &st) == 0) {
+        if (is_dir && !S_ISDIR(st.st_mode)) return inh__fail("%s: exists and is not a directory", path);
+        if (!is_dir && S_ISDIR(st.st_mode)) return inh__fail("%s: is a directory (give a file name, e.g. %s/model.bin)", path, path);
+        if (is_dir && access(path, W_OK | X_OK) != 0) return inh__fail("%s: cannot write into this directory: %s", path, strerror(errno));
+        if (is_dir) return 0;
+    }
+    /* the parent directory: everything before the last '/' ("." without one) */
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') n--;       /* "out/" names the directory "out" */
+    while (n > 0 && path[n - 1] != '/') n--;
+    while (n > 1 && path[n - 1] == '/') n--;
+    if (n >= sizeof dir) return inh__fail("%s: path too long", path);
+    if (n == 0) snprintf(dir, sizeof dir, ".");
+    else { memcpy(dir, path, n); dir[n] = 0; }
+    if (stat(dir, &st) != 0) return inh__fail("%s: cannot create: directory %s does not exist", path, dir);
+    if (!S_ISDIR(st.st_mode)) return inh__fail("%s: cannot create: %s is not a directory", path, dir);
+    if (access(dir, W_OK | X_OK) != 0) return inh__fail("%s: cannot create: cannot write into directory %s: %s", path, dir, strerror(errno));
+    return 0;
+}
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 2, 3)))
 #endif
@@ -2899,36 +2971,66 @@ INH__FN void inh__kv_forward(inh_kv *kv, int token) {
     kv->tokens[kv->n++] = token;
 }
 
+/* Fill the cache with tokens[0..n) (n <= maxT) in one batched forward: K and V are the second and
+   third thirds of each layer's qkv activations (1, n, 3C); the logits are those of the last one. */
+INH__FN int inh__kv_refill(inh_kv *kv, const int *tokens, int n) {
+    inh_model *m = kv->m;
+    const inh_config *c = &m->cfg;
+    size_t C = (size_t)c->C;
+    if (tokens != kv->tokens) memmove(kv->tokens, tokens, (size_t)n * sizeof(int));
+    if (inh_model_forward(m, kv->tokens, NULL, 1, n)) return -1;
+    for (int l = 0; l < c->L; l++) {
+        if (!kv->k[l]) continue;
+        const float *qkv = m->acts.qkv + (size_t)l * n * 3 * C;
+        for (int t = 0; t < n; t++) {
+            memcpy(kv->k[l] + (size_t)t * C, qkv + (size_t)t * 3 * C + C, C * sizeof(float));
+            memcpy(kv->v[l] + (size_t)t * C, qkv + (size_t)t * 3 * C + 2 * C, C * sizeof(float));
+        }
+    }
+    memcpy(kv->logits, m->acts.logits + (size_t)(n - 1) * c->Vp, (size_t)c->Vp * sizeof(float));
+    kv->n = n;
+    return 0;
+}
+
 INHDEF int inh_kv_push(inh_kv *kv, int token) {
     const inh_config *c = &kv->m->cfg;
     if (token < 0 || token >= c->V) return inh__fail("token %d is outside the vocabulary (V=%d)", token, c->V);
-    if (kv->n == c->maxT) {   /* full: slide the window, rebuild from the last maxT-1 tokens */
-        int keep = c->maxT - 1;
-        memmove(kv->tokens, kv->tokens + 1, (size_t)keep * sizeof(int));
-        kv->n = 0;
-        for (int i = 0; i < keep; i++) inh__kv_forward(kv, kv->tokens[i]);
+    if (kv->n == c->maxT) {   /* full: slide the window to the last maxT/2 tokens, re-encoded at once */
+        int keep = c->maxT / 2;
+        if (keep < 1) kv->n = 0;
+        else if (inh__kv_refill(kv, kv->tokens + kv->n - keep, keep)) return -1;
     }
     inh__kv_forward(kv, token);
     return 0;
 }
 
-INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int n_new,
-                              float temperature, int top_k, inh_rng *rng, int *out) {
+INHDEF int inh_model_generate_stream(inh_model *m, const int *prompt, int n_prompt, int n_new, float temperature, int top_k,
+                                     inh_rng *rng, int *out, int *n_out, inh_token_fn fn, void *user) {
     const inh_config *c = &m->cfg;
     inh_kv kv;
+    int rc = 0, k = 0;
+    if (n_out) *n_out = 0;
     if (n_prompt < 1) return inh__fail("generation needs at least one prompt token");
     for (int i = 0; i < n_prompt; i++)
         if (prompt[i] < 0 || prompt[i] >= c->V) return inh__fail("prompt token %d is outside the vocabulary (V=%d)", prompt[i], c->V);
     memmove(out, prompt, (size_t)n_prompt * sizeof(int));
     if (inh_kv_init(&kv, m)) return -1;
     int start = n_prompt > c->maxT ? n_prompt - c->maxT : 0;   /* a long prompt: its last maxT tokens */
-    for (int i = start; i < n_prompt; i++) inh_kv_push(&kv, out[i]);
-    for (int k = 0; k < n_new; k++) {
+    if (n_prompt - start > 1) rc = inh__kv_refill(&kv, out + start, n_prompt - start);   /* the prompt in one batched pass */
+    else rc = inh_kv_push(&kv, out[start]);
+    for (k = 0; k < n_new && !rc; k++) {
         out[n_prompt + k] = inh__sample_logits(kv.logits, c->V, temperature, top_k, rng);
-        if (k + 1 < n_new) inh_kv_push(&kv, out[n_prompt + k]);
+        if (fn && fn(user, out[n_prompt + k])) { k++; break; }
+        if (k + 1 < n_new) rc = inh_kv_push(&kv, out[n_prompt + k]);
     }
+    if (n_out) *n_out = k;
     inh_kv_free(&kv);
-    return 0;
+    return rc;
+}
+
+INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int n_new,
+                              float temperature, int top_k, inh_rng *rng, int *out) {
+    return inh_model_generate_stream(m, prompt, n_prompt, n_new, temperature, top_k, rng, out, NULL, NULL, NULL);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -4810,6 +4912,13 @@ INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *
                     sh[0].n + sh[1].n, (double)done_bytes / 1e6 / (tlast - t0 + 1e-9), eof ? "\n" : "");
         }
     }
+    if (sh[1].n == 0) {   /* nothing left for train.bin: refuse rather than write an empty shard */
+        long long all = sh[0].n;
+        if (all <= 1) inh__fail("%s: no text to prepare (the file is empty, or one section without text)", input);
+        else inh__fail("%s: %lld tokens are too few for --val-tokens %lld: train.bin would be empty; "
+                       "--val-tokens %lld would leave %lld for train.bin", input, all, val_tokens, all / 10 > 0 ? all / 10 : 1, all - (all / 10 > 0 ? all / 10 : 1));
+        goto done;
+    }
     if (inh__shard_close(&sh[0])) goto done;
     if (inh__shard_close(&sh[1])) goto done;
     if (nval) *nval = sh[0].n;
@@ -4836,13 +4945,23 @@ INHDEF int inh_prepare_shards(const inh_tokenizer *t, const char *input, const c
 INHDEF int inh_data_open(inh_data *d, const char *path, int V) {
     memset(d, 0, sizeof *d);
     snprintf(d->path, sizeof d->path, "%s", path);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return inh__fail("%s: is a directory, not a token shard (give a file in it, e.g. %s/train.bin)", path, path);
     FILE *f = fopen(path, "rb");
     if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
     unsigned char h[1024];
-    size_t len;
+    size_t len, got0;
     if (inh__file_size(f, path, &len)) { fclose(f); return -1; }
-    if (len < sizeof h || fread(h, 1, sizeof h, f) != sizeof h) { fclose(f); return inh__fail("%s: too short for a token shard header (1024 bytes)", path); }
-    uint32_t magic = inh__rd32(h), version = inh__rd32(h + 4), ntok = inh__rd32(h + 8);
+    got0 = fread(h, 1, sizeof h, f);
+    uint32_t magic = got0 >= 4 ? inh__rd32(h) : 0;
+    if (magic != INH__SHARD_MAGIC && got0 > 0) {   /* text (no control bytes but tab and newlines) was meant to be prepared */
+        size_t ctl = 0;
+        for (size_t i = 0; i < got0; i++) ctl += h[i] < 32 && h[i] != '\n' && h[i] != '\r' && h[i] != '\t';
+        if (ctl == 0) { fclose(f); return inh__fail("%s: is a text file, not a token shard: run `inheritune prepare --tokenizer DIR|bytes %s OUTDIR` first", path, path); }
+    }
+    if (len < sizeof h || got0 != sizeof h) { fclose(f); return inh__fail("%s: too short for a token shard header (1024 bytes)", path); }
+    uint32_t version = inh__rd32(h + 4), ntok = inh__rd32(h + 8);
     if (magic != INH__SHARD_MAGIC) { fclose(f); return inh__fail("%s: not an llm.c token shard (magic %u, want %d)", path, magic, INH__SHARD_MAGIC); }
     if (version != 1) { fclose(f); return inh__fail("%s: token shard version %u is not supported (want 1)", path, version); }
     if (len != 1024 + (size_t)ntok * 2) {
@@ -4857,6 +4976,14 @@ INHDEF int inh_data_open(inh_data *d, const char *path, int V) {
     if (!inh__host_is_le())
         for (size_t i = 0; i < got; i++) d->tokens[i] = (uint16_t)(d->tokens[i] >> 8 | d->tokens[i] << 8);
     d->n = ntok;
+    uint64_t hs = 0xcbf29ce484222325ull;
+    int mx = -1;
+    for (size_t i = 0; i < got; i++) {
+        hs = (hs ^ d->tokens[i]) * 0x100000001b3ull;
+        if (d->tokens[i] > mx) mx = d->tokens[i];
+    }
+    d->hash = hs ^ (uint64_t)ntok;
+    d->max_id = mx;
     if (V > 0 && inh_data_check(d, V)) { inh_data_close(d); return -1; }
     return 0;
 }
@@ -4949,6 +5076,36 @@ done:
     return rc;
 }
 
+INHDEF size_t inh_data_windows(const inh_data *d, int T) { return T > 0 && d->n > 0 ? (d->n - 1) / (size_t)T : 0; }
+
+INHDEF int inh_eval_windows(inh_model *m, inh_data *d, int B, int T, size_t windows, float *loss, size_t *ntokens) {
+    size_t have = inh_data_windows(d, T), saved = d->pos;
+    int shuffle = d->shuffle, rc = 0;
+    if (B <= 0 || T <= 0) return inh__fail("%s: batch B=%d and sequence T=%d must be positive", d->path, B, T);
+    if (have == 0) return inh__fail("%s: %zu tokens cannot fill one window of T=%d (+1) tokens", d->path, d->n, T);
+    if (windows == 0) windows = have;
+    if (windows > have)
+        return inh__fail("%s: %zu windows of T=%d asked for, but its %zu tokens hold %zu (%zu batches of B=%d)", d->path, windows, T,
+                         d->n, have, have / (size_t)B, B);
+    int *x = INH__ALLOC(int, (size_t)B * T), *y = INH__ALLOC(int, (size_t)B * T);
+    double sum = 0.0;
+    if (!x || !y) { rc = -1; goto done; }
+    d->pos = 0; d->shuffle = 0;
+    for (size_t w = 0; w < windows && !rc; w += (size_t)B) {   /* the windows are consecutive: [w*T, w*T+b*T+1) */
+        int b = windows - w < (size_t)B ? (int)(windows - w) : B;
+        d->pos = w * (size_t)T;
+        rc = inh_data_next(d, b, T, x, y);
+        if (!rc) rc = inh_model_forward(m, x, y, b, T);
+        sum += m->mean_loss * (double)b;
+    }
+    *loss = (float)(sum / (double)windows);
+    if (ntokens) *ntokens = windows * (size_t)T;
+done:
+    d->pos = saved; d->shuffle = shuffle;
+    INH_FREE(x); INH_FREE(y);
+    return rc;
+}
+
 /* ---------------------------------------------------------------------------------------------
    Training */
 
@@ -5024,7 +5181,10 @@ INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
    [9] step, [10] B, [11] T, [12] steps, [13] accum, [14] warmup, [15] schedule, [16] shuffle,
    [17] decay_all, [18..24] lr min_lr beta1 beta2 eps weight_decay grad_clip (float bits), [25] flags
    (bit 0: bf16 matmuls),
-   [26,27] seed, [28,29] data rng state, [30,31] data position (uint64 as lo, hi), [32] has moments */
+   [26,27] seed, [28,29] data rng state, [30,31] data position (uint64 as lo, hi), [32] has moments,
+   [34] training tokens (0: not recorded), [35,36] their hash, [37] validation tokens, [38,39] hash,
+   [96..255] the training data path then the validation path, each NUL-terminated (640 bytes;
+   a path that does not fit is left out). Older files have zeros there and still load. */
 INH__FN uint32_t inh__fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 INH__FN float inh__bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
@@ -5049,6 +5209,15 @@ INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     if (bad < m->num_params) return inh__fail("%s: not saved: parameter %zu is not finite (the model has diverged)", path, bad);
     memset(h, 0, sizeof h);
     for (int i = 0; i < 33; i++) inh__wr32(h + 4 * i, v[i]);
+    inh__wr32(h + 4 * 34, (uint32_t)t->train->n);
+    inh__wr32(h + 4 * 35, (uint32_t)t->train->hash); inh__wr32(h + 4 * 36, (uint32_t)(t->train->hash >> 32));
+    if (t->val) {
+        inh__wr32(h + 4 * 37, (uint32_t)t->val->n);
+        inh__wr32(h + 4 * 38, (uint32_t)t->val->hash); inh__wr32(h + 4 * 39, (uint32_t)(t->val->hash >> 32));
+    }
+    size_t lt = strlen(t->train->path), lv = t->val ? strlen(t->val->path) : 0;
+    if (lt + 1 <= 640) memcpy(h + 4 * 96, t->train->path, lt + 1);
+    if (lt + 1 <= 640 && lt + 1 + lv + 1 <= 640 && t->val) memcpy(h + 4 * 96 + lt + 1, t->val->path, lv + 1);
     inh__wfile w;
     if (inh__wopen(&w, path)) return -1;
     inh__wwrite(&w, h, sizeof h);
@@ -5101,6 +5270,40 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
     train->rng.s = (uint64_t)v[28] | (uint64_t)v[29] << 32;
     train->pos = (size_t)((uint64_t)v[30] | (uint64_t)v[31] << 32);
     if (train->pos > train->n) train->pos = 0;
+    return 0;
+}
+
+INHDEF int inh_trainer_state_info(const char *path, inh_state_info *info) {
+    unsigned char h[1024];
+    uint32_t v[40];
+    struct stat st;
+    memset(info, 0, sizeof *info);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return inh__fail("%s: is a directory, not a training-state file", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
+    size_t got = fread(h, 1, sizeof h, f);
+    fclose(f);
+    if (got != sizeof h) return inh__fail("%s: too short for a training-state header (truncated?)", path);
+    for (int i = 0; i < 40; i++) v[i] = inh__rd32(h + 4 * i);
+    if (v[0] != INH__STATE_MAGIC || v[1] != 1) return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, v[0], v[1]);
+    inh_train_opts *o = &info->o;
+    inh_train_opts_default(o);
+    o->B = (int)v[10]; o->T = (int)v[11]; o->steps = (int)v[12]; o->accum = (int)v[13]; o->warmup = (int)v[14];
+    o->schedule = (int)v[15]; o->shuffle = (int)v[16]; o->opt.decay_all = (int)v[17];
+    o->lr = inh__bitsf(v[18]); o->min_lr = inh__bitsf(v[19]); o->opt.beta1 = inh__bitsf(v[20]); o->opt.beta2 = inh__bitsf(v[21]);
+    o->opt.eps = inh__bitsf(v[22]); o->opt.weight_decay = inh__bitsf(v[23]); o->opt.grad_clip = inh__bitsf(v[24]);
+    o->seed = (uint64_t)v[26] | (uint64_t)v[27] << 32;
+    o->bf16 = (int)(v[25] & 1u);
+    info->step = (int)v[9];
+    info->train_n = v[34]; info->train_hash = (uint64_t)v[35] | (uint64_t)v[36] << 32;
+    info->val_n = v[37]; info->val_hash = (uint64_t)v[38] | (uint64_t)v[39] << 32;
+    const char *p = (const char *)h + 4 * 96;
+    size_t lt = strnlen(p, 640);
+    if (lt < 640) {
+        memcpy(info->train_path, p, lt + 1);
+        size_t lv = strnlen(p + lt + 1, 640 - lt - 1);
+        if (lt + 1 < 640 && lv < 640 - lt - 1) memcpy(info->val_path, p + lt + 1, lv + 1);
+    }
     return 0;
 }
 
@@ -5878,13 +6081,28 @@ INH__FN void inh__an_wtext(inh__wfile *w, const char *s) {   /* XML-escaped text
     }
 }
 
-/* per-layer bar chart in the box (x, y, W, H); lazy layers red, dropped grey */
+/* "SOURCE, written YYYY-MM-DD HH:MM" as SVG text at (x, y), when there is a source */
+INH__FN void inh__an_source(inh__wfile *w, const char *source, double x, double y) {
+    char date[32];
+    time_t now = time(NULL);
+    if (!source || !*source) return;
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M", localtime(&now));
+    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" fill=\"#444\">", x, y);
+    inh__an_wtext(w, source);
+    inh__wprintf(w, ", written %s</text>\n", date);
+}
+
+/* per-layer bar chart in the box (x, y, W, H); lazy layers red, dropped grey. note: one line under
+   the chart (what the metric means, which way is lazy); mark: a dashed line at that value (NaN: none) */
 INH__FN void inh__an_bars(inh__wfile *w, double x, double y, double W, double H, const char *title, const float *v,
-                       int L, const unsigned char *lazy, const unsigned char *dropped) {
-    double mx = 0;
+                       int L, const unsigned char *lazy, const unsigned char *dropped, const char *note, double mark) {
+    double mx = isfinite(mark) ? mark : 0;
     for (int l = 0; l < L; l++) if (isfinite(v[l]) && v[l] > mx) mx = v[l];
     mx = inh__an_nice_max(mx);
-    double px = x + 50, pw = W - 60, py = y + 24, ph = H - 48, bw = pw / L;
+    double px = x + 50, pw = W - 60, py = y + 24, ph = H - 66, bw = pw / L;
+    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">", x + 4, y + H - 4);
+    inh__an_wtext(w, note);
+    inh__wprintf(w, "</text>\n");
     inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", x + 4, y + 14);
     inh__an_wtext(w, title);
     inh__wprintf(w, "</text>\n");
@@ -5897,8 +6115,8 @@ INH__FN void inh__an_bars(inh__wfile *w, double x, double y, double W, double H,
     for (int l = 0; l < L; l++) {
         double val = isfinite(v[l]) ? v[l] : 0, bh = ph * val / mx, bx = px + l * bw + bw * 0.12;
         const char *fill = dropped && dropped[l] ? "#bbbbbb" : lazy && lazy[l] ? "#d62728" : "#4c78a8";
-        inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>layer %d: %.4g</title></rect>\n",
-                     bx, py + ph - bh, bw * 0.76, bh, fill, l, (double)v[l]);
+        inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>layer %d: %s %.6g%s</title></rect>\n",
+                     bx, py + ph - bh, bw * 0.76, bh, fill, l, title, (double)v[l], lazy && lazy[l] ? " (lazy)" : "");
         if (L <= 32) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", bx + bw * 0.38, py + ph + 12, l);
         if (L <= 16 && isfinite(v[l]))
             inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#333\">%.3g</text>\n", bx + bw * 0.38, py + ph - bh - 3, (double)v[l]);
@@ -5906,30 +6124,55 @@ INH__FN void inh__an_bars(inh__wfile *w, double x, double y, double W, double H,
     }
     inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", px, py + ph, px + pw, py + ph);
     inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">layer</text>\n", px + pw / 2, py + ph + 24);
+    if (isfinite(mark)) {
+        double my = py + ph - ph * mark / mx;
+        inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d62728\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>"
+                        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#d62728\">%.3g = lazy</text>\n",
+                     px, my, px + pw, my, px + 4, my - 3, mark);
+    }
 }
 
 INH__FN int inh__analysis_svg(inh__wfile *w, const inh_analysis *a, const int *layers, int nlayers) {
-    const double W = 1200, S = 128, gap = 14;
-    int per_row = (int)((W - 40) / (S + gap));
-    int nheat = a->attention ? nlayers : 0, rows_per_layer = (a->NH + per_row - 1) / per_row;
-    double heat_h = nheat ? 30 + nheat * (24 + rows_per_layer * (S + 22)) : 0;
-    double H = 90 + 2 * 240 + heat_h + 10;
+    /* heat maps: up to 4 a row, as large as that allows (<= 260 px), with room for the axes */
+    const double W = 1200, gap = 44;
+    int per_row = a->NH < 4 ? a->NH : 4;
+    double S = (W - 60) / (per_row > 0 ? per_row : 1) - gap;
+    if (S > 260) S = 260;
+    int nheat = a->attention ? nlayers : 0, rows_per_layer = (a->NH + per_row - 1) / (per_row > 0 ? per_row : 1);
+    double heat_h = nheat ? 70 + nheat * (24 + rows_per_layer * (S + 52)) : 0;
+    double H = 100 + 2 * 260 + heat_h + 10;
     inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n",
                  W, H, W, H);
     inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     inh__wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Attention analysis: %d layers x %d heads</text>\n", a->L, a->NH);
-    inh__wprintf(w, "<text x=\"20\" y=\"52\" font-size=\"12\">%d sequences of %d tokens, tau %.3g, eta %.3g; loss %.4f. "
+    inh__an_source(w, a->source, 20, 50);
+    inh__wprintf(w, "<text x=\"20\" y=\"68\" font-size=\"12\">%d sequences of %d tokens, tau %.3g, eta %.3g; loss %.4f. "
                     "Red: lazy layer (every head rank 1 on every sequence); grey: attention dropped.", a->seqs, a->T, a->tau, a->eta, (double)a->loss);
     if (a->lazy_from < a->L) inh__wprintf(w, " Layers %d..%d form a lazy group.", a->lazy_from, a->L - 1);
     inh__wprintf(w, "</text>\n");
-    inh__an_bars(w, 10, 70, 590, 230, "MaxRank(l): max over heads of mean k*(tau)", a->max_rank, a->L, a->lazy, a->dropped);
-    inh__an_bars(w, 600, 70, 590, 230, "AvgMass(l): mean over heads of m*(eta)", a->avg_mass, a->L, a->lazy, a->dropped);
-    inh__an_bars(w, 10, 310, 590, 230, "Sink score: attention on key 0", a->sink_layer, a->L, a->lazy, a->dropped);
-    inh__an_bars(w, 600, 310, 590, 230, "Block influence: 1 - cos(x_l, x_l+1)", a->block_influence, a->L, a->lazy, a->dropped);
-    double y = 90 + 2 * 240;
+    inh__an_bars(w, 10, 80, 590, 250, "MaxRank(l): max over heads of mean k*(tau)", a->max_rank, a->L, a->lazy, a->dropped,
+                 "Rank of attention (singular values holding tau of the energy). Lower = lazier; 1 (dashed) = lazy.", 1.0);
+    inh__an_bars(w, 600, 80, 590, 250, "AvgMass(l): mean over heads of m*(eta)", a->avg_mass, a->L, a->lazy, a->dropped,
+                 "Keys that hold eta of the attention mass. Lower = attention on fewer keys (lazier).", NAN);
+    inh__an_bars(w, 10, 340, 590, 250, "Sink score: attention on key 0", a->sink_layer, a->L, a->lazy, a->dropped,
+                 "Mean attention weight on the first token. Higher = more attention parked on a sink (lazier).", NAN);
+    inh__an_bars(w, 600, 340, 590, 250, "Block influence: 1 - cos(x_l, x_l+1)", a->block_influence, a->L, a->lazy, a->dropped,
+                 "How much block l changes the residual stream. Lower = the block does little (drop candidate).", NAN);
+    double y = 100 + 2 * 260;
     if (nheat) {
-        inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Attention of sequence 0 (colour = sqrt of the weight; grey = masked)</text>\n", y + 16);
-        y += 30;
+        inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Attention of sequence 0, per head: row = query t, column = key j "
+                        "(grey = masked, the future)</text>\n", y + 16);
+        /* colour scale: the heat maps show sqrt(weight), so 0.25 sits halfway */
+        double cx = 20, cy = y + 28, cw = 300;
+        inh__wprintf(w, "<defs><linearGradient id=\"inhscale\"><stop offset=\"0\" stop-color=\"rgb(255,255,255)\"/>"
+                        "<stop offset=\"1\" stop-color=\"rgb(8,48,107)\"/></linearGradient></defs>\n"
+                        "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"12\" fill=\"url(#inhscale)\" stroke=\"#999\"/>\n", cx, cy, cw);
+        static const double ticks[5] = {0, 0.01, 0.1, 0.25, 1};
+        for (int k = 0; k < 5; k++)
+            inh__wprintf(w, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%g</text>\n",
+                         cx + cw * sqrt(ticks[k]), cx + cw * sqrt(ticks[k]), cy + 12, cy + 16, cx + cw * sqrt(ticks[k]), cy + 27, ticks[k]);
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">attention weight (colour ~ sqrt of the weight, so that small weights show)</text>\n", cx + cw + 12, cy + 10);
+        y += 70;
     }
     for (int i = 0; i < nheat; i++) {
         int l = layers[i];
@@ -5938,13 +6181,22 @@ INH__FN int inh__analysis_svg(inh__wfile *w, const inh_analysis *a, const int *l
                      a->lazy[l] ? " (lazy)" : "", a->dropped[l] ? " (attention dropped)" : "");
         y += 24;
         for (int h = 0; h < a->NH; h++) {
-            double hx = 20 + (h % per_row) * (S + gap), hy = y + (h / per_row) * (S + 22);
+            double hx = 50 + (h % per_row) * (S + gap), hy = y + 14 + (h / per_row) * (S + 52);
+            double rk = a->rank[(size_t)l * a->NH + h], ms = a->mass[(size_t)l * a->NH + h];
+            inh__wprintf(w, "<g><title>layer %d head %d: mean rank k* %.3f, mass m* %.2f, sink %.4f</title>\n", l, h, rk, ms,
+                         (double)a->sink[(size_t)l * a->NH + h]);
             if (!a->dropped[l] && inh__an_heatmap(w, a->attention + ((size_t)l * a->NH + h) * a->T * a->T, a->T, hx, hy, S)) return -1;
-            inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#999\"/>"
-                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">h%d: mean k* %.2f, m* %.1f</text>\n",
-                         hx, hy, S, S, hx, hy + S + 12, h, (double)a->rank[(size_t)l * a->NH + h], (double)a->mass[(size_t)l * a->NH + h]);
+            /* axes: keys left to right along the top, queries top to bottom along the left */
+            inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#999\"/>\n"
+                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">0</text><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%d</text>"
+                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">key j &#8594;</text>\n"
+                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%d</text>"
+                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\" transform=\"rotate(-90 %.1f %.1f)\">&#8592; query t</text>\n"
+                            "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">head %d: mean k* %.2f, m* %.1f</text></g>\n",
+                         hx, hy, S, S, hx, hy - 3, hx + S, hy - 3, a->T - 1, hx + S / 2, hy - 3, hx - 3, hy + S, a->T - 1,
+                         hx - 8, hy + S / 2, hx - 8, hy + S / 2, hx, hy + S + 14, h, rk, ms);
         }
-        y += rows_per_layer * (S + 22);
+        y += rows_per_layer * (S + 52);
     }
     inh__wprintf(w, "</svg>\n");
     return 0;
@@ -5961,7 +6213,7 @@ INH__FN void inh__an_html_head(inh__wfile *w, const char *title) {
     inh__wprintf(w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%s</title>\n"
                     "<style>body{font-family:sans-serif;margin:20px;color:#222}table{border-collapse:collapse;font-size:12px}"
                     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}tr.lazy td{background:#fde0e0}"
-                    "tr.dropped td{color:#888}svg{max-width:100%%;height:auto}</style></head><body>\n", title);
+                    "tr.dropped td{color:#888}svg{width:100%%;height:auto}</style></head><body>\n", title);
 }
 
 INHDEF int inh_analysis_write_html(const inh_analysis *a, const int *layers, int nlayers, const char *path) {
@@ -5981,19 +6233,20 @@ INHDEF int inh_analysis_write_html(const inh_analysis *a, const int *layers, int
 }
 
 INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
-    const double W = 1000, H = 700;
+    const double W = 1000, H = 770;
     static const char *const col[2] = {"#4c78a8", "#d62728"};
     int L = s->L;
     inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n", W, H, W, H);
     inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     inh__wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Dropping attention sub-layers: loss and speed vs k</text>\n");
+    inh__an_source(w, s->source, 20, 72);
     for (int c = 0; c < s->curves; c++) {
         inh__wprintf(w, "<rect x=\"%d\" y=\"42\" width=\"14\" height=\"4\" fill=\"%s\"/><text x=\"%d\" y=\"50\" font-size=\"12\">", 20 + c * 300, col[c], 40 + c * 300);
         inh__an_wtext(w, s->names[c]);
         inh__wprintf(w, "</text>\n");
     }
     for (int panel = 0; panel < 2; panel++) {
-        double x0 = 70, y0 = 80 + panel * 310, pw = W - 110, ph = 250, lo = INFINITY, hi = -INFINITY;
+        double x0 = 70, y0 = 110 + panel * 330, pw = W - 110, ph = 250, lo = INFINITY, hi = -INFINITY;
         for (int c = 0; c < s->curves; c++)
             for (int k = 0; k <= L; k++) {
                 double v = panel == 0 ? s->loss[c * (L + 1) + k] : s->tokens_per_s[c * (L + 1) + k] / s->tokens_per_s[c * (L + 1)];
@@ -6012,6 +6265,9 @@ INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
         for (int k = 0; k <= L; k++)
             inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x0 + pw * k / (L > 0 ? L : 1), y0 + ph + 14, k);
         inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">k = attention sub-layers dropped</text>\n", x0 + pw / 2, y0 + ph + 30);
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">%s</text>\n", x0, y0 + ph + 46, panel == 0 ?
+                     "Validation loss with the attention of k layers skipped. Lower is better; a flat start means those layers' attention was lazy (not needed)." :
+                     "Tokens per second relative to k = 0 (best of up to 5 runs). Higher = faster; noisy on a busy machine.");
         inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", x0, y0 + ph, x0 + pw, y0 + ph);
         for (int c = 0; c < s->curves; c++) {
             inh__wprintf(w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col[c]);
@@ -6172,6 +6428,7 @@ typedef struct {
     inh_model *teacher;          /* for distillation */
     float *teacher_probs;
     long long steps_left_plan;   /* steps still planned after the current run (estimate) */
+    int eval_batches;            /* o->eval_batches, or fewer: never more batches than val holds */
 } inh__recipe;
 
 /* The run handed to o->trainer: m (the starting model) goes to NAME.init.bin unless an interrupted
@@ -6247,6 +6504,7 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
     inh_trainer t;
     inh_train_opts to = o->train;
     int rc = 0;
+    double before = 0.0;         /* seconds this run trained before an interruption */
     FILE *cf;
     to.steps = steps;
     snprintf(state, sizeof state, "%s/%s.state", o->out_dir, name);
@@ -6257,12 +6515,25 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
     if (access(state, R_OK) == 0) {   /* resume: the state file replaces the fresh model */
         inh_model_free(m);
         if (inh_trainer_load_state(&t, m, &R->train, state)) return -1;
-        FILE *f = fopen(curve, "r");  /* curve points up to the saved step */
-        while (f && u->n_curve < 256 && fscanf(f, "%d %f", &u->curve_step[u->n_curve], &u->curve_loss[u->n_curve]) == 2)
-            if (u->curve_step[u->n_curve] <= t.step) u->n_curve++;
+        /* the curve file: "STEP LOSS" points, and "t STEP SECONDS" at every save (time so far) */
+        FILE *f = fopen(curve, "r");
+        char line[128];
+        while (f && fgets(line, sizeof line, f)) {
+            int k;
+            double sec;
+            float v;
+            if (line[0] == 't') { if (sscanf(line, "t %d %lf", &k, &sec) == 2 && k == t.step) before = sec; }
+            else if (u->n_curve < 256 && sscanf(line, "%d %f", &k, &v) == 2 && k <= t.step) {
+                u->curve_step[u->n_curve] = k; u->curve_loss[u->n_curve++] = v;
+            }
+        }
         if (f) fclose(f);
     } else if (inh_trainer_init(&t, m, &R->train, &to)) {
         return -1;
+    } else {   /* the first point of every curve: the starting model's loss, before training */
+        m->threads = o->threads;
+        if (inh_eval_loss(m, &R->val, to.B, to.T, R->eval_batches, &u->curve_loss[0])) { inh_trainer_free(&t); return -1; }
+        u->curve_step[0] = 0; u->n_curve = 1;
     }
     m->threads = o->threads;
     if (R->teacher) inh_model_set_distill(m, R->teacher_probs, 0.4f);
@@ -6288,17 +6559,20 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
         p.tok_per_s = (double)to.B * to.T * to.accum / info.seconds;
         p.run_left_s = per * (steps - t.step);
         p.total_left_s = p.run_left_s + per * (double)R->steps_left_plan;
-        if (evals && !(rc = inh_eval_loss(m, &R->val, to.B, to.T, o->eval_batches, &p.val_loss))) {
+        if (evals && !(rc = inh_eval_loss(m, &R->val, to.B, to.T, R->eval_batches, &p.val_loss))) {
             if (u->n_curve < 256) { u->curve_step[u->n_curve] = t.step; u->curve_loss[u->n_curve++] = p.val_loss; }
             if (cf) { fprintf(cf, "%d %.9g\n", t.step, p.val_loss); fflush(cf); }
         }
         int stop = R->fn && !rc ? R->fn(R->user, &p) : 0;
-        if (!rc && ((o->save_every && t.step % o->save_every == 0) || stop) && t.step < steps) rc = inh_trainer_save_state(&t, state);
+        if (!rc && ((o->save_every && t.step % o->save_every == 0) || stop) && t.step < steps) {
+            rc = inh_trainer_save_state(&t, state);
+            if (!rc && cf) { fprintf(cf, "t %d %.3f\n", t.step, before + inh_now() - t0); fflush(cf); }
+        }
         if (!rc && stop) rc = inh__fail("stopped at step %d of %s; run again with the same output directory to resume", t.step, name);
     }
     if (cf) fclose(cf);
     if (!rc && u->n_curve == 0) {   /* zero steps: still one validation point */
-        rc = inh_eval_loss(m, &R->val, to.B, to.T, o->eval_batches, &u->curve_loss[0]);
+        rc = inh_eval_loss(m, &R->val, to.B, to.T, R->eval_batches, &u->curve_loss[0]);
         u->curve_step[0] = 0; u->n_curve = 1;
     }
     inh_model_set_distill(m, NULL, 0.0f);
@@ -6307,7 +6581,7 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
     if (inh_model_save(m, model)) return -1;
     u->layers = m->cfg.L; u->params = m->num_params; u->steps = steps;
     u->val_loss = u->curve_loss[u->n_curve - 1];
-    u->seconds = inh_now() - t0;
+    u->seconds = before + inh_now() - t0;
     remove(state);
     remove(curve);
     return 0;
@@ -6359,28 +6633,204 @@ static int inh__make_stack(inh_model *m, void *p) {   /* train half depth for ha
     return rc;
 }
 
+/* --- the output directory: lock, settings, fresh start ---------------------------------------- */
+
+/* One process at a time in a directory: an fcntl write lock on DIR/recipe.lock, held while the
+   recipe runs. The OS drops it when the process ends, however it ends, so no crash leaves it
+   stale; the file keeps the last holder's pid for the message. *fd: -1 or the open lock file. */
+INH__FN int inh__recipe_lock(const char *dir, int *fd) {
+    char path[4200], pid[32];
+    struct flock fl;
+    snprintf(path, sizeof path, "%s/recipe.lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT, 0666);
+    if (*fd < 0) return inh__fail("%s: cannot create: %s", path, strerror(errno));
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK; fl.l_whence = SEEK_SET;
+    if (fcntl(*fd, F_SETLK, &fl) != 0) {
+        ssize_t n = read(*fd, pid, sizeof pid - 1);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        close(*fd); *fd = -1;
+        return inh__fail("%s: another recipe (pid %s) is running in this directory; wait for it to end, or give another --out",
+                         dir, *pid ? pid : "?");
+    }
+    snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, strlen(pid), 0) < 0) { /* the pid is only for the message */ }
+    return 0;
+}
+
+/* Delete what an earlier recipe left in dir: the journal, settings, unfinished states and curves.
+   Models of finished runs are overwritten when their runs train again. */
+INH__FN int inh__recipe_clear(const char *dir) {
+    char path[4200];
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d) return 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        int mine = !strcmp(e->d_name, "recipe.log") || !strcmp(e->d_name, "settings.txt") ||
+                   (n > 6 && !strcmp(e->d_name + n - 6, ".state")) || (n > 6 && !strcmp(e->d_name + n - 6, ".curve"));
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (mine && remove(path) != 0) { closedir(d); return inh__fail("%s: cannot delete: %s", path, strerror(errno)); }
+    }
+    closedir(d);
+    return 0;
+}
+
+/* settings.txt: "key=value" lines. Keys ending in "_path" are for the reader and are not compared
+   (a moved file with the same content is the same run); every other key defines the runs. A key
+   missing from an older file is not compared. Adding a setting is one inh__setting line. */
+typedef struct { char text[8192]; size_t n; } inh__settings;
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 3, 4)))
+#endif
+INH__FN void inh__setting(inh__settings *S, const char *key, const char *fmt, ...) {
+    va_list ap;
+    int k = snprintf(S->text + S->n, sizeof S->text - S->n, "%s=", key);
+    if (k > 0 && (size_t)k < sizeof S->text - S->n) S->n += (size_t)k;
+    va_start(ap, fmt);
+    k = vsnprintf(S->text + S->n, sizeof S->text - S->n, fmt, ap);
+    va_end(ap);
+    if (k > 0 && (size_t)k < sizeof S->text - S->n) S->n += (size_t)k;
+    if (S->n + 1 < sizeof S->text) { S->text[S->n++] = '\n'; S->text[S->n] = 0; }
+}
+/* the value of key in "key=value\n" text, copied into val; 1 found, 0 not */
+INH__FN int inh__setting_get(const char *text, const char *key, char *val, size_t cap) {
+    size_t kl = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (!strncmp(p, key, kl) && p[kl] == '=') {
+            size_t n = strcspn(p + kl + 1, "\n");
+            if (n >= cap) n = cap - 1;
+            memcpy(val, p + kl + 1, n); val[n] = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* a float in the fewest digits that read back to it ("0.0003", not "0.000300000014") */
+INH__FN const char *inh__fshort(float v, char *buf, size_t n) {
+    for (int p = 6; p <= 9; p++) {
+        snprintf(buf, n, "%.*g", p, (double)v);
+        if (strtof(buf, NULL) == v) break;
+    }
+    return buf;
+}
+
+INH__FN uint64_t inh__model_hash(const inh_model *m) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    const uint32_t *w = (const uint32_t *)(const void *)m->params_mem;
+    for (size_t i = 0; i < m->num_params; i++) h = (h ^ w[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* the settings that define this recipe's runs */
+INH__FN void inh__recipe_settings(const inh_recipe_opts *o, const inh_model *ref, const inh_data *tr, const inh_data *va, inh__settings *S) {
+    const inh_train_opts *t = &o->train;
+    char f[8][32];
+    memset(S, 0, sizeof *S);
+    inh__setting(S, "ref_path", "%s", o->ref_path);
+    inh__setting(S, "ref", "L=%d NH=%d C=%d maxT=%d V=%d flags=%d params=%zu hash=%016llx", ref->cfg.L, ref->cfg.NH, ref->cfg.C,
+                 ref->cfg.maxT, ref->cfg.V, (!ref->cfg.bias) | ref->cfg.layer_scale << 1, ref->num_params, (unsigned long long)inh__model_hash(ref));
+    inh__setting(S, "data_path", "%s", o->train_path);
+    inh__setting(S, "data", "%zu tokens, hash %016llx", tr->n, (unsigned long long)tr->hash);
+    inh__setting(S, "val_path", "%s", o->val_path);
+    inh__setting(S, "val", "%zu tokens, hash %016llx", va->n, (unsigned long long)va->hash);
+    if (o->start > 0) inh__setting(S, "start", "%d", o->start);
+    else inh__setting(S, "start", "%s", o->start == 0 ? "half" : "auto");
+    inh__setting(S, "grow", "%d", o->grow);
+    inh__setting(S, "mode", "%s", o->mode == INH_INHERIT_REPO ? "repo" : "paper");
+    inh__setting(S, "steps", "%d", t->steps);
+    inh__setting(S, "batch", "%d", t->B);
+    inh__setting(S, "seq", "%d", t->T);
+    inh__setting(S, "accum", "%d", t->accum);
+    inh__setting(S, "lr", "%s", inh__fshort(t->lr, f[0], 32));
+    inh__setting(S, "min_lr", "%s", inh__fshort(t->min_lr, f[1], 32));
+    inh__setting(S, "warmup", "%d", t->warmup);
+    inh__setting(S, "schedule", "%s", t->schedule == INH_SCHEDULE_CONSTANT ? "constant" : "cosine");
+    inh__setting(S, "weight_decay", "%s", inh__fshort(t->opt.weight_decay, f[2], 32));
+    inh__setting(S, "decay_all", "%d", t->opt.decay_all);
+    inh__setting(S, "beta1", "%s", inh__fshort(t->opt.beta1, f[3], 32));
+    inh__setting(S, "beta2", "%s", inh__fshort(t->opt.beta2, f[4], 32));
+    inh__setting(S, "eps", "%s", inh__fshort(t->opt.eps, f[5], 32));
+    inh__setting(S, "grad_clip", "%s", inh__fshort(t->opt.grad_clip, f[6], 32));
+    inh__setting(S, "seed", "%llu", (unsigned long long)t->seed);
+    inh__setting(S, "shuffle", "%d", t->shuffle);
+    inh__setting(S, "bf16", "%d", t->bf16 != 0);
+    inh__setting(S, "eval_batches", "%d", o->eval_batches);
+}
+
+/* Compare with DIR/settings.txt (if any); write: put the current settings there (atomic), once
+   every input has been checked and just before the first run trains. */
+INH__FN int inh__recipe_check_settings(const char *dir, const inh__settings *S, int write) {
+    char path[4200];
+    unsigned char *old = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/settings.txt", dir);
+    if (!write && access(path, F_OK) == 0 && inh__read_file(path, &old, &len, 0)) return -1;
+    if (old) {
+        char *text = INH__ALLOC(char, len + 1);
+        if (!text) { INH_FREE(old); return -1; }
+        memcpy(text, old, len); text[len] = 0;
+        INH_FREE(old);
+        for (const char *p = S->text; *p; p += strcspn(p, "\n") + 1) {
+            char key[64], now[1024], was[1024], pk[80];
+            size_t kl = strcspn(p, "=");
+            if (kl == 0 || kl >= sizeof key) continue;
+            memcpy(key, p, kl); key[kl] = 0;
+            if (kl > 5 && !strcmp(key + kl - 5, "_path")) continue;
+            inh__setting_get(p, key, now, sizeof now);
+            if (!inh__setting_get(text, key, was, sizeof was) || !strcmp(was, now)) continue;
+            snprintf(pk, sizeof pk, "%s_path", key);
+            char wp[1024] = "";
+            inh__setting_get(text, pk, wp, sizeof wp);
+            inh__fail("%s holds the runs of another recipe: its %s is %s%s%s%s, this one's is %s. Give the same settings to resume, or "
+                      "start fresh with --fresh (deletes those runs) or another --out", dir, key, was, *wp ? " (" : "", wp, *wp ? ")" : "", now);
+            INH_FREE(text);
+            return -1;
+        }
+        INH_FREE(text);
+        return 0;
+    }
+    if (!write) return 0;
+    inh__wfile w;
+    if (inh__wopen(&w, path)) return -1;
+    inh__wprintf(&w, "# what defines the runs in this directory; a recipe with other values is refused (keys *_path are not compared)\n%s", S->text);
+    return inh__wclose(&w);
+}
+
 INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, void *user, inh_recipe_result *r) {
     inh__recipe R;
     inh_model ref;
     inh__make_ctx c;
-    int rc = -1, L, start = o->start, n_base;
+    inh__settings S;
+    int rc = -1, L, start = o->start, n_base, lock = -1;
     memset(&R, 0, sizeof R);
     memset(r, 0, sizeof *r);
+    memset(&ref, 0, sizeof ref);
     R.o = o; R.fn = fn; R.user = user;
     if (o->grow < 1) return inh__fail("growth step %d: must be at least 1", o->grow);
     if (!o->out_dir || !o->val_path || !o->train_path || !o->ref_path) return inh__fail("the recipe needs a reference, training data, validation data and an output directory");
     if (o->trainer && (o->baselines & INH_BASELINE_DISTILL))
         return inh__fail("the distill baseline needs the reference's predictions at every step: it cannot run in an external trainer (drop it from the baselines)");
-    mkdir(o->out_dir, 0777);   /* may exist already; a real problem shows at the first write */
-    if (inh_model_load_any(&ref, o->ref_path)) return -1;
+    if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) return inh__fail("%s: cannot create directory: %s", o->out_dir, strerror(errno));
+    if (inh__recipe_lock(o->out_dir, &lock)) return -1;
+    if (o->fresh && inh__recipe_clear(o->out_dir)) goto done;
+    if (inh_model_load_any(&ref, o->ref_path)) goto done;
     ref.threads = o->threads;
     ref.bf16 = o->train.bf16 != 0;   /* every loss of the recipe in the same precision */
     if (inh_data_open(&R.train, o->train_path, ref.cfg.V) || inh_data_open(&R.val, o->val_path, ref.cfg.V)) goto done;
+    inh__recipe_settings(o, &ref, &R.train, &R.val, &S);
+    if (inh__recipe_check_settings(o->out_dir, &S, 0)) goto done;
     if (o->train.T > ref.cfg.maxT) { inh__fail("sequence length %d is above the reference's maxT %d", o->train.T, ref.cfg.maxT); goto done; }
     if (R.val.n < (size_t)o->train.B * o->train.T + 1) { inh__fail("%s: %zu tokens cannot fill one validation batch of B=%d x T=%d", o->val_path, R.val.n, o->train.B, o->train.T); goto done; }
     L = ref.cfg.L;
     r->ref_layers = L; r->ref_params = ref.num_params;
-    if (inh_eval_loss(&ref, &R.val, o->train.B, o->train.T, o->eval_batches, &r->ref_val_loss)) goto done;
+    snprintf(r->source, sizeof r->source, "reference %.200s, data %.200s, validation %.200s", o->ref_path, o->train_path, o->val_path);
+    /* validation reads each window once: at most the batches the file holds (no wrap-around) */
+    R.eval_batches = o->eval_batches;
+    if ((size_t)R.eval_batches * o->train.B > inh_data_windows(&R.val, o->train.T)) R.eval_batches = (int)(inh_data_windows(&R.val, o->train.T) / (size_t)o->train.B);
+    if (inh_eval_loss(&ref, &R.val, o->train.B, o->train.T, R.eval_batches, &r->ref_val_loss)) goto done;
     if (start == 0) {
         start = L / 2 > 0 ? L / 2 : 1;
         snprintf(r->start_rule, sizeof r->start_rule, "L/2 = %d (the paper's start)", start);
@@ -6403,6 +6853,7 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
     }
     if (start > L) { inh__fail("%s: the reference has %d layers, fewer than the %d asked for", o->ref_path, L, start); goto done; }
     r->start_layers = start;
+    if (inh__recipe_check_settings(o->out_dir, &S, 1)) goto done;
     c.ref = &ref; c.mode = o->mode; c.seed = o->train.seed; c.steps = o->train.steps; c.R = &R;
     n_base = !!(o->baselines & INH_BASELINE_RANDOM) + !!(o->baselines & INH_BASELINE_FULL) + !!(o->baselines & INH_BASELINE_STACK) + !!(o->baselines & INH_BASELINE_DISTILL);
     for (int l = start, round = 1;; round++) {
@@ -6447,6 +6898,7 @@ done:
     inh_data_close(&R.train);
     inh_data_close(&R.val);
     inh_model_free(&ref);
+    if (lock >= 0) close(lock);   /* releases the lock */
     return rc;
 }
 
@@ -6474,7 +6926,7 @@ static const char *const inh__palette[8] = {"#1f77b4", "#2ca02c", "#9467bd", "#8
 
 /* validation curves: x = step within the run, y = loss; the reference's loss dashed */
 INH__FN void inh__recipe_svg(inh__wfile *w, const inh_recipe_result *r) {
-    const double W = 720, H = 420, x0 = 60, y0 = 20, pw = 500, ph = 360;
+    const double W = 900, H = 470, x0 = 60, y0 = 20, pw = 600, ph = 360;
     float lo = r->ref_val_loss, hi = r->ref_val_loss;
     int maxs = 1;
     for (int i = 0; i < r->n_runs; i++)
@@ -6489,14 +6941,17 @@ INH__FN void inh__recipe_svg(inh__wfile *w, const inh_recipe_result *r) {
     lo -= pad; hi += pad;
 #define INH__X(s) (x0 + pw * (double)(s) / maxs)
 #define INH__Y(v) (y0 + ph * (1.0 - ((double)(v) - lo) / (hi - lo)))
-    inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+    inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
+    inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n");
     inh__wprintf(w, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", x0, y0, pw, ph);
     for (int k = 0; k <= 4; k++) {
         double v = lo + (hi - lo) * k / 4;
         inh__wprintf(w, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3f</text>\n", x0 - 4, INH__Y(v) + 4, v);
         inh__wprintf(w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%d</text>\n", INH__X(maxs * k / 4.0), y0 + ph + 16, maxs * k / 4);
     }
-    inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">step (within each run)</text>\n", x0 + pw / 2, y0 + ph + 34);
+    inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">step (within each run; 0 = the starting model, before training)</text>\n", x0 + pw / 2, y0 + ph + 34);
+    inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#444\">Validation loss of every run (hover a point for its value). Lower is better; a run at or below the dashed "
+                    "reference line matches the reference.</text>\n", x0 - 50, y0 + ph + 62);
     inh__wprintf(w, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" stroke-dasharray=\"6 4\"/>\n", x0, x0 + pw, INH__Y(r->ref_val_loss), INH__Y(r->ref_val_loss));
     inh__wprintf(w, "<text x=\"%.0f\" y=\"%.1f\">reference (%d layers) %.3f</text>\n", x0 + pw + 8, INH__Y(r->ref_val_loss) + 4, r->ref_layers, r->ref_val_loss);
     for (int i = 0; i < r->n_runs; i++) {
@@ -6504,7 +6959,11 @@ INH__FN void inh__recipe_svg(inh__wfile *w, const inh_recipe_result *r) {
         const char *col = inh__palette[i % 8];
         inh__wprintf(w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
         for (int k = 0; k < u->n_curve; k++) inh__wprintf(w, "%.1f,%.1f ", INH__X(u->curve_step[k]), INH__Y(u->curve_loss[k]));
-        inh__wprintf(w, "\"/>\n<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s (%d layers) %.3f</text>\n", x0 + pw + 8, y0 + 30 + 16.0 * i, col, u->name, u->layers, u->val_loss);
+        inh__wprintf(w, "\"/>\n");
+        for (int k = 0; k < u->n_curve; k++)
+            inh__wprintf(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s, step %d: validation loss %.5f</title></circle>\n",
+                         INH__X(u->curve_step[k]), INH__Y(u->curve_loss[k]), col, u->name, u->curve_step[k], u->curve_loss[k]);
+        inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s (%d layers) %.3f</text>\n", x0 + pw + 8, y0 + 30 + 16.0 * i, col, u->name, u->layers, u->val_loss);
     }
 #undef INH__X
 #undef INH__Y
@@ -6518,12 +6977,85 @@ INHDEF int inh_recipe_write_svg(const inh_recipe_result *r, const char *path) {
     return inh__wclose(&w);
 }
 
+INHDEF int inh_write_loss_svg(const char *path, const char *title, const int *step, const float *loss, int n,
+                              const int *vstep, const float *vloss, int nv) {
+    const double W = 960, H = 480, x0 = 70, y0 = 50, pw = 840, ph = 350;
+    int bins = n < 600 ? n : 600, s0 = n ? step[0] : nv ? vstep[0] : 0, s1 = n ? step[n - 1] : s0;
+    double lo = INFINITY, hi = -INFINITY;
+    double *bx = INH__ALLOC(double, (size_t)bins + 1), *by = INH__ALLOC(double, (size_t)bins + 1);
+    int nb = 0;
+    if (!bx || !by) { INH_FREE(bx); INH_FREE(by); return -1; }
+    for (int b = 0; b < bins; b++) {   /* bin b holds losses [b*n/bins, (b+1)*n/bins) */
+        double sum = 0, ssum = 0;
+        int cnt = 0;
+        for (int i = (int)((long long)b * n / bins); i < (int)((long long)(b + 1) * n / bins); i++)
+            if (isfinite(loss[i])) { sum += loss[i]; ssum += step[i]; cnt++; }
+        if (!cnt) continue;
+        bx[nb] = ssum / cnt; by[nb] = sum / cnt;
+        if (by[nb] < lo) lo = by[nb];
+        if (by[nb] > hi) hi = by[nb];
+        nb++;
+    }
+    for (int i = 0; i < nv; i++) {
+        if (!isfinite(vloss[i])) continue;
+        if (vloss[i] < lo) lo = vloss[i];
+        if (vloss[i] > hi) hi = vloss[i];
+        if (vstep[i] > s1) s1 = vstep[i];
+        if (vstep[i] < s0) s0 = vstep[i];
+    }
+    if (!(lo <= hi)) { lo = 0; hi = 1; }
+    if (hi - lo < 1e-6) { hi += 0.5; lo -= 0.5; }
+    if (s1 <= s0) s1 = s0 + 1;
+    double pad = 0.05 * (hi - lo);
+    lo -= pad; hi += pad;
+#define INH__LX(s) (x0 + pw * ((double)(s) - s0) / (s1 - s0))
+#define INH__LY(v) (y0 + ph * (1.0 - ((double)(v) - lo) / (hi - lo)))
+    inh__wfile w;
+    if (inh__wopen(&w, path)) { INH_FREE(bx); INH_FREE(by); return -1; }
+    inh__wprintf(&w, "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" width=\"100%%\" font-family=\"sans-serif\" font-size=\"13\">\n"
+                     "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n<text x=\"%.0f\" y=\"24\" font-size=\"16\">", W, H, x0);
+    inh__an_wtext(&w, title ? title : "training loss");
+    inh__wprintf(&w, "</text>\n<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", x0, y0, pw, ph);
+    for (int k = 0; k <= 5; k++) {
+        double v = lo + (hi - lo) * k / 5, sx = s0 + (s1 - s0) * k / 5.0;
+        inh__wprintf(&w, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/><text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3f</text>\n",
+                     x0, x0 + pw, INH__LY(v), INH__LY(v), x0 - 6, INH__LY(v) + 4, v);
+        inh__wprintf(&w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n", INH__LX(sx), y0 + ph + 18, sx);
+    }
+    inh__wprintf(&w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">step</text>\n", x0 + pw / 2, y0 + ph + 38);
+    inh__wprintf(&w, "<text transform=\"rotate(-90)\" x=\"%.0f\" y=\"18\" text-anchor=\"middle\">loss (nats per token; lower is better)</text>\n", -(y0 + ph / 2));
+    inh__wprintf(&w, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"");
+    for (int i = 0; i < nb; i++) inh__wprintf(&w, "%.1f,%.1f ", INH__LX(bx[i]), INH__LY(by[i]));
+    inh__wprintf(&w, "\"/>\n");
+    for (int i = 0; i < nv; i++)
+        if (isfinite(vloss[i]))
+            inh__wprintf(&w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#d62728\"><title>step %d: validation loss %.6f</title></circle>\n",
+                         INH__LX(vstep[i]), INH__LY(vloss[i]), vstep[i], vloss[i]);
+    inh__wprintf(&w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#1f77b4\">&#8212; training loss%s</text>\n", x0, H - 12,
+                 n > bins ? " (mean of consecutive steps)" : "");
+    if (nv) inh__wprintf(&w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#d62728\">&#9679; validation loss (hover for the value)</text>\n", x0 + 360, H - 12);
+#undef INH__LX
+#undef INH__LY
+    inh__wprintf(&w, "</svg>\n");
+    INH_FREE(bx); INH_FREE(by);
+    return inh__wclose(&w);
+}
+
 INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path) {
     inh__wfile w;
     if (inh__wopen(&w, path)) return -1;
     inh__wprintf(&w, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Inheritune recipe</title>\n"
                      "<style>body{font-family:sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:4px 10px;text-align:right}"
-                     "th{background:#eee}td:first-child,th:first-child{text-align:left}</style></head><body>\n<h1>Inheritune recipe</h1>\n");
+                     "th{background:#eee}td:first-child,th:first-child{text-align:left}svg{width:100%%;max-width:1400px;height:auto}"
+                     ".src{color:#444}</style></head><body>\n<h1>Inheritune recipe</h1>\n");
+    if (r->source[0]) {
+        char date[32];
+        time_t now = time(NULL);
+        strftime(date, sizeof date, "%Y-%m-%d %H:%M", localtime(&now));
+        inh__wprintf(&w, "<p class=\"src\">");
+        inh__an_wtext(&w, r->source);
+        inh__wprintf(&w, ", written %s</p>\n", date);
+    }
     inh__wprintf(&w, "<p>Reference: %d layers, %zu parameters, validation loss <b>%.4f</b>. Start: %s. Final depth %d: %s.</p>\n",
                  r->ref_layers, r->ref_params, r->ref_val_loss, r->start_rule, r->final_layers,
                  r->matched ? "matches the reference" : "did not reach the reference's loss");

@@ -51,13 +51,24 @@ static int parse_flags(int argc, char **argv, flag *f, int nf, const char *synop
             if (npos && *npos < maxpos) { pos[(*npos)++] = argv[i]; continue; }
             return fail("unexpected argument '%s' (see --help)", a);
         }
+        /* "--lr=1e-3" (nanoGPT's form) is "--lr 1e-3" */
+        char name[64];
+        const char *eq = strchr(a, '='), *v = NULL;
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        if (nl >= sizeof name) return fail("unknown flag '%s' (see --help)", a);
+        memcpy(name, a, nl); name[nl] = 0;
         int k = 0;
-        while (k < nf && strcmp(f[k].name, a)) k++;
-        if (k == nf) return fail("unknown flag '%s' (see --help)", a);
+        while (k < nf && strcmp(f[k].name, name)) k++;
+        if (k == nf) return fail("unknown flag '%s' (see --help)", name);
         f[k].set = 1;
-        if (f[k].kind == F_BOOL) { *(int *)f[k].ptr = 1; continue; }
-        if (i + 1 >= argc) return fail("flag '%s' needs a value", a);
-        const char *v = argv[++i];
+        if (f[k].kind == F_BOOL) {
+            if (eq) return fail("flag '%s' takes no value (it is on when given)", name);
+            *(int *)f[k].ptr = 1; continue;
+        }
+        if (eq) v = eq + 1;
+        else if (i + 1 >= argc) return fail("flag '%s' needs a value", a);
+        else v = argv[++i];
+        a = f[k].name;
         char *end = NULL;
         errno = 0;
         switch (f[k].kind) {
@@ -85,6 +96,28 @@ static int parse_flags(int argc, char **argv, flag *f, int nf, const char *synop
     return 0;
 }
 #define NF(tab) ((int)(sizeof(tab) / sizeof((tab)[0])))
+/* was flag `name` given on the command line */
+static int given(const flag *f, int nf, const char *name) {
+    for (int i = 0; i < nf; i++) if (!strcmp(f[i].name, name)) return f[i].set;
+    return 0;
+}
+
+/* each output path can be written (directory exists and is writable, not a directory): checked
+   at the start of a command, before any work; NULL paths are skipped */
+static int check_outputs(const char *const *paths, int n) {
+    for (int i = 0; i < n; i++)
+        if (paths[i] && inh_check_output(paths[i], 0)) return lib_fail();
+    return 0;
+}
+#define CHECK_OUTPUTS(...) do { const char *outs_[] = {__VA_ARGS__}; if (check_outputs(outs_, NF(outs_))) return 1; } while (0)
+
+/* shards made with another tokenizer: ids far below the model's V (byte-level ids with GPT-2's
+   50257) give a loss, but of the wrong text; a warning, since a small corpus may use few ids */
+static void warn_vocab(const inh_data *d, int V) {
+    if (d->max_id >= 0 && V >= 1024 && d->max_id + 1 <= V / 8)
+        fprintf(stderr, "warning: %s: its largest token id is %d, far below the model's vocabulary V=%d: "
+                "were these shards made with the model's tokenizer?\n", d->path, d->max_id, V);
+}
 
 static int check_threads(int *threads) {
     if (*threads == 0) *threads = inh_num_cores();
@@ -177,10 +210,10 @@ static int cmd_analyze(int argc, char **argv) {
     inh_analysis_opts o;
     inh_analysis_opts_default(&o);
     flag f[] = {
-        {"--model", F_STR, &model, "model file (llm.c .bin)", 0},
+        {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
         {"--data", F_STR, &data, "token shard (validation data)", 0},
         {"--seqs", F_INT, &o.seqs, "sequences N (default 100)", 0},
-        {"--seq-len", F_INT, &o.T, "tokens per sequence T (default 100)", 0},
+        {"--seq-len", F_INT, &o.T, "tokens per sequence T (default min(100, the model's maxT))", 0},
         {"--seed", F_U64, &o.seed, "seed of the random windows (default 1337)", 0},
         {"--no-shuffle", F_BOOL, &no_shuffle, "the first N consecutive windows from token 0", 0},
         {"--tau", F_STR, &tau_s, "energy fraction of the approximate rank, in (0,1] (default 0.9)", 0},
@@ -194,10 +227,11 @@ static int cmd_analyze(int argc, char **argv) {
         {"--svg", F_STR, &svg, "write the picture here", 0},
         {"--html", F_STR, &html, "write a self-contained report here", 0},
     };
-    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL.bin --data FILE.bin [--seqs N] [--seq-len T] [--seed S | --no-shuffle] [--tau X] [--eta X] [--json F] [--svg F] [--html F]", NULL, 0, NULL);
+    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL --data FILE.bin [--seqs N] [--seq-len T] [--seed S | --no-shuffle] [--tau X] [--eta X] [--json F] [--svg F] [--html F]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (!model || !data) return fail("%s", "analyze needs --model and --data");
+    CHECK_OUTPUTS(json, svg, html);
     if (parse_unit("--tau", tau_s, &o.tau) || parse_unit("--eta", eta_s, &o.eta)) return 1;
     if (o.seqs <= 0 || o.T <= 0 || o.batch <= 0) return fail("%s", "--seqs, --seq-len and --batch must be positive");
     o.shuffle = !no_shuffle;
@@ -208,6 +242,7 @@ static int cmd_analyze(int argc, char **argv) {
     int heat[64], nheat = 0, rc = 0;
     if (inh_model_load_any(&m, model)) return lib_fail();
     m.threads = threads;
+    if (!given(f, NF(f), "--seq-len") && o.T > m.cfg.maxT) o.T = m.cfg.maxT;   /* default min(100, maxT) */
     if (o.T > m.cfg.maxT) { fprintf(stderr, "error: --seq-len %d is above the model's maxT %d (%s)\n", o.T, m.cfg.maxT, model); inh_model_free(&m); return 1; }
     if (layers) {
         nheat = parse_ids(layers, heat, 64);
@@ -222,9 +257,11 @@ static int cmd_analyze(int argc, char **argv) {
         if (m.cfg.L > 1) heat[nheat++] = m.cfg.L - 1;
     }
     if (inh_data_open(&d, data, m.cfg.V)) { inh_model_free(&m); return lib_fail(); }
+    warn_vocab(&d, m.cfg.V);
     if (drop && apply_drop_attn(&m, drop, data, threads)) rc = 1;
     else if (inh_analyze(&m, &d, &o, &a)) rc = lib_fail();
     else {
+        snprintf(a.source, sizeof a.source, "model %.300s, data %.300s", model, data);
         print_analysis(&a);
         if (json && inh_analysis_write_json(&a, json)) rc = lib_fail();
         if (!rc && svg && inh_analysis_write_svg(&a, heat, nheat, svg)) rc = lib_fail();
@@ -241,7 +278,7 @@ static int cmd_drop_sweep(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *by = NULL, *svg = NULL, *html = NULL;
     int B = 4, T = 64, nb = 1, threads = 0;
     flag f[] = {
-        {"--model", F_STR, &model, "model file (llm.c .bin)", 0},
+        {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
         {"--data", F_STR, &data, "token shard (validation data)", 0},
         {"--batch", F_INT, &B, "batch size (default 4)", 0},
         {"--seq", F_INT, &T, "sequence length (default 64)", 0},
@@ -255,6 +292,7 @@ static int cmd_drop_sweep(int argc, char **argv) {
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (!model || !data) return fail("%s", "drop-sweep needs --model and --data");
+    CHECK_OUTPUTS(svg, html);
     if (B <= 0 || T <= 0 || nb <= 0) return fail("%s", "--batch, --seq and --batches must be positive");
     inh_model m;
     inh_data d;
@@ -272,6 +310,12 @@ static int cmd_drop_sweep(int argc, char **argv) {
     if (d.n < (size_t)B * T + 1) {
         fprintf(stderr, "error: %s: %zu tokens cannot fill a batch of B=%d x T=%d (+1)\n", data, d.n, B, T); rc = 1; goto done;
     }
+    warn_vocab(&d, m.cfg.V);
+    if ((size_t)nb * B > inh_data_windows(&d, T)) {   /* never wrap around and read windows twice */
+        int fit = (int)(inh_data_windows(&d, T) / (size_t)B);
+        fprintf(stderr, "note: --batches %d is more than %s holds: using its %d whole batches of B=%d x T=%d\n", nb, data, fit, B, T);
+        nb = fit;
+    }
     for (int i = 0; i < L; i++) orders[i] = L - 1 - i;
     if (by) {
         inh_analysis a;
@@ -286,6 +330,7 @@ static int cmd_drop_sweep(int argc, char **argv) {
         curves = 2;
     }
     if (inh_drop_sweep(&m, &d, B, T, nb, orders, curves, names, &s)) { rc = lib_fail(); goto done; }
+    snprintf(s.source, sizeof s.source, "model %.300s, data %.300s", model, data);
     for (int c = 0; c < curves; c++) {
         printf("%s\n    k  layer  loss       delta      tokens/s  speed-up\n", s.names[c]);
         for (int k = 0; k <= L; k++) {
@@ -308,10 +353,32 @@ done:
 /* ---------------------------------------------------------------------------------------------
    train */
 
+/* the length of ids[0..n) before the first `stop` id (a sample ends with its document) */
+static int cut_at(const int *ids, int n, int stop) {
+    for (int i = 0; i < n; i++) if (ids[i] == stop) return i;
+    return n;
+}
+
+/* the loss curve beside the model: OUT.bin -> OUT.loss.svg */
+static int write_loss_svg(const char *out, const char *data, const int *step, const float *loss, int n, const int *vstep, const float *vloss, int nv) {
+    char path[4096], title[4400];
+    size_t k = strlen(out);
+    const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
+    if (dot && (!slash || dot > slash)) k = (size_t)(dot - out);
+    snprintf(path, sizeof path, "%.*s.loss.svg", (int)k, out);
+    time_t now = time(NULL);
+    char date[32];
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M", localtime(&now));
+    snprintf(title, sizeof title, "loss of %s on %s, %s", out, data, date);
+    return inh_write_loss_svg(path, title, step, loss, n, vstep, vloss, nv);
+}
+
 static int cmd_train(int argc, char **argv) {
     const char *data = NULL, *val = NULL, *init = NULL, *out = NULL, *state = NULL, *resume = NULL, *sched = "cosine";
     int L = 0, NH = 0, C = 0, maxT = 0, V = 0, no_bias = 0, layer_scale = 0, decay_all = 0, no_shuffle = 0;
-    int threads = 0, eval_every = 0, eval_batches = 20, save_every = 0;
+    int threads = 0, eval_every = 0, eval_batches = 20, save_every = 0, allow_changes = 0, sample_every = 0, sample_tokens = 64;
+    const char *log_path = NULL, *tokdir = NULL;
+    static inh_state_info si;   /* static: its paths may stand in for --data and --val */
     inh_train_opts o;
     inh_train_opts_default(&o);
     flag f[] = {
@@ -322,7 +389,7 @@ static int cmd_train(int argc, char **argv) {
         {"--heads", F_INT, &NH, "new model: attention heads", 0},
         {"--dim", F_INT, &C, "new model: channels", 0},
         {"--seq-max", F_INT, &maxT, "new model: context length", 0},
-        {"--vocab", F_INT, &V, "new model: vocabulary size", 0},
+        {"--vocab", F_INT, &V, "new model: vocabulary size (default: the largest id in --data plus one)", 0},
         {"--no-bias", F_BOOL, &no_bias, "new model: no biases (nanoGPT bias=False)", 0},
         {"--layer-scale", F_BOOL, &layer_scale, "new model: scale attention logits by 1/(layer+1)", 0},
         {"--batch", F_INT, &o.B, "batch size B (default 4)", 0},
@@ -347,13 +414,30 @@ static int cmd_train(int argc, char **argv) {
         {"--eval-batches", F_INT, &eval_batches, "validation batches (default 20)", 0},
         {"--out", F_STR, &out, "write the model here (llm.c .bin) at the end", 0},
         {"--save-every", F_INT, &save_every, "also save model/state every N steps", 0},
-        {"--state", F_STR, &state, "write the training state (for --resume) here", 0},
-        {"--resume", F_STR, &resume, "continue from a training-state file up to --steps", 0},
+        {"--state", F_STR, &state, "write the training state (for --resume) here (with --resume: default that file)", 0},
+        {"--resume", F_STR, &resume, "continue from a training-state file up to --steps (its data and --val are the defaults)", 0},
+        {"--log", F_STR, &log_path, "append one line per step here: step, loss, lr, grad norm, tokens/s, val loss (FILE.jsonl: JSON lines, else CSV)", 0},
+        {"--sample-every", F_INT, &sample_every, "print a text sample every N steps (needs --tokenizer)", 0},
+        {"--sample-tokens", F_INT, &sample_tokens, "tokens of each sample (default 64)", 0},
+        {"--tokenizer", F_STR, &tokdir, "tokenizer for --sample-every (bytes or a GPT-2 directory)", 0},
+        {"--allow-changes", F_BOOL, &allow_changes, "with --resume: accept settings or data that differ from the state file (no longer bit-exact)", 0},
     };
-    int r = parse_flags(argc, argv, f, NF(f), "--data TRAIN.bin [--init MODEL.bin | --layers L --heads H --dim C --seq-max T --vocab V] [flags]", NULL, 0, NULL);
+    int r = parse_flags(argc, argv, f, NF(f), "--data TRAIN.bin [--init MODEL | --layers L --heads H --dim C --seq-max T [--vocab V]] [flags]\n"
+                        "       or: train --resume STATE [--steps N] [flags]   (the state file knows its data)", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
+    if (resume) {   /* the state file knows its data: `--resume FILE` alone continues the run */
+        if (inh_trainer_state_info(resume, &si)) return lib_fail();
+        if (!data && !*si.train_path) return fail("%s: this state file (older format) does not record its data: give --data TRAIN.bin", resume);
+        if (!data) data = si.train_path;
+        if (!val && *si.val_path) val = si.val_path;
+        if (!state) state = resume;   /* the resumed run's progress goes back to its state file */
+    }
     if (!data) return fail("%s", "train needs --data TRAIN.bin");
+    if (o.lr < 0 || o.min_lr < 0) { fprintf(stderr, "error: --lr %g and --min-lr %g must not be negative\n", o.lr, o.min_lr); return 1; }
+    CHECK_OUTPUTS(out, state, log_path);
+    if (!out && !state) fprintf(stderr, "note: neither --out nor --state: the trained model will not be saved\n");
+    if (sample_every < 0 || sample_tokens < 1 || (sample_every && !tokdir)) return fail("%s", "--sample-every N needs N >= 0, --sample-tokens >= 1 and --tokenizer");
     if (!strcmp(sched, "cosine")) o.schedule = INH_SCHEDULE_COSINE;
     else if (!strcmp(sched, "constant")) o.schedule = INH_SCHEDULE_CONSTANT;
     else return fail("--schedule must be constant or cosine, got '%s'", sched);
@@ -366,12 +450,28 @@ static int cmd_train(int argc, char **argv) {
     inh_model m;
     inh_data train, valid;
     inh_trainer t;
+    inh_tokenizer *tok = NULL;
+    FILE *logf = NULL;
+    int log_json = 0, ncurve = 0, nvcurve = 0, cap = 0, vcap = 0;
+    int *cstep = NULL, *vstep = NULL;
+    float *closs = NULL, *vloss = NULL;
+    double recent[20] = {0}, eval_s = 0;   /* the last 20 step times, and the last evaluation's */
     memset(&valid, 0, sizeof valid);
+    memset(&t, 0, sizeof t);
     int new_model = L || NH || C || maxT || V;
     if (resume && (init || new_model)) return fail("%s", "--resume takes the model from the state file: drop --init and the size flags");
     if (!resume && init && new_model) return fail("%s", "give either --init MODEL.bin or the size flags of a new model, not both");
-    if (!resume && !init && !(L && NH && C && maxT && V))
-        return fail("%s", "a new model needs --layers, --heads, --dim, --seq-max and --vocab (or use --init MODEL.bin)");
+    if (!resume && !init && !(L || NH || C || maxT))
+        return fail("%s", "a new model needs --layers, --heads, --dim and --seq-max (--vocab defaults to the data's), or use --init MODEL.bin");
+    if (!resume && !init && !(L && NH && C && maxT)) {
+        char miss[96] = "";
+        const char *nm[4] = {"--layers", "--heads", "--dim", "--seq-max"};
+        int val4[4] = {L, NH, C, maxT}, nmiss = 0;
+        for (int i = 0; i < 4; i++)
+            if (!val4[i]) { strcat(miss, nmiss++ ? ", " : ""); strcat(miss, nm[i]); }
+        fprintf(stderr, "error: a new model needs %s too (the size flags are --layers, --heads, --dim, --seq-max, and --vocab)\n", miss);
+        return 1;
+    }
     if (resume) {
         /* the state file carries model, options, step and data position; flags given now override */
         if (inh_data_open(&train, data, 0)) return lib_fail();
@@ -394,6 +494,45 @@ static int cmd_train(int argc, char **argv) {
             else if (!strcmp(n, "--accum")) merged.accum = o.accum; else if (!strcmp(n, "--no-shuffle")) merged.shuffle = 0;
             else if (!strcmp(n, "--bf16")) merged.bf16 = 1;
         }
+        /* what differs from the state file: said, and refused where it breaks the bit-exact
+           continuation unless --allow-changes (--steps only moves the end of a constant schedule) */
+        const inh_train_opts *so = &t.o;
+        int nbreak = 0;
+#define RESUME_DIFF(cond, breaks, ...) do { if (cond) { fprintf(stderr, "resume: " __VA_ARGS__); nbreak += (breaks); } } while (0)
+        RESUME_DIFF(merged.B != so->B, 1, "--batch %d, the state file's run used %d\n", merged.B, so->B);
+        RESUME_DIFF(merged.T != so->T, 1, "--seq %d, the state file's run used %d\n", merged.T, so->T);
+        RESUME_DIFF(merged.accum != so->accum, 1, "--accum %d, the state file's run used %d\n", merged.accum, so->accum);
+        RESUME_DIFF(merged.steps != so->steps, merged.schedule != INH_SCHEDULE_CONSTANT,
+                    "--steps %d, the state file's run planned %d%s\n", merged.steps, so->steps,
+                    merged.schedule != INH_SCHEDULE_CONSTANT ? " (the cosine schedule changes with it)" : "");
+        RESUME_DIFF(merged.lr != so->lr, 1, "--lr %g, the state file's run used %g\n", merged.lr, so->lr);
+        RESUME_DIFF(merged.min_lr != so->min_lr, 1, "--min-lr %g, the state file's run used %g\n", merged.min_lr, so->min_lr);
+        RESUME_DIFF(merged.warmup != so->warmup, 1, "--warmup %d, the state file's run used %d\n", merged.warmup, so->warmup);
+        RESUME_DIFF(merged.schedule != so->schedule, 1, "--schedule differs from the state file's run\n");
+        RESUME_DIFF(merged.opt.weight_decay != so->opt.weight_decay, 1, "--weight-decay %g, the state file's run used %g\n", merged.opt.weight_decay, so->opt.weight_decay);
+        RESUME_DIFF(merged.opt.decay_all != so->opt.decay_all, 1, "--decay-all differs from the state file's run\n");
+        RESUME_DIFF(merged.opt.beta1 != so->opt.beta1, 1, "--beta1 %g, the state file's run used %g\n", merged.opt.beta1, so->opt.beta1);
+        RESUME_DIFF(merged.opt.beta2 != so->opt.beta2, 1, "--beta2 %g, the state file's run used %g\n", merged.opt.beta2, so->opt.beta2);
+        RESUME_DIFF(merged.opt.eps != so->opt.eps, 1, "--eps %g, the state file's run used %g\n", merged.opt.eps, so->opt.eps);
+        RESUME_DIFF(merged.opt.grad_clip != so->opt.grad_clip, 1, "--grad-clip %g, the state file's run used %g\n", merged.opt.grad_clip, so->opt.grad_clip);
+        RESUME_DIFF(merged.shuffle != so->shuffle, 1, "--no-shuffle differs from the state file's run\n");
+        RESUME_DIFF(merged.bf16 != so->bf16, 1, "--bf16 differs from the state file's run\n");
+        RESUME_DIFF(si.train_n && (train.n != si.train_n || train.hash != si.train_hash), 1,
+                    "--data %s (%zu tokens) is not the data of the state file's run (%s, %u tokens)\n", data, train.n,
+                    *si.train_path ? si.train_path : "?", si.train_n);
+#undef RESUME_DIFF
+        if (t.step > merged.steps) {
+            fprintf(stderr, "error: %s is at step %d, past --steps %d: nothing to do (give --steps above %d to train on)\n", resume, t.step, merged.steps, t.step);
+            inh_trainer_free(&t); inh_data_close(&train); inh_model_free(&m);
+            return 1;
+        }
+        if (nbreak && !allow_changes) {
+            fprintf(stderr, "error: %s: resuming with %d change%s that break%s the exact continuation of the run; drop %s, or pass "
+                    "--allow-changes to continue anyway\n", resume, nbreak, nbreak > 1 ? "s" : "", nbreak > 1 ? "" : "s", nbreak > 1 ? "them" : "it");
+            inh_trainer_free(&t); inh_data_close(&train); inh_model_free(&m);
+            return 1;
+        }
+        if (t.step == merged.steps) printf("nothing to do: %s is already at step %d = --steps (give a larger --steps to train on)\n", resume, t.step);
         o = merged;
         inh_trainer_free(&t);
         if (inh_data_check(&train, m.cfg.V) || inh_trainer_init(&t, &m, &train, &o)) {
@@ -408,6 +547,10 @@ static int cmd_train(int argc, char **argv) {
             if (inh_model_load_any(&m, init)) { inh_data_close(&train); return lib_fail(); }
         } else {
             inh_config c;
+            if (!V) {   /* prepare and synth end every document with end-of-text, the largest id */
+                V = train.max_id + 1;
+                printf("vocabulary V=%d: the largest id in %s plus one (--vocab sets it)\n", V, data);
+            }
             inh_config_default(&c, maxT, V, L, NH, C);
             c.bias = !no_bias; c.layer_scale = layer_scale;
             if (inh_model_init(&m, &c, o.seed)) { inh_data_close(&train); return lib_fail(); }
@@ -422,33 +565,118 @@ static int cmd_train(int argc, char **argv) {
         fprintf(stderr, "error: %s: %zu tokens cannot fill one validation batch of B=%d x T=%d (+1)\n", val, valid.n, o.B, o.T);
         rc = 1; goto done;
     }
+    t.val = val ? &valid : NULL;
+    size_t eval_windows = (size_t)eval_batches * o.B;   /* never more than the file holds: no silent wrap-around */
+    if (val && eval_windows > inh_data_windows(&valid, o.T)) {
+        eval_windows = inh_data_windows(&valid, o.T);
+        fprintf(stderr, "note: --eval-batches %d x B=%d windows is more than %s holds: validation uses all its %zu windows of T=%d once\n",
+                eval_batches, o.B, val, eval_windows, o.T);
+    }
+    warn_vocab(&train, m.cfg.V);
+    if (tokdir) {
+        if (inh_tokenizer_load(&tok, tokdir)) { rc = lib_fail(); goto done; }
+        if (inh_tokenizer_vocab_size(tok) != m.cfg.V) {
+            fprintf(stderr, "error: tokenizer %s has %d tokens but the model has V=%d\n", tokdir, inh_tokenizer_vocab_size(tok), m.cfg.V);
+            rc = 1; goto done;
+        }
+    }
+    if (log_path) {   /* a resumed run appends to its log */
+        int jsonl = strlen(log_path) > 6 && !strcmp(log_path + strlen(log_path) - 6, ".jsonl");
+        logf = fopen(log_path, resume ? "a" : "w");
+        if (!logf) { fprintf(stderr, "error: %s: cannot create: %s\n", log_path, strerror(errno)); rc = 1; goto done; }
+        log_json = jsonl;
+        fseek(logf, 0, SEEK_END);
+        if (!jsonl && ftell(logf) == 0) fprintf(logf, "step,loss,lr,grad_norm,tokens_per_s,val_loss\n");
+    }
     if (o.T > m.cfg.maxT) { fprintf(stderr, "error: --seq %d is above the model's maxT %d\n", o.T, m.cfg.maxT); rc = 1; goto done; }
     printf("model: L=%d NH=%d C=%d maxT=%d V=%d%s%s, %zu parameters; data %s: %zu tokens; B=%d T=%d accum=%d, %d threads%s\n",
            m.cfg.L, m.cfg.NH, m.cfg.C, m.cfg.maxT, m.cfg.V, m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "",
            m.num_params, data, train.n, o.B, o.T, o.accum, threads, o.bf16 ? ", bf16 matmuls" : "");
-    double t_start = inh_now();
     int first_step = t.step, bad_steps = 0;
     signal(SIGINT, on_sigint);
     size_t tok_per_step = (size_t)o.B * o.T * o.accum;
     while (t.step < o.steps) {
         inh_step_info info;
         if (inh_trainer_step(&t, &info)) { rc = lib_fail(); goto done; }
-        double done_s = inh_now() - t_start, per = done_s / (t.step - first_step);
-        char eta[32];
-        fmt_time(per * (o.steps - t.step), eta, sizeof eta);
+        /* time left: the mean of the last (up to) 20 steps, leaving out this process's first step
+           (allocation, thread start), plus the evaluations still to come at the last one's cost */
+        int done_n = t.step - first_step;
+        recent[done_n % 20] = info.seconds;
+        char eta[32] = "?";
+        if (done_n >= 2 || t.step == o.steps) {
+            int k = done_n - 1 < 20 ? done_n - 1 : 20;
+            double sum = 0;
+            for (int i = 0; i < k; i++) sum += recent[(done_n - i + 20) % 20];
+            double per = k ? sum / k : info.seconds;
+            int evals_left = val ? (eval_every ? (o.steps - t.step) / eval_every : 0) + (t.step < o.steps) : 0;
+            fmt_time(per * (o.steps - t.step) + eval_s * evals_left, eta, sizeof eta);
+        }
         printf("step %d loss %.6f lr %.3e norm %.4f ms %.1f tok/s %.0f left %s%s\n", info.step + 1, info.loss, info.lr, info.grad_norm,
                info.seconds * 1e3, tok_per_step / info.seconds, eta, info.skipped ? " (skipped: loss or gradient not finite)" : "");
+        if (ncurve == cap) {
+            cap = cap ? 2 * cap : 1024;
+            int *ns = (int *)realloc(cstep, sizeof(int) * (size_t)cap);
+            float *nl = (float *)realloc(closs, sizeof(float) * (size_t)cap);
+            if (ns) cstep = ns;
+            if (nl) closs = nl;
+            if (!ns || !nl) { rc = fail("%s", "out of memory"); goto done; }
+        }
+        cstep[ncurve] = t.step; closs[ncurve++] = info.loss;
         bad_steps = info.skipped ? bad_steps + 1 : 0;
-        if (bad_steps >= 5) { fprintf(stderr, "error: 5 non-finite steps in a row; stopping without saving\n"); rc = 1; goto done; }
+        if (bad_steps >= 5 || (bad_steps && t.step == o.steps)) {   /* a diverged model is not saved, and the run fails */
+            fprintf(stderr, "error: the loss was not finite in the last %d step%s (the model diverged; try a lower --lr than %g); "
+                    "stopping without saving\n", bad_steps, bad_steps > 1 ? "s" : "", o.lr);
+            rc = 1; goto done;
+        }
         int last = t.step == o.steps || interrupted;
+        float vl = NAN;
         if (val && ((eval_every && t.step % eval_every == 0) || last)) {
-            float vl;
-            if (inh_eval_loss(&m, &valid, o.B, o.T, eval_batches, &vl)) { rc = lib_fail(); goto done; }
+            double e0 = inh_now();
+            if (inh_eval_windows(&m, &valid, o.B, o.T, eval_windows, &vl, NULL)) { rc = lib_fail(); goto done; }
+            eval_s = inh_now() - e0;
             printf("step %d val_loss %.6f\n", t.step, vl);
+            if (nvcurve == vcap) {
+                vcap = vcap ? 2 * vcap : 64;
+                int *ns = (int *)realloc(vstep, sizeof(int) * (size_t)vcap);
+                float *nl = (float *)realloc(vloss, sizeof(float) * (size_t)vcap);
+                if (ns) vstep = ns;
+                if (nl) vloss = nl;
+                if (!ns || !nl) { rc = fail("%s", "out of memory"); goto done; }
+            }
+            vstep[nvcurve] = t.step; vloss[nvcurve++] = vl;
+        }
+        if (logf) {
+            double tps = tok_per_step / info.seconds;
+            if (log_json) {
+                fprintf(logf, "{\"step\": %d, \"loss\": %.6f, \"lr\": %.6g, \"grad_norm\": %.6f, \"tokens_per_s\": %.0f", t.step,
+                        info.loss, info.lr, info.grad_norm, tps);
+                if (vl == vl) fprintf(logf, ", \"val_loss\": %.6f", vl);
+                fprintf(logf, "}\n");
+            } else {
+                fprintf(logf, "%d,%.6f,%.6g,%.6f,%.0f,", t.step, info.loss, info.lr, info.grad_norm, tps);
+                if (vl == vl) fprintf(logf, "%.6f", vl);
+                fprintf(logf, "\n");
+            }
+            fflush(logf);
+        }
+        if (sample_every && (t.step % sample_every == 0 || last)) {   /* its own seed: the training is unchanged */
+            inh_rng srng;
+            int *gen = (int *)malloc(sizeof(int) * ((size_t)sample_tokens + 1)), start = inh_tokenizer_eot(tok), ng = 0;
+            inh_rng_seed(&srng, (uint64_t)t.step);
+            unsigned char *text = NULL;
+            size_t len = 0;
+            if (!gen || start < 0 || inh_model_generate_stream(&m, &start, 1, sample_tokens, 1.0f, 0, &srng, gen, &ng, NULL, NULL) ||
+                (ng = cut_at(gen + 1, ng, start), inh_tokenizer_decode(tok, gen + 1, (size_t)ng, &text, &len))) { free(gen); rc = lib_fail(); goto done; }
+            printf("step %d sample: ", t.step);
+            for (size_t i = 0; i < len; i++) putchar(text[i] == '\n' ? ' ' : text[i]);   /* one line */
+            printf("\n");
+            inh_tokenizer_free_bytes(text);
+            free(gen);
         }
         if ((save_every && t.step % save_every == 0) || last) {
             if (out && inh_model_save(&m, out)) { rc = lib_fail(); goto done; }
             if (state && inh_trainer_save_state(&t, state)) { rc = lib_fail(); goto done; }
+            if (out && write_loss_svg(out, data, cstep, closs, ncurve, vstep, vloss, nvcurve)) { rc = lib_fail(); goto done; }
         }
         fflush(stdout);
         if (interrupted) {
@@ -464,6 +692,9 @@ static int cmd_train(int argc, char **argv) {
     }
     if (out) printf("saved %s\n", out);
 done:
+    if (logf && fclose(logf) != 0 && !rc) rc = fail("%s: write failed", log_path);
+    if (tok) inh_tokenizer_free(tok);
+    free(cstep); free(closs); free(vstep); free(vloss);
     inh_trainer_free(&t);
     inh_data_close(&train);
     inh_data_close(&valid);
@@ -476,21 +707,23 @@ done:
 
 static int cmd_eval(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *drop = NULL;
-    int B = 4, T = 64, nb = 1, threads = 0;
+    int B = 4, T = 64, nb = 0, threads = 0;
     flag f[] = {
         {"--drop-attn", F_STR, &drop, "skip attention in layers: 9,10,11 | last:K | auto:K[:METRIC]", 0},
         {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
         {"--data", F_STR, &data, "token shard", 0},
         {"--batch", F_INT, &B, "batch size (default 4)", 0},
         {"--seq", F_INT, &T, "sequence length (default 64)", 0},
-        {"--batches", F_INT, &nb, "consecutive windows from token 0 (default 1)", 0},
+        {"--batches", F_INT, &nb, "only the first N batches of B consecutive windows (default: every whole window of the file once)", 0},
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
     };
-    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL.bin --data FILE.bin [--batch B --seq T --batches N]", NULL, 0, NULL);
+    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL.bin --data FILE.bin [--batch B --seq T --batches N]\n\n"
+                        "Prints the mean next-token loss over consecutive windows of T tokens from token 0 (every whole\n"
+                        "window of the file once, or the first N x B), the number of tokens it is over, and the perplexity.", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (!model || !data) return fail("%s", "eval needs --model and --data");
-    if (B <= 0 || T <= 0 || nb <= 0) return fail("%s", "--batch, --seq and --batches must be positive");
+    if (B <= 0 || T <= 0 || nb < 0) return fail("%s", "--batch, --seq and --batches must be positive");
     inh_model m;
     inh_data d;
     if (inh_model_load_any(&m, model)) return lib_fail();
@@ -499,10 +732,16 @@ static int cmd_eval(int argc, char **argv) {
     if (inh_data_open(&d, data, m.cfg.V)) { inh_model_free(&m); return lib_fail(); }
     int rc = 0;
     float loss;
+    size_t windows = (size_t)nb * B, have = inh_data_windows(&d, T), ntok = 0;
+    warn_vocab(&d, m.cfg.V);
+    if (windows > have && have >= (size_t)B) {   /* never wrap around and read windows twice */
+        fprintf(stderr, "note: --batches %d x B=%d windows is more than %s holds: evaluating all its %zu windows of T=%d once\n", nb, B, data, have, T);
+        windows = have;
+    }
     if (T > m.cfg.maxT) { fprintf(stderr, "error: --seq %d is above the model's maxT %d (%s)\n", T, m.cfg.maxT, model); rc = 1; }
     else if (d.n < (size_t)B * T + 1) { fprintf(stderr, "error: %s: %zu tokens cannot fill a batch of B=%d x T=%d (+1)\n", data, d.n, B, T); rc = 1; }
-    else if (inh_eval_loss(&m, &d, B, T, nb, &loss)) rc = lib_fail();
-    else printf("loss %.6f\n", loss);
+    else if (inh_eval_windows(&m, &d, B, T, windows, &loss, &ntok)) rc = lib_fail();
+    else printf("loss %.6f over %zu tokens (%zu windows of T=%d), perplexity %.4g\n", loss, ntok, ntok / (size_t)T, T, exp((double)loss));
     inh_data_close(&d);
     inh_model_free(&m);
     return rc;
@@ -511,9 +750,27 @@ static int cmd_eval(int argc, char **argv) {
 /* ---------------------------------------------------------------------------------------------
    sample */
 
+/* sample: each token is printed as it is generated (text through the tokenizer, or ids) */
+typedef struct { const inh_tokenizer *tok; int eot, stop_at_eot, failed; } stream_ctx;
+static int stream_token(void *user, int id) {
+    stream_ctx *s = (stream_ctx *)user;
+    if (s->tok) {
+        unsigned char *text;
+        size_t len;
+        if (s->stop_at_eot && id == s->eot) return 1;   /* the sample ends with its document */
+        if (inh_tokenizer_decode(s->tok, &id, 1, &text, &len)) { s->failed = 1; return 1; }
+        fwrite(text, 1, len, stdout);   /* a character split over two tokens is completed by the next */
+        inh_tokenizer_free_bytes(text);
+    } else {
+        printf(" %d", id);
+    }
+    fflush(stdout);
+    return 0;
+}
+
 static int cmd_sample(int argc, char **argv) {
     const char *model = NULL, *prompt_ids = NULL, *tokdir = NULL, *prompt = NULL, *drop = NULL, *data = NULL;
-    int n = 64, top_k = 0, threads = 0;
+    int n = 64, top_k = 0, threads = 0, nsamples = 1, ignore_eot = 0;
     float temperature = 1.0f;
     uint64_t seed = 1337;
     flag f[] = {
@@ -528,14 +785,20 @@ static int cmd_sample(int argc, char **argv) {
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
         {"--drop-attn", F_STR, &drop, "skip attention in layers: 9,10,11 | last:K | auto:K[:METRIC] (auto needs --data)", 0},
         {"--data", F_STR, &data, "token shard that --drop-attn auto:K ranks the layers on", 0},
+        {"--num-samples", F_INT, &nsamples, "samples, each from the prompt, separated by a line '---' (default 1)", 0},
+        {"--ignore-eot", F_BOOL, &ignore_eot, "with --tokenizer: go on past <|endoftext|> (default: a sample ends there)", 0},
     };
-    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL [--prompt-ids 1,2,3 | --tokenizer DIR --prompt TEXT] --tokens N [--temperature X] [--top-k K] [--seed N]", NULL, 0, NULL);
+    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL [--prompt-ids 1,2,3 | --tokenizer DIR --prompt TEXT] --tokens N [--temperature X] [--top-k K] [--seed N]\n\n"
+                        "Text is printed as it is generated. Past the model's context length maxT the window slides (the\n"
+                        "model sees the last maxT/2 to maxT tokens).", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (!model) return fail("%s", "sample needs --model");
     if (prompt && !tokdir) return fail("%s", "--prompt needs --tokenizer (or give --prompt-ids)");
     if (prompt && prompt_ids) return fail("%s", "give --prompt or --prompt-ids, not both");
-    if (n < 0 || n > 1000000 || top_k < 0 || temperature < 0) return fail("%s", "--tokens, --top-k and --temperature must be >= 0");
+    if (n < 0 || n > 1000000) { fprintf(stderr, "error: --tokens %d: give 0 to 1000000 tokens to generate\n", n); return 1; }
+    if (top_k < 0 || temperature < 0) return fail("%s", "--top-k and --temperature must be >= 0");
+    if (nsamples < 1 || nsamples > 10000) { fprintf(stderr, "error: --num-samples %d: give 1 to 10000\n", nsamples); return 1; }
     inh_model m;
     inh_tokenizer *tok = NULL;
     int *ids = NULL, *pids = NULL, np = 1, rc = 0;
@@ -544,8 +807,9 @@ static int cmd_sample(int argc, char **argv) {
     m.threads = threads;
     if (drop && apply_drop_attn(&m, drop, data, threads)) { inh_model_free(&m); return 1; }
     if (tokdir && inh_tokenizer_load(&tok, tokdir)) { inh_model_free(&m); return lib_fail(); }
-    if (tok && inh_tokenizer_vocab_size(tok) > m.cfg.V) {
-        fprintf(stderr, "error: tokenizer %s has %d tokens but model %s only V=%d\n", tokdir, inh_tokenizer_vocab_size(tok), model, m.cfg.V);
+    if (tok && inh_tokenizer_vocab_size(tok) != m.cfg.V) {   /* checked before generating: ids past the tokenizer cannot be decoded */
+        fprintf(stderr, "error: tokenizer %s has %d tokens but model %s has V=%d: give the tokenizer the model was trained with\n",
+                tokdir, inh_tokenizer_vocab_size(tok), model, m.cfg.V);
         rc = 1; goto done;
     }
     if (prompt) {
@@ -560,18 +824,28 @@ static int cmd_sample(int argc, char **argv) {
     if (prompt_ids && (np = parse_ids(prompt_ids, ids, 4096)) < 1) { rc = fail("--prompt-ids: cannot parse '%s' (comma-separated ids)", prompt_ids); goto done; }
     inh_rng rng;
     inh_rng_seed(&rng, seed);
-    if (inh_model_generate(&m, ids, np, n, temperature, top_k, &rng, ids)) { rc = lib_fail(); goto done; }
-    if (tok) {
-        unsigned char *text;
-        size_t len;
-        if (inh_tokenizer_decode(tok, ids, (size_t)np + n, &text, &len)) { rc = lib_fail(); goto done; }
-        fwrite(text, 1, len, stdout);
-        printf("\n");
-        inh_tokenizer_free_bytes(text);
-    } else {
-        for (int i = 0; i < np + n; i++) printf(i ? " %d" : "%d", ids[i]);
+    int *gen = (int *)malloc(sizeof(int) * ((size_t)np + n + 1));
+    if (!gen) { rc = fail("%s", "out of memory"); goto done; }
+    stream_ctx sc = {tok, tok ? inh_tokenizer_eot(tok) : -1, !ignore_eot, 0};
+    for (int k = 0; k < nsamples && !rc; k++) {
+        if (k) printf("---\n");
+        if (tok) {   /* the prompt as text; the default start (end-of-text alone) prints nothing */
+            unsigned char *text;
+            size_t len;
+            if (prompt || prompt_ids) {
+                if (inh_tokenizer_decode(tok, ids, (size_t)np, &text, &len)) { rc = lib_fail(); break; }
+                fwrite(text, 1, len, stdout);
+                inh_tokenizer_free_bytes(text);
+            }
+        } else {
+            for (int i = 0; i < np; i++) printf(i ? " %d" : "%d", ids[i]);
+        }
+        fflush(stdout);
+        if (inh_model_generate_stream(&m, ids, np, n, temperature, top_k, &rng, gen, NULL, stream_token, &sc)) rc = lib_fail();
+        else if (sc.failed) rc = lib_fail();
         printf("\n");
     }
+    free(gen);
 done:
     free(ids);
     if (pids) inh_tokenizer_free_ids(pids);
@@ -596,7 +870,9 @@ static int cmd_inherit(int argc, char **argv) {
     };
     int r = parse_flags(argc, argv, f, NF(f), "--ref REF.bin --layers l --out SMALL.bin [--mode paper|repo]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
-    if (!ref || !out || !layers) return fail("%s", "inherit needs --ref, --layers and --out");
+    if (!ref || !out || !given(f, NF(f), "--layers")) return fail("%s", "inherit needs --ref, --layers and --out");
+    if (layers < 1) { fprintf(stderr, "error: --layers %d: the new model keeps the reference's first l blocks, 1 <= l <= its L\n", layers); return 1; }
+    CHECK_OUTPUTS(out);
     int m_ = !strcmp(mode, "paper") ? INH_INHERIT_PAPER : !strcmp(mode, "repo") ? INH_INHERIT_REPO : -1;
     if (m_ < 0) return fail("--mode must be paper or repo, got '%s'", mode);
     inh_model a, b;
@@ -727,6 +1003,7 @@ static int cmd_recipe(int argc, char **argv) {
         {"--save-every", F_INT, &o.save_every, "training state every N steps, to resume (default 50)", 0},
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
         {"--trainer", F_STR, &trainer, "train every run with this command instead, e.g. \"torchrun --nproc_per_node 8 examples/torch/train.py\"", 0},
+        {"--fresh", F_BOOL, &o.fresh, "start over: delete the runs an earlier recipe left in --out", 0},
     };
     static const char synopsis[] =
         "--ref REF.bin --data TRAIN.bin --val VAL.bin --steps N --out DIR [--start l|half|auto] [--grow 2] [training flags]\n\n"
@@ -738,7 +1015,9 @@ static int cmd_recipe(int argc, char **argv) {
         "with the same data and steps: random initialisation, the full reference trained on, stacking\n"
         "(half depth, half the steps, blocks duplicated, the rest of the steps), distillation (0.6 CE + 0.4 KL\n"
         "to the reference). Everything lands in --out; run the same command again to resume after an\n"
-        "interruption (finished runs are kept, an unfinished one continues from its last saved state).\n\n"
+        "interruption (finished runs are kept, an unfinished one continues from its last saved state).\n"
+        "--out/settings.txt records the settings and the identity of the reference and data: a command with\n"
+        "other ones is refused (--fresh starts over). One recipe at a time per directory.\n\n"
         "--trainer CMD hands each run to `CMD --data --val --init NAME.init.bin (or --resume NAME.state)\n"
         "--state NAME.state --out NAME.bin --steps --batch ... --seed` (the flags of `train`), waits for it,\n"
         "and reads NAME.bin back; the recipe evaluates every model itself.";
@@ -747,6 +1026,8 @@ static int cmd_recipe(int argc, char **argv) {
     if (check_threads(&threads)) return 1;
     o.threads = threads;
     if (!o.ref_path || !o.train_path || !o.val_path || !o.out_dir) return fail("%s", "recipe needs --ref, --data, --val and --out");
+    if (inh_check_output(o.out_dir, 1)) return lib_fail();
+    if (o.train.lr < 0 || o.train.min_lr < 0) { fprintf(stderr, "error: --lr %g and --min-lr %g must not be negative\n", o.train.lr, o.train.min_lr); return 1; }
     if (!strcmp(start, "half")) o.start = 0;
     else if (!strcmp(start, "auto")) o.start = -1;
     else if ((o.start = atoi(start)) < 1) return fail("--start must be a positive number, half or auto; got '%s'", start);
@@ -771,6 +1052,14 @@ static int cmd_recipe(int argc, char **argv) {
     if (o.train.steps < 1 || o.train.B < 1 || o.train.T < 1 || o.eval_batches < 1 || o.eval_every < 0 || o.save_every < 0)
         return fail("%s", "--steps, --batch, --seq, --eval-batches must be positive");
     if (trainer) { o.trainer = recipe_trainer; o.trainer_user = (void *)trainer; }
+    inh_data vd;   /* the same clamp as the library's: validation never reads a window twice */
+    if (inh_data_open(&vd, o.val_path, 0) == 0) {
+        size_t fit = inh_data_windows(&vd, o.train.T) / (size_t)o.train.B;
+        if ((size_t)o.eval_batches > fit && fit > 0)
+            fprintf(stderr, "note: --eval-batches %d is more than %s holds: validation uses its %zu whole batches of B=%d x T=%d\n",
+                    o.eval_batches, o.val_path, fit, o.train.B, o.train.T);
+        inh_data_close(&vd);
+    }
     inh_recipe_result res;
     signal(SIGINT, on_sigint);
     if (inh_recipe_run(&o, recipe_progress, NULL, &res)) return interrupted ? (lib_fail(), 130) : lib_fail();
@@ -931,6 +1220,7 @@ static int cmd_prepare(int argc, char **argv) {
     if (check_threads(&threads)) return 1;
     if (!tokname || npos != 2) return fail("%s", "prepare needs --tokenizer, INPUT.txt and OUTDIR");
     if (val < 0) return fail("%s", "--val-tokens must be >= 0");
+    if (inh_check_output(pos[1], 1)) return lib_fail();
     inh_tokenizer *tok;
     if (inh_tokenizer_load(&tok, tokname)) return lib_fail();
     long long nv = 0, nt = 0;
@@ -968,6 +1258,8 @@ static int cmd_convert(int argc, char **argv) {
     if (npos != 2) return fail("%s", "convert needs IN and OUT (see --help)");
     const char *in = pos[0], *out = pos[1];
     int to_st = convert_wants_safetensors(out);
+    struct stat st_out;
+    if (!(to_st && stat(out, &st_out) == 0 && S_ISDIR(st_out.st_mode)) && inh_check_output(out, to_st && out[strlen(out) - 1] == '/')) return lib_fail();
     inh_model m;
     if (inh_model_load_any(&m, in)) return lib_fail();
     if (to_st ? inh_model_save_safetensors(&m, out) : inh_model_save(&m, out)) { inh_model_free(&m); return lib_fail(); }
@@ -1096,7 +1388,7 @@ static int cmd_synth(int argc, char **argv) {
     int ntok = 400000, nval = 40000, V = 64;
     uint64_t seed = 1;
     flag f[] = {
-        {"--out", F_STR, &dir, "directory for train.bin and val.bin (must exist)", 0},
+        {"--out", F_STR, &dir, "directory for train.bin and val.bin (made if missing)", 0},
         {"--tokens", F_INT, &ntok, "training tokens (default 400000)", 0},
         {"--val-tokens", F_INT, &nval, "validation tokens (default 40000)", 0},
         {"--vocab", F_INT, &V, "vocabulary size, 16..65536 (default 64)", 0},
@@ -1105,6 +1397,8 @@ static int cmd_synth(int argc, char **argv) {
     int r = parse_flags(argc, argv, f, NF(f), "--out DIR [--tokens N] [--val-tokens N] [--vocab V] [--seed S]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (!dir) return fail("%s", "synth needs --out DIR");
+    if (inh_check_output(dir, 1)) return lib_fail();
+    mkdir(dir, 0777);   /* may exist */
     if (ntok < 2 || nval < 2) return fail("%s", "--tokens and --val-tokens must be at least 2");
     int *ids = (int *)malloc(sizeof(int) * ((size_t)ntok + nval));
     char path[4096];
@@ -1126,8 +1420,8 @@ static int cmd_synth(int argc, char **argv) {
 typedef struct { const char *name; int (*fn)(int, char **); const char *help; } command;
 static const command commands[] = {
     {"train", cmd_train, "train a model (new or from --init) on a token shard"},
-    {"eval", cmd_eval, "mean loss of a model over consecutive windows of a shard"},
-    {"sample", cmd_sample, "generate tokens from a model"},
+    {"eval", cmd_eval, "mean loss and perplexity of a model over a shard (every whole window once)"},
+    {"sample", cmd_sample, "generate text (with --tokenizer) or token ids from a model"},
     {"analyze", cmd_analyze, "attention rank, column mass, sinks and layer importance: which layers are lazy"},
     {"drop-sweep", cmd_drop_sweep, "loss and speed with k attention sub-layers dropped, k = 0..L"},
     {"inherit", cmd_inherit, "a model from the first l blocks of a reference"},

@@ -1,5 +1,5 @@
 #!/bin/sh
-# make reproduce: a small-scale Inheritune reproduction on real text (about 45 minutes on 2 free cores).
+# make reproduce: a small-scale Inheritune reproduction on real text (about 5 minutes on 2 free cores).
 #   CORPUS     text file (default ../shared/data/corpus/tinyshakespeare.txt)
 #   TOKENIZER  bytes (default) or a GPT-2 tokenizer directory
 #   REF_STEPS, STEPS  training steps of the reference and of every recipe run

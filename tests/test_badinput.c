@@ -91,6 +91,23 @@ static void make_files(void) {
     if (f) { fwrite(st, 1, 8, f); fwrite(js, 1, strlen(js), f); fclose(f); }
     put_str(BAD "st_json/config.json", "{\"n_embd\": 2, \"n_layer\": 1, \"n_head\": 1, \"n_positions\": 8, \"vocab_size\": 10}");
     put_str(BAD "text.txt", "hello\n\nworld\n");
+    put_str(BAD "empty.txt", "");
+    mkdir(BAD "adir", 0777);
+    put_str(BAD "afile", "x");
+    /* issue 15: a state file at step 4 of a 4-step run, with its data recorded */
+    inh_model_init(&mm, &c, 1);
+    inh_data_open(&d, BAD "v50data.bin", 50);
+    o.steps = 4;
+    inh_trainer_init(&t, &mm, &d, &o);
+    t.step = 4;
+    inh_trainer_save_state(&t, BAD "state4.bin");
+    inh_trainer_free(&t); inh_data_close(&d); inh_model_free(&mm);
+    for (int i = 0; i < 3000; i++) ids[i] = (i * 7) % 50;
+    inh_data_write(BAD "v50other.bin", ids, 3000);
+    inh_config_default(&c, 16, 2048, 1, 2, 8);        /* a large vocabulary for byte-like shards */
+    inh_model_init(&mm, &c, 1);
+    inh_model_save(&mm, BAD "v2048.bin");
+    inh_model_free(&mm);
 }
 
 typedef struct { const char *what, *cmd, *needle; } bad_case;
@@ -145,6 +162,38 @@ static const bad_case cases[] = {
     {"recipe start above L", TOOL " recipe --ref tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --val tests/ref/tiny_tokens.bin --batch 2 --seq 8 --steps 1 --start 4 --out " BAD "r", "fewer than the 4"},
     {"recipe growth step 0", TOOL " recipe --ref tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --val tests/ref/tiny_tokens.bin --steps 1 --grow 0 --out " BAD "r", "--grow"},
     {"recipe validation file missing", TOOL " recipe --ref tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --val " BAD "noval.bin --batch 2 --seq 8 --steps 1 --out " BAD "r", BAD "noval.bin"},
+    /* issue 15: silent wrong results and lost work */
+    {"recipe resumed with another lr (1)", "rm -rf " BAD "rs && " TOOL " recipe --ref tests/ref/tiny.bin --data " BAD "v64.bin --val " BAD "v64.bin --batch 1 --seq 8 --steps 2 --eval-batches 2 --baselines none --threads 1 --out " BAD "rs >/dev/null && "
+     TOOL " recipe --ref tests/ref/tiny.bin --data " BAD "v64.bin --val " BAD "v64.bin --batch 1 --seq 8 --steps 2 --eval-batches 2 --baselines none --threads 1 --lr 1e-3 --out " BAD "rs", "its lr is 0.0003, this one's is 0.001"},
+    {"recipe resumed with another reference", TOOL " recipe --ref " BAD "v2048.bin --data " BAD "v64.bin --val " BAD "v64.bin --batch 1 --seq 8 --steps 2 --eval-batches 2 --baselines none --threads 1 --out " BAD "rs", "its ref is"},
+    {"recipe resumed with other data", TOOL " recipe --ref tests/ref/tiny.bin --data " BAD "v50data.bin --val " BAD "v64.bin --batch 1 --seq 8 --steps 2 --eval-batches 2 --baselines none --threads 1 --out " BAD "rs", "its data is 3000 tokens"},
+    {"recipe resumed with more steps", TOOL " recipe --ref tests/ref/tiny.bin --data " BAD "v64.bin --val " BAD "v64.bin --batch 1 --seq 8 --steps 3 --eval-batches 2 --baselines none --threads 1 --out " BAD "rs", "--fresh"},
+    {"train --out in a missing directory", TOOL " train --data " BAD "v50data.bin --init " BAD "v50.bin --batch 1 --seq 8 --steps 1 --out " BAD "nodir/m.bin", BAD "nodir/m.bin: cannot create: directory " BAD "nodir does not exist"},
+    {"train --out naming a directory", TOOL " train --data " BAD "v50data.bin --init " BAD "v50.bin --batch 1 --seq 8 --steps 1 --out " BAD "adir", BAD "adir: is a directory"},
+    {"train --state in a missing directory", TOOL " train --data " BAD "v50data.bin --init " BAD "v50.bin --batch 1 --seq 8 --steps 1 --state " BAD "nodir/s.bin", BAD "nodir/s.bin: cannot create"},
+    {"analyze --html in a missing directory", TOOL " analyze --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --seq-len 8 --seqs 1 --html " BAD "nodir/a.html", BAD "nodir/a.html"},
+    {"drop-sweep --svg naming a directory", TOOL " drop-sweep --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --batch 1 --seq 8 --svg " BAD "adir", "is a directory"},
+    {"inherit --out in a missing directory", TOOL " inherit --ref tests/ref/tiny.bin --layers 1 --out " BAD "nodir/x.bin", BAD "nodir/x.bin: cannot create"},
+    {"recipe --out under a file", TOOL " recipe --ref tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --val tests/ref/tiny_tokens.bin --steps 1 --out " BAD "afile/r", "afile"},
+    {"prepare OUTDIR is a file", TOOL " prepare --tokenizer bytes " BAD "text.txt " BAD "afile", "is not a directory"},
+    {"convert OUT in a missing directory", TOOL " convert tests/ref/tiny.bin " BAD "nodir/x.bin", BAD "nodir/x.bin: cannot create"},
+    {"resume with another batch size", TOOL " train --resume " BAD "state4.bin --steps 4 --batch 2", "--allow-changes"},
+    {"resume with other data", TOOL " train --resume " BAD "state4.bin --data " BAD "v50other.bin --steps 4", "is not the data of the state file's run"},
+    {"resume past --steps", TOOL " train --resume " BAD "state4.bin --steps 2 --schedule constant", "past --steps 2: nothing to do"},
+    {"resume a directory", TOOL " train --resume " BAD "adir", "is a directory"},
+    {"prepare a text too small to split", TOOL " prepare --tokenizer bytes --val-tokens 100 " BAD "text.txt " BAD "prep_small", "15 tokens are too few for --val-tokens 100"},
+    {"prepare an empty text", TOOL " prepare --tokenizer bytes " BAD "empty.txt " BAD "prep_empty", "no text to prepare"},
+    {"tokenizer vocabulary smaller than the model's", TOOL " sample --model " BAD "v2048.bin --tokenizer bytes --tokens 2", "has V=2048"},
+    {"every step not finite", TOOL " train --data " BAD "v50data.bin --layers 1 --heads 2 --dim 8 --seq-max 8 --vocab 50 --batch 2 --seq 8 --steps 3 --lr 1e9 --threads 1", "not finite"},
+    {"negative learning rate", TOOL " train --data " BAD "v50data.bin --init " BAD "v50.bin --batch 1 --seq 8 --steps 1 --lr=-0.1", "must not be negative"},
+    {"negative learning rate in the recipe", TOOL " recipe --ref tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --val tests/ref/tiny_tokens.bin --steps 1 --lr -1 --out " BAD "r", "must not be negative"},
+    /* issue 15: flags and file kinds */
+    {"one size flag missing", TOOL " train --data " BAD "v50data.bin --layers 1 --heads 2 --seq-max 8", "needs --dim too"},
+    {"inherit --layers 0", TOOL " inherit --ref tests/ref/tiny.bin --layers 0 --out " BAD "x.bin", "1 <= l <= its L"},
+    {"sample --tokens too many", TOOL " sample --model tests/ref/tiny.bin --tokens 2000000", "0 to 1000000"},
+    {"text file given as a shard", TOOL " eval --model tests/ref/tiny.bin --data " BAD "text.txt", "run `inheritune prepare"},
+    {"directory given as a shard", TOOL " eval --model tests/ref/tiny.bin --data " BAD "adir", "is a directory"},
+    {"boolean flag given a value", TOOL " train --data x --bf16=1", "takes no value"},
     {"recipe data outside the target's vocabulary", TOOL " recipe --ref " BAD "v50.bin --data " BAD "v64.bin --val " BAD "v64.bin --batch 1 --seq 8 --steps 1 --out " BAD "r", "outside the model's vocabulary"},
 };
 

@@ -5,6 +5,8 @@
 #include "test.h"
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <signal.h>
 
 #define TOOL "build/inheritune"
 
@@ -78,9 +80,10 @@ static void resume(void) {
     snprintf(cmd, sizeof cmd, "%s --steps 10 --state build/cli_state.bin --out build/cli_model.bin", common);
     rc = run(cmd, out, sizeof out);
     CHECK(rc == 0 && step_losses(out, b, 10) == 10, "first 10 steps: %s", out);
-    snprintf(cmd, sizeof cmd, TOOL " train --data build/cli_pattern.bin --resume build/cli_state.bin --steps 20 --threads 1");
+    /* no --data: the state file records it (and a constant schedule may be extended: exact) */
+    snprintf(cmd, sizeof cmd, TOOL " train --resume build/cli_state.bin --steps 20 --threads 1");
     rc = run(cmd, out, sizeof out);
-    CHECK(rc == 0 && step_losses(out, b + 10, 10) == 10, "resumed 10 steps: %s", out);
+    CHECK(rc == 0 && step_losses(out, b + 10, 10) == 10, "resumed 10 steps from `--resume FILE --steps 20` alone: %s", out);
     CHECK(memcmp(a, b, sizeof a) == 0, "10 + resume 10 prints the losses of 20 straight steps");
     /* the same with --bf16: the flag lives in the state file, and the losses follow fp32 */
     float c[20], d[20];
@@ -119,6 +122,7 @@ static void help_and_failed_save(void) {
     rc = run(TOOL " train --data tests/ref/tiny_tokens.bin --init build/cli_keep.bin --batch 2 --seq 8 --steps 1"
              " --out build/no-such-dir/x.bin", out, sizeof out);
     CHECK(rc != 0 && strstr(out, "build/no-such-dir/x.bin: cannot create"), "a save that cannot be written fails naming the file: %s", out);
+    CHECK(!strstr(out, "step 1 "), "... before training a step (issue 15: outputs are checked at the start): %s", out);
     unsigned char *after; size_t alen;
     inh__read_file("build/cli_keep.bin", &after, &alen, 0);
     CHECK(alen == len && !memcmp(buf, after, len), "the input model is untouched");
@@ -180,6 +184,178 @@ static void text_and_formats(void) {
     CHECK(rc == 0 && !strncmp(out, "Hello, my dog", 13), "sample prints text after a text prompt: %s", out);
 }
 
+/* issue 15: resume that says what differs, eval that never wraps, prepare that refuses, vocabulary
+   warnings, the recipe's lock, --flag=value, the demo's early failure */
+static void first_week(void) {
+    char cmd[1024];
+    int ids[3000];
+    for (int i = 0; i < 3000; i++) ids[i] = (i % 7 + i / 50) % 32;
+    inh_data_write("build/cli_pattern.bin", ids, 3000);
+    const char *common = TOOL " train --data build/cli_pattern.bin --layers 2 --heads 2 --dim 16 --seq-max 16 --vocab 32"
+                         " --batch 4 --seq 16 --threads 1";
+    snprintf(cmd, sizeof cmd, "%s --steps=6 --lr=1e-2 --state build/cli_wk_state.bin --val build/cli_pattern.bin --eval-batches 1000", common);
+    int rc = run(cmd, out, sizeof out);
+    float l[8];
+    CHECK(rc == 0 && step_losses(out, l, 8) == 6, "--flag=value is read as --flag value: %s", out);
+    CHECK(strstr(out, "note: --eval-batches 1000 x B=4 windows is more than build/cli_pattern.bin holds: validation uses all its 187 windows"),
+          "train --eval-batches beyond the file: clamped, with a note: %s", out);
+    rc = run(TOOL " train --resume build/cli_wk_state.bin --threads 1", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "nothing to do") && !strstr(out, "step 7 "), "resume at --steps says there is nothing to do: %s", out);
+    rc = run(TOOL " train --resume build/cli_wk_state.bin --steps 8 --batch 2 --allow-changes --threads 1", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "resume: --batch 2, the state file's run used 4") && step_losses(out, l, 8) == 2,
+          "--allow-changes continues and still says what differs: %s", out);
+    inh_state_info si;
+    CHECK(inh_trainer_state_info("build/cli_wk_state.bin", &si) == 0 && si.step == 8 && !strcmp(si.train_path, "build/cli_pattern.bin") &&
+          !strcmp(si.val_path, "build/cli_pattern.bin") && si.train_n == 3000,
+          "without --state, a resumed run saves back to its state file, which records its data (step %d, '%s')", si.step, si.train_path);
+    /* eval: the whole file once by default, with the token count and perplexity; --batches clamped */
+    snprintf(cmd, sizeof cmd, "%s --steps 1", common);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "note: neither --out nor --state: the trained model will not be saved"), "a run that saves nothing says so: %s", out);
+    snprintf(cmd, sizeof cmd, "%s --steps 2 --out build/cli_wk.bin", common);
+    run(cmd, out, sizeof out);
+    rc = run(TOOL " eval --model build/cli_wk.bin --data build/cli_pattern.bin --batch 4 --seq 16 --threads 1", out, sizeof out);
+    float loss = 0, ppl = 0;
+    unsigned long ntok = 0;
+    CHECK(rc == 0 && sscanf(out, "loss %f over %lu tokens (187 windows of T=16), perplexity %f", &loss, &ntok, &ppl) == 3 && ntok == 187 * 16,
+          "eval: every whole window of the file, (3000-1)/16 = 187 windows: %s", out);
+    CHECK_CLOSE(ppl, exp(loss), 0, 1e-3, "perplexity = exp(loss) (printed to 4 digits)");
+    char out2[4096];
+    rc = run(TOOL " eval --model build/cli_wk.bin --data build/cli_pattern.bin --batch 4 --seq 16 --batches 100000 --threads 1", out2, sizeof out2);
+    CHECK(rc == 0 && strstr(out2, "note: --batches 100000") && strstr(out2, strstr(out, "loss ")), "eval --batches beyond the file: all windows once, same loss: %s", out2);
+    /* a model with a large vocabulary on shards whose ids are far below it: a warning */
+    inh_config c;
+    inh_model m;
+    inh_config_default(&c, 16, 4096, 1, 2, 8);
+    inh_model_init(&m, &c, 1);
+    inh_model_save(&m, "build/cli_v4096.bin");
+    inh_model_free(&m);
+    rc = run(TOOL " eval --model build/cli_v4096.bin --data build/cli_pattern.bin --batch 4 --seq 16 --threads 1", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "warning: build/cli_pattern.bin: its largest token id is 31, far below the model's vocabulary V=4096"),
+          "eval warns about shards from another tokenizer: %s", out);
+    /* prepare refuses a text too small to split and writes nothing */
+    rc = run("rm -rf build/cli_small && printf 'hi\n\nthere' > build/cli_small.txt && " TOOL " prepare --tokenizer bytes build/cli_small.txt build/cli_small", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "too few for --val-tokens 32768") && access("build/cli_small/train.bin", F_OK) != 0 && access("build/cli_small/val.bin", F_OK) != 0,
+          "prepare refuses a tiny text and writes no shard: %s", out);
+    rc = run("DEMO_DIR=build/cli_demo DATA=build/cli_small.txt TOOL=" TOOL " sh examples/demo.sh", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "demo: DATA=build/cli_small.txt is 9 tokens; the demo needs at least 20000") && !strstr(out, "== 1."),
+          "make demo DATA=small.txt fails before training, saying why: %s", out);
+    /* a second recipe in a directory that one is using is refused; a dead holder leaves no stale lock */
+    const char *rcmd = TOOL " recipe --ref build/cli_wk.bin --data build/cli_pattern.bin --val build/cli_pattern.bin --batch 2 --seq 8 --steps 2"
+                       " --eval-batches 2 --baselines none --threads 1 --out build/cli_lock";
+    rc = run("rm -rf build/cli_lock && mkdir build/cli_lock", out, sizeof out);
+    int pipefd[2];
+    CHECK(pipe(pipefd) == 0, "pipe");
+    pid_t child = fork();
+    if (child == 0) {   /* stands in for a recipe that is running: holds the lock until killed */
+        int fd = open("build/cli_lock/recipe.lock", O_RDWR | O_CREAT, 0666);
+        struct flock fl;
+        memset(&fl, 0, sizeof fl);
+        fl.l_type = F_WRLCK; fl.l_whence = SEEK_SET;
+        int ok = fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0;
+        if (ok) { char pid[32]; int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid()); ok = write(fd, pid, (size_t)n) == n; }
+        if (write(pipefd[1], ok ? "1" : "0", 1) != 1) _exit(1);
+        for (;;) pause();
+    }
+    char ready = 0;
+    if (read(pipefd[0], &ready, 1) != 1) ready = 0;
+    rc = run(rcmd, out, sizeof out);
+    CHECK(ready == '1' && rc != 0 && strstr(out, "another recipe (pid ") && strstr(out, "is running in this directory"),
+          "a second recipe in the same directory is refused: %s", out);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    close(pipefd[0]); close(pipefd[1]);
+    rc = run(rcmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "final depth"), "after the holder died (SIGKILL), the lock is free: %s", out);
+    snprintf(cmd, sizeof cmd, "%s --eval-batches 1000", rcmd);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "its eval_batches is 2, this one's is 1000"), "other settings in the same directory are refused: %s", out);
+    snprintf(cmd, sizeof cmd, "%s --eval-batches 1000 --fresh", rcmd);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "note: --eval-batches 1000 is more than build/cli_pattern.bin holds: validation uses its 187 whole batches"),
+          "--fresh starts over; recipe validation never reads a window twice: %s", out);
+    rc = run("head -c 400 build/cli_lock/recipe.json", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "\"curve\": [[0, "), "every recipe curve starts with the loss before training (step 0): %s", out);
+}
+
+/* issue 15, the conveniences: --vocab from the data, --log, the loss curve, --sample-every, sample's
+   --num-samples and end-of-text stop */
+static void conveniences(void) {
+    FILE *f = fopen("build/cli_text15.txt", "w");
+    for (int i = 0; f && i < 400; i++) fprintf(f, "The cat sat on mat %d.\nA dog ran.\n\n", i % 10);
+    if (f) fclose(f);
+    int rc = run(TOOL " prepare --tokenizer bytes --val-tokens 2000 build/cli_text15.txt build/cli_t15", out, sizeof out);
+    CHECK(rc == 0, "prepare: %s", out);
+    const char *base = TOOL " train --data build/cli_t15/train.bin --val build/cli_t15/val.bin --layers 1 --heads 2 --dim 16 --seq-max 32"
+                       " --batch 4 --seq 32 --steps 6 --lr 1e-2 --eval-every 3 --threads 1";
+    char cmd[1024], out2[1 << 14];
+    snprintf(cmd, sizeof cmd, "%s --out build/cli_t15.bin --log build/cli_t15.csv", base);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "vocabulary V=257: the largest id in build/cli_t15/train.bin plus one"), "--vocab defaults to the data's: %s", out);
+    rc = run("cat build/cli_t15.csv", out2, sizeof out2);
+    int lines = 0;
+    for (char *p = out2; (p = strchr(p, '\n')); p++) lines++;
+    CHECK(rc == 0 && !strncmp(out2, "step,loss,lr,grad_norm,tokens_per_s,val_loss\n1,", strlen("step,loss,lr,grad_norm,tokens_per_s,val_loss\n1,")) && lines == 7 && strstr(out2, "\n3,") &&
+          strstr(strstr(out2, "\n3,"), ",") , "--log FILE.csv: a header and one row per step: %s", out2);
+    float vl = 0;
+    char *row3 = strstr(out2, "\n3,");
+    CHECK(row3 && sscanf(strrchr(strtok(row3 + 1, "\n"), ',') + 1, "%f", &vl) == 1 && vl > 0 && strstr(out, "step 3 val_loss"),
+          "the CSV row of an evaluation step has its validation loss");
+    snprintf(cmd, sizeof cmd, "%s --log build/cli_t15.jsonl", base);
+    rc = run(cmd, out, sizeof out);
+    run("head -1 build/cli_t15.jsonl", out2, sizeof out2);
+    CHECK(rc == 0 && !strncmp(out2, "{\"step\": 1, \"loss\": ", strlen("{\"step\": 1, \"loss\": ")) && strstr(out2, "\"tokens_per_s\": "), "--log FILE.jsonl: JSON lines: %s", out2);
+    rc = run("head -c 300 build/cli_t15.loss.svg", out2, sizeof out2);
+    CHECK(rc == 0 && strstr(out2, "<svg") && strstr(out2, "loss of build/cli_t15.bin on build/cli_t15/train.bin"),
+          "the loss curve is written beside the model, titled with model and data: %s", out2);
+    /* --sample-every: a sample line, and the training itself unchanged */
+    float a[8], b[8];
+    rc = run(base, out, sizeof out);
+    int na = step_losses(out, a, 8);
+    snprintf(cmd, sizeof cmd, "%s --sample-every 3 --sample-tokens 20 --tokenizer bytes", base);
+    rc = run(cmd, out2, sizeof out2);
+    int nb = step_losses(out2, b, 8);
+    CHECK(rc == 0 && strstr(out2, "step 3 sample: ") && strstr(out2, "step 6 sample: ") && na == 6 && nb == 6 && !memcmp(a, b, sizeof(float) * 6),
+          "--sample-every prints samples and leaves the losses bit for bit: %s", out2);
+    rc = run(TOOL " sample --model build/cli_t15.bin --tokenizer bytes --prompt 'The cat' --tokens 40 --num-samples 3 --seed 5", out, sizeof out);
+    int seps = 0;
+    for (char *p = out; (p = strstr(p, "\n---\n")); p++) seps++;
+    CHECK(rc == 0 && seps == 2 && !strncmp(out, "The cat", 7), "--num-samples 3: three samples from the prompt, '---' between: %s", out);
+    rc = run(TOOL " sample --model build/cli_t15.bin --prompt-ids 10 --tokens 3 --num-samples 2 --temperature 0", out, sizeof out);
+    CHECK(rc == 0 && !strncmp(out, "10 ", 3) && strstr(out, "\n---\n10 "), "ids mode: each sample starts with the prompt: %s", out);
+    /* reports: a title naming model, data and date; a line under each chart; the MaxRank = 1 line; the heat
+       maps' colour scale and axes; exact values as tooltips; analyze's --seq-len defaults to maxT (32) here */
+    rc = run(TOOL " analyze --model build/cli_t15.bin --data build/cli_t15/val.bin --seqs 4 --threads 1 --html build/cli_t15.html"
+             " && " TOOL " drop-sweep --model build/cli_t15.bin --data build/cli_t15/val.bin --batch 2 --seq 16 --threads 1 --html build/cli_t15s.html", out, sizeof out);
+    unsigned char *html = NULL, *sw = NULL;
+    size_t hl = 0, sl = 0;
+    CHECK(rc == 0 && strstr(out, "4 sequences x 32 tokens") && inh__read_file("build/cli_t15.html", &html, &hl, 0) == 0 &&
+          inh__read_file("build/cli_t15s.html", &sw, &sl, 0) == 0, "analyze (seq-len defaults to maxT 32) and drop-sweep write reports: %s", out);
+    if (html && sw) {
+        const char *h = (const char *)html, *w2 = (const char *)sw;
+        CHECK(strstr(h, "model build/cli_t15.bin, data build/cli_t15/val.bin, written 20") && strstr(w2, "model build/cli_t15.bin, data build/cli_t15/val.bin, written 20"),
+              "both reports are titled with model, data and date");
+        CHECK(strstr(h, "1 (dashed) = lazy") && strstr(h, "stroke-dasharray") && strstr(h, "Lower = attention on fewer keys (lazier)") &&
+              strstr(h, "Higher = more attention parked on a sink (lazier)") && strstr(h, "Lower = the block does little"), "a line under each chart, and the MaxRank = 1 line");
+        CHECK(strstr(h, "linearGradient") && strstr(h, "key j") && strstr(h, "query t") && strstr(h, "<title>layer 0 head 0: mean rank k*") &&
+              strstr(h, "<title>layer 0: MaxRank(l)"), "heat maps with a colour scale and axes; tooltips with exact values");
+        CHECK(strstr(w2, "Lower is better") && strstr(w2, "<title>k=1: "), "drop-sweep: the meaning under each chart, tooltips");
+    }
+    free(html); free(sw);
+    /* a model that always says end-of-text: the sample stops there (and goes on with --ignore-eot) */
+    inh_model m;
+    if (inh_model_load(&m, "build/cli_t15.bin") == 0) {
+        for (int v = 0; v < m.cfg.V; v++) m.params.wte[(size_t)v * m.cfg.C] = v == 256 ? 1e3f : 0.0f;   /* logit of 256 dominates */
+        for (int c = 0; c < m.cfg.C; c++) m.params.lnfb[c] = c == 0 ? 10.0f : 0.0f;
+        inh_model_save(&m, "build/cli_eot.bin");
+        inh_model_free(&m);
+    }
+    rc = run(TOOL " sample --model build/cli_eot.bin --tokenizer bytes --prompt 'Hi' --tokens 5 --temperature 0", out, sizeof out);
+    CHECK(rc == 0 && !strcmp(out, "Hi\n"), "the sample stops at <|endoftext|>: '%s'", out);
+    rc = run(TOOL " sample --model build/cli_eot.bin --tokenizer bytes --prompt 'Hi' --tokens 2 --temperature 0 --ignore-eot", out, sizeof out);
+    CHECK(rc == 0 && !strcmp(out, "Hi<|endoftext|><|endoftext|>\n"), "--ignore-eot goes on past it: '%s'", out);
+}
+
 int main(void) {
     if (access(TOOL, X_OK) != 0) { printf("cli: %s not built (run make)\ncli: 0 passed, 1 failed\n", TOOL); return 1; }
     parity();
@@ -187,5 +363,7 @@ int main(void) {
     help_and_failed_save();
     text_and_formats();
     inherit_cmd();
+    first_week();
+    conveniences();
     return test_summary("cli");
 }

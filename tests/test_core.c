@@ -421,9 +421,14 @@ static void kv_cache(int bias, int layer_scale, int drop) {
     CHECK(inh_kv_init(&kv, &m) == 0, "kv init");
     CHECK(kv.cache_floats == (size_t)(drop ? 2 : 3) * 2 * 16 * 16, "cache holds K and V of the %d attending layers only", drop ? 2 : 3);
     double worst = 0;
+    int window_ok = 1;
     for (int k = 0; k < 40; k++) {
         inh_kv_push(&kv, toks[k]);
-        int start = k + 1 > 16 ? k + 1 - 16 : 0, T = k + 1 - start;
+        /* the cache holds the last kv.n tokens: all of them until maxT = 16, then the window
+           restarts from the last 8 and grows again (9..16 tokens) */
+        int want_n = k < 16 ? k + 1 : 9 + (k - 16) % 8;
+        window_ok &= kv.n == want_n && !memcmp(kv.tokens, toks + k + 1 - kv.n, sizeof(int) * (size_t)kv.n);
+        int start = k + 1 - kv.n, T = kv.n;
         inh_model_forward(&m, toks + start, NULL, 1, T);
         for (int v = 0; v < 45; v++) {
             double d = fabs(kv.logits[v] - m.acts.logits[(size_t)(T - 1) * c.Vp + v]);
@@ -431,6 +436,7 @@ static void kv_cache(int bias, int layer_scale, int drop) {
         }
     }
     CHECK(worst <= 1e-5, "KV-cache logits equal the full forward's (bias %d, layer scale %d, drop %d): max diff %.3g", bias, layer_scale, drop, worst);
+    CHECK(window_ok, "past maxT the window slides to the last maxT/2 tokens and grows back to maxT");
     inh_kv_free(&kv);
     inh_model_free(&m);
 }

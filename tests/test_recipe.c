@@ -101,8 +101,17 @@ static void recipe_loop(void) {
     s.stop_at = 7; s.calls = 0;
     CHECK(inh_recipe_run(&o, progress, &s, &r2) != 0 && strstr(inh_error(), "stopped"), "stop request honoured: %s", inh_error());
     CHECK(access("build/rc_out2/round1_L3.state", R_OK) == 0, "the interrupted run left its state file");
+    double before = -1;   /* the time the interrupted run had trained, from its curve file's "t STEP SECONDS" */
+    FILE *cf = fopen("build/rc_out2/round1_L3.curve", "r");
+    char line[128];
+    while (cf && fgets(line, sizeof line, cf)) { int k; double sec; if (sscanf(line, "t %d %lf", &k, &sec) == 2) before = sec; }
+    if (cf) fclose(cf);
     s.stop_at = 0;
     CHECK(inh_recipe_run(&o, progress, &s, &r2) == 0, "resumed recipe finishes: %s", inh_error());
+    CHECK(before > 0 && r2.runs[0].seconds >= before, "a resumed round's time counts the part before the interruption (%.4f s >= %.4f s)",
+          r2.runs[0].seconds, before);
+    CHECK(r.runs[0].n_curve == 3 && r.runs[0].curve_step[0] == 0 && r.runs[0].curve_loss[0] > r.runs[0].curve_loss[2],
+          "the curve starts at step 0 with the inherited model's loss, before training (then steps 5, 10)");
     int eq = r2.n_runs == r.n_runs;
     for (int i = 0; eq && i < r.n_runs; i++)
         eq = r.runs[i].layers == r2.runs[i].layers && r.runs[i].val_loss == r2.runs[i].val_loss && r.runs[i].n_curve == r2.runs[i].n_curve;
