@@ -95,10 +95,25 @@ typedef struct {
     int L, NH, C;    /* layers, heads, channels */
     int bias;        /* 1: biases everywhere (GPT-2, llm.c); 0: none (nanoGPT bias=False) */
     int layer_scale; /* 1: attention logits also scaled by 1/(layer+1) (HF scale_attn_by_inverse_layer_idx) */
+    int shortcuts;   /* attention shortcuts (Verma & Pilanci): 0 none, INH_SC_CAUSAL, INH_SC_DEPTH */
+    uint32_t sc_layers[32];   /* with shortcuts, the selected layers S: layer l is bit l%32 of word l/32 */
 } inh_config;
 
-/* The 16 parameter tensors in llm.c's order; all live in one allocation. */
+/* Attention shortcuts: a feature map f_l(x) = W2 GELU(W1 LN(x) + b1) + b2 on the output h_l of
+   every selected layer l in S (intermediate layers, each < L-1), and one cross-attention added to
+   the last block after its MLP: q from LNq(h_{L-1}), keys and values from the features through
+   one shared (2C, C) projection; h_{L-1} += proj(attention). Keys of the query at position t:
+   causal: every selected layer at every position s <= t (n (t+1) keys); depth: every selected
+   layer at position t (n keys). n = |S|. */
+#define INH_SC_CAUSAL 1
+#define INH_SC_DEPTH 2
+#define INH_SC_MAX_LAYER 1024     /* selected layers must be below this (32 words of bits) */
+
+/* The 16 parameter tensors in llm.c's order, then the 14 of the shortcuts (size 0 without them);
+   all live in one allocation. */
 #define INH_NUM_PARAMS 16
+#define INH_NUM_SC_PARAMS 14
+#define INH_MAX_PARAMS (INH_NUM_PARAMS + INH_NUM_SC_PARAMS)
 typedef struct {
     float *wte;      /* (Vp, C)  token embedding, tied LM head; rows V..Vp-1 stay zero */
     float *wpe;      /* (maxT, C) */
@@ -109,6 +124,14 @@ typedef struct {
     float *fcw, *fcb;            /* (L, 4C, C), (L, 4C) */
     float *fcprojw, *fcprojb;    /* (L, C, 4C), (L, C) */
     float *lnfw, *lnfb;          /* (C) */
+    /* shortcuts (n = number of selected layers; NULL-sized without shortcuts) */
+    float *sc_lnw, *sc_lnb;      /* (n, C) feature maps' LayerNorm */
+    float *sc_fc1w, *sc_fc1b;    /* (n, C, C), (n, C) */
+    float *sc_fc2w, *sc_fc2b;    /* (n, C, C), (n, C) */
+    float *sc_lnqw, *sc_lnqb;    /* (C) the query's LayerNorm */
+    float *sc_qw, *sc_qb;        /* (C, C), (C) */
+    float *sc_kvw, *sc_kvb;      /* (2C, C), (2C): keys are rows 0..C-1, values C..2C-1 */
+    float *sc_projw, *sc_projb;  /* (C, C), (C) */
 } inh_params;
 
 /* Activations of one forward pass, kept for backward; one allocation, sized for B*T. */
@@ -126,13 +149,21 @@ typedef struct {
     float *lnf, *lnf_mean, *lnf_rstd;     /* (B, T, C), (B, T) x2 */
     float *logits;                        /* (B, T, Vp); with targets, overwritten by probabilities */
     float *losses;                        /* (B, T) */
+    /* shortcuts only (absent otherwise): */
+    float *sc_ln, *sc_ln_mean, *sc_ln_rstd;   /* (n, B, T, C), (n, B, T) x2 */
+    float *sc_fc1, *sc_fc1g, *sc_feat;        /* (n, B, T, C) pre-GELU, post-GELU, feature f_l(h_l) */
+    float *sc_kv;                             /* (n, B, T, 2C) keys and values */
+    float *sc_lnq, *sc_lnq_mean, *sc_lnq_rstd;/* (B, T, C), (B, T) x2 */
+    float *sc_q, *sc_atty;                    /* (B, T, C) */
+    float *sc_att;                            /* (B, NH, T, n T) weights [i T + s], keep_attention only */
+    float *sc_res;                            /* (B, T, C) h_{L-1} + shortcut output: the final LN's input */
 } inh_acts;
 
 typedef struct {
     inh_config cfg;
     inh_params params, grads;             /* grads has the same layout as params */
     float *params_mem, *grads_mem, *m_mem, *v_mem;  /* one block each; AdamW moments lazily */
-    size_t param_sizes[INH_NUM_PARAMS];
+    size_t param_sizes[INH_MAX_PARAMS];
     size_t num_params;
     inh_acts acts;
     float *acts_mem, *scratch_mem;        /* activations; per-layer backward scratch */
@@ -142,6 +173,7 @@ typedef struct {
     const int *inputs, *targets;          /* of the last forward */
     float mean_loss;                      /* of the last forward with targets, else -1 */
     unsigned char *drop_attn;             /* (L) 1 = skip this layer's attention sub-layer */
+    int drop_shortcut;                    /* 1: skip the shortcut sub-layer (the plain GPT-2 inside) */
     int threads;                          /* worker threads for every kernel (>= 1) */
     int keep_attention;                   /* 1: store every layer's attention matrices (analysis);
                                              0 (default): flash kernels, memory linear in T */
@@ -156,8 +188,16 @@ typedef struct {
 
 /* Fill *c from the sizes (Vp derived) with GPT-2 defaults (bias on, no layer scale). */
 INHDEF void inh_config_default(inh_config *c, int maxT, int V, int L, int NH, int C);
-/* Check a config: positive sizes, NH divides C, no overflow. */
+/* Check a config: positive sizes, NH divides C, no overflow, shortcut layers in 0..L-2. */
 INHDEF int  inh_config_check(const inh_config *c, const char *what);
+/* Give c attention shortcuts: variant INH_SC_CAUSAL or INH_SC_DEPTH (0 removes them); layers a
+   list "1,3,5" (ascending or not, no repeats), NULL or "" for every layer 0..L-2. */
+INHDEF int  inh_config_set_shortcuts(inh_config *c, int variant, const char *layers);
+/* The selected layers in ascending order into layers (may be NULL); returns n. */
+INHDEF int  inh_sc_layers(const inh_config *c, int *layers);
+/* "causal", "depth" -> INH_SC_*; -1 for anything else. And back ("none" for 0). */
+INHDEF int  inh_sc_variant(const char *name);
+INHDEF const char *inh_sc_variant_name(int variant);
 /* New model with GPT-2 initialisation, deterministic for a seed. */
 INHDEF int  inh_model_init(inh_model *m, const inh_config *c, uint64_t seed);
 INHDEF void inh_model_free(inh_model *m);
@@ -168,7 +208,7 @@ INHDEF int  inh_model_forward(inh_model *m, const int *inputs, const int *target
    loss_scale 1/accum for gradient accumulation). Needs a forward with targets. */
 INHDEF int  inh_model_backward(inh_model *m, float loss_scale);
 INHDEF void inh_model_zero_grad(inh_model *m);
-/* Index of the tensor and its name ("wte", "qkvw", ...). */
+/* Index of the tensor and its name ("wte", "qkvw", ..., "sc_projb"); i < INH_MAX_PARAMS. */
 INHDEF const char *inh_param_name(int i);
 /* 1 if AdamW decays tensor i by default (2-D weights and embeddings, nanoGPT's grouping) */
 INHDEF int  inh_param_is_2d(int i);
@@ -1670,6 +1710,94 @@ INH__FN void inh__attention_backward_flash(float *dqkv, float *rows, const float
     inh__parallel(nt, B * NH, inh__att_bwd_bh, &a);
 }
 
+/* --- shortcut cross-attention (attention shortcuts) --------------------------------------------
+   q (B,T,C); kv (n,B,T,2C): per feature map i (of the i-th selected layer) keys in columns [0,C)
+   and values in [C,2C). The query at (b,t), head h, sees for every i the positions s in [s0, t]:
+   s0 = 0 for causal (n (t+1) keys), s0 = t for depth (n keys). scale = 1/sqrt(hs). Split by (b,h)
+   like the self-attention: every out, dq and dkv element has one owner and a fixed summation
+   order, so results do not depend on the thread count. A row of weights, compact at
+   [i cnt + s - s0] (cnt = t - s0 + 1), lives in rows (B*NH, 2 n T) scratch and is recomputed in
+   backward, so memory stays linear in T; with att (B,NH,T,n T) the weights are also stored at
+   [i T + s] (for the analysis) and backward reads them: the tests' oracle. */
+typedef struct { float *out, *att, *rows, *dq, *dkv; const float *q, *kv, *dout; int B, T, C, NH, n, causal; float scale; } inh__scatt_args;
+
+INH__FN void inh__scatt_row(const inh__scatt_args *a, int b, int t, int h, float *row) {
+    int T = a->T, C = a->C, hs = C / a->NH, s0 = a->causal ? 0 : t, cnt = t - s0 + 1, K = a->n * cnt;
+    const float *q = a->q + ((size_t)b * T + t) * C + h * hs;
+    for (int i = 0; i < a->n; i++) {
+        const float *k = a->kv + (((size_t)i * a->B + b) * T + s0) * 2 * C + h * hs;
+        for (int j = 0; j < cnt; j++) row[i * cnt + j] = inh__dot(q, k + (size_t)j * 2 * C, hs) * a->scale;
+    }
+    float mx = inh__max(row, K);
+    float inv = (float)(1.0 / inh__exp_sum(row, K, mx));
+    for (int j = 0; j < K; j++) row[j] *= inv;
+}
+static void inh__scatt_fwd_bh(void *p, int lo, int hi) {
+    inh__scatt_args *a = (inh__scatt_args *)p;
+    int B = a->B, T = a->T, C = a->C, NH = a->NH, hs = C / NH, n = a->n;
+    for (int bh = lo; bh < hi; bh++) {
+        int b = bh / NH, h = bh % NH;
+        float *row = a->rows + (size_t)bh * 2 * n * T;
+        for (int t = 0; t < T; t++) {
+            int s0 = a->causal ? 0 : t, cnt = t - s0 + 1;
+            inh__scatt_row(a, b, t, h, row);
+            float *o = a->out + ((size_t)b * T + t) * C + h * hs;
+            for (int i = 0; i < n; i++)
+                inh__att_wsum(o, row + i * cnt, a->kv + (((size_t)i * B + b) * T + s0) * 2 * C + C + h * hs, (size_t)2 * C, cnt, hs, i > 0);
+            if (a->att) {
+                float *st = a->att + ((size_t)bh * T + t) * n * T;
+                memset(st, 0, (size_t)n * T * sizeof(float));
+                for (int i = 0; i < n; i++) memcpy(st + (size_t)i * T + s0, row + i * cnt, (size_t)cnt * sizeof(float));
+            }
+        }
+    }
+}
+/* dq (B,T,C) and dkv (n,B,T,2C) += from dout (B,T,C) */
+static void inh__scatt_bwd_bh(void *p, int lo, int hi) {
+    inh__scatt_args *a = (inh__scatt_args *)p;
+    int B = a->B, T = a->T, C = a->C, NH = a->NH, hs = C / NH, n = a->n;
+    for (int bh = lo; bh < hi; bh++) {
+        int b = bh / NH, h = bh % NH;
+        float *row = a->rows + (size_t)bh * 2 * n * T, *drow = row + (size_t)n * T;
+        for (int t = 0; t < T; t++) {
+            int s0 = a->causal ? 0 : t, cnt = t - s0 + 1, K = n * cnt;
+            if (a->att) {
+                const float *st = a->att + ((size_t)bh * T + t) * n * T;
+                for (int i = 0; i < n; i++) memcpy(row + i * cnt, st + (size_t)i * T + s0, (size_t)cnt * sizeof(float));
+            } else {
+                inh__scatt_row(a, b, t, h, row);
+            }
+            const float *d = a->dout + ((size_t)b * T + t) * C + h * hs, *q = a->q + ((size_t)b * T + t) * C + h * hs;
+            for (int i = 0; i < n; i++) {   /* out = sum w v: dw = d . v */
+                const float *v = a->kv + (((size_t)i * B + b) * T + s0) * 2 * C + C + h * hs;
+                for (int j = 0; j < cnt; j++) drow[i * cnt + j] = inh__dot(d, v + (size_t)j * 2 * C, hs);
+            }
+            float sum = 0.0f;   /* softmax backward: dscore = w (dw - sum(w dw)) scale */
+            for (int j = 0; j < K; j++) sum += row[j] * drow[j];
+            for (int j = 0; j < K; j++) drow[j] = row[j] * (drow[j] - sum) * a->scale;
+            float *dq = a->dq + ((size_t)b * T + t) * C + h * hs;
+            for (int i = 0; i < n; i++) {
+                size_t off = (((size_t)i * B + b) * T + s0) * 2 * C + h * hs;
+                inh__att_wsum(dq, drow + i * cnt, a->kv + off, (size_t)2 * C, cnt, hs, 1);
+                for (int j = 0; j < cnt; j++) {
+                    float *dk = a->dkv + off + (size_t)j * 2 * C, *dv = dk + C, ws = drow[i * cnt + j], wp = row[i * cnt + j];
+                    for (int c = 0; c < hs; c++) { dk[c] += ws * q[c]; dv[c] += wp * d[c]; }
+                }
+            }
+        }
+    }
+}
+INH__FN void inh__shortcut_attention_forward(float *out, float *att, float *rows, const float *q, const float *kv,
+                                             int B, int T, int C, int NH, int n, int causal, int nt) {
+    inh__scatt_args a = {out, att, rows, NULL, NULL, q, kv, NULL, B, T, C, NH, n, causal, 1.0f / sqrtf((float)(C / NH))};
+    inh__parallel(nt, B * NH, inh__scatt_fwd_bh, &a);
+}
+INH__FN void inh__shortcut_attention_backward(float *dq, float *dkv, float *rows, const float *dout, const float *q, const float *kv,
+                                              const float *att, int B, int T, int C, int NH, int n, int causal, int nt) {
+    inh__scatt_args a = {NULL, (float *)att, rows, dq, dkv, q, kv, dout, B, T, C, NH, n, causal, 1.0f / sqrtf((float)(C / NH))};
+    inh__parallel(nt, B * NH, inh__scatt_bwd_bh, &a);
+}
+
 /* --- matmul, fast: packed and register-blocked, behind the matmul seam ------------------------
    One driver computes C (M,Nc) = A (M,K) @ B (K,Nc) [+ C | + bias] for operands given by strides,
    so the three layouts of a training step are three calls of it:
@@ -2427,12 +2555,57 @@ INH__FN void inh__crossentropy_backward(float *probs, const int *targets, const 
 /* ---------------------------------------------------------------------------------------------
    Model */
 
-static const char *const inh__param_names[INH_NUM_PARAMS] = {
+static const char *const inh__param_names[INH_MAX_PARAMS] = {
     "wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
-    "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"};
-INHDEF const char *inh_param_name(int i) { return i >= 0 && i < INH_NUM_PARAMS ? inh__param_names[i] : "?"; }
-INHDEF int inh_param_is_2d(int i) { return i == 0 || i == 1 || i == 4 || i == 6 || i == 10 || i == 12; }
-INHDEF int inh_param_is_bias(int i) { return i == 3 || i == 5 || i == 7 || i == 9 || i == 11 || i == 13 || i == 15; }
+    "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb",
+    "sc_lnw", "sc_lnb", "sc_fc1w", "sc_fc1b", "sc_fc2w", "sc_fc2b", "sc_lnqw", "sc_lnqb",
+    "sc_qw", "sc_qb", "sc_kvw", "sc_kvb", "sc_projw", "sc_projb"};
+INHDEF const char *inh_param_name(int i) { return i >= 0 && i < INH_MAX_PARAMS ? inh__param_names[i] : "?"; }
+INHDEF int inh_param_is_2d(int i) {
+    return i == 0 || i == 1 || i == 4 || i == 6 || i == 10 || i == 12 || i == 18 || i == 20 || i == 24 || i == 26 || i == 28;
+}
+/* every odd tensor from ln1b on is a bias (LayerNorm biases included), in both groups */
+INHDEF int inh_param_is_bias(int i) { return i >= 3 && i < INH_MAX_PARAMS && (i & 1); }
+/* LayerNorm weights (initialised to 1) and the residual projections (std 0.02/sqrt(2L)) */
+INH__FN int inh__param_is_lnw(int i) { return i == 2 || i == 8 || i == 14 || i == 16 || i == 22; }
+INH__FN int inh__param_is_resid(int i) { return i == 6 || i == 12 || i == 28; }
+
+INHDEF int inh_sc_layers(const inh_config *c, int *layers) {
+    int n = 0;
+    if (!c->shortcuts) return 0;
+    for (int l = 0; l < INH_SC_MAX_LAYER; l++)
+        if (c->sc_layers[l / 32] >> (l % 32) & 1u) { if (layers) layers[n] = l; n++; }
+    return n;
+}
+INHDEF int inh_sc_variant(const char *name) {
+    return !strcmp(name, "causal") ? INH_SC_CAUSAL : !strcmp(name, "depth") ? INH_SC_DEPTH : -1;
+}
+INHDEF const char *inh_sc_variant_name(int v) { return v == INH_SC_CAUSAL ? "causal" : v == INH_SC_DEPTH ? "depth" : "none"; }
+INHDEF int inh_config_set_shortcuts(inh_config *c, int variant, const char *layers) {
+    memset(c->sc_layers, 0, sizeof c->sc_layers);
+    c->shortcuts = 0;
+    if (!variant) return 0;
+    if (variant != INH_SC_CAUSAL && variant != INH_SC_DEPTH) return inh__fail("unknown shortcut variant %d (causal or depth)", variant);
+    if (c->L < 2) return inh__fail("attention shortcuts need at least 2 layers (the model has L=%d)", c->L);
+    if (!layers || !*layers) {
+        if (c->L - 1 > INH_SC_MAX_LAYER) return inh__fail("shortcut layers must be below %d (L=%d)", INH_SC_MAX_LAYER, c->L);
+        for (int l = 0; l < c->L - 1; l++) c->sc_layers[l / 32] |= 1u << (l % 32);
+    } else {
+        const char *q = layers;
+        while (*q) {
+            char *end;
+            long l = strtol(q, &end, 10);
+            if (end == q || (*end && *end != ',')) return inh__fail("--shortcut-layers \"%s\": want a list of layer numbers like 1,3,5", layers);
+            if (l < 0 || l > c->L - 2 || l >= INH_SC_MAX_LAYER)
+                return inh__fail("--shortcut-layers: layer %ld is outside 0..%d (the intermediate layers of an %d-layer model)", l, c->L - 2, c->L);
+            if (c->sc_layers[l / 32] >> (l % 32) & 1u) return inh__fail("--shortcut-layers: layer %ld is named twice", l);
+            c->sc_layers[l / 32] |= 1u << (l % 32);
+            q = *end ? end + 1 : end;
+        }
+    }
+    c->shortcuts = variant;
+    return 0;
+}
 
 INHDEF void inh_config_default(inh_config *c, int maxT, int V, int L, int NH, int C) {
     memset(c, 0, sizeof *c);
@@ -2440,13 +2613,18 @@ INHDEF void inh_config_default(inh_config *c, int maxT, int V, int L, int NH, in
     c->L = L; c->NH = NH; c->C = C; c->bias = 1; c->layer_scale = 0;
 }
 
-/* sizes of the 16 tensors; 0 on overflow (every size is < 2^62 when each dimension < 2^24) */
+/* sizes of the 16 tensors and the 14 of the shortcuts (0 without them) into s[INH_MAX_PARAMS];
+   the total (every size is < 2^62 when each dimension < 2^24) */
 INH__FN size_t inh__param_sizes(const inh_config *c, size_t *s) {
     size_t Vp = (size_t)c->Vp, C = (size_t)c->C, L = (size_t)c->L, T = (size_t)c->maxT, total = 0;
     s[0] = Vp * C; s[1] = T * C; s[2] = L * C; s[3] = L * C; s[4] = L * 3 * C * C; s[5] = L * 3 * C;
     s[6] = L * C * C; s[7] = L * C; s[8] = L * C; s[9] = L * C; s[10] = L * 4 * C * C; s[11] = L * 4 * C;
     s[12] = L * C * 4 * C; s[13] = L * C; s[14] = C; s[15] = C;
-    for (int i = 0; i < INH_NUM_PARAMS; i++) total += s[i];
+    size_t n = (size_t)inh_sc_layers(c, NULL), on = c->shortcuts ? 1 : 0;
+    s[16] = n * C; s[17] = n * C; s[18] = n * C * C; s[19] = n * C; s[20] = n * C * C; s[21] = n * C;
+    s[22] = on * C; s[23] = on * C; s[24] = on * C * C; s[25] = on * C; s[26] = on * 2 * C * C; s[27] = on * 2 * C;
+    s[28] = on * C * C; s[29] = on * C;
+    for (int i = 0; i < INH_MAX_PARAMS; i++) total += s[i];
     return total;
 }
 
@@ -2457,15 +2635,31 @@ INHDEF int inh_config_check(const inh_config *c, const char *what) {
         return inh__fail("%s: bad model sizes maxT=%d V=%d Vp=%d L=%d NH=%d C=%d", what, c->maxT, c->V, c->Vp, c->L, c->NH, c->C);
     if (c->C % c->NH) return inh__fail("%s: %d heads do not divide the width C=%d", what, c->NH, c->C);
     if (c->Vp < c->V) return inh__fail("%s: padded vocabulary Vp=%d is smaller than V=%d", what, c->Vp, c->V);
-    size_t s[INH_NUM_PARAMS];
+    if (c->shortcuts) {
+        if (c->shortcuts != INH_SC_CAUSAL && c->shortcuts != INH_SC_DEPTH) return inh__fail("%s: unknown shortcut variant %d", what, c->shortcuts);
+        if (c->L < 2) return inh__fail("%s: attention shortcuts need at least 2 layers (L=%d)", what, c->L);
+        int n = 0;
+        for (int l = 0; l < INH_SC_MAX_LAYER; l++)
+            if (c->sc_layers[l / 32] >> (l % 32) & 1u) {
+                if (l > c->L - 2) return inh__fail("%s: shortcut layer %d is outside 0..%d (the intermediate layers)", what, l, c->L - 2);
+                n++;
+            }
+        if (!n) return inh__fail("%s: shortcuts without any selected layer", what);
+    } else {
+        for (int i = 0; i < 32; i++) if (c->sc_layers[i]) return inh__fail("%s: shortcut layers set without shortcuts", what);
+    }
+    size_t s[INH_MAX_PARAMS];
     if (inh__param_sizes(c, s) > ((size_t)1 << 40)) return inh__fail("%s: model too large", what);
     return 0;
 }
 
 INH__FN void inh__point_params(inh_params *p, float *mem, const size_t *s) {
-    float **t[INH_NUM_PARAMS] = {&p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw, &p->attprojb,
-                                 &p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->lnfw, &p->lnfb};
-    for (int i = 0; i < INH_NUM_PARAMS; i++) { *t[i] = mem; mem += s[i]; }
+    float **t[INH_MAX_PARAMS] = {&p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw, &p->attprojb,
+                                 &p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->lnfw, &p->lnfb,
+                                 &p->sc_lnw, &p->sc_lnb, &p->sc_fc1w, &p->sc_fc1b, &p->sc_fc2w, &p->sc_fc2b,
+                                 &p->sc_lnqw, &p->sc_lnqb, &p->sc_qw, &p->sc_qb, &p->sc_kvw, &p->sc_kvb,
+                                 &p->sc_projw, &p->sc_projb};
+    for (int i = 0; i < INH_MAX_PARAMS; i++) { *t[i] = s[i] ? mem : NULL; mem += s[i]; }
 }
 
 /* allocate parameters and gradients (zeroed) for a checked config */
@@ -2491,11 +2685,11 @@ INHDEF int inh_model_init(inh_model *m, const inh_config *c, uint64_t seed) {
     inh_rng_seed(&r, seed);
     float resid_std = 0.02f / sqrtf(2.0f * (float)c->L);  /* GPT-2: residual projections scaled */
     float *mem = m->params_mem;
-    for (int i = 0; i < INH_NUM_PARAMS; i++) {
+    for (int i = 0; i < INH_MAX_PARAMS; i++) {   /* shortcut tensors after llm.c's 16: plain models draw the same */
         size_t n = m->param_sizes[i];
         if (inh_param_is_bias(i)) { mem += n; continue; }                      /* zeros */
-        if (i == 2 || i == 8 || i == 14) { for (size_t j = 0; j < n; j++) mem[j] = 1.0f; mem += n; continue; }
-        float std = (i == 6 || i == 12) ? resid_std : 0.02f;
+        if (inh__param_is_lnw(i)) { for (size_t j = 0; j < n; j++) mem[j] = 1.0f; mem += n; continue; }
+        float std = inh__param_is_resid(i) ? resid_std : 0.02f;
         size_t real = (i == 0) ? (size_t)c->V * c->C : n;                    /* wte padding stays 0 */
         for (size_t j = 0; j < real; j++) mem[j] = std * inh_rng_normal(&r);
         mem += n;
@@ -2517,7 +2711,14 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     size_t need = N * C + L * N * (C + 2) + L * N * 3 * C + L * N * C + L * att + L * N * C + L * N * (C + 2)
                 + 2 * L * N * 4 * C + L * N * C + N * (C + 2) + N * (size_t)c->Vp + N;
     size_t scratch = 3 * N * C + N * 3 * C + att + 2 * N * 4 * C + rows;   /* backward scratch, attention rows */
-    if (m->acts_mem && m->acts_capacity == N && m->T == T && m->acts_keep == m->keep_attention) return 0;
+    /* shortcuts: their activations after everything else; backward scratch dkv (2n), dfeat, dh (n
+       each), dq, datty and three temporaries (N C each), then the cross-attention's rows */
+    size_t nsc = (size_t)inh_sc_layers(c, NULL), sc_att = m->keep_attention ? (size_t)B * NH * T * nsc * T : 0;
+    if (c->shortcuts) {
+        need += nsc * N * (C + 2) + 3 * nsc * N * C + nsc * N * 2 * C + N * (C + 2) + 2 * N * C + sc_att + N * C;
+        scratch += 4 * nsc * N * C + 5 * N * C + (size_t)B * NH * 2 * nsc * T;   /* + the cross-attention's rows */
+    }
+    if (m->acts_mem && m->acts_capacity == N && m->T == T && m->acts_keep == m->keep_attention && m->acts_floats == need) return 0;
     INH_FREE(m->acts_mem); INH_FREE(m->scratch_mem);
     m->acts_mem = INH__ALLOC(float, need);
     m->scratch_mem = INH__ALLOC(float, scratch);
@@ -2536,6 +2737,17 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     INH__TAKE(fch, L * N * 4 * C); INH__TAKE(fch_gelu, L * N * 4 * C); INH__TAKE(res3, L * N * C);
     INH__TAKE(lnf, N * C); INH__TAKE(lnf_mean, N); INH__TAKE(lnf_rstd, N);
     INH__TAKE(logits, N * c->Vp); INH__TAKE(losses, N);
+    if (c->shortcuts) {
+        INH__TAKE(sc_ln, nsc * N * C); INH__TAKE(sc_ln_mean, nsc * N); INH__TAKE(sc_ln_rstd, nsc * N);
+        INH__TAKE(sc_fc1, nsc * N * C); INH__TAKE(sc_fc1g, nsc * N * C); INH__TAKE(sc_feat, nsc * N * C);
+        INH__TAKE(sc_kv, nsc * N * 2 * C);
+        INH__TAKE(sc_lnq, N * C); INH__TAKE(sc_lnq_mean, N); INH__TAKE(sc_lnq_rstd, N);
+        INH__TAKE(sc_q, N * C); INH__TAKE(sc_atty, N * C); INH__TAKE(sc_att, sc_att); INH__TAKE(sc_res, N * C);
+        if (!sc_att) a->sc_att = NULL;
+    } else {
+        a->sc_ln = a->sc_ln_mean = a->sc_ln_rstd = a->sc_fc1 = a->sc_fc1g = a->sc_feat = a->sc_kv = NULL;
+        a->sc_lnq = a->sc_lnq_mean = a->sc_lnq_rstd = a->sc_q = a->sc_atty = a->sc_att = a->sc_res = NULL;
+    }
 #undef INH__TAKE
     m->acts_capacity = N;
     m->acts_floats = need; m->scratch_floats = scratch;
@@ -2557,6 +2769,82 @@ INH__FN float inh__attn_scale(const inh_config *c, int l) {
     call; \
     if ((m)->profile) (m)->prof[slot] += inh_now() - t0_; \
 } while (0)
+
+/* --- the shortcut sub-layer: feature maps of the selected layers, then the cross-attention ---- */
+INH__FN int inh__sc_on(const inh_model *m) { return m->cfg.shortcuts && !m->drop_shortcut; }
+/* backward scratch of the shortcuts: after the plain model's (see inh__acts_alloc) */
+INH__FN float *inh__sc_scratch(const inh_model *m) {
+    size_t N = (size_t)m->B * m->T, NC = N * m->cfg.C;
+    size_t att = m->acts_keep ? (size_t)m->B * m->cfg.NH * m->T * m->T : 0;
+    return m->scratch_mem + 14 * NC + att + (size_t)m->B * m->cfg.NH * 2 * m->T;
+}
+/* h (B,T,C) is h_{L-1}; writes a->sc_res = h + shortcut output */
+INH__FN void inh__shortcut_forward(inh_model *m, const float *h) {
+    const inh_config *c = &m->cfg;
+    inh_params *p = &m->params;
+    inh_acts *a = &m->acts;
+    int B = m->B, T = m->T, N = B * T, C = c->C, nt = m->threads, bias = c->bias, sel[INH_SC_MAX_LAYER];
+    int n = inh_sc_layers(c, sel);
+    size_t NC = (size_t)N * C, C2 = (size_t)C * C;
+    float *rows = inh__sc_scratch(m) + 4 * n * NC + 5 * NC;
+    for (int i = 0; i < n; i++) {   /* f_l(h_l) = W2 GELU(W1 LN(h_l) + b1) + b2 */
+        const float *hl = a->res3 + (size_t)sel[i] * NC;
+        inh__layernorm_forward(a->sc_ln + i * NC, a->sc_ln_mean + (size_t)i * N, a->sc_ln_rstd + (size_t)i * N, hl,
+                               p->sc_lnw + (size_t)i * C, bias ? p->sc_lnb + (size_t)i * C : NULL, N, C, nt);
+        INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_fc1 + i * NC, a->sc_ln + i * NC, p->sc_fc1w + i * C2,
+                                                 bias ? p->sc_fc1b + (size_t)i * C : NULL, N, C, C, nt));
+        inh__gelu_forward(a->sc_fc1g + i * NC, a->sc_fc1 + i * NC, NC, nt);
+        INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_feat + i * NC, a->sc_fc1g + i * NC, p->sc_fc2w + i * C2,
+                                                 bias ? p->sc_fc2b + (size_t)i * C : NULL, N, C, C, nt));
+    }
+    /* keys and values of every feature map in one product: (n N, C) -> (n N, 2C) */
+    INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_kv, a->sc_feat, p->sc_kvw, bias ? p->sc_kvb : NULL, n * N, C, 2 * C, nt));
+    inh__layernorm_forward(a->sc_lnq, a->sc_lnq_mean, a->sc_lnq_rstd, h, p->sc_lnqw, bias ? p->sc_lnqb : NULL, N, C, nt);
+    INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_q, a->sc_lnq, p->sc_qw, bias ? p->sc_qb : NULL, N, C, C, nt));
+    INH__TIMED(m, 1, inh__shortcut_attention_forward(a->sc_atty, a->sc_att, rows, a->sc_q, a->sc_kv, B, T, C, c->NH, n,
+                                                     c->shortcuts == INH_SC_CAUSAL, nt));
+    INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_res, a->sc_atty, p->sc_projw, bias ? p->sc_projb : NULL, N, C, C, nt));
+    inh__residual_forward(a->sc_res, a->sc_res, h, NC);
+}
+/* dres (B,T,C): the gradient of sc_res on entry, of h_{L-1} on return; dh (n,B,T,C) receives the
+   gradients of the selected layers' outputs h_l through the feature maps (overwritten) */
+INH__FN void inh__shortcut_backward(inh_model *m, float *dres, float *dh) {
+    const inh_config *c = &m->cfg;
+    inh_params *p = &m->params, *g = &m->grads;
+    inh_acts *a = &m->acts;
+    int B = m->B, T = m->T, N = B * T, C = c->C, nt = m->threads, bias = c->bias, sel[INH_SC_MAX_LAYER];
+    int n = inh_sc_layers(c, sel);
+    size_t NC = (size_t)N * C, C2 = (size_t)C * C;
+    float *dkv = inh__sc_scratch(m), *dfeat = dkv + 2 * n * NC, *dq = dh + n * NC, *datty = dq + NC;
+    float *t1 = datty + NC, *t2 = t1 + NC, *t3 = t2 + NC, *rows = t3 + NC;
+    const float *h = a->res3 + (size_t)(c->L - 1) * NC;
+    (void)dfeat;
+    memset(datty, 0, NC * sizeof(float));
+    INH__TIMED(m, 0, INH__MATMUL(m, backward)(datty, g->sc_projw, bias ? g->sc_projb : NULL, dres, a->sc_atty, p->sc_projw, N, C, C, nt));
+    memset(dq, 0, NC * sizeof(float));
+    memset(dkv, 0, 2 * n * NC * sizeof(float));
+    INH__TIMED(m, 1, inh__shortcut_attention_backward(dq, dkv, rows, datty, a->sc_q, a->sc_kv, a->sc_att, B, T, C, c->NH, n,
+                                                      c->shortcuts == INH_SC_CAUSAL, nt));
+    memset(t1, 0, NC * sizeof(float));
+    INH__TIMED(m, 0, INH__MATMUL(m, backward)(t1, g->sc_qw, bias ? g->sc_qb : NULL, dq, a->sc_lnq, p->sc_qw, N, C, C, nt));
+    inh__layernorm_backward(dres, g->sc_lnqw, bias ? g->sc_lnqb : NULL, t1, h, p->sc_lnqw, a->sc_lnq_mean, a->sc_lnq_rstd, N, C, nt);
+    memset(dfeat, 0, n * NC * sizeof(float));
+    INH__TIMED(m, 0, INH__MATMUL(m, backward)(dfeat, g->sc_kvw, bias ? g->sc_kvb : NULL, dkv, a->sc_feat, p->sc_kvw, n * N, C, 2 * C, nt));
+    for (int i = 0; i < n; i++) {
+        size_t ic = (size_t)i * C;
+        memset(t1, 0, NC * sizeof(float));
+        INH__TIMED(m, 0, INH__MATMUL(m, backward)(t1, g->sc_fc2w + i * C2, bias ? g->sc_fc2b + ic : NULL, dfeat + i * NC,
+                                                  a->sc_fc1g + i * NC, p->sc_fc2w + i * C2, N, C, C, nt));
+        memset(t2, 0, NC * sizeof(float));
+        inh__gelu_backward(t2, a->sc_fc1 + i * NC, a->sc_fc1g + i * NC, t1, NC, nt);
+        memset(t3, 0, NC * sizeof(float));
+        INH__TIMED(m, 0, INH__MATMUL(m, backward)(t3, g->sc_fc1w + i * C2, bias ? g->sc_fc1b + ic : NULL, t2,
+                                                  a->sc_ln + i * NC, p->sc_fc1w + i * C2, N, C, C, nt));
+        memset(dh + i * NC, 0, NC * sizeof(float));
+        inh__layernorm_backward(dh + i * NC, g->sc_lnw + ic, bias ? g->sc_lnb + ic : NULL, t3, a->res3 + (size_t)sel[i] * NC,
+                                p->sc_lnw + ic, a->sc_ln_mean + (size_t)i * N, a->sc_ln_rstd + (size_t)i * N, N, C, nt);
+    }
+}
 
 INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets, int B, int T) {
     const inh_config *c = &m->cfg;
@@ -2598,6 +2886,7 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
         inh__residual_forward(res3, res3, res2, NC);
     }
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
+    if (inh__sc_on(m)) { inh__shortcut_forward(m, last); last = a->sc_res; }
     inh__layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C, nt);
     INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->logits, a->lnf, p->wte, NULL, N, C, c->Vp, nt));
     if (targets) {
@@ -2637,10 +2926,18 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     INH__TIMED(m, 0, INH__MATMUL(m, backward)(dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, nt));
     memset(dres, 0, NC * sizeof(float));
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
+    int sc = inh__sc_on(m), sel[INH_SC_MAX_LAYER], nsel = 0;
+    float *dh = NULL;
+    if (sc) { last = a->sc_res; nsel = inh_sc_layers(c, sel); dh = inh__sc_scratch(m) + 3 * (size_t)nsel * NC; }
     inh__layernorm_backward(dres, g->lnfw, bias ? g->lnfb : NULL, dln, last, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C, nt);
+    if (sc) inh__shortcut_backward(m, dres, dh);
     for (int l = c->L - 1; l >= 0; l--) {
         const float *res = l == 0 ? a->encoded : a->res3 + (l - 1) * NC;
         size_t lc = (size_t)l * C;
+        while (nsel > 0 && sel[nsel - 1] == l) {   /* h_l also feeds the shortcut: its feature map's gradient joins */
+            inh__residual_forward(dres, dres, dh + (size_t)(nsel - 1) * NC, NC);
+            nsel--;
+        }
         /* dres is the gradient of res3 (block output); MLP branch: res3 = res2 + fcproj(gelu(fc(ln2(res2)))) */
         memset(dfch_gelu, 0, 4 * NC * sizeof(float));
         INH__TIMED(m, 0, INH__MATMUL(m, backward)(dfch_gelu, g->fcprojw + lc * 4 * C, bias ? g->fcprojb + lc : NULL, dres,
@@ -2761,8 +3058,8 @@ INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, f
     a.ibc1 = 1.0f / (1.0f - powf(o->beta1, (float)t));   /* bias corrections, as multipliers */
     a.ibc2 = 1.0f / (1.0f - powf(o->beta2, (float)t));
     size_t off = 0;
-    for (int i = 0; i < INH_NUM_PARAMS; off += m->param_sizes[i], i++) {
-        if (!m->cfg.bias && inh_param_is_bias(i)) continue;   /* absent tensors stay zero */
+    for (int i = 0; i < INH_MAX_PARAMS; off += m->param_sizes[i], i++) {
+        if (!m->param_sizes[i] || (!m->cfg.bias && inh_param_is_bias(i))) continue;   /* absent tensors stay zero */
         a.w = m->params_mem + off; a.g = m->grads_mem + off; a.m = m->m_mem + off; a.v = m->v_mem + off;
         a.n = m->param_sizes[i];
         a.wd = (o->decay_all || inh_param_is_2d(i)) ? o->weight_decay : 0.0f;
@@ -2951,6 +3248,7 @@ INH__FN int inh__shard_close(inh__shard *sh) {
 #define INH__MODEL_VERSION 3
 #define INH__FLAG_NO_BIAS 1
 #define INH__FLAG_LAYER_SCALE 2
+#define INH__FLAG_SHORTCUTS 4   /* slot 9 the variant, slots 16..47 the selected layers' bits */
 
 /* parse and check a 256-int32 llm.c model header; nothing is allocated from unchecked sizes */
 INH__FN int inh__model_header(const unsigned char *h, size_t file_len, const char *path, inh_config *c, size_t *expect_len) {
@@ -2963,9 +3261,15 @@ INH__FN int inh__model_header(const unsigned char *h, size_t file_len, const cha
     c->maxT = v[2]; c->V = v[3]; c->L = v[4]; c->NH = v[5]; c->C = v[6]; c->Vp = v[7];
     c->bias = !(v[8] & INH__FLAG_NO_BIAS);
     c->layer_scale = !!(v[8] & INH__FLAG_LAYER_SCALE);
-    if (v[8] & ~(INH__FLAG_NO_BIAS | INH__FLAG_LAYER_SCALE)) return inh__fail("%s: unknown flags 0x%x in header slot 8", path, (unsigned)v[8]);
+    if (v[8] & ~(INH__FLAG_NO_BIAS | INH__FLAG_LAYER_SCALE | INH__FLAG_SHORTCUTS)) return inh__fail("%s: unknown flags 0x%x in header slot 8", path, (unsigned)v[8]);
+    if (v[8] & INH__FLAG_SHORTCUTS) {
+        c->shortcuts = v[9];
+        if (c->shortcuts != INH_SC_CAUSAL && c->shortcuts != INH_SC_DEPTH)
+            return inh__fail("%s: header slot 9 holds shortcut variant %d (want 1 causal or 2 depth)", path, v[9]);
+        for (int i = 0; i < 32; i++) c->sc_layers[i] = inh__rd32(h + 4 * (16 + i));
+    }
     if (inh_config_check(c, path)) return -1;
-    size_t s[INH_NUM_PARAMS];
+    size_t s[INH_MAX_PARAMS];
     *expect_len = 1024 + inh__param_sizes(c, s) * sizeof(float);
     if (file_len != *expect_len)
         return inh__fail("%s: file is %zu bytes but its header (maxT=%d V=%d L=%d NH=%d C=%d Vp=%d) needs %zu%s", path,
@@ -3010,8 +3314,13 @@ INHDEF int inh_model_load(inh_model *m, const char *path) {
 INH__FN void inh__model_header_write(const inh_config *c, unsigned char *h) {
     memset(h, 0, 1024);
     int32_t v[9] = {INH__MODEL_MAGIC, INH__MODEL_VERSION, c->maxT, c->V, c->L, c->NH, c->C, c->Vp,
-                    (c->bias ? 0 : INH__FLAG_NO_BIAS) | (c->layer_scale ? INH__FLAG_LAYER_SCALE : 0)};
+                    (c->bias ? 0 : INH__FLAG_NO_BIAS) | (c->layer_scale ? INH__FLAG_LAYER_SCALE : 0) |
+                    (c->shortcuts ? INH__FLAG_SHORTCUTS : 0)};
     for (int i = 0; i < 9; i++) inh__wr32(h + 4 * i, (uint32_t)v[i]);
+    if (c->shortcuts) {
+        inh__wr32(h + 4 * 9, (uint32_t)c->shortcuts);
+        for (int i = 0; i < 32; i++) inh__wr32(h + 4 * (16 + i), c->sc_layers[i]);
+    }
 }
 
 /* write n floats little-endian */
@@ -5002,7 +5311,8 @@ INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
    [9] step, [10] B, [11] T, [12] steps, [13] accum, [14] warmup, [15] schedule, [16] shuffle,
    [17] decay_all, [18..24] lr min_lr beta1 beta2 eps weight_decay grad_clip (float bits), [25] flags
    (bit 0: bf16 matmuls),
-   [26,27] seed, [28,29] data rng state, [30,31] data position (uint64 as lo, hi), [32] has moments */
+   [26,27] seed, [28,29] data rng state, [30,31] data position (uint64 as lo, hi), [32] has moments,
+   [33] shortcut variant and [40..71] the selected layers' bits (slots 9 and 16..47 of the model header) */
 INH__FN uint32_t inh__fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 INH__FN float inh__bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
@@ -5025,8 +5335,11 @@ INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     v[32] = m->m_mem != NULL;
     size_t bad = inh__first_nonfinite(m->params_mem, m->num_params);
     if (bad < m->num_params) return inh__fail("%s: not saved: parameter %zu is not finite (the model has diverged)", path, bad);
+    unsigned char sc[4 * 33];   /* the model header's slots 9 and 16..47 */
+    memcpy(sc, h + 4 * 9, 4); memcpy(sc + 4, h + 4 * 16, 4 * 32);
     memset(h, 0, sizeof h);
     for (int i = 0; i < 33; i++) inh__wr32(h + 4 * i, v[i]);
+    memcpy(h + 4 * 33, sc, 4); memcpy(h + 4 * 40, sc + 4, 4 * 32);
     inh__wfile w;
     if (inh__wopen(&w, path)) return -1;
     inh__wwrite(&w, h, sizeof h);
@@ -5045,8 +5358,9 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
     if (len < 1024) { INH_FREE(buf); return inh__fail("%s: too short for a training-state header (truncated?)", path); }
     for (int i = 0; i < 33; i++) v[i] = inh__rd32(buf + 4 * i);
     if (v[0] != INH__STATE_MAGIC || v[1] != 1) { INH_FREE(buf); return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, v[0], v[1]); }
-    memcpy(mh, buf, 1024);               /* reuse the model-header checks on slots 2..8 */
+    memcpy(mh, buf, 1024);               /* reuse the model-header checks on slots 2..8 (and shortcuts) */
     inh__wr32(mh, INH__MODEL_MAGIC); inh__wr32(mh + 4, INH__MODEL_VERSION);
+    memcpy(mh + 4 * 9, buf + 4 * 33, 4); memcpy(mh + 4 * 16, buf + 4 * 40, 4 * 32);
     size_t nmat = v[32] ? 3 : 1;
     if (inh__model_header(mh, 1024 + (len - 1024) / nmat, path, &c, &expect) || (len - 1024) % nmat) {
         INH_FREE(buf);
