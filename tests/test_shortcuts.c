@@ -128,7 +128,95 @@ static void fd_model(int variant, const char *layers, int bias) {
     inh_model_free(&m);
 }
 
+/* ---- parity with PyTorch (tests/ref/make_ref.py, float64 from the same float32 weights) ---------- */
+/* Tolerances as in test_core.c's parity tests: logits 1e-5 abs + 1e-5 rel, loss 1e-5 rel, gradients
+   2e-6 abs + 1e-4 rel, 10 AdamW steps: losses 1e-5 abs, parameters 1e-6 abs + 1e-5 rel. */
+static double parity_max_abs, parity_max_rel;
+static void parity(const char *name, int variant, int nsel) {
+    char path[256];
+    bundle b;
+    inh_model m;
+    snprintf(path, sizeof path, "tests/ref/%s_ref.bin", name);
+    if (bundle_load(&b, path)) { CHECK(0, "cannot read %s", path); return; }
+    snprintf(path, sizeof path, "tests/ref/%s.bin", name);
+    if (inh_model_load(&m, path)) { CHECK(0, "load %s: %s", path, inh_error()); bundle_free(&b); return; }
+    CHECK(m.cfg.shortcuts == variant && inh_sc_layers(&m.cfg, NULL) == nsel, "%s: header gives variant %d with %d layers", name, m.cfg.shortcuts, inh_sc_layers(&m.cfg, NULL));
+    int B = 2, T = 8, x[16], y[16];
+    const rec *t = bundle_get(&b, "tokens");
+    for (int i = 0; t && i < B * T; i++) { x[i] = (int)t->data[i]; y[i] = (int)t->data[i + 1]; }
+    inh_model_forward(&m, x, NULL, B, T);
+    const rec *lg = bundle_get(&b, "logits"), *loss = bundle_get(&b, "loss");
+    double w = 0, mx, mr;
+    for (int i = 0; i < B * T && lg; i++)
+        for (int v = 0; v < m.cfg.V; v++) {
+            double ref = lg->data[i * m.cfg.V + v], d = fabs(m.acts.logits[(size_t)i * m.cfg.Vp + v] - ref);
+            double q = d / (1e-5 + 1e-5 * fabs(ref));
+            if (q > w) w = q;
+            if (d > parity_max_abs) parity_max_abs = d;
+        }
+    CHECK(lg && w <= 1.0, "%s: logits differ from PyTorch (worst ratio to tolerance %.3g)", name, w);
+    inh_model_forward(&m, x, y, B, T);
+    if (loss) CHECK_CLOSE(m.mean_loss, loss->data[0], 0, 1e-5, "loss vs PyTorch (rel 1e-5)");
+    inh_model_zero_grad(&m);
+    inh_model_backward(&m, 1.0f);
+    float *g = m.grads_mem;
+    for (int i = 0; i < INH_MAX_PARAMS; i++) {
+        char gn[64];
+        snprintf(gn, sizeof gn, "grad.%s", inh_param_name(i));
+        const rec *r = bundle_get(&b, gn);
+        if (!r || r->n != m.param_sizes[i]) { CHECK(0, "%s: %s shape", name, gn); g += m.param_sizes[i]; continue; }
+        w = worst(g, r->data, r->n, 2e-6, 1e-4, &mx, &mr);
+        if (mx > parity_max_abs) parity_max_abs = mx;
+        if (mr > parity_max_rel) parity_max_rel = mr;
+        CHECK(w <= 1.0, "%s %s: gradient differs from PyTorch (max abs %.3g; atol 2e-6 rtol 1e-4)", name, gn, mx);
+        g += m.param_sizes[i];
+    }
+    const rec *ld = bundle_get(&b, "loss_drop_shortcut");
+    m.drop_shortcut = 1;
+    inh_model_forward(&m, x, y, B, T);
+    if (ld) CHECK_CLOSE(m.mean_loss, ld->data[0], 0, 1e-5, "loss with the shortcut dropped vs PyTorch");
+    m.drop_shortcut = 0;
+    inh_model_free(&m);
+    /* 10 AdamW steps, 2-D decay grouping (the shortcut matrices decay, their vectors do not) */
+    inh_model_load(&m, path);
+    inh_adamw o = {0.9f, 0.999f, 1e-8f, 0.01f, 0, 0.0f};
+    const rec *ref = bundle_get(&b, "losses_adamw");
+    double worst_d = 0;
+    for (int s = 0; s < 10 && ref; s++) {
+        inh_model_zero_grad(&m);
+        inh_model_forward(&m, x, y, B, T);
+        double d = fabs(m.mean_loss - ref->data[s]);
+        if (d > worst_d) worst_d = d;
+        inh_model_backward(&m, 1.0f);
+        inh_model_update(&m, &o, 1e-4f, s + 1, inh_model_grad_norm(&m));
+    }
+    CHECK(ref && worst_d <= 1e-5, "%s: AdamW losses differ from PyTorch by %.3g", name, worst_d);
+    float *p = m.params_mem;
+    for (int i = 0; i < INH_MAX_PARAMS; i++) {
+        char pn[96];
+        snprintf(pn, sizeof pn, "params_after_10.%s", inh_param_name(i));
+        const rec *r = bundle_get(&b, pn);
+        if (r && i == 5) {   /* the key bias: exactly zero gradient (see test_core.c's parity_adamw) */
+            int C = m.cfg.C;
+            for (int l = 0; l < m.cfg.L; l++) memcpy(p + l * 3 * C + C, r->data + l * 3 * C + C, C * sizeof(float));
+        }
+        if (r && i == 27) memcpy(p, r->data, m.cfg.C * sizeof(float));   /* sc_kvb's key half: the same shift invariance */
+        if (r && r->n == m.param_sizes[i]) {
+            w = worst(p, r->data, r->n, 1e-6, 1e-5, &mx, NULL);
+            CHECK(w <= 1.0, "%s %s after 10 steps: max abs diff %.3g (atol 1e-6 rtol 1e-5)", name, pn, mx);
+        } else CHECK(0, "%s: missing %s", name, pn);
+        p += m.param_sizes[i];
+    }
+    inh_model_free(&m);
+    bundle_free(&b);
+}
+
 int main(void) {
+    parity("tiny_sc_causal", INH_SC_CAUSAL, 2);
+    parity("tiny_sc_depth", INH_SC_DEPTH, 2);
+    parity("tiny_sc_subset", INH_SC_CAUSAL, 1);
+    printf("  PyTorch parity (logits and gradients of 3 shortcut models): max abs diff %.3g, max rel diff %.3g (|ref| > 1e-3)\n",
+           parity_max_abs, parity_max_rel);
     fd_kernel(1);
     fd_kernel(0);
     for (int bias = 0; bias <= 1; bias++) {
