@@ -238,6 +238,10 @@ typedef struct {
     int *tokens;             /* the tokens in the cache (maxT) */
     int n;                   /* tokens in the cache */
     size_t cache_floats;     /* memory held by the cache */
+    /* shortcuts: keys and values of the selected layers' features, (n, maxT, 2C) for causal (every
+       position stays in the cache), (n, 2C) for depth (only the current position is needed) */
+    float *sc_kv, *sc_buf;   /* sc_buf: scratch of one position */
+    int *sc_idx;             /* (L) index of layer l among the selected layers, or -1 */
 } inh_kv;
 INHDEF int  inh_kv_init(inh_kv *kv, inh_model *m);
 INHDEF void inh_kv_free(inh_kv *kv);
@@ -2461,41 +2465,45 @@ typedef struct { float *out, *dinp; const float *inp, *gout, *dout; size_t n; } 
 static inline float inh__tanh(float u) { return 1.0f - 2.0f / (expf(2.0f * u) + 1.0f); }
 static void inh__gelu_fwd_chunk(void *p, int lo, int hi) {
     inh__gelu_args *a = (inh__gelu_args *)p;
-    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64, i = s;
+    for (int k = lo; k < hi; k++) {   /* chunk by chunk: where the vectors stop never depends on the thread split */
+        size_t s = a->n * (size_t)k / 64, e = a->n * (size_t)(k + 1) / 64, i = s;
 #if INH__VW
-    for (; i + INH__VW <= e; i += INH__VW) {   /* the same formula, a vector at a time */
-        inh__vf x = inh__vld(a->inp + i), one = inh__vset(1.0f);
-        inh__vf u = inh__vmul(inh__vset(INH__GELU_S), inh__vfma(inh__vmul(inh__vset(0.044715f), x), inh__vmul(x, x), x));
-        inh__vf th = inh__vsub(one, inh__vdiv(inh__vset(2.0f), inh__vadd(inh__vexp(inh__vadd(u, u)), one)));
-        inh__vst(a->out + i, inh__vmul(inh__vmul(inh__vset(0.5f), x), inh__vadd(one, th)));
-    }
+        for (; i + INH__VW <= e; i += INH__VW) {   /* the same formula, a vector at a time */
+            inh__vf x = inh__vld(a->inp + i), one = inh__vset(1.0f);
+            inh__vf u = inh__vmul(inh__vset(INH__GELU_S), inh__vfma(inh__vmul(inh__vset(0.044715f), x), inh__vmul(x, x), x));
+            inh__vf th = inh__vsub(one, inh__vdiv(inh__vset(2.0f), inh__vadd(inh__vexp(inh__vadd(u, u)), one)));
+            inh__vst(a->out + i, inh__vmul(inh__vmul(inh__vset(0.5f), x), inh__vadd(one, th)));
+        }
 #endif
-    for (; i < e; i++) {
-        float x = a->inp[i];
-        a->out[i] = 0.5f * x * (1.0f + inh__tanh(INH__GELU_S * (x + 0.044715f * x * x * x)));
+        for (; i < e; i++) {
+            float x = a->inp[i];
+            a->out[i] = 0.5f * x * (1.0f + inh__tanh(INH__GELU_S * (x + 0.044715f * x * x * x)));
+        }
     }
 }
 static void inh__gelu_bwd_chunk(void *p, int lo, int hi) {
     inh__gelu_args *a = (inh__gelu_args *)p;
-    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64, i = s;
+    for (int k = lo; k < hi; k++) {   /* chunk by chunk: where the vectors stop never depends on the thread split */
+        size_t s = a->n * (size_t)k / 64, e = a->n * (size_t)(k + 1) / 64, i = s;
 #if INH__VW
-    for (; i + INH__VW <= e; i += INH__VW) {   /* the formula below, a vector at a time */
-        inh__vf x = inh__vld(a->inp + i), one = inh__vset(1.0f), u = inh__vmul(inh__vset(INH__GELU_S), x);
-        inh__vf xs = inh__vsel_absgt(x, 1e-3f, one, x);   /* no division by a tiny x, even in unused lanes */
-        inh__vf thb = inh__vsub(inh__vdiv(inh__vmul(inh__vset(2.0f), inh__vld(a->gout + i)), xs), one);
-        inh__vf ths = inh__vfnma(inh__vmul(inh__vmul(u, u), u), inh__vset(1.0f / 3.0f), u);
-        inh__vf th = inh__vsel_absgt(x, 1e-3f, ths, thb), x2 = inh__vmul(x, x);
-        inh__vf d = inh__vmul(inh__vmul(inh__vmul(inh__vset(0.5f), x), inh__vfnma(th, th, one)),
-                              inh__vmul(inh__vset(INH__GELU_S), inh__vfma(inh__vset(3.0f * 0.044715f), x2, one)));
-        inh__vf g = inh__vfma(inh__vset(0.5f), inh__vadd(one, th), d);
-        inh__vst(a->dinp + i, inh__vfma(g, inh__vld(a->dout + i), inh__vld(a->dinp + i)));
-    }
+        for (; i + INH__VW <= e; i += INH__VW) {   /* the formula below, a vector at a time */
+            inh__vf x = inh__vld(a->inp + i), one = inh__vset(1.0f), u = inh__vmul(inh__vset(INH__GELU_S), x);
+            inh__vf xs = inh__vsel_absgt(x, 1e-3f, one, x);   /* no division by a tiny x, even in unused lanes */
+            inh__vf thb = inh__vsub(inh__vdiv(inh__vmul(inh__vset(2.0f), inh__vld(a->gout + i)), xs), one);
+            inh__vf ths = inh__vfnma(inh__vmul(inh__vmul(u, u), u), inh__vset(1.0f / 3.0f), u);
+            inh__vf th = inh__vsel_absgt(x, 1e-3f, ths, thb), x2 = inh__vmul(x, x);
+            inh__vf d = inh__vmul(inh__vmul(inh__vmul(inh__vset(0.5f), x), inh__vfnma(th, th, one)),
+                                  inh__vmul(inh__vset(INH__GELU_S), inh__vfma(inh__vset(3.0f * 0.044715f), x2, one)));
+            inh__vf g = inh__vfma(inh__vset(0.5f), inh__vadd(one, th), d);
+            inh__vst(a->dinp + i, inh__vfma(g, inh__vld(a->dout + i), inh__vld(a->dinp + i)));
+        }
 #endif
-    for (; i < e; i++) {
-        float x = a->inp[i];
-        float u = INH__GELU_S * x, th = fabsf(x) > 1e-3f ? 2.0f * a->gout[i] / x - 1.0f : u - u * u * u * (1.0f / 3.0f);
-        float g = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * INH__GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
-        a->dinp[i] += g * a->dout[i];
+        for (; i < e; i++) {
+            float x = a->inp[i];
+            float u = INH__GELU_S * x, th = fabsf(x) > 1e-3f ? 2.0f * a->gout[i] / x - 1.0f : u - u * u * u * (1.0f / 3.0f);
+            float g = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * INH__GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
+            a->dinp[i] += g * a->dout[i];
+        }
     }
 }
 INH__FN void inh__gelu_forward(float *out, const float *inp, size_t n, int nt) {
@@ -3017,33 +3025,34 @@ typedef struct { float *w, *g, *m, *v; size_t n; const inh_adamw *o; float lr, w
 static void inh__adam_chunks(void *p, int lo, int hi) {   /* element-wise: any split gives the same bits */
     inh__adam_args *a = (inh__adam_args *)p;
     const inh_adamw *o = a->o;
-    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64;
     float *INH__RESTRICT w = a->w, *INH__RESTRICT m = a->m, *INH__RESTRICT v = a->v;
     const float *INH__RESTRICT g = a->g;
     const float b1 = o->beta1, b2 = o->beta2, eps = o->eps, lr = a->lr, wd = a->wd, scale = a->scale, i1 = a->ibc1, i2 = a->ibc2;
-    size_t j = s;
-    /* sqrtf may set errno, so compilers keep the plain loop scalar (4x slower, 240 ms a step
-       at 124M): the vector paths say sqrt without errno. Which elements take which path depends
-       on the 64 fixed chunks only, so bits never depend on the thread count. */
+    for (int k = lo; k < hi; k++) {   /* chunk by chunk, so that the split between vector and scalar never depends on the threads */
+        size_t s = a->n * (size_t)k / 64, e = a->n * (size_t)(k + 1) / 64, j = s;
+        /* sqrtf may set errno, so compilers keep the plain loop scalar (4x slower, 240 ms a step
+           at 124M): the vector paths say sqrt without errno. Which elements take which path depends
+           on the 64 fixed chunks only, so bits never depend on the thread count. */
 #if INH__VW
-    const inh__vf vb1 = inh__vset(b1), vc1 = inh__vset(1.0f - b1), vb2 = inh__vset(b2), vc2 = inh__vset(1.0f - b2),
-                  veps = inh__vset(eps), vlr = inh__vset(lr), vwd = inh__vset(wd), vsc = inh__vset(scale),
-                  vi1 = inh__vset(i1), vi2 = inh__vset(i2);
-    for (; j + INH__VW <= e; j += INH__VW) {
-        inh__vf gj = inh__vmul(inh__vld(g + j), vsc), wj = inh__vld(w + j);
-        inh__vf mj = inh__vfma(vb1, inh__vld(m + j), inh__vmul(vc1, gj));
-        inh__vf vj = inh__vfma(vb2, inh__vld(v + j), inh__vmul(inh__vmul(vc2, gj), gj));
-        inh__vf den = inh__vadd(inh__vsqrt(inh__vmul(vj, vi2)), veps);
-        inh__vf upd = inh__vfma(vwd, wj, inh__vdiv(inh__vmul(mj, vi1), den));
-        inh__vst(m + j, mj); inh__vst(v + j, vj);
-        inh__vst(w + j, inh__vfnma(vlr, upd, wj));
-    }
+        const inh__vf vb1 = inh__vset(b1), vc1 = inh__vset(1.0f - b1), vb2 = inh__vset(b2), vc2 = inh__vset(1.0f - b2),
+                      veps = inh__vset(eps), vlr = inh__vset(lr), vwd = inh__vset(wd), vsc = inh__vset(scale),
+                      vi1 = inh__vset(i1), vi2 = inh__vset(i2);
+        for (; j + INH__VW <= e; j += INH__VW) {
+            inh__vf gj = inh__vmul(inh__vld(g + j), vsc), wj = inh__vld(w + j);
+            inh__vf mj = inh__vfma(vb1, inh__vld(m + j), inh__vmul(vc1, gj));
+            inh__vf vj = inh__vfma(vb2, inh__vld(v + j), inh__vmul(inh__vmul(vc2, gj), gj));
+            inh__vf den = inh__vadd(inh__vsqrt(inh__vmul(vj, vi2)), veps);
+            inh__vf upd = inh__vfma(vwd, wj, inh__vdiv(inh__vmul(mj, vi1), den));
+            inh__vst(m + j, mj); inh__vst(v + j, vj);
+            inh__vst(w + j, inh__vfnma(vlr, upd, wj));
+        }
 #endif
-    for (; j < e; j++) {   /* the tail, and the whole of it without AVX */
-        float gj = g[j] * scale;
-        m[j] = b1 * m[j] + (1.0f - b1) * gj;
-        v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
-        w[j] -= lr * (m[j] * i1 / (sqrtf(v[j] * i2) + eps) + wd * w[j]);
+        for (; j < e; j++) {   /* the tail, and the whole of it without AVX */
+            float gj = g[j] * scale;
+            m[j] = b1 * m[j] + (1.0f - b1) * gj;
+            v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
+            w[j] -= lr * (m[j] * i1 / (sqrtf(v[j] * i2) + eps) + wd * w[j]);
+        }
     }
 }
 INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm) {
@@ -3100,6 +3109,7 @@ INH__FN int inh__sample_logits(const float *logits, int V, float temperature, in
 }
 
 INHDEF void inh_kv_free(inh_kv *kv) {
+    INH_FREE(kv->sc_kv); INH_FREE(kv->sc_buf); INH_FREE(kv->sc_idx);
     if (kv->k) for (int l = 0; l < kv->m->cfg.L; l++) { INH_FREE(kv->k[l]); INH_FREE(kv->v[l]); }
     INH_FREE(kv->k); INH_FREE(kv->v); INH_FREE(kv->x); INH_FREE(kv->tokens);
     memset(kv, 0, sizeof *kv);
@@ -3125,7 +3135,67 @@ INHDEF int inh_kv_init(inh_kv *kv, inh_model *m) {
         if (!kv->k[l] || !kv->v[l]) { inh_kv_free(kv); return -1; }
         kv->cache_floats += 2 * T * C;
     }
+    if (inh__sc_on(m)) {
+        int sel[INH_SC_MAX_LAYER], n = inh_sc_layers(c, sel);
+        size_t keep = c->shortcuts == INH_SC_CAUSAL ? (size_t)n * T * 2 * C : (size_t)n * 2 * C;
+        kv->sc_kv = INH__ALLOC(float, keep);
+        kv->sc_buf = INH__ALLOC(float, 6 * C + (size_t)n * T);   /* ln, fc1, fc1g, feat, q, atty; a row */
+        kv->sc_idx = INH__ALLOC(int, c->L);
+        if (!kv->sc_kv || !kv->sc_buf || !kv->sc_idx) { inh_kv_free(kv); return -1; }
+        for (int l = 0; l < c->L; l++) kv->sc_idx[l] = -1;
+        for (int i = 0; i < n; i++) kv->sc_idx[sel[i]] = i;
+        if (c->shortcuts == INH_SC_CAUSAL) kv->cache_floats += keep;
+    }
     return 0;
+}
+
+/* shortcuts, one position t: feature map i of h_l (x) into its key/value slot */
+INH__FN void inh__kv_sc_feature(inh_kv *kv, int i, int t) {
+    inh_model *m = kv->m;
+    const inh_config *c = &m->cfg;
+    const inh_params *p = &m->params;
+    int C = c->C, nt = m->threads, bias = c->bias;
+    size_t ic = (size_t)i * C, C2 = (size_t)C * C;
+    float mean, rstd, *ln = kv->sc_buf, *f1 = ln + C, *f1g = f1 + C, *feat = f1g + C;
+    float *dst = kv->sc_kv + (c->shortcuts == INH_SC_CAUSAL ? ((size_t)i * c->maxT + t) : (size_t)i) * 2 * C;
+    inh__layernorm_forward(ln, &mean, &rstd, kv->x, p->sc_lnw + ic, bias ? p->sc_lnb + ic : NULL, 1, C, 1);
+    inh__matmul_forward(f1, ln, p->sc_fc1w + i * C2, bias ? p->sc_fc1b + ic : NULL, 1, C, C, nt);
+    inh__gelu_forward(f1g, f1, (size_t)C, 1);
+    inh__matmul_forward(feat, f1g, p->sc_fc2w + i * C2, bias ? p->sc_fc2b + ic : NULL, 1, C, C, nt);
+    inh__matmul_forward(dst, feat, p->sc_kvw, bias ? p->sc_kvb : NULL, 1, C, 2 * C, nt);
+}
+/* shortcuts, one position t: x (h_{L-1}) += proj(attention of LNq(x) over the cached features) */
+INH__FN void inh__kv_sc_attend(inh_kv *kv, int t) {
+    inh_model *m = kv->m;
+    const inh_config *c = &m->cfg;
+    const inh_params *p = &m->params;
+    int C = c->C, NH = c->NH, hs = C / NH, nt = m->threads, bias = c->bias, n = inh_sc_layers(c, NULL);
+    int causal = c->shortcuts == INH_SC_CAUSAL, cnt = causal ? t + 1 : 1;
+    float mean, rstd, *ln = kv->sc_buf, *q = ln + 4 * C, *atty = q + C, *row = atty + C, *out = ln + C;
+    float scale = 1.0f / sqrtf((float)hs);
+    inh__layernorm_forward(ln, &mean, &rstd, kv->x, p->sc_lnqw, bias ? p->sc_lnqb : NULL, 1, C, 1);
+    inh__matmul_forward(q, ln, p->sc_qw, bias ? p->sc_qb : NULL, 1, C, C, nt);
+    for (int h = 0; h < NH; h++) {
+        float mx = -INFINITY, sum = 0.0f;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < cnt; j++) {
+                const float *k = kv->sc_kv + ((size_t)i * (causal ? c->maxT : 1) + j) * 2 * C + h * hs;
+                float sc = inh__dot(q + h * hs, k, hs) * scale;
+                row[i * cnt + j] = sc;
+                if (sc > mx) mx = sc;
+            }
+        for (int j = 0; j < n * cnt; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
+        float *o = atty + h * hs;
+        for (int e = 0; e < hs; e++) o[e] = 0.0f;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < cnt; j++) {
+                const float *v = kv->sc_kv + ((size_t)i * (causal ? c->maxT : 1) + j) * 2 * C + C + h * hs;
+                float w = row[i * cnt + j] / sum;
+                for (int e = 0; e < hs; e++) o[e] += w * v[e];
+            }
+    }
+    inh__matmul_forward(out, atty, p->sc_projw, bias ? p->sc_projb : NULL, 1, C, C, nt);
+    inh__residual_forward(kv->x, kv->x, out, (size_t)C);
 }
 
 /* one position through every block, attending to the cache (same kernels as the batched forward) */
@@ -3168,7 +3238,9 @@ INH__FN void inh__kv_forward(inh_kv *kv, int token) {
         inh__gelu_forward(kv->hg, kv->h, (size_t)4 * C, 1);
         inh__matmul_forward(kv->h, kv->hg, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, 1, 4 * C, C, nt);
         inh__residual_forward(kv->x, kv->x, kv->h, (size_t)C);
+        if (kv->sc_idx && kv->sc_idx[l] >= 0) inh__kv_sc_feature(kv, kv->sc_idx[l], t);
     }
+    if (kv->sc_kv) inh__kv_sc_attend(kv, t);
     inh__layernorm_forward(kv->ln, &mean, &rstd, kv->x, p->lnfw, bias ? p->lnfb : NULL, 1, C, 1);
     inh__matmul_forward(kv->logits, kv->ln, p->wte, NULL, 1, C, c->Vp, nt);
     kv->tokens[kv->n++] = token;

@@ -211,7 +211,161 @@ static void parity(const char *name, int variant, int nsel) {
     bundle_free(&b);
 }
 
+/* ---- the KV cache ----------------------------------------------------------------------------- */
+/* The cache gives the logits of a full forward over the same window at every position, past maxT
+   (sliding window) too; only the summation order of the softmaxes differs: 1e-5 absolute on
+   logits of order 1 (as test_core.c's kv_cache). causal keeps n (maxT, 2C) feature slots, depth none. */
+static void kv_cache(int variant, int bias, int drop) {
+    inh_model m;
+    inh_kv kv;
+    int toks[40];
+    sc_model(&m, 4, 16, 2, 16, 45, variant, variant == INH_SC_DEPTH ? "0,2" : NULL, bias, 21);
+    m.drop_shortcut = drop;
+    inh_rng r;
+    inh_rng_seed(&r, 5);
+    for (int i = 0; i < 40; i++) toks[i] = (int)(inh_rng_u64(&r) % 45);
+    CHECK(inh_kv_init(&kv, &m) == 0, "kv init");
+    size_t want = 4 * 2 * 16 * 16 + (!drop && variant == INH_SC_CAUSAL ? 3 * 16 * 2 * 16 : 0);
+    CHECK(kv.cache_floats == want, "%s cache: %zu floats, want %zu", inh_sc_variant_name(variant), kv.cache_floats, want);
+    double w = 0;
+    for (int k = 0; k < 40; k++) {
+        inh_kv_push(&kv, toks[k]);
+        int start = k + 1 > 16 ? k + 1 - 16 : 0, T = k + 1 - start;
+        inh_model_forward(&m, toks + start, NULL, 1, T);
+        for (int v = 0; v < 45; v++) {
+            double d = fabs(kv.logits[v] - m.acts.logits[(size_t)(T - 1) * m.cfg.Vp + v]);
+            if (d > w) w = d;
+        }
+    }
+    CHECK(w <= 1e-5, "KV-cache logits equal the full forward's (%s, bias %d, shortcut dropped %d): max diff %.3g", inh_sc_variant_name(variant), bias, drop, w);
+    inh_kv_free(&kv);
+    inh_model_free(&m);
+}
+
+/* ---- threads, files, resume ------------------------------------------------------------------- */
+static void threads(int variant) {
+    inh_model a, b;
+    sc_model(&a, 3, 16, 2, 16, 50, variant, NULL, 1, 5);
+    sc_model(&b, 3, 16, 2, 16, 50, variant, NULL, 1, 5);
+    b.threads = 3;
+    int x[32], y[32];
+    for (int i = 0; i < 32; i++) { x[i] = (i * 7) % 50; y[i] = (i * 11 + 3) % 50; }
+    inh_model_zero_grad(&a); inh_model_zero_grad(&b);
+    inh_model_forward(&a, x, y, 2, 16); inh_model_forward(&b, x, y, 2, 16);
+    CHECK(a.mean_loss == b.mean_loss, "%s: loss differs between 1 and 3 threads", inh_sc_variant_name(variant));
+    float loss = a.mean_loss;
+    inh_model_backward(&a, 1); inh_model_backward(&b, 1);
+    CHECK(memcmp(a.grads_mem, b.grads_mem, a.num_params * 4) == 0, "%s: gradients differ between 1 and 3 threads", inh_sc_variant_name(variant));
+    inh_adamw o;
+    inh_adamw_default(&o);
+    inh_model_update(&a, &o, 1e-3f, 1, inh_model_grad_norm(&a));
+    inh_model_update(&b, &o, 1e-3f, 1, inh_model_grad_norm(&b));
+    CHECK(memcmp(a.params_mem, b.params_mem, a.num_params * 4) == 0, "%s: AdamW step differs between 1 and 3 threads", inh_sc_variant_name(variant));
+    memcpy(b.params_mem, a.params_mem, a.num_params * 4);
+    inh_model_zero_grad(&a);
+    inh_model_forward(&a, x, y, 2, 16);
+    loss = a.mean_loss;
+    inh_model_backward(&a, 1);
+    /* stored weights (keep_attention, for the analysis) give the same bits as recomputed rows */
+    inh_model_zero_grad(&b);
+    b.keep_attention = 1;
+    inh_model_forward(&b, x, y, 2, 16);
+    CHECK(loss == b.mean_loss && b.acts.sc_att && !a.acts.sc_att, "%s: stored shortcut weights give the same loss", inh_sc_variant_name(variant));
+    inh_model_backward(&b, 1);
+    CHECK(memcmp(a.grads_mem, b.grads_mem, a.num_params * 4) == 0, "%s: and the same gradients", inh_sc_variant_name(variant));
+    inh_model_free(&a); inh_model_free(&b);
+}
+
+static void files(void) {
+    inh_model m, m2;
+    sc_model(&m, 3, 8, 2, 16, 61, INH_SC_DEPTH, "1", 0, 9);
+    CHECK(inh_model_save(&m, "build/sc_rt.bin") == 0, "save: %s", inh_error());
+    CHECK(inh_model_load(&m2, "build/sc_rt.bin") == 0, "load: %s", inh_error());
+    CHECK(m2.num_params == m.num_params && memcmp(m.params_mem, m2.params_mem, m.num_params * 4) == 0, "llm.c file: parameters round trip");
+    CHECK(m2.cfg.shortcuts == INH_SC_DEPTH && m2.cfg.sc_layers[0] == 2u && m2.cfg.bias == 0, "llm.c file: variant, layers and no-bias round trip");
+    unsigned char *buf; size_t len;
+    inh__read_file("build/sc_rt.bin", &buf, &len, 0);
+    CHECK(inh__rd32(buf + 32) == 4u + 1u && inh__rd32(buf + 36) == 2u && inh__rd32(buf + 64) == 2u && len == 1024 + m.num_params * 4,
+          "header: slot 8 = no-bias | shortcuts, slot 9 = 2 (depth), slot 16 = bit of layer 1; size = header + all tensors");
+    /* llm.c reads the first 16 tensors: the prefix is a plain model's file */
+    size_t plain = 0;
+    for (int i = 0; i < INH_NUM_PARAMS; i++) plain += m.param_sizes[i];
+    CHECK(memcmp(buf + 1024, m.params_mem, plain * 4) == 0 && m.params.sc_lnw == m.params_mem + plain, "the 16 llm.c tensors come first");
+    inh__wr32(buf + 64, 4u);   /* layer 2 of a 3-layer model is the last: not intermediate */
+    FILE *f = fopen("build/sc_bad.bin", "wb"); fwrite(buf, 1, len, f); fclose(f);
+    inh_model m3;
+    CHECK(inh_model_load(&m3, "build/sc_bad.bin") != 0 && strstr(inh_error(), "outside 0..1"), "a selected layer outside 0..L-2 is refused: %s", inh_error());
+    inh__wr32(buf + 64, 2u); inh__wr32(buf + 36, 7u);
+    f = fopen("build/sc_bad.bin", "wb"); fwrite(buf, 1, len, f); fclose(f);
+    CHECK(inh_model_load(&m3, "build/sc_bad.bin") != 0 && strstr(inh_error(), "variant"), "an unknown variant is refused: %s", inh_error());
+    free(buf);
+    inh_config c;
+    inh_config_default(&c, 8, 10, 1, 1, 8);
+    CHECK(inh_config_set_shortcuts(&c, INH_SC_CAUSAL, NULL) != 0 && strstr(inh_error(), "at least 2 layers"), "shortcuts on a 1-layer model: %s", inh_error());
+    inh_config_default(&c, 8, 10, 4, 1, 8);
+    CHECK(inh_config_set_shortcuts(&c, INH_SC_CAUSAL, "1,3") != 0 && strstr(inh_error(), "outside 0..2"), "--shortcut-layers 1,3 on 4 layers: %s", inh_error());
+    CHECK(inh_config_set_shortcuts(&c, INH_SC_CAUSAL, "1,x") != 0, "--shortcut-layers with garbage refused");
+    CHECK(inh_config_set_shortcuts(&c, INH_SC_CAUSAL, "2,0") == 0 && inh_sc_layers(&c, NULL) == 2 && c.sc_layers[0] == 5u, "--shortcut-layers 2,0");
+    /* plain models are untouched: same parameters, the same file bytes as before shortcuts existed */
+    inh_model_free(&m); inh_model_free(&m2);
+}
+
+static void make_pattern(const char *path, int n) {
+    int *ids = (int *)malloc(sizeof(int) * n);
+    for (int i = 0; i < n; i++) ids[i] = ((i / 40) * 3 + (i % 5)) % 32;
+    inh_data_write(path, ids, n);
+    free(ids);
+}
+static void run_steps(inh_trainer *t, int k, float *losses) {
+    for (int i = 0; i < k; i++) { inh_step_info info; inh_trainer_step(t, &info); losses[i] = info.loss; }
+}
+/* 20 steps straight = 10 + state file + 10, bit for bit; the state keeps variant and layers */
+static void resume(int variant) {
+    inh_config c;
+    inh_train_opts o;
+    inh_model m, m2;
+    inh_data d, d2;
+    inh_trainer t, t2;
+    float straight[20], parts[20];
+    make_pattern("build/sc_pattern.bin", 4000);
+    inh_config_default(&c, 16, 32, 3, 2, 16);
+    inh_config_set_shortcuts(&c, variant, "1");
+    inh_train_opts_default(&o);
+    o.B = 4; o.T = 16; o.steps = 20; o.lr = 1e-2f; o.warmup = 3; o.min_lr = 1e-3f; o.accum = 2;
+    inh_model_init(&m, &c, 1);
+    inh_data_open(&d, "build/sc_pattern.bin", 32);
+    inh_trainer_init(&t, &m, &d, &o);
+    run_steps(&t, 20, straight);
+    inh_trainer_free(&t); inh_model_free(&m);
+    inh_model_init(&m, &c, 1);
+    inh_trainer_init(&t, &m, &d, &o);
+    run_steps(&t, 10, parts);
+    CHECK(inh_trainer_save_state(&t, "build/sc_state.bin") == 0, "save state: %s", inh_error());
+    inh_trainer_free(&t); inh_model_free(&m);
+    unsigned char *buf; size_t len;
+    inh__read_file("build/sc_state.bin", &buf, &len, 0);
+    CHECK(inh__rd32(buf + 4 * 33) == (uint32_t)variant && inh__rd32(buf + 4 * 40) == 2u && inh__rd32(buf + 4 * 8) == 4u,
+          "state header: slot 33 variant, slot 40 layer bits, slot 8 flag");
+    free(buf);
+    inh_data_open(&d2, "build/sc_pattern.bin", 32);
+    CHECK(inh_trainer_load_state(&t2, &m2, &d2, "build/sc_state.bin") == 0, "load state: %s", inh_error());
+    CHECK(m2.cfg.shortcuts == variant && m2.cfg.sc_layers[0] == 2u, "state keeps the shortcuts");
+    run_steps(&t2, 10, parts + 10);
+    CHECK(memcmp(straight, parts, sizeof straight) == 0, "%s: 20 steps straight equal 10 + save + resume 10, bit for bit", inh_sc_variant_name(variant));
+    CHECK(straight[19] < straight[0] - 0.5f, "%s: the model learns (%.3f -> %.3f)", inh_sc_variant_name(variant), straight[0], straight[19]);
+    inh_trainer_free(&t2); inh_model_free(&m2);
+    inh_data_close(&d); inh_data_close(&d2);
+}
+
 int main(void) {
+    kv_cache(INH_SC_CAUSAL, 1, 0);
+    kv_cache(INH_SC_DEPTH, 0, 0);
+    kv_cache(INH_SC_CAUSAL, 0, 1);
+    threads(INH_SC_CAUSAL);
+    threads(INH_SC_DEPTH);
+    files();
+    resume(INH_SC_CAUSAL);
+    resume(INH_SC_DEPTH);
     parity("tiny_sc_causal", INH_SC_CAUSAL, 2);
     parity("tiny_sc_depth", INH_SC_DEPTH, 2);
     parity("tiny_sc_subset", INH_SC_CAUSAL, 1);
