@@ -528,10 +528,18 @@ typedef enum { INH_INHERIT_PAPER = 0, INH_INHERIT_REPO = 1 } inh_inherit_mode;
 /* dst (new) = the first `layers` blocks of ref with token and position embeddings, the final
    LayerNorm and the tied LM head (paper). Blocks keep their index, so 1/(layer+1) attention scaling
    is unchanged. INH_INHERIT_REPO re-initialises wpe and the final LayerNorm (seeded), as the
-   authors' released GPT-2 code does. */
+   authors' released GPT-2 code does.
+   A reference with attention shortcuts passes on the shortcut sub-layer and the feature maps of
+   the inherited layers that stay intermediate (below layers-1); with none left, dst is plain. */
 INHDEF int inh_inherit(inh_model *dst, const inh_model *ref, int layers, int mode, uint64_t seed);
-/* dst (new) = src with its blocks stacked twice: blocks 0..L-1, then 0..L-1 again (2L blocks). */
+/* dst (new) = src with its blocks stacked twice: blocks 0..L-1, then 0..L-1 again (2L blocks).
+   Shortcuts stay on the same (first-copy) layers. */
 INHDEF int inh_stack(inh_model *dst, const inh_model *src);
+/* dst (new) = src with attention shortcuts of the given variant (0: without them) on layers (a
+   list as inh_config_set_shortcuts takes; NULL keeps src's selection, or every intermediate layer
+   if src has none). Feature maps of layers src already has, and src's shortcut sub-layer, are
+   kept; the rest is freshly initialised from seed as inh_model_init would. */
+INHDEF int inh_model_with_shortcuts(inh_model *dst, const inh_model *src, int variant, const char *layers, uint64_t seed);
 /* Distillation: with soft (B,T,Vp) teacher probabilities set, backward uses the gradient of
    (1-w) CE + w KL(teacher || model) at temperature 1. NULL turns it off. */
 INHDEF void inh_model_set_distill(inh_model *m, const float *teacher_probs, float w);
@@ -551,6 +559,7 @@ typedef struct {
     inh_train_opts train;        /* every run: fresh optimizer and schedule; train.steps = budget per run */
     int eval_every, eval_batches, save_every, threads;
     int baselines;               /* INH_BASELINE_* bits */
+    int shortcuts;               /* INH_SC_*: every run trains with attention shortcuts (0: as the reference) */
 } inh_recipe_opts;
 
 typedef struct {
@@ -3444,11 +3453,18 @@ static const struct { const char *name; int size; } inh__st_dtypes[] = {
 #define INH__ST_NDTYPES ((int)(sizeof inh__st_dtypes / sizeof inh__st_dtypes[0]))
 
 /* HF names of our 16 tensors; 2..13 are per layer, under "h.{i}." */
-static const char *const inh__st_names[INH_NUM_PARAMS] = {
+/* Shortcuts (ours, no HF counterpart): shortcut.maps.{l}.* for the feature map of selected layer l
+   (16..21), shortcut.* for the rest (22..29); matrices as torch.nn.Linear stores them, (out, in),
+   so never transposed. config.json says "shortcuts": "causal"|"depth" and "shortcut_layers": [...]. */
+static const char *const inh__st_names[INH_MAX_PARAMS] = {
     "wte.weight", "wpe.weight", "ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias",
     "attn.c_proj.weight", "attn.c_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias",
-    "mlp.c_proj.weight", "mlp.c_proj.bias", "ln_f.weight", "ln_f.bias"};
+    "mlp.c_proj.weight", "mlp.c_proj.bias", "ln_f.weight", "ln_f.bias",
+    "ln.weight", "ln.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias",
+    "shortcut.ln_q.weight", "shortcut.ln_q.bias", "shortcut.q.weight", "shortcut.q.bias",
+    "shortcut.kv.weight", "shortcut.kv.bias", "shortcut.proj.weight", "shortcut.proj.bias"};
 INH__FN int inh__st_per_layer(int p) { return p >= 2 && p <= 13; }
+INH__FN int inh__st_per_map(int p) { return p >= 16 && p <= 21; }
 /* Conv1D weights: HF stores [in, out], we store (out, in) */
 INH__FN int inh__st_transposed(int p) { return p == 4 || p == 6 || p == 10 || p == 12; }
 
@@ -3464,6 +3480,9 @@ INH__FN int inh__st_shape(const inh_config *c, int p, uint64_t *s) {
     case 10: s[0] = C; s[1] = 4 * C; return 2;
     case 11: s[0] = 4 * C; return 1;
     case 12: s[0] = 4 * C; s[1] = C; return 2;
+    case 18: case 20: case 24: case 28: s[0] = C; s[1] = C; return 2;
+    case 26: s[0] = 2 * C; s[1] = C; return 2;
+    case 27: s[0] = 2 * C; return 1;
     default: s[0] = C; return 1;
     }
 }
@@ -3484,7 +3503,17 @@ INH__FN int inh__st_map(const char *name, int *layer) {
         for (int p = 2; p <= 13; p++) if (!strcmp(q, inh__st_names[p])) return p;
         return INH__ST_UNKNOWN;
     }
-    for (int p = 0; p < INH_NUM_PARAMS; p++) if (!inh__st_per_layer(p) && !strcmp(name, inh__st_names[p])) return p;
+    if (!strncmp(name, "shortcut.maps.", 14)) {
+        const char *q = name + 14;
+        int l = 0;
+        if (*q < '0' || *q > '9' || (*q == '0' && q[1] != '.')) return INH__ST_UNKNOWN;
+        while (*q >= '0' && *q <= '9') { l = l * 10 + (*q++ - '0'); if (l >= INH_SC_MAX_LAYER) return INH__ST_UNKNOWN; }
+        if (*q++ != '.') return INH__ST_UNKNOWN;
+        *layer = l;
+        for (int p = 16; p <= 21; p++) if (!strcmp(q, inh__st_names[p])) return p;
+        return INH__ST_UNKNOWN;
+    }
+    for (int p = 0; p < INH_MAX_PARAMS; p++) if (!inh__st_per_layer(p) && !inh__st_per_map(p) && !strcmp(name, inh__st_names[p])) return p;
     return INH__ST_UNKNOWN;
 }
 
@@ -3500,10 +3529,29 @@ INH__FN void inh__st_export_order(int k, int L, int *p, int *l) {
     else if (k < 2 + 12 * L) { *p = 2 + (k - 2) % 12; *l = (k - 2) / 12; }
     else { *p = 14 + (k - 2 - 12 * L); *l = 0; }
 }
-/* tensor p's slice for layer l (l = 0 for the others) */
+/* the shortcut tensors of an export, after the k < 4 + 12 L above: 6 per feature map, then 8 */
+INH__FN void inh__st_export_sc(int k, const int *sel, int *p, int *l) {
+    if (k < 0) { *p = -1; *l = 0; return; }
+    int nmap = 0;
+    while (sel[nmap] >= 0) nmap++;   /* sel ends with -1 */
+    if (k < 6 * nmap) { *p = 16 + k % 6; *l = sel[k / 6]; }
+    else { *p = 22 + (k - 6 * nmap); *l = 0; }
+}
+/* HF name of tensor p for layer l */
+INH__FN void inh__st_fullname(char *out, size_t n, int p, int l) {
+    if (inh__st_per_layer(p)) snprintf(out, n, "h.%d.%s", l, inh__st_names[p]);
+    else if (inh__st_per_map(p)) snprintf(out, n, "shortcut.maps.%d.%s", l, inh__st_names[p]);
+    else snprintf(out, n, "%s", inh__st_names[p]);
+}
+/* tensor p's slice for layer l (l = 0 for the others; for the feature maps, the selected layer l) */
 INH__FN float *inh__st_slice(const inh_model *m, int p, int l) {
     float *b = m->params_mem;
     for (int q = 0; q < p; q++) b += m->param_sizes[q];
+    if (inh__st_per_map(p)) {
+        int i = 0;   /* l's rank among the selected layers */
+        for (int k = 0; k < l; k++) i += (int)(m->cfg.sc_layers[k / 32] >> (k % 32) & 1u);
+        return b + (size_t)i * (m->param_sizes[p] / (size_t)inh_sc_layers(&m->cfg, NULL));
+    }
     return inh__st_per_layer(p) ? b + (size_t)l * (m->param_sizes[p] / (size_t)m->cfg.L) : b;
 }
 
@@ -3699,6 +3747,8 @@ typedef struct {
     int layer_scale, scale_weights, add_cross;
     double eps;
     char act[64], model_type[64];
+    int shortcuts, sc_given;             /* "shortcuts": "causal" | "depth"; "shortcut_layers" given */
+    uint32_t sc_layers[32];
 } inh__st_hfcfg;
 
 /* fields we read; the rest skipped. Absent fields take GPT2Config's defaults, as HF would. */
@@ -3710,6 +3760,7 @@ INH__FN int inh__st_read_config(const char *path, inh__st_hfcfg *hc) {
     int rc = -1;
     hc->n_embd = 768; hc->n_layer = 12; hc->n_head = 12; hc->n_positions = -1; hc->n_ctx = -1; hc->vocab_size = 50257;
     hc->n_inner = -1; hc->layer_scale = 0; hc->scale_weights = 1; hc->add_cross = 0; hc->eps = 1e-5;
+    hc->shortcuts = 0; hc->sc_given = 0; memset(hc->sc_layers, 0, sizeof hc->sc_layers);
     strcpy(hc->act, "gelu_new"); strcpy(hc->model_type, "gpt2");
     if (inh__read_file(path, &buf, &len, (size_t)1 << 24)) return -1;
     inh__json_init(&j, buf, len, path);
@@ -3735,6 +3786,23 @@ INH__FN int inh__st_read_config(const char *path, inh__st_hfcfg *hc) {
             snprintf(sv, 64, "%s", (char *)val.p);
         } else if (!strcmp(k, "layer_norm_epsilon")) {
             if (inh__json_num(&j, &hc->eps)) goto done;
+        } else if (!strcmp(k, "shortcuts")) {
+            if (inh__st_cstr(&j, &val)) goto done;
+            hc->shortcuts = !strcmp((char *)val.p, "none") ? 0 : inh_sc_variant((char *)val.p);
+            if (hc->shortcuts < 0) { inh__fail("%s: \"shortcuts\": \"%s\" (want causal, depth or none)", path, (char *)val.p); goto done; }
+        } else if (!strcmp(k, "shortcut_layers")) {
+            long long l;
+            hc->sc_given = 1;
+            if (inh__json_expect(&j, '[')) goto done;
+            if (inh__json_peek(&j) == ']') j.p++;
+            else for (;;) {
+                if (inh__json_int(&j, &l)) goto done;
+                if (l < 0 || l >= INH_SC_MAX_LAYER) { inh__fail("%s: shortcut layer %lld is out of range", path, l); goto done; }
+                hc->sc_layers[l / 32] |= 1u << (l % 32);
+                if (inh__json_peek(&j) == ',') { j.p++; continue; }
+                if (inh__json_expect(&j, ']')) goto done;
+                break;
+            }
         } else if (inh__json_skip(&j)) {
             goto done;
         }
@@ -3904,17 +3972,26 @@ INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
     inh_config_default(&c, (int)(hc.n_positions >= 0 ? hc.n_positions : hc.n_ctx >= 0 ? hc.n_ctx : 1024), (int)hc.vocab_size,
                        (int)hc.n_layer, (int)hc.n_head, (int)hc.n_embd);
     c.layer_scale = hc.layer_scale;
+    if (hc.shortcuts) {
+        if (inh_config_set_shortcuts(&c, hc.shortcuts, NULL)) { inh__fail("%s: %s", cfgpath, inh_error()); goto done; }
+        if (hc.sc_given) memcpy(c.sc_layers, hc.sc_layers, sizeof c.sc_layers);
+    }
     if (inh_config_check(&c, cfgpath)) goto done;
 
     /* every tensor in place, once, with the shape config.json implies */
-    where = INH__ALLOC(int, (size_t)INH_NUM_PARAMS * c.L);
+    where = INH__ALLOC(int, (size_t)INH_MAX_PARAMS * c.L);
     if (!where) goto done;
-    for (int i = 0; i < INH_NUM_PARAMS * c.L; i++) where[i] = -1;
+    for (int i = 0; i < INH_MAX_PARAMS * c.L; i++) where[i] = -1;
     for (int i = 0; i < sf.n; i++) {
         const inh__st_tensor *t = &sf.t[i];
         const char *nm = inh__st_name(&sf, t);
         if (t->param == INH__ST_IGNORE) continue;
         if (t->layer >= c.L) { inh__fail("%s: tensor %s is beyond %s's n_layer=%d", file, nm, cfgpath, c.L); goto done; }
+        if (t->param >= INH_NUM_PARAMS && !c.shortcuts) { inh__fail("%s: tensor %s, but %s has no \"shortcuts\"", file, nm, cfgpath); goto done; }
+        if (inh__st_per_map(t->param) && !(c.sc_layers[t->layer / 32] >> (t->layer % 32) & 1u)) {
+            inh__fail("%s: tensor %s, but layer %d is not among %s's \"shortcut_layers\"", file, nm, t->layer, cfgpath);
+            goto done;
+        }
         if (t->param >= 0) {
             int *w = &where[t->param * c.L + t->layer];
             if (*w >= 0) { inh__fail("%s: tensors %s and %s are the same tensor", file, inh__st_name(&sf, &sf.t[*w]), nm); goto done; }
@@ -3936,13 +4013,15 @@ INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
             }
         }
     }
-    for (int p = 0; p < INH_NUM_PARAMS; p++)
-        for (int l = 0; l < (inh__st_per_layer(p) ? c.L : 1); l++)
+    for (int p = 0; p < (c.shortcuts ? INH_MAX_PARAMS : INH_NUM_PARAMS); p++)
+        for (int l = 0; l < (inh__st_per_layer(p) || inh__st_per_map(p) ? c.L : 1); l++) {
+            if (inh__st_per_map(p) && !(c.sc_layers[l / 32] >> (l % 32) & 1u)) continue;
             if (where[p * c.L + l] < 0) {
-                if (inh__st_per_layer(p)) inh__fail("%s: tensor h.%d.%s is missing", file, l, inh__st_names[p]);
-                else inh__fail("%s: tensor %s is missing", file, inh__st_names[p]);
+                inh__st_fullname(sh, sizeof sh, p, l);
+                inh__fail("%s: tensor %s is missing", file, sh);
                 goto done;
             }
+        }
 
     /* read: scratch for the largest tensor's bytes and for one transposed matrix */
     if (inh__model_alloc(m, &c, file)) goto done;
@@ -3954,8 +4033,9 @@ INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
     if (lm_head >= 0 && (size_t)c.V * c.C > ntmp) ntmp = (size_t)c.V * c.C;
     tmp = INH__ALLOC(float, ntmp);
     if (!raw || !tmp) goto done;
-    for (int p = 0; p < INH_NUM_PARAMS; p++)
-        for (int l = 0; l < (inh__st_per_layer(p) ? c.L : 1); l++) {
+    for (int p = 0; p < (c.shortcuts ? INH_MAX_PARAMS : INH_NUM_PARAMS); p++)
+        for (int l = 0; l < (inh__st_per_layer(p) || inh__st_per_map(p) ? c.L : 1); l++) {
+            if (inh__st_per_map(p) && !(c.sc_layers[l / 32] >> (l % 32) & 1u)) continue;
             const inh__st_tensor *t = &sf.t[where[p * c.L + l]];
             float *dst = inh__st_slice(m, p, l);
             if (!inh__st_transposed(p)) { if (inh__st_read_tensor(f, &sf, t, raw, dst)) goto done; continue; }
@@ -3974,8 +4054,8 @@ INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
     }
     if (sf.no_bias) {   /* our bias-free export, unless someone has since trained the biases */
         int zero = 1;
-        for (int p = 0; p < INH_NUM_PARAMS && zero; p++) {
-            if (!inh_param_is_bias(p)) continue;
+        for (int p = 0; p < INH_MAX_PARAMS && zero; p++) {
+            if (!inh_param_is_bias(p) || !m->param_sizes[p]) continue;
             const float *b = inh__st_slice(m, p, 0);
             for (size_t i = 0; i < m->param_sizes[p]; i++) if (b[i] != 0.0f) { zero = 0; break; }
         }
@@ -4013,8 +4093,10 @@ INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_pat
     inh__buf h = {NULL, 0, 0}, cj = {NULL, 0, 0};
     inh__wfile w;
     float *tmp = NULL;
-    int rc = -1, L = c->L;
+    int rc = -1, L = c->L, sel[INH_SC_MAX_LAYER + 1], nsel = inh_sc_layers(c, sel);
+    int K = 4 + 12 * L + (c->shortcuts ? 6 * nsel + 8 : 0);   /* tensors in the file */
     uint64_t off = 0, s[2];
+    sel[nsel] = -1;
     if (n >= 12 && !strcmp(dir_or_path + n - 12, ".safetensors")) {
         if (snprintf(file, sizeof file, "%s", dir_or_path) >= (int)sizeof file) return inh__fail("%s: path too long", dir_or_path);
         if (inh__st_beside(cfgpath, sizeof cfgpath, file, "config.json")) return -1;
@@ -4029,13 +4111,13 @@ INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_pat
 
     /* header: wte, wpe, h.0.* ... h.{L-1}.*, ln_f.*, data contiguous in that order */
     if (inh__st_printf(&h, "{\"__metadata__\":{\"format\":\"pt\"%s}", c->bias ? "" : ",\"inheritune_no_bias\":\"1\"")) goto done;
-    for (int k = 0; k < 4 + 12 * L; k++) {
+    for (int k = 0; k < K; k++) {
         int p, l;
-        inh__st_export_order(k, L, &p, &l);
+        if (k < 4 + 12 * L) inh__st_export_order(k, L, &p, &l);
+        else inh__st_export_sc(k - 4 - 12 * L, sel, &p, &l);
         int nd = inh__st_shape(c, p, s);
         uint64_t bytes = s[0] * (nd == 2 ? s[1] : 1) * 4;
-        if (inh__st_per_layer(p)) snprintf(name, sizeof name, "h.%d.%s", l, inh__st_names[p]);
-        else snprintf(name, sizeof name, "%s", inh__st_names[p]);
+        inh__st_fullname(name, sizeof name, p, l);
         if (inh__st_printf(&h, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%llu", name, (unsigned long long)s[0]) ||
             (nd == 2 && inh__st_printf(&h, ",%llu", (unsigned long long)s[1])) ||
             inh__st_printf(&h, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + bytes)))
@@ -4053,8 +4135,14 @@ INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_pat
                             "  \"n_positions\": %d,\n", c->maxT, c->C, c->NH, c->L, c->maxT) ||
         inh__st_printf(&cj, "  \"reorder_and_upcast_attn\": false,\n  \"scale_attn_by_inverse_layer_idx\": %s,\n"
                             "  \"scale_attn_weights\": true,\n  \"tie_word_embeddings\": true,\n  \"torch_dtype\": \"float32\",\n"
-                            "  \"vocab_size\": %d\n}\n", c->layer_scale ? "true" : "false", c->V))
+                            "  \"vocab_size\": %d", c->layer_scale ? "true" : "false", c->V))
         goto done;
+    if (c->shortcuts) {   /* ours: the shortcut sub-layer (HF's GPT2LMHeadModel ignores unknown keys) */
+        if (inh__st_printf(&cj, ",\n  \"shortcuts\": \"%s\",\n  \"shortcut_layers\": [", inh_sc_variant_name(c->shortcuts))) goto done;
+        for (int i = 0; i < nsel; i++) if (inh__st_printf(&cj, i ? ", %d" : "%d", sel[i])) goto done;
+        if (inh__st_printf(&cj, "]")) goto done;
+    }
+    if (inh__st_printf(&cj, "\n}\n")) goto done;
 
     tmp = INH__ALLOC(float, (size_t)4 * c->C * c->C);
     if (!tmp) goto done;
@@ -4063,9 +4151,10 @@ INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_pat
     if (inh__wopen(&w, file)) goto done;
     inh__wwrite(&w, len8, 8);
     inh__wwrite(&w, h.p, h.n);
-    for (int k = 0; k < 4 + 12 * L; k++) {
+    for (int k = 0; k < K; k++) {
         int p, l;
-        inh__st_export_order(k, L, &p, &l);
+        if (k < 4 + 12 * L) inh__st_export_order(k, L, &p, &l);
+        else inh__st_export_sc(k - 4 - 12 * L, sel, &p, &l);
         const float *src = inh__st_slice(m, p, l);
         int nd = inh__st_shape(c, p, s);
         if (!inh__st_transposed(p)) { inh__wfloats(&w, src, (size_t)(s[0] * (nd == 2 ? s[1] : 1))); continue; }
@@ -6427,12 +6516,50 @@ INHDEF int inh_sweep_write_html(const inh_sweep *s, const char *path) {
 /* ---------------------------------------------------------------------------------------------
    Inheritune recipe */
 
+/* copy the shortcut tensors dst and src share: the feature maps of layers selected in both, and the
+   sub-layer's 8 tensors when src has them */
+INH__FN void inh__sc_copy(inh_model *dst, const inh_model *src) {
+    int sel[INH_SC_MAX_LAYER], n = inh_sc_layers(&dst->cfg, sel), ns = inh_sc_layers(&src->cfg, NULL);
+    if (!n || !ns) return;
+    size_t C = (size_t)dst->cfg.C;
+    const float *sp = src->params.sc_lnw;
+    float *dp = dst->params.sc_lnw;
+    for (int p = 16; p <= 21; p++) {
+        size_t per = dst->param_sizes[p] / (size_t)n;
+        for (int i = 0; i < n; i++) {
+            int l = sel[i], j = 0;
+            if (!(src->cfg.sc_layers[l / 32] >> (l % 32) & 1u)) continue;
+            for (int k = 0; k < l; k++) j += (int)(src->cfg.sc_layers[k / 32] >> (k % 32) & 1u);   /* l's rank in src */
+            memcpy(dp + i * per, sp + j * per, per * sizeof(float));
+        }
+        dp += dst->param_sizes[p]; sp += src->param_sizes[p];
+    }
+    memcpy(dst->params.sc_lnqw, src->params.sc_lnqw, (6 * C + 4 * C * C) * sizeof(float));   /* 22..29, contiguous */
+}
+
+INHDEF int inh_model_with_shortcuts(inh_model *dst, const inh_model *src, int variant, const char *layers, uint64_t seed) {
+    inh_config c = src->cfg;
+    if (!layers && src->cfg.shortcuts && variant) c.shortcuts = variant;
+    else if (inh_config_set_shortcuts(&c, variant, layers)) return -1;
+    if (inh_model_init(dst, &c, seed)) return -1;
+    size_t plain = 0;
+    for (int i = 0; i < INH_NUM_PARAMS; i++) plain += src->param_sizes[i];
+    memcpy(dst->params_mem, src->params_mem, plain * sizeof(float));
+    inh__sc_copy(dst, src);
+    dst->threads = src->threads; dst->bf16 = src->bf16;
+    return 0;
+}
+
 INHDEF int inh_inherit(inh_model *dst, const inh_model *ref, int layers, int mode, uint64_t seed) {
     const inh_config *rc = &ref->cfg;
     if (layers < 1 || layers > rc->L)
         return inh__fail("cannot inherit %d layers: the reference has %d", layers, rc->L);
     inh_config c = *rc;
     c.L = layers;
+    if (c.shortcuts) {   /* keep the selected layers that stay intermediate */
+        for (int l = layers > 1 ? layers - 1 : 0; l < INH_SC_MAX_LAYER; l++) c.sc_layers[l / 32] &= ~(1u << (l % 32));
+        if (!inh_sc_layers(&c, NULL)) c.shortcuts = 0;
+    }
     if (inh_model_init(dst, &c, seed)) return -1;   /* fresh values for whatever is not inherited */
     const inh_params *s = &ref->params;
     inh_params *d = &dst->params;
@@ -6453,6 +6580,7 @@ INHDEF int inh_inherit(inh_model *dst, const inh_model *ref, int layers, int mod
         inh_model_free(dst);
         return inh__fail("unknown inherit mode %d", mode);
     }
+    inh__sc_copy(dst, ref);
     return 0;
 }
 
@@ -6467,6 +6595,7 @@ INHDEF int inh_stack(inh_model *dst, const inh_model *src) {
         if (i >= 2 && i < 14) memcpy(dp + n, sp, n * sizeof(float));   /* the blocks again */
         dp += dst->param_sizes[i]; sp += n;
     }
+    inh__sc_copy(dst, src);
     return 0;
 }
 
@@ -6620,6 +6749,13 @@ INH__FN int inh__recipe_step(inh__recipe *R, inh_recipe_result *r, const char *n
     inh_model m;
     memset(&m, 0, sizeof m);
     if (make(&m, ctx)) return -1;
+    if (R->o->shortcuts && m.cfg.shortcuts != R->o->shortcuts) {   /* recipe --shortcuts: every run has them */
+        inh_model w;
+        int bad = inh_model_with_shortcuts(&w, &m, R->o->shortcuts, NULL, R->o->train.seed + 7);
+        inh_model_free(&m);
+        if (bad) return inh__fail("%s: %s", name, inh_error());
+        m = w;
+    }
     int rc = inh__recipe_train(R, name, &m, steps, u);
     inh_model_free(&m);
     if (rc) return -1;

@@ -276,6 +276,11 @@ static void threads(int variant) {
     inh_model_free(&a); inh_model_free(&b);
 }
 
+static int has(const unsigned char *b, size_t n, const char *s) {
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++) if (!memcmp(b + i, s, k)) return 1;
+    return 0;
+}
 static void files(void) {
     inh_model m, m2;
     sc_model(&m, 3, 8, 2, 16, 61, INH_SC_DEPTH, "1", 0, 9);
@@ -306,7 +311,25 @@ static void files(void) {
     CHECK(inh_config_set_shortcuts(&c, INH_SC_CAUSAL, "1,3") != 0 && strstr(inh_error(), "outside 0..2"), "--shortcut-layers 1,3 on 4 layers: %s", inh_error());
     CHECK(inh_config_set_shortcuts(&c, INH_SC_CAUSAL, "1,x") != 0, "--shortcut-layers with garbage refused");
     CHECK(inh_config_set_shortcuts(&c, INH_SC_CAUSAL, "2,0") == 0 && inh_sc_layers(&c, NULL) == 2 && c.sc_layers[0] == 5u, "--shortcut-layers 2,0");
-    /* plain models are untouched: same parameters, the same file bytes as before shortcuts existed */
+    /* safetensors: shortcut.* tensors and the option in config.json, back bit for bit */
+    inh_model_free(&m2);
+    CHECK(inh_model_save_safetensors(&m, "build/sc_st") == 0, "safetensors export: %s", inh_error());
+    CHECK(inh_model_load_any(&m2, "build/sc_st") == 0, "safetensors import: %s", inh_error());
+    CHECK(m2.num_params == m.num_params && memcmp(m.params_mem, m2.params_mem, m.num_params * 4) == 0 && m2.cfg.shortcuts == INH_SC_DEPTH &&
+          m2.cfg.sc_layers[0] == 2u && m2.cfg.bias == 0, "safetensors: parameters, variant, layers and no-bias round trip");
+    inh_model_free(&m2);
+    inh__read_file("build/sc_st/config.json", &buf, &len, 0);
+    CHECK(strstr((char *)buf, "\"shortcuts\": \"depth\"") && strstr((char *)buf, "\"shortcut_layers\": [1]"), "config.json names the shortcuts: %s", (char *)buf);
+    free(buf);
+    inh__read_file("build/sc_st/model.safetensors", &buf, &len, 0);
+    CHECK(len > 400 && has(buf, len, "\"shortcut.maps.1.fc1.weight\"") && has(buf, len, "\"shortcut.kv.weight\":{\"dtype\":\"F32\",\"shape\":[16,8]"),
+          "safetensors names: shortcut.maps.{layer}.*, shortcut.kv.weight (2C, C)");
+    free(buf);
+    inh_model_free(&m);
+    sc_model(&m, 4, 16, 4, 16, 50, INH_SC_CAUSAL, "0,2", 1, 3);
+    CHECK(inh_model_save_safetensors(&m, "build/sc_st2.safetensors") == 0 && inh_model_load_any(&m2, "build/sc_st2.safetensors") == 0 &&
+          memcmp(m.params_mem, m2.params_mem, m.num_params * 4) == 0 && m2.cfg.shortcuts == INH_SC_CAUSAL && m2.cfg.sc_layers[0] == 5u && m2.cfg.bias,
+          "safetensors round trip, causal on layers 0,2 with biases: %s", inh_error());
     inh_model_free(&m); inh_model_free(&m2);
 }
 
@@ -357,7 +380,47 @@ static void resume(int variant) {
     inh_data_close(&d); inh_data_close(&d2);
 }
 
+/* ---- inherit, stack, adding shortcuts --------------------------------------------------------- */
+static void inherit(void) {
+    inh_model ref, a, b, c;
+    sc_model(&ref, 4, 8, 2, 16, 40, INH_SC_CAUSAL, "0,2", 1, 31);
+    CHECK(inh_inherit(&a, &ref, 3, INH_INHERIT_PAPER, 1) == 0, "inherit 3 of 4: %s", inh_error());
+    /* layer 2 becomes the last: its feature map goes, layer 0's stays with the sub-layer */
+    CHECK(a.cfg.shortcuts == INH_SC_CAUSAL && a.cfg.sc_layers[0] == 1u && inh_sc_layers(&a.cfg, NULL) == 1, "inherit keeps layer 0's feature map only");
+    CHECK(!memcmp(a.params.sc_lnw, ref.params.sc_lnw, 8 * 4) && !memcmp(a.params.sc_fc2w, ref.params.sc_fc2w, 64 * 4) &&
+          !memcmp(a.params.sc_fc2b, ref.params.sc_fc2b, 8 * 4) && !memcmp(a.params.sc_kvw, ref.params.sc_kvw, 128 * 4) &&
+          !memcmp(a.params.sc_projb, ref.params.sc_projb, 8 * 4), "inherited feature map and sub-layer are the reference's");
+    CHECK(!memcmp(a.params.qkvw, ref.params.qkvw, 3 * 3 * 64 * 4), "inherited blocks are the reference's");
+    CHECK(inh_inherit(&b, &ref, 1, INH_INHERIT_PAPER, 1) == 0 && b.cfg.shortcuts == 0 && b.num_params < a.num_params, "inherit 1 layer: no shortcuts left");
+    inh_model_free(&b);
+    /* a plain model gains fresh shortcuts; its GPT-2 stays as it was */
+    CHECK(inh_inherit(&b, &ref, 4, INH_INHERIT_PAPER, 1) == 0, "inherit all");
+    CHECK(inh_model_with_shortcuts(&c, &b, 0, NULL, 3) == 0 && c.cfg.shortcuts == 0, "drop shortcuts: %s", inh_error());
+    inh_model_free(&b);
+    CHECK(inh_model_with_shortcuts(&b, &c, INH_SC_DEPTH, NULL, 3) == 0 && b.cfg.shortcuts == INH_SC_DEPTH && b.cfg.sc_layers[0] == 7u,
+          "add depth shortcuts to a plain model on every intermediate layer: %s", inh_error());
+    CHECK(!memcmp(b.params_mem, c.params_mem, c.num_params * 4), "the plain model inside is unchanged");
+    CHECK(b.params.sc_lnw[0] == 1.0f && b.params.sc_projb[0] == 0.0f && b.params.sc_qw[0] != 0.0f, "fresh shortcut tensors: LayerNorm 1, biases 0, matrices random");
+    int x[16], y[16];
+    for (int i = 0; i < 16; i++) { x[i] = i * 3 % 40; y[i] = i * 7 % 40; }
+    inh_rng r;   /* fresh shortcuts barely move the loss: make them count */
+    inh_rng_seed(&r, 4);
+    for (float *q = b.params.sc_lnw; q < b.params_mem + b.num_params; q++) *q += 0.2f * inh_rng_normal(&r);
+    inh_model_forward(&b, x, y, 1, 16);
+    float l1 = b.mean_loss;
+    b.drop_shortcut = 1;
+    inh_model_forward(&b, x, y, 1, 16);
+    inh_model_forward(&c, x, y, 1, 16);
+    CHECK(b.mean_loss == c.mean_loss && l1 != c.mean_loss, "--drop-shortcut gives the plain model's loss exactly (%.6f vs %.6f with)", c.mean_loss, l1);
+    inh_model_free(&b); inh_model_free(&c);
+    /* stacking keeps the shortcuts on the first copy's layers */
+    CHECK(inh_stack(&b, &a) == 0 && b.cfg.L == 6 && b.cfg.sc_layers[0] == 1u && !memcmp(b.params.sc_lnw, a.params.sc_lnw, 8 * 4) &&
+          !memcmp(b.params.sc_projw, a.params.sc_projw, 64 * 4), "stack keeps the shortcuts: %s", inh_error());
+    inh_model_free(&a); inh_model_free(&b); inh_model_free(&ref);
+}
+
 int main(void) {
+    inherit();
     kv_cache(INH_SC_CAUSAL, 1, 0);
     kv_cache(INH_SC_DEPTH, 0, 0);
     kv_cache(INH_SC_CAUSAL, 0, 1);
