@@ -2614,7 +2614,7 @@ INHDEF int inh_config_set_shortcuts(inh_config *c, int variant, const char *laye
             long l = strtol(q, &end, 10);
             if (end == q || (*end && *end != ',')) return inh__fail("--shortcut-layers \"%s\": want a list of layer numbers like 1,3,5", layers);
             if (l < 0 || l > c->L - 2 || l >= INH_SC_MAX_LAYER)
-                return inh__fail("--shortcut-layers: layer %ld is outside 0..%d (the intermediate layers of an %d-layer model)", l, c->L - 2, c->L);
+                return inh__fail("--shortcut-layers: layer %ld is outside 0..%d (the intermediate layers of a %d-layer model)", l, c->L - 2, c->L);
             if (c->sc_layers[l / 32] >> (l % 32) & 1u) return inh__fail("--shortcut-layers: layer %ld is named twice", l);
             c->sc_layers[l / 32] |= 1u << (l % 32);
             q = *end ? end + 1 : end;

@@ -419,7 +419,77 @@ static void inherit(void) {
     inh_model_free(&a); inh_model_free(&b); inh_model_free(&ref);
 }
 
+/* ---- the command-line contract ---------------------------------------------------------------- */
+#define TOOL "build/inheritune"
+static char out[1 << 16];
+static float cli_loss(const char *cmd) {
+    float l = NAN;
+    const char *p;
+    if (run(cmd, out, sizeof out) == 0 && (p = strstr(out, "\nloss ")) && sscanf(p, "\nloss %f", &l) == 1) return l;
+    if (!strncmp(out, "loss ", 5)) sscanf(out, "loss %f", &l);
+    return l;
+}
+static void cli(void) {
+    bundle b;
+    if (access(TOOL, X_OK) != 0) { SKIP("%s not built (make build/inheritune)", TOOL); return; }
+    if (bundle_load(&b, "tests/ref/tiny_sc_causal_ref.bin")) { CHECK(0, "reference bundle"); return; }
+    const char *ev = TOOL " eval --model tests/ref/tiny_sc_causal.bin --data tests/ref/tiny_tokens.bin --batch 2 --seq 8 --threads 1";
+    char cmd[1024];
+    CHECK_CLOSE(cli_loss(ev), bundle_get(&b, "loss")->data[0], 1e-4, 0, "eval of a causal shortcut model vs PyTorch (abs 1e-4, printed to 6 digits)");
+    snprintf(cmd, sizeof cmd, "%s --drop-shortcut", ev);
+    CHECK_CLOSE(cli_loss(cmd), bundle_get(&b, "loss_drop_shortcut")->data[0], 1e-4, 0, "eval --drop-shortcut = the plain model inside, vs PyTorch");
+    bundle_free(&b);
+    bundle_load(&b, "tests/ref/tiny_sc_depth_ref.bin");
+    snprintf(cmd, sizeof cmd, "%s --shortcuts depth", ev);   /* the causal file's plain tensors equal the depth file's... */
+    float ld = cli_loss(cmd);
+    CHECK(isfinite(ld) && strstr(out, "shortcuts: depth"), "eval --shortcuts depth runs and says so: %s", out);
+    ld = cli_loss(TOOL " eval --model tests/ref/tiny_sc_depth.bin --data tests/ref/tiny_tokens.bin --batch 2 --seq 8 --threads 1");
+    CHECK_CLOSE(ld, bundle_get(&b, "loss")->data[0], 1e-4, 0, "eval of a depth shortcut model vs PyTorch");
+    /* 10 AdamW steps through the tool against torch.optim.AdamW (2-D decay grouping) */
+    run(TOOL " train --init tests/ref/tiny_sc_depth.bin --data tests/ref/tiny_tokens.bin --no-shuffle --batch 2 --seq 8 --steps 10 --lr 1e-4"
+        " --beta1 0.9 --beta2 0.999 --eps 1e-8 --weight-decay 0.01 --grad-clip 0 --schedule constant --threads 2", out, sizeof out);
+    double w = 0;
+    int n = 0;
+    for (const char *q = out; (q = strstr(q, "step ")); q++) {
+        int k; float l;
+        if ((q == out || q[-1] == '\n') && sscanf(q, "step %d loss %f", &k, &l) == 2 && k >= 1 && k <= 10) {
+            double d = fabs(l - bundle_get(&b, "losses_adamw")->data[k - 1]);
+            if (d > w) w = d;
+            n++;
+        }
+    }
+    CHECK(n == 10 && w <= 1e-5 && strstr(out, "shortcuts=depth:0,1"), "train --init keeps the shortcuts, 10 steps match PyTorch (%d lines, worst %.3g)", n, w);
+    bundle_free(&b);
+    /* errors name the problem */
+    int rc = run(TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --batch 2 --seq 8 --shortcuts causal", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "has no attention shortcuts"), "--shortcuts on a plain model: %s", out);
+    rc = run(TOOL " eval --model tests/ref/tiny_sc_causal.bin --data tests/ref/tiny_tokens.bin --batch 2 --seq 8 --shortcuts sideways", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "causal or depth"), "--shortcuts sideways: %s", out);
+    rc = run(TOOL " train --data tests/ref/tiny_tokens.bin --layers 1 --heads 2 --dim 16 --seq-max 8 --vocab 100 --shortcuts causal --steps 1 --batch 2 --seq 8", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "at least 2 layers"), "shortcuts on a 1-layer model: %s", out);
+    rc = run(TOOL " train --data tests/ref/tiny_tokens.bin --layers 3 --heads 2 --dim 16 --seq-max 8 --vocab 100 --shortcuts depth --shortcut-layers 0,2 --steps 1 --batch 2 --seq 8", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "layer 2 is outside 0..1"), "--shortcut-layers naming the last layer: %s", out);
+    rc = run(TOOL " train --data tests/ref/tiny_tokens.bin --layers 3 --heads 2 --dim 16 --seq-max 8 --vocab 100 --shortcut-layers 0 --steps 1 --batch 2 --seq 8", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "needs --shortcuts"), "--shortcut-layers alone: %s", out);
+    /* inherit: a plain reference gains fresh shortcuts; a shortcut reference passes them on */
+    rc = run(TOOL " inherit --ref tests/ref/tiny.bin --layers 3 --out build/sc_inh.bin --shortcuts causal --shortcut-layers 1", out, sizeof out);
+    inh_model m;
+    CHECK(rc == 0 && inh_model_load(&m, "build/sc_inh.bin") == 0 && m.cfg.shortcuts == INH_SC_CAUSAL && m.cfg.sc_layers[0] == 2u,
+          "inherit --shortcuts causal --shortcut-layers 1: %s", out);
+    if (!rc) inh_model_free(&m);
+    rc = run(TOOL " inherit --ref tests/ref/tiny_sc_depth.bin --layers 2 --out build/sc_inh.bin", out, sizeof out);
+    CHECK(rc == 0 && inh_model_load(&m, "build/sc_inh.bin") == 0 && m.cfg.shortcuts == INH_SC_DEPTH && m.cfg.sc_layers[0] == 1u,
+          "inherit 2 of a depth model keeps layer 0's map: %s", out);
+    if (!rc) inh_model_free(&m);
+    /* sample: the KV cache with shortcuts, greedy, same tokens for 1 and 2 threads */
+    char o1[4096];
+    run(TOOL " sample --model tests/ref/tiny_sc_causal.bin --tokens 20 --temperature 0 --threads 1", o1, sizeof o1);
+    run(TOOL " sample --model tests/ref/tiny_sc_causal.bin --tokens 20 --temperature 0 --threads 2", out, sizeof out);
+    CHECK(!strcmp(o1, out) && strlen(out) > 20, "sample with shortcuts: the same tokens for 1 and 2 threads: %s", out);
+}
+
 int main(void) {
+    cli();
     inherit();
     kv_cache(INH_SC_CAUSAL, 1, 0);
     kv_cache(INH_SC_DEPTH, 0, 0);
