@@ -472,6 +472,16 @@ typedef struct {
     float loss;                  /* mean next-token loss of the analysed tokens (NaN without targets) */
     float *attention;            /* (L, NH, T, T) of the first sequence when keep_attention, else NULL */
     double seconds;              /* wall time of inh_analyze (forward passes included) */
+    /* attention shortcuts (sc_n = 0 without them, or with m->drop_shortcut): where the last layer's
+       shortcut attention goes. share: for each head, the fraction of its attention mass on each
+       selected layer's keys (all positions together), mean over queries and sequences; entropy:
+       of that share over the layers, in nats (0: one layer only; ln n: all alike) */
+    int sc_n, sc_variant;
+    int *sc_layer;               /* (sc_n) the selected layers, ascending */
+    float *sc_share;             /* (NH, sc_n) */
+    float *sc_entropy;           /* (NH) */
+    float *sc_tokens;            /* (T, sc_n) first sequence: share per query position, mean over heads */
+    double *sc_sum_;             /* private */
     double *sum_;                /* private running sums */
     double loss_sum_, loss_n_;
 } inh_analysis;
@@ -5796,6 +5806,7 @@ INHDEF void inh_analysis_opts_default(inh_analysis_opts *o) {
 INHDEF void inh_analysis_free(inh_analysis *a) {
     INH_FREE(a->rank); INH_FREE(a->rank_max); INH_FREE(a->lazy);   /* other arrays point into these */
     INH_FREE(a->groups); INH_FREE(a->attention); INH_FREE(a->sum_);
+    INH_FREE(a->sc_layer); INH_FREE(a->sc_share); INH_FREE(a->sc_sum_);   /* sc_entropy, sc_tokens: in sc_share */
     memset(a, 0, sizeof *a);
 }
 
@@ -5830,6 +5841,15 @@ INHDEF int inh_analysis_init(inh_analysis *a, const inh_model *m, const inh_anal
     for (int l = 0; l < L; l++) a->dropped[l] = m->drop_attn[l] ? 1 : 0;
     a->lazy_from = L;
     a->loss = NAN;
+    if (m->cfg.shortcuts && !m->drop_shortcut) {
+        int n = inh_sc_layers(c, NULL);
+        a->sc_layer = INH__ALLOC(int, n);
+        a->sc_share = INH__CALLOC(float, (size_t)NH * n + NH + (size_t)o->T * n);
+        a->sc_sum_ = INH__CALLOC(double, (size_t)NH * n);
+        if (!a->sc_layer || !a->sc_share || !a->sc_sum_) { inh_analysis_free(a); return -1; }
+        a->sc_n = inh_sc_layers(c, a->sc_layer); a->sc_variant = c->shortcuts;
+        a->sc_entropy = a->sc_share + (size_t)NH * n; a->sc_tokens = a->sc_entropy + NH;
+    }
     return 0;
 }
 
@@ -5932,6 +5952,24 @@ INHDEF int inh_analysis_add(inh_analysis *a, const inh_model *m) {
             size_t tt = (size_t)T * T;
             memcpy(a->attention + (size_t)l * NH * tt, m->acts.att + (size_t)l * B * NH * tt, (size_t)NH * tt * sizeof(float));
         }
+    if (a->sc_n) {   /* shortcut weights (B,NH,T,nT) at [i T + s]: mass per selected layer, summed in a fixed order */
+        int n = a->sc_n;
+        if (!m->acts.sc_att || m->drop_shortcut || inh_sc_layers(&m->cfg, NULL) != n) {
+            INH_FREE(g.head_out); INH_FREE(g.layer_out);
+            return inh__fail("analysis: the forward pass kept no shortcut attention (keep_attention, shortcuts on)");
+        }
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < NH; h++)
+                for (int t = 0; t < T; t++) {
+                    const float *row = m->acts.sc_att + (((size_t)b * NH + h) * T + t) * n * T;
+                    for (int i = 0; i < n; i++) {
+                        double mass = 0.0;
+                        for (int s2 = 0; s2 <= t; s2++) mass += row[(size_t)i * T + s2];
+                        a->sc_sum_[(size_t)h * n + i] += mass;
+                        if (a->seqs == 0 && b == 0) a->sc_tokens[(size_t)t * n + i] += (float)(mass / NH);
+                    }
+                }
+    }
     if (m->targets && m->mean_loss >= 0) { a->loss_sum_ += (double)m->mean_loss * B * T; a->loss_n_ += (double)B * T; }
     a->seqs += B;
     INH_FREE(g.head_out); INH_FREE(g.layer_out);
@@ -5988,6 +6026,15 @@ INHDEF void inh_analysis_finish(inh_analysis *a) {
         if (a->max_rank[s] < 2.0f && tail / (L - s) < 2.0) a->lazy_from = s;
     }
     a->loss = a->loss_n_ > 0 ? (float)(a->loss_sum_ / a->loss_n_) : NAN;
+    for (int h = 0; h < NH && a->sc_n; h++) {
+        double e = 0.0;
+        for (int i = 0; i < a->sc_n; i++) {
+            double sh = ntok > 0 ? a->sc_sum_[(size_t)h * a->sc_n + i] / ntok : NAN;
+            a->sc_share[(size_t)h * a->sc_n + i] = (float)sh;
+            if (sh > 0) e -= sh * log(sh);
+        }
+        a->sc_entropy[h] = ntok > 0 ? (float)e : NAN;
+    }
 }
 
 INHDEF int inh_analyze(inh_model *m, inh_data *d, const inh_analysis_opts *o, inh_analysis *a) {
@@ -6227,6 +6274,16 @@ INHDEF int inh_analysis_write_json(const inh_analysis *a, const char *path) {
     for (int g = 0; g < a->n_groups; g++) inh__wprintf(&w, "%s[%d, %d]", g ? ", " : "", a->groups[2 * g], a->groups[2 * g + 1]);
     inh__wprintf(&w, "], \"lazy_from\": %d, \"loss\": ", a->lazy_from);
     inh__an_wnum(&w, a->loss);
+    if (a->sc_n) {   /* "shortcuts": share[head][i] of the i-th selected layer, its entropy per head, tokens[t][i] of sequence 0 */
+        inh__wprintf(&w, ",\n \"shortcuts\": {\"variant\": \"%s\", \"layers\": [", inh_sc_variant_name(a->sc_variant));
+        for (int i = 0; i < a->sc_n; i++) inh__wprintf(&w, i ? ", %d" : "%d", a->sc_layer[i]);
+        inh__wprintf(&w, "],\n  \"share\": [");
+        for (int h = 0; h < a->NH; h++) { inh__wprintf(&w, h ? ",\n   " : ""); inh__an_wnums(&w, a->sc_share + (size_t)h * a->sc_n, a->sc_n); }
+        inh__wprintf(&w, "],\n  \"entropy\": "); inh__an_wnums(&w, a->sc_entropy, a->NH);
+        inh__wprintf(&w, ",\n  \"tokens\": [");
+        for (int t = 0; t < a->T; t++) { inh__wprintf(&w, t ? ",\n   " : ""); inh__an_wnums(&w, a->sc_tokens + (size_t)t * a->sc_n, a->sc_n); }
+        inh__wprintf(&w, "]}");
+    }
     inh__wprintf(&w, ",\n \"config\": {\"seqs\": %d, \"seq_len\": %d, \"tau\": %.9g, \"eta\": %.9g, \"span\": %d, \"layers\": %d, \"heads\": %d, \"seconds\": %.3f}}\n",
                  a->seqs, a->T, a->tau, a->eta, a->span, a->L, a->NH, a->seconds);
     return inh__wclose(&w);
@@ -6417,6 +6474,55 @@ INH__FN void inh__an_html_head(inh__wfile *w, const char *title) {
                     "tr.dropped td{color:#888}svg{max-width:100%%;height:auto}</style></head><body>\n", title);
 }
 
+/* shortcut attention: heads x selected layers (share of each head's mass), then the tokens of
+   sequence 0 x layers (mean over heads); colour = share, white 0 to dark blue 1 */
+INH__FN void inh__an_sc_colour(double v, char *buf, size_t n) {
+    v = v <= 0 || !isfinite(v) ? 0 : v >= 1 ? 1 : v;
+    snprintf(buf, n, "rgb(%d,%d,%d)", (int)(255 - v * (255 - 8)), (int)(255 - v * (255 - 48)), (int)(255 - v * (255 - 107)));
+}
+INH__FN void inh__analysis_sc_svg(inh__wfile *w, const inh_analysis *a) {
+    int n = a->sc_n, NH = a->NH, T = a->T;
+    double cw = n <= 12 ? 48 : 576.0 / n, ch = 22, x0 = 90, y0 = 70, W1 = x0 + n * cw + 150;
+    double tw = T <= 128 ? 8 : 1024.0 / T, th = n <= 16 ? 18 : 288.0 / n, x1 = 90, y1 = y0 + NH * ch + 80;
+    double W = W1 > x1 + T * tw + 40 ? W1 : x1 + T * tw + 40, H = y1 + n * th + 60;
+    char col[32];
+    inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n", W, H, W, H);
+    inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    inh__wprintf(w, "<text x=\"20\" y=\"28\" font-size=\"18\" font-weight=\"bold\">Shortcut attention (%s): which depth each head of the last layer reads</text>\n",
+                 inh_sc_variant_name(a->sc_variant));
+    inh__wprintf(w, "<text x=\"20\" y=\"48\" font-size=\"12\">Share of each head's shortcut attention mass on each selected layer's features, "
+                    "mean over %d sequences x %d queries; entropy over layers in nats (max ln %d = %.2f).</text>\n", a->seqs, T, n, log((double)n));
+    for (int i = 0; i < n; i++)
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x0 + (i + 0.5) * cw, y0 - 6, a->sc_layer[i]);
+    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">layer</text>\n", x0 + n * cw / 2, y0 - 20);
+    for (int h = 0; h < NH; h++) {
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">head %d</text>\n", x0 - 6, y0 + h * ch + 15, h);
+        for (int i = 0; i < n; i++) {
+            double v = a->sc_share[(size_t)h * n + i];
+            inh__an_sc_colour(v, col, sizeof col);
+            inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" stroke=\"#fff\"><title>head %d, layer %d: %.4f</title></rect>\n",
+                         x0 + i * cw, y0 + h * ch, cw, ch, col, h, a->sc_layer[i], v);
+            if (cw >= 30) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"%s\">%.2f</text>\n",
+                                       x0 + (i + 0.5) * cw, y0 + h * ch + 14, v > 0.5 ? "#fff" : "#222", v);
+        }
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">H = %.3f</text>\n", x0 + n * cw + 8, y0 + h * ch + 15, (double)a->sc_entropy[h]);
+    }
+    inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Sequence 0: the depth each token reaches for (mean over heads)</text>\n", y1 - 30);
+    for (int i = 0; i < n; i++) {
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">layer %d</text>\n", x1 - 6, y1 + i * th + th * 0.7, a->sc_layer[i]);
+        for (int t = 0; t < T; t++) {
+            double v = a->sc_tokens[(size_t)t * n + i];
+            inh__an_sc_colour(v, col, sizeof col);
+            inh__wprintf(w, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"><title>token %d, layer %d: %.3f</title></rect>\n",
+                         x1 + t * tw, y1 + i * th, tw, th, col, t, a->sc_layer[i], v);
+        }
+    }
+    for (int t = 0; t < T; t += T > 50 ? 10 : 5)
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x1 + (t + 0.5) * tw, y1 + n * th + 14, t);
+    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">token position</text>\n", x1 + T * tw / 2, y1 + n * th + 32);
+    inh__wprintf(w, "</svg>\n");
+}
+
 INHDEF int inh_analysis_write_html(const inh_analysis *a, const int *layers, int nlayers, const char *path) {
     inh__wfile w;
     if (inh__wopen(&w, path)) return -1;
@@ -6429,7 +6535,9 @@ INHDEF int inh_analysis_write_html(const inh_analysis *a, const int *layers, int
                      a->dropped[l] ? "dropped" : a->lazy[l] ? "lazy" : "", l, (double)a->max_rank[l], (double)a->avg_mass[l],
                      a->lazy[l] ? "yes" : "", (double)a->sink_layer[l], (double)a->block_influence[l], (double)a->angular_distance[l],
                      (double)a->attn_importance[l], (double)a->entropy_layer[l]);
-    inh__wprintf(&w, "</table>\n</body></html>\n");
+    inh__wprintf(&w, "</table>\n");
+    if (a->sc_n) inh__analysis_sc_svg(&w, a);
+    inh__wprintf(&w, "</body></html>\n");
     return inh__wclose(&w);
 }
 

@@ -194,6 +194,16 @@ static void print_analysis(const inh_analysis *a) {
     printf("%s\n", a->n_groups ? "" : " none");
     if (a->lazy_from < a->L) printf("layers %d..%d form a lazy group (floor of mean MaxRank = 1)\n", a->lazy_from, a->L - 1);
     printf("%d sequences x %d tokens, tau %g, eta %g, loss %.6f, %.2f s\n", a->seqs, a->T, a->tau, a->eta, a->loss, a->seconds);
+    if (a->sc_n) {   /* where the shortcut attention of the last layer goes */
+        printf("shortcut attention (%s): share of each head's mass per selected layer, entropy in nats\nhead ", inh_sc_variant_name(a->sc_variant));
+        for (int i = 0; i < a->sc_n; i++) printf(" L%-5d", a->sc_layer[i]);
+        printf("  entropy\n");
+        for (int h = 0; h < a->NH; h++) {
+            printf("%4d ", h);
+            for (int i = 0; i < a->sc_n; i++) printf(" %.4f", (double)a->sc_share[(size_t)h * a->sc_n + i]);
+            printf("  %.4f\n", (double)a->sc_entropy[h]);
+        }
+    }
 }
 
 static int cmd_analyze(int argc, char **argv) {

@@ -488,7 +488,66 @@ static void cli(void) {
     CHECK(!strcmp(o1, out) && strlen(out) > 20, "sample with shortcuts: the same tokens for 1 and 2 threads: %s", out);
 }
 
+/* ---- analysis ---------------------------------------------------------------------------------- */
+/* Shares per head sum to 1 (every row of weights does; 1e-5 for float sums of ~100 terms), match
+   a direct recomputation from the stored weights, the entropy is that of the shares, depth and
+   causal both work, and the JSON carries them. */
+static void analysis(int variant) {
+    inh_model m;
+    inh_data d;
+    inh_analysis a;
+    inh_analysis_opts o;
+    sc_model(&m, 4, 16, 2, 16, 32, variant, "0,2", 1, 17);
+    make_pattern("build/sc_pattern.bin", 4000);
+    inh_data_open(&d, "build/sc_pattern.bin", 32);
+    inh_analysis_opts_default(&o);
+    o.seqs = 6; o.T = 12; o.batch = 4; o.shuffle = 0;
+    CHECK(inh_analyze(&m, &d, &o, &a) == 0, "analyze: %s", inh_error());
+    CHECK(a.sc_n == 2 && a.sc_layer[0] == 0 && a.sc_layer[1] == 2 && a.sc_variant == variant, "analysis knows the shortcut layers");
+    double worst_sum = 0, worst_e = 0;
+    for (int h = 0; h < 2; h++) {
+        double sum = a.sc_share[h * 2] + a.sc_share[h * 2 + 1], e = 0;
+        for (int i = 0; i < 2; i++) e -= a.sc_share[h * 2 + i] * log(a.sc_share[h * 2 + i]);
+        if (fabs(sum - 1) > worst_sum) worst_sum = fabs(sum - 1);
+        if (fabs(e - a.sc_entropy[h]) > worst_e) worst_e = fabs(e - a.sc_entropy[h]);
+    }
+    CHECK(worst_sum < 1e-5 && worst_e < 1e-5, "%s: shares sum to 1 per head (%.2g) and the entropy is theirs (%.2g)", inh_sc_variant_name(variant), worst_sum, worst_e);
+    /* recompute head 1's share of layer 2 from the first 4 sequences' stored weights */
+    int x[48], y[48];
+    d.pos = 0; d.shuffle = 0;
+    inh_data_next(&d, 4, 12, x, y);
+    m.keep_attention = 1;
+    inh_model_forward(&m, x, y, 4, 12);
+    double mass = 0, tok = 0;
+    for (int b = 0; b < 4; b++)
+        for (int t = 0; t < 12; t++)
+            for (int s2 = 0; s2 < 12; s2++) {
+                mass += m.acts.sc_att[(((size_t)b * 2 + 1) * 12 + t) * 24 + 12 + s2];
+                if (b == 0) for (int h = 0; h < 2; h++) tok += m.acts.sc_att[(((size_t)h) * 12 + t) * 24 + 12 + s2] / 2;
+            }
+    double got_tok = 0;
+    for (int t = 0; t < 12; t++) got_tok += a.sc_tokens[t * 2 + 1];
+    CHECK(fabs(got_tok - tok) < 1e-4, "tokens x layers of sequence 0: %.6f vs %.6f", got_tok, tok);
+    CHECK(a.sc_share[1 * 2 + 1] > 0.02 && a.sc_share[1 * 2 + 1] < 0.98 && mass / 48 > 0.0, "a share strictly between 0 and 1 (%.4f)", a.sc_share[3]);
+    CHECK(inh_analysis_write_json(&a, "build/sc_an.json") == 0 && inh_analysis_write_html(&a, NULL, 0, "build/sc_an.html") == 0, "json/html written");
+    unsigned char *buf; size_t len;
+    inh__read_file("build/sc_an.json", &buf, &len, 0);
+    CHECK(has(buf, len, "\"shortcuts\": {\"variant\": ") && has(buf, len, "\"layers\": [0, 2]"), "JSON has the shortcut section");
+    free(buf);
+    inh__read_file("build/sc_an.html", &buf, &len, 0);
+    CHECK(has(buf, len, "Shortcut attention") && has(buf, len, "the depth each token reaches for"), "HTML has both shortcut maps");
+    free(buf);
+    inh_analysis_free(&a);
+    m.drop_shortcut = 1;
+    CHECK(inh_analyze(&m, &d, &o, &a) == 0 && a.sc_n == 0, "with the shortcut dropped, no shortcut section");
+    inh_analysis_free(&a);
+    inh_data_close(&d);
+    inh_model_free(&m);
+}
+
 int main(void) {
+    analysis(INH_SC_CAUSAL);
+    analysis(INH_SC_DEPTH);
     cli();
     inherit();
     kv_cache(INH_SC_CAUSAL, 1, 0);
