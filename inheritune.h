@@ -1743,13 +1743,31 @@ INH__FN void inh__attention_backward_flash(float *dqkv, float *rows, const float
    backward, so memory stays linear in T; with att (B,NH,T,n T) the weights are also stored at
    [i T + s] (for the analysis) and backward reads them: the tests' oracle. */
 typedef struct { float *out, *att, *rows, *dq, *dkv; const float *q, *kv, *dout; int B, T, C, NH, n, causal; float scale; } inh__scatt_args;
+/* causal: per thread, the keys (and in backward the values) of every feature map of the current
+   (b,h) transposed, kt[(i hs + e) Tp + s], so that a row's dot products are the register-blocked
+   ones of the self-attention (Tp = T rounded up to 64, padding zero). NULL: plain dot products. */
+INH__FN float *inh__scatt_tr(const inh__scatt_args *a, int *Tp, int values) {
+    *Tp = (a->T + INH__ATT_J - 1) / INH__ATT_J * INH__ATT_J;
+    return a->causal ? inh__scratch((size_t)(values ? 2 : 1) * a->n * (a->C / a->NH) * *Tp) : NULL;
+}
+INH__FN void inh__scatt_tr_load(const inh__scatt_args *a, float *kt, int Tp, int b, int h, int which) {
+    int T = a->T, C = a->C, hs = C / a->NH;
+    for (int i = 0; i < a->n; i++) {
+        const float *src = a->kv + ((size_t)i * a->B + b) * T * 2 * C + which * C + h * hs;
+        float *dst = kt + (size_t)i * hs * Tp;
+        for (int s = 0; s < T; s++)
+            for (int e = 0; e < hs; e++) dst[(size_t)e * Tp + s] = src[(size_t)s * 2 * C + e];
+    }
+}
 
-INH__FN void inh__scatt_row(const inh__scatt_args *a, int b, int t, int h, float *row) {
+INH__FN void inh__scatt_row(const inh__scatt_args *a, const float *kt, int Tp, int b, int t, int h, float *row) {
     int T = a->T, C = a->C, hs = C / a->NH, s0 = a->causal ? 0 : t, cnt = t - s0 + 1, K = a->n * cnt;
     const float *q = a->q + ((size_t)b * T + t) * C + h * hs;
     for (int i = 0; i < a->n; i++) {
         const float *k = a->kv + (((size_t)i * a->B + b) * T + s0) * 2 * C + h * hs;
-        for (int j = 0; j < cnt; j++) row[i * cnt + j] = inh__dot(q, k + (size_t)j * 2 * C, hs) * a->scale;
+        if (kt) inh__att_dots(q, kt + (size_t)i * hs * Tp, Tp, cnt, hs, row + i * cnt);
+        else for (int j = 0; j < cnt; j++) row[i * cnt + j] = inh__dot(q, k + (size_t)j * 2 * C, hs);
+        for (int j = 0; j < cnt; j++) row[i * cnt + j] *= a->scale;
     }
     float mx = inh__max(row, K);
     float inv = (float)(1.0 / inh__exp_sum(row, K, mx));
@@ -1757,13 +1775,15 @@ INH__FN void inh__scatt_row(const inh__scatt_args *a, int b, int t, int h, float
 }
 static void inh__scatt_fwd_bh(void *p, int lo, int hi) {
     inh__scatt_args *a = (inh__scatt_args *)p;
-    int B = a->B, T = a->T, C = a->C, NH = a->NH, hs = C / NH, n = a->n;
+    int B = a->B, T = a->T, C = a->C, NH = a->NH, hs = C / NH, n = a->n, Tp;
+    float *kt = inh__scatt_tr(a, &Tp, 0);
     for (int bh = lo; bh < hi; bh++) {
         int b = bh / NH, h = bh % NH;
         float *row = a->rows + (size_t)bh * 2 * n * T;
+        if (kt) inh__scatt_tr_load(a, kt, Tp, b, h, 0);
         for (int t = 0; t < T; t++) {
             int s0 = a->causal ? 0 : t, cnt = t - s0 + 1;
-            inh__scatt_row(a, b, t, h, row);
+            inh__scatt_row(a, kt, Tp, b, t, h, row);
             float *o = a->out + ((size_t)b * T + t) * C + h * hs;
             for (int i = 0; i < n; i++)
                 inh__att_wsum(o, row + i * cnt, a->kv + (((size_t)i * B + b) * T + s0) * 2 * C + C + h * hs, (size_t)2 * C, cnt, hs, i > 0);
@@ -1774,26 +1794,30 @@ static void inh__scatt_fwd_bh(void *p, int lo, int hi) {
             }
         }
     }
+    INH_FREE(kt);
 }
 /* dq (B,T,C) and dkv (n,B,T,2C) += from dout (B,T,C) */
 static void inh__scatt_bwd_bh(void *p, int lo, int hi) {
     inh__scatt_args *a = (inh__scatt_args *)p;
-    int B = a->B, T = a->T, C = a->C, NH = a->NH, hs = C / NH, n = a->n;
+    int B = a->B, T = a->T, C = a->C, NH = a->NH, hs = C / NH, n = a->n, Tp;
+    float *kt = inh__scatt_tr(a, &Tp, 1), *vt = kt ? kt + (size_t)n * hs * Tp : NULL;
     for (int bh = lo; bh < hi; bh++) {
         int b = bh / NH, h = bh % NH;
         float *row = a->rows + (size_t)bh * 2 * n * T, *drow = row + (size_t)n * T;
+        if (kt) { inh__scatt_tr_load(a, kt, Tp, b, h, 0); inh__scatt_tr_load(a, vt, Tp, b, h, 1); }
         for (int t = 0; t < T; t++) {
             int s0 = a->causal ? 0 : t, cnt = t - s0 + 1, K = n * cnt;
             if (a->att) {
                 const float *st = a->att + ((size_t)bh * T + t) * n * T;
                 for (int i = 0; i < n; i++) memcpy(row + i * cnt, st + (size_t)i * T + s0, (size_t)cnt * sizeof(float));
             } else {
-                inh__scatt_row(a, b, t, h, row);
+                inh__scatt_row(a, kt, Tp, b, t, h, row);
             }
             const float *d = a->dout + ((size_t)b * T + t) * C + h * hs, *q = a->q + ((size_t)b * T + t) * C + h * hs;
             for (int i = 0; i < n; i++) {   /* out = sum w v: dw = d . v */
                 const float *v = a->kv + (((size_t)i * B + b) * T + s0) * 2 * C + C + h * hs;
-                for (int j = 0; j < cnt; j++) drow[i * cnt + j] = inh__dot(d, v + (size_t)j * 2 * C, hs);
+                if (vt) inh__att_dots(d, vt + (size_t)i * hs * Tp, Tp, cnt, hs, drow + i * cnt);
+                else for (int j = 0; j < cnt; j++) drow[i * cnt + j] = inh__dot(d, v + (size_t)j * 2 * C, hs);
             }
             float sum = 0.0f;   /* softmax backward: dscore = w (dw - sum(w dw)) scale */
             for (int j = 0; j < K; j++) sum += row[j] * drow[j];
@@ -1809,6 +1833,7 @@ static void inh__scatt_bwd_bh(void *p, int lo, int hi) {
             }
         }
     }
+    INH_FREE(kt);
 }
 INH__FN void inh__shortcut_attention_forward(float *out, float *att, float *rows, const float *q, const float *kv,
                                              int B, int T, int C, int NH, int n, int causal, int nt) {
