@@ -257,7 +257,10 @@ INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int
 
 /* llm.c model file: 256 int32 header [20240326, 3, maxT, V, L, NH, C, Vp, flags, 0...], then fp32
    tensors in llm.c's order. flags (slot 8, zero in llm.c's own files, ignored by llm.c):
-   bit 0 = no biases, bit 1 = layer scale. A bias-free model is written with zero biases. */
+   bit 0 = no biases, bit 1 = layer scale, bit 2 = attention shortcuts: slot 9 the variant (1 causal,
+   2 depth), slots 16..47 the selected layers (layer l is bit l%32 of slot 16 + l/32), and the 14
+   shortcut tensors after llm.c's 16 (llm.c reads the first 16: the plain GPT-2 inside). A
+   bias-free model is written with zero biases. */
 INHDEF int inh_model_load(inh_model *m, const char *path);
 INHDEF int inh_model_save(const inh_model *m, const char *path);
 
@@ -569,7 +572,8 @@ typedef struct {
     inh_train_opts train;        /* every run: fresh optimizer and schedule; train.steps = budget per run */
     int eval_every, eval_batches, save_every, threads;
     int baselines;               /* INH_BASELINE_* bits */
-    int shortcuts;               /* INH_SC_*: every run trains with attention shortcuts (0: as the reference) */
+    int shortcuts;               /* INH_SC_*: every run of 2+ layers trains with attention shortcuts on
+                                    layers 0..l-2 (0: as the reference) */
 } inh_recipe_opts;
 
 typedef struct {
@@ -6882,11 +6886,12 @@ INH__FN int inh__recipe_step(inh__recipe *R, inh_recipe_result *r, const char *n
     inh_model m;
     memset(&m, 0, sizeof m);
     if (make(&m, ctx)) return -1;
-    if (R->o->shortcuts && m.cfg.shortcuts != R->o->shortcuts) {   /* recipe --shortcuts: every run has them */
+    /* recipe --shortcuts: every run has them (a 1-layer run, e.g. half of a 2-layer stack, cannot) */
+    if (R->o->shortcuts && m.cfg.shortcuts != R->o->shortcuts && m.cfg.L >= 2) {
         inh_model w;
         int bad = inh_model_with_shortcuts(&w, &m, R->o->shortcuts, NULL, R->o->train.seed + 7);
         inh_model_free(&m);
-        if (bad) return inh__fail("%s: %s", name, inh_error());
+        if (bad) return -1;
         m = w;
     }
     int rc = inh__recipe_train(R, name, &m, steps, u);

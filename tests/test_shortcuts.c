@@ -545,7 +545,39 @@ static void analysis(int variant) {
     inh_model_free(&m);
 }
 
+/* ---- recipe --shortcuts: every run trains with shortcuts (here 2 then 4 layers, plus baselines) ---- */
+static int quiet(void *user, const inh_recipe_progress *p) { (void)user; (void)p; return 0; }
+static void recipe(void) {
+    inh_config c;
+    inh_model ref, m;
+    inh_config_default(&c, 16, 32, 4, 2, 16);
+    inh_model_init(&ref, &c, 1);
+    inh_model_save(&ref, "build/sc_rc_ref.bin");
+    inh_model_free(&ref);
+    make_pattern("build/sc_pattern.bin", 4000);
+    inh_recipe_opts o;
+    inh_recipe_result r;
+    inh_recipe_opts_default(&o);
+    o.ref_path = "build/sc_rc_ref.bin"; o.train_path = o.val_path = "build/sc_pattern.bin"; o.out_dir = "build/sc_rc";
+    o.train.B = 2; o.train.T = 16; o.train.steps = 3; o.eval_every = 3; o.eval_batches = 2; o.save_every = 0;
+    o.baselines = INH_BASELINE_RANDOM | INH_BASELINE_FULL | INH_BASELINE_STACK;
+    o.shortcuts = INH_SC_CAUSAL;
+    int rc = system("rm -rf build/sc_rc");
+    (void)rc;
+    CHECK(inh_recipe_run(&o, quiet, NULL, &r) == 0, "recipe --shortcuts causal runs: %s", inh_error());
+    int all = r.n_runs >= 4;
+    for (int i = 0; i < r.n_runs; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "build/sc_rc/%s.bin", r.runs[i].name);
+        if (inh_model_load(&m, path)) { all = 0; continue; }
+        all &= m.cfg.shortcuts == INH_SC_CAUSAL && inh_sc_layers(&m.cfg, NULL) == m.cfg.L - 1;
+        inh_model_free(&m);
+    }
+    CHECK(all, "every recipe run (%d) trained with causal shortcuts on layers 0..l-2", r.n_runs);
+}
+
 int main(void) {
+    recipe();
     analysis(INH_SC_CAUSAL);
     analysis(INH_SC_DEPTH);
     cli();
