@@ -6504,23 +6504,31 @@ INH__FN void inh__an_html_head(inh__wfile *w, const char *title) {
 }
 
 /* shortcut attention: heads x selected layers (share of each head's mass), then the tokens of
-   sequence 0 x layers (mean over heads); colour = share, white 0 to dark blue 1 */
+   sequence 0 x layers (mean over heads); colour = share, white at the map's smallest value to dark
+   blue at its largest (shares near 1/n would all look alike on a fixed 0..1 scale) */
 INH__FN void inh__an_sc_colour(double v, char *buf, size_t n) {
     v = v <= 0 || !isfinite(v) ? 0 : v >= 1 ? 1 : v;
     snprintf(buf, n, "rgb(%d,%d,%d)", (int)(255 - v * (255 - 8)), (int)(255 - v * (255 - 48)), (int)(255 - v * (255 - 107)));
 }
 INH__FN void inh__analysis_sc_svg(inh__wfile *w, const inh_analysis *a) {
     int n = a->sc_n, NH = a->NH, T = a->T;
-    double cw = n <= 12 ? 48 : 576.0 / n, ch = 22, x0 = 90, y0 = 70, W1 = x0 + n * cw + 150;
+    double cw = n <= 12 ? 48 : 576.0 / n, ch = 22, x0 = 90, y0 = 100, W1 = x0 + n * cw + 150;
     double tw = T <= 128 ? 8 : 1024.0 / T, th = n <= 16 ? 18 : 288.0 / n, x1 = 90, y1 = y0 + NH * ch + 80;
-    double W = W1 > x1 + T * tw + 40 ? W1 : x1 + T * tw + 40, H = y1 + n * th + 60;
+    double W = W1 > x1 + T * tw + 40 ? W1 : x1 + T * tw + 40, H = y1 + n * th + 60, lh = 1, mh = 0, lt = 1, mt = 0;
     char col[32];
+    if (W < 900) W = 900;
+    for (int k = 0; k < NH * n; k++) { if (a->sc_share[k] > mh) mh = a->sc_share[k]; if (a->sc_share[k] < lh) lh = a->sc_share[k]; }
+    for (int k = 0; k < T * n; k++) { if (a->sc_tokens[k] > mt) mt = a->sc_tokens[k]; if (a->sc_tokens[k] < lt) lt = a->sc_tokens[k]; }
+    if (!(mh > lh)) { lh = 0; mh = 1; }
+    if (!(mt > lt)) { lt = 0; mt = 1; }
     inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n", W, H, W, H);
     inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     inh__wprintf(w, "<text x=\"20\" y=\"28\" font-size=\"18\" font-weight=\"bold\">Shortcut attention (%s): which depth each head of the last layer reads</text>\n",
                  inh_sc_variant_name(a->sc_variant));
     inh__wprintf(w, "<text x=\"20\" y=\"48\" font-size=\"12\">Share of each head's shortcut attention mass on each selected layer's features, "
-                    "mean over %d sequences x %d queries; entropy over layers in nats (max ln %d = %.2f).</text>\n", a->seqs, T, n, log((double)n));
+                    "mean over %d sequences x %d queries;</text>\n", a->seqs, T);
+    inh__wprintf(w, "<text x=\"20\" y=\"64\" font-size=\"12\">H: entropy over the layers in nats (max ln %d = %.3f). "
+                    "Colour: white at the smallest share, %.3f, to dark blue at the largest, %.3f (uniform: %.3f).</text>\n", n, log((double)n), lh, mh, 1.0 / n);
     for (int i = 0; i < n; i++)
         inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x0 + (i + 0.5) * cw, y0 - 6, a->sc_layer[i]);
     inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">layer</text>\n", x0 + n * cw / 2, y0 - 20);
@@ -6528,20 +6536,21 @@ INH__FN void inh__analysis_sc_svg(inh__wfile *w, const inh_analysis *a) {
         inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">head %d</text>\n", x0 - 6, y0 + h * ch + 15, h);
         for (int i = 0; i < n; i++) {
             double v = a->sc_share[(size_t)h * n + i];
-            inh__an_sc_colour(v, col, sizeof col);
+            inh__an_sc_colour((v - lh) / (mh - lh), col, sizeof col);
             inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" stroke=\"#fff\"><title>head %d, layer %d: %.4f</title></rect>\n",
                          x0 + i * cw, y0 + h * ch, cw, ch, col, h, a->sc_layer[i], v);
-            if (cw >= 30) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"%s\">%.2f</text>\n",
-                                       x0 + (i + 0.5) * cw, y0 + h * ch + 14, v > 0.5 ? "#fff" : "#222", v);
+            if (cw >= 30) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"%s\">%.3f</text>\n",
+                                       x0 + (i + 0.5) * cw, y0 + h * ch + 14, (v - lh) / (mh - lh) > 0.6 ? "#fff" : "#222", v);
         }
         inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">H = %.3f</text>\n", x0 + n * cw + 8, y0 + h * ch + 15, (double)a->sc_entropy[h]);
     }
-    inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Sequence 0: the depth each token reaches for (mean over heads)</text>\n", y1 - 30);
+    inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Sequence 0: the depth each token reaches for "
+                    "(mean over heads; white %.3f, dark blue %.3f)</text>\n", y1 - 30, lt, mt);
     for (int i = 0; i < n; i++) {
         inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">layer %d</text>\n", x1 - 6, y1 + i * th + th * 0.7, a->sc_layer[i]);
         for (int t = 0; t < T; t++) {
             double v = a->sc_tokens[(size_t)t * n + i];
-            inh__an_sc_colour(v, col, sizeof col);
+            inh__an_sc_colour((v - lt) / (mt - lt), col, sizeof col);
             inh__wprintf(w, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"><title>token %d, layer %d: %.3f</title></rect>\n",
                          x1 + t * tw, y1 + i * th, tw, th, col, t, a->sc_layer[i], v);
         }

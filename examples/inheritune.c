@@ -1062,6 +1062,17 @@ static int cmd_bench(int argc, char **argv) {
     inh_adamw o;
     inh_adamw_default(&o);
     int rc = 0;
+    /* --shortcuts: the plain model of the same shape steps right after each step of the shortcut
+       model, so that a machine whose load changes shifts both medians alike */
+    inh_model p;
+    double *ptot = (double *)malloc(sizeof(double) * steps);
+    memset(&p, 0, sizeof p);
+    if (sc_variant) {
+        inh_config pc = c;
+        inh_config_set_shortcuts(&pc, 0, NULL);
+        if (inh_model_init(&p, &pc, 1)) { free(ptot); inh_model_free(&m); return lib_fail(); }
+        p.threads = threads; p.keep_attention = keep_att; p.bf16 = bf16;
+    }
     printf("bench: L=%d NH=%d C=%d V=%d, %zu parameters, B=%d T=%d, %d threads, %s\n", L, NH, C, V, m.num_params, B, T, threads, bf16 ? "bf16 matmuls" : "fp32");
     for (int s = -1; s < steps && !rc; s++) {   /* step -1 warms up (allocations, caches) */
         double t0 = inh_now();
@@ -1075,6 +1086,12 @@ static int cmd_bench(int argc, char **argv) {
         double t3 = inh_now();
         if (s >= 0) { fw[s] = t1 - t0; bw[s] = t2 - t1; up[s] = t3 - t2; tot[s] = t3 - t0; mm[s] = m.prof[0]; at[s] = m.prof[1]; }
         if (s >= 0) printf("step %d: forward %.1f ms, backward %.1f ms, update %.1f ms, total %.1f ms\n", s, 1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2), 1e3 * (t3 - t0));
+        if (sc_variant && !rc) {
+            double t4 = inh_now();
+            inh_model_zero_grad(&p);
+            rc = inh_model_forward(&p, x, y, B, T) || inh_model_backward(&p, 1.0f) || inh_model_update(&p, &o, 1e-4f, s + 2, inh_model_grad_norm(&p));
+            if (s >= 0) ptot[s] = inh_now() - t4;
+        }
     }
     if (rc) rc = lib_fail();
     else {
@@ -1093,31 +1110,16 @@ static int cmd_bench(int argc, char **argv) {
         printf("median by kind: matmul %.1f ms, attention %.1f ms, other %.1f ms (layernorm, GELU, softmax/loss, AdamW, ...)\n",
                1e3 * mm[steps / 2], 1e3 * at[steps / 2], 1e3 * (med_other(tot, mm, at, steps)));
         printf("%.1f ms/step, %.1f GFLOP/s, %.0f tokens/s\n", 1e3 * med, flops / med * 1e-9, B * T / med);
-        if (sc_variant) {   /* the same steps on the plain model of the same shape: the shortcuts' cost */
-            inh_model p;
-            c.shortcuts = 0;
-            memset(c.sc_layers, 0, sizeof c.sc_layers);
-            if (inh_model_init(&p, &c, 1)) rc = lib_fail();
-            else {
-                p.threads = threads; p.keep_attention = keep_att; p.bf16 = bf16;
-                for (int s = -1; s < steps && !rc; s++) {
-                    double t0 = inh_now();
-                    inh_model_zero_grad(&p);
-                    rc = inh_model_forward(&p, x, y, B, T) || inh_model_backward(&p, 1.0f) ||
-                         inh_model_update(&p, &o, 1e-4f, s + 2, inh_model_grad_norm(&p));
-                    if (s >= 0) tot[s] = inh_now() - t0;
-                }
-                if (rc) rc = lib_fail();
-                else {
-                    qsort(tot, steps, sizeof(double), cmp_double);
-                    printf("shortcuts (%s, %d layers, %zu parameters): %.1f ms/step against %.1f ms/step without (%zu parameters): "
-                           "+%.1f ms, %.2fx (same run; a loaded machine shifts both)\n", inh_sc_variant_name(sc_variant), inh_sc_layers(&m.cfg, NULL),
-                           m.num_params, 1e3 * med, 1e3 * tot[steps / 2], p.num_params, 1e3 * (med - tot[steps / 2]), med / tot[steps / 2]);
-                }
-                inh_model_free(&p);
-            }
+        if (sc_variant) {   /* the shortcuts' cost against the interleaved plain steps */
+            qsort(ptot, steps, sizeof(double), cmp_double);
+            double pm = ptot[steps / 2];
+            printf("shortcuts (%s, %d layers, %zu parameters): %.1f ms/step against %.1f ms/step without (%zu parameters, steps "
+                   "interleaved): %+.1f ms, %.2fx\n", inh_sc_variant_name(sc_variant), inh_sc_layers(&m.cfg, NULL),
+                   m.num_params, 1e3 * med, 1e3 * pm, p.num_params, 1e3 * (med - pm), med / pm);
         }
     }
+    free(ptot);
+    inh_model_free(&p);
     free(x); free(y); free(fw); free(bw); free(up); free(tot); free(mm); free(at);
     inh_model_free(&m);
     return rc;

@@ -50,12 +50,14 @@ printf '| causal model, shortcut dropped | %s | | |\n' "$($T eval --model $D/cau
 printf '| depth model, shortcut dropped | %s | | |\n' "$($T eval --model $D/depth.bin $EVAL --drop-shortcut 2>/dev/null | sed 's/loss //')" >> $D/table.md
 $T analyze --model $D/causal.bin --data $D/val.bin --seqs 64 --seq-len 64 --threads $THREADS --json $D/analysis.json --html $D/analysis.html | sed -n '/^shortcut attention/,$p'
 $T analyze --model $D/depth.bin --data $D/val.bin --seqs 64 --seq-len 64 --threads $THREADS --json $D/analysis_depth.json --html $D/analysis_depth.html | sed -n '/^shortcut attention/,$p'
-if command -v chromium >/dev/null; then
-    for r in analysis analysis_depth; do
-        chromium --headless --no-sandbox --disable-gpu --screenshot="$D/$r.png" --window-size=1240,2400 "file://$(cd $D && pwd)/$r.html" 2>/dev/null || true
-    done
-fi
+# the shortcut section alone (the last <svg> of each report), and its screenshot
+for r in analysis analysis_depth; do
+    { echo '<!DOCTYPE html><html><body style="margin:0;overflow:hidden">'; awk '/^<svg/{buf=""; keep=1} keep{buf=buf $0 "\n"} /^<\/svg>/{keep=0; last=buf} END{printf "%s", last}' $D/$r.html; echo '</body></html>'; } > $D/${r}_shortcuts.html
+    if command -v chromium >/dev/null; then
+        chromium --headless --no-sandbox --disable-gpu --screenshot="$D/${r}_shortcuts.png" --window-size=900,380 "file://$(cd $D && pwd)/${r}_shortcuts.html" 2>/dev/null || true
+    fi
+done
 echo
 echo "tiny shakespeare (bytes), $STEPS steps of B=8 x T=64, C=128, 4 heads, seed 1337, $THREADS threads; validation: 40 batches"
 cat $D/table.md
-echo "report: $D/analysis.html"
+echo "reports: $D/analysis.html $D/analysis_depth.html (shortcut maps alone: $D/analysis_shortcuts.html, .png with chromium)"
