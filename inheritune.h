@@ -1398,6 +1398,14 @@ typedef __m256 inh__vf;
 #define INH__VW 0
 #endif
 
+/* Element-wise kernels split n elements into 64 fixed chunks; chunk k starts here, rounded down to
+   whole vectors (k = 64: n). Which elements take the vector path then depends on n alone (all but
+   the last n % INH__VW), never on the thread split. */
+INH__FN size_t inh__chunk(size_t n, int k) {
+    size_t w = INH__VW ? INH__VW : 1;
+    return k >= 64 ? n : n * (size_t)k / 64 / w * w;
+}
+
 /* largest of x[0..n) (n >= 1) */
 INH__FN float inh__max(const float *x, int n) {
     int i = 0;
@@ -2513,8 +2521,8 @@ typedef struct { float *out, *dinp; const float *inp, *gout, *dout; size_t n; } 
 static inline float inh__tanh(float u) { return 1.0f - 2.0f / (expf(2.0f * u) + 1.0f); }
 static void inh__gelu_fwd_chunk(void *p, int lo, int hi) {
     inh__gelu_args *a = (inh__gelu_args *)p;
-    for (int k = lo; k < hi; k++) {   /* chunk by chunk: where the vectors stop never depends on the thread split */
-        size_t s = a->n * (size_t)k / 64, e = a->n * (size_t)(k + 1) / 64, i = s;
+    for (int k = lo; k < hi; k++) {   /* chunk by chunk (inh__chunk): the same bits for any thread split */
+        size_t s = inh__chunk(a->n, k), e = inh__chunk(a->n, k + 1), i = s;
 #if INH__VW
         for (; i + INH__VW <= e; i += INH__VW) {   /* the same formula, a vector at a time */
             inh__vf x = inh__vld(a->inp + i), one = inh__vset(1.0f);
@@ -2531,8 +2539,8 @@ static void inh__gelu_fwd_chunk(void *p, int lo, int hi) {
 }
 static void inh__gelu_bwd_chunk(void *p, int lo, int hi) {
     inh__gelu_args *a = (inh__gelu_args *)p;
-    for (int k = lo; k < hi; k++) {   /* chunk by chunk: where the vectors stop never depends on the thread split */
-        size_t s = a->n * (size_t)k / 64, e = a->n * (size_t)(k + 1) / 64, i = s;
+    for (int k = lo; k < hi; k++) {   /* chunk by chunk (inh__chunk): the same bits for any thread split */
+        size_t s = inh__chunk(a->n, k), e = inh__chunk(a->n, k + 1), i = s;
 #if INH__VW
         for (; i + INH__VW <= e; i += INH__VW) {   /* the formula below, a vector at a time */
             inh__vf x = inh__vld(a->inp + i), one = inh__vset(1.0f), u = inh__vmul(inh__vset(INH__GELU_S), x);
@@ -3076,11 +3084,11 @@ static void inh__adam_chunks(void *p, int lo, int hi) {   /* element-wise: any s
     float *INH__RESTRICT w = a->w, *INH__RESTRICT m = a->m, *INH__RESTRICT v = a->v;
     const float *INH__RESTRICT g = a->g;
     const float b1 = o->beta1, b2 = o->beta2, eps = o->eps, lr = a->lr, wd = a->wd, scale = a->scale, i1 = a->ibc1, i2 = a->ibc2;
-    for (int k = lo; k < hi; k++) {   /* chunk by chunk, so that the split between vector and scalar never depends on the threads */
-        size_t s = a->n * (size_t)k / 64, e = a->n * (size_t)(k + 1) / 64, j = s;
+    for (int k = lo; k < hi; k++) {   /* chunk by chunk (inh__chunk): the same bits for any thread split */
+        size_t s = inh__chunk(a->n, k), e = inh__chunk(a->n, k + 1), j = s;
         /* sqrtf may set errno, so compilers keep the plain loop scalar (4x slower, 240 ms a step
            at 124M): the vector paths say sqrt without errno. Which elements take which path depends
-           on the 64 fixed chunks only, so bits never depend on the thread count. */
+           on n only (inh__chunk), so bits never depend on the thread count. */
 #if INH__VW
         const inh__vf vb1 = inh__vset(b1), vc1 = inh__vset(1.0f - b1), vb2 = inh__vset(b2), vc2 = inh__vset(1.0f - b2),
                       veps = inh__vset(eps), vlr = inh__vset(lr), vwd = inh__vset(wd), vsc = inh__vset(scale),
