@@ -977,9 +977,11 @@ static int cmd_convert(int argc, char **argv) {
     inh_model m;
     if (inh_model_load_any(&m, in)) return lib_fail();
     if (to_st ? inh_model_save_safetensors(&m, out) : inh_model_save(&m, out)) { inh_model_free(&m); return lib_fail(); }
-    printf("%s -> %s (%s): L=%d NH=%d C=%d maxT=%d V=%d%s%s, %zu parameters\n", in, out,
+    char scd[256];
+    shortcut_desc(&m.cfg, scd, sizeof scd);
+    printf("%s -> %s (%s): L=%d NH=%d C=%d maxT=%d V=%d%s%s%s, %zu parameters\n", in, out,
            to_st ? "safetensors + config.json" : "llm.c .bin", m.cfg.L, m.cfg.NH, m.cfg.C, m.cfg.maxT, m.cfg.V,
-           m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "", m.num_params);
+           m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "", scd, m.num_params);
     inh_model_free(&m);
     return 0;
 }
