@@ -318,6 +318,15 @@ static void files(void) {
     f = fopen("build/sc_bad.bin", "wb"); fwrite(buf, 1, len, f); fclose(f);
     CHECK(inh_model_load(&m3, "build/sc_bad.bin") != 0 && strstr(inh_error(), "variant"), "an unknown variant is refused: %s", inh_error());
     free(buf);
+    /* a plain model's file is unchanged by all this: tiny.bin (written by PyTorch) round trips byte for byte */
+    unsigned char *ref;
+    size_t rlen;
+    CHECK(inh_model_load(&m3, "tests/ref/tiny.bin") == 0 && inh_model_save(&m3, "build/sc_plain.bin") == 0, "plain model load/save");
+    inh_model_free(&m3);
+    inh__read_file("tests/ref/tiny.bin", &ref, &rlen, 0);
+    inh__read_file("build/sc_plain.bin", &buf, &len, 0);
+    CHECK(len == rlen && !memcmp(buf, ref, len), "a plain model's llm.c file is byte-identical (no shortcut slots or tensors)");
+    free(buf); free(ref);
     inh_config c;
     inh_config_default(&c, 8, 10, 1, 1, 8);
     CHECK(inh_config_set_shortcuts(&c, INH_SC_CAUSAL, NULL) != 0 && strstr(inh_error(), "at least 2 layers"), "shortcuts on a 1-layer model: %s", inh_error());
