@@ -10,7 +10,7 @@ TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 # the kernel and model tests once more without -march: the portable (SSE2) paths, bf16 emulated
 PORTABLE = $(BUILD)/test_core_portable $(BUILD)/test_fastmm_portable
 
-.PHONY: all test demo reproduce clean check-cxx cuda cuda-emu-test cuda-syntax bench-matmul bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
+.PHONY: all test demo reproduce shortcuts clean check-cxx cuda cuda-emu-test cuda-syntax bench-matmul bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
 all: $(BUILD)/inheritune
 
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
@@ -96,6 +96,10 @@ demo: $(BUILD)/inheritune
 # make reproduce [CORPUS=text.txt] [TOKENIZER=dir|bytes]: small-scale reproduction on real text (about 5 minutes on 2 cores)
 reproduce: $(BUILD)/inheritune
 	@CORPUS="$(CORPUS)" TOKENIZER="$(TOKENIZER)" sh examples/reproduce.sh
+
+# make shortcuts [STEPS=600] [L=4]: attention shortcuts against plain models on tiny shakespeare (~5-8 min on 2 cores)
+shortcuts: $(BUILD)/inheritune
+	@CORPUS="$(CORPUS)" STEPS="$(STEPS)" L="$(L)" sh examples/shortcuts.sh
 
 # reliability: the whole suite under ASan + UBSan; libFuzzer harnesses (clang) for every parser;
 # a short training run under valgrind memcheck

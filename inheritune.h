@@ -99,10 +99,25 @@ typedef struct {
     int L, NH, C;    /* layers, heads, channels */
     int bias;        /* 1: biases everywhere (GPT-2, llm.c); 0: none (nanoGPT bias=False) */
     int layer_scale; /* 1: attention logits also scaled by 1/(layer+1) (HF scale_attn_by_inverse_layer_idx) */
+    int shortcuts;   /* attention shortcuts (Verma & Pilanci): 0 none, INH_SC_CAUSAL, INH_SC_DEPTH */
+    uint32_t sc_layers[32];   /* with shortcuts, the selected layers S: layer l is bit l%32 of word l/32 */
 } inh_config;
 
-/* The 16 parameter tensors in llm.c's order; all live in one allocation. */
+/* Attention shortcuts: a feature map f_l(x) = W2 GELU(W1 LN(x) + b1) + b2 on the output h_l of
+   every selected layer l in S (intermediate layers, each < L-1), and one cross-attention added to
+   the last block after its MLP: q from LNq(h_{L-1}), keys and values from the features through
+   one shared (2C, C) projection; h_{L-1} += proj(attention). Keys of the query at position t:
+   causal: every selected layer at every position s <= t (n (t+1) keys); depth: every selected
+   layer at position t (n keys). n = |S|. */
+#define INH_SC_CAUSAL 1
+#define INH_SC_DEPTH 2
+#define INH_SC_MAX_LAYER 1024     /* selected layers must be below this (32 words of bits) */
+
+/* The 16 parameter tensors in llm.c's order, then the 14 of the shortcuts (size 0 without them);
+   all live in one allocation. */
 #define INH_NUM_PARAMS 16
+#define INH_NUM_SC_PARAMS 14
+#define INH_MAX_PARAMS (INH_NUM_PARAMS + INH_NUM_SC_PARAMS)
 typedef struct {
     float *wte;      /* (Vp, C)  token embedding, tied LM head; rows V..Vp-1 stay zero */
     float *wpe;      /* (maxT, C) */
@@ -113,6 +128,14 @@ typedef struct {
     float *fcw, *fcb;            /* (L, 4C, C), (L, 4C) */
     float *fcprojw, *fcprojb;    /* (L, C, 4C), (L, C) */
     float *lnfw, *lnfb;          /* (C) */
+    /* shortcuts (n = number of selected layers; NULL-sized without shortcuts) */
+    float *sc_lnw, *sc_lnb;      /* (n, C) feature maps' LayerNorm */
+    float *sc_fc1w, *sc_fc1b;    /* (n, C, C), (n, C) */
+    float *sc_fc2w, *sc_fc2b;    /* (n, C, C), (n, C) */
+    float *sc_lnqw, *sc_lnqb;    /* (C) the query's LayerNorm */
+    float *sc_qw, *sc_qb;        /* (C, C), (C) */
+    float *sc_kvw, *sc_kvb;      /* (2C, C), (2C): keys are rows 0..C-1, values C..2C-1 */
+    float *sc_projw, *sc_projb;  /* (C, C), (C) */
 } inh_params;
 
 /* Activations of one forward pass, kept for backward; one allocation, sized for B*T. */
@@ -130,13 +153,21 @@ typedef struct {
     float *lnf, *lnf_mean, *lnf_rstd;     /* (B, T, C), (B, T) x2 */
     float *logits;                        /* (B, T, Vp); with targets, overwritten by probabilities */
     float *losses;                        /* (B, T) */
+    /* shortcuts only (absent otherwise): */
+    float *sc_ln, *sc_ln_mean, *sc_ln_rstd;   /* (n, B, T, C), (n, B, T) x2 */
+    float *sc_fc1, *sc_fc1g, *sc_feat;        /* (n, B, T, C) pre-GELU, post-GELU, feature f_l(h_l) */
+    float *sc_kv;                             /* (n, B, T, 2C) keys and values */
+    float *sc_lnq, *sc_lnq_mean, *sc_lnq_rstd;/* (B, T, C), (B, T) x2 */
+    float *sc_q, *sc_atty;                    /* (B, T, C) */
+    float *sc_att;                            /* (B, NH, T, n T) weights [i T + s], keep_attention only */
+    float *sc_res;                            /* (B, T, C) h_{L-1} + shortcut output: the final LN's input */
 } inh_acts;
 
 typedef struct {
     inh_config cfg;
     inh_params params, grads;             /* grads has the same layout as params */
     float *params_mem, *grads_mem, *m_mem, *v_mem;  /* one block each; AdamW moments lazily */
-    size_t param_sizes[INH_NUM_PARAMS];
+    size_t param_sizes[INH_MAX_PARAMS];
     size_t num_params;
     inh_acts acts;
     float *acts_mem, *scratch_mem;        /* activations; per-layer backward scratch */
@@ -146,6 +177,7 @@ typedef struct {
     const int *inputs, *targets;          /* of the last forward */
     float mean_loss;                      /* of the last forward with targets, else -1 */
     unsigned char *drop_attn;             /* (L) 1 = skip this layer's attention sub-layer */
+    int drop_shortcut;                    /* 1: skip the shortcut sub-layer (the plain GPT-2 inside) */
     int threads;                          /* worker threads for every kernel (>= 1) */
     int keep_attention;                   /* 1: store every layer's attention matrices (analysis);
                                              0 (default): flash kernels, memory linear in T */
@@ -160,8 +192,16 @@ typedef struct {
 
 /* Fill *c from the sizes (Vp derived) with GPT-2 defaults (bias on, no layer scale). */
 INHDEF void inh_config_default(inh_config *c, int maxT, int V, int L, int NH, int C);
-/* Check a config: positive sizes, NH divides C, no overflow. */
+/* Check a config: positive sizes, NH divides C, no overflow, shortcut layers in 0..L-2. */
 INHDEF int  inh_config_check(const inh_config *c, const char *what);
+/* Give c attention shortcuts: variant INH_SC_CAUSAL or INH_SC_DEPTH (0 removes them); layers a
+   list "1,3,5" (ascending or not, no repeats), NULL or "" for every layer 0..L-2. */
+INHDEF int  inh_config_set_shortcuts(inh_config *c, int variant, const char *layers);
+/* The selected layers in ascending order into layers (may be NULL); returns n. */
+INHDEF int  inh_sc_layers(const inh_config *c, int *layers);
+/* "causal", "depth" -> INH_SC_*; -1 for anything else. And back ("none" for 0). */
+INHDEF int  inh_sc_variant(const char *name);
+INHDEF const char *inh_sc_variant_name(int variant);
 /* New model with GPT-2 initialisation, deterministic for a seed. */
 INHDEF int  inh_model_init(inh_model *m, const inh_config *c, uint64_t seed);
 INHDEF void inh_model_free(inh_model *m);
@@ -172,7 +212,7 @@ INHDEF int  inh_model_forward(inh_model *m, const int *inputs, const int *target
    loss_scale 1/accum for gradient accumulation). Needs a forward with targets. */
 INHDEF int  inh_model_backward(inh_model *m, float loss_scale);
 INHDEF void inh_model_zero_grad(inh_model *m);
-/* Index of the tensor and its name ("wte", "qkvw", ...). */
+/* Index of the tensor and its name ("wte", "qkvw", ..., "sc_projb"); i < INH_MAX_PARAMS. */
 INHDEF const char *inh_param_name(int i);
 /* 1 if AdamW decays tensor i by default (2-D weights and embeddings, nanoGPT's grouping) */
 INHDEF int  inh_param_is_2d(int i);
@@ -204,6 +244,10 @@ typedef struct {
     int *tokens;             /* the tokens in the cache (maxT) */
     int n;                   /* tokens in the cache */
     size_t cache_floats;     /* memory held by the cache */
+    /* shortcuts: keys and values of the selected layers' features, (n, maxT, 2C) for causal (every
+       position stays in the cache), (n, 2C) for depth (only the current position is needed) */
+    float *sc_kv, *sc_buf;   /* sc_buf: scratch of one position */
+    int *sc_idx;             /* (L) index of layer l among the selected layers, or -1 */
 } inh_kv;
 INHDEF int  inh_kv_init(inh_kv *kv, inh_model *m);
 INHDEF void inh_kv_free(inh_kv *kv);
@@ -224,7 +268,10 @@ INHDEF int inh_model_generate_stream(inh_model *m, const int *prompt, int n_prom
 
 /* llm.c model file: 256 int32 header [20240326, 3, maxT, V, L, NH, C, Vp, flags, 0...], then fp32
    tensors in llm.c's order. flags (slot 8, zero in llm.c's own files, ignored by llm.c):
-   bit 0 = no biases, bit 1 = layer scale. A bias-free model is written with zero biases. */
+   bit 0 = no biases, bit 1 = layer scale, bit 2 = attention shortcuts: slot 9 the variant (1 causal,
+   2 depth), slots 16..47 the selected layers (layer l is bit l%32 of slot 16 + l/32), and the 14
+   shortcut tensors after llm.c's 16 (llm.c reads the first 16: the plain GPT-2 inside). A
+   bias-free model is written with zero biases. */
 INHDEF int inh_model_load(inh_model *m, const char *path);
 INHDEF int inh_model_save(const inh_model *m, const char *path);
 
@@ -461,6 +508,16 @@ typedef struct {
     float loss;                  /* mean next-token loss of the analysed tokens (NaN without targets) */
     float *attention;            /* (L, NH, T, T) of the first sequence when keep_attention, else NULL */
     double seconds;              /* wall time of inh_analyze (forward passes included) */
+    /* attention shortcuts (sc_n = 0 without them, or with m->drop_shortcut): where the last layer's
+       shortcut attention goes. share: for each head, the fraction of its attention mass on each
+       selected layer's keys (all positions together), mean over queries and sequences; entropy:
+       of that share over the layers, in nats (0: one layer only; ln n: all alike) */
+    int sc_n, sc_variant;
+    int *sc_layer;               /* (sc_n) the selected layers, ascending */
+    float *sc_share;             /* (NH, sc_n) */
+    float *sc_entropy;           /* (NH) */
+    float *sc_tokens;            /* (T, sc_n) first sequence: share per query position, mean over heads */
+    double *sc_sum_;             /* private */
     double *sum_;                /* private running sums */
     double loss_sum_, loss_n_;
     char source[640];            /* for the reports' title: e.g. "model M.bin, data V.bin" ("" = none) */
@@ -519,10 +576,18 @@ typedef enum { INH_INHERIT_PAPER = 0, INH_INHERIT_REPO = 1 } inh_inherit_mode;
 /* dst (new) = the first `layers` blocks of ref with token and position embeddings, the final
    LayerNorm and the tied LM head (paper). Blocks keep their index, so 1/(layer+1) attention scaling
    is unchanged. INH_INHERIT_REPO re-initialises wpe and the final LayerNorm (seeded), as the
-   authors' released GPT-2 code does. */
+   authors' released GPT-2 code does.
+   A reference with attention shortcuts passes on the shortcut sub-layer and the feature maps of
+   the inherited layers that stay intermediate (below layers-1); with none left, dst is plain. */
 INHDEF int inh_inherit(inh_model *dst, const inh_model *ref, int layers, int mode, uint64_t seed);
-/* dst (new) = src with its blocks stacked twice: blocks 0..L-1, then 0..L-1 again (2L blocks). */
+/* dst (new) = src with its blocks stacked twice: blocks 0..L-1, then 0..L-1 again (2L blocks).
+   Shortcuts stay on the same (first-copy) layers. */
 INHDEF int inh_stack(inh_model *dst, const inh_model *src);
+/* dst (new) = src with attention shortcuts of the given variant (0: without them) on layers (a
+   list as inh_config_set_shortcuts takes; NULL keeps src's selection, or every intermediate layer
+   if src has none). Feature maps of layers src already has, and src's shortcut sub-layer, are
+   kept; the rest is freshly initialised from seed as inh_model_init would. */
+INHDEF int inh_model_with_shortcuts(inh_model *dst, const inh_model *src, int variant, const char *layers, uint64_t seed);
 /* Distillation: with soft (B,T,Vp) teacher probabilities set, backward uses the gradient of
    (1-w) CE + w KL(teacher || model) at temperature 1. NULL turns it off. */
 INHDEF void inh_model_set_distill(inh_model *m, const float *teacher_probs, float w);
@@ -565,6 +630,8 @@ typedef struct {
     void *trainer_user;             /* handed to it; the distill baseline cannot be (it needs the
                                        reference's predictions at every step) */
     int fresh;                   /* 1: delete the runs of an earlier recipe in out_dir first */
+    int shortcuts;               /* INH_SC_*: every run of 2+ layers trains with attention shortcuts on
+                                    layers 0..l-2 (0: as the reference) */
 } inh_recipe_opts;
 
 typedef struct {
@@ -1425,6 +1492,14 @@ typedef __m256 inh__vf;
 #define INH__VW 0
 #endif
 
+/* Element-wise kernels split n elements into 64 fixed chunks; chunk k starts here, rounded down to
+   whole vectors (k = 64: n). Which elements take the vector path then depends on n alone (all but
+   the last n % INH__VW), never on the thread split. */
+INH__FN size_t inh__chunk(size_t n, int k) {
+    size_t w = INH__VW ? INH__VW : 1;
+    return k >= 64 ? n : n * (size_t)k / 64 / w * w;
+}
+
 /* largest of x[0..n) (n >= 1) */
 INH__FN float inh__max(const float *x, int n) {
     int i = 0;
@@ -1762,6 +1837,119 @@ INH__FN void inh__attention_backward_flash(float *dqkv, float *rows, const float
                                           int B, int T, int C, int NH, float scale, int nt) {
     inh__att_args a = {NULL, NULL, NULL, rows, qkv, dout, dqkv, B, T, C, NH, scale};
     inh__parallel(nt, B * NH, inh__att_bwd_bh, &a);
+}
+
+/* --- shortcut cross-attention (attention shortcuts) --------------------------------------------
+   q (B,T,C); kv (n,B,T,2C): per feature map i (of the i-th selected layer) keys in columns [0,C)
+   and values in [C,2C). The query at (b,t), head h, sees for every i the positions s in [s0, t]:
+   s0 = 0 for causal (n (t+1) keys), s0 = t for depth (n keys). scale = 1/sqrt(hs). Split by (b,h)
+   like the self-attention: every out, dq and dkv element has one owner and a fixed summation
+   order, so results do not depend on the thread count. A row of weights, compact at
+   [i cnt + s - s0] (cnt = t - s0 + 1), lives in rows (B*NH, 2 n T) scratch and is recomputed in
+   backward, so memory stays linear in T; with att (B,NH,T,n T) the weights are also stored at
+   [i T + s] (for the analysis) and backward reads them: the tests' oracle. */
+typedef struct { float *out, *att, *rows, *dq, *dkv; const float *q, *kv, *dout; int B, T, C, NH, n, causal; float scale; } inh__scatt_args;
+/* causal: per thread, the keys (and in backward the values) of every feature map of the current
+   (b,h) transposed, kt[(i hs + e) Tp + s], so that a row's dot products are the register-blocked
+   ones of the self-attention (Tp = T rounded up to 64, padding zero). NULL: plain dot products. */
+INH__FN float *inh__scatt_tr(const inh__scatt_args *a, int *Tp, int values) {
+    *Tp = (a->T + INH__ATT_J - 1) / INH__ATT_J * INH__ATT_J;
+    return a->causal ? inh__scratch((size_t)(values ? 2 : 1) * a->n * (a->C / a->NH) * *Tp) : NULL;
+}
+INH__FN void inh__scatt_tr_load(const inh__scatt_args *a, float *kt, int Tp, int b, int h, int which) {
+    int T = a->T, C = a->C, hs = C / a->NH;
+    for (int i = 0; i < a->n; i++) {
+        const float *src = a->kv + ((size_t)i * a->B + b) * T * 2 * C + which * C + h * hs;
+        float *dst = kt + (size_t)i * hs * Tp;
+        for (int s = 0; s < T; s++)
+            for (int e = 0; e < hs; e++) dst[(size_t)e * Tp + s] = src[(size_t)s * 2 * C + e];
+    }
+}
+
+INH__FN void inh__scatt_row(const inh__scatt_args *a, const float *kt, int Tp, int b, int t, int h, float *row) {
+    int T = a->T, C = a->C, hs = C / a->NH, s0 = a->causal ? 0 : t, cnt = t - s0 + 1, K = a->n * cnt;
+    const float *q = a->q + ((size_t)b * T + t) * C + h * hs;
+    for (int i = 0; i < a->n; i++) {
+        const float *k = a->kv + (((size_t)i * a->B + b) * T + s0) * 2 * C + h * hs;
+        if (kt) inh__att_dots(q, kt + (size_t)i * hs * Tp, Tp, cnt, hs, row + i * cnt);
+        else for (int j = 0; j < cnt; j++) row[i * cnt + j] = inh__dot(q, k + (size_t)j * 2 * C, hs);
+        for (int j = 0; j < cnt; j++) row[i * cnt + j] *= a->scale;
+    }
+    float mx = inh__max(row, K);
+    float inv = (float)(1.0 / inh__exp_sum(row, K, mx));
+    for (int j = 0; j < K; j++) row[j] *= inv;
+}
+static void inh__scatt_fwd_bh(void *p, int lo, int hi) {
+    inh__scatt_args *a = (inh__scatt_args *)p;
+    int B = a->B, T = a->T, C = a->C, NH = a->NH, hs = C / NH, n = a->n, Tp;
+    float *kt = inh__scatt_tr(a, &Tp, 0);
+    for (int bh = lo; bh < hi; bh++) {
+        int b = bh / NH, h = bh % NH;
+        float *row = a->rows + (size_t)bh * 2 * n * T;
+        if (kt) inh__scatt_tr_load(a, kt, Tp, b, h, 0);
+        for (int t = 0; t < T; t++) {
+            int s0 = a->causal ? 0 : t, cnt = t - s0 + 1;
+            inh__scatt_row(a, kt, Tp, b, t, h, row);
+            float *o = a->out + ((size_t)b * T + t) * C + h * hs;
+            for (int i = 0; i < n; i++)
+                inh__att_wsum(o, row + i * cnt, a->kv + (((size_t)i * B + b) * T + s0) * 2 * C + C + h * hs, (size_t)2 * C, cnt, hs, i > 0);
+            if (a->att) {
+                float *st = a->att + ((size_t)bh * T + t) * n * T;
+                memset(st, 0, (size_t)n * T * sizeof(float));
+                for (int i = 0; i < n; i++) memcpy(st + (size_t)i * T + s0, row + i * cnt, (size_t)cnt * sizeof(float));
+            }
+        }
+    }
+    INH_FREE(kt);
+}
+/* dq (B,T,C) and dkv (n,B,T,2C) += from dout (B,T,C) */
+static void inh__scatt_bwd_bh(void *p, int lo, int hi) {
+    inh__scatt_args *a = (inh__scatt_args *)p;
+    int B = a->B, T = a->T, C = a->C, NH = a->NH, hs = C / NH, n = a->n, Tp;
+    float *kt = inh__scatt_tr(a, &Tp, 1), *vt = kt ? kt + (size_t)n * hs * Tp : NULL;
+    for (int bh = lo; bh < hi; bh++) {
+        int b = bh / NH, h = bh % NH;
+        float *row = a->rows + (size_t)bh * 2 * n * T, *drow = row + (size_t)n * T;
+        if (kt) { inh__scatt_tr_load(a, kt, Tp, b, h, 0); inh__scatt_tr_load(a, vt, Tp, b, h, 1); }
+        for (int t = 0; t < T; t++) {
+            int s0 = a->causal ? 0 : t, cnt = t - s0 + 1, K = n * cnt;
+            if (a->att) {
+                const float *st = a->att + ((size_t)bh * T + t) * n * T;
+                for (int i = 0; i < n; i++) memcpy(row + i * cnt, st + (size_t)i * T + s0, (size_t)cnt * sizeof(float));
+            } else {
+                inh__scatt_row(a, kt, Tp, b, t, h, row);
+            }
+            const float *d = a->dout + ((size_t)b * T + t) * C + h * hs, *q = a->q + ((size_t)b * T + t) * C + h * hs;
+            for (int i = 0; i < n; i++) {   /* out = sum w v: dw = d . v */
+                const float *v = a->kv + (((size_t)i * B + b) * T + s0) * 2 * C + C + h * hs;
+                if (vt) inh__att_dots(d, vt + (size_t)i * hs * Tp, Tp, cnt, hs, drow + i * cnt);
+                else for (int j = 0; j < cnt; j++) drow[i * cnt + j] = inh__dot(d, v + (size_t)j * 2 * C, hs);
+            }
+            float sum = 0.0f;   /* softmax backward: dscore = w (dw - sum(w dw)) scale */
+            for (int j = 0; j < K; j++) sum += row[j] * drow[j];
+            for (int j = 0; j < K; j++) drow[j] = row[j] * (drow[j] - sum) * a->scale;
+            float *dq = a->dq + ((size_t)b * T + t) * C + h * hs;
+            for (int i = 0; i < n; i++) {
+                size_t off = (((size_t)i * B + b) * T + s0) * 2 * C + h * hs;
+                inh__att_wsum(dq, drow + i * cnt, a->kv + off, (size_t)2 * C, cnt, hs, 1);
+                for (int j = 0; j < cnt; j++) {
+                    float *dk = a->dkv + off + (size_t)j * 2 * C, *dv = dk + C, ws = drow[i * cnt + j], wp = row[i * cnt + j];
+                    for (int c = 0; c < hs; c++) { dk[c] += ws * q[c]; dv[c] += wp * d[c]; }
+                }
+            }
+        }
+    }
+    INH_FREE(kt);
+}
+INH__FN void inh__shortcut_attention_forward(float *out, float *att, float *rows, const float *q, const float *kv,
+                                             int B, int T, int C, int NH, int n, int causal, int nt) {
+    inh__scatt_args a = {out, att, rows, NULL, NULL, q, kv, NULL, B, T, C, NH, n, causal, 1.0f / sqrtf((float)(C / NH))};
+    inh__parallel(nt, B * NH, inh__scatt_fwd_bh, &a);
+}
+INH__FN void inh__shortcut_attention_backward(float *dq, float *dkv, float *rows, const float *dout, const float *q, const float *kv,
+                                              const float *att, int B, int T, int C, int NH, int n, int causal, int nt) {
+    inh__scatt_args a = {NULL, (float *)att, rows, dq, dkv, q, kv, dout, B, T, C, NH, n, causal, 1.0f / sqrtf((float)(C / NH))};
+    inh__parallel(nt, B * NH, inh__scatt_bwd_bh, &a);
 }
 
 /* --- matmul, fast: packed and register-blocked, behind the matmul seam ------------------------
@@ -2427,41 +2615,45 @@ typedef struct { float *out, *dinp; const float *inp, *gout, *dout; size_t n; } 
 static inline float inh__tanh(float u) { return 1.0f - 2.0f / (expf(2.0f * u) + 1.0f); }
 static void inh__gelu_fwd_chunk(void *p, int lo, int hi) {
     inh__gelu_args *a = (inh__gelu_args *)p;
-    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64, i = s;
+    for (int k = lo; k < hi; k++) {   /* chunk by chunk (inh__chunk): the same bits for any thread split */
+        size_t s = inh__chunk(a->n, k), e = inh__chunk(a->n, k + 1), i = s;
 #if INH__VW
-    for (; i + INH__VW <= e; i += INH__VW) {   /* the same formula, a vector at a time */
-        inh__vf x = inh__vld(a->inp + i), one = inh__vset(1.0f);
-        inh__vf u = inh__vmul(inh__vset(INH__GELU_S), inh__vfma(inh__vmul(inh__vset(0.044715f), x), inh__vmul(x, x), x));
-        inh__vf th = inh__vsub(one, inh__vdiv(inh__vset(2.0f), inh__vadd(inh__vexp(inh__vadd(u, u)), one)));
-        inh__vst(a->out + i, inh__vmul(inh__vmul(inh__vset(0.5f), x), inh__vadd(one, th)));
-    }
+        for (; i + INH__VW <= e; i += INH__VW) {   /* the same formula, a vector at a time */
+            inh__vf x = inh__vld(a->inp + i), one = inh__vset(1.0f);
+            inh__vf u = inh__vmul(inh__vset(INH__GELU_S), inh__vfma(inh__vmul(inh__vset(0.044715f), x), inh__vmul(x, x), x));
+            inh__vf th = inh__vsub(one, inh__vdiv(inh__vset(2.0f), inh__vadd(inh__vexp(inh__vadd(u, u)), one)));
+            inh__vst(a->out + i, inh__vmul(inh__vmul(inh__vset(0.5f), x), inh__vadd(one, th)));
+        }
 #endif
-    for (; i < e; i++) {
-        float x = a->inp[i];
-        a->out[i] = 0.5f * x * (1.0f + inh__tanh(INH__GELU_S * (x + 0.044715f * x * x * x)));
+        for (; i < e; i++) {
+            float x = a->inp[i];
+            a->out[i] = 0.5f * x * (1.0f + inh__tanh(INH__GELU_S * (x + 0.044715f * x * x * x)));
+        }
     }
 }
 static void inh__gelu_bwd_chunk(void *p, int lo, int hi) {
     inh__gelu_args *a = (inh__gelu_args *)p;
-    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64, i = s;
+    for (int k = lo; k < hi; k++) {   /* chunk by chunk (inh__chunk): the same bits for any thread split */
+        size_t s = inh__chunk(a->n, k), e = inh__chunk(a->n, k + 1), i = s;
 #if INH__VW
-    for (; i + INH__VW <= e; i += INH__VW) {   /* the formula below, a vector at a time */
-        inh__vf x = inh__vld(a->inp + i), one = inh__vset(1.0f), u = inh__vmul(inh__vset(INH__GELU_S), x);
-        inh__vf xs = inh__vsel_absgt(x, 1e-3f, one, x);   /* no division by a tiny x, even in unused lanes */
-        inh__vf thb = inh__vsub(inh__vdiv(inh__vmul(inh__vset(2.0f), inh__vld(a->gout + i)), xs), one);
-        inh__vf ths = inh__vfnma(inh__vmul(inh__vmul(u, u), u), inh__vset(1.0f / 3.0f), u);
-        inh__vf th = inh__vsel_absgt(x, 1e-3f, ths, thb), x2 = inh__vmul(x, x);
-        inh__vf d = inh__vmul(inh__vmul(inh__vmul(inh__vset(0.5f), x), inh__vfnma(th, th, one)),
-                              inh__vmul(inh__vset(INH__GELU_S), inh__vfma(inh__vset(3.0f * 0.044715f), x2, one)));
-        inh__vf g = inh__vfma(inh__vset(0.5f), inh__vadd(one, th), d);
-        inh__vst(a->dinp + i, inh__vfma(g, inh__vld(a->dout + i), inh__vld(a->dinp + i)));
-    }
+        for (; i + INH__VW <= e; i += INH__VW) {   /* the formula below, a vector at a time */
+            inh__vf x = inh__vld(a->inp + i), one = inh__vset(1.0f), u = inh__vmul(inh__vset(INH__GELU_S), x);
+            inh__vf xs = inh__vsel_absgt(x, 1e-3f, one, x);   /* no division by a tiny x, even in unused lanes */
+            inh__vf thb = inh__vsub(inh__vdiv(inh__vmul(inh__vset(2.0f), inh__vld(a->gout + i)), xs), one);
+            inh__vf ths = inh__vfnma(inh__vmul(inh__vmul(u, u), u), inh__vset(1.0f / 3.0f), u);
+            inh__vf th = inh__vsel_absgt(x, 1e-3f, ths, thb), x2 = inh__vmul(x, x);
+            inh__vf d = inh__vmul(inh__vmul(inh__vmul(inh__vset(0.5f), x), inh__vfnma(th, th, one)),
+                                  inh__vmul(inh__vset(INH__GELU_S), inh__vfma(inh__vset(3.0f * 0.044715f), x2, one)));
+            inh__vf g = inh__vfma(inh__vset(0.5f), inh__vadd(one, th), d);
+            inh__vst(a->dinp + i, inh__vfma(g, inh__vld(a->dout + i), inh__vld(a->dinp + i)));
+        }
 #endif
-    for (; i < e; i++) {
-        float x = a->inp[i];
-        float u = INH__GELU_S * x, th = fabsf(x) > 1e-3f ? 2.0f * a->gout[i] / x - 1.0f : u - u * u * u * (1.0f / 3.0f);
-        float g = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * INH__GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
-        a->dinp[i] += g * a->dout[i];
+        for (; i < e; i++) {
+            float x = a->inp[i];
+            float u = INH__GELU_S * x, th = fabsf(x) > 1e-3f ? 2.0f * a->gout[i] / x - 1.0f : u - u * u * u * (1.0f / 3.0f);
+            float g = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * INH__GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
+            a->dinp[i] += g * a->dout[i];
+        }
     }
 }
 INH__FN void inh__gelu_forward(float *out, const float *inp, size_t n, int nt) {
@@ -2521,12 +2713,57 @@ INH__FN void inh__crossentropy_backward(float *probs, const int *targets, const 
 /* ---------------------------------------------------------------------------------------------
    Model */
 
-static const char *const inh__param_names[INH_NUM_PARAMS] = {
+static const char *const inh__param_names[INH_MAX_PARAMS] = {
     "wte", "wpe", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb",
-    "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb"};
-INHDEF const char *inh_param_name(int i) { return i >= 0 && i < INH_NUM_PARAMS ? inh__param_names[i] : "?"; }
-INHDEF int inh_param_is_2d(int i) { return i == 0 || i == 1 || i == 4 || i == 6 || i == 10 || i == 12; }
-INHDEF int inh_param_is_bias(int i) { return i == 3 || i == 5 || i == 7 || i == 9 || i == 11 || i == 13 || i == 15; }
+    "ln2w", "ln2b", "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb",
+    "sc_lnw", "sc_lnb", "sc_fc1w", "sc_fc1b", "sc_fc2w", "sc_fc2b", "sc_lnqw", "sc_lnqb",
+    "sc_qw", "sc_qb", "sc_kvw", "sc_kvb", "sc_projw", "sc_projb"};
+INHDEF const char *inh_param_name(int i) { return i >= 0 && i < INH_MAX_PARAMS ? inh__param_names[i] : "?"; }
+INHDEF int inh_param_is_2d(int i) {
+    return i == 0 || i == 1 || i == 4 || i == 6 || i == 10 || i == 12 || i == 18 || i == 20 || i == 24 || i == 26 || i == 28;
+}
+/* every odd tensor from ln1b on is a bias (LayerNorm biases included), in both groups */
+INHDEF int inh_param_is_bias(int i) { return i >= 3 && i < INH_MAX_PARAMS && (i & 1); }
+/* LayerNorm weights (initialised to 1) and the residual projections (std 0.02/sqrt(2L)) */
+INH__FN int inh__param_is_lnw(int i) { return i == 2 || i == 8 || i == 14 || i == 16 || i == 22; }
+INH__FN int inh__param_is_resid(int i) { return i == 6 || i == 12 || i == 28; }
+
+INHDEF int inh_sc_layers(const inh_config *c, int *layers) {
+    int n = 0;
+    if (!c->shortcuts) return 0;
+    for (int l = 0; l < INH_SC_MAX_LAYER; l++)
+        if (c->sc_layers[l / 32] >> (l % 32) & 1u) { if (layers) layers[n] = l; n++; }
+    return n;
+}
+INHDEF int inh_sc_variant(const char *name) {
+    return !strcmp(name, "causal") ? INH_SC_CAUSAL : !strcmp(name, "depth") ? INH_SC_DEPTH : -1;
+}
+INHDEF const char *inh_sc_variant_name(int v) { return v == INH_SC_CAUSAL ? "causal" : v == INH_SC_DEPTH ? "depth" : "none"; }
+INHDEF int inh_config_set_shortcuts(inh_config *c, int variant, const char *layers) {
+    memset(c->sc_layers, 0, sizeof c->sc_layers);
+    c->shortcuts = 0;
+    if (!variant) return 0;
+    if (variant != INH_SC_CAUSAL && variant != INH_SC_DEPTH) return inh__fail("unknown shortcut variant %d (causal or depth)", variant);
+    if (c->L < 2) return inh__fail("attention shortcuts need at least 2 layers (the model has L=%d)", c->L);
+    if (!layers || !*layers) {
+        if (c->L - 1 > INH_SC_MAX_LAYER) return inh__fail("shortcut layers must be below %d (L=%d)", INH_SC_MAX_LAYER, c->L);
+        for (int l = 0; l < c->L - 1; l++) c->sc_layers[l / 32] |= 1u << (l % 32);
+    } else {
+        const char *q = layers;
+        while (*q) {
+            char *end;
+            long l = strtol(q, &end, 10);
+            if (end == q || (*end && *end != ',')) return inh__fail("--shortcut-layers \"%s\": want a list of layer numbers like 1,3,5", layers);
+            if (l < 0 || l > c->L - 2 || l >= INH_SC_MAX_LAYER)
+                return inh__fail("--shortcut-layers: layer %ld is outside 0..%d (the intermediate layers of a %d-layer model)", l, c->L - 2, c->L);
+            if (c->sc_layers[l / 32] >> (l % 32) & 1u) return inh__fail("--shortcut-layers: layer %ld is named twice", l);
+            c->sc_layers[l / 32] |= 1u << (l % 32);
+            q = *end ? end + 1 : end;
+        }
+    }
+    c->shortcuts = variant;
+    return 0;
+}
 
 INHDEF void inh_config_default(inh_config *c, int maxT, int V, int L, int NH, int C) {
     memset(c, 0, sizeof *c);
@@ -2534,13 +2771,18 @@ INHDEF void inh_config_default(inh_config *c, int maxT, int V, int L, int NH, in
     c->L = L; c->NH = NH; c->C = C; c->bias = 1; c->layer_scale = 0;
 }
 
-/* sizes of the 16 tensors; 0 on overflow (every size is < 2^62 when each dimension < 2^24) */
+/* sizes of the 16 tensors and the 14 of the shortcuts (0 without them) into s[INH_MAX_PARAMS];
+   the total (every size is < 2^62 when each dimension < 2^24) */
 INH__FN size_t inh__param_sizes(const inh_config *c, size_t *s) {
     size_t Vp = (size_t)c->Vp, C = (size_t)c->C, L = (size_t)c->L, T = (size_t)c->maxT, total = 0;
     s[0] = Vp * C; s[1] = T * C; s[2] = L * C; s[3] = L * C; s[4] = L * 3 * C * C; s[5] = L * 3 * C;
     s[6] = L * C * C; s[7] = L * C; s[8] = L * C; s[9] = L * C; s[10] = L * 4 * C * C; s[11] = L * 4 * C;
     s[12] = L * C * 4 * C; s[13] = L * C; s[14] = C; s[15] = C;
-    for (int i = 0; i < INH_NUM_PARAMS; i++) total += s[i];
+    size_t n = (size_t)inh_sc_layers(c, NULL), on = c->shortcuts ? 1 : 0;
+    s[16] = n * C; s[17] = n * C; s[18] = n * C * C; s[19] = n * C; s[20] = n * C * C; s[21] = n * C;
+    s[22] = on * C; s[23] = on * C; s[24] = on * C * C; s[25] = on * C; s[26] = on * 2 * C * C; s[27] = on * 2 * C;
+    s[28] = on * C * C; s[29] = on * C;
+    for (int i = 0; i < INH_MAX_PARAMS; i++) total += s[i];
     return total;
 }
 
@@ -2551,15 +2793,31 @@ INHDEF int inh_config_check(const inh_config *c, const char *what) {
         return inh__fail("%s: bad model sizes maxT=%d V=%d Vp=%d L=%d NH=%d C=%d", what, c->maxT, c->V, c->Vp, c->L, c->NH, c->C);
     if (c->C % c->NH) return inh__fail("%s: %d heads do not divide the width C=%d", what, c->NH, c->C);
     if (c->Vp < c->V) return inh__fail("%s: padded vocabulary Vp=%d is smaller than V=%d", what, c->Vp, c->V);
-    size_t s[INH_NUM_PARAMS];
+    if (c->shortcuts) {
+        if (c->shortcuts != INH_SC_CAUSAL && c->shortcuts != INH_SC_DEPTH) return inh__fail("%s: unknown shortcut variant %d", what, c->shortcuts);
+        if (c->L < 2) return inh__fail("%s: attention shortcuts need at least 2 layers (L=%d)", what, c->L);
+        int n = 0;
+        for (int l = 0; l < INH_SC_MAX_LAYER; l++)
+            if (c->sc_layers[l / 32] >> (l % 32) & 1u) {
+                if (l > c->L - 2) return inh__fail("%s: shortcut layer %d is outside 0..%d (the intermediate layers)", what, l, c->L - 2);
+                n++;
+            }
+        if (!n) return inh__fail("%s: shortcuts without any selected layer", what);
+    } else {
+        for (int i = 0; i < 32; i++) if (c->sc_layers[i]) return inh__fail("%s: shortcut layers set without shortcuts", what);
+    }
+    size_t s[INH_MAX_PARAMS];
     if (inh__param_sizes(c, s) > ((size_t)1 << 40)) return inh__fail("%s: model too large", what);
     return 0;
 }
 
 INH__FN void inh__point_params(inh_params *p, float *mem, const size_t *s) {
-    float **t[INH_NUM_PARAMS] = {&p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw, &p->attprojb,
-                                 &p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->lnfw, &p->lnfb};
-    for (int i = 0; i < INH_NUM_PARAMS; i++) { *t[i] = mem; mem += s[i]; }
+    float **t[INH_MAX_PARAMS] = {&p->wte, &p->wpe, &p->ln1w, &p->ln1b, &p->qkvw, &p->qkvb, &p->attprojw, &p->attprojb,
+                                 &p->ln2w, &p->ln2b, &p->fcw, &p->fcb, &p->fcprojw, &p->fcprojb, &p->lnfw, &p->lnfb,
+                                 &p->sc_lnw, &p->sc_lnb, &p->sc_fc1w, &p->sc_fc1b, &p->sc_fc2w, &p->sc_fc2b,
+                                 &p->sc_lnqw, &p->sc_lnqb, &p->sc_qw, &p->sc_qb, &p->sc_kvw, &p->sc_kvb,
+                                 &p->sc_projw, &p->sc_projb};
+    for (int i = 0; i < INH_MAX_PARAMS; i++) { *t[i] = s[i] ? mem : NULL; mem += s[i]; }
 }
 
 /* allocate parameters and gradients (zeroed) for a checked config */
@@ -2585,11 +2843,11 @@ INHDEF int inh_model_init(inh_model *m, const inh_config *c, uint64_t seed) {
     inh_rng_seed(&r, seed);
     float resid_std = 0.02f / sqrtf(2.0f * (float)c->L);  /* GPT-2: residual projections scaled */
     float *mem = m->params_mem;
-    for (int i = 0; i < INH_NUM_PARAMS; i++) {
+    for (int i = 0; i < INH_MAX_PARAMS; i++) {   /* shortcut tensors after llm.c's 16: plain models draw the same */
         size_t n = m->param_sizes[i];
         if (inh_param_is_bias(i)) { mem += n; continue; }                      /* zeros */
-        if (i == 2 || i == 8 || i == 14) { for (size_t j = 0; j < n; j++) mem[j] = 1.0f; mem += n; continue; }
-        float std = (i == 6 || i == 12) ? resid_std : 0.02f;
+        if (inh__param_is_lnw(i)) { for (size_t j = 0; j < n; j++) mem[j] = 1.0f; mem += n; continue; }
+        float std = inh__param_is_resid(i) ? resid_std : 0.02f;
         size_t real = (i == 0) ? (size_t)c->V * c->C : n;                    /* wte padding stays 0 */
         for (size_t j = 0; j < real; j++) mem[j] = std * inh_rng_normal(&r);
         mem += n;
@@ -2611,7 +2869,14 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     size_t need = N * C + L * N * (C + 2) + L * N * 3 * C + L * N * C + L * att + L * N * C + L * N * (C + 2)
                 + 2 * L * N * 4 * C + L * N * C + N * (C + 2) + N * (size_t)c->Vp + N;
     size_t scratch = 3 * N * C + N * 3 * C + att + 2 * N * 4 * C + rows;   /* backward scratch, attention rows */
-    if (m->acts_mem && m->acts_capacity == N && m->T == T && m->acts_keep == m->keep_attention) return 0;
+    /* shortcuts: their activations after everything else; backward scratch dkv (2n), dfeat, dh (n
+       each), dq, datty and three temporaries (N C each), then the cross-attention's rows */
+    size_t nsc = (size_t)inh_sc_layers(c, NULL), sc_att = m->keep_attention ? (size_t)B * NH * T * nsc * T : 0;
+    if (c->shortcuts) {
+        need += nsc * N * (C + 2) + 3 * nsc * N * C + nsc * N * 2 * C + N * (C + 2) + 2 * N * C + sc_att + N * C;
+        scratch += 4 * nsc * N * C + 5 * N * C + (size_t)B * NH * 2 * nsc * T;   /* + the cross-attention's rows */
+    }
+    if (m->acts_mem && m->acts_capacity == N && m->T == T && m->acts_keep == m->keep_attention && m->acts_floats == need) return 0;
     INH_FREE(m->acts_mem); INH_FREE(m->scratch_mem);
     m->acts_mem = INH__ALLOC(float, need);
     m->scratch_mem = INH__ALLOC(float, scratch);
@@ -2630,6 +2895,17 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     INH__TAKE(fch, L * N * 4 * C); INH__TAKE(fch_gelu, L * N * 4 * C); INH__TAKE(res3, L * N * C);
     INH__TAKE(lnf, N * C); INH__TAKE(lnf_mean, N); INH__TAKE(lnf_rstd, N);
     INH__TAKE(logits, N * c->Vp); INH__TAKE(losses, N);
+    if (c->shortcuts) {
+        INH__TAKE(sc_ln, nsc * N * C); INH__TAKE(sc_ln_mean, nsc * N); INH__TAKE(sc_ln_rstd, nsc * N);
+        INH__TAKE(sc_fc1, nsc * N * C); INH__TAKE(sc_fc1g, nsc * N * C); INH__TAKE(sc_feat, nsc * N * C);
+        INH__TAKE(sc_kv, nsc * N * 2 * C);
+        INH__TAKE(sc_lnq, N * C); INH__TAKE(sc_lnq_mean, N); INH__TAKE(sc_lnq_rstd, N);
+        INH__TAKE(sc_q, N * C); INH__TAKE(sc_atty, N * C); INH__TAKE(sc_att, sc_att); INH__TAKE(sc_res, N * C);
+        if (!sc_att) a->sc_att = NULL;
+    } else {
+        a->sc_ln = a->sc_ln_mean = a->sc_ln_rstd = a->sc_fc1 = a->sc_fc1g = a->sc_feat = a->sc_kv = NULL;
+        a->sc_lnq = a->sc_lnq_mean = a->sc_lnq_rstd = a->sc_q = a->sc_atty = a->sc_att = a->sc_res = NULL;
+    }
 #undef INH__TAKE
     m->acts_capacity = N;
     m->acts_floats = need; m->scratch_floats = scratch;
@@ -2651,6 +2927,82 @@ INH__FN float inh__attn_scale(const inh_config *c, int l) {
     call; \
     if ((m)->profile) (m)->prof[slot] += inh_now() - t0_; \
 } while (0)
+
+/* --- the shortcut sub-layer: feature maps of the selected layers, then the cross-attention ---- */
+INH__FN int inh__sc_on(const inh_model *m) { return m->cfg.shortcuts && !m->drop_shortcut; }
+/* backward scratch of the shortcuts: after the plain model's (see inh__acts_alloc) */
+INH__FN float *inh__sc_scratch(const inh_model *m) {
+    size_t N = (size_t)m->B * m->T, NC = N * m->cfg.C;
+    size_t att = m->acts_keep ? (size_t)m->B * m->cfg.NH * m->T * m->T : 0;
+    return m->scratch_mem + 14 * NC + att + (size_t)m->B * m->cfg.NH * 2 * m->T;
+}
+/* h (B,T,C) is h_{L-1}; writes a->sc_res = h + shortcut output */
+INH__FN void inh__shortcut_forward(inh_model *m, const float *h) {
+    const inh_config *c = &m->cfg;
+    inh_params *p = &m->params;
+    inh_acts *a = &m->acts;
+    int B = m->B, T = m->T, N = B * T, C = c->C, nt = m->threads, bias = c->bias, sel[INH_SC_MAX_LAYER];
+    int n = inh_sc_layers(c, sel);
+    size_t NC = (size_t)N * C, C2 = (size_t)C * C;
+    float *rows = inh__sc_scratch(m) + 4 * n * NC + 5 * NC;
+    for (int i = 0; i < n; i++) {   /* f_l(h_l) = W2 GELU(W1 LN(h_l) + b1) + b2 */
+        const float *hl = a->res3 + (size_t)sel[i] * NC;
+        inh__layernorm_forward(a->sc_ln + i * NC, a->sc_ln_mean + (size_t)i * N, a->sc_ln_rstd + (size_t)i * N, hl,
+                               p->sc_lnw + (size_t)i * C, bias ? p->sc_lnb + (size_t)i * C : NULL, N, C, nt);
+        INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_fc1 + i * NC, a->sc_ln + i * NC, p->sc_fc1w + i * C2,
+                                                 bias ? p->sc_fc1b + (size_t)i * C : NULL, N, C, C, nt));
+        inh__gelu_forward(a->sc_fc1g + i * NC, a->sc_fc1 + i * NC, NC, nt);
+        INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_feat + i * NC, a->sc_fc1g + i * NC, p->sc_fc2w + i * C2,
+                                                 bias ? p->sc_fc2b + (size_t)i * C : NULL, N, C, C, nt));
+    }
+    /* keys and values of every feature map in one product: (n N, C) -> (n N, 2C) */
+    INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_kv, a->sc_feat, p->sc_kvw, bias ? p->sc_kvb : NULL, n * N, C, 2 * C, nt));
+    inh__layernorm_forward(a->sc_lnq, a->sc_lnq_mean, a->sc_lnq_rstd, h, p->sc_lnqw, bias ? p->sc_lnqb : NULL, N, C, nt);
+    INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_q, a->sc_lnq, p->sc_qw, bias ? p->sc_qb : NULL, N, C, C, nt));
+    INH__TIMED(m, 1, inh__shortcut_attention_forward(a->sc_atty, a->sc_att, rows, a->sc_q, a->sc_kv, B, T, C, c->NH, n,
+                                                     c->shortcuts == INH_SC_CAUSAL, nt));
+    INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_res, a->sc_atty, p->sc_projw, bias ? p->sc_projb : NULL, N, C, C, nt));
+    inh__residual_forward(a->sc_res, a->sc_res, h, NC);
+}
+/* dres (B,T,C): the gradient of sc_res on entry, of h_{L-1} on return; dh (n,B,T,C) receives the
+   gradients of the selected layers' outputs h_l through the feature maps (overwritten) */
+INH__FN void inh__shortcut_backward(inh_model *m, float *dres, float *dh) {
+    const inh_config *c = &m->cfg;
+    inh_params *p = &m->params, *g = &m->grads;
+    inh_acts *a = &m->acts;
+    int B = m->B, T = m->T, N = B * T, C = c->C, nt = m->threads, bias = c->bias, sel[INH_SC_MAX_LAYER];
+    int n = inh_sc_layers(c, sel);
+    size_t NC = (size_t)N * C, C2 = (size_t)C * C;
+    float *dkv = inh__sc_scratch(m), *dfeat = dkv + 2 * n * NC, *dq = dh + n * NC, *datty = dq + NC;
+    float *t1 = datty + NC, *t2 = t1 + NC, *t3 = t2 + NC, *rows = t3 + NC;
+    const float *h = a->res3 + (size_t)(c->L - 1) * NC;
+    (void)dfeat;
+    memset(datty, 0, NC * sizeof(float));
+    INH__TIMED(m, 0, INH__MATMUL(m, backward)(datty, g->sc_projw, bias ? g->sc_projb : NULL, dres, a->sc_atty, p->sc_projw, N, C, C, nt));
+    memset(dq, 0, NC * sizeof(float));
+    memset(dkv, 0, 2 * n * NC * sizeof(float));
+    INH__TIMED(m, 1, inh__shortcut_attention_backward(dq, dkv, rows, datty, a->sc_q, a->sc_kv, a->sc_att, B, T, C, c->NH, n,
+                                                      c->shortcuts == INH_SC_CAUSAL, nt));
+    memset(t1, 0, NC * sizeof(float));
+    INH__TIMED(m, 0, INH__MATMUL(m, backward)(t1, g->sc_qw, bias ? g->sc_qb : NULL, dq, a->sc_lnq, p->sc_qw, N, C, C, nt));
+    inh__layernorm_backward(dres, g->sc_lnqw, bias ? g->sc_lnqb : NULL, t1, h, p->sc_lnqw, a->sc_lnq_mean, a->sc_lnq_rstd, N, C, nt);
+    memset(dfeat, 0, n * NC * sizeof(float));
+    INH__TIMED(m, 0, INH__MATMUL(m, backward)(dfeat, g->sc_kvw, bias ? g->sc_kvb : NULL, dkv, a->sc_feat, p->sc_kvw, n * N, C, 2 * C, nt));
+    for (int i = 0; i < n; i++) {
+        size_t ic = (size_t)i * C;
+        memset(t1, 0, NC * sizeof(float));
+        INH__TIMED(m, 0, INH__MATMUL(m, backward)(t1, g->sc_fc2w + i * C2, bias ? g->sc_fc2b + ic : NULL, dfeat + i * NC,
+                                                  a->sc_fc1g + i * NC, p->sc_fc2w + i * C2, N, C, C, nt));
+        memset(t2, 0, NC * sizeof(float));
+        inh__gelu_backward(t2, a->sc_fc1 + i * NC, a->sc_fc1g + i * NC, t1, NC, nt);
+        memset(t3, 0, NC * sizeof(float));
+        INH__TIMED(m, 0, INH__MATMUL(m, backward)(t3, g->sc_fc1w + i * C2, bias ? g->sc_fc1b + ic : NULL, t2,
+                                                  a->sc_ln + i * NC, p->sc_fc1w + i * C2, N, C, C, nt));
+        memset(dh + i * NC, 0, NC * sizeof(float));
+        inh__layernorm_backward(dh + i * NC, g->sc_lnw + ic, bias ? g->sc_lnb + ic : NULL, t3, a->res3 + (size_t)sel[i] * NC,
+                                p->sc_lnw + ic, a->sc_ln_mean + (size_t)i * N, a->sc_ln_rstd + (size_t)i * N, N, C, nt);
+    }
+}
 
 INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets, int B, int T) {
     const inh_config *c = &m->cfg;
@@ -2692,6 +3044,7 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
         inh__residual_forward(res3, res3, res2, NC);
     }
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
+    if (inh__sc_on(m)) { inh__shortcut_forward(m, last); last = a->sc_res; }
     inh__layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C, nt);
     INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->logits, a->lnf, p->wte, NULL, N, C, c->Vp, nt));
     if (targets) {
@@ -2731,10 +3084,18 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     INH__TIMED(m, 0, INH__MATMUL(m, backward)(dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, nt));
     memset(dres, 0, NC * sizeof(float));
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
+    int sc = inh__sc_on(m), sel[INH_SC_MAX_LAYER], nsel = 0;
+    float *dh = NULL;
+    if (sc) { last = a->sc_res; nsel = inh_sc_layers(c, sel); dh = inh__sc_scratch(m) + 3 * (size_t)nsel * NC; }
     inh__layernorm_backward(dres, g->lnfw, bias ? g->lnfb : NULL, dln, last, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C, nt);
+    if (sc) inh__shortcut_backward(m, dres, dh);
     for (int l = c->L - 1; l >= 0; l--) {
         const float *res = l == 0 ? a->encoded : a->res3 + (l - 1) * NC;
         size_t lc = (size_t)l * C;
+        while (nsel > 0 && sel[nsel - 1] == l) {   /* h_l also feeds the shortcut: its feature map's gradient joins */
+            inh__residual_forward(dres, dres, dh + (size_t)(nsel - 1) * NC, NC);
+            nsel--;
+        }
         /* dres is the gradient of res3 (block output); MLP branch: res3 = res2 + fcproj(gelu(fc(ln2(res2)))) */
         memset(dfch_gelu, 0, 4 * NC * sizeof(float));
         INH__TIMED(m, 0, INH__MATMUL(m, backward)(dfch_gelu, g->fcprojw + lc * 4 * C, bias ? g->fcprojb + lc : NULL, dres,
@@ -2814,33 +3175,34 @@ typedef struct { float *w, *g, *m, *v; size_t n; const inh_adamw *o; float lr, w
 static void inh__adam_chunks(void *p, int lo, int hi) {   /* element-wise: any split gives the same bits */
     inh__adam_args *a = (inh__adam_args *)p;
     const inh_adamw *o = a->o;
-    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64;
     float *INH__RESTRICT w = a->w, *INH__RESTRICT m = a->m, *INH__RESTRICT v = a->v;
     const float *INH__RESTRICT g = a->g;
     const float b1 = o->beta1, b2 = o->beta2, eps = o->eps, lr = a->lr, wd = a->wd, scale = a->scale, i1 = a->ibc1, i2 = a->ibc2;
-    size_t j = s;
-    /* sqrtf may set errno, so compilers keep the plain loop scalar (4x slower, 240 ms a step
-       at 124M): the vector paths say sqrt without errno. Which elements take which path depends
-       on the 64 fixed chunks only, so bits never depend on the thread count. */
+    for (int k = lo; k < hi; k++) {   /* chunk by chunk (inh__chunk): the same bits for any thread split */
+        size_t s = inh__chunk(a->n, k), e = inh__chunk(a->n, k + 1), j = s;
+        /* sqrtf may set errno, so compilers keep the plain loop scalar (4x slower, 240 ms a step
+           at 124M): the vector paths say sqrt without errno. Which elements take which path depends
+           on n only (inh__chunk), so bits never depend on the thread count. */
 #if INH__VW
-    const inh__vf vb1 = inh__vset(b1), vc1 = inh__vset(1.0f - b1), vb2 = inh__vset(b2), vc2 = inh__vset(1.0f - b2),
-                  veps = inh__vset(eps), vlr = inh__vset(lr), vwd = inh__vset(wd), vsc = inh__vset(scale),
-                  vi1 = inh__vset(i1), vi2 = inh__vset(i2);
-    for (; j + INH__VW <= e; j += INH__VW) {
-        inh__vf gj = inh__vmul(inh__vld(g + j), vsc), wj = inh__vld(w + j);
-        inh__vf mj = inh__vfma(vb1, inh__vld(m + j), inh__vmul(vc1, gj));
-        inh__vf vj = inh__vfma(vb2, inh__vld(v + j), inh__vmul(inh__vmul(vc2, gj), gj));
-        inh__vf den = inh__vadd(inh__vsqrt(inh__vmul(vj, vi2)), veps);
-        inh__vf upd = inh__vfma(vwd, wj, inh__vdiv(inh__vmul(mj, vi1), den));
-        inh__vst(m + j, mj); inh__vst(v + j, vj);
-        inh__vst(w + j, inh__vfnma(vlr, upd, wj));
-    }
+        const inh__vf vb1 = inh__vset(b1), vc1 = inh__vset(1.0f - b1), vb2 = inh__vset(b2), vc2 = inh__vset(1.0f - b2),
+                      veps = inh__vset(eps), vlr = inh__vset(lr), vwd = inh__vset(wd), vsc = inh__vset(scale),
+                      vi1 = inh__vset(i1), vi2 = inh__vset(i2);
+        for (; j + INH__VW <= e; j += INH__VW) {
+            inh__vf gj = inh__vmul(inh__vld(g + j), vsc), wj = inh__vld(w + j);
+            inh__vf mj = inh__vfma(vb1, inh__vld(m + j), inh__vmul(vc1, gj));
+            inh__vf vj = inh__vfma(vb2, inh__vld(v + j), inh__vmul(inh__vmul(vc2, gj), gj));
+            inh__vf den = inh__vadd(inh__vsqrt(inh__vmul(vj, vi2)), veps);
+            inh__vf upd = inh__vfma(vwd, wj, inh__vdiv(inh__vmul(mj, vi1), den));
+            inh__vst(m + j, mj); inh__vst(v + j, vj);
+            inh__vst(w + j, inh__vfnma(vlr, upd, wj));
+        }
 #endif
-    for (; j < e; j++) {   /* the tail, and the whole of it without AVX */
-        float gj = g[j] * scale;
-        m[j] = b1 * m[j] + (1.0f - b1) * gj;
-        v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
-        w[j] -= lr * (m[j] * i1 / (sqrtf(v[j] * i2) + eps) + wd * w[j]);
+        for (; j < e; j++) {   /* the tail, and the whole of it without AVX */
+            float gj = g[j] * scale;
+            m[j] = b1 * m[j] + (1.0f - b1) * gj;
+            v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
+            w[j] -= lr * (m[j] * i1 / (sqrtf(v[j] * i2) + eps) + wd * w[j]);
+        }
     }
 }
 INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm) {
@@ -2855,8 +3217,8 @@ INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, f
     a.ibc1 = 1.0f / (1.0f - powf(o->beta1, (float)t));   /* bias corrections, as multipliers */
     a.ibc2 = 1.0f / (1.0f - powf(o->beta2, (float)t));
     size_t off = 0;
-    for (int i = 0; i < INH_NUM_PARAMS; off += m->param_sizes[i], i++) {
-        if (!m->cfg.bias && inh_param_is_bias(i)) continue;   /* absent tensors stay zero */
+    for (int i = 0; i < INH_MAX_PARAMS; off += m->param_sizes[i], i++) {
+        if (!m->param_sizes[i] || (!m->cfg.bias && inh_param_is_bias(i))) continue;   /* absent tensors stay zero */
         a.w = m->params_mem + off; a.g = m->grads_mem + off; a.m = m->m_mem + off; a.v = m->v_mem + off;
         a.n = m->param_sizes[i];
         a.wd = (o->decay_all || inh_param_is_2d(i)) ? o->weight_decay : 0.0f;
@@ -2897,6 +3259,7 @@ INH__FN int inh__sample_logits(const float *logits, int V, float temperature, in
 }
 
 INHDEF void inh_kv_free(inh_kv *kv) {
+    INH_FREE(kv->sc_kv); INH_FREE(kv->sc_buf); INH_FREE(kv->sc_idx);
     if (kv->k) for (int l = 0; l < kv->m->cfg.L; l++) { INH_FREE(kv->k[l]); INH_FREE(kv->v[l]); }
     INH_FREE(kv->k); INH_FREE(kv->v); INH_FREE(kv->x); INH_FREE(kv->tokens);
     memset(kv, 0, sizeof *kv);
@@ -2922,7 +3285,67 @@ INHDEF int inh_kv_init(inh_kv *kv, inh_model *m) {
         if (!kv->k[l] || !kv->v[l]) { inh_kv_free(kv); return -1; }
         kv->cache_floats += 2 * T * C;
     }
+    if (inh__sc_on(m)) {
+        int sel[INH_SC_MAX_LAYER], n = inh_sc_layers(c, sel);
+        size_t keep = c->shortcuts == INH_SC_CAUSAL ? (size_t)n * T * 2 * C : (size_t)n * 2 * C;
+        kv->sc_kv = INH__ALLOC(float, keep);
+        kv->sc_buf = INH__ALLOC(float, 6 * C + (size_t)n * T);   /* ln, fc1, fc1g, feat, q, atty; a row */
+        kv->sc_idx = INH__ALLOC(int, c->L);
+        if (!kv->sc_kv || !kv->sc_buf || !kv->sc_idx) { inh_kv_free(kv); return -1; }
+        for (int l = 0; l < c->L; l++) kv->sc_idx[l] = -1;
+        for (int i = 0; i < n; i++) kv->sc_idx[sel[i]] = i;
+        if (c->shortcuts == INH_SC_CAUSAL) kv->cache_floats += keep;
+    }
     return 0;
+}
+
+/* shortcuts, one position t: feature map i of h_l (x) into its key/value slot */
+INH__FN void inh__kv_sc_feature(inh_kv *kv, int i, int t) {
+    inh_model *m = kv->m;
+    const inh_config *c = &m->cfg;
+    const inh_params *p = &m->params;
+    int C = c->C, nt = m->threads, bias = c->bias;
+    size_t ic = (size_t)i * C, C2 = (size_t)C * C;
+    float mean, rstd, *ln = kv->sc_buf, *f1 = ln + C, *f1g = f1 + C, *feat = f1g + C;
+    float *dst = kv->sc_kv + (c->shortcuts == INH_SC_CAUSAL ? ((size_t)i * c->maxT + t) : (size_t)i) * 2 * C;
+    inh__layernorm_forward(ln, &mean, &rstd, kv->x, p->sc_lnw + ic, bias ? p->sc_lnb + ic : NULL, 1, C, 1);
+    inh__matmul_forward(f1, ln, p->sc_fc1w + i * C2, bias ? p->sc_fc1b + ic : NULL, 1, C, C, nt);
+    inh__gelu_forward(f1g, f1, (size_t)C, 1);
+    inh__matmul_forward(feat, f1g, p->sc_fc2w + i * C2, bias ? p->sc_fc2b + ic : NULL, 1, C, C, nt);
+    inh__matmul_forward(dst, feat, p->sc_kvw, bias ? p->sc_kvb : NULL, 1, C, 2 * C, nt);
+}
+/* shortcuts, one position t: x (h_{L-1}) += proj(attention of LNq(x) over the cached features) */
+INH__FN void inh__kv_sc_attend(inh_kv *kv, int t) {
+    inh_model *m = kv->m;
+    const inh_config *c = &m->cfg;
+    const inh_params *p = &m->params;
+    int C = c->C, NH = c->NH, hs = C / NH, nt = m->threads, bias = c->bias, n = inh_sc_layers(c, NULL);
+    int causal = c->shortcuts == INH_SC_CAUSAL, cnt = causal ? t + 1 : 1;
+    float mean, rstd, *ln = kv->sc_buf, *q = ln + 4 * C, *atty = q + C, *row = atty + C, *out = ln + C;
+    float scale = 1.0f / sqrtf((float)hs);
+    inh__layernorm_forward(ln, &mean, &rstd, kv->x, p->sc_lnqw, bias ? p->sc_lnqb : NULL, 1, C, 1);
+    inh__matmul_forward(q, ln, p->sc_qw, bias ? p->sc_qb : NULL, 1, C, C, nt);
+    for (int h = 0; h < NH; h++) {
+        float mx = -INFINITY, sum = 0.0f;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < cnt; j++) {
+                const float *k = kv->sc_kv + ((size_t)i * (causal ? c->maxT : 1) + j) * 2 * C + h * hs;
+                float sc = inh__dot(q + h * hs, k, hs) * scale;
+                row[i * cnt + j] = sc;
+                if (sc > mx) mx = sc;
+            }
+        for (int j = 0; j < n * cnt; j++) { row[j] = expf(row[j] - mx); sum += row[j]; }
+        float *o = atty + h * hs;
+        for (int e = 0; e < hs; e++) o[e] = 0.0f;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < cnt; j++) {
+                const float *v = kv->sc_kv + ((size_t)i * (causal ? c->maxT : 1) + j) * 2 * C + C + h * hs;
+                float w = row[i * cnt + j] / sum;
+                for (int e = 0; e < hs; e++) o[e] += w * v[e];
+            }
+    }
+    inh__matmul_forward(out, atty, p->sc_projw, bias ? p->sc_projb : NULL, 1, C, C, nt);
+    inh__residual_forward(kv->x, kv->x, out, (size_t)C);
 }
 
 /* one position through every block, attending to the cache (same kernels as the batched forward) */
@@ -2965,7 +3388,9 @@ INH__FN void inh__kv_forward(inh_kv *kv, int token) {
         inh__gelu_forward(kv->hg, kv->h, (size_t)4 * C, 1);
         inh__matmul_forward(kv->h, kv->hg, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, 1, 4 * C, C, nt);
         inh__residual_forward(kv->x, kv->x, kv->h, (size_t)C);
+        if (kv->sc_idx && kv->sc_idx[l] >= 0) inh__kv_sc_feature(kv, kv->sc_idx[l], t);
     }
+    if (kv->sc_kv) inh__kv_sc_attend(kv, t);
     inh__layernorm_forward(kv->ln, &mean, &rstd, kv->x, p->lnfw, bias ? p->lnfb : NULL, 1, C, 1);
     inh__matmul_forward(kv->logits, kv->ln, p->wte, NULL, 1, C, c->Vp, nt);
     kv->tokens[kv->n++] = token;
@@ -3075,6 +3500,7 @@ INH__FN int inh__shard_close(inh__shard *sh) {
 #define INH__MODEL_VERSION 3
 #define INH__FLAG_NO_BIAS 1
 #define INH__FLAG_LAYER_SCALE 2
+#define INH__FLAG_SHORTCUTS 4   /* slot 9 the variant, slots 16..47 the selected layers' bits */
 
 /* parse and check a 256-int32 llm.c model header; nothing is allocated from unchecked sizes */
 INH__FN int inh__model_header(const unsigned char *h, size_t file_len, const char *path, inh_config *c, size_t *expect_len) {
@@ -3087,9 +3513,15 @@ INH__FN int inh__model_header(const unsigned char *h, size_t file_len, const cha
     c->maxT = v[2]; c->V = v[3]; c->L = v[4]; c->NH = v[5]; c->C = v[6]; c->Vp = v[7];
     c->bias = !(v[8] & INH__FLAG_NO_BIAS);
     c->layer_scale = !!(v[8] & INH__FLAG_LAYER_SCALE);
-    if (v[8] & ~(INH__FLAG_NO_BIAS | INH__FLAG_LAYER_SCALE)) return inh__fail("%s: unknown flags 0x%x in header slot 8", path, (unsigned)v[8]);
+    if (v[8] & ~(INH__FLAG_NO_BIAS | INH__FLAG_LAYER_SCALE | INH__FLAG_SHORTCUTS)) return inh__fail("%s: unknown flags 0x%x in header slot 8", path, (unsigned)v[8]);
+    if (v[8] & INH__FLAG_SHORTCUTS) {
+        c->shortcuts = v[9];
+        if (c->shortcuts != INH_SC_CAUSAL && c->shortcuts != INH_SC_DEPTH)
+            return inh__fail("%s: header slot 9 holds shortcut variant %d (want 1 causal or 2 depth)", path, v[9]);
+        for (int i = 0; i < 32; i++) c->sc_layers[i] = inh__rd32(h + 4 * (16 + i));
+    }
     if (inh_config_check(c, path)) return -1;
-    size_t s[INH_NUM_PARAMS];
+    size_t s[INH_MAX_PARAMS];
     *expect_len = 1024 + inh__param_sizes(c, s) * sizeof(float);
     if (file_len != *expect_len)
         return inh__fail("%s: file is %zu bytes but its header (maxT=%d V=%d L=%d NH=%d C=%d Vp=%d) needs %zu%s", path,
@@ -3134,8 +3566,13 @@ INHDEF int inh_model_load(inh_model *m, const char *path) {
 INH__FN void inh__model_header_write(const inh_config *c, unsigned char *h) {
     memset(h, 0, 1024);
     int32_t v[9] = {INH__MODEL_MAGIC, INH__MODEL_VERSION, c->maxT, c->V, c->L, c->NH, c->C, c->Vp,
-                    (c->bias ? 0 : INH__FLAG_NO_BIAS) | (c->layer_scale ? INH__FLAG_LAYER_SCALE : 0)};
+                    (c->bias ? 0 : INH__FLAG_NO_BIAS) | (c->layer_scale ? INH__FLAG_LAYER_SCALE : 0) |
+                    (c->shortcuts ? INH__FLAG_SHORTCUTS : 0)};
     for (int i = 0; i < 9; i++) inh__wr32(h + 4 * i, (uint32_t)v[i]);
+    if (c->shortcuts) {
+        inh__wr32(h + 4 * 9, (uint32_t)c->shortcuts);
+        for (int i = 0; i < 32; i++) inh__wr32(h + 4 * (16 + i), c->sc_layers[i]);
+    }
 }
 
 /* write n floats little-endian */
@@ -3187,11 +3624,18 @@ static const struct { const char *name; int size; } inh__st_dtypes[] = {
 #define INH__ST_NDTYPES ((int)(sizeof inh__st_dtypes / sizeof inh__st_dtypes[0]))
 
 /* HF names of our 16 tensors; 2..13 are per layer, under "h.{i}." */
-static const char *const inh__st_names[INH_NUM_PARAMS] = {
+/* Shortcuts (ours, no HF counterpart): shortcut.maps.{l}.* for the feature map of selected layer l
+   (16..21), shortcut.* for the rest (22..29); matrices as torch.nn.Linear stores them, (out, in),
+   so never transposed. config.json says "shortcuts": "causal"|"depth" and "shortcut_layers": [...]. */
+static const char *const inh__st_names[INH_MAX_PARAMS] = {
     "wte.weight", "wpe.weight", "ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias",
     "attn.c_proj.weight", "attn.c_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias",
-    "mlp.c_proj.weight", "mlp.c_proj.bias", "ln_f.weight", "ln_f.bias"};
+    "mlp.c_proj.weight", "mlp.c_proj.bias", "ln_f.weight", "ln_f.bias",
+    "ln.weight", "ln.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias",
+    "shortcut.ln_q.weight", "shortcut.ln_q.bias", "shortcut.q.weight", "shortcut.q.bias",
+    "shortcut.kv.weight", "shortcut.kv.bias", "shortcut.proj.weight", "shortcut.proj.bias"};
 INH__FN int inh__st_per_layer(int p) { return p >= 2 && p <= 13; }
+INH__FN int inh__st_per_map(int p) { return p >= 16 && p <= 21; }
 /* Conv1D weights: HF stores [in, out], we store (out, in) */
 INH__FN int inh__st_transposed(int p) { return p == 4 || p == 6 || p == 10 || p == 12; }
 
@@ -3207,6 +3651,9 @@ INH__FN int inh__st_shape(const inh_config *c, int p, uint64_t *s) {
     case 10: s[0] = C; s[1] = 4 * C; return 2;
     case 11: s[0] = 4 * C; return 1;
     case 12: s[0] = 4 * C; s[1] = C; return 2;
+    case 18: case 20: case 24: case 28: s[0] = C; s[1] = C; return 2;
+    case 26: s[0] = 2 * C; s[1] = C; return 2;
+    case 27: s[0] = 2 * C; return 1;
     default: s[0] = C; return 1;
     }
 }
@@ -3227,7 +3674,17 @@ INH__FN int inh__st_map(const char *name, int *layer) {
         for (int p = 2; p <= 13; p++) if (!strcmp(q, inh__st_names[p])) return p;
         return INH__ST_UNKNOWN;
     }
-    for (int p = 0; p < INH_NUM_PARAMS; p++) if (!inh__st_per_layer(p) && !strcmp(name, inh__st_names[p])) return p;
+    if (!strncmp(name, "shortcut.maps.", 14)) {
+        const char *q = name + 14;
+        int l = 0;
+        if (*q < '0' || *q > '9' || (*q == '0' && q[1] != '.')) return INH__ST_UNKNOWN;
+        while (*q >= '0' && *q <= '9') { l = l * 10 + (*q++ - '0'); if (l >= INH_SC_MAX_LAYER) return INH__ST_UNKNOWN; }
+        if (*q++ != '.') return INH__ST_UNKNOWN;
+        *layer = l;
+        for (int p = 16; p <= 21; p++) if (!strcmp(q, inh__st_names[p])) return p;
+        return INH__ST_UNKNOWN;
+    }
+    for (int p = 0; p < INH_MAX_PARAMS; p++) if (!inh__st_per_layer(p) && !inh__st_per_map(p) && !strcmp(name, inh__st_names[p])) return p;
     return INH__ST_UNKNOWN;
 }
 
@@ -3243,10 +3700,29 @@ INH__FN void inh__st_export_order(int k, int L, int *p, int *l) {
     else if (k < 2 + 12 * L) { *p = 2 + (k - 2) % 12; *l = (k - 2) / 12; }
     else { *p = 14 + (k - 2 - 12 * L); *l = 0; }
 }
-/* tensor p's slice for layer l (l = 0 for the others) */
+/* the shortcut tensors of an export, after the k < 4 + 12 L above: 6 per feature map, then 8 */
+INH__FN void inh__st_export_sc(int k, const int *sel, int *p, int *l) {
+    if (k < 0) { *p = -1; *l = 0; return; }
+    int nmap = 0;
+    while (sel[nmap] >= 0) nmap++;   /* sel ends with -1 */
+    if (k < 6 * nmap) { *p = 16 + k % 6; *l = sel[k / 6]; }
+    else { *p = 22 + (k - 6 * nmap); *l = 0; }
+}
+/* HF name of tensor p for layer l */
+INH__FN void inh__st_fullname(char *out, size_t n, int p, int l) {
+    if (inh__st_per_layer(p)) snprintf(out, n, "h.%d.%s", l, inh__st_names[p]);
+    else if (inh__st_per_map(p)) snprintf(out, n, "shortcut.maps.%d.%s", l, inh__st_names[p]);
+    else snprintf(out, n, "%s", inh__st_names[p]);
+}
+/* tensor p's slice for layer l (l = 0 for the others; for the feature maps, the selected layer l) */
 INH__FN float *inh__st_slice(const inh_model *m, int p, int l) {
     float *b = m->params_mem;
     for (int q = 0; q < p; q++) b += m->param_sizes[q];
+    if (inh__st_per_map(p)) {
+        int i = 0;   /* l's rank among the selected layers */
+        for (int k = 0; k < l; k++) i += (int)(m->cfg.sc_layers[k / 32] >> (k % 32) & 1u);
+        return b + (size_t)i * (m->param_sizes[p] / (size_t)inh_sc_layers(&m->cfg, NULL));
+    }
     return inh__st_per_layer(p) ? b + (size_t)l * (m->param_sizes[p] / (size_t)m->cfg.L) : b;
 }
 
@@ -3442,6 +3918,8 @@ typedef struct {
     int layer_scale, scale_weights, add_cross;
     double eps;
     char act[64], model_type[64];
+    int shortcuts, sc_given;             /* "shortcuts": "causal" | "depth"; "shortcut_layers" given */
+    uint32_t sc_layers[32];
 } inh__st_hfcfg;
 
 /* fields we read; the rest skipped. Absent fields take GPT2Config's defaults, as HF would. */
@@ -3453,6 +3931,7 @@ INH__FN int inh__st_read_config(const char *path, inh__st_hfcfg *hc) {
     int rc = -1;
     hc->n_embd = 768; hc->n_layer = 12; hc->n_head = 12; hc->n_positions = -1; hc->n_ctx = -1; hc->vocab_size = 50257;
     hc->n_inner = -1; hc->layer_scale = 0; hc->scale_weights = 1; hc->add_cross = 0; hc->eps = 1e-5;
+    hc->shortcuts = 0; hc->sc_given = 0; memset(hc->sc_layers, 0, sizeof hc->sc_layers);
     strcpy(hc->act, "gelu_new"); strcpy(hc->model_type, "gpt2");
     if (inh__read_file(path, &buf, &len, (size_t)1 << 24)) return -1;
     inh__json_init(&j, buf, len, path);
@@ -3478,6 +3957,23 @@ INH__FN int inh__st_read_config(const char *path, inh__st_hfcfg *hc) {
             snprintf(sv, 64, "%s", (char *)val.p);
         } else if (!strcmp(k, "layer_norm_epsilon")) {
             if (inh__json_num(&j, &hc->eps)) goto done;
+        } else if (!strcmp(k, "shortcuts")) {
+            if (inh__st_cstr(&j, &val)) goto done;
+            hc->shortcuts = !strcmp((char *)val.p, "none") ? 0 : inh_sc_variant((char *)val.p);
+            if (hc->shortcuts < 0) { inh__fail("%s: \"shortcuts\": \"%s\" (want causal, depth or none)", path, (char *)val.p); goto done; }
+        } else if (!strcmp(k, "shortcut_layers")) {
+            long long l;
+            hc->sc_given = 1;
+            if (inh__json_expect(&j, '[')) goto done;
+            if (inh__json_peek(&j) == ']') j.p++;
+            else for (;;) {
+                if (inh__json_int(&j, &l)) goto done;
+                if (l < 0 || l >= INH_SC_MAX_LAYER) { inh__fail("%s: shortcut layer %lld is out of range", path, l); goto done; }
+                hc->sc_layers[l / 32] |= 1u << (l % 32);
+                if (inh__json_peek(&j) == ',') { j.p++; continue; }
+                if (inh__json_expect(&j, ']')) goto done;
+                break;
+            }
         } else if (inh__json_skip(&j)) {
             goto done;
         }
@@ -3647,17 +4143,26 @@ INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
     inh_config_default(&c, (int)(hc.n_positions >= 0 ? hc.n_positions : hc.n_ctx >= 0 ? hc.n_ctx : 1024), (int)hc.vocab_size,
                        (int)hc.n_layer, (int)hc.n_head, (int)hc.n_embd);
     c.layer_scale = hc.layer_scale;
+    if (hc.shortcuts) {
+        if (inh_config_set_shortcuts(&c, hc.shortcuts, NULL)) { inh__fail("%s: %s", cfgpath, inh_error()); goto done; }
+        if (hc.sc_given) memcpy(c.sc_layers, hc.sc_layers, sizeof c.sc_layers);
+    }
     if (inh_config_check(&c, cfgpath)) goto done;
 
     /* every tensor in place, once, with the shape config.json implies */
-    where = INH__ALLOC(int, (size_t)INH_NUM_PARAMS * c.L);
+    where = INH__ALLOC(int, (size_t)INH_MAX_PARAMS * c.L);
     if (!where) goto done;
-    for (int i = 0; i < INH_NUM_PARAMS * c.L; i++) where[i] = -1;
+    for (int i = 0; i < INH_MAX_PARAMS * c.L; i++) where[i] = -1;
     for (int i = 0; i < sf.n; i++) {
         const inh__st_tensor *t = &sf.t[i];
         const char *nm = inh__st_name(&sf, t);
         if (t->param == INH__ST_IGNORE) continue;
         if (t->layer >= c.L) { inh__fail("%s: tensor %s is beyond %s's n_layer=%d", file, nm, cfgpath, c.L); goto done; }
+        if (t->param >= INH_NUM_PARAMS && !c.shortcuts) { inh__fail("%s: tensor %s, but %s has no \"shortcuts\"", file, nm, cfgpath); goto done; }
+        if (inh__st_per_map(t->param) && !(c.sc_layers[t->layer / 32] >> (t->layer % 32) & 1u)) {
+            inh__fail("%s: tensor %s, but layer %d is not among %s's \"shortcut_layers\"", file, nm, t->layer, cfgpath);
+            goto done;
+        }
         if (t->param >= 0) {
             int *w = &where[t->param * c.L + t->layer];
             if (*w >= 0) { inh__fail("%s: tensors %s and %s are the same tensor", file, inh__st_name(&sf, &sf.t[*w]), nm); goto done; }
@@ -3679,13 +4184,15 @@ INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
             }
         }
     }
-    for (int p = 0; p < INH_NUM_PARAMS; p++)
-        for (int l = 0; l < (inh__st_per_layer(p) ? c.L : 1); l++)
+    for (int p = 0; p < (c.shortcuts ? INH_MAX_PARAMS : INH_NUM_PARAMS); p++)
+        for (int l = 0; l < (inh__st_per_layer(p) || inh__st_per_map(p) ? c.L : 1); l++) {
+            if (inh__st_per_map(p) && !(c.sc_layers[l / 32] >> (l % 32) & 1u)) continue;
             if (where[p * c.L + l] < 0) {
-                if (inh__st_per_layer(p)) inh__fail("%s: tensor h.%d.%s is missing", file, l, inh__st_names[p]);
-                else inh__fail("%s: tensor %s is missing", file, inh__st_names[p]);
+                inh__st_fullname(sh, sizeof sh, p, l);
+                inh__fail("%s: tensor %s is missing", file, sh);
                 goto done;
             }
+        }
 
     /* read: scratch for the largest tensor's bytes and for one transposed matrix */
     if (inh__model_alloc(m, &c, file)) goto done;
@@ -3697,8 +4204,9 @@ INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
     if (lm_head >= 0 && (size_t)c.V * c.C > ntmp) ntmp = (size_t)c.V * c.C;
     tmp = INH__ALLOC(float, ntmp);
     if (!raw || !tmp) goto done;
-    for (int p = 0; p < INH_NUM_PARAMS; p++)
-        for (int l = 0; l < (inh__st_per_layer(p) ? c.L : 1); l++) {
+    for (int p = 0; p < (c.shortcuts ? INH_MAX_PARAMS : INH_NUM_PARAMS); p++)
+        for (int l = 0; l < (inh__st_per_layer(p) || inh__st_per_map(p) ? c.L : 1); l++) {
+            if (inh__st_per_map(p) && !(c.sc_layers[l / 32] >> (l % 32) & 1u)) continue;
             const inh__st_tensor *t = &sf.t[where[p * c.L + l]];
             float *dst = inh__st_slice(m, p, l);
             if (!inh__st_transposed(p)) { if (inh__st_read_tensor(f, &sf, t, raw, dst)) goto done; continue; }
@@ -3717,8 +4225,8 @@ INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
     }
     if (sf.no_bias) {   /* our bias-free export, unless someone has since trained the biases */
         int zero = 1;
-        for (int p = 0; p < INH_NUM_PARAMS && zero; p++) {
-            if (!inh_param_is_bias(p)) continue;
+        for (int p = 0; p < INH_MAX_PARAMS && zero; p++) {
+            if (!inh_param_is_bias(p) || !m->param_sizes[p]) continue;
             const float *b = inh__st_slice(m, p, 0);
             for (size_t i = 0; i < m->param_sizes[p]; i++) if (b[i] != 0.0f) { zero = 0; break; }
         }
@@ -3756,8 +4264,10 @@ INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_pat
     inh__buf h = {NULL, 0, 0}, cj = {NULL, 0, 0};
     inh__wfile w;
     float *tmp = NULL;
-    int rc = -1, L = c->L;
+    int rc = -1, L = c->L, sel[INH_SC_MAX_LAYER + 1], nsel = inh_sc_layers(c, sel);
+    int K = 4 + 12 * L + (c->shortcuts ? 6 * nsel + 8 : 0);   /* tensors in the file */
     uint64_t off = 0, s[2];
+    sel[nsel] = -1;
     if (n >= 12 && !strcmp(dir_or_path + n - 12, ".safetensors")) {
         if (snprintf(file, sizeof file, "%s", dir_or_path) >= (int)sizeof file) return inh__fail("%s: path too long", dir_or_path);
         if (inh__st_beside(cfgpath, sizeof cfgpath, file, "config.json")) return -1;
@@ -3772,13 +4282,13 @@ INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_pat
 
     /* header: wte, wpe, h.0.* ... h.{L-1}.*, ln_f.*, data contiguous in that order */
     if (inh__st_printf(&h, "{\"__metadata__\":{\"format\":\"pt\"%s}", c->bias ? "" : ",\"inheritune_no_bias\":\"1\"")) goto done;
-    for (int k = 0; k < 4 + 12 * L; k++) {
+    for (int k = 0; k < K; k++) {
         int p, l;
-        inh__st_export_order(k, L, &p, &l);
+        if (k < 4 + 12 * L) inh__st_export_order(k, L, &p, &l);
+        else inh__st_export_sc(k - 4 - 12 * L, sel, &p, &l);
         int nd = inh__st_shape(c, p, s);
         uint64_t bytes = s[0] * (nd == 2 ? s[1] : 1) * 4;
-        if (inh__st_per_layer(p)) snprintf(name, sizeof name, "h.%d.%s", l, inh__st_names[p]);
-        else snprintf(name, sizeof name, "%s", inh__st_names[p]);
+        inh__st_fullname(name, sizeof name, p, l);
         if (inh__st_printf(&h, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%llu", name, (unsigned long long)s[0]) ||
             (nd == 2 && inh__st_printf(&h, ",%llu", (unsigned long long)s[1])) ||
             inh__st_printf(&h, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off, (unsigned long long)(off + bytes)))
@@ -3796,8 +4306,14 @@ INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_pat
                             "  \"n_positions\": %d,\n", c->maxT, c->C, c->NH, c->L, c->maxT) ||
         inh__st_printf(&cj, "  \"reorder_and_upcast_attn\": false,\n  \"scale_attn_by_inverse_layer_idx\": %s,\n"
                             "  \"scale_attn_weights\": true,\n  \"tie_word_embeddings\": true,\n  \"torch_dtype\": \"float32\",\n"
-                            "  \"vocab_size\": %d\n}\n", c->layer_scale ? "true" : "false", c->V))
+                            "  \"vocab_size\": %d", c->layer_scale ? "true" : "false", c->V))
         goto done;
+    if (c->shortcuts) {   /* ours: the shortcut sub-layer (HF's GPT2LMHeadModel ignores unknown keys) */
+        if (inh__st_printf(&cj, ",\n  \"shortcuts\": \"%s\",\n  \"shortcut_layers\": [", inh_sc_variant_name(c->shortcuts))) goto done;
+        for (int i = 0; i < nsel; i++) if (inh__st_printf(&cj, i ? ", %d" : "%d", sel[i])) goto done;
+        if (inh__st_printf(&cj, "]")) goto done;
+    }
+    if (inh__st_printf(&cj, "\n}\n")) goto done;
 
     tmp = INH__ALLOC(float, (size_t)4 * c->C * c->C);
     if (!tmp) goto done;
@@ -3806,9 +4322,10 @@ INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_pat
     if (inh__wopen(&w, file)) goto done;
     inh__wwrite(&w, len8, 8);
     inh__wwrite(&w, h.p, h.n);
-    for (int k = 0; k < 4 + 12 * L; k++) {
+    for (int k = 0; k < K; k++) {
         int p, l;
-        inh__st_export_order(k, L, &p, &l);
+        if (k < 4 + 12 * L) inh__st_export_order(k, L, &p, &l);
+        else inh__st_export_sc(k - 4 - 12 * L, sel, &p, &l);
         const float *src = inh__st_slice(m, p, l);
         int nd = inh__st_shape(c, p, s);
         if (!inh__st_transposed(p)) { inh__wfloats(&w, src, (size_t)(s[0] * (nd == 2 ? s[1] : 1))); continue; }
@@ -5182,6 +5699,7 @@ INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
    [17] decay_all, [18..24] lr min_lr beta1 beta2 eps weight_decay grad_clip (float bits), [25] flags
    (bit 0: bf16 matmuls),
    [26,27] seed, [28,29] data rng state, [30,31] data position (uint64 as lo, hi), [32] has moments,
+   [33] shortcut variant and [40..71] the selected layers' bits (slots 9 and 16..47 of the model header),
    [34] training tokens (0: not recorded), [35,36] their hash, [37] validation tokens, [38,39] hash,
    [96..255] the training data path then the validation path, each NUL-terminated (640 bytes;
    a path that does not fit is left out). Older files have zeros there and still load. */
@@ -5207,6 +5725,8 @@ INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     v[32] = m->m_mem != NULL;
     size_t bad = inh__first_nonfinite(m->params_mem, m->num_params);
     if (bad < m->num_params) return inh__fail("%s: not saved: parameter %zu is not finite (the model has diverged)", path, bad);
+    unsigned char sc[4 * 33];   /* the model header's slots 9 and 16..47 */
+    memcpy(sc, h + 4 * 9, 4); memcpy(sc + 4, h + 4 * 16, 4 * 32);
     memset(h, 0, sizeof h);
     for (int i = 0; i < 33; i++) inh__wr32(h + 4 * i, v[i]);
     inh__wr32(h + 4 * 34, (uint32_t)t->train->n);
@@ -5218,6 +5738,7 @@ INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     size_t lt = strlen(t->train->path), lv = t->val ? strlen(t->val->path) : 0;
     if (lt + 1 <= 640) memcpy(h + 4 * 96, t->train->path, lt + 1);
     if (lt + 1 <= 640 && lt + 1 + lv + 1 <= 640 && t->val) memcpy(h + 4 * 96 + lt + 1, t->val->path, lv + 1);
+    memcpy(h + 4 * 33, sc, 4); memcpy(h + 4 * 40, sc + 4, 4 * 32);
     inh__wfile w;
     if (inh__wopen(&w, path)) return -1;
     inh__wwrite(&w, h, sizeof h);
@@ -5236,8 +5757,9 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
     if (len < 1024) { INH_FREE(buf); return inh__fail("%s: too short for a training-state header (truncated?)", path); }
     for (int i = 0; i < 33; i++) v[i] = inh__rd32(buf + 4 * i);
     if (v[0] != INH__STATE_MAGIC || v[1] != 1) { INH_FREE(buf); return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, v[0], v[1]); }
-    memcpy(mh, buf, 1024);               /* reuse the model-header checks on slots 2..8 */
+    memcpy(mh, buf, 1024);               /* reuse the model-header checks on slots 2..8 (and shortcuts) */
     inh__wr32(mh, INH__MODEL_MAGIC); inh__wr32(mh + 4, INH__MODEL_VERSION);
+    memcpy(mh + 4 * 9, buf + 4 * 33, 4); memcpy(mh + 4 * 16, buf + 4 * 40, 4 * 32);
     size_t nmat = v[32] ? 3 : 1;
     if (inh__model_header(mh, 1024 + (len - 1024) / nmat, path, &c, &expect) || (len - 1024) % nmat) {
         INH_FREE(buf);
@@ -5546,6 +6068,7 @@ INHDEF void inh_analysis_opts_default(inh_analysis_opts *o) {
 INHDEF void inh_analysis_free(inh_analysis *a) {
     INH_FREE(a->rank); INH_FREE(a->rank_max); INH_FREE(a->lazy);   /* other arrays point into these */
     INH_FREE(a->groups); INH_FREE(a->attention); INH_FREE(a->sum_);
+    INH_FREE(a->sc_layer); INH_FREE(a->sc_share); INH_FREE(a->sc_sum_);   /* sc_entropy, sc_tokens: in sc_share */
     memset(a, 0, sizeof *a);
 }
 
@@ -5580,6 +6103,15 @@ INHDEF int inh_analysis_init(inh_analysis *a, const inh_model *m, const inh_anal
     for (int l = 0; l < L; l++) a->dropped[l] = m->drop_attn[l] ? 1 : 0;
     a->lazy_from = L;
     a->loss = NAN;
+    if (m->cfg.shortcuts && !m->drop_shortcut) {
+        int n = inh_sc_layers(c, NULL);
+        a->sc_layer = INH__ALLOC(int, n);
+        a->sc_share = INH__CALLOC(float, (size_t)NH * n + NH + (size_t)o->T * n);
+        a->sc_sum_ = INH__CALLOC(double, (size_t)NH * n);
+        if (!a->sc_layer || !a->sc_share || !a->sc_sum_) { inh_analysis_free(a); return -1; }
+        a->sc_n = inh_sc_layers(c, a->sc_layer); a->sc_variant = c->shortcuts;
+        a->sc_entropy = a->sc_share + (size_t)NH * n; a->sc_tokens = a->sc_entropy + NH;
+    }
     return 0;
 }
 
@@ -5682,6 +6214,24 @@ INHDEF int inh_analysis_add(inh_analysis *a, const inh_model *m) {
             size_t tt = (size_t)T * T;
             memcpy(a->attention + (size_t)l * NH * tt, m->acts.att + (size_t)l * B * NH * tt, (size_t)NH * tt * sizeof(float));
         }
+    if (a->sc_n) {   /* shortcut weights (B,NH,T,nT) at [i T + s]: mass per selected layer, summed in a fixed order */
+        int n = a->sc_n;
+        if (!m->acts.sc_att || m->drop_shortcut || inh_sc_layers(&m->cfg, NULL) != n) {
+            INH_FREE(g.head_out); INH_FREE(g.layer_out);
+            return inh__fail("analysis: the forward pass kept no shortcut attention (keep_attention, shortcuts on)");
+        }
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < NH; h++)
+                for (int t = 0; t < T; t++) {
+                    const float *row = m->acts.sc_att + (((size_t)b * NH + h) * T + t) * n * T;
+                    for (int i = 0; i < n; i++) {
+                        double mass = 0.0;
+                        for (int s2 = 0; s2 <= t; s2++) mass += row[(size_t)i * T + s2];
+                        a->sc_sum_[(size_t)h * n + i] += mass;
+                        if (a->seqs == 0 && b == 0) a->sc_tokens[(size_t)t * n + i] += (float)(mass / NH);
+                    }
+                }
+    }
     if (m->targets && m->mean_loss >= 0) { a->loss_sum_ += (double)m->mean_loss * B * T; a->loss_n_ += (double)B * T; }
     a->seqs += B;
     INH_FREE(g.head_out); INH_FREE(g.layer_out);
@@ -5738,6 +6288,15 @@ INHDEF void inh_analysis_finish(inh_analysis *a) {
         if (a->max_rank[s] < 2.0f && tail / (L - s) < 2.0) a->lazy_from = s;
     }
     a->loss = a->loss_n_ > 0 ? (float)(a->loss_sum_ / a->loss_n_) : NAN;
+    for (int h = 0; h < NH && a->sc_n; h++) {
+        double e = 0.0;
+        for (int i = 0; i < a->sc_n; i++) {
+            double sh = ntok > 0 ? a->sc_sum_[(size_t)h * a->sc_n + i] / ntok : NAN;
+            a->sc_share[(size_t)h * a->sc_n + i] = (float)sh;
+            if (sh > 0) e -= sh * log(sh);
+        }
+        a->sc_entropy[h] = ntok > 0 ? (float)e : NAN;
+    }
 }
 
 INHDEF int inh_analyze(inh_model *m, inh_data *d, const inh_analysis_opts *o, inh_analysis *a) {
@@ -5977,6 +6536,16 @@ INHDEF int inh_analysis_write_json(const inh_analysis *a, const char *path) {
     for (int g = 0; g < a->n_groups; g++) inh__wprintf(&w, "%s[%d, %d]", g ? ", " : "", a->groups[2 * g], a->groups[2 * g + 1]);
     inh__wprintf(&w, "], \"lazy_from\": %d, \"loss\": ", a->lazy_from);
     inh__an_wnum(&w, a->loss);
+    if (a->sc_n) {   /* "shortcuts": share[head][i] of the i-th selected layer, its entropy per head, tokens[t][i] of sequence 0 */
+        inh__wprintf(&w, ",\n \"shortcuts\": {\"variant\": \"%s\", \"layers\": [", inh_sc_variant_name(a->sc_variant));
+        for (int i = 0; i < a->sc_n; i++) inh__wprintf(&w, i ? ", %d" : "%d", a->sc_layer[i]);
+        inh__wprintf(&w, "],\n  \"share\": [");
+        for (int h = 0; h < a->NH; h++) { inh__wprintf(&w, h ? ",\n   " : ""); inh__an_wnums(&w, a->sc_share + (size_t)h * a->sc_n, a->sc_n); }
+        inh__wprintf(&w, "],\n  \"entropy\": "); inh__an_wnums(&w, a->sc_entropy, a->NH);
+        inh__wprintf(&w, ",\n  \"tokens\": [");
+        for (int t = 0; t < a->T; t++) { inh__wprintf(&w, t ? ",\n   " : ""); inh__an_wnums(&w, a->sc_tokens + (size_t)t * a->sc_n, a->sc_n); }
+        inh__wprintf(&w, "]}");
+    }
     inh__wprintf(&w, ",\n \"config\": {\"seqs\": %d, \"seq_len\": %d, \"tau\": %.9g, \"eta\": %.9g, \"span\": %d, \"layers\": %d, \"heads\": %d, \"seconds\": %.3f}}\n",
                  a->seqs, a->T, a->tau, a->eta, a->span, a->L, a->NH, a->seconds);
     return inh__wclose(&w);
@@ -6216,6 +6785,64 @@ INH__FN void inh__an_html_head(inh__wfile *w, const char *title) {
                     "tr.dropped td{color:#888}svg{width:100%%;height:auto}</style></head><body>\n", title);
 }
 
+/* shortcut attention: heads x selected layers (share of each head's mass), then the tokens of
+   sequence 0 x layers (mean over heads); colour = share, white at the map's smallest value to dark
+   blue at its largest (shares near 1/n would all look alike on a fixed 0..1 scale) */
+INH__FN void inh__an_sc_colour(double v, char *buf, size_t n) {
+    v = v <= 0 || !isfinite(v) ? 0 : v >= 1 ? 1 : v;
+    snprintf(buf, n, "rgb(%d,%d,%d)", (int)(255 - v * (255 - 8)), (int)(255 - v * (255 - 48)), (int)(255 - v * (255 - 107)));
+}
+INH__FN void inh__analysis_sc_svg(inh__wfile *w, const inh_analysis *a) {
+    int n = a->sc_n, NH = a->NH, T = a->T;
+    double cw = n <= 12 ? 48 : 576.0 / n, ch = 22, x0 = 90, y0 = 100, W1 = x0 + n * cw + 150;
+    double tw = T <= 128 ? 8 : 1024.0 / T, th = n <= 16 ? 18 : 288.0 / n, x1 = 90, y1 = y0 + NH * ch + 80;
+    double W = W1 > x1 + T * tw + 40 ? W1 : x1 + T * tw + 40, H = y1 + n * th + 60, lh = 1, mh = 0, lt = 1, mt = 0;
+    char col[32];
+    if (W < 900) W = 900;
+    for (int k = 0; k < NH * n; k++) { if (a->sc_share[k] > mh) mh = a->sc_share[k]; if (a->sc_share[k] < lh) lh = a->sc_share[k]; }
+    for (int k = 0; k < T * n; k++) { if (a->sc_tokens[k] > mt) mt = a->sc_tokens[k]; if (a->sc_tokens[k] < lt) lt = a->sc_tokens[k]; }
+    if (!(mh > lh)) { lh = 0; mh = 1; }
+    if (!(mt > lt)) { lt = 0; mt = 1; }
+    inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n", W, H, W, H);
+    inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    inh__wprintf(w, "<text x=\"20\" y=\"28\" font-size=\"18\" font-weight=\"bold\">Shortcut attention (%s): which depth each head of the last layer reads</text>\n",
+                 inh_sc_variant_name(a->sc_variant));
+    inh__wprintf(w, "<text x=\"20\" y=\"48\" font-size=\"12\">Share of each head's shortcut attention mass on each selected layer's features, "
+                    "mean over %d sequences x %d queries;</text>\n", a->seqs, T);
+    inh__wprintf(w, "<text x=\"20\" y=\"64\" font-size=\"12\">H: entropy over the layers in nats (max ln %d = %.3f). "
+                    "Colour: white at the smallest share, %.3f, to dark blue at the largest, %.3f (uniform: %.3f).</text>\n", n, log((double)n), lh, mh, 1.0 / n);
+    for (int i = 0; i < n; i++)
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x0 + (i + 0.5) * cw, y0 - 6, a->sc_layer[i]);
+    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">layer</text>\n", x0 + n * cw / 2, y0 - 20);
+    for (int h = 0; h < NH; h++) {
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">head %d</text>\n", x0 - 6, y0 + h * ch + 15, h);
+        for (int i = 0; i < n; i++) {
+            double v = a->sc_share[(size_t)h * n + i];
+            inh__an_sc_colour((v - lh) / (mh - lh), col, sizeof col);
+            inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" stroke=\"#fff\"><title>head %d, layer %d: %.4f</title></rect>\n",
+                         x0 + i * cw, y0 + h * ch, cw, ch, col, h, a->sc_layer[i], v);
+            if (cw >= 30) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"%s\">%.3f</text>\n",
+                                       x0 + (i + 0.5) * cw, y0 + h * ch + 14, (v - lh) / (mh - lh) > 0.6 ? "#fff" : "#222", v);
+        }
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">H = %.3f</text>\n", x0 + n * cw + 8, y0 + h * ch + 15, (double)a->sc_entropy[h]);
+    }
+    inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Sequence 0: the depth each token reaches for "
+                    "(mean over heads; white %.3f, dark blue %.3f)</text>\n", y1 - 30, lt, mt);
+    for (int i = 0; i < n; i++) {
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">layer %d</text>\n", x1 - 6, y1 + i * th + th * 0.7, a->sc_layer[i]);
+        for (int t = 0; t < T; t++) {
+            double v = a->sc_tokens[(size_t)t * n + i];
+            inh__an_sc_colour((v - lt) / (mt - lt), col, sizeof col);
+            inh__wprintf(w, "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"%s\"><title>token %d, layer %d: %.3f</title></rect>\n",
+                         x1 + t * tw, y1 + i * th, tw, th, col, t, a->sc_layer[i], v);
+        }
+    }
+    for (int t = 0; t < T; t += T > 50 ? 10 : 5)
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x1 + (t + 0.5) * tw, y1 + n * th + 14, t);
+    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">token position</text>\n", x1 + T * tw / 2, y1 + n * th + 32);
+    inh__wprintf(w, "</svg>\n");
+}
+
 INHDEF int inh_analysis_write_html(const inh_analysis *a, const int *layers, int nlayers, const char *path) {
     inh__wfile w;
     if (inh__wopen(&w, path)) return -1;
@@ -6228,7 +6855,9 @@ INHDEF int inh_analysis_write_html(const inh_analysis *a, const int *layers, int
                      a->dropped[l] ? "dropped" : a->lazy[l] ? "lazy" : "", l, (double)a->max_rank[l], (double)a->avg_mass[l],
                      a->lazy[l] ? "yes" : "", (double)a->sink_layer[l], (double)a->block_influence[l], (double)a->angular_distance[l],
                      (double)a->attn_importance[l], (double)a->entropy_layer[l]);
-    inh__wprintf(&w, "</table>\n</body></html>\n");
+    inh__wprintf(&w, "</table>\n");
+    if (a->sc_n) inh__analysis_sc_svg(&w, a);
+    inh__wprintf(&w, "</body></html>\n");
     return inh__wclose(&w);
 }
 
@@ -6319,12 +6948,50 @@ INHDEF int inh_sweep_write_html(const inh_sweep *s, const char *path) {
 /* ---------------------------------------------------------------------------------------------
    Inheritune recipe */
 
+/* copy the shortcut tensors dst and src share: the feature maps of layers selected in both, and the
+   sub-layer's 8 tensors when src has them */
+INH__FN void inh__sc_copy(inh_model *dst, const inh_model *src) {
+    int sel[INH_SC_MAX_LAYER], n = inh_sc_layers(&dst->cfg, sel), ns = inh_sc_layers(&src->cfg, NULL);
+    if (!n || !ns) return;
+    size_t C = (size_t)dst->cfg.C;
+    const float *sp = src->params.sc_lnw;
+    float *dp = dst->params.sc_lnw;
+    for (int p = 16; p <= 21; p++) {
+        size_t per = dst->param_sizes[p] / (size_t)n;
+        for (int i = 0; i < n; i++) {
+            int l = sel[i], j = 0;
+            if (!(src->cfg.sc_layers[l / 32] >> (l % 32) & 1u)) continue;
+            for (int k = 0; k < l; k++) j += (int)(src->cfg.sc_layers[k / 32] >> (k % 32) & 1u);   /* l's rank in src */
+            memcpy(dp + i * per, sp + j * per, per * sizeof(float));
+        }
+        dp += dst->param_sizes[p]; sp += src->param_sizes[p];
+    }
+    memcpy(dst->params.sc_lnqw, src->params.sc_lnqw, (6 * C + 4 * C * C) * sizeof(float));   /* 22..29, contiguous */
+}
+
+INHDEF int inh_model_with_shortcuts(inh_model *dst, const inh_model *src, int variant, const char *layers, uint64_t seed) {
+    inh_config c = src->cfg;
+    if (!layers && src->cfg.shortcuts && variant) c.shortcuts = variant;
+    else if (inh_config_set_shortcuts(&c, variant, layers)) return -1;
+    if (inh_model_init(dst, &c, seed)) return -1;
+    size_t plain = 0;
+    for (int i = 0; i < INH_NUM_PARAMS; i++) plain += src->param_sizes[i];
+    memcpy(dst->params_mem, src->params_mem, plain * sizeof(float));
+    inh__sc_copy(dst, src);
+    dst->threads = src->threads; dst->bf16 = src->bf16;
+    return 0;
+}
+
 INHDEF int inh_inherit(inh_model *dst, const inh_model *ref, int layers, int mode, uint64_t seed) {
     const inh_config *rc = &ref->cfg;
     if (layers < 1 || layers > rc->L)
         return inh__fail("cannot inherit %d layers: the reference has %d", layers, rc->L);
     inh_config c = *rc;
     c.L = layers;
+    if (c.shortcuts) {   /* keep the selected layers that stay intermediate */
+        for (int l = layers > 1 ? layers - 1 : 0; l < INH_SC_MAX_LAYER; l++) c.sc_layers[l / 32] &= ~(1u << (l % 32));
+        if (!inh_sc_layers(&c, NULL)) c.shortcuts = 0;
+    }
     if (inh_model_init(dst, &c, seed)) return -1;   /* fresh values for whatever is not inherited */
     const inh_params *s = &ref->params;
     inh_params *d = &dst->params;
@@ -6345,6 +7012,7 @@ INHDEF int inh_inherit(inh_model *dst, const inh_model *ref, int layers, int mod
         inh_model_free(dst);
         return inh__fail("unknown inherit mode %d", mode);
     }
+    inh__sc_copy(dst, ref);
     return 0;
 }
 
@@ -6359,6 +7027,7 @@ INHDEF int inh_stack(inh_model *dst, const inh_model *src) {
         if (i >= 2 && i < 14) memcpy(dp + n, sp, n * sizeof(float));   /* the blocks again */
         dp += dst->param_sizes[i]; sp += n;
     }
+    inh__sc_copy(dst, src);
     return 0;
 }
 
@@ -6596,6 +7265,14 @@ INH__FN int inh__recipe_step(inh__recipe *R, inh_recipe_result *r, const char *n
     inh_model m;
     memset(&m, 0, sizeof m);
     if (make(&m, ctx)) return -1;
+    /* recipe --shortcuts: every run has them (a 1-layer run, e.g. half of a 2-layer stack, cannot) */
+    if (R->o->shortcuts && m.cfg.shortcuts != R->o->shortcuts && m.cfg.L >= 2) {
+        inh_model w;
+        int bad = inh_model_with_shortcuts(&w, &m, R->o->shortcuts, NULL, R->o->train.seed + 7);
+        inh_model_free(&m);
+        if (bad) return -1;
+        m = w;
+    }
     int rc = inh__recipe_train(R, name, &m, steps, u);
     inh_model_free(&m);
     if (rc) return -1;

@@ -177,6 +177,34 @@ static int apply_drop_attn(inh_model *m, const char *spec, const char *data_path
     return rc;
 }
 
+/* eval/sample: --shortcuts causal|depth evaluates a shortcut model with that variant;
+   --drop-shortcut skips the shortcut sub-layer (the plain GPT-2 inside). Returns 0, or 1 after an error. */
+static int apply_shortcut_flags(inh_model *m, const char *variant, int drop, const char *model) {
+    if ((variant || drop) && !m->cfg.shortcuts) {
+        fprintf(stderr, "error: %s has no attention shortcuts, so %s does not apply\n", model, variant ? "--shortcuts" : "--drop-shortcut");
+        return 1;
+    }
+    if (variant) {
+        int v = inh_sc_variant(variant);
+        if (v < 0) { fprintf(stderr, "error: --shortcuts must be causal or depth, got '%s'\n", variant); return 1; }
+        m->cfg.shortcuts = v;
+    }
+    m->drop_shortcut = drop;
+    if (m->cfg.shortcuts)
+        fprintf(stderr, "shortcuts: %s%s\n", inh_sc_variant_name(m->cfg.shortcuts), drop ? " (dropped: the plain model inside)" : "");
+    return 0;
+}
+
+/* "L=.. NH=.." suffix of a model's shortcuts for the summary lines: " shortcuts=causal:0,1,2" */
+static void shortcut_desc(const inh_config *c, char *buf, size_t n) {
+    int sel[INH_SC_MAX_LAYER], k = inh_sc_layers(c, sel);
+    size_t off = 0;
+    buf[0] = 0;
+    if (!c->shortcuts) return;
+    off += (size_t)snprintf(buf, n, " shortcuts=%s:", inh_sc_variant_name(c->shortcuts));
+    for (int i = 0; i < k && off + 8 < n; i++) off += (size_t)snprintf(buf + off, n - off, i ? ",%d" : "%d", sel[i]);
+}
+
 /* strtod into a double in (0, 1] */
 static int parse_unit(const char *name, const char *v, double *out) {
     char *end = NULL;
@@ -201,6 +229,16 @@ static void print_analysis(const inh_analysis *a) {
     printf("%s\n", a->n_groups ? "" : " none");
     if (a->lazy_from < a->L) printf("layers %d..%d form a lazy group (floor of mean MaxRank = 1)\n", a->lazy_from, a->L - 1);
     printf("%d sequences x %d tokens, tau %g, eta %g, loss %.6f, %.2f s\n", a->seqs, a->T, a->tau, a->eta, a->loss, a->seconds);
+    if (a->sc_n) {   /* where the shortcut attention of the last layer goes */
+        printf("shortcut attention (%s): share of each head's mass per selected layer, entropy in nats\nhead ", inh_sc_variant_name(a->sc_variant));
+        for (int i = 0; i < a->sc_n; i++) printf(" L%-5d", a->sc_layer[i]);
+        printf("  entropy\n");
+        for (int h = 0; h < a->NH; h++) {
+            printf("%4d ", h);
+            for (int i = 0; i < a->sc_n; i++) printf(" %.4f", (double)a->sc_share[(size_t)h * a->sc_n + i]);
+            printf("  %.4f\n", (double)a->sc_entropy[h]);
+        }
+    }
 }
 
 static int cmd_analyze(int argc, char **argv) {
@@ -375,6 +413,7 @@ static int write_loss_svg(const char *out, const char *data, const int *step, co
 
 static int cmd_train(int argc, char **argv) {
     const char *data = NULL, *val = NULL, *init = NULL, *out = NULL, *state = NULL, *resume = NULL, *sched = "cosine";
+    const char *shortcuts = NULL, *sc_layers = NULL;
     int L = 0, NH = 0, C = 0, maxT = 0, V = 0, no_bias = 0, layer_scale = 0, decay_all = 0, no_shuffle = 0;
     int threads = 0, eval_every = 0, eval_batches = 20, save_every = 0, allow_changes = 0, sample_every = 0, sample_tokens = 64;
     const char *log_path = NULL, *tokdir = NULL;
@@ -392,6 +431,8 @@ static int cmd_train(int argc, char **argv) {
         {"--vocab", F_INT, &V, "new model: vocabulary size (default: the largest id in --data plus one)", 0},
         {"--no-bias", F_BOOL, &no_bias, "new model: no biases (nanoGPT bias=False)", 0},
         {"--layer-scale", F_BOOL, &layer_scale, "new model: scale attention logits by 1/(layer+1)", 0},
+        {"--shortcuts", F_STR, &shortcuts, "attention shortcuts causal | depth (new model, or added to / switched on --init)", 0},
+        {"--shortcut-layers", F_STR, &sc_layers, "layers whose outputs the shortcuts read, e.g. 1,3,5 (default: 0..L-2)", 0},
         {"--batch", F_INT, &o.B, "batch size B (default 4)", 0},
         {"--seq", F_INT, &o.T, "sequence length T (default 64)", 0},
         {"--steps", F_INT, &o.steps, "total optimizer steps (default 100)", 0},
@@ -472,6 +513,10 @@ static int cmd_train(int argc, char **argv) {
         fprintf(stderr, "error: a new model needs %s too (the size flags are --layers, --heads, --dim, --seq-max, and --vocab)\n", miss);
         return 1;
     }
+    int sc_variant = 0;
+    if (shortcuts && (sc_variant = inh_sc_variant(shortcuts)) < 0) return fail("--shortcuts must be causal or depth, got '%s'", shortcuts);
+    if (sc_layers && !shortcuts) return fail("%s", "--shortcut-layers needs --shortcuts causal|depth");
+    if (resume && shortcuts) return fail("%s", "--resume keeps the state file's shortcuts: drop --shortcuts");
     if (resume) {
         /* the state file carries model, options, step and data position; flags given now override */
         if (inh_data_open(&train, data, 0)) return lib_fail();
@@ -545,6 +590,13 @@ static int cmd_train(int argc, char **argv) {
         if (inh_data_open(&train, data, 0)) return lib_fail();
         if (init) {
             if (inh_model_load_any(&m, init)) { inh_data_close(&train); return lib_fail(); }
+            if (sc_variant) {   /* a plain model gains fresh shortcuts; a shortcut model switches variant (or layers) */
+                inh_model w;
+                int bad = inh_model_with_shortcuts(&w, &m, sc_variant, sc_layers, o.seed);
+                inh_model_free(&m);
+                if (bad) { inh_data_close(&train); return lib_fail(); }
+                m = w;
+            }
         } else {
             inh_config c;
             if (!V) {   /* prepare and synth end every document with end-of-text, the largest id */
@@ -553,7 +605,7 @@ static int cmd_train(int argc, char **argv) {
             }
             inh_config_default(&c, maxT, V, L, NH, C);
             c.bias = !no_bias; c.layer_scale = layer_scale;
-            if (inh_model_init(&m, &c, o.seed)) { inh_data_close(&train); return lib_fail(); }
+            if (inh_config_set_shortcuts(&c, sc_variant, sc_layers) || inh_model_init(&m, &c, o.seed)) { inh_data_close(&train); return lib_fail(); }
         }
         if (inh_data_check(&train, m.cfg.V)) { inh_data_close(&train); inh_model_free(&m); return lib_fail(); }
         if (inh_trainer_init(&t, &m, &train, &o)) { inh_data_close(&train); inh_model_free(&m); return lib_fail(); }
@@ -589,8 +641,10 @@ static int cmd_train(int argc, char **argv) {
         if (!jsonl && ftell(logf) == 0) fprintf(logf, "step,loss,lr,grad_norm,tokens_per_s,val_loss\n");
     }
     if (o.T > m.cfg.maxT) { fprintf(stderr, "error: --seq %d is above the model's maxT %d\n", o.T, m.cfg.maxT); rc = 1; goto done; }
-    printf("model: L=%d NH=%d C=%d maxT=%d V=%d%s%s, %zu parameters; data %s: %zu tokens; B=%d T=%d accum=%d, %d threads%s\n",
-           m.cfg.L, m.cfg.NH, m.cfg.C, m.cfg.maxT, m.cfg.V, m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "",
+    char scd[256];
+    shortcut_desc(&m.cfg, scd, sizeof scd);
+    printf("model: L=%d NH=%d C=%d maxT=%d V=%d%s%s%s, %zu parameters; data %s: %zu tokens; B=%d T=%d accum=%d, %d threads%s\n",
+           m.cfg.L, m.cfg.NH, m.cfg.C, m.cfg.maxT, m.cfg.V, m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "", scd,
            m.num_params, data, train.n, o.B, o.T, o.accum, threads, o.bf16 ? ", bf16 matmuls" : "");
     int first_step = t.step, bad_steps = 0;
     signal(SIGINT, on_sigint);
@@ -706,10 +760,12 @@ done:
    eval */
 
 static int cmd_eval(int argc, char **argv) {
-    const char *model = NULL, *data = NULL, *drop = NULL;
-    int B = 4, T = 64, nb = 0, threads = 0;
+    const char *model = NULL, *data = NULL, *drop = NULL, *shortcuts = NULL;
+    int B = 4, T = 64, nb = 0, threads = 0, drop_sc = 0;
     flag f[] = {
-        {"--drop-attn", F_STR, &drop, "skip attention in layers: 9,10,11 | last:K | auto:K[:METRIC]", 0},
+        {"--drop-attn", F_STR, &drop, "skip self-attention in layers: 9,10,11 | last:K | auto:K[:METRIC]", 0},
+        {"--shortcuts", F_STR, &shortcuts, "evaluate a shortcut model with this variant: causal | depth", 0},
+        {"--drop-shortcut", F_BOOL, &drop_sc, "skip the shortcut sub-layer (the plain GPT-2 inside)", 0},
         {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
         {"--data", F_STR, &data, "token shard", 0},
         {"--batch", F_INT, &B, "batch size (default 4)", 0},
@@ -728,6 +784,7 @@ static int cmd_eval(int argc, char **argv) {
     inh_data d;
     if (inh_model_load_any(&m, model)) return lib_fail();
     m.threads = threads;
+    if (apply_shortcut_flags(&m, shortcuts, drop_sc, model)) { inh_model_free(&m); return 1; }
     if (drop && apply_drop_attn(&m, drop, data, threads)) { inh_model_free(&m); return 1; }
     if (inh_data_open(&d, data, m.cfg.V)) { inh_model_free(&m); return lib_fail(); }
     int rc = 0;
@@ -769,8 +826,8 @@ static int stream_token(void *user, int id) {
 }
 
 static int cmd_sample(int argc, char **argv) {
-    const char *model = NULL, *prompt_ids = NULL, *tokdir = NULL, *prompt = NULL, *drop = NULL, *data = NULL;
-    int n = 64, top_k = 0, threads = 0, nsamples = 1, ignore_eot = 0;
+    const char *model = NULL, *prompt_ids = NULL, *tokdir = NULL, *prompt = NULL, *drop = NULL, *data = NULL, *shortcuts = NULL;
+    int n = 64, top_k = 0, threads = 0, nsamples = 1, ignore_eot = 0, drop_sc = 0;
     float temperature = 1.0f;
     uint64_t seed = 1337;
     flag f[] = {
@@ -783,10 +840,12 @@ static int cmd_sample(int argc, char **argv) {
         {"--top-k", F_INT, &top_k, "sample among the k most likely tokens (default 0 = all)", 0},
         {"--seed", F_U64, &seed, "sampling seed (default 1337)", 0},
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
-        {"--drop-attn", F_STR, &drop, "skip attention in layers: 9,10,11 | last:K | auto:K[:METRIC] (auto needs --data)", 0},
+        {"--drop-attn", F_STR, &drop, "skip self-attention in layers: 9,10,11 | last:K | auto:K[:METRIC] (auto needs --data)", 0},
         {"--data", F_STR, &data, "token shard that --drop-attn auto:K ranks the layers on", 0},
         {"--num-samples", F_INT, &nsamples, "samples, each from the prompt, separated by a line '---' (default 1)", 0},
         {"--ignore-eot", F_BOOL, &ignore_eot, "with --tokenizer: go on past <|endoftext|> (default: a sample ends there)", 0},
+        {"--shortcuts", F_STR, &shortcuts, "sample from a shortcut model with this variant: causal | depth", 0},
+        {"--drop-shortcut", F_BOOL, &drop_sc, "skip the shortcut sub-layer (the plain GPT-2 inside)", 0},
     };
     int r = parse_flags(argc, argv, f, NF(f), "--model MODEL [--prompt-ids 1,2,3 | --tokenizer DIR --prompt TEXT] --tokens N [--temperature X] [--top-k K] [--seed N]\n\n"
                         "Text is printed as it is generated. Past the model's context length maxT the window slides (the\n"
@@ -805,6 +864,7 @@ static int cmd_sample(int argc, char **argv) {
     size_t npz = 0;
     if (inh_model_load_any(&m, model)) return lib_fail();
     m.threads = threads;
+    if (apply_shortcut_flags(&m, shortcuts, drop_sc, model)) { inh_model_free(&m); return 1; }
     if (drop && apply_drop_attn(&m, drop, data, threads)) { inh_model_free(&m); return 1; }
     if (tokdir && inh_tokenizer_load(&tok, tokdir)) { inh_model_free(&m); return lib_fail(); }
     if (tok && inh_tokenizer_vocab_size(tok) != m.cfg.V) {   /* checked before generating: ids past the tokenizer cannot be decoded */
@@ -858,11 +918,13 @@ done:
    inherit, recipe: the Inheritune workflow */
 
 static int cmd_inherit(int argc, char **argv) {
-    const char *ref = NULL, *out = NULL, *mode = "paper";
+    const char *ref = NULL, *out = NULL, *mode = "paper", *shortcuts = NULL, *sc_layers = NULL;
     int layers = 0;
     uint64_t seed = 1337;
     flag f[] = {
         {"--ref", F_STR, &ref, "reference model (llm.c .bin or HF safetensors)", 0},
+        {"--shortcuts", F_STR, &shortcuts, "give the new model attention shortcuts: causal | depth (fresh ones on a plain reference)", 0},
+        {"--shortcut-layers", F_STR, &sc_layers, "their layers, e.g. 1,3 (default: the reference's, or 0..l-2)", 0},
         {"--layers", F_INT, &layers, "layers of the new model (the first l blocks of the reference)", 0},
         {"--out", F_STR, &out, "where to write the new model (llm.c .bin)", 0},
         {"--mode", F_STR, &mode, "paper: embeddings, blocks, final LayerNorm, head (default); repo: fresh wpe and final LayerNorm", 0},
@@ -875,6 +937,9 @@ static int cmd_inherit(int argc, char **argv) {
     CHECK_OUTPUTS(out);
     int m_ = !strcmp(mode, "paper") ? INH_INHERIT_PAPER : !strcmp(mode, "repo") ? INH_INHERIT_REPO : -1;
     if (m_ < 0) return fail("--mode must be paper or repo, got '%s'", mode);
+    int sc_variant = 0;
+    if (shortcuts && (sc_variant = inh_sc_variant(shortcuts)) < 0) return fail("--shortcuts must be causal or depth, got '%s'", shortcuts);
+    if (sc_layers && !shortcuts) return fail("%s", "--shortcut-layers needs --shortcuts causal|depth");
     inh_model a, b;
     if (inh_model_load_any(&a, ref)) return lib_fail();
     if (inh_inherit(&b, &a, layers, m_, seed)) {
@@ -882,8 +947,20 @@ static int cmd_inherit(int argc, char **argv) {
         inh_model_free(&a);
         return 1;
     }
+    if (sc_variant) {
+        inh_model w;
+        if (inh_model_with_shortcuts(&w, &b, sc_variant, sc_layers, seed)) {
+            fprintf(stderr, "error: --shortcuts: %s\n", inh_error());
+            inh_model_free(&a); inh_model_free(&b);
+            return 1;
+        }
+        inh_model_free(&b);
+        b = w;
+    }
     int rc = inh_model_save(&b, out) ? lib_fail() : 0;
-    if (!rc) printf("wrote %s: %d of %d layers (%s mode), %zu parameters\n", out, layers, a.cfg.L, mode, b.num_params);
+    char scd[256];
+    shortcut_desc(&b.cfg, scd, sizeof scd);
+    if (!rc) printf("wrote %s: %d of %d layers (%s mode)%s, %zu parameters\n", out, layers, a.cfg.L, mode, scd, b.num_params);
     inh_model_free(&a); inh_model_free(&b);
     return rc;
 }
@@ -967,7 +1044,7 @@ static int recipe_trainer(void *user, inh_recipe_job *j) {
 }
 
 static int cmd_recipe(int argc, char **argv) {
-    const char *start = "half", *sched = "cosine", *mode = "paper", *baselines = "random", *trainer = NULL;
+    const char *start = "half", *sched = "cosine", *mode = "paper", *baselines = "random", *trainer = NULL, *shortcuts = NULL;
     int threads = 0, decay_all = 0, no_shuffle = 0;
     inh_recipe_opts o;
     inh_recipe_opts_default(&o);
@@ -1004,6 +1081,7 @@ static int cmd_recipe(int argc, char **argv) {
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
         {"--trainer", F_STR, &trainer, "train every run with this command instead, e.g. \"torchrun --nproc_per_node 8 examples/torch/train.py\"", 0},
         {"--fresh", F_BOOL, &o.fresh, "start over: delete the runs an earlier recipe left in --out", 0},
+        {"--shortcuts", F_STR, &shortcuts, "every run with attention shortcuts: causal | depth (on layers 0..l-2)", 0},
     };
     static const char synopsis[] =
         "--ref REF.bin --data TRAIN.bin --val VAL.bin --steps N --out DIR [--start l|half|auto] [--grow 2] [training flags]\n\n"
@@ -1037,6 +1115,7 @@ static int cmd_recipe(int argc, char **argv) {
     else return fail("--schedule must be constant or cosine, got '%s'", sched);
     o.mode = !strcmp(mode, "paper") ? INH_INHERIT_PAPER : !strcmp(mode, "repo") ? INH_INHERIT_REPO : -1;
     if (o.mode < 0) return fail("--mode must be paper or repo, got '%s'", mode);
+    if (shortcuts && (o.shortcuts = inh_sc_variant(shortcuts)) < 0) return fail("--shortcuts must be causal or depth, got '%s'", shortcuts);
     o.train.opt.decay_all = decay_all;
     o.train.shuffle = !no_shuffle;
     o.baselines = 0;
@@ -1263,9 +1342,11 @@ static int cmd_convert(int argc, char **argv) {
     inh_model m;
     if (inh_model_load_any(&m, in)) return lib_fail();
     if (to_st ? inh_model_save_safetensors(&m, out) : inh_model_save(&m, out)) { inh_model_free(&m); return lib_fail(); }
-    printf("%s -> %s (%s): L=%d NH=%d C=%d maxT=%d V=%d%s%s, %zu parameters\n", in, out,
+    char scd[256];
+    shortcut_desc(&m.cfg, scd, sizeof scd);
+    printf("%s -> %s (%s): L=%d NH=%d C=%d maxT=%d V=%d%s%s%s, %zu parameters\n", in, out,
            to_st ? "safetensors + config.json" : "llm.c .bin", m.cfg.L, m.cfg.NH, m.cfg.C, m.cfg.maxT, m.cfg.V,
-           m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "", m.num_params);
+           m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "", scd, m.num_params);
     inh_model_free(&m);
     return 0;
 }
@@ -1283,7 +1364,10 @@ static double med_other(const double *tot, const double *mm, const double *at, i
 
 static int cmd_bench(int argc, char **argv) {
     int L = 12, NH = 12, C = 768, maxT = 1024, V = 50257, B = 4, T = 64, steps = 5, threads = 0, no_bias = 0, gen = 0, keep_att = 0, bf16 = 0;
+    const char *shortcuts = NULL, *sc_layers = NULL;
     flag f[] = {
+        {"--shortcuts", F_STR, &shortcuts, "attention shortcuts causal | depth; the plain model is timed too, for the cost", 0},
+        {"--shortcut-layers", F_STR, &sc_layers, "their layers (default 0..L-2)", 0},
         {"--bf16", F_BOOL, &bf16, "bf16 mixed precision matmuls (fp32 sums and weights)", 0},
         {"--keep-attention", F_BOOL, &keep_att, "store every (B,NH,T,T) attention matrix (the plain kernels) instead of flash", 0},
         {"--generate", F_INT, &gen, "instead: batch-1 generation of N tokens with the KV cache, against the memory-bandwidth bound", 0},
@@ -1306,7 +1390,9 @@ static int cmd_bench(int argc, char **argv) {
     inh_model m;
     inh_config_default(&c, maxT, V, L, NH, C);
     c.bias = !no_bias;
-    if (inh_model_init(&m, &c, 1)) return lib_fail();
+    int sc_variant = 0;
+    if (shortcuts && (sc_variant = inh_sc_variant(shortcuts)) < 0) return fail("--shortcuts must be causal or depth, got '%s'", shortcuts);
+    if (inh_config_set_shortcuts(&c, sc_variant, sc_layers) || inh_model_init(&m, &c, 1)) return lib_fail();
     m.threads = threads;
     m.keep_attention = keep_att;
     m.bf16 = bf16;
@@ -1343,6 +1429,17 @@ static int cmd_bench(int argc, char **argv) {
     inh_adamw o;
     inh_adamw_default(&o);
     int rc = 0;
+    /* --shortcuts: the plain model of the same shape steps right after each step of the shortcut
+       model, so that a machine whose load changes shifts both medians alike */
+    inh_model p;
+    double *ptot = (double *)malloc(sizeof(double) * steps);
+    memset(&p, 0, sizeof p);
+    if (sc_variant) {
+        inh_config pc = c;
+        inh_config_set_shortcuts(&pc, 0, NULL);
+        if (inh_model_init(&p, &pc, 1)) { free(ptot); inh_model_free(&m); return lib_fail(); }
+        p.threads = threads; p.keep_attention = keep_att; p.bf16 = bf16;
+    }
     printf("bench: L=%d NH=%d C=%d V=%d, %zu parameters, B=%d T=%d, %d threads, %s\n", L, NH, C, V, m.num_params, B, T, threads, bf16 ? "bf16 matmuls" : "fp32");
     for (int s = -1; s < steps && !rc; s++) {   /* step -1 warms up (allocations, caches) */
         double t0 = inh_now();
@@ -1356,6 +1453,12 @@ static int cmd_bench(int argc, char **argv) {
         double t3 = inh_now();
         if (s >= 0) { fw[s] = t1 - t0; bw[s] = t2 - t1; up[s] = t3 - t2; tot[s] = t3 - t0; mm[s] = m.prof[0]; at[s] = m.prof[1]; }
         if (s >= 0) printf("step %d: forward %.1f ms, backward %.1f ms, update %.1f ms, total %.1f ms\n", s, 1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2), 1e3 * (t3 - t0));
+        if (sc_variant && !rc) {
+            double t4 = inh_now();
+            inh_model_zero_grad(&p);
+            rc = inh_model_forward(&p, x, y, B, T) || inh_model_backward(&p, 1.0f) || inh_model_update(&p, &o, 1e-4f, s + 2, inh_model_grad_norm(&p));
+            if (s >= 0) ptot[s] = inh_now() - t4;
+        }
     }
     if (rc) rc = lib_fail();
     else {
@@ -1374,7 +1477,16 @@ static int cmd_bench(int argc, char **argv) {
         printf("median by kind: matmul %.1f ms, attention %.1f ms, other %.1f ms (layernorm, GELU, softmax/loss, AdamW, ...)\n",
                1e3 * mm[steps / 2], 1e3 * at[steps / 2], 1e3 * (med_other(tot, mm, at, steps)));
         printf("%.1f ms/step, %.1f GFLOP/s, %.0f tokens/s\n", 1e3 * med, flops / med * 1e-9, B * T / med);
+        if (sc_variant) {   /* the shortcuts' cost against the interleaved plain steps */
+            qsort(ptot, steps, sizeof(double), cmp_double);
+            double pm = ptot[steps / 2];
+            printf("shortcuts (%s, %d layers, %zu parameters): %.1f ms/step against %.1f ms/step without (%zu parameters, steps "
+                   "interleaved): %+.1f ms, %.2fx\n", inh_sc_variant_name(sc_variant), inh_sc_layers(&m.cfg, NULL),
+                   m.num_params, 1e3 * med, 1e3 * pm, p.num_params, 1e3 * (med - pm), med / pm);
+        }
     }
+    free(ptot);
+    inh_model_free(&p);
     free(x); free(y); free(fw); free(bw); free(up); free(tot); free(mm); free(at);
     inh_model_free(&m);
     return rc;

@@ -15,6 +15,16 @@ Bundle format (little-endian): b"INHREF1\\0", then records until EOF, each
 Every bundle holds tokens (17,), logits (B,T,V), loss (1,), grad.<param> (checkpoint shapes).
 tiny_ref.bin adds losses_decay_all (10,), losses_decay_2d (10,),
 params_after_10_decay_all.<param>, params_after_10_decay_2d.<param>, loss_drop_attn_2, logits_drop_attn_2, loss_drop_attn_0_2.
+
+Attention shortcuts (Verma & Pilanci; the reading of issue 13), written here independently of the
+C kernels: the keys are all n*T (layer, position) pairs with a mask, not a row per query.
+    tiny_sc_causal.bin, tiny_sc_depth.bin     the tiny model + shortcuts on layers 0,1 (header slot 8
+                                              bit 2, slot 9 variant 1|2, slot 16 the layer bits)
+    tiny_sc_subset.bin                        causal, layer 1 only
+    tiny_sc_*_ref.bin   as above plus losses_adamw (10,) and params_after_10.<param> (2-D decay
+                        grouping, the shortcut matrices included) and loss_drop_shortcut (1,)
+The plain tensors are tiny.bin's; the shortcut tensors come from a second generator, so the
+plain files stay as they were.
 """
 import math
 import os
@@ -43,6 +53,31 @@ PARAMS = [
 BIASES = {"ln1b", "qkvb", "attprojb", "ln2b", "fcb", "fcprojb", "lnfb"}
 LN_WEIGHTS = {"ln1w", "ln2w", "lnfw"}
 MATRICES = {"wte", "wpe", "qkvw", "attprojw", "fcw", "fcprojw"}  # nanoGPT's "2-D" decay group
+
+
+SC_SEED = 2024
+
+
+def sc_params(n):
+    return [("sc_lnw", (n, C)), ("sc_lnb", (n, C)), ("sc_fc1w", (n, C, C)), ("sc_fc1b", (n, C)),
+            ("sc_fc2w", (n, C, C)), ("sc_fc2b", (n, C)), ("sc_lnqw", (C,)), ("sc_lnqb", (C,)),
+            ("sc_qw", (C, C)), ("sc_qb", (C,)), ("sc_kvw", (2 * C, C)), ("sc_kvb", (2 * C,)),
+            ("sc_projw", (C, C)), ("sc_projb", (C,))]
+
+
+SC_BIASES = {"sc_lnb", "sc_fc1b", "sc_fc2b", "sc_lnqb", "sc_qb", "sc_kvb", "sc_projb"}
+SC_LN_WEIGHTS = {"sc_lnw", "sc_lnqw"}
+SC_MATRICES = {"sc_fc1w", "sc_fc2w", "sc_qw", "sc_kvw", "sc_projw"}
+
+
+def make_sc_weights(n):
+    g = torch.Generator().manual_seed(SC_SEED + n)
+    out = {}
+    for name, shape in sc_params(n):
+        r = torch.randn(shape, generator=g, dtype=torch.float64)
+        p = 0.05 * r if name in SC_BIASES else 1.0 + 0.1 * r if name in SC_LN_WEIGHTS else 0.1 * r
+        out[name] = p.float().double()
+    return out
 
 
 def make_weights_and_tokens():
@@ -88,10 +123,35 @@ def attention(a, w, b, l, layer_scale):
     return (att @ v).transpose(1, 2).reshape(Bn, Tn, C)
 
 
-def forward(p, x, y, layer_scale=False, drop_attn=()):
-    """p maps names to tensors (biases may be zero constants); returns (logits[..., :V], loss)."""
+def shortcut(p, outs, h, layers, variant):
+    """h_{L-1} + the shortcut sub-layer. outs[l] is block l's output (B,T,C)."""
+    Bn, Tn, _ = h.shape
+    n, hs = len(layers), C // NH
+    feats = []
+    for i, l in enumerate(layers):
+        z = layernorm(outs[l], p["sc_lnw"][i], p["sc_lnb"][i])
+        z = gelu_tanh(z @ p["sc_fc1w"][i].T + p["sc_fc1b"][i])
+        feats.append(z @ p["sc_fc2w"][i].T + p["sc_fc2b"][i])
+    kv = torch.stack(feats, dim=1) @ p["sc_kvw"].T + p["sc_kvb"]           # (B, n, T, 2C)
+    k, v = kv.split(C, dim=-1)
+    k = k.reshape(Bn, n * Tn, NH, hs).transpose(1, 2)                       # (B,NH,nT,hs), key i*T+s
+    v = v.reshape(Bn, n * Tn, NH, hs).transpose(1, 2)
+    q = layernorm(h, p["sc_lnqw"], p["sc_lnqb"]) @ p["sc_qw"].T + p["sc_qb"]
+    q = q.view(Bn, Tn, NH, hs).transpose(1, 2)                              # (B,NH,T,hs)
+    s_of_key = torch.arange(n * Tn) % Tn
+    t_of_query = torch.arange(Tn)[:, None]
+    allowed = s_of_key[None, :] <= t_of_query if variant == 1 else s_of_key[None, :] == t_of_query
+    att = ((q @ k.transpose(-2, -1)) / math.sqrt(hs)).masked_fill(~allowed, float("-inf")).softmax(-1)
+    y = (att @ v).transpose(1, 2).reshape(Bn, Tn, C)
+    return h + y @ p["sc_projw"].T + p["sc_projb"]
+
+
+def forward(p, x, y, layer_scale=False, drop_attn=(), sc=None):
+    """p maps names to tensors (biases may be zero constants); returns (logits[..., :V], loss).
+    sc = (selected layers, variant 1 causal | 2 depth) adds the shortcut sub-layer."""
     Tn = x.shape[1]
     h = p["wte"][x] + p["wpe"][:Tn]
+    outs = []
     for l in range(L):
         if l not in drop_attn:
             a = layernorm(h, p["ln1w"][l], p["ln1b"][l])
@@ -100,6 +160,9 @@ def forward(p, x, y, layer_scale=False, drop_attn=()):
         m = layernorm(h, p["ln2w"][l], p["ln2b"][l])
         u = gelu_tanh(m @ p["fcw"][l].T + p["fcb"][l])
         h = h + u @ p["fcprojw"][l].T + p["fcprojb"][l]
+        outs.append(h)
+    if sc is not None:
+        h = shortcut(p, outs, h, sc[0], sc[1])
     hf = layernorm(h, p["lnfw"], p["lnfb"])
     logits = (hf @ p["wte"].T)[..., :V]  # tied head; padded columns never enter the softmax
     loss = F.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
@@ -135,12 +198,18 @@ def adamw_losses(weights, x, y, decay_2d_only, steps=10):
     return torch.tensor(losses), {n: t.detach() for n, t in p.items()}
 
 
-def write_checkpoint(path, weights):
+def write_checkpoint(path, weights, sc=None):
     header = np.zeros(256, dtype="<i4")
     header[:8] = [20240326, 3, maxT, V, L, NH, C, Vp]
+    names = PARAMS
+    if sc is not None:  # slot 8 bit 2: shortcuts; slot 9 the variant; slots 16.. the layer bits
+        header[8], header[9] = 4, sc[1]
+        for l in sc[0]:
+            header[16 + l // 32] |= 1 << (l % 32)
+        names = PARAMS + sc_params(len(sc[0]))
     with open(path, "wb") as f:
         f.write(header.tobytes())
-        for name, shape in PARAMS:
+        for name, shape in names:
             assert tuple(weights[name].shape) == shape
             f.write(weights[name].numpy().astype("<f4").tobytes())
 
@@ -219,6 +288,39 @@ def main():
         write_bundle(ref, recs)
         print(f"{variant:16s} loss {loss:.6f}  ckpt {os.path.getsize(os.path.join(HERE, variant + '.bin'))} B"
               f"  ref {os.path.getsize(ref)} B ({len(recs)} records){extra}")
+    for variant, layers, kind in [("tiny_sc_causal", [0, 1], 1), ("tiny_sc_depth", [0, 1], 2), ("tiny_sc_subset", [1], 1)]:
+        w = dict(weights)
+        w.update(make_sc_weights(len(layers)))
+        names = PARAMS + sc_params(len(layers))
+        write_checkpoint(os.path.join(HERE, variant + ".bin"), w, sc=(layers, kind))
+        p = {n: w[n].clone().requires_grad_(True) for n, _ in names}
+        logits, loss = forward(p, x, y, sc=(layers, kind))
+        loss.backward()
+        recs = [("tokens", tokens.double()), ("logits", logits), ("loss", loss.reshape(1))]
+        recs += [("grad." + n, p[n].grad) for n, _ in names]
+        with torch.no_grad():
+            _, ld = forward(w, x, y)
+        recs.append(("loss_drop_shortcut", ld.reshape(1)))
+        # 10 AdamW steps, nanoGPT grouping: every matrix decays, vectors do not
+        p = {n: w[n].clone().requires_grad_(True) for n, _ in names}
+        mats = MATRICES | SC_MATRICES
+        opt = torch.optim.AdamW([{"params": [p[n] for n, _ in names if n in mats], "weight_decay": 0.01},
+                                 {"params": [p[n] for n, _ in names if n not in mats], "weight_decay": 0.0}],
+                                lr=1e-4, betas=(0.9, 0.999), eps=1e-8)
+        losses = []
+        for _ in range(10):
+            opt.zero_grad(set_to_none=True)
+            _, l10 = forward(p, x, y, sc=(layers, kind))
+            l10.backward()
+            losses.append(l10.item())
+            opt.step()
+        recs.append(("losses_adamw", torch.tensor(losses)))
+        recs += [("params_after_10." + n, p[n].detach()) for n, _ in names]
+        ref = os.path.join(HERE, variant + "_ref.bin")
+        write_bundle(ref, recs)
+        print(f"{variant:16s} loss {loss.item():.6f}  ckpt {os.path.getsize(os.path.join(HERE, variant + '.bin'))} B"
+              f"  ref {os.path.getsize(ref)} B ({len(recs)} records)  without shortcut {ld.item():.6f}"
+              f"  adamw {losses[0]:.6f}->{losses[-1]:.6f}")
     verify(weights, tokens, x, y)
 
 
