@@ -3412,6 +3412,14 @@ INH__FN int inh__kv_refill(inh_kv *kv, const int *tokens, int n) {
             memcpy(kv->v[l] + (size_t)t * C, qkv + (size_t)t * 3 * C + 2 * C, C * sizeof(float));
         }
     }
+    if (kv->sc_kv) {   /* shortcuts: the features' keys and values, (n, 1, n_tok, 2C) in the activations */
+        int nsel = inh_sc_layers(c, NULL), causal = c->shortcuts == INH_SC_CAUSAL;
+        for (int i = 0; i < nsel; i++) {
+            const float *src = m->acts.sc_kv + (size_t)i * n * 2 * C;
+            if (causal) memcpy(kv->sc_kv + (size_t)i * c->maxT * 2 * C, src, (size_t)n * 2 * C * sizeof(float));
+            else memcpy(kv->sc_kv + (size_t)i * 2 * C, src + (size_t)(n - 1) * 2 * C, 2 * C * sizeof(float));   /* depth: the last position only */
+        }
+    }
     memcpy(kv->logits, m->acts.logits + (size_t)(n - 1) * c->Vp, (size_t)c->Vp * sizeof(float));
     kv->n = n;
     return 0;
@@ -7119,7 +7127,7 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
     job->run = u->name; job->state_path = state; job->out_path = model;
     job->train_path = o->train_path; job->val_path = o->val_path;
     job->train = o->train; job->train.steps = steps;
-    job->eval_every = o->eval_every; job->eval_batches = o->eval_batches; job->save_every = o->save_every;
+    job->eval_every = o->eval_every; job->eval_batches = R->eval_batches; job->save_every = o->save_every;
     if (access(state, R_OK) == 0) {
         job->resume_path = state;
         FILE *f = fopen(curve, "r");   /* the points reported before the interruption */
@@ -7128,8 +7136,12 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
     } else if (inh_model_save(m, init)) {
         INH_FREE(job);
         return -1;
-    } else {
+    } else {   /* the first point of every curve, as with the built-in trainer: the starting model's loss */
         job->init_path = init;
+        m->threads = o->threads;
+        m->bf16 = o->train.bf16 != 0;
+        if (inh_eval_loss(m, &R->val, o->train.B, o->train.T, R->eval_batches, &job->curve_loss[0])) { INH_FREE(job); return -1; }
+        job->curve_step[0] = 0; job->n_curve = 1;
     }
     double t0 = inh_now();
     int failed = o->trainer(o->trainer_user, job);
@@ -7154,7 +7166,7 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
         if (job->curve_step[k] < steps && o->eval_every && job->curve_step[k] % o->eval_every == 0) {
             u->curve_step[u->n_curve] = job->curve_step[k]; u->curve_loss[u->n_curve++] = job->curve_loss[k];
         }
-    if (inh_eval_loss(m, &R->val, o->train.B, o->train.T, o->eval_batches, &u->curve_loss[u->n_curve])) { rc = -1; goto done; }
+    if (inh_eval_loss(m, &R->val, o->train.B, o->train.T, R->eval_batches, &u->curve_loss[u->n_curve])) { rc = -1; goto done; }
     u->curve_step[u->n_curve++] = steps;
     u->layers = m->cfg.L; u->params = m->num_params; u->steps = steps;
     u->val_loss = u->curve_loss[u->n_curve - 1];
@@ -7435,6 +7447,7 @@ INH__FN void inh__recipe_settings(const inh_recipe_opts *o, const inh_model *ref
     inh__setting(S, "shuffle", "%d", t->shuffle);
     inh__setting(S, "bf16", "%d", t->bf16 != 0);
     inh__setting(S, "eval_batches", "%d", o->eval_batches);
+    inh__setting(S, "shortcuts", "%s", inh_sc_variant_name(o->shortcuts));
 }
 
 /* Compare with DIR/settings.txt (if any); write: put the current settings there (atomic), once

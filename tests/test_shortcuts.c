@@ -213,7 +213,7 @@ static void parity(const char *name, int variant, int nsel) {
 
 /* ---- the KV cache ----------------------------------------------------------------------------- */
 /* The cache gives the logits of a full forward over the same window at every position, past maxT
-   (sliding window) too; only the summation order of the softmaxes differs: 1e-5 absolute on
+   too (a full cache slides to its last maxT/2 tokens, re-encoded in one batched forward); only the summation order of the softmaxes differs: 1e-5 absolute on
    logits of order 1 (as test_core.c's kv_cache). causal keeps n (maxT, 2C) feature slots, depth none. */
 static void kv_cache(int variant, int bias, int drop) {
     inh_model m;
@@ -228,9 +228,11 @@ static void kv_cache(int variant, int bias, int drop) {
     size_t want = 4 * 2 * 16 * 16 + (!drop && variant == INH_SC_CAUSAL ? 3 * 16 * 2 * 16 : 0);
     CHECK(kv.cache_floats == want, "%s cache: %zu floats, want %zu", inh_sc_variant_name(variant), kv.cache_floats, want);
     double w = 0;
+    int start = 0, n = 0;   /* the window: a full cache keeps its last maxT/2 tokens, then takes the next */
     for (int k = 0; k < 40; k++) {
         inh_kv_push(&kv, toks[k]);
-        int start = k + 1 > 16 ? k + 1 - 16 : 0, T = k + 1 - start;
+        if (n == 16) { start = k - 8; n = 8; }
+        int T = ++n;
         inh_model_forward(&m, toks + start, NULL, 1, T);
         for (int v = 0; v < 45; v++) {
             double d = fabs(kv.logits[v] - m.acts.logits[(size_t)(T - 1) * m.cfg.Vp + v]);

@@ -17,8 +17,13 @@
 #define TRAIN_PY "examples/torch/train.py"
 /* torchrun of Debian's torch 1.13 under Python 3.11 cannot parse its own default "0" for --redirects
    and --tee (an IntFlag change); a mapping for a local rank that does not exist means "none" on every
-   version. --standalone: a free port, so parallel test runs do not collide. */
-#define TORCHRUN PY " -m torch.distributed.run --standalone --redirects 9:0 --tee 9:0"
+   version. The rendezvous port comes from the process id (torch 1.13's --standalone always takes
+   29400), so test runs side by side do not collide. */
+static char torchrun_cmd[256];
+static void torchrun_init(void) {
+    snprintf(torchrun_cmd, sizeof torchrun_cmd, PY " -m torch.distributed.run --nnodes 1 --rdzv_backend c10d --rdzv_endpoint 127.0.0.1:%d"
+             " --redirects 9:0 --tee 9:0", 20000 + (int)(getpid() % 20000));
+}
 
 static char out[1 << 18], out2[1 << 18];
 
@@ -143,7 +148,7 @@ static void parity(void) {
     double c_s = inh_now() - t0;
     CHECK(rc == 0 && step_losses(out, c, 20) == 20, "C trainer, 20 steps: %s", out);
     float cv = val_loss_at(out, 20);
-    snprintf(cmd, sizeof cmd, TORCHRUN " --nproc_per_node 2 " TRAIN_PY "%s --steps 20 --out " DIR "/t2.bin", job);
+    snprintf(cmd, sizeof cmd, "%s --nproc_per_node 2 " TRAIN_PY "%s --steps 20 --out " DIR "/t2.bin", torchrun_cmd, job);
     t0 = inh_now();
     rc = run(cmd, out, sizeof out);
     double t_s = inh_now() - t0;
@@ -190,7 +195,7 @@ static void parity_options(void) {
     snprintf(cmd, sizeof cmd, TOOL " train%s --threads 1 --out " DIR "/c_nb.bin", job);
     int rc = run(cmd, out, sizeof out);
     CHECK(rc == 0 && step_losses(out, c, 20) == 20, "C trainer, options: %s", out);
-    snprintf(cmd, sizeof cmd, TORCHRUN " --nproc_per_node 2 " TRAIN_PY "%s --out " DIR "/t_nb.bin", job);
+    snprintf(cmd, sizeof cmd, "%s --nproc_per_node 2 " TRAIN_PY "%s --out " DIR "/t_nb.bin", torchrun_cmd, job);
     rc = run(cmd, out, sizeof out);
     CHECK(rc == 0 && step_losses(out, t, 20) == 20 && strstr(out, "no-bias layer-scale"), "torchrun x2, options (rc %d): %s", rc, out);
     double d = max_dloss(c, t, 0, 20), dm = model_diff(DIR "/c_nb.bin", DIR "/t_nb.bin");
@@ -216,7 +221,7 @@ static void parity_shortcuts(void) {
         snprintf(cmd, sizeof cmd, TOOL " train%s --threads 1 --out " DIR "/c_sc.bin", job);
         rc = run(cmd, out, sizeof out);
         CHECK(rc == 0 && step_losses(out, c, 10) == 10, "C trainer with shortcuts: %s", out);
-        snprintf(cmd, sizeof cmd, TORCHRUN " --nproc_per_node 2 " TRAIN_PY "%s --out " DIR "/t_sc.bin", job);
+        snprintf(cmd, sizeof cmd, "%s --nproc_per_node 2 " TRAIN_PY "%s --out " DIR "/t_sc.bin", torchrun_cmd, job);
         rc = run(cmd, out, sizeof out);
         CHECK(rc == 0 && step_losses(out, t, 10) == 10 && strstr(out, v ? "shortcuts=depth:1" : "shortcuts=causal:0,1"),
               "torchrun x2 with shortcuts (rc %d): %s", rc, out);
@@ -230,7 +235,8 @@ static void parity_shortcuts(void) {
 /* (b) a two-round recipe whose runs train under torchrun, stopped by Ctrl-C (SIGINT to the whole
    process group, as a terminal sends it) in round 1 and run again */
 static void recipe_torchrun(void) {
-    const char *trainer = TORCHRUN " --nproc_per_node 2 " TRAIN_PY;
+    char trainer[512];
+    snprintf(trainer, sizeof trainer, "%s --nproc_per_node 2 " TRAIN_PY, torchrun_cmd);
     char cmd[2048];
     int rc = run("rm -rf " DIR "/rp " DIR "/rc", out, sizeof out);
     rc = run(RECIPE " --steps 40 --baselines none --out " DIR "/rc", out, sizeof out);
@@ -289,6 +295,7 @@ static void recipe_torchrun(void) {
 
 int main(void) {
     setenv("OMP_NUM_THREADS", "1", 1);   /* torch's threads: one per rank on a shared machine */
+    torchrun_init();
     make_files();
     delegate_c();
     if (!have_torch()) {
