@@ -1,6 +1,6 @@
 #!/bin/sh
 # make shortcuts: attention shortcuts (Verma & Pilanci) against plain GPT-2s on real text, in about
-# 5-8 minutes on 2 cores. Tiny shakespeare in bytes; the same seed, data, schedule and steps for:
+# 1-2 minutes on 2 free cores. Tiny shakespeare in bytes; the same seed, data, schedule and steps for:
 #   plain     L layers
 #   causal    L layers + shortcuts (causal: the last layer reads every layer 0..L-2 at every s <= t)
 #   depth     L layers + shortcuts (depth: every layer 0..L-2 at position t only)
@@ -32,7 +32,7 @@ run() {   # name, model flags
     if [ ! -f $D/$name.bin ]; then
         $T train --data $D/train.bin "$@" $TRAIN --out $D/$name.bin > $D/$name.log || { tail -3 $D/$name.log; exit 1; }
     fi
-    printf '| %s | %s | %s | %s |\n' "$2" "$($T eval --model $D/$name.bin $EVAL | sed 's/loss //')" "$(params $D/$name.log)" "$(median_ms $D/$name.log)" >> $D/table.md
+    printf '| %s | %s | %s | %s |\n' "$2" "$($T eval --model $D/$name.bin $EVAL | awk '{print $2}')" "$(params $D/$name.log)" "$(median_ms $D/$name.log)" >> $D/table.md
 }
 L1=$((L + 1))
 printf '| model | val loss | parameters | ms/step |\n|---|---|---|---|\n' > $D/table.md
@@ -45,9 +45,9 @@ sed -i "\$s/^| [^|]*|/| $L layers + depth shortcuts |/" $D/table.md
 run plain1 --layers $L1 $MODEL
 sed -i "\$s/^| [^|]*|/| plain, $L1 layers (about the same parameters) |/" $D/table.md
 # the trained causal model evaluated the other way, and without its shortcut sub-layer
-printf '| causal model, evaluated as depth | %s | | |\n' "$($T eval --model $D/causal.bin $EVAL --shortcuts depth 2>/dev/null | sed 's/loss //')" >> $D/table.md
-printf '| causal model, shortcut dropped | %s | | |\n' "$($T eval --model $D/causal.bin $EVAL --drop-shortcut 2>/dev/null | sed 's/loss //')" >> $D/table.md
-printf '| depth model, shortcut dropped | %s | | |\n' "$($T eval --model $D/depth.bin $EVAL --drop-shortcut 2>/dev/null | sed 's/loss //')" >> $D/table.md
+printf '| causal model, evaluated as depth | %s | | |\n' "$($T eval --model $D/causal.bin $EVAL --shortcuts depth 2>/dev/null | awk '{print $2}')" >> $D/table.md
+printf '| causal model, shortcut dropped | %s | | |\n' "$($T eval --model $D/causal.bin $EVAL --drop-shortcut 2>/dev/null | awk '{print $2}')" >> $D/table.md
+printf '| depth model, shortcut dropped | %s | | |\n' "$($T eval --model $D/depth.bin $EVAL --drop-shortcut 2>/dev/null | awk '{print $2}')" >> $D/table.md
 $T analyze --model $D/causal.bin --data $D/val.bin --seqs 64 --seq-len 64 --threads $THREADS --json $D/analysis.json --html $D/analysis.html | sed -n '/^shortcut attention/,$p'
 $T analyze --model $D/depth.bin --data $D/val.bin --seqs 64 --seq-len 64 --threads $THREADS --json $D/analysis_depth.json --html $D/analysis_depth.html | sed -n '/^shortcut attention/,$p'
 # the shortcut section alone (the last <svg> of each report), and its screenshot
