@@ -516,6 +516,17 @@ extern "C" int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw,
    probabilities from the log-sum-exp. Sums run over j (or t) in order: deterministic. */
 enum { INH_CUDA__AW = 8, INH_CUDA__AT = 32, INH_CUDA__HSMAX = 128 };
 
+/* the whole block loads keys and values j0..j0+AT-1 of head h (zeros past T) into padded rows of
+   hs+1 floats (no bank conflicts when a lane walks its own row); the caller syncs around it */
+__device__ void inh_cuda__att_tile(float *ks, float *vs, const float *base, int j0, int T, int C, int h, int hs) {
+    int hp = hs + 1, C3 = 3 * C;
+    for (int e = threadIdx.x; e < INH_CUDA__AT * hs; e += blockDim.x) {
+        int r = e / hs, i = e % hs, j = j0 + r;
+        ks[r * hp + i] = j < T ? base[(size_t)j * C3 + C + h * hs + i] : 0.0f;
+        vs[r * hp + i] = j < T ? base[(size_t)j * C3 + 2 * C + h * hs + i] : 0.0f;
+    }
+}
+
 /* forward, and the first pass of backward: out (B,T,C) if not NULL; stats (B*NH, 2T): the
    log-sum-exp of row t at [bh*2T + t], and with dout given, D_t = dout_t . out_t at [bh*2T + T + t] */
 __global__ void inh_cuda__att_fwd_k(float *out, float *stats, const float *dout, const float *qkv, int T, int C, int NH, float scale) {
@@ -532,11 +543,7 @@ __global__ void inh_cuda__att_fwd_k(float *out, float *stats, const float *dout,
     float o[4] = {0.0f, 0.0f, 0.0f, 0.0f}, mx = -INFINITY, l = 0.0f;
     for (int j0 = 0; j0 <= tlast; j0 += INH_CUDA__AT) {
         __syncthreads();   /* the previous tile, and each warp's p, are used up */
-        for (int e = threadIdx.x; e < INH_CUDA__AT * hs; e += blockDim.x) {
-            int r = e / hs, i = e % hs, j = j0 + r;
-            ks[r * hp + i] = j < T ? base[(size_t)j * C3 + C + h * hs + i] : 0.0f;
-            vs[r * hp + i] = j < T ? base[(size_t)j * C3 + 2 * C + h * hs + i] : 0.0f;
-        }
+        inh_cuda__att_tile(ks, vs, base, j0, T, C, h, hs);
         __syncthreads();
         int j = j0 + lane;
         float s = -INFINITY;
@@ -598,11 +605,7 @@ __global__ void inh_cuda__att_bwd_q_k(float *dqkv, const float *stats, const flo
     float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int j0 = 0; j0 <= tlast; j0 += INH_CUDA__AT) {
         __syncthreads();
-        for (int e = threadIdx.x; e < INH_CUDA__AT * hs; e += blockDim.x) {
-            int r = e / hs, i = e % hs, j = j0 + r;
-            ks[r * hp + i] = j < T ? base[(size_t)j * C3 + C + h * hs + i] : 0.0f;
-            vs[r * hp + i] = j < T ? base[(size_t)j * C3 + 2 * C + h * hs + i] : 0.0f;
-        }
+        inh_cuda__att_tile(ks, vs, base, j0, T, C, h, hs);
         __syncthreads();
         int j = j0 + lane;
         float dsv = 0.0f;
