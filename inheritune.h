@@ -188,6 +188,17 @@ typedef struct {
     double prof[2];                       /* [0] matmul, [1] attention (forward + backward) */
     const float *distill_probs;           /* (B, T, Vp) teacher probabilities, or NULL */
     float distill_w;                      /* weight of KL(teacher || model) in the loss gradient */
+    /* Where forward, backward and update run (inh_model_set_backend): be NULL is the CPU, and then
+       the d* views below are the host blocks above themselves. With another backend they are its
+       memory (a GPU's), acts_mem and scratch_mem too, while params_mem, grads_mem, m_mem and v_mem
+       stay host copies that inh_model_sync_host refreshes (the library does so wherever it reads
+       them: saving, sampling, analysis, inheritance). */
+    const struct inh_backend *be;
+    void *be_ctx;                         /* the backend's context (the CUDA one: inh_cuda_ctx) */
+    inh_params dparams, dgrads;           /* views into dparams_mem, dgrads_mem */
+    float *dparams_mem, *dgrads_mem, *dm_mem, *dv_mem;
+    int *dids;                            /* (2, B*T): the last forward's inputs, targets (backend memory) */
+    float *host_losses;                   /* (B*T) the losses copied back (backends without host memory) */
 } inh_model;
 
 /* Fill *c from the sizes (Vp derived) with GPT-2 defaults (bias on, no layer scale). */
@@ -232,13 +243,73 @@ INHDEF float inh_model_grad_norm(inh_model *m);
    recomputing). Returns -1 if moments cannot be allocated. */
 INHDEF int   inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm);
 
+/* ---------------------------------------------------------------------------------------------
+   Backends: the one seam between the model code and the hardware. The model code (forward,
+   backward, update) is written once over these ops; the CPU backend (the default, and the tested
+   oracle) calls this file's kernels, and inheritune_cuda.cu supplies the CUDA one. Pointers an op
+   receives are the backend's memory; shapes are the CPU kernels' (N = B*T rows, row-major);
+   backward ops ADD into their gradients. Ops do not return errors: a backend that can fail keeps
+   the first failure and reports it at check/sync (the library calls them after every step). */
+typedef struct { size_t off, n; float wd; } inh_segment;   /* one tensor of a parameter block */
+typedef struct inh_backend {
+    const char *name;                     /* "cpu", "cuda" */
+    int host_memory;                      /* 1: its pointers are host memory (the CPU) */
+    /* memory (bytes; alloc does not zero) */
+    int   (*alloc)(inh_model *m, void **p, size_t bytes);
+    void  (*release)(inh_model *m, void *p);
+    void  (*upload)(inh_model *m, void *dst, const void *host_src, size_t bytes);
+    void  (*download)(inh_model *m, void *host_dst, const void *src, size_t bytes);
+    void  (*copy)(inh_model *m, void *dst, const void *src, size_t bytes);
+    void  (*zero)(inh_model *m, void *p, size_t bytes);
+    /* the ops of a training step (m->bf16 selects the matmul precision; m->threads the CPU's threads) */
+    void  (*encoder_forward)(inh_model *m, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C);
+    void  (*encoder_backward)(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C);
+    void  (*layernorm_forward)(inh_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
+                               const float *bias, int N, int C);
+    void  (*layernorm_backward)(inh_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                                const float *w, const float *mean, const float *rstd, int N, int C);
+    void  (*matmul_forward)(inh_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC);
+    void  (*matmul_backward)(inh_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                             const float *w, int N, int C, int OC);
+    /* causal self-attention over qkv (B, T, 3C) that never stores (B, NH, T, T); rows: (B*NH, 2T) scratch */
+    void  (*attention_forward)(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale);
+    void  (*attention_backward)(inh_model *m, float *dqkv, float *rows, const float *dout, const float *qkv,
+                                int B, int T, int C, int NH, float scale);
+    void  (*gelu_forward)(inh_model *m, float *out, const float *inp, size_t n);
+    void  (*gelu_backward)(inh_model *m, float *dinp, const float *inp, const float *gout, const float *dout, size_t n);
+    void  (*residual_forward)(inh_model *m, float *out, const float *a, const float *b, size_t n);
+    /* logits (N, Vp) become probabilities, losses (N) the cross-entropies; backward turns the
+       probabilities into dlogits in place (q: teacher probabilities or NULL, weight w) */
+    void  (*crossentropy_forward)(inh_model *m, float *logits, float *losses, const int *targets, int N, int V, int Vp);
+    void  (*crossentropy_backward)(inh_model *m, float *probs, const int *targets, const float *q, float w, float dloss,
+                                   int N, int Vp);
+    float (*grad_norm)(inh_model *m, const float *g, size_t n);   /* global L2 norm, deterministic */
+    /* AdamW over the tensors segs[0..nseg) of one block; t the 1-based step, scale the clipping factor */
+    void  (*adamw)(inh_model *m, float *w, const float *g, float *mom, float *v, const inh_segment *segs, int nseg,
+                   const inh_adamw *o, float lr, int t, float scale);
+    int   (*check)(inh_model *m);         /* -1 if an op failed since the last check (no waiting) */
+    int   (*sync)(inh_model *m);          /* waits for the device, then as check */
+    const char *(*error)(inh_model *m);   /* what the failure was */
+} inh_backend;
+INHDEF const inh_backend *inh_backend_cpu(void);
+/* Move a model to a backend (NULL: back to the CPU): its parameters, and AdamW moments if any, are
+   copied there; activations are made anew on the next forward. Refuses options the backend does
+   not support (the CUDA backend: attention shortcuts) with a message, leaving m as it was. */
+INHDEF int  inh_model_set_backend(inh_model *m, const inh_backend *be, void *ctx);
+/* Host copies <-> the backend: sync_host refreshes params_mem, grads_mem and the moments (m_mem,
+   v_mem, allocated if the backend has them); sync_device sends params_mem (and the moments) back
+   after host code changed them. Both are no-ops on the CPU. */
+INHDEF int  inh_model_sync_host(inh_model *m);
+INHDEF int  inh_model_sync_device(inh_model *m);
+
 /* Inference with a KV cache, one token at a time (batch 1). Layers whose attention is dropped
    (m->drop_attn) keep no cache. Once maxT tokens are in, the window slides: the cache restarts
    from the last maxT/2 tokens (positions restart), re-encoded in one batched forward. The model
    then always sees between maxT/2 and maxT tokens, and a long generation costs about one batched
    forward of maxT/2 tokens per maxT/2 new ones, not maxT single-token passes per token. */
 typedef struct {
-    inh_model *m;
+    inh_model *m;            /* the model it runs on: a host twin of a model on another backend */
+    inh_model *twin;         /* that twin (sharing the host parameters), or NULL */
     float **k, **v;          /* per layer: (maxT, C), or NULL for dropped layers */
     float *x, *ln, *qkv, *att, *atty, *h, *hg, *logits;   /* scratch for one position */
     int *tokens;             /* the tokens in the cache (maxT) */
@@ -2710,6 +2781,170 @@ INH__FN void inh__crossentropy_backward(float *probs, const int *targets, const 
     inh__parallel(nt, N, inh__ce_bwd_rows, &a);
 }
 
+/* --- AdamW and the gradient norm, element-wise over one parameter block -------------------- */
+/* sum of squares in 64 fixed chunks (chunking independent of thread count) */
+typedef struct { const float *x; size_t n; double part[64]; } inh__sq_args;
+static void inh__sumsq_chunks(void *p, int lo, int hi) {
+    inh__sq_args *a = (inh__sq_args *)p;
+    for (int k = lo; k < hi; k++) {
+        size_t s = a->n * (size_t)k / 64, e = a->n * (size_t)(k + 1) / 64, i = s;
+        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};   /* independent chains, fixed order */
+#if defined(__AVX512F__)
+        __m512d v[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+        for (; i + 32 <= e; i += 32)
+            for (int l = 0; l < 4; l++) {
+                __m512d x = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(a->x + i + 8 * l));
+                v[l] = _mm512_fmadd_pd(x, x, v[l]);
+            }
+        _mm512_storeu_pd(acc, _mm512_add_pd(_mm512_add_pd(v[0], v[1]), _mm512_add_pd(v[2], v[3])));
+#elif defined(__AVX2__) && defined(__FMA__)
+        __m256d v[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+        for (; i + 16 <= e; i += 16)
+            for (int l = 0; l < 4; l++) {
+                __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(a->x + i + 4 * l));
+                v[l] = _mm256_fmadd_pd(x, x, v[l]);
+            }
+        _mm256_storeu_pd(acc, _mm256_add_pd(v[0], v[1]));
+        _mm256_storeu_pd(acc + 4, _mm256_add_pd(v[2], v[3]));
+#endif
+        for (; i + 8 <= e; i += 8)
+            for (int l = 0; l < 8; l++) acc[l] += (double)a->x[i + l] * a->x[i + l];
+        for (; i < e; i++) acc[0] += (double)a->x[i] * a->x[i];
+        a->part[k] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    }
+}
+typedef struct { float *w, *m, *v; const float *g; size_t n; const inh_adamw *o; float lr, wd, scale, ibc1, ibc2; } inh__adam_args;
+static void inh__adam_chunks(void *p, int lo, int hi) {   /* element-wise: any split gives the same bits */
+    inh__adam_args *a = (inh__adam_args *)p;
+    const inh_adamw *o = a->o;
+    float *INH__RESTRICT w = a->w, *INH__RESTRICT m = a->m, *INH__RESTRICT v = a->v;
+    const float *INH__RESTRICT g = a->g;
+    const float b1 = o->beta1, b2 = o->beta2, eps = o->eps, lr = a->lr, wd = a->wd, scale = a->scale, i1 = a->ibc1, i2 = a->ibc2;
+    for (int k = lo; k < hi; k++) {   /* chunk by chunk (inh__chunk): the same bits for any thread split */
+        size_t s = inh__chunk(a->n, k), e = inh__chunk(a->n, k + 1), j = s;
+        /* sqrtf may set errno, so compilers keep the plain loop scalar (4x slower, 240 ms a step
+           at 124M): the vector paths say sqrt without errno. Which elements take which path depends
+           on n only (inh__chunk), so bits never depend on the thread count. */
+#if INH__VW
+        const inh__vf vb1 = inh__vset(b1), vc1 = inh__vset(1.0f - b1), vb2 = inh__vset(b2), vc2 = inh__vset(1.0f - b2),
+                      veps = inh__vset(eps), vlr = inh__vset(lr), vwd = inh__vset(wd), vsc = inh__vset(scale),
+                      vi1 = inh__vset(i1), vi2 = inh__vset(i2);
+        for (; j + INH__VW <= e; j += INH__VW) {
+            inh__vf gj = inh__vmul(inh__vld(g + j), vsc), wj = inh__vld(w + j);
+            inh__vf mj = inh__vfma(vb1, inh__vld(m + j), inh__vmul(vc1, gj));
+            inh__vf vj = inh__vfma(vb2, inh__vld(v + j), inh__vmul(inh__vmul(vc2, gj), gj));
+            inh__vf den = inh__vadd(inh__vsqrt(inh__vmul(vj, vi2)), veps);
+            inh__vf upd = inh__vfma(vwd, wj, inh__vdiv(inh__vmul(mj, vi1), den));
+            inh__vst(m + j, mj); inh__vst(v + j, vj);
+            inh__vst(w + j, inh__vfnma(vlr, upd, wj));
+        }
+#endif
+        for (; j < e; j++) {   /* the tail, and the whole of it without AVX */
+            float gj = g[j] * scale;
+            m[j] = b1 * m[j] + (1.0f - b1) * gj;
+            v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
+            w[j] -= lr * (m[j] * i1 / (sqrtf(v[j] * i2) + eps) + wd * w[j]);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+   The CPU backend: the op table (inh_backend) over the kernels above. It is the default and the
+   oracle the other backends are tested against; each op is one kernel call with m's threads. */
+INH__FN int inh__cpu_alloc(inh_model *m, void **p, size_t bytes) {
+    (void)m;
+    *p = INH_MALLOC(bytes ? bytes : 1);
+    return *p ? 0 : inh__fail("out of memory (%zu bytes)", bytes);
+}
+INH__FN void inh__cpu_release(inh_model *m, void *p) { (void)m; INH_FREE(p); }
+INH__FN void inh__cpu_copy(inh_model *m, void *dst, const void *src, size_t bytes) { (void)m; if (dst != src) memcpy(dst, src, bytes); }
+typedef struct { float *x; size_t n; } inh__zero_args;
+static void inh__zero_chunks(void *p, int lo, int hi) {
+    inh__zero_args *a = (inh__zero_args *)p;
+    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64;
+    memset(a->x + s, 0, (e - s) * sizeof(float));
+}
+INH__FN void inh__cpu_zero(inh_model *m, void *p, size_t bytes) {
+    if (bytes < ((size_t)16 << 20) || bytes % sizeof(float)) { memset(p, 0, bytes); return; }
+    inh__zero_args a = {(float *)p, bytes / sizeof(float)};   /* gradients: every thread clears a part */
+    inh__parallel(m->threads, 64, inh__zero_chunks, &a);
+}
+INH__FN void inh__cpu_encoder_forward(inh_model *m, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C) {
+    (void)m; inh__encoder_forward(out, inp, wte, wpe, B, T, C);
+}
+INH__FN void inh__cpu_encoder_backward(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C) {
+    (void)m; inh__encoder_backward(dwte, dwpe, dout, inp, B, T, C);
+}
+INH__FN void inh__cpu_layernorm_forward(inh_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
+                                        const float *bias, int N, int C) {
+    inh__layernorm_forward(out, mean, rstd, inp, w, bias, N, C, m->threads);
+}
+INH__FN void inh__cpu_layernorm_backward(inh_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                                         const float *w, const float *mean, const float *rstd, int N, int C) {
+    inh__layernorm_backward(dinp, dw, db, dout, inp, w, mean, rstd, N, C, m->threads);
+}
+INH__FN void inh__cpu_matmul_forward(inh_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC) {
+    (m->bf16 ? inh__matmul_forward_bf16 : inh__matmul_forward)(out, inp, w, bias, N, C, OC, m->threads);
+}
+INH__FN void inh__cpu_matmul_backward(inh_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                                      const float *w, int N, int C, int OC) {
+    (m->bf16 ? inh__matmul_backward_bf16 : inh__matmul_backward)(dinp, dw, dbias, dout, inp, w, N, C, OC, m->threads);
+}
+INH__FN void inh__cpu_attention_forward(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale) {
+    inh__attention_forward(out, rows, qkv, B, T, C, NH, scale, m->threads);
+}
+INH__FN void inh__cpu_attention_backward(inh_model *m, float *dqkv, float *rows, const float *dout, const float *qkv,
+                                         int B, int T, int C, int NH, float scale) {
+    inh__attention_backward(dqkv, rows, dout, qkv, B, T, C, NH, scale, m->threads);
+}
+INH__FN void inh__cpu_gelu_forward(inh_model *m, float *out, const float *inp, size_t n) { inh__gelu_forward(out, inp, n, m->threads); }
+INH__FN void inh__cpu_gelu_backward(inh_model *m, float *dinp, const float *inp, const float *gout, const float *dout, size_t n) {
+    inh__gelu_backward(dinp, inp, gout, dout, n, m->threads);
+}
+INH__FN void inh__cpu_residual_forward(inh_model *m, float *out, const float *a, const float *b, size_t n) {
+    (void)m; inh__residual_forward(out, a, b, n);
+}
+INH__FN void inh__cpu_crossentropy_forward(inh_model *m, float *logits, float *losses, const int *targets, int N, int V, int Vp) {
+    inh__crossentropy_forward(logits, losses, targets, N, V, Vp, m->threads);
+}
+INH__FN void inh__cpu_crossentropy_backward(inh_model *m, float *probs, const int *targets, const float *q, float w, float dloss,
+                                            int N, int Vp) {
+    inh__crossentropy_backward(probs, targets, q, w, dloss, N, Vp, m->threads);
+}
+INH__FN float inh__cpu_grad_norm(inh_model *m, const float *g, size_t n) {
+    inh__sq_args a;
+    a.x = g; a.n = n;
+    inh__parallel(m->threads, 64, inh__sumsq_chunks, &a);
+    double s = 0.0;
+    for (int k = 0; k < 64; k++) s += a.part[k];
+    return (float)sqrt(s);
+}
+INH__FN void inh__cpu_adamw(inh_model *m, float *w, const float *g, float *mom, float *v, const inh_segment *segs, int nseg,
+                            const inh_adamw *o, float lr, int t, float scale) {
+    inh__adam_args a;
+    a.o = o; a.lr = lr; a.scale = scale;
+    a.ibc1 = 1.0f / (1.0f - powf(o->beta1, (float)t));   /* bias corrections, as multipliers */
+    a.ibc2 = 1.0f / (1.0f - powf(o->beta2, (float)t));
+    for (int i = 0; i < nseg; i++) {   /* one tensor at a time: its chunks, its weight decay */
+        a.w = w + segs[i].off; a.g = g + segs[i].off; a.m = mom + segs[i].off; a.v = v + segs[i].off;
+        a.n = segs[i].n; a.wd = segs[i].wd;
+        inh__parallel(m->threads, 64, inh__adam_chunks, &a);
+    }
+}
+INH__FN int inh__cpu_check(inh_model *m) { (void)m; return 0; }
+INH__FN const char *inh__cpu_error(inh_model *m) { (void)m; return ""; }
+static const inh_backend inh__cpu_backend = {
+    "cpu", 1, inh__cpu_alloc, inh__cpu_release, inh__cpu_copy, inh__cpu_copy, inh__cpu_copy, inh__cpu_zero,
+    inh__cpu_encoder_forward, inh__cpu_encoder_backward, inh__cpu_layernorm_forward, inh__cpu_layernorm_backward,
+    inh__cpu_matmul_forward, inh__cpu_matmul_backward, inh__cpu_attention_forward, inh__cpu_attention_backward,
+    inh__cpu_gelu_forward, inh__cpu_gelu_backward, inh__cpu_residual_forward,
+    inh__cpu_crossentropy_forward, inh__cpu_crossentropy_backward, inh__cpu_grad_norm, inh__cpu_adamw,
+    inh__cpu_check, inh__cpu_check, inh__cpu_error};
+INHDEF const inh_backend *inh_backend_cpu(void) { return &inh__cpu_backend; }
+/* the backend of m; its memory is host memory when inh__on_host */
+INH__FN const inh_backend *inh__be(const inh_model *m) { return m->be ? m->be : &inh__cpu_backend; }
+INH__FN int inh__on_host(const inh_model *m) { return inh__be(m)->host_memory; }
+
 /* ---------------------------------------------------------------------------------------------
    Model */
 
@@ -2832,6 +3067,8 @@ INH__FN int inh__model_alloc(inh_model *m, const inh_config *c, const char *what
     if (!m->params_mem || !m->grads_mem || !m->drop_attn) { inh_model_free(m); return -1; }
     inh__point_params(&m->params, m->params_mem, m->param_sizes);
     inh__point_params(&m->grads, m->grads_mem, m->param_sizes);
+    m->dparams = m->params; m->dgrads = m->grads;   /* the CPU computes in the host blocks */
+    m->dparams_mem = m->params_mem; m->dgrads_mem = m->grads_mem;
     m->mean_loss = -1.0f;
     m->threads = 1;
     return 0;
@@ -2855,9 +3092,99 @@ INHDEF int inh_model_init(inh_model *m, const inh_config *c, uint64_t seed) {
     return 0;
 }
 
+/* the backend's blocks of m (activations, ids; with a non-host backend its parameter copies too) */
+INH__FN void inh__be_free(inh_model *m) {
+    const inh_backend *be = inh__be(m);
+    be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids);
+    m->acts_mem = m->scratch_mem = NULL; m->dids = NULL; m->acts_capacity = 0;
+    if (!be->host_memory) {
+        be->release(m, m->dparams_mem); be->release(m, m->dgrads_mem); be->release(m, m->dm_mem); be->release(m, m->dv_mem);
+    }
+    m->dparams = m->params; m->dgrads = m->grads;
+    m->dparams_mem = m->params_mem; m->dgrads_mem = m->grads_mem; m->dm_mem = m->m_mem; m->dv_mem = m->v_mem;
+    INH_FREE(m->host_losses); m->host_losses = NULL;
+    m->be = NULL; m->be_ctx = NULL;
+}
+/* a failure the backend kept (after waiting for it with wait), as this library's error */
+INH__FN int inh__be_done(inh_model *m, int wait) {
+    const inh_backend *be = inh__be(m);
+    return (wait ? be->sync(m) : be->check(m)) ? inh__fail("%s backend: %s", be->name, be->error(m)) : 0;
+}
+INH__FN int inh__be_check(inh_model *m) { return inh__be_done(m, 0); }
+
+INHDEF int inh_model_sync_host(inh_model *m) {
+    const inh_backend *be = inh__be(m);
+    if (be->host_memory) return 0;
+    size_t bytes = m->num_params * sizeof(float);
+    if (m->dm_mem && !m->m_mem) {
+        m->m_mem = INH__ALLOC(float, m->num_params);
+        m->v_mem = INH__ALLOC(float, m->num_params);
+        if (!m->m_mem || !m->v_mem) { INH_FREE(m->m_mem); INH_FREE(m->v_mem); m->m_mem = m->v_mem = NULL; return -1; }
+    }
+    be->download(m, m->params_mem, m->dparams_mem, bytes);
+    be->download(m, m->grads_mem, m->dgrads_mem, bytes);
+    if (m->dm_mem) { be->download(m, m->m_mem, m->dm_mem, bytes); be->download(m, m->v_mem, m->dv_mem, bytes); }
+    return inh__be_done(m, 1);
+}
+
+INHDEF int inh_model_sync_device(inh_model *m) {
+    const inh_backend *be = inh__be(m);
+    if (be->host_memory) return 0;
+    size_t bytes = m->num_params * sizeof(float);
+    be->upload(m, m->dparams_mem, m->params_mem, bytes);
+    if (m->m_mem) {
+        if (!m->dm_mem && (be->alloc(m, (void **)&m->dm_mem, bytes) || be->alloc(m, (void **)&m->dv_mem, bytes))) {
+            be->release(m, m->dm_mem); m->dm_mem = NULL;
+            return inh__fail("out of %s memory for the AdamW moments (%zu bytes)", be->name, 2 * bytes);
+        }
+        be->upload(m, m->dm_mem, m->m_mem, bytes); be->upload(m, m->dv_mem, m->v_mem, bytes);
+    }
+    return inh__be_done(m, 1);
+}
+
+INHDEF int inh_model_set_backend(inh_model *m, const inh_backend *be, void *ctx) {
+    if (!be) be = &inh__cpu_backend;
+    if (!m->params_mem) return inh__fail("the model has no parameters yet (load or initialise it first)");
+    if (be == inh__be(m) && ctx == m->be_ctx) return 0;
+    if (!be->host_memory && m->cfg.shortcuts)
+        return inh__fail("the %s backend does not run attention shortcuts yet, and this model has them: use the CPU", be->name);
+    if (inh_model_sync_host(m)) return -1;   /* the host copies are current: the model can come back */
+    inh__be_free(m);                         /* now on the CPU */
+    if (be == &inh__cpu_backend) return 0;
+    if (be->host_memory) return inh__fail("backend %s: only the CPU backend computes in host memory", be->name);
+    size_t bytes = m->num_params * sizeof(float);
+    m->be = be; m->be_ctx = ctx;
+    m->dparams_mem = m->dgrads_mem = m->dm_mem = m->dv_mem = NULL;
+    if (be->alloc(m, (void **)&m->dparams_mem, bytes) || be->alloc(m, (void **)&m->dgrads_mem, bytes)) {
+        inh__be_free(m);
+        return inh__fail("out of %s memory for %zu parameters and their gradients", be->name, m->num_params);
+    }
+    inh__point_params(&m->dparams, m->dparams_mem, m->param_sizes);
+    inh__point_params(&m->dgrads, m->dgrads_mem, m->param_sizes);
+    be->zero(m, m->dgrads_mem, bytes);
+    if (inh_model_sync_device(m)) { inh__be_free(m); return -1; }
+    return 0;
+}
+
+/* A CPU model over m's host parameters, brought up to date: the host-side work on a model that
+   lives on another backend (the KV-cache sampler, the analysis). It shares m's host blocks and
+   drop_attn and has activations of its own; inh__twin_free releases only those. */
+INH__FN int inh__host_twin(inh_model *twin, inh_model *m) {
+    if (inh_model_sync_host(m)) return -1;
+    *twin = *m;
+    twin->be = NULL; twin->be_ctx = NULL;
+    twin->dparams = m->params; twin->dgrads = m->grads;
+    twin->dparams_mem = m->params_mem; twin->dgrads_mem = m->grads_mem; twin->dm_mem = m->m_mem; twin->dv_mem = m->v_mem;
+    twin->acts_mem = twin->scratch_mem = NULL; twin->dids = NULL; twin->host_losses = NULL; twin->acts_capacity = 0;
+    twin->inputs = twin->targets = NULL; twin->mean_loss = -1.0f;
+    return 0;
+}
+INH__FN void inh__twin_free(inh_model *twin) { inh__be_free(twin); }
+
 INHDEF void inh_model_free(inh_model *m) {
+    inh__be_free(m);
     INH_FREE(m->params_mem); INH_FREE(m->grads_mem); INH_FREE(m->m_mem); INH_FREE(m->v_mem);
-    INH_FREE(m->acts_mem); INH_FREE(m->scratch_mem); INH_FREE(m->drop_attn);
+    INH_FREE(m->drop_attn);
     memset(m, 0, sizeof *m);
 }
 
@@ -2877,12 +3204,17 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
         scratch += 4 * nsc * N * C + 5 * N * C + (size_t)B * NH * 2 * nsc * T;   /* + the cross-attention's rows */
     }
     if (m->acts_mem && m->acts_capacity == N && m->T == T && m->acts_keep == m->keep_attention && m->acts_floats == need) return 0;
-    INH_FREE(m->acts_mem); INH_FREE(m->scratch_mem);
-    m->acts_mem = INH__ALLOC(float, need);
-    m->scratch_mem = INH__ALLOC(float, scratch);
-    if (!m->acts_mem || !m->scratch_mem) {
-        INH_FREE(m->acts_mem); INH_FREE(m->scratch_mem); m->acts_mem = m->scratch_mem = NULL; m->acts_capacity = 0;
-        return inh__fail("out of memory for activations (B=%d, T=%d)", B, T);
+    const inh_backend *be = inh__be(m);
+    if (m->keep_attention && !be->host_memory)
+        return inh__fail("the %s backend keeps no attention matrices (keep_attention): the analysis runs on the host", be->name);
+    be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids);
+    m->acts_mem = m->scratch_mem = NULL; m->dids = NULL; m->acts_capacity = 0;
+    INH_FREE(m->host_losses); m->host_losses = NULL;
+    if (be->alloc(m, (void **)&m->acts_mem, need * sizeof(float)) || be->alloc(m, (void **)&m->scratch_mem, scratch * sizeof(float)) ||
+        be->alloc(m, (void **)&m->dids, 2 * N * sizeof(int)) || (!be->host_memory && !(m->host_losses = INH__ALLOC(float, N)))) {
+        be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids);
+        m->acts_mem = m->scratch_mem = NULL; m->dids = NULL;
+        return inh__fail("out of %s memory for activations (B=%d, T=%d: %zu floats)", be->name, B, T, need + scratch);
     }
     float *p = m->acts_mem;
     inh_acts *a = &m->acts;
@@ -2920,8 +3252,6 @@ INH__FN float inh__attn_scale(const inh_config *c, int l) {
 }
 
 /* optional phase timing of the seam operations (m->profile), for `bench` */
-/* the matmul of the model's precision: INH__MATMUL(m, forward)(...) */
-#define INH__MATMUL(m, dir) ((m)->bf16 ? inh__matmul_##dir##_bf16 : inh__matmul_##dir)
 #define INH__TIMED(m, slot, call) do { \
     double t0_ = (m)->profile ? inh_now() : 0.0; \
     call; \
@@ -2939,7 +3269,8 @@ INH__FN float *inh__sc_scratch(const inh_model *m) {
 /* h (B,T,C) is h_{L-1}; writes a->sc_res = h + shortcut output */
 INH__FN void inh__shortcut_forward(inh_model *m, const float *h) {
     const inh_config *c = &m->cfg;
-    inh_params *p = &m->params;
+    const inh_backend *be = inh__be(m);   /* the CPU: the cross-attention below has no other backend yet */
+    inh_params *p = &m->dparams;
     inh_acts *a = &m->acts;
     int B = m->B, T = m->T, N = B * T, C = c->C, nt = m->threads, bias = c->bias, sel[INH_SC_MAX_LAYER];
     int n = inh_sc_layers(c, sel);
@@ -2947,28 +3278,29 @@ INH__FN void inh__shortcut_forward(inh_model *m, const float *h) {
     float *rows = inh__sc_scratch(m) + 4 * n * NC + 5 * NC;
     for (int i = 0; i < n; i++) {   /* f_l(h_l) = W2 GELU(W1 LN(h_l) + b1) + b2 */
         const float *hl = a->res3 + (size_t)sel[i] * NC;
-        inh__layernorm_forward(a->sc_ln + i * NC, a->sc_ln_mean + (size_t)i * N, a->sc_ln_rstd + (size_t)i * N, hl,
-                               p->sc_lnw + (size_t)i * C, bias ? p->sc_lnb + (size_t)i * C : NULL, N, C, nt);
-        INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_fc1 + i * NC, a->sc_ln + i * NC, p->sc_fc1w + i * C2,
-                                                 bias ? p->sc_fc1b + (size_t)i * C : NULL, N, C, C, nt));
-        inh__gelu_forward(a->sc_fc1g + i * NC, a->sc_fc1 + i * NC, NC, nt);
-        INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_feat + i * NC, a->sc_fc1g + i * NC, p->sc_fc2w + i * C2,
-                                                 bias ? p->sc_fc2b + (size_t)i * C : NULL, N, C, C, nt));
+        be->layernorm_forward(m, a->sc_ln + i * NC, a->sc_ln_mean + (size_t)i * N, a->sc_ln_rstd + (size_t)i * N, hl,
+                               p->sc_lnw + (size_t)i * C, bias ? p->sc_lnb + (size_t)i * C : NULL, N, C);
+        INH__TIMED(m, 0, be->matmul_forward(m, a->sc_fc1 + i * NC, a->sc_ln + i * NC, p->sc_fc1w + i * C2,
+                                                 bias ? p->sc_fc1b + (size_t)i * C : NULL, N, C, C));
+        be->gelu_forward(m, a->sc_fc1g + i * NC, a->sc_fc1 + i * NC, NC);
+        INH__TIMED(m, 0, be->matmul_forward(m, a->sc_feat + i * NC, a->sc_fc1g + i * NC, p->sc_fc2w + i * C2,
+                                                 bias ? p->sc_fc2b + (size_t)i * C : NULL, N, C, C));
     }
     /* keys and values of every feature map in one product: (n N, C) -> (n N, 2C) */
-    INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_kv, a->sc_feat, p->sc_kvw, bias ? p->sc_kvb : NULL, n * N, C, 2 * C, nt));
-    inh__layernorm_forward(a->sc_lnq, a->sc_lnq_mean, a->sc_lnq_rstd, h, p->sc_lnqw, bias ? p->sc_lnqb : NULL, N, C, nt);
-    INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_q, a->sc_lnq, p->sc_qw, bias ? p->sc_qb : NULL, N, C, C, nt));
+    INH__TIMED(m, 0, be->matmul_forward(m, a->sc_kv, a->sc_feat, p->sc_kvw, bias ? p->sc_kvb : NULL, n * N, C, 2 * C));
+    be->layernorm_forward(m, a->sc_lnq, a->sc_lnq_mean, a->sc_lnq_rstd, h, p->sc_lnqw, bias ? p->sc_lnqb : NULL, N, C);
+    INH__TIMED(m, 0, be->matmul_forward(m, a->sc_q, a->sc_lnq, p->sc_qw, bias ? p->sc_qb : NULL, N, C, C));
     INH__TIMED(m, 1, inh__shortcut_attention_forward(a->sc_atty, a->sc_att, rows, a->sc_q, a->sc_kv, B, T, C, c->NH, n,
                                                      c->shortcuts == INH_SC_CAUSAL, nt));
-    INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->sc_res, a->sc_atty, p->sc_projw, bias ? p->sc_projb : NULL, N, C, C, nt));
-    inh__residual_forward(a->sc_res, a->sc_res, h, NC);
+    INH__TIMED(m, 0, be->matmul_forward(m, a->sc_res, a->sc_atty, p->sc_projw, bias ? p->sc_projb : NULL, N, C, C));
+    be->residual_forward(m, a->sc_res, a->sc_res, h, NC);
 }
 /* dres (B,T,C): the gradient of sc_res on entry, of h_{L-1} on return; dh (n,B,T,C) receives the
    gradients of the selected layers' outputs h_l through the feature maps (overwritten) */
 INH__FN void inh__shortcut_backward(inh_model *m, float *dres, float *dh) {
     const inh_config *c = &m->cfg;
-    inh_params *p = &m->params, *g = &m->grads;
+    const inh_backend *be = inh__be(m);
+    inh_params *p = &m->dparams, *g = &m->dgrads;
     inh_acts *a = &m->acts;
     int B = m->B, T = m->T, N = B * T, C = c->C, nt = m->threads, bias = c->bias, sel[INH_SC_MAX_LAYER];
     int n = inh_sc_layers(c, sel);
@@ -2977,30 +3309,30 @@ INH__FN void inh__shortcut_backward(inh_model *m, float *dres, float *dh) {
     float *t1 = datty + NC, *t2 = t1 + NC, *t3 = t2 + NC, *rows = t3 + NC;
     const float *h = a->res3 + (size_t)(c->L - 1) * NC;
     (void)dfeat;
-    memset(datty, 0, NC * sizeof(float));
-    INH__TIMED(m, 0, INH__MATMUL(m, backward)(datty, g->sc_projw, bias ? g->sc_projb : NULL, dres, a->sc_atty, p->sc_projw, N, C, C, nt));
-    memset(dq, 0, NC * sizeof(float));
-    memset(dkv, 0, 2 * n * NC * sizeof(float));
+    be->zero(m, datty, NC * sizeof(float));
+    INH__TIMED(m, 0, be->matmul_backward(m, datty, g->sc_projw, bias ? g->sc_projb : NULL, dres, a->sc_atty, p->sc_projw, N, C, C));
+    be->zero(m, dq, NC * sizeof(float));
+    be->zero(m, dkv, 2 * n * NC * sizeof(float));
     INH__TIMED(m, 1, inh__shortcut_attention_backward(dq, dkv, rows, datty, a->sc_q, a->sc_kv, a->sc_att, B, T, C, c->NH, n,
                                                       c->shortcuts == INH_SC_CAUSAL, nt));
-    memset(t1, 0, NC * sizeof(float));
-    INH__TIMED(m, 0, INH__MATMUL(m, backward)(t1, g->sc_qw, bias ? g->sc_qb : NULL, dq, a->sc_lnq, p->sc_qw, N, C, C, nt));
-    inh__layernorm_backward(dres, g->sc_lnqw, bias ? g->sc_lnqb : NULL, t1, h, p->sc_lnqw, a->sc_lnq_mean, a->sc_lnq_rstd, N, C, nt);
-    memset(dfeat, 0, n * NC * sizeof(float));
-    INH__TIMED(m, 0, INH__MATMUL(m, backward)(dfeat, g->sc_kvw, bias ? g->sc_kvb : NULL, dkv, a->sc_feat, p->sc_kvw, n * N, C, 2 * C, nt));
+    be->zero(m, t1, NC * sizeof(float));
+    INH__TIMED(m, 0, be->matmul_backward(m, t1, g->sc_qw, bias ? g->sc_qb : NULL, dq, a->sc_lnq, p->sc_qw, N, C, C));
+    be->layernorm_backward(m, dres, g->sc_lnqw, bias ? g->sc_lnqb : NULL, t1, h, p->sc_lnqw, a->sc_lnq_mean, a->sc_lnq_rstd, N, C);
+    be->zero(m, dfeat, n * NC * sizeof(float));
+    INH__TIMED(m, 0, be->matmul_backward(m, dfeat, g->sc_kvw, bias ? g->sc_kvb : NULL, dkv, a->sc_feat, p->sc_kvw, n * N, C, 2 * C));
     for (int i = 0; i < n; i++) {
         size_t ic = (size_t)i * C;
-        memset(t1, 0, NC * sizeof(float));
-        INH__TIMED(m, 0, INH__MATMUL(m, backward)(t1, g->sc_fc2w + i * C2, bias ? g->sc_fc2b + ic : NULL, dfeat + i * NC,
-                                                  a->sc_fc1g + i * NC, p->sc_fc2w + i * C2, N, C, C, nt));
-        memset(t2, 0, NC * sizeof(float));
-        inh__gelu_backward(t2, a->sc_fc1 + i * NC, a->sc_fc1g + i * NC, t1, NC, nt);
-        memset(t3, 0, NC * sizeof(float));
-        INH__TIMED(m, 0, INH__MATMUL(m, backward)(t3, g->sc_fc1w + i * C2, bias ? g->sc_fc1b + ic : NULL, t2,
-                                                  a->sc_ln + i * NC, p->sc_fc1w + i * C2, N, C, C, nt));
-        memset(dh + i * NC, 0, NC * sizeof(float));
-        inh__layernorm_backward(dh + i * NC, g->sc_lnw + ic, bias ? g->sc_lnb + ic : NULL, t3, a->res3 + (size_t)sel[i] * NC,
-                                p->sc_lnw + ic, a->sc_ln_mean + (size_t)i * N, a->sc_ln_rstd + (size_t)i * N, N, C, nt);
+        be->zero(m, t1, NC * sizeof(float));
+        INH__TIMED(m, 0, be->matmul_backward(m, t1, g->sc_fc2w + i * C2, bias ? g->sc_fc2b + ic : NULL, dfeat + i * NC,
+                                                  a->sc_fc1g + i * NC, p->sc_fc2w + i * C2, N, C, C));
+        be->zero(m, t2, NC * sizeof(float));
+        be->gelu_backward(m, t2, a->sc_fc1 + i * NC, a->sc_fc1g + i * NC, t1, NC);
+        be->zero(m, t3, NC * sizeof(float));
+        INH__TIMED(m, 0, be->matmul_backward(m, t3, g->sc_fc1w + i * C2, bias ? g->sc_fc1b + ic : NULL, t2,
+                                                  a->sc_ln + i * NC, p->sc_fc1w + i * C2, N, C, C));
+        be->zero(m, dh + i * NC, NC * sizeof(float));
+        be->layernorm_backward(m, dh + i * NC, g->sc_lnw + ic, bias ? g->sc_lnb + ic : NULL, t3, a->res3 + (size_t)sel[i] * NC,
+                                p->sc_lnw + ic, a->sc_ln_mean + (size_t)i * N, a->sc_ln_rstd + (size_t)i * N, N, C);
     }
 }
 
@@ -3014,13 +3346,16 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
     }
     if (inh__acts_alloc(m, B, T)) return -1;
     m->B = B; m->T = T; m->inputs = inputs; m->targets = targets;
+    const inh_backend *be = inh__be(m);
     int N = B * T, C = c->C, NH = c->NH, nt = m->threads;
     size_t NC = (size_t)N * C, att_n = (size_t)B * NH * T * T;
     size_t rows_off = 14 * NC + (m->keep_attention ? att_n : 0);   /* attention rows at the end of the scratch */
-    inh_params *p = &m->params;
+    inh_params *p = &m->dparams;
     inh_acts *a = &m->acts;
-    int bias = c->bias;
-    inh__encoder_forward(a->encoded, inputs, p->wte, p->wpe, B, T, C);
+    int bias = c->bias, *ids = m->dids, *tgt = m->dids + N;   /* the token ids, in the backend's memory */
+    be->upload(m, ids, inputs, (size_t)N * sizeof(int));
+    if (targets) be->upload(m, tgt, targets, (size_t)N * sizeof(int));
+    be->encoder_forward(m, a->encoded, ids, p->wte, p->wpe, B, T, C);
     for (int l = 0; l < c->L; l++) {
         const float *res = l == 0 ? a->encoded : a->res3 + (l - 1) * NC;
         float *ln1 = a->ln1 + l * NC, *qkv = a->qkv + l * 3 * NC, *atty = a->atty + l * NC;
@@ -3028,102 +3363,98 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
         float *fch = a->fch + l * 4 * NC, *fch_gelu = a->fch_gelu + l * 4 * NC, *res3 = a->res3 + l * NC;
         size_t lc = (size_t)l * C;
         if (m->drop_attn[l]) {
-            memcpy(res2, res, NC * sizeof(float));   /* attention sub-layer skipped: residual passes */
+            be->copy(m, res2, res, NC * sizeof(float));   /* attention sub-layer skipped: residual passes */
         } else {
-            inh__layernorm_forward(ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C, nt);
-            INH__TIMED(m, 0, INH__MATMUL(m, forward)(qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C, nt));
+            be->layernorm_forward(m, ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C);
+            INH__TIMED(m, 0, be->matmul_forward(m, qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C));
             if (a->att) INH__TIMED(m, 1, inh__attention_forward_cpu(atty, a->att + l * att_n, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
-            else INH__TIMED(m, 1, inh__attention_forward(atty, m->scratch_mem + rows_off, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
-            INH__TIMED(m, 0, INH__MATMUL(m, forward)(res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C, nt));
-            inh__residual_forward(res2, res2, res, NC);
+            else INH__TIMED(m, 1, be->attention_forward(m, atty, m->scratch_mem + rows_off, qkv, B, T, C, NH, inh__attn_scale(c, l)));
+            INH__TIMED(m, 0, be->matmul_forward(m, res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C));
+            be->residual_forward(m, res2, res2, res, NC);
         }
-        inh__layernorm_forward(ln2, a->ln2_mean + l * N, a->ln2_rstd + l * N, res2, p->ln2w + lc, bias ? p->ln2b + lc : NULL, N, C, nt);
-        INH__TIMED(m, 0, INH__MATMUL(m, forward)(fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C, nt));
-        inh__gelu_forward(fch_gelu, fch, 4 * NC, nt);
-        INH__TIMED(m, 0, INH__MATMUL(m, forward)(res3, fch_gelu, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, N, 4 * C, C, nt));
-        inh__residual_forward(res3, res3, res2, NC);
+        be->layernorm_forward(m, ln2, a->ln2_mean + l * N, a->ln2_rstd + l * N, res2, p->ln2w + lc, bias ? p->ln2b + lc : NULL, N, C);
+        INH__TIMED(m, 0, be->matmul_forward(m, fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C));
+        be->gelu_forward(m, fch_gelu, fch, 4 * NC);
+        INH__TIMED(m, 0, be->matmul_forward(m, res3, fch_gelu, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, N, 4 * C, C));
+        be->residual_forward(m, res3, res3, res2, NC);
     }
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
     if (inh__sc_on(m)) { inh__shortcut_forward(m, last); last = a->sc_res; }
-    inh__layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C, nt);
-    INH__TIMED(m, 0, INH__MATMUL(m, forward)(a->logits, a->lnf, p->wte, NULL, N, C, c->Vp, nt));
+    be->layernorm_forward(m, a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C);
+    INH__TIMED(m, 0, be->matmul_forward(m, a->logits, a->lnf, p->wte, NULL, N, C, c->Vp));
+    m->mean_loss = -1.0f;
     if (targets) {
-        inh__crossentropy_forward(a->logits, a->losses, targets, N, c->V, c->Vp, nt);
+        be->crossentropy_forward(m, a->logits, a->losses, tgt, N, c->V, c->Vp);
+        const float *losses = a->losses;
+        if (!be->host_memory) { be->download(m, m->host_losses, a->losses, (size_t)N * sizeof(float)); losses = m->host_losses; }
+        if (inh__be_check(m)) return -1;
         double s = 0.0;
-        for (int i = 0; i < N; i++) s += a->losses[i];
+        for (int i = 0; i < N; i++) s += losses[i];
         m->mean_loss = (float)(s / N);
-    } else {
-        m->mean_loss = -1.0f;
     }
-    return 0;
+    return inh__be_check(m);
 }
 
-typedef struct { float *x; size_t n; } inh__zero_args;
-static void inh__zero_chunks(void *p, int lo, int hi) {
-    inh__zero_args *a = (inh__zero_args *)p;
-    size_t s = a->n * (size_t)lo / 64, e = a->n * (size_t)hi / 64;
-    memset(a->x + s, 0, (e - s) * sizeof(float));
-}
-INHDEF void inh_model_zero_grad(inh_model *m) {
-    inh__zero_args a = {m->grads_mem, m->num_params};
-    inh__parallel(m->threads, 64, inh__zero_chunks, &a);
-}
+INHDEF void inh_model_zero_grad(inh_model *m) { inh__be(m)->zero(m, m->dgrads_mem, m->num_params * sizeof(float)); }
 
 INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     const inh_config *c = &m->cfg;
     if (!m->targets || m->mean_loss < 0) return inh__fail("backward needs a forward pass with targets first");
+    const inh_backend *be = inh__be(m);
+    if (m->distill_probs && !be->host_memory) return inh__fail("distillation runs on the CPU backend only (not %s)", be->name);
     int B = m->B, T = m->T, N = B * T, C = c->C, NH = c->NH, nt = m->threads, bias = c->bias;
     size_t NC = (size_t)N * C, att_n = (size_t)B * NH * T * T;
-    inh_params *p = &m->params, *g = &m->grads;
+    inh_params *p = &m->dparams, *g = &m->dgrads;
     inh_acts *a = &m->acts;
+    const int *ids = m->dids, *tgt = m->dids + N;
     /* scratch: dres (running residual gradient), dln, datty, dqkv, datt, dfch, dfch_gelu */
     float *dres = m->scratch_mem, *dln = dres + NC, *datty = dln + NC, *dqkv = datty + NC;
     float *datt = dqkv + 3 * NC, *dfch = datt + (a->att ? att_n : 0), *dfch_gelu = dfch + 4 * NC, *rows = dfch_gelu + 4 * NC;
-    inh__crossentropy_backward(a->logits, m->targets, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp, nt);  /* logits := dlogits */
-    memset(dln, 0, NC * sizeof(float));
-    INH__TIMED(m, 0, INH__MATMUL(m, backward)(dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, nt));
-    memset(dres, 0, NC * sizeof(float));
+    be->crossentropy_backward(m, a->logits, tgt, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp);  /* logits := dlogits */
+    be->zero(m, dln, NC * sizeof(float));
+    INH__TIMED(m, 0, be->matmul_backward(m, dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp));
+    be->zero(m, dres, NC * sizeof(float));
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
     int sc = inh__sc_on(m), sel[INH_SC_MAX_LAYER], nsel = 0;
     float *dh = NULL;
     if (sc) { last = a->sc_res; nsel = inh_sc_layers(c, sel); dh = inh__sc_scratch(m) + 3 * (size_t)nsel * NC; }
-    inh__layernorm_backward(dres, g->lnfw, bias ? g->lnfb : NULL, dln, last, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C, nt);
+    be->layernorm_backward(m, dres, g->lnfw, bias ? g->lnfb : NULL, dln, last, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C);
     if (sc) inh__shortcut_backward(m, dres, dh);
     for (int l = c->L - 1; l >= 0; l--) {
         const float *res = l == 0 ? a->encoded : a->res3 + (l - 1) * NC;
         size_t lc = (size_t)l * C;
         while (nsel > 0 && sel[nsel - 1] == l) {   /* h_l also feeds the shortcut: its feature map's gradient joins */
-            inh__residual_forward(dres, dres, dh + (size_t)(nsel - 1) * NC, NC);
+            be->residual_forward(m, dres, dres, dh + (size_t)(nsel - 1) * NC, NC);
             nsel--;
         }
         /* dres is the gradient of res3 (block output); MLP branch: res3 = res2 + fcproj(gelu(fc(ln2(res2)))) */
-        memset(dfch_gelu, 0, 4 * NC * sizeof(float));
-        INH__TIMED(m, 0, INH__MATMUL(m, backward)(dfch_gelu, g->fcprojw + lc * 4 * C, bias ? g->fcprojb + lc : NULL, dres,
-                             a->fch_gelu + l * 4 * NC, p->fcprojw + lc * 4 * C, N, 4 * C, C, nt));
-        memset(dfch, 0, 4 * NC * sizeof(float));
-        inh__gelu_backward(dfch, a->fch + l * 4 * NC, a->fch_gelu + l * 4 * NC, dfch_gelu, 4 * NC, nt);
-        memset(dln, 0, NC * sizeof(float));
-        INH__TIMED(m, 0, INH__MATMUL(m, backward)(dln, g->fcw + lc * 4 * C, bias ? g->fcb + lc * 4 : NULL, dfch, a->ln2 + l * NC,
-                             p->fcw + lc * 4 * C, N, C, 4 * C, nt));
-        inh__layernorm_backward(dres, g->ln2w + lc, bias ? g->ln2b + lc : NULL, dln, a->res2 + l * NC, p->ln2w + lc,
-                                a->ln2_mean + l * N, a->ln2_rstd + l * N, N, C, nt);
+        be->zero(m, dfch_gelu, 4 * NC * sizeof(float));
+        INH__TIMED(m, 0, be->matmul_backward(m, dfch_gelu, g->fcprojw + lc * 4 * C, bias ? g->fcprojb + lc : NULL, dres,
+                             a->fch_gelu + l * 4 * NC, p->fcprojw + lc * 4 * C, N, 4 * C, C));
+        be->zero(m, dfch, 4 * NC * sizeof(float));
+        be->gelu_backward(m, dfch, a->fch + l * 4 * NC, a->fch_gelu + l * 4 * NC, dfch_gelu, 4 * NC);
+        be->zero(m, dln, NC * sizeof(float));
+        INH__TIMED(m, 0, be->matmul_backward(m, dln, g->fcw + lc * 4 * C, bias ? g->fcb + lc * 4 : NULL, dfch, a->ln2 + l * NC,
+                             p->fcw + lc * 4 * C, N, C, 4 * C));
+        be->layernorm_backward(m, dres, g->ln2w + lc, bias ? g->ln2b + lc : NULL, dln, a->res2 + l * NC, p->ln2w + lc,
+                                a->ln2_mean + l * N, a->ln2_rstd + l * N, N, C);
         if (m->drop_attn[l]) continue;   /* res2 = res: the gradient passes through unchanged */
         /* attention branch: res2 = res + attproj(attention(qkv(ln1(res)))) */
-        memset(datty, 0, NC * sizeof(float));
-        INH__TIMED(m, 0, INH__MATMUL(m, backward)(datty, g->attprojw + lc * C, bias ? g->attprojb + lc : NULL, dres, a->atty + l * NC,
-                             p->attprojw + lc * C, N, C, C, nt));
-        memset(dqkv, 0, 3 * NC * sizeof(float));
+        be->zero(m, datty, NC * sizeof(float));
+        INH__TIMED(m, 0, be->matmul_backward(m, datty, g->attprojw + lc * C, bias ? g->attprojb + lc : NULL, dres, a->atty + l * NC,
+                             p->attprojw + lc * C, N, C, C));
+        be->zero(m, dqkv, 3 * NC * sizeof(float));
         if (a->att) INH__TIMED(m, 1, inh__attention_backward_cpu(dqkv, datt, datty, a->qkv + l * 3 * NC, a->att + l * att_n, B, T, C, NH, inh__attn_scale(c, l), nt));
-        else INH__TIMED(m, 1, inh__attention_backward(dqkv, rows, datty, a->qkv + l * 3 * NC, B, T, C, NH, inh__attn_scale(c, l), nt));
-        memset(dln, 0, NC * sizeof(float));
-        INH__TIMED(m, 0, INH__MATMUL(m, backward)(dln, g->qkvw + lc * 3 * C, bias ? g->qkvb + lc * 3 : NULL, dqkv, a->ln1 + l * NC,
-                             p->qkvw + lc * 3 * C, N, C, 3 * C, nt));
-        inh__layernorm_backward(dres, g->ln1w + lc, bias ? g->ln1b + lc : NULL, dln, res, p->ln1w + lc,
-                                a->ln1_mean + l * N, a->ln1_rstd + l * N, N, C, nt);
+        else INH__TIMED(m, 1, be->attention_backward(m, dqkv, rows, datty, a->qkv + l * 3 * NC, B, T, C, NH, inh__attn_scale(c, l)));
+        be->zero(m, dln, NC * sizeof(float));
+        INH__TIMED(m, 0, be->matmul_backward(m, dln, g->qkvw + lc * 3 * C, bias ? g->qkvb + lc * 3 : NULL, dqkv, a->ln1 + l * NC,
+                             p->qkvw + lc * 3 * C, N, C, 3 * C));
+        be->layernorm_backward(m, dres, g->ln1w + lc, bias ? g->ln1b + lc : NULL, dln, res, p->ln1w + lc,
+                                a->ln1_mean + l * N, a->ln1_rstd + l * N, N, C);
     }
-    inh__encoder_backward(g->wte, g->wpe, dres, m->inputs, B, T, C);
+    be->encoder_backward(m, g->wte, g->wpe, dres, ids, B, T, C);
     m->mean_loss = -1.0f;   /* the logits buffer now holds gradients: a second backward needs a new forward */
-    return 0;
+    return inh__be_check(m);
 }
 
 /* --- AdamW -------------------------------------------------------------------------------- */
@@ -3131,100 +3462,34 @@ INHDEF void inh_adamw_default(inh_adamw *o) {
     o->beta1 = 0.9f; o->beta2 = 0.95f; o->eps = 1e-8f; o->weight_decay = 0.1f; o->decay_all = 0; o->grad_clip = 1.0f;
 }
 
-/* sum of squares in 64 fixed chunks (chunking independent of thread count) */
-typedef struct { const float *x; size_t n; double part[64]; } inh__sq_args;
-static void inh__sumsq_chunks(void *p, int lo, int hi) {
-    inh__sq_args *a = (inh__sq_args *)p;
-    for (int k = lo; k < hi; k++) {
-        size_t s = a->n * (size_t)k / 64, e = a->n * (size_t)(k + 1) / 64, i = s;
-        double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};   /* independent chains, fixed order */
-#if defined(__AVX512F__)
-        __m512d v[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
-        for (; i + 32 <= e; i += 32)
-            for (int l = 0; l < 4; l++) {
-                __m512d x = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(a->x + i + 8 * l));
-                v[l] = _mm512_fmadd_pd(x, x, v[l]);
-            }
-        _mm512_storeu_pd(acc, _mm512_add_pd(_mm512_add_pd(v[0], v[1]), _mm512_add_pd(v[2], v[3])));
-#elif defined(__AVX2__) && defined(__FMA__)
-        __m256d v[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
-        for (; i + 16 <= e; i += 16)
-            for (int l = 0; l < 4; l++) {
-                __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(a->x + i + 4 * l));
-                v[l] = _mm256_fmadd_pd(x, x, v[l]);
-            }
-        _mm256_storeu_pd(acc, _mm256_add_pd(v[0], v[1]));
-        _mm256_storeu_pd(acc + 4, _mm256_add_pd(v[2], v[3]));
-#endif
-        for (; i + 8 <= e; i += 8)
-            for (int l = 0; l < 8; l++) acc[l] += (double)a->x[i + l] * a->x[i + l];
-        for (; i < e; i++) acc[0] += (double)a->x[i] * a->x[i];
-        a->part[k] = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    }
-}
 INHDEF float inh_model_grad_norm(inh_model *m) {
-    inh__sq_args a;
-    a.x = m->grads_mem; a.n = m->num_params;
-    inh__parallel(m->threads, 64, inh__sumsq_chunks, &a);
-    double s = 0.0;
-    for (int k = 0; k < 64; k++) s += a.part[k];
-    return (float)sqrt(s);
+    float norm = inh__be(m)->grad_norm(m, m->dgrads_mem, m->num_params);
+    return inh__be(m)->check(m) ? NAN : norm;   /* a failed backend: NaN, and the trainer skips and reports */
 }
 
-typedef struct { float *w, *g, *m, *v; size_t n; const inh_adamw *o; float lr, wd, scale, ibc1, ibc2; } inh__adam_args;
-static void inh__adam_chunks(void *p, int lo, int hi) {   /* element-wise: any split gives the same bits */
-    inh__adam_args *a = (inh__adam_args *)p;
-    const inh_adamw *o = a->o;
-    float *INH__RESTRICT w = a->w, *INH__RESTRICT m = a->m, *INH__RESTRICT v = a->v;
-    const float *INH__RESTRICT g = a->g;
-    const float b1 = o->beta1, b2 = o->beta2, eps = o->eps, lr = a->lr, wd = a->wd, scale = a->scale, i1 = a->ibc1, i2 = a->ibc2;
-    for (int k = lo; k < hi; k++) {   /* chunk by chunk (inh__chunk): the same bits for any thread split */
-        size_t s = inh__chunk(a->n, k), e = inh__chunk(a->n, k + 1), j = s;
-        /* sqrtf may set errno, so compilers keep the plain loop scalar (4x slower, 240 ms a step
-           at 124M): the vector paths say sqrt without errno. Which elements take which path depends
-           on n only (inh__chunk), so bits never depend on the thread count. */
-#if INH__VW
-        const inh__vf vb1 = inh__vset(b1), vc1 = inh__vset(1.0f - b1), vb2 = inh__vset(b2), vc2 = inh__vset(1.0f - b2),
-                      veps = inh__vset(eps), vlr = inh__vset(lr), vwd = inh__vset(wd), vsc = inh__vset(scale),
-                      vi1 = inh__vset(i1), vi2 = inh__vset(i2);
-        for (; j + INH__VW <= e; j += INH__VW) {
-            inh__vf gj = inh__vmul(inh__vld(g + j), vsc), wj = inh__vld(w + j);
-            inh__vf mj = inh__vfma(vb1, inh__vld(m + j), inh__vmul(vc1, gj));
-            inh__vf vj = inh__vfma(vb2, inh__vld(v + j), inh__vmul(inh__vmul(vc2, gj), gj));
-            inh__vf den = inh__vadd(inh__vsqrt(inh__vmul(vj, vi2)), veps);
-            inh__vf upd = inh__vfma(vwd, wj, inh__vdiv(inh__vmul(mj, vi1), den));
-            inh__vst(m + j, mj); inh__vst(v + j, vj);
-            inh__vst(w + j, inh__vfnma(vlr, upd, wj));
-        }
-#endif
-        for (; j < e; j++) {   /* the tail, and the whole of it without AVX */
-            float gj = g[j] * scale;
-            m[j] = b1 * m[j] + (1.0f - b1) * gj;
-            v[j] = b2 * v[j] + (1.0f - b2) * gj * gj;
-            w[j] -= lr * (m[j] * i1 / (sqrtf(v[j] * i2) + eps) + wd * w[j]);
-        }
-    }
-}
 INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm) {
-    if (!m->m_mem) {
-        m->m_mem = INH__CALLOC(float, m->num_params);
-        m->v_mem = INH__CALLOC(float, m->num_params);
-        if (!m->m_mem || !m->v_mem) { INH_FREE(m->m_mem); INH_FREE(m->v_mem); m->m_mem = m->v_mem = NULL; return -1; }
+    const inh_backend *be = inh__be(m);
+    if (be->host_memory) { m->dm_mem = m->m_mem; m->dv_mem = m->v_mem; }   /* the CPU's moments are the host's (state files load them) */
+    if (!m->dm_mem) {   /* the moments start at zero, in the backend's memory */
+        size_t bytes = m->num_params * sizeof(float);
+        if (be->alloc(m, (void **)&m->dm_mem, bytes) || be->alloc(m, (void **)&m->dv_mem, bytes)) {
+            be->release(m, m->dm_mem); m->dm_mem = NULL;
+            return inh__fail("out of %s memory for the AdamW moments (%zu bytes)", be->name, 2 * bytes);
+        }
+        be->zero(m, m->dm_mem, bytes); be->zero(m, m->dv_mem, bytes);
+        if (be->host_memory) { m->m_mem = m->dm_mem; m->v_mem = m->dv_mem; }
     }
-    inh__adam_args a;
-    a.o = o; a.lr = lr;
-    a.scale = (o->grad_clip > 0.0f && grad_norm > o->grad_clip) ? o->grad_clip / (grad_norm + 1e-6f) : 1.0f;
-    a.ibc1 = 1.0f / (1.0f - powf(o->beta1, (float)t));   /* bias corrections, as multipliers */
-    a.ibc2 = 1.0f / (1.0f - powf(o->beta2, (float)t));
+    inh_segment segs[INH_MAX_PARAMS];
+    int nseg = 0;
     size_t off = 0;
     for (int i = 0; i < INH_MAX_PARAMS; off += m->param_sizes[i], i++) {
         if (!m->param_sizes[i] || (!m->cfg.bias && inh_param_is_bias(i))) continue;   /* absent tensors stay zero */
-        a.w = m->params_mem + off; a.g = m->grads_mem + off; a.m = m->m_mem + off; a.v = m->v_mem + off;
-        a.n = m->param_sizes[i];
-        a.wd = (o->decay_all || inh_param_is_2d(i)) ? o->weight_decay : 0.0f;
-        inh__parallel(m->threads, 64, inh__adam_chunks, &a);
+        segs[nseg].off = off; segs[nseg].n = m->param_sizes[i];
+        segs[nseg++].wd = (o->decay_all || inh_param_is_2d(i)) ? o->weight_decay : 0.0f;
     }
-    return 0;
+    float scale = (o->grad_clip > 0.0f && grad_norm > o->grad_clip) ? o->grad_clip / (grad_norm + 1e-6f) : 1.0f;
+    be->adamw(m, m->dparams_mem, m->dgrads_mem, m->dm_mem, m->dv_mem, segs, nseg, o, lr, t, scale);
+    return inh__be_check(m);
 }
 
 /* --- sampling ------------------------------------------------------------------------------ */
@@ -3262,6 +3527,7 @@ INHDEF void inh_kv_free(inh_kv *kv) {
     INH_FREE(kv->sc_kv); INH_FREE(kv->sc_buf); INH_FREE(kv->sc_idx);
     if (kv->k) for (int l = 0; l < kv->m->cfg.L; l++) { INH_FREE(kv->k[l]); INH_FREE(kv->v[l]); }
     INH_FREE(kv->k); INH_FREE(kv->v); INH_FREE(kv->x); INH_FREE(kv->tokens);
+    if (kv->twin) { inh__twin_free(kv->twin); INH_FREE(kv->twin); }
     memset(kv, 0, sizeof *kv);
 }
 
@@ -3269,6 +3535,12 @@ INHDEF int inh_kv_init(inh_kv *kv, inh_model *m) {
     const inh_config *c = &m->cfg;
     size_t C = (size_t)c->C, T = (size_t)c->maxT;
     memset(kv, 0, sizeof *kv);
+    if (!inh__on_host(m)) {   /* a model on another backend: the sampler runs on the host, over its synced copy */
+        kv->twin = INH__ALLOC(inh_model, 1);
+        if (!kv->twin) return -1;
+        if (inh__host_twin(kv->twin, m)) { INH_FREE(kv->twin); kv->twin = NULL; return -1; }
+        m = kv->twin;
+    }
     kv->m = m;
     kv->k = INH__CALLOC(float *, c->L);
     kv->v = INH__CALLOC(float *, c->L);
@@ -3602,6 +3874,7 @@ INH__FN size_t inh__first_nonfinite(const float *x, size_t n) {
 }
 
 INHDEF int inh_model_save(const inh_model *m, const char *path) {
+    if (inh_model_sync_host((inh_model *)m)) return -1;   /* a model on another backend: its host copies, current */
     unsigned char h[1024];
     inh__wfile w;
     size_t bad = inh__first_nonfinite(m->params_mem, m->num_params);
@@ -4266,6 +4539,7 @@ INH__FN int inh__st_printf(inh__buf *b, const char *fmt, ...) {
 INH__FN void inh__st_wu64(unsigned char *p, uint64_t v) { inh__wr32(p, (uint32_t)v); inh__wr32(p + 4, (uint32_t)(v >> 32)); }
 
 INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_path) {
+    if (inh_model_sync_host((inh_model *)m)) return -1;   /* a model on another backend: its host copies, current */
     const inh_config *c = &m->cfg;
     char file[4096], cfgpath[4096], name[64];
     size_t n = strlen(dir_or_path);
@@ -5716,6 +5990,7 @@ INH__FN float inh__bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
 INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     const inh_model *m = t->model;
+    if (inh_model_sync_host((inh_model *)m)) return -1;   /* a model on another backend: its host copies, current */
     const inh_train_opts *o = &t->o;
     unsigned char h[1024];
     inh__model_header_write(&m->cfg, h);   /* slots 2..8 as in the model file */
@@ -6189,6 +6464,7 @@ static void inh__an_layers(void *p, int lo, int hi) {
 
 INHDEF int inh_analysis_add(inh_analysis *a, const inh_model *m) {
     int B = m->B, T = m->T, L = a->L, NH = a->NH;
+    if (!inh__on_host(m)) return inh__fail("analysis: the model is on the %s backend; inh_analyze runs it on the host", inh__be(m)->name);
     if (!m->acts_mem || B <= 0) return inh__fail("analysis: no forward pass to analyse");
     if (!m->acts.att) return inh__fail("analysis: the forward pass kept no attention matrices (set keep_attention = 1 on the model first)");
     if (T != a->T) return inh__fail("analysis: forward pass has T=%d, the analysis was set up for T=%d", T, a->T);
@@ -6308,6 +6584,13 @@ INHDEF void inh_analysis_finish(inh_analysis *a) {
 }
 
 INHDEF int inh_analyze(inh_model *m, inh_data *d, const inh_analysis_opts *o, inh_analysis *a) {
+    if (!inh__on_host(m)) {   /* the metrics read every attention matrix: they are computed on the host */
+        inh_model twin;
+        if (inh__host_twin(&twin, m)) return -1;
+        int rc = inh_analyze(&twin, d, o, a);
+        inh__twin_free(&twin);
+        return rc;
+    }
     double t0 = inh_now();
     if (inh_analysis_init(a, m, o)) return -1;
     size_t need = o->shuffle ? (size_t)o->T + 1 : (size_t)o->seqs * o->T + 1;
@@ -6978,6 +7261,7 @@ INH__FN void inh__sc_copy(inh_model *dst, const inh_model *src) {
 }
 
 INHDEF int inh_model_with_shortcuts(inh_model *dst, const inh_model *src, int variant, const char *layers, uint64_t seed) {
+    if (inh_model_sync_host((inh_model *)src)) return -1;   /* a model on another backend: its host copies, current */
     inh_config c = src->cfg;
     if (!layers && src->cfg.shortcuts && variant) c.shortcuts = variant;
     else if (inh_config_set_shortcuts(&c, variant, layers)) return -1;
@@ -6991,6 +7275,7 @@ INHDEF int inh_model_with_shortcuts(inh_model *dst, const inh_model *src, int va
 }
 
 INHDEF int inh_inherit(inh_model *dst, const inh_model *ref, int layers, int mode, uint64_t seed) {
+    if (inh_model_sync_host((inh_model *)ref)) return -1;   /* a model on another backend: its host copies, current */
     const inh_config *rc = &ref->cfg;
     if (layers < 1 || layers > rc->L)
         return inh__fail("cannot inherit %d layers: the reference has %d", layers, rc->L);
@@ -7025,6 +7310,7 @@ INHDEF int inh_inherit(inh_model *dst, const inh_model *ref, int layers, int mod
 }
 
 INHDEF int inh_stack(inh_model *dst, const inh_model *src) {
+    if (inh_model_sync_host((inh_model *)src)) return -1;   /* a model on another backend: its host copies, current */
     inh_config c = src->cfg;
     c.L = 2 * src->cfg.L;
     if (inh__model_alloc(dst, &c, "stacked model")) return -1;
