@@ -10,7 +10,7 @@ TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 # the kernel and model tests once more without -march: the portable (SSE2) paths, bf16 emulated
 PORTABLE = $(BUILD)/test_core_portable $(BUILD)/test_fastmm_portable
 
-.PHONY: all test demo reproduce shortcuts clean check-cxx cuda cuda-emu-test cuda-syntax bench-matmul bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
+.PHONY: all test demo reproduce shortcuts clean check-cxx cuda cuda-emu cuda-emu-test cuda-syntax bench-matmul bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
 all: $(BUILD)/inheritune
 
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
@@ -37,13 +37,18 @@ test:
 # (-O1: half the compile time of -O3, and the emulated shapes run in about a second anyway)
 CXX     ?= c++
 CUDA_EMU_FLAGS = -std=c++17 -O1 $(filter-out -O%,$(OPT)) -Wall -Wextra -DINH_CUDA_EMULATE -I. -Itests -Itests/cuda
-CUDA_EMU_DEPS  = inheritune_cuda.cu tests/cuda/simt.h tests/cuda/cuda_emu.h
+CUDA_EMU_DEPS  = inheritune_cuda.cu $(HDR) tests/cuda/simt.h tests/cuda/cuda_emu.h
 $(BUILD)/inheritune_cuda_emu.o: $(CUDA_EMU_DEPS) | $(BUILD)
 	$(CXX) $(CUDA_EMU_FLAGS) -x c++ -c inheritune_cuda.cu -o $@
 $(BUILD)/test_cuda_emu: tests/test_cuda.cpp tests/test.h $(HDR) $(BUILD)/inheritune_cuda_emu.o
 	$(CXX) $(CUDA_EMU_FLAGS) tests/test_cuda.cpp $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
 cuda-emu-test: $(BUILD)/test_cuda_emu
 	@sh tests/run.sh $(BUILD)/test_cuda_emu
+# the tool with the CUDA backend on the emulator: --device cuda on any machine (slowly: small models)
+cuda-emu: $(BUILD)/inheritune_cuda_emu
+$(BUILD)/inheritune_cuda_emu: examples/inheritune.c $(HDR) $(BUILD)/inheritune_cuda_emu.o
+	$(CC) $(CFLAGS) -DINH_WITH_CUDA -c examples/inheritune.c -o $(BUILD)/inheritune_cuda_emu_main.o
+	$(CXX) $(BUILD)/inheritune_cuda_emu_main.o $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
 
 # the device code through clang's CUDA front end to PTX, with stand-in declarations instead of
 # the Toolkit's headers: catches code a CUDA compiler would refuse, on machines without nvcc
@@ -65,8 +70,12 @@ NVCCFLAGS ?= -O3 -std=c++17 -arch=$(CUDA_ARCH) -lineinfo
 CUDA_RPATH = -Xlinker -rpath -Xlinker $(abspath $(dir $(NVCC))../lib64)
 cuda:
 	@if [ -z "$(NVCC)" ] || ! [ -x "$(NVCC)" ]; then echo "make cuda needs the CUDA Toolkit (nvcc and cuBLAS; https://developer.nvidia.com/cuda-downloads), or NVCC=/path/to/nvcc"; exit 1; fi
-	@$(MAKE) --no-print-directory $(BUILD)/libinheritune_cuda.a $(BUILD)/test_cuda_device $(BUILD)/bench_cuda
-$(BUILD)/inheritune_cuda.o: inheritune_cuda.cu | $(BUILD)
+	@$(MAKE) --no-print-directory $(BUILD)/inheritune_cuda $(BUILD)/libinheritune_cuda.a $(BUILD)/test_cuda_device $(BUILD)/bench_cuda
+# the tool with the CUDA backend: every computing command takes --device cuda
+$(BUILD)/inheritune_cuda: examples/inheritune.c $(HDR) $(BUILD)/inheritune_cuda.o
+	$(CC) $(CFLAGS) -DINH_WITH_CUDA -c examples/inheritune.c -o $(BUILD)/inheritune_cuda_main.o
+	$(NVCC) $(NVCCFLAGS) $(BUILD)/inheritune_cuda_main.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas -lpthread $(CUDA_RPATH)
+$(BUILD)/inheritune_cuda.o: inheritune_cuda.cu $(HDR) | $(BUILD)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 $(BUILD)/libinheritune_cuda.a: $(BUILD)/inheritune_cuda.o
 	ar rcs $@ $<

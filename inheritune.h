@@ -301,6 +301,8 @@ INHDEF int  inh_model_set_backend(inh_model *m, const inh_backend *be, void *ctx
    after host code changed them. Both are no-ops on the CPU. */
 INHDEF int  inh_model_sync_host(inh_model *m);
 INHDEF int  inh_model_sync_device(inh_model *m);
+/* Wait until the backend has finished what m asked of it (timing); -1 if any of it failed. */
+INHDEF int  inh_model_wait(inh_model *m);
 
 /* Inference with a KV cache, one token at a time (batch 1). Layers whose attention is dropped
    (m->drop_attn) keep no cache. Once maxT tokens are in, the window slides: the cache restarts
@@ -703,6 +705,8 @@ typedef struct {
     int fresh;                   /* 1: delete the runs of an earlier recipe in out_dir first */
     int shortcuts;               /* INH_SC_*: every run of 2+ layers trains with attention shortcuts on
                                     layers 0..l-2 (0: as the reference) */
+    const struct inh_backend *backend;  /* where every model trains and is evaluated (NULL: the CPU) */
+    void *backend_ctx;
 } inh_recipe_opts;
 
 typedef struct {
@@ -3111,6 +3115,7 @@ INH__FN int inh__be_done(inh_model *m, int wait) {
     return (wait ? be->sync(m) : be->check(m)) ? inh__fail("%s backend: %s", be->name, be->error(m)) : 0;
 }
 INH__FN int inh__be_check(inh_model *m) { return inh__be_done(m, 0); }
+INHDEF int inh_model_wait(inh_model *m) { return inh__be_done(m, 1); }
 
 INHDEF int inh_model_sync_host(inh_model *m) {
     const inh_backend *be = inh__be(m);
@@ -7426,7 +7431,7 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
         job->init_path = init;
         m->threads = o->threads;
         m->bf16 = o->train.bf16 != 0;
-        if (inh_eval_loss(m, &R->val, o->train.B, o->train.T, R->eval_batches, &job->curve_loss[0])) { INH_FREE(job); return -1; }
+        if (inh_model_set_backend(m, o->backend, o->backend_ctx) || inh_eval_loss(m, &R->val, o->train.B, o->train.T, R->eval_batches, &job->curve_loss[0])) { INH_FREE(job); return -1; }
         job->curve_step[0] = 0; job->n_curve = 1;
     }
     double t0 = inh_now();
@@ -7448,6 +7453,7 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
     }
     m->threads = o->threads;
     m->bf16 = o->train.bf16 != 0;
+    if (inh_model_set_backend(m, o->backend, o->backend_ctx)) { rc = -1; goto done; }
     for (int k = 0; k < job->n_curve && u->n_curve < 255; k++)   /* the steps the built-in trainer evaluates at; the last is ours */
         if (job->curve_step[k] < steps && o->eval_every && job->curve_step[k] % o->eval_every == 0) {
             u->curve_step[u->n_curve] = job->curve_step[k]; u->curve_loss[u->n_curve++] = job->curve_loss[k];
@@ -7499,10 +7505,11 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
         return -1;
     } else {   /* the first point of every curve: the starting model's loss, before training */
         m->threads = o->threads;
-        if (inh_eval_loss(m, &R->val, to.B, to.T, R->eval_batches, &u->curve_loss[0])) { inh_trainer_free(&t); return -1; }
+        if (inh_model_set_backend(m, o->backend, o->backend_ctx) || inh_eval_loss(m, &R->val, to.B, to.T, R->eval_batches, &u->curve_loss[0])) { inh_trainer_free(&t); return -1; }
         u->curve_step[0] = 0; u->n_curve = 1;
     }
     m->threads = o->threads;
+    if (inh_model_set_backend(m, o->backend, o->backend_ctx)) { inh_trainer_free(&t); return -1; }
     if (R->teacher) inh_model_set_distill(m, R->teacher_probs, 0.4f);
     cf = fopen(curve, "w");
     for (int k = 0; cf && k < u->n_curve; k++) fprintf(cf, "%d %.9g\n", u->curve_step[k], u->curve_loss[k]);
@@ -7789,12 +7796,15 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
     if (!o->out_dir || !o->val_path || !o->train_path || !o->ref_path) return inh__fail("the recipe needs a reference, training data, validation data and an output directory");
     if (o->trainer && (o->baselines & INH_BASELINE_DISTILL))
         return inh__fail("the distill baseline needs the reference's predictions at every step: it cannot run in an external trainer (drop it from the baselines)");
+    if (o->backend && !o->backend->host_memory && (o->baselines & INH_BASELINE_DISTILL))
+        return inh__fail("the distill baseline runs on the CPU only, not on the %s backend (drop it from the baselines)", o->backend->name);
     if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) return inh__fail("%s: cannot create directory: %s", o->out_dir, strerror(errno));
     if (inh__recipe_lock(o->out_dir, &lock)) return -1;
     if (o->fresh && inh__recipe_clear(o->out_dir)) goto done;
     if (inh_model_load_any(&ref, o->ref_path)) goto done;
     ref.threads = o->threads;
     ref.bf16 = o->train.bf16 != 0;   /* every loss of the recipe in the same precision */
+    if (inh_model_set_backend(&ref, o->backend, o->backend_ctx)) goto done;
     if (inh_data_open(&R.train, o->train_path, ref.cfg.V) || inh_data_open(&R.val, o->val_path, ref.cfg.V)) goto done;
     inh__recipe_settings(o, &ref, &R.train, &R.val, &S);
     if (inh__recipe_check_settings(o->out_dir, &S, 0)) goto done;

@@ -38,6 +38,10 @@ int  inh_cuda_emulated(void);               /* 1 in the emulation build */
 int  inh_cuda_init(inh_cuda_ctx **g, int device);
 void inh_cuda_release(inh_cuda_ctx *g);
 int  inh_cuda_sync(inh_cuda_ctx *g);        /* waits for the device; reports errors of earlier kernels */
+/* the device, for bench's model FLOP utilisation (peak = SMs x clock x FLOP per SM and clock of its
+   architecture) and memory figures; mem_peak: the most in use seen by any call of this so far */
+typedef struct { char name[256]; int sms, major, minor; double clock_ghz; size_t mem_total, mem_used, mem_peak; } inh_cuda_info;
+int  inh_cuda_device_info(inh_cuda_ctx *g, inh_cuda_info *info);
 
 /* memory */
 int  inh_cuda_malloc(void **p, size_t bytes);
@@ -80,6 +84,15 @@ typedef struct { size_t off, n; float wd; } inh_cuda_segment;
 int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, float *m, float *v, const inh_cuda_segment *segs, int nseg,
                    float lr, float beta1, float beta2, float eps, float grad_scale, int t);
 
+
+/* The CUDA backend of inheritune.h's model: its op table over the ops above. Use
+       inh_cuda_ctx *g; inh_cuda_init(&g, 0);
+       inh_model_set_backend(&m, inh_cuda_backend(), g);   (parameters and moments go to the GPU)
+   Ops that fail leave their message in inh_cuda_error() and the context marked: later ops are
+   skipped, and the model's next check reports it (inh_error() then says "cuda backend: ..."). */
+struct inh_backend;
+const struct inh_backend *inh_cuda_backend(void);
+
 #ifdef __cplusplus
 }
 #endif
@@ -94,6 +107,7 @@ int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, float *m, float
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "inheritune.h"                  /* the model types the backend table works on (declarations only) */
 
 #if defined(INH_CUDA_EMULATE)
 #include "cuda_emu.h"                    /* tests/cuda: the SIMT emulator and cuBLAS stand-in */
@@ -166,6 +180,9 @@ struct inh_cuda_ctx {
     size_t scratch_bytes;
     int *host;              /* host scratch: encoder backward's token buckets */
     size_t host_ints;
+    int failed;             /* the backend table: an op failed (inh_cuda_error says which); later ops are skipped */
+    int device;
+    size_t mem_peak;        /* inh_cuda_device_info: the most device memory in use it has seen */
 };
 
 extern "C" int inh_cuda_init(inh_cuda_ctx **out, int device) {
@@ -178,6 +195,7 @@ extern "C" int inh_cuda_init(inh_cuda_ctx **out, int device) {
     if (!g) return inh_cuda__fail("out of host memory for the CUDA context");
     cublasStatus_t s = cublasCreate(&g->blas);
     if (s != CUBLAS_STATUS_SUCCESS) { free(g); return inh_cuda__fail("cublasCreate: %s", cublasGetStatusString(s)); }
+    g->device = device;
     *out = g;
     return 0;
 }
@@ -191,6 +209,25 @@ extern "C" void inh_cuda_release(inh_cuda_ctx *g) {
 extern "C" int inh_cuda_sync(inh_cuda_ctx *g) {
     (void)g;
     INH_CUDA_CHECK(cudaDeviceSynchronize());
+    return 0;
+}
+extern "C" int inh_cuda_device_info(inh_cuda_ctx *g, inh_cuda_info *info) {
+    memset(info, 0, sizeof *info);
+    cudaDeviceProp prop;
+    int clock_khz = 0;
+    size_t free_b = 0, total_b = 0;
+    INH_CUDA_CHECK(cudaGetDeviceProperties(&prop, g->device));
+    snprintf(info->name, sizeof info->name, "%s", prop.name);
+    INH_CUDA_CHECK(cudaDeviceGetAttribute(&info->sms, cudaDevAttrMultiProcessorCount, g->device));
+    INH_CUDA_CHECK(cudaDeviceGetAttribute(&info->major, cudaDevAttrComputeCapabilityMajor, g->device));
+    INH_CUDA_CHECK(cudaDeviceGetAttribute(&info->minor, cudaDevAttrComputeCapabilityMinor, g->device));
+    INH_CUDA_CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, g->device));
+    INH_CUDA_CHECK(cudaMemGetInfo(&free_b, &total_b));
+    info->clock_ghz = clock_khz * 1e-6;
+    info->mem_total = total_b;
+    info->mem_used = total_b - free_b;
+    if (info->mem_used > g->mem_peak) g->mem_peak = info->mem_used;
+    info->mem_peak = g->mem_peak;
     return 0;
 }
 /* device scratch of at least `bytes`; its contents do not survive a call */
@@ -869,4 +906,88 @@ extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, floa
     }
     return 0;
 }
+
+/* ---- the backend table (inheritune.h's inh_backend) -------------------------------------------
+   Each entry is one launcher above with the model's context; m->bf16 picks the matmul precision. */
+#define INH_CUDA__G(m) ((inh_cuda_ctx *)(m)->be_ctx)
+#define INH_CUDA__DO(m, ...) do { \
+    inh_cuda_ctx *g_ = INH_CUDA__G(m); \
+    if (!g_->failed && inh_cuda_##__VA_ARGS__) g_->failed = 1; \
+} while (0)
+static int inh_cuda__be_alloc(inh_model *m, void **p, size_t bytes) { (void)m; return inh_cuda_malloc(p, bytes); }
+static void inh_cuda__be_release(inh_model *m, void *p) { (void)m; if (p) inh_cuda_free(p); }
+static void inh_cuda__be_upload(inh_model *m, void *dst, const void *src, size_t bytes) { INH_CUDA__DO(m, to_device(dst, src, bytes)); }
+static void inh_cuda__be_download(inh_model *m, void *dst, const void *src, size_t bytes) { INH_CUDA__DO(m, to_host(dst, src, bytes)); }
+static void inh_cuda__be_copy(inh_model *m, void *dst, const void *src, size_t bytes) { INH_CUDA__DO(m, copy(dst, src, bytes)); }
+static void inh_cuda__be_zero(inh_model *m, void *p, size_t bytes) { INH_CUDA__DO(m, memset(p, 0, bytes)); }
+static void inh_cuda__be_encoder_forward(inh_model *m, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C) {
+    INH_CUDA__DO(m, encoder_forward(g_, out, inp, wte, wpe, B, T, C));
+}
+static void inh_cuda__be_encoder_backward(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C) {
+    INH_CUDA__DO(m, encoder_backward(g_, dwte, dwpe, dout, inp, B, T, C));
+}
+static void inh_cuda__be_layernorm_forward(inh_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
+                                           const float *bias, int N, int C) {
+    INH_CUDA__DO(m, layernorm_forward(g_, out, mean, rstd, inp, w, bias, N, C));
+}
+static void inh_cuda__be_layernorm_backward(inh_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                                            const float *w, const float *mean, const float *rstd, int N, int C) {
+    INH_CUDA__DO(m, layernorm_backward(g_, dinp, dw, db, dout, inp, w, mean, rstd, N, C));
+}
+static void inh_cuda__be_matmul_forward(inh_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC) {
+    INH_CUDA__DO(m, matmul_forward(g_, out, inp, w, bias, N, C, OC, m->bf16));
+}
+static void inh_cuda__be_matmul_backward(inh_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                                         const float *w, int N, int C, int OC) {
+    INH_CUDA__DO(m, matmul_backward(g_, dinp, dw, dbias, dout, inp, w, N, C, OC, m->bf16));
+}
+static void inh_cuda__be_attention_forward(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale) {
+    INH_CUDA__DO(m, attention_forward(g_, out, rows, qkv, B, T, C, NH, scale));
+}
+static void inh_cuda__be_attention_backward(inh_model *m, float *dqkv, float *rows, const float *dout, const float *qkv,
+                                            int B, int T, int C, int NH, float scale) {
+    INH_CUDA__DO(m, attention_backward(g_, dqkv, rows, dout, qkv, B, T, C, NH, scale));
+}
+static void inh_cuda__be_gelu_forward(inh_model *m, float *out, const float *inp, size_t n) { INH_CUDA__DO(m, gelu_forward(g_, out, inp, n)); }
+static void inh_cuda__be_gelu_backward(inh_model *m, float *dinp, const float *inp, const float *gout, const float *dout, size_t n) {
+    INH_CUDA__DO(m, gelu_backward(g_, dinp, inp, gout, dout, n));
+}
+static void inh_cuda__be_residual_forward(inh_model *m, float *out, const float *a, const float *b, size_t n) {
+    INH_CUDA__DO(m, residual_forward(g_, out, a, b, n));
+}
+static void inh_cuda__be_ce_forward(inh_model *m, float *logits, float *losses, const int *targets, int N, int V, int Vp) {
+    INH_CUDA__DO(m, crossentropy_forward(g_, logits, losses, targets, N, V, Vp));
+}
+static void inh_cuda__be_ce_backward(inh_model *m, float *probs, const int *targets, const float *q, float w, float dloss, int N, int Vp) {
+    INH_CUDA__DO(m, crossentropy_backward(g_, probs, targets, q, w, dloss, N, Vp));
+}
+static float inh_cuda__be_grad_norm(inh_model *m, const float *x, size_t n) {
+    float norm = NAN;
+    INH_CUDA__DO(m, grad_norm(g_, x, n, &norm));
+    return norm;
+}
+static void inh_cuda__be_adamw(inh_model *m, float *w, const float *grad, float *mom, float *v, const inh_segment *segs, int nseg,
+                               const inh_adamw *o, float lr, int t, float scale) {
+    inh_cuda_segment s[64];
+    for (int done = 0; done < nseg; done += 64) {   /* (a model has at most INH_MAX_PARAMS tensors: one round) */
+        int k = nseg - done < 64 ? nseg - done : 64;
+        for (int i = 0; i < k; i++) { s[i].off = segs[done + i].off; s[i].n = segs[done + i].n; s[i].wd = segs[done + i].wd; }
+        INH_CUDA__DO(m, adamw(g_, w, grad, mom, v, s, k, lr, o->beta1, o->beta2, o->eps, scale, t));
+    }
+}
+static int inh_cuda__be_check(inh_model *m) { return INH_CUDA__G(m)->failed ? -1 : 0; }
+static int inh_cuda__be_sync(inh_model *m) {
+    inh_cuda_ctx *g = INH_CUDA__G(m);
+    if (!g->failed && inh_cuda_sync(g)) g->failed = 1;
+    return g->failed ? -1 : 0;
+}
+static const char *inh_cuda__be_error(inh_model *m) { (void)m; return inh_cuda_error(); }
+static const inh_backend inh_cuda__backend = {
+    "cuda", 0, inh_cuda__be_alloc, inh_cuda__be_release, inh_cuda__be_upload, inh_cuda__be_download, inh_cuda__be_copy,
+    inh_cuda__be_zero, inh_cuda__be_encoder_forward, inh_cuda__be_encoder_backward, inh_cuda__be_layernorm_forward,
+    inh_cuda__be_layernorm_backward, inh_cuda__be_matmul_forward, inh_cuda__be_matmul_backward, inh_cuda__be_attention_forward,
+    inh_cuda__be_attention_backward, inh_cuda__be_gelu_forward, inh_cuda__be_gelu_backward, inh_cuda__be_residual_forward,
+    inh_cuda__be_ce_forward, inh_cuda__be_ce_backward, inh_cuda__be_grad_norm, inh_cuda__be_adamw,
+    inh_cuda__be_check, inh_cuda__be_sync, inh_cuda__be_error};
+extern "C" const struct inh_backend *inh_cuda_backend(void) { return &inh_cuda__backend; }
 #endif /* INH_CUDA_DECLARE_ONLY */

@@ -37,6 +37,21 @@ inline cudaError_t cudaGetLastError(void) { cudaError_t e = inh_simt::last_error
 inline cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
 inline cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
 inline cudaError_t cudaGetDeviceCount(int *n) { *n = 1; return cudaSuccess; }
+/* the emulated device: no SMs and no clock (bench prints no utilisation for it); memory is the host's */
+enum cudaDeviceAttr { cudaDevAttrClockRate = 13, cudaDevAttrMultiProcessorCount = 16, cudaDevAttrComputeCapabilityMajor = 75,
+                      cudaDevAttrComputeCapabilityMinor = 76 };
+struct cudaDeviceProp { char name[256]; };
+inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp *p, int d) {
+    if (d != 0) return cudaErrorInvalidValue;
+    snprintf(p->name, sizeof p->name, "SIMT emulator (tests/cuda/simt.h)");
+    return cudaSuccess;
+}
+inline cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d) {
+    if (d != 0) return cudaErrorInvalidValue;
+    *v = a == cudaDevAttrComputeCapabilityMajor ? 9 : 0;
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total_b) { *free_b = *total_b = 0; return cudaSuccess; }
 template <class T> inline cudaError_t cudaMalloc(T **p, size_t n) {
     void *q = malloc(n ? n : 1);
     if (!q) { *p = nullptr; return cudaErrorMemoryAllocation; }

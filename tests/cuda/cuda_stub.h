@@ -28,7 +28,13 @@ typedef enum { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAlloca
 typedef enum { cudaMemcpyHostToHost = 0, cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2,
                cudaMemcpyDeviceToDevice = 3 } cudaMemcpyKind;
 typedef struct CUstream_st *cudaStream_t;
+enum cudaDeviceAttr { cudaDevAttrClockRate = 13, cudaDevAttrMultiProcessorCount = 16, cudaDevAttrComputeCapabilityMajor = 75,
+                      cudaDevAttrComputeCapabilityMinor = 76 };
+struct cudaDeviceProp { char name[256]; };   /* the field the file reads (a compile check: the layout beyond it is not needed) */
 extern "C" {
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp *, int);
+cudaError_t cudaDeviceGetAttribute(int *, cudaDeviceAttr, int);
+cudaError_t cudaMemGetInfo(size_t *, size_t *);
 const char *cudaGetErrorString(cudaError_t);
 cudaError_t cudaGetLastError(void);
 cudaError_t cudaDeviceSynchronize(void);
