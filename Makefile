@@ -29,7 +29,7 @@ $(BUILD):
 # compiled in parallel (one job a core, or what `make -jN test` gives), then run one after another.
 NPROC ?= $(shell nproc 2>/dev/null || echo 2)
 test:
-	@$(MAKE) --no-print-directory $(if $(findstring j,$(filter-out --%,$(MAKEFLAGS))),,-j$(NPROC)) $(BUILD)/inheritune $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu check-cxx
+	@$(MAKE) --no-print-directory $(if $(findstring j,$(filter-out --%,$(MAKEFLAGS))),,-j$(NPROC)) $(BUILD)/inheritune $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu $(BUILD)/inheritune_cuda_emu check-cxx
 	@sh tests/run.sh $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu
 
 # --- CUDA (inheritune_cuda.cu; README "CUDA (in progress)") ---------------------------------

@@ -356,10 +356,54 @@ static void conveniences(void) {
     CHECK(rc == 0 && !strcmp(out, "Hi<|endoftext|><|endoftext|>\n"), "--ignore-eot goes on past it: '%s'", out);
 }
 
+
+/* --device: cpu is the default; cuda fails clearly in a build without the backend, and in the
+   emulated CUDA build (make cuda-emu, built by make test) trains, resumes, evaluates, samples and
+   benches like the CPU (losses within 1e-4 relative: fp32 sums in another order, see test_cuda) */
+#define EMU "build/inheritune_cuda_emu"
+static void device_flag(void) {
+    const char *model = " --layers 2 --heads 2 --dim 16 --seq-max 16 --vocab 32 --batch 4 --seq 16 --lr 1e-2 --schedule constant --threads 1";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, TOOL " train --data build/cli_pattern.bin%s --steps 2 --device cuda", model);
+    int rc = run(cmd, out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "no CUDA backend") && strstr(out, "make cuda") && !strstr(out, "step 1 "),
+          "--device cuda without the backend: a clear error before any step: %s", out);
+    rc = run(TOOL " eval --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --device gpu", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "--device must be cpu or cuda"), "--device gpu: %s", out);
+    if (access(EMU, X_OK) != 0) { printf("cli: %s not built (make cuda-emu): its --device cuda checks skipped\n", EMU); return; }
+    float a[6], b[6];
+    snprintf(cmd, sizeof cmd, TOOL " train --data build/cli_pattern.bin%s --steps 6 --out build/cli_cpu.bin", model);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, a, 6) == 6, "6 steps on the CPU: %s", out);
+    snprintf(cmd, sizeof cmd, EMU " train --data build/cli_pattern.bin%s --steps 3 --device cuda --state build/cli_dev.state", model);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, b, 3) == 3 && strstr(out, "emulated"), "3 steps with --device cuda (emulated): %s", out);
+    snprintf(cmd, sizeof cmd, EMU " train --resume build/cli_dev.state --steps 6 --threads 1 --device cuda --out build/cli_dev.bin");
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, b + 3, 3) == 3, "resumed on the device: %s", out);
+    double worst = 0;
+    for (int i = 0; i < 6; i++) worst = fabs(a[i] - b[i]) / a[i] > worst ? fabs(a[i] - b[i]) / a[i] : worst;
+    CHECK(worst <= 1e-4, "--device cuda (3 + resumed 3 steps) follows the CPU's losses: worst %.2g relative", worst);
+    float lc = 0, ld = 0;
+    rc = run(TOOL " eval --model build/cli_cpu.bin --data build/cli_pattern.bin --batch 4 --seq 16 --batches 3 --threads 1", out, sizeof out);
+    CHECK(rc == 0 && sscanf(out, "loss %f", &lc) == 1, "eval on the CPU: %s", out);
+    rc = run(EMU " eval --model build/cli_cpu.bin --data build/cli_pattern.bin --batch 4 --seq 16 --batches 3 --threads 1 --device cuda", out, sizeof out);
+    const char *l = strstr(out, "\nloss ");
+    CHECK(rc == 0 && l && sscanf(l + 1, "loss %f", &ld) == 1 && fabs(lc - ld) <= 1e-5 * lc, "eval --device cuda %.7g vs cpu %.7g: %s", ld, lc, out);
+    rc = run(EMU " sample --model build/cli_dev.bin --prompt-ids 1,2,3 --tokens 5 --temperature 0 --device cuda --threads 1", out, sizeof out);
+    CHECK(rc == 0, "sample --device cuda: %s", out);
+    rc = run(EMU " bench --layers 2 --heads 2 --dim 32 --seq-max 16 --vocab 67 --batch 2 --seq 8 --steps 2 --threads 1 --device cuda", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "tokens/s") && strstr(out, "device: SIMT emulator") && strstr(out, "no utilisation"),
+          "bench --device cuda on the emulator: %s", out);
+    rc = run(EMU " train --data build/cli_pattern.bin --layers 2 --heads 2 --dim 16 --seq-max 16 --vocab 32 --seq 16 --shortcuts causal --steps 1 --device cuda", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "shortcuts") && !strstr(out, "step 1 "), "attention shortcuts on the device: refused before training: %s", out);
+}
+
 int main(void) {
     if (access(TOOL, X_OK) != 0) { printf("cli: %s not built (run make)\ncli: 0 passed, 1 failed\n", TOOL); return 1; }
     parity();
     resume();
+    device_flag();
     help_and_failed_save();
     text_and_formats();
     inherit_cmd();

@@ -26,6 +26,7 @@
 #include "cuda_emu.h"
 #endif
 #include <functional>
+#include <string>
 #include <vector>
 
 static const double U = 1.0 / 16777216.0;   /* 2^-24 */
@@ -570,6 +571,209 @@ static void test_emulator(void) {
 }
 #endif
 
+
+/* ---- the whole model on the CUDA backend, against the CPU backend ------------------------------
+   Two copies of one model, one moved to the GPU (inh_model_set_backend), fed the same batches.
+   Every op is within the bounds checked above, so the differences that reach a loss or gradient
+   are sums of many such bounds through a few layers; the tolerances below (stated at each check)
+   are far above what fp32 reorderings give at these sizes and far below what any wrong index,
+   missing term or stale buffer gives (those change losses in the first or second digit). */
+static inh_config small_cfg(int bias) {
+    inh_config c;
+    inh_config_default(&c, big ? 128 : 16, big ? 1000 : 67, 2, 2, big ? 128 : 32);   /* V ragged: Vp pads it */
+    c.bias = bias;
+    return c;
+}
+static void fill_batch(int *x, int *y, int n, int V) {
+    for (int i = 0; i < n; i++) { x[i] = (int)(inh_rng_u64(&R) % V); y[i] = (int)(inh_rng_u64(&R) % V); }
+}
+/* host copies of a GPU model's blocks */
+static void pull(inh_model *m) { CHECK(inh_model_sync_host(m) == 0, "sync_host: %s", inh_error()); }
+/* per tensor: |got - want| <= rel * max|want of that tensor| + tiny, over the whole block */
+static void check_tensors(const char *what, const inh_model *m, const float *got, const float *want, double rel) {
+    size_t off = 0;
+    for (int i = 0; i < INH_MAX_PARAMS; off += m->param_sizes[i], i++) {
+        if (!m->param_sizes[i]) continue;
+        char name[160];
+        snprintf(name, sizeof name, "%s %s", what, inh_param_name(i));
+        double scale = maxabs(want + off, m->param_sizes[i]);
+        check_arr(name, got + off, want + off, m->param_sizes[i], rel * scale + 1e-30, 0.0);
+    }
+}
+static void test_model_step(int bias, int bf16) {
+    char what[96];
+    snprintf(what, sizeof what, "model step (bias %d, %s)", bias, bf16 ? "bf16" : "fp32");
+    inh_config c = small_cfg(bias);
+    inh_model a, b;
+    OK(inh_model_init(&a, &c, 5) || inh_model_init(&b, &c, 5));
+    a.threads = NT; b.threads = NT; a.bf16 = b.bf16 = bf16;
+    CHECK(inh_model_set_backend(&b, inh_cuda_backend(), G) == 0, "%s: set_backend: %s", what, inh_error());
+    CHECK(b.be != NULL && b.dparams_mem != b.params_mem, "%s: the parameters live on the device", what);
+    int B = 2, T = big ? 100 : 11, N = B * T;
+    std::vector<int> x(N), y(N);
+    fill_batch(x.data(), y.data(), N, c.V);
+    /* forward: the losses of every position (fp32: 1e-5 relative; bf16: both sides round the same
+       operands, but an operand 1 ulp apart on the two sides can round to neighbouring bf16 values:
+       2^-8 relative on that product, so 1e-3) */
+    double tol = bf16 ? 1e-3 : 1e-5;
+    OK(inh_model_forward(&a, x.data(), y.data(), B, T));
+    CHECK(inh_model_forward(&b, x.data(), y.data(), B, T) == 0, "%s: forward: %s", what, inh_error());
+    std::vector<float> lb = dget(b.acts.losses, N);
+    check_arr((std::string(what) + ": losses").c_str(), lb.data(), a.acts.losses, N, tol * 5, tol);
+    CHECK(fabs(a.mean_loss - b.mean_loss) <= tol * fabs(a.mean_loss), "%s: mean loss %.9g vs CPU %.9g", what, b.mean_loss, a.mean_loss);
+    if (bf16) {   /* and the device did round to bf16: its loss is not the fp32 one */
+        inh_model f32 = a;   /* the same weights (a shallow copy: a's buffers), fp32 */
+        f32.bf16 = 0;
+        float lb16 = b.mean_loss;
+        OK(inh_model_forward(&f32, x.data(), y.data(), B, T));
+        CHECK(f32.mean_loss != lb16, "%s: the device's bf16 loss %.9g is not the fp32 one %.9g", what, lb16, f32.mean_loss);
+        OK(inh_model_forward(&a, x.data(), y.data(), B, T));   /* a's activations again (f32 shared them) */
+    }
+    /* backward: every gradient tensor, relative to its largest element (fp32 1e-4, bf16 2e-2) */
+    inh_model_zero_grad(&a); inh_model_zero_grad(&b);
+    OK(inh_model_forward(&a, x.data(), y.data(), B, T) || inh_model_backward(&a, 1.0f));
+    CHECK(inh_model_forward(&b, x.data(), y.data(), B, T) == 0 && inh_model_backward(&b, 1.0f) == 0, "%s: backward: %s", what, inh_error());
+    pull(&b);
+    check_tensors((std::string(what) + ": gradient").c_str(), &a, b.grads_mem, a.grads_mem, bf16 ? 2e-2 : 1e-4);
+    float na = inh_model_grad_norm(&a), nb = inh_model_grad_norm(&b);
+    CHECK(fabsf(na - nb) <= (bf16 ? 1e-2 : 1e-5) * na, "%s: gradient norm %.9g vs CPU %.9g", what, nb, na);
+    /* determinism: the same step again gives the same bits on the device */
+    std::vector<float> g1(b.grads_mem, b.grads_mem + b.num_params);
+    inh_model_zero_grad(&b);
+    OK(inh_model_forward(&b, x.data(), y.data(), B, T) || inh_model_backward(&b, 1.0f));
+    pull(&b);
+    CHECK(memcmp(g1.data(), b.grads_mem, b.num_params * 4) == 0, "%s: a second identical step gives other gradient bits", what);
+    /* 10 AdamW steps on fresh batches: the loss of every step, then every weight. lr 1e-3; Adam
+       divides by sqrt(v), so a gradient element near 0 can move its weight by up to lr per step
+       whatever its size: the weights are compared at 2 lr absolute, the losses at tol * 10 */
+    inh_adamw o;
+    inh_adamw_default(&o);
+    double worst = 0.0;
+    for (int t = 1; t <= 10; t++) {
+        fill_batch(x.data(), y.data(), N, c.V);
+        inh_model_zero_grad(&a); inh_model_zero_grad(&b);
+        OK(inh_model_forward(&a, x.data(), y.data(), B, T) || inh_model_backward(&a, 1.0f) ||
+           inh_model_update(&a, &o, 1e-3f, t, inh_model_grad_norm(&a)));
+        int rc = inh_model_forward(&b, x.data(), y.data(), B, T) || inh_model_backward(&b, 1.0f) ||
+                 inh_model_update(&b, &o, 1e-3f, t, inh_model_grad_norm(&b));
+        CHECK(rc == 0, "%s: step %d: %s", what, t, inh_error());
+        double d = fabs(a.mean_loss - b.mean_loss) / fabs(a.mean_loss);
+        worst = d > worst ? d : worst;
+    }
+    CHECK(worst <= tol * 10, "%s: 10 AdamW steps: a loss differs by %.3g relative (tolerance %.3g)", what, worst, tol * 10);
+    pull(&b);
+    CHECK(b.m_mem && b.v_mem, "%s: the moments came back to the host", what);
+    check_arr((std::string(what) + ": weights after 10 AdamW steps").c_str(), b.params_mem, a.params_mem, a.num_params, 2e-3, 0.0);
+    check_arr((std::string(what) + ": first moments").c_str(), b.m_mem, a.m_mem, a.num_params, bf16 ? 2e-3 : 2e-5, bf16 ? 2e-2 : 1e-3);
+    /* back to the CPU: the model is the device's, and trains on there */
+    std::vector<float> dev(b.params_mem, b.params_mem + b.num_params);
+    CHECK(inh_model_set_backend(&b, NULL, NULL) == 0 && b.be == NULL && b.dparams_mem == b.params_mem, "%s: back to the CPU", what);
+    CHECK(memcmp(dev.data(), b.params_mem, b.num_params * 4) == 0 && b.dm_mem == b.m_mem, "%s: back on the CPU with the device's weights", what);
+    OK(inh_model_forward(&b, x.data(), y.data(), B, T));
+    inh_model_free(&a); inh_model_free(&b);
+}
+/* drop_attn: a layer without attention, on both backends */
+static void test_model_drop(void) {
+    inh_config c = small_cfg(1);
+    inh_model a, b;
+    OK(inh_model_init(&a, &c, 9) || inh_model_init(&b, &c, 9));
+    a.drop_attn[1] = b.drop_attn[1] = 1;
+    CHECK(inh_model_set_backend(&b, inh_cuda_backend(), G) == 0, "drop: set_backend: %s", inh_error());
+    int B = 1, T = big ? 64 : 9;
+    std::vector<int> x(B * T), y(B * T);
+    fill_batch(x.data(), y.data(), B * T, c.V);
+    OK(inh_model_forward(&a, x.data(), y.data(), B, T));
+    CHECK(inh_model_forward(&b, x.data(), y.data(), B, T) == 0, "drop: %s", inh_error());
+    CHECK(fabs(a.mean_loss - b.mean_loss) <= 1e-5 * a.mean_loss, "--drop-attn on the device: loss %.9g vs CPU %.9g", b.mean_loss, a.mean_loss);
+    CHECK(inh_model_backward(&b, 1.0f) == 0, "drop: backward: %s", inh_error());
+    pull(&b);
+    size_t qkv = (size_t)(b.dgrads.qkvw - b.dgrads.wte) + (size_t)3 * c.C * c.C;   /* layer 1's qkv weight gradient */
+    CHECK(maxabs(b.grads_mem + qkv, (size_t)3 * c.C * c.C) == 0.0f, "--drop-attn on the device: the dropped layer's qkv gets no gradient");
+    inh_model_free(&a); inh_model_free(&b);
+}
+/* what the device does not run yet fails with a message, never a wrong answer */
+static void test_model_refusals(void) {
+    inh_config c = small_cfg(1);
+    inh_model m;
+    OK(inh_config_set_shortcuts(&c, INH_SC_CAUSAL, NULL) || inh_model_init(&m, &c, 1));
+    CHECK(inh_model_set_backend(&m, inh_cuda_backend(), G) != 0 && strstr(inh_error(), "shortcuts") && m.be == NULL,
+          "a shortcut model is refused, and stays on the CPU: %s", inh_error());
+    inh_model_free(&m);
+    c = small_cfg(1);
+    OK(inh_model_init(&m, &c, 1));
+    OK(inh_model_set_backend(&m, inh_cuda_backend(), G));
+    std::vector<int> x(8), y(8);
+    fill_batch(x.data(), y.data(), 8, c.V);
+    m.keep_attention = 1;
+    CHECK(inh_model_forward(&m, x.data(), y.data(), 1, 8) != 0 && strstr(inh_error(), "keep_attention"), "keep_attention refused: %s", inh_error());
+    m.keep_attention = 0;
+    std::vector<float> q((size_t)8 * c.Vp, 1.0f / c.V);
+    inh_model_set_distill(&m, q.data(), 0.4f);
+    CHECK(inh_model_forward(&m, x.data(), y.data(), 1, 8) == 0 && inh_model_backward(&m, 1.0f) != 0 && strstr(inh_error(), "distill"),
+          "distillation refused: %s", inh_error());
+    inh_model_free(&m);
+}
+/* a training run on the device: its state file resumes bit-exactly (on the device), saving
+   goes through the host copies, and the sampler (on the host copy) matches the device's forward */
+static void test_model_resume_and_sample(void) {
+    inh_config c = small_cfg(1);
+    int T = big ? 64 : 8, V = c.V;
+    std::vector<int> ids(4000);
+    for (size_t i = 0; i < ids.size(); i++) ids[i] = (int)(inh_rng_u64(&R) % V);
+    CHECK(inh_data_write("build/cuda_train.bin", ids.data(), ids.size()) == 0, "data: %s", inh_error());
+    inh_model m;
+    inh_data d;
+    inh_trainer t;
+    inh_train_opts o;
+    inh_step_info info;
+    inh_train_opts_default(&o);
+    o.B = 2; o.T = T; o.steps = 6; o.lr = 1e-3f;
+    OK(inh_model_init(&m, &c, 3) || inh_data_open(&d, "build/cuda_train.bin", V));
+    OK(inh_model_set_backend(&m, inh_cuda_backend(), G) || inh_trainer_init(&t, &m, &d, &o));
+    for (int s = 0; s < 3; s++) CHECK(inh_trainer_step(&t, &info) == 0, "device training step %d: %s", s, inh_error());
+    CHECK(inh_trainer_save_state(&t, "build/cuda_state.bin") == 0, "device state saved: %s", inh_error());
+    while (t.step < o.steps) CHECK(inh_trainer_step(&t, &info) == 0, "device training: %s", inh_error());
+    CHECK(inh_model_save(&m, "build/cuda_model.bin") == 0, "device model saved: %s", inh_error());
+    std::vector<float> straight(m.params_mem, m.params_mem + m.num_params);   /* save synced them */
+    inh_model m2;
+    inh_trainer t2;
+    inh_data d2;
+    OK(inh_data_open(&d2, "build/cuda_train.bin", V));
+    CHECK(inh_trainer_load_state(&t2, &m2, &d2, "build/cuda_state.bin") == 0 && t2.step == 3, "state loaded: %s", inh_error());
+    OK(inh_model_set_backend(&m2, inh_cuda_backend(), G));
+    while (t2.step < o.steps) CHECK(inh_trainer_step(&t2, &info) == 0, "resumed device training: %s", inh_error());
+    pull(&m2);
+    CHECK(memcmp(straight.data(), m2.params_mem, m2.num_params * 4) == 0, "resume on the device is bit-exact (6 steps = 3 + 3 after a state file)");
+    inh_model m3;
+    CHECK(inh_model_load(&m3, "build/cuda_model.bin") == 0 && memcmp(m3.params_mem, straight.data(), m3.num_params * 4) == 0,
+          "the saved device model is its weights");
+    /* the sampler against the device's full forward: each position's next-token logits */
+    int n = T;
+    std::vector<int> seq(n);
+    for (int i = 0; i < n; i++) seq[i] = (int)(inh_rng_u64(&R) % V);
+    OK(inh_model_forward(&m2, seq.data(), NULL, 1, n));
+    std::vector<float> full = dget(m2.acts.logits, (size_t)n * c.Vp);
+    inh_kv kv;
+    CHECK(inh_kv_init(&kv, &m2) == 0 && kv.twin != NULL, "the sampler of a device model runs on a host copy: %s", inh_error());
+    double worst = 0.0, scale = maxabs(full.data(), (size_t)n * c.Vp);
+    for (int i = 0; i < n; i++) {
+        OK(inh_kv_push(&kv, seq[i]));
+        for (int v = 0; v < V; v++) {
+            double e = fabs(kv.logits[v] - full[(size_t)i * c.Vp + v]);
+            worst = e > worst ? e : worst;
+        }
+    }
+    inh_kv_free(&kv);
+    CHECK(worst <= 1e-5 * scale + 1e-6, "sampler logits against the device's forward: worst %.3g (scale %.3g)", worst, scale);
+    int out[64], prompt[2] = {1, 2};
+    inh_rng g;
+    inh_rng_seed(&g, 1);
+    CHECK(inh_model_generate(&m2, prompt, 2, 5, 0.0f, 0, &g, out) == 0 && m2.be != NULL, "generate from a device model: %s", inh_error());
+    inh_trainer_free(&t); inh_trainer_free(&t2);
+    inh_data_close(&d); inh_data_close(&d2);
+    inh_model_free(&m); inh_model_free(&m2); inh_model_free(&m3);
+}
+
 int main(int argc, char **argv) {
     int quick = argc > 1 && !strcmp(argv[1], "--quick");   /* a short run (compute-sanitizer) */
     if (inh_cuda_init(&G, 0)) {
@@ -612,6 +816,14 @@ int main(int argc, char **argv) {
     test_attention(1, 9, 128, 1);
     test_attention_errors();
     test_adamw();
+    double tm = inh_now();
+    test_model_step(1, 0);
+    test_model_step(0, 0);
+    test_model_step(1, 1);
+    test_model_drop();
+    test_model_refusals();
+    test_model_resume_and_sample();
+    if (!quick) printf("test_cuda: the whole model on the device: %.1f s\n", inh_now() - tm);
     if (big) {
         test_encoder(8, 1024, 768, 50257);
         test_layernorm(4096, 768, 1);
