@@ -3,9 +3,14 @@
 # 8 minutes, needing nothing outside the working tree (no network, no ../shared):
 #   1. build with nvcc (make cuda), and a second build that synchronises after every kernel
 #      (-DINH_CUDA_SYNC_EACH) for the sanitizers
-#   2. the op tests on the device (build/test_cuda_device: the emulated tests at larger shapes)
-#   3. compute-sanitizer memcheck, racecheck, synccheck on a short run (--quick: the small shapes)
-#   4. speed of the matmul and attention ops (build/bench_cuda) and of the same ops in PyTorch
+#   2. the tests on the device (build/test_cuda_device: the emulated tests at larger shapes: every
+#      op, and the whole model against the CPU backend: a step, 10 AdamW steps, bf16, resume, the
+#      sampler), then the tool itself with --device cuda (train, resume, eval, sample)
+#   3. the speed of a whole training step, GPT-2 124M at B=16 T=1024 bf16: `bench --device cuda`
+#      (ms/step, tokens/s, model FLOP utilisation, device memory) against PyTorch on the same card
+#      (bf16 autocast, scaled_dot_product_attention, fused AdamW; torch.compile if it compiles in a
+#      minute); then the matmul and attention ops alone (build/bench_cuda) against PyTorch's
+#   4. compute-sanitizer memcheck, racecheck, synccheck on a short run (--quick: the small shapes)
 #   5. a short table last.
 # Logs go to $OUT/gpu_check (when OUT is set) or build/gpu_check. A failing step is reported and the
 # others still run; the exit status is 1 if any step failed. Steps that would not fit the time left
@@ -82,7 +87,28 @@ else
     skip op_tests "no build"
 fi
 
-# 3. sanitizers on the short run
+# 2b. the tool on the device: a small run from synthetic data, the CPU beside it
+if [ $DRY -eq 1 ]; then
+    make build/inheritune_cuda_emu >/dev/null 2>&1 && step tool_emulated 240 sh tests/cuda/tool_check.sh build/inheritune_cuda_emu "$LOGS"
+elif [ $BUILT -eq 1 ]; then
+    step tool 120 sh tests/cuda/tool_check.sh build/inheritune_cuda "$LOGS"
+fi
+
+# 3. speed: the whole step, then the ops
+if [ $DRY -eq 1 ]; then
+    step step_bench 120 build/inheritune_cuda_emu bench --device cuda --layers 2 --heads 2 --dim 32 --seq-max 32 --vocab 300 --batch 2 --seq 16 --steps 2 --bf16 --threads 2
+    step step_torch 120 "$PY" tests/cuda/bench_torch_step.py --tiny --bf16
+    make build/bench_cuda_emu >/dev/null 2>&1
+    step bench 120 build/bench_cuda_emu --tiny --iters 1
+    step bench_torch 120 "$PY" tests/cuda/bench_torch.py --tiny
+elif [ $BUILT -eq 1 ]; then
+    step step_bench 150 build/inheritune_cuda bench --device cuda --batch 16 --seq 1024 --bf16 --steps 10 --threads 4
+    step step_torch 200 "$PY" tests/cuda/bench_torch_step.py --batch 16 --seq 1024 --bf16 --steps 10 --compile
+    step bench 120 build/bench_cuda
+    step bench_torch 150 "$PY" tests/cuda/bench_torch.py
+fi
+
+# 4. sanitizers on the short run
 if [ $DRY -eq 1 ]; then
     skip memcheck "dry run"; skip racecheck "dry run"; skip synccheck "dry run"
 elif [ -z "$SAN" ]; then
@@ -95,22 +121,19 @@ else
     skip memcheck "no sanitizer build"
 fi
 
-# 4. speed
-if [ $DRY -eq 1 ]; then
-    make build/bench_cuda_emu >/dev/null 2>&1
-    step bench 120 build/bench_cuda_emu --tiny --iters 1
-    step bench_torch 120 "$PY" tests/cuda/bench_torch.py --tiny
-elif [ $BUILT -eq 1 ]; then
-    step bench 120 build/bench_cuda
-    step bench_torch 150 "$PY" tests/cuda/bench_torch.py
-fi
-
 # 5. the table
 {
     echo
     echo "gpu_check: $( [ $DRY -eq 1 ] && echo 'DRY RUN (no GPU step ran)' || head -1 "$LOGS/info.log")"
     printf '%-20s %-12s %6s  %s\n' step result secs note
     for i in "${!NAMES[@]}"; do printf '%-20s %-12s %6s  %s\n' "${NAMES[$i]}" "${STATES[$i]}" "${SECS[$i]}" "${NOTES[$i]}"; done
+    if [ -f "$LOGS/step_bench.log" ]; then
+        echo
+        echo "whole training step (bench --device cuda against PyTorch on the same card):"
+        grep -E 'ms/step|^device|^median: ' "$LOGS/step_bench.log" | sed 's/^/  ours:  /'
+        grep '^torch_step ' "$LOGS/step_torch.log" 2>/dev/null | awk '{printf "  torch %-8s: %s ms/step, %s tokens/s, peak %s MB\n", $2, $3, $4, $5}'
+        grep 'torch.compile' "$LOGS/step_torch.log" 2>/dev/null | sed 's/^/  /'
+    fi
     if [ -f "$LOGS/bench.log" ]; then
         echo
         printf '%-28s %10s %8s %10s %8s %8s\n' op "ours ms" TFLOP/s "torch ms" TFLOP/s speedup
