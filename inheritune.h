@@ -25,15 +25,18 @@
        while (t.step < o.steps && inh_trainer_step(&t, &info) == 0) printf("step %d loss %f\n", info.step + 1, info.loss);
        inh_model_save(&m, "out.bin");
 
-   Kernels: every matmul and attention goes through one seam (inh__matmul_forward/backward,
-   inh__attention_forward/backward); the fast packed matmul sits behind it and the plain *_cpu
-   kernels beside it are the tested oracle. Results are bit-identical for any thread count.
+   Backends: the model code runs over one op table (inh_backend: memory, and the ops of a training
+   step as forward/backward pairs). The CPU backend fills it with this file's kernels and is the
+   default and the tested oracle; inheritune_cuda.cu fills it for one NVIDIA GPU
+   (inh_model_set_backend). On the CPU, the fast packed matmul and the flash attention sit behind
+   inh__matmul_* / inh__attention_*, and the plain *_cpu kernels beside them are their oracle.
+   Results are bit-identical for any thread count.
    Mixed precision: with o.bf16 (or m.bf16) the matmuls take bf16-rounded operands and sum in
    fp32 (AVX-512 BF16 dot products where the compiler targets them, emulated elsewhere);
    weights, gradients and AdamW stay fp32.
 
    The file reads top to bottom like the pipeline it implements:
-       utilities -> kernels (forward/backward pairs) -> model -> checkpoint formats ->
+       utilities -> kernels (forward/backward pairs) -> the CPU backend -> model -> checkpoint formats ->
        tokenizer -> data -> training -> analysis -> Inheritune recipe -> reports.
 
    Dimension names used everywhere: B batch, T time, C channels, NH heads, hs = C/NH head size,
@@ -2672,10 +2675,9 @@ INH__FN void inh__matmul_backward_bf16(float *dinp, float *dw, float *dbias, con
     inh__mm_backward_packed(dinp, dw, dbias, dout, inp, w, N, C, OC, nt, 1);
 }
 
-/* The seam: every matmul and attention call of the model goes through these four functions
-   (attention with m->keep_attention calls the plain kernels, which store A for the analysis).
-   A faster CPU kernel or the CUDA companion (INHERITUNE_CUDA) replaces them here and nowhere
-   else; the *_cpu versions above stay the tested oracle. */
+/* The CPU backend's matmul and attention (attention with m->keep_attention calls the plain
+   kernels, which store A for the analysis): a faster CPU kernel replaces them here and nowhere
+   else; the *_cpu versions above stay the tested oracle. (The GPU is the other backend table.) */
 #define inh__matmul_forward inh__matmul_forward_fast
 #define inh__matmul_backward inh__matmul_backward_fast
 #define inh__attention_forward inh__attention_forward_flash
@@ -5970,6 +5972,7 @@ INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
     info->loss = (float)(loss / o->accum);
     info->lr = inh_lr_at(o, t->step);
     info->grad_norm = inh_model_grad_norm(m);
+    if (inh__be_check(m)) return -1;   /* a failed device, not a NaN to skip */
     if (!isfinite(info->loss) || !isfinite(info->grad_norm)) {
         info->skipped = 1;   /* never let a NaN or Inf reach the weights */
     } else if (inh_model_update(m, &o->opt, info->lr, t->step + 1, info->grad_norm)) {

@@ -1,9 +1,9 @@
 /* inheritune_cuda.cu - the CUDA companion of inheritune.h: the ops of a training step on one
    NVIDIA GPU, over the CUDA runtime and cuBLAS only.
 
-   Status: phase 1 of issue 12. The ops and their C API exist and are tested against the CPU ops
-   of inheritune.h (tests/test_cuda.cpp); the backend seam that lets the model run on them comes
-   next. Build:
+   The ops have a small C API (below), tested one by one against the CPU ops of inheritune.h, and
+   fill inheritune.h's backend table (inh_cuda_backend(), at the end of the file), so a model runs
+   its whole training step here: inh_model_set_backend(&m, inh_cuda_backend(), ctx). Build:
        nvcc -O3 -arch=sm_90 -c inheritune_cuda.cu            (make cuda; links with -lcublas)
        c++ -x c++ -DINH_CUDA_EMULATE -Itests/cuda -c inheritune_cuda.cu
                                                                (make cuda-emu-test: the same source
