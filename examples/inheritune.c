@@ -1563,8 +1563,9 @@ static int cmd_bench(int argc, char **argv) {
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         double state_mb = 16.0 * m.num_params / 1048576, acts_mb = 4.0 * (m.acts_floats + m.scratch_floats) / 1048576;
-        printf("median: forward %.1f ms, backward %.1f ms, update %.1f ms; peak memory %.0f MB = %.3fx (16 bytes/parameter %.0f MB"
+        printf("median: forward %.1f ms, backward %.1f ms, update %.1f ms; %s %.0f MB = %.3fx (16 bytes/parameter %.0f MB"
                " + activations and scratch %.0f MB)\n", 1e3 * fw[steps / 2], 1e3 * bw[steps / 2], 1e3 * up[steps / 2],
+               strcmp(device, "cpu") ? "peak host memory (the model is on the device)" : "peak memory",
                ru.ru_maxrss / 1024.0, ru.ru_maxrss / 1024.0 / (state_mb + acts_mb), state_mb, acts_mb);
         printf("median by kind: matmul %.1f ms, attention %.1f ms, other %.1f ms (layernorm, GELU, softmax/loss, AdamW, ...)\n",
                1e3 * mm[steps / 2], 1e3 * at[steps / 2], 1e3 * (med_other(tot, mm, at, steps)));
