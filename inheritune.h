@@ -2577,8 +2577,42 @@ INH__FN int inh__fmm_run(inh__fmm_args *g, int nt) {
 /* a few rows (token-by-token inference): packing W would cost more than the product, so stream
    each row of W once against the N inputs, threads splitting the output columns */
 enum { INH__GEMV_ROWS = 4 };
+/* four dot products of x with the rows w, w + ld, w + 2 ld, w + 3 ld, each exactly inh__dot's
+   arithmetic (same lanes, same order): four weight streams in flight instead of one, for the
+   batch-1 products of generation, which only read memory */
+#if defined(__GNUC__) || defined(__clang__)
+static inline void inh__dot4(const float *INH__RESTRICT x, const float *INH__RESTRICT w, size_t ld, int n, float *r) {
+    inh__v8 s0 = {0, 0, 0, 0, 0, 0, 0, 0}, s1 = s0, s2 = s0, s3 = s0, a, b0, b1, b2, b3;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&a, x + i, 32);
+        memcpy(&b0, w + i, 32); memcpy(&b1, w + ld + i, 32); memcpy(&b2, w + 2 * ld + i, 32); memcpy(&b3, w + 3 * ld + i, 32);
+        s0 += a * b0; s1 += a * b1; s2 += a * b2; s3 += a * b3;
+    }
+    inh__v8 *s[4] = {&s0, &s1, &s2, &s3};
+    for (int k = 0; k < 4; k++) {
+        inh__v8 v = *s[k];
+        float t = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
+        for (int j = i; j < n; j++) t += x[j] * w[k * ld + j];
+        r[k] = t;
+    }
+}
+#else
+static void inh__dot4(const float *x, const float *w, size_t ld, int n, float *r) {
+    for (int k = 0; k < 4; k++) r[k] = inh__dot(x, w + k * ld, n);
+}
+#endif
 static void inh__gemv_cols(void *p, int lo, int hi) {
     inh__mm_args *a = (inh__mm_args *)p;
+    if (a->N == 1) {   /* generation: four rows of w at a time */
+        int oc = lo;
+        for (; oc + 4 <= hi; oc += 4) {
+            float r[4];
+            inh__dot4(a->inp, a->w + (size_t)oc * a->C, (size_t)a->C, a->C, r);
+            for (int k = 0; k < 4; k++) a->out[oc + k] = r[k] + (a->bias ? a->bias[oc + k] : 0.0f);
+        }
+        lo = oc;
+    }
     for (int oc = lo; oc < hi; oc++) {
         const float *wr = a->w + (size_t)oc * a->C;
         for (int n = 0; n < a->N; n++)

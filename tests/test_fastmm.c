@@ -329,6 +329,19 @@ int main(void) {
     check_backward(37, 101, 700, 7, 2);
     check_forward(1, 1, 1, 1, 1);
     check_backward(1, 1, 1, 7, 1);
+    /* batch 1 (generation): four weight rows at a time, each with exactly inh__dot's bits */
+    for (int k = 0; k < 3; k++) {
+        int C = k == 0 ? 37 : k == 1 ? 64 : 768, OC = k == 2 ? 2304 : 11, bad = 0;
+        float *inp = vec(C), *w = vec((size_t)OC * C), *b = vec(OC), *got = vec(OC);
+        check_forward(1, C, OC, 1, 1 + k);
+        inh__matmul_forward_fast(got, inp, w, b, 1, C, OC, 1 + k);
+        for (int o = 0; o < OC; o++) {
+            float want = inh__dot(inp, w + (size_t)o * C, C) + b[o];
+            bad += memcmp(&want, &got[o], 4) != 0;
+        }
+        CHECK(bad == 0, "batch-1 product C=%d OC=%d: %d outputs are not inh__dot's bits", C, OC, bad);
+        free(inp); free(w); free(b); free(got);
+    }
     /* GPT-2 124M shapes, C and OC scaled down by 4 (the LM head's 50304 by 4 too), N = B*T = 64 */
     static const int gpt[5][2] = {{192, 576}, {192, 192}, {192, 768}, {768, 192}, {192, 12576}};
     for (int s = 0; s < 5; s++) {
