@@ -2190,9 +2190,12 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
 }
 #endif
 
+INH__FN void inh__bf16_round_n(float *x, size_t n);   /* (the bf16 matmul, below) */
+
 /* Pack B rows [0,kc) x columns [0,nb) (element (k,j) at b[k*brs + j*bcs]) into panels of NR
-   columns, each kc x NR, k-major, columns past nb zero */
-INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t brs, ptrdiff_t bcs, int kc, int nb) {
+   columns, each kc x NR, k-major, columns past nb zero; rnd: rounded to bf16 on the way (each
+   piece while it is in L1) */
+INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t brs, ptrdiff_t bcs, int kc, int nb, int rnd) {
     enum { NR = INH__FMM_NR };
     for (int j0 = 0; j0 < nb; j0 += NR, bp += (size_t)kc * NR) {
         int nr = nb - j0 < NR ? nb - j0 : NR;
@@ -2206,13 +2209,14 @@ INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t 
                     memcpy(d, s, (size_t)nr * sizeof(float));
                     memset(d + nr, 0, (size_t)(NR - nr) * sizeof(float));
                 }
+                if (rnd) inh__bf16_round_n(d, (size_t)nr);
             }
             continue;
         }
         int k = 0;
 #if defined(INH__FMM_AVX512)
         if (brs == 1 && nr == NR)       /* columns of B contiguous (B = w^T): 16 x 16 transposes */
-            for (; k + 16 <= kc; k += 16)
+            for (; k + 16 <= kc; k += 16) {
                 for (int g = 0; g < NR; g += 16) {
                     const float *s = bj + g * bcs + k;
                     __m512 r[16];
@@ -2220,11 +2224,14 @@ INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t 
                     inh__tr16(r);
                     for (int e = 0; e < 16; e++) _mm512_store_ps(bp + (size_t)(k + e) * NR + g, r[e]);
                 }
+                if (rnd) inh__bf16_round_n(bp + (size_t)k * NR, (size_t)16 * NR);
+            }
 #endif
         for (; k < kc; k++) {
             float *d = bp + (size_t)k * NR;
             for (int j = 0; j < nr; j++) d[j] = bj[k * brs + j * bcs];
             for (int j = nr; j < NR; j++) d[j] = 0.0f;
+            if (rnd) inh__bf16_round_n(d, (size_t)nr);
         }
     }
 }
@@ -2263,7 +2270,30 @@ INH__FN float inh__bf16_round(float f) {
     memcpy(&f, &u, 4);
     return f;
 }
-INH__FN void inh__bf16_round_n(float *x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = inh__bf16_round(x[i]); }
+#if defined(INH__FMM_AVX512)
+/* 16 floats rounded as inh__bf16_round does (NaN quieted, subnormals kept), in integer ops */
+static inline __m512 inh__bf16_round16(__m512 x) {
+    __m512i u = _mm512_castps_si512(x);
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1))));
+    r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
+    return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u)));
+}
+#endif
+/* dst[i] = bf16 rounding of src[i], i < n (dst may be src) */
+INH__FN void inh__bf16_round_to(float *dst, const float *src, size_t n) {
+    size_t i = 0;
+#if defined(INH__FMM_AVX512)
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, inh__bf16_round16(_mm512_loadu_ps(src + i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(dst + i, m, inh__bf16_round16(_mm512_maskz_loadu_ps(m, src + i)));
+    }
+#else
+    for (; i < n; i++) dst[i] = inh__bf16_round(src[i]);
+#endif
+}
+INH__FN void inh__bf16_round_n(float *x, size_t n) { inh__bf16_round_to(x, x, n); }
 
 typedef struct {
     int M, Nc, K;
@@ -2273,7 +2303,7 @@ typedef struct {
     ptrdiff_t crs;
     const float *bias;              /* (Nc), added once, or NULL */
     int add;                        /* 1: C += A@B; 0: C = A@B + bias */
-    int bf16;                       /* 1: A and B rounded to bf16 (see above) */
+    int bf16;                       /* A and B rounded to bf16 (see above): 1 fp32 kernels, 2 vdpbf16ps kernels */
     int tr, tc;                     /* thread grid: tr row strips x tc column ranges */
     float *buf;                     /* pack space, per slot INH__FMM_SLOT floats */
 } inh__fmm_args;
@@ -2394,6 +2424,28 @@ INH__FN void inh__bmm_kernel(int kw, const uint32_t *a, ptrdiff_t ars, ptrdiff_t
 #undef INH__FMM_FINISH
 #undef INH__FMM_START
 
+/* Which kernels a bf16 product runs on. vdpbf16ps does two multiply-adds per lane, but what it
+   costs differs by CPU: on Intel's AVX-512 BF16 cores (Cooper Lake to Emerald Rapids) one takes
+   the issue slots of four fp32 FMAs (measured on Emerald Rapids, model 207: one per 2 cycles
+   against two FMAs a cycle), so there the fp32 kernels on rounded operands are faster (0.6x of
+   the fp32 rate with vdpbf16ps, about 0.95x without); on AMD (Zen 4, Zen 5: 1.65x the fp32 step
+   measured) it is the fast path. INH_BF16_DPBF16 (1 or 0) overrides the choice at compile time.
+   The choice depends on the machine alone, so bits are still the same for any thread count.
+   bf16: 0 fp32, 1 bf16 on this machine's faster kernels, 2 bf16 on the fp32 kernels, 3 bf16 on
+   the vdpbf16ps kernels where they are compiled (else 2); returns inh__fmm_args.bf16. */
+INH__FN int inh__bmm_mode(int bf16) {
+    if (!bf16) return 0;
+#ifdef INH__BMM
+    if (bf16 == 3) return 2;
+#if defined(INH_BF16_DPBF16)
+    if (bf16 == 1 && INH_BF16_DPBF16) return 2;
+#else
+    if (bf16 == 1 && __builtin_cpu_is("amd")) return 2;
+#endif
+#endif
+    return 1;
+}
+
 /* One thread's share of a product: its row strips x column panels, block by block. fp32 (and
    emulated bf16): B packed per K block, A read in place when its rows are contiguous in k, else
    packed. Native bf16: both packed as bf16 pairs, K blocks of up to 2*KW starting at even k, so
@@ -2402,7 +2454,7 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
     enum { MR = INH__FMM_MR, NR = INH__FMM_NR, NCP = INH__FMM_NCP };
     const inh__fmm_args *g = (const inh__fmm_args *)p;
 #ifdef INH__BMM
-    const int native = g->bf16;
+    const int native = g->bf16 == 2;
 #else
     const int native = 0;
 #endif
@@ -2436,12 +2488,11 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
                 else
 #endif
                 {
-                    inh__fmm_pack_b(bp, bsrc, g->brs, g->bcs, kc, nb);
-                    if (g->bf16) inh__bf16_round_n(bp, (size_t)kc * pn * NR);
+                    inh__fmm_pack_b(bp, bsrc, g->brs, g->bcs, kc, nb, g->bf16);
                 }
                 for (int ib = i_lo; ib < i_hi; ib += INH__FMM_MC) {
                     int mb = i_hi - ib < INH__FMM_MC ? i_hi - ib : INH__FMM_MC;
-                    int packed = g->acs != 1 || g->bf16;   /* else A is read where it lies (native implies bf16) */
+                    int packed = g->acs != 1;   /* else A is read where it lies, or a rounded copy of it (bf16) */
                     ptrdiff_t ars = g->ars, acs = g->acs, strip;      /* strip: from one MR-row strip to the next */
                     asrc = g->a + ib * g->ars + k0 * g->acs;
 #ifdef INH__BMM
@@ -2452,8 +2503,11 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
                         inh__fmm_pack_a(ap, asrc, g->ars, g->acs, kc, mb);
                         if (g->bf16) inh__bf16_round_n(ap, (size_t)kc * ((mb + MR - 1) / MR) * MR);
                         ars = 1; acs = MR;
+                    } else if (g->bf16) {   /* rows rounded into ap, kc apart, read as rows */
+                        for (int i = 0; i < mb; i++) inh__bf16_round_to(ap + (size_t)i * kc, asrc + i * g->ars, (size_t)kc);
+                        ars = kc;
                     }
-                    strip = native ? MR * ars : packed ? (ptrdiff_t)MR * kc : MR * g->ars;
+                    strip = packed && !native ? (ptrdiff_t)MR * kc : MR * ars;
                     for (int i0 = ib; i0 < ib + mb; i0 += MR) {
                         inh__fmm_tile o;
                         ptrdiff_t aoff = (i0 - ib) / MR * strip;
@@ -2469,7 +2523,7 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
                             if (native) inh__bmm_kernel(ks, (const uint32_t *)ap + aoff, ars, acs, (const uint32_t *)bp + (size_t)jp * ks * NR, &o, tmp);
                             else
 #endif
-                            inh__fmm_kernel(ks, (packed ? ap : asrc) + aoff, ars, acs, bp + (size_t)jp * ks * NR, &o, tmp);
+                            inh__fmm_kernel(ks, (packed || g->bf16 ? ap : asrc) + aoff, ars, acs, bp + (size_t)jp * ks * NR, &o, tmp);
                         }
                     }
                 }
@@ -2524,7 +2578,7 @@ INH__FN void inh__mm_forward_packed(float *out, const float *inp, const float *w
     g.b = w; g.brs = 1; g.bcs = C;
     g.c = out; g.crs = OC;
     g.bias = bias;
-    g.bf16 = bf16;
+    g.bf16 = inh__bmm_mode(bf16);
     if (!inh__fmm_run(&g, nt)) inh__matmul_forward_cpu(out, inp, w, bias, N, C, OC, nt);
 }
 INH__FN void inh__matmul_forward_fast(float *out, const float *inp, const float *w, const float *bias,
@@ -2564,7 +2618,7 @@ INH__FN void inh__mm_backward_packed(float *dinp, float *dw, float *dbias, const
         g.b = w; g.brs = C; g.bcs = 1;
         g.c = dinp; g.crs = C;
         g.add = 1;
-        g.bf16 = bf16;
+        g.bf16 = inh__bmm_mode(bf16);
         if (!inh__fmm_run(&g, nt)) inh__matmul_backward_cpu(dinp, NULL, NULL, dout, inp, w, N, C, OC, nt);
     }
     if (dw) {
@@ -2574,7 +2628,7 @@ INH__FN void inh__mm_backward_packed(float *dinp, float *dw, float *dbias, const
         g.b = inp; g.brs = C; g.bcs = 1;
         g.c = dw; g.crs = C;
         g.add = 1;
-        g.bf16 = bf16;
+        g.bf16 = inh__bmm_mode(bf16);
         if (!inh__fmm_run(&g, nt)) inh__matmul_backward_cpu(NULL, dw, NULL, dout, inp, w, N, C, OC, nt);
     }
     if (dbias) {
