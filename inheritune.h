@@ -1700,6 +1700,43 @@ static inline void inh__att_dots(const float *INH__RESTRICT x, const float *INH_
         for (int l = 0; l < e; l++) row[j + l] = acc[l];
     }
 }
+/* acc[l] = sum over j < n, in order of j, of w[j] * rows[j*stride + l] for l < m < 64, each
+   product rounded before it is added (what the plain loop below compiles to without FP
+   contraction, GCC's default under -std=c99); AVX-512: m lanes in up to 4 registers, the rest
+   masked off, so the sums stay in registers rather than going through memory at every j */
+static inline void inh__att_acc_lt64(float *INH__RESTRICT acc, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
+                                     size_t stride, int n, int m) {
+#if defined(__AVX512F__)
+    __mmask16 k[4];
+    for (int v = 0; v < 4; v++) {
+        int left = m - 16 * v;
+        k[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+    }
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    if (m <= 32)
+        for (int j = 0; j < n; j++) {
+            const float *r = rows + j * stride;
+            __m512 u = _mm512_set1_ps(w[j]);
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[0], r)));
+            a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[1], r + 16)));
+        }
+    else
+        for (int j = 0; j < n; j++) {
+            const float *r = rows + j * stride;
+            __m512 u = _mm512_set1_ps(w[j]);
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[0], r)));
+            a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[1], r + 16)));
+            a2 = _mm512_add_ps(a2, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[2], r + 32)));
+            a3 = _mm512_add_ps(a3, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[3], r + 48)));
+        }
+    _mm512_mask_storeu_ps(acc, k[0], a0); _mm512_mask_storeu_ps(acc + 16, k[1], a1);
+    _mm512_mask_storeu_ps(acc + 32, k[2], a2); _mm512_mask_storeu_ps(acc + 48, k[3], a3);
+#else
+    for (int l = 0; l < m; l++) acc[l] = 0.0f;
+    for (int j = 0; j < n; j++)
+        for (int l = 0; l < m; l++) acc[l] += w[j] * rows[j * stride + l];
+#endif
+}
 /* y[0..hs) (+)= sum over j < n of w[j] * rows[j*stride + i], 64 channels at a time */
 static inline void inh__att_wsum(float *INH__RESTRICT y, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
                                  size_t stride, int n, int hs, int add) {
@@ -1707,11 +1744,7 @@ static inline void inh__att_wsum(float *INH__RESTRICT y, const float *INH__RESTR
         int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;
         float acc[INH__ATT_J];
         if (m == INH__ATT_J) inh__att_acc64(acc, w, rows + i0, stride, n);
-        else {
-            for (int l = 0; l < m; l++) acc[l] = 0.0f;
-            for (int j = 0; j < n; j++)
-                for (int l = 0; l < m; l++) acc[l] += w[j] * rows[j * stride + i0 + l];
-        }
+        else inh__att_acc_lt64(acc, w, rows + i0, stride, n, m);
         for (int l = 0; l < m; l++) y[i0 + l] = add ? y[i0 + l] + acc[l] : acc[l];
     }
 }
@@ -1723,7 +1756,19 @@ static inline void inh__att_row(const float *base, const inh__att_tr *s, int t, 
     else
         for (int t2 = 0; t2 <= t; t2++) row[t2] = inh__dot(q, base + (size_t)t2 * 3 * C + C + h * hs, hs);
     float mx = -INFINITY;
-    for (int t2 = 0; t2 <= t; t2++) {
+    int t2 = 0;
+#if defined(__AVX512F__)
+    /* the same products and the same maximum (NaNs skipped: vmaxps keeps its second operand);
+       only the sign of a zero maximum may differ, and exp maps x - 0 and x + 0 alike */
+    __m512 vm = _mm512_set1_ps(-INFINITY), vsc = _mm512_set1_ps(scale);
+    for (; t2 + 16 <= t + 1; t2 += 16) {
+        __m512 x = _mm512_mul_ps(_mm512_loadu_ps(row + t2), vsc);
+        _mm512_storeu_ps(row + t2, x);
+        vm = _mm512_max_ps(x, vm);
+    }
+    mx = _mm512_reduce_max_ps(vm);
+#endif
+    for (; t2 <= t; t2++) {
         row[t2] *= scale;
         if (row[t2] > mx) mx = row[t2];
     }
