@@ -1653,8 +1653,21 @@ INH__FN void inh__att_tr_init(inh__att_tr *s, int T, int hs) {
     s->vt = s->kt ? s->kt + (size_t)hs * s->Tp : NULL;
 }
 /* K (which 1) or V (which 2) of head h of one sequence, transposed */
+#if defined(__AVX512F__)
+static inline void inh__tr16(__m512 *r);   /* (with the matmul's packing, below) */
+#endif
 INH__FN void inh__att_tr_load(inh__att_tr *s, const float *base, int T, int C, int h, int hs, int which, float *dst) {
-    for (int t = 0; t < T; t++) {
+    int t = 0;
+#if defined(__AVX512F__)
+    for (; t + 16 <= T && hs % 16 == 0; t += 16)   /* 16 x 16 blocks transposed in registers */
+        for (int i0 = 0; i0 < hs; i0 += 16) {
+            __m512 r[16];
+            for (int e = 0; e < 16; e++) r[e] = _mm512_loadu_ps(base + (size_t)(t + e) * 3 * C + which * C + h * hs + i0);
+            inh__tr16(r);
+            for (int e = 0; e < 16; e++) _mm512_storeu_ps(dst + (size_t)(i0 + e) * s->Tp + t, r[e]);
+        }
+#endif
+    for (; t < T; t++) {
         const float *x = base + (size_t)t * 3 * C + which * C + h * hs;
         for (int i = 0; i < hs; i++) dst[(size_t)i * s->Tp + t] = x[i];
     }
