@@ -1703,6 +1703,57 @@ static inline void inh__att_acc64(float *INH__RESTRICT acc, const float *INH__RE
     }
 #endif
 }
+/* two rows at once, each summed exactly as inh__att_acc64 sums it (accA from wA over nA terms,
+   accB from wB over nB >= nA terms): the loads of rows are shared, which halves the traffic per
+   FMA (one row's kernel is bound by loads) */
+static inline void inh__att_acc64x2(float *INH__RESTRICT accA, float *INH__RESTRICT accB, const float *INH__RESTRICT wA,
+                                    const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int nA, int nB) {
+#if defined(__AVX512F__)
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    __m512 c0 = a0, c1 = a0, c2 = a0, c3 = a0, d0 = a0, d1 = a0, d2 = a0, d3 = a0;   /* row B's a and b */
+    int j = 0;
+    for (; j + 2 <= nA; j += 2) {
+        const float *r = rows + j * stride, *r2 = r + stride;
+        __m512 u = _mm512_set1_ps(wA[j]), v = _mm512_set1_ps(wA[j + 1]), x;
+        __m512 p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]);
+        x = _mm512_loadu_ps(r); a0 = _mm512_fmadd_ps(u, x, a0); c0 = _mm512_fmadd_ps(p, x, c0);
+        x = _mm512_loadu_ps(r + 16); a1 = _mm512_fmadd_ps(u, x, a1); c1 = _mm512_fmadd_ps(p, x, c1);
+        x = _mm512_loadu_ps(r + 32); a2 = _mm512_fmadd_ps(u, x, a2); c2 = _mm512_fmadd_ps(p, x, c2);
+        x = _mm512_loadu_ps(r + 48); a3 = _mm512_fmadd_ps(u, x, a3); c3 = _mm512_fmadd_ps(p, x, c3);
+        x = _mm512_loadu_ps(r2); b0 = _mm512_fmadd_ps(v, x, b0); d0 = _mm512_fmadd_ps(q, x, d0);
+        x = _mm512_loadu_ps(r2 + 16); b1 = _mm512_fmadd_ps(v, x, b1); d1 = _mm512_fmadd_ps(q, x, d1);
+        x = _mm512_loadu_ps(r2 + 32); b2 = _mm512_fmadd_ps(v, x, b2); d2 = _mm512_fmadd_ps(q, x, d2);
+        x = _mm512_loadu_ps(r2 + 48); b3 = _mm512_fmadd_ps(v, x, b3); d3 = _mm512_fmadd_ps(q, x, d3);
+    }
+    if (j < nA) {
+        const float *r = rows + j * stride;
+        __m512 u = _mm512_set1_ps(wA[j]);
+        a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
+        a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
+    }
+    _mm512_storeu_ps(accA, _mm512_add_ps(a0, b0)); _mm512_storeu_ps(accA + 16, _mm512_add_ps(a1, b1));
+    _mm512_storeu_ps(accA + 32, _mm512_add_ps(a2, b2)); _mm512_storeu_ps(accA + 48, _mm512_add_ps(a3, b3));
+    for (; j + 2 <= nB; j += 2) {
+        const float *r = rows + j * stride, *r2 = r + stride;
+        __m512 p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]);
+        c0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r), c0); c1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 16), c1);
+        c2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 32), c2); c3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 48), c3);
+        d0 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2), d0); d1 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 16), d1);
+        d2 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 32), d2); d3 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 48), d3);
+    }
+    if (j < nB) {
+        const float *r = rows + j * stride;
+        __m512 p = _mm512_set1_ps(wB[j]);
+        c0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r), c0); c1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 16), c1);
+        c2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 32), c2); c3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 48), c3);
+    }
+    _mm512_storeu_ps(accB, _mm512_add_ps(c0, d0)); _mm512_storeu_ps(accB + 16, _mm512_add_ps(c1, d1));
+    _mm512_storeu_ps(accB + 32, _mm512_add_ps(c2, d2)); _mm512_storeu_ps(accB + 48, _mm512_add_ps(c3, d3));
+#else
+    inh__att_acc64(accA, wA, rows, stride, nA);
+    inh__att_acc64(accB, wB, rows, stride, nB);
+#endif
+}
 /* row[j] = x . mt[:, j] for j < n (mt: hs rows of Tp floats, Tp a multiple of 64) */
 static inline void inh__att_dots(const float *INH__RESTRICT x, const float *INH__RESTRICT mt, int Tp, int n, int hs,
                                  float *INH__RESTRICT row) {
@@ -1762,12 +1813,53 @@ static inline void inh__att_wsum(float *INH__RESTRICT y, const float *INH__RESTR
     }
 }
 
+/* inh__att_dots for two vectors xA, xB against the same mt, nA <= nB */
+static inline void inh__att_dots2(const float *INH__RESTRICT xA, const float *INH__RESTRICT xB, const float *INH__RESTRICT mt, int Tp,
+                                  int nA, int nB, int hs, float *INH__RESTRICT rowA, float *INH__RESTRICT rowB) {
+    for (int j = 0; j < nB; j += INH__ATT_J) {
+        float acc[INH__ATT_J], accB[INH__ATT_J];
+        inh__att_acc64x2(acc, accB, xA, xB, mt + j, (size_t)Tp, hs, hs);
+        int eA = nA - j < INH__ATT_J ? nA - j : INH__ATT_J, eB = nB - j < INH__ATT_J ? nB - j : INH__ATT_J;
+        for (int l = 0; l < eA; l++) rowA[j + l] = acc[l];
+        for (int l = 0; l < eB; l++) rowB[j + l] = accB[l];
+    }
+}
+/* inh__att_wsum for two outputs over the same rows, nA <= nB terms */
+static inline void inh__att_wsum2(float *INH__RESTRICT yA, float *INH__RESTRICT yB, const float *INH__RESTRICT wA, const float *INH__RESTRICT wB,
+                                  const float *INH__RESTRICT rows, size_t stride, int nA, int nB, int hs, int add) {
+    for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
+        int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;
+        float acc[INH__ATT_J], accB[INH__ATT_J];
+        if (m < INH__ATT_J) {   /* (short chains: no loads to share) */
+            inh__att_wsum(yA + i0, wA, rows + i0, stride, nA, m, add);
+            inh__att_wsum(yB + i0, wB, rows + i0, stride, nB, m, add);
+            continue;
+        }
+        inh__att_acc64x2(acc, accB, wA, wB, rows + i0, stride, nA, nB);
+        for (int l = 0; l < m; l++) yA[i0 + l] = add ? yA[i0 + l] + acc[l] : acc[l];
+        for (int l = 0; l < m; l++) yB[i0 + l] = add ? yB[i0 + l] + accB[l] : accB[l];
+    }
+}
+
 /* softmax row t of head h: row[0..t] = softmax(q_t . k_t2 * scale); kt NULL: plain dot products */
+static inline void inh__att_softmax(float *row, int t, float scale);
 static inline void inh__att_row(const float *base, const inh__att_tr *s, int t, int h, int hs, int C, float scale, float *row) {
     const float *q = base + (size_t)t * 3 * C + h * hs;
     if (s->kt) inh__att_dots(q, s->kt, s->Tp, t + 1, hs, row);
     else
         for (int t2 = 0; t2 <= t; t2++) row[t2] = inh__dot(q, base + (size_t)t2 * 3 * C + C + h * hs, hs);
+    inh__att_softmax(row, t, scale);
+}
+/* rows t and t+1 at once (the same bits as two calls of inh__att_row); needs s->kt */
+static inline void inh__att_row2(const float *base, const inh__att_tr *s, int t, int h, int hs, int C, float scale,
+                                 float *row, float *row2) {
+    const float *q = base + (size_t)t * 3 * C + h * hs;
+    inh__att_dots2(q, q + 3 * C, s->kt, s->Tp, t + 1, t + 2, hs, row, row2);
+    inh__att_softmax(row, t, scale);
+    inh__att_softmax(row2, t + 1, scale);
+}
+/* row[0..t] = softmax(row[0..t] * scale) */
+static inline void inh__att_softmax(float *row, int t, float scale) {
     float mx = -INFINITY;
     int t2 = 0;
 #if defined(__AVX512F__)
@@ -1800,9 +1892,20 @@ static void inh__att_fwd_bh(void *p, int lo, int hi) {
         if (s.kt) inh__att_tr_load(&s, base, T, C, h, hs, 1, s.kt);
         for (int t = 0; t < T; t++) {
             float *row = a->att ? a->att + ((size_t)bh * T + t) * T : a->rows + (size_t)bh * 2 * T;
+            float *out = a->out + ((size_t)b * T + t) * C + h * hs;
+            if (s.kt && t + 1 < T) {   /* rows t and t+1 (the next row of att, or the second half of rows) */
+                inh__att_row2(base, &s, t, h, hs, C, a->scale, row, row + T);
+                if (a->att) {
+                    for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
+                    for (int t2 = t + 2; t2 < T; t2++) row[T + t2] = 0.0f;
+                }
+                inh__att_wsum2(out, out + C, row, row + T, base + 2 * C + h * hs, (size_t)C3, t + 1, t + 2, hs, 0);
+                t++;
+                continue;
+            }
             inh__att_row(base, &s, t, h, hs, C, a->scale, row);
             if (a->att) for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
-            inh__att_wsum(a->out + ((size_t)b * T + t) * C + h * hs, row, base + 2 * C + h * hs, (size_t)C3, t + 1, hs, 0);
+            inh__att_wsum(out, row, base + 2 * C + h * hs, (size_t)C3, t + 1, hs, 0);
         }
     }
     INH_FREE(s.kt);
