@@ -1933,6 +1933,29 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
             for (int r = 0; r < nr; r++) {
                 int t = t0 + r;
                 float *row, *drow;
+                if (r + 1 < nr && s.kt && (blk || a->att)) {   /* rows t and t+1 at once: the same bits */
+                    float *row2, *drow2;
+                    if (a->att) {
+                        row = a->att + ((size_t)bh * T + t) * T; row2 = row + T;
+                        drow = a->datt + ((size_t)bh * T + t) * T; drow2 = drow + T;
+                    } else {
+                        row = blk + (size_t)r * s.Tp; row2 = row + s.Tp;
+                        drow = blk + (size_t)(R + r) * s.Tp; drow2 = drow + s.Tp;
+                        inh__att_row2(base, &s, t, h, hs, C, a->scale, row, row2);
+                    }
+                    const float *d = a->dout + ((size_t)b * T + t) * C + h * hs;
+                    inh__att_dots2(d, d + C, s.vt, s.Tp, t + 1, t + 2, hs, drow, drow2);
+                    float sum = 0.0f, sum2 = 0.0f;   /* two chains side by side, each in the order of t2 */
+                    for (int t2 = 0; t2 <= t; t2++) { sum += row[t2] * drow[t2]; sum2 += row2[t2] * drow2[t2]; }
+                    sum2 += row2[t + 1] * drow2[t + 1];
+                    for (int t2 = 0; t2 <= t; t2++) drow[t2] = row[t2] * (drow[t2] - sum) * a->scale;
+                    for (int t2 = 0; t2 <= t + 1; t2++) drow2[t2] = row2[t2] * (drow2[t2] - sum2) * a->scale;
+                    float *dq = dbase + (size_t)t * C3 + h * hs;
+                    inh__att_wsum2(dq, dq + C3, drow, drow2, base + C + h * hs, (size_t)C3, t + 1, t + 2, hs, 1);
+                    P[r] = row; dS[r] = drow; P[r + 1] = row2; dS[r + 1] = drow2;
+                    r++;
+                    continue;
+                }
                 if (a->att) {
                     row = a->att + ((size_t)bh * T + t) * T;
                     drow = a->datt + ((size_t)bh * T + t) * T;
@@ -1966,6 +1989,15 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
             for (int t2 = 0; t2 < t0 + nr; t2++) {
                 int r0 = t2 > t0 ? t2 - t0 : 0;
                 float wp[INH__ATT_R], ws[INH__ATT_R];
+                if (t2 + 1 <= t0) {   /* keys t2 and t2+1 take every row of the block: share the loads */
+                    float wp2[INH__ATT_R], ws2[INH__ATT_R];
+                    for (int r = 0; r < nr; r++) { wp[r] = P[r][t2]; ws[r] = dS[r][t2]; wp2[r] = P[r][t2 + 1]; ws2[r] = dS[r][t2 + 1]; }
+                    float *dv = dbase + (size_t)t2 * C3 + 2 * C + h * hs, *dk = dbase + (size_t)t2 * C3 + C + h * hs;
+                    inh__att_wsum2(dv, dv + C3, wp, wp2, a->dout + ((size_t)b * T + t0) * C + h * hs, (size_t)C, nr, nr, hs, 1);
+                    inh__att_wsum2(dk, dk + C3, ws, ws2, base + (size_t)t0 * C3 + h * hs, (size_t)C3, nr, nr, hs, 1);
+                    t2++;
+                    continue;
+                }
                 for (int r = r0; r < nr; r++) { wp[r] = P[r][t2]; ws[r] = dS[r][t2]; }
                 inh__att_wsum(dbase + (size_t)t2 * C3 + 2 * C + h * hs, wp + r0, a->dout + ((size_t)b * T + t0 + r0) * C + h * hs,
                               (size_t)C, nr - r0, hs, 1);
