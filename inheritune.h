@@ -1801,6 +1801,37 @@ static inline void inh__att_acc_lt64(float *INH__RESTRICT acc, const float *INH_
         for (int l = 0; l < m; l++) acc[l] += w[j] * rows[j * stride + l];
 #endif
 }
+/* two outputs at once, each exactly as inh__att_acc_lt64 sums it (nA <= nB): the two chains of
+   dependent adds run side by side */
+static inline void inh__att_acc_lt64x2(float *INH__RESTRICT accA, float *INH__RESTRICT accB, const float *INH__RESTRICT wA,
+                                       const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int nA, int nB, int m) {
+#if defined(__AVX512F__)
+    if (m <= 32) {
+        __mmask16 k0 = m >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << m) - 1), k1 = m <= 16 ? (__mmask16)0 : (__mmask16)((1u << (m - 16)) - 1);
+        if (m == 32) k1 = (__mmask16)0xFFFF;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
+        int j = 0;
+        for (; j < nA; j++) {
+            const float *r = rows + j * stride;
+            __m512 x0 = _mm512_maskz_loadu_ps(k0, r), x1 = _mm512_maskz_loadu_ps(k1, r + 16);
+            __m512 u = _mm512_set1_ps(wA[j]), p = _mm512_set1_ps(wB[j]);
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, x0)); a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, x1));
+            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, x0)); c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, x1));
+        }
+        for (; j < nB; j++) {
+            const float *r = rows + j * stride;
+            __m512 p = _mm512_set1_ps(wB[j]);
+            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k0, r)));
+            c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k1, r + 16)));
+        }
+        _mm512_mask_storeu_ps(accA, k0, a0); _mm512_mask_storeu_ps(accA + 16, k1, a1);
+        _mm512_mask_storeu_ps(accB, k0, c0); _mm512_mask_storeu_ps(accB + 16, k1, c1);
+        return;
+    }
+#endif
+    inh__att_acc_lt64(accA, wA, rows, stride, nA, m);
+    inh__att_acc_lt64(accB, wB, rows, stride, nB, m);
+}
 /* y[0..hs) (+)= sum over j < n of w[j] * rows[j*stride + i], 64 channels at a time */
 static inline void inh__att_wsum(float *INH__RESTRICT y, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
                                  size_t stride, int n, int hs, int add) {
@@ -1830,12 +1861,8 @@ static inline void inh__att_wsum2(float *INH__RESTRICT yA, float *INH__RESTRICT 
     for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
         int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;
         float acc[INH__ATT_J], accB[INH__ATT_J];
-        if (m < INH__ATT_J) {   /* (short chains: no loads to share) */
-            inh__att_wsum(yA + i0, wA, rows + i0, stride, nA, m, add);
-            inh__att_wsum(yB + i0, wB, rows + i0, stride, nB, m, add);
-            continue;
-        }
-        inh__att_acc64x2(acc, accB, wA, wB, rows + i0, stride, nA, nB);
+        if (m < INH__ATT_J) inh__att_acc_lt64x2(acc, accB, wA, wB, rows + i0, stride, nA, nB, m);
+        else inh__att_acc64x2(acc, accB, wA, wB, rows + i0, stride, nA, nB);
         for (int l = 0; l < m; l++) yA[i0 + l] = add ? yA[i0 + l] + acc[l] : acc[l];
         for (int l = 0; l < m; l++) yB[i0 + l] = add ? yB[i0 + l] + accB[l] : accB[l];
     }
