@@ -9,6 +9,7 @@
        INHERITUNE_STATIC        all functions static to that translation unit
        INH_NO_THREADS           no POSIX threads: every kernel runs on the calling thread
        INH_MALLOC(n) INH_REALLOC(p,n) INH_FREE(p)   allocator (define all three or none)
+       INH_BF16_DPBF16 1|0      bf16 matmuls on vdpbf16ps always / never (default: on AMD only)
 
    Errors: functions that can fail return 0 on success and -1 on failure; inh_error() then says
    what went wrong, naming the file and the problem. The library never ends the process on bad
@@ -29,8 +30,8 @@
    inh__attention_forward/backward); the fast packed matmul sits behind it and the plain *_cpu
    kernels beside it are the tested oracle. Results are bit-identical for any thread count.
    Mixed precision: with o.bf16 (or m.bf16) the matmuls take bf16-rounded operands and sum in
-   fp32 (AVX-512 BF16 dot products where the compiler targets them, emulated elsewhere);
-   weights, gradients and AdamW stay fp32.
+   fp32 (AVX-512 BF16 dot products where the compiler targets them and the CPU runs them fast,
+   the fp32 kernels on rounded operands elsewhere); weights, gradients and AdamW stay fp32.
 
    The file reads top to bottom like the pipeline it implements:
        utilities -> kernels (forward/backward pairs) -> model -> checkpoint formats ->
@@ -2477,10 +2478,12 @@ INH__FN void inh__fmm_pack_a(float *INH__RESTRICT ap, const float *a, ptrdiff_t 
    products summed in float32; weights, gradients and optimizer state stay float32. With
    AVX-512 BF16 the packed operands are pairs of bf16 in 32-bit words, (x[k], x[k+1]), and the
    micro-kernel (8 x 48, as the fp32 one) does two multiply-adds per lane per vdpbf16ps: twice
-   the fp32 rate. A is packed too (converted block by block), K blocks are 2*KC long (a bf16
-   panel is half the bytes), odd K is padded with a zero. Elsewhere the fp32 kernels run on
-   operands rounded while packing: the same numbers up to summation order, no speed-up.
-   (vdpbf16ps treats subnormal inputs as zero; the rounding elsewhere keeps them.) */
+   the fp32 rate where the CPU issues it as fast as an FMA (AMD Zen 4/5; see inh__bmm_mode for
+   Intel). A is packed too (converted block by block), K blocks are 2*KC long (a bf16 panel is
+   half the bytes), odd K is padded with a zero. Elsewhere the fp32 kernels run on operands
+   rounded while packing (B) or copied rounded (rows of A): the same numbers up to summation
+   order, at about the fp32 speed. (vdpbf16ps treats subnormal inputs as zero; the rounding
+   elsewhere keeps them.) */
 INH__FN float inh__bf16_round(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
