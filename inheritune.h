@@ -2320,6 +2320,24 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
     }
     INH__FMM_FINISH
 }
+/* the same for a tile at most 32 columns wide (the last panel when Nc is 32 past a multiple of
+   48, as C = 128 or 512): the third column of registers, which would only multiply the zero
+   padding, is skipped (c02..c72 stay zero); each element's sum is the same as above */
+INH__FN void inh__fmm_kernel32(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
+                               const inh__fmm_tile *o, float *tmp) {
+    INH__FMM_START(float)
+    ptrdiff_t off = 0;
+    for (int k = 0; k < kc; k++, off += acs, bp += 48) {
+        __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16), t;
+#define INH__FMM_ROW(i)                                                                   \
+        t = _mm512_set1_ps(a##i[off]);                                                    \
+        c##i##0 = _mm512_fmadd_ps(t, b0, c##i##0); c##i##1 = _mm512_fmadd_ps(t, b1, c##i##1);
+        INH__FMM_ROW(0) INH__FMM_ROW(1) INH__FMM_ROW(2) INH__FMM_ROW(3)
+        INH__FMM_ROW(4) INH__FMM_ROW(5) INH__FMM_ROW(6) INH__FMM_ROW(7)
+#undef INH__FMM_ROW
+    }
+    INH__FMM_FINISH
+}
 
 #elif defined(INH__FMM_AVX2)
 /* acc (6 x 16) = A (6 rows) @ bp (kc x 16, packed); see the AVX-512 kernel */
@@ -2744,6 +2762,11 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
                             o.bias = !o.add && g->bias ? g->bias + j : NULL;
 #ifdef INH__BMM
                             if (native) inh__bmm_kernel(ks, (const uint32_t *)ap + aoff, ars, acs, (const uint32_t *)bp + (size_t)jp * ks * NR, &o, tmp);
+                            else
+#endif
+#if defined(INH__FMM_AVX512)
+                            if (o.nr <= 32)
+                                inh__fmm_kernel32(ks, (packed || g->bf16 ? ap : asrc) + aoff, ars, acs, bp + (size_t)jp * ks * NR, &o, tmp);
                             else
 #endif
                             inh__fmm_kernel(ks, (packed || g->bf16 ? ap : asrc) + aoff, ars, acs, bp + (size_t)jp * ks * NR, &o, tmp);
