@@ -9,6 +9,7 @@
        INHERITUNE_STATIC        all functions static to that translation unit
        INH_NO_THREADS           no POSIX threads: every kernel runs on the calling thread
        INH_MALLOC(n) INH_REALLOC(p,n) INH_FREE(p)   allocator (define all three or none)
+       INH_BF16_DPBF16 1|0      bf16 matmuls on vdpbf16ps always / never (default: on AMD only)
 
    Errors: functions that can fail return 0 on success and -1 on failure; inh_error() then says
    what went wrong, naming the file and the problem. The library never ends the process on bad
@@ -32,8 +33,8 @@
    inh__matmul_* / inh__attention_*, and the plain *_cpu kernels beside them are their oracle.
    Results are bit-identical for any thread count.
    Mixed precision: with o.bf16 (or m.bf16) the matmuls take bf16-rounded operands and sum in
-   fp32 (AVX-512 BF16 dot products where the compiler targets them, emulated elsewhere);
-   weights, gradients and AdamW stay fp32.
+   fp32 (AVX-512 BF16 dot products where the compiler targets them and the CPU runs them fast,
+   the fp32 kernels on rounded operands elsewhere); weights, gradients and AdamW stay fp32.
 
    The file reads top to bottom like the pipeline it implements:
        utilities -> kernels (forward/backward pairs) -> the CPU backend -> model -> checkpoint formats ->
@@ -1731,8 +1732,21 @@ INH__FN void inh__att_tr_init(inh__att_tr *s, int T, int hs) {
     s->vt = s->kt ? s->kt + (size_t)hs * s->Tp : NULL;
 }
 /* K (which 1) or V (which 2) of head h of one sequence, transposed */
+#if defined(__AVX512F__)
+static inline void inh__tr16(__m512 *r);   /* (with the matmul's packing, below) */
+#endif
 INH__FN void inh__att_tr_load(inh__att_tr *s, const float *base, int T, int C, int h, int hs, int which, float *dst) {
-    for (int t = 0; t < T; t++) {
+    int t = 0;
+#if defined(__AVX512F__)
+    for (; t + 16 <= T && hs % 16 == 0; t += 16)   /* 16 x 16 blocks transposed in registers */
+        for (int i0 = 0; i0 < hs; i0 += 16) {
+            __m512 r[16];
+            for (int e = 0; e < 16; e++) r[e] = _mm512_loadu_ps(base + (size_t)(t + e) * 3 * C + which * C + h * hs + i0);
+            inh__tr16(r);
+            for (int e = 0; e < 16; e++) _mm512_storeu_ps(dst + (size_t)(i0 + e) * s->Tp + t, r[e]);
+        }
+#endif
+    for (; t < T; t++) {
         const float *x = base + (size_t)t * 3 * C + which * C + h * hs;
         for (int i = 0; i < hs; i++) dst[(size_t)i * s->Tp + t] = x[i];
     }
@@ -1768,6 +1782,57 @@ static inline void inh__att_acc64(float *INH__RESTRICT acc, const float *INH__RE
     }
 #endif
 }
+/* two rows at once, each summed exactly as inh__att_acc64 sums it (accA from wA over nA terms,
+   accB from wB over nB >= nA terms): the loads of rows are shared, which halves the traffic per
+   FMA (one row's kernel is bound by loads) */
+static inline void inh__att_acc64x2(float *INH__RESTRICT accA, float *INH__RESTRICT accB, const float *INH__RESTRICT wA,
+                                    const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int nA, int nB) {
+#if defined(__AVX512F__)
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    __m512 c0 = a0, c1 = a0, c2 = a0, c3 = a0, d0 = a0, d1 = a0, d2 = a0, d3 = a0;   /* row B's a and b */
+    int j = 0;
+    for (; j + 2 <= nA; j += 2) {
+        const float *r = rows + j * stride, *r2 = r + stride;
+        __m512 u = _mm512_set1_ps(wA[j]), v = _mm512_set1_ps(wA[j + 1]), x;
+        __m512 p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]);
+        x = _mm512_loadu_ps(r); a0 = _mm512_fmadd_ps(u, x, a0); c0 = _mm512_fmadd_ps(p, x, c0);
+        x = _mm512_loadu_ps(r + 16); a1 = _mm512_fmadd_ps(u, x, a1); c1 = _mm512_fmadd_ps(p, x, c1);
+        x = _mm512_loadu_ps(r + 32); a2 = _mm512_fmadd_ps(u, x, a2); c2 = _mm512_fmadd_ps(p, x, c2);
+        x = _mm512_loadu_ps(r + 48); a3 = _mm512_fmadd_ps(u, x, a3); c3 = _mm512_fmadd_ps(p, x, c3);
+        x = _mm512_loadu_ps(r2); b0 = _mm512_fmadd_ps(v, x, b0); d0 = _mm512_fmadd_ps(q, x, d0);
+        x = _mm512_loadu_ps(r2 + 16); b1 = _mm512_fmadd_ps(v, x, b1); d1 = _mm512_fmadd_ps(q, x, d1);
+        x = _mm512_loadu_ps(r2 + 32); b2 = _mm512_fmadd_ps(v, x, b2); d2 = _mm512_fmadd_ps(q, x, d2);
+        x = _mm512_loadu_ps(r2 + 48); b3 = _mm512_fmadd_ps(v, x, b3); d3 = _mm512_fmadd_ps(q, x, d3);
+    }
+    if (j < nA) {
+        const float *r = rows + j * stride;
+        __m512 u = _mm512_set1_ps(wA[j]);
+        a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
+        a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
+    }
+    _mm512_storeu_ps(accA, _mm512_add_ps(a0, b0)); _mm512_storeu_ps(accA + 16, _mm512_add_ps(a1, b1));
+    _mm512_storeu_ps(accA + 32, _mm512_add_ps(a2, b2)); _mm512_storeu_ps(accA + 48, _mm512_add_ps(a3, b3));
+    for (; j + 2 <= nB; j += 2) {
+        const float *r = rows + j * stride, *r2 = r + stride;
+        __m512 p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]);
+        c0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r), c0); c1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 16), c1);
+        c2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 32), c2); c3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 48), c3);
+        d0 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2), d0); d1 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 16), d1);
+        d2 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 32), d2); d3 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 48), d3);
+    }
+    if (j < nB) {
+        const float *r = rows + j * stride;
+        __m512 p = _mm512_set1_ps(wB[j]);
+        c0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r), c0); c1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 16), c1);
+        c2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 32), c2); c3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 48), c3);
+    }
+    _mm512_storeu_ps(accB, _mm512_add_ps(c0, d0)); _mm512_storeu_ps(accB + 16, _mm512_add_ps(c1, d1));
+    _mm512_storeu_ps(accB + 32, _mm512_add_ps(c2, d2)); _mm512_storeu_ps(accB + 48, _mm512_add_ps(c3, d3));
+#else
+    inh__att_acc64(accA, wA, rows, stride, nA);
+    inh__att_acc64(accB, wB, rows, stride, nB);
+#endif
+}
 /* row[j] = x . mt[:, j] for j < n (mt: hs rows of Tp floats, Tp a multiple of 64) */
 static inline void inh__att_dots(const float *INH__RESTRICT x, const float *INH__RESTRICT mt, int Tp, int n, int hs,
                                  float *INH__RESTRICT row) {
@@ -1778,6 +1843,74 @@ static inline void inh__att_dots(const float *INH__RESTRICT x, const float *INH_
         for (int l = 0; l < e; l++) row[j + l] = acc[l];
     }
 }
+/* acc[l] = sum over j < n, in order of j, of w[j] * rows[j*stride + l] for l < m < 64, each
+   product rounded before it is added (what the plain loop below compiles to without FP
+   contraction, GCC's default under -std=c99); AVX-512: m lanes in up to 4 registers, the rest
+   masked off, so the sums stay in registers rather than going through memory at every j */
+static inline void inh__att_acc_lt64(float *INH__RESTRICT acc, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
+                                     size_t stride, int n, int m) {
+#if defined(__AVX512F__)
+    __mmask16 k[4];
+    for (int v = 0; v < 4; v++) {
+        int left = m - 16 * v;
+        k[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+    }
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    if (m <= 32)
+        for (int j = 0; j < n; j++) {
+            const float *r = rows + j * stride;
+            __m512 u = _mm512_set1_ps(w[j]);
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[0], r)));
+            a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[1], r + 16)));
+        }
+    else
+        for (int j = 0; j < n; j++) {
+            const float *r = rows + j * stride;
+            __m512 u = _mm512_set1_ps(w[j]);
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[0], r)));
+            a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[1], r + 16)));
+            a2 = _mm512_add_ps(a2, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[2], r + 32)));
+            a3 = _mm512_add_ps(a3, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[3], r + 48)));
+        }
+    _mm512_mask_storeu_ps(acc, k[0], a0); _mm512_mask_storeu_ps(acc + 16, k[1], a1);
+    _mm512_mask_storeu_ps(acc + 32, k[2], a2); _mm512_mask_storeu_ps(acc + 48, k[3], a3);
+#else
+    for (int l = 0; l < m; l++) acc[l] = 0.0f;
+    for (int j = 0; j < n; j++)
+        for (int l = 0; l < m; l++) acc[l] += w[j] * rows[j * stride + l];
+#endif
+}
+/* two outputs at once, each exactly as inh__att_acc_lt64 sums it (nA <= nB): the two chains of
+   dependent adds run side by side */
+static inline void inh__att_acc_lt64x2(float *INH__RESTRICT accA, float *INH__RESTRICT accB, const float *INH__RESTRICT wA,
+                                       const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int nA, int nB, int m) {
+#if defined(__AVX512F__)
+    if (m <= 32) {
+        __mmask16 k0 = m >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << m) - 1), k1 = m <= 16 ? (__mmask16)0 : (__mmask16)((1u << (m - 16)) - 1);
+        if (m == 32) k1 = (__mmask16)0xFFFF;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
+        int j = 0;
+        for (; j < nA; j++) {
+            const float *r = rows + j * stride;
+            __m512 x0 = _mm512_maskz_loadu_ps(k0, r), x1 = _mm512_maskz_loadu_ps(k1, r + 16);
+            __m512 u = _mm512_set1_ps(wA[j]), p = _mm512_set1_ps(wB[j]);
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, x0)); a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, x1));
+            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, x0)); c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, x1));
+        }
+        for (; j < nB; j++) {
+            const float *r = rows + j * stride;
+            __m512 p = _mm512_set1_ps(wB[j]);
+            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k0, r)));
+            c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k1, r + 16)));
+        }
+        _mm512_mask_storeu_ps(accA, k0, a0); _mm512_mask_storeu_ps(accA + 16, k1, a1);
+        _mm512_mask_storeu_ps(accB, k0, c0); _mm512_mask_storeu_ps(accB + 16, k1, c1);
+        return;
+    }
+#endif
+    inh__att_acc_lt64(accA, wA, rows, stride, nA, m);
+    inh__att_acc_lt64(accB, wB, rows, stride, nB, m);
+}
 /* y[0..hs) (+)= sum over j < n of w[j] * rows[j*stride + i], 64 channels at a time */
 static inline void inh__att_wsum(float *INH__RESTRICT y, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
                                  size_t stride, int n, int hs, int add) {
@@ -1785,23 +1918,68 @@ static inline void inh__att_wsum(float *INH__RESTRICT y, const float *INH__RESTR
         int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;
         float acc[INH__ATT_J];
         if (m == INH__ATT_J) inh__att_acc64(acc, w, rows + i0, stride, n);
-        else {
-            for (int l = 0; l < m; l++) acc[l] = 0.0f;
-            for (int j = 0; j < n; j++)
-                for (int l = 0; l < m; l++) acc[l] += w[j] * rows[j * stride + i0 + l];
-        }
+        else inh__att_acc_lt64(acc, w, rows + i0, stride, n, m);
         for (int l = 0; l < m; l++) y[i0 + l] = add ? y[i0 + l] + acc[l] : acc[l];
     }
 }
 
+/* inh__att_dots for two vectors xA, xB against the same mt, nA <= nB */
+static inline void inh__att_dots2(const float *INH__RESTRICT xA, const float *INH__RESTRICT xB, const float *INH__RESTRICT mt, int Tp,
+                                  int nA, int nB, int hs, float *INH__RESTRICT rowA, float *INH__RESTRICT rowB) {
+    for (int j = 0; j < nB; j += INH__ATT_J) {
+        float acc[INH__ATT_J], accB[INH__ATT_J];
+        inh__att_acc64x2(acc, accB, xA, xB, mt + j, (size_t)Tp, hs, hs);
+        int eA = nA - j < INH__ATT_J ? nA - j : INH__ATT_J, eB = nB - j < INH__ATT_J ? nB - j : INH__ATT_J;
+        for (int l = 0; l < eA; l++) rowA[j + l] = acc[l];
+        for (int l = 0; l < eB; l++) rowB[j + l] = accB[l];
+    }
+}
+/* inh__att_wsum for two outputs over the same rows, nA <= nB terms */
+static inline void inh__att_wsum2(float *INH__RESTRICT yA, float *INH__RESTRICT yB, const float *INH__RESTRICT wA, const float *INH__RESTRICT wB,
+                                  const float *INH__RESTRICT rows, size_t stride, int nA, int nB, int hs, int add) {
+    for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
+        int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;
+        float acc[INH__ATT_J], accB[INH__ATT_J];
+        if (m < INH__ATT_J) inh__att_acc_lt64x2(acc, accB, wA, wB, rows + i0, stride, nA, nB, m);
+        else inh__att_acc64x2(acc, accB, wA, wB, rows + i0, stride, nA, nB);
+        for (int l = 0; l < m; l++) yA[i0 + l] = add ? yA[i0 + l] + acc[l] : acc[l];
+        for (int l = 0; l < m; l++) yB[i0 + l] = add ? yB[i0 + l] + accB[l] : accB[l];
+    }
+}
+
 /* softmax row t of head h: row[0..t] = softmax(q_t . k_t2 * scale); kt NULL: plain dot products */
+static inline void inh__att_softmax(float *row, int t, float scale);
 static inline void inh__att_row(const float *base, const inh__att_tr *s, int t, int h, int hs, int C, float scale, float *row) {
     const float *q = base + (size_t)t * 3 * C + h * hs;
     if (s->kt) inh__att_dots(q, s->kt, s->Tp, t + 1, hs, row);
     else
         for (int t2 = 0; t2 <= t; t2++) row[t2] = inh__dot(q, base + (size_t)t2 * 3 * C + C + h * hs, hs);
+    inh__att_softmax(row, t, scale);
+}
+/* rows t and t+1 at once (the same bits as two calls of inh__att_row); needs s->kt */
+static inline void inh__att_row2(const float *base, const inh__att_tr *s, int t, int h, int hs, int C, float scale,
+                                 float *row, float *row2) {
+    const float *q = base + (size_t)t * 3 * C + h * hs;
+    inh__att_dots2(q, q + 3 * C, s->kt, s->Tp, t + 1, t + 2, hs, row, row2);
+    inh__att_softmax(row, t, scale);
+    inh__att_softmax(row2, t + 1, scale);
+}
+/* row[0..t] = softmax(row[0..t] * scale) */
+static inline void inh__att_softmax(float *row, int t, float scale) {
     float mx = -INFINITY;
-    for (int t2 = 0; t2 <= t; t2++) {
+    int t2 = 0;
+#if defined(__AVX512F__)
+    /* the same products and the same maximum (NaNs skipped: vmaxps keeps its second operand);
+       only the sign of a zero maximum may differ, and exp maps x - 0 and x + 0 alike */
+    __m512 vm = _mm512_set1_ps(-INFINITY), vsc = _mm512_set1_ps(scale);
+    for (; t2 + 16 <= t + 1; t2 += 16) {
+        __m512 x = _mm512_mul_ps(_mm512_loadu_ps(row + t2), vsc);
+        _mm512_storeu_ps(row + t2, x);
+        vm = _mm512_max_ps(x, vm);
+    }
+    mx = _mm512_reduce_max_ps(vm);
+#endif
+    for (; t2 <= t; t2++) {
         row[t2] *= scale;
         if (row[t2] > mx) mx = row[t2];
     }
@@ -1820,9 +1998,20 @@ static void inh__att_fwd_bh(void *p, int lo, int hi) {
         if (s.kt) inh__att_tr_load(&s, base, T, C, h, hs, 1, s.kt);
         for (int t = 0; t < T; t++) {
             float *row = a->att ? a->att + ((size_t)bh * T + t) * T : a->rows + (size_t)bh * 2 * T;
+            float *out = a->out + ((size_t)b * T + t) * C + h * hs;
+            if (s.kt && t + 1 < T) {   /* rows t and t+1 (the next row of att, or the second half of rows) */
+                inh__att_row2(base, &s, t, h, hs, C, a->scale, row, row + T);
+                if (a->att) {
+                    for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
+                    for (int t2 = t + 2; t2 < T; t2++) row[T + t2] = 0.0f;
+                }
+                inh__att_wsum2(out, out + C, row, row + T, base + 2 * C + h * hs, (size_t)C3, t + 1, t + 2, hs, 0);
+                t++;
+                continue;
+            }
             inh__att_row(base, &s, t, h, hs, C, a->scale, row);
             if (a->att) for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0.0f;
-            inh__att_wsum(a->out + ((size_t)b * T + t) * C + h * hs, row, base + 2 * C + h * hs, (size_t)C3, t + 1, hs, 0);
+            inh__att_wsum(out, row, base + 2 * C + h * hs, (size_t)C3, t + 1, hs, 0);
         }
     }
     INH_FREE(s.kt);
@@ -1850,6 +2039,29 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
             for (int r = 0; r < nr; r++) {
                 int t = t0 + r;
                 float *row, *drow;
+                if (r + 1 < nr && s.kt && (blk || a->att)) {   /* rows t and t+1 at once: the same bits */
+                    float *row2, *drow2;
+                    if (a->att) {
+                        row = a->att + ((size_t)bh * T + t) * T; row2 = row + T;
+                        drow = a->datt + ((size_t)bh * T + t) * T; drow2 = drow + T;
+                    } else {
+                        row = blk + (size_t)r * s.Tp; row2 = row + s.Tp;
+                        drow = blk + (size_t)(R + r) * s.Tp; drow2 = drow + s.Tp;
+                        inh__att_row2(base, &s, t, h, hs, C, a->scale, row, row2);
+                    }
+                    const float *d = a->dout + ((size_t)b * T + t) * C + h * hs;
+                    inh__att_dots2(d, d + C, s.vt, s.Tp, t + 1, t + 2, hs, drow, drow2);
+                    float sum = 0.0f, sum2 = 0.0f;   /* two chains side by side, each in the order of t2 */
+                    for (int t2 = 0; t2 <= t; t2++) { sum += row[t2] * drow[t2]; sum2 += row2[t2] * drow2[t2]; }
+                    sum2 += row2[t + 1] * drow2[t + 1];
+                    for (int t2 = 0; t2 <= t; t2++) drow[t2] = row[t2] * (drow[t2] - sum) * a->scale;
+                    for (int t2 = 0; t2 <= t + 1; t2++) drow2[t2] = row2[t2] * (drow2[t2] - sum2) * a->scale;
+                    float *dq = dbase + (size_t)t * C3 + h * hs;
+                    inh__att_wsum2(dq, dq + C3, drow, drow2, base + C + h * hs, (size_t)C3, t + 1, t + 2, hs, 1);
+                    P[r] = row; dS[r] = drow; P[r + 1] = row2; dS[r + 1] = drow2;
+                    r++;
+                    continue;
+                }
                 if (a->att) {
                     row = a->att + ((size_t)bh * T + t) * T;
                     drow = a->datt + ((size_t)bh * T + t) * T;
@@ -1883,6 +2095,15 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
             for (int t2 = 0; t2 < t0 + nr; t2++) {
                 int r0 = t2 > t0 ? t2 - t0 : 0;
                 float wp[INH__ATT_R], ws[INH__ATT_R];
+                if (t2 + 1 <= t0) {   /* keys t2 and t2+1 take every row of the block: share the loads */
+                    float wp2[INH__ATT_R], ws2[INH__ATT_R];
+                    for (int r = 0; r < nr; r++) { wp[r] = P[r][t2]; ws[r] = dS[r][t2]; wp2[r] = P[r][t2 + 1]; ws2[r] = dS[r][t2 + 1]; }
+                    float *dv = dbase + (size_t)t2 * C3 + 2 * C + h * hs, *dk = dbase + (size_t)t2 * C3 + C + h * hs;
+                    inh__att_wsum2(dv, dv + C3, wp, wp2, a->dout + ((size_t)b * T + t0) * C + h * hs, (size_t)C, nr, nr, hs, 1);
+                    inh__att_wsum2(dk, dk + C3, ws, ws2, base + (size_t)t0 * C3 + h * hs, (size_t)C3, nr, nr, hs, 1);
+                    t2++;
+                    continue;
+                }
                 for (int r = r0; r < nr; r++) { wp[r] = P[r][t2]; ws[r] = dS[r][t2]; }
                 inh__att_wsum(dbase + (size_t)t2 * C3 + 2 * C + h * hs, wp + r0, a->dout + ((size_t)b * T + t0 + r0) * C + h * hs,
                               (size_t)C, nr - r0, hs, 1);
@@ -2177,6 +2398,24 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
     }
     INH__FMM_FINISH
 }
+/* the same for a tile at most 32 columns wide (the last panel when Nc is 32 past a multiple of
+   48, as C = 128 or 512): the third column of registers, which would only multiply the zero
+   padding, is skipped (c02..c72 stay zero); each element's sum is the same as above */
+INH__FN void inh__fmm_kernel32(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
+                               const inh__fmm_tile *o, float *tmp) {
+    INH__FMM_START(float)
+    ptrdiff_t off = 0;
+    for (int k = 0; k < kc; k++, off += acs, bp += 48) {
+        __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16), t;
+#define INH__FMM_ROW(i)                                                                   \
+        t = _mm512_set1_ps(a##i[off]);                                                    \
+        c##i##0 = _mm512_fmadd_ps(t, b0, c##i##0); c##i##1 = _mm512_fmadd_ps(t, b1, c##i##1);
+        INH__FMM_ROW(0) INH__FMM_ROW(1) INH__FMM_ROW(2) INH__FMM_ROW(3)
+        INH__FMM_ROW(4) INH__FMM_ROW(5) INH__FMM_ROW(6) INH__FMM_ROW(7)
+#undef INH__FMM_ROW
+    }
+    INH__FMM_FINISH
+}
 
 #elif defined(INH__FMM_AVX2)
 /* acc (6 x 16) = A (6 rows) @ bp (kc x 16, packed); see the AVX-512 kernel */
@@ -2268,9 +2507,12 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
 }
 #endif
 
+INH__FN void inh__bf16_round_n(float *x, size_t n);   /* (the bf16 matmul, below) */
+
 /* Pack B rows [0,kc) x columns [0,nb) (element (k,j) at b[k*brs + j*bcs]) into panels of NR
-   columns, each kc x NR, k-major, columns past nb zero */
-INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t brs, ptrdiff_t bcs, int kc, int nb) {
+   columns, each kc x NR, k-major, columns past nb zero; rnd: rounded to bf16 on the way (each
+   piece while it is in L1) */
+INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t brs, ptrdiff_t bcs, int kc, int nb, int rnd) {
     enum { NR = INH__FMM_NR };
     for (int j0 = 0; j0 < nb; j0 += NR, bp += (size_t)kc * NR) {
         int nr = nb - j0 < NR ? nb - j0 : NR;
@@ -2284,13 +2526,14 @@ INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t 
                     memcpy(d, s, (size_t)nr * sizeof(float));
                     memset(d + nr, 0, (size_t)(NR - nr) * sizeof(float));
                 }
+                if (rnd) inh__bf16_round_n(d, (size_t)nr);
             }
             continue;
         }
         int k = 0;
 #if defined(INH__FMM_AVX512)
         if (brs == 1 && nr == NR)       /* columns of B contiguous (B = w^T): 16 x 16 transposes */
-            for (; k + 16 <= kc; k += 16)
+            for (; k + 16 <= kc; k += 16) {
                 for (int g = 0; g < NR; g += 16) {
                     const float *s = bj + g * bcs + k;
                     __m512 r[16];
@@ -2298,11 +2541,14 @@ INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t 
                     inh__tr16(r);
                     for (int e = 0; e < 16; e++) _mm512_store_ps(bp + (size_t)(k + e) * NR + g, r[e]);
                 }
+                if (rnd) inh__bf16_round_n(bp + (size_t)k * NR, (size_t)16 * NR);
+            }
 #endif
         for (; k < kc; k++) {
             float *d = bp + (size_t)k * NR;
             for (int j = 0; j < nr; j++) d[j] = bj[k * brs + j * bcs];
             for (int j = nr; j < NR; j++) d[j] = 0.0f;
+            if (rnd) inh__bf16_round_n(d, (size_t)nr);
         }
     }
 }
@@ -2328,10 +2574,12 @@ INH__FN void inh__fmm_pack_a(float *INH__RESTRICT ap, const float *a, ptrdiff_t 
    products summed in float32; weights, gradients and optimizer state stay float32. With
    AVX-512 BF16 the packed operands are pairs of bf16 in 32-bit words, (x[k], x[k+1]), and the
    micro-kernel (8 x 48, as the fp32 one) does two multiply-adds per lane per vdpbf16ps: twice
-   the fp32 rate. A is packed too (converted block by block), K blocks are 2*KC long (a bf16
-   panel is half the bytes), odd K is padded with a zero. Elsewhere the fp32 kernels run on
-   operands rounded while packing: the same numbers up to summation order, no speed-up.
-   (vdpbf16ps treats subnormal inputs as zero; the rounding elsewhere keeps them.) */
+   the fp32 rate where the CPU issues it as fast as an FMA (AMD Zen 4/5; see inh__bmm_mode for
+   Intel). A is packed too (converted block by block), K blocks are 2*KC long (a bf16 panel is
+   half the bytes), odd K is padded with a zero. Elsewhere the fp32 kernels run on operands
+   rounded while packing (B) or copied rounded (rows of A): the same numbers up to summation
+   order, at about the fp32 speed. (vdpbf16ps treats subnormal inputs as zero; the rounding
+   elsewhere keeps them.) */
 INH__FN float inh__bf16_round(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
@@ -2341,7 +2589,30 @@ INH__FN float inh__bf16_round(float f) {
     memcpy(&f, &u, 4);
     return f;
 }
-INH__FN void inh__bf16_round_n(float *x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = inh__bf16_round(x[i]); }
+#if defined(INH__FMM_AVX512)
+/* 16 floats rounded as inh__bf16_round does (NaN quieted, subnormals kept), in integer ops */
+static inline __m512 inh__bf16_round16(__m512 x) {
+    __m512i u = _mm512_castps_si512(x);
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1))));
+    r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
+    return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u)));
+}
+#endif
+/* dst[i] = bf16 rounding of src[i], i < n (dst may be src) */
+INH__FN void inh__bf16_round_to(float *dst, const float *src, size_t n) {
+    size_t i = 0;
+#if defined(INH__FMM_AVX512)
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, inh__bf16_round16(_mm512_loadu_ps(src + i)));
+    if (i < n) {
+        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(dst + i, m, inh__bf16_round16(_mm512_maskz_loadu_ps(m, src + i)));
+    }
+#else
+    for (; i < n; i++) dst[i] = inh__bf16_round(src[i]);
+#endif
+}
+INH__FN void inh__bf16_round_n(float *x, size_t n) { inh__bf16_round_to(x, x, n); }
 
 typedef struct {
     int M, Nc, K;
@@ -2351,7 +2622,7 @@ typedef struct {
     ptrdiff_t crs;
     const float *bias;              /* (Nc), added once, or NULL */
     int add;                        /* 1: C += A@B; 0: C = A@B + bias */
-    int bf16;                       /* 1: A and B rounded to bf16 (see above) */
+    int bf16;                       /* A and B rounded to bf16 (see above): 1 fp32 kernels, 2 vdpbf16ps kernels */
     int tr, tc;                     /* thread grid: tr row strips x tc column ranges */
     float *buf;                     /* pack space, per slot INH__FMM_SLOT floats */
 } inh__fmm_args;
@@ -2472,6 +2743,28 @@ INH__FN void inh__bmm_kernel(int kw, const uint32_t *a, ptrdiff_t ars, ptrdiff_t
 #undef INH__FMM_FINISH
 #undef INH__FMM_START
 
+/* Which kernels a bf16 product runs on. vdpbf16ps does two multiply-adds per lane, but what it
+   costs differs by CPU: on Intel's AVX-512 BF16 cores (Cooper Lake to Emerald Rapids) one takes
+   the issue slots of four fp32 FMAs (measured on Emerald Rapids, model 207: one per 2 cycles
+   against two FMAs a cycle), so there the fp32 kernels on rounded operands are faster (0.6x of
+   the fp32 rate with vdpbf16ps, about 0.95x without); on AMD (Zen 4, Zen 5: 1.65x the fp32 step
+   measured) it is the fast path. INH_BF16_DPBF16 (1 or 0) overrides the choice at compile time.
+   The choice depends on the machine alone, so bits are still the same for any thread count.
+   bf16: 0 fp32, 1 bf16 on this machine's faster kernels, 2 bf16 on the fp32 kernels, 3 bf16 on
+   the vdpbf16ps kernels where they are compiled (else 2); returns inh__fmm_args.bf16. */
+INH__FN int inh__bmm_mode(int bf16) {
+    if (!bf16) return 0;
+#ifdef INH__BMM
+    if (bf16 == 3) return 2;
+#if defined(INH_BF16_DPBF16)
+    if (bf16 == 1 && INH_BF16_DPBF16) return 2;
+#else
+    if (bf16 == 1 && __builtin_cpu_is("amd")) return 2;
+#endif
+#endif
+    return 1;
+}
+
 /* One thread's share of a product: its row strips x column panels, block by block. fp32 (and
    emulated bf16): B packed per K block, A read in place when its rows are contiguous in k, else
    packed. Native bf16: both packed as bf16 pairs, K blocks of up to 2*KW starting at even k, so
@@ -2480,7 +2773,7 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
     enum { MR = INH__FMM_MR, NR = INH__FMM_NR, NCP = INH__FMM_NCP };
     const inh__fmm_args *g = (const inh__fmm_args *)p;
 #ifdef INH__BMM
-    const int native = g->bf16;
+    const int native = g->bf16 == 2;
 #else
     const int native = 0;
 #endif
@@ -2514,12 +2807,11 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
                 else
 #endif
                 {
-                    inh__fmm_pack_b(bp, bsrc, g->brs, g->bcs, kc, nb);
-                    if (g->bf16) inh__bf16_round_n(bp, (size_t)kc * pn * NR);
+                    inh__fmm_pack_b(bp, bsrc, g->brs, g->bcs, kc, nb, g->bf16);
                 }
                 for (int ib = i_lo; ib < i_hi; ib += INH__FMM_MC) {
                     int mb = i_hi - ib < INH__FMM_MC ? i_hi - ib : INH__FMM_MC;
-                    int packed = g->acs != 1 || g->bf16;   /* else A is read where it lies (native implies bf16) */
+                    int packed = g->acs != 1;   /* else A is read where it lies, or a rounded copy of it (bf16) */
                     ptrdiff_t ars = g->ars, acs = g->acs, strip;      /* strip: from one MR-row strip to the next */
                     asrc = g->a + ib * g->ars + k0 * g->acs;
 #ifdef INH__BMM
@@ -2530,8 +2822,11 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
                         inh__fmm_pack_a(ap, asrc, g->ars, g->acs, kc, mb);
                         if (g->bf16) inh__bf16_round_n(ap, (size_t)kc * ((mb + MR - 1) / MR) * MR);
                         ars = 1; acs = MR;
+                    } else if (g->bf16) {   /* rows rounded into ap, kc apart, read as rows */
+                        for (int i = 0; i < mb; i++) inh__bf16_round_to(ap + (size_t)i * kc, asrc + i * g->ars, (size_t)kc);
+                        ars = kc;
                     }
-                    strip = native ? MR * ars : packed ? (ptrdiff_t)MR * kc : MR * g->ars;
+                    strip = packed && !native ? (ptrdiff_t)MR * kc : MR * ars;
                     for (int i0 = ib; i0 < ib + mb; i0 += MR) {
                         inh__fmm_tile o;
                         ptrdiff_t aoff = (i0 - ib) / MR * strip;
@@ -2547,7 +2842,12 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
                             if (native) inh__bmm_kernel(ks, (const uint32_t *)ap + aoff, ars, acs, (const uint32_t *)bp + (size_t)jp * ks * NR, &o, tmp);
                             else
 #endif
-                            inh__fmm_kernel(ks, (packed ? ap : asrc) + aoff, ars, acs, bp + (size_t)jp * ks * NR, &o, tmp);
+#if defined(INH__FMM_AVX512)
+                            if (o.nr <= 32)
+                                inh__fmm_kernel32(ks, (packed || g->bf16 ? ap : asrc) + aoff, ars, acs, bp + (size_t)jp * ks * NR, &o, tmp);
+                            else
+#endif
+                            inh__fmm_kernel(ks, (packed || g->bf16 ? ap : asrc) + aoff, ars, acs, bp + (size_t)jp * ks * NR, &o, tmp);
                         }
                     }
                 }
@@ -2640,7 +2940,7 @@ INH__FN void inh__mm_forward_packed(float *out, const float *inp, const float *w
     g.b = w; g.brs = 1; g.bcs = C;
     g.c = out; g.crs = OC;
     g.bias = bias;
-    g.bf16 = bf16;
+    g.bf16 = inh__bmm_mode(bf16);
     if (!inh__fmm_run(&g, nt)) inh__matmul_forward_cpu(out, inp, w, bias, N, C, OC, nt);
 }
 INH__FN void inh__matmul_forward_fast(float *out, const float *inp, const float *w, const float *bias,
@@ -2680,7 +2980,7 @@ INH__FN void inh__mm_backward_packed(float *dinp, float *dw, float *dbias, const
         g.b = w; g.brs = C; g.bcs = 1;
         g.c = dinp; g.crs = C;
         g.add = 1;
-        g.bf16 = bf16;
+        g.bf16 = inh__bmm_mode(bf16);
         if (!inh__fmm_run(&g, nt)) inh__matmul_backward_cpu(dinp, NULL, NULL, dout, inp, w, N, C, OC, nt);
     }
     if (dw) {
@@ -2690,7 +2990,7 @@ INH__FN void inh__mm_backward_packed(float *dinp, float *dw, float *dbias, const
         g.b = inp; g.brs = C; g.bcs = 1;
         g.c = dw; g.crs = C;
         g.add = 1;
-        g.bf16 = bf16;
+        g.bf16 = inh__bmm_mode(bf16);
         if (!inh__fmm_run(&g, nt)) inh__matmul_backward_cpu(NULL, dw, NULL, dout, inp, w, N, C, OC, nt);
     }
     if (dbias) {

@@ -9,7 +9,10 @@
 
    (OpenBLAS 0.3.21 does not recognise Zen 5 and falls back to its AVX2 kernels unless told
    OPENBLAS_CORETYPE=SkylakeX.) Flags: --rows N (default 256 = B*T, 4*64), --threads N,
-   --no-ref (skip the slow reference kernel), --reps N.
+   --no-ref (skip the slow reference kernel), --reps N, --model tiny|small|124m: the matmuls of
+   another shape of bench/vs_pytorch.sh (tiny: 4 layers, C=128, vocabulary 257 padded to 384,
+   rows 2048 = 16*128; small: 6 layers, C=384, vocabulary 50304 padded, rows 2048 = 8*256;
+   --rows still overrides the rows).
    Layouts: fwd  out (N,OC) = inp (N,C) @ w^T (+ bias; OpenBLAS is timed without the bias pass)
             dinp dinp (N,C) += dout (N,OC) @ w
             dw   dw (OC,C) += dout^T @ inp        (dbias is not a matmul and is left out) */
@@ -88,22 +91,28 @@ static float *randv(inh_rng *r, size_t n) {
 }
 
 int main(int argc, char **argv) {
-    int N = 256, nt = 1, reps = 5, no_ref = 0, have_blas = 0;
+    int N = 0, nt = 1, reps = 5, no_ref = 0, have_blas = 0, C0 = 768, L = 12, Vp = 50304;
+    const char *model = "124m";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rows") && i + 1 < argc) N = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) nt = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-ref")) no_ref = 1;
-        else { fprintf(stderr, "usage: %s [--rows N] [--threads N] [--reps N] [--no-ref]\n", argv[0]); return 1; }
+        else { fprintf(stderr, "usage: %s [--rows N] [--threads N] [--reps N] [--no-ref] [--model tiny|small|124m]\n", argv[0]); return 1; }
     }
+    if (!strcmp(model, "tiny")) { C0 = 128; L = 4; Vp = 384; if (!N) N = 2048; }
+    else if (!strcmp(model, "small")) { C0 = 384; L = 6; if (!N) N = 2048; }
+    else if (strcmp(model, "124m")) { fprintf(stderr, "--model: tiny, small or 124m, not %s\n", model); return 1; }
+    if (!N) N = 256;
     if (N < 1 || nt < 1 || reps < 1 || reps > 64) { fprintf(stderr, "bad flag value\n"); return 1; }
 #ifdef WITH_BLAS
     have_blas = 1;
     openblas_set_num_threads(nt);
 #endif
-    /* GPT-2 124M: C = 768, V padded to 50304; per layer qkv, attproj, fc, fcproj; then the LM head */
-    static const struct { const char *name; int C, OC, per_step; } shp[] = {
-        {"qkv", 768, 2304, 12}, {"attproj", 768, 768, 12}, {"fc", 768, 3072, 12}, {"fcproj", 3072, 768, 12}, {"lm_head", 768, 50304, 1}};
+    /* per layer qkv, attproj, fc, fcproj; then the LM head (GPT-2 124M: C = 768, V padded to 50304) */
+    const struct { const char *name; int C, OC, per_step; } shp[] = {
+        {"qkv", C0, 3 * C0, L}, {"attproj", C0, C0, L}, {"fc", C0, 4 * C0, L}, {"fcproj", 4 * C0, C0, L}, {"lm_head", C0, Vp, 1}};
     enum { NS = sizeof shp / sizeof shp[0] };
     size_t mx_in = 0, mx_w = 0, mx_out = 0;
     for (int s = 0; s < NS; s++) {
@@ -118,10 +127,10 @@ int main(int argc, char **argv) {
     b.inp = randv(&rng, mx_in); b.dinp = randv(&rng, mx_in);
     b.w = randv(&rng, mx_w); b.dw = randv(&rng, mx_w);
     b.out = randv(&rng, mx_out); b.dout = randv(&rng, mx_out);
-    float *bias = randv(&rng, 50304);
+    float *bias = randv(&rng, (size_t)(Vp > 4 * C0 ? Vp : 4 * C0));
     b.N = N; b.nt = nt;
 
-    printf("matmul, GPT-2 124M shapes, N = %d rows, %d thread%s, median of %d; GFLOP/s (2*N*C*OC per call)\n", N, nt,
+    printf("matmul, %s shapes, N = %d rows, %d thread%s, median of %d; GFLOP/s (2*N*C*OC per call)\n", model, N, nt,
            nt == 1 ? "" : "s", reps);
     printf("%-8s %5s %6s %-5s %10s %10s %10s %10s %10s %10s\n", "shape", "C", "OC", "", "reference", "fast", "openblas", "bf16", "fast/blas", "bf16/fast");
     double step[NIMPL] = {0, 0, 0, 0};
@@ -143,7 +152,7 @@ int main(int argc, char **argv) {
             printf(" %10.3f\n", sec[FAST] / sec[BF16]);
         }
     }
-    printf("whole step matmul floor (12 layers x 4 matmuls x fwd+dinp+dw, plus the LM head):\n");
+    printf("whole step matmul floor (%d layers x 4 matmuls x fwd+dinp+dw, plus the LM head):\n", L);
     for (int im = 0; im < NIMPL; im++)
         if (step[im] > 0) printf("  %-10s %8.3f s\n", impl_name[im], step[im]);
     if (step[BLAS] > 0) printf("  fast/openblas speed ratio %.3f\n", step[BLAS] / step[FAST]);

@@ -4,8 +4,9 @@
 # AdamW foreach, clipping) take turns, REPEATS times each (default 3); the table gives medians.
 # PyTorch runs tuned, as a careful user would run it on this machine: OpenBLAS as the system BLAS
 # (Debian's torch calls libblas.so.3; the reference BLAS behind it is 25x slower: apt-get install
-# libopenblas0-pthread), its SkylakeX kernels on AMD CPUs (0.3.21 picks AVX2 ones on Zen 5; on
-# Intel its own choice stands; CORETYPE= overrides), jemalloc that keeps freed memory (glibc
+# libopenblas0-pthread), its kernels chosen by the CPU's flags: SkylakeX with AVX-512, Haswell with
+# AVX2+FMA (0.3.21 picks AVX2 ones on Zen 5, and SSE3 "Prescott" ones on an Emerald Rapids Xeon VM,
+# 6x slower; CORETYPE= overrides, CORETYPE="" leaves OpenBLAS its own choice), jemalloc that keeps freed memory (glibc
 # returns big tensors to the OS at every free, so each step page-faults them back in), and a
 # passive OpenMP wait at 2 threads. Without torch (apt-get install python3-torch) only our figures
 # are printed.
@@ -36,7 +37,13 @@ torch_ok=0
 if $PY -c "import torch" 2>/dev/null; then torch_ok=1; else echo "skip PyTorch: $PY cannot import torch (apt-get install python3-torch)"; fi
 JEMALLOC=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 [ -e $JEMALLOC ] || { echo "note: $JEMALLOC missing (apt-get install libjemalloc2): PyTorch runs with glibc malloc"; JEMALLOC=; }
-if [ -z "${CORETYPE+x}" ]; then CORETYPE=""; grep -q AuthenticAMD /proc/cpuinfo && CORETYPE=SkylakeX; fi
+if [ -z "${CORETYPE+x}" ]; then
+    flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+    has() { for f in "$@"; do case " $flags " in *" $f "*) ;; *) return 1;; esac; done; }
+    CORETYPE=""
+    if has avx512f avx512bw avx512dq avx512vl avx512cd; then CORETYPE=SkylakeX
+    elif has avx2 fma; then CORETYPE=Haswell; fi
+fi
 blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null)
 case "$blas" in *openblas*) ;; *) echo "warning: libblas.so.3 is $blas, not OpenBLAS: PyTorch's matmuls run on the reference BLAS (apt-get install libopenblas0-pthread)";; esac
 if [ $torch_ok = 1 ]; then

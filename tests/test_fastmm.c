@@ -141,7 +141,35 @@ static long bf16_cmp(const float *got, const float *want_r, const float *want_32
     }
     return bad;
 }
-static void check_bf16(int N, int C, int OC, int nt) {
+/* the vector rounding to bf16 (inh__bf16_round_n) gives the scalar one's bits: on every
+   exponent and both signs with random mantissas, ties (even and odd), the largest values that
+   round up to inf, subnormals, zeros, infinities and NaNs (quieted, payload kept), and lengths
+   that leave a tail of 1..15 */
+static void check_bf16_round(void) {
+    enum { N = 70000 };
+    static uint32_t u[N];
+    static float x[N], y[N];
+    static const uint32_t special[] = {0x00000000u, 0x80000000u, 0x00000001u, 0x807fffffu, 0x00008000u, 0x00018000u,
+                                       0x3f808000u, 0x3f818000u, 0x3f807fffu, 0x7f7f8000u, 0x7f7fffffu, 0xff7fffffu,
+                                       0x7f800000u, 0xff800000u, 0x7f800001u, 0x7fc00000u, 0xffbfffffu, 0x7f808000u};
+    int n = 0, bad = 0;
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) u[n++] = special[i];
+    for (; n < N; n++) u[n] = (uint32_t)inh_rng_u64(&rng) & (n % 7 == 0 ? 0xffff8000u : 0xffffffffu);   /* some ties */
+    memcpy(x, u, sizeof x);
+    for (int len = N - 15; len <= N; len++) {   /* every tail length */
+        memcpy(y, x, sizeof y);
+        inh__bf16_round_n(y, (size_t)len);
+        for (int i = 0; i < N; i++) {
+            float want = i < len ? inh__bf16_round(x[i]) : x[i];
+            bad += memcmp(&want, &y[i], 4) != 0;
+        }
+    }
+    CHECK(bad == 0, "vector bf16 rounding: %d values differ from the scalar rounding", bad);
+}
+
+/* kind: the bf16 kernels (inh__bmm_mode): 1 this machine's choice (what inh__matmul_*_bf16 run),
+   2 the fp32 kernels on rounded operands, 3 the vdpbf16ps kernels where compiled */
+static void check_bf16(int N, int C, int OC, int nt, int kind) {
     float *inp = vec((size_t)N * C), *w = vec((size_t)OC * C), *b = vec(OC), *dout = vec((size_t)N * OC);
     float *inp_r = rounded(inp, (size_t)N * C), *w_r = rounded(w, (size_t)OC * C), *dout_r = rounded(dout, (size_t)N * OC);
     float *o_r = vec((size_t)N * OC), *o_32 = vec((size_t)N * OC), *o = vec((size_t)N * OC);
@@ -154,28 +182,36 @@ static void check_bf16(int N, int C, int OC, int nt) {
     for (int n = 0; n < N; n++) memcpy(bb + (size_t)n * OC, b, sizeof(float) * OC);   /* the bias as an (N,OC) start */
     inh__matmul_forward_cpu(o_r, inp_r, w_r, b, N, C, OC, 1);
     inh__matmul_forward_cpu(o_32, inp, w, b, N, C, OC, 1);
-    inh__matmul_forward_bf16(o, inp, w, b, N, C, OC, nt);
+    inh__mm_forward_packed(o, inp, w, b, N, C, OC, nt, kind);
     abs_sums(S, bb, inp_r, C, 1, w_r, 1, C, N, OC, C);
     abs_sums(S32, bb, inp, C, 1, w, 1, C, N, OC, C);
     long bad = bf16_cmp(o, o_r, o_32, (size_t)N * OC, S, S32, C);
-    CHECK(bad == 0, "bf16 forward N=%d C=%d OC=%d nt=%d: %ld elements outside the bounds", N, C, OC, nt, bad);
+    CHECK(bad == 0, "bf16 (kind %d) forward N=%d C=%d OC=%d nt=%d: %ld elements outside the bounds", kind, N, C, OC, nt, bad);
     inh__matmul_backward_cpu(di_r, dw_r, NULL, dout_r, inp_r, w_r, N, C, OC, 1);
     inh__matmul_backward_cpu(di_32, dw_32, NULL, dout, inp, w, N, C, OC, 1);
-    inh__matmul_backward_bf16(di, dw, NULL, dout, inp, w, N, C, OC, nt);
+    inh__mm_backward_packed(di, dw, NULL, dout, inp, w, N, C, OC, nt, kind);
     abs_sums(S, di0, dout_r, OC, 1, w_r, C, 1, N, C, OC);          /* dinp = dout @ w */
     abs_sums(S32, di0, dout, OC, 1, w, C, 1, N, C, OC);
     bad = bf16_cmp(di, di_r, di_32, (size_t)N * C, S, S32, OC);
-    CHECK(bad == 0, "bf16 dinp N=%d C=%d OC=%d nt=%d: %ld elements outside the bounds", N, C, OC, nt, bad);
+    CHECK(bad == 0, "bf16 (kind %d) dinp N=%d C=%d OC=%d nt=%d: %ld elements outside the bounds", kind, N, C, OC, nt, bad);
     abs_sums(S, dw0, dout_r, 1, OC, inp_r, C, 1, OC, C, N);        /* dw = dout^T @ inp */
     abs_sums(S32, dw0, dout, 1, OC, inp, C, 1, OC, C, N);
     bad = bf16_cmp(dw, dw_r, dw_32, (size_t)OC * C, S, S32, N);
-    CHECK(bad == 0, "bf16 dw N=%d C=%d OC=%d nt=%d: %ld elements outside the bounds", N, C, OC, nt, bad);
+    CHECK(bad == 0, "bf16 (kind %d) dw N=%d C=%d OC=%d nt=%d: %ld elements outside the bounds", kind, N, C, OC, nt, bad);
     /* the same bits on one thread */
     float *o1 = vec((size_t)N * OC), *di1 = copyv(di0, (size_t)N * C), *dw1 = copyv(dw0, (size_t)OC * C);
-    inh__matmul_forward_bf16(o1, inp, w, b, N, C, OC, 1);
-    inh__matmul_backward_bf16(di1, dw1, NULL, dout, inp, w, N, C, OC, 1);
+    inh__mm_forward_packed(o1, inp, w, b, N, C, OC, 1, kind);
+    inh__mm_backward_packed(di1, dw1, NULL, dout, inp, w, N, C, OC, 1, kind);
     CHECK(!memcmp(o1, o, sizeof(float) * N * OC) && !memcmp(di1, di, sizeof(float) * N * C) && !memcmp(dw1, dw, sizeof(float) * OC * C),
-          "bf16 N=%d C=%d OC=%d: bits differ between %d threads and one", N, C, OC, nt);
+          "bf16 (kind %d) N=%d C=%d OC=%d: bits differ between %d threads and one", kind, N, C, OC, nt);
+    if (kind == 1) {   /* the public entry points run the same kernels */
+        float *o2 = vec((size_t)N * OC), *di2 = copyv(di0, (size_t)N * C), *dw2 = copyv(dw0, (size_t)OC * C);
+        inh__matmul_forward_bf16(o2, inp, w, b, N, C, OC, nt);
+        inh__matmul_backward_bf16(di2, dw2, NULL, dout, inp, w, N, C, OC, nt);
+        CHECK(!memcmp(o2, o, sizeof(float) * N * OC) && !memcmp(di2, di, sizeof(float) * N * C) && !memcmp(dw2, dw, sizeof(float) * OC * C),
+              "bf16 N=%d C=%d OC=%d: inh__matmul_*_bf16 differ from kind 1", N, C, OC);
+        free(o2); free(di2); free(dw2);
+    }
     free(inp); free(w); free(b); free(dout); free(inp_r); free(w_r); free(dout_r); free(o_r); free(o_32); free(o);
     free(di0); free(dw0); free(di_r); free(di_32); free(di); free(dw_r); free(dw_32); free(dw); free(S); free(S32); free(bb);
     free(o1); free(di1); free(dw1);
@@ -352,17 +388,25 @@ int main(void) {
     check_backward(256, 768, 768, 7, 2);
     printf("worst error: %.2f u*S (the bound allows 2*(K+2) u*S)\n", worst_ratio);
 
-    /* bf16: ragged shapes (odd K included), K across the 384-long bf16 blocks, GPT-2 shapes / 4 */
-    for (int i = 0; i < 30; i++) {
-        int N = rnd(1, 300), C = rnd(1, 300), OC = rnd(1, 300), nt = rnd(1, 5);   /* in this order, whatever the compiler */
-        check_bf16(N, C, OC, nt);
+    /* bf16: ragged shapes (odd K included), K across the 384-long bf16 blocks, GPT-2 shapes / 4;
+       each kind of kernel this build has, and the machine's choice */
+    check_bf16_round();
+    for (int kind = 1; kind <= 3; kind++) {
+#ifndef INH__BMM
+        if (kind == 3) break;   /* (3 would run kind 2 again) */
+#endif
+        for (int i = 0; i < 30; i++) {
+            int N = rnd(1, 300), C = rnd(1, 300), OC = rnd(1, 300), nt = rnd(1, 5);   /* in this order, whatever the compiler */
+            check_bf16(N, C, OC, nt, kind);
+        }
+        check_bf16(37, 801, 101, 3, kind);
+        check_bf16(801, 37, 101, 2, kind);
+        check_bf16(1, 1, 1, 1, kind);
+        for (int s = 0; s < 5; s++) check_bf16(64, gpt[s][0], gpt[s][1], 2, kind);
     }
-    check_bf16(37, 801, 101, 3);
-    check_bf16(801, 37, 101, 2);
-    check_bf16(1, 1, 1, 1);
-    for (int s = 0; s < 5; s++) check_bf16(64, gpt[s][0], gpt[s][1], 2);
 #ifdef INH__BMM
-    printf("bf16: AVX-512 BF16 kernels\n");
+    printf("bf16: AVX-512 BF16 kernels compiled; this machine runs %s\n",
+           inh__bmm_mode(1) == 2 ? "them" : "the fp32 kernels on rounded operands (faster here)");
 #else
     printf("bf16: emulated (operands rounded, fp32 kernels)\n");
 #endif
