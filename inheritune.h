@@ -1893,13 +1893,18 @@ static inline void inh__att_softmax(float *row, int t, float scale) {
 #if defined(__AVX512F__)
     /* the same products and the same maximum (NaNs skipped: vmaxps keeps its second operand);
        only the sign of a zero maximum may differ, and exp maps x - 0 and x + 0 alike */
+    /* (the all-ones maskz form and a plain loop for the lanes: the plain vmaxps and
+       _mm512_reduce_max_ps trip g++ 12's -Wmaybe-uninitialized) */
     __m512 vm = _mm512_set1_ps(-INFINITY), vsc = _mm512_set1_ps(scale);
     for (; t2 + 16 <= t + 1; t2 += 16) {
         __m512 x = _mm512_mul_ps(_mm512_loadu_ps(row + t2), vsc);
         _mm512_storeu_ps(row + t2, x);
-        vm = _mm512_max_ps(x, vm);
+        vm = _mm512_maskz_max_ps(0xFFFF, x, vm);
     }
-    mx = _mm512_reduce_max_ps(vm);
+    float lanes[16];
+    _mm512_storeu_ps(lanes, vm);
+    for (int l = 0; l < 16; l++)
+        if (lanes[l] > mx) mx = lanes[l];
 #endif
     for (; t2 <= t; t2++) {
         row[t2] *= scale;
@@ -2516,7 +2521,7 @@ INH__FN float inh__bf16_round(float f) {
 static inline __m512 inh__bf16_round16(__m512 x) {
     __m512i u = _mm512_castps_si512(x);
     __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
-    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1))));
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_maskz_srli_epi32(0xFFFF, u, 16), _mm512_set1_epi32(1))));
     r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
     return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u)));
 }
