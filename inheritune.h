@@ -2783,6 +2783,28 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
     }
 }
 
+/* The thread grid, tr row ranges x tc column ranges: the least work on the busiest thread (MR-row
+   strips x panel widths, a last panel of at most 32 columns counting 2/3 with the 8x32 kernel),
+   columns first on a tie (each thread then packs only its part of B). Split by columns alone, 3
+   panels (C = 128) gave one thread twice the other's columns. The split never changes bits. */
+INH__FN void inh__fmm_grid(inh__fmm_args *g, int nt, int mt, int np) {
+    int last32 = 0;
+    long best = -1;
+#if defined(INH__FMM_AVX512)
+    last32 = g->Nc - (np - 1) * INH__FMM_NR <= 32;
+#endif
+    for (int tc = nt < np ? nt : np; tc >= 1; tc--) {
+        int tr = nt / tc < mt ? nt / tc : mt;
+        long rows = (mt + tr - 1) / tr, cols = 0;
+        for (int q = 0; q < tc; q++) {
+            int lo = (int)((long long)np * q / tc), hi = (int)((long long)np * (q + 1) / tc);
+            long w = 3L * (hi - lo) - (last32 && hi == np ? 1 : 0);
+            if (w > cols) cols = w;
+        }
+        if (best < 0 || rows * cols < best) { best = rows * cols; g->tc = tc; g->tr = tr; }
+    }
+}
+
 /* Run one product on nt threads; 0 when the pack space cannot be allocated (nothing written) */
 INH__FN int inh__fmm_run(inh__fmm_args *g, int nt) {
     int mt = (g->M + INH__FMM_MR - 1) / INH__FMM_MR, np = (g->Nc + INH__FMM_NR - 1) / INH__FMM_NR;
@@ -2790,8 +2812,7 @@ INH__FN int inh__fmm_run(inh__fmm_args *g, int nt) {
 #ifdef INH_NO_THREADS
     nt = 1;                              /* the slots would run one after another anyway */
 #endif
-    g->tc = nt < np ? nt : np;           /* columns first: each thread packs only its part of B */
-    g->tr = nt / g->tc < mt ? nt / g->tc : mt;
+    inh__fmm_grid(g, nt, mt, np);
     nt = g->tr * g->tc;
     g->buf = INH__ALLOC(float, (size_t)nt * INH__FMM_SLOT);
     if (!g->buf) return 0;
