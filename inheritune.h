@@ -1971,13 +1971,18 @@ static inline void inh__att_softmax(float *row, int t, float scale) {
 #if defined(__AVX512F__)
     /* the same products and the same maximum (NaNs skipped: vmaxps keeps its second operand);
        only the sign of a zero maximum may differ, and exp maps x - 0 and x + 0 alike */
+    /* (the all-ones maskz form and a plain loop for the lanes: the plain vmaxps and
+       _mm512_reduce_max_ps trip g++ 12's -Wmaybe-uninitialized) */
     __m512 vm = _mm512_set1_ps(-INFINITY), vsc = _mm512_set1_ps(scale);
     for (; t2 + 16 <= t + 1; t2 += 16) {
         __m512 x = _mm512_mul_ps(_mm512_loadu_ps(row + t2), vsc);
         _mm512_storeu_ps(row + t2, x);
-        vm = _mm512_max_ps(x, vm);
+        vm = _mm512_maskz_max_ps(0xFFFF, x, vm);
     }
-    mx = _mm512_reduce_max_ps(vm);
+    float lanes[16];
+    _mm512_storeu_ps(lanes, vm);
+    for (int l = 0; l < 16; l++)
+        if (lanes[l] > mx) mx = lanes[l];
 #endif
     for (; t2 <= t; t2++) {
         row[t2] *= scale;
@@ -2594,7 +2599,7 @@ INH__FN float inh__bf16_round(float f) {
 static inline __m512 inh__bf16_round16(__m512 x) {
     __m512i u = _mm512_castps_si512(x);
     __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
-    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1))));
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_maskz_srli_epi32(0xFFFF, u, 16), _mm512_set1_epi32(1))));
     r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
     return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u)));
 }
@@ -2856,6 +2861,28 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
     }
 }
 
+/* The thread grid, tr row ranges x tc column ranges: the least work on the busiest thread (MR-row
+   strips x panel widths, a last panel of at most 32 columns counting 2/3 with the 8x32 kernel),
+   columns first on a tie (each thread then packs only its part of B). Split by columns alone, 3
+   panels (C = 128) gave one thread twice the other's columns. The split never changes bits. */
+INH__FN void inh__fmm_grid(inh__fmm_args *g, int nt, int mt, int np) {
+    int last32 = 0;
+    long best = -1;
+#if defined(INH__FMM_AVX512)
+    last32 = g->Nc - (np - 1) * INH__FMM_NR <= 32;
+#endif
+    for (int tc = nt < np ? nt : np; tc >= 1; tc--) {
+        int tr = nt / tc < mt ? nt / tc : mt;
+        long rows = (mt + tr - 1) / tr, cols = 0;
+        for (int q = 0; q < tc; q++) {
+            int lo = (int)((long long)np * q / tc), hi = (int)((long long)np * (q + 1) / tc);
+            long w = 3L * (hi - lo) - (last32 && hi == np ? 1 : 0);
+            if (w > cols) cols = w;
+        }
+        if (best < 0 || rows * cols < best) { best = rows * cols; g->tc = tc; g->tr = tr; }
+    }
+}
+
 /* Run one product on nt threads; 0 when the pack space cannot be allocated (nothing written) */
 INH__FN int inh__fmm_run(inh__fmm_args *g, int nt) {
     int mt = (g->M + INH__FMM_MR - 1) / INH__FMM_MR, np = (g->Nc + INH__FMM_NR - 1) / INH__FMM_NR;
@@ -2863,8 +2890,7 @@ INH__FN int inh__fmm_run(inh__fmm_args *g, int nt) {
 #ifdef INH_NO_THREADS
     nt = 1;                              /* the slots would run one after another anyway */
 #endif
-    g->tc = nt < np ? nt : np;           /* columns first: each thread packs only its part of B */
-    g->tr = nt / g->tc < mt ? nt / g->tc : mt;
+    inh__fmm_grid(g, nt, mt, np);
     nt = g->tr * g->tc;
     g->buf = INH__ALLOC(float, (size_t)nt * INH__FMM_SLOT);
     if (!g->buf) return 0;
