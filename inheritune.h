@@ -203,6 +203,8 @@ typedef struct {
     float *dparams_mem, *dgrads_mem, *dm_mem, *dv_mem;
     int *dids;                            /* (2, B*T): the last forward's inputs, targets (backend memory) */
     float *host_losses;                   /* (B*T) the losses copied back (backends without host memory) */
+    int host_stale;                       /* 1: backward, zero_grad or update changed the backend's blocks
+                                             since the host copies were last synced */
 } inh_model;
 
 /* Fill *c from the sizes (Vp derived) with GPT-2 defaults (bias on, no layer scale). */
@@ -3485,7 +3487,7 @@ INHDEF int inh_model_wait(inh_model *m) { return inh__be_done(m, 1); }
 
 INHDEF int inh_model_sync_host(inh_model *m) {
     const inh_backend *be = inh__be(m);
-    if (be->host_memory) return 0;
+    if (be->host_memory || !m->host_stale) return 0;   /* saving a model and its state at one step: one download */
     size_t bytes = m->num_params * sizeof(float);
     if (m->dm_mem && !m->m_mem) {
         m->m_mem = INH__ALLOC(float, m->num_params);
@@ -3495,7 +3497,9 @@ INHDEF int inh_model_sync_host(inh_model *m) {
     be->download(m, m->params_mem, m->dparams_mem, bytes);
     be->download(m, m->grads_mem, m->dgrads_mem, bytes);
     if (m->dm_mem) { be->download(m, m->m_mem, m->dm_mem, bytes); be->download(m, m->v_mem, m->dv_mem, bytes); }
-    return inh__be_done(m, 1);
+    if (inh__be_done(m, 1)) return -1;
+    m->host_stale = 0;
+    return 0;
 }
 
 INHDEF int inh_model_sync_device(inh_model *m) {
@@ -3510,6 +3514,7 @@ INHDEF int inh_model_sync_device(inh_model *m) {
         }
         be->upload(m, m->dm_mem, m->m_mem, bytes); be->upload(m, m->dv_mem, m->v_mem, bytes);
     }
+    m->host_stale = 0;
     return inh__be_done(m, 1);
 }
 
@@ -3534,6 +3539,7 @@ INHDEF int inh_model_set_backend(inh_model *m, const inh_backend *be, void *ctx)
     inh__point_params(&m->dgrads, m->dgrads_mem, m->param_sizes);
     be->zero(m, m->dgrads_mem, bytes);
     if (inh_model_sync_device(m)) { inh__be_free(m); return -1; }
+    m->host_stale = 1;   /* the device's gradients start at zero, the host's may not */
     return 0;
 }
 
@@ -3766,7 +3772,10 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
     return inh__be_check(m);
 }
 
-INHDEF void inh_model_zero_grad(inh_model *m) { inh__be(m)->zero(m, m->dgrads_mem, m->num_params * sizeof(float)); }
+INHDEF void inh_model_zero_grad(inh_model *m) {
+    inh__be(m)->zero(m, m->dgrads_mem, m->num_params * sizeof(float));
+    m->host_stale = 1;
+}
 
 INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     const inh_config *c = &m->cfg;
@@ -3825,6 +3834,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     }
     be->encoder_backward(m, g->wte, g->wpe, dres, ids, B, T, C);
     m->mean_loss = -1.0f;   /* the logits buffer now holds gradients: a second backward needs a new forward */
+    m->host_stale = 1;
     return inh__be_check(m);
 }
 
@@ -3860,6 +3870,7 @@ INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, f
     }
     float scale = (o->grad_clip > 0.0f && grad_norm > o->grad_clip) ? o->grad_clip / (grad_norm + 1e-6f) : 1.0f;
     be->adamw(m, m->dparams_mem, m->dgrads_mem, m->dm_mem, m->dv_mem, segs, nseg, o, lr, t, scale);
+    m->host_stale = 1;
     return inh__be_check(m);
 }
 
@@ -7852,7 +7863,8 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
     snprintf(curve, sizeof curve, "%s/%s.curve", o->out_dir, name);
     memset(u, 0, sizeof *u);
     snprintf(u->name, sizeof u->name, "%s", name);
-    if (access(state, R_OK) == 0) {   /* resume: the state file replaces the fresh model */
+    int fresh = access(state, R_OK) != 0;
+    if (!fresh) {   /* resume: the state file replaces the fresh model */
         inh_model_free(m);
         if (inh_trainer_load_state(&t, m, &R->train, state)) return -1;
         /* the curve file: "STEP LOSS" points, and "t STEP SECONDS" at every save (time so far) */
@@ -7870,13 +7882,13 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
         if (f) fclose(f);
     } else if (inh_trainer_init(&t, m, &R->train, &to)) {
         return -1;
-    } else {   /* the first point of every curve: the starting model's loss, before training */
-        m->threads = o->threads;
-        if (inh_model_set_backend(m, o->backend, o->backend_ctx) || inh_eval_loss(m, &R->val, to.B, to.T, R->eval_batches, &u->curve_loss[0])) { inh_trainer_free(&t); return -1; }
-        u->curve_step[0] = 0; u->n_curve = 1;
     }
     m->threads = o->threads;
     if (inh_model_set_backend(m, o->backend, o->backend_ctx)) { inh_trainer_free(&t); return -1; }
+    if (fresh) {   /* the first point of every curve: the starting model's loss, before training */
+        if (inh_eval_loss(m, &R->val, to.B, to.T, R->eval_batches, &u->curve_loss[0])) { inh_trainer_free(&t); return -1; }
+        u->curve_step[0] = 0; u->n_curve = 1;
+    }
     if (R->teacher) inh_model_set_distill(m, R->teacher_probs, 0.4f);
     cf = fopen(curve, "w");
     for (int k = 0; cf && k < u->n_curve; k++) fprintf(cf, "%d %.9g\n", u->curve_step[k], u->curve_loss[k]);

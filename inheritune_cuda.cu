@@ -968,12 +968,10 @@ static float inh_cuda__be_grad_norm(inh_model *m, const float *x, size_t n) {
 }
 static void inh_cuda__be_adamw(inh_model *m, float *w, const float *grad, float *mom, float *v, const inh_segment *segs, int nseg,
                                const inh_adamw *o, float lr, int t, float scale) {
-    inh_cuda_segment s[64];
-    for (int done = 0; done < nseg; done += 64) {   /* (a model has at most INH_MAX_PARAMS tensors: one round) */
-        int k = nseg - done < 64 ? nseg - done : 64;
-        for (int i = 0; i < k; i++) { s[i].off = segs[done + i].off; s[i].n = segs[done + i].n; s[i].wd = segs[done + i].wd; }
-        INH_CUDA__DO(m, adamw(g_, w, grad, mom, v, s, k, lr, o->beta1, o->beta2, o->eps, scale, t));
-    }
+    inh_cuda_segment s[INH_MAX_PARAMS];   /* one per tensor of the model: at most INH_MAX_PARAMS */
+    if (nseg > INH_MAX_PARAMS) { inh_cuda__fail("adamw: %d segments, more than a model's %d tensors", nseg, INH_MAX_PARAMS); INH_CUDA__G(m)->failed = 1; return; }
+    for (int i = 0; i < nseg; i++) { s[i].off = segs[i].off; s[i].n = segs[i].n; s[i].wd = segs[i].wd; }
+    INH_CUDA__DO(m, adamw(g_, w, grad, mom, v, s, nseg, lr, o->beta1, o->beta2, o->eps, scale, t));
 }
 static int inh_cuda__be_check(inh_model *m) { return INH_CUDA__G(m)->failed ? -1 : 0; }
 static int inh_cuda__be_sync(inh_model *m) {
