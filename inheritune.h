@@ -860,6 +860,25 @@ INH__FN void *inh__calloc(size_t n, size_t size) {
     if (p) memset(p, 0, n * size);
     return p;
 }
+/* The model's big blocks (parameters, gradients, moments, activations) start on a 64-byte line:
+   malloc gives 16 bytes past a page for them, and every 64-byte vector load that straddles two
+   lines costs two (attention at T=1024 ran 1.5x slower). The pointer malloc gave is kept in the
+   line before; inh__free_lines releases it. Zeroed. */
+INH__FN void *inh__alloc_lines(size_t bytes) {
+    if (bytes > (size_t)-1 - 128) { inh__fail("allocation of %zu bytes overflows", bytes); return NULL; }
+    unsigned char *raw = (unsigned char *)INH_MALLOC(bytes + 128);
+    if (!raw) { inh__fail("out of memory allocating %zu bytes", bytes); return NULL; }
+    unsigned char *p = raw + 64 + (64 - (uintptr_t)raw % 64) % 64;
+    memcpy(p - sizeof raw, &raw, sizeof raw);
+    memset(p, 0, bytes);
+    return p;
+}
+INH__FN void inh__free_lines(void *p) {
+    if (!p) return;
+    void *raw;
+    memcpy(&raw, (unsigned char *)p - sizeof raw, sizeof raw);
+    INH_FREE(raw);
+}
 /* optional scratch inside worker threads: no message (the error text is one buffer, and the
    caller falls back to a way that needs no scratch); n floats, zeroed */
 INH__FN float *inh__scratch(size_t n) {
@@ -1727,10 +1746,13 @@ typedef struct { float *out, *att, *datt, *rows; const float *qkv, *dout; float 
    sums). Tp = T rounded up to 64; the padding stays zero. If that scratch (2 hs Tp floats)
    cannot be allocated, plain dot products do the same work. */
 enum { INH__ATT_J = 64 };
-typedef struct { float *kt, *vt; int Tp; } inh__att_tr;
+typedef struct { float *kt, *vt, *mem; int Tp; } inh__att_tr;
+/* a float pointer 64-byte aligned within p (p has 16 floats to spare): whole-line vector loads */
+static inline float *inh__align64(float *p) { return p ? p + ((64 - (uintptr_t)p % 64) % 64) / sizeof(float) : NULL; }
 INH__FN void inh__att_tr_init(inh__att_tr *s, int T, int hs) {
-    s->Tp = (T + INH__ATT_J - 1) / INH__ATT_J * INH__ATT_J;
-    s->kt = inh__scratch((size_t)2 * hs * s->Tp);
+    s->Tp = (T + INH__ATT_J - 1) / INH__ATT_J * INH__ATT_J + 16;   /* + 16: rows 64 bytes apart in the cache's sets */
+    s->mem = inh__scratch((size_t)2 * hs * s->Tp + 16);
+    s->kt = inh__align64(s->mem);
     s->vt = s->kt ? s->kt + (size_t)hs * s->Tp : NULL;
 }
 /* K (which 1) or V (which 2) of head h of one sequence, transposed */
@@ -2021,7 +2043,7 @@ static void inh__att_fwd_bh(void *p, int lo, int hi) {
             inh__att_wsum(out, row, base + 2 * C + h * hs, (size_t)C3, t + 1, hs, 0);
         }
     }
-    INH_FREE(s.kt);
+    INH_FREE(s.mem);
 }
 /* backward: dqkv (B,T,3C) += from dout (B,T,C). Query rows go in blocks of R: each row's
    softmax backward gives dq at once; dk and dv, which every later row adds to, are updated once
@@ -2033,7 +2055,7 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
     inh__att_tr s;
     inh__att_tr_init(&s, T, hs);
-    float *blk = s.kt ? inh__scratch((size_t)2 * R * s.Tp) : NULL;   /* P and dS rows of a block (flash) */
+    float *blk_mem = s.kt ? inh__scratch((size_t)2 * R * s.Tp + 16) : NULL, *blk = inh__align64(blk_mem);   /* P and dS rows of a block (flash) */
     for (int bh = lo; bh < hi; bh++) {
         int b = bh / NH, h = bh % NH;
         const float *base = a->qkv + (size_t)b * T * C3;
@@ -2119,8 +2141,8 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
             }
         }
     }
-    INH_FREE(blk);
-    INH_FREE(s.kt);
+    INH_FREE(blk_mem);
+    INH_FREE(s.mem);
 }
 /* plain: att (B,NH,T,T) is written by forward and read by backward; datt is (B,NH,T,T) scratch */
 INH__FN void inh__attention_forward_cpu(float *out, float *att, const float *qkv, int B, int T, int C, int NH,
@@ -3223,12 +3245,12 @@ static void inh__adam_chunks(void *p, int lo, int hi) {   /* element-wise: any s
 /* ---------------------------------------------------------------------------------------------
    The CPU backend: the op table (inh_backend) over the kernels above. It is the default and the
    oracle the other backends are tested against; each op is one kernel call with m's threads. */
-INH__FN int inh__cpu_alloc(inh_model *m, void **p, size_t bytes) {
+INH__FN int inh__cpu_alloc(inh_model *m, void **p, size_t bytes) {   /* (the moments become m_mem, v_mem) */
     (void)m;
-    *p = INH_MALLOC(bytes ? bytes : 1);
-    return *p ? 0 : inh__fail("out of memory (%zu bytes)", bytes);
+    *p = inh__alloc_lines(bytes);
+    return *p ? 0 : -1;
 }
-INH__FN void inh__cpu_release(inh_model *m, void *p) { (void)m; INH_FREE(p); }
+INH__FN void inh__cpu_release(inh_model *m, void *p) { (void)m; inh__free_lines(p); }
 INH__FN void inh__cpu_copy(inh_model *m, void *dst, const void *src, size_t bytes) { (void)m; if (dst != src) memcpy(dst, src, bytes); }
 typedef struct { float *x; size_t n; } inh__zero_args;
 static void inh__zero_chunks(void *p, int lo, int hi) {
@@ -3433,8 +3455,8 @@ INH__FN int inh__model_alloc(inh_model *m, const inh_config *c, const char *what
     if (inh_config_check(c, what)) return -1;
     m->cfg = *c;
     m->num_params = inh__param_sizes(c, m->param_sizes);
-    m->params_mem = INH__CALLOC(float, m->num_params);
-    m->grads_mem = INH__CALLOC(float, m->num_params);
+    m->params_mem = (float *)inh__alloc_lines(m->num_params * sizeof(float));
+    m->grads_mem = (float *)inh__alloc_lines(m->num_params * sizeof(float));
     m->drop_attn = INH__CALLOC(unsigned char, c->L);
     if (!m->params_mem || !m->grads_mem || !m->drop_attn) { inh_model_free(m); return -1; }
     inh__point_params(&m->params, m->params_mem, m->param_sizes);
@@ -3490,9 +3512,9 @@ INHDEF int inh_model_sync_host(inh_model *m) {
     if (be->host_memory || !m->host_stale) return 0;   /* saving a model and its state at one step: one download */
     size_t bytes = m->num_params * sizeof(float);
     if (m->dm_mem && !m->m_mem) {
-        m->m_mem = INH__ALLOC(float, m->num_params);
-        m->v_mem = INH__ALLOC(float, m->num_params);
-        if (!m->m_mem || !m->v_mem) { INH_FREE(m->m_mem); INH_FREE(m->v_mem); m->m_mem = m->v_mem = NULL; return -1; }
+        m->m_mem = (float *)inh__alloc_lines(m->num_params * sizeof(float));
+        m->v_mem = (float *)inh__alloc_lines(m->num_params * sizeof(float));
+        if (!m->m_mem || !m->v_mem) { inh__free_lines(m->m_mem); inh__free_lines(m->v_mem); m->m_mem = m->v_mem = NULL; return -1; }
     }
     be->download(m, m->params_mem, m->dparams_mem, bytes);
     be->download(m, m->grads_mem, m->dgrads_mem, bytes);
@@ -3560,7 +3582,7 @@ INH__FN void inh__twin_free(inh_model *twin) { inh__be_free(twin); }
 
 INHDEF void inh_model_free(inh_model *m) {
     inh__be_free(m);
-    INH_FREE(m->params_mem); INH_FREE(m->grads_mem); INH_FREE(m->m_mem); INH_FREE(m->v_mem);
+    inh__free_lines(m->params_mem); inh__free_lines(m->grads_mem); inh__free_lines(m->m_mem); inh__free_lines(m->v_mem);
     INH_FREE(m->drop_attn);
     memset(m, 0, sizeof *m);
 }
@@ -6442,7 +6464,7 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
     size_t np = m->num_params;
     memcpy(m->params_mem, buf + 1024, np * sizeof(float));
     if (v[32]) {
-        m->m_mem = INH__ALLOC(float, np); m->v_mem = INH__ALLOC(float, np);
+        m->m_mem = (float *)inh__alloc_lines(np * sizeof(float)); m->v_mem = (float *)inh__alloc_lines(np * sizeof(float));
         if (!m->m_mem || !m->v_mem) { INH_FREE(buf); inh_model_free(m); return -1; }
         memcpy(m->m_mem, buf + 1024 + np * 4, np * sizeof(float));
         memcpy(m->v_mem, buf + 1024 + 2 * np * 4, np * sizeof(float));
