@@ -2016,15 +2016,138 @@ static inline void inh__att_softmax(float *row, int t, float scale) {
     for (int t2 = 0; t2 <= t; t2++) row[t2] *= inv;
 }
 
+/* Key-blocked attention (flash, hs a multiple of 64): rows go in blocks of INH__ATT_SB. Each
+   product pass takes one block of 64 keys (16 KB at hs = 64, kept in L1) against every row pair of
+   the block, where the row-at-a-time code streamed all of K or V from L2 for each pair. The sums
+   are the same as the row-at-a-time kernels': a dot product sums over the channels as
+   inh__att_acc64 does, and a weighted sum over keys runs the same two chains of FMAs (even and odd
+   keys), which stay in memory between key blocks and are added at the end; so the bits are the
+   same. */
+enum { INH__ATT_SB = 64 };
+/* the chains of inh__att_acc64x2 carried between blocks: ch = {a0..a3, b0..b3} of a row (128
+   floats), zero at j = 0; keys j .. nA-1 for row A, j .. nB-1 for row B (nA <= nB) */
+static inline void inh__att_chain64x2(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
+                                      const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int j, int nA, int nB) {
+#if defined(__AVX512F__)
+    __m512 a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3;
+    if (j == 0) {
+        a0 = _mm512_setzero_ps(); a1 = a0; a2 = a0; a3 = a0; b0 = a0; b1 = a0; b2 = a0; b3 = a0;
+        c0 = a0; c1 = a0; c2 = a0; c3 = a0; d0 = a0; d1 = a0; d2 = a0; d3 = a0;
+    } else {
+        a0 = _mm512_loadu_ps(chA); a1 = _mm512_loadu_ps(chA + 16); a2 = _mm512_loadu_ps(chA + 32); a3 = _mm512_loadu_ps(chA + 48);
+        b0 = _mm512_loadu_ps(chA + 64); b1 = _mm512_loadu_ps(chA + 80); b2 = _mm512_loadu_ps(chA + 96); b3 = _mm512_loadu_ps(chA + 112);
+        c0 = _mm512_loadu_ps(chB); c1 = _mm512_loadu_ps(chB + 16); c2 = _mm512_loadu_ps(chB + 32); c3 = _mm512_loadu_ps(chB + 48);
+        d0 = _mm512_loadu_ps(chB + 64); d1 = _mm512_loadu_ps(chB + 80); d2 = _mm512_loadu_ps(chB + 96); d3 = _mm512_loadu_ps(chB + 112);
+    }
+    for (; j + 2 <= nA; j += 2) {
+        const float *r = rows + j * stride, *r2 = r + stride;
+        __m512 u = _mm512_set1_ps(wA[j]), v = _mm512_set1_ps(wA[j + 1]), x;
+        __m512 p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]);
+        x = _mm512_loadu_ps(r); a0 = _mm512_fmadd_ps(u, x, a0); c0 = _mm512_fmadd_ps(p, x, c0);
+        x = _mm512_loadu_ps(r + 16); a1 = _mm512_fmadd_ps(u, x, a1); c1 = _mm512_fmadd_ps(p, x, c1);
+        x = _mm512_loadu_ps(r + 32); a2 = _mm512_fmadd_ps(u, x, a2); c2 = _mm512_fmadd_ps(p, x, c2);
+        x = _mm512_loadu_ps(r + 48); a3 = _mm512_fmadd_ps(u, x, a3); c3 = _mm512_fmadd_ps(p, x, c3);
+        x = _mm512_loadu_ps(r2); b0 = _mm512_fmadd_ps(v, x, b0); d0 = _mm512_fmadd_ps(q, x, d0);
+        x = _mm512_loadu_ps(r2 + 16); b1 = _mm512_fmadd_ps(v, x, b1); d1 = _mm512_fmadd_ps(q, x, d1);
+        x = _mm512_loadu_ps(r2 + 32); b2 = _mm512_fmadd_ps(v, x, b2); d2 = _mm512_fmadd_ps(q, x, d2);
+        x = _mm512_loadu_ps(r2 + 48); b3 = _mm512_fmadd_ps(v, x, b3); d3 = _mm512_fmadd_ps(q, x, d3);
+    }
+    if (j < nA) {   /* row A's last key, odd: chain a (only at the end of the row) */
+        const float *r = rows + j * stride;
+        __m512 u = _mm512_set1_ps(wA[j]);
+        a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
+        a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
+    }
+    _mm512_storeu_ps(chA, a0); _mm512_storeu_ps(chA + 16, a1); _mm512_storeu_ps(chA + 32, a2); _mm512_storeu_ps(chA + 48, a3);
+    _mm512_storeu_ps(chA + 64, b0); _mm512_storeu_ps(chA + 80, b1); _mm512_storeu_ps(chA + 96, b2); _mm512_storeu_ps(chA + 112, b3);
+    for (; j + 2 <= nB; j += 2) {
+        const float *r = rows + j * stride, *r2 = r + stride;
+        __m512 p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]);
+        c0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r), c0); c1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 16), c1);
+        c2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 32), c2); c3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 48), c3);
+        d0 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2), d0); d1 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 16), d1);
+        d2 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 32), d2); d3 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 48), d3);
+    }
+    if (j < nB) {
+        const float *r = rows + j * stride;
+        __m512 p = _mm512_set1_ps(wB[j]);
+        c0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r), c0); c1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 16), c1);
+        c2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 32), c2); c3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 48), c3);
+    }
+    _mm512_storeu_ps(chB, c0); _mm512_storeu_ps(chB + 16, c1); _mm512_storeu_ps(chB + 32, c2); _mm512_storeu_ps(chB + 48, c3);
+    _mm512_storeu_ps(chB + 64, d0); _mm512_storeu_ps(chB + 80, d1); _mm512_storeu_ps(chB + 96, d2); _mm512_storeu_ps(chB + 112, d3);
+#else
+    (void)chA; (void)chB; (void)wA; (void)wB; (void)rows; (void)stride; (void)j; (void)nA; (void)nB;
+#endif
+}
+/* S[r][0 .. t0+r] = x_r . mt[:, j] for the nr rows x (hs floats apart) of a block starting at row
+   t0 (S: rows Tp floats apart; each block of 64 keys is written whole) */
+static inline void inh__att_dots_blk(const float *X, int nr, int t0, const float *mt, int Tp, int hs, float *S) {
+    for (int j0 = 0; j0 < t0 + nr; j0 += INH__ATT_J) {
+        int r = j0 - t0 - 1 > 0 ? (j0 - t0 - 1) & ~1 : 0;   /* rows t < j0 have no key here */
+        for (; r + 1 < nr; r += 2)
+            inh__att_acc64x2(S + (size_t)r * Tp + j0, S + (size_t)(r + 1) * Tp + j0, X + (size_t)r * hs, X + (size_t)(r + 1) * hs,
+                             mt + j0, (size_t)Tp, hs, hs);
+        if (r < nr) inh__att_acc64(S + (size_t)r * Tp + j0, X + (size_t)r * hs, mt + j0, (size_t)Tp, hs);
+    }
+}
+/* y_r (+)= sum over j <= t0+r of P[r][j] rows_j for the nr rows of a block (rows: hs floats apart,
+   64-byte aligned; y_r ystride floats apart); ch: scratch of 128 nr floats */
+static inline void inh__att_wsum_blk(float *Y, size_t ystride, int add, const float *P, int Tp, int nr, int t0,
+                                     const float *rows, int hs, float *ch) {
+    float spare[128];
+    for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
+        for (int j0 = 0; j0 < t0 + nr; j0 += INH__ATT_J) {
+            int r = j0 - t0 - 1 > 0 ? (j0 - t0 - 1) & ~1 : 0, je = j0 + INH__ATT_J;
+            for (; r < nr; r += 2) {
+                int nA = t0 + r + 1, nB = r + 1 < nr ? nA + 1 : nA;
+                if (nA > je) nA = je;
+                if (nB > je) nB = je;
+                inh__att_chain64x2(ch + (size_t)r * 128, r + 1 < nr ? ch + (size_t)(r + 1) * 128 : spare, P + (size_t)r * Tp,
+                                   P + (size_t)(r + 1 < nr ? r + 1 : r) * Tp, rows + i0, (size_t)hs, j0, nA < j0 ? j0 : nA, nB);
+            }
+        }
+        for (int r = 0; r < nr; r++) {
+            float *y = Y + (size_t)r * ystride + i0;
+            const float *c = ch + (size_t)r * 128;
+            for (int l = 0; l < INH__ATT_J; l++) y[l] = add ? y[l] + (c[l] + c[64 + l]) : c[l] + c[64 + l];
+        }
+    }
+}
+/* rows t of one head (src: stride floats apart) copied hs floats apart into dst */
+static inline void inh__att_rows_copy(float *dst, const float *src, size_t stride, int n, int hs) {
+    for (int t = 0; t < n; t++) memcpy(dst + (size_t)t * hs, src + (size_t)t * stride, (size_t)hs * sizeof(float));
+}
+/* forward of one (b,h) this way; buf: inh__att_blk_floats(T, hs) floats, 64-byte aligned */
+static inline size_t inh__att_blk_floats(int Tp, int hs) { return (size_t)INH__ATT_SB * (2 * Tp + 128 + hs) + (size_t)Tp * hs; }
+static void inh__att_fwd_blk(const inh__att_args *a, const inh__att_tr *s, int bh, float *buf) {
+    int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C, b = bh / NH, h = bh % NH, Tp = s->Tp;
+    const float *base = a->qkv + (size_t)b * T * C3;
+    float *S = buf, *ch = S + (size_t)2 * INH__ATT_SB * Tp, *X = ch + (size_t)INH__ATT_SB * 128, *V = X + (size_t)INH__ATT_SB * hs;
+    inh__att_rows_copy(V, base + 2 * C + h * hs, (size_t)C3, T, hs);
+    for (int t0 = 0; t0 < T; t0 += INH__ATT_SB) {
+        int nr = T - t0 < INH__ATT_SB ? T - t0 : INH__ATT_SB;
+        inh__att_rows_copy(X, base + (size_t)t0 * C3 + h * hs, (size_t)C3, nr, hs);
+        inh__att_dots_blk(X, nr, t0, s->kt, Tp, hs, S);
+        for (int r = 0; r < nr; r++) inh__att_softmax(S + (size_t)r * Tp, t0 + r, a->scale);
+        inh__att_wsum_blk(a->out + ((size_t)b * T + t0) * C + h * hs, (size_t)C, 0, S, Tp, nr, t0, V, hs, ch);
+    }
+}
 static void inh__att_fwd_bh(void *p, int lo, int hi) {
     inh__att_args *a = (inh__att_args *)p;
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
     inh__att_tr s;
     inh__att_tr_init(&s, T, hs);
+#if defined(__AVX512F__)
+    float *blk_mem = s.kt && !a->att && hs % INH__ATT_J == 0 ? inh__scratch(inh__att_blk_floats(s.Tp, hs) + 16) : NULL;
+#else
+    float *blk_mem = NULL;
+#endif
     for (int bh = lo; bh < hi; bh++) {
         int b = bh / NH, h = bh % NH;
         const float *base = a->qkv + (size_t)b * T * C3;
         if (s.kt) inh__att_tr_load(&s, base, T, C, h, hs, 1, s.kt);
+        if (blk_mem) { inh__att_fwd_blk(a, &s, bh, inh__align64(blk_mem)); continue; }
         for (int t = 0; t < T; t++) {
             float *row = a->att ? a->att + ((size_t)bh * T + t) * T : a->rows + (size_t)bh * 2 * T;
             float *out = a->out + ((size_t)b * T + t) * C + h * hs;
@@ -2043,6 +2166,7 @@ static void inh__att_fwd_bh(void *p, int lo, int hi) {
             inh__att_wsum(out, row, base + 2 * C + h * hs, (size_t)C3, t + 1, hs, 0);
         }
     }
+    INH_FREE(blk_mem);
     INH_FREE(s.mem);
 }
 /* backward: dqkv (B,T,3C) += from dout (B,T,C). Query rows go in blocks of R: each row's
