@@ -2119,11 +2119,11 @@ static inline void inh__att_rows_copy(float *dst, const float *src, size_t strid
     for (int t = 0; t < n; t++) memcpy(dst + (size_t)t * hs, src + (size_t)t * stride, (size_t)hs * sizeof(float));
 }
 /* forward of one (b,h) this way; buf: inh__att_blk_floats(T, hs) floats, 64-byte aligned */
-static inline size_t inh__att_blk_floats(int Tp, int hs) { return (size_t)INH__ATT_SB * (2 * Tp + 128 + hs) + (size_t)Tp * hs; }
+static inline size_t inh__att_blk_floats(int Tp, int hs) { return (size_t)INH__ATT_SB * (2 * Tp + 128 + 2 * hs) + (size_t)Tp * hs; }
 static void inh__att_fwd_blk(const inh__att_args *a, const inh__att_tr *s, int bh, float *buf) {
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C, b = bh / NH, h = bh % NH, Tp = s->Tp;
     const float *base = a->qkv + (size_t)b * T * C3;
-    float *S = buf, *ch = S + (size_t)2 * INH__ATT_SB * Tp, *X = ch + (size_t)INH__ATT_SB * 128, *V = X + (size_t)INH__ATT_SB * hs;
+    float *S = buf, *ch = S + (size_t)2 * INH__ATT_SB * Tp, *X = ch + (size_t)INH__ATT_SB * 128, *V = X + (size_t)2 * INH__ATT_SB * hs;
     inh__att_rows_copy(V, base + 2 * C + h * hs, (size_t)C3, T, hs);
     for (int t0 = 0; t0 < T; t0 += INH__ATT_SB) {
         int nr = T - t0 < INH__ATT_SB ? T - t0 : INH__ATT_SB;
@@ -2173,6 +2173,57 @@ static void inh__att_fwd_bh(void *p, int lo, int hi) {
    softmax backward gives dq at once; dk and dv, which every later row adds to, are updated once
    per block with the block's rows summed in order (a 16-row product per key, not 16 updates). */
 enum { INH__ATT_R = 16 };
+/* backward of one (b,h) by key blocks (flash, hs a multiple of 64), the same bits as the row-at-a-time
+   code below: P and dS of INH__ATT_SB rows come from the key-blocked products, dq from the
+   key-blocked weighted sum, and dk and dv take the rows in the same blocks of INH__ATT_R as there */
+static void inh__att_bwd_blk(const inh__att_args *a, const inh__att_tr *s, int bh, float *buf) {
+    enum { R = INH__ATT_R };
+    int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C, b = bh / NH, h = bh % NH, Tp = s->Tp;
+    const float *base = a->qkv + (size_t)b * T * C3;
+    float *dbase = a->dqkv + (size_t)b * T * C3;
+    float *P = buf, *dS = P + (size_t)INH__ATT_SB * Tp, *ch = dS + (size_t)INH__ATT_SB * Tp, *X = ch + (size_t)INH__ATT_SB * 128;
+    float *D = X + (size_t)INH__ATT_SB * hs, *K = D + (size_t)INH__ATT_SB * hs;
+    inh__att_rows_copy(K, base + C + h * hs, (size_t)C3, T, hs);
+    for (int t0 = 0; t0 < T; t0 += INH__ATT_SB) {
+        int nr = T - t0 < INH__ATT_SB ? T - t0 : INH__ATT_SB;
+        inh__att_rows_copy(X, base + (size_t)t0 * C3 + h * hs, (size_t)C3, nr, hs);
+        inh__att_rows_copy(D, a->dout + ((size_t)b * T + t0) * C + h * hs, (size_t)C, nr, hs);
+        inh__att_dots_blk(X, nr, t0, s->kt, Tp, hs, P);
+        for (int r = 0; r < nr; r++) inh__att_softmax(P + (size_t)r * Tp, t0 + r, a->scale);
+        inh__att_dots_blk(D, nr, t0, s->vt, Tp, hs, dS);   /* out = att @ v: datt = d . v */
+        for (int r = 0; r < nr; r++) {   /* softmax backward: dpre = att * (datt - sum(att * datt)) * scale */
+            float *row = P + (size_t)r * Tp, *drow = dS + (size_t)r * Tp, sum = 0.0f;
+            int t = t0 + r;
+            for (int t2 = 0; t2 <= t; t2++) sum += row[t2] * drow[t2];
+            for (int t2 = 0; t2 <= t; t2++) drow[t2] = row[t2] * (drow[t2] - sum) * a->scale;
+        }
+        inh__att_wsum_blk(dbase + (size_t)t0 * C3 + h * hs, (size_t)C3, 1, dS, Tp, nr, t0, K, hs, ch);   /* dq */
+        for (int u0 = t0; u0 < t0 + nr; u0 += R) {   /* dv[t2] += sum over the R rows t >= t2 of P[t][t2] d_t; dk likewise */
+            int n = t0 + nr - u0 < R ? t0 + nr - u0 : R;
+            const float *Pu = P + (size_t)(u0 - t0) * Tp, *Su = dS + (size_t)(u0 - t0) * Tp;
+            const float *Du = D + (size_t)(u0 - t0) * hs, *Xu = X + (size_t)(u0 - t0) * hs;
+            for (int t2 = 0; t2 < u0 + n; t2++) {
+                int r0 = t2 > u0 ? t2 - u0 : 0;
+                float wp[INH__ATT_R], ws[INH__ATT_R];
+                float *dv = dbase + (size_t)t2 * C3 + 2 * C + h * hs, *dk = dbase + (size_t)t2 * C3 + C + h * hs;
+                if (t2 + 1 <= u0) {   /* keys t2 and t2+1 take every row: share the loads */
+                    float wp2[INH__ATT_R], ws2[INH__ATT_R];
+                    for (int r = 0; r < n; r++) {
+                        const float *pr = Pu + (size_t)r * Tp, *sr = Su + (size_t)r * Tp;
+                        wp[r] = pr[t2]; ws[r] = sr[t2]; wp2[r] = pr[t2 + 1]; ws2[r] = sr[t2 + 1];
+                    }
+                    inh__att_wsum2(dv, dv + C3, wp, wp2, Du, (size_t)hs, n, n, hs, 1);
+                    inh__att_wsum2(dk, dk + C3, ws, ws2, Xu, (size_t)hs, n, n, hs, 1);
+                    t2++;
+                    continue;
+                }
+                for (int r = r0; r < n; r++) { wp[r] = Pu[(size_t)r * Tp + t2]; ws[r] = Su[(size_t)r * Tp + t2]; }
+                inh__att_wsum(dv, wp + r0, Du + (size_t)r0 * hs, (size_t)hs, n - r0, hs, 1);
+                inh__att_wsum(dk, ws + r0, Xu + (size_t)r0 * hs, (size_t)hs, n - r0, hs, 1);
+            }
+        }
+    }
+}
 static void inh__att_bwd_bh(void *p, int lo, int hi) {
     enum { R = INH__ATT_R };
     inh__att_args *a = (inh__att_args *)p;
@@ -2180,11 +2231,17 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
     inh__att_tr s;
     inh__att_tr_init(&s, T, hs);
     float *blk_mem = s.kt ? inh__scratch((size_t)2 * R * s.Tp + 16) : NULL, *blk = inh__align64(blk_mem);   /* P and dS rows of a block (flash) */
+#if defined(__AVX512F__)
+    float *kb_mem = s.kt && !a->att && hs % INH__ATT_J == 0 ? inh__scratch(inh__att_blk_floats(s.Tp, hs) + 16) : NULL;
+#else
+    float *kb_mem = NULL;
+#endif
     for (int bh = lo; bh < hi; bh++) {
         int b = bh / NH, h = bh % NH;
         const float *base = a->qkv + (size_t)b * T * C3;
         float *dbase = a->dqkv + (size_t)b * T * C3;
         if (s.kt) { inh__att_tr_load(&s, base, T, C, h, hs, 1, s.kt); inh__att_tr_load(&s, base, T, C, h, hs, 2, s.vt); }
+        if (kb_mem) { inh__att_bwd_blk(a, &s, bh, inh__align64(kb_mem)); continue; }
         for (int t0 = 0; t0 < T; t0 += R) {
             int nr = T - t0 < R ? T - t0 : R;
             const float *P[INH__ATT_R];
@@ -2265,6 +2322,7 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
             }
         }
     }
+    INH_FREE(kb_mem);
     INH_FREE(blk_mem);
     INH_FREE(s.mem);
 }
