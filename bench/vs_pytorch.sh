@@ -12,6 +12,8 @@
 # are printed.
 #   sh bench/vs_pytorch.sh                     (run `make` first; about 20 minutes on 2 cores)
 #   SHAPES="tiny small" PRECS=fp32 THREADS=1 REPEATS=1 sh bench/vs_pytorch.sh   (a subset)
+#   BEFORE=/path/to/older/inheritune sh bench/vs_pytorch.sh   (an older build too, in the same turns:
+#                                                             a before/after table from one run)
 set -u
 B=build
 PY=${PY:-/usr/bin/python3}
@@ -19,9 +21,11 @@ REPEATS=${REPEATS:-3}
 SHAPES=${SHAPES:-"tiny small 124m 124m_t1024"}
 PRECS=${PRECS:-"fp32 bf16"}
 THREADS=${THREADS:-"1 2"}
+BEFORE=${BEFORE:-}
 [ -x $B/inheritune ] || { echo "run make first" >&2; exit 1; }
-mkdir -p $B/vs_pytorch
+[ -z "$BEFORE" ] || [ -x "$BEFORE" ] || { echo "BEFORE=$BEFORE is not an executable" >&2; exit 1; }
 out=$B/vs_pytorch
+rm -rf $out; mkdir -p $out   # (no figures of an earlier run in the medians)
 
 shape_flags() {   # model and batch flags of each shape, the same for both programs
     case $1 in
@@ -53,9 +57,9 @@ if [ $torch_ok = 1 ]; then
 fi
 echo "CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(nproc) cores"
 
-ours() {   # shape prec threads rep
+ours() {   # shape prec threads rep [binary name]
     f=$(shape_flags $1); extra=""; [ $2 = bf16 ] && extra="--bf16"
-    $B/inheritune bench $f --threads $3 $extra > $out/ours_$1_$2_$3_$4.txt 2>&1
+    ${5:-$B/inheritune} bench $f --threads $3 $extra > $out/${6:-ours}_$1_$2_$3_$4.txt 2>&1
 }
 theirs() {
     f=$(shape_flags $1); extra=""; [ $2 = bf16 ] && extra="--bf16"
@@ -72,22 +76,35 @@ median() {   # median of the numbers on stdin ("-" if none)
 r=1
 while [ $r -le $REPEATS ]; do   # the whole table once per repeat: each pair runs minutes apart, alternately
     for s in $SHAPES; do for p in $PRECS; do for t in $THREADS; do
+        [ -n "$BEFORE" ] && ours $s $p $t $r "$BEFORE" before
         ours $s $p $t $r
         [ $torch_ok = 1 ] && theirs $s $p $t $r
-        printf '  repeat %d %-10s %s %s thread(s): ours %s ms, torch %s ms\n' $r $s $p $t \
-            "$(ms $out/ours_${s}_${p}_${t}_$r.txt)" "$(ms $out/torch_${s}_${p}_${t}_$r.txt)"
+        printf '  repeat %d %-10s %s %s thread(s): ours %s ms, torch %s ms%s\n' $r $s $p $t \
+            "$(ms $out/ours_${s}_${p}_${t}_$r.txt)" "$(ms $out/torch_${s}_${p}_${t}_$r.txt)" \
+            "${BEFORE:+, before $(ms $out/before_${s}_${p}_${t}_$r.txt) ms}"
     done; done; done
     r=$((r + 1))
 done
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a + 0 == 0) print "-"; else printf "%.2fx", b / a }'; }
 echo
-echo "| shape | precision | threads | inheritune ms/step | PyTorch ms/step | PyTorch / inheritune |"
-echo "| --- | --- | --- | --- | --- | --- |"
+if [ -n "$BEFORE" ]; then
+    echo "before: $BEFORE; after: $B/inheritune"
+    echo "| shape | precision | threads | before ms/step | after ms/step | PyTorch ms/step | PyTorch / before | PyTorch / after |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+else
+    echo "| shape | precision | threads | inheritune ms/step | PyTorch ms/step | PyTorch / inheritune |"
+    echo "| --- | --- | --- | --- | --- | --- |"
+fi
 for s in $SHAPES; do for p in $PRECS; do for t in $THREADS; do
     a=$(for f in $out/ours_${s}_${p}_${t}_*.txt; do ms $f; done | median)
     b=$(for f in $out/torch_${s}_${p}_${t}_*.txt; do [ -e $f ] && ms $f; done | median)
-    ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a == "-" || b == "-" || a + 0 == 0) print "-"; else printf "%.2fx", b / a }')
-    echo "| $s | $p | $t | $a | $b | $ratio |"
+    if [ -n "$BEFORE" ]; then
+        z=$(for f in $out/before_${s}_${p}_${t}_*.txt; do ms $f; done | median)
+        echo "| $s | $p | $t | $z | $a | $b | $(ratio "$z" "$b") | $(ratio "$a" "$b") |"
+    else
+        echo "| $s | $p | $t | $a | $b | $(ratio "$a" "$b") |"
+    fi
 done; done; done
 echo "(medians of $REPEATS alternating runs; shapes: tiny = 4 layers, 4 heads, C=128, byte vocabulary, B=16 T=128;"
 echo " small = 6 layers, 6 heads, C=384, V=50257, B=8 T=256; 124m = GPT-2 124M B=4 T=64; 124m_t1024 = B=1 T=1024)"
