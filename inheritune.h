@@ -81,6 +81,9 @@ INHDEF int inh_num_cores(void);
 INHDEF void inh_threads_release(void);
 /* Monotonic wall-clock seconds. */
 INHDEF double inh_now(void);
+/* This machine's fp32 FMA peak in GFLOP/s on `threads` threads: a probe of about 20 ms (every thread
+   runs 12 chains of vector FMAs on registers only), the ceiling for a kernel's FLOP rate. */
+INHDEF double inh_fma_peak_gflops(int threads);
 /* Can `path` be written, checked before any work: its directory exists and is writable, and path
    is not a directory. is_dir != 0: path is a directory to use or create (an existing one must be
    writable; a missing one needs a writable parent). 0 or -1 with a message naming the path. */
@@ -1046,6 +1049,73 @@ INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
     }
 #endif
     fn(ctx, 0, n);
+}
+
+/* --- the machine's FMA peak ------------------------------------------------------------------
+   A probe for benchmarks: every thread runs 12 independent chains of vector FMAs on registers
+   only (no memory, nothing to wait for but the FMA units), best of 5 rounds of about 3 ms. It is
+   the ceiling a kernel's FLOP rate is measured against, as OpenBLAS is for the matmul. */
+typedef struct { long iters; volatile float sink[INH__MAXT]; } inh__peak_args;
+static void inh__peak_part(void *p, int lo, int hi) {
+    inh__peak_args *a = (inh__peak_args *)p;
+    for (int part = lo; part < hi; part++) {
+#if defined(__AVX512F__)
+        __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-4f), c0 = _mm512_set1_ps(1.0f), c1 = c0, c2 = c0, c3 = c0;
+        __m512 c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;   /* (named: registers, not memory) */
+        for (long i = 0; i < a->iters; i++) {
+            c0 = _mm512_fmadd_ps(c0, x, y); c1 = _mm512_fmadd_ps(c1, x, y); c2 = _mm512_fmadd_ps(c2, x, y);
+            c3 = _mm512_fmadd_ps(c3, x, y); c4 = _mm512_fmadd_ps(c4, x, y); c5 = _mm512_fmadd_ps(c5, x, y);
+            c6 = _mm512_fmadd_ps(c6, x, y); c7 = _mm512_fmadd_ps(c7, x, y); c8 = _mm512_fmadd_ps(c8, x, y);
+            c9 = _mm512_fmadd_ps(c9, x, y); c10 = _mm512_fmadd_ps(c10, x, y); c11 = _mm512_fmadd_ps(c11, x, y);
+        }
+        c0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(c0, c1), _mm512_add_ps(c2, c3)), _mm512_add_ps(_mm512_add_ps(c4, c5), _mm512_add_ps(c6, c7)));
+        c0 = _mm512_add_ps(c0, _mm512_add_ps(_mm512_add_ps(c8, c9), _mm512_add_ps(c10, c11)));
+        float l[16];   /* (not _mm512_reduce_add_ps: it trips g++ 12's -Wmaybe-uninitialized) */
+        _mm512_storeu_ps(l, c0);
+        a->sink[part] = l[0];
+#elif defined(__AVX2__) && defined(__FMA__)
+        __m256 x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(1e-4f), c0 = _mm256_set1_ps(1.0f), c1 = c0, c2 = c0, c3 = c0;
+        __m256 c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        for (long i = 0; i < a->iters; i++) {
+            c0 = _mm256_fmadd_ps(c0, x, y); c1 = _mm256_fmadd_ps(c1, x, y); c2 = _mm256_fmadd_ps(c2, x, y);
+            c3 = _mm256_fmadd_ps(c3, x, y); c4 = _mm256_fmadd_ps(c4, x, y); c5 = _mm256_fmadd_ps(c5, x, y);
+            c6 = _mm256_fmadd_ps(c6, x, y); c7 = _mm256_fmadd_ps(c7, x, y); c8 = _mm256_fmadd_ps(c8, x, y);
+            c9 = _mm256_fmadd_ps(c9, x, y); c10 = _mm256_fmadd_ps(c10, x, y); c11 = _mm256_fmadd_ps(c11, x, y);
+        }
+        c0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)), _mm256_add_ps(_mm256_add_ps(c4, c5), _mm256_add_ps(c6, c7)));
+        c0 = _mm256_add_ps(c0, _mm256_add_ps(_mm256_add_ps(c8, c9), _mm256_add_ps(c10, c11)));
+        float l[8];
+        _mm256_storeu_ps(l, c0);
+        a->sink[part] = l[0];
+#else
+        float c[12];
+        for (int k = 0; k < 12; k++) c[k] = (float)k;
+        for (long i = 0; i < a->iters; i++)
+            for (int k = 0; k < 12; k++) c[k] = c[k] * 0.999f + 1e-4f;
+        a->sink[part] = c[0] + c[11];
+#endif
+    }
+}
+INHDEF double inh_fma_peak_gflops(int threads) {
+#if defined(__AVX512F__)
+    const double flops = 12.0 * 16 * 2;
+#elif defined(__AVX2__) && defined(__FMA__)
+    const double flops = 12.0 * 8 * 2;
+#else
+    const double flops = 12.0 * 2;
+#endif
+    if (threads < 1) threads = 1;
+    if (threads > INH__MAXT) threads = INH__MAXT;
+    inh__peak_args a;
+    a.iters = 1000000;
+    double best = 0.0;
+    for (int round = 0; round < 5; round++) {
+        double t0 = inh_now();
+        inh__parallel(threads, threads, inh__peak_part, &a);
+        double dt = inh_now() - t0;
+        if (dt > 0 && flops * a.iters * threads / dt > best) best = flops * a.iters * threads / dt;
+    }
+    return best * 1e-9;
 }
 
 INHDEF void inh_threads_release(void) {

@@ -1571,6 +1571,13 @@ static int cmd_bench(int argc, char **argv) {
                1e3 * mm[steps / 2], 1e3 * at[steps / 2], 1e3 * (med_other(tot, mm, at, steps)));
         printf("%.1f ms/step, %.1f GFLOP/s, %.0f tokens/s\n", 1e3 * med, flops / med * 1e-9, B * T / med);
         if (strcmp(device, "cpu")) bench_device_report(flops / med, bf16, peak_tflops, state_mb + acts_mb);
+        else {   /* the step's model FLOPs against the machine's FMA peak, and each kind's share */
+            double peak = inh_fma_peak_gflops(threads) * 1e9;
+            double mmf = 6.0 * (double)m.num_params * B * T, atf = 12.0 * L * (double)B * T * T * C / 2;
+            printf("fp32 FMA peak (probe, %d thread%s) %.1f GFLOP/s: step %.1f%%, matmul %.1f%%, attention %.1f%% of it\n", threads,
+                   threads == 1 ? "" : "s", peak * 1e-9, 100.0 * flops / med / peak, 100.0 * mmf / mm[steps / 2] / peak,
+                   100.0 * atf / at[steps / 2] / peak);
+        }
         if (sc_variant) {   /* the shortcuts' cost against the interleaved plain steps */
             qsort(ptot, steps, sizeof(double), cmp_double);
             double pm = ptot[steps / 2];
