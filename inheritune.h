@@ -1055,7 +1055,7 @@ INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
    A probe for benchmarks: every thread runs 12 independent chains of vector FMAs on registers
    only (no memory, nothing to wait for but the FMA units), best of 5 rounds of about 3 ms. It is
    the ceiling a kernel's FLOP rate is measured against, as OpenBLAS is for the matmul. */
-typedef struct { long iters; volatile float sink[INH__MAXT]; } inh__peak_args;
+typedef struct { long iters; volatile float sink[256]; } inh__peak_args;
 static void inh__peak_part(void *p, int lo, int hi) {
     inh__peak_args *a = (inh__peak_args *)p;
     for (int part = lo; part < hi; part++) {
@@ -1105,7 +1105,7 @@ INHDEF double inh_fma_peak_gflops(int threads) {
     const double flops = 12.0 * 2;
 #endif
     if (threads < 1) threads = 1;
-    if (threads > INH__MAXT) threads = INH__MAXT;
+    if (threads > 256) threads = 256;
     inh__peak_args a;
     a.iters = 1000000;
     double best = 0.0;
