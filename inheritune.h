@@ -2189,7 +2189,7 @@ static inline void inh__att_rows_copy(float *dst, const float *src, size_t strid
     for (int t = 0; t < n; t++) memcpy(dst + (size_t)t * hs, src + (size_t)t * stride, (size_t)hs * sizeof(float));
 }
 /* forward of one (b,h) this way; buf: inh__att_blk_floats(T, hs) floats, 64-byte aligned */
-static inline size_t inh__att_blk_floats(int Tp, int hs) { return (size_t)INH__ATT_SB * (2 * Tp + 128 + 2 * hs) + (size_t)Tp * hs; }
+static inline size_t inh__att_blk_floats(int Tp, int hs) { return (size_t)INH__ATT_SB * (2 * Tp + 128 + 2 * hs) + (size_t)3 * Tp * hs; }
 static void inh__att_fwd_blk(const inh__att_args *a, const inh__att_tr *s, int bh, float *buf) {
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C, b = bh / NH, h = bh % NH, Tp = s->Tp;
     const float *base = a->qkv + (size_t)b * T * C3;
@@ -2252,8 +2252,12 @@ static void inh__att_bwd_blk(const inh__att_args *a, const inh__att_tr *s, int b
     const float *base = a->qkv + (size_t)b * T * C3;
     float *dbase = a->dqkv + (size_t)b * T * C3;
     float *P = buf, *dS = P + (size_t)INH__ATT_SB * Tp, *ch = dS + (size_t)INH__ATT_SB * Tp, *X = ch + (size_t)INH__ATT_SB * 128;
-    float *D = X + (size_t)INH__ATT_SB * hs, *K = D + (size_t)INH__ATT_SB * hs;
+    float *D = X + (size_t)INH__ATT_SB * hs, *K = D + (size_t)INH__ATT_SB * hs, *dK = K + (size_t)Tp * hs, *dV = dK + (size_t)Tp * hs;
     inh__att_rows_copy(K, base + C + h * hs, (size_t)C3, T, hs);
+    /* dk and dv of the head are summed in a copy whose rows lie together (in L2, where the rows of
+       dqkv are 3C apart), then copied back: the same additions on the same values */
+    inh__att_rows_copy(dK, dbase + C + h * hs, (size_t)C3, T, hs);
+    inh__att_rows_copy(dV, dbase + 2 * C + h * hs, (size_t)C3, T, hs);
     for (int t0 = 0; t0 < T; t0 += INH__ATT_SB) {
         int nr = T - t0 < INH__ATT_SB ? T - t0 : INH__ATT_SB;
         inh__att_rows_copy(X, base + (size_t)t0 * C3 + h * hs, (size_t)C3, nr, hs);
@@ -2261,11 +2265,25 @@ static void inh__att_bwd_blk(const inh__att_args *a, const inh__att_tr *s, int b
         inh__att_dots_blk(X, nr, t0, s->kt, Tp, hs, P);
         for (int r = 0; r < nr; r++) inh__att_softmax(P + (size_t)r * Tp, t0 + r, a->scale);
         inh__att_dots_blk(D, nr, t0, s->vt, Tp, hs, dS);   /* out = att @ v: datt = d . v */
-        for (int r = 0; r < nr; r++) {   /* softmax backward: dpre = att * (datt - sum(att * datt)) * scale */
-            float *row = P + (size_t)r * Tp, *drow = dS + (size_t)r * Tp, sum = 0.0f;
-            int t = t0 + r;
-            for (int t2 = 0; t2 <= t; t2++) sum += row[t2] * drow[t2];
-            for (int t2 = 0; t2 <= t; t2++) drow[t2] = row[t2] * (drow[t2] - sum) * a->scale;
+        for (int r = 0; r < nr; r += 4) {   /* softmax backward: dpre = att * (datt - sum(att * datt)) * scale */
+            int k = nr - r < 4 ? nr - r : 4, tm = t0 + r;   /* 4 rows' sums side by side, each in the order of t2 */
+            float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+            const float *p0 = P + (size_t)r * Tp, *d0 = dS + (size_t)r * Tp;
+            if (k == 4)
+                for (int t2 = 0; t2 <= tm; t2++) {
+                    sum[0] += p0[t2] * d0[t2];
+                    sum[1] += p0[Tp + t2] * d0[Tp + t2];
+                    sum[2] += p0[2 * Tp + t2] * d0[2 * Tp + t2];
+                    sum[3] += p0[3 * Tp + t2] * d0[3 * Tp + t2];
+                }
+            for (int q = 0; q < k; q++) {
+                const float *row = p0 + (size_t)q * Tp, *drow = d0 + (size_t)q * Tp;
+                for (int t2 = k == 4 ? tm + 1 : 0; t2 <= tm + q; t2++) sum[q] += row[t2] * drow[t2];
+            }
+            for (int q = 0; q < k; q++) {
+                float *row = P + (size_t)(r + q) * Tp, *drow = dS + (size_t)(r + q) * Tp;
+                for (int t2 = 0; t2 <= tm + q; t2++) drow[t2] = row[t2] * (drow[t2] - sum[q]) * a->scale;
+            }
         }
         inh__att_wsum_blk(dbase + (size_t)t0 * C3 + h * hs, (size_t)C3, 1, dS, Tp, nr, t0, K, hs, ch);   /* dq */
         for (int u0 = t0; u0 < t0 + nr; u0 += R) {   /* dv[t2] += sum over the R rows t >= t2 of P[t][t2] d_t; dk likewise */
@@ -2275,15 +2293,15 @@ static void inh__att_bwd_blk(const inh__att_args *a, const inh__att_tr *s, int b
             for (int t2 = 0; t2 < u0 + n; t2++) {
                 int r0 = t2 > u0 ? t2 - u0 : 0;
                 float wp[INH__ATT_R], ws[INH__ATT_R];
-                float *dv = dbase + (size_t)t2 * C3 + 2 * C + h * hs, *dk = dbase + (size_t)t2 * C3 + C + h * hs;
+                float *dv = dV + (size_t)t2 * hs, *dk = dK + (size_t)t2 * hs;
                 if (t2 + 1 <= u0) {   /* keys t2 and t2+1 take every row: share the loads */
                     float wp2[INH__ATT_R], ws2[INH__ATT_R];
                     for (int r = 0; r < n; r++) {
                         const float *pr = Pu + (size_t)r * Tp, *sr = Su + (size_t)r * Tp;
                         wp[r] = pr[t2]; ws[r] = sr[t2]; wp2[r] = pr[t2 + 1]; ws2[r] = sr[t2 + 1];
                     }
-                    inh__att_wsum2(dv, dv + C3, wp, wp2, Du, (size_t)hs, n, n, hs, 1);
-                    inh__att_wsum2(dk, dk + C3, ws, ws2, Xu, (size_t)hs, n, n, hs, 1);
+                    inh__att_wsum2(dv, dv + hs, wp, wp2, Du, (size_t)hs, n, n, hs, 1);
+                    inh__att_wsum2(dk, dk + hs, ws, ws2, Xu, (size_t)hs, n, n, hs, 1);
                     t2++;
                     continue;
                 }
@@ -2292,6 +2310,10 @@ static void inh__att_bwd_blk(const inh__att_args *a, const inh__att_tr *s, int b
                 inh__att_wsum(dk, ws + r0, Xu + (size_t)r0 * hs, (size_t)hs, n - r0, hs, 1);
             }
         }
+    }
+    for (int t = 0; t < T; t++) {
+        memcpy(dbase + (size_t)t * C3 + C + h * hs, dK + (size_t)t * hs, (size_t)hs * sizeof(float));
+        memcpy(dbase + (size_t)t * C3 + 2 * C + h * hs, dV + (size_t)t * hs, (size_t)hs * sizeof(float));
     }
 }
 static void inh__att_bwd_bh(void *p, int lo, int hi) {
