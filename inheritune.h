@@ -2189,7 +2189,7 @@ static inline void inh__att_rows_copy(float *dst, const float *src, size_t strid
     for (int t = 0; t < n; t++) memcpy(dst + (size_t)t * hs, src + (size_t)t * stride, (size_t)hs * sizeof(float));
 }
 /* forward of one (b,h) this way; buf: inh__att_blk_floats(T, hs) floats, 64-byte aligned */
-static inline size_t inh__att_blk_floats(int Tp, int hs) { return (size_t)INH__ATT_SB * (2 * Tp + 128 + 2 * hs) + (size_t)3 * Tp * hs; }
+static inline size_t inh__att_blk_floats(int Tp, int hs) { return (size_t)INH__ATT_SB * (4 * Tp + 128 + 2 * hs) + (size_t)3 * Tp * hs; }
 static void inh__att_fwd_blk(const inh__att_args *a, const inh__att_tr *s, int bh, float *buf) {
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C, b = bh / NH, h = bh % NH, Tp = s->Tp;
     const float *base = a->qkv + (size_t)b * T * C3;
@@ -2243,16 +2243,95 @@ static void inh__att_fwd_bh(void *p, int lo, int hi) {
    softmax backward gives dq at once; dk and dv, which every later row adds to, are updated once
    per block with the block's rows summed in order (a 16-row product per key, not 16 updates). */
 enum { INH__ATT_R = 16 };
+/* dk or dv of the keys of a super-block (rows t0 .. t0+nr-1): for every key t2 and every block of
+   INH__ATT_R rows u0.. in order, y_t2 += sum over the block's rows t >= t2 of W[t][t2] x_t, summed as
+   inh__att_acc64 sums (rows in pairs from the first one, chains a and b, then a + b); exactly the
+   updates of the row-at-a-time backward. WT: the weights transposed, WT[t2 * SB + r] for row
+   t0 + r; xs: the nr rows x, hs floats apart; y: rows hs floats apart. */
+static void inh__att_dkv_blk(float *y, const float *WT, const float *xs, int t0, int nr, int hs) {
+#if defined(__AVX512F__)
+    enum { R = INH__ATT_R, SB = INH__ATT_SB };
+    int nk = t0 + nr;
+    for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
+        for (int t2 = 0; t2 < nk; t2 += 2) {   /* keys in pairs */
+            for (int u0 = t0; u0 < nk; u0 += R) {
+                int n = nk - u0 < R ? nk - u0 : R;
+                if (t2 > u0 + n - 1) continue;   /* no row of this block sees key t2 */
+                const float *x = xs + (size_t)(u0 - t0) * hs + i0;
+                if (t2 + 1 < nk && t2 + 1 <= u0) {   /* keys t2 and t2+1, every row of the block: the loads shared */
+                    const float *wA = WT + (size_t)t2 * SB + (u0 - t0), *wB = wA + SB;
+                    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+                    __m512 c0 = a0, c1 = a0, c2 = a0, c3 = a0, d0 = a0, d1 = a0, d2 = a0, d3 = a0;
+                    int j = 0;
+                    for (; j + 2 <= n; j += 2) {
+                        const float *r = x + (size_t)j * hs, *r2 = r + hs;
+                        __m512 u = _mm512_set1_ps(wA[j]), v = _mm512_set1_ps(wA[j + 1]), p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]), z;
+                        z = _mm512_loadu_ps(r); a0 = _mm512_fmadd_ps(u, z, a0); c0 = _mm512_fmadd_ps(p, z, c0);
+                        z = _mm512_loadu_ps(r + 16); a1 = _mm512_fmadd_ps(u, z, a1); c1 = _mm512_fmadd_ps(p, z, c1);
+                        z = _mm512_loadu_ps(r + 32); a2 = _mm512_fmadd_ps(u, z, a2); c2 = _mm512_fmadd_ps(p, z, c2);
+                        z = _mm512_loadu_ps(r + 48); a3 = _mm512_fmadd_ps(u, z, a3); c3 = _mm512_fmadd_ps(p, z, c3);
+                        z = _mm512_loadu_ps(r2); b0 = _mm512_fmadd_ps(v, z, b0); d0 = _mm512_fmadd_ps(q, z, d0);
+                        z = _mm512_loadu_ps(r2 + 16); b1 = _mm512_fmadd_ps(v, z, b1); d1 = _mm512_fmadd_ps(q, z, d1);
+                        z = _mm512_loadu_ps(r2 + 32); b2 = _mm512_fmadd_ps(v, z, b2); d2 = _mm512_fmadd_ps(q, z, d2);
+                        z = _mm512_loadu_ps(r2 + 48); b3 = _mm512_fmadd_ps(v, z, b3); d3 = _mm512_fmadd_ps(q, z, d3);
+                    }
+                    if (j < n) {
+                        const float *r = x + (size_t)j * hs;
+                        __m512 u = _mm512_set1_ps(wA[j]), p = _mm512_set1_ps(wB[j]), z;
+                        z = _mm512_loadu_ps(r); a0 = _mm512_fmadd_ps(u, z, a0); c0 = _mm512_fmadd_ps(p, z, c0);
+                        z = _mm512_loadu_ps(r + 16); a1 = _mm512_fmadd_ps(u, z, a1); c1 = _mm512_fmadd_ps(p, z, c1);
+                        z = _mm512_loadu_ps(r + 32); a2 = _mm512_fmadd_ps(u, z, a2); c2 = _mm512_fmadd_ps(p, z, c2);
+                        z = _mm512_loadu_ps(r + 48); a3 = _mm512_fmadd_ps(u, z, a3); c3 = _mm512_fmadd_ps(p, z, c3);
+                    }
+                    float *yA = y + (size_t)t2 * hs + i0, *yB = yA + hs;
+                    _mm512_storeu_ps(yA, _mm512_add_ps(_mm512_loadu_ps(yA), _mm512_add_ps(a0, b0)));
+                    _mm512_storeu_ps(yA + 16, _mm512_add_ps(_mm512_loadu_ps(yA + 16), _mm512_add_ps(a1, b1)));
+                    _mm512_storeu_ps(yA + 32, _mm512_add_ps(_mm512_loadu_ps(yA + 32), _mm512_add_ps(a2, b2)));
+                    _mm512_storeu_ps(yA + 48, _mm512_add_ps(_mm512_loadu_ps(yA + 48), _mm512_add_ps(a3, b3)));
+                    _mm512_storeu_ps(yB, _mm512_add_ps(_mm512_loadu_ps(yB), _mm512_add_ps(c0, d0)));
+                    _mm512_storeu_ps(yB + 16, _mm512_add_ps(_mm512_loadu_ps(yB + 16), _mm512_add_ps(c1, d1)));
+                    _mm512_storeu_ps(yB + 32, _mm512_add_ps(_mm512_loadu_ps(yB + 32), _mm512_add_ps(c2, d2)));
+                    _mm512_storeu_ps(yB + 48, _mm512_add_ps(_mm512_loadu_ps(yB + 48), _mm512_add_ps(c3, d3)));
+                    continue;
+                }
+                /* key t2 alone (and key t2+1 in its own turn): the rows from t2 on */
+                for (int k = t2; k <= t2 + 1 && k < nk && k <= u0 + n - 1; k++) {
+                    int r0 = k > u0 ? k - u0 : 0;
+                    float acc[INH__ATT_J], *yk = y + (size_t)k * hs + i0;
+                    inh__att_acc64(acc, WT + (size_t)k * SB + (u0 - t0) + r0, x + (size_t)r0 * hs, (size_t)hs, n - r0);
+                    for (int l = 0; l < INH__ATT_J; l++) yk[l] = yk[l] + acc[l];
+                }
+            }
+        }
+    }
+#else
+    (void)y; (void)WT; (void)xs; (void)t0; (void)nr; (void)hs;
+#endif
+}
+/* W (INH__ATT_SB rows, Tp floats apart) transposed into WT[t2 * SB + r] for the keys t2 < nk */
+static void inh__att_transpose_blk(float *WT, const float *W, int Tp, int nk) {
+#if defined(__AVX512F__)
+    for (int k0 = 0; k0 < nk; k0 += 16)
+        for (int r0 = 0; r0 < INH__ATT_SB; r0 += 16) {
+            __m512 v[16];
+            for (int e = 0; e < 16; e++) v[e] = _mm512_loadu_ps(W + (size_t)(r0 + e) * Tp + k0);
+            inh__tr16(v);
+            for (int e = 0; e < 16; e++) _mm512_storeu_ps(WT + (size_t)(k0 + e) * INH__ATT_SB + r0, v[e]);
+        }
+#else
+    (void)WT; (void)W; (void)Tp; (void)nk;
+#endif
+}
 /* backward of one (b,h) by key blocks (flash, hs a multiple of 64), the same bits as the row-at-a-time
    code below: P and dS of INH__ATT_SB rows come from the key-blocked products, dq from the
    key-blocked weighted sum, and dk and dv take the rows in the same blocks of INH__ATT_R as there */
 static void inh__att_bwd_blk(const inh__att_args *a, const inh__att_tr *s, int bh, float *buf) {
-    enum { R = INH__ATT_R };
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C, b = bh / NH, h = bh % NH, Tp = s->Tp;
     const float *base = a->qkv + (size_t)b * T * C3;
     float *dbase = a->dqkv + (size_t)b * T * C3;
     float *P = buf, *dS = P + (size_t)INH__ATT_SB * Tp, *ch = dS + (size_t)INH__ATT_SB * Tp, *X = ch + (size_t)INH__ATT_SB * 128;
     float *D = X + (size_t)INH__ATT_SB * hs, *K = D + (size_t)INH__ATT_SB * hs, *dK = K + (size_t)Tp * hs, *dV = dK + (size_t)Tp * hs;
+    float *PT = dV + (size_t)Tp * hs, *ST = PT + (size_t)Tp * INH__ATT_SB;
     inh__att_rows_copy(K, base + C + h * hs, (size_t)C3, T, hs);
     /* dk and dv of the head are summed in a copy whose rows lie together (in L2, where the rows of
        dqkv are 3C apart), then copied back: the same additions on the same values */
@@ -2286,30 +2365,11 @@ static void inh__att_bwd_blk(const inh__att_args *a, const inh__att_tr *s, int b
             }
         }
         inh__att_wsum_blk(dbase + (size_t)t0 * C3 + h * hs, (size_t)C3, 1, dS, Tp, nr, t0, K, hs, ch);   /* dq */
-        for (int u0 = t0; u0 < t0 + nr; u0 += R) {   /* dv[t2] += sum over the R rows t >= t2 of P[t][t2] d_t; dk likewise */
-            int n = t0 + nr - u0 < R ? t0 + nr - u0 : R;
-            const float *Pu = P + (size_t)(u0 - t0) * Tp, *Su = dS + (size_t)(u0 - t0) * Tp;
-            const float *Du = D + (size_t)(u0 - t0) * hs, *Xu = X + (size_t)(u0 - t0) * hs;
-            for (int t2 = 0; t2 < u0 + n; t2++) {
-                int r0 = t2 > u0 ? t2 - u0 : 0;
-                float wp[INH__ATT_R], ws[INH__ATT_R];
-                float *dv = dV + (size_t)t2 * hs, *dk = dK + (size_t)t2 * hs;
-                if (t2 + 1 <= u0) {   /* keys t2 and t2+1 take every row: share the loads */
-                    float wp2[INH__ATT_R], ws2[INH__ATT_R];
-                    for (int r = 0; r < n; r++) {
-                        const float *pr = Pu + (size_t)r * Tp, *sr = Su + (size_t)r * Tp;
-                        wp[r] = pr[t2]; ws[r] = sr[t2]; wp2[r] = pr[t2 + 1]; ws2[r] = sr[t2 + 1];
-                    }
-                    inh__att_wsum2(dv, dv + hs, wp, wp2, Du, (size_t)hs, n, n, hs, 1);
-                    inh__att_wsum2(dk, dk + hs, ws, ws2, Xu, (size_t)hs, n, n, hs, 1);
-                    t2++;
-                    continue;
-                }
-                for (int r = r0; r < n; r++) { wp[r] = Pu[(size_t)r * Tp + t2]; ws[r] = Su[(size_t)r * Tp + t2]; }
-                inh__att_wsum(dv, wp + r0, Du + (size_t)r0 * hs, (size_t)hs, n - r0, hs, 1);
-                inh__att_wsum(dk, ws + r0, Xu + (size_t)r0 * hs, (size_t)hs, n - r0, hs, 1);
-            }
-        }
+        /* dv[t2] += sum over rows t >= t2 of P[t][t2] d_t, dk likewise with dS and q_t, in blocks of R rows */
+        inh__att_transpose_blk(PT, P, Tp, t0 + nr);
+        inh__att_transpose_blk(ST, dS, Tp, t0 + nr);
+        inh__att_dkv_blk(dV, PT, D, t0, nr, hs);
+        inh__att_dkv_blk(dK, ST, X, t0, nr, hs);
     }
     for (int t = 0; t < T; t++) {
         memcpy(dbase + (size_t)t * C3 + C + h * hs, dK + (size_t)t * hs, (size_t)hs * sizeof(float));
