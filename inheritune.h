@@ -1060,8 +1060,11 @@ static void inh__peak_part(void *p, int lo, int hi) {
     inh__peak_args *a = (inh__peak_args *)p;
     for (int part = lo; part < hi; part++) {
 #if defined(__AVX512F__)
-        __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-4f), c0 = _mm512_set1_ps(1.0f), c1 = c0, c2 = c0, c3 = c0;
-        __m512 c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;   /* (named: registers, not memory) */
+        /* named, not an array: registers; different starts: a compiler would merge equal chains into one */
+        __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-4f), c0 = _mm512_set1_ps(1.0f), c1 = _mm512_set1_ps(1.1f);
+        __m512 c2 = _mm512_set1_ps(1.2f), c3 = _mm512_set1_ps(1.3f), c4 = _mm512_set1_ps(1.4f), c5 = _mm512_set1_ps(1.5f);
+        __m512 c6 = _mm512_set1_ps(1.6f), c7 = _mm512_set1_ps(1.7f), c8 = _mm512_set1_ps(1.8f), c9 = _mm512_set1_ps(1.9f);
+        __m512 c10 = _mm512_set1_ps(2.0f), c11 = _mm512_set1_ps(2.1f);
         for (long i = 0; i < a->iters; i++) {
             c0 = _mm512_fmadd_ps(c0, x, y); c1 = _mm512_fmadd_ps(c1, x, y); c2 = _mm512_fmadd_ps(c2, x, y);
             c3 = _mm512_fmadd_ps(c3, x, y); c4 = _mm512_fmadd_ps(c4, x, y); c5 = _mm512_fmadd_ps(c5, x, y);
@@ -1074,8 +1077,10 @@ static void inh__peak_part(void *p, int lo, int hi) {
         _mm512_storeu_ps(l, c0);
         a->sink[part] = l[0];
 #elif defined(__AVX2__) && defined(__FMA__)
-        __m256 x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(1e-4f), c0 = _mm256_set1_ps(1.0f), c1 = c0, c2 = c0, c3 = c0;
-        __m256 c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        __m256 x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(1e-4f), c0 = _mm256_set1_ps(1.0f), c1 = _mm256_set1_ps(1.1f);
+        __m256 c2 = _mm256_set1_ps(1.2f), c3 = _mm256_set1_ps(1.3f), c4 = _mm256_set1_ps(1.4f), c5 = _mm256_set1_ps(1.5f);
+        __m256 c6 = _mm256_set1_ps(1.6f), c7 = _mm256_set1_ps(1.7f), c8 = _mm256_set1_ps(1.8f), c9 = _mm256_set1_ps(1.9f);
+        __m256 c10 = _mm256_set1_ps(2.0f), c11 = _mm256_set1_ps(2.1f);
         for (long i = 0; i < a->iters; i++) {
             c0 = _mm256_fmadd_ps(c0, x, y); c1 = _mm256_fmadd_ps(c1, x, y); c2 = _mm256_fmadd_ps(c2, x, y);
             c3 = _mm256_fmadd_ps(c3, x, y); c4 = _mm256_fmadd_ps(c4, x, y); c5 = _mm256_fmadd_ps(c5, x, y);
@@ -1089,7 +1094,7 @@ static void inh__peak_part(void *p, int lo, int hi) {
         a->sink[part] = l[0];
 #else
         float c[12];
-        for (int k = 0; k < 12; k++) c[k] = (float)k;
+        for (int k = 0; k < 12; k++) c[k] = 1.0f + 0.1f * (float)k;
         for (long i = 0; i < a->iters; i++)
             for (int k = 0; k < 12; k++) c[k] = c[k] * 0.999f + 1e-4f;
         a->sink[part] = c[0] + c[11];
