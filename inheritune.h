@@ -2091,7 +2091,7 @@ static inline void inh__att_softmax(float *row, int t, float scale) {
     for (int t2 = 0; t2 <= t; t2++) row[t2] *= inv;
 }
 
-/* Key-blocked attention (flash, hs a multiple of 64): rows go in blocks of INH__ATT_SB. Each
+/* Key-blocked attention (flash, AVX-512): rows go in blocks of INH__ATT_SB. Each
    product pass takes one block of 64 keys (16 KB at hs = 64, kept in L1) against every row pair of
    the block, where the row-at-a-time code streamed all of K or V from L2 for each pair. The sums
    are the same as the row-at-a-time kernels': a dot product sums over the channels as
@@ -2155,6 +2155,63 @@ static inline void inh__att_chain64x2(float *INH__RESTRICT chA, float *INH__REST
     (void)chA; (void)chB; (void)wA; (void)wB; (void)rows; (void)stride; (void)j; (void)nA; (void)nB;
 #endif
 }
+/* the chain of inh__att_acc_lt64(x2) carried between blocks, m < 64 lanes: ch = the m sums of a row
+   (each product rounded, then added, in order of j), zero at j = 0 */
+static inline void inh__att_chain_lt64x2(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
+                                         const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int j, int nA,
+                                         int nB, int m) {
+#if defined(__AVX512F__)
+    __mmask16 k[4];
+    for (int v = 0; v < 4; v++) {
+        int left = m - 16 * v;
+        k[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+    }
+    __m512 a0, a1, a2, a3, c0, c1, c2, c3;
+    if (j == 0) { a0 = _mm512_setzero_ps(); a1 = a0; a2 = a0; a3 = a0; c0 = a0; c1 = a0; c2 = a0; c3 = a0; }
+    else {
+        a0 = _mm512_loadu_ps(chA); a1 = _mm512_loadu_ps(chA + 16); a2 = _mm512_loadu_ps(chA + 32); a3 = _mm512_loadu_ps(chA + 48);
+        c0 = _mm512_loadu_ps(chB); c1 = _mm512_loadu_ps(chB + 16); c2 = _mm512_loadu_ps(chB + 32); c3 = _mm512_loadu_ps(chB + 48);
+    }
+    if (m <= 32) {
+        for (; j < nA; j++) {
+            const float *r = rows + j * stride;
+            __m512 x0 = _mm512_maskz_loadu_ps(k[0], r), x1 = _mm512_maskz_loadu_ps(k[1], r + 16);
+            __m512 u = _mm512_set1_ps(wA[j]), p = _mm512_set1_ps(wB[j]);
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, x0)); a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, x1));
+            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, x0)); c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, x1));
+        }
+        for (; j < nB; j++) {
+            const float *r = rows + j * stride;
+            __m512 p = _mm512_set1_ps(wB[j]);
+            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[0], r)));
+            c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[1], r + 16)));
+        }
+    } else {
+        for (; j < nA; j++) {
+            const float *r = rows + j * stride;
+            __m512 x0 = _mm512_maskz_loadu_ps(k[0], r), x1 = _mm512_maskz_loadu_ps(k[1], r + 16);
+            __m512 x2 = _mm512_maskz_loadu_ps(k[2], r + 32), x3 = _mm512_maskz_loadu_ps(k[3], r + 48);
+            __m512 u = _mm512_set1_ps(wA[j]), p = _mm512_set1_ps(wB[j]);
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, x0)); a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, x1));
+            a2 = _mm512_add_ps(a2, _mm512_mul_ps(u, x2)); a3 = _mm512_add_ps(a3, _mm512_mul_ps(u, x3));
+            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, x0)); c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, x1));
+            c2 = _mm512_add_ps(c2, _mm512_mul_ps(p, x2)); c3 = _mm512_add_ps(c3, _mm512_mul_ps(p, x3));
+        }
+        for (; j < nB; j++) {
+            const float *r = rows + j * stride;
+            __m512 p = _mm512_set1_ps(wB[j]);
+            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[0], r)));
+            c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[1], r + 16)));
+            c2 = _mm512_add_ps(c2, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[2], r + 32)));
+            c3 = _mm512_add_ps(c3, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[3], r + 48)));
+        }
+    }
+    _mm512_storeu_ps(chA, a0); _mm512_storeu_ps(chA + 16, a1); _mm512_storeu_ps(chA + 32, a2); _mm512_storeu_ps(chA + 48, a3);
+    _mm512_storeu_ps(chB, c0); _mm512_storeu_ps(chB + 16, c1); _mm512_storeu_ps(chB + 32, c2); _mm512_storeu_ps(chB + 48, c3);
+#else
+    (void)chA; (void)chB; (void)wA; (void)wB; (void)rows; (void)stride; (void)j; (void)nA; (void)nB; (void)m;
+#endif
+}
 /* S[r][0 .. t0+r] = x_r . mt[:, j] for the nr rows x (hs floats apart) of a block starting at row
    t0 (S: rows Tp floats apart; each block of 64 keys is written whole) */
 static inline void inh__att_dots_blk(const float *X, int nr, int t0, const float *mt, int Tp, int hs, float *S) {
@@ -2172,20 +2229,26 @@ static inline void inh__att_wsum_blk(float *Y, size_t ystride, int add, const fl
                                      const float *rows, int hs, float *ch) {
     float spare[128];
     for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
+        int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;   /* (a last part of m < 64 channels: one chain) */
         for (int j0 = 0; j0 < t0 + nr; j0 += INH__ATT_J) {
             int r = j0 - t0 - 1 > 0 ? (j0 - t0 - 1) & ~1 : 0, je = j0 + INH__ATT_J;
             for (; r < nr; r += 2) {
                 int nA = t0 + r + 1, nB = r + 1 < nr ? nA + 1 : nA;
                 if (nA > je) nA = je;
                 if (nB > je) nB = je;
-                inh__att_chain64x2(ch + (size_t)r * 128, r + 1 < nr ? ch + (size_t)(r + 1) * 128 : spare, P + (size_t)r * Tp,
-                                   P + (size_t)(r + 1 < nr ? r + 1 : r) * Tp, rows + i0, (size_t)hs, j0, nA < j0 ? j0 : nA, nB);
+                float *cA = ch + (size_t)r * 128, *cB = r + 1 < nr ? ch + (size_t)(r + 1) * 128 : spare;
+                const float *pA = P + (size_t)r * Tp, *pB = P + (size_t)(r + 1 < nr ? r + 1 : r) * Tp;
+                if (m == INH__ATT_J) inh__att_chain64x2(cA, cB, pA, pB, rows + i0, (size_t)hs, j0, nA < j0 ? j0 : nA, nB);
+                else inh__att_chain_lt64x2(cA, cB, pA, pB, rows + i0, (size_t)hs, j0, nA < j0 ? j0 : nA, nB, m);
             }
         }
         for (int r = 0; r < nr; r++) {
             float *y = Y + (size_t)r * ystride + i0;
             const float *c = ch + (size_t)r * 128;
-            for (int l = 0; l < INH__ATT_J; l++) y[l] = add ? y[l] + (c[l] + c[64 + l]) : c[l] + c[64 + l];
+            if (m == INH__ATT_J)
+                for (int l = 0; l < m; l++) y[l] = add ? y[l] + (c[l] + c[64 + l]) : c[l] + c[64 + l];
+            else
+                for (int l = 0; l < m; l++) y[l] = add ? y[l] + c[l] : c[l];
         }
     }
 }
@@ -2214,7 +2277,7 @@ static void inh__att_fwd_bh(void *p, int lo, int hi) {
     inh__att_tr s;
     inh__att_tr_init(&s, T, hs);
 #if defined(__AVX512F__)
-    float *blk_mem = s.kt && !a->att && hs % INH__ATT_J == 0 ? inh__scratch(inh__att_blk_floats(s.Tp, hs) + 16) : NULL;
+    float *blk_mem = s.kt && !a->att ? inh__scratch(inh__att_blk_floats(s.Tp, hs) + 16) : NULL;
 #else
     float *blk_mem = NULL;
 #endif
@@ -2258,11 +2321,29 @@ static void inh__att_dkv_blk(float *y, const float *WT, const float *xs, int t0,
     enum { R = INH__ATT_R, SB = INH__ATT_SB };
     int nk = t0 + nr;
     for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
+        int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;
         for (int t2 = 0; t2 < nk; t2 += 2) {   /* keys in pairs */
             for (int u0 = t0; u0 < nk; u0 += R) {
                 int n = nk - u0 < R ? nk - u0 : R;
                 if (t2 > u0 + n - 1) continue;   /* no row of this block sees key t2 */
                 const float *x = xs + (size_t)(u0 - t0) * hs + i0;
+                if (m < INH__ATT_J) {   /* a last part of m < 64 channels: inh__att_wsum(2)'s sums, one chain */
+                    if (t2 + 1 < nk && t2 + 1 <= u0) {
+                        float acc[INH__ATT_J], accB[INH__ATT_J], *yA = y + (size_t)t2 * hs + i0, *yB = yA + hs;
+                        const float *wA = WT + (size_t)t2 * SB + (u0 - t0);
+                        inh__att_acc_lt64x2(acc, accB, wA, wA + SB, x, (size_t)hs, n, n, m);
+                        for (int l = 0; l < m; l++) yA[l] = yA[l] + acc[l];
+                        for (int l = 0; l < m; l++) yB[l] = yB[l] + accB[l];
+                        continue;
+                    }
+                    for (int k = t2; k <= t2 + 1 && k < nk && k <= u0 + n - 1; k++) {
+                        int r0 = k > u0 ? k - u0 : 0;
+                        float acc[INH__ATT_J], *yk = y + (size_t)k * hs + i0;
+                        inh__att_acc_lt64(acc, WT + (size_t)k * SB + (u0 - t0) + r0, x + (size_t)r0 * hs, (size_t)hs, n - r0, m);
+                        for (int l = 0; l < m; l++) yk[l] = yk[l] + acc[l];
+                    }
+                    continue;
+                }
                 if (t2 + 1 < nk && t2 + 1 <= u0) {   /* keys t2 and t2+1, every row of the block: the loads shared */
                     const float *wA = WT + (size_t)t2 * SB + (u0 - t0), *wB = wA + SB;
                     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -2327,7 +2408,7 @@ static void inh__att_transpose_blk(float *WT, const float *W, int Tp, int nk) {
     (void)WT; (void)W; (void)Tp; (void)nk;
 #endif
 }
-/* backward of one (b,h) by key blocks (flash, hs a multiple of 64), the same bits as the row-at-a-time
+/* backward of one (b,h) by key blocks (flash, AVX-512), the same bits as the row-at-a-time
    code below: P and dS of INH__ATT_SB rows come from the key-blocked products, dq from the
    key-blocked weighted sum, and dk and dv take the rows in the same blocks of INH__ATT_R as there */
 static void inh__att_bwd_blk(const inh__att_args *a, const inh__att_tr *s, int bh, float *buf) {
@@ -2389,7 +2470,7 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
     inh__att_tr_init(&s, T, hs);
     float *blk_mem = s.kt ? inh__scratch((size_t)2 * R * s.Tp + 16) : NULL, *blk = inh__align64(blk_mem);   /* P and dS rows of a block (flash) */
 #if defined(__AVX512F__)
-    float *kb_mem = s.kt && !a->att && hs % INH__ATT_J == 0 ? inh__scratch(inh__att_blk_floats(s.Tp, hs) + 16) : NULL;
+    float *kb_mem = s.kt && !a->att ? inh__scratch(inh__att_blk_floats(s.Tp, hs) + 16) : NULL;
 #else
     float *kb_mem = NULL;
 #endif

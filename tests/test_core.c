@@ -228,12 +228,12 @@ static void fd_ops(void) {
     CHECK(wl <= 1.0, "layernorm backward vs finite differences: worst ratio %.3g", wl);
 }
 
-/* The key-blocked flash kernels (AVX-512, head sizes a multiple of 64) sum exactly as the
-   row-at-a-time plain ones: bit for bit at head sizes 64 and 128, with T crossing the blocks of 64
-   rows and keys unevenly (130, 77), on 1 and 2 threads. */
+/* The key-blocked flash kernels (AVX-512) sum exactly as the row-at-a-time plain ones: bit for bit
+   at head sizes 64, 128, 32, 96 (64 + a part of 32) and 24, with T crossing the blocks of 64 rows
+   and keys unevenly, on 1 and 2 threads. */
 static void flash_blocked_equals_plain(void) {
-    static const int shapes[][4] = {{2, 130, 128, 2}, {1, 77, 256, 2}, {1, 64, 64, 1}};
-    for (int k = 0; k < 3; k++) {
+    static const int shapes[][4] = {{2, 130, 128, 2}, {1, 77, 256, 2}, {1, 64, 64, 1}, {2, 129, 128, 4}, {1, 150, 96, 1}, {1, 70, 72, 3}};
+    for (int k = 0; k < 6; k++) {
         int B = shapes[k][0], T = shapes[k][1], C = shapes[k][2], NH = shapes[k][3], N = B * T;
         float *qkv = (float *)malloc((size_t)N * 3 * C * 4), *d = (float *)malloc((size_t)N * C * 4);
         float *o1 = (float *)malloc((size_t)N * C * 4), *o2 = (float *)malloc((size_t)N * C * 4);
