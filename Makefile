@@ -10,7 +10,7 @@ TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 # the kernel and model tests once more without -march: the portable (SSE2) paths, bf16 emulated
 PORTABLE = $(BUILD)/test_core_portable $(BUILD)/test_fastmm_portable
 
-.PHONY: all test demo reproduce shortcuts clean check-cxx cuda cuda-emu cuda-emu-test cuda-syntax bench-matmul bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
+.PHONY: all test demo reproduce shortcuts clean check-cxx cuda cuda-emu cuda-emu-test cuda-syntax bench-matmul bench-attention bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
 all: $(BUILD)/inheritune
 
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
@@ -125,6 +125,11 @@ test-valgrind:
 # (Debian: apt-get install libopenblas-dev; SkylakeX kernels, as 0.3.21 does not know Zen 5)
 bench-matmul: $(BUILD)/bench_matmul
 	$(BUILD)/bench_matmul
+# attention kernels of one layer (flash and plain) at the PyTorch table's shapes, against the FMA peak
+bench-attention: $(BUILD)/bench_attention
+	$(BUILD)/bench_attention
+$(BUILD)/bench_attention: bench/bench_attention.c $(HDR) | $(BUILD)
+	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 $(BUILD)/bench_matmul: bench/bench_matmul.c $(HDR) | $(BUILD)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 bench-blas: | $(BUILD)
