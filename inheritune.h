@@ -2312,87 +2312,27 @@ static void inh__att_fwd_bh(void *p, int lo, int hi) {
    per block with the block's rows summed in order (a 16-row product per key, not 16 updates). */
 enum { INH__ATT_R = 16 };
 /* dk or dv of the keys of a super-block (rows t0 .. t0+nr-1): for every key t2 and every block of
-   INH__ATT_R rows u0.. in order, y_t2 += sum over the block's rows t >= t2 of W[t][t2] x_t, summed as
-   inh__att_acc64 sums (rows in pairs from the first one, chains a and b, then a + b); exactly the
-   updates of the row-at-a-time backward. WT: the weights transposed, WT[t2 * SB + r] for row
-   t0 + r; xs: the nr rows x, hs floats apart; y: rows hs floats apart. */
+   INH__ATT_R rows u0.. in order, y_t2 += sum over the block's rows t >= t2 of W[t][t2] x_t: the
+   row-at-a-time backward's calls of inh__att_wsum(2), with the weights of a key side by side in WT
+   (the block's weights transposed, WT[t2 * SB + r] for row t0 + r) instead of gathered. xs: the nr
+   rows x, hs floats apart; y: rows hs floats apart. */
 static void inh__att_dkv_blk(float *y, const float *WT, const float *xs, int t0, int nr, int hs) {
-#if defined(__AVX512F__)
     enum { R = INH__ATT_R, SB = INH__ATT_SB };
     int nk = t0 + nr;
-    for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
-        int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;
-        for (int t2 = 0; t2 < nk; t2 += 2) {   /* keys in pairs */
-            for (int u0 = t0; u0 < nk; u0 += R) {
-                int n = nk - u0 < R ? nk - u0 : R;
-                if (t2 > u0 + n - 1) continue;   /* no row of this block sees key t2 */
-                const float *x = xs + (size_t)(u0 - t0) * hs + i0;
-                if (m < INH__ATT_J) {   /* a last part of m < 64 channels: inh__att_wsum(2)'s sums, one chain */
-                    if (t2 + 1 < nk && t2 + 1 <= u0) {
-                        float acc[INH__ATT_J], accB[INH__ATT_J], *yA = y + (size_t)t2 * hs + i0, *yB = yA + hs;
-                        const float *wA = WT + (size_t)t2 * SB + (u0 - t0);
-                        inh__att_acc_lt64x2(acc, accB, wA, wA + SB, x, (size_t)hs, n, n, m);
-                        for (int l = 0; l < m; l++) yA[l] = yA[l] + acc[l];
-                        for (int l = 0; l < m; l++) yB[l] = yB[l] + accB[l];
-                        continue;
-                    }
-                    for (int k = t2; k <= t2 + 1 && k < nk && k <= u0 + n - 1; k++) {
-                        int r0 = k > u0 ? k - u0 : 0;
-                        float acc[INH__ATT_J], *yk = y + (size_t)k * hs + i0;
-                        inh__att_acc_lt64(acc, WT + (size_t)k * SB + (u0 - t0) + r0, x + (size_t)r0 * hs, (size_t)hs, n - r0, m);
-                        for (int l = 0; l < m; l++) yk[l] = yk[l] + acc[l];
-                    }
-                    continue;
-                }
-                if (t2 + 1 < nk && t2 + 1 <= u0) {   /* keys t2 and t2+1, every row of the block: the loads shared */
-                    const float *wA = WT + (size_t)t2 * SB + (u0 - t0), *wB = wA + SB;
-                    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-                    __m512 c0 = a0, c1 = a0, c2 = a0, c3 = a0, d0 = a0, d1 = a0, d2 = a0, d3 = a0;
-                    int j = 0;
-                    for (; j + 2 <= n; j += 2) {
-                        const float *r = x + (size_t)j * hs, *r2 = r + hs;
-                        __m512 u = _mm512_set1_ps(wA[j]), v = _mm512_set1_ps(wA[j + 1]), p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]), z;
-                        z = _mm512_loadu_ps(r); a0 = _mm512_fmadd_ps(u, z, a0); c0 = _mm512_fmadd_ps(p, z, c0);
-                        z = _mm512_loadu_ps(r + 16); a1 = _mm512_fmadd_ps(u, z, a1); c1 = _mm512_fmadd_ps(p, z, c1);
-                        z = _mm512_loadu_ps(r + 32); a2 = _mm512_fmadd_ps(u, z, a2); c2 = _mm512_fmadd_ps(p, z, c2);
-                        z = _mm512_loadu_ps(r + 48); a3 = _mm512_fmadd_ps(u, z, a3); c3 = _mm512_fmadd_ps(p, z, c3);
-                        z = _mm512_loadu_ps(r2); b0 = _mm512_fmadd_ps(v, z, b0); d0 = _mm512_fmadd_ps(q, z, d0);
-                        z = _mm512_loadu_ps(r2 + 16); b1 = _mm512_fmadd_ps(v, z, b1); d1 = _mm512_fmadd_ps(q, z, d1);
-                        z = _mm512_loadu_ps(r2 + 32); b2 = _mm512_fmadd_ps(v, z, b2); d2 = _mm512_fmadd_ps(q, z, d2);
-                        z = _mm512_loadu_ps(r2 + 48); b3 = _mm512_fmadd_ps(v, z, b3); d3 = _mm512_fmadd_ps(q, z, d3);
-                    }
-                    if (j < n) {
-                        const float *r = x + (size_t)j * hs;
-                        __m512 u = _mm512_set1_ps(wA[j]), p = _mm512_set1_ps(wB[j]), z;
-                        z = _mm512_loadu_ps(r); a0 = _mm512_fmadd_ps(u, z, a0); c0 = _mm512_fmadd_ps(p, z, c0);
-                        z = _mm512_loadu_ps(r + 16); a1 = _mm512_fmadd_ps(u, z, a1); c1 = _mm512_fmadd_ps(p, z, c1);
-                        z = _mm512_loadu_ps(r + 32); a2 = _mm512_fmadd_ps(u, z, a2); c2 = _mm512_fmadd_ps(p, z, c2);
-                        z = _mm512_loadu_ps(r + 48); a3 = _mm512_fmadd_ps(u, z, a3); c3 = _mm512_fmadd_ps(p, z, c3);
-                    }
-                    float *yA = y + (size_t)t2 * hs + i0, *yB = yA + hs;
-                    _mm512_storeu_ps(yA, _mm512_add_ps(_mm512_loadu_ps(yA), _mm512_add_ps(a0, b0)));
-                    _mm512_storeu_ps(yA + 16, _mm512_add_ps(_mm512_loadu_ps(yA + 16), _mm512_add_ps(a1, b1)));
-                    _mm512_storeu_ps(yA + 32, _mm512_add_ps(_mm512_loadu_ps(yA + 32), _mm512_add_ps(a2, b2)));
-                    _mm512_storeu_ps(yA + 48, _mm512_add_ps(_mm512_loadu_ps(yA + 48), _mm512_add_ps(a3, b3)));
-                    _mm512_storeu_ps(yB, _mm512_add_ps(_mm512_loadu_ps(yB), _mm512_add_ps(c0, d0)));
-                    _mm512_storeu_ps(yB + 16, _mm512_add_ps(_mm512_loadu_ps(yB + 16), _mm512_add_ps(c1, d1)));
-                    _mm512_storeu_ps(yB + 32, _mm512_add_ps(_mm512_loadu_ps(yB + 32), _mm512_add_ps(c2, d2)));
-                    _mm512_storeu_ps(yB + 48, _mm512_add_ps(_mm512_loadu_ps(yB + 48), _mm512_add_ps(c3, d3)));
-                    continue;
-                }
-                /* key t2 alone (and key t2+1 in its own turn): the rows from t2 on */
-                for (int k = t2; k <= t2 + 1 && k < nk && k <= u0 + n - 1; k++) {
-                    int r0 = k > u0 ? k - u0 : 0;
-                    float acc[INH__ATT_J], *yk = y + (size_t)k * hs + i0;
-                    inh__att_acc64(acc, WT + (size_t)k * SB + (u0 - t0) + r0, x + (size_t)r0 * hs, (size_t)hs, n - r0);
-                    for (int l = 0; l < INH__ATT_J; l++) yk[l] = yk[l] + acc[l];
-                }
+    for (int t2 = 0; t2 < nk; t2 += 2)   /* keys in pairs */
+        for (int u0 = t0; u0 < nk; u0 += R) {
+            int n = nk - u0 < R ? nk - u0 : R;
+            const float *x = xs + (size_t)(u0 - t0) * hs, *w = WT + (size_t)t2 * SB + (u0 - t0);
+            float *yt = y + (size_t)t2 * hs;
+            if (t2 + 1 < nk && t2 + 1 <= u0) {   /* keys t2 and t2+1 take every row of the block: the loads shared */
+                inh__att_wsum2(yt, yt + hs, w, w + SB, x, (size_t)hs, n, n, hs, 1);
+                continue;
+            }
+            for (int k = 0; k <= 1 && t2 + k < nk && t2 + k <= u0 + n - 1; k++) {   /* alone: the rows from t2+k on */
+                int r0 = t2 + k > u0 ? t2 + k - u0 : 0;
+                inh__att_wsum(yt + (size_t)k * hs, w + (size_t)k * SB + r0, x + (size_t)r0 * hs, (size_t)hs, n - r0, hs, 1);
             }
         }
-    }
-#else
-    (void)y; (void)WT; (void)xs; (void)t0; (void)nr; (void)hs;
-#endif
 }
 /* W (INH__ATT_SB rows, Tp floats apart) transposed into WT[t2 * SB + r] for the keys t2 < nk */
 static void inh__att_transpose_blk(float *WT, const float *W, int Tp, int nk) {
