@@ -1881,15 +1881,22 @@ static inline void inh__att_acc64(float *INH__RESTRICT acc, const float *INH__RE
     }
 #endif
 }
-/* two rows at once, each summed exactly as inh__att_acc64 sums it (accA from wA over nA terms,
-   accB from wB over nB >= nA terms): the loads of rows are shared, which halves the traffic per
-   FMA (one row's kernel is bound by loads) */
-static inline void inh__att_acc64x2(float *INH__RESTRICT accA, float *INH__RESTRICT accB, const float *INH__RESTRICT wA,
-                                    const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int nA, int nB) {
+/* Two rows at once over the same rows of data, as inh__att_acc64 sums them (chains a and b, even and
+   odd j), the chains kept in ch = {a0..a3, b0..b3} of a row (128 floats) so that a sum can go on
+   over later blocks of keys: zero at j = 0; keys j .. nA-1 for row A, j .. nB-1 for row B (nA <= nB) */
+static inline void inh__att_chain64x2(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
+                                      const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int j, int nA, int nB) {
 #if defined(__AVX512F__)
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    __m512 c0 = a0, c1 = a0, c2 = a0, c3 = a0, d0 = a0, d1 = a0, d2 = a0, d3 = a0;   /* row B's a and b */
-    int j = 0;
+    __m512 a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3;
+    if (j == 0) {
+        a0 = _mm512_setzero_ps(); a1 = a0; a2 = a0; a3 = a0; b0 = a0; b1 = a0; b2 = a0; b3 = a0;
+        c0 = a0; c1 = a0; c2 = a0; c3 = a0; d0 = a0; d1 = a0; d2 = a0; d3 = a0;
+    } else {
+        a0 = _mm512_loadu_ps(chA); a1 = _mm512_loadu_ps(chA + 16); a2 = _mm512_loadu_ps(chA + 32); a3 = _mm512_loadu_ps(chA + 48);
+        b0 = _mm512_loadu_ps(chA + 64); b1 = _mm512_loadu_ps(chA + 80); b2 = _mm512_loadu_ps(chA + 96); b3 = _mm512_loadu_ps(chA + 112);
+        c0 = _mm512_loadu_ps(chB); c1 = _mm512_loadu_ps(chB + 16); c2 = _mm512_loadu_ps(chB + 32); c3 = _mm512_loadu_ps(chB + 48);
+        d0 = _mm512_loadu_ps(chB + 64); d1 = _mm512_loadu_ps(chB + 80); d2 = _mm512_loadu_ps(chB + 96); d3 = _mm512_loadu_ps(chB + 112);
+    }
     for (; j + 2 <= nA; j += 2) {
         const float *r = rows + j * stride, *r2 = r + stride;
         __m512 u = _mm512_set1_ps(wA[j]), v = _mm512_set1_ps(wA[j + 1]), x;
@@ -1903,14 +1910,14 @@ static inline void inh__att_acc64x2(float *INH__RESTRICT accA, float *INH__RESTR
         x = _mm512_loadu_ps(r2 + 32); b2 = _mm512_fmadd_ps(v, x, b2); d2 = _mm512_fmadd_ps(q, x, d2);
         x = _mm512_loadu_ps(r2 + 48); b3 = _mm512_fmadd_ps(v, x, b3); d3 = _mm512_fmadd_ps(q, x, d3);
     }
-    if (j < nA) {
+    if (j < nA) {   /* row A's last key, odd: chain a (only at the end of the row) */
         const float *r = rows + j * stride;
         __m512 u = _mm512_set1_ps(wA[j]);
         a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
         a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
     }
-    _mm512_storeu_ps(accA, _mm512_add_ps(a0, b0)); _mm512_storeu_ps(accA + 16, _mm512_add_ps(a1, b1));
-    _mm512_storeu_ps(accA + 32, _mm512_add_ps(a2, b2)); _mm512_storeu_ps(accA + 48, _mm512_add_ps(a3, b3));
+    _mm512_storeu_ps(chA, a0); _mm512_storeu_ps(chA + 16, a1); _mm512_storeu_ps(chA + 32, a2); _mm512_storeu_ps(chA + 48, a3);
+    _mm512_storeu_ps(chA + 64, b0); _mm512_storeu_ps(chA + 80, b1); _mm512_storeu_ps(chA + 96, b2); _mm512_storeu_ps(chA + 112, b3);
     for (; j + 2 <= nB; j += 2) {
         const float *r = rows + j * stride, *r2 = r + stride;
         __m512 p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]);
@@ -1925,8 +1932,24 @@ static inline void inh__att_acc64x2(float *INH__RESTRICT accA, float *INH__RESTR
         c0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r), c0); c1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 16), c1);
         c2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 32), c2); c3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 48), c3);
     }
-    _mm512_storeu_ps(accB, _mm512_add_ps(c0, d0)); _mm512_storeu_ps(accB + 16, _mm512_add_ps(c1, d1));
-    _mm512_storeu_ps(accB + 32, _mm512_add_ps(c2, d2)); _mm512_storeu_ps(accB + 48, _mm512_add_ps(c3, d3));
+    _mm512_storeu_ps(chB, c0); _mm512_storeu_ps(chB + 16, c1); _mm512_storeu_ps(chB + 32, c2); _mm512_storeu_ps(chB + 48, c3);
+    _mm512_storeu_ps(chB + 64, d0); _mm512_storeu_ps(chB + 80, d1); _mm512_storeu_ps(chB + 96, d2); _mm512_storeu_ps(chB + 112, d3);
+#else
+    (void)chA; (void)chB; (void)wA; (void)wB; (void)rows; (void)stride; (void)j; (void)nA; (void)nB;
+#endif
+}
+/* two rows at once, each summed exactly as inh__att_acc64 sums it (accA from wA over nA terms,
+   accB from wB over nB >= nA terms): the loads of rows are shared, which halves the traffic per
+   FMA (one row's kernel is bound by loads) */
+static inline void inh__att_acc64x2(float *INH__RESTRICT accA, float *INH__RESTRICT accB, const float *INH__RESTRICT wA,
+                                    const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int nA, int nB) {
+#if defined(__AVX512F__)
+    float ch[2][128];   /* chains a and b of each row, then a + b */
+    inh__att_chain64x2(ch[0], ch[1], wA, wB, rows, stride, 0, nA, nB);
+    for (int v = 0; v < 64; v += 16) {
+        _mm512_storeu_ps(accA + v, _mm512_add_ps(_mm512_loadu_ps(ch[0] + v), _mm512_loadu_ps(ch[0] + 64 + v)));
+        _mm512_storeu_ps(accB + v, _mm512_add_ps(_mm512_loadu_ps(ch[1] + v), _mm512_loadu_ps(ch[1] + 64 + v)));
+    }
 #else
     inh__att_acc64(accA, wA, rows, stride, nA);
     inh__att_acc64(accB, wB, rows, stride, nB);
@@ -1979,19 +2002,28 @@ static inline void inh__att_acc_lt64(float *INH__RESTRICT acc, const float *INH_
         for (int l = 0; l < m; l++) acc[l] += w[j] * rows[j * stride + l];
 #endif
 }
-/* two outputs at once, each exactly as inh__att_acc_lt64 sums it (nA <= nB): the two chains of
-   dependent adds run side by side */
-static inline void inh__att_acc_lt64x2(float *INH__RESTRICT accA, float *INH__RESTRICT accB, const float *INH__RESTRICT wA,
-                                       const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int nA, int nB, int m) {
+/* two rows as inh__att_acc_lt64 sums them, m < 64 lanes: ch = the 64 sums of a row (m meant; each
+   product rounded, then added, in order of j), kept so that a sum can go on over later blocks of
+   keys: zero at j = 0 */
+static inline void inh__att_chain_lt64x2(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
+                                         const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int j, int nA,
+                                         int nB, int m) {
 #if defined(__AVX512F__)
+    __mmask16 k[4];
+    for (int v = 0; v < 4; v++) {
+        int left = m - 16 * v;
+        k[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+    }
+    __m512 a0, a1, a2, a3, c0, c1, c2, c3;
+    if (j == 0) { a0 = _mm512_setzero_ps(); a1 = a0; a2 = a0; a3 = a0; c0 = a0; c1 = a0; c2 = a0; c3 = a0; }
+    else {
+        a0 = _mm512_loadu_ps(chA); a1 = _mm512_loadu_ps(chA + 16); a2 = _mm512_loadu_ps(chA + 32); a3 = _mm512_loadu_ps(chA + 48);
+        c0 = _mm512_loadu_ps(chB); c1 = _mm512_loadu_ps(chB + 16); c2 = _mm512_loadu_ps(chB + 32); c3 = _mm512_loadu_ps(chB + 48);
+    }
     if (m <= 32) {
-        __mmask16 k0 = m >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << m) - 1), k1 = m <= 16 ? (__mmask16)0 : (__mmask16)((1u << (m - 16)) - 1);
-        if (m == 32) k1 = (__mmask16)0xFFFF;
-        __m512 a0 = _mm512_setzero_ps(), a1 = a0, c0 = a0, c1 = a0;
-        int j = 0;
         for (; j < nA; j++) {
             const float *r = rows + j * stride;
-            __m512 x0 = _mm512_maskz_loadu_ps(k0, r), x1 = _mm512_maskz_loadu_ps(k1, r + 16);
+            __m512 x0 = _mm512_maskz_loadu_ps(k[0], r), x1 = _mm512_maskz_loadu_ps(k[1], r + 16);
             __m512 u = _mm512_set1_ps(wA[j]), p = _mm512_set1_ps(wB[j]);
             a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, x0)); a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, x1));
             c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, x0)); c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, x1));
@@ -1999,16 +2031,45 @@ static inline void inh__att_acc_lt64x2(float *INH__RESTRICT accA, float *INH__RE
         for (; j < nB; j++) {
             const float *r = rows + j * stride;
             __m512 p = _mm512_set1_ps(wB[j]);
-            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k0, r)));
-            c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k1, r + 16)));
+            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[0], r)));
+            c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[1], r + 16)));
         }
-        _mm512_mask_storeu_ps(accA, k0, a0); _mm512_mask_storeu_ps(accA + 16, k1, a1);
-        _mm512_mask_storeu_ps(accB, k0, c0); _mm512_mask_storeu_ps(accB + 16, k1, c1);
-        return;
+    } else {
+        for (; j < nA; j++) {
+            const float *r = rows + j * stride;
+            __m512 x0 = _mm512_maskz_loadu_ps(k[0], r), x1 = _mm512_maskz_loadu_ps(k[1], r + 16);
+            __m512 x2 = _mm512_maskz_loadu_ps(k[2], r + 32), x3 = _mm512_maskz_loadu_ps(k[3], r + 48);
+            __m512 u = _mm512_set1_ps(wA[j]), p = _mm512_set1_ps(wB[j]);
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, x0)); a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, x1));
+            a2 = _mm512_add_ps(a2, _mm512_mul_ps(u, x2)); a3 = _mm512_add_ps(a3, _mm512_mul_ps(u, x3));
+            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, x0)); c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, x1));
+            c2 = _mm512_add_ps(c2, _mm512_mul_ps(p, x2)); c3 = _mm512_add_ps(c3, _mm512_mul_ps(p, x3));
+        }
+        for (; j < nB; j++) {
+            const float *r = rows + j * stride;
+            __m512 p = _mm512_set1_ps(wB[j]);
+            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[0], r)));
+            c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[1], r + 16)));
+            c2 = _mm512_add_ps(c2, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[2], r + 32)));
+            c3 = _mm512_add_ps(c3, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[3], r + 48)));
+        }
     }
+    _mm512_storeu_ps(chA, a0); _mm512_storeu_ps(chA + 16, a1); _mm512_storeu_ps(chA + 32, a2); _mm512_storeu_ps(chA + 48, a3);
+    _mm512_storeu_ps(chB, c0); _mm512_storeu_ps(chB + 16, c1); _mm512_storeu_ps(chB + 32, c2); _mm512_storeu_ps(chB + 48, c3);
+#else
+    (void)chA; (void)chB; (void)wA; (void)wB; (void)rows; (void)stride; (void)j; (void)nA; (void)nB; (void)m;
 #endif
+}
+/* two outputs at once, each exactly as inh__att_acc_lt64 sums it (nA <= nB): the two chains of
+   dependent adds run side by side (acc: 64 floats, m of them meant) */
+static inline void inh__att_acc_lt64x2(float *INH__RESTRICT accA, float *INH__RESTRICT accB, const float *INH__RESTRICT wA,
+                                       const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int nA, int nB, int m) {
+#if defined(__AVX512F__)
+    inh__att_chain_lt64x2(accA, accB, wA, wB, rows, stride, 0, nA, nB, m);
+#else
     inh__att_acc_lt64(accA, wA, rows, stride, nA, m);
     inh__att_acc_lt64(accB, wB, rows, stride, nB, m);
+#endif
 }
 /* y[0..hs) (+)= sum over j < n of w[j] * rows[j*stride + i], 64 channels at a time */
 static inline void inh__att_wsum(float *INH__RESTRICT y, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
@@ -2099,119 +2160,6 @@ static inline void inh__att_softmax(float *row, int t, float scale) {
    keys), which stay in memory between key blocks and are added at the end; so the bits are the
    same. */
 enum { INH__ATT_SB = 64 };
-/* the chains of inh__att_acc64x2 carried between blocks: ch = {a0..a3, b0..b3} of a row (128
-   floats), zero at j = 0; keys j .. nA-1 for row A, j .. nB-1 for row B (nA <= nB) */
-static inline void inh__att_chain64x2(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
-                                      const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int j, int nA, int nB) {
-#if defined(__AVX512F__)
-    __m512 a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3;
-    if (j == 0) {
-        a0 = _mm512_setzero_ps(); a1 = a0; a2 = a0; a3 = a0; b0 = a0; b1 = a0; b2 = a0; b3 = a0;
-        c0 = a0; c1 = a0; c2 = a0; c3 = a0; d0 = a0; d1 = a0; d2 = a0; d3 = a0;
-    } else {
-        a0 = _mm512_loadu_ps(chA); a1 = _mm512_loadu_ps(chA + 16); a2 = _mm512_loadu_ps(chA + 32); a3 = _mm512_loadu_ps(chA + 48);
-        b0 = _mm512_loadu_ps(chA + 64); b1 = _mm512_loadu_ps(chA + 80); b2 = _mm512_loadu_ps(chA + 96); b3 = _mm512_loadu_ps(chA + 112);
-        c0 = _mm512_loadu_ps(chB); c1 = _mm512_loadu_ps(chB + 16); c2 = _mm512_loadu_ps(chB + 32); c3 = _mm512_loadu_ps(chB + 48);
-        d0 = _mm512_loadu_ps(chB + 64); d1 = _mm512_loadu_ps(chB + 80); d2 = _mm512_loadu_ps(chB + 96); d3 = _mm512_loadu_ps(chB + 112);
-    }
-    for (; j + 2 <= nA; j += 2) {
-        const float *r = rows + j * stride, *r2 = r + stride;
-        __m512 u = _mm512_set1_ps(wA[j]), v = _mm512_set1_ps(wA[j + 1]), x;
-        __m512 p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]);
-        x = _mm512_loadu_ps(r); a0 = _mm512_fmadd_ps(u, x, a0); c0 = _mm512_fmadd_ps(p, x, c0);
-        x = _mm512_loadu_ps(r + 16); a1 = _mm512_fmadd_ps(u, x, a1); c1 = _mm512_fmadd_ps(p, x, c1);
-        x = _mm512_loadu_ps(r + 32); a2 = _mm512_fmadd_ps(u, x, a2); c2 = _mm512_fmadd_ps(p, x, c2);
-        x = _mm512_loadu_ps(r + 48); a3 = _mm512_fmadd_ps(u, x, a3); c3 = _mm512_fmadd_ps(p, x, c3);
-        x = _mm512_loadu_ps(r2); b0 = _mm512_fmadd_ps(v, x, b0); d0 = _mm512_fmadd_ps(q, x, d0);
-        x = _mm512_loadu_ps(r2 + 16); b1 = _mm512_fmadd_ps(v, x, b1); d1 = _mm512_fmadd_ps(q, x, d1);
-        x = _mm512_loadu_ps(r2 + 32); b2 = _mm512_fmadd_ps(v, x, b2); d2 = _mm512_fmadd_ps(q, x, d2);
-        x = _mm512_loadu_ps(r2 + 48); b3 = _mm512_fmadd_ps(v, x, b3); d3 = _mm512_fmadd_ps(q, x, d3);
-    }
-    if (j < nA) {   /* row A's last key, odd: chain a (only at the end of the row) */
-        const float *r = rows + j * stride;
-        __m512 u = _mm512_set1_ps(wA[j]);
-        a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
-        a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
-    }
-    _mm512_storeu_ps(chA, a0); _mm512_storeu_ps(chA + 16, a1); _mm512_storeu_ps(chA + 32, a2); _mm512_storeu_ps(chA + 48, a3);
-    _mm512_storeu_ps(chA + 64, b0); _mm512_storeu_ps(chA + 80, b1); _mm512_storeu_ps(chA + 96, b2); _mm512_storeu_ps(chA + 112, b3);
-    for (; j + 2 <= nB; j += 2) {
-        const float *r = rows + j * stride, *r2 = r + stride;
-        __m512 p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]);
-        c0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r), c0); c1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 16), c1);
-        c2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 32), c2); c3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 48), c3);
-        d0 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2), d0); d1 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 16), d1);
-        d2 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 32), d2); d3 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 48), d3);
-    }
-    if (j < nB) {
-        const float *r = rows + j * stride;
-        __m512 p = _mm512_set1_ps(wB[j]);
-        c0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r), c0); c1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 16), c1);
-        c2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 32), c2); c3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 48), c3);
-    }
-    _mm512_storeu_ps(chB, c0); _mm512_storeu_ps(chB + 16, c1); _mm512_storeu_ps(chB + 32, c2); _mm512_storeu_ps(chB + 48, c3);
-    _mm512_storeu_ps(chB + 64, d0); _mm512_storeu_ps(chB + 80, d1); _mm512_storeu_ps(chB + 96, d2); _mm512_storeu_ps(chB + 112, d3);
-#else
-    (void)chA; (void)chB; (void)wA; (void)wB; (void)rows; (void)stride; (void)j; (void)nA; (void)nB;
-#endif
-}
-/* the chain of inh__att_acc_lt64(x2) carried between blocks, m < 64 lanes: ch = the m sums of a row
-   (each product rounded, then added, in order of j), zero at j = 0 */
-static inline void inh__att_chain_lt64x2(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
-                                         const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int j, int nA,
-                                         int nB, int m) {
-#if defined(__AVX512F__)
-    __mmask16 k[4];
-    for (int v = 0; v < 4; v++) {
-        int left = m - 16 * v;
-        k[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
-    }
-    __m512 a0, a1, a2, a3, c0, c1, c2, c3;
-    if (j == 0) { a0 = _mm512_setzero_ps(); a1 = a0; a2 = a0; a3 = a0; c0 = a0; c1 = a0; c2 = a0; c3 = a0; }
-    else {
-        a0 = _mm512_loadu_ps(chA); a1 = _mm512_loadu_ps(chA + 16); a2 = _mm512_loadu_ps(chA + 32); a3 = _mm512_loadu_ps(chA + 48);
-        c0 = _mm512_loadu_ps(chB); c1 = _mm512_loadu_ps(chB + 16); c2 = _mm512_loadu_ps(chB + 32); c3 = _mm512_loadu_ps(chB + 48);
-    }
-    if (m <= 32) {
-        for (; j < nA; j++) {
-            const float *r = rows + j * stride;
-            __m512 x0 = _mm512_maskz_loadu_ps(k[0], r), x1 = _mm512_maskz_loadu_ps(k[1], r + 16);
-            __m512 u = _mm512_set1_ps(wA[j]), p = _mm512_set1_ps(wB[j]);
-            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, x0)); a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, x1));
-            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, x0)); c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, x1));
-        }
-        for (; j < nB; j++) {
-            const float *r = rows + j * stride;
-            __m512 p = _mm512_set1_ps(wB[j]);
-            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[0], r)));
-            c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[1], r + 16)));
-        }
-    } else {
-        for (; j < nA; j++) {
-            const float *r = rows + j * stride;
-            __m512 x0 = _mm512_maskz_loadu_ps(k[0], r), x1 = _mm512_maskz_loadu_ps(k[1], r + 16);
-            __m512 x2 = _mm512_maskz_loadu_ps(k[2], r + 32), x3 = _mm512_maskz_loadu_ps(k[3], r + 48);
-            __m512 u = _mm512_set1_ps(wA[j]), p = _mm512_set1_ps(wB[j]);
-            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, x0)); a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, x1));
-            a2 = _mm512_add_ps(a2, _mm512_mul_ps(u, x2)); a3 = _mm512_add_ps(a3, _mm512_mul_ps(u, x3));
-            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, x0)); c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, x1));
-            c2 = _mm512_add_ps(c2, _mm512_mul_ps(p, x2)); c3 = _mm512_add_ps(c3, _mm512_mul_ps(p, x3));
-        }
-        for (; j < nB; j++) {
-            const float *r = rows + j * stride;
-            __m512 p = _mm512_set1_ps(wB[j]);
-            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[0], r)));
-            c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[1], r + 16)));
-            c2 = _mm512_add_ps(c2, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[2], r + 32)));
-            c3 = _mm512_add_ps(c3, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[3], r + 48)));
-        }
-    }
-    _mm512_storeu_ps(chA, a0); _mm512_storeu_ps(chA + 16, a1); _mm512_storeu_ps(chA + 32, a2); _mm512_storeu_ps(chA + 48, a3);
-    _mm512_storeu_ps(chB, c0); _mm512_storeu_ps(chB + 16, c1); _mm512_storeu_ps(chB + 32, c2); _mm512_storeu_ps(chB + 48, c3);
-#else
-    (void)chA; (void)chB; (void)wA; (void)wB; (void)rows; (void)stride; (void)j; (void)nA; (void)nB; (void)m;
-#endif
-}
 /* S[r][0 .. t0+r] = x_r . mt[:, j] for the nr rows x (hs floats apart) of a block starting at row
    t0 (S: rows Tp floats apart; each block of 64 keys is written whole) */
 static inline void inh__att_dots_blk(const float *X, int nr, int t0, const float *mt, int Tp, int hs, float *S) {
@@ -2256,12 +2204,13 @@ static inline void inh__att_wsum_blk(float *Y, size_t ystride, int add, const fl
 static inline void inh__att_rows_copy(float *dst, const float *src, size_t stride, int n, int hs) {
     for (int t = 0; t < n; t++) memcpy(dst + (size_t)t * hs, src + (size_t)t * stride, (size_t)hs * sizeof(float));
 }
-/* forward of one (b,h) this way; buf: inh__att_blk_floats(T, hs) floats, 64-byte aligned */
+/* forward of one (b,h) this way; buf: inh__att_blk_floats(T, hs) floats (what backward needs; forward
+   uses less), 64-byte aligned */
 static inline size_t inh__att_blk_floats(int Tp, int hs) { return (size_t)INH__ATT_SB * (4 * Tp + 128 + 2 * hs) + (size_t)3 * Tp * hs; }
 static void inh__att_fwd_blk(const inh__att_args *a, const inh__att_tr *s, int bh, float *buf) {
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C, b = bh / NH, h = bh % NH, Tp = s->Tp;
     const float *base = a->qkv + (size_t)b * T * C3;
-    float *S = buf, *ch = S + (size_t)2 * INH__ATT_SB * Tp, *X = ch + (size_t)INH__ATT_SB * 128, *V = X + (size_t)2 * INH__ATT_SB * hs;
+    float *S = buf, *ch = S + (size_t)INH__ATT_SB * Tp, *X = ch + (size_t)INH__ATT_SB * 128, *V = X + (size_t)INH__ATT_SB * hs;
     inh__att_rows_copy(V, base + 2 * C + h * hs, (size_t)C3, T, hs);
     for (int t0 = 0; t0 < T; t0 += INH__ATT_SB) {
         int nr = T - t0 < INH__ATT_SB ? T - t0 : INH__ATT_SB;

@@ -1558,8 +1558,8 @@ static int cmd_bench(int argc, char **argv) {
         qsort(up, steps, sizeof(double), cmp_double); qsort(tot, steps, sizeof(double), cmp_double);
         qsort(mm, steps, sizeof(double), cmp_double); qsort(at, steps, sizeof(double), cmp_double);
         double med = tot[steps / 2];
-        /* matmul flops of a step: 6 per parameter per token (forward 2, backward 4) + attention */
-        double flops = 6.0 * (double)m.num_params * B * T + 12.0 * L * (double)B * T * T * C / 2;
+        /* model flops of a step: matmuls 6 per parameter per token (forward 2, backward 4) + attention */
+        double mmf = 6.0 * (double)m.num_params * B * T, atf = 12.0 * L * (double)B * T * T * C / 2, flops = mmf + atf;
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         double state_mb = 16.0 * m.num_params / 1048576, acts_mb = 4.0 * (m.acts_floats + m.scratch_floats) / 1048576;
@@ -1573,7 +1573,6 @@ static int cmd_bench(int argc, char **argv) {
         if (strcmp(device, "cpu")) bench_device_report(flops / med, bf16, peak_tflops, state_mb + acts_mb);
         else {   /* the step's model FLOPs against the machine's FMA peak, and each kind's share */
             double peak = inh_fma_peak_gflops(threads) * 1e9;
-            double mmf = 6.0 * (double)m.num_params * B * T, atf = 12.0 * L * (double)B * T * T * C / 2;
             printf("fp32 FMA peak (probe, %d thread%s) %.1f GFLOP/s: step %.1f%%, matmul %.1f%%, attention %.1f%% of it\n", threads,
                    threads == 1 ? "" : "s", peak * 1e-9, 100.0 * flops / med / peak, 100.0 * mmf / mm[steps / 2] / peak,
                    100.0 * atf / at[steps / 2] / peak);
