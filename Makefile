@@ -10,7 +10,7 @@ TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 # the kernel and model tests once more without -march: the portable (SSE2) paths, bf16 emulated
 PORTABLE = $(BUILD)/test_core_portable $(BUILD)/test_fastmm_portable
 
-.PHONY: all test demo reproduce shortcuts clean check-cxx cuda cuda-emu cuda-emu-test cuda-syntax bench-matmul bench-attention bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
+.PHONY: all test demo reproduce shortcuts clean windows test-windows test-arm64 test-32 test-bigendian wasm test-wasm embedded check-cxx cuda cuda-emu cuda-emu-test cuda-syntax bench-matmul bench-attention bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
 all: $(BUILD)/inheritune
 
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
@@ -143,6 +143,90 @@ bench-bf16: $(BUILD)/inheritune $(BUILD)/bf16_curve
 	$(BUILD)/bf16_curve $(BUILD)/ts_gpt2/train.bin $(BUILD)/ts_gpt2/val.bin --steps $(or $(STEPS),300) --threads 1 --out $(BUILD)/bf16_curve
 $(BUILD)/bf16_curve: bench/bf16_curve.c $(HDR) | $(BUILD)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+# --- every desk (README "Platforms"): the same sources built for other systems and CPUs -----------
+# The kernel, model, format and tokenizer programs each platform runs; the CLI tests drive the tool.
+PORT_TESTS = core fastmm shortcuts safetensors tokenizer
+PORT_DEPS  = tests/test.h $(HDR)
+PORT_FLAGS = -O2 -std=c99 -Wall -Wextra -Itests
+
+# Windows: MinGW-w64 (Win32 threads, no winpthreads), run under wine
+WIN_CC ?= x86_64-w64-mingw32-gcc
+WINE   ?= wine
+WIN    = $(BUILD)/win
+windows: $(WIN)/inheritune.exe $(patsubst %,$(WIN)/test_%.exe,$(PORT_TESTS)) $(WIN)/test_cli_wine $(WIN)/test_badinput_wine
+$(WIN)/inheritune.exe: examples/inheritune.c $(HDR)
+	@mkdir -p $(WIN)
+	$(WIN_CC) -O2 -std=c99 -Wall -Wextra $< -o $@ -lm
+# the Windows test programs start the Windows tool through cmd.exe: a Windows path
+$(WIN)/test_%.exe: tests/test_%.c $(PORT_DEPS)
+	@mkdir -p $(WIN)
+	$(WIN_CC) $(PORT_FLAGS) '-DTEST_BUILD=" (windows)"' '-DTOOL="build\\win\\inheritune.exe"' $< -o $@ -lm
+# the CLI and bad-input tests are shell scripts at heart: Linux programs that run the Windows tool under wine
+$(WIN)/test_%_wine: tests/test_%.c $(PORT_DEPS)
+	@mkdir -p $(WIN)
+	$(CC) $(PORT_FLAGS) '-DTEST_BUILD=" (windows tool under wine)"' -DTOOL_WINE '-DTOOL="$(WINE) build/win/inheritune.exe"' \
+	    -DTOOL_FILE='"build/win/inheritune.exe"' $< -o $@ $(LDLIBS)
+test-windows: windows
+	@WINEDEBUG=-all sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(WINE) $(WIN)/test_$(t).exe") $(WIN)/test_cli_wine $(WIN)/test_badinput_wine \
+	    "sh tests/platform_tool.sh windows"
+
+# 64-bit and 32-bit ARM Linux under qemu-user; 32-bit x86 (static, runs here); big-endian s390x under qemu
+ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM32_CC ?= arm-linux-gnueabihf-gcc
+I686_CC  ?= i686-linux-gnu-gcc
+S390_CC  ?= s390x-linux-gnu-gcc
+QEMU_ARM64 ?= qemu-aarch64 -L /usr/aarch64-linux-gnu
+QEMU_ARM32 ?= qemu-arm -L /usr/arm-linux-gnueabihf
+QEMU_S390  ?= qemu-s390x -L /usr/s390x-linux-gnu
+# (a static i686 program runs natively on x86-64 kernels with 32-bit support; this machine's has none)
+QEMU_I686  ?= qemu-i386
+# cross_tests(dir, compiler, extra flags, runner): the tool and the test programs for one target
+define cross_rules
+$(BUILD)/$(1)/inheritune: examples/inheritune.c $(HDR)
+	@mkdir -p $(BUILD)/$(1)
+	$(2) -O2 -std=c99 -Wall -Wextra $(3) $$< -o $$@ -lm -lpthread
+$(BUILD)/$(1)/test_%: tests/test_%.c $(PORT_DEPS)
+	@mkdir -p $(BUILD)/$(1)
+	$(2) $(PORT_FLAGS) $(3) '-DTEST_BUILD=" ($(1))"' '-DTOOL="$(4) $(BUILD)/$(1)/inheritune"' -DTOOL_FILE='"$(BUILD)/$(1)/inheritune"' $$< -o $$@ -lm -lpthread
+endef
+$(eval $(call cross_rules,arm64,$(ARM64_CC),,$(QEMU_ARM64)))
+$(eval $(call cross_rules,arm32,$(ARM32_CC),,$(QEMU_ARM32)))
+$(eval $(call cross_rules,i686,$(I686_CC),-static,$(QEMU_I686)))
+$(eval $(call cross_rules,s390x,$(S390_CC),,$(QEMU_S390)))
+cross_bins = $(BUILD)/$(1)/inheritune $(patsubst %,$(BUILD)/$(1)/test_%,$(PORT_TESTS))
+test-arm64: $(call cross_bins,arm64)
+	@sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_ARM64) $(BUILD)/arm64/test_$(t)") "sh tests/platform_tool.sh arm64"
+test-32: $(call cross_bins,i686) $(call cross_bins,arm32)
+	@sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_I686) $(BUILD)/i686/test_$(t)") "sh tests/platform_tool.sh i686"
+	@sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_ARM32) $(BUILD)/arm32/test_$(t)") "sh tests/platform_tool.sh arm32"
+# big-endian: the files stay little-endian (the loaders and writers swap); the kernel and format programs
+test-bigendian: $(BUILD)/s390x/inheritune $(BUILD)/s390x/test_core $(BUILD)/s390x/test_safetensors $(BUILD)/s390x/test_tokenizer
+	@sh tests/run.sh $(foreach t,core safetensors tokenizer,"$(QEMU_S390) $(BUILD)/s390x/test_$(t)") "sh tests/platform_tool.sh s390x"
+
+# WebAssembly (WASI): clang-19 with Debian's wasi-libc and lld-19, one thread, run by node's WASI
+WASM_CC ?= clang-19
+WASM_FLAGS = --target=wasm32-wasi --sysroot=/usr -O2 -std=c99 -Wall -Wextra
+WASI_RUN = node --no-warnings tools/wasi_run.mjs
+wasm: $(BUILD)/inheritune.wasm
+$(BUILD)/inheritune.wasm: examples/inheritune.c $(HDR) | $(BUILD)
+	$(WASM_CC) $(WASM_FLAGS) $< -o $@ -lm
+$(BUILD)/wasm/test_%.wasm: tests/test_%.c $(PORT_DEPS)
+	@mkdir -p $(BUILD)/wasm
+	$(WASM_CC) $(WASM_FLAGS) -Itests '-DTEST_BUILD=" (wasm32-wasi)"' $< -o $@ -lm
+test-wasm: $(BUILD)/inheritune.wasm $(BUILD)/wasm/test_core.wasm $(BUILD)/wasm/test_fastmm.wasm
+	@sh tests/run.sh "$(WASI_RUN) $(BUILD)/wasm/test_core.wasm" "$(WASI_RUN) $(BUILD)/wasm/test_fastmm.wasm" "sh tests/platform_tool.sh wasm"
+
+# no file system, no threads, no OS: examples/embedded.c for a Cortex-M7 with newlib (compile and size);
+# the same program runs natively in make test
+EMB_CC ?= arm-none-eabi-gcc
+EMB_FLAGS = -mcpu=cortex-m7 -mfpu=fpv5-d16 -mfloat-abi=hard -O2 -std=c99 -Wall -Wextra -DINH_NO_STDIO -DINH_NO_THREADS \
+            -ffunction-sections -fdata-sections
+embedded: | $(BUILD)
+	$(EMB_CC) $(EMB_FLAGS) examples/embedded.c -o $(BUILD)/embedded.elf -lm -Wl,--gc-sections --specs=nosys.specs
+	arm-none-eabi-size $(BUILD)/embedded.elf
+$(BUILD)/test_embedded: examples/embedded.c $(HDR) | $(BUILD)
+	$(CC) -O2 -std=c99 -Wall -Wextra -DINH_NO_STDIO -DINH_NO_THREADS $< -o $@ -lm
 
 clean:
 	rm -rf $(BUILD)

@@ -46,6 +46,9 @@
 #if defined(INHERITUNE_IMPLEMENTATION) && !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L   /* clock_gettime, fsync, sysconf under -std=c99/c11 */
 #endif
+#if defined(INHERITUNE_IMPLEMENTATION) && defined(__MINGW32__) && !defined(__USE_MINGW_ANSI_STDIO)
+#define __USE_MINGW_ANSI_STDIO 1  /* MinGW: C99 printf (%zu, %lld), not the old msvcrt one */
+#endif
 #ifndef INHERITUNE_H
 #define INHERITUNE_H
 
@@ -88,6 +91,23 @@ INHDEF double inh_fma_peak_gflops(int threads);
    is not a directory. is_dir != 0: path is a directory to use or create (an existing one must be
    writable; a missing one needs a writable parent). 0 or -1 with a message naming the path. */
 INHDEF int inh_check_output(const char *path, int is_dir);
+
+/* The platform, for programs over the library (the command-line tool); every OS call of the
+   library lives in one section of the implementation, and these are its public face. Paths are
+   UTF-8 on every system (converted to UTF-16 on Windows). */
+INHDEF int inh_path_kind(const char *path);          /* 0 absent, 1 a file, 2 a directory */
+INHDEF int inh_make_dir(const char *path);           /* 0 made or already there; -1 + message */
+/* Ctrl-C (SIGINT; Windows: the console's Ctrl-C) sets *flag to 1; a second Ctrl-C ends the
+   process as usual. 0, or -1 + message. */
+INHDEF int inh_catch_interrupt(volatile int *flag);
+INHDEF double inh_peak_memory_mb(void);              /* peak resident memory, 0 where unknown */
+/* Run a command through the system's shell and read its standard output line by line: start
+   (NULL + message), line (1 a line into buf, 0 the end), finish (its exit status, or -1 + a
+   message such as "was killed by signal 9"; frees c). No processes on WASI or INH_NO_STDIO. */
+typedef struct inh_command inh_command;
+INHDEF inh_command *inh_command_start(const char *cmd);
+INHDEF int inh_command_line(inh_command *c, char *buf, int cap);
+INHDEF int inh_command_finish(inh_command *c);
 
 /* Small deterministic RNG (splitmix64 seeded xorshift*), saved in training state for exact resume. */
 typedef struct { uint64_t s; } inh_rng;
@@ -787,18 +807,54 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
 #include <math.h>
 #include <errno.h>
 #include <limits.h>
-#include <sys/types.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
-#include <fcntl.h>
-#include <dirent.h>
-#ifndef INH_NO_THREADS
-#include <pthread.h>
-#endif
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
 #endif
+
+/* the platform's headers (the Platform section below says what each OS gets) */
+#if defined(__wasi__) && !defined(INH_NO_THREADS)
+#define INH_NO_THREADS                 /* wasi-libc without the threads proposal */
+#endif
+#if defined(INH_NO_STDIO)
+#define INH__OS_NONE 1
+#elif defined(_WIN32)
+#define INH__OS_WIN 1
+#else
+#define INH__OS_POSIX 1
+#endif
+
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#if !defined(_WIN32_WINNT) || _WIN32_WINNT < 0x0601
+#undef _WIN32_WINNT
+#define _WIN32_WINNT 0x0601          /* Windows 7: SRW locks, condition variables */
+#endif
+#include <windows.h>
+#include <io.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+#elif !defined(INH_NO_STDIO)
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <dirent.h>
+#if !defined(__wasi__)
+#include <sys/wait.h>
+#include <sys/resource.h>
+#include <signal.h>
+#endif
+#endif
+#if !defined(INH_NO_THREADS) && !defined(_WIN32)
+#include <pthread.h>
+#endif
+
 
 #if defined(INH_MALLOC) && defined(INH_FREE) && defined(INH_REALLOC)
 #elif !defined(INH_MALLOC) && !defined(INH_FREE) && !defined(INH_REALLOC)
@@ -809,6 +865,14 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
 #error "define all of INH_MALLOC, INH_REALLOC and INH_FREE, or none"
 #endif
 
+/* printf-style checking of format strings (MinGW's C99 printf is "gnu_printf" to the compiler) */
+#if defined(__MINGW32__) && defined(__MINGW_PRINTF_FORMAT)
+#define INH__PRINTF(f, a) __attribute__((format(__MINGW_PRINTF_FORMAT, f, a)))
+#elif defined(__GNUC__) || defined(__clang__)
+#define INH__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define INH__PRINTF(f, a)
+#endif
 /* private functions: static, and quiet when a translation unit does not use them */
 #if defined(__GNUC__) || defined(__clang__)
 #define INH__FN static __attribute__((unused))
@@ -840,9 +904,7 @@ static char inh__errbuf[1024];
 INHDEF const char *inh_error(void) { return inh__errbuf; }
 
 /* Set the error message (printf-style) and return -1, so failures read `return inh__fail(...)`. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 1, 2)))
-#endif
+INH__PRINTF(1, 2)
 INH__FN int inh__fail(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -858,6 +920,7 @@ INH__FN void *inh__alloc(size_t n, size_t size) {
     if (!p) inh__fail("out of memory allocating %zu bytes", n * size);
     return p;
 }
+INH__FN size_t inh__strnlen(const char *s, size_t max) { size_t n = 0; while (n < max && s[n]) n++; return n; }
 INH__FN void *inh__calloc(size_t n, size_t size) {
     void *p = inh__alloc(n, size);
     if (p) memset(p, 0, n * size);
@@ -890,16 +953,422 @@ INH__FN float *inh__scratch(size_t n) {
     return p;
 }
 
-INHDEF int inh_num_cores(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : (int)n;
+/* ---------------------------------------------------------------------------------------------
+   Platform: every call to the operating system lives in this section; the rest of the file calls
+   only the inh__os_* functions and the inh__mutex/cond/thread shim below.
+     POSIX (Linux, macOS, BSD): pthreads, clock_gettime, fcntl locks, popen.
+     Windows (MinGW-w64, MSVC): Win32 threads, SRW locks and condition variables, UTF-8 paths
+       converted to UTF-16 for every call (so C:\Users\Zoë\ works), MoveFileExW to replace a file.
+     WASI (wasm32-wasi): one thread, no processes, no locks (one program at a time anyway).
+     INH_NO_STDIO: no files, directories or processes at all (a board without a file system): the
+       path-based calls fail with a message and the memory-based ones (inh_model_load_memory, ...)
+       are the way in and out. */
+/* --- threads: a mutex, a condition variable and a thread, on pthreads or Win32 ------------------ */
+#ifndef INH_NO_THREADS
+#if defined(_WIN32)
+typedef SRWLOCK inh__mutex;
+typedef CONDITION_VARIABLE inh__cond;
+typedef HANDLE inh__thread;
+#define INH__MUTEX_INIT SRWLOCK_INIT
+#define INH__COND_INIT CONDITION_VARIABLE_INIT
+#define INH__THREAD_FN(name) static DWORD WINAPI name(LPVOID arg)
+typedef LPTHREAD_START_ROUTINE inh__thread_fn;
+INH__FN void inh__mutex_init(inh__mutex *m) { InitializeSRWLock(m); }
+INH__FN void inh__cond_init(inh__cond *c) { InitializeConditionVariable(c); }
+INH__FN void inh__lock(inh__mutex *m) { AcquireSRWLockExclusive(m); }
+INH__FN int inh__trylock(inh__mutex *m) { return TryAcquireSRWLockExclusive(m) ? 0 : -1; }
+INH__FN void inh__unlock(inh__mutex *m) { ReleaseSRWLockExclusive(m); }
+INH__FN void inh__cond_wait(inh__cond *c, inh__mutex *m) { SleepConditionVariableSRW(c, m, INFINITE, 0); }
+INH__FN void inh__cond_signal(inh__cond *c) { WakeConditionVariable(c); }
+INH__FN void inh__cond_broadcast(inh__cond *c) { WakeAllConditionVariable(c); }
+INH__FN int inh__thread_start(inh__thread *t, inh__thread_fn fn, void *arg) {
+    *t = CreateThread(NULL, 0, fn, arg, 0, NULL);
+    return *t ? 0 : -1;
 }
+INH__FN void inh__thread_join(inh__thread t) { WaitForSingleObject(t, INFINITE); CloseHandle(t); }
+INH__FN void inh__on_fork_child(void (*fn)(void)) { (void)fn; }   /* no fork() on Windows */
+#else
+typedef pthread_mutex_t inh__mutex;
+typedef pthread_cond_t inh__cond;
+typedef pthread_t inh__thread;
+#define INH__MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+#define INH__COND_INIT PTHREAD_COND_INITIALIZER
+#define INH__THREAD_FN(name) static void *name(void *arg)
+typedef void *(*inh__thread_fn)(void *);
+INH__FN void inh__mutex_init(inh__mutex *m) { pthread_mutex_init(m, NULL); }
+INH__FN void inh__cond_init(inh__cond *c) { pthread_cond_init(c, NULL); }
+INH__FN void inh__lock(inh__mutex *m) { pthread_mutex_lock(m); }
+INH__FN int inh__trylock(inh__mutex *m) { return pthread_mutex_trylock(m) == 0 ? 0 : -1; }
+INH__FN void inh__unlock(inh__mutex *m) { pthread_mutex_unlock(m); }
+INH__FN void inh__cond_wait(inh__cond *c, inh__mutex *m) { pthread_cond_wait(c, m); }
+INH__FN void inh__cond_signal(inh__cond *c) { pthread_cond_signal(c); }
+INH__FN void inh__cond_broadcast(inh__cond *c) { pthread_cond_broadcast(c); }
+INH__FN int inh__thread_start(inh__thread *t, inh__thread_fn fn, void *arg) { return pthread_create(t, NULL, fn, arg) == 0 ? 0 : -1; }
+INH__FN void inh__thread_join(inh__thread t) { pthread_join(t, NULL); }
+INH__FN void inh__on_fork_child(void (*fn)(void)) { pthread_atfork(NULL, NULL, fn); }
+#endif
+#endif
 
-INHDEF double inh_now(void) {
+/* --- Windows: UTF-8 paths to UTF-16 ------------------------------------------------------------ */
+#if defined(INH__OS_WIN)
+/* path as UTF-16 into w (cap wide chars); 0, or -1 with errno (ENAMETOOLONG, EILSEQ) */
+INH__FN int inh__os_wide(const char *path, wchar_t *w, int cap) {
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, path, -1, w, cap);
+    if (n > 0) return 0;
+    errno = GetLastError() == ERROR_INSUFFICIENT_BUFFER ? ENAMETOOLONG : EILSEQ;
+    return -1;
+}
+#define INH__WPATH(w, path, fail) wchar_t w[4096]; if (inh__os_wide(path, w, 4096)) return fail
+#endif
+
+/* --- time, cores, process id ------------------------------------------------------------------- */
+INH__FN double inh__os_now(void) {
+#if defined(_WIN32)
+    LARGE_INTEGER f, c;
+    QueryPerformanceFrequency(&f); QueryPerformanceCounter(&c);
+    return (double)c.QuadPart / (double)f.QuadPart;
+#elif defined(CLOCK_MONOTONIC)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#else
+    return (double)clock() / CLOCKS_PER_SEC;   /* no monotonic clock in this build: processor time */
+#endif
 }
+INH__FN int inh__os_cores(void) {
+#if defined(_WIN32)
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwNumberOfProcessors < 1 ? 1 : (int)si.dwNumberOfProcessors;
+#elif defined(INH_NO_THREADS) || defined(INH__OS_NONE)
+    return 1;
+#else
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int)n;
+#endif
+}
+INH__FN long inh__os_pid(void) {   /* tells temporaries of two processes apart */
+#if defined(_WIN32)
+    return (long)GetCurrentProcessId();
+#elif defined(__wasi__) || defined(INH__OS_NONE)
+    return 1;
+#else
+    return (long)getpid();
+#endif
+}
+
+/* --- files and directories --------------------------------------------------------------------- */
+#if defined(INH__OS_NONE)
+#define INH__NOFS() (errno = ENOENT, -1)
+INH__FN FILE *inh__os_fopen(const char *path, const char *mode) { (void)path; (void)mode; errno = ENOENT; return NULL; }
+INH__FN int inh__os_kind(const char *path) { (void)path; return 0; }
+INH__FN int inh__os_writable(const char *dir) { (void)dir; return INH__NOFS(); }
+INH__FN int inh__os_mkdir(const char *path) { (void)path; return INH__NOFS(); }
+INH__FN int inh__os_remove(const char *path) { (void)path; return INH__NOFS(); }
+INH__FN int inh__os_rmdir(const char *path) { (void)path; return INH__NOFS(); }
+INH__FN int inh__os_replace(const char *from, const char *to) { (void)from; (void)to; return INH__NOFS(); }
+INH__FN int inh__os_fsync(FILE *f) { (void)f; return INH__NOFS(); }
+INH__FN int inh__os_seek(FILE *f, uint64_t off) { (void)f; (void)off; return INH__NOFS(); }
+INH__FN int inh__os_size(FILE *f, uint64_t *n) { (void)f; *n = 0; return INH__NOFS(); }
+INH__FN int inh__os_dir_each(const char *dir, int (*fn)(void *u, const char *name), void *u) { (void)dir; (void)fn; (void)u; return 0; }
+#else
+INH__FN FILE *inh__os_fopen(const char *path, const char *mode) {
+#if defined(INH__OS_WIN)
+    wchar_t wm[8];
+    int i = 0;
+    for (; mode[i] && i < 7; i++) wm[i] = (wchar_t)mode[i];
+    wm[i] = 0;
+    INH__WPATH(w, path, NULL);
+    return _wfopen(w, wm);
+#else
+    return fopen(path, mode);
+#endif
+}
+/* 0 absent, 1 a regular file (or anything not a directory), 2 a directory */
+INH__FN int inh__os_kind(const char *path) {
+#if defined(INH__OS_WIN)
+    INH__WPATH(w, path, 0);
+    DWORD a = GetFileAttributesW(w);
+    if (a == INVALID_FILE_ATTRIBUTES) return 0;
+    return (a & FILE_ATTRIBUTE_DIRECTORY) ? 2 : 1;
+#else
+    struct stat st;
+    if (stat(path, &st) != 0) return 0;
+    return S_ISDIR(st.st_mode) ? 2 : 1;
+#endif
+}
+/* can files be created in this directory: 0, or -1 with errno */
+INH__FN int inh__os_writable(const char *dir) {
+#if defined(INH__OS_WIN)
+    INH__WPATH(w, dir, -1);
+    DWORD a = GetFileAttributesW(w);
+    if (a == INVALID_FILE_ATTRIBUTES) { errno = ENOENT; return -1; }
+    if (a & FILE_ATTRIBUTE_READONLY) { errno = EACCES; return -1; }   /* read-only media; ACLs show at the first write */
+    return 0;
+#elif defined(__wasi__)
+    return access(dir, W_OK);
+#else
+    return access(dir, W_OK | X_OK);
+#endif
+}
+INH__FN int inh__os_mkdir(const char *path) {   /* 0, or -1 with errno (EEXIST when it is there) */
+#if defined(INH__OS_WIN)
+    INH__WPATH(w, path, -1);
+    if (CreateDirectoryW(w, NULL)) return 0;
+    errno = GetLastError() == ERROR_ALREADY_EXISTS ? EEXIST : (GetLastError() == ERROR_PATH_NOT_FOUND ? ENOENT : EACCES);
+    return -1;
+#else
+    return mkdir(path, 0777);
+#endif
+}
+INH__FN int inh__os_remove(const char *path) {
+#if defined(INH__OS_WIN)
+    INH__WPATH(w, path, -1);
+    return _wremove(w);
+#else
+    return remove(path);
+#endif
+}
+INH__FN int inh__os_rmdir(const char *path) {   /* an empty directory */
+#if defined(INH__OS_WIN)
+    INH__WPATH(w, path, -1);
+    return RemoveDirectoryW(w) ? 0 : -1;
+#else
+    return rmdir(path);
+#endif
+}
+/* replace `to` by `from` atomically (a reader sees the old file or the new one, never neither);
+   POSIX rename does; Windows' rename refuses an existing target, MoveFileExW replaces it */
+INH__FN int inh__os_replace(const char *from, const char *to) {
+#if defined(INH__OS_WIN)
+    INH__WPATH(wf, from, -1);
+    INH__WPATH(wt, to, -1);
+    if (MoveFileExW(wf, wt, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) return 0;
+    errno = GetLastError() == ERROR_ACCESS_DENIED ? EACCES : EIO;
+    return -1;
+#else
+    return rename(from, to);
+#endif
+}
+INH__FN int inh__os_fsync(FILE *f) {   /* the data on the disk before the rename that publishes it */
+#if defined(INH__OS_WIN)
+    return _commit(_fileno(f));
+#else
+    return fsync(fileno(f));
+#endif
+}
+/* 64-bit positions everywhere (Windows' long is 32 bits, and so is 32-bit Linux's) */
+INH__FN int inh__os_seek(FILE *f, uint64_t off) {
+#if defined(INH__OS_WIN)
+    return _fseeki64(f, (__int64)off, SEEK_SET);
+#else
+    if ((uint64_t)(off_t)off != off || (off_t)off < 0) { errno = EOVERFLOW; return -1; }
+    return fseeko(f, (off_t)off, SEEK_SET);
+#endif
+}
+INH__FN int inh__os_size(FILE *f, uint64_t *n) {   /* size of an open file; position back at 0 */
+    *n = 0;
+#if defined(INH__OS_WIN)
+    if (_fseeki64(f, 0, SEEK_END) != 0) return -1;
+    __int64 e = _ftelli64(f);
+#else
+    if (fseeko(f, 0, SEEK_END) != 0) return -1;
+    off_t e = ftello(f);
+#endif
+    if (e < 0 || inh__os_seek(f, 0) != 0) return -1;
+    *n = (uint64_t)e;
+    return 0;
+}
+/* fn(u, name) for every entry of dir but . and ..; stops at fn's first non-zero, returned */
+INH__FN int inh__os_dir_each(const char *dir, int (*fn)(void *u, const char *name), void *u) {
+    int rc = 0;
+#if defined(INH__OS_WIN)
+    wchar_t w[4100];
+    WIN32_FIND_DATAW fd;
+    char name[1024];
+    if (inh__os_wide(dir, w, 4096)) return 0;
+    wcscat(w, L"\\*");
+    HANDLE h = FindFirstFileW(w, &fd);
+    if (h == INVALID_HANDLE_VALUE) return 0;
+    do {
+        if (!WideCharToMultiByte(CP_UTF8, 0, fd.cFileName, -1, name, sizeof name, NULL, NULL)) continue;
+        if (strcmp(name, ".") && strcmp(name, "..")) rc = fn(u, name);
+    } while (!rc && FindNextFileW(h, &fd));
+    FindClose(h);
+#else
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d) return 0;
+    while (!rc && (e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) rc = fn(u, e->d_name);
+    closedir(d);
+#endif
+    return rc;
+}
+#endif
+
+/* --- one process at a time: an exclusive lock on a file, dropped by the OS when the process ends
+   however it ends. 0 locked (*h the handle), 1 held by another process (holder: its pid), -1 an
+   error (errno). WASI and no-file builds have one program at a time: nothing to lock. ---------- */
+INH__FN int inh__os_lock(const char *path, intptr_t *h, char *holder, size_t cap) {
+    char pid[32];
+    *h = -1;
+    if (cap) holder[0] = 0;
+#if defined(INH__OS_WIN)
+    INH__WPATH(w, path, -1);
+    HANDLE f = CreateFileW(w, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    OVERLAPPED ov;
+    DWORD n = 0;
+    if (f == INVALID_HANDLE_VALUE) { errno = EACCES; return -1; }
+    memset(&ov, 0, sizeof ov);
+    ov.Offset = 0x40000000;   /* Windows locks are mandatory: lock a byte far past the pid, which stays readable */
+    if (!LockFileEx(f, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &ov)) {
+        if (cap > 1 && ReadFile(f, holder, (DWORD)(cap - 1), &n, NULL)) holder[n] = 0;
+        CloseHandle(f);
+        return 1;
+    }
+    snprintf(pid, sizeof pid, "%ld\n", inh__os_pid());
+    SetFilePointer(f, 0, NULL, FILE_BEGIN);
+    SetEndOfFile(f);
+    WriteFile(f, pid, (DWORD)strlen(pid), &n, NULL);
+    *h = (intptr_t)f;
+    return 0;
+#elif defined(INH__OS_POSIX) && !defined(__wasi__)
+    struct flock fl;
+    int fd = open(path, O_RDWR | O_CREAT, 0666);
+    if (fd < 0) return -1;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK; fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        ssize_t n = cap > 1 ? read(fd, holder, cap - 1) : 0;
+        if (cap) holder[n > 0 ? n : 0] = 0;
+        close(fd);
+        return 1;
+    }
+    snprintf(pid, sizeof pid, "%ld\n", inh__os_pid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, strlen(pid), 0) < 0) { /* the pid is only for the message */ }
+    *h = fd;
+    return 0;
+#else
+    (void)path; (void)pid;
+    return 0;
+#endif
+}
+INH__FN void inh__os_unlock(intptr_t h) {
+    if (h == -1) return;
+#if defined(INH__OS_WIN)
+    CloseHandle((HANDLE)h);
+#elif defined(INH__OS_POSIX) && !defined(__wasi__)
+    close((int)h);
+#endif
+}
+
+/* --- for programs over the library: paths, Ctrl-C, a command's output, memory ------------------ */
+INHDEF int inh_path_kind(const char *path) { return inh__os_kind(path); }
+INHDEF double inh_peak_memory_mb(void) {
+#if defined(INH__OS_WIN)
+    return 0.0;   /* (GetProcessMemoryInfo needs psapi: the one-line build links nothing but libm) */
+#elif defined(INH__OS_POSIX) && !defined(__wasi__)
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0.0;
+#if defined(__APPLE__)
+    return (double)ru.ru_maxrss / (1024.0 * 1024.0);   /* bytes there */
+#else
+    return (double)ru.ru_maxrss / 1024.0;              /* KiB on Linux and the BSDs */
+#endif
+#else
+    return 0.0;
+#endif
+}
+static volatile int *inh__interrupt_flag;
+#if defined(INH__OS_WIN)
+INH__FN BOOL WINAPI inh__on_ctrl(DWORD type) {
+    if ((type != CTRL_C_EVENT && type != CTRL_BREAK_EVENT) || !inh__interrupt_flag || *inh__interrupt_flag) return FALSE;
+    *inh__interrupt_flag = 1;   /* the first Ctrl-C asks the program to stop; a second one ends it */
+    return TRUE;
+}
+#elif defined(INH__OS_POSIX) && !defined(__wasi__)
+INH__FN void inh__on_sigint(int sig) {
+    (void)sig;
+    if (inh__interrupt_flag) *inh__interrupt_flag = 1;
+    signal(SIGINT, SIG_DFL);    /* the first Ctrl-C asks the program to stop; a second one ends it */
+}
+#endif
+INHDEF int inh_catch_interrupt(volatile int *flag) {
+    inh__interrupt_flag = flag;
+#if defined(INH__OS_WIN)
+    return SetConsoleCtrlHandler(inh__on_ctrl, TRUE) ? 0 : inh__fail("cannot catch Ctrl-C");
+#elif defined(INH__OS_POSIX) && !defined(__wasi__)
+    return signal(SIGINT, inh__on_sigint) == SIG_ERR ? inh__fail("cannot catch Ctrl-C") : 0;
+#else
+    return 0;   /* nothing to catch */
+#endif
+}
+struct inh_command { FILE *p; char cmd[256]; };
+INHDEF inh_command *inh_command_start(const char *cmd) {
+#if defined(INH__OS_NONE) || defined(__wasi__)
+    (void)cmd;
+    inh__fail("cannot run '%s': this build has no processes", cmd);
+    return NULL;
+#else
+    inh_command *c = INH__CALLOC(inh_command, 1);
+    if (!c) return NULL;
+    snprintf(c->cmd, sizeof c->cmd, "%s", cmd);
+    fflush(NULL);   /* what we printed comes before what the command prints */
+#if defined(INH__OS_WIN)
+    wchar_t *w = INH__ALLOC(wchar_t, strlen(cmd) + 1);
+    if (w && MultiByteToWideChar(CP_UTF8, 0, cmd, -1, w, (int)strlen(cmd) + 1) > 0) c->p = _wpopen(w, L"r");
+    INH_FREE(w);
+#else
+    c->p = popen(cmd, "r");
+#endif
+    if (!c->p) { inh__fail("cannot run '%s': %s", c->cmd, strerror(errno)); INH_FREE(c); return NULL; }
+    return c;
+#endif
+}
+INHDEF int inh_command_line(inh_command *c, char *line, int cap) {
+#if defined(INH__OS_NONE) || defined(__wasi__)
+    (void)c; (void)line; (void)cap;
+    return 0;
+#else
+    for (;;) {
+        if (fgets(line, cap, c->p)) return 1;
+        if (ferror(c->p) && errno == EINTR) { clearerr(c->p); continue; }   /* Ctrl-C: read on until the command ends */
+        return 0;
+    }
+#endif
+}
+INHDEF int inh_command_finish(inh_command *c) {
+    int rc = -1;
+#if defined(INH__OS_NONE) || defined(__wasi__)
+    (void)c;
+    inh__fail("no processes in this build");
+#else
+    if (!c) return inh__fail("no command");
+#if defined(INH__OS_WIN)
+    int st = _pclose(c->p);
+    if (st >= 0) rc = st;
+    else inh__fail("cannot tell how it ended: %s", strerror(errno));
+#else
+    int st = pclose(c->p);
+    if (st != -1 && WIFEXITED(st)) rc = WEXITSTATUS(st);
+    else if (st != -1 && WIFSIGNALED(st)) inh__fail("was killed by signal %d", WTERMSIG(st));
+    else inh__fail("cannot tell how it ended: %s", strerror(errno));
+#endif
+    INH_FREE(c);
+#endif
+    return rc;
+}
+INHDEF int inh_make_dir(const char *path) {
+    if (inh__os_kind(path) == 2) return 0;
+    if (inh__os_mkdir(path) != 0 && !(errno == EEXIST && inh__os_kind(path) == 2))
+        return inh__fail("%s: cannot create directory: %s", path, strerror(errno));
+    return 0;
+}
+
+INHDEF int inh_num_cores(void) { return inh__os_cores(); }
+INHDEF double inh_now(void) { return inh__os_now(); }
 
 INHDEF void inh_rng_seed(inh_rng *r, uint64_t seed) {
     uint64_t z = seed + 0x9E3779B97F4A7C15ull;       /* splitmix64: never leaves state 0 */
@@ -930,20 +1399,19 @@ typedef void (*inh__range_fn)(void *ctx, int lo, int hi);
 typedef struct { inh__range_fn fn; void *ctx; int lo, hi; } inh__job;
 #ifndef INH_NO_THREADS
 enum { INH__MAXT = 256 };
-INH__FN void *inh__job_run(void *p) { inh__job *j = (inh__job *)p; j->fn(j->ctx, j->lo, j->hi); return NULL; }
+INH__THREAD_FN(inh__job_run) { inh__job *j = (inh__job *)arg; j->fn(j->ctx, j->lo, j->hi); return 0; }
 static struct {
-    pthread_mutex_t busy, mu;         /* busy: held by the region using the pool; mu: the fields below */
-    pthread_cond_t go, done;
+    inh__mutex busy, mu;              /* busy: held by the region using the pool; mu: the fields below */
+    inh__cond go, done;
     int workers, atfork_set, quit;    /* workers started (ids 1..workers); atfork handler set; stop */
-    pthread_t th[INH__MAXT];
+    inh__thread th[INH__MAXT];
     unsigned long gen, born[INH__MAXT];   /* region counter; gen at each worker's start */
     int active, pending;              /* threads of the current region (with the caller); workers still running */
     inh__job jobs[INH__MAXT];
-} inh__pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-               0, 0, 0, {0}, 0, {0}, 0, 0, {{NULL, NULL, 0, 0}}};
+} inh__pool = {INH__MUTEX_INIT, INH__MUTEX_INIT, INH__COND_INIT, INH__COND_INIT, 0, 0, 0, {0}, 0, {0}, 0, 0, {{NULL, NULL, 0, 0}}};
 static void inh__pool_child(void) {   /* after fork: the workers stayed with the parent */
-    pthread_mutex_init(&inh__pool.busy, NULL); pthread_mutex_init(&inh__pool.mu, NULL);
-    pthread_cond_init(&inh__pool.go, NULL); pthread_cond_init(&inh__pool.done, NULL);
+    inh__mutex_init(&inh__pool.busy); inh__mutex_init(&inh__pool.mu);
+    inh__cond_init(&inh__pool.go); inh__cond_init(&inh__pool.done);
     inh__pool.workers = 0;
 }
 /* waiting: spin a while on the counters (a sleeping thread takes tens of microseconds to wake),
@@ -966,34 +1434,34 @@ static void inh__pool_wake(void) {
 #else
     inh__pool.gen++;
 #endif
-    pthread_cond_broadcast(&inh__pool.go);
+    inh__cond_broadcast(&inh__pool.go);
 }
-static void *inh__pool_worker(void *arg) {
+INH__THREAD_FN(inh__pool_worker) {
     int id = (int)(intptr_t)arg;
-    pthread_mutex_lock(&inh__pool.mu);
+    inh__lock(&inh__pool.mu);
     unsigned long seen = inh__pool.born[id];
     for (;;) {
         if (inh__pool.gen == seen) {
-            pthread_mutex_unlock(&inh__pool.mu);
+            inh__unlock(&inh__pool.mu);
             INH__SPIN(INH__LOAD(inh__pool.gen) == seen);
-            pthread_mutex_lock(&inh__pool.mu);
+            inh__lock(&inh__pool.mu);
         }
-        while (inh__pool.gen == seen) pthread_cond_wait(&inh__pool.go, &inh__pool.mu);
+        while (inh__pool.gen == seen) inh__cond_wait(&inh__pool.go, &inh__pool.mu);
         seen = inh__pool.gen;
         if (inh__pool.quit) break;
         if (id >= inh__pool.active) continue;
         inh__job j = inh__pool.jobs[id];
-        pthread_mutex_unlock(&inh__pool.mu);
+        inh__unlock(&inh__pool.mu);
         j.fn(j.ctx, j.lo, j.hi);
-        pthread_mutex_lock(&inh__pool.mu);
+        inh__lock(&inh__pool.mu);
 #if defined(__GNUC__) || defined(__clang__)
-        if (__atomic_sub_fetch(&inh__pool.pending, 1, __ATOMIC_RELEASE) == 0) pthread_cond_signal(&inh__pool.done);
+        if (__atomic_sub_fetch(&inh__pool.pending, 1, __ATOMIC_RELEASE) == 0) inh__cond_signal(&inh__pool.done);
 #else
-        if (--inh__pool.pending == 0) pthread_cond_signal(&inh__pool.done);
+        if (--inh__pool.pending == 0) inh__cond_signal(&inh__pool.done);
 #endif
     }
-    pthread_mutex_unlock(&inh__pool.mu);
-    return NULL;
+    inh__unlock(&inh__pool.mu);
+    return 0;
 }
 #endif
 INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
@@ -1001,14 +1469,14 @@ INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
     if (nthreads > n) nthreads = n;
 #ifndef INH_NO_THREADS
     if (nthreads > INH__MAXT) nthreads = INH__MAXT;
-    if (nthreads > 1 && pthread_mutex_trylock(&inh__pool.busy) == 0) {
-        pthread_mutex_lock(&inh__pool.mu);
-        if (!inh__pool.atfork_set) inh__pool.atfork_set = pthread_atfork(NULL, NULL, inh__pool_child) == 0;
+    if (nthreads > 1 && inh__trylock(&inh__pool.busy) == 0) {
+        inh__lock(&inh__pool.mu);
+        if (!inh__pool.atfork_set) { inh__on_fork_child(inh__pool_child); inh__pool.atfork_set = 1; }
         while (inh__pool.workers < nthreads - 1) {
-            pthread_t th;
+            inh__thread th;
             int id = inh__pool.workers + 1;
             inh__pool.born[id] = inh__pool.gen;
-            if (pthread_create(&th, NULL, inh__pool_worker, (void *)(intptr_t)id) != 0) break;
+            if (inh__thread_start(&th, inh__pool_worker, (void *)(intptr_t)id) != 0) break;
             inh__pool.th[id] = th;
             inh__pool.workers = id;
         }
@@ -1021,17 +1489,17 @@ INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
         inh__job mine = inh__pool.jobs[0];
         inh__pool.active = use; inh__pool.pending = use - 1;
         inh__pool_wake();
-        pthread_mutex_unlock(&inh__pool.mu);
+        inh__unlock(&inh__pool.mu);
         fn(ctx, mine.lo, mine.hi);
         INH__SPIN(INH__LOAD(inh__pool.pending) > 0);
-        pthread_mutex_lock(&inh__pool.mu);
-        while (inh__pool.pending > 0) pthread_cond_wait(&inh__pool.done, &inh__pool.mu);
-        pthread_mutex_unlock(&inh__pool.mu);
-        pthread_mutex_unlock(&inh__pool.busy);
+        inh__lock(&inh__pool.mu);
+        while (inh__pool.pending > 0) inh__cond_wait(&inh__pool.done, &inh__pool.mu);
+        inh__unlock(&inh__pool.mu);
+        inh__unlock(&inh__pool.busy);
         return;
     }
     if (nthreads > 1) {
-        pthread_t th[INH__MAXT];
+        inh__thread th[INH__MAXT];
         inh__job jobs[INH__MAXT];
         int started[INH__MAXT];
         for (int t = 0; t < nthreads; t++) {
@@ -1039,10 +1507,10 @@ INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
             jobs[t].lo = (int)((long long)n * t / nthreads);
             jobs[t].hi = (int)((long long)n * (t + 1) / nthreads);
         }
-        for (int t = 1; t < nthreads; t++) started[t] = pthread_create(&th[t], NULL, inh__job_run, &jobs[t]) == 0;
+        for (int t = 1; t < nthreads; t++) started[t] = inh__thread_start(&th[t], inh__job_run, &jobs[t]) == 0;
         fn(ctx, jobs[0].lo, jobs[0].hi);
         for (int t = 1; t < nthreads; t++) {
-            if (started[t]) pthread_join(th[t], NULL);
+            if (started[t]) inh__thread_join(th[t]);
             else fn(ctx, jobs[t].lo, jobs[t].hi);  /* could not start a thread: do its share here */
         }
         return;
@@ -1125,24 +1593,24 @@ INHDEF double inh_fma_peak_gflops(int threads) {
 
 INHDEF void inh_threads_release(void) {
 #ifndef INH_NO_THREADS
-    pthread_mutex_lock(&inh__pool.busy);   /* after any region in progress */
-    pthread_mutex_lock(&inh__pool.mu);
+    inh__lock(&inh__pool.busy);   /* after any region in progress */
+    inh__lock(&inh__pool.mu);
     int n = inh__pool.workers;
     inh__pool.quit = 1;
     inh__pool_wake();
-    pthread_mutex_unlock(&inh__pool.mu);
-    for (int id = 1; id <= n; id++) pthread_join(inh__pool.th[id], NULL);
-    pthread_mutex_lock(&inh__pool.mu);
+    inh__unlock(&inh__pool.mu);
+    for (int id = 1; id <= n; id++) inh__thread_join(inh__pool.th[id]);
+    inh__lock(&inh__pool.mu);
     inh__pool.workers = 0; inh__pool.quit = 0;
-    pthread_mutex_unlock(&inh__pool.mu);
-    pthread_mutex_unlock(&inh__pool.busy);
+    inh__unlock(&inh__pool.mu);
+    inh__unlock(&inh__pool.busy);
 #endif
 }
 
 /* Whole-file helpers. inh__read_file reads at most max_bytes (0 = no limit). */
 INH__FN int inh__read_file(const char *path, unsigned char **out, size_t *len, size_t max_bytes) {
     *out = NULL; *len = 0;
-    FILE *f = fopen(path, "rb");
+    FILE *f = inh__os_fopen(path, "rb");
     if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
     size_t cap = 1 << 16, n = 0;
     unsigned char *buf = INH__ALLOC(unsigned char, cap);
@@ -1171,9 +1639,9 @@ typedef struct { FILE *f; char tmp[4096]; const char *path; int bad; } inh__wfil
 INH__FN int inh__wopen(inh__wfile *w, const char *path) {
     memset(w, 0, sizeof *w);
     w->path = path;
-    if (snprintf(w->tmp, sizeof w->tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof w->tmp)
+    if (snprintf(w->tmp, sizeof w->tmp, "%s.tmp.%ld", path, inh__os_pid()) >= (int)sizeof w->tmp)
         return inh__fail("%s: path too long", path);
-    w->f = fopen(w->tmp, "wb");
+    w->f = inh__os_fopen(w->tmp, "wb");
     if (!w->f) return inh__fail("%s: cannot create %s: %s", path, w->tmp, strerror(errno));
     return 0;
 }
@@ -1183,40 +1651,48 @@ INH__FN void inh__wwrite(inh__wfile *w, const void *p, size_t n) {
 INH__FN int inh__wclose(inh__wfile *w) {
     int e = w->bad;
     if (!e && fflush(w->f) != 0) e = errno ? errno : EIO;
-    if (!e && fsync(fileno(w->f)) != 0) e = errno ? errno : EIO;
+    if (!e && inh__os_fsync(w->f) != 0) e = errno ? errno : EIO;
     if (fclose(w->f) != 0 && !e) e = errno ? errno : EIO;
-    if (!e && rename(w->tmp, w->path) != 0) e = errno ? errno : EIO;
-    if (e) { remove(w->tmp); return inh__fail("%s: write failed: %s (previous file left intact)", w->path, strerror(e)); }
+    if (!e && inh__os_replace(w->tmp, w->path) != 0) e = errno ? errno : EIO;
+    if (e) { inh__os_remove(w->tmp); return inh__fail("%s: write failed: %s (previous file left intact)", w->path, strerror(e)); }
     return 0;
 }
-INH__FN void inh__wabort(inh__wfile *w) { if (w->f) fclose(w->f); remove(w->tmp); }
+INH__FN void inh__wabort(inh__wfile *w) { if (w->f) fclose(w->f); inh__os_remove(w->tmp); }
 
+/* a path separator: '/' everywhere, and '\\' on Windows too */
+#if defined(_WIN32)
+#define INH__IS_SEP(c) ((c) == '/' || (c) == '\\')
+#else
+#define INH__IS_SEP(c) ((c) == '/')
+#endif
 INHDEF int inh_check_output(const char *path, int is_dir) {
-    struct stat st;
     char dir[4096];
     if (!path || !*path) return inh__fail("empty output path");
-    if (stat(path, &st) == 0) {
-        if (is_dir && !S_ISDIR(st.st_mode)) return inh__fail("%s: exists and is not a directory", path);
-        if (!is_dir && S_ISDIR(st.st_mode)) return inh__fail("%s: is a directory (give a file name, e.g. %s/model.bin)", path, path);
-        if (is_dir && access(path, W_OK | X_OK) != 0) return inh__fail("%s: cannot write into this directory: %s", path, strerror(errno));
+    int kind = inh__os_kind(path);
+    if (kind) {
+        if (is_dir && kind != 2) return inh__fail("%s: exists and is not a directory", path);
+        if (!is_dir && kind == 2) return inh__fail("%s: is a directory (give a file name, e.g. %s/model.bin)", path, path);
+        if (is_dir && inh__os_writable(path) != 0) return inh__fail("%s: cannot write into this directory: %s", path, strerror(errno));
         if (is_dir) return 0;
     }
     /* the parent directory: everything before the last '/' ("." without one) */
     size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/') n--;       /* "out/" names the directory "out" */
-    while (n > 0 && path[n - 1] != '/') n--;
-    while (n > 1 && path[n - 1] == '/') n--;
+    while (n > 1 && INH__IS_SEP(path[n - 1])) n--;       /* "out/" names the directory "out" */
+    while (n > 0 && !INH__IS_SEP(path[n - 1])) n--;
+    while (n > 1 && INH__IS_SEP(path[n - 1])) n--;
     if (n >= sizeof dir) return inh__fail("%s: path too long", path);
     if (n == 0) snprintf(dir, sizeof dir, ".");
     else { memcpy(dir, path, n); dir[n] = 0; }
-    if (stat(dir, &st) != 0) return inh__fail("%s: cannot create: directory %s does not exist", path, dir);
-    if (!S_ISDIR(st.st_mode)) return inh__fail("%s: cannot create: %s is not a directory", path, dir);
-    if (access(dir, W_OK | X_OK) != 0) return inh__fail("%s: cannot create: cannot write into directory %s: %s", path, dir, strerror(errno));
+#if defined(_WIN32)
+    if (n == 2 && dir[1] == ':') { dir[2] = '\\'; dir[3] = 0; }   /* "C:x" is relative to C:'s own directory; C:\ is what was meant */
+#endif
+    kind = inh__os_kind(dir);
+    if (kind == 0) return inh__fail("%s: cannot create: directory %s does not exist", path, dir);
+    if (kind != 2) return inh__fail("%s: cannot create: %s is not a directory", path, dir);
+    if (inh__os_writable(dir) != 0) return inh__fail("%s: cannot create: cannot write into directory %s: %s", path, dir, strerror(errno));
     return 0;
 }
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 2, 3)))
-#endif
+INH__PRINTF(2, 3)
 INH__FN void inh__wprintf(inh__wfile *w, const char *fmt, ...) {   /* formatted text into an atomic file */
     va_list ap;
     if (w->bad) return;
@@ -1497,7 +1973,8 @@ static float inh__dot(const float *INH__RESTRICT a, const float *INH__RESTRICT b
 static inline float inh__sum_dev(const float *INH__RESTRICT x, int n, float m, int square) {
     inh__v8 s = {0, 0, 0, 0, 0, 0, 0, 0}, v;
     int i = 0;
-    for (; i + 8 <= n; i += 8) { memcpy(&v, x + i, 32); v -= m; s += square ? v * v : v; }
+    inh__v8 mv = {m, m, m, m, m, m, m, m};   /* (a vector, not the scalar: x87 builds widen a scalar to long double) */
+    for (; i + 8 <= n; i += 8) { memcpy(&v, x + i, 32); v -= mv; s += square ? v * v : v; }
     float r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
     for (; i < n; i++) r += square ? (x[i] - m) * (x[i] - m) : x[i] - m;
     return r;
@@ -2820,7 +3297,7 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
     ptrdiff_t off = 0;
     for (int k = 0; k < kc; k++, off += acs, bp += 8) {
         memcpy(&b0, bp, sizeof b0); memcpy(&b1, bp + 4, sizeof b1);
-#define INH__FMM_ROW(i) c##i##0 += a##i[off] * b0; c##i##1 += a##i[off] * b1;
+#define INH__FMM_ROW(i) { float s_ = a##i[off]; inh__fmm_v4 a_ = {s_, s_, s_, s_}; c##i##0 += a_ * b0; c##i##1 += a_ * b1; }
         INH__FMM_ROW(0) INH__FMM_ROW(1) INH__FMM_ROW(2) INH__FMM_ROW(3) INH__FMM_ROW(4) INH__FMM_ROW(5)
 #undef INH__FMM_ROW
     }
@@ -3744,8 +4221,12 @@ INHDEF int inh_config_check(const inh_config *c, const char *what) {
     } else {
         for (int i = 0; i < 32; i++) if (c->sc_layers[i]) return inh__fail("%s: shortcut layers set without shortcuts", what);
     }
-    size_t s[INH_MAX_PARAMS];
-    if (inh__param_sizes(c, s) > ((size_t)1 << 40)) return inh__fail("%s: model too large", what);
+    /* the parameter count in double (no wrap on 32-bit): every tensor of inh__param_sizes */
+    double C = c->C, n = inh_sc_layers(c, NULL), on = c->shortcuts ? 1 : 0;
+    double np = (double)c->Vp * C + (double)c->maxT * C + c->L * (12 * C * C + 13 * C) + 2 * C + n * (2 * C * C + 4 * C) + on * (4 * C * C + 6 * C);
+    if (np > 1099511627776.0) return inh__fail("%s: model too large (%.0f parameters)", what, np);
+    if (np * sizeof(float) > (double)(SIZE_MAX / 4))   /* parameters, gradients and two moments in one address space */
+        return inh__fail("%s: %.0f parameters (%.1f GiB a copy) is too large for this %d-bit build", what, np, np * 4 / 1073741824.0, (int)(8 * sizeof(size_t)));
     return 0;
 }
 
@@ -3910,6 +4391,14 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     if (c->shortcuts) {
         need += nsc * N * (C + 2) + 3 * nsc * N * C + nsc * N * 2 * C + N * (C + 2) + 2 * N * C + sc_att + N * C;
         scratch += 4 * nsc * N * C + 5 * N * C + (size_t)B * NH * 2 * nsc * T;   /* + the cross-attention's rows */
+    }
+    {   /* the same sizes bounded from above in double: refused where size_t would wrap (32-bit builds) */
+        double dN = (double)B * T, dC = (double)C, dL = (double)L, dn = (double)nsc, dT = (double)T, dBH = (double)B * NH;
+        double datt = m->keep_attention ? dBH * dT * dT : 0.0;
+        double bound = dN * (dC * (16 * dL + 32 + 12 * dn) + 4 * dL + 8 + c->Vp) + (dL + 1) * datt * (1 + dn) + dBH * 2 * dT * (dn + 1);
+        if (bound * sizeof(float) > (double)(SIZE_MAX / 2))
+            return inh__fail("activations for B=%d T=%d (B*T*Vp = %.0f) are too large for this %d-bit build: use a smaller batch or sequence",
+                             B, T, dN * c->Vp, (int)(8 * sizeof(size_t)));
     }
     if (m->acts_mem && m->acts_capacity == N && m->T == T && m->acts_keep == m->keep_attention && m->acts_floats == need) return 0;
     const inh_backend *be = inh__be(m);
@@ -4523,10 +5012,11 @@ INH__FN int inh__model_header(const unsigned char *h, size_t file_len, const cha
 }
 
 INH__FN int inh__file_size(FILE *f, const char *path, size_t *len) {
+    uint64_t n;
     *len = 0;
-    if (fseek(f, 0, SEEK_END) != 0) return inh__fail("%s: cannot seek", path);
-    long n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) return inh__fail("%s: cannot seek", path);
+    if (inh__os_size(f, &n) != 0) return inh__fail("%s: cannot find its size: %s", path, strerror(errno));
+    if (n > (uint64_t)(SIZE_MAX / 2))   /* 32-bit builds: no file past 2 GiB can be held in memory */
+        return inh__fail("%s: %.1f GiB is too large for this %d-bit build", path, (double)n / (1024.0 * 1024 * 1024), (int)(8 * sizeof(size_t)));
     *len = (size_t)n;
     return 0;
 }
@@ -4540,7 +5030,7 @@ INH__FN void inh__swap32(void *p, size_t n) {
 
 INHDEF int inh_model_load(inh_model *m, const char *path) {
     memset(m, 0, sizeof *m);
-    FILE *f = fopen(path, "rb");
+    FILE *f = inh__os_fopen(path, "rb");
     if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
     unsigned char h[1024];
     size_t len, expect;
@@ -4993,8 +5483,8 @@ done:
 
 /* ---- paths ------------------------------------------------------------------------------------ */
 
-INH__FN int inh__st_is_dir(const char *path) { struct stat st; return stat(path, &st) == 0 && S_ISDIR(st.st_mode); }
-INH__FN int inh__st_exists(const char *path) { struct stat st; return stat(path, &st) == 0; }
+INH__FN int inh__st_is_dir(const char *path) { return inh__os_kind(path) == 2; }
+INH__FN int inh__st_exists(const char *path) { return inh__os_kind(path) != 0; }
 
 /* out = directory of path ("." if none) + "/" + name */
 INH__FN int inh__st_beside(char *out, size_t n, const char *path, const char *name) {
@@ -5052,7 +5542,7 @@ INH__FN int inh__st_direct(const inh__st_tensor *t) { return t->dtype == INH__ST
 INH__FN int inh__st_read_tensor(FILE *f, const inh__st_file *sf, const inh__st_tensor *t, unsigned char *raw, float *out) {
     uint64_t nbytes = t->end - t->begin;
     unsigned char *dst = inh__st_direct(t) ? (unsigned char *)out : raw;
-    if (fseeko(f, (off_t)(sf->data_start + t->begin), SEEK_SET) != 0 || fread(dst, 1, (size_t)nbytes, f) != nbytes)
+    if (inh__os_seek(f, sf->data_start + t->begin) != 0 || fread(dst, 1, (size_t)nbytes, f) != nbytes)
         return inh__fail("%s: tensor %s: read error", sf->path, inh__st_name(sf, t));
     if (dst == raw) inh__st_convert(out, raw, (size_t)(nbytes / (uint64_t)inh__st_dtypes[t->dtype].size), t->dtype);
     return 0;
@@ -5064,7 +5554,7 @@ INH__FN int inh__st_open(inh__st_file *sf, const char *file, FILE **fp) {
     size_t len = 0;
     memset(sf, 0, sizeof *sf);
     sf->path = file;
-    FILE *f = fopen(file, "rb");
+    FILE *f = inh__os_fopen(file, "rb");
     if (!f) return inh__fail("%s: cannot open: %s", file, strerror(errno));
     if (inh__file_size(f, file, &len)) { fclose(f); return -1; }
     if (len < 8 || fread(b8, 1, 8, f) != 8) { fclose(f); return inh__fail("%s: %zu bytes is too short for a safetensors file", file, len); }
@@ -5237,9 +5727,7 @@ done:
 
 /* ---- save --------------------------------------------------------------------------------------- */
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 2, 3)))
-#endif
+INH__PRINTF(2, 3)
 INH__FN int inh__st_printf(inh__buf *b, const char *fmt, ...) {
     char tmp[512];
     va_list ap;
@@ -5269,7 +5757,7 @@ INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_pat
     } else {
         if (!inh__st_is_dir(dir_or_path)) {
             if (inh__st_exists(dir_or_path)) return inh__fail("%s: exists and is not a directory (name a .safetensors file or a directory)", dir_or_path);
-            if (mkdir(dir_or_path, 0777) != 0) return inh__fail("%s: cannot create directory: %s", dir_or_path, strerror(errno));
+            if (inh__os_mkdir(dir_or_path) != 0) return inh__fail("%s: cannot create directory: %s", dir_or_path, strerror(errno));
         }
         if (inh__st_join(file, sizeof file, dir_or_path, "model.safetensors") || inh__st_join(cfgpath, sizeof cfgpath, dir_or_path, "config.json"))
             return -1;
@@ -5346,7 +5834,7 @@ INHDEF int inh_model_load_any(inh_model *m, const char *path) {
     size_t got;
     memset(m, 0, sizeof *m);
     if (inh__st_is_dir(path)) return inh_model_load_safetensors(m, path);
-    FILE *f = fopen(path, "rb");
+    FILE *f = inh__os_fopen(path, "rb");
     if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
     got = fread(b, 1, sizeof b, f);
     fclose(f);
@@ -5888,9 +6376,7 @@ fail:
 }
 
 INH__FN int inh__is_file(const char *path, int want_dir) {
-    struct stat st;
-    if (stat(path, &st) != 0) return 0;
-    return want_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+    return inh__os_kind(path) == (want_dir ? 2 : 1);
 }
 
 INHDEF int inh_tokenizer_load(inh_tokenizer **out, const char *name) {
@@ -6330,11 +6816,11 @@ INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *
     if (t->eot < 0) return inh__fail("prepare: the tokenizer has no end-of-text token");
     if (val_tokens < 0) return inh__fail("prepare: negative number of validation tokens");
     if (nthreads < 1) nthreads = 1;
-    if (mkdir(outdir, 0777) != 0 && errno != EEXIST) return inh__fail("%s: cannot create directory: %s", outdir, strerror(errno));
+    if (inh__os_mkdir(outdir) != 0 && errno != EEXIST) return inh__fail("%s: cannot create directory: %s", outdir, strerror(errno));
     char vpath[4096], tpath[4096];
     if (snprintf(vpath, sizeof vpath, "%s/val.bin", outdir) >= (int)sizeof vpath ||
         snprintf(tpath, sizeof tpath, "%s/train.bin", outdir) >= (int)sizeof tpath) return inh__fail("%s: path too long", outdir);
-    FILE *in = fopen(input, "rb");
+    FILE *in = inh__os_fopen(input, "rb");
     if (!in) return inh__fail("%s: cannot open: %s", input, strerror(errno));
     inh__shard sh[2];   /* val, train */
     memset(sh, 0, sizeof sh);
@@ -6457,10 +6943,9 @@ INHDEF int inh_prepare_shards(const inh_tokenizer *t, const char *input, const c
 INHDEF int inh_data_open(inh_data *d, const char *path, int V) {
     memset(d, 0, sizeof *d);
     snprintf(d->path, sizeof d->path, "%s", path);
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    if (inh__os_kind(path) == 2)
         return inh__fail("%s: is a directory, not a token shard (give a file in it, e.g. %s/train.bin)", path, path);
-    FILE *f = fopen(path, "rb");
+    FILE *f = inh__os_fopen(path, "rb");
     if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
     unsigned char h[1024];
     size_t len, got0;
@@ -6795,10 +7280,9 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
 INHDEF int inh_trainer_state_info(const char *path, inh_state_info *info) {
     unsigned char h[1024];
     uint32_t v[40];
-    struct stat st;
     memset(info, 0, sizeof *info);
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return inh__fail("%s: is a directory, not a training-state file", path);
-    FILE *f = fopen(path, "rb");
+    if (inh__os_kind(path) == 2) return inh__fail("%s: is a directory, not a training-state file", path);
+    FILE *f = inh__os_fopen(path, "rb");
     if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
     size_t got = fread(h, 1, sizeof h, f);
     fclose(f);
@@ -6817,10 +7301,10 @@ INHDEF int inh_trainer_state_info(const char *path, inh_state_info *info) {
     info->train_n = v[34]; info->train_hash = (uint64_t)v[35] | (uint64_t)v[36] << 32;
     info->val_n = v[37]; info->val_hash = (uint64_t)v[38] | (uint64_t)v[39] << 32;
     const char *p = (const char *)h + 4 * 96;
-    size_t lt = strnlen(p, 640);
+    size_t lt = inh__strnlen(p, 640);
     if (lt < 640) {
         memcpy(info->train_path, p, lt + 1);
-        size_t lv = strnlen(p + lt + 1, 640 - lt - 1);
+        size_t lv = inh__strnlen(p + lt + 1, 640 - lt - 1);
         if (lt + 1 < 640 && lv < 640 - lt - 1) memcpy(info->val_path, p + lt + 1, lv + 1);
     }
     return 0;
@@ -7165,10 +7649,10 @@ static void inh__an_layers(void *p, int lo, int hi) {
             ai += inh__an_cosine(x + (size_t)n * C, mid + (size_t)n * C, C);
         }
         if (l + span <= L) {
-            const float *far = inh__resid_in(m, l + span);
+            const float *farr = inh__resid_in(m, l + span);
             for (int b = 0; b < g->B; b++) {
                 size_t last = ((size_t)b * g->T + g->T - 1) * C;
-                ang += acos(inh__an_cosine(x + last, far + last, C)) / 3.14159265358979323846;
+                ang += acos(inh__an_cosine(x + last, farr + last, C)) / 3.14159265358979323846;
             }
         }
         double *o = g->layer_out + (size_t)l * 3;
@@ -7499,7 +7983,7 @@ INHDEF int inh_drop_sweep(inh_model *m, inh_data *d, int B, int T, int nbatches,
             }
             s->tokens_per_s[c * (L + 1) + k] = best > 0 && isfinite(best) ? (double)B * T * nbatches / best : 0.0;
         }
-    memcpy(m->drop_attn, saved, (size_t)L);
+    memcpy(m->drop_attn, saved, (size_t)(L > 0 ? L : 0));
     INH_FREE(saved);
     if (rc) { inh_sweep_free(s); return -1; }
     return 0;
@@ -8065,12 +8549,12 @@ INHDEF void inh_recipe_opts_default(inh_recipe_opts *o) {
 INH__FN int inh__journal_append(const inh_recipe_run_result *u, const char *dir) {
     char path[4200];
     snprintf(path, sizeof path, "%s/recipe.log", dir);
-    FILE *f = fopen(path, "a");   /* a line cut short by a crash fails to parse and is ignored */
+    FILE *f = inh__os_fopen(path, "a");   /* a line cut short by a crash fails to parse and is ignored */
     if (!f) return inh__fail("%s: cannot append: %s", path, strerror(errno));
     fprintf(f, "%s %d %zu %.9g %d %.3f %d", u->name, u->layers, u->params, u->val_loss, u->steps, u->seconds, u->n_curve);
     for (int k = 0; k < u->n_curve; k++) fprintf(f, " %d:%.9g", u->curve_step[k], u->curve_loss[k]);
     fprintf(f, "\n");
-    int bad = fflush(f) != 0 || fsync(fileno(f)) != 0;
+    int bad = fflush(f) != 0 || inh__os_fsync(f) != 0;
     if (fclose(f) != 0 || bad) return inh__fail("%s: write failed", path);
     return 0;
 }
@@ -8078,7 +8562,7 @@ INH__FN int inh__journal_append(const inh_recipe_run_result *u, const char *dir)
 INH__FN int inh__journal_find(const char *dir, const char *name, inh_recipe_run_result *u) {
     char path[4200], line[16384];
     snprintf(path, sizeof path, "%s/recipe.log", dir);
-    FILE *f = fopen(path, "r");
+    FILE *f = inh__os_fopen(path, "r");
     int found = 0;
     if (!f) return 0;
     while (!found && fgets(line, sizeof line, f)) {
@@ -8128,9 +8612,9 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
     job->train_path = o->train_path; job->val_path = o->val_path;
     job->train = o->train; job->train.steps = steps;
     job->eval_every = o->eval_every; job->eval_batches = R->eval_batches; job->save_every = o->save_every;
-    if (access(state, R_OK) == 0) {
+    if (inh__os_kind(state) == 1) {
         job->resume_path = state;
-        FILE *f = fopen(curve, "r");   /* the points reported before the interruption */
+        FILE *f = inh__os_fopen(curve, "r");   /* the points reported before the interruption */
         while (f && job->n_curve < 256 && fscanf(f, "%d %f", &job->curve_step[job->n_curve], &job->curve_loss[job->n_curve]) == 2) job->n_curve++;
         if (f) fclose(f);
     } else if (inh_model_save(m, init)) {
@@ -8145,7 +8629,7 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
     }
     double t0 = inh_now();
     int failed = o->trainer(o->trainer_user, job);
-    FILE *cf = fopen(curve, "w");
+    FILE *cf = inh__os_fopen(curve, "w");
     for (int k = 0; cf && k < job->n_curve; k++) fprintf(cf, "%d %.9g\n", job->curve_step[k], job->curve_loss[k]);
     if (cf) fclose(cf);
     if (failed) {
@@ -8172,7 +8656,7 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
     u->layers = m->cfg.L; u->params = m->num_params; u->steps = steps;
     u->val_loss = u->curve_loss[u->n_curve - 1];
     u->seconds = inh_now() - t0;
-    remove(state); remove(curve); remove(init);
+    inh__os_remove(state); inh__os_remove(curve); inh__os_remove(init);
 done:
     INH_FREE(job);
     return rc;
@@ -8194,12 +8678,12 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
     snprintf(curve, sizeof curve, "%s/%s.curve", o->out_dir, name);
     memset(u, 0, sizeof *u);
     snprintf(u->name, sizeof u->name, "%s", name);
-    int fresh = access(state, R_OK) != 0;
+    int fresh = inh__os_kind(state) != 1;
     if (!fresh) {   /* resume: the state file replaces the fresh model */
         inh_model_free(m);
         if (inh_trainer_load_state(&t, m, &R->train, state)) return -1;
         /* the curve file: "STEP LOSS" points, and "t STEP SECONDS" at every save (time so far) */
-        FILE *f = fopen(curve, "r");
+        FILE *f = inh__os_fopen(curve, "r");
         char line[128];
         while (f && fgets(line, sizeof line, f)) {
             int k;
@@ -8221,7 +8705,7 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
         u->curve_step[0] = 0; u->n_curve = 1;
     }
     if (R->teacher) inh_model_set_distill(m, R->teacher_probs, 0.4f);
-    cf = fopen(curve, "w");
+    cf = inh__os_fopen(curve, "w");
     for (int k = 0; cf && k < u->n_curve; k++) fprintf(cf, "%d %.9g\n", u->curve_step[k], u->curve_loss[k]);
     double t0 = inh_now();
     int first = t.step;
@@ -8266,8 +8750,8 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
     u->layers = m->cfg.L; u->params = m->num_params; u->steps = steps;
     u->val_loss = u->curve_loss[u->n_curve - 1];
     u->seconds = before + inh_now() - t0;
-    remove(state);
-    remove(curve);
+    inh__os_remove(state);
+    inh__os_remove(curve);
     return 0;
 }
 
@@ -8311,13 +8795,15 @@ static int inh__make_copy(inh_model *m, void *p) {
 }
 static int inh__make_stack(inh_model *m, void *p) {   /* train half depth for half the steps, then stack */
     inh__make_ctx *c = (inh__make_ctx *)p;
-    inh_recipe_result tmp;
     inh__make_ctx h = *c;
     char path[4200];
     inh_model half;
-    memset(&tmp, 0, sizeof tmp);
+    inh_recipe_result *tmp = INH__CALLOC(inh_recipe_result, 1);   /* 100 KB: not on the stack (WASI's is 64 KB) */
+    if (!tmp) return -1;
     h.layers = (c->layers + 1) / 2;
-    if (inh__recipe_step(c->R, &tmp, "stack_half", c->steps / 2, inh__make_random, &h)) return -1;
+    int step_rc = inh__recipe_step(c->R, tmp, "stack_half", c->steps / 2, inh__make_random, &h);
+    INH_FREE(tmp);
+    if (step_rc) return -1;
     snprintf(path, sizeof path, "%s/stack_half.bin", c->R->o->out_dir);
     if (inh_model_load(&half, path)) return -1;
     int rc = inh_stack(m, &half);
@@ -8327,55 +8813,47 @@ static int inh__make_stack(inh_model *m, void *p) {   /* train half depth for ha
 
 /* --- the output directory: lock, settings, fresh start ---------------------------------------- */
 
-/* One process at a time in a directory: an fcntl write lock on DIR/recipe.lock, held while the
-   recipe runs. The OS drops it when the process ends, however it ends, so no crash leaves it
-   stale; the file keeps the last holder's pid for the message. *fd: -1 or the open lock file. */
-INH__FN int inh__recipe_lock(const char *dir, int *fd) {
+/* One process at a time in a directory: an exclusive lock on DIR/recipe.lock (the platform
+   section's inh__os_lock), held while the recipe runs. The OS drops it when the process ends,
+   however it ends, so no crash leaves it stale; the file keeps the last holder's pid for the
+   message. *h: -1 or the held lock. */
+INH__FN int inh__recipe_lock(const char *dir, intptr_t *h) {
     char path[4200], pid[32];
-    struct flock fl;
     snprintf(path, sizeof path, "%s/recipe.lock", dir);
-    *fd = open(path, O_RDWR | O_CREAT, 0666);
-    if (*fd < 0) return inh__fail("%s: cannot create: %s", path, strerror(errno));
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK; fl.l_whence = SEEK_SET;
-    if (fcntl(*fd, F_SETLK, &fl) != 0) {
-        ssize_t n = read(*fd, pid, sizeof pid - 1);
-        pid[n > 0 ? n : 0] = 0;
-        pid[strcspn(pid, "\n")] = 0;
-        close(*fd); *fd = -1;
+    int r = inh__os_lock(path, h, pid, sizeof pid);
+    if (r < 0) return inh__fail("%s: cannot create: %s", path, strerror(errno));
+    if (r > 0) {
+        pid[strcspn(pid, "\r\n")] = 0;
         return inh__fail("%s: another recipe (pid %s) is running in this directory; wait for it to end, or give another --out",
                          dir, *pid ? pid : "?");
     }
-    snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, strlen(pid), 0) < 0) { /* the pid is only for the message */ }
     return 0;
 }
 
 /* Delete what an earlier recipe left in dir: the journal, settings, unfinished states and curves.
    Models of finished runs are overwritten when their runs train again. */
-INH__FN int inh__recipe_clear(const char *dir) {
+typedef struct { const char *dir; int rc; } inh__clear_ctx;
+INH__FN int inh__recipe_clear_one(void *u, const char *name) {
+    inh__clear_ctx *c = (inh__clear_ctx *)u;
     char path[4200];
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    if (!d) return 0;
-    while ((e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        int mine = !strcmp(e->d_name, "recipe.log") || !strcmp(e->d_name, "settings.txt") ||
-                   (n > 6 && !strcmp(e->d_name + n - 6, ".state")) || (n > 6 && !strcmp(e->d_name + n - 6, ".curve"));
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (mine && remove(path) != 0) { closedir(d); return inh__fail("%s: cannot delete: %s", path, strerror(errno)); }
-    }
-    closedir(d);
+    size_t n = strlen(name);
+    int mine = !strcmp(name, "recipe.log") || !strcmp(name, "settings.txt") ||
+               (n > 6 && !strcmp(name + n - 6, ".state")) || (n > 6 && !strcmp(name + n - 6, ".curve"));
+    snprintf(path, sizeof path, "%s/%s", c->dir, name);
+    if (mine && inh__os_remove(path) != 0) { c->rc = inh__fail("%s: cannot delete: %s", path, strerror(errno)); return 1; }
     return 0;
+}
+INH__FN int inh__recipe_clear(const char *dir) {
+    inh__clear_ctx c = {dir, 0};
+    inh__os_dir_each(dir, inh__recipe_clear_one, &c);
+    return c.rc;
 }
 
 /* settings.txt: "key=value" lines. Keys ending in "_path" are for the reader and are not compared
    (a moved file with the same content is the same run); every other key defines the runs. A key
    missing from an older file is not compared. Adding a setting is one inh__setting line. */
 typedef struct { char text[8192]; size_t n; } inh__settings;
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
+INH__PRINTF(3, 4)
 INH__FN void inh__setting(inh__settings *S, const char *key, const char *fmt, ...) {
     va_list ap;
     int k = snprintf(S->text + S->n, sizeof S->text - S->n, "%s=", key);
@@ -8460,7 +8938,7 @@ INH__FN int inh__recipe_check_settings(const char *dir, const inh__settings *S, 
     unsigned char *old = NULL;
     size_t len = 0;
     snprintf(path, sizeof path, "%s/settings.txt", dir);
-    if (!write && access(path, F_OK) == 0 && inh__read_file(path, &old, &len, 0)) return -1;
+    if (!write && inh__os_kind(path) != 0 && inh__read_file(path, &old, &len, 0)) return -1;
     if (old) {
         char *text = INH__ALLOC(char, len + 1);
         if (!text) { INH_FREE(old); return -1; }
@@ -8497,7 +8975,8 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
     inh_model ref;
     inh__make_ctx c;
     inh__settings S;
-    int rc = -1, L, start = o->start, n_base, lock = -1;
+    int rc = -1, L, start = o->start, n_base;
+    intptr_t lock = -1;
     memset(&R, 0, sizeof R);
     memset(r, 0, sizeof *r);
     memset(&ref, 0, sizeof ref);
@@ -8508,7 +8987,7 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
         return inh__fail("the distill baseline needs the reference's predictions at every step: it cannot run in an external trainer (drop it from the baselines)");
     if (o->backend && !o->backend->host_memory && (o->baselines & INH_BASELINE_DISTILL))
         return inh__fail("the distill baseline runs on the CPU only, not on the %s backend (drop it from the baselines)", o->backend->name);
-    if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) return inh__fail("%s: cannot create directory: %s", o->out_dir, strerror(errno));
+    if (inh__os_mkdir(o->out_dir) != 0 && errno != EEXIST) return inh__fail("%s: cannot create directory: %s", o->out_dir, strerror(errno));
     if (inh__recipe_lock(o->out_dir, &lock)) return -1;
     if (o->fresh && inh__recipe_clear(o->out_dir)) goto done;
     if (inh_model_load_any(&ref, o->ref_path)) goto done;
@@ -8594,7 +9073,7 @@ done:
     inh_data_close(&R.train);
     inh_data_close(&R.val);
     inh_model_free(&ref);
-    if (lock >= 0) close(lock);   /* releases the lock */
+    inh__os_unlock(lock);   /* releases the lock */
     return rc;
 }
 

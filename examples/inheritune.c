@@ -8,11 +8,8 @@
 #include <string.h>
 #include <math.h>
 #include <float.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <signal.h>
 #include <stdarg.h>
-#include <sys/wait.h>
+#include <errno.h>
 
 /* ---------------------------------------------------------------------------------------------
    Flags: each command lists its flags in a table; unknown flags are errors. */
@@ -175,8 +172,7 @@ static int parse_ids(const char *s, int *out, int max) {
 }
 
 /* Ctrl-C: training stops after the current step, saves, and exits non-zero; a second Ctrl-C kills */
-static volatile sig_atomic_t interrupted;
-static void on_sigint(int sig) { (void)sig; interrupted = 1; signal(SIGINT, SIG_DFL); }
+static volatile int interrupted;   /* Ctrl-C (inh_catch_interrupt): stop after this step, save, exit */
 
 static void fmt_time(double s, char *buf, size_t n) {
     if (s < 0 || !isfinite(s)) s = 0;
@@ -694,7 +690,7 @@ static int cmd_train(int argc, char **argv) {
            m.cfg.L, m.cfg.NH, m.cfg.C, m.cfg.maxT, m.cfg.V, m.cfg.bias ? "" : " no-bias", m.cfg.layer_scale ? " layer-scale" : "", scd,
            m.num_params, data, train.n, o.B, o.T, o.accum, threads, o.bf16 ? ", bf16 matmuls" : "");
     int first_step = t.step, bad_steps = 0;
-    signal(SIGINT, on_sigint);
+    inh_catch_interrupt(&interrupted);
     size_t tok_per_step = (size_t)o.B * o.T * o.accum;
     while (t.step < o.steps) {
         inh_step_info info;
@@ -1045,9 +1041,7 @@ static void shell_quote(char *dst, size_t cap, const char *s) {
     if (n + 1 < cap) dst[n++] = '\'';
     dst[n < cap ? n : cap - 1] = 0;
 }
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 3, 4)))
-#endif
+INH__PRINTF(3, 4)
 static void appendf(char *dst, size_t cap, const char *fmt, ...) {
     size_t n = strlen(dst);
     va_list ap;
@@ -1073,14 +1067,11 @@ static int recipe_trainer(void *user, inh_recipe_job *j) {
     if (interrupted) { snprintf(j->message, sizeof j->message, "stopped (interrupted)"); return 1; }   /* Ctrl-C between runs */
     printf("[%s] %s %s\n", j->run, j->resume_path ? "resuming:" : "running:", c);
     fflush(stdout);
-    FILE *p = popen(c, "r");
-    if (!p) { snprintf(j->message, sizeof j->message, "cannot run the trainer '%s': %s", cmd, strerror(errno)); return 1; }
-    for (;;) {
+    inh_command *p = inh_command_start(c);
+    if (!p) { snprintf(j->message, sizeof j->message, "cannot run the trainer: %.220s", inh_error()); return 1; }
+    for (;;) {   /* (a Ctrl-C keeps reading until the trainer has saved) */
         int step; float vl;
-        if (!fgets(line, sizeof line, p)) {   /* Ctrl-C interrupts the read: keep reading until the trainer has saved */
-            if (ferror(p) && errno == EINTR) { clearerr(p); continue; }
-            break;
-        }
+        if (!inh_command_line(p, line, (int)sizeof line)) break;
         printf("[%s] %s", j->run, line);
         if (!strchr(line, '\n')) printf("\n");
         fflush(stdout);
@@ -1089,12 +1080,11 @@ static int recipe_trainer(void *user, inh_recipe_job *j) {
             if (j->n_curve < 256) { j->curve_step[j->n_curve] = step; j->curve_loss[j->n_curve++] = vl; }
         }
     }
-    int st = pclose(p);
+    int st = inh_command_finish(p);
     if (st == 0) return 0;
     if (interrupted) snprintf(j->message, sizeof j->message, "stopped (interrupted)");
-    else if (st != -1 && WIFEXITED(st)) snprintf(j->message, sizeof j->message, "the trainer '%s' failed (exit status %d)", cmd, WEXITSTATUS(st));
-    else if (st != -1 && WIFSIGNALED(st)) snprintf(j->message, sizeof j->message, "the trainer '%s' was killed by signal %d", cmd, WTERMSIG(st));
-    else snprintf(j->message, sizeof j->message, "the trainer '%s' failed: %s", cmd, strerror(errno));
+    else if (st > 0) snprintf(j->message, sizeof j->message, "the trainer '%s' failed (exit status %d)", cmd, st);
+    else snprintf(j->message, sizeof j->message, "the trainer '%s' %.100s", cmd, inh_error());
     return 1;
 }
 
@@ -1200,8 +1190,8 @@ static int cmd_recipe(int argc, char **argv) {
                     o.eval_batches, o.val_path, fit, o.train.B, o.train.T);
         inh_data_close(&vd);
     }
-    inh_recipe_result res;
-    signal(SIGINT, on_sigint);
+    static inh_recipe_result res;   /* 100 KB: not on the stack (WASI's is 64 KB) */
+    inh_catch_interrupt(&interrupted);
     if (inh_recipe_run(&o, recipe_progress, NULL, &res)) return interrupted ? (lib_fail(), 130) : lib_fail();
     char path[4200];
     int rc = 0;
@@ -1248,7 +1238,7 @@ static int tokcli_read_all(const char *path, unsigned char **out, size_t *len) {
 
 /* print ids as decimal text, space separated, one line */
 static int tokcli_print_ids(const int *ids, size_t n) {
-    char buf[1 << 16];
+    char buf[1 << 13];
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if (k > sizeof buf - 16) { fwrite(buf, 1, k, stdout); k = 0; }
@@ -1377,10 +1367,9 @@ static int cmd_prepare(int argc, char **argv) {
 
 static int convert_wants_safetensors(const char *out) {
     size_t n = strlen(out);
-    struct stat st;
     if (n >= 12 && !strcmp(out + n - 12, ".safetensors")) return 1;
     if (n && out[n - 1] == '/') return 1;
-    return stat(out, &st) == 0 && S_ISDIR(st.st_mode);
+    return inh_path_kind(out) == 2;
 }
 
 static int cmd_convert(int argc, char **argv) {
@@ -1398,8 +1387,7 @@ static int cmd_convert(int argc, char **argv) {
     if (npos != 2) return fail("%s", "convert needs IN and OUT (see --help)");
     const char *in = pos[0], *out = pos[1];
     int to_st = convert_wants_safetensors(out);
-    struct stat st_out;
-    if (!(to_st && stat(out, &st_out) == 0 && S_ISDIR(st_out.st_mode)) && inh_check_output(out, to_st && out[strlen(out) - 1] == '/')) return lib_fail();
+    if (!(to_st && inh_path_kind(out) == 2) && inh_check_output(out, to_st && out[strlen(out) - 1] == '/')) return lib_fail();
     inh_model m;
     if (inh_model_load_any(&m, in)) return lib_fail();
     if (to_st ? inh_model_save_safetensors(&m, out) : inh_model_save(&m, out)) { inh_model_free(&m); return lib_fail(); }
@@ -1560,13 +1548,12 @@ static int cmd_bench(int argc, char **argv) {
         double med = tot[steps / 2];
         /* model flops of a step: matmuls 6 per parameter per token (forward 2, backward 4) + attention */
         double mmf = 6.0 * (double)m.num_params * B * T, atf = 12.0 * L * (double)B * T * T * C / 2, flops = mmf + atf;
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
+        double peak_mb = inh_peak_memory_mb();
         double state_mb = 16.0 * m.num_params / 1048576, acts_mb = 4.0 * (m.acts_floats + m.scratch_floats) / 1048576;
         printf("median: forward %.1f ms, backward %.1f ms, update %.1f ms; %s %.0f MB = %.3fx (16 bytes/parameter %.0f MB"
                " + activations and scratch %.0f MB)\n", 1e3 * fw[steps / 2], 1e3 * bw[steps / 2], 1e3 * up[steps / 2],
                strcmp(device, "cpu") ? "peak host memory (the model is on the device)" : "peak memory",
-               ru.ru_maxrss / 1024.0, ru.ru_maxrss / 1024.0 / (state_mb + acts_mb), state_mb, acts_mb);
+               peak_mb, peak_mb / (state_mb + acts_mb), state_mb, acts_mb);
         printf("median by kind: matmul %.1f ms, attention %.1f ms, other %.1f ms (layernorm, GELU, softmax/loss, AdamW, ...)\n",
                1e3 * mm[steps / 2], 1e3 * at[steps / 2], 1e3 * (med_other(tot, mm, at, steps)));
         printf("%.1f ms/step, %.1f GFLOP/s, %.0f tokens/s\n", 1e3 * med, flops / med * 1e-9, B * T / med);
@@ -1610,7 +1597,7 @@ static int cmd_synth(int argc, char **argv) {
     if (r) return r == 2 ? 0 : 1;
     if (!dir) return fail("%s", "synth needs --out DIR");
     if (inh_check_output(dir, 1)) return lib_fail();
-    mkdir(dir, 0777);   /* may exist */
+    if (inh_make_dir(dir)) return lib_fail();
     if (ntok < 2 || nval < 2) return fail("%s", "--tokens and --val-tokens must be at least 2");
     int *ids = (int *)malloc(sizeof(int) * ((size_t)ntok + nval));
     char path[4096];

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Run each test binary from the repository root and add up their "N passed, N failed" lines.
+# An argument may be a whole command ("qemu-aarch64 -L /usr/aarch64-linux-gnu build/arm64/test_core").
 p=0; f=0; s=0; bad=0
 for t in "$@"; do
-    out=$("$t" 2>&1); rc=$?
+    out=$(sh -c "$t" 2>&1); rc=$?
     printf '%s\n' "$out"
     line=$(printf '%s\n' "$out" | grep -E '[0-9]+ passed, [0-9]+ failed' | tail -1)
     if [ -z "$line" ]; then echo "$t: crashed or printed no summary (exit $rc)"; bad=$((bad + 1)); continue; fi

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <math.h>
 #include <string.h>
-#include <unistd.h>
 
 static int test_passed, test_failed, test_skipped;
 
@@ -22,13 +21,32 @@ static int test_passed, test_failed, test_skipped;
 
 #define SKIP(...) do { test_skipped++; printf("skip: "); printf(__VA_ARGS__); printf("\n"); } while (0)
 
+/* The command-line tool the CLI tests run: TOOL is the command, TOOL_FILE the file behind it (the
+   Windows build's tests run "wine build/win/inheritune.exe" from Linux: make test-windows). */
+#ifndef TOOL
+#define TOOL "build/inheritune"
+#endif
+#ifndef TOOL_FILE
+#define TOOL_FILE TOOL
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
+static int test_file_exists(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (f) fclose(f);
+    return f != NULL;
+}
+
 /* ../shared/data, or NULL (with one clear line) when the folder is absent */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((unused))
 #endif
 static const char *test_shared_dir(void) {
     static const char *d = "../shared/data";
-    return access(d, R_OK) == 0 ? d : NULL;
+    FILE *f = fopen("../shared/data/README.md", "rb");   /* (plain C: the tests build for every platform) */
+    if (f) fclose(f);
+    return f ? d : NULL;
 }
 
 #ifndef TEST_BUILD
@@ -43,7 +61,9 @@ static int test_summary(const char *name) {
 /* ---- helpers for tests that include the implementation -------------------------------------- */
 #ifdef INHERITUNE_IMPLEMENTATION
 #include <stdlib.h>
+#if !defined(_WIN32) && !defined(__wasi__)
 #include <sys/wait.h>
+#endif
 
 /* The tensor bundles the reference scripts in tests/ref write: magic "INHREF1\0", then records of
    uint32 name length, name, uint32 ndim, int32 dims, float32 data. */
@@ -94,6 +114,29 @@ __attribute__((unused))
 #endif
 static void bundle_free(bundle *b) { for (int i = 0; i < b->n; i++) free(b->r[i].data); }
 
+/* Delete a directory and everything in it (0, or -1 if something stayed); absent is fine. Through
+   the library's platform section, so that it runs on every platform the tests build for. */
+typedef struct { const char *dir; int rc; } test_rm_ctx;
+static int test_rmtree(const char *path);
+static int test_rm_one(void *u, const char *name) {
+    test_rm_ctx *c = (test_rm_ctx *)u;
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", c->dir, name);
+    c->rc |= test_rmtree(p);
+    return 0;
+}
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((unused))
+#endif
+static int test_rmtree(const char *path) {
+    int kind = inh__os_kind(path);
+    if (kind == 0) return 0;
+    if (kind == 1) return inh__os_remove(path) == 0 ? 0 : -1;
+    test_rm_ctx c = {path, 0};
+    inh__os_dir_each(path, test_rm_one, &c);
+    return c.rc | (inh__os_rmdir(path) == 0 ? 0 : -1);
+}
+
 /* Run a shell command, stdout and stderr into out; the exit status, or 128 + signal. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((unused))
@@ -101,8 +144,17 @@ __attribute__((unused))
 static int run(const char *cmd, char *out, size_t cap) {
     char full[4096];
     size_t n = 0;
+    out[0] = 0;
+#if defined(__wasi__) || defined(INH_NO_STDIO)
+    (void)full; (void)n; (void)cmd; (void)cap;
+    return -1;   /* no processes here */
+#else
     snprintf(full, sizeof full, "%s 2>&1", cmd);
+#if defined(_WIN32)
+    FILE *p = _popen(full, "r");
+#else
     FILE *p = popen(full, "r");
+#endif
     if (!p) return -1;
     while (n + 1 < cap) {
         size_t got = fread(out + n, 1, cap - 1 - n, p);
@@ -110,8 +162,13 @@ static int run(const char *cmd, char *out, size_t cap) {
         n += got;
     }
     out[n] = 0;
+#if defined(_WIN32)
+    return _pclose(p);   /* the exit status itself */
+#else
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+#endif
+#endif
 }
 #endif
 

@@ -4,6 +4,7 @@
 #define INHERITUNE_IMPLEMENTATION
 #include "../inheritune.h"
 #include "test.h"
+#include <unistd.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#define TOOL "build/inheritune"
 #define BAD "build/bad/"
 
 static void put(const char *path, const void *p, size_t n) {
@@ -29,8 +28,8 @@ static void variant(const char *src, const char *dst, int word, uint32_t v, size
 
 static void make_files(void) {
     int ids[3000];
-    mkdir("build", 0777);
-    mkdir(BAD, 0777);
+    inh_make_dir("build");
+    inh_make_dir(BAD);
     const char *m = "tests/ref/tiny.bin", *s = "tests/ref/tiny_tokens.bin";
     variant(m, BAD "trunc.bin", -1, 0, 30000);
     variant(m, BAD "short.bin", -1, 0, 100);
@@ -63,12 +62,12 @@ static void make_files(void) {
     inh_trainer_free(&t); inh_data_close(&d); inh_model_free(&mm);
     variant(BAD "state.bin", BAD "state_trunc.bin", -1, 0, 2000);
     /* tokenizer files (a tiny byte-level vocabulary needs all 256 byte symbols, so use broken ones) */
-    mkdir(BAD "tok_json", 0777);
+    inh_make_dir(BAD "tok_json");
     put_str(BAD "tok_json/vocab.json", "{\"a\": 0, \"b\": ");
     put_str(BAD "tok_json/merges.txt", "#version: 0.2\n");
-    mkdir(BAD "tok_nomerges", 0777);
+    inh_make_dir(BAD "tok_nomerges");
     put_str(BAD "tok_nomerges/vocab.json", "{\"a\": 0}");
-    mkdir(BAD "tok_dup", 0777);
+    inh_make_dir(BAD "tok_dup");
     put_str(BAD "tok_dup/vocab.json", "{\"a\": 0, \"b\": 0}");
     put_str(BAD "tok_dup/merges.txt", "#version: 0.2\n");
     unsigned char h[1024];
@@ -80,19 +79,19 @@ static void make_files(void) {
     memset(st, 0, sizeof st);
     st[0] = 200;                                      /* header length 200 in a 64-byte file */
     memcpy(st + 8, "{\"wte.weight\":", 14);
-    mkdir(BAD "st_len", 0777);
+    inh_make_dir(BAD "st_len");
     put(BAD "st_len/model.safetensors", st, sizeof st);
     put_str(BAD "st_len/config.json", "{\"n_embd\": 2, \"n_layer\": 1, \"n_head\": 1, \"n_positions\": 8, \"vocab_size\": 10}");
     const char *js = "{\"wte.weight\": {\"dtype\": \"F32\", \"shape\": [10, 2], \"data_offsets\": [0, 80]}, \"wpe.weight\" ";
     memset(st, 0, sizeof st);
     st[0] = (unsigned char)strlen(js);
-    mkdir(BAD "st_json", 0777);
+    inh_make_dir(BAD "st_json");
     FILE *f = fopen(BAD "st_json/model.safetensors", "wb");
     if (f) { fwrite(st, 1, 8, f); fwrite(js, 1, strlen(js), f); fclose(f); }
     put_str(BAD "st_json/config.json", "{\"n_embd\": 2, \"n_layer\": 1, \"n_head\": 1, \"n_positions\": 8, \"vocab_size\": 10}");
     put_str(BAD "text.txt", "hello\n\nworld\n");
     put_str(BAD "empty.txt", "");
-    mkdir(BAD "adir", 0777);
+    inh_make_dir(BAD "adir");
     put_str(BAD "afile", "x");
     /* issue 15: a state file at step 4 of a 4-step run, with its data recorded */
     inh_model_init(&mm, &c, 1);
@@ -199,7 +198,7 @@ static const bad_case cases[] = {
 
 int main(void) {
     static char out[1 << 16];
-    if (access(TOOL, X_OK) != 0) { printf("badinput: %s not built\nbadinput: 0 passed, 1 failed\n", TOOL); return 1; }
+    if (!test_file_exists(TOOL_FILE)) { printf("badinput: %s not built\nbadinput: 0 passed, 1 failed\n", TOOL); return 1; }
     make_files();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char full[2048];

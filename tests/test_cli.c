@@ -3,12 +3,12 @@
 #define INHERITUNE_IMPLEMENTATION
 #include "../inheritune.h"
 #include "test.h"
+#include <unistd.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <signal.h>
 
-#define TOOL "build/inheritune"
 
 
 /* losses of the "step N loss X" lines, in order */
@@ -400,7 +400,7 @@ static void device_flag(void) {
 }
 
 int main(void) {
-    if (access(TOOL, X_OK) != 0) { printf("cli: %s not built (run make)\ncli: 0 passed, 1 failed\n", TOOL); return 1; }
+    if (!test_file_exists(TOOL_FILE)) { printf("cli: %s not built (run make)\ncli: 0 passed, 1 failed\n", TOOL); return 1; }
     parity();
     resume();
     device_flag();

@@ -23,8 +23,9 @@ static void *test_malloc(size_t n);
 #include "test.h"
 #include <stdlib.h>
 #include <float.h>
-#include <pthread.h>
+#if !defined(_WIN32) && !defined(__wasi__)
 #include <sys/wait.h>
+#endif
 
 static int test_refuse_big;
 static void *test_malloc(size_t n) { return test_refuse_big && n >= 4096 ? NULL : malloc(n); }
@@ -277,11 +278,12 @@ static void check_attention_fallback(void) {
 /* the worker pool: the same bits after inh_threads_release() (workers started again), from a
    region begun while another application thread holds the pool (threads of its own), and in a
    child process after fork() (the workers stayed with the parent: the child starts its own) */
+#ifndef INH_NO_THREADS
 typedef struct { const float *inp, *w; float *out; int N, C, OC; } pool_args;
-static void *pool_other(void *p) {
-    pool_args *a = (pool_args *)p;
+INH__THREAD_FN(pool_other) {   /* (the library's thread shim: pthreads, or Win32 threads) */
+    pool_args *a = (pool_args *)arg;
     inh__matmul_forward_fast(a->out, a->inp, a->w, NULL, a->N, a->C, a->OC, 2);
-    return NULL;
+    return 0;
 }
 static void check_pool(void) {
     int N = 64, C = 96, OC = 80;
@@ -291,16 +293,18 @@ static void check_pool(void) {
     inh__matmul_forward_fast(o2, inp, w, NULL, N, C, OC, 3);
     CHECK(!memcmp(o1, o2, sizeof(float) * N * OC), "the pool after inh_threads_release gives other bits");
     pool_args a = {inp, w, o3, N, C, OC};
-    pthread_t th;
+    inh__thread th;
     int same = 1;
     for (int r = 0; r < 50; r++) {   /* two application threads at once: one gets the pool */
         memset(o3, 0, sizeof(float) * N * OC);
-        pthread_create(&th, NULL, pool_other, &a);
+        int started = inh__thread_start(&th, pool_other, &a) == 0;
         inh__matmul_forward_fast(o2, inp, w, NULL, N, C, OC, 2);
-        pthread_join(th, NULL);
+        if (started) inh__thread_join(th);
+        same &= started;
         same &= !memcmp(o1, o2, sizeof(float) * N * OC) && !memcmp(o1, o3, sizeof(float) * N * OC);
     }
     CHECK(same, "two application threads using the kernels at once get other bits");
+#if !defined(_WIN32)   /* (no fork() on Windows) */
     pid_t pid = fork();
     if (pid == 0) {
         inh__matmul_forward_fast(o2, inp, w, NULL, N, C, OC, 3);
@@ -309,8 +313,10 @@ static void check_pool(void) {
     int st = -1;
     waitpid(pid, &st, 0);
     CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "after fork the child's parallel kernels do not finish or differ");
+#endif
     free(inp); free(w); free(o1); free(o2); free(o3);
 }
+#endif
 
 /* every layout with nt = 1, 1 again, 2, 3, 5: the bits must not change */
 static void check_threads(int N, int C, int OC) {
@@ -419,6 +425,8 @@ int main(void) {
     check_fallback();
     check_exp();
     check_attention_fallback();
+#ifndef INH_NO_THREADS
     check_pool();
+#endif
     return test_summary("fastmm");
 }

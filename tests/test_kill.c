@@ -4,11 +4,11 @@
 #define INHERITUNE_IMPLEMENTATION
 #include "../inheritune.h"
 #include "test.h"
+#include <unistd.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <sys/wait.h>
 
-#define TOOL "build/inheritune"
 #define STEPS 150
 static const char *args = " --data build/kill_data.bin --layers 2 --heads 2 --dim 16 --seq-max 16 --vocab 32 --batch 4 --seq 16"
                           " --lr 1e-2 --warmup 5 --threads 1 --save-every 1";
@@ -32,7 +32,7 @@ int main(void) {
     static char ref[STEPS + 1][64], got[STEPS + 1][64];
     char cmd[1024];
     int ids[4000];
-    if (access(TOOL, X_OK) != 0) { printf("kill: %s not built\nkill: 0 passed, 1 failed\n", TOOL); return 1; }
+    if (!test_file_exists(TOOL_FILE)) { printf("kill: %s not built\nkill: 0 passed, 1 failed\n", TOOL); return 1; }
     for (int i = 0; i < 4000; i++) ids[i] = (i % 9 + (i / 37) * 5) % 32;
     inh_data_write("build/kill_data.bin", ids, 4000);
     snprintf(cmd, sizeof cmd, "rm -rf build/kill && mkdir -p build/kill && " TOOL " train%s --steps %d --out build/kill/ref.bin > build/kill/ref.txt", args, STEPS);

@@ -3,6 +3,7 @@
 #define INHERITUNE_IMPLEMENTATION
 #include "../inheritune.h"
 #include "test.h"
+#include <unistd.h>
 #include <stdlib.h>
 
 static int same(const float *a, const float *b, size_t n) { return memcmp(a, b, n * sizeof(float)) == 0; }
@@ -79,7 +80,7 @@ static void recipe_loop(void) {
     o.ref_path = "build/rc_ref.bin"; o.train_path = "build/rc_train.bin"; o.val_path = "build/rc_val.bin"; o.out_dir = "build/rc_out";
     o.train.B = 8; o.train.T = 32; o.train.steps = 10; o.train.lr = 3e-3f; o.eval_every = 5; o.eval_batches = 4; o.save_every = 3;
     o.baselines = INH_BASELINE_RANDOM | INH_BASELINE_STACK;
-    int rc = system("rm -rf build/rc_out build/rc_out2");
+    int rc = test_rmtree("build/rc_out") | test_rmtree("build/rc_out2");
     (void)rc;
     CHECK(inh_recipe_run(&o, progress, &s, &r) == 0, "recipe runs: %s", inh_error());
     int rounds = r.n_runs - 2;

@@ -131,7 +131,7 @@ static void write_config(const char *dir, int maxT, int V, int L, int NH, int C,
 static const char *case_dir(const char *name) {
     static char d[256];
     snprintf(d, sizeof d, DIR "/%s", name);
-    mkdir(d, 0777);
+    inh_make_dir(d);
     return d;
 }
 
@@ -264,9 +264,9 @@ static void test_roundtrip(void) {
     /* a path ending in .safetensors: config.json lands beside it; load_any finds both */
     inh_model m, m2;
     random_model(&m, 1, 0, 7);
-    mkdir(DIR "/named", 0777);
+    inh_make_dir(DIR "/named");
     CHECK(inh_model_save_safetensors(&m, DIR "/named/mine.safetensors") == 0, "export to a named file: %s", inh_error());
-    CHECK(access(DIR "/named/config.json", R_OK) == 0, "config.json written beside the named file");
+    CHECK(test_file_exists(DIR "/named/config.json"), "config.json written beside the named file");
     int rc = inh_model_load_any(&m2, DIR "/named/mine.safetensors");
     CHECK(rc == 0 && same_model(&m, &m2), "named file reads back: %s", inh_error());
     if (!rc) inh_model_free(&m2);
@@ -487,7 +487,7 @@ static void test_bad(void) {
     int ids[4] = {1, 2, 3, 4};
     inh_data_write(DIR "/shard.bin", ids, 4);
     CHECK(inh_model_load_any(&m2, DIR "/shard.bin") == -1 && strstr(inh_error(), "token shard"), "a token shard: \"%s\"", inh_error());
-    mkdir(DIR "/empty", 0777);
+    inh_make_dir(DIR "/empty");
     CHECK(inh_model_load_any(&m2, DIR "/empty") == -1 && strstr(inh_error(), "model.safetensors"), "a directory without a model: \"%s\"", inh_error());
     CHECK(inh_model_load_any(&m2, DIR "/does_not_exist") == -1 && err_names(DIR "/does_not_exist", NULL), "missing path: \"%s\"", inh_error());
     /* exporting onto a regular file that is not .safetensors */
@@ -497,8 +497,8 @@ static void test_bad(void) {
 }
 
 int main(void) {
-    mkdir("build", 0777);
-    mkdir(DIR, 0777);
+    inh_make_dir("build");
+    inh_make_dir(DIR);
     test_hf_tiny();
     test_roundtrip();
     test_dtypes();

@@ -445,7 +445,6 @@ static void inherit(void) {
 }
 
 /* ---- the command-line contract ---------------------------------------------------------------- */
-#define TOOL "build/inheritune"
 static char out[1 << 16];
 static float cli_loss(const char *cmd) {
     float l = NAN;
@@ -456,7 +455,7 @@ static float cli_loss(const char *cmd) {
 }
 static void cli(void) {
     bundle b;
-    if (access(TOOL, X_OK) != 0) { SKIP("%s not built (make build/inheritune)", TOOL); return; }
+    if (!test_file_exists(TOOL_FILE)) { SKIP("%s not built (make build/inheritune)", TOOL); return; }
     if (bundle_load(&b, "tests/ref/tiny_sc_causal_ref.bin")) { CHECK(0, "reference bundle"); return; }
     const char *ev = TOOL " eval --model tests/ref/tiny_sc_causal.bin --data tests/ref/tiny_tokens.bin --batch 2 --seq 8 --threads 1";
     char cmd[1024];
@@ -587,8 +586,7 @@ static void recipe(void) {
     o.train.B = 2; o.train.T = 16; o.train.steps = 3; o.eval_every = 3; o.eval_batches = 2; o.save_every = 0;
     o.baselines = INH_BASELINE_RANDOM | INH_BASELINE_FULL | INH_BASELINE_STACK;
     o.shortcuts = INH_SC_CAUSAL;
-    int rc = system("rm -rf build/sc_rc");
-    (void)rc;
+    test_rmtree("build/sc_rc");
     CHECK(inh_recipe_run(&o, quiet, NULL, &r) == 0, "recipe --shortcuts causal runs: %s", inh_error());
     int all = r.n_runs >= 4;
     for (int i = 0; i < r.n_runs; i++) {

@@ -111,7 +111,7 @@ static void write_tiny_vocab(const char *dir, const char *const *merges, int nme
     }
     if (with_eot) { snprintf(num, sizeof num, ", \"<|endoftext|>\": %d", 256 + nmerges); inh__buf_put(&v, num, strlen(num)); }
     inh__buf_put(&v, "}\n", 2);
-    mkdir(dir, 0777);
+    inh_make_dir(dir);
     snprintf(path, sizeof path, "%s/encoder.json", dir); write_file(path, v.p, v.n);
     snprintf(path, sizeof path, "%s/vocab.bpe", dir); write_file(path, m.p, m.n);
     free(v.p); free(m.p);
@@ -414,12 +414,12 @@ static void test_bad_files(void) {
 
     const char *d2 = tmp_path("bad_nomerges");
     char path[600];
-    mkdir(d2, 0777);
+    inh_make_dir(d2);
     snprintf(path, sizeof path, "%s/encoder.json", d2);
     write_file(path, good, glen);
     CHECK(inh_tokenizer_load(&t, d2) == -1 && error_names("vocab.bpe") && error_names("without its merges"), "vocabulary without its merges: %s", inh_error());
     const char *d3 = tmp_path("bad_empty");
-    mkdir(d3, 0777);
+    inh_make_dir(d3);
     CHECK(inh_tokenizer_load(&t, d3) == -1 && error_names(d3), "directory without a tokenizer: %s", inh_error());
     CHECK(inh_tokenizer_load(&t, tmp_path("nothing_here")) == -1 && error_names("nothing_here"), "no such path: %s", inh_error());
     free(good);
@@ -678,8 +678,9 @@ static void test_gpt2(const char *data) {
 }
 
 int main(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/inh_test_tokenizer.%ld", (long)getpid());
-    mkdir(tmpdir, 0777);
+    inh_make_dir("build");
+    snprintf(tmpdir, sizeof tmpdir, "build/tok_tmp.%ld", inh__os_pid());
+    inh_make_dir(tmpdir);
     test_unicode_classes();
     test_pretokenizer();
     test_bytes_tokenizer();
@@ -693,8 +694,6 @@ int main(void) {
         test_vectors(data, "hf_tiny_gpt2");
         test_gpt2(data);
     }
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) printf("could not remove %s\n", tmpdir);
+    if (test_rmtree(tmpdir) != 0) printf("could not remove %s\n", tmpdir);
     return test_summary("tokenizer");
 }

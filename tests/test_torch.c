@@ -5,11 +5,11 @@
 #define INHERITUNE_IMPLEMENTATION
 #include "../inheritune.h"
 #include "test.h"
+#include <unistd.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <sys/wait.h>
 
-#define TOOL "build/inheritune"
 #define DIR "build/torch_test"
 #ifndef PY
 #define PY "/usr/bin/python3"   /* Debian's, where python3-torch installs */
