@@ -167,9 +167,12 @@ $(WIN)/test_%_wine: tests/test_%.c $(PORT_DEPS)
 	@mkdir -p $(WIN)
 	$(CC) $(PORT_FLAGS) '-DTEST_BUILD=" (windows tool under wine)"' -DTOOL_WINE '-DTOOL="$(WINE) build/win/inheritune.exe"' \
 	    -DTOOL_FILE='"build/win/inheritune.exe"' $< -o $@ $(LDLIBS)
+# one wine server and its services for the whole run, started apart from the tests' pipes (a server
+# that stops between programs makes each start slow and can drop a client as it goes)
 test-windows: windows
-	@WINEDEBUG=-all sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(WINE) $(WIN)/test_$(t).exe") $(WIN)/test_cli_wine $(WIN)/test_badinput_wine \
-	    "sh tests/platform_tool.sh windows"
+	@export WINEDEBUG=-all; wineserver -p </dev/null >/dev/null 2>&1; $(WINE) cmd /c exit </dev/null >/dev/null 2>&1; \
+	sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(WINE) $(WIN)/test_$(t).exe") $(WIN)/test_cli_wine $(WIN)/test_badinput_wine \
+	    "sh tests/platform_tool.sh windows"; rc=$$?; wineserver -k; exit $$rc
 
 # 64-bit and 32-bit ARM Linux under qemu-user; 32-bit x86 (static, runs here); big-endian s390x under qemu
 ARM64_CC ?= aarch64-linux-gnu-gcc

@@ -54,6 +54,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -96,6 +97,10 @@ INHDEF int inh_check_output(const char *path, int is_dir);
    library lives in one section of the implementation, and these are its public face. Paths are
    UTF-8 on every system (converted to UTF-16 on Windows). */
 INHDEF int inh_path_kind(const char *path);          /* 0 absent, 1 a file, 2 a directory */
+/* fopen with a UTF-8 path; files are always binary (the same bytes on every system: no CRLF) */
+INHDEF FILE *inh_fopen(const char *path, const char *mode);
+/* stdin and stdout as bytes (Windows: no CRLF translation, so output equals Linux's); call first */
+INHDEF void inh_stdio_binary(void);
 INHDEF int inh_make_dir(const char *path);           /* 0 made or already there; -1 + message */
 /* Ctrl-C (SIGINT; Windows: the console's Ctrl-C) sets *flag to 1; a second Ctrl-C ends the
    process as usual. 0, or -1 + message. */
@@ -1266,6 +1271,20 @@ INH__FN void inh__os_unlock(intptr_t h) {
 
 /* --- for programs over the library: paths, Ctrl-C, a command's output, memory ------------------ */
 INHDEF int inh_path_kind(const char *path) { return inh__os_kind(path); }
+INHDEF FILE *inh_fopen(const char *path, const char *mode) {
+    char m[8];
+    size_t n = strlen(mode);
+    if (n > 5) { errno = EINVAL; return NULL; }
+    memcpy(m, mode, n + 1);
+    if (!strchr(m, 'b')) { m[n] = 'b'; m[n + 1] = 0; }
+    return inh__os_fopen(path, m);
+}
+INHDEF void inh_stdio_binary(void) {
+#if defined(INH__OS_WIN)
+    _setmode(_fileno(stdout), 0x8000 /* _O_BINARY */);
+    _setmode(_fileno(stdin), 0x8000);
+#endif
+}
 INHDEF double inh_peak_memory_mb(void) {
 #if defined(INH__OS_WIN)
     return 0.0;   /* (GetProcessMemoryInfo needs psapi: the one-line build links nothing but libm) */
@@ -8549,7 +8568,7 @@ INHDEF void inh_recipe_opts_default(inh_recipe_opts *o) {
 INH__FN int inh__journal_append(const inh_recipe_run_result *u, const char *dir) {
     char path[4200];
     snprintf(path, sizeof path, "%s/recipe.log", dir);
-    FILE *f = inh__os_fopen(path, "a");   /* a line cut short by a crash fails to parse and is ignored */
+    FILE *f = inh__os_fopen(path, "ab");   /* a line cut short by a crash fails to parse and is ignored */
     if (!f) return inh__fail("%s: cannot append: %s", path, strerror(errno));
     fprintf(f, "%s %d %zu %.9g %d %.3f %d", u->name, u->layers, u->params, u->val_loss, u->steps, u->seconds, u->n_curve);
     for (int k = 0; k < u->n_curve; k++) fprintf(f, " %d:%.9g", u->curve_step[k], u->curve_loss[k]);
@@ -8562,7 +8581,7 @@ INH__FN int inh__journal_append(const inh_recipe_run_result *u, const char *dir)
 INH__FN int inh__journal_find(const char *dir, const char *name, inh_recipe_run_result *u) {
     char path[4200], line[16384];
     snprintf(path, sizeof path, "%s/recipe.log", dir);
-    FILE *f = inh__os_fopen(path, "r");
+    FILE *f = inh__os_fopen(path, "rb");
     int found = 0;
     if (!f) return 0;
     while (!found && fgets(line, sizeof line, f)) {
@@ -8614,7 +8633,7 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
     job->eval_every = o->eval_every; job->eval_batches = R->eval_batches; job->save_every = o->save_every;
     if (inh__os_kind(state) == 1) {
         job->resume_path = state;
-        FILE *f = inh__os_fopen(curve, "r");   /* the points reported before the interruption */
+        FILE *f = inh__os_fopen(curve, "rb");   /* the points reported before the interruption */
         while (f && job->n_curve < 256 && fscanf(f, "%d %f", &job->curve_step[job->n_curve], &job->curve_loss[job->n_curve]) == 2) job->n_curve++;
         if (f) fclose(f);
     } else if (inh_model_save(m, init)) {
@@ -8629,7 +8648,7 @@ INH__FN int inh__recipe_delegate(inh__recipe *R, const char *name, inh_model *m,
     }
     double t0 = inh_now();
     int failed = o->trainer(o->trainer_user, job);
-    FILE *cf = inh__os_fopen(curve, "w");
+    FILE *cf = inh__os_fopen(curve, "wb");
     for (int k = 0; cf && k < job->n_curve; k++) fprintf(cf, "%d %.9g\n", job->curve_step[k], job->curve_loss[k]);
     if (cf) fclose(cf);
     if (failed) {
@@ -8683,7 +8702,7 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
         inh_model_free(m);
         if (inh_trainer_load_state(&t, m, &R->train, state)) return -1;
         /* the curve file: "STEP LOSS" points, and "t STEP SECONDS" at every save (time so far) */
-        FILE *f = inh__os_fopen(curve, "r");
+        FILE *f = inh__os_fopen(curve, "rb");
         char line[128];
         while (f && fgets(line, sizeof line, f)) {
             int k;
@@ -8705,7 +8724,7 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
         u->curve_step[0] = 0; u->n_curve = 1;
     }
     if (R->teacher) inh_model_set_distill(m, R->teacher_probs, 0.4f);
-    cf = inh__os_fopen(curve, "w");
+    cf = inh__os_fopen(curve, "wb");
     for (int k = 0; cf && k < u->n_curve; k++) fprintf(cf, "%d %.9g\n", u->curve_step[k], u->curve_loss[k]);
     double t0 = inh_now();
     int first = t.step;

@@ -677,7 +677,7 @@ static int cmd_train(int argc, char **argv) {
     }
     if (log_path) {   /* a resumed run appends to its log */
         int jsonl = strlen(log_path) > 6 && !strcmp(log_path + strlen(log_path) - 6, ".jsonl");
-        logf = fopen(log_path, resume ? "a" : "w");
+        logf = inh_fopen(log_path, resume ? "a" : "w");
         if (!logf) { fprintf(stderr, "error: %s: cannot create: %s\n", log_path, strerror(errno)); rc = 1; goto done; }
         log_json = jsonl;
         fseek(logf, 0, SEEK_END);
@@ -1215,7 +1215,7 @@ static int cmd_recipe(int argc, char **argv) {
    tokenize, prepare: text to token ids and shards */
 /* the whole of FILE, or stdin for NULL or "-"; *out is malloc'd */
 static int tokcli_read_all(const char *path, unsigned char **out, size_t *len) {
-    FILE *f = (!path || !strcmp(path, "-")) ? stdin : fopen(path, "rb");
+    FILE *f = (!path || !strcmp(path, "-")) ? stdin : inh_fopen(path, "rb");
     if (!f) { fprintf(stderr, "error: %s: cannot open\n", path); return 1; }
     size_t cap = 1 << 16, n = 0;
     unsigned char *b = (unsigned char *)malloc(cap);
@@ -1639,6 +1639,7 @@ static void main_usage(void) {
 
 #ifndef INH_CLI_NO_MAIN
 int main(int argc, char **argv) {
+    inh_stdio_binary();   /* the same bytes out as on Linux (token ids, decoded text) */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) { main_usage(); return argc < 2 ? 1 : 0; }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) {
