@@ -29,8 +29,8 @@ $(BUILD):
 # compiled in parallel (one job a core, or what `make -jN test` gives), then run one after another.
 NPROC ?= $(shell nproc 2>/dev/null || echo 2)
 test:
-	@$(MAKE) --no-print-directory $(if $(findstring j,$(filter-out --%,$(MAKEFLAGS))),,-j$(NPROC)) $(BUILD)/inheritune $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu $(BUILD)/inheritune_cuda_emu check-cxx
-	@sh tests/run.sh $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu
+	@$(MAKE) --no-print-directory $(if $(findstring j,$(filter-out --%,$(MAKEFLAGS))),,-j$(NPROC)) $(BUILD)/inheritune $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu $(BUILD)/inheritune_cuda_emu $(BUILD)/test_embedded check-cxx
+	@sh tests/run.sh $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu $(BUILD)/test_embedded
 
 # --- CUDA (inheritune_cuda.cu; README "CUDA (in progress)") ---------------------------------
 # the CUDA ops on the SIMT emulator (tests/cuda), against the CPU ops: no GPU, no CUDA Toolkit
@@ -207,7 +207,9 @@ test-32: $(call cross_bins,i686) $(call cross_bins,arm32)
 test-bigendian: $(BUILD)/s390x/inheritune $(BUILD)/s390x/test_core $(BUILD)/s390x/test_safetensors $(BUILD)/s390x/test_tokenizer
 	@sh tests/run.sh $(foreach t,core safetensors tokenizer,"$(QEMU_S390) $(BUILD)/s390x/test_$(t)") "sh tests/platform_tool.sh s390x"
 
-# WebAssembly (WASI): clang-19 with Debian's wasi-libc and lld-19, one thread, run by node's WASI
+# WebAssembly (WASI): clang-19 with Debian's wasi-libc and lld-19, one thread, run by node's WASI.
+# The tool is the one-line build a student types (the library keeps under WASI's 64 KiB default
+# stack); the test programs hold big arrays on the stack and get 4 MiB (a WASI stack has no guard).
 WASM_CC ?= clang-19
 WASM_FLAGS = --target=wasm32-wasi --sysroot=/usr -O2 -std=c99 -Wall -Wextra
 WASI_RUN = node --no-warnings tools/wasi_run.mjs
@@ -216,7 +218,7 @@ $(BUILD)/inheritune.wasm: examples/inheritune.c $(HDR) | $(BUILD)
 	$(WASM_CC) $(WASM_FLAGS) $< -o $@ -lm
 $(BUILD)/wasm/test_%.wasm: tests/test_%.c $(PORT_DEPS)
 	@mkdir -p $(BUILD)/wasm
-	$(WASM_CC) $(WASM_FLAGS) -Itests '-DTEST_BUILD=" (wasm32-wasi)"' $< -o $@ -lm
+	$(WASM_CC) $(WASM_FLAGS) -Itests '-DTEST_BUILD=" (wasm32-wasi)"' $< -o $@ -lm -Wl,-z,stack-size=4194304
 test-wasm: $(BUILD)/inheritune.wasm $(BUILD)/wasm/test_core.wasm $(BUILD)/wasm/test_fastmm.wasm
 	@sh tests/run.sh "$(WASI_RUN) $(BUILD)/wasm/test_core.wasm" "$(WASI_RUN) $(BUILD)/wasm/test_fastmm.wasm" "sh tests/platform_tool.sh wasm"
 
@@ -225,11 +227,15 @@ test-wasm: $(BUILD)/inheritune.wasm $(BUILD)/wasm/test_core.wasm $(BUILD)/wasm/t
 EMB_CC ?= arm-none-eabi-gcc
 EMB_FLAGS = -mcpu=cortex-m7 -mfpu=fpv5-d16 -mfloat-abi=hard -O2 -std=c99 -Wall -Wextra -DINH_NO_STDIO -DINH_NO_THREADS \
             -ffunction-sections -fdata-sections
-embedded: | $(BUILD)
-	$(EMB_CC) $(EMB_FLAGS) examples/embedded.c -o $(BUILD)/embedded.elf -lm -Wl,--gc-sections --specs=nosys.specs
+embedded: $(BUILD)/embedded_model.h
+	$(EMB_CC) $(EMB_FLAGS) -I$(BUILD) examples/embedded.c -o $(BUILD)/embedded.elf -lm -Wl,--gc-sections --specs=nosys.specs
 	arm-none-eabi-size $(BUILD)/embedded.elf
-$(BUILD)/test_embedded: examples/embedded.c $(HDR) | $(BUILD)
-	$(CC) -O2 -std=c99 -Wall -Wextra -DINH_NO_STDIO -DINH_NO_THREADS $< -o $@ -lm
+$(BUILD)/test_embedded: examples/embedded.c $(HDR) $(BUILD)/embedded_model.h
+	$(CC) -O2 -std=c99 -Wall -Wextra -DINH_NO_STDIO -DINH_NO_THREADS -I$(BUILD) $< -o $@ -lm
+# the model in flash: tests/ref/tiny.bin as a C array
+$(BUILD)/embedded_model.h: tests/ref/tiny.bin | $(BUILD)
+	{ echo '/* tests/ref/tiny.bin (made by make) */'; echo 'static const unsigned char model_bin[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '};'; } > $@
 
 clean:
 	rm -rf $(BUILD)

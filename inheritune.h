@@ -411,6 +411,13 @@ INHDEF int inh_model_save_safetensors(const inh_model *m, const char *dir_or_pat
    8-byte length of a safetensors header (or a name ending in .safetensors) ->
    inh_model_load_safetensors; a directory -> its model.safetensors. */
 INHDEF int inh_model_load_any(inh_model *m, const char *path);
+/* From memory (a model in a const array, a download; the way in without a file system): an
+   llm.c .bin (ours or llm.c's) or a safetensors file, by content; config_json (NUL-terminated text
+   of its config.json) is needed for safetensors and ignored otherwise. The bytes are copied. */
+INHDEF int inh_model_load_memory(inh_model *m, const void *data, size_t len, const char *config_json);
+/* The model as an llm.c .bin into buf (cap bytes); *len receives its size. buf NULL: only the
+   size (0 returned). A buffer too small: -1 and a message with the size it needs. */
+INHDEF int inh_model_save_memory(const inh_model *m, void *buf, size_t cap, size_t *len);
 
 /* ---------------------------------------------------------------------------------------------
    Tokenizer: GPT-2's byte-level BPE, a plain byte-level tokenizer, llm.c's tokenizer file, and
@@ -431,6 +438,9 @@ INHDEF int  inh_tokenizer_load_files(inh_tokenizer **out, const char *vocab_json
 /* llm.c's tokenizer file: 256 uint32 header [20240328, version 1|2, V, EOT], then per token a
    uint8 length and its bytes. It has no merges, so the result decodes but cannot encode. */
 INHDEF int  inh_tokenizer_load_llmc(inh_tokenizer **out, const char *path);
+/* The same from memory (the texts of vocab_json and merges; an llm.c tokenizer file's bytes) */
+INHDEF int  inh_tokenizer_load_memory(inh_tokenizer **out, const void *vocab_json, size_t vocab_len, const void *merges, size_t merges_len);
+INHDEF int  inh_tokenizer_load_llmc_memory(inh_tokenizer **out, const void *data, size_t len);
 INHDEF int  inh_tokenizer_save_llmc(const inh_tokenizer *tok, const char *path);   /* version 2, atomic */
 INHDEF void inh_tokenizer_free(inh_tokenizer *tok);
 
@@ -482,6 +492,9 @@ typedef struct {
 /* Load a shard; every id must be < V (V <= 0 skips the check). */
 INHDEF int  inh_data_open(inh_data *d, const char *path, int V);
 INHDEF void inh_data_close(inh_data *d);
+/* Data from n token ids in memory (copied; each 0..65535, and below V when V > 0): the way in
+   without a file system (INH_NO_STDIO). Close with inh_data_close. */
+INHDEF int  inh_data_from_tokens(inh_data *d, const int *ids, size_t n, int V);
 /* Check every id is < V. */
 INHDEF int  inh_data_check(const inh_data *d, int V);
 /* Next batch: inputs and targets (B, T). Sequential mode reads the B*T+1 tokens after the previous
@@ -1064,8 +1077,8 @@ INH__FN long inh__os_pid(void) {   /* tells temporaries of two processes apart *
 
 /* --- files and directories --------------------------------------------------------------------- */
 #if defined(INH__OS_NONE)
-#define INH__NOFS() (errno = ENOENT, -1)
-INH__FN FILE *inh__os_fopen(const char *path, const char *mode) { (void)path; (void)mode; errno = ENOENT; return NULL; }
+#define INH__NOFS() (errno = ENOSYS, -1)   /* "Function not implemented": no file system in this build */
+INH__FN FILE *inh__os_fopen(const char *path, const char *mode) { (void)path; (void)mode; errno = ENOSYS; return NULL; }
 INH__FN int inh__os_kind(const char *path) { (void)path; return 0; }
 INH__FN int inh__os_writable(const char *dir) { (void)dir; return INH__NOFS(); }
 INH__FN int inh__os_mkdir(const char *path) { (void)path; return INH__NOFS(); }
@@ -1653,8 +1666,13 @@ INH__FN int inh__read_file(const char *path, unsigned char **out, size_t *len, s
 }
 
 /* Atomic save: write to "<path>.tmp.<pid>", flush, fsync, rename over path. A crash or a write
-   error never leaves a half-written file under the final name. */
-typedef struct { FILE *f; char tmp[4096]; const char *path; int bad; } inh__wfile;
+   error never leaves a half-written file under the final name. Or into a caller's memory
+   (inh__wmem: mem, cap), counting the bytes it would need when they do not fit. */
+typedef struct { FILE *f; char tmp[4096]; const char *path; int bad; unsigned char *mem; size_t cap, len; int to_mem; } inh__wfile;
+INH__FN void inh__wmem(inh__wfile *w, void *buf, size_t cap, const char *what) {
+    memset(w, 0, sizeof *w);
+    w->path = what; w->mem = (unsigned char *)buf; w->cap = buf ? cap : 0; w->to_mem = 1;
+}
 INH__FN int inh__wopen(inh__wfile *w, const char *path) {
     memset(w, 0, sizeof *w);
     w->path = path;
@@ -1665,10 +1683,18 @@ INH__FN int inh__wopen(inh__wfile *w, const char *path) {
     return 0;
 }
 INH__FN void inh__wwrite(inh__wfile *w, const void *p, size_t n) {
+    if (w->to_mem) {
+        if (!w->bad && n <= w->cap - w->len) memcpy(w->mem + w->len, p, n);
+        else w->bad = ENOSPC;
+        w->len += n;
+        return;
+    }
     if (!w->bad && n && fwrite(p, 1, n, w->f) != n) w->bad = errno ? errno : EIO;
 }
 INH__FN int inh__wclose(inh__wfile *w) {
     int e = w->bad;
+    if (w->to_mem)
+        return e ? inh__fail("%s: a buffer of %zu bytes is too small: it needs %zu", w->path, w->cap, w->len) : 0;
     if (!e && fflush(w->f) != 0) e = errno ? errno : EIO;
     if (!e && inh__os_fsync(w->f) != 0) e = errno ? errno : EIO;
     if (fclose(w->f) != 0 && !e) e = errno ? errno : EIO;
@@ -1676,7 +1702,23 @@ INH__FN int inh__wclose(inh__wfile *w) {
     if (e) { inh__os_remove(w->tmp); return inh__fail("%s: write failed: %s (previous file left intact)", w->path, strerror(e)); }
     return 0;
 }
-INH__FN void inh__wabort(inh__wfile *w) { if (w->f) fclose(w->f); inh__os_remove(w->tmp); }
+INH__FN void inh__wabort(inh__wfile *w) { if (w->to_mem) return; if (w->f) fclose(w->f); inh__os_remove(w->tmp); }
+
+/* A source of bytes to load from: an open file, or a caller's memory (the INH_NO_STDIO way in) */
+typedef struct { FILE *f; const unsigned char *mem; uint64_t len, pos; } inh__src;
+INH__FN size_t inh__src_read(inh__src *s, void *dst, size_t n) {
+    if (s->f) return fread(dst, 1, n, s->f);
+    size_t k = s->pos >= s->len ? 0 : (s->len - s->pos < n ? (size_t)(s->len - s->pos) : n);
+    if (k) memcpy(dst, s->mem + s->pos, k);
+    s->pos += k;
+    return k;
+}
+INH__FN int inh__src_seek(inh__src *s, uint64_t off) {
+    if (s->f) return inh__os_seek(s->f, off);
+    if (off > s->len) return -1;
+    s->pos = off;
+    return 0;
+}
 
 /* a path separator: '/' everywhere, and '\\' on Windows too */
 #if defined(_WIN32)
@@ -1714,9 +1756,15 @@ INHDEF int inh_check_output(const char *path, int is_dir) {
 INH__PRINTF(2, 3)
 INH__FN void inh__wprintf(inh__wfile *w, const char *fmt, ...) {   /* formatted text into an atomic file */
     va_list ap;
-    if (w->bad) return;
+    if (w->bad && !w->to_mem) return;
     va_start(ap, fmt);
-    if (vfprintf(w->f, fmt, ap) < 0) w->bad = errno ? errno : EIO;
+    if (w->to_mem) {
+        char small[512];
+        int n = vsnprintf(small, sizeof small, fmt, ap);
+        if (n >= (int)sizeof small) { va_end(ap); va_start(ap, fmt); char *big = (char *)INH_MALLOC((size_t)n + 1);
+            if (big) { vsnprintf(big, (size_t)n + 1, fmt, ap); inh__wwrite(w, big, (size_t)n); INH_FREE(big); } else w->bad = ENOMEM; }
+        else if (n > 0) inh__wwrite(w, small, (size_t)n);
+    } else if (vfprintf(w->f, fmt, ap) < 0) w->bad = errno ? errno : EIO;
     va_end(ap);
 }
 
@@ -5007,9 +5055,9 @@ INH__FN int inh__shard_close(inh__shard *sh) {
 INH__FN int inh__model_header(const unsigned char *h, size_t file_len, const char *path, inh_config *c, size_t *expect_len) {
     int32_t v[16];
     for (int i = 0; i < 16; i++) v[i] = (int32_t)inh__rd32(h + 4 * i);
-    if (v[0] != INH__MODEL_MAGIC) return inh__fail("%s: not an llm.c model file (magic %d, want %d)", path, v[0], INH__MODEL_MAGIC);
+    if (v[0] != INH__MODEL_MAGIC) return inh__fail("%s: not an llm.c model file (magic %d, want %d)", path, (int)v[0], INH__MODEL_MAGIC);
     if (v[1] != INH__MODEL_VERSION)
-        return inh__fail("%s: model file version %d is not supported (want %d, fp32)", path, v[1], INH__MODEL_VERSION);
+        return inh__fail("%s: model file version %d is not supported (want %d, fp32)", path, (int)v[1], INH__MODEL_VERSION);
     memset(c, 0, sizeof *c);
     c->maxT = v[2]; c->V = v[3]; c->L = v[4]; c->NH = v[5]; c->C = v[6]; c->Vp = v[7];
     c->bias = !(v[8] & INH__FLAG_NO_BIAS);
@@ -5018,7 +5066,7 @@ INH__FN int inh__model_header(const unsigned char *h, size_t file_len, const cha
     if (v[8] & INH__FLAG_SHORTCUTS) {
         c->shortcuts = v[9];
         if (c->shortcuts != INH_SC_CAUSAL && c->shortcuts != INH_SC_DEPTH)
-            return inh__fail("%s: header slot 9 holds shortcut variant %d (want 1 causal or 2 depth)", path, v[9]);
+            return inh__fail("%s: header slot 9 holds shortcut variant %d (want 1 causal or 2 depth)", path, (int)v[9]);
         for (int i = 0; i < 32; i++) c->sc_layers[i] = inh__rd32(h + 4 * (16 + i));
     }
     if (inh_config_check(c, path)) return -1;
@@ -5047,22 +5095,28 @@ INH__FN void inh__swap32(void *p, size_t n) {
     for (size_t i = 0; i < n; i++, b += 4) { unsigned char t = b[0]; b[0] = b[3]; b[3] = t; t = b[1]; b[1] = b[2]; b[2] = t; }
 }
 
+/* an llm.c model of len bytes from s (a file or memory) */
+INH__FN int inh__model_load_src(inh_model *m, inh__src *s, size_t len, const char *path) {
+    unsigned char h[1024];
+    size_t expect;
+    inh_config c;
+    if (len < sizeof h) return inh__fail("%s: %zu bytes is too short for a model header (1024 bytes; truncated?)", path, len);
+    if (inh__src_read(s, h, sizeof h) != sizeof h) return inh__fail("%s: read error in header", path);
+    if (inh__model_header(h, len, path, &c, &expect) || inh__model_alloc(m, &c, path)) return -1;
+    size_t got = inh__src_read(s, m->params_mem, m->num_params * sizeof(float)) / sizeof(float);
+    if (got != m->num_params) { inh_model_free(m); return inh__fail("%s: read error after %zu of %zu parameters", path, got, expect); }
+    if (!inh__host_is_le()) inh__swap32(m->params_mem, m->num_params);
+    return 0;
+}
 INHDEF int inh_model_load(inh_model *m, const char *path) {
     memset(m, 0, sizeof *m);
     FILE *f = inh__os_fopen(path, "rb");
     if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
-    unsigned char h[1024];
-    size_t len, expect;
-    inh_config c;
-    if (inh__file_size(f, path, &len)) { fclose(f); return -1; }
-    if (len < sizeof h) { fclose(f); return inh__fail("%s: %zu bytes is too short for a model header (1024 bytes; truncated?)", path, len); }
-    if (fread(h, 1, sizeof h, f) != sizeof h) { fclose(f); return inh__fail("%s: read error in header", path); }
-    if (inh__model_header(h, len, path, &c, &expect) || inh__model_alloc(m, &c, path)) { fclose(f); return -1; }
-    size_t got = fread(m->params_mem, sizeof(float), m->num_params, f);
+    size_t len;
+    inh__src s = {f, NULL, 0, 0};
+    int rc = inh__file_size(f, path, &len) ? -1 : inh__model_load_src(m, &s, len, path);
     fclose(f);
-    if (got != m->num_params) { inh_model_free(m); return inh__fail("%s: read error after %zu of %zu parameters", path, got, expect); }
-    if (!inh__host_is_le()) inh__swap32(m->params_mem, m->num_params);
-    return 0;
+    return rc;
 }
 
 INH__FN void inh__model_header_write(const inh_config *c, unsigned char *h) {
@@ -5095,18 +5149,27 @@ INH__FN size_t inh__first_nonfinite(const float *x, size_t n) {
     return n;
 }
 
-INHDEF int inh_model_save(const inh_model *m, const char *path) {
+/* path: a file, or buf/cap (path NULL): the caller's memory */
+INH__FN int inh__model_save_to(const inh_model *m, const char *path, void *buf, size_t cap, size_t *len) {
     if (inh_model_sync_host((inh_model *)m)) return -1;   /* a model on another backend: its host copies, current */
     unsigned char h[1024];
     inh__wfile w;
+    const char *name = path ? path : "model (memory)";
     size_t bad = inh__first_nonfinite(m->params_mem, m->num_params);
     if (bad < m->num_params)   /* a diverged model never replaces a good file */
-        return inh__fail("%s: not saved: parameter %zu is %g (the model has diverged)", path, bad, (double)m->params_mem[bad]);
+        return inh__fail("%s: not saved: parameter %zu is %g (the model has diverged)", name, bad, (double)m->params_mem[bad]);
     inh__model_header_write(&m->cfg, h);
-    if (inh__wopen(&w, path)) return -1;
+    if (!path) inh__wmem(&w, buf, cap, name);
+    else if (inh__wopen(&w, path)) return -1;
     inh__wwrite(&w, h, sizeof h);
     inh__wfloats(&w, m->params_mem, m->num_params);  /* bias-free models hold zero biases already */
+    if (len) *len = w.len;
+    if (!path && !buf) return 0;   /* only the size was asked for */
     return inh__wclose(&w);
+}
+INHDEF int inh_model_save(const inh_model *m, const char *path) { return inh__model_save_to(m, path, NULL, 0, NULL); }
+INHDEF int inh_model_save_memory(const inh_model *m, void *buf, size_t cap, size_t *len) {
+    return inh__model_save_to(m, NULL, buf, cap, len);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -5426,9 +5489,17 @@ typedef struct {
 } inh__st_hfcfg;
 
 /* fields we read; the rest skipped. Absent fields take GPT2Config's defaults, as HF would. */
+INH__FN int inh__st_parse_config(const unsigned char *cbuf, size_t len, const char *path, inh__st_hfcfg *hc);
 INH__FN int inh__st_read_config(const char *path, inh__st_hfcfg *hc) {
     unsigned char *buf = NULL;
     size_t len = 0;
+    if (inh__read_file(path, &buf, &len, (size_t)1 << 24)) return -1;
+    int rc = inh__st_parse_config(buf, len, path, hc);
+    INH_FREE(buf);
+    return rc;
+}
+/* config.json's text (len bytes) into hc; path names it in messages */
+INH__FN int inh__st_parse_config(const unsigned char *buf, size_t len, const char *path, inh__st_hfcfg *hc) {
     inh__buf key = {NULL, 0, 0}, val = {NULL, 0, 0};
     inh__json j;
     int rc = -1;
@@ -5436,7 +5507,6 @@ INH__FN int inh__st_read_config(const char *path, inh__st_hfcfg *hc) {
     hc->n_inner = -1; hc->layer_scale = 0; hc->scale_weights = 1; hc->add_cross = 0; hc->eps = 1e-5;
     hc->shortcuts = 0; hc->sc_given = 0; memset(hc->sc_layers, 0, sizeof hc->sc_layers);
     strcpy(hc->act, "gelu_new"); strcpy(hc->model_type, "gpt2");
-    if (inh__read_file(path, &buf, &len, (size_t)1 << 24)) return -1;
     inh__json_init(&j, buf, len, path);
     if (inh__json_expect(&j, '{')) goto done;
     if (inh__json_peek(&j) == '}') j.p++;
@@ -5496,7 +5566,7 @@ INH__FN int inh__st_read_config(const char *path, inh__st_hfcfg *hc) {
     else if (hc->n_inner >= 0 && hc->n_inner != 4 * hc->n_embd)
         rc = inh__fail("%s: n_inner=%lld is not supported (the MLP is 4*n_embd=%lld wide here)", path, hc->n_inner, 4 * hc->n_embd);
 done:
-    INH_FREE(buf); INH_FREE(key.p); INH_FREE(val.p);
+    INH_FREE(key.p); INH_FREE(val.p);
     return rc;
 }
 
@@ -5558,67 +5628,49 @@ INH__FN void inh__st_convert(float *dst, const unsigned char *src, size_t n, int
 INH__FN int inh__st_direct(const inh__st_tensor *t) { return t->dtype == INH__ST_F32 && inh__host_is_le(); }
 
 /* read tensor t and convert it into out (its element count of floats); raw is scratch */
-INH__FN int inh__st_read_tensor(FILE *f, const inh__st_file *sf, const inh__st_tensor *t, unsigned char *raw, float *out) {
+INH__FN int inh__st_read_tensor(inh__src *f, const inh__st_file *sf, const inh__st_tensor *t, unsigned char *raw, float *out) {
     uint64_t nbytes = t->end - t->begin;
     unsigned char *dst = inh__st_direct(t) ? (unsigned char *)out : raw;
-    if (inh__os_seek(f, sf->data_start + t->begin) != 0 || fread(dst, 1, (size_t)nbytes, f) != nbytes)
+    if (inh__src_seek(f, sf->data_start + t->begin) != 0 || inh__src_read(f, dst, (size_t)nbytes) != nbytes)
         return inh__fail("%s: tensor %s: read error", sf->path, inh__st_name(sf, t));
     if (dst == raw) inh__st_convert(out, raw, (size_t)(nbytes / (uint64_t)inh__st_dtypes[t->dtype].size), t->dtype);
     return 0;
 }
 
-/* open path (file or directory), read and check the header; *fp is left open for the data */
-INH__FN int inh__st_open(inh__st_file *sf, const char *file, FILE **fp) {
+/* read and check the header of a safetensors file of len bytes from f (a file or memory) */
+INH__FN int inh__st_open(inh__st_file *sf, const char *file, inh__src *f, size_t len) {
     unsigned char b8[8], *h = NULL;
-    size_t len = 0;
     memset(sf, 0, sizeof *sf);
     sf->path = file;
-    FILE *f = inh__os_fopen(file, "rb");
-    if (!f) return inh__fail("%s: cannot open: %s", file, strerror(errno));
-    if (inh__file_size(f, file, &len)) { fclose(f); return -1; }
-    if (len < 8 || fread(b8, 1, 8, f) != 8) { fclose(f); return inh__fail("%s: %zu bytes is too short for a safetensors file", file, len); }
+    if (len < 8 || inh__src_read(f, b8, 8) != 8) return inh__fail("%s: %zu bytes is too short for a safetensors file", file, len);
     uint64_t hl = (uint64_t)inh__rd32(b8) | (uint64_t)inh__rd32(b8 + 4) << 32;
-    if (hl > (uint64_t)len - 8 || hl > INH__ST_MAX_HEADER || hl < 2) {
-        fclose(f);
+    if (hl > (uint64_t)len - 8 || hl > INH__ST_MAX_HEADER || hl < 2)
         return inh__fail("%s: safetensors header length %llu does not fit the %zu-byte file (truncated, or not safetensors?)", file,
                          (unsigned long long)hl, len);
-    }
     h = INH__ALLOC(unsigned char, hl);
-    if (!h) { fclose(f); return -1; }
-    if (fread(h, 1, (size_t)hl, f) != hl) { INH_FREE(h); fclose(f); return inh__fail("%s: read error in the header", file); }
+    if (!h) return -1;
+    if (inh__src_read(f, h, (size_t)hl) != hl) { INH_FREE(h); return inh__fail("%s: read error in the header", file); }
     sf->data_start = 8 + hl;
     sf->data_len = (uint64_t)len - 8 - hl;
     int rc = inh__st_parse(sf, h, (size_t)hl);
     INH_FREE(h);
-    if (rc) { inh__st_free(sf); fclose(f); return -1; }
-    *fp = f;
+    if (rc) { inh__st_free(sf); return -1; }
     return 0;
 }
 
-INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
-    char file[4096], cfgpath[4096], sh[160], want[160];
+/* The model from a safetensors file (file: its name in messages) of len bytes in f, and its
+   config.json: cfg_text (cfg_len bytes) when given, else the file at cfgpath. */
+INH__FN int inh__st_load(inh_model *m, const char *file, inh__src *f, size_t len, const char *cfgpath, const char *cfg_text, size_t cfg_len) {
+    char sh[160], want[160];
     inh__st_file sf;
     inh__st_hfcfg hc;
     inh_config c;
-    FILE *f = NULL;
     int *where = NULL, lm_head = -1, wte = -1, wpe = -1, maxl = -1, rc = -1;
     unsigned char *raw = NULL;
     float *tmp = NULL;
     uint64_t maxbytes = 0;
     size_t ntmp;
-    memset(m, 0, sizeof *m);
-    if (inh__st_is_dir(path)) {
-        if (inh__st_join(file, sizeof file, path, "model.safetensors")) return -1;
-        if (!inh__st_exists(file)) {
-            if (inh__st_join(cfgpath, sizeof cfgpath, path, "model.safetensors.index.json") == 0 && inh__st_exists(cfgpath))
-                return inh__fail("%s: sharded safetensors checkpoints (model.safetensors.index.json) are not supported", path);
-            return inh__fail("%s: directory has no model.safetensors", path);
-        }
-    } else if (snprintf(file, sizeof file, "%s", path) >= (int)sizeof file) {
-        return inh__fail("%s: path too long", path);
-    }
-    if (inh__st_beside(cfgpath, sizeof cfgpath, file, "config.json")) return -1;
-    if (inh__st_open(&sf, file, &f)) return -1;
+    if (inh__st_open(&sf, file, f, len)) return -1;
 
     /* which tensor is which; sizes the shapes imply */
     for (int i = 0; i < sf.n; i++) {
@@ -5636,13 +5688,13 @@ INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
         inh__fail("%s: tensor %s has shape %s, expected 2 dimensions", file, inh__st_name(&sf, t), sh);
         goto done;
     }
-    if (!inh__st_exists(cfgpath)) {
+    if (!cfg_text && !inh__st_exists(cfgpath)) {
         inh__fail("%s: needs %s: the shapes give L=%d C=%llu V=%llu maxT=%llu, but n_head cannot be derived from tensor shapes", file,
                   cfgpath, maxl + 1, (unsigned long long)sf.t[wte].shape[1], (unsigned long long)sf.t[wte].shape[0],
                   (unsigned long long)sf.t[wpe].shape[0]);
         goto done;
     }
-    if (inh__st_read_config(cfgpath, &hc)) goto done;
+    if (cfg_text ? inh__st_parse_config((const unsigned char *)cfg_text, cfg_len, cfgpath, &hc) : inh__st_read_config(cfgpath, &hc)) goto done;
     inh_config_default(&c, (int)(hc.n_positions >= 0 ? hc.n_positions : hc.n_ctx >= 0 ? hc.n_ctx : 1024), (int)hc.vocab_size,
                        (int)hc.n_layer, (int)hc.n_head, (int)hc.n_embd);
     c.layer_scale = hc.layer_scale;
@@ -5738,9 +5790,30 @@ INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
     rc = 0;
 done:
     if (rc && m->params_mem) inh_model_free(m);
-    if (f) fclose(f);
     inh__st_free(&sf);
     INH_FREE(where); INH_FREE(raw); INH_FREE(tmp);
+    return rc;
+}
+INHDEF int inh_model_load_safetensors(inh_model *m, const char *path) {
+    char file[4096], cfgpath[4096];
+    memset(m, 0, sizeof *m);
+    if (inh__st_is_dir(path)) {
+        if (inh__st_join(file, sizeof file, path, "model.safetensors")) return -1;
+        if (!inh__st_exists(file)) {
+            if (inh__st_join(cfgpath, sizeof cfgpath, path, "model.safetensors.index.json") == 0 && inh__st_exists(cfgpath))
+                return inh__fail("%s: sharded safetensors checkpoints (model.safetensors.index.json) are not supported", path);
+            return inh__fail("%s: directory has no model.safetensors", path);
+        }
+    } else if (snprintf(file, sizeof file, "%s", path) >= (int)sizeof file) {
+        return inh__fail("%s: path too long", path);
+    }
+    if (inh__st_beside(cfgpath, sizeof cfgpath, file, "config.json")) return -1;
+    FILE *f = inh__os_fopen(file, "rb");
+    if (!f) return inh__fail("%s: cannot open: %s", file, strerror(errno));
+    size_t len;
+    inh__src s = {f, NULL, 0, 0};
+    int rc = inh__file_size(f, file, &len) ? -1 : inh__st_load(m, file, &s, len, cfgpath, NULL, 0);
+    fclose(f);
     return rc;
 }
 
@@ -5864,6 +5937,20 @@ INHDEF int inh_model_load_any(inh_model *m, const char *path) {
     /* a JSON header after 8 bytes, or the name: the safetensors loader then says exactly what is wrong */
     if ((got == 9 && b[8] == '{') || (n >= 12 && !strcmp(path + n - 12, ".safetensors"))) return inh_model_load_safetensors(m, path);
     return inh__fail("%s: neither an llm.c model file (magic %d) nor a safetensors file", path, INH__MODEL_MAGIC);
+}
+INHDEF int inh_model_load_memory(inh_model *m, const void *data, size_t len, const char *config_json) {
+    const unsigned char *b = (const unsigned char *)data;
+    const char *name = "model (memory)";
+    inh__src s = {NULL, b, len, 0};
+    memset(m, 0, sizeof *m);
+    if (len >= 4 && inh__rd32(b) == INH__MODEL_MAGIC) return inh__model_load_src(m, &s, len, name);
+    if (len >= 4 && inh__rd32(b) == INH__STATE_MAGIC) return inh__fail("%s: is a training state, not a model", name);
+    if (len >= 4 && inh__rd32(b) == INH__SHARD_MAGIC) return inh__fail("%s: is a token shard, not a model", name);
+    if (len >= 9 && b[8] == '{') {
+        if (!config_json) return inh__fail("%s: a safetensors model needs its config.json text (n_head cannot be derived from tensor shapes)", name);
+        return inh__st_load(m, name, &s, len, "config.json (memory)", config_json, strlen(config_json));
+    }
+    return inh__fail("%s: neither an llm.c model (magic %d) nor a safetensors file", name, INH__MODEL_MAGIC);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -6237,10 +6324,7 @@ INH__FN int inh__idmap_get(const inh__idmap *m, const unsigned char *p, size_t n
 }
 
 /* encoder.json / vocab.json: {"token": id, ...} with ids exactly 0..V-1 */
-INH__FN int inh__load_vocab(inh_tokenizer *t, const char *path, const int cp_byte[324]) {
-    unsigned char *data = NULL;
-    size_t len = 0;
-    if (inh__read_file(path, &data, &len, 0)) return -1;
+INH__FN int inh__load_vocab(inh_tokenizer *t, const unsigned char *data, size_t len, const char *path, const int cp_byte[324]) {
     inh__json j;
     inh__json_init(&j, data, len, path);
     inh__buf key = {NULL, 0, 0}, all = {NULL, 0, 0};
@@ -6307,15 +6391,12 @@ INH__FN int inh__load_vocab(inh_tokenizer *t, const char *path, const int cp_byt
     }
     rc = 0;
 done:
-    INH_FREE(data); INH_FREE(key.p); INH_FREE(all.p); INH_FREE(koff); INH_FREE(klen); INH_FREE(kid); INH_FREE(pos);
+    INH_FREE(key.p); INH_FREE(all.p); INH_FREE(koff); INH_FREE(klen); INH_FREE(kid); INH_FREE(pos);
     return rc;
 }
 
 /* vocab.bpe / merges.txt: an optional "#version" line, then one "A B" pair per line by rank */
-INH__FN int inh__load_merges(inh_tokenizer *t, const char *path, const int cp_byte[324], const inh__idmap *m) {
-    unsigned char *data = NULL;
-    size_t len = 0;
-    if (inh__read_file(path, &data, &len, 0)) return -1;
+INH__FN int inh__load_merges(inh_tokenizer *t, const unsigned char *data, size_t len, const char *path, const int cp_byte[324], const inh__idmap *m) {
     int rc = -1;
     size_t lines = 1;
     for (size_t i = 0; i < len; i++) lines += data[i] == '\n';
@@ -6331,11 +6412,11 @@ INH__FN int inh__load_merges(inh_tokenizer *t, const char *path, const int cp_by
             size_t le = e;
             if (le > p && data[le - 1] == '\r') le--;
             lineno++;
-            unsigned char *s = data + p;
+            const unsigned char *s = data + p;
             size_t n = le - p;
             p = e + 1;
             if (n == 0 || (lineno == 1 && n >= 8 && memcmp(s, "#version", 8) == 0)) continue;
-            unsigned char *sp = (unsigned char *)memchr(s, ' ', n);
+            const unsigned char *sp = (const unsigned char *)memchr(s, ' ', n);
             if (!sp || sp == s || sp == s + n - 1 || memchr(sp + 1, ' ', (size_t)(s + n - sp - 1))) {
                 inh__fail("%s:%zu: expected two symbols separated by one space", path, lineno);
                 goto done;
@@ -6367,24 +6448,24 @@ INH__FN int inh__load_merges(inh_tokenizer *t, const char *path, const int cp_by
     }
     rc = 0;
 done:
-    INH_FREE(data);
     return rc;
 }
 
-INHDEF int inh_tokenizer_load_files(inh_tokenizer **out, const char *vocab_json, const char *merges) {
+INH__FN int inh__tok_bpe(inh_tokenizer **out, const unsigned char *vd, size_t vlen, const char *vocab_json, const unsigned char *md,
+                         size_t mlen, const char *merges) {
     int cp_byte[324];
     inh__gpt2_alphabet(cp_byte);
     inh_tokenizer *t = INH__CALLOC(inh_tokenizer, 1);
     if (!t) return -1;
     t->kind = INH__TOK_BPE;
     inh__idmap m = {NULL, NULL, 0};
-    if (inh__load_vocab(t, vocab_json, cp_byte) || inh__idmap_build(&m, t)) goto fail;
+    if (inh__load_vocab(t, vd, vlen, vocab_json, cp_byte) || inh__idmap_build(&m, t)) goto fail;
     for (int b = 0; b < 256; b++) {
         unsigned char c = (unsigned char)b;
         if ((t->byte_id[b] = inh__idmap_get(&m, &c, 1)) < 0) { inh__fail("%s: no token for byte 0x%02x", vocab_json, b); goto fail; }
     }
     t->eot = inh__idmap_get(&m, (const unsigned char *)inh__eot_text, sizeof inh__eot_text - 1);
-    if (inh__load_merges(t, merges, cp_byte, &m)) goto fail;
+    if (inh__load_merges(t, md, mlen, merges, cp_byte, &m)) goto fail;
     INH_FREE(m.slot);
     *out = t;
     return 0;
@@ -6392,6 +6473,18 @@ fail:
     INH_FREE(m.slot);
     inh_tokenizer_free(t);
     return -1;
+}
+INHDEF int inh_tokenizer_load_files(inh_tokenizer **out, const char *vocab_json, const char *merges) {
+    unsigned char *vd = NULL, *md = NULL;
+    size_t vlen = 0, mlen = 0;
+    int rc = inh__read_file(vocab_json, &vd, &vlen, 0) || inh__read_file(merges, &md, &mlen, 0) ? -1
+             : inh__tok_bpe(out, vd, vlen, vocab_json, md, mlen, merges);
+    INH_FREE(vd); INH_FREE(md);
+    return rc;
+}
+INHDEF int inh_tokenizer_load_memory(inh_tokenizer **out, const void *vocab_json, size_t vocab_len, const void *merges, size_t merges_len) {
+    return inh__tok_bpe(out, (const unsigned char *)vocab_json, vocab_len, "vocabulary (memory)", (const unsigned char *)merges, merges_len,
+                        "merges (memory)");
 }
 
 INH__FN int inh__is_file(const char *path, int want_dir) {
@@ -6416,18 +6509,15 @@ INHDEF int inh_tokenizer_load(inh_tokenizer **out, const char *name) {
 
 /* ---- llm.c's tokenizer file ----------------------------------------------------------------- */
 
-INHDEF int inh_tokenizer_load_llmc(inh_tokenizer **out, const char *path) {
-    unsigned char *d = NULL;
-    size_t len = 0;
-    if (inh__read_file(path, &d, &len, (size_t)1 << 30)) return -1;
+INH__FN int inh__tok_llmc(inh_tokenizer **out, const unsigned char *d, size_t len, const char *path) {
     inh_tokenizer *t = NULL;
     if (len < 1024) { inh__fail("%s: truncated header (%zu of 1024 bytes)", path, len); goto fail; }
-    if (inh__rd32(d) != 20240328) { inh__fail("%s: not an llm.c tokenizer file (magic %u, want 20240328)", path, inh__rd32(d)); goto fail; }
+    if (inh__rd32(d) != 20240328) { inh__fail("%s: not an llm.c tokenizer file (magic %u, want 20240328)", path, (unsigned)inh__rd32(d)); goto fail; }
     {
         uint32_t version = inh__rd32(d + 4), V = inh__rd32(d + 8);
-        if (version != 1 && version != 2) { inh__fail("%s: unsupported version %u", path, version); goto fail; }
-        if (V == 0 || V > (1u << 24)) { inh__fail("%s: bad vocabulary size %u", path, V); goto fail; }
-        if (V > len - 1024) { inh__fail("%s: truncated: %u tokens need at least %u bytes after the header, the file has %zu", path, V, V, len - 1024); goto fail; }
+        if (version != 1 && version != 2) { inh__fail("%s: unsupported version %u", path, (unsigned)version); goto fail; }
+        if (V == 0 || V > (1u << 24)) { inh__fail("%s: bad vocabulary size %u", path, (unsigned)V); goto fail; }
+        if (V > len - 1024) { inh__fail("%s: truncated: %u tokens need at least %u bytes after the header, the file has %zu", path, (unsigned)V, (unsigned)V, len - 1024); goto fail; }
         uint32_t eot = version == 1 ? 50256 : inh__rd32(d + 12);
         t = INH__CALLOC(inh_tokenizer, 1);
         if (!t) goto fail;
@@ -6438,7 +6528,7 @@ INHDEF int inh_tokenizer_load_llmc(inh_tokenizer **out, const char *path) {
         size_t p = 1024;
         uint32_t o = 0;
         for (uint32_t i = 0; i < V; i++) {
-            if (p >= len || len - p - 1 < d[p]) { inh__fail("%s: truncated at token %u of %u (byte offset %zu)", path, i, V, p); goto fail; }
+            if (p >= len || len - p - 1 < d[p]) { inh__fail("%s: truncated at token %u of %u (byte offset %zu)", path, (unsigned)i, (unsigned)V, p); goto fail; }
             t->off[i] = o;
             memcpy(t->bytes + o, d + p + 1, d[p]);
             o += d[p];
@@ -6448,20 +6538,29 @@ INHDEF int inh_tokenizer_load_llmc(inh_tokenizer **out, const char *path) {
         if (p != len) { inh__fail("%s: %zu unexpected bytes after the last token (byte offset %zu)", path, len - p, p); goto fail; }
         for (int b = 0; b < 256; b++) t->byte_id[b] = -1;
     }
-    INH_FREE(d);
     *out = t;
     return 0;
 fail:
-    INH_FREE(d);
     inh_tokenizer_free(t);
     return -1;
+}
+INHDEF int inh_tokenizer_load_llmc(inh_tokenizer **out, const char *path) {
+    unsigned char *d = NULL;
+    size_t len = 0;
+    if (inh__read_file(path, &d, &len, (size_t)1 << 30)) return -1;
+    int rc = inh__tok_llmc(out, d, len, path);
+    INH_FREE(d);
+    return rc;
+}
+INHDEF int inh_tokenizer_load_llmc_memory(inh_tokenizer **out, const void *data, size_t len) {
+    return inh__tok_llmc(out, (const unsigned char *)data, len, "llm.c tokenizer (memory)");
 }
 
 INHDEF int inh_tokenizer_save_llmc(const inh_tokenizer *t, const char *path) {
     if (t->eot < 0) return inh__fail("%s: the tokenizer has no end-of-text token, which the llm.c format needs", path);
     for (int i = 0; i < t->V; i++) {
         uint32_t n = t->off[i + 1] - t->off[i];
-        if (n == 0 || n > 255) return inh__fail("%s: token %d has %u bytes; the llm.c format needs 1..255", path, i, n);
+        if (n == 0 || n > 255) return inh__fail("%s: token %d has %u bytes; the llm.c format needs 1..255", path, i, (unsigned)n);
     }
     unsigned char h[1024];
     memset(h, 0, sizeof h);
@@ -6959,6 +7058,17 @@ INHDEF int inh_prepare_shards(const inh_tokenizer *t, const char *input, const c
 /* ---------------------------------------------------------------------------------------------
    Data */
 
+/* the hash and largest id of d's tokens (what a state file records of its data) */
+INH__FN void inh__data_identity(inh_data *d) {
+    uint64_t hs = 0xcbf29ce484222325ull;
+    int mx = -1;
+    for (size_t i = 0; i < d->n; i++) {
+        hs = (hs ^ d->tokens[i]) * 0x100000001b3ull;
+        if (d->tokens[i] > mx) mx = d->tokens[i];
+    }
+    d->hash = hs ^ (uint64_t)d->n;
+    d->max_id = mx;
+}
 INHDEF int inh_data_open(inh_data *d, const char *path, int V) {
     memset(d, 0, sizeof *d);
     snprintf(d->path, sizeof d->path, "%s", path);
@@ -6978,28 +7088,37 @@ INHDEF int inh_data_open(inh_data *d, const char *path, int V) {
     }
     if (len < sizeof h || got0 != sizeof h) { fclose(f); return inh__fail("%s: too short for a token shard header (1024 bytes)", path); }
     uint32_t version = inh__rd32(h + 4), ntok = inh__rd32(h + 8);
-    if (magic != INH__SHARD_MAGIC) { fclose(f); return inh__fail("%s: not an llm.c token shard (magic %u, want %d)", path, magic, INH__SHARD_MAGIC); }
-    if (version != 1) { fclose(f); return inh__fail("%s: token shard version %u is not supported (want 1)", path, version); }
+    if (magic != INH__SHARD_MAGIC) { fclose(f); return inh__fail("%s: not an llm.c token shard (magic %u, want %d)", path, (unsigned)magic, INH__SHARD_MAGIC); }
+    if (version != 1) { fclose(f); return inh__fail("%s: token shard version %u is not supported (want 1)", path, (unsigned)version); }
     if (len != 1024 + (size_t)ntok * 2) {
         fclose(f);
-        return inh__fail("%s: header says %u tokens (%zu bytes) but the file has %zu bytes", path, ntok, 1024 + (size_t)ntok * 2, len);
+        return inh__fail("%s: header says %u tokens (%zu bytes) but the file has %zu bytes", path, (unsigned)ntok, 1024 + (size_t)ntok * 2, len);
     }
     d->tokens = INH__ALLOC(uint16_t, ntok);
     if (!d->tokens) { fclose(f); return -1; }
     size_t got = fread(d->tokens, 2, ntok, f);
     fclose(f);
-    if (got != ntok) { inh_data_close(d); return inh__fail("%s: read error after %zu of %u tokens", path, got, ntok); }
+    if (got != ntok) { inh_data_close(d); return inh__fail("%s: read error after %zu of %u tokens", path, got, (unsigned)ntok); }
     if (!inh__host_is_le())
         for (size_t i = 0; i < got; i++) d->tokens[i] = (uint16_t)(d->tokens[i] >> 8 | d->tokens[i] << 8);
     d->n = ntok;
-    uint64_t hs = 0xcbf29ce484222325ull;
-    int mx = -1;
-    for (size_t i = 0; i < got; i++) {
-        hs = (hs ^ d->tokens[i]) * 0x100000001b3ull;
-        if (d->tokens[i] > mx) mx = d->tokens[i];
+    inh__data_identity(d);
+    if (V > 0 && inh_data_check(d, V)) { inh_data_close(d); return -1; }
+    return 0;
+}
+
+INHDEF int inh_data_from_tokens(inh_data *d, const int *ids, size_t n, int V) {
+    memset(d, 0, sizeof *d);
+    snprintf(d->path, sizeof d->path, "tokens (memory)");
+    if (n > 0xFFFFFFFFu) return inh__fail("%s: %zu tokens is more than a shard holds (2^32 - 1)", d->path, n);
+    d->tokens = INH__ALLOC(uint16_t, n);
+    if (!d->tokens) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] > 65535) { inh_data_close(d); return inh__fail("%s: token %d at index %zu is not a uint16 id", d->path, ids[i], i); }
+        d->tokens[i] = (uint16_t)ids[i];
     }
-    d->hash = hs ^ (uint64_t)ntok;
-    d->max_id = mx;
+    d->n = n;
+    inh__data_identity(d);
     if (V > 0 && inh_data_check(d, V)) { inh_data_close(d); return -1; }
     return 0;
 }
@@ -7257,7 +7376,7 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
     if (inh__read_file(path, &buf, &len, 0)) return -1;
     if (len < 1024) { INH_FREE(buf); return inh__fail("%s: too short for a training-state header (truncated?)", path); }
     for (int i = 0; i < 33; i++) v[i] = inh__rd32(buf + 4 * i);
-    if (v[0] != INH__STATE_MAGIC || v[1] != 1) { INH_FREE(buf); return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, v[0], v[1]); }
+    if (v[0] != INH__STATE_MAGIC || v[1] != 1) { INH_FREE(buf); return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, (unsigned)v[0], (unsigned)v[1]); }
     memcpy(mh, buf, 1024);               /* reuse the model-header checks on slots 2..8 (and shortcuts) */
     inh__wr32(mh, INH__MODEL_MAGIC); inh__wr32(mh + 4, INH__MODEL_VERSION);
     memcpy(mh + 4 * 9, buf + 4 * 33, 4); memcpy(mh + 4 * 16, buf + 4 * 40, 4 * 32);
@@ -7288,7 +7407,7 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
         if (m->m_mem) { inh__swap32(m->m_mem, np); inh__swap32(m->v_mem, np); }
     }
     if (inh_trainer_init(t, m, train, &o)) { inh_model_free(m); return -1; }
-    if (v[9] > (1u << 30)) { inh_trainer_free(t); inh_model_free(m); return inh__fail("%s: step %u is out of range", path, v[9]); }
+    if (v[9] > (1u << 30)) { inh_trainer_free(t); inh_model_free(m); return inh__fail("%s: step %u is out of range", path, (unsigned)v[9]); }
     t->step = (int)v[9];
     train->rng.s = (uint64_t)v[28] | (uint64_t)v[29] << 32;
     train->pos = (size_t)((uint64_t)v[30] | (uint64_t)v[31] << 32);
@@ -7307,7 +7426,7 @@ INHDEF int inh_trainer_state_info(const char *path, inh_state_info *info) {
     fclose(f);
     if (got != sizeof h) return inh__fail("%s: too short for a training-state header (truncated?)", path);
     for (int i = 0; i < 40; i++) v[i] = inh__rd32(h + 4 * i);
-    if (v[0] != INH__STATE_MAGIC || v[1] != 1) return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, v[0], v[1]);
+    if (v[0] != INH__STATE_MAGIC || v[1] != 1) return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, (unsigned)v[0], (unsigned)v[1]);
     inh_train_opts *o = &info->o;
     inh_train_opts_default(o);
     o->B = (int)v[10]; o->T = (int)v[11]; o->steps = (int)v[12]; o->accum = (int)v[13]; o->warmup = (int)v[14];
