@@ -1,6 +1,11 @@
 # inheritune - `make` builds the tool, `make test` runs every test, `make demo` trains a small model.
 CC      ?= cc
+# Apple clang on arm64 refuses -march=native; -mcpu=native is its spelling
+ifeq ($(shell uname -s 2>/dev/null)-$(shell uname -m 2>/dev/null),Darwin-arm64)
+OPT     ?= -O3 -mcpu=native
+else
 OPT     ?= -O3 -march=native
+endif
 CFLAGS  ?= $(OPT) -std=c99 -Wall -Wextra
 LDLIBS  = -lm -lpthread
 BUILD   = build
@@ -199,10 +204,10 @@ $(eval $(call cross_rules,i686,$(I686_CC),-static,$(QEMU_I686)))
 $(eval $(call cross_rules,s390x,$(S390_CC),,$(QEMU_S390)))
 cross_bins = $(BUILD)/$(1)/inheritune $(patsubst %,$(BUILD)/$(1)/test_%,$(PORT_TESTS))
 test-arm64: $(call cross_bins,arm64)
-	@sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_ARM64) $(BUILD)/arm64/test_$(t)") "sh tests/platform_tool.sh arm64"
+	@INH_TEST_UNDER_QEMU=1 sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_ARM64) $(BUILD)/arm64/test_$(t)") "sh tests/platform_tool.sh arm64"
 test-32: $(call cross_bins,i686) $(call cross_bins,arm32)
-	@sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_I686) $(BUILD)/i686/test_$(t)") "sh tests/platform_tool.sh i686"
-	@sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_ARM32) $(BUILD)/arm32/test_$(t)") "sh tests/platform_tool.sh arm32"
+	@INH_TEST_UNDER_QEMU=1 sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_I686) $(BUILD)/i686/test_$(t)") "sh tests/platform_tool.sh i686"
+	@INH_TEST_UNDER_QEMU=1 sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_ARM32) $(BUILD)/arm32/test_$(t)") "sh tests/platform_tool.sh arm32"
 # big-endian: the files stay little-endian (the loaders and writers swap); the kernel and format programs
 test-bigendian: $(BUILD)/s390x/inheritune $(BUILD)/s390x/test_core $(BUILD)/s390x/test_safetensors $(BUILD)/s390x/test_tokenizer
 	@sh tests/run.sh $(foreach t,core safetensors tokenizer,"$(QEMU_S390) $(BUILD)/s390x/test_$(t)") "sh tests/platform_tool.sh s390x"

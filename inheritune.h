@@ -7,9 +7,17 @@
 
    Options (define before the implementation):
        INHERITUNE_STATIC        all functions static to that translation unit
-       INH_NO_THREADS           no POSIX threads: every kernel runs on the calling thread
+       INH_NO_THREADS           no threads: every kernel runs on the calling thread (automatic on WASI)
+       INH_NO_STDIO             no files, directories or processes (a board without a file system):
+                                path-based calls fail with a message; load and save through memory
+                                (inh_model_load_memory, inh_model_save_memory, inh_data_from_tokens,
+                                inh_tokenizer_load_memory)
        INH_MALLOC(n) INH_REALLOC(p,n) INH_FREE(p)   allocator (define all three or none)
        INH_BF16_DPBF16 1|0      bf16 matmuls on vdpbf16ps always / never (default: on AMD only)
+
+   Platforms: Linux, macOS and the BSDs (pthreads), Windows (MinGW-w64 or MSVC: Win32 threads, UTF-8
+   paths), WebAssembly (WASI, one thread), 32-bit and big-endian hosts (the files stay little-endian),
+   and bare metal with INH_NO_STDIO. Every OS call lives in one section, "Platform".
 
    Errors: functions that can fail return 0 on success and -1 on failure; inh_error() then says
    what went wrong, naming the file and the problem. The library never ends the process on bad
