@@ -109,6 +109,10 @@ INHDEF int inh_path_kind(const char *path);          /* 0 absent, 1 a file, 2 a 
 INHDEF FILE *inh_fopen(const char *path, const char *mode);
 /* stdin and stdout as bytes (Windows: no CRLF translation, so output equals Linux's); call first */
 INHDEF void inh_stdio_binary(void);
+/* main's arguments in UTF-8: on Windows the C runtime hands them over in the ANSI code page
+   (a path with "Zoë" or "模型" would not survive), so they are taken again from the wide command
+   line; elsewhere they are left as they are. 0, or -1 + message. */
+INHDEF int inh_args_utf8(int *argc, char ***argv);
 INHDEF int inh_make_dir(const char *path);           /* 0 made or already there; -1 + message */
 /* Ctrl-C (SIGINT; Windows: the console's Ctrl-C) sets *flag to 1; a second Ctrl-C ends the
    process as usual. 0, or -1 + message. */
@@ -862,6 +866,7 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
 #define _WIN32_WINNT 0x0601          /* Windows 7: SRW locks, condition variables */
 #endif
 #include <windows.h>
+#include <shellapi.h>                /* CommandLineToArgvW (shell32: in MinGW's default libraries) */
 #include <io.h>
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -1299,6 +1304,25 @@ INHDEF FILE *inh_fopen(const char *path, const char *mode) {
     memcpy(m, mode, n + 1);
     if (!strchr(m, 'b')) { m[n] = 'b'; m[n + 1] = 0; }
     return inh__os_fopen(path, m);
+}
+INHDEF int inh_args_utf8(int *argc, char ***argv) {
+#if defined(INH__OS_WIN)
+    int n = 0;
+    LPWSTR *w = CommandLineToArgvW(GetCommandLineW(), &n);
+    if (!w) return inh__fail("cannot read the command line");
+    char **a = INH__CALLOC(char *, (size_t)n + 1);
+    for (int i = 0; a && i < n; i++) {
+        int len = WideCharToMultiByte(CP_UTF8, 0, w[i], -1, NULL, 0, NULL, NULL);
+        if (len <= 0 || !(a[i] = INH__ALLOC(char, (size_t)len))) { a = NULL; break; }   /* (a leak on a failure that ends the program) */
+        WideCharToMultiByte(CP_UTF8, 0, w[i], -1, a[i], len, NULL, NULL);
+    }
+    LocalFree(w);
+    if (!a) return inh__fail("out of memory for the command line");
+    *argc = n; *argv = a;   /* kept for the life of the program */
+#else
+    (void)argc; (void)argv;
+#endif
+    return 0;
 }
 INHDEF void inh_stdio_binary(void) {
 #if defined(INH__OS_WIN)

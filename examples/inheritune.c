@@ -1640,6 +1640,7 @@ static void main_usage(void) {
 #ifndef INH_CLI_NO_MAIN
 int main(int argc, char **argv) {
     inh_stdio_binary();   /* the same bytes out as on Linux (token ids, decoded text) */
+    if (inh_args_utf8(&argc, &argv)) return lib_fail();   /* Windows: UTF-8 paths, whatever the code page */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) { main_usage(); return argc < 2 ? 1 : 0; }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) {

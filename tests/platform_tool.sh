@@ -99,6 +99,12 @@ $N convert "$D/m.bin" "$D/hfn/" > /dev/null 2>&1
 cmp -s "$D/hf/model.safetensors" "$D/hfn/model.safetensors"
 check $? "its safetensors file is byte-identical to Linux's"
 
+# a UTF-8 path (a user called Zoë; Windows: converted to UTF-16 for every call)
+mkdir -p "$D/Zoë 模型"
+$X convert "$D/m.bin" "$D/Zoë 模型/m.bin" > "$D/log" 2>&1 && $X eval --model "$D/Zoë 模型/m.bin" --data "$D/d/val.bin" > "$D/eval_x" 2>&1 &&
+    cmp -s "$D/m.bin" "$D/Zoë 模型/m.bin"
+check $? "a model saved to and loaded from a directory named 'Zoë 模型'"
+
 $X eval --model "$D/d" --data "$D/d/val.bin" > "$D/log" 2>&1
 [ $? -ne 0 ] && has "error:" && has "no model.safetensors"
 check $? "a bad input fails with a message naming the problem"

@@ -89,6 +89,7 @@ static int bundle_load(bundle *b, const char *path) {
         if (off + r->n * 4 > len) break;
         r->data = (float *)malloc(r->n * 4 + 4);
         memcpy(r->data, buf + off, r->n * 4); off += r->n * 4;
+        if (!inh__host_is_le()) inh__swap32(r->data, r->n);   /* the bundles are little-endian, as every format here */
         b->n++;
     }
     free(buf);
