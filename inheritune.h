@@ -54,6 +54,9 @@
 #if defined(INHERITUNE_IMPLEMENTATION) && !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L   /* clock_gettime, fsync, sysconf under -std=c99/c11 */
 #endif
+#if defined(INHERITUNE_IMPLEMENTATION) && !defined(_WIN32) && !defined(_FILE_OFFSET_BITS)
+#define _FILE_OFFSET_BITS 64      /* 32-bit Linux: files past 2 GiB open, and are refused by size, not by EOVERFLOW */
+#endif
 #if defined(INHERITUNE_IMPLEMENTATION) && defined(__MINGW32__) && !defined(__USE_MINGW_ANSI_STDIO)
 #define __USE_MINGW_ANSI_STDIO 1  /* MinGW: C99 printf (%zu, %lld), not the old msvcrt one */
 #endif

@@ -337,6 +337,35 @@ static void expect_fail(int rc, const char *needle, const char *what) {
     CHECK(rc != 0 && strstr(inh_error(), needle) != NULL, "%s: rc %d, message '%s' should mention '%s'", what, rc, inh_error(), needle);
 }
 
+/* Sizes past what the build can address are refused with a message, never wrapped: a model whose
+   parameters do not fit, a shard over 2 GiB and activations (B*T*Vp) past SIZE_MAX on 32-bit
+   builds (make test-32); on 64-bit a model past 2^40 parameters. */
+static void sizes_past_the_address_space(void) {
+    inh_config c;
+    inh_model m;
+    if (sizeof(size_t) >= 8) {
+        inh_config_default(&c, 1024, 50257, 4000, 4, 60000);   /* 1.7e14 parameters */
+        expect_fail(inh_config_check(&c, "huge"), "model too large", "a model past 2^40 parameters");
+        return;
+    }
+    inh_config_default(&c, 1024, 50257, 48, 25, 6400);          /* 2.4e10 parameters: fine on 64-bit */
+    expect_fail(inh_config_check(&c, "big"), "too large for this 32-bit build", "a model past the 32-bit address space");
+    FILE *f = inh__os_fopen("build/sparse3g.bin", "wb");    /* a 3 GiB shard, sparse: one byte written */
+    int made = f && inh__os_seek(f, (uint64_t)3 << 30) == 0 && fputc(0, f) != EOF;
+    if (f) fclose(f);
+    CHECK(made, "a sparse 3 GiB file for the test");
+    inh_data d;
+    if (made) expect_fail(inh_data_open(&d, "build/sparse3g.bin", 0), "too large for this 32-bit build", "a shard over 2 GiB");
+    inh__os_remove("build/sparse3g.bin");
+    inh_config_default(&c, 1024, 50257, 1, 1, 16);
+    CHECK(inh_model_init(&m, &c, 1) == 0, "a small model with GPT-2's vocabulary: %s", inh_error());
+    int *ids = (int *)calloc((size_t)64 * 1024, sizeof(int));
+    if (ids && m.params_mem)
+        expect_fail(inh_model_forward(&m, ids, ids, 64, 1024), "too large for this 32-bit build", "activations of B*T*Vp past SIZE_MAX");
+    free(ids);
+    inh_model_free(&m);
+}
+
 static void bad_inputs(void) {
     inh_model m;
     inh_data d;
@@ -589,6 +618,7 @@ int main(void) {
     flash_blocked_equals_plain();
     checkpoint_roundtrip();
     bad_inputs();
+    sizes_past_the_address_space();
     schedule();
     resume_exact();
     nan_guard();
