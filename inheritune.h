@@ -52,6 +52,13 @@
    L layers, V vocabulary, Vp vocabulary padded to a multiple of 128, maxT context length.
 */
 #if defined(INHERITUNE_IMPLEMENTATION) && !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+/* A libc header read before this one (the program's own #include <stdio.h> came first) has fixed
+   what the system headers declare, and the definition below comes too late for it: then the
+   Platform section declares the few POSIX calls it needs itself and uses calls that need none. */
+#if defined(_FEATURES_H) || defined(__GLIBC__) || defined(EOF) || defined(CLOCKS_PER_SEC) || defined(EXIT_SUCCESS) || \
+    defined(_SYS_CDEFS_H_) || defined(_CDEFS_H_) || defined(__BIONIC__)
+#define INH__POSIX_LATE 1
+#endif
 #define _POSIX_C_SOURCE 200809L   /* clock_gettime, fsync, sysconf under -std=c99/c11 */
 #endif
 #if defined(INHERITUNE_IMPLEMENTATION) && !defined(_WIN32) && !defined(_FILE_OFFSET_BITS)
@@ -882,7 +889,21 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
 #if !defined(__wasi__)
 #include <sys/wait.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <signal.h>
+#endif
+#if defined(INH__POSIX_LATE) && !defined(__cplusplus)
+/* _POSIX_C_SOURCE came after the program's first libc header (see the top of the file): the POSIX
+   calls used here, as POSIX declares them (a repeated declaration is harmless; the names in
+   parentheses are safe from a libc's macros). Calls with an off_t are avoided instead (fseek, write),
+   as off_t's width then depends on what the program chose. C++ compilers see all of POSIX anyway. */
+int (fileno)(FILE *);
+int (fsync)(int);
+#if !defined(__wasi__)
+FILE *(popen)(const char *, const char *);
+int (pclose)(FILE *);
+int (kill)(pid_t, int);
+#endif
 #endif
 #endif
 #if !defined(INH_NO_THREADS) && !defined(_WIN32)
@@ -1065,6 +1086,10 @@ INH__FN double inh__os_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#elif defined(INH__OS_POSIX) && !defined(__wasi__)
+    struct timeval tv;   /* no CLOCK_MONOTONIC declared (see INH__POSIX_LATE): wall-clock time of day */
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + 1e-6 * (double)tv.tv_usec;
 #else
     return (double)clock() / CLOCKS_PER_SEC;   /* no monotonic clock in this build: processor time */
 #endif
@@ -1195,6 +1220,9 @@ INH__FN int inh__os_fsync(FILE *f) {   /* the data on the disk before the rename
 INH__FN int inh__os_seek(FILE *f, uint64_t off) {
 #if defined(INH__OS_WIN)
     return _fseeki64(f, (__int64)off, SEEK_SET);
+#elif defined(INH__POSIX_LATE) && !defined(__cplusplus)
+    if ((uint64_t)(long)off != off || (long)off < 0) { errno = EOVERFLOW; return -1; }
+    return fseek(f, (long)off, SEEK_SET);
 #else
     if ((uint64_t)(off_t)off != off || (off_t)off < 0) { errno = EOVERFLOW; return -1; }
     return fseeko(f, (off_t)off, SEEK_SET);
@@ -1205,6 +1233,9 @@ INH__FN int inh__os_size(FILE *f, uint64_t *n) {   /* size of an open file; posi
 #if defined(INH__OS_WIN)
     if (_fseeki64(f, 0, SEEK_END) != 0) return -1;
     __int64 e = _ftelli64(f);
+#elif defined(INH__POSIX_LATE) && !defined(__cplusplus)
+    if (fseek(f, 0, SEEK_END) != 0) return -1;
+    long e = ftell(f);
 #else
     if (fseeko(f, 0, SEEK_END) != 0) return -1;
     off_t e = ftello(f);
@@ -1281,7 +1312,11 @@ INH__FN int inh__os_lock(const char *path, intptr_t *h, char *holder, size_t cap
         return 1;
     }
     snprintf(pid, sizeof pid, "%ld\n", inh__os_pid());
+#if defined(INH__POSIX_LATE) && !defined(__cplusplus)
+    if (write(fd, pid, strlen(pid)) < 0) { /* at offset 0; a longer old pid's tail lies past the newline */ }
+#else
     if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, strlen(pid), 0) < 0) { /* the pid is only for the message */ }
+#endif
     *h = fd;
     return 0;
 #else
