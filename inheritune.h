@@ -111,6 +111,32 @@ INHDEF double inh_fma_peak_gflops(int threads);
    writable; a missing one needs a writable parent). 0 or -1 with a message naming the path. */
 INHDEF int inh_check_output(const char *path, int is_dir);
 
+/* What a file is, from its first bytes (the magic numbers of the formats below), so that no save
+   replaces a file of another kind: a typo in an output path must not cost a corpus. */
+enum {
+    INH_FILE_NONE,          /* nothing there */
+    INH_FILE_EMPTY,         /* zero bytes */
+    INH_FILE_DIR,           /* a directory */
+    INH_FILE_MODEL,         /* llm.c model .bin (magic 20240326) */
+    INH_FILE_SAFETENSORS,   /* 8-byte header length, then '{' */
+    INH_FILE_STATE,         /* our training state (magic 20241123) */
+    INH_FILE_SHARD,         /* llm.c token shard (magic 20240520) */
+    INH_FILE_TOKENIZER,     /* llm.c tokenizer file (magic 20240328) */
+    INH_FILE_HTML,          /* starts with <!DOCTYPE html or <html */
+    INH_FILE_SVG,           /* starts with <svg or <?xml */
+    INH_FILE_JSON,          /* starts with { or [ (JSON, JSON lines) */
+    INH_FILE_TEXT,          /* other text: no control bytes but tab, newlines, form feed, escape */
+    INH_FILE_OTHER          /* anything else (a file that cannot be read, too) */
+};
+INHDEF int inh_file_kind(const char *path);
+INHDEF const char *inh_file_kind_name(int kind);     /* "a model (llm.c .bin)", "a text file", ... */
+/* May a file of `kind` be written at path: 0 when nothing is there, an empty file, or a file of
+   that kind; else -1 and "PATH: is a text file, not a model (llm.c .bin); refusing to replace it".
+   Every save checks this before it renames its finished temporary over path; a program checks it
+   before long work, and removes the file (inh_remove) when its user insists. */
+INHDEF int inh_check_replace(const char *path, int kind);
+INHDEF int inh_remove(const char *path);             /* delete a file: 0, or -1 + message */
+
 /* The platform, for programs over the library (the command-line tool); every OS call of the
    library lives in one section of the implementation, and these are its public face. Paths are
    UTF-8 on every system (converted to UTF-16 on Windows). */
@@ -383,14 +409,35 @@ INHDEF void inh_kv_free(inh_kv *kv);
 /* Append one token; kv->logits (Vp) then holds the next-token logits. */
 INHDEF int  inh_kv_push(inh_kv *kv, int token);
 
-/* Sample n_new tokens after the prompt (batch 1). temperature 0 = greedy; top_k 0 = all. */
+/* How the next token is drawn from the logits. */
+typedef struct {
+    float temperature;   /* 0: greedy (always the most likely token); 1: the model's distribution */
+    int top_k;           /* only the k most likely tokens; 0: all */
+    float top_p;         /* nucleus (Holtzman et al.): only the fewest most likely tokens whose
+                            probabilities (after temperature and top_k) sum to at least top_p;
+                            in (0, 1], 1: all */
+} inh_sampling;
+INHDEF void inh_sampling_default(inh_sampling *s);   /* temperature 1, top_k 0, top_p 1 */
+/* One token drawn from logits (V values; one uniform number from rng, none when greedy). -1 and a
+   message for settings out of range. With top_p 1 it is the token inh_model_generate draws. */
+INHDEF int inh_sample_token(const float *logits, int V, const inh_sampling *s, inh_rng *rng);
+
+/* Sample n_new tokens after the prompt (batch 1). out must hold n_prompt + n_new ints: it
+   receives the prompt, then the new tokens (out may be the prompt's own array if that is large
+   enough). temperature 0 = greedy; top_k 0 = all. Kept as it was for programs written against
+   it: inh_model_generate_with takes every setting (top_p too). */
 INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int n_new,
                               float temperature, int top_k, inh_rng *rng, int *out);
 /* The same, calling fn(user, token) after each new token (streaming); generation stops early
-   when fn returns non-zero. *n_out (may be NULL) receives the tokens generated. */
+   when fn returns non-zero. *n_out (may be NULL) receives the tokens generated. out: n_prompt +
+   n_new ints, as above. */
 typedef int (*inh_token_fn)(void *user, int token);
 INHDEF int inh_model_generate_stream(inh_model *m, const int *prompt, int n_prompt, int n_new, float temperature, int top_k,
                                      inh_rng *rng, int *out, int *n_out, inh_token_fn fn, void *user);
+/* Both of the above with sampling settings s (NULL: inh_sampling_default); fn may be NULL.
+   out: n_prompt + n_new ints. */
+INHDEF int inh_model_generate_with(inh_model *m, const int *prompt, int n_prompt, int n_new, const inh_sampling *s,
+                                   inh_rng *rng, int *out, int *n_out, inh_token_fn fn, void *user);
 
 /* ---------------------------------------------------------------------------------------------
    Checkpoint formats */
@@ -1116,6 +1163,24 @@ INH__FN long inh__os_pid(void) {   /* tells temporaries of two processes apart *
 #endif
 }
 
+/* is a process with this id running: 0 only when surely not (a stale temporary's writer is gone) */
+INH__FN int inh__os_pid_alive(long pid) {
+#if defined(INH__OS_WIN)
+    DWORD code = 0;
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
+    if (!h) return GetLastError() == ERROR_INVALID_PARAMETER ? 0 : 1;   /* (access denied: it exists) */
+    int alive = !GetExitCodeProcess(h, &code) || code == STILL_ACTIVE;
+    CloseHandle(h);
+    return alive;
+#elif defined(INH__OS_POSIX) && !defined(__wasi__)
+    if (pid <= 0 || (long)(pid_t)pid != pid) return 1;
+    return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
+#else
+    (void)pid;
+    return 1;
+#endif
+}
+
 /* --- files and directories --------------------------------------------------------------------- */
 #if defined(INH__OS_NONE)
 #define INH__NOFS() (errno = ENOSYS, -1)   /* "Function not implemented": no file system in this build */
@@ -1735,6 +1800,12 @@ INH__FN int inh__read_file(const char *path, unsigned char **out, size_t *len, s
     return 0;
 }
 
+/* a path separator: '/' everywhere, and '\\' on Windows too */
+#if defined(_WIN32)
+#define INH__IS_SEP(c) ((c) == '/' || (c) == '\\')
+#else
+#define INH__IS_SEP(c) ((c) == '/')
+#endif
 /* Atomic save: write to "<path>.tmp.<pid>", flush, fsync, rename over path. A crash or a write
    error never leaves a half-written file under the final name. Or into a caller's memory
    (inh__wmem: mem, cap), counting the bytes it would need when they do not fit. */
@@ -1743,9 +1814,35 @@ INH__FN void inh__wmem(inh__wfile *w, void *buf, size_t cap, const char *what) {
     memset(w, 0, sizeof *w);
     w->path = what; w->mem = (unsigned char *)buf; w->cap = buf ? cap : 0; w->to_mem = 1;
 }
+/* Remove path's own temporaries "<path>.tmp.<pid>" whose writer is gone (a kill -9 during a save
+   leaves one behind); those of running processes (another save in progress) are kept. */
+typedef struct { const char *dir, *base; size_t blen; } inh__stale_ctx;
+INH__FN int inh__stale_one(void *u, const char *name) {
+    const inh__stale_ctx *c = (const inh__stale_ctx *)u;
+    const char *p = name + c->blen + 5;
+    char full[4200];
+    if (strncmp(name, c->base, c->blen) || strncmp(name + c->blen, ".tmp.", 5) || !*p || strlen(p) > 18) return 0;
+    for (const char *q = p; *q; q++) if (*q < '0' || *q > '9') return 0;
+    long pid = atol(p);
+    if (pid == inh__os_pid() || inh__os_pid_alive(pid)) return 0;
+    if (snprintf(full, sizeof full, "%s%s", c->dir, name) < (int)sizeof full) inh__os_remove(full);
+    return 0;
+}
+INH__FN void inh__remove_stale_tmp(const char *path) {
+    char dir[4096];
+    size_t n = strlen(path), d = n;
+    while (d > 0 && !INH__IS_SEP(path[d - 1])) d--;
+    if (d >= sizeof dir || d == n) return;
+    memcpy(dir, path, d); dir[d] = 0;
+    inh__stale_ctx c = {dir, path + d, n - d};
+    int e = errno;
+    inh__os_dir_each(d ? dir : ".", inh__stale_one, &c);
+    errno = e;
+}
 INH__FN int inh__wopen(inh__wfile *w, const char *path) {
     memset(w, 0, sizeof *w);
     w->path = path;
+    inh__remove_stale_tmp(path);
     if (snprintf(w->tmp, sizeof w->tmp, "%s.tmp.%ld", path, inh__os_pid()) >= (int)sizeof w->tmp)
         return inh__fail("%s: path too long", path);
     w->f = inh__os_fopen(w->tmp, "wb");
@@ -1768,6 +1865,8 @@ INH__FN int inh__wclose(inh__wfile *w) {
     if (!e && fflush(w->f) != 0) e = errno ? errno : EIO;
     if (!e && inh__os_fsync(w->f) != 0) e = errno ? errno : EIO;
     if (fclose(w->f) != 0 && !e) e = errno ? errno : EIO;
+    int kind = e ? INH_FILE_OTHER : inh_file_kind(w->tmp);   /* never over a file of another kind */
+    if (!e && kind != INH_FILE_OTHER && kind != INH_FILE_EMPTY && inh_check_replace(w->path, kind)) { inh__os_remove(w->tmp); return -1; }
     if (!e && inh__os_replace(w->tmp, w->path) != 0) e = errno ? errno : EIO;
     if (e) { inh__os_remove(w->tmp); return inh__fail("%s: write failed: %s (previous file left intact)", w->path, strerror(e)); }
     return 0;
@@ -1790,12 +1889,6 @@ INH__FN int inh__src_seek(inh__src *s, uint64_t off) {
     return 0;
 }
 
-/* a path separator: '/' everywhere, and '\\' on Windows too */
-#if defined(_WIN32)
-#define INH__IS_SEP(c) ((c) == '/' || (c) == '\\')
-#else
-#define INH__IS_SEP(c) ((c) == '/')
-#endif
 INHDEF int inh_check_output(const char *path, int is_dir) {
     char dir[4096];
     if (!path || !*path) return inh__fail("empty output path");
@@ -4832,7 +4925,35 @@ INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, f
 }
 
 /* --- sampling ------------------------------------------------------------------------------ */
-INH__FN int inh__sample_logits(const float *logits, int V, float temperature, int top_k, inh_rng *rng) {
+/* the nucleus: candidates (logit >= cut) by logit descending (ties: the lower id first) */
+typedef struct { float l; int i; } inh__cand;
+INH__FN int inh__cand_cmp(const void *a, const void *b) {
+    const inh__cand *x = (const inh__cand *)a, *y = (const inh__cand *)b;
+    if (x->l != y->l) return x->l > y->l ? -1 : 1;
+    return x->i < y->i ? -1 : (x->i > y->i);
+}
+/* best: the most likely token; weights exp((l - max) / temperature) of the candidates, sorted; the
+   fewest whose sum reaches top_p of the total are drawn from, one uniform number as without top_p */
+INH__FN int inh__sample_nucleus(const float *logits, int V, float temperature, float cut, float top_p, int best, inh_rng *rng) {
+    int n = 0;
+    inh__cand *c = INH__ALLOC(inh__cand, V);
+    if (!c) return best;
+    for (int i = 0; i < V; i++) if (logits[i] >= cut) { c[n].l = logits[i]; c[n++].i = i; }
+    qsort(c, (size_t)n, sizeof *c, inh__cand_cmp);
+    double mx = logits[best], total = 0.0, keep_sum = 0.0;
+    for (int j = 0; j < n; j++) total += exp((c[j].l - mx) / temperature);
+    int keep = 0;
+    while (keep < n && (keep == 0 || keep_sum < (double)top_p * total)) keep_sum += exp((c[keep++].l - mx) / temperature);
+    double u = inh_rng_uniform(rng) * keep_sum, acc = 0.0;
+    int tok = c[0].i;
+    for (int j = 0; j < keep; j++) {
+        acc += exp((c[j].l - mx) / temperature);
+        if (acc >= u) { tok = c[j].i; break; }
+    }
+    INH_FREE(c);
+    return tok;
+}
+INH__FN int inh__sample_logits(const float *logits, int V, float temperature, int top_k, float top_p, inh_rng *rng) {
     int best = 0;
     for (int i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
     if (temperature <= 0.0f) return best;
@@ -4847,10 +4968,11 @@ INH__FN int inh__sample_logits(const float *logits, int V, float temperature, in
             for (int j = 1; j < n; j++) if (top[j] < top[mi]) mi = j;
             if (logits[i] > top[mi]) top[mi] = logits[i];
         }
-        cut = top[0];
+        cut = n ? top[0] : cut;   /* (n = top_k >= 1; said for the compiler) */
         for (int j = 1; j < n; j++) if (top[j] < cut) cut = top[j];
         INH_FREE(top);
     }
+    if (top_p < 1.0f) return inh__sample_nucleus(logits, V, temperature, cut, top_p, best, rng);
     double sum = 0.0, mx = logits[best];
     for (int i = 0; i < V; i++) if (logits[i] >= cut) sum += exp((logits[i] - mx) / temperature);
     double u = inh_rng_uniform(rng) * sum, acc = 0.0;
@@ -4860,6 +4982,18 @@ INH__FN int inh__sample_logits(const float *logits, int V, float temperature, in
         if (acc >= u) return i;
     }
     return best;
+}
+INHDEF void inh_sampling_default(inh_sampling *s) { s->temperature = 1.0f; s->top_k = 0; s->top_p = 1.0f; }
+INH__FN int inh__sampling_check(const inh_sampling *s) {
+    if (!(s->temperature >= 0.0f) || !isfinite(s->temperature)) return inh__fail("sampling: temperature %g must be >= 0", (double)s->temperature);
+    if (s->top_k < 0) return inh__fail("sampling: top_k %d must be >= 0 (0: all tokens)", s->top_k);
+    if (!(s->top_p > 0.0f && s->top_p <= 1.0f)) return inh__fail("sampling: top_p %g must be in (0, 1] (1: all tokens)", (double)s->top_p);
+    return 0;
+}
+INHDEF int inh_sample_token(const float *logits, int V, const inh_sampling *s, inh_rng *rng) {
+    if (V < 1) return inh__fail("sampling: V %d must be positive", V);
+    if (inh__sampling_check(s)) return -1;
+    return inh__sample_logits(logits, V, s->temperature, s->top_k, s->top_p, rng);
 }
 
 INHDEF void inh_kv_free(inh_kv *kv) {
@@ -5048,8 +5182,8 @@ INHDEF int inh_kv_push(inh_kv *kv, int token) {
     return 0;
 }
 
-INHDEF int inh_model_generate_stream(inh_model *m, const int *prompt, int n_prompt, int n_new, float temperature, int top_k,
-                                     inh_rng *rng, int *out, int *n_out, inh_token_fn fn, void *user) {
+INH__FN int inh__generate(inh_model *m, const int *prompt, int n_prompt, int n_new, float temperature, int top_k, float top_p,
+                          inh_rng *rng, int *out, int *n_out, inh_token_fn fn, void *user) {
     const inh_config *c = &m->cfg;
     inh_kv kv;
     int rc = 0, k = 0;
@@ -5063,7 +5197,7 @@ INHDEF int inh_model_generate_stream(inh_model *m, const int *prompt, int n_prom
     if (n_prompt - start > 1) rc = inh__kv_refill(&kv, out + start, n_prompt - start);   /* the prompt in one batched pass */
     else rc = inh_kv_push(&kv, out[start]);
     for (k = 0; k < n_new && !rc; k++) {
-        out[n_prompt + k] = inh__sample_logits(kv.logits, c->V, temperature, top_k, rng);
+        out[n_prompt + k] = inh__sample_logits(kv.logits, c->V, temperature, top_k, top_p, rng);
         if (fn && fn(user, out[n_prompt + k])) { k++; break; }
         if (k + 1 < n_new) rc = inh_kv_push(&kv, out[n_prompt + k]);
     }
@@ -5072,6 +5206,18 @@ INHDEF int inh_model_generate_stream(inh_model *m, const int *prompt, int n_prom
     return rc;
 }
 
+INHDEF int inh_model_generate_stream(inh_model *m, const int *prompt, int n_prompt, int n_new, float temperature, int top_k,
+                                     inh_rng *rng, int *out, int *n_out, inh_token_fn fn, void *user) {
+    return inh__generate(m, prompt, n_prompt, n_new, temperature, top_k, 1.0f, rng, out, n_out, fn, user);
+}
+INHDEF int inh_model_generate_with(inh_model *m, const int *prompt, int n_prompt, int n_new, const inh_sampling *s,
+                                   inh_rng *rng, int *out, int *n_out, inh_token_fn fn, void *user) {
+    inh_sampling d;
+    if (!s) { inh_sampling_default(&d); s = &d; }
+    if (n_out) *n_out = 0;
+    if (inh__sampling_check(s)) return -1;
+    return inh__generate(m, prompt, n_prompt, n_new, s->temperature, s->top_k, s->top_p, rng, out, n_out, fn, user);
+}
 INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int n_new,
                               float temperature, int top_k, inh_rng *rng, int *out) {
     return inh_model_generate_stream(m, prompt, n_prompt, n_new, temperature, top_k, rng, out, NULL, NULL, NULL);
@@ -5083,6 +5229,69 @@ INHDEF int inh_model_generate(inh_model *m, const int *prompt, int n_prompt, int
 #define INH__MODEL_MAGIC 20240326   /* llm.c model file */
 #define INH__SHARD_MAGIC 20240520   /* llm.c token shard */
 #define INH__STATE_MAGIC 20241123   /* our training state */
+#define INH__TOKENIZER_MAGIC 20240328   /* llm.c tokenizer file */
+
+/* --- what a file is, and never replacing a file of another kind -------------------------------- */
+INH__FN int inh__starts_nocase(const unsigned char *b, size_t n, const char *w) {
+    size_t k = strlen(w);
+    if (n < k) return 0;
+    for (size_t i = 0; i < k; i++) {
+        int c = b[i];
+        if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
+        if (c != w[i]) return 0;
+    }
+    return 1;
+}
+INHDEF int inh_file_kind(const char *path) {
+    int k = inh__os_kind(path);
+    if (k == 0) return INH_FILE_NONE;
+    if (k == 2) return INH_FILE_DIR;
+    unsigned char b[4096];
+    FILE *f = inh__os_fopen(path, "rb");
+    if (!f) return INH_FILE_OTHER;
+    size_t n = fread(b, 1, sizeof b, f);
+    uint64_t size = 0;
+    if (inh__os_size(f, &size)) size = n;
+    fclose(f);
+    if (n == 0) return INH_FILE_EMPTY;
+    if (n >= 4) {
+        uint32_t m = inh__rd32(b);
+        if (m == INH__MODEL_MAGIC) return INH_FILE_MODEL;
+        if (m == INH__STATE_MAGIC) return INH_FILE_STATE;
+        if (m == INH__SHARD_MAGIC) return INH_FILE_SHARD;
+        if (m == INH__TOKENIZER_MAGIC) return INH_FILE_TOKENIZER;
+    }
+    if (n >= 9 && b[8] == '{') {
+        uint64_t hl = 0;
+        for (int i = 7; i >= 0; i--) hl = hl << 8 | b[i];
+        if (hl >= 2 && hl <= size - 8) return INH_FILE_SAFETENSORS;
+    }
+    size_t i = 0;
+    if (n >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) i = 3;   /* UTF-8 byte-order mark */
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n')) i++;
+    if (inh__starts_nocase(b + i, n - i, "<!doctype html") || inh__starts_nocase(b + i, n - i, "<html")) return INH_FILE_HTML;
+    if (inh__starts_nocase(b + i, n - i, "<svg") || inh__starts_nocase(b + i, n - i, "<?xml")) return INH_FILE_SVG;
+    if (i < n && (b[i] == '{' || b[i] == '[')) return INH_FILE_JSON;
+    for (i = 0; i < n; i++)
+        if (b[i] < 0x20 && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' && b[i] != '\f' && b[i] != 0x1b) return INH_FILE_OTHER;
+    return INH_FILE_TEXT;
+}
+INHDEF const char *inh_file_kind_name(int kind) {
+    static const char *names[] = {"nothing", "an empty file", "a directory", "a model (llm.c .bin)", "a safetensors model",
+                                  "a training state", "a token shard", "a tokenizer file", "an HTML report", "an SVG image",
+                                  "a JSON file", "a text file", "a file of unknown kind"};
+    return kind >= 0 && kind <= INH_FILE_OTHER ? names[kind] : "a file of unknown kind";
+}
+INHDEF int inh_check_replace(const char *path, int kind) {
+    int k = inh_file_kind(path);
+    if (k == INH_FILE_NONE || k == INH_FILE_EMPTY || k == kind) return 0;
+    if (k == INH_FILE_DIR) return inh__fail("%s: is a directory, not %s; refusing to replace it", path, inh_file_kind_name(kind));
+    return inh__fail("%s: is %s, not %s; refusing to replace it", path, inh_file_kind_name(k), inh_file_kind_name(kind));
+}
+INHDEF int inh_remove(const char *path) {
+    if (inh__os_remove(path) != 0) return inh__fail("%s: cannot delete: %s", path, strerror(errno));
+    return 0;
+}
 
 /* Streaming writer of llm.c token shards (used by inh_data_write and by prepare): a placeholder
    header, the ids as uint16, then the real header once the count is known; atomic like every save. */

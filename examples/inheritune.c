@@ -108,6 +108,18 @@ static int check_outputs(const char *const *paths, int n) {
 }
 #define CHECK_OUTPUTS(...) do { const char *outs_[] = {__VA_ARGS__}; if (check_outputs(outs_, NF(outs_))) return 1; } while (0)
 
+/* --force: replace an output file of another kind */
+static int force;
+#define FORCE_FLAG {"--force", F_BOOL, &force, "replace an existing output file even when it is not of the kind written here", 0}
+/* an output of `kind` at path (NULL: none): an existing file of another kind (`convert m.bin lic.txt`,
+   a typo) is refused before any work; --force deletes it first */
+static int check_kind(const char *path, int kind) {
+    if (!path || !inh_check_replace(path, kind)) return 0;
+    int dir = inh_file_kind(path) == INH_FILE_DIR;
+    if (!force || dir) { fprintf(stderr, "error: %s%s\n", inh_error(), force || dir ? "" : " (--force replaces it)"); return 1; }
+    return inh_remove(path) ? lib_fail() : 0;
+}
+
 /* shards made with another tokenizer: ids far below the model's V (byte-level ids with GPT-2's
    50257) give a loss, but of the wrong text; a warning, since a small corpus may use few ids */
 static void warn_vocab(const inh_data *d, int V) {
@@ -297,6 +309,7 @@ static int cmd_analyze(int argc, char **argv) {
         {"--json", F_STR, &json, "write every metric here", 0},
         {"--svg", F_STR, &svg, "write the picture here", 0},
         {"--html", F_STR, &html, "write a self-contained report here", 0},
+        FORCE_FLAG,
     };
     int r = parse_flags(argc, argv, f, NF(f), "--model MODEL --data FILE.bin [--seqs N] [--seq-len T] [--seed S | --no-shuffle] [--tau X] [--eta X] [--json F] [--svg F] [--html F]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
@@ -304,6 +317,7 @@ static int cmd_analyze(int argc, char **argv) {
     if (check_device(device)) return 1;
     if (!model || !data) return fail("%s", "analyze needs --model and --data");
     CHECK_OUTPUTS(json, svg, html);
+    if (check_kind(json, INH_FILE_JSON) || check_kind(svg, INH_FILE_SVG) || check_kind(html, INH_FILE_HTML)) return 1;
     if (parse_unit("--tau", tau_s, &o.tau) || parse_unit("--eta", eta_s, &o.eta)) return 1;
     if (o.seqs <= 0 || o.T <= 0 || o.batch <= 0) return fail("%s", "--seqs, --seq-len and --batch must be positive");
     o.shuffle = !no_shuffle;
@@ -362,6 +376,7 @@ static int cmd_drop_sweep(int argc, char **argv) {
         DEVICE_FLAG,
         {"--svg", F_STR, &svg, "write the curve here", 0},
         {"--html", F_STR, &html, "write a self-contained report here", 0},
+        FORCE_FLAG,
     };
     int r = parse_flags(argc, argv, f, NF(f), "--model MODEL.bin --data FILE.bin [--batch B --seq T --batches N] [--by METRIC] [--svg F] [--html F]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
@@ -369,6 +384,7 @@ static int cmd_drop_sweep(int argc, char **argv) {
     if (check_device(device)) return 1;
     if (!model || !data) return fail("%s", "drop-sweep needs --model and --data");
     CHECK_OUTPUTS(svg, html);
+    if (check_kind(svg, INH_FILE_SVG) || check_kind(html, INH_FILE_HTML)) return 1;
     if (B <= 0 || T <= 0 || nb <= 0) return fail("%s", "--batch, --seq and --batches must be positive");
     inh_model m;
     inh_data d;
@@ -437,17 +453,40 @@ static int cut_at(const int *ids, int n, int stop) {
 }
 
 /* the loss curve beside the model: OUT.bin -> OUT.loss.svg */
-static int write_loss_svg(const char *out, const char *data, const int *step, const float *loss, int n, const int *vstep, const float *vloss, int nv) {
-    char path[4096], title[4400];
+static void loss_svg_path(const char *out, char *path, size_t cap) {
     size_t k = strlen(out);
     const char *dot = strrchr(out, '.'), *slash = strrchr(out, '/');
     if (dot && (!slash || dot > slash)) k = (size_t)(dot - out);
-    snprintf(path, sizeof path, "%.*s.loss.svg", (int)k, out);
+    snprintf(path, cap, "%.*s.loss.svg", (int)k, out);
+}
+static int write_loss_svg(const char *out, const char *data, const int *step, const float *loss, int n, const int *vstep, const float *vloss, int nv) {
+    char path[4096], title[4400];
+    loss_svg_path(out, path, sizeof path);
     time_t now = time(NULL);
     char date[32];
     strftime(date, sizeof date, "%Y-%m-%d %H:%M", localtime(&now));
     snprintf(title, sizeof title, "loss of %s on %s, %s", out, data, date);
     return inh_write_loss_svg(path, title, step, loss, n, vstep, vloss, nv);
+}
+
+/* train's outputs are of their kinds (checked before any work): the model, the state, the loss
+   curve beside the model, and the log, which is a log of ours (a resumed run appends to it) */
+static int check_train_outputs(const char *out, const char *state, const char *log_path) {
+    char svg[4096];
+    if (out) loss_svg_path(out, svg, sizeof svg);
+    if (check_kind(out, INH_FILE_MODEL) || check_kind(state, INH_FILE_STATE) || check_kind(out ? svg : NULL, INH_FILE_SVG)) return 1;
+    if (!log_path) return 0;
+    size_t n = strlen(log_path);
+    int jsonl = n > 6 && !strcmp(log_path + n - 6, ".jsonl");
+    if (check_kind(log_path, jsonl ? INH_FILE_JSON : INH_FILE_TEXT)) return 1;
+    FILE *f = inh_file_kind(log_path) == INH_FILE_TEXT ? inh_fopen(log_path, "rb") : NULL;
+    char head[16] = "";
+    if (f) { if (!fgets(head, sizeof head, f)) head[0] = 0; fclose(f); }
+    if (f && strncmp(head, "step,loss", 9)) {   /* a text file, but not a training log (a corpus?) */
+        if (!force) { fprintf(stderr, "error: %s: is a text file, not a training log; refusing to replace it (--force replaces it)\n", log_path); return 1; }
+        if (inh_remove(log_path)) return lib_fail();
+    }
+    return 0;
 }
 
 static int cmd_train(int argc, char **argv) {
@@ -503,6 +542,7 @@ static int cmd_train(int argc, char **argv) {
         {"--sample-tokens", F_INT, &sample_tokens, "tokens of each sample (default 64)", 0},
         {"--tokenizer", F_STR, &tokdir, "tokenizer for --sample-every (bytes or a GPT-2 directory)", 0},
         {"--allow-changes", F_BOOL, &allow_changes, "with --resume: accept settings or data that differ from the state file (no longer bit-exact)", 0},
+        FORCE_FLAG,
     };
     int r = parse_flags(argc, argv, f, NF(f), "--data TRAIN.bin [--init MODEL | --layers L --heads H --dim C --seq-max T [--vocab V]] [flags]\n"
                         "       or: train --resume STATE [--steps N] [flags]   (the state file knows its data)", NULL, 0, NULL);
@@ -519,6 +559,7 @@ static int cmd_train(int argc, char **argv) {
     if (!data) return fail("%s", "train needs --data TRAIN.bin");
     if (o.lr < 0 || o.min_lr < 0) { fprintf(stderr, "error: --lr %g and --min-lr %g must not be negative\n", o.lr, o.min_lr); return 1; }
     CHECK_OUTPUTS(out, state, log_path);
+    if (check_train_outputs(out, state, log_path)) return 1;
     if (!out && !state) fprintf(stderr, "note: neither --out nor --state: the trained model will not be saved\n");
     if (sample_every < 0 || sample_tokens < 1 || (sample_every && !tokdir)) return fail("%s", "--sample-every N needs N >= 0, --sample-tokens >= 1 and --tokenizer");
     if (!strcmp(sched, "cosine")) o.schedule = INH_SCHEDULE_COSINE;
@@ -876,7 +917,7 @@ static int cmd_sample(int argc, char **argv) {
     const char *device = "cpu";
     const char *model = NULL, *prompt_ids = NULL, *tokdir = NULL, *prompt = NULL, *drop = NULL, *data = NULL, *shortcuts = NULL;
     int n = 64, top_k = 0, threads = 0, nsamples = 1, ignore_eot = 0, drop_sc = 0;
-    float temperature = 1.0f;
+    float temperature = 1.0f, top_p = 1.0f;
     uint64_t seed = 1337;
     flag f[] = {
         {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
@@ -886,6 +927,7 @@ static int cmd_sample(int argc, char **argv) {
         {"--tokens", F_INT, &n, "tokens to generate (default 64)", 0},
         {"--temperature", F_FLOAT, &temperature, "sampling temperature; 0 = greedy (default 1)", 0},
         {"--top-k", F_INT, &top_k, "sample among the k most likely tokens (default 0 = all)", 0},
+        {"--top-p", F_FLOAT, &top_p, "nucleus: sample among the most likely tokens that make up P of the probability, 0 < P <= 1 (default 1 = all)", 0},
         {"--seed", F_U64, &seed, "sampling seed (default 1337)", 0},
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
         DEVICE_FLAG,
@@ -896,7 +938,7 @@ static int cmd_sample(int argc, char **argv) {
         {"--shortcuts", F_STR, &shortcuts, "sample from a shortcut model with this variant: causal | depth", 0},
         {"--drop-shortcut", F_BOOL, &drop_sc, "skip the shortcut sub-layer (the plain GPT-2 inside)", 0},
     };
-    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL [--prompt-ids 1,2,3 | --tokenizer DIR --prompt TEXT] --tokens N [--temperature X] [--top-k K] [--seed N]\n\n"
+    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL [--prompt-ids 1,2,3 | --tokenizer DIR --prompt TEXT] --tokens N [--temperature X] [--top-k K] [--top-p P] [--seed N]\n\n"
                         "Text is printed as it is generated. Past the model's context length maxT the window slides (the\n"
                         "model sees the last maxT/2 to maxT tokens).", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
@@ -907,6 +949,8 @@ static int cmd_sample(int argc, char **argv) {
     if (prompt && prompt_ids) return fail("%s", "give --prompt or --prompt-ids, not both");
     if (n < 0 || n > 1000000) { fprintf(stderr, "error: --tokens %d: give 0 to 1000000 tokens to generate\n", n); return 1; }
     if (top_k < 0 || temperature < 0) return fail("%s", "--top-k and --temperature must be >= 0");
+    if (!(top_p > 0.0f && top_p <= 1.0f)) { fprintf(stderr, "error: --top-p %g: give 0 < P <= 1 (1: every token)\n", (double)top_p); return 1; }
+    inh_sampling smp = {temperature, top_k, top_p};
     if (nsamples < 1 || nsamples > 10000) { fprintf(stderr, "error: --num-samples %d: give 1 to 10000\n", nsamples); return 1; }
     inh_model m;
     inh_tokenizer *tok = NULL;
@@ -952,7 +996,7 @@ static int cmd_sample(int argc, char **argv) {
             for (int i = 0; i < np; i++) printf(i ? " %d" : "%d", ids[i]);
         }
         fflush(stdout);
-        if (inh_model_generate_stream(&m, ids, np, n, temperature, top_k, &rng, gen, NULL, stream_token, &sc)) rc = lib_fail();
+        if (inh_model_generate_with(&m, ids, np, n, &smp, &rng, gen, NULL, stream_token, &sc)) rc = lib_fail();
         else if (sc.failed) rc = lib_fail();
         printf("\n");
     }
@@ -980,12 +1024,14 @@ static int cmd_inherit(int argc, char **argv) {
         {"--out", F_STR, &out, "where to write the new model (llm.c .bin)", 0},
         {"--mode", F_STR, &mode, "paper: embeddings, blocks, final LayerNorm, head (default); repo: fresh wpe and final LayerNorm", 0},
         {"--seed", F_U64, &seed, "seed for what is freshly initialised (default 1337)", 0},
+        FORCE_FLAG,
     };
     int r = parse_flags(argc, argv, f, NF(f), "--ref REF.bin --layers l --out SMALL.bin [--mode paper|repo]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (!ref || !out || !given(f, NF(f), "--layers")) return fail("%s", "inherit needs --ref, --layers and --out");
     if (layers < 1) { fprintf(stderr, "error: --layers %d: the new model keeps the reference's first l blocks, 1 <= l <= its L\n", layers); return 1; }
     CHECK_OUTPUTS(out);
+    if (check_kind(out, INH_FILE_MODEL)) return 1;
     int m_ = !strcmp(mode, "paper") ? INH_INHERIT_PAPER : !strcmp(mode, "repo") ? INH_INHERIT_REPO : -1;
     if (m_ < 0) return fail("--mode must be paper or repo, got '%s'", mode);
     int sc_variant = 0;
@@ -1341,6 +1387,7 @@ static int cmd_prepare(int argc, char **argv) {
         {"--tokenizer", F_STR, &tokname, "bytes or a GPT-2 tokenizer directory", 0},
         {"--val-tokens", F_INT, &val, "tokens of val.bin (default 32768)", 0},
         {"--threads", F_INT, &threads, "threads for encoding (default: all cores)", 0},
+        FORCE_FLAG,
     };
     int r = parse_flags(argc, argv, f, NF(f), "--tokenizer DIR|bytes [--val-tokens N] INPUT.txt OUTDIR\n\n"
                         "Writes OUTDIR/val.bin and OUTDIR/train.bin as llm.c token shards: the text is split at every\n"
@@ -1351,6 +1398,10 @@ static int cmd_prepare(int argc, char **argv) {
     if (!tokname || npos != 2) return fail("%s", "prepare needs --tokenizer, INPUT.txt and OUTDIR");
     if (val < 0) return fail("%s", "--val-tokens must be >= 0");
     if (inh_check_output(pos[1], 1)) return lib_fail();
+    char shard[2][4200];
+    snprintf(shard[0], sizeof shard[0], "%s/train.bin", pos[1]);
+    snprintf(shard[1], sizeof shard[1], "%s/val.bin", pos[1]);
+    if (check_kind(shard[0], INH_FILE_SHARD) || check_kind(shard[1], INH_FILE_SHARD)) return 1;
     inh_tokenizer *tok;
     if (inh_tokenizer_load(&tok, tokname)) return lib_fail();
     long long nv = 0, nt = 0;
@@ -1365,29 +1416,57 @@ static int cmd_prepare(int argc, char **argv) {
 /* ---------------------------------------------------------------------------------------------
    convert: llm.c .bin <-> Hugging Face safetensors */
 
-static int convert_wants_safetensors(const char *out) {
+/* OUT's format from its name, only when it is known: 0 NAME.bin, 1 NAME.safetensors, 2 a directory
+   (existing, or ending in '/'), -1 anything else */
+static int convert_format(const char *out) {
     size_t n = strlen(out);
+    if ((n && out[n - 1] == '/') || inh_path_kind(out) == 2) return 2;
     if (n >= 12 && !strcmp(out + n - 12, ".safetensors")) return 1;
-    if (n && out[n - 1] == '/') return 1;
-    return inh_path_kind(out) == 2;
+    if (n >= 4 && !strcmp(out + n - 4, ".bin")) return 0;
+    return -1;
+}
+/* convert's outputs are of their kinds: the model, and config.json (beside it, or in the directory) */
+static int convert_check_kinds(const char *out, int fmt) {
+    char p[4200];
+    size_t n = strlen(out), d = n;
+    if (fmt == 0) return check_kind(out, INH_FILE_MODEL);
+    if (fmt == 2) {
+        snprintf(p, sizeof p, "%s%smodel.safetensors", out, n && out[n - 1] == '/' ? "" : "/");
+        if (check_kind(p, INH_FILE_SAFETENSORS)) return 1;
+        snprintf(p, sizeof p, "%s%sconfig.json", out, n && out[n - 1] == '/' ? "" : "/");
+        return check_kind(p, INH_FILE_JSON);
+    }
+    if (check_kind(out, INH_FILE_SAFETENSORS)) return 1;
+    while (d && out[d - 1] != '/' && out[d - 1] != '\\') d--;
+    snprintf(p, sizeof p, "%.*sconfig.json", (int)d, out);
+    return check_kind(p, INH_FILE_JSON);
 }
 
 static int cmd_convert(int argc, char **argv) {
     char *pos[2];
     int npos = 0;
-    int r = parse_flags(argc, argv, NULL, 0,
+    flag f[] = {FORCE_FLAG};
+    int r = parse_flags(argc, argv, f, NF(f),
                         "IN OUT\n\n"
                         "  IN   an llm.c model (.bin), a Hugging Face model.safetensors (config.json beside it),\n"
                         "       or the directory holding them; the format is read from the content\n"
                         "  OUT  a directory (existing, or ending in '/'): model.safetensors + config.json that\n"
                         "       transformers loads as GPT2LMHeadModel; NAME.safetensors: that file, and config.json\n"
-                        "       beside it (replacing one there); any other name: an llm.c .bin\n",
+                        "       beside it (replacing one there); NAME.bin: an llm.c .bin. Any other name is an error.\n"
+                        "       An existing file of another kind (a text, a token shard) is never replaced (--force does)\n",
                         pos, 2, &npos);
     if (r) return r == 2 ? 0 : 1;
     if (npos != 2) return fail("%s", "convert needs IN and OUT (see --help)");
     const char *in = pos[0], *out = pos[1];
-    int to_st = convert_wants_safetensors(out);
+    int fmt = convert_format(out), to_st = fmt > 0;
+    if (fmt < 0) {
+        int k = inh_file_kind(out);
+        if (k != INH_FILE_NONE && k != INH_FILE_EMPTY) fprintf(stderr, "error: %s: is %s, not a model; refusing to replace it\n", out, inh_file_kind_name(k));
+        return fail("%s: unknown output format: give NAME.bin (llm.c), NAME.safetensors (Hugging Face), or a directory "
+                    "(existing, or ending in '/') for Hugging Face's model.safetensors + config.json", out);
+    }
     if (!(to_st && inh_path_kind(out) == 2) && inh_check_output(out, to_st && out[strlen(out) - 1] == '/')) return lib_fail();
+    if (convert_check_kinds(out, fmt)) return 1;
     inh_model m;
     if (inh_model_load_any(&m, in)) return lib_fail();
     if (to_st ? inh_model_save_safetensors(&m, out) : inh_model_save(&m, out)) { inh_model_free(&m); return lib_fail(); }
