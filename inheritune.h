@@ -24,15 +24,107 @@
    input. Every file is saved through a temporary that is flushed and renamed, so a crash never
    leaves half a file.
 
-   A training run in a few lines (examples/inheritune.c is the whole command-line tool over this):
-       inh_model m; inh_data d; inh_trainer t; inh_train_opts o; inh_step_info info;
-       if (inh_model_load_any(&m, "gpt2_124M.bin") || inh_data_open(&d, "train.bin", m.cfg.V)) {
-           fprintf(stderr, "%s\n", inh_error()); return 1;
-       }
-       inh_train_opts_default(&o); o.B = 4; o.T = 64; o.steps = 100;
-       inh_trainer_init(&t, &m, &d, &o);
-       while (t.step < o.steps && inh_trainer_step(&t, &info) == 0) printf("step %d loss %f\n", info.step + 1, info.loss);
-       inh_model_save(&m, "out.bin");
+   A whole program: a fresh model, data, training, evaluation, sampling, saving and resuming
+   (examples/inheritune.c is the command-line tool over the same calls; `make test` compiles and
+   runs this example, taken from this very text, as C99 and as C++, so it cannot drift):
+example:
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <string.h>
+    #define INHERITUNE_IMPLEMENTATION
+    #include "inheritune.h"
+
+    static int fail(void) { fprintf(stderr, "error: %s\n", inh_error()); return 1; }
+
+    int main(void) {
+        inh_config c;
+        inh_model m, m2, m3;
+        inh_data train, val;
+        inh_trainer t, t2;
+        inh_train_opts o;
+        inh_step_info info;
+        inh_sampling s;
+        inh_rng rng;
+        static int ids[20000];
+        int prompt[3] = {63, 1, 2}, n_prompt = 3, n_new = 16;
+        float loss, loss2;
+
+        // a fresh GPT-2: context 32, vocabulary 64, 2 layers, 2 heads, 32 channels
+        inh_config_default(&c, 32, 64, 2, 2, 32);
+        if (inh_model_init(&m, &c, 1337)) return fail();
+
+        // data: llm.c token shards (`inheritune prepare` makes them from a text); here a made-up corpus
+        inh_synth_corpus(ids, 20000, c.V, 1);
+        if (inh_data_write("example_train.bin", ids, 18000) || inh_data_write("example_val.bin", ids + 18000, 2000) ||
+            inh_data_open(&train, "example_train.bin", c.V) || inh_data_open(&val, "example_val.bin", c.V)) return fail();
+
+        // train 30 steps of B=4 windows of T=32 tokens, then save the training state
+        inh_train_opts_default(&o);
+        o.B = 4; o.T = 32; o.steps = 30; o.lr = 1e-3f;
+        if (inh_trainer_init(&t, &m, &train, &o)) return fail();
+        while (t.step < o.steps) {
+            if (inh_trainer_step(&t, &info)) return fail();
+            if (t.step % 10 == 0) printf("step %d loss %.4f\n", t.step, info.loss);
+        }
+        if (inh_trainer_save_state(&t, "example.state")) return fail();
+
+        // evaluate: the mean loss of 4 batches of 4 x 32 tokens from the start of val
+        if (inh_eval_loss(&m, &val, 4, 32, 4, &loss)) return fail();
+        printf("val loss %.4f\n", loss);
+
+        // generate: out receives the prompt and then the new tokens: n_prompt + n_new ints
+        int *out = (int *)malloc((size_t)(n_prompt + n_new) * sizeof(int));
+        inh_sampling_default(&s);
+        s.temperature = 0.8f; s.top_p = 0.9f;
+        inh_rng_seed(&rng, 42);
+        if (!out || inh_model_generate_with(&m, prompt, n_prompt, n_new, &s, &rng, out, NULL, NULL, NULL)) return fail();
+        printf("tokens:");
+        for (int i = 0; i < n_prompt + n_new; i++) printf(" %d", out[i]);
+        printf("\n");
+        free(out);
+
+        // save the model (llm.c .bin; inh_model_save_safetensors for Hugging Face) and load it back
+        if (inh_model_save(&m, "example.bin") || inh_model_load(&m2, "example.bin")) return fail();
+        if (inh_eval_loss(&m2, &val, 4, 32, 4, &loss2)) return fail();
+        printf("reloaded: val loss %.4f\n", loss2);
+
+        // resume from the state file, exactly where it stopped, into a zeroed model: 10 steps more
+        memset(&m3, 0, sizeof m3);
+        if (inh_trainer_load_state(&t2, &m3, &train, "example.state")) return fail();
+        t2.o.steps = 40;
+        while (t2.step < t2.o.steps)
+            if (inh_trainer_step(&t2, &info)) return fail();
+        printf("resumed to step %d, loss %.4f\n", t2.step, info.loss);
+
+        inh_trainer_free(&t2); inh_trainer_free(&t);
+        inh_model_free(&m3); inh_model_free(&m2); inh_model_free(&m);
+        inh_data_close(&train); inh_data_close(&val);
+        return 0;
+    }
+end of example
+
+   Buffers the caller provides (the library allocates everything else, and says which free call
+   releases what it hands back):
+       inh_model_generate, _stream, _with   out: n_prompt + n_new ints (the prompt, then the new tokens)
+       inh_sample_token                     logits: V floats
+       inh_model_forward                    inputs, targets: B*T ints each (targets may be NULL)
+       inh_data_next                        inputs, targets: B*T ints each
+       inh_data_write, inh_data_from_tokens ids: n ints;  inh_synth_corpus  ids: n ints
+       inh_model_save_memory                buf: cap bytes (buf NULL: *len receives the size needed)
+       inh_model_load_memory                data: len bytes (copied)
+       inh_model_set_distill                teacher_probs: B*T*Vp floats, kept (not copied) while set
+       inh_softmax_rows                     probs, logits: N*Vp floats each
+       inh_sc_layers                        layers: up to L-1 ints (NULL: only the count)
+       inh_svd_values                       a: M*N doubles; s: min(M, N) doubles
+       inh_sym_eigenvalues                  g: n*n doubles; w: n doubles
+       inh_energy_rank                      s2: n doubles
+       inh_attention_rank, inh_attention_mass   A: T*T floats
+       inh_analysis_order                   order: L ints
+       inh_drop_sweep                       orders: curves*L ints; names: curves strings
+       inh_analysis_write_svg, _html        layers: nlayers ints
+       inh_write_loss_svg                   step, loss: n each; vstep, vloss: nv each
+       inh_command_line                     buf: cap bytes (a longer line comes in pieces)
+       inh_args_utf8, inh_tokenizer_encode, inh_tokenizer_decode: allocated by the library
 
    Backends: the model code runs over one op table (inh_backend: memory, and the ops of a training
    step as forward/backward pairs). The CPU backend fills it with this file's kernels and is the
@@ -290,7 +382,7 @@ INHDEF int  inh_config_check(const inh_config *c, const char *what);
 /* Give c attention shortcuts: variant INH_SC_CAUSAL or INH_SC_DEPTH (0 removes them); layers a
    list "1,3,5" (ascending or not, no repeats), NULL or "" for every layer 0..L-2. */
 INHDEF int  inh_config_set_shortcuts(inh_config *c, int variant, const char *layers);
-/* The selected layers in ascending order into layers (may be NULL); returns n. */
+/* The selected layers in ascending order into layers (up to L-1 ints, or NULL); returns n. */
 INHDEF int  inh_sc_layers(const inh_config *c, int *layers);
 /* "causal", "depth" -> INH_SC_*; -1 for anything else. And back ("none" for 0). */
 INHDEF int  inh_sc_variant(const char *name);
@@ -570,9 +662,9 @@ INHDEF int  inh_data_check(const inh_data *d, int V);
    window and wraps to token 0 when fewer remain; shuffled mode picks B random windows of T+1. */
 INHDEF int  inh_data_next(inh_data *d, int B, int T, int *inputs, int *targets);
 INHDEF void inh_data_reset(inh_data *d);
-/* Write ids as a shard (atomic). */
+/* Write n ids as a shard (atomic). */
 INHDEF int  inh_data_write(const char *path, const int *ids, size_t n);
-/* A corpus the program makes itself (deterministic for a seed, V >= 16): documents that start with
+/* A corpus the program makes itself into ids (n ints; deterministic for a seed, V >= 16): documents that start with
    end-of-text (V-1), then alternate copy segments (random tokens, separator V-2, the same tokens
    again: predicting the copy needs attention) and bigram segments (each token follows the previous
    one through a fixed random table 90% of the time: predictable without attention). */

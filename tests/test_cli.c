@@ -171,7 +171,7 @@ static void text_and_formats(void) {
              " && sha256sum build/cli_ts/val.bin build/cli_ts/train.bin", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "fe99db720dc7c83e694806d4e047a952909411da1daccde4ccc2e55f40882a62") &&
           strstr(out, "8a70606be574040c26d225694f5f9759973b419852d22f7fe5c118e1b359dcc8"), "tiny shakespeare shards match llm.c's sha256: %s", out);
-    rc = run(TOOL " convert ../shared/data/hf_tiny_gpt2 build/cli_hf.bin && " TOOL " convert build/cli_hf.bin build/cli_hf_dir"
+    rc = run("rm -rf build/cli_hf_dir && " TOOL " convert ../shared/data/hf_tiny_gpt2 build/cli_hf.bin && " TOOL " convert build/cli_hf.bin build/cli_hf_dir/"
              " && " TOOL " convert build/cli_hf_dir build/cli_hf2.bin && cmp build/cli_hf.bin build/cli_hf2.bin", out, sizeof out);
     CHECK(rc == 0, "HF safetensors -> .bin -> safetensors -> .bin is byte-identical: %s", out);
     char out2[4096];
