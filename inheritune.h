@@ -6965,14 +6965,15 @@ INH__FN int inh__add_pieces(inh__piece **pc, size_t *n, size_t *cap, const unsig
 /* chunk: bytes read per batch (the tests make it tiny to exercise the streaming) */
 /* prepare reads UTF-8 text: an empty file, or UTF-16/UTF-32 (a byte-order mark, or NUL bytes in
    more than a tenth of the first 8 KB: half an ASCII text's bytes in UTF-16) is refused, naming
-   iconv; the file is left at its start */
-INH__FN int inh__text_check(FILE *in, const char *path) {
-    unsigned char b[8192];   /* (WASI's stack is 64 KB) */
-    size_t n = fread(b, 1, sizeof b, in), nul = 0, odd = 0;
+   iconv. The first bytes, b[0..*len) (cap 8 KB: WASI's stack is 64 KB), are read here, not put
+   back: the input may be a pipe. */
+INH__FN int inh__text_check(FILE *in, const char *path, unsigned char *b, size_t cap, size_t *len) {
+    size_t n = 0, nul = 0, odd = 0;
     const char *enc = NULL, *from = NULL;
+    for (size_t got; n < cap && (got = fread(b + n, 1, cap - n, in)) > 0;) n += got;
+    *len = n;
     if (ferror(in)) return inh__fail("%s: read error", path);
     if (n == 0) return inh__fail("%s: is empty: no text to prepare", path);
-    rewind(in);
     if (n >= 4 && ((b[0] == 0xFF && b[1] == 0xFE && !b[2] && !b[3]) || (!b[0] && !b[1] && b[2] == 0xFE && b[3] == 0xFF))) enc = from = "UTF-32";
     else if (n >= 2 && ((b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF))) enc = from = "UTF-16";
     else {
@@ -7003,7 +7004,9 @@ INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *
     if (inh__os_kind(input) == 2) return inh__fail("%s: is a directory, not a text file", input);
     FILE *in = inh__os_fopen(input, "rb");
     if (!in) return inh__fail("%s: cannot open: %s", input, strerror(errno));
-    if (inh__text_check(in, input)) { fclose(in); return -1; }
+    unsigned char head[8192];
+    size_t nhead = 0, hpos = 0;
+    if (inh__text_check(in, input, head, sizeof head, &nhead)) { fclose(in); return -1; }
     int made_dir = inh__os_mkdir(outdir) == 0;
     if (!made_dir && errno != EEXIST) { fclose(in); return inh__fail("%s: cannot create directory: %s", outdir, strerror(errno)); }
     inh__shard sh[2];   /* val, train */
@@ -7025,7 +7028,12 @@ INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *
         if (inh__shard_open(&sh[k], k ? tpath : vpath)) goto done;
     while (!eof) {
         while (have < cap && !eof) {
-            size_t got = fread(buf + have, 1, cap - have, in);
+            size_t got;
+            if (hpos < nhead) {   /* the bytes the check read first */
+                got = nhead - hpos < cap - have ? nhead - hpos : cap - have;
+                memcpy(buf + have, head + hpos, got);
+                hpos += got;
+            } else got = fread(buf + have, 1, cap - have, in);
             have += got;
             if (got == 0) { if (ferror(in)) { inh__fail("%s: read error", input); goto done; } eof = 1; }
         }
