@@ -220,7 +220,7 @@ static void prepare_leaves_nothing(void) {
     SKIP("prepare from a pipe (/dev/stdin): a Linux path");
 #else
     /* the check reads the first bytes and does not put them back: a pipe still prepares whole */
-    rc = run("cat " W2 "ok.txt | " TOOL " prepare --tokenizer bytes --val-tokens 500 /dev/stdin " W2 "p_pipe && cmp " W2 "p_ok/train.bin " W2 "p_pipe/train.bin", out, sizeof out);
+    rc = run("{ cat " W2 "ok.txt | " TOOL " prepare --tokenizer bytes --val-tokens 500 /dev/stdin " W2 "p_pipe 2>&1 && cmp " W2 "p_ok/train.bin " W2 "p_pipe/train.bin; }", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "wrote " W2 "p_pipe/val.bin (500 tokens)"), "#11: prepare from a pipe: the same shards as from the file: %s", out);
 #endif
 }
