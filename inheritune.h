@@ -161,6 +161,7 @@ end of example
 #endif
 #ifndef INHERITUNE_H
 #define INHERITUNE_H
+#define INHERITUNE_VERSION "0.9.0"   /* the library's (and the tool's: inheritune --version) */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -7298,6 +7299,33 @@ INH__FN int inh__add_pieces(inh__piece **pc, size_t *n, size_t *cap, const unsig
 }
 
 /* chunk: bytes read per batch (the tests make it tiny to exercise the streaming) */
+/* prepare reads UTF-8 text: an empty file, or UTF-16/UTF-32 (a byte-order mark, or NUL bytes in
+   more than a tenth of the first 8 KB: half an ASCII text's bytes in UTF-16) is refused, naming
+   iconv. The first bytes, b[0..*len) (cap 8 KB: WASI's stack is 64 KB), are read here, not put
+   back: the input may be a pipe. */
+INH__FN int inh__text_check(FILE *in, const char *path, unsigned char *b, size_t cap, size_t *len) {
+    size_t n = 0, nul = 0, odd = 0;
+    const char *enc = NULL, *from = NULL;
+    for (size_t got; n < cap && (got = fread(b + n, 1, cap - n, in)) > 0;) n += got;
+    *len = n;
+    if (ferror(in)) return inh__fail("%s: read error", path);
+    if (n == 0) return inh__fail("%s: is empty: no text to prepare", path);
+    if (n >= 4 && ((b[0] == 0xFF && b[1] == 0xFE && !b[2] && !b[3]) || (!b[0] && !b[1] && b[2] == 0xFE && b[3] == 0xFF))) enc = from = "UTF-32";
+    else if (n >= 2 && ((b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF))) enc = from = "UTF-16";
+    else {
+        for (size_t i = 0; i < n; i++) if (!b[i]) { nul++; odd += i & 1; }
+        if (nul * 10 > n) {   /* without a mark: the NULs' places tell the width and the byte order */
+            size_t q[4] = {0, 0, 0, 0};
+            for (size_t i = 0; i < n; i++) q[i & 3] += !b[i];
+            if (nul * 10 > n * 6) { enc = "UTF-32"; from = q[0] < q[3] ? "UTF-32LE" : "UTF-32BE"; }
+            else { enc = "UTF-16"; from = odd * 2 > nul ? "UTF-16LE" : "UTF-16BE"; }
+        }
+    }
+    if (enc) return inh__fail("%s: looks like %s text (or binary), not UTF-8; convert it with: iconv -f %s -t UTF-8 %s > %s.utf8.txt",
+                              path, enc, from, path, path);
+    return 0;
+}
+
 INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *outdir, long long val_tokens,
                          int nthreads, int progress, size_t chunk, long long *nval, long long *ntrain) {
     if (t->kind == INH__TOK_DECODE_ONLY) return inh__fail("prepare: this tokenizer came from an llm.c tokenizer file and cannot encode");
@@ -7305,12 +7333,18 @@ INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *
     if (t->eot < 0) return inh__fail("prepare: the tokenizer has no end-of-text token");
     if (val_tokens < 0) return inh__fail("prepare: negative number of validation tokens");
     if (nthreads < 1) nthreads = 1;
-    if (inh__os_mkdir(outdir) != 0 && errno != EEXIST) return inh__fail("%s: cannot create directory: %s", outdir, strerror(errno));
     char vpath[4096], tpath[4096];
     if (snprintf(vpath, sizeof vpath, "%s/val.bin", outdir) >= (int)sizeof vpath ||
         snprintf(tpath, sizeof tpath, "%s/train.bin", outdir) >= (int)sizeof tpath) return inh__fail("%s: path too long", outdir);
+    /* the input is checked before outdir is made, and a failure removes the outdir it made */
+    if (inh__os_kind(input) == 2) return inh__fail("%s: is a directory, not a text file", input);
     FILE *in = inh__os_fopen(input, "rb");
     if (!in) return inh__fail("%s: cannot open: %s", input, strerror(errno));
+    unsigned char head[8192];
+    size_t nhead = 0, hpos = 0;
+    if (inh__text_check(in, input, head, sizeof head, &nhead)) { fclose(in); return -1; }
+    int made_dir = inh__os_mkdir(outdir) == 0;
+    if (!made_dir && errno != EEXIST) { fclose(in); return inh__fail("%s: cannot create directory: %s", outdir, strerror(errno)); }
     inh__shard sh[2];   /* val, train */
     memset(sh, 0, sizeof sh);
     unsigned char *buf = NULL;
@@ -7330,7 +7364,12 @@ INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *
         if (inh__shard_open(&sh[k], k ? tpath : vpath)) goto done;
     while (!eof) {
         while (have < cap && !eof) {
-            size_t got = fread(buf + have, 1, cap - have, in);
+            size_t got;
+            if (hpos < nhead) {   /* the bytes the check read first */
+                got = nhead - hpos < cap - have ? nhead - hpos : cap - have;
+                memcpy(buf + have, head + hpos, got);
+                hpos += got;
+            } else got = fread(buf + have, 1, cap - have, in);
             have += got;
             if (got == 0) { if (ferror(in)) { inh__fail("%s: read error", input); goto done; } eof = 1; }
         }
@@ -7393,10 +7432,11 @@ INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *
         done_bytes += (long long)p;
         memmove(buf, buf + p, have - p);
         have -= p;
-        if (progress && (inh_now() - tlast > 1.0 || eof)) {
+        if (progress && !eof && inh_now() - tlast > 1.0) {   /* the last line once the shards are written */
             tlast = inh_now();
-            fprintf(stderr, "\rprepare: %.1f MB read, %lld tokens (%.1f MB/s)%s", (double)done_bytes / 1e6,
-                    sh[0].n + sh[1].n, (double)done_bytes / 1e6 / (tlast - t0 + 1e-9), eof ? "\n" : "");
+            fprintf(stderr, "\rprepare: %.1f MB read, %lld tokens (%.1f MB/s)", (double)done_bytes / 1e6,
+                    sh[0].n + sh[1].n, (double)done_bytes / 1e6 / (tlast - t0 + 1e-9));
+            progress = 2;
         }
     }
     if (sh[1].n == 0) {   /* nothing left for train.bin: refuse rather than write an empty shard */
@@ -7410,9 +7450,14 @@ INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *
     if (inh__shard_close(&sh[1])) goto done;
     if (nval) *nval = sh[0].n;
     if (ntrain) *ntrain = sh[1].n;
+    if (progress)
+        fprintf(stderr, "\rprepare: %.1f MB read, %lld tokens (%.1f MB/s)\n", (double)done_bytes / 1e6,
+                sh[0].n + sh[1].n, (double)done_bytes / 1e6 / (inh_now() - t0 + 1e-9));
     rc = 0;
 done:
+    if (rc && progress == 2) fprintf(stderr, "\n");   /* the error goes on a line of its own */
     for (int k = 0; k < 2; k++) if (sh[k].open) inh__wabort(&sh[k].w);
+    if (rc && made_dir) inh__os_rmdir(outdir);   /* (empty: the shards are written through temporaries) */
     fclose(in);
     for (int k = 0; enc && k < nthreads; k++) inh__enc_free(&enc[k]);
     INH_FREE(enc); INH_FREE(status); INH_FREE(buf); INH_FREE(pc); INH_FREE(first);
@@ -9496,8 +9541,17 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
         return inh__fail("the distill baseline needs the reference's predictions at every step: it cannot run in an external trainer (drop it from the baselines)");
     if (o->backend && !o->backend->host_memory && (o->baselines & INH_BASELINE_DISTILL))
         return inh__fail("the distill baseline runs on the CPU only, not on the %s backend (drop it from the baselines)", o->backend->name);
-    if (inh__os_mkdir(o->out_dir) != 0 && errno != EEXIST) return inh__fail("%s: cannot create directory: %s", o->out_dir, strerror(errno));
-    if (inh__recipe_lock(o->out_dir, &lock)) return -1;
+    /* a recipe that cannot start (a bad reference, data, size) leaves nothing behind: the lock file
+       and the directory, if this call made them, go again */
+    char lock_path[4200];
+    snprintf(lock_path, sizeof lock_path, "%s/recipe.lock", o->out_dir);
+    int made_dir = inh__os_mkdir(o->out_dir) == 0, started = 0;
+    if (!made_dir && errno != EEXIST) return inh__fail("%s: cannot create directory: %s", o->out_dir, strerror(errno));
+    int made_lock = inh__os_kind(lock_path) == 0;
+    if (inh__recipe_lock(o->out_dir, &lock)) {
+        if (made_dir) inh__os_rmdir(o->out_dir);
+        return -1;
+    }
     if (o->fresh && inh__recipe_clear(o->out_dir)) goto done;
     if (inh_model_load_any(&ref, o->ref_path)) goto done;
     ref.threads = o->threads;
@@ -9537,6 +9591,7 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
     }
     if (start > L) { inh__fail("%s: the reference has %d layers, fewer than the %d asked for", o->ref_path, L, start); goto done; }
     r->start_layers = start;
+    started = 1;   /* from here the directory holds the recipe's settings and runs */
     if (inh__recipe_check_settings(o->out_dir, &S, 1)) goto done;
     c.ref = &ref; c.mode = o->mode; c.seed = o->train.seed; c.steps = o->train.steps; c.R = &R;
     n_base = !!(o->baselines & INH_BASELINE_RANDOM) + !!(o->baselines & INH_BASELINE_FULL) + !!(o->baselines & INH_BASELINE_STACK) + !!(o->baselines & INH_BASELINE_DISTILL);
@@ -9583,6 +9638,10 @@ done:
     inh_data_close(&R.val);
     inh_model_free(&ref);
     inh__os_unlock(lock);   /* releases the lock */
+    if (rc && !started) {   /* (the message of the failure stays) */
+        if (made_lock) inh__os_remove(lock_path);
+        if (made_dir) inh__os_rmdir(o->out_dir);
+    }
     return rc;
 }
 

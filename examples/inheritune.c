@@ -31,6 +31,51 @@ static int fail(const char *fmt, const char *a) {
 }
 static int lib_fail(void) { fprintf(stderr, "error: %s\n", inh_error()); return 1; }
 
+/* edit distance of a and b (adjacent swaps count 1), at most 64 characters each; 99 past that */
+static int edit_distance(const char *a, const char *b) {
+    int la = (int)strlen(a), lb = (int)strlen(b), d[65][65];
+    if (la > 64 || lb > 64) return 99;
+    for (int i = 0; i <= la; i++) d[i][0] = i;
+    for (int j = 0; j <= lb; j++) d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c) c = d[i - 2][j - 2] + 1;
+            d[i][j] = c;
+        }
+    return d[la][lb];
+}
+/* the closest of names[0..n) to `word` if it is close enough to be a typo (a third of its length,
+   at least 2 edits; or `word` is the start of exactly one name), else NULL */
+static const char *closest_name(const char *word, const char *const *names, int n) {
+    const char *best = NULL, *prefix = NULL;
+    int bd = 99, nprefix = 0, len = (int)strlen(word);
+    for (int i = 0; i < n; i++) {
+        int dist = edit_distance(word, names[i]);
+        if (dist < bd) { bd = dist; best = names[i]; }
+        if (len >= 3 && !strncmp(names[i], word, (size_t)len)) { prefix = names[i]; nprefix++; }
+    }
+    int limit = len / 3 > 2 ? len / 3 : 2;
+    if (best && bd <= limit) return best;
+    return nprefix == 1 ? prefix : NULL;
+}
+/* "unknown flag '--layer' (did you mean `--layers`? see --help)" */
+static int unknown_flag(const char *name, const flag *f, int nf) {
+    const char *names[128];
+    int n = 0;
+    for (int i = 0; i < nf && n < 127; i++) names[n++] = f[i].name;
+    names[n++] = "--help";
+    const char *dashed = name, *hit;
+    char buf[72];
+    if (name[0] == '-' && name[1] != '-') { snprintf(buf, sizeof buf, "-%s", name); dashed = buf; }   /* "-layers" */
+    hit = closest_name(dashed, names, n);
+    if (hit) fprintf(stderr, "error: unknown flag '%s' (did you mean `%s`? see --help)\n", name, hit);
+    else fprintf(stderr, "error: unknown flag '%s' (see --help)\n", name);
+    return 1;
+}
+
 static void usage(const char *cmd, const char *synopsis, flag *f, int nf) {
     printf("usage: inheritune %s %s\n\n", cmd, synopsis);
     for (int i = 0; i < nf; i++) printf("  %-18s %s\n", f[i].name, f[i].help);
@@ -45,6 +90,7 @@ static int parse_flags(int argc, char **argv, flag *f, int nf, const char *synop
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(argv[0], synopsis, f, nf); return 2; }
         if (strncmp(a, "--", 2) != 0 || !a[2]) {
+            if (a[0] == '-' && a[1] && a[1] != '-' && !(a[1] >= '0' && a[1] <= '9') && strcmp(a, "-")) return unknown_flag(a, f, nf);   /* "-layers" */
             if (npos && *npos < maxpos) { pos[(*npos)++] = argv[i]; continue; }
             return fail("unexpected argument '%s' (see --help)", a);
         }
@@ -56,7 +102,14 @@ static int parse_flags(int argc, char **argv, flag *f, int nf, const char *synop
         memcpy(name, a, nl); name[nl] = 0;
         int k = 0;
         while (k < nf && strcmp(f[k].name, name)) k++;
-        if (k == nf) return fail("unknown flag '%s' (see --help)", name);
+        if (k == nf) return unknown_flag(name, f, nf);
+        if (f[k].set) {   /* a repeated flag is an error, never a silent override */
+            if (!strcmp(name, "--data") || !strcmp(name, "--val"))
+                fprintf(stderr, "error: flag '%s' given twice: give it once; several shards go in one comma list (%s a.bin,b.bin) "
+                        "or a quoted glob (%s 'shards/*_train_*.bin')\n", name, name, name);
+            else fprintf(stderr, "error: flag '%s' given twice: give it once\n", name);
+            return 1;
+        }
         f[k].set = 1;
         if (f[k].kind == F_BOOL) {
             if (eq) return fail("flag '%s' takes no value (it is on when given)", name);
@@ -286,9 +339,9 @@ static void print_analysis(const inh_analysis *a) {
 
 static int cmd_analyze(int argc, char **argv) {
     const char *device = "cpu";
-    const char *model = NULL, *data = NULL, *json = NULL, *svg = NULL, *html = NULL, *drop = NULL, *layers = NULL;
+    const char *model = NULL, *data = NULL, *json = NULL, *svg = NULL, *html = NULL, *drop = NULL, *layers = NULL, *shortcuts = NULL;
     const char *tau_s = "0.9", *eta_s = "0.9";
-    int threads = 0, no_shuffle = 0;
+    int threads = 0, no_shuffle = 0, drop_sc = 0;
     inh_analysis_opts o;
     inh_analysis_opts_default(&o);
     flag f[] = {
@@ -305,6 +358,8 @@ static int cmd_analyze(int argc, char **argv) {
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
         DEVICE_FLAG,
         {"--drop-attn", F_STR, &drop, "skip attention in layers: 9,10,11 | last:K | auto:K[:METRIC]", 0},
+        {"--shortcuts", F_STR, &shortcuts, "analyse a shortcut model with this variant: causal | depth", 0},
+        {"--drop-shortcut", F_BOOL, &drop_sc, "skip the shortcut sub-layer (the plain GPT-2 inside)", 0},
         {"--layers", F_STR, &layers, "layers whose heads get heat maps (default: first and last)", 0},
         {"--json", F_STR, &json, "write every metric here", 0},
         {"--svg", F_STR, &svg, "write the picture here", 0},
@@ -328,6 +383,7 @@ static int cmd_analyze(int argc, char **argv) {
     int heat[64], nheat = 0, rc = 0;
     if (inh_model_load_any(&m, model)) return lib_fail();
     m.threads = threads;
+    if (apply_shortcut_flags(&m, shortcuts, drop_sc, model)) { inh_model_free(&m); return 1; }
     if (place_model(&m, device)) { inh_model_free(&m); return 1; }
     if (!given(f, NF(f), "--seq-len") && o.T > m.cfg.maxT) o.T = m.cfg.maxT;   /* default min(100, maxT) */
     if (o.T > m.cfg.maxT) { fprintf(stderr, "error: --seq-len %d is above the model's maxT %d (%s)\n", o.T, m.cfg.maxT, model); inh_model_free(&m); return 1; }
@@ -446,6 +502,40 @@ done:
 /* ---------------------------------------------------------------------------------------------
    train */
 
+/* Decoded text for the terminal: control bytes (but tab, newline and carriage return) and bytes
+   that are not UTF-8 print as \xNN, so a byte-level model's sample cannot drive the terminal; a
+   character split over two tokens waits for its rest. raw: the bytes as they are. */
+typedef struct { unsigned char pend[4]; int npend, need, raw; } text_out;
+static void text_escape(const unsigned char *b, int n) { for (int i = 0; i < n; i++) printf("\\x%02x", b[i]); }
+static void text_flush(text_out *o) { text_escape(o->pend, o->npend); o->npend = o->need = 0; }
+static void text_put(text_out *o, const unsigned char *b, size_t n) {
+    if (o->raw) { fwrite(b, 1, n, stdout); return; }
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = b[i];
+        if (o->npend) {   /* inside a multi-byte character: a continuation byte in its allowed range */
+            unsigned lead = o->pend[0], lo = 0x80, hi = 0xBF;
+            if (o->npend == 1) {
+                if (lead == 0xE0) lo = 0xA0; else if (lead == 0xED) hi = 0x9F;
+                else if (lead == 0xF0) lo = 0x90; else if (lead == 0xF4) hi = 0x8F;
+            }
+            if (c >= lo && c <= hi) {
+                o->pend[o->npend++] = (unsigned char)c;
+                if (o->npend == o->need) { fwrite(o->pend, 1, (size_t)o->npend, stdout); o->npend = o->need = 0; }
+                continue;
+            }
+            text_flush(o);   /* cut short: its bytes are not text; c starts afresh */
+        }
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) text_escape(b + i, 1);
+            else putchar((int)c);
+        } else if (c >= 0xC2 && c <= 0xF4) {
+            o->pend[0] = (unsigned char)c; o->npend = 1; o->need = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        } else {
+            text_escape(b + i, 1);
+        }
+    }
+}
+
 /* the length of ids[0..n) before the first `stop` id (a sample ends with its document) */
 static int cut_at(const int *ids, int n, int stop) {
     for (int i = 0; i < n; i++) if (ids[i] == stop) return i;
@@ -494,7 +584,7 @@ static int cmd_train(int argc, char **argv) {
     const char *data = NULL, *val = NULL, *init = NULL, *out = NULL, *state = NULL, *resume = NULL, *sched = "cosine";
     const char *shortcuts = NULL, *sc_layers = NULL;
     int L = 0, NH = 0, C = 0, maxT = 0, V = 0, no_bias = 0, layer_scale = 0, decay_all = 0, no_shuffle = 0;
-    int threads = 0, eval_every = 0, eval_batches = 20, save_every = 0, allow_changes = 0, sample_every = 0, sample_tokens = 64;
+    int threads = 0, eval_every = 0, eval_batches = 20, save_every = 0, allow_changes = 0, sample_every = 0, sample_tokens = 64, print_every = 1;
     const char *log_path = NULL, *tokdir = NULL;
     static inh_state_info si;   /* static: its paths may stand in for --data and --val */
     inh_train_opts o;
@@ -533,6 +623,7 @@ static int cmd_train(int argc, char **argv) {
         {"--no-shuffle", F_BOOL, &no_shuffle, "consecutive windows from token 0 instead of random ones", 0},
         {"--eval-every", F_INT, &eval_every, "validation loss every N steps (and at the end; default 0 = end only)", 0},
         {"--eval-batches", F_INT, &eval_batches, "validation batches (default 20)", 0},
+        {"--print-every", F_INT, &print_every, "the progress line every N steps (and at the last; default 1)", 0},
         {"--out", F_STR, &out, "write the model here (llm.c .bin) at the end", 0},
         {"--save-every", F_INT, &save_every, "also save model/state every N steps", 0},
         {"--state", F_STR, &state, "write the training state (for --resume) here (with --resume: default that file)", 0},
@@ -568,6 +659,7 @@ static int cmd_train(int argc, char **argv) {
     o.opt.decay_all = decay_all;
     o.shuffle = !no_shuffle;
     if (eval_every < 0 || save_every < 0 || eval_batches <= 0) return fail("%s", "--eval-every and --save-every must be >= 0, --eval-batches > 0");
+    if (print_every < 1) { fprintf(stderr, "error: --print-every %d: give N >= 1 (the progress line every N steps)\n", print_every); return 1; }
     if (o.B <= 0 || o.T <= 0 || o.steps < 0 || o.accum <= 0 || o.warmup < 0)
         return fail("%s", "--batch, --seq and --accum must be positive; --steps and --warmup not negative");
 
@@ -749,8 +841,9 @@ static int cmd_train(int argc, char **argv) {
             int evals_left = val ? (eval_every ? (o.steps - t.step) / eval_every : 0) + (t.step < o.steps) : 0;
             fmt_time(per * (o.steps - t.step) + eval_s * evals_left, eta, sizeof eta);
         }
-        printf("step %d loss %.6f lr %.3e norm %.4f ms %.1f tok/s %.0f left %s%s\n", info.step + 1, info.loss, info.lr, info.grad_norm,
-               info.seconds * 1e3, tok_per_step / info.seconds, eta, info.skipped ? " (skipped: loss or gradient not finite)" : "");
+        if (t.step % print_every == 0 || t.step == o.steps || interrupted || info.skipped)
+            printf("step %d loss %.6f lr %.3e norm %.4f ms %.1f tok/s %.0f left %s%s\n", info.step + 1, info.loss, info.lr, info.grad_norm,
+                   info.seconds * 1e3, tok_per_step / info.seconds, eta, info.skipped ? " (skipped: loss or gradient not finite)" : "");
         if (ncurve == cap) {
             cap = cap ? 2 * cap : 1024;
             int *ns = (int *)realloc(cstep, sizeof(int) * (size_t)cap);
@@ -805,8 +898,12 @@ static int cmd_train(int argc, char **argv) {
             size_t len = 0;
             if (!gen || start < 0 || inh_model_generate_stream(&m, &start, 1, sample_tokens, 1.0f, 0, &srng, gen, &ng, NULL, NULL) ||
                 (ng = cut_at(gen + 1, ng, start), inh_tokenizer_decode(tok, gen + 1, (size_t)ng, &text, &len))) { free(gen); rc = lib_fail(); goto done; }
+            text_out to;
+            memset(&to, 0, sizeof to);
             printf("step %d sample: ", t.step);
-            for (size_t i = 0; i < len; i++) putchar(text[i] == '\n' ? ' ' : text[i]);   /* one line */
+            for (size_t i = 0; i < len; i++) if (text[i] == '\n') text[i] = ' ';   /* one line */
+            text_put(&to, text, len);
+            text_flush(&to);
             printf("\n");
             inh_tokenizer_free_bytes(text);
             free(gen);
@@ -896,19 +993,20 @@ static int cmd_eval(int argc, char **argv) {
    sample */
 
 /* sample: each token is printed as it is generated (text through the tokenizer, or ids) */
-typedef struct { const inh_tokenizer *tok; int eot, stop_at_eot, failed; } stream_ctx;
+typedef struct { const inh_tokenizer *tok; int eot, stop_at_eot, failed, stopped, n; text_out *to; } stream_ctx;
 static int stream_token(void *user, int id) {
     stream_ctx *s = (stream_ctx *)user;
     if (s->tok) {
         unsigned char *text;
         size_t len;
-        if (s->stop_at_eot && id == s->eot) return 1;   /* the sample ends with its document */
+        if (s->stop_at_eot && id == s->eot) { s->stopped = 1; return 1; }   /* the sample ends with its document */
         if (inh_tokenizer_decode(s->tok, &id, 1, &text, &len)) { s->failed = 1; return 1; }
-        fwrite(text, 1, len, stdout);   /* a character split over two tokens is completed by the next */
+        text_put(s->to, text, len);   /* a character split over two tokens is completed by the next */
         inh_tokenizer_free_bytes(text);
     } else {
         printf(" %d", id);
     }
+    s->n++;
     fflush(stdout);
     return 0;
 }
@@ -916,7 +1014,7 @@ static int stream_token(void *user, int id) {
 static int cmd_sample(int argc, char **argv) {
     const char *device = "cpu";
     const char *model = NULL, *prompt_ids = NULL, *tokdir = NULL, *prompt = NULL, *drop = NULL, *data = NULL, *shortcuts = NULL;
-    int n = 64, top_k = 0, threads = 0, nsamples = 1, ignore_eot = 0, drop_sc = 0;
+    int n = 64, top_k = 0, threads = 0, nsamples = 1, ignore_eot = 0, drop_sc = 0, raw = 0;
     float temperature = 1.0f, top_p = 1.0f;
     uint64_t seed = 1337;
     flag f[] = {
@@ -937,6 +1035,7 @@ static int cmd_sample(int argc, char **argv) {
         {"--ignore-eot", F_BOOL, &ignore_eot, "with --tokenizer: go on past <|endoftext|> (default: a sample ends there)", 0},
         {"--shortcuts", F_STR, &shortcuts, "sample from a shortcut model with this variant: causal | depth", 0},
         {"--drop-shortcut", F_BOOL, &drop_sc, "skip the shortcut sub-layer (the plain GPT-2 inside)", 0},
+        {"--raw", F_BOOL, &raw, "with --tokenizer: write the decoded bytes as they are (default: control bytes and non-UTF-8 as \\xNN)", 0},
     };
     int r = parse_flags(argc, argv, f, NF(f), "--model MODEL [--prompt-ids 1,2,3 | --tokenizer DIR --prompt TEXT] --tokens N [--temperature X] [--top-k K] [--top-p P] [--seed N]\n\n"
                         "Text is printed as it is generated. Past the model's context length maxT the window slides (the\n"
@@ -977,29 +1076,38 @@ static int cmd_sample(int argc, char **argv) {
     if (prompt && np > 0) memcpy(ids, pids, sizeof(int) * (size_t)np);
     if (prompt && np == 0) np = 1;
     if (prompt_ids && (np = parse_ids(prompt_ids, ids, 4096)) < 1) { rc = fail("--prompt-ids: cannot parse '%s' (comma-separated ids)", prompt_ids); goto done; }
+    for (int i = 0; i < np; i++)   /* everything is checked before the first byte of output */
+        if (ids[i] >= m.cfg.V) {
+            fprintf(stderr, "error: --prompt-ids: id %d is outside the vocabulary of %s (V=%d: ids 0..%d)\n", ids[i], model, m.cfg.V, m.cfg.V - 1);
+            rc = 1; goto done;
+        }
     inh_rng rng;
     inh_rng_seed(&rng, seed);
     int *gen = (int *)malloc(sizeof(int) * ((size_t)np + n + 1));
+    unsigned char *ptext = NULL;   /* the prompt as text; the default start (end-of-text alone) prints nothing */
+    size_t plen = 0;
     if (!gen) { rc = fail("%s", "out of memory"); goto done; }
-    stream_ctx sc = {tok, tok ? inh_tokenizer_eot(tok) : -1, !ignore_eot, 0};
+    if (tok && (prompt || prompt_ids) && inh_tokenizer_decode(tok, ids, (size_t)np, &ptext, &plen)) { free(gen); rc = lib_fail(); goto done; }
+    text_out to;
+    memset(&to, 0, sizeof to);
+    to.raw = raw;
+    stream_ctx sc = {tok, tok ? inh_tokenizer_eot(tok) : -1, !ignore_eot, 0, 0, 0, &to};
     for (int k = 0; k < nsamples && !rc; k++) {
         if (k) printf("---\n");
-        if (tok) {   /* the prompt as text; the default start (end-of-text alone) prints nothing */
-            unsigned char *text;
-            size_t len;
-            if (prompt || prompt_ids) {
-                if (inh_tokenizer_decode(tok, ids, (size_t)np, &text, &len)) { rc = lib_fail(); break; }
-                fwrite(text, 1, len, stdout);
-                inh_tokenizer_free_bytes(text);
-            }
-        } else {
-            for (int i = 0; i < np; i++) printf(i ? " %d" : "%d", ids[i]);
-        }
+        if (tok) text_put(&to, ptext, plen);
+        else for (int i = 0; i < np; i++) printf(i ? " %d" : "%d", ids[i]);
         fflush(stdout);
+        sc.stopped = sc.n = 0;
         if (inh_model_generate_with(&m, ids, np, n, &smp, &rng, gen, NULL, stream_token, &sc)) rc = lib_fail();
         else if (sc.failed) rc = lib_fail();
+        text_flush(&to);
         printf("\n");
+        fflush(stdout);
+        if (!rc && sc.stopped && sc.n < n)   /* said, so that a short sample is not taken for a fault */
+            fprintf(stderr, "note: stopped at <|endoftext|> after %d of %d tokens%s (--ignore-eot goes on)\n", sc.n, n,
+                    nsamples > 1 ? " in this sample" : "");
     }
+    if (ptext) inh_tokenizer_free_bytes(ptext);
     free(gen);
 done:
     free(ids);
@@ -1712,8 +1820,9 @@ static const command commands[] = {
 };
 
 static void main_usage(void) {
-    printf("inheritune - train, analyse and shrink small GPT-2 models\n\nusage: inheritune COMMAND [flags]   (COMMAND --help for its flags)\n\ncommands:\n");
+    printf("inheritune %s - train, analyse and shrink small GPT-2 models\n\nusage: inheritune COMMAND [flags]   (COMMAND --help for its flags)\n\ncommands:\n", INHERITUNE_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) printf("  %-10s %s\n", commands[i].name, commands[i].help);
+    printf("  %-10s %s\n", "version", "print the version (also --version)");
 }
 
 #ifndef INH_CLI_NO_MAIN
@@ -1721,13 +1830,21 @@ int main(int argc, char **argv) {
     inh_stdio_binary();   /* the same bytes out as on Linux (token ids, decoded text) */
     if (inh_args_utf8(&argc, &argv)) return lib_fail();   /* Windows: UTF-8 paths, whatever the code page */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) { main_usage(); return argc < 2 ? 1 : 0; }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) { printf("inheritune %s\n", INHERITUNE_VERSION); return 0; }
+    const char *names[sizeof commands / sizeof commands[0] + 1];
+    int ncmd = 0;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        names[ncmd++] = commands[i].name;
         if (!strcmp(argv[1], commands[i].name)) {
             int rc = commands[i].fn(argc - 1, argv + 1);
             inh_threads_release();
             return rc;
         }
-    fprintf(stderr, "error: unknown command '%s' (see inheritune --help)\n", argv[1]);
+    }
+    names[ncmd++] = "version";
+    const char *hit = closest_name(argv[1], names, ncmd);
+    if (hit) fprintf(stderr, "error: unknown command '%s' (did you mean `%s`? see inheritune --help)\n", argv[1], hit);
+    else fprintf(stderr, "error: unknown command '%s' (see inheritune --help)\n", argv[1]);
     return 1;
 }
 #endif

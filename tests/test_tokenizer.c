@@ -485,7 +485,7 @@ static long read_shard(const char *path, int *out, size_t max) {
 static void test_prepare_streaming(void) {
     inh_tokenizer *t;
     if (inh_tokenizer_load(&t, "bytes")) return;
-    static const char *const texts[] = {"", "a", "\n\n", "a\n\nb", "a\n\n\nb\n\n\n\nc\n\n", "\n\n\n\n\n", "x\ny\nz\n\nw"};
+    static const char *const texts[] = {"a", "\n\n", "a\n\nb", "a\n\n\nb\n\n\n\nc\n\n", "\n\n\n\n\n", "x\ny\nz\n\nw"};
     static unsigned char big[20000];
     static int want[40000], got[40000];
     inh_rng r;
@@ -519,6 +519,8 @@ static void test_prepare_streaming(void) {
     }
     CHECK(ok, "prepare (bytes tokenizer): %d runs over texts x chunk sizes x threads match llm.c's split", tried);
     CHECK(inh_prepare_shards(t, tmp_path("no_such_input.txt"), outdir, 10, 1, 0, NULL, NULL) == -1 && error_names("no_such_input"), "prepare: missing input: %s", inh_error());
+    write_file(in, (const unsigned char *)"", 0);   /* (issue 25 #11: an empty file is refused, not one end-of-text token) */
+    CHECK(inh_prepare_shards(t, in, outdir, 0, 1, 0, NULL, NULL) == -1 && error_names("is empty"), "prepare: empty input: %s", inh_error());
     inh_tokenizer_free(t);
 }
 
