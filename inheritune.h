@@ -493,19 +493,47 @@ INHDEF int  inh_prepare_shards(const inh_tokenizer *tok, const char *input_txt, 
 /* ---------------------------------------------------------------------------------------------
    Data: llm.c token shards (256 int32 header [20240520, 1, ntokens, 0...], then uint16 ids) */
 
+/* One shard of many (inh_data.shards): what a state file records of it. */
 typedef struct {
     char path[1024];
-    uint16_t *tokens;
-    size_t n;          /* number of tokens */
-    size_t pos;        /* next sequential window */
+    size_t n;          /* tokens */
+    uint64_t hash;     /* FNV-1a over its ids (as inh_data.hash of the shard alone) */
+    uint64_t rhash;    /* the record's hash (inh_shard_hash: the same in examples/torch/model.py) */
+    int max_id;
+} inh_shard;
+
+typedef struct {
+    char path[1024];   /* the file, or the glob / comma list of many shards */
+    uint16_t *tokens;  /* one shard: all its ids; many shards: NULL (windows are read from the files) */
+    size_t n;          /* number of tokens (of all shards) */
+    size_t pos;        /* next sequential window (in shard `cur` when there are many) */
     int shuffle;       /* 0: consecutive windows from token 0; 1: random windows from rng */
     inh_rng rng;
     uint64_t hash;     /* identity of the tokens (FNV-1a style over the ids), set by inh_data_open */
     int max_id;        /* largest id in the shard (-1 when empty) */
+    uint64_t rhash;    /* one shard: its record hash (inh_shard_hash) */
+    int nshards;       /* 0: one shard in memory; >= 2: shards[0..nshards), read on demand */
+    inh_shard *shards;
+    int cur;           /* many shards, sequential mode: the shard being read */
+    FILE *fh;          /* many shards: the file of shard fh_shard, kept open between reads */
+    int fh_shard;
 } inh_data;
 
-/* Load a shard; every id must be < V (V <= 0 skips the check). */
+/* Load a shard; every id must be < V (V <= 0 skips the check). `path` may also name many shards:
+   a comma list (a.bin,b.bin) whose items may be globs (`*` and `?` in the file name, not in the
+   directory: shards/train_*.bin, sorted by name). Many shards are not loaded: each is read once
+   at open (its size, hash and ids checked), then windows are read from the files as they are
+   needed, so memory stays at one batch. A window never straddles two shards: sequential windows
+   read shard after shard (llm.c's order: each shard's batches from its start, then the next
+   shard, back to the first after the last; a shard too small for a batch is skipped), shuffled
+   windows draw a start uniformly over all the shards' window starts (deterministic for the seed).
+   One shard (or a glob that matches one file) behaves exactly as before. */
 INHDEF int  inh_data_open(inh_data *d, const char *path, int V);
+/* The record hash of a shard (what state files keep per shard; cheap in numpy too, see
+   examples/torch/model.py): (sum over i of (id_i + 1) * mix(i)) ^ ntokens, mod 2^64, where mix(i)
+   is the splitmix64 finaliser of (i + 1) * 0x9E3779B97F4A7C15. In pieces: sum = inh_shard_hash(ids,
+   n, start, sum) adds ids[0..n) at indices start.., starting from sum = 0; then xor the count. */
+INHDEF uint64_t inh_shard_hash(const uint16_t *ids, size_t n, uint64_t start, uint64_t sum);
 INHDEF void inh_data_close(inh_data *d);
 /* Data from n token ids in memory (copied; each 0..65535, and below V when V > 0): the way in
    without a file system (INH_NO_STDIO). Close with inh_data_close. */
@@ -7093,6 +7121,17 @@ INHDEF int inh_prepare_shards(const inh_tokenizer *t, const char *input, const c
 /* ---------------------------------------------------------------------------------------------
    Data */
 
+INHDEF uint64_t inh_shard_hash(const uint16_t *ids, size_t n, uint64_t start, uint64_t sum) {
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = (start + i + 1) * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        sum += ((uint64_t)ids[i] + 1) * z;
+    }
+    return sum;
+}
+
 /* the hash and largest id of d's tokens (what a state file records of its data) */
 INH__FN void inh__data_identity(inh_data *d) {
     uint64_t hs = 0xcbf29ce484222325ull;
@@ -7103,9 +7142,172 @@ INH__FN void inh__data_identity(inh_data *d) {
     }
     d->hash = hs ^ (uint64_t)d->n;
     d->max_id = mx;
+    d->rhash = inh_shard_hash(d->tokens, d->n, 0, 0) ^ (uint64_t)d->n;
 }
+
+/* --- many shards: a comma list of files and globs --------------------------------------------- */
+
+/* `*` (any run) and `?` (one character) against a whole name */
+INH__FN int inh__wild(const char *p, const char *s) {
+    const char *star = NULL, *ss = s;
+    while (*s) {
+        if (*p == '?' || (*p != '*' && *p == *s)) { p++; s++; }
+        else if (*p == '*') { star = p++; ss = s; }
+        else if (star) { p = star + 1; s = ++ss; }
+        else return 0;
+    }
+    while (*p == '*') p++;
+    return !*p;
+}
+typedef struct { inh_shard *v; int n, cap; } inh__shards;
+INH__FN int inh__shards_add(inh__shards *L, const char *path) {
+    if (L->n == L->cap) {
+        int cap = L->cap ? 2 * L->cap : 16;
+        inh_shard *nv = INH__CAST(inh_shard *, INH_REALLOC(L->v, sizeof(inh_shard) * (size_t)cap));
+        if (!nv) return inh__fail("%s: out of memory listing shards", path);
+        L->v = nv; L->cap = cap;
+    }
+    if (strlen(path) >= sizeof L->v[0].path) return inh__fail("%s: path too long", path);
+    memset(&L->v[L->n], 0, sizeof L->v[0]);
+    snprintf(L->v[L->n++].path, sizeof L->v[0].path, "%s", path);
+    return 0;
+}
+typedef struct { inh__shards names; const char *pat; int rc; } inh__glob;
+INH__FN int inh__glob_one(void *u, const char *name) {
+    inh__glob *g = (inh__glob *)u;
+    if (inh__wild(g->pat, name) && inh__shards_add(&g->names, name)) { g->rc = -1; return 1; }
+    return 0;
+}
+INH__FN int inh__shard_cmp(const void *a, const void *b) { return strcmp(((const inh_shard *)a)->path, ((const inh_shard *)b)->path); }
+/* the files of a comma list of paths and globs (a glob's matches sorted by name) */
+INH__FN int inh__shards_expand(const char *spec, inh__shards *L) {
+    char item[1024];
+    const char *s = spec;
+    memset(L, 0, sizeof *L);
+    for (;;) {
+        const char *e = strchr(s, ',');
+        size_t k = e ? (size_t)(e - s) : strlen(s);
+        if (k == 0 || k >= sizeof item) { INH_FREE(L->v); return inh__fail("%s: %s item in the list of shards", spec, k ? "too long an" : "an empty"); }
+        memcpy(item, s, k); item[k] = 0;
+        const char *slash = strrchr(item, '/');
+#if defined(_WIN32)
+        if (strrchr(item, '\\') > slash) slash = strrchr(item, '\\');
+#endif
+        const char *name = slash ? slash + 1 : item;
+        if (strchr(item, '*') || strchr(item, '?')) {
+            char dir[1024];
+            size_t dk = slash ? (size_t)(slash - item) : 0;
+            memcpy(dir, item, dk); dir[dk] = 0;
+            if (strchr(dir, '*') || strchr(dir, '?')) { INH_FREE(L->v); return inh__fail("%s: a glob matches file names only, not directories", item); }
+            inh__glob g;
+            memset(&g, 0, sizeof g);
+            g.pat = name;
+            inh__os_dir_each(slash ? (dk ? dir : "/") : ".", inh__glob_one, &g);
+            if (g.rc) { INH_FREE(g.names.v); INH_FREE(L->v); return -1; }
+            if (g.names.n == 0) { INH_FREE(g.names.v); INH_FREE(L->v); return inh__fail("%s: no file matches", item); }
+            qsort(g.names.v, (size_t)g.names.n, sizeof(inh_shard), inh__shard_cmp);
+            for (int i = 0; i < g.names.n; i++) {
+                char full[2100];
+                snprintf(full, sizeof full, "%.*s%s", (int)(name - item), item, g.names.v[i].path);
+                if (inh__shards_add(L, full)) { INH_FREE(g.names.v); INH_FREE(L->v); return -1; }
+            }
+            INH_FREE(g.names.v);
+        } else if (inh__shards_add(L, item)) { INH_FREE(L->v); return -1; }
+        if (!e) break;
+        s = e + 1;
+    }
+    return 0;
+}
+
+/* one shard of many: its header checked, its ids read once in pieces (hashes, largest id) */
+INH__FN int inh__shard_scan(inh_shard *sh) {
+    const char *path = sh->path;
+    if (inh__os_kind(path) == 2) return inh__fail("%s: is a directory, not a token shard", path);
+    FILE *f = inh__os_fopen(path, "rb");
+    if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
+    unsigned char h[1024];
+    size_t len;
+    if (inh__file_size(f, path, &len)) { fclose(f); return -1; }
+    size_t got0 = fread(h, 1, sizeof h, f);
+    if (got0 != sizeof h) { fclose(f); return inh__fail("%s: too short for a token shard header (1024 bytes)", path); }
+    uint32_t magic = inh__rd32(h), version = inh__rd32(h + 4), ntok = inh__rd32(h + 8);
+    if (magic != INH__SHARD_MAGIC) { fclose(f); return inh__fail("%s: not an llm.c token shard (magic %u, want %d)", path, (unsigned)magic, INH__SHARD_MAGIC); }
+    if (version != 1) { fclose(f); return inh__fail("%s: token shard version %u is not supported (want 1)", path, (unsigned)version); }
+    if (len != 1024 + (size_t)ntok * 2) {
+        fclose(f);
+        return inh__fail("%s: header says %u tokens (%zu bytes) but the file has %zu bytes", path, (unsigned)ntok, 1024 + (size_t)ntok * 2, len);
+    }
+    enum { CHUNK = 1 << 16 };
+    uint16_t *buf = INH__ALLOC(uint16_t, CHUNK);
+    if (!buf) { fclose(f); return -1; }
+    uint64_t hs = 0xcbf29ce484222325ull, rs = 0;
+    int mx = -1;
+    size_t done = 0;
+    while (done < ntok) {
+        size_t want = ntok - done < CHUNK ? ntok - done : CHUNK, got = fread(buf, 2, want, f);
+        if (got != want) { INH_FREE(buf); fclose(f); return inh__fail("%s: read error after %zu of %u tokens", path, done + got, (unsigned)ntok); }
+        if (!inh__host_is_le())
+            for (size_t i = 0; i < got; i++) buf[i] = (uint16_t)(buf[i] >> 8 | buf[i] << 8);
+        for (size_t i = 0; i < got; i++) {
+            hs = (hs ^ buf[i]) * 0x100000001b3ull;
+            if (buf[i] > mx) mx = buf[i];
+        }
+        rs = inh_shard_hash(buf, got, done, rs);
+        done += got;
+    }
+    INH_FREE(buf);
+    fclose(f);
+    sh->n = ntok; sh->hash = hs ^ (uint64_t)ntok; sh->rhash = rs ^ (uint64_t)ntok; sh->max_id = mx;
+    return 0;
+}
+
+INH__FN int inh__data_open_many(inh_data *d, const char *spec, int V) {
+    inh__shards L;
+    if (strlen(spec) >= sizeof d->path) return inh__fail("%.200s...: the list of shards is longer than %zu characters", spec, sizeof d->path - 1);
+    if (inh__shards_expand(spec, &L)) return -1;
+    if (L.n == 1) {   /* one file: exactly the one-shard data */
+        char one[1024];
+        snprintf(one, sizeof one, "%s", L.v[0].path);
+        INH_FREE(L.v);
+        return inh_data_open(d, one, V);
+    }
+    d->shards = L.v; d->nshards = L.n; d->fh_shard = -1;
+    snprintf(d->path, sizeof d->path, "%s", spec);
+    uint64_t hs = 0xcbf29ce484222325ull;
+    d->max_id = -1;
+    for (int i = 0; i < L.n; i++) {
+        if (inh__shard_scan(&L.v[i])) { inh_data_close(d); return -1; }
+        for (int j = 0; j < i; j++)
+            if (!strcmp(L.v[j].path, L.v[i].path)) { inh_data_close(d); return inh__fail("%s: %s is in the list twice", spec, L.v[i].path); }
+        d->n += L.v[i].n;
+        hs = (hs ^ L.v[i].hash) * 0x100000001b3ull;
+        if (L.v[i].max_id > d->max_id) d->max_id = L.v[i].max_id;
+    }
+    d->hash = hs ^ (uint64_t)d->n;
+    if (V > 0 && inh_data_check(d, V)) { inh_data_close(d); return -1; }
+    return 0;
+}
+
+/* count ids of shard k from token `off`, into buf (many shards: read from the file) */
+INH__FN int inh__shard_read(inh_data *d, int k, size_t off, size_t count, uint16_t *buf) {
+    const inh_shard *sh = &d->shards[k];
+    if (d->fh_shard != k || !d->fh) {
+        if (d->fh) fclose(d->fh);
+        d->fh_shard = -1;
+        d->fh = inh__os_fopen(sh->path, "rb");
+        if (!d->fh) return inh__fail("%s: cannot open: %s", sh->path, strerror(errno));
+        d->fh_shard = k;
+    }
+    if (inh__os_seek(d->fh, 1024 + 2 * (uint64_t)off) != 0 || fread(buf, 2, count, d->fh) != count)
+        return inh__fail("%s: read error at token %zu (did the shard change?)", sh->path, off);
+    if (!inh__host_is_le())
+        for (size_t i = 0; i < count; i++) buf[i] = (uint16_t)(buf[i] >> 8 | buf[i] << 8);
+    return 0;
+}
+
 INHDEF int inh_data_open(inh_data *d, const char *path, int V) {
     memset(d, 0, sizeof *d);
+    if (inh__os_kind(path) == 0 && (strchr(path, ',') || strchr(path, '*') || strchr(path, '?'))) return inh__data_open_many(d, path, V);
     snprintf(d->path, sizeof d->path, "%s", path);
     if (inh__os_kind(path) == 2)
         return inh__fail("%s: is a directory, not a token shard (give a file in it, e.g. %s/train.bin)", path, path);
@@ -7159,17 +7361,63 @@ INHDEF int inh_data_from_tokens(inh_data *d, const int *ids, size_t n, int V) {
 }
 
 INHDEF int inh_data_check(const inh_data *d, int V) {
-    for (size_t i = 0; i < d->n; i++)
+    for (int k = 0; k < d->nshards; k++)
+        if (d->shards[k].max_id >= V)
+            return inh__fail("%s: token %d is outside the model's vocabulary (V=%d)", d->shards[k].path, d->shards[k].max_id, V);
+    for (size_t i = 0; i < d->n && d->tokens; i++)
         if (d->tokens[i] >= V) return inh__fail("%s: token %d at index %zu is outside the model's vocabulary (V=%d)", d->path, d->tokens[i], i, V);
     return 0;
 }
 
-INHDEF void inh_data_close(inh_data *d) { INH_FREE(d->tokens); d->tokens = NULL; d->n = 0; }
-INHDEF void inh_data_reset(inh_data *d) { d->pos = 0; }
+INHDEF void inh_data_close(inh_data *d) {
+    INH_FREE(d->tokens); d->tokens = NULL; d->n = 0;
+    if (d->fh) fclose(d->fh);
+    d->fh = NULL; d->fh_shard = -1;
+    INH_FREE(d->shards); d->shards = NULL; d->nshards = 0;
+}
+INHDEF void inh_data_reset(inh_data *d) { d->pos = 0; d->cur = 0; }
+
+/* many shards: B windows of T (+1) tokens, sequential (shard by shard, as llm.c) or shuffled */
+INH__FN int inh__data_next_many(inh_data *d, int B, int T, int *inputs, int *targets) {
+    size_t need = (size_t)B * T + 1;
+    uint16_t *buf = INH__ALLOC(uint16_t, d->shuffle ? (size_t)T + 1 : need);
+    int rc = 0;
+    if (!buf) return -1;
+    if (d->shuffle) {   /* a start uniformly over every shard's starts [0, n_k - T - 1] */
+        uint64_t range = 0;
+        for (int k = 0; k < d->nshards; k++) range += d->shards[k].n > (size_t)T ? d->shards[k].n - (size_t)T : 0;
+        if (range == 0) { INH_FREE(buf); return inh__fail("%s: no shard holds one window of T=%d (+1) tokens", d->path, T); }
+        for (int b = 0; b < B && !rc; b++) {
+            uint64_t s = inh_rng_u64(&d->rng) % range;
+            int k = 0;
+            for (;; k++) {
+                uint64_t rk = d->shards[k].n > (size_t)T ? d->shards[k].n - (size_t)T : 0;
+                if (s < rk) break;
+                s -= rk;
+            }
+            rc = inh__shard_read(d, k, (size_t)s, (size_t)T + 1, buf);
+            for (int t = 0; t < T && !rc; t++) { inputs[b * T + t] = buf[t]; targets[b * T + t] = buf[t + 1]; }
+        }
+        INH_FREE(buf);
+        return rc;
+    }
+    if (d->cur < 0 || d->cur >= d->nshards) { d->cur = 0; d->pos = 0; }
+    for (int tries = 0; d->pos + need > d->shards[d->cur].n; tries++) {   /* the rest of this shard is too short: the next one */
+        if (tries > d->nshards) { INH_FREE(buf); return inh__fail("%s: no shard holds a batch of B=%d x T=%d (+1) tokens", d->path, B, T); }
+        d->cur = (d->cur + 1) % d->nshards;
+        d->pos = 0;
+    }
+    rc = inh__shard_read(d, d->cur, d->pos, need, buf);
+    for (size_t i = 0; i + 1 < need && !rc; i++) { inputs[i] = buf[i]; targets[i] = buf[i + 1]; }
+    if (!rc) d->pos += need - 1;
+    INH_FREE(buf);
+    return rc;
+}
 
 INHDEF int inh_data_next(inh_data *d, int B, int T, int *inputs, int *targets) {
     size_t need = (size_t)B * T + 1;
     if (B <= 0 || T <= 0) return inh__fail("%s: batch B=%d and sequence T=%d must be positive", d->path, B, T);
+    if (d->nshards) return inh__data_next_many(d, B, T, inputs, targets);
     if (d->n < (d->shuffle ? (size_t)T + 1 : need))
         return inh__fail("%s: %zu tokens cannot fill a batch of B=%d x T=%d (+1) tokens", d->path, d->n, B, T);
     if (d->shuffle) {
@@ -7229,11 +7477,11 @@ INHDEF int inh_synth_corpus(int *ids, size_t n, int V, uint64_t seed) {
 
 INHDEF int inh_eval_loss(inh_model *m, inh_data *d, int B, int T, int nbatches, float *loss) {
     size_t saved = d->pos;
-    int shuffle = d->shuffle, rc = 0;
+    int shuffle = d->shuffle, rc = 0, cur = d->cur;
     int *x = INH__ALLOC(int, (size_t)B * T), *y = INH__ALLOC(int, (size_t)B * T);
     double sum = 0.0;
     if (!x || !y || nbatches <= 0) { rc = x && y ? inh__fail("%s: number of eval batches must be positive", d->path) : -1; goto done; }
-    d->pos = 0; d->shuffle = 0;
+    d->pos = 0; d->shuffle = 0; d->cur = 0;
     for (int i = 0; i < nbatches && !rc; i++) {
         rc = inh_data_next(d, B, T, x, y);
         if (!rc) rc = inh_model_forward(m, x, y, B, T);
@@ -7241,12 +7489,30 @@ INHDEF int inh_eval_loss(inh_model *m, inh_data *d, int B, int T, int nbatches, 
     }
     *loss = (float)(sum / nbatches);
 done:
-    d->pos = saved; d->shuffle = shuffle;
+    d->pos = saved; d->shuffle = shuffle; d->cur = cur;
     INH_FREE(x); INH_FREE(y);
     return rc;
 }
 
-INHDEF size_t inh_data_windows(const inh_data *d, int T) { return T > 0 && d->n > 0 ? (d->n - 1) / (size_t)T : 0; }
+INHDEF size_t inh_data_windows(const inh_data *d, int T) {
+    size_t w = 0;
+    for (int k = 0; k < d->nshards && T > 0; k++) w += d->shards[k].n > 0 ? (d->shards[k].n - 1) / (size_t)T : 0;
+    if (d->nshards) return w;
+    return T > 0 && d->n > 0 ? (d->n - 1) / (size_t)T : 0;
+}
+/* many shards: window w of T (+1) tokens, counted shard after shard, into row b of x, y */
+INH__FN int inh__data_window(inh_data *d, size_t w, int T, int b, int *x, int *y, uint16_t *buf) {
+    int k = 0;
+    for (; k < d->nshards; k++) {
+        size_t wk = d->shards[k].n > 0 ? (d->shards[k].n - 1) / (size_t)T : 0;
+        if (w < wk) break;
+        w -= wk;
+    }
+    if (k == d->nshards) return inh__fail("%s: window past the end of the shards", d->path);
+    if (inh__shard_read(d, k, w * (size_t)T, (size_t)T + 1, buf)) return -1;
+    for (int t = 0; t < T; t++) { x[b * T + t] = buf[t]; y[b * T + t] = buf[t + 1]; }
+    return 0;
+}
 
 INHDEF int inh_eval_windows(inh_model *m, inh_data *d, int B, int T, size_t windows, float *loss, size_t *ntokens) {
     size_t have = inh_data_windows(d, T), saved = d->pos;
@@ -7258,13 +7524,17 @@ INHDEF int inh_eval_windows(inh_model *m, inh_data *d, int B, int T, size_t wind
         return inh__fail("%s: %zu windows of T=%d asked for, but its %zu tokens hold %zu (%zu batches of B=%d)", d->path, windows, T,
                          d->n, have, have / (size_t)B, B);
     int *x = INH__ALLOC(int, (size_t)B * T), *y = INH__ALLOC(int, (size_t)B * T);
+    uint16_t *buf = d->nshards ? INH__ALLOC(uint16_t, (size_t)T + 1) : NULL;
     double sum = 0.0;
-    if (!x || !y) { rc = -1; goto done; }
+    if (!x || !y || (d->nshards && !buf)) { rc = -1; goto done; }
     d->pos = 0; d->shuffle = 0;
     for (size_t w = 0; w < windows && !rc; w += (size_t)B) {   /* the windows are consecutive: [w*T, w*T+b*T+1) */
         int b = windows - w < (size_t)B ? (int)(windows - w) : B;
         d->pos = w * (size_t)T;
-        rc = inh_data_next(d, b, T, x, y);
+        if (d->nshards)   /* many shards: window by window, shard after shard (never across two) */
+            for (int i = 0; i < b && !rc; i++) rc = inh__data_window(d, w + (size_t)i, T, i, x, y, buf);
+        else
+            rc = inh_data_next(d, b, T, x, y);
         if (!rc) rc = inh_model_forward(m, x, y, b, T);
         sum += m->mean_loss * (double)b;
     }
@@ -7272,7 +7542,7 @@ INHDEF int inh_eval_windows(inh_model *m, inh_data *d, int B, int T, size_t wind
     if (ntokens) *ntokens = windows * (size_t)T;
 done:
     d->pos = saved; d->shuffle = shuffle;
-    INH_FREE(x); INH_FREE(y);
+    INH_FREE(x); INH_FREE(y); INH_FREE(buf);
     return rc;
 }
 
@@ -7314,7 +7584,7 @@ INHDEF int inh_trainer_init(inh_trainer *t, inh_model *m, inh_data *train, const
     if (!t->inputs || !t->targets) { inh_trainer_free(t); return -1; }
     train->shuffle = o->shuffle;
     inh_rng_seed(&train->rng, o->seed);
-    train->pos = 0;
+    train->pos = 0; train->cur = 0;
     return 0;
 }
 
@@ -8887,7 +9157,7 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
         if (R->teacher) {   /* the teacher sees the same batch: peek at it without moving the data */
             inh_data save = R->train;
             rc = inh_data_next(&R->train, to.B, to.T, t.inputs, t.targets);
-            R->train.pos = save.pos; R->train.rng = save.rng;
+            R->train.pos = save.pos; R->train.rng = save.rng; R->train.cur = save.cur;
             if (!rc) rc = inh_model_forward(R->teacher, t.inputs, NULL, to.B, to.T);
             if (!rc) inh_softmax_rows(R->teacher_probs, R->teacher->acts.logits, to.B * to.T, R->teacher->cfg.V, R->teacher->cfg.Vp);
             if (rc) break;
