@@ -588,6 +588,7 @@ typedef struct {
     int step;            /* optimizer steps done */
     int *inputs, *targets;
     const inh_data *val; /* optional: the validation data, recorded (path, identity) in the state file */
+    const char *out_path, *log_path;   /* optional: the run's outputs, recorded in the state file (a resume writes them) */
 } inh_trainer;
 typedef struct { int step; float loss, lr, grad_norm; double seconds; int skipped; } inh_step_info;
 
@@ -600,17 +601,27 @@ INHDEF int  inh_trainer_step(inh_trainer *t, inh_step_info *info);
 INHDEF int  inh_trainer_save_state(const inh_trainer *t, const char *path);
 /* Load a state file into a fresh model and the trainer's options/position. *m must be zeroed. */
 INHDEF int  inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train, const char *path);
-/* What a state file says about its run, from the header alone (no model is loaded): options,
-   step, and the data it was trained on. Paths are "" and counts 0 in files older than the
-   data record (then nothing can be compared). */
+/* The model inside a state file (what `inheritune export --state S --out M` writes). */
+INHDEF int  inh_model_load_state(inh_model *m, const char *path);
+/* What a state file says about its run, without loading the model: options, step, the data it
+   was trained on and its outputs. Paths are "" and counts 0 in files older than the data record
+   (then nothing can be compared); version 1 files have no out/log paths and no shard list. */
 typedef struct {
     inh_train_opts o;
     int step;
-    char train_path[640], val_path[640];
-    uint32_t train_n, val_n;     /* tokens */
+    char train_path[1024], val_path[1024];   /* the --data and --val of the run (a file, a glob or a comma list) */
+    uint32_t train_n, val_n;     /* tokens (0: not in the header, e.g. written by examples/torch/train.py) */
     uint64_t train_hash, val_hash;   /* inh_data.hash */
+    int version;                 /* 1 or 2 (2: the text record below) */
+    char out_path[1024], log_path[1024];   /* the run's --out and --log ("" when none) */
+    char record[65536];          /* version 2: the text record, key=value lines (out, log, data, val, and
+                                    train_shard= / val_shard= N RECORD-HASH PATH for every shard) */
 } inh_state_info;
 INHDEF int  inh_trainer_state_info(const char *path, inh_state_info *info);
+/* 0 when d (the training data if val == 0, else the validation data) holds the shards the state
+   file's run read (same number, each with the same tokens: count and inh_shard_hash); else -1 and
+   a message naming the first shard that differs. 0 when the file records no shards. */
+INHDEF int  inh_state_check_data(const inh_state_info *info, const inh_data *d, int val);
 
 /* ---------------------------------------------------------------------------------------------
    Analysis: where attention degenerates, and which sub-layers matter (declarations).
@@ -7626,9 +7637,35 @@ INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
    [33] shortcut variant and [40..71] the selected layers' bits (slots 9 and 16..47 of the model header),
    [34] training tokens (0: not recorded), [35,36] their hash, [37] validation tokens, [38,39] hash,
    [96..255] the training data path then the validation path, each NUL-terminated (640 bytes;
-   a path that does not fit is left out). Older files have zeros there and still load. */
+   a path that does not fit is left out). Older files have zeros there and still load.
+   Version 2 adds [72] the length of a text record after the tensors, [73] the shard being read
+   (sequential windows over many shards). The record: key=value lines, "out=", "log=", "data=",
+   "val=" (the run's paths and specs), then per shard "train_shard=" or "val_shard=" N HASH PATH
+   (tokens, inh_shard_hash in 16 hex digits, the file). Version 1 files still load. */
 INH__FN uint32_t inh__fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 INH__FN float inh__bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+/* the text record of a state file (version 2): outputs, data specs, every shard; malloc'd */
+INH__FN char *inh__state_record(const inh_trainer *t, size_t *len) {
+    const inh_data *ds[2] = {t->train, t->val};
+    size_t cap = 5000;
+    for (int k = 0; k < 2; k++) if (ds[k]) cap += (size_t)(ds[k]->nshards ? ds[k]->nshards : 1) * 1100;
+    char *r = INH__ALLOC(char, cap);
+    if (!r) return NULL;
+    size_t n = 0;
+    n += (size_t)snprintf(r + n, cap - n, "out=%s\nlog=%s\ndata=%s\nval=%s\n", t->out_path ? t->out_path : "", t->log_path ? t->log_path : "",
+                          t->train->path, t->val ? t->val->path : "");
+    for (int k = 0; k < 2; k++) {
+        const inh_data *d = ds[k];
+        if (!d) continue;
+        if (!d->nshards) n += (size_t)snprintf(r + n, cap - n, "%s_shard=%zu %016llx %s\n", k ? "val" : "train", d->n, (unsigned long long)d->rhash, d->path);
+        for (int i = 0; i < d->nshards; i++)
+            n += (size_t)snprintf(r + n, cap - n, "%s_shard=%zu %016llx %s\n", k ? "val" : "train", d->shards[i].n,
+                                  (unsigned long long)d->shards[i].rhash, d->shards[i].path);
+    }
+    *len = n;
+    return r;
+}
 
 INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     const inh_model *m = t->model;
@@ -7637,7 +7674,7 @@ INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     unsigned char h[1024];
     inh__model_header_write(&m->cfg, h);   /* slots 2..8 as in the model file */
     uint32_t v[33];
-    v[0] = INH__STATE_MAGIC; v[1] = 1;
+    v[0] = INH__STATE_MAGIC; v[1] = 2;
     for (int i = 2; i <= 8; i++) v[i] = inh__rd32(h + 4 * i);
     v[9] = (uint32_t)t->step; v[10] = (uint32_t)o->B; v[11] = (uint32_t)o->T; v[12] = (uint32_t)o->steps;
     v[13] = (uint32_t)o->accum; v[14] = (uint32_t)o->warmup; v[15] = (uint32_t)o->schedule; v[16] = (uint32_t)o->shuffle;
@@ -7664,24 +7701,33 @@ INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     if (lt + 1 <= 640) memcpy(h + 4 * 96, t->train->path, lt + 1);
     if (lt + 1 <= 640 && lt + 1 + lv + 1 <= 640 && t->val) memcpy(h + 4 * 96 + lt + 1, t->val->path, lv + 1);
     memcpy(h + 4 * 33, sc, 4); memcpy(h + 4 * 40, sc + 4, 4 * 32);
+    size_t rlen = 0;
+    char *rec = inh__state_record(t, &rlen);
+    if (!rec) return -1;
+    inh__wr32(h + 4 * 72, (uint32_t)rlen); inh__wr32(h + 4 * 73, (uint32_t)t->train->cur);
     inh__wfile w;
-    if (inh__wopen(&w, path)) return -1;
+    if (inh__wopen(&w, path)) { INH_FREE(rec); return -1; }
     inh__wwrite(&w, h, sizeof h);
     inh__wfloats(&w, m->params_mem, m->num_params);
     if (m->m_mem) { inh__wfloats(&w, m->m_mem, m->num_params); inh__wfloats(&w, m->v_mem, m->num_params); }
+    inh__wwrite(&w, rec, rlen);
+    INH_FREE(rec);
     return inh__wclose(&w);
 }
 
-INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train, const char *path) {
+/* a state file's header slots v[0..74) and its model (and AdamW moments when `moments`) */
+INH__FN int inh__state_model(inh_model *m, const char *path, uint32_t *v, int moments) {
     unsigned char *buf = NULL, mh[1024];
     size_t len = 0, expect;
-    uint32_t v[33];
     inh_config c;
-    inh_train_opts o;
     if (inh__read_file(path, &buf, &len, 0)) return -1;
     if (len < 1024) { INH_FREE(buf); return inh__fail("%s: too short for a training-state header (truncated?)", path); }
-    for (int i = 0; i < 33; i++) v[i] = inh__rd32(buf + 4 * i);
-    if (v[0] != INH__STATE_MAGIC || v[1] != 1) { INH_FREE(buf); return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, (unsigned)v[0], (unsigned)v[1]); }
+    for (int i = 0; i < 74; i++) v[i] = inh__rd32(buf + 4 * i);
+    if (v[0] != INH__STATE_MAGIC || (v[1] != 1 && v[1] != 2)) { INH_FREE(buf); return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, (unsigned)v[0], (unsigned)v[1]); }
+    if (v[1] == 2) {   /* the text record after the tensors */
+        if (v[72] > len - 1024) { INH_FREE(buf); return inh__fail("%s: training-state record of %u bytes does not fit the file (truncated?)", path, (unsigned)v[72]); }
+        len -= v[72];
+    } else v[72] = v[73] = 0;
     memcpy(mh, buf, 1024);               /* reuse the model-header checks on slots 2..8 (and shortcuts) */
     inh__wr32(mh, INH__MODEL_MAGIC); inh__wr32(mh + 4, INH__MODEL_VERSION);
     memcpy(mh + 4 * 9, buf + 4 * 33, 4); memcpy(mh + 4 * 16, buf + 4 * 40, 4 * 32);
@@ -7690,17 +7736,10 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
         INH_FREE(buf);
         return inh__fail("%s: training-state file size %zu does not match its header (truncated?)", path, len);
     }
-    inh_train_opts_default(&o);
-    o.B = (int)v[10]; o.T = (int)v[11]; o.steps = (int)v[12]; o.accum = (int)v[13]; o.warmup = (int)v[14];
-    o.schedule = (int)v[15]; o.shuffle = (int)v[16]; o.opt.decay_all = (int)v[17];
-    o.lr = inh__bitsf(v[18]); o.min_lr = inh__bitsf(v[19]); o.opt.beta1 = inh__bitsf(v[20]); o.opt.beta2 = inh__bitsf(v[21]);
-    o.opt.eps = inh__bitsf(v[22]); o.opt.weight_decay = inh__bitsf(v[23]); o.opt.grad_clip = inh__bitsf(v[24]);
-    o.seed = (uint64_t)v[26] | (uint64_t)v[27] << 32;
-    o.bf16 = (int)(v[25] & 1u);
     if (inh__model_alloc(m, &c, path)) { INH_FREE(buf); return -1; }
     size_t np = m->num_params;
     memcpy(m->params_mem, buf + 1024, np * sizeof(float));
-    if (v[32]) {
+    if (v[32] && moments) {
         m->m_mem = (float *)inh__alloc_lines(np * sizeof(float)); m->v_mem = (float *)inh__alloc_lines(np * sizeof(float));
         if (!m->m_mem || !m->v_mem) { INH_FREE(buf); inh_model_free(m); return -1; }
         memcpy(m->m_mem, buf + 1024 + np * 4, np * sizeof(float));
@@ -7711,27 +7750,62 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
         inh__swap32(m->params_mem, np);
         if (m->m_mem) { inh__swap32(m->m_mem, np); inh__swap32(m->v_mem, np); }
     }
+    return 0;
+}
+
+INHDEF int inh_model_load_state(inh_model *m, const char *path) {
+    uint32_t v[74];
+    memset(m, 0, sizeof *m);
+    return inh__state_model(m, path, v, 0);
+}
+
+INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train, const char *path) {
+    uint32_t v[74];
+    inh_train_opts o;
+    if (inh__state_model(m, path, v, 1)) return -1;
+    inh_train_opts_default(&o);
+    o.B = (int)v[10]; o.T = (int)v[11]; o.steps = (int)v[12]; o.accum = (int)v[13]; o.warmup = (int)v[14];
+    o.schedule = (int)v[15]; o.shuffle = (int)v[16]; o.opt.decay_all = (int)v[17];
+    o.lr = inh__bitsf(v[18]); o.min_lr = inh__bitsf(v[19]); o.opt.beta1 = inh__bitsf(v[20]); o.opt.beta2 = inh__bitsf(v[21]);
+    o.opt.eps = inh__bitsf(v[22]); o.opt.weight_decay = inh__bitsf(v[23]); o.opt.grad_clip = inh__bitsf(v[24]);
+    o.seed = (uint64_t)v[26] | (uint64_t)v[27] << 32;
+    o.bf16 = (int)(v[25] & 1u);
     if (inh_trainer_init(t, m, train, &o)) { inh_model_free(m); return -1; }
     if (v[9] > (1u << 30)) { inh_trainer_free(t); inh_model_free(m); return inh__fail("%s: step %u is out of range", path, (unsigned)v[9]); }
     t->step = (int)v[9];
     train->rng.s = (uint64_t)v[28] | (uint64_t)v[29] << 32;
     train->pos = (size_t)((uint64_t)v[30] | (uint64_t)v[31] << 32);
-    if (train->pos > train->n) train->pos = 0;
+    train->cur = (int)v[73];
+    if (train->cur < 0 || (train->nshards ? train->cur >= train->nshards : train->cur != 0)) train->cur = 0, train->pos = 0;
+    if (train->pos > (train->nshards ? train->shards[train->cur].n : train->n)) train->pos = 0;
     return 0;
 }
 
 INHDEF int inh_trainer_state_info(const char *path, inh_state_info *info) {
     unsigned char h[1024];
-    uint32_t v[40];
+    uint32_t v[74];
+    uint64_t flen = 0;
     memset(info, 0, sizeof *info);
     if (inh__os_kind(path) == 2) return inh__fail("%s: is a directory, not a training-state file", path);
     FILE *f = inh__os_fopen(path, "rb");
     if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
-    size_t got = fread(h, 1, sizeof h, f);
+    size_t got = inh__os_size(f, &flen) ? 0 : fread(h, 1, sizeof h, f);
+    if (got != sizeof h) { fclose(f); return inh__fail("%s: too short for a training-state header (truncated?)", path); }
+    for (int i = 0; i < 74; i++) v[i] = inh__rd32(h + 4 * i);
+    if (v[0] != INH__STATE_MAGIC || (v[1] != 1 && v[1] != 2)) {
+        fclose(f);
+        return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, (unsigned)v[0], (unsigned)v[1]);
+    }
+    info->version = (int)v[1];
+    if (v[1] == 2) {   /* the text record at the end */
+        if (v[72] >= sizeof info->record || v[72] > flen - 1024) {
+            fclose(f);
+            return inh__fail("%s: training-state record of %u bytes is too long or does not fit the file", path, (unsigned)v[72]);
+        }
+        if (inh__os_seek(f, flen - v[72]) != 0 || fread(info->record, 1, v[72], f) != v[72]) { fclose(f); return inh__fail("%s: read error in the training-state record", path); }
+        info->record[v[72]] = 0;
+    }
     fclose(f);
-    if (got != sizeof h) return inh__fail("%s: too short for a training-state header (truncated?)", path);
-    for (int i = 0; i < 40; i++) v[i] = inh__rd32(h + 4 * i);
-    if (v[0] != INH__STATE_MAGIC || v[1] != 1) return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, (unsigned)v[0], (unsigned)v[1]);
     inh_train_opts *o = &info->o;
     inh_train_opts_default(o);
     o->B = (int)v[10]; o->T = (int)v[11]; o->steps = (int)v[12]; o->accum = (int)v[13]; o->warmup = (int)v[14];
@@ -7749,6 +7823,44 @@ INHDEF int inh_trainer_state_info(const char *path, inh_state_info *info) {
         memcpy(info->train_path, p, lt + 1);
         size_t lv = inh__strnlen(p + lt + 1, 640 - lt - 1);
         if (lt + 1 < 640 && lv < 640 - lt - 1) memcpy(info->val_path, p + lt + 1, lv + 1);
+    }
+    for (const char *r = info->record; *r;) {   /* key=value lines */
+        const char *e = strchr(r, '\n');
+        size_t k = e ? (size_t)(e - r) : strlen(r);
+        char *dst = NULL;
+        size_t skip = 0;
+        if (k >= 4 && !memcmp(r, "out=", 4)) dst = info->out_path, skip = 4;
+        else if (k >= 4 && !memcmp(r, "log=", 4)) dst = info->log_path, skip = 4;
+        else if (k >= 5 && !memcmp(r, "data=", 5)) dst = info->train_path, skip = 5;
+        else if (k >= 4 && !memcmp(r, "val=", 4)) dst = info->val_path, skip = 4;
+        if (dst && k - skip < 1024) { memcpy(dst, r + skip, k - skip); dst[k - skip] = 0; }
+        r += k + (e != NULL);
+    }
+    return 0;
+}
+
+INHDEF int inh_state_check_data(const inh_state_info *info, const inh_data *d, int val) {
+    const char *key = val ? "val_shard=" : "train_shard=", *r = info->record;
+    size_t kl = strlen(key);
+    int i = 0, have = d->nshards ? d->nshards : 1, recorded = 0;
+    for (const char *q = r; (q = strstr(q, key)) != NULL; q += kl) recorded += q == r || q[-1] == '\n';
+    if (recorded == 0) return 0;
+    if (recorded != have)
+        return inh__fail("%s: %d shard%s, but the state file's run read %d", d->path, have, have > 1 ? "s" : "", recorded);
+    for (const char *q = r; *q;) {
+        const char *e = strchr(q, '\n');
+        size_t k = e ? (size_t)(e - q) : strlen(q);
+        unsigned long long n = 0, hs = 0;
+        int pos = 0;
+        if (k <= kl || memcmp(q, key, kl) || sscanf(q + kl, "%llu %llx %n", &n, &hs, &pos) < 2 || i >= have) { q += k + (e != NULL); continue; }
+        size_t dn = d->nshards ? d->shards[i].n : d->n;
+        uint64_t dh = d->nshards ? d->shards[i].rhash : d->rhash;
+        const char *dp = d->nshards ? d->shards[i].path : d->path;
+        if (dn != n || dh != hs)
+            return inh__fail("%s: has changed since the state file was written (%zu tokens now; the run read %.*s with %llu tokens%s)", dp, dn,
+                             (int)(k - kl - (size_t)pos), q + kl + pos, n, dn == n ? ", other ids" : "");
+        q += k + (e != NULL);
+        i++;
     }
     return 0;
 }
