@@ -290,7 +290,7 @@ static int cmd_analyze(int argc, char **argv) {
     inh_analysis_opts_default(&o);
     flag f[] = {
         {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
-        {"--data", F_STR, &data, "token shard (validation data)", 0},
+        {"--data", F_STR, &data, "token shard(s) (validation data): a file, a glob or a comma list", 0},
         {"--seqs", F_INT, &o.seqs, "sequences N (default 100)", 0},
         {"--seq-len", F_INT, &o.T, "tokens per sequence T (default min(100, the model's maxT))", 0},
         {"--seed", F_U64, &o.seed, "seed of the random windows (default 1337)", 0},
@@ -362,7 +362,7 @@ static int cmd_drop_sweep(int argc, char **argv) {
     int B = 4, T = 64, nb = 1, threads = 0;
     flag f[] = {
         {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
-        {"--data", F_STR, &data, "token shard (validation data)", 0},
+        {"--data", F_STR, &data, "token shard(s) (validation data): a file, a glob or a comma list", 0},
         {"--batch", F_INT, &B, "batch size (default 4)", 0},
         {"--seq", F_INT, &T, "sequence length (default 64)", 0},
         {"--batches", F_INT, &nb, "consecutive windows from token 0 (default 1)", 0},
@@ -829,7 +829,7 @@ static int cmd_eval(int argc, char **argv) {
         {"--shortcuts", F_STR, &shortcuts, "evaluate a shortcut model with this variant: causal | depth", 0},
         {"--drop-shortcut", F_BOOL, &drop_sc, "skip the shortcut sub-layer (the plain GPT-2 inside)", 0},
         {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
-        {"--data", F_STR, &data, "token shard", 0},
+        {"--data", F_STR, &data, "token shard(s): a file, a glob 'dir/*_val_*.bin' or a comma list", 0},
         {"--batch", F_INT, &B, "batch size (default 4)", 0},
         {"--seq", F_INT, &T, "sequence length (default 64)", 0},
         {"--batches", F_INT, &nb, "only the first N batches of B consecutive windows (default: every whole window of the file once)", 0},
@@ -1115,8 +1115,8 @@ static int cmd_recipe(int argc, char **argv) {
     o.train.warmup = 0;
     flag f[] = {
         {"--ref", F_STR, &o.ref_path, "reference model L layers (llm.c .bin or HF safetensors)", 0},
-        {"--data", F_STR, &o.train_path, "training token shard", 0},
-        {"--val", F_STR, &o.val_path, "validation token shard (the stopping rule compares its loss)", 0},
+        {"--data", F_STR, &o.train_path, "training token shard(s): a file, a glob or a comma list", 0},
+        {"--val", F_STR, &o.val_path, "validation token shard(s) (the stopping rule compares its loss)", 0},
         {"--out", F_STR, &o.out_dir, "output directory: models, state, recipe.log, recipe.json, report.html", 0},
         {"--start", F_STR, &start, "first depth l: a number, 'half' (L/2, default) or 'auto' (layers before the first lazy group)", 0},
         {"--grow", F_INT, &o.grow, "layers added per round (default 2)", 0},
