@@ -640,19 +640,47 @@ INHDEF int  inh_prepare_shards(const inh_tokenizer *tok, const char *input_txt, 
 /* ---------------------------------------------------------------------------------------------
    Data: llm.c token shards (256 int32 header [20240520, 1, ntokens, 0...], then uint16 ids) */
 
+/* One shard of many (inh_data.shards): what a state file records of it. */
 typedef struct {
     char path[1024];
-    uint16_t *tokens;
-    size_t n;          /* number of tokens */
-    size_t pos;        /* next sequential window */
+    size_t n;          /* tokens */
+    uint64_t hash;     /* FNV-1a over its ids (as inh_data.hash of the shard alone) */
+    uint64_t rhash;    /* the record's hash (inh_shard_hash: the same in examples/torch/model.py) */
+    int max_id;
+} inh_shard;
+
+typedef struct {
+    char path[1024];   /* the file, or the glob / comma list of many shards */
+    uint16_t *tokens;  /* one shard: all its ids; many shards: NULL (windows are read from the files) */
+    size_t n;          /* number of tokens (of all shards) */
+    size_t pos;        /* next sequential window (in shard `cur` when there are many) */
     int shuffle;       /* 0: consecutive windows from token 0; 1: random windows from rng */
     inh_rng rng;
     uint64_t hash;     /* identity of the tokens (FNV-1a style over the ids), set by inh_data_open */
     int max_id;        /* largest id in the shard (-1 when empty) */
+    uint64_t rhash;    /* one shard: its record hash (inh_shard_hash) */
+    int nshards;       /* 0: one shard in memory; >= 2: shards[0..nshards), read on demand */
+    inh_shard *shards;
+    int cur;           /* many shards, sequential mode: the shard being read */
+    FILE *fh;          /* many shards: the file of shard fh_shard, kept open between reads */
+    int fh_shard;
 } inh_data;
 
-/* Load a shard; every id must be < V (V <= 0 skips the check). */
+/* Load a shard; every id must be < V (V <= 0 skips the check). `path` may also name many shards:
+   a comma list (a.bin,b.bin) whose items may be globs (`*` and `?` in the file name, not in the
+   directory: shards/train_*.bin, sorted by name). Many shards are not loaded: each is read once
+   at open (its size, hash and ids checked), then windows are read from the files as they are
+   needed, so memory stays at one batch. A window never straddles two shards: sequential windows
+   read shard after shard (llm.c's order: each shard's batches from its start, then the next
+   shard, back to the first after the last; a shard too small for a batch is skipped), shuffled
+   windows draw a start uniformly over all the shards' window starts (deterministic for the seed).
+   One shard (or a glob that matches one file) behaves exactly as before. */
 INHDEF int  inh_data_open(inh_data *d, const char *path, int V);
+/* The record hash of a shard (what state files keep per shard; cheap in numpy too, see
+   examples/torch/model.py): (sum over i of (id_i + 1) * mix(i)) ^ ntokens, mod 2^64, where mix(i)
+   is the splitmix64 finaliser of (i + 1) * 0x9E3779B97F4A7C15. In pieces: sum = inh_shard_hash(ids,
+   n, start, sum) adds ids[0..n) at indices start.., starting from sum = 0; then xor the count. */
+INHDEF uint64_t inh_shard_hash(const uint16_t *ids, size_t n, uint64_t start, uint64_t sum);
 INHDEF void inh_data_close(inh_data *d);
 /* Data from n token ids in memory (copied; each 0..65535, and below V when V > 0): the way in
    without a file system (INH_NO_STDIO). Close with inh_data_close. */
@@ -707,6 +735,7 @@ typedef struct {
     int step;            /* optimizer steps done */
     int *inputs, *targets;
     const inh_data *val; /* optional: the validation data, recorded (path, identity) in the state file */
+    const char *out_path, *log_path;   /* optional: the run's outputs, recorded in the state file (a resume writes them) */
 } inh_trainer;
 typedef struct { int step; float loss, lr, grad_norm; double seconds; int skipped; } inh_step_info;
 
@@ -719,17 +748,27 @@ INHDEF int  inh_trainer_step(inh_trainer *t, inh_step_info *info);
 INHDEF int  inh_trainer_save_state(const inh_trainer *t, const char *path);
 /* Load a state file into a fresh model and the trainer's options/position. *m must be zeroed. */
 INHDEF int  inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train, const char *path);
-/* What a state file says about its run, from the header alone (no model is loaded): options,
-   step, and the data it was trained on. Paths are "" and counts 0 in files older than the
-   data record (then nothing can be compared). */
+/* The model inside a state file (what `inheritune export --state S --out M` writes). */
+INHDEF int  inh_model_load_state(inh_model *m, const char *path);
+/* What a state file says about its run, without loading the model: options, step, the data it
+   was trained on and its outputs. Paths are "" and counts 0 in files older than the data record
+   (then nothing can be compared); version 1 files have no out/log paths and no shard list. */
 typedef struct {
     inh_train_opts o;
     int step;
-    char train_path[640], val_path[640];
-    uint32_t train_n, val_n;     /* tokens */
+    char train_path[1024], val_path[1024];   /* the --data and --val of the run (a file, a glob or a comma list) */
+    uint32_t train_n, val_n;     /* tokens (0: not in the header, e.g. written by examples/torch/train.py) */
     uint64_t train_hash, val_hash;   /* inh_data.hash */
+    int version;                 /* 1 or 2 (2: the text record below) */
+    char out_path[1024], log_path[1024];   /* the run's --out and --log ("" when none) */
+    char record[65536];          /* version 2: the text record, key=value lines (out, log, data, val, and
+                                    train_shard= / val_shard= N RECORD-HASH PATH for every shard) */
 } inh_state_info;
 INHDEF int  inh_trainer_state_info(const char *path, inh_state_info *info);
+/* 0 when d (the training data if val == 0, else the validation data) holds the shards the state
+   file's run read (same number, each with the same tokens: count and inh_shard_hash); else -1 and
+   a message naming the first shard that differs. 0 when the file records no shards. */
+INHDEF int  inh_state_check_data(const inh_state_info *info, const inh_data *d, int val);
 
 /* ---------------------------------------------------------------------------------------------
    Analysis: where attention degenerates, and which sub-layers matter (declarations).
@@ -7474,6 +7513,17 @@ INHDEF int inh_prepare_shards(const inh_tokenizer *t, const char *input, const c
 /* ---------------------------------------------------------------------------------------------
    Data */
 
+INHDEF uint64_t inh_shard_hash(const uint16_t *ids, size_t n, uint64_t start, uint64_t sum) {
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = (start + i + 1) * 0x9E3779B97F4A7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        sum += ((uint64_t)ids[i] + 1) * z;
+    }
+    return sum;
+}
+
 /* the hash and largest id of d's tokens (what a state file records of its data) */
 INH__FN void inh__data_identity(inh_data *d) {
     uint64_t hs = 0xcbf29ce484222325ull;
@@ -7484,9 +7534,172 @@ INH__FN void inh__data_identity(inh_data *d) {
     }
     d->hash = hs ^ (uint64_t)d->n;
     d->max_id = mx;
+    d->rhash = inh_shard_hash(d->tokens, d->n, 0, 0) ^ (uint64_t)d->n;
 }
+
+/* --- many shards: a comma list of files and globs --------------------------------------------- */
+
+/* `*` (any run) and `?` (one character) against a whole name */
+INH__FN int inh__wild(const char *p, const char *s) {
+    const char *star = NULL, *ss = s;
+    while (*s) {
+        if (*p == '?' || (*p != '*' && *p == *s)) { p++; s++; }
+        else if (*p == '*') { star = p++; ss = s; }
+        else if (star) { p = star + 1; s = ++ss; }
+        else return 0;
+    }
+    while (*p == '*') p++;
+    return !*p;
+}
+typedef struct { inh_shard *v; int n, cap; } inh__shards;
+INH__FN int inh__shards_add(inh__shards *L, const char *path) {
+    if (L->n == L->cap) {
+        int cap = L->cap ? 2 * L->cap : 16;
+        inh_shard *nv = INH__CAST(inh_shard *, INH_REALLOC(L->v, sizeof(inh_shard) * (size_t)cap));
+        if (!nv) return inh__fail("%s: out of memory listing shards", path);
+        L->v = nv; L->cap = cap;
+    }
+    if (strlen(path) >= sizeof L->v[0].path) return inh__fail("%s: path too long", path);
+    memset(&L->v[L->n], 0, sizeof L->v[0]);
+    snprintf(L->v[L->n++].path, sizeof L->v[0].path, "%s", path);
+    return 0;
+}
+typedef struct { inh__shards names; const char *pat; int rc; } inh__glob;
+INH__FN int inh__glob_one(void *u, const char *name) {
+    inh__glob *g = (inh__glob *)u;
+    if (inh__wild(g->pat, name) && inh__shards_add(&g->names, name)) { g->rc = -1; return 1; }
+    return 0;
+}
+INH__FN int inh__shard_cmp(const void *a, const void *b) { return strcmp(((const inh_shard *)a)->path, ((const inh_shard *)b)->path); }
+/* the files of a comma list of paths and globs (a glob's matches sorted by name) */
+INH__FN int inh__shards_expand(const char *spec, inh__shards *L) {
+    char item[1024];
+    const char *s = spec;
+    memset(L, 0, sizeof *L);
+    for (;;) {
+        const char *e = strchr(s, ',');
+        size_t k = e ? (size_t)(e - s) : strlen(s);
+        if (k == 0 || k >= sizeof item) { INH_FREE(L->v); return inh__fail("%s: %s item in the list of shards", spec, k ? "too long an" : "an empty"); }
+        memcpy(item, s, k); item[k] = 0;
+        const char *slash = strrchr(item, '/');
+#if defined(_WIN32)
+        if (strrchr(item, '\\') > slash) slash = strrchr(item, '\\');
+#endif
+        const char *name = slash ? slash + 1 : item;
+        if (strchr(item, '*') || strchr(item, '?')) {
+            char dir[1024];
+            size_t dk = slash ? (size_t)(slash - item) : 0;
+            memcpy(dir, item, dk); dir[dk] = 0;
+            if (strchr(dir, '*') || strchr(dir, '?')) { INH_FREE(L->v); return inh__fail("%s: a glob matches file names only, not directories", item); }
+            inh__glob g;
+            memset(&g, 0, sizeof g);
+            g.pat = name;
+            inh__os_dir_each(slash ? (dk ? dir : "/") : ".", inh__glob_one, &g);
+            if (g.rc) { INH_FREE(g.names.v); INH_FREE(L->v); return -1; }
+            if (g.names.n == 0) { INH_FREE(g.names.v); INH_FREE(L->v); return inh__fail("%s: no file matches", item); }
+            qsort(g.names.v, (size_t)g.names.n, sizeof(inh_shard), inh__shard_cmp);
+            for (int i = 0; i < g.names.n; i++) {
+                char full[2100];
+                snprintf(full, sizeof full, "%.*s%s", (int)(name - item), item, g.names.v[i].path);
+                if (inh__shards_add(L, full)) { INH_FREE(g.names.v); INH_FREE(L->v); return -1; }
+            }
+            INH_FREE(g.names.v);
+        } else if (inh__shards_add(L, item)) { INH_FREE(L->v); return -1; }
+        if (!e) break;
+        s = e + 1;
+    }
+    return 0;
+}
+
+/* one shard of many: its header checked, its ids read once in pieces (hashes, largest id) */
+INH__FN int inh__shard_scan(inh_shard *sh) {
+    const char *path = sh->path;
+    if (inh__os_kind(path) == 2) return inh__fail("%s: is a directory, not a token shard", path);
+    FILE *f = inh__os_fopen(path, "rb");
+    if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
+    unsigned char h[1024];
+    size_t len;
+    if (inh__file_size(f, path, &len)) { fclose(f); return -1; }
+    size_t got0 = fread(h, 1, sizeof h, f);
+    if (got0 != sizeof h) { fclose(f); return inh__fail("%s: too short for a token shard header (1024 bytes)", path); }
+    uint32_t magic = inh__rd32(h), version = inh__rd32(h + 4), ntok = inh__rd32(h + 8);
+    if (magic != INH__SHARD_MAGIC) { fclose(f); return inh__fail("%s: not an llm.c token shard (magic %u, want %d)", path, (unsigned)magic, INH__SHARD_MAGIC); }
+    if (version != 1) { fclose(f); return inh__fail("%s: token shard version %u is not supported (want 1)", path, (unsigned)version); }
+    if (len != 1024 + (size_t)ntok * 2) {
+        fclose(f);
+        return inh__fail("%s: header says %u tokens (%zu bytes) but the file has %zu bytes", path, (unsigned)ntok, 1024 + (size_t)ntok * 2, len);
+    }
+    enum { CHUNK = 1 << 16 };
+    uint16_t *buf = INH__ALLOC(uint16_t, CHUNK);
+    if (!buf) { fclose(f); return -1; }
+    uint64_t hs = 0xcbf29ce484222325ull, rs = 0;
+    int mx = -1;
+    size_t done = 0;
+    while (done < ntok) {
+        size_t want = ntok - done < CHUNK ? ntok - done : CHUNK, got = fread(buf, 2, want, f);
+        if (got != want) { INH_FREE(buf); fclose(f); return inh__fail("%s: read error after %zu of %u tokens", path, done + got, (unsigned)ntok); }
+        if (!inh__host_is_le())
+            for (size_t i = 0; i < got; i++) buf[i] = (uint16_t)(buf[i] >> 8 | buf[i] << 8);
+        for (size_t i = 0; i < got; i++) {
+            hs = (hs ^ buf[i]) * 0x100000001b3ull;
+            if (buf[i] > mx) mx = buf[i];
+        }
+        rs = inh_shard_hash(buf, got, done, rs);
+        done += got;
+    }
+    INH_FREE(buf);
+    fclose(f);
+    sh->n = ntok; sh->hash = hs ^ (uint64_t)ntok; sh->rhash = rs ^ (uint64_t)ntok; sh->max_id = mx;
+    return 0;
+}
+
+INH__FN int inh__data_open_many(inh_data *d, const char *spec, int V) {
+    inh__shards L;
+    if (strlen(spec) >= sizeof d->path) return inh__fail("%.200s...: the list of shards is longer than %zu characters", spec, sizeof d->path - 1);
+    if (inh__shards_expand(spec, &L)) return -1;
+    if (L.n == 1) {   /* one file: exactly the one-shard data */
+        char one[1024];
+        snprintf(one, sizeof one, "%s", L.v[0].path);
+        INH_FREE(L.v);
+        return inh_data_open(d, one, V);
+    }
+    d->shards = L.v; d->nshards = L.n; d->fh_shard = -1;
+    snprintf(d->path, sizeof d->path, "%s", spec);
+    uint64_t hs = 0xcbf29ce484222325ull;
+    d->max_id = -1;
+    for (int i = 0; i < L.n; i++) {
+        if (inh__shard_scan(&L.v[i])) { inh_data_close(d); return -1; }
+        for (int j = 0; j < i; j++)
+            if (!strcmp(L.v[j].path, L.v[i].path)) { inh_data_close(d); return inh__fail("%s: %s is in the list twice", spec, L.v[i].path); }
+        d->n += L.v[i].n;
+        hs = (hs ^ L.v[i].hash) * 0x100000001b3ull;
+        if (L.v[i].max_id > d->max_id) d->max_id = L.v[i].max_id;
+    }
+    d->hash = hs ^ (uint64_t)d->n;
+    if (V > 0 && inh_data_check(d, V)) { inh_data_close(d); return -1; }
+    return 0;
+}
+
+/* count ids of shard k from token `off`, into buf (many shards: read from the file) */
+INH__FN int inh__shard_read(inh_data *d, int k, size_t off, size_t count, uint16_t *buf) {
+    const inh_shard *sh = &d->shards[k];
+    if (d->fh_shard != k || !d->fh) {
+        if (d->fh) fclose(d->fh);
+        d->fh_shard = -1;
+        d->fh = inh__os_fopen(sh->path, "rb");
+        if (!d->fh) return inh__fail("%s: cannot open: %s", sh->path, strerror(errno));
+        d->fh_shard = k;
+    }
+    if (inh__os_seek(d->fh, 1024 + 2 * (uint64_t)off) != 0 || fread(buf, 2, count, d->fh) != count)
+        return inh__fail("%s: read error at token %zu (did the shard change?)", sh->path, off);
+    if (!inh__host_is_le())
+        for (size_t i = 0; i < count; i++) buf[i] = (uint16_t)(buf[i] >> 8 | buf[i] << 8);
+    return 0;
+}
+
 INHDEF int inh_data_open(inh_data *d, const char *path, int V) {
     memset(d, 0, sizeof *d);
+    if (inh__os_kind(path) == 0 && (strchr(path, ',') || strchr(path, '*') || strchr(path, '?'))) return inh__data_open_many(d, path, V);
     snprintf(d->path, sizeof d->path, "%s", path);
     if (inh__os_kind(path) == 2)
         return inh__fail("%s: is a directory, not a token shard (give a file in it, e.g. %s/train.bin)", path, path);
@@ -7540,17 +7753,63 @@ INHDEF int inh_data_from_tokens(inh_data *d, const int *ids, size_t n, int V) {
 }
 
 INHDEF int inh_data_check(const inh_data *d, int V) {
-    for (size_t i = 0; i < d->n; i++)
+    for (int k = 0; k < d->nshards; k++)
+        if (d->shards[k].max_id >= V)
+            return inh__fail("%s: token %d is outside the model's vocabulary (V=%d)", d->shards[k].path, d->shards[k].max_id, V);
+    for (size_t i = 0; i < d->n && d->tokens; i++)
         if (d->tokens[i] >= V) return inh__fail("%s: token %d at index %zu is outside the model's vocabulary (V=%d)", d->path, d->tokens[i], i, V);
     return 0;
 }
 
-INHDEF void inh_data_close(inh_data *d) { INH_FREE(d->tokens); d->tokens = NULL; d->n = 0; }
-INHDEF void inh_data_reset(inh_data *d) { d->pos = 0; }
+INHDEF void inh_data_close(inh_data *d) {
+    INH_FREE(d->tokens); d->tokens = NULL; d->n = 0;
+    if (d->fh) fclose(d->fh);
+    d->fh = NULL; d->fh_shard = -1;
+    INH_FREE(d->shards); d->shards = NULL; d->nshards = 0;
+}
+INHDEF void inh_data_reset(inh_data *d) { d->pos = 0; d->cur = 0; }
+
+/* many shards: B windows of T (+1) tokens, sequential (shard by shard, as llm.c) or shuffled */
+INH__FN int inh__data_next_many(inh_data *d, int B, int T, int *inputs, int *targets) {
+    size_t need = (size_t)B * T + 1;
+    uint16_t *buf = INH__ALLOC(uint16_t, d->shuffle ? (size_t)T + 1 : need);
+    int rc = 0;
+    if (!buf) return -1;
+    if (d->shuffle) {   /* a start uniformly over every shard's starts [0, n_k - T - 1] */
+        uint64_t range = 0;
+        for (int k = 0; k < d->nshards; k++) range += d->shards[k].n > (size_t)T ? d->shards[k].n - (size_t)T : 0;
+        if (range == 0) { INH_FREE(buf); return inh__fail("%s: no shard holds one window of T=%d (+1) tokens", d->path, T); }
+        for (int b = 0; b < B && !rc; b++) {
+            uint64_t s = inh_rng_u64(&d->rng) % range;
+            int k = 0;
+            for (;; k++) {
+                uint64_t rk = d->shards[k].n > (size_t)T ? d->shards[k].n - (size_t)T : 0;
+                if (s < rk) break;
+                s -= rk;
+            }
+            rc = inh__shard_read(d, k, (size_t)s, (size_t)T + 1, buf);
+            for (int t = 0; t < T && !rc; t++) { inputs[b * T + t] = buf[t]; targets[b * T + t] = buf[t + 1]; }
+        }
+        INH_FREE(buf);
+        return rc;
+    }
+    if (d->cur < 0 || d->cur >= d->nshards) { d->cur = 0; d->pos = 0; }
+    for (int tries = 0; d->pos + need > d->shards[d->cur].n; tries++) {   /* the rest of this shard is too short: the next one */
+        if (tries > d->nshards) { INH_FREE(buf); return inh__fail("%s: no shard holds a batch of B=%d x T=%d (+1) tokens", d->path, B, T); }
+        d->cur = (d->cur + 1) % d->nshards;
+        d->pos = 0;
+    }
+    rc = inh__shard_read(d, d->cur, d->pos, need, buf);
+    for (size_t i = 0; i + 1 < need && !rc; i++) { inputs[i] = buf[i]; targets[i] = buf[i + 1]; }
+    if (!rc) d->pos += need - 1;
+    INH_FREE(buf);
+    return rc;
+}
 
 INHDEF int inh_data_next(inh_data *d, int B, int T, int *inputs, int *targets) {
     size_t need = (size_t)B * T + 1;
     if (B <= 0 || T <= 0) return inh__fail("%s: batch B=%d and sequence T=%d must be positive", d->path, B, T);
+    if (d->nshards) return inh__data_next_many(d, B, T, inputs, targets);
     if (d->n < (d->shuffle ? (size_t)T + 1 : need))
         return inh__fail("%s: %zu tokens cannot fill a batch of B=%d x T=%d (+1) tokens", d->path, d->n, B, T);
     if (d->shuffle) {
@@ -7610,11 +7869,11 @@ INHDEF int inh_synth_corpus(int *ids, size_t n, int V, uint64_t seed) {
 
 INHDEF int inh_eval_loss(inh_model *m, inh_data *d, int B, int T, int nbatches, float *loss) {
     size_t saved = d->pos;
-    int shuffle = d->shuffle, rc = 0;
+    int shuffle = d->shuffle, rc = 0, cur = d->cur;
     int *x = INH__ALLOC(int, (size_t)B * T), *y = INH__ALLOC(int, (size_t)B * T);
     double sum = 0.0;
     if (!x || !y || nbatches <= 0) { rc = x && y ? inh__fail("%s: number of eval batches must be positive", d->path) : -1; goto done; }
-    d->pos = 0; d->shuffle = 0;
+    d->pos = 0; d->shuffle = 0; d->cur = 0;
     for (int i = 0; i < nbatches && !rc; i++) {
         rc = inh_data_next(d, B, T, x, y);
         if (!rc) rc = inh_model_forward(m, x, y, B, T);
@@ -7622,12 +7881,30 @@ INHDEF int inh_eval_loss(inh_model *m, inh_data *d, int B, int T, int nbatches, 
     }
     *loss = (float)(sum / nbatches);
 done:
-    d->pos = saved; d->shuffle = shuffle;
+    d->pos = saved; d->shuffle = shuffle; d->cur = cur;
     INH_FREE(x); INH_FREE(y);
     return rc;
 }
 
-INHDEF size_t inh_data_windows(const inh_data *d, int T) { return T > 0 && d->n > 0 ? (d->n - 1) / (size_t)T : 0; }
+INHDEF size_t inh_data_windows(const inh_data *d, int T) {
+    size_t w = 0;
+    for (int k = 0; k < d->nshards && T > 0; k++) w += d->shards[k].n > 0 ? (d->shards[k].n - 1) / (size_t)T : 0;
+    if (d->nshards) return w;
+    return T > 0 && d->n > 0 ? (d->n - 1) / (size_t)T : 0;
+}
+/* many shards: window w of T (+1) tokens, counted shard after shard, into row b of x, y */
+INH__FN int inh__data_window(inh_data *d, size_t w, int T, int b, int *x, int *y, uint16_t *buf) {
+    int k = 0;
+    for (; k < d->nshards; k++) {
+        size_t wk = d->shards[k].n > 0 ? (d->shards[k].n - 1) / (size_t)T : 0;
+        if (w < wk) break;
+        w -= wk;
+    }
+    if (k == d->nshards) return inh__fail("%s: window past the end of the shards", d->path);
+    if (inh__shard_read(d, k, w * (size_t)T, (size_t)T + 1, buf)) return -1;
+    for (int t = 0; t < T; t++) { x[b * T + t] = buf[t]; y[b * T + t] = buf[t + 1]; }
+    return 0;
+}
 
 INHDEF int inh_eval_windows(inh_model *m, inh_data *d, int B, int T, size_t windows, float *loss, size_t *ntokens) {
     size_t have = inh_data_windows(d, T), saved = d->pos;
@@ -7639,13 +7916,17 @@ INHDEF int inh_eval_windows(inh_model *m, inh_data *d, int B, int T, size_t wind
         return inh__fail("%s: %zu windows of T=%d asked for, but its %zu tokens hold %zu (%zu batches of B=%d)", d->path, windows, T,
                          d->n, have, have / (size_t)B, B);
     int *x = INH__ALLOC(int, (size_t)B * T), *y = INH__ALLOC(int, (size_t)B * T);
+    uint16_t *buf = d->nshards ? INH__ALLOC(uint16_t, (size_t)T + 1) : NULL;
     double sum = 0.0;
-    if (!x || !y) { rc = -1; goto done; }
+    if (!x || !y || (d->nshards && !buf)) { rc = -1; goto done; }
     d->pos = 0; d->shuffle = 0;
     for (size_t w = 0; w < windows && !rc; w += (size_t)B) {   /* the windows are consecutive: [w*T, w*T+b*T+1) */
         int b = windows - w < (size_t)B ? (int)(windows - w) : B;
         d->pos = w * (size_t)T;
-        rc = inh_data_next(d, b, T, x, y);
+        if (d->nshards)   /* many shards: window by window, shard after shard (never across two) */
+            for (int i = 0; i < b && !rc; i++) rc = inh__data_window(d, w + (size_t)i, T, i, x, y, buf);
+        else
+            rc = inh_data_next(d, b, T, x, y);
         if (!rc) rc = inh_model_forward(m, x, y, b, T);
         sum += m->mean_loss * (double)b;
     }
@@ -7653,7 +7934,7 @@ INHDEF int inh_eval_windows(inh_model *m, inh_data *d, int B, int T, size_t wind
     if (ntokens) *ntokens = windows * (size_t)T;
 done:
     d->pos = saved; d->shuffle = shuffle;
-    INH_FREE(x); INH_FREE(y);
+    INH_FREE(x); INH_FREE(y); INH_FREE(buf);
     return rc;
 }
 
@@ -7695,7 +7976,7 @@ INHDEF int inh_trainer_init(inh_trainer *t, inh_model *m, inh_data *train, const
     if (!t->inputs || !t->targets) { inh_trainer_free(t); return -1; }
     train->shuffle = o->shuffle;
     inh_rng_seed(&train->rng, o->seed);
-    train->pos = 0;
+    train->pos = 0; train->cur = 0;
     return 0;
 }
 
@@ -7737,9 +8018,35 @@ INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
    [33] shortcut variant and [40..71] the selected layers' bits (slots 9 and 16..47 of the model header),
    [34] training tokens (0: not recorded), [35,36] their hash, [37] validation tokens, [38,39] hash,
    [96..255] the training data path then the validation path, each NUL-terminated (640 bytes;
-   a path that does not fit is left out). Older files have zeros there and still load. */
+   a path that does not fit is left out). Older files have zeros there and still load.
+   Version 2 adds [72] the length of a text record after the tensors, [73] the shard being read
+   (sequential windows over many shards). The record: key=value lines, "out=", "log=", "data=",
+   "val=" (the run's paths and specs), then per shard "train_shard=" or "val_shard=" N HASH PATH
+   (tokens, inh_shard_hash in 16 hex digits, the file). Version 1 files still load. */
 INH__FN uint32_t inh__fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 INH__FN float inh__bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+/* the text record of a state file (version 2): outputs, data specs, every shard; malloc'd */
+INH__FN char *inh__state_record(const inh_trainer *t, size_t *len) {
+    const inh_data *ds[2] = {t->train, t->val};
+    size_t cap = 5000;
+    for (int k = 0; k < 2; k++) if (ds[k]) cap += (size_t)(ds[k]->nshards ? ds[k]->nshards : 1) * 1100;
+    char *r = INH__ALLOC(char, cap);
+    if (!r) return NULL;
+    size_t n = 0;
+    n += (size_t)snprintf(r + n, cap - n, "out=%s\nlog=%s\ndata=%s\nval=%s\n", t->out_path ? t->out_path : "", t->log_path ? t->log_path : "",
+                          t->train->path, t->val ? t->val->path : "");
+    for (int k = 0; k < 2; k++) {
+        const inh_data *d = ds[k];
+        if (!d) continue;
+        if (!d->nshards) n += (size_t)snprintf(r + n, cap - n, "%s_shard=%zu %016llx %s\n", k ? "val" : "train", d->n, (unsigned long long)d->rhash, d->path);
+        for (int i = 0; i < d->nshards; i++)
+            n += (size_t)snprintf(r + n, cap - n, "%s_shard=%zu %016llx %s\n", k ? "val" : "train", d->shards[i].n,
+                                  (unsigned long long)d->shards[i].rhash, d->shards[i].path);
+    }
+    *len = n;
+    return r;
+}
 
 INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     const inh_model *m = t->model;
@@ -7748,7 +8055,7 @@ INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     unsigned char h[1024];
     inh__model_header_write(&m->cfg, h);   /* slots 2..8 as in the model file */
     uint32_t v[33];
-    v[0] = INH__STATE_MAGIC; v[1] = 1;
+    v[0] = INH__STATE_MAGIC; v[1] = 2;
     for (int i = 2; i <= 8; i++) v[i] = inh__rd32(h + 4 * i);
     v[9] = (uint32_t)t->step; v[10] = (uint32_t)o->B; v[11] = (uint32_t)o->T; v[12] = (uint32_t)o->steps;
     v[13] = (uint32_t)o->accum; v[14] = (uint32_t)o->warmup; v[15] = (uint32_t)o->schedule; v[16] = (uint32_t)o->shuffle;
@@ -7775,24 +8082,33 @@ INHDEF int inh_trainer_save_state(const inh_trainer *t, const char *path) {
     if (lt + 1 <= 640) memcpy(h + 4 * 96, t->train->path, lt + 1);
     if (lt + 1 <= 640 && lt + 1 + lv + 1 <= 640 && t->val) memcpy(h + 4 * 96 + lt + 1, t->val->path, lv + 1);
     memcpy(h + 4 * 33, sc, 4); memcpy(h + 4 * 40, sc + 4, 4 * 32);
+    size_t rlen = 0;
+    char *rec = inh__state_record(t, &rlen);
+    if (!rec) return -1;
+    inh__wr32(h + 4 * 72, (uint32_t)rlen); inh__wr32(h + 4 * 73, (uint32_t)t->train->cur);
     inh__wfile w;
-    if (inh__wopen(&w, path)) return -1;
+    if (inh__wopen(&w, path)) { INH_FREE(rec); return -1; }
     inh__wwrite(&w, h, sizeof h);
     inh__wfloats(&w, m->params_mem, m->num_params);
     if (m->m_mem) { inh__wfloats(&w, m->m_mem, m->num_params); inh__wfloats(&w, m->v_mem, m->num_params); }
+    inh__wwrite(&w, rec, rlen);
+    INH_FREE(rec);
     return inh__wclose(&w);
 }
 
-INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train, const char *path) {
+/* a state file's header slots v[0..74) and its model (and AdamW moments when `moments`) */
+INH__FN int inh__state_model(inh_model *m, const char *path, uint32_t *v, int moments) {
     unsigned char *buf = NULL, mh[1024];
     size_t len = 0, expect;
-    uint32_t v[33];
     inh_config c;
-    inh_train_opts o;
     if (inh__read_file(path, &buf, &len, 0)) return -1;
     if (len < 1024) { INH_FREE(buf); return inh__fail("%s: too short for a training-state header (truncated?)", path); }
-    for (int i = 0; i < 33; i++) v[i] = inh__rd32(buf + 4 * i);
-    if (v[0] != INH__STATE_MAGIC || v[1] != 1) { INH_FREE(buf); return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, (unsigned)v[0], (unsigned)v[1]); }
+    for (int i = 0; i < 74; i++) v[i] = inh__rd32(buf + 4 * i);
+    if (v[0] != INH__STATE_MAGIC || (v[1] != 1 && v[1] != 2)) { INH_FREE(buf); return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, (unsigned)v[0], (unsigned)v[1]); }
+    if (v[1] == 2) {   /* the text record after the tensors */
+        if (v[72] > len - 1024) { INH_FREE(buf); return inh__fail("%s: training-state record of %u bytes does not fit the file (truncated?)", path, (unsigned)v[72]); }
+        len -= v[72];
+    } else v[72] = v[73] = 0;
     memcpy(mh, buf, 1024);               /* reuse the model-header checks on slots 2..8 (and shortcuts) */
     inh__wr32(mh, INH__MODEL_MAGIC); inh__wr32(mh + 4, INH__MODEL_VERSION);
     memcpy(mh + 4 * 9, buf + 4 * 33, 4); memcpy(mh + 4 * 16, buf + 4 * 40, 4 * 32);
@@ -7801,17 +8117,10 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
         INH_FREE(buf);
         return inh__fail("%s: training-state file size %zu does not match its header (truncated?)", path, len);
     }
-    inh_train_opts_default(&o);
-    o.B = (int)v[10]; o.T = (int)v[11]; o.steps = (int)v[12]; o.accum = (int)v[13]; o.warmup = (int)v[14];
-    o.schedule = (int)v[15]; o.shuffle = (int)v[16]; o.opt.decay_all = (int)v[17];
-    o.lr = inh__bitsf(v[18]); o.min_lr = inh__bitsf(v[19]); o.opt.beta1 = inh__bitsf(v[20]); o.opt.beta2 = inh__bitsf(v[21]);
-    o.opt.eps = inh__bitsf(v[22]); o.opt.weight_decay = inh__bitsf(v[23]); o.opt.grad_clip = inh__bitsf(v[24]);
-    o.seed = (uint64_t)v[26] | (uint64_t)v[27] << 32;
-    o.bf16 = (int)(v[25] & 1u);
     if (inh__model_alloc(m, &c, path)) { INH_FREE(buf); return -1; }
     size_t np = m->num_params;
     memcpy(m->params_mem, buf + 1024, np * sizeof(float));
-    if (v[32]) {
+    if (v[32] && moments) {
         m->m_mem = (float *)inh__alloc_lines(np * sizeof(float)); m->v_mem = (float *)inh__alloc_lines(np * sizeof(float));
         if (!m->m_mem || !m->v_mem) { INH_FREE(buf); inh_model_free(m); return -1; }
         memcpy(m->m_mem, buf + 1024 + np * 4, np * sizeof(float));
@@ -7822,27 +8131,62 @@ INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train,
         inh__swap32(m->params_mem, np);
         if (m->m_mem) { inh__swap32(m->m_mem, np); inh__swap32(m->v_mem, np); }
     }
+    return 0;
+}
+
+INHDEF int inh_model_load_state(inh_model *m, const char *path) {
+    uint32_t v[74];
+    memset(m, 0, sizeof *m);
+    return inh__state_model(m, path, v, 0);
+}
+
+INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train, const char *path) {
+    uint32_t v[74];
+    inh_train_opts o;
+    if (inh__state_model(m, path, v, 1)) return -1;
+    inh_train_opts_default(&o);
+    o.B = (int)v[10]; o.T = (int)v[11]; o.steps = (int)v[12]; o.accum = (int)v[13]; o.warmup = (int)v[14];
+    o.schedule = (int)v[15]; o.shuffle = (int)v[16]; o.opt.decay_all = (int)v[17];
+    o.lr = inh__bitsf(v[18]); o.min_lr = inh__bitsf(v[19]); o.opt.beta1 = inh__bitsf(v[20]); o.opt.beta2 = inh__bitsf(v[21]);
+    o.opt.eps = inh__bitsf(v[22]); o.opt.weight_decay = inh__bitsf(v[23]); o.opt.grad_clip = inh__bitsf(v[24]);
+    o.seed = (uint64_t)v[26] | (uint64_t)v[27] << 32;
+    o.bf16 = (int)(v[25] & 1u);
     if (inh_trainer_init(t, m, train, &o)) { inh_model_free(m); return -1; }
     if (v[9] > (1u << 30)) { inh_trainer_free(t); inh_model_free(m); return inh__fail("%s: step %u is out of range", path, (unsigned)v[9]); }
     t->step = (int)v[9];
     train->rng.s = (uint64_t)v[28] | (uint64_t)v[29] << 32;
     train->pos = (size_t)((uint64_t)v[30] | (uint64_t)v[31] << 32);
-    if (train->pos > train->n) train->pos = 0;
+    train->cur = (int)v[73];
+    if (train->cur < 0 || (train->nshards ? train->cur >= train->nshards : train->cur != 0)) train->cur = 0, train->pos = 0;
+    if (train->pos > (train->nshards ? train->shards[train->cur].n : train->n)) train->pos = 0;
     return 0;
 }
 
 INHDEF int inh_trainer_state_info(const char *path, inh_state_info *info) {
     unsigned char h[1024];
-    uint32_t v[40];
+    uint32_t v[74];
+    uint64_t flen = 0;
     memset(info, 0, sizeof *info);
     if (inh__os_kind(path) == 2) return inh__fail("%s: is a directory, not a training-state file", path);
     FILE *f = inh__os_fopen(path, "rb");
     if (!f) return inh__fail("%s: cannot open: %s", path, strerror(errno));
-    size_t got = fread(h, 1, sizeof h, f);
+    size_t got = inh__os_size(f, &flen) ? 0 : fread(h, 1, sizeof h, f);
+    if (got != sizeof h) { fclose(f); return inh__fail("%s: too short for a training-state header (truncated?)", path); }
+    for (int i = 0; i < 74; i++) v[i] = inh__rd32(h + 4 * i);
+    if (v[0] != INH__STATE_MAGIC || (v[1] != 1 && v[1] != 2)) {
+        fclose(f);
+        return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, (unsigned)v[0], (unsigned)v[1]);
+    }
+    info->version = (int)v[1];
+    if (v[1] == 2) {   /* the text record at the end */
+        if (v[72] >= sizeof info->record || v[72] > flen - 1024) {
+            fclose(f);
+            return inh__fail("%s: training-state record of %u bytes is too long or does not fit the file", path, (unsigned)v[72]);
+        }
+        if (inh__os_seek(f, flen - v[72]) != 0 || fread(info->record, 1, v[72], f) != v[72]) { fclose(f); return inh__fail("%s: read error in the training-state record", path); }
+        info->record[v[72]] = 0;
+    }
     fclose(f);
-    if (got != sizeof h) return inh__fail("%s: too short for a training-state header (truncated?)", path);
-    for (int i = 0; i < 40; i++) v[i] = inh__rd32(h + 4 * i);
-    if (v[0] != INH__STATE_MAGIC || v[1] != 1) return inh__fail("%s: not an inheritune training-state file (magic %u version %u)", path, (unsigned)v[0], (unsigned)v[1]);
     inh_train_opts *o = &info->o;
     inh_train_opts_default(o);
     o->B = (int)v[10]; o->T = (int)v[11]; o->steps = (int)v[12]; o->accum = (int)v[13]; o->warmup = (int)v[14];
@@ -7860,6 +8204,44 @@ INHDEF int inh_trainer_state_info(const char *path, inh_state_info *info) {
         memcpy(info->train_path, p, lt + 1);
         size_t lv = inh__strnlen(p + lt + 1, 640 - lt - 1);
         if (lt + 1 < 640 && lv < 640 - lt - 1) memcpy(info->val_path, p + lt + 1, lv + 1);
+    }
+    for (const char *r = info->record; *r;) {   /* key=value lines */
+        const char *e = strchr(r, '\n');
+        size_t k = e ? (size_t)(e - r) : strlen(r);
+        char *dst = NULL;
+        size_t skip = 0;
+        if (k >= 4 && !memcmp(r, "out=", 4)) dst = info->out_path, skip = 4;
+        else if (k >= 4 && !memcmp(r, "log=", 4)) dst = info->log_path, skip = 4;
+        else if (k >= 5 && !memcmp(r, "data=", 5)) dst = info->train_path, skip = 5;
+        else if (k >= 4 && !memcmp(r, "val=", 4)) dst = info->val_path, skip = 4;
+        if (dst && k - skip < 1024) { memcpy(dst, r + skip, k - skip); dst[k - skip] = 0; }
+        r += k + (e != NULL);
+    }
+    return 0;
+}
+
+INHDEF int inh_state_check_data(const inh_state_info *info, const inh_data *d, int val) {
+    const char *key = val ? "val_shard=" : "train_shard=", *r = info->record;
+    size_t kl = strlen(key);
+    int i = 0, have = d->nshards ? d->nshards : 1, recorded = 0;
+    for (const char *q = r; (q = strstr(q, key)) != NULL; q += kl) recorded += q == r || q[-1] == '\n';
+    if (recorded == 0) return 0;
+    if (recorded != have)
+        return inh__fail("%s: %d shard%s, but the state file's run read %d", d->path, have, have > 1 ? "s" : "", recorded);
+    for (const char *q = r; *q;) {
+        const char *e = strchr(q, '\n');
+        size_t k = e ? (size_t)(e - q) : strlen(q);
+        unsigned long long n = 0, hs = 0;
+        int pos = 0;
+        if (k <= kl || memcmp(q, key, kl) || sscanf(q + kl, "%llu %llx %n", &n, &hs, &pos) < 2 || i >= have) { q += k + (e != NULL); continue; }
+        size_t dn = d->nshards ? d->shards[i].n : d->n;
+        uint64_t dh = d->nshards ? d->shards[i].rhash : d->rhash;
+        const char *dp = d->nshards ? d->shards[i].path : d->path;
+        if (dn != n || dh != hs)
+            return inh__fail("%s: has changed since the state file was written (%zu tokens now; the run read %.*s with %llu tokens%s)", dp, dn,
+                             (int)(k - kl - (size_t)pos), q + kl + pos, n, dn == n ? ", other ids" : "");
+        q += k + (e != NULL);
+        i++;
     }
     return 0;
 }
@@ -9268,7 +9650,7 @@ INH__FN int inh__recipe_train(inh__recipe *R, const char *name, inh_model *m, in
         if (R->teacher) {   /* the teacher sees the same batch: peek at it without moving the data */
             inh_data save = R->train;
             rc = inh_data_next(&R->train, to.B, to.T, t.inputs, t.targets);
-            R->train.pos = save.pos; R->train.rng = save.rng;
+            R->train.pos = save.pos; R->train.rng = save.rng; R->train.cur = save.cur;
             if (!rc) rc = inh_model_forward(R->teacher, t.inputs, NULL, to.B, to.T);
             if (!rc) inh_softmax_rows(R->teacher_probs, R->teacher->acts.logits, to.B * to.T, R->teacher->cfg.V, R->teacher->cfg.Vp);
             if (rc) break;

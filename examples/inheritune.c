@@ -181,6 +181,15 @@ static void warn_vocab(const inh_data *d, int V) {
                 "were these shards made with the model's tokenizer?\n", d->path, d->max_id, V);
 }
 
+/* many shards: those too small for a window (shuffled) or a batch (sequential) are skipped */
+static void warn_shards(const inh_data *d, int B, int T, int shuffle) {
+    size_t need = shuffle ? (size_t)T + 1 : (size_t)B * T + 1;
+    for (int k = 0; k < d->nshards; k++)
+        if (d->shards[k].n < need)
+            fprintf(stderr, "warning: %s: %zu tokens cannot fill %s of %zu tokens: this shard is skipped\n", d->shards[k].path,
+                    d->shards[k].n, shuffle ? "one window" : "one batch", need);
+}
+
 static int check_threads(int *threads) {
     if (*threads == 0) *threads = inh_num_cores();
     if (*threads < 1 || *threads > 256) { fprintf(stderr, "error: --threads must be 1..256, got %d\n", *threads); return 1; }
@@ -346,7 +355,7 @@ static int cmd_analyze(int argc, char **argv) {
     inh_analysis_opts_default(&o);
     flag f[] = {
         {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
-        {"--data", F_STR, &data, "token shard (validation data)", 0},
+        {"--data", F_STR, &data, "token shard(s) (validation data): a file, a glob or a comma list", 0},
         {"--seqs", F_INT, &o.seqs, "sequences N (default 100)", 0},
         {"--seq-len", F_INT, &o.T, "tokens per sequence T (default min(100, the model's maxT))", 0},
         {"--seed", F_U64, &o.seed, "seed of the random windows (default 1337)", 0},
@@ -423,7 +432,7 @@ static int cmd_drop_sweep(int argc, char **argv) {
     int B = 4, T = 64, nb = 1, threads = 0;
     flag f[] = {
         {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
-        {"--data", F_STR, &data, "token shard (validation data)", 0},
+        {"--data", F_STR, &data, "token shard(s) (validation data): a file, a glob or a comma list", 0},
         {"--batch", F_INT, &B, "batch size (default 4)", 0},
         {"--seq", F_INT, &T, "sequence length (default 64)", 0},
         {"--batches", F_INT, &nb, "consecutive windows from token 0 (default 1)", 0},
@@ -590,8 +599,8 @@ static int cmd_train(int argc, char **argv) {
     inh_train_opts o;
     inh_train_opts_default(&o);
     flag f[] = {
-        {"--data", F_STR, &data, "training token shard (llm.c .bin)", 0},
-        {"--val", F_STR, &val, "validation token shard", 0},
+        {"--data", F_STR, &data, "training token shard(s) (llm.c .bin): a file, a glob 'dir/*_train_*.bin' or a comma list", 0},
+        {"--val", F_STR, &val, "validation token shard(s): a file, a glob or a comma list", 0},
         {"--init", F_STR, &init, "start from this model (llm.c .bin or HF safetensors)", 0},
         {"--layers", F_INT, &L, "new model: layers", 0},
         {"--heads", F_INT, &NH, "new model: attention heads", 0},
@@ -646,6 +655,11 @@ static int cmd_train(int argc, char **argv) {
         if (!data) data = si.train_path;
         if (!val && *si.val_path) val = si.val_path;
         if (!state) state = resume;   /* the resumed run's progress goes back to its state file */
+        if (!out && *si.out_path) {   /* and its model to the run's --out */
+            out = si.out_path;
+            printf("resume: the model goes to %s (the --out recorded in %s)\n", out, resume);
+        }
+        if (!log_path && *si.log_path) log_path = si.log_path;
     }
     if (!data) return fail("%s", "train needs --data TRAIN.bin");
     if (o.lr < 0 || o.min_lr < 0) { fprintf(stderr, "error: --lr %g and --min-lr %g must not be negative\n", o.lr, o.min_lr); return 1; }
@@ -700,6 +714,7 @@ static int cmd_train(int argc, char **argv) {
         int step = t.step;
         inh_rng rng = train.rng;
         size_t pos = train.pos;
+        int cur = train.cur;
         for (int i = 0; i < NF(f); i++) {
             const char *n = f[i].name;
             if (!f[i].set) continue;
@@ -737,7 +752,8 @@ static int cmd_train(int argc, char **argv) {
         RESUME_DIFF(merged.opt.grad_clip != so->opt.grad_clip, 1, "--grad-clip %g, the state file's run used %g\n", merged.opt.grad_clip, so->opt.grad_clip);
         RESUME_DIFF(merged.shuffle != so->shuffle, 1, "--no-shuffle differs from the state file's run\n");
         RESUME_DIFF(merged.bf16 != so->bf16, 1, "--bf16 differs from the state file's run\n");
-        RESUME_DIFF(si.train_n && (train.n != si.train_n || train.hash != si.train_hash), 1,
+        if (inh_state_check_data(&si, &train, 0)) { fprintf(stderr, "resume: %s\n", inh_error()); nbreak++; }   /* every shard */
+        else RESUME_DIFF(si.train_n && (train.n != si.train_n || train.hash != si.train_hash), 1,
                     "--data %s (%zu tokens) is not the data of the state file's run (%s, %u tokens)\n", data, train.n,
                     *si.train_path ? si.train_path : "?", si.train_n);
 #undef RESUME_DIFF
@@ -758,7 +774,7 @@ static int cmd_train(int argc, char **argv) {
         if (inh_data_check(&train, m.cfg.V) || inh_trainer_init(&t, &m, &train, &o)) {
             inh_data_close(&train); inh_model_free(&m); return lib_fail();
         }
-        t.step = step; train.rng = rng; train.pos = pos;
+        t.step = step; train.rng = rng; train.pos = pos; train.cur = cur;
         printf("resumed %s at step %d\n", resume, step);
     } else {
         /* the data first: a missing file is reported before a large model is allocated */
@@ -786,7 +802,9 @@ static int cmd_train(int argc, char **argv) {
         if (inh_trainer_init(&t, &m, &train, &o)) { inh_data_close(&train); inh_model_free(&m); return lib_fail(); }
     }
     int rc = 0;
+    t.out_path = out; t.log_path = log_path;   /* recorded in the state file: a resume writes them */
     m.threads = threads;
+    warn_shards(&train, o.B, o.T, o.shuffle);
     if (place_model(&m, device)) { rc = 1; goto done; }
     if (val && inh_data_open(&valid, val, m.cfg.V)) { rc = lib_fail(); goto done; }
     if (val && valid.n < (size_t)o.B * o.T + 1) {
@@ -949,7 +967,7 @@ static int cmd_eval(int argc, char **argv) {
         {"--shortcuts", F_STR, &shortcuts, "evaluate a shortcut model with this variant: causal | depth", 0},
         {"--drop-shortcut", F_BOOL, &drop_sc, "skip the shortcut sub-layer (the plain GPT-2 inside)", 0},
         {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
-        {"--data", F_STR, &data, "token shard", 0},
+        {"--data", F_STR, &data, "token shard(s): a file, a glob 'dir/*_val_*.bin' or a comma list", 0},
         {"--batch", F_INT, &B, "batch size (default 4)", 0},
         {"--seq", F_INT, &T, "sequence length (default 64)", 0},
         {"--batches", F_INT, &nb, "only the first N batches of B consecutive windows (default: every whole window of the file once)", 0},
@@ -1251,8 +1269,8 @@ static int cmd_recipe(int argc, char **argv) {
     o.train.warmup = 0;
     flag f[] = {
         {"--ref", F_STR, &o.ref_path, "reference model L layers (llm.c .bin or HF safetensors)", 0},
-        {"--data", F_STR, &o.train_path, "training token shard", 0},
-        {"--val", F_STR, &o.val_path, "validation token shard (the stopping rule compares its loss)", 0},
+        {"--data", F_STR, &o.train_path, "training token shard(s): a file, a glob or a comma list", 0},
+        {"--val", F_STR, &o.val_path, "validation token shard(s) (the stopping rule compares its loss)", 0},
         {"--out", F_STR, &o.out_dir, "output directory: models, state, recipe.log, recipe.json, report.html", 0},
         {"--start", F_STR, &start, "first depth l: a number, 'half' (L/2, default) or 'auto' (layers before the first lazy group)", 0},
         {"--grow", F_INT, &o.grow, "layers added per round (default 2)", 0},
@@ -1550,6 +1568,31 @@ static int convert_check_kinds(const char *out, int fmt) {
     return check_kind(p, INH_FILE_JSON);
 }
 
+/* a training-state file (its magic), whose model `convert` and `export` take out */
+static int is_state_file(const char *path) {
+    unsigned char b[4] = {0};
+    FILE *f = inh_path_kind(path) == 1 ? inh_fopen(path, "rb") : NULL;
+    size_t got = f ? fread(b, 1, 4, f) : 0;
+    if (f) fclose(f);
+    return got == 4 && (b[0] | b[1] << 8 | b[2] << 16 | (unsigned)b[3] << 24) == 20241123u;
+}
+
+static int cmd_convert(int argc, char **argv);
+/* export --state S --out M: the model inside a training-state file, as convert writes it */
+static int cmd_export(int argc, char **argv) {
+    const char *state = NULL, *out = NULL;
+    flag f[] = {
+        {"--state", F_STR, &state, "a training-state file (train --state, or examples/torch/train.py --state)", 0},
+        {"--out", F_STR, &out, "write its model here: NAME.bin (llm.c), NAME.safetensors or a directory (as convert)", 0},
+    };
+    int r = parse_flags(argc, argv, f, NF(f), "--state STATE --out MODEL", NULL, 0, NULL);
+    if (r) return r == 2 ? 0 : 1;
+    if (!state || !out) return fail("%s", "export needs --state STATE and --out MODEL");
+    if (!is_state_file(state)) return fail("%s: is not a training-state file", state);
+    char *av[3] = {argv[0], (char *)state, (char *)out};
+    return cmd_convert(3, av);
+}
+
 static int cmd_convert(int argc, char **argv) {
     char *pos[2];
     int npos = 0;
@@ -1576,7 +1619,7 @@ static int cmd_convert(int argc, char **argv) {
     if (!(to_st && inh_path_kind(out) == 2) && inh_check_output(out, to_st && out[strlen(out) - 1] == '/')) return lib_fail();
     if (convert_check_kinds(out, fmt)) return 1;
     inh_model m;
-    if (inh_model_load_any(&m, in)) return lib_fail();
+    if (is_state_file(in) ? inh_model_load_state(&m, in) : inh_model_load_any(&m, in)) return lib_fail();   /* a state file: its model */
     if (to_st ? inh_model_save_safetensors(&m, out) : inh_model_save(&m, out)) { inh_model_free(&m); return lib_fail(); }
     char scd[256];
     shortcut_desc(&m.cfg, scd, sizeof scd);
@@ -1815,6 +1858,7 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "text to token ids (or --decode ids to text)"},
     {"prepare", cmd_prepare, "text file to llm.c train/val token shards"},
     {"convert", cmd_convert, "convert a model between llm.c .bin and Hugging Face safetensors"},
+    {"export", cmd_export, "write the model inside a training-state file (--state S --out M)"},
     {"bench", cmd_bench, "time training steps on random tokens (default: GPT-2 124M shapes)"},
     {"synth", cmd_synth, "write a synthetic corpus (copy + bigram segments) as token shards"},
 };

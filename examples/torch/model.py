@@ -12,6 +12,7 @@
 """
 import math
 import os
+import re
 import struct
 
 import numpy as np
@@ -272,12 +273,64 @@ def load_shard(path, V=None):
     return tok
 
 
+def expand_shards(spec):
+    """The files of --data / --val as inh_data_open reads them: a file, or a comma list of files and
+    globs (`*` and `?` in the file name only; a glob's matches sorted by name)."""
+    if os.path.isfile(spec) or ("," not in spec and "*" not in spec and "?" not in spec):
+        return [spec]
+    files = []
+    for item in spec.split(","):
+        if not item:
+            raise ValueError(f"{spec}: an empty item in the list of shards")
+        if "*" not in item and "?" not in item:
+            files.append(item)
+            continue
+        cut = item.rfind("/") + 1
+        d, pat = item[:cut], item[cut:]
+        if "*" in d or "?" in d:
+            raise ValueError(f"{item}: a glob matches file names only, not directories")
+        rx = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pat) + r"\Z", re.S)
+        try:
+            names = os.listdir(d.rstrip("/") or ("/" if d else "."))
+        except OSError:
+            names = []
+        names = sorted((n for n in names if rx.match(n)), key=lambda n: n.encode())
+        if not names:
+            raise ValueError(f"{item}: no file matches")
+        files += [d + n for n in names]
+    if len(set(files)) != len(files):
+        raise ValueError(f"{spec}: a shard is in the list twice")
+    return files
+
+
+def shard_rhash(tok):
+    """inh_shard_hash of a whole shard: (sum of (id + 1) * mix(i)) ^ n mod 2^64, mix(i) the splitmix64
+    finaliser of (i + 1) * golden; in pieces of 1M ids."""
+    n, total, u = len(tok), 0, np.uint64
+    with np.errstate(over="ignore"):
+        for a in range(0, n, 1 << 20):
+            t = np.asarray(tok[a:a + (1 << 20)]).astype(np.uint64)
+            z = np.arange(a + 1, a + 1 + len(t), dtype=np.uint64) * u(0x9E3779B97F4A7C15)
+            z = (z ^ (z >> u(30))) * u(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> u(27))) * u(0x94D049BB133111EB)
+            z ^= z >> u(31)
+            total = (total + int(np.sum((t + u(1)) * z, dtype=np.uint64))) & 0xFFFFFFFFFFFFFFFF
+    return total ^ n
+
+
+def load_shards(spec, V=None):
+    """[(path, ids)] of --data / --val (see expand_shards), each memory-mapped."""
+    return [(f, load_shard(f, V)) for f in expand_shards(spec)]
+
+
 # Training state, inheritune.h's format (inh_trainer_save_state): 256 int32 header, then params and,
-# once the optimizer has stepped, AdamW m and v. [0] magic [1] version 1 [2..8] maxT V L NH C Vp flags
+# once the optimizer has stepped, AdamW m and v. [0] magic [1] version 1 or 2 [2..8] maxT V L NH C Vp flags
 # [9] step [10] B [11] T [12] steps [13] accum [14] warmup [15] schedule [16] shuffle [17] decay_all
 # [18..24] lr min_lr beta1 beta2 eps weight_decay grad_clip (float bits) [25] bit 0 bf16 [26,27] seed
 # [28,29] data rng state [30,31] data position (lo, hi) [32] has moments; with shortcuts (issue 13)
-# [33] variant and [40..71] the selected-layer bitmask.
+# [33] variant and [40..71] the selected-layer bitmask. Version 2: [72] the length of a text record
+# after the tensors, [73] the shard being read; the record: key=value lines out=, log=, data=, val=,
+# then "train_shard=" / "val_shard=" N HASH PATH per shard (tokens, shard_rhash in 16 hex digits).
 def _fbits(x):
     return struct.unpack("<i", struct.pack("<f", x))[0]
 
@@ -291,11 +344,33 @@ def _lohi(x):
     return [lo - (1 << 32) if lo >= 1 << 31 else lo, hi - (1 << 32) if hi >= 1 << 31 else hi]
 
 
-def save_state(path, cfg, params, moments, st):
+def state_record(out, log, data, val, train_shards, val_shards):
+    """The text record of a version-2 state: the run's paths and [(n, rhash, path)] of its shards."""
+    r = f"out={out or ''}\nlog={log or ''}\ndata={data or ''}\nval={val or ''}\n"
+    for key, shards in (("train", train_shards), ("val", val_shards or [])):
+        r += "".join(f"{key}_shard={n} {h:016x} {p}\n" for n, h, p in shards)
+    return r
+
+
+def parse_record(text):
+    """{out, log, data, val: str; train_shards, val_shards: [(n, rhash, path)]} of a state's record."""
+    rec = dict(out="", log="", data="", val="", train_shards=[], val_shards=[])
+    for line in text.split("\n"):
+        k, _, v = line.partition("=")
+        if k in ("out", "log", "data", "val"):
+            rec[k] = v
+        elif k in ("train_shard", "val_shard"):
+            n, h, p = v.split(" ", 2)
+            rec[k + "s"].append((int(n), int(h, 16), p))
+    return rec
+
+
+def save_state(path, cfg, params, moments, st, record=""):
     """st: dict step B T steps accum warmup schedule shuffle decay_all lr min_lr beta1 beta2 eps
-    weight_decay grad_clip bf16 seed rng pos. moments: (m, v) dicts or None."""
+    weight_decay grad_clip bf16 seed rng pos (cur). moments: (m, v) dicts or None. record: the text
+    record (state_record) of a version-2 file."""
     h = [0] * 256
-    h[:9] = cfg.header(STATE_MAGIC, 1)[:9]
+    h[:9] = cfg.header(STATE_MAGIC, 2)[:9]
     h[9:18] = [st["step"], st["B"], st["T"], st["steps"], st["accum"], st["warmup"], st["schedule"],
                int(st["shuffle"]), int(st["decay_all"])]
     h[18:25] = [_fbits(st[k]) for k in ("lr", "min_lr", "beta1", "beta2", "eps", "weight_decay", "grad_clip")]
@@ -308,25 +383,36 @@ def save_state(path, cfg, params, moments, st):
         for l in cfg.sc_layers:
             bits[l // 32] |= 1 << (l % 32)
         h[40:72] = [b - (1 << 32) if b >= 1 << 31 else b for b in bits]
+    rec = record.encode()
+    h[72], h[73] = len(rec), st.get("cur", 0)
     flat = _flat(cfg, params)
     _check_finite(path, flat)
     chunks = [struct.pack("<256i", *h), flat.astype("<f4").tobytes()]
     if moments:
         chunks += [_flat(cfg, moments[0]).astype("<f4").tobytes(), _flat(cfg, moments[1]).astype("<f4").tobytes()]
-    atomic_write(path, chunks)
+    atomic_write(path, chunks + [rec])
 
 
 def load_state(path):
-    """(cfg, params, moments or None, st) from a training-state file (ours or the C tool's)."""
+    """(cfg, params, moments or None, st) from a training-state file (ours or the C tool's); st["record"]
+    is the parsed text record (empty paths and no shards in a version-1 file), st["cur"] the shard."""
     with open(path, "rb") as f:
         h = _read_header(f, path, "a training-state")
-        if h[0] != STATE_MAGIC or h[1] != 1:
+        if h[0] != STATE_MAGIC or h[1] not in (1, 2):
             raise ValueError(f"{path}: not an inheritune training-state file (magic {h[0]} version {h[1]})")
         mh = list(h)
         mh[9] = h[33]
         mh[16:48] = h[40:72]
         cfg = config_from_header(mh, path)
-        data = np.frombuffer(f.read(), dtype="<f4")
+        raw = f.read()
+    rlen = h[72] if h[1] == 2 else 0
+    if rlen < 0 or rlen > len(raw):
+        raise ValueError(f"{path}: training-state record of {rlen} bytes does not fit the file (truncated?)")
+    record = parse_record(raw[len(raw) - rlen:].decode()) if rlen else parse_record("")
+    if h[1] == 1:   # a version-1 file of the C tool: its data paths in slots 96..255, NUL-terminated
+        paths = struct.pack("<160i", *h[96:256]).split(b"\0")
+        record["data"], record["val"] = paths[0].decode(errors="replace"), paths[1].decode(errors="replace") if len(paths) > 1 else ""
+    data = np.frombuffer(raw[:len(raw) - rlen], dtype="<f4")
     n = sum(int(np.prod(s)) for _, s in cfg.shapes())
     nmat = 3 if h[32] else 1
     if data.size != n * nmat:
@@ -334,7 +420,8 @@ def load_state(path):
     u = lambda lo, hi: (lo & 0xFFFFFFFF) | (hi & 0xFFFFFFFF) << 32
     st = dict(step=h[9], B=h[10], T=h[11], steps=h[12], accum=h[13], warmup=h[14], schedule=h[15],
               shuffle=bool(h[16]), decay_all=bool(h[17]), bf16=bool(h[25] & 1),
-              seed=u(h[26], h[27]), rng=u(h[28], h[29]), pos=u(h[30], h[31]))
+              seed=u(h[26], h[27]), rng=u(h[28], h[29]), pos=u(h[30], h[31]),
+              cur=h[73] if h[1] == 2 else 0, record=record)
     for k, i in zip(("lr", "min_lr", "beta1", "beta2", "eps", "weight_decay", "grad_clip"), range(18, 25)):
         st[k] = _bitsf(h[i])
     params = _split(cfg, data[:n])

@@ -34,8 +34,9 @@ def parse(argv):
     p = argparse.ArgumentParser(prog="train.py", allow_abbrev=False,
                                 description="inheritune's `train` in PyTorch; run it under torchrun for DDP")
     a = p.add_argument
-    a("--data", required=True, help="training token shard (llm.c .bin)")
-    a("--val", help="validation token shard")
+    a("--data", help="training token shard(s) (llm.c .bin): a file, a glob 'dir/*_train_*.bin' or a comma list "
+                      "(with --resume: the state file's)")
+    a("--val", help="validation token shard(s): a file, a glob or a comma list (with --resume: the state file's)")
     a("--init", help="start from this model (llm.c .bin)")
     a("--layers", type=int, default=0, help="new model: layers")
     a("--heads", type=int, default=0, help="new model: attention heads")
@@ -68,9 +69,9 @@ def parse(argv):
     a("--no-shuffle", action="store_true", help="consecutive windows from token 0 instead of random ones")
     a("--eval-every", type=int, help="validation loss every N steps (and at the end; default 0 = end only)")
     a("--eval-batches", type=int, help="validation batches (default 20)")
-    a("--out", help="write the model here (llm.c .bin) at the end")
+    a("--out", help="write the model here (llm.c .bin) at the end (with --resume: the state file's)")
     a("--save-every", type=int, help="also save model/state every N steps")
-    a("--state", help="write the training state (for --resume) here; the C tool's format")
+    a("--state", help="write the training state (for --resume) here; the C tool's format (with --resume: that file)")
     a("--resume", help="continue from a training-state file (ours or the C tool's) up to --steps")
     args = p.parse_args(argv)
     args.given = {k for k, v in vars(args).items() if v is not None and v is not False}
@@ -101,27 +102,58 @@ def lr_at(o, step):
 
 
 class Batches:
-    """inh_data_next for the global batch; each rank keeps rows [r0, r1) of it."""
+    """inh_data_next for the global batch over one shard or many; each rank keeps rows [r0, r1) of it.
+    Many shards: a window never straddles two; sequential batches go shard after shard (llm.c's order,
+    a shard too small for a batch skipped), shuffled windows draw over every shard's starts."""
 
-    def __init__(self, tokens, path, B, T, shuffle, seed, r0, r1):
-        self.tok, self.path, self.B, self.T, self.shuffle = tokens, path, B, T, shuffle
-        self.rng, self.pos, self.r0, self.r1 = M.Rng(seed), 0, r0, r1
-        n = len(tokens)
-        if n < (T + 1 if shuffle else B * T + 1):
-            raise Fail(f"{path}: {n} tokens cannot fill a batch of B={B} x T={T} (+1) tokens")
+    def __init__(self, shards, path, B, T, shuffle, seed, r0, r1):
+        self.tok, self.path, self.B, self.T, self.shuffle = [t for _, t in shards], path, B, T, shuffle
+        self.rng, self.pos, self.cur, self.r0, self.r1 = M.Rng(seed), 0, 0, r0, r1
+        need = T + 1 if shuffle else B * T + 1
+        if len(shards) == 1 and len(self.tok[0]) < need:
+            raise Fail(f"{path}: {len(self.tok[0])} tokens cannot fill a batch of B={B} x T={T} (+1) tokens")
+        if not any(len(t) >= need for t in self.tok):
+            raise Fail(f"{path}: no shard holds {'one window' if shuffle else 'a batch'} of B={B} x T={T} (+1) tokens")
 
     def next(self):
-        B, T, n = self.B, self.T, len(self.tok)
-        if self.shuffle:   # B random windows of T+1, starts in [0, n-T-1]; every rank draws all B
-            starts = [self.rng.u64() % (n - T) for _ in range(B)]
-            rows = np.stack([np.asarray(self.tok[s:s + T + 1]) for s in starts[self.r0:self.r1]])
+        B, T = self.B, self.T
+        if self.shuffle:   # B random windows of T+1, starts in [0, n_k-T-1] over all shards; every rank draws all B
+            ranges = [max(len(t) - T, 0) for t in self.tok]
+            total = sum(ranges)
+            rows = []
+            for s in [self.rng.u64() % total for _ in range(B)][self.r0:self.r1]:
+                k = 0
+                while s >= ranges[k]:
+                    s -= ranges[k]
+                    k += 1
+                rows.append(np.asarray(self.tok[k][s:s + T + 1]))
+            rows = np.stack(rows)
             return rows[:, :-1], rows[:, 1:]
-        need = B * T + 1   # consecutive: the B*T+1 tokens after the last window, from 0 when too few remain
-        if self.pos + need > n:
-            self.pos = 0
-        w = np.asarray(self.tok[self.pos:self.pos + need])
+        need = B * T + 1   # consecutive: the B*T+1 tokens after the last window; the next shard (or 0) when too few remain
+        if self.cur >= len(self.tok):
+            self.cur, self.pos = 0, 0
+        while self.pos + need > len(self.tok[self.cur]):
+            self.cur, self.pos = (self.cur + 1) % len(self.tok), 0
+        w = np.asarray(self.tok[self.cur][self.pos:self.pos + need])
         self.pos += need - 1
         return w[:-1].reshape(B, T)[self.r0:self.r1], w[1:].reshape(B, T)[self.r0:self.r1]
+
+
+def shard_list(shards):
+    """[(tokens, record hash, path)] of loaded shards: what a state file records of them."""
+    return [(len(t), M.shard_rhash(t), p) for p, t in shards]
+
+
+def check_shards(spec, now, recorded, state):
+    """A resume reads the shards its state file's run read (count and hash of each), else Fail."""
+    if not recorded:
+        return
+    if len(now) != len(recorded):
+        raise Fail(f"{spec}: {len(now)} shard{'s' if len(now) > 1 else ''}, but the state file's run read {len(recorded)} ({state})")
+    for (n, h, p), (rn, rh, rp) in zip(now, recorded):
+        if n != rn or h != rh:
+            raise Fail(f"{p}: has changed since the state file was written ({n} tokens now; the run read {rp} with {rn} tokens"
+                       f"{', other ids' if n == rn else ''})")
 
 
 def fmt_time(s):
@@ -172,8 +204,8 @@ class Run:
         return t.tolist()
 
 
-def build(run):
-    """Model tensors, options and (on resume) moments and data position."""
+def build(run, loaded=None):
+    """Model tensors, options and (on resume: loaded, the state file read) moments and data position."""
     a = run.args
     o = dict(B=a.batch, T=a.seq, steps=a.steps, accum=a.accum, lr=a.lr, min_lr=a.min_lr, warmup=a.warmup,
              schedule=0 if a.schedule == "constant" else 1, weight_decay=a.weight_decay, decay_all=a.decay_all,
@@ -186,16 +218,16 @@ def build(run):
         raise Fail("give either --init MODEL.bin or the size flags of a new model, not both")
     if not a.resume and not a.init and not (a.layers and a.heads and a.dim and a.seq_max and a.vocab):
         raise Fail("a new model needs --layers, --heads, --dim, --seq-max and --vocab (or use --init MODEL.bin)")
-    moments, step, rng, pos = None, 0, None, 0
+    moments, step, rng, pos = None, 0, None, (0, 0)
     if a.resume:
-        cfg, params, moments, st = M.load_state(a.resume)
+        cfg, params, moments, st = loaded
         flag_of = dict(B="batch", T="seq", steps="steps", accum="accum", lr="lr", min_lr="min_lr", warmup="warmup",
                        schedule="schedule", weight_decay="weight_decay", decay_all="decay_all", beta1="beta1",
                        beta2="beta2", eps="eps", grad_clip="grad_clip", shuffle="no_shuffle", bf16="bf16")
         for k in o:   # the state's options, except those given now (as the C tool)
             if k == "seed" or flag_of.get(k) not in a.given:
                 o[k] = st[k]
-        step, rng, pos = st["step"], st["rng"], st["pos"]
+        step, rng, pos = st["step"], st["rng"], (st["pos"], st["cur"])
     elif a.init:
         if not a.init.endswith(".bin") and (os.path.isdir(a.init) or a.init.endswith(".safetensors")):
             raise Fail(f"{a.init}: give an llm.c .bin (build/inheritune convert {a.init} model.bin makes one)")
@@ -220,20 +252,51 @@ def train(run):
     a = run.args
     if a.eval_every < 0 or a.save_every < 0 or a.eval_batches <= 0:
         raise Fail("--eval-every and --save-every must be >= 0, --eval-batches > 0")
-    tokens = M.load_shard(a.data)            # the data first: a missing file before a large model
-    cfg, params, moments, o, step, rng_state, pos = build(run)
-    if len(tokens) and int(tokens.max()) >= cfg.V:
-        M.load_shard(a.data, cfg.V)          # raises with the index of the first bad token
+    loaded = M.load_state(a.resume) if a.resume else None
+    rec = loaded[3]["record"] if loaded else None
+    if rec:   # the state file knows its data and outputs: `--resume FILE` alone continues the run
+        a.data = a.data or rec["data"] or None
+        a.val = a.val or rec["val"] or None
+        if not a.out and rec["out"]:
+            a.out = rec["out"]
+            run.say(f"resume: the model goes to {a.out} (the --out recorded in {a.resume})")
+    if a.resume and not a.state:
+        a.state = a.resume   # the resumed run's progress goes back to its state file (as the C tool)
+    if not a.data:
+        raise Fail(f"{a.resume}: this state file does not record its data: give --data TRAIN.bin" if a.resume else "train needs --data TRAIN.bin")
+    shards = M.load_shards(a.data)           # the data first: a missing file before a large model
+    ntok = sum(len(t) for _, t in shards)
+    cfg, params, moments, o, step, rng_state, pos = build(run, loaded)
+    for p, t in shards:
+        if len(t) and int(t.max()) >= cfg.V:
+            M.load_shard(p, cfg.V)           # raises with the index of the first bad token
+    train_rec = shard_list(shards)
+    if rec:
+        check_shards(a.data, train_rec, rec["train_shards"], a.resume)
     B, T, W = o["B"], o["T"], run.world
     r0, r1 = run.rank * B // W, (run.rank + 1) * B // W
-    data = Batches(tokens, a.data, B, T, o["shuffle"], o["seed"], r0, r1)
+    data = Batches(shards, a.data, B, T, o["shuffle"], o["seed"], r0, r1)
+    need = T + 1 if o["shuffle"] else B * T + 1
+    for p, t in shards if len(shards) > 1 else []:
+        if len(t) < need:
+            run.say(f"warning: {p}: {len(t)} tokens cannot fill {'one window' if o['shuffle'] else 'one batch'} of {need} tokens: "
+                    "this shard is skipped", file=sys.stderr)
     if rng_state is not None:
-        data.rng.s, data.pos = rng_state, pos if pos <= len(tokens) else 0
-    val = None
+        data.rng.s, (data.pos, data.cur) = rng_state, pos
+        if data.cur >= len(shards) or data.pos > len(shards[data.cur][1]):
+            data.pos, data.cur = 0, 0
+    val, val_rec, vwin = None, None, []
     if a.val:
-        val = M.load_shard(a.val, cfg.V)
-        if len(val) < B * T + 1:
-            raise Fail(f"{a.val}: {len(val)} tokens cannot fill one validation batch of B={B} x T={T} (+1)")
+        val = [t for _, t in M.load_shards(a.val, cfg.V)]
+        val_rec = shard_list(list(zip(M.expand_shards(a.val), val)))
+        if sum(len(t) for t in val) < B * T + 1:
+            raise Fail(f"{a.val}: {sum(len(t) for t in val)} tokens cannot fill one validation batch of B={B} x T={T} (+1)")
+        for k, t in enumerate(val):   # the evaluation windows, shard after shard (never across two)
+            vwin += [(k, w * T) for w in range((len(t) - 1) // T if len(t) else 0)]
+        eval_windows = min(a.eval_batches * B, len(vwin))
+        if eval_windows < a.eval_batches * B:
+            run.say(f"note: --eval-batches {a.eval_batches} x B={B} windows is more than {a.val} holds: validation uses all its "
+                    f"{eval_windows} windows of T={T} once", file=sys.stderr)
     model = M.GPT(cfg, params).to(run.device)
     net = model
     if run.ddp:
@@ -248,21 +311,26 @@ def train(run):
           ("cuda" if run.cuda else "cpu") + (", bf16 autocast" if (run.cuda and not a.fp32) or (not run.cuda and a.bf16) else "") + ")"
     if a.resume:
         run.say(f"resumed {a.resume} at step {step}")
-    run.say(f"model: {cfg.describe()}, {M.num_params(cfg)} parameters; data {a.data}: {len(tokens)} tokens; "
+    run.say(f"model: {cfg.describe()}, {M.num_params(cfg)} parameters; data {a.data}: {ntok} tokens; "
             f"B={B} T={T} accum={o['accum']}, {run.threads} threads; torch: {how}")
 
     def batch_tensors(x, y):
         return (torch.from_numpy(x.astype(np.int64)).to(run.device), torch.from_numpy(y.astype(np.int64)).to(run.device))
 
     def evaluate():
-        """inh_eval_loss: mean over eval_batches consecutive windows from token 0."""
-        ev = Batches(val, a.val, B, T, False, 0, r0, r1)
+        """inh_eval_windows: mean over the first eval_windows windows of T, shard after shard, B per pass."""
         total = 0.0
         with torch.no_grad(), run.autocast():
-            for _ in range(a.eval_batches):
-                _, s = model(*batch_tensors(*ev.next()))
-                total += run.allsum([s.item()])[0] / (B * T)
-        return total / a.eval_batches
+            for w0 in range(0, eval_windows, B):
+                b = min(B, eval_windows - w0)
+                q0, q1 = run.rank * b // W, (run.rank + 1) * b // W
+                s = 0.0
+                if q1 > q0:
+                    rows = np.stack([np.asarray(val[k][off:off + T + 1]) for k, off in vwin[w0 + q0:w0 + q1]])
+                    s = model(*batch_tensors(rows[:, :-1], rows[:, 1:]))[1].item()
+                mean = run.allsum([s])[0] / (b * T)
+                total += mean if b == B else mean * b / B
+        return total / (eval_windows / B)
 
     def save():
         if run.rank == 0:
@@ -275,8 +343,8 @@ def train(run):
                     zeros = {n: torch.zeros_like(t) for n, t in tensors.items()}
                     mm = ({**zeros, **{n: v[0].cpu() for n, v in mom.items()}},
                           {**zeros, **{n: v[1].cpu() for n, v in mom.items()}})
-                st = dict(o, step=step, rng=data.rng.s, pos=data.pos)
-                M.save_state(a.state, cfg, tensors, mm, st)
+                st = dict(o, step=step, rng=data.rng.s, pos=data.pos, cur=data.cur)
+                M.save_state(a.state, cfg, tensors, mm, st, M.state_record(a.out, None, a.data, a.val, train_rec, val_rec))
         if run.ddp:
             dist.barrier()
 
