@@ -8394,7 +8394,8 @@ INH__FN int inh__ticks(double lo, double hi, int max_ticks, double *out, int *de
     if (!(hi > lo)) { out[0] = lo; *decimals = 3; return 1; }
     for (int e = (int)floor(log10((hi - lo) / max_ticks)) - 1;; e++)
         for (int i = 0; i < 3; i++) {
-            double step = mant[i] * pow(10.0, e), first = ceil(lo / step - 1e-9), last = floor(hi / step + 1e-9);
+            double step = mant[i] * pow(10.0, e), a = lo / step, b = hi / step;
+            double first = ceil(a - 1e-9 * (1 + fabs(a))), last = floor(b + 1e-9 * (1 + fabs(b)));   /* the ends count despite rounding */
             if (last - first + 1 > max_ticks) continue;
             int n = (int)(last - first + 1);
             for (int t = 0; t < n; t++) {
