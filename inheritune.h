@@ -8406,6 +8406,11 @@ INH__FN int inh__ticks(double lo, double hi, int max_ticks, double *out, int *de
             return n;
         }
 }
+/* the same for an axis of whole numbers (steps, layers): never a step below 1 */
+INH__FN int inh__ticks_int(double lo, double hi, int max_ticks, double *out, int *decimals) {
+    if (hi - lo + 1 < max_ticks) max_ticks = (int)(hi - lo + 1);   /* more ticks than integers would need steps below 1 */
+    return inh__ticks(lo, hi, max_ticks, out, decimals);
+}
 /* a tick's label: exactly the tick (v from inh__ticks, printed with its decimals) */
 INH__FN void inh__tick_label(char *buf, size_t n, double v, int decimals) { snprintf(buf, n, "%.*f", decimals, v); }
 /* the upper end of a chart that starts at 0 and must show v: the first tick at or above v */
@@ -8620,8 +8625,12 @@ INH__FN void inh__analysis_sc_svg(inh__wfile *w, const inh_analysis *a) {
                          x1 + t * tw, y1 + i * th, tw, th, col, t, a->sc_layer[i], v);
         }
     }
-    for (int t = 0; t < T; t += T > 50 ? 10 : 5)
-        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x1 + (t + 0.5) * tw, y1 + n * th + 14, t);
+    double tk[INH__MAX_TICKS];
+    int dec, ntk = inh__ticks_int(0, T - 1, 12, tk, &dec);
+    inh__wprintf(w, "<g class=\"axis\">\n");
+    for (int k = 0; k < ntk; k++)
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x1 + (tk[k] + 0.5) * tw, y1 + n * th + 14, (int)tk[k]);
+    inh__wprintf(w, "</g>\n");
     inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">token position</text>\n", x1 + T * tw / 2, y1 + n * th + 32);
     inh__wprintf(w, "</svg>\n");
 }
@@ -8689,7 +8698,7 @@ INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
         lo -= pad; hi += pad;
 #define INH__SX(k) (x0 + pw * (k) / (L > 0 ? L : 1))
 #define INH__SY(v) (y0 + ph - ph * ((v) - lo) / (hi - lo))
-        ntk = inh__ticks(lo, hi, 6, tk, &dec);
+        ntk = inh__ticks(lo, hi, 7, tk, &dec);
         inh__wprintf(w, "<g class=\"axis\">\n");
         for (int g = 0; g < ntk; g++) {
             inh__tick_label(lab, sizeof lab, tk[g], dec);
@@ -8697,7 +8706,7 @@ INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
                          x0, INH__SY(tk[g]), x0 + pw, INH__SY(tk[g]), x0 - 4, INH__SY(tk[g]) + 3, lab);
         }
         inh__wprintf(w, "</g>\n<g class=\"axis\">\n");
-        ntk = inh__ticks(0, L, 13, tk, &dec);   /* integers: at most L+1 ticks never need a step below 1 */
+        ntk = inh__ticks_int(0, L, 13, tk, &dec);
         for (int g = 0; g < ntk; g++) {
             inh__tick_label(lab, sizeof lab, tk[g], dec);
             inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%s</text>\n", INH__SX(tk[g]), y0 + ph + 14, lab);
@@ -9520,7 +9529,7 @@ INH__FN void inh__recipe_svg(inh__wfile *w, const inh_recipe_result *r) {
                      x0, x0 + pw, INH__Y(tk[k]), INH__Y(tk[k]), x0 - 4, INH__Y(tk[k]) + 4, lab);
     }
     inh__wprintf(w, "</g>\n<g class=\"axis\">\n");
-    ntk = inh__ticks(0, maxs, 8, tk, &dec);
+    ntk = inh__ticks_int(0, maxs, 8, tk, &dec);
     for (int k = 0; k < ntk; k++) {
         inh__tick_label(lab, sizeof lab, tk[k], dec);
         inh__wprintf(w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", INH__X(tk[k]), y0 + ph + 16, lab);
@@ -9608,7 +9617,7 @@ INHDEF int inh_write_loss_svg(const char *path, const char *title, const int *st
                      x0, x0 + pw, INH__LY(tk[k]), INH__LY(tk[k]), x0 - 6, INH__LY(tk[k]) + 4, lab);
     }
     inh__wprintf(&w, "</g>\n<g class=\"axis\">\n");
-    ntk = inh__ticks(s0, s1, 8, tk, &dec);
+    ntk = inh__ticks_int(s0, s1, 8, tk, &dec);
     for (int k = 0; k < ntk; k++) {
         inh__tick_label(lab, sizeof lab, tk[k], dec);
         inh__wprintf(&w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", INH__LX(tk[k]), y0 + ph + 18, lab);
