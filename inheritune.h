@@ -8389,7 +8389,7 @@ INH__FN int inh__ticks(double lo, double hi, int max_ticks, double *out, int *de
     if (max_ticks > INH__MAX_TICKS) max_ticks = INH__MAX_TICKS;
     if (max_ticks < 2) max_ticks = 2;
     *decimals = 0;
-    if (!isfinite(lo) || !isfinite(hi)) return 0;
+    if (!isfinite(lo) || !isfinite(hi) || !isfinite(hi - lo)) return 0;
     if (hi < lo) { double t = lo; lo = hi; hi = t; }
     if (!(hi > lo)) { out[0] = lo; *decimals = 3; return 1; }
     for (int e = (int)floor(log10((hi - lo) / max_ticks)) - 1;; e++)
