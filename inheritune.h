@@ -8717,8 +8717,8 @@ INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
             inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">Validation loss with the attention of k layers skipped. "
                             "Lower is better; a flat start means those layers' attention was lazy (not needed).</text>\n", x0, y0 + ph + 46);
         else {
-            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">Tokens per second relative to k = 0: median of %d timed passes "
-                            "(bars: their range). Higher = faster.", x0, y0 + ph + 46, s->repeats);
+            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">Tokens per second relative to k = 0: median of %d timed pass%s "
+                            "(bars: their range). Higher = faster.", x0, y0 + ph + 46, s->repeats, s->repeats == 1 ? "" : "es");
             if (wide) inh__wprintf(w, " Wide spread (up to %.0f%%): a busy machine; more repeats give steadier numbers.", 100 * widest);
             inh__wprintf(w, "</text>\n");
         }
@@ -8764,8 +8764,8 @@ INHDEF int inh_sweep_write_html(const inh_sweep *s, const char *path) {
     inh__sweep_svg(&w, s);
     if (s->repeats == 0) inh__wprintf(&w, "<p>Not timed (--repeats 0): losses only.</p>\n");
     else {
-        inh__wprintf(&w, "<p>Speed: median of %d timed passes over every point (each timed run %d evaluation%s, after an untimed warm-up); "
-                         "spread = (largest - smallest) / median of a point's speed-ups.", s->repeats, s->inner, s->inner == 1 ? "" : "s");
+        inh__wprintf(&w, "<p>Speed: median of %d timed pass%s over every point (each timed run %d evaluation%s, after an untimed warm-up); "
+                         "spread = (largest - smallest) / median of a point's speed-ups.", s->repeats, s->repeats == 1 ? "" : "es", s->inner, s->inner == 1 ? "" : "s");
         int wide = inh__sweep_wide(s, &widest);
         if (wide) inh__wprintf(&w, " <b>Note: %d point%s vary by more than %.0f%% (up to %.0f%%)</b>: the machine was busy; more repeats or an idle machine give steadier numbers.",
                                wide, wide == 1 ? "" : "s", 100 * INH_SWEEP_WIDE_SPREAD, 100 * widest);

@@ -412,8 +412,8 @@ static int cmd_drop_sweep(int argc, char **argv) {
     if (inh_drop_sweep(&m, &d, B, T, nb, orders, curves, names, repeats, &s)) { rc = lib_fail(); goto done; }
     snprintf(s.source, sizeof s.source, "model %.300s, data %.300s", model, data);
     if (repeats == 0) printf("not timing (--repeats 0): losses only\n");
-    else printf("speed: median of %d timed passes (each run %d evaluation%s, after a warm-up); spread = (max - min) / median of the speed-ups\n",
-                repeats, s.inner, s.inner == 1 ? "" : "s");
+    else printf("speed: median of %d timed pass%s (each run %d evaluation%s, after a warm-up); spread = (max - min) / median of the speed-ups\n",
+                repeats, repeats == 1 ? "" : "es", s.inner, s.inner == 1 ? "" : "s");
     double widest = 0;
     int wide = 0;
     for (int c = 0; c < curves; c++) {
@@ -422,7 +422,8 @@ static int cmd_drop_sweep(int argc, char **argv) {
             int p = c * (L + 1) + k;
             float ls = s.loss[p], l0 = s.loss[c * (L + 1)];
             char layer[16], speed[64];
-            snprintf(layer, sizeof layer, k ? "%d" : "-", k ? s.order[c * L + k - 1] : 0);
+            if (k) snprintf(layer, sizeof layer, "%d", s.order[c * L + k - 1]);
+            else snprintf(layer, sizeof layer, "-");
             if (repeats == 0) snprintf(speed, sizeof speed, "%9s  %8s  %6s", "-", "-", "-");
             else if (!isfinite(s.spread[p])) snprintf(speed, sizeof speed, "%9.0f  %8.3f  %6s", s.tokens_per_s[p], s.speedup[p], "-");
             else snprintf(speed, sizeof speed, "%9.0f  %8.3f  %5.1f%%", s.tokens_per_s[p], s.speedup[p], 100 * s.spread[p]);
