@@ -867,18 +867,36 @@ INHDEF int  inh_analysis_order(const inh_analysis *a, const char *metric, int *o
 INHDEF int  inh_drop_attn_set(inh_model *m, const char *spec, inh_data *d, const inh_analysis_opts *o);
 
 /* Loss and speed with attention dropped in k = 0..L layers, per curve: curve c drops the first k
-   layers of orders[c*L ...]. Loss: inh_eval_loss(B, T, nbatches); speed: tokens/s of the fastest of
-   up to 5 such runs (while they take under 0.2 s in all). m->drop_attn is restored. */
+   layers of orders[c*L ...]. Loss: inh_eval_loss(B, T, nbatches), once per point. Speed: after an
+   untimed warm-up run of every point, `repeats` passes time every point once each (a pass in
+   alternating order, so slow drift of the machine touches every point alike); a timed run repeats
+   the evaluation until it lasts INH_SWEEP_MIN_SECONDS. Points that drop the same set of layers
+   (k = 0 and k = L of both curves) are measured once and shared. repeats = 0: losses only, no
+   timing (tokens_per_s, speedup and spread NaN). m->drop_attn is restored. */
+#ifndef INH_SWEEP_MIN_SECONDS
+#define INH_SWEEP_MIN_SECONDS 0.05   /* a timed run repeats the evaluation until it lasts this long */
+#endif
+#ifndef INH_SWEEP_WIDE_SPREAD
+#define INH_SWEEP_WIDE_SPREAD 0.10   /* a spread above this (10%) is reported as wide: a busy machine */
+#endif
 typedef struct {
     int L, curves;
+    int repeats;                 /* timed runs per point (0: not timed) */
+    int inner;                   /* evaluations per timed run */
     char names[2][48];           /* "last k", "auto: attn_importance" */
     int *order;                  /* (curves, L) */
     float *loss;                 /* (curves, L+1) */
-    double *tokens_per_s;        /* (curves, L+1) */
+    double *tokens_per_s;        /* (curves, L+1): B*T*nbatches / the median of `seconds` */
+    double *speedup;             /* (curves, L+1): median over the passes of seconds(k=0) / seconds(k), both
+                                    timed in the same pass (so 1 exactly at k = 0) */
+    double *spread;              /* (curves, L+1): (max - min) / median of those ratios (NaN below 2 repeats) */
+    double *seconds;             /* (curves, L+1, repeats): seconds of one evaluation, every pass */
     char source[640];            /* for the reports' title, as inh_analysis.source */
 } inh_sweep;
 INHDEF int  inh_drop_sweep(inh_model *m, inh_data *d, int B, int T, int nbatches, const int *orders, int curves,
-                           const char *const *names, inh_sweep *s);
+                           const char *const *names, int repeats, inh_sweep *s);
+/* the smallest and largest of the ratios behind s->speedup of point (c, k); 0 when not timed */
+INHDEF int  inh_sweep_speedup_range(const inh_sweep *s, int c, int k, double *lo, double *hi);
 INHDEF void inh_sweep_free(inh_sweep *s);
 
 /* Reports, self-contained (no scripts, no fetched fonts; heat maps are embedded PNGs).
@@ -888,6 +906,9 @@ INHDEF int  inh_analysis_write_svg(const inh_analysis *a, const int *layers, int
 INHDEF int  inh_analysis_write_html(const inh_analysis *a, const int *layers, int nlayers, const char *path);
 INHDEF int  inh_sweep_write_svg(const inh_sweep *s, const char *path);
 INHDEF int  inh_sweep_write_html(const inh_sweep *s, const char *path);
+/* {"layers", "repeats", "inner", "wide_spread", "curves": [{"name", "points": [{"k", "layer", "loss",
+   "tokens_per_s", "speedup", "spread", "wide", "seconds": [...]}]}]}; NaN as null */
+INHDEF int  inh_sweep_write_json(const inh_sweep *s, const char *path);
 
 /* ---------------------------------------------------------------------------------------------
    Inheritune recipe (arXiv 2404.08634, Algorithm 1): inherit the first l blocks of a reference,
@@ -965,6 +986,8 @@ typedef struct {
     double seconds;
     int curve_step[256];         /* validation curve */
     float curve_loss[256];
+    int stacked_at;              /* the stack baseline: the step where the half-depth phase ended and the
+                                    model was stacked (its curve and time cover both phases); else 0 */
 } inh_recipe_run_result;
 
 typedef struct {
@@ -8881,46 +8904,107 @@ INHDEF int inh_drop_attn_set(inh_model *m, const char *spec, inh_data *d, const 
 
 INHDEF void inh_sweep_free(inh_sweep *s) {
     INH_FREE(s->order); INH_FREE(s->loss); INH_FREE(s->tokens_per_s);
+    INH_FREE(s->speedup); INH_FREE(s->spread); INH_FREE(s->seconds);
     memset(s, 0, sizeof *s);
 }
 
+/* the median of v[0..n) (v is reordered); NaN for n = 0 */
+INH__FN double inh__median(double *v, int n) {
+    if (n < 1) return NAN;
+    for (int i = 1; i < n; i++)   /* insertion sort: n is a handful of repeats */
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) { double t = v[j]; v[j] = v[j - 1]; v[j - 1] = t; }
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+INHDEF int inh_sweep_speedup_range(const inh_sweep *s, int c, int k, double *lo, double *hi) {
+    int L = s->L, R = s->repeats;
+    *lo = *hi = NAN;
+    if (R < 1 || c < 0 || c >= s->curves || k < 0 || k > L) return 0;
+    const double *t0 = s->seconds + (size_t)(c * (L + 1)) * R, *tk = s->seconds + (size_t)(c * (L + 1) + k) * R;
+    for (int r = 0; r < R; r++) {
+        double q = t0[r] / tk[r];
+        if (r == 0 || q < *lo) *lo = q;
+        if (r == 0 || q > *hi) *hi = q;
+    }
+    return 1;
+}
+
+/* one timed run of the current m->drop_attn: seconds per evaluation over `inner` evaluations */
+INH__FN int inh__sweep_time(inh_model *m, inh_data *d, int B, int T, int nbatches, int inner, double *sec) {
+    float l;
+    double t0 = inh_now();
+    for (int i = 0; i < inner; i++)
+        if (inh_eval_loss(m, d, B, T, nbatches, &l)) return -1;
+    *sec = (inh_now() - t0) / inner;
+    return 0;
+}
+
 INHDEF int inh_drop_sweep(inh_model *m, inh_data *d, int B, int T, int nbatches, const int *orders, int curves,
-                          const char *const *names, inh_sweep *s) {
-    int L = m->cfg.L, rc = 0;
-    float warm;
+                          const char *const *names, int repeats, inh_sweep *s) {
+    int L = m->cfg.L, rc = 0, P = curves * (L + 1);
     memset(s, 0, sizeof *s);
     if (curves < 1 || curves > 2) return inh__fail("drop sweep: 1 or 2 curves, not %d", curves);
+    if (repeats < 0 || repeats > 1000) return inh__fail("drop sweep: %d repeats: 0 (no timing) to 1000", repeats);
     for (int c = 0; c < curves; c++)
         for (int i = 0; i < L; i++)
             if (orders[c * L + i] < 0 || orders[c * L + i] >= L) return inh__fail("drop sweep: layer %d does not exist", orders[c * L + i]);
-    s->L = L; s->curves = curves;
+    s->L = L; s->curves = curves; s->repeats = repeats; s->inner = 0;
     s->order = INH__ALLOC(int, (size_t)curves * L);
-    s->loss = INH__ALLOC(float, (size_t)curves * (L + 1));
-    s->tokens_per_s = INH__ALLOC(double, (size_t)curves * (L + 1));
-    unsigned char *saved = INH__ALLOC(unsigned char, L);
-    if (!s->order || !s->loss || !s->tokens_per_s || !saved) { INH_FREE(saved); inh_sweep_free(s); return -1; }
+    s->loss = INH__ALLOC(float, (size_t)P);
+    s->tokens_per_s = INH__ALLOC(double, (size_t)P);
+    s->speedup = INH__ALLOC(double, (size_t)P);
+    s->spread = INH__ALLOC(double, (size_t)P);
+    s->seconds = INH__ALLOC(double, (size_t)P * (repeats > 0 ? repeats : 1));
+    unsigned char *saved = INH__ALLOC(unsigned char, L + 1), *sets = INH__CALLOC(unsigned char, (size_t)P * (L + 1));
+    int *same = INH__ALLOC(int, (size_t)P);
+    double *tmp = INH__ALLOC(double, (size_t)(repeats > 0 ? repeats : 1));
+    if (!s->order || !s->loss || !s->tokens_per_s || !s->speedup || !s->spread || !s->seconds || !saved || !sets || !same || !tmp) { rc = -1; goto done; }
     memcpy(s->order, orders, (size_t)curves * L * sizeof(int));
     for (int c = 0; c < curves; c++) snprintf(s->names[c], sizeof s->names[c], "%s", names && names[c] ? names[c] : "");
+    /* point p = c*(L+1) + k drops the layer set sets[p]; same[p]: the first point with that set */
+    for (int p = 0; p < P; p++) {
+        int c = p / (L + 1), k = p % (L + 1);
+        for (int i = 0; i < k; i++) sets[(size_t)p * (L + 1) + orders[c * L + i]] = 1;
+        same[p] = p;
+        for (int q = 0; q < p && same[p] == p; q++)
+            if (same[q] == q && !memcmp(sets + (size_t)p * (L + 1), sets + (size_t)q * (L + 1), (size_t)L)) same[p] = q;
+    }
     memcpy(saved, m->drop_attn, (size_t)L);
-    memset(m->drop_attn, 0, (size_t)L);
-    rc = inh_eval_loss(m, d, B, T, 1, &warm);    /* warm-up: allocations and caches, not timed */
-    for (int c = 0; c < curves && !rc; c++)
-        for (int k = 0; k <= L && !rc; k++) {
-            memset(m->drop_attn, 0, (size_t)L);
-            for (int i = 0; i < k; i++) m->drop_attn[orders[c * L + i]] = 1;
-            /* speed: the best of up to 5 runs while they take under 0.2 s together (noise on short runs) */
-            double best = INFINITY, spent = 0.0;
-            for (int rep = 0; !rc && rep < 5 && (rep == 0 || spent < 0.2); rep++) {
-                double t0 = inh_now();
-                rc = inh_eval_loss(m, d, B, T, nbatches, &s->loss[c * (L + 1) + k]);
-                double dt = inh_now() - t0;
-                spent += dt;
-                if (dt < best) best = dt;
-            }
-            s->tokens_per_s[c * (L + 1) + k] = best > 0 && isfinite(best) ? (double)B * T * nbatches / best : 0.0;
+    /* the losses; every distinct point runs once here, untimed: the warm-up of its code path */
+    for (int p = 0; p < P && !rc; p++) {
+        if (same[p] != p) continue;
+        memcpy(m->drop_attn, sets + (size_t)p * (L + 1), (size_t)L);
+        rc = inh_eval_loss(m, d, B, T, nbatches, &s->loss[p]);
+    }
+    if (!rc && repeats > 0) {
+        double t1 = 0;   /* evaluations per timed run: enough to last INH_SWEEP_MIN_SECONDS at k = 0 */
+        memset(m->drop_attn, 0, (size_t)L);
+        rc = inh__sweep_time(m, d, B, T, nbatches, 1, &t1);
+        s->inner = t1 >= INH_SWEEP_MIN_SECONDS ? 1 : t1 * 1000 < INH_SWEEP_MIN_SECONDS ? 1000 : (int)ceil(INH_SWEEP_MIN_SECONDS / t1);
+    }
+    for (int r = 0; r < repeats && !rc; r++)
+        for (int i = 0; i < P && !rc; i++) {
+            int p = r % 2 ? P - 1 - i : i;   /* odd passes backwards */
+            if (same[p] != p) continue;
+            memcpy(m->drop_attn, sets + (size_t)p * (L + 1), (size_t)L);
+            rc = inh__sweep_time(m, d, B, T, nbatches, s->inner, &s->seconds[(size_t)p * repeats + r]);
         }
-    memcpy(m->drop_attn, saved, (size_t)(L > 0 ? L : 0));
-    INH_FREE(saved);
+    memcpy(m->drop_attn, saved, (size_t)L);
+    if (rc) goto done;
+    for (int p = 0; p < P; p++) {
+        int c = p / (L + 1), q = same[p], q0 = same[c * (L + 1)];
+        s->loss[p] = s->loss[q];
+        if (repeats < 1) { s->tokens_per_s[p] = s->speedup[p] = s->spread[p] = NAN; continue; }
+        if (q != p) memcpy(s->seconds + (size_t)p * repeats, s->seconds + (size_t)q * repeats, (size_t)repeats * sizeof(double));
+        for (int r = 0; r < repeats; r++) tmp[r] = s->seconds[(size_t)q * repeats + r];
+        double med = inh__median(tmp, repeats);
+        s->tokens_per_s[p] = med > 0 ? (double)B * T * nbatches / med : NAN;
+        for (int r = 0; r < repeats; r++) tmp[r] = s->seconds[(size_t)q0 * repeats + r] / s->seconds[(size_t)q * repeats + r];
+        s->speedup[p] = inh__median(tmp, repeats);
+        s->spread[p] = repeats >= 2 ? (tmp[repeats - 1] - tmp[0]) / s->speedup[p] : NAN;   /* tmp is sorted */
+    }
+done:
+    INH_FREE(saved); INH_FREE(sets); INH_FREE(same); INH_FREE(tmp);
     if (rc) { inh_sweep_free(s); return -1; }
     return 0;
 }
@@ -9059,10 +9143,47 @@ INH__FN int inh__an_heatmap(inh__wfile *w, const float *A, int T, double x, doub
     return rc;
 }
 
-INH__FN double inh__an_nice_max(double v) {
+/* Axis ticks for every chart: the multiples of one step, 1, 2 or 5 x 10^e (the smallest step that
+   gives at most max_ticks of them), that lie in [lo, hi]. out holds max_ticks (<= INH__MAX_TICKS)
+   values; returns their count; *decimals: the digits after the point that print them exactly. */
+#define INH__MAX_TICKS 16
+INH__FN int inh__ticks(double lo, double hi, int max_ticks, double *out, int *decimals) {
+    static const int mant[3] = {1, 2, 5};
+    if (max_ticks > INH__MAX_TICKS) max_ticks = INH__MAX_TICKS;
+    if (max_ticks < 2) max_ticks = 2;
+    *decimals = 0;
+    if (!isfinite(lo) || !isfinite(hi) || !isfinite(hi - lo)) return 0;
+    if (hi < lo) { double t = lo; lo = hi; hi = t; }
+    if (!(hi > lo)) { out[0] = lo; *decimals = 3; return 1; }
+    for (int e = (int)floor(log10((hi - lo) / max_ticks)) - 1;; e++)
+        for (int i = 0; i < 3; i++) {
+            double step = mant[i] * pow(10.0, e), a = lo / step, b = hi / step;
+            double first = ceil(a - 1e-9 * (1 + fabs(a))), last = floor(b + 1e-9 * (1 + fabs(b)));   /* the ends count despite rounding */
+            if (last - first + 1 > max_ticks) continue;
+            int n = (int)(last - first + 1);
+            for (int t = 0; t < n; t++) {
+                out[t] = (first + t) * step;
+                if (fabs(out[t]) < step * 1e-6) out[t] = 0.0;   /* never "-0" */
+            }
+            *decimals = e < 0 ? -e : 0;
+            return n;
+        }
+}
+/* the same for an axis of whole numbers (steps, layers): never a step below 1 */
+INH__FN int inh__ticks_int(double lo, double hi, int max_ticks, double *out, int *decimals) {
+    if (hi - lo + 1 < max_ticks) max_ticks = (int)(hi - lo + 1);   /* more ticks than integers would need steps below 1 */
+    return inh__ticks(lo, hi, max_ticks, out, decimals);
+}
+/* a tick's label: exactly the tick (v from inh__ticks, printed with its decimals) */
+INH__FN void inh__tick_label(char *buf, size_t n, double v, int decimals) { snprintf(buf, n, "%.*f", decimals, v); }
+/* the upper end of a chart that starts at 0 and must show v: the first tick at or above v */
+INH__FN double inh__ticks_top(double v, int max_ticks) {
+    double t[INH__MAX_TICKS];
+    int dec, n;
     if (!(v > 0) || !isfinite(v)) return 1.0;
-    double e = pow(10.0, floor(log10(v))), f = v / e;
-    return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 2.5 ? 2.5 : f <= 5 ? 5 : 10) * e;
+    n = inh__ticks(0, v, max_ticks, t, &dec);
+    if (n < 2) return v;
+    return t[n - 1] >= v * (1 - 1e-9) ? t[n - 1] : t[n - 1] + (t[1] - t[0]);
 }
 
 INH__FN void inh__an_wtext(inh__wfile *w, const char *s) {   /* XML-escaped text */
@@ -9092,20 +9213,25 @@ INH__FN void inh__an_bars(inh__wfile *w, double x, double y, double W, double H,
                        int L, const unsigned char *lazy, const unsigned char *dropped, const char *note, double mark) {
     double mx = isfinite(mark) ? mark : 0;
     for (int l = 0; l < L; l++) if (isfinite(v[l]) && v[l] > mx) mx = v[l];
-    mx = inh__an_nice_max(mx);
-    double px = x + 50, pw = W - 60, py = y + 24, ph = H - 66, bw = pw / L;
+    mx = inh__ticks_top(mx, 6);
+    double px = x + 50, pw = W - 60, py = y + 24, ph = H - 66, bw = pw / L, tk[INH__MAX_TICKS];
+    int dec, ntk = inh__ticks(0, mx, 6, tk, &dec);
+    char lab[48];
     inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">", x + 4, y + H - 4);
     inh__an_wtext(w, note);
     inh__wprintf(w, "</text>\n");
     inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", x + 4, y + 14);
     inh__an_wtext(w, title);
     inh__wprintf(w, "</text>\n");
-    for (int k = 0; k <= 4; k++) {
-        double gy = py + ph - ph * k / 4.0;
+    inh__wprintf(w, "<g class=\"axis\">\n");
+    for (int k = 0; k < ntk; k++) {
+        double gy = py + ph - ph * tk[k] / mx;
+        inh__tick_label(lab, sizeof lab, tk[k], dec);
         inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-                        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.3g</text>\n",
-                     px, gy, px + pw, gy, px - 4, gy + 3, mx * k / 4.0);
+                        "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%s</text>\n",
+                     px, gy, px + pw, gy, px - 4, gy + 3, lab);
     }
+    inh__wprintf(w, "</g>\n");
     for (int l = 0; l < L; l++) {
         double val = isfinite(v[l]) ? v[l] : 0, bh = ph * val / mx, bx = px + l * bw + bw * 0.12;
         const char *fill = dropped && dropped[l] ? "#bbbbbb" : lazy && lazy[l] ? "#d62728" : "#4c78a8";
@@ -9156,13 +9282,13 @@ INH__FN int inh__analysis_svg(inh__wfile *w, const inh_analysis *a, const int *l
     if (nheat) {
         inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Attention of sequence 0, per head: row = query t, column = key j "
                         "(grey = masked, the future)</text>\n", y + 16);
-        /* colour scale: the heat maps show sqrt(weight), so 0.25 sits halfway */
+        /* colour scale: the heat maps show sqrt(weight), so 0.25 would sit halfway */
         double cx = 20, cy = y + 28, cw = 300;
         inh__wprintf(w, "<defs><linearGradient id=\"inhscale\"><stop offset=\"0\" stop-color=\"rgb(255,255,255)\"/>"
                         "<stop offset=\"1\" stop-color=\"rgb(8,48,107)\"/></linearGradient></defs>\n"
                         "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"12\" fill=\"url(#inhscale)\" stroke=\"#999\"/>\n", cx, cy, cw);
-        static const double ticks[5] = {0, 0.01, 0.1, 0.25, 1};
-        for (int k = 0; k < 5; k++)
+        static const double ticks[6] = {0, 0.01, 0.05, 0.2, 0.5, 1};   /* 1, 2, 5 x 10^k, spread along sqrt */
+        for (int k = 0; k < 6; k++)
             inh__wprintf(w, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%g</text>\n",
                          cx + cw * sqrt(ticks[k]), cx + cw * sqrt(ticks[k]), cy + 12, cy + 16, cx + cw * sqrt(ticks[k]), cy + 27, ticks[k]);
         inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">attention weight (colour ~ sqrt of the weight, so that small weights show)</text>\n", cx + cw + 12, cy + 10);
@@ -9262,8 +9388,12 @@ INH__FN void inh__analysis_sc_svg(inh__wfile *w, const inh_analysis *a) {
                          x1 + t * tw, y1 + i * th, tw, th, col, t, a->sc_layer[i], v);
         }
     }
-    for (int t = 0; t < T; t += T > 50 ? 10 : 5)
-        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x1 + (t + 0.5) * tw, y1 + n * th + 14, t);
+    double tk[INH__MAX_TICKS];
+    int dec, ntk = inh__ticks_int(0, T - 1, 12, tk, &dec);
+    inh__wprintf(w, "<g class=\"axis\">\n");
+    for (int k = 0; k < ntk; k++)
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x1 + (tk[k] + 0.5) * tw, y1 + n * th + 14, (int)tk[k]);
+    inh__wprintf(w, "</g>\n");
     inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">token position</text>\n", x1 + T * tw / 2, y1 + n * th + 32);
     inh__wprintf(w, "</svg>\n");
 }
@@ -9286,10 +9416,22 @@ INHDEF int inh_analysis_write_html(const inh_analysis *a, const int *layers, int
     return inh__wclose(&w);
 }
 
+/* the points whose speed-up varied by more than INH_SWEEP_WIDE_SPREAD between passes, and the widest */
+INH__FN int inh__sweep_wide(const inh_sweep *s, double *widest) {
+    int n = 0;
+    *widest = 0;
+    for (int p = 0; p < s->curves * (s->L + 1); p++)
+        if (isfinite(s->spread[p]) && s->spread[p] > INH_SWEEP_WIDE_SPREAD) { n++; if (s->spread[p] > *widest) *widest = s->spread[p]; }
+    return n;
+}
+
 INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
     const double W = 1000, H = 770;
     static const char *const col[2] = {"#4c78a8", "#d62728"};
-    int L = s->L;
+    int L = s->L, timed = s->repeats > 0;
+    double tk[INH__MAX_TICKS], widest;
+    int dec, ntk, wide = inh__sweep_wide(s, &widest);
+    char lab[48];
     inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n", W, H, W, H);
     inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     inh__wprintf(w, "<text x=\"20\" y=\"30\" font-size=\"20\" font-weight=\"bold\">Dropping attention sub-layers: loss and speed vs k</text>\n");
@@ -9301,41 +9443,70 @@ INH__FN void inh__sweep_svg(inh__wfile *w, const inh_sweep *s) {
     }
     for (int panel = 0; panel < 2; panel++) {
         double x0 = 70, y0 = 110 + panel * 330, pw = W - 110, ph = 250, lo = INFINITY, hi = -INFINITY;
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">%s</text>\n", x0 + 40, y0 - 10,
+                     panel == 0 ? "validation loss" : "speed-up (tokens/s relative to k = 0)");
+        if (panel == 1 && !timed) {
+            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"13\" fill=\"#444\">not timed (--repeats 0): losses only</text>\n", x0 + 40, y0 + 30);
+            continue;
+        }
         for (int c = 0; c < s->curves; c++)
             for (int k = 0; k <= L; k++) {
-                double v = panel == 0 ? s->loss[c * (L + 1) + k] : s->tokens_per_s[c * (L + 1) + k] / s->tokens_per_s[c * (L + 1)];
-                if (isfinite(v)) { if (v < lo) lo = v; if (v > hi) hi = v; }
+                double v = panel == 0 ? s->loss[c * (L + 1) + k] : s->speedup[c * (L + 1) + k], rlo = v, rhi = v;
+                if (panel == 1) inh_sweep_speedup_range(s, c, k, &rlo, &rhi);
+                if (isfinite(rlo) && rlo < lo) lo = rlo;
+                if (isfinite(rhi) && rhi > hi) hi = rhi;
             }
         if (!(hi > lo)) { lo -= 0.5; hi += 0.5; }
         double pad = (hi - lo) * 0.08;
         lo -= pad; hi += pad;
-        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">%s</text>\n", x0 + 40, y0 - 10,
-                     panel == 0 ? "validation loss" : "speed-up (tokens/s relative to k = 0)");
-        for (int g = 0; g <= 4; g++) {
-            double gy = y0 + ph - ph * g / 4.0;
-            inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%.4g</text>\n",
-                         x0, gy, x0 + pw, gy, x0 - 4, gy + 3, lo + (hi - lo) * g / 4.0);
+#define INH__SX(k) (x0 + pw * (k) / (L > 0 ? L : 1))
+#define INH__SY(v) (y0 + ph - ph * ((v) - lo) / (hi - lo))
+        ntk = inh__ticks(lo, hi, 7, tk, &dec);
+        inh__wprintf(w, "<g class=\"axis\">\n");
+        for (int g = 0; g < ntk; g++) {
+            inh__tick_label(lab, sizeof lab, tk[g], dec);
+            inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%s</text>\n",
+                         x0, INH__SY(tk[g]), x0 + pw, INH__SY(tk[g]), x0 - 4, INH__SY(tk[g]) + 3, lab);
         }
-        for (int k = 0; k <= L; k++)
-            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", x0 + pw * k / (L > 0 ? L : 1), y0 + ph + 14, k);
+        inh__wprintf(w, "</g>\n<g class=\"axis\">\n");
+        ntk = inh__ticks_int(0, L, 13, tk, &dec);
+        for (int g = 0; g < ntk; g++) {
+            inh__tick_label(lab, sizeof lab, tk[g], dec);
+            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%s</text>\n", INH__SX(tk[g]), y0 + ph + 14, lab);
+        }
+        inh__wprintf(w, "</g>\n");
         inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">k = attention sub-layers dropped</text>\n", x0 + pw / 2, y0 + ph + 30);
-        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">%s</text>\n", x0, y0 + ph + 46, panel == 0 ?
-                     "Validation loss with the attention of k layers skipped. Lower is better; a flat start means those layers' attention was lazy (not needed)." :
-                     "Tokens per second relative to k = 0 (best of up to 5 runs). Higher = faster; noisy on a busy machine.");
+        if (panel == 0)
+            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">Validation loss with the attention of k layers skipped. "
+                            "Lower is better; a flat start means those layers' attention was lazy (not needed).</text>\n", x0, y0 + ph + 46);
+        else {
+            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">Tokens per second relative to k = 0: median of %d timed pass%s "
+                            "(bars: their range). Higher = faster.", x0, y0 + ph + 46, s->repeats, s->repeats == 1 ? "" : "es");
+            if (wide) inh__wprintf(w, " Wide spread (up to %.0f%%): a busy machine; more repeats give steadier numbers.", 100 * widest);
+            inh__wprintf(w, "</text>\n");
+        }
         inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", x0, y0 + ph, x0 + pw, y0 + ph);
         for (int c = 0; c < s->curves; c++) {
             inh__wprintf(w, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col[c]);
             for (int k = 0; k <= L; k++) {
-                double v = panel == 0 ? s->loss[c * (L + 1) + k] : s->tokens_per_s[c * (L + 1) + k] / s->tokens_per_s[c * (L + 1)];
-                inh__wprintf(w, "%.1f,%.1f ", x0 + pw * k / (L > 0 ? L : 1), y0 + ph - ph * (v - lo) / (hi - lo));
+                double v = panel == 0 ? s->loss[c * (L + 1) + k] : s->speedup[c * (L + 1) + k];
+                inh__wprintf(w, "%.1f,%.1f ", INH__SX(k), INH__SY(v));
             }
             inh__wprintf(w, "\"/>\n");
             for (int k = 0; k <= L; k++) {
-                double v = panel == 0 ? s->loss[c * (L + 1) + k] : s->tokens_per_s[c * (L + 1) + k] / s->tokens_per_s[c * (L + 1)];
-                inh__wprintf(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>k=%d: %.5g</title></circle>\n",
-                             x0 + pw * k / (L > 0 ? L : 1), y0 + ph - ph * (v - lo) / (hi - lo), col[c], k, v);
+                double v = panel == 0 ? s->loss[c * (L + 1) + k] : s->speedup[c * (L + 1) + k], rlo, rhi;
+                if (panel == 1 && inh_sweep_speedup_range(s, c, k, &rlo, &rhi) && rhi > rlo)
+                    inh__wprintf(w, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-opacity=\"0.5\" stroke-width=\"3\"/>\n",
+                                 INH__SX(k), INH__SX(k), INH__SY(rlo), INH__SY(rhi), col[c]);
+                if (panel == 1)
+                    inh__wprintf(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>k=%d: %.5g (spread %.1f%%)</title></circle>\n",
+                                 INH__SX(k), INH__SY(v), col[c], k, v, 100 * (isfinite(s->spread[c * (L + 1) + k]) ? s->spread[c * (L + 1) + k] : 0.0));
+                else
+                    inh__wprintf(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>k=%d: %.5g</title></circle>\n", INH__SX(k), INH__SY(v), col[c], k, v);
             }
         }
+#undef INH__SX
+#undef INH__SY
     }
     inh__wprintf(w, "</svg>\n");
 }
@@ -9350,23 +9521,63 @@ INHDEF int inh_sweep_write_svg(const inh_sweep *s, const char *path) {
 INHDEF int inh_sweep_write_html(const inh_sweep *s, const char *path) {
     inh__wfile w;
     int L = s->L;
+    double widest;
     if (inh__wopen(&w, path)) return -1;
     inh__an_html_head(&w, "inheritune drop sweep");
     inh__sweep_svg(&w, s);
+    if (s->repeats == 0) inh__wprintf(&w, "<p>Not timed (--repeats 0): losses only.</p>\n");
+    else {
+        inh__wprintf(&w, "<p>Speed: median of %d timed pass%s over every point (each timed run %d evaluation%s, after an untimed warm-up); "
+                         "spread = (largest - smallest) / median of a point's speed-ups.", s->repeats, s->repeats == 1 ? "" : "es", s->inner, s->inner == 1 ? "" : "s");
+        int wide = inh__sweep_wide(s, &widest);
+        if (wide) inh__wprintf(&w, " <b>Note: %d point%s vary by more than %.0f%% (up to %.0f%%)</b>: the machine was busy; more repeats or an idle machine give steadier numbers.",
+                               wide, wide == 1 ? "" : "s", 100 * INH_SWEEP_WIDE_SPREAD, 100 * widest);
+        inh__wprintf(&w, "</p>\n");
+    }
     for (int c = 0; c < s->curves; c++) {
         inh__wprintf(&w, "<h3>");
         inh__an_wtext(&w, s->names[c]);
-        inh__wprintf(&w, "</h3><table><tr><th>k</th><th>dropped layer</th><th>loss</th><th>loss - full</th><th>tokens/s</th><th>speed-up</th></tr>\n");
+        inh__wprintf(&w, "</h3><table><tr><th>k</th><th>dropped layer</th><th>loss</th><th>loss - full</th><th>tokens/s</th><th>speed-up</th><th>spread</th></tr>\n");
         for (int k = 0; k <= L; k++) {
             const float *ls = s->loss + c * (L + 1);
-            const double *tp = s->tokens_per_s + c * (L + 1);
+            int p = c * (L + 1) + k;
             inh__wprintf(&w, "<tr><td>%d</td><td>", k);
             if (k) inh__wprintf(&w, "%d", s->order[c * L + k - 1]);
-            inh__wprintf(&w, "</td><td>%.5f</td><td>%+.5f</td><td>%.0f</td><td>%.3f</td></tr>\n", (double)ls[k], (double)(ls[k] - ls[0]), tp[k], tp[k] / tp[0]);
+            inh__wprintf(&w, "</td><td>%.5f</td><td>%+.5f</td>", (double)ls[k], (double)(ls[k] - ls[0]));
+            if (s->repeats == 0) inh__wprintf(&w, "<td>-</td><td>-</td><td>-</td></tr>\n");
+            else if (!isfinite(s->spread[p])) inh__wprintf(&w, "<td>%.0f</td><td>%.3f</td><td>-</td></tr>\n", s->tokens_per_s[p], s->speedup[p]);
+            else inh__wprintf(&w, "<td>%.0f</td><td>%.3f</td><td>%.1f%%</td></tr>\n", s->tokens_per_s[p], s->speedup[p], 100 * s->spread[p]);
         }
         inh__wprintf(&w, "</table>\n");
     }
     inh__wprintf(&w, "</body></html>\n");
+    return inh__wclose(&w);
+}
+
+INHDEF int inh_sweep_write_json(const inh_sweep *s, const char *path) {
+    inh__wfile w;
+    int L = s->L;
+    if (inh__wopen(&w, path)) return -1;
+    inh__wprintf(&w, "{\"layers\": %d, \"repeats\": %d, \"inner\": %d, \"wide_spread\": %.9g, \"timed\": %s, \"curves\": [\n",
+                 L, s->repeats, s->inner, INH_SWEEP_WIDE_SPREAD, s->repeats > 0 ? "true" : "false");
+    for (int c = 0; c < s->curves; c++) {
+        inh__wprintf(&w, " {\"name\": \"");
+        for (const char *q = s->names[c]; *q; q++) inh__wprintf(&w, *q == '"' || *q == '\\' ? "\\%c" : "%c", *q);
+        inh__wprintf(&w, "\", \"points\": [\n");
+        for (int k = 0; k <= L; k++) {
+            int p = c * (L + 1) + k;
+            inh__wprintf(&w, "  {\"k\": %d, \"layer\": %d, \"loss\": ", k, k ? s->order[c * L + k - 1] : -1);
+            inh__an_wnum(&w, s->loss[p]);
+            inh__wprintf(&w, ", \"tokens_per_s\": "); inh__an_wnum(&w, s->tokens_per_s[p]);
+            inh__wprintf(&w, ", \"speedup\": "); inh__an_wnum(&w, s->speedup[p]);
+            inh__wprintf(&w, ", \"spread\": "); inh__an_wnum(&w, s->spread[p]);
+            inh__wprintf(&w, ", \"wide\": %s, \"seconds\": [", isfinite(s->spread[p]) && s->spread[p] > INH_SWEEP_WIDE_SPREAD ? "true" : "false");
+            for (int r = 0; r < s->repeats; r++) { if (r) inh__wprintf(&w, ", "); inh__an_wnum(&w, s->seconds[(size_t)p * s->repeats + r]); }
+            inh__wprintf(&w, "]}%s\n", k < L ? "," : "");
+        }
+        inh__wprintf(&w, " ]}%s\n", c + 1 < s->curves ? "," : "");
+    }
+    inh__wprintf(&w, "]}\n");
     return inh__wclose(&w);
 }
 
@@ -9747,6 +9958,23 @@ static int inh__make_stack(inh_model *m, void *p) {   /* train half depth for ha
     return rc;
 }
 
+/* The stack baseline's row covers both phases: the half-depth run's curve, then the stacked run's
+   with its steps offset by the first phase's; steps and seconds are the sums. The journal keeps
+   the two phases apart, so a resumed recipe joins them the same way. */
+INH__FN void inh__stack_join(inh_recipe_run_result *u, const inh_recipe_run_result *half) {
+    int keep = half->n_curve + u->n_curve <= 256 ? half->n_curve : 256 - u->n_curve;   /* both fit in 256 unless eval_every is tiny */
+    if (keep < 0) keep = 0;
+    memmove(u->curve_step + keep, u->curve_step, (size_t)u->n_curve * sizeof(int));
+    memmove(u->curve_loss + keep, u->curve_loss, (size_t)u->n_curve * sizeof(float));
+    for (int k = 0; k < u->n_curve; k++) u->curve_step[keep + k] += half->steps;
+    memcpy(u->curve_step, half->curve_step, (size_t)keep * sizeof(int));
+    memcpy(u->curve_loss, half->curve_loss, (size_t)keep * sizeof(float));
+    u->n_curve += keep;
+    u->stacked_at = half->steps;
+    u->steps += half->steps;
+    u->seconds += half->seconds;
+}
+
 /* --- the output directory: lock, settings, fresh start ---------------------------------------- */
 
 /* One process at a time in a directory: an exclusive lock on DIR/recipe.lock (the platform
@@ -10002,10 +10230,7 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
         R.steps_left_plan -= o->train.steps;
         inh_recipe_run_result half;
         if (inh__recipe_step(&R, r, "stack", o->train.steps - o->train.steps / 2, inh__make_stack, &c)) goto done;
-        if (inh__journal_find(o->out_dir, "stack_half", &half)) {   /* the row counts both halves */
-            r->runs[r->n_runs - 1].steps += half.steps;
-            r->runs[r->n_runs - 1].seconds += half.seconds;
-        }
+        if (inh__journal_find(o->out_dir, "stack_half", &half)) inh__stack_join(&r->runs[r->n_runs - 1], &half);
     }
     if (o->baselines & INH_BASELINE_DISTILL) {
         R.steps_left_plan -= o->train.steps;
@@ -10038,8 +10263,10 @@ INHDEF int inh_recipe_write_json(const inh_recipe_result *r, const char *path) {
                  r->start_layers, r->start_rule, r->final_layers, r->matched ? "true" : "false");
     for (int i = 0; i < r->n_runs; i++) {
         const inh_recipe_run_result *u = &r->runs[i];
-        inh__wprintf(&w, "  {\"name\": \"%s\", \"layers\": %d, \"params\": %zu, \"val_loss\": %.6f, \"steps\": %d, \"seconds\": %.2f, \"curve\": [",
+        inh__wprintf(&w, "  {\"name\": \"%s\", \"layers\": %d, \"params\": %zu, \"val_loss\": %.6f, \"steps\": %d, \"seconds\": %.2f, ",
                      u->name, u->layers, u->params, u->val_loss, u->steps, u->seconds);
+        if (u->stacked_at) inh__wprintf(&w, "\"stacked_at\": %d, ", u->stacked_at);
+        inh__wprintf(&w, "\"curve\": [");
         for (int k = 0; k < u->n_curve; k++) inh__wprintf(&w, "%s[%d, %.6f]", k ? ", " : "", u->curve_step[k], u->curve_loss[k]);
         inh__wprintf(&w, "]}%s\n", i + 1 < r->n_runs ? "," : "");
     }
@@ -10069,11 +10296,22 @@ INH__FN void inh__recipe_svg(inh__wfile *w, const inh_recipe_result *r) {
     inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H);
     inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n");
     inh__wprintf(w, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", x0, y0, pw, ph);
-    for (int k = 0; k <= 4; k++) {
-        double v = lo + (hi - lo) * k / 4;
-        inh__wprintf(w, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3f</text>\n", x0 - 4, INH__Y(v) + 4, v);
-        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%d</text>\n", INH__X(maxs * k / 4.0), y0 + ph + 16, maxs * k / 4);
+    double tk[INH__MAX_TICKS];
+    int dec, ntk = inh__ticks(lo, hi, 8, tk, &dec);
+    char lab[48];
+    inh__wprintf(w, "<g class=\"axis\">\n");
+    for (int k = 0; k < ntk; k++) {
+        inh__tick_label(lab, sizeof lab, tk[k], dec);
+        inh__wprintf(w, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/><text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+                     x0, x0 + pw, INH__Y(tk[k]), INH__Y(tk[k]), x0 - 4, INH__Y(tk[k]) + 4, lab);
     }
+    inh__wprintf(w, "</g>\n<g class=\"axis\">\n");
+    ntk = inh__ticks_int(0, maxs, 8, tk, &dec);
+    for (int k = 0; k < ntk; k++) {
+        inh__tick_label(lab, sizeof lab, tk[k], dec);
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", INH__X(tk[k]), y0 + ph + 16, lab);
+    }
+    inh__wprintf(w, "</g>\n");
     inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">step (within each run; 0 = the starting model, before training)</text>\n", x0 + pw / 2, y0 + ph + 34);
     inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#444\">Validation loss of every run (hover a point for its value). Lower is better; a run at or below the dashed "
                     "reference line matches the reference.</text>\n", x0 - 50, y0 + ph + 62);
@@ -10088,7 +10326,12 @@ INH__FN void inh__recipe_svg(inh__wfile *w, const inh_recipe_result *r) {
         for (int k = 0; k < u->n_curve; k++)
             inh__wprintf(w, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s, step %d: validation loss %.5f</title></circle>\n",
                          INH__X(u->curve_step[k]), INH__Y(u->curve_loss[k]), col, u->name, u->curve_step[k], u->curve_loss[k]);
-        inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s (%d layers) %.3f</text>\n", x0 + pw + 8, y0 + 30 + 16.0 * i, col, u->name, u->layers, u->val_loss);
+        inh__wprintf(w, "<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\">%s (%d layers) %.3f%s</text>\n", x0 + pw + 8, y0 + 30 + 16.0 * i, col, u->name, u->layers, u->val_loss,
+                     u->stacked_at ? ", stacked at the dotted line" : "");
+        if (u->stacked_at)   /* where the half-depth model was stacked: the curve jumps there */
+            inh__wprintf(w, "<line class=\"stacked\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" stroke-dasharray=\"2 3\"/>"
+                            "<text x=\"%.1f\" y=\"%.0f\" fill=\"%s\" font-size=\"11\">%s stacked at step %d</text>\n",
+                         INH__X(u->stacked_at), INH__X(u->stacked_at), y0, y0 + ph, col, INH__X(u->stacked_at) + 3, y0 + 12 + 12.0 * i, col, u->name, u->stacked_at);
     }
 #undef INH__X
 #undef INH__Y
@@ -10141,12 +10384,22 @@ INHDEF int inh_write_loss_svg(const char *path, const char *title, const int *st
                      "<rect width=\"100%%\" height=\"100%%\" fill=\"#fff\"/>\n<text x=\"%.0f\" y=\"24\" font-size=\"16\">", W, H, x0);
     inh__an_wtext(&w, title ? title : "training loss");
     inh__wprintf(&w, "</text>\n<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", x0, y0, pw, ph);
-    for (int k = 0; k <= 5; k++) {
-        double v = lo + (hi - lo) * k / 5, sx = s0 + (s1 - s0) * k / 5.0;
-        inh__wprintf(&w, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/><text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.3f</text>\n",
-                     x0, x0 + pw, INH__LY(v), INH__LY(v), x0 - 6, INH__LY(v) + 4, v);
-        inh__wprintf(&w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%.0f</text>\n", INH__LX(sx), y0 + ph + 18, sx);
+    double tk[INH__MAX_TICKS];
+    int dec, ntk = inh__ticks(lo, hi, 8, tk, &dec);
+    char lab[48];
+    inh__wprintf(&w, "<g class=\"axis\">\n");
+    for (int k = 0; k < ntk; k++) {
+        inh__tick_label(lab, sizeof lab, tk[k], dec);
+        inh__wprintf(&w, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/><text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+                     x0, x0 + pw, INH__LY(tk[k]), INH__LY(tk[k]), x0 - 6, INH__LY(tk[k]) + 4, lab);
     }
+    inh__wprintf(&w, "</g>\n<g class=\"axis\">\n");
+    ntk = inh__ticks_int(s0, s1, 8, tk, &dec);
+    for (int k = 0; k < ntk; k++) {
+        inh__tick_label(lab, sizeof lab, tk[k], dec);
+        inh__wprintf(&w, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%s</text>\n", INH__LX(tk[k]), y0 + ph + 18, lab);
+    }
+    inh__wprintf(&w, "</g>\n");
     inh__wprintf(&w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">step</text>\n", x0 + pw / 2, y0 + ph + 38);
     inh__wprintf(&w, "<text transform=\"rotate(-90)\" x=\"%.0f\" y=\"18\" text-anchor=\"middle\">loss (nats per token; lower is better)</text>\n", -(y0 + ph / 2));
     inh__wprintf(&w, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.5\" points=\"");
@@ -10190,7 +10443,9 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path) {
     inh__wprintf(&w, "<tr><td>reference</td><td>%d</td><td>%zu</td><td>%.4f</td><td>-</td><td>-</td></tr>\n", r->ref_layers, r->ref_params, r->ref_val_loss);
     for (int i = 0; i < r->n_runs; i++) {
         const inh_recipe_run_result *u = &r->runs[i];
-        inh__wprintf(&w, "<tr><td>%s</td><td>%d</td><td>%zu</td><td>%.4f</td><td>%d</td><td>%.1f</td></tr>\n", u->name, u->layers, u->params, u->val_loss, u->steps, u->seconds);
+        inh__wprintf(&w, "<tr><td>%s</td><td>%d</td><td>%zu</td><td>%.4f</td><td>%d", u->name, u->layers, u->params, u->val_loss, u->steps);
+        if (u->stacked_at) inh__wprintf(&w, " (%d at half depth, stacked, %d)", u->stacked_at, u->steps - u->stacked_at);
+        inh__wprintf(&w, "</td><td>%.1f</td></tr>\n", u->seconds);
     }
     inh__wprintf(&w, "</table>\n</body></html>\n");
     return inh__wclose(&w);

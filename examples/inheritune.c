@@ -428,8 +428,8 @@ static int cmd_analyze(int argc, char **argv) {
 
 static int cmd_drop_sweep(int argc, char **argv) {
     const char *device = "cpu";
-    const char *model = NULL, *data = NULL, *by = NULL, *svg = NULL, *html = NULL;
-    int B = 4, T = 64, nb = 1, threads = 0;
+    const char *model = NULL, *data = NULL, *by = NULL, *svg = NULL, *html = NULL, *json = NULL;
+    int B = 4, T = 64, nb = 1, threads = 0, repeats = 3;
     flag f[] = {
         {"--model", F_STR, &model, "model: llm.c .bin, or HF model.safetensors (+ config.json) or its directory", 0},
         {"--data", F_STR, &data, "token shard(s) (validation data): a file, a glob or a comma list", 0},
@@ -437,20 +437,23 @@ static int cmd_drop_sweep(int argc, char **argv) {
         {"--seq", F_INT, &T, "sequence length (default 64)", 0},
         {"--batches", F_INT, &nb, "consecutive windows from token 0 (default 1)", 0},
         {"--by", F_STR, &by, "also drop the k least important layers by METRIC (attn_importance, block_influence, max_rank, sink, ...)", 0},
+        {"--repeats", F_INT, &repeats, "timed passes over every point; speeds are their medians (default 3; 0 = no timing, losses only)", 0},
         {"--threads", F_INT, &threads, "worker threads (default: all cores)", 0},
         DEVICE_FLAG,
         {"--svg", F_STR, &svg, "write the curve here", 0},
         {"--html", F_STR, &html, "write a self-contained report here", 0},
+        {"--json", F_STR, &json, "write every point here (losses, median speeds, spreads, each timed run)", 0},
         FORCE_FLAG,
     };
-    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL.bin --data FILE.bin [--batch B --seq T --batches N] [--by METRIC] [--svg F] [--html F]", NULL, 0, NULL);
+    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL.bin --data FILE.bin [--batch B --seq T --batches N] [--by METRIC] [--repeats N] [--svg F] [--html F] [--json F]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (check_device(device)) return 1;
     if (!model || !data) return fail("%s", "drop-sweep needs --model and --data");
-    CHECK_OUTPUTS(svg, html);
-    if (check_kind(svg, INH_FILE_SVG) || check_kind(html, INH_FILE_HTML)) return 1;
+    CHECK_OUTPUTS(svg, html, json);
+    if (check_kind(svg, INH_FILE_SVG) || check_kind(html, INH_FILE_HTML) || check_kind(json, INH_FILE_JSON)) return 1;
     if (B <= 0 || T <= 0 || nb <= 0) return fail("%s", "--batch, --seq and --batches must be positive");
+    if (repeats < 0 || repeats > 1000) { fprintf(stderr, "error: --repeats %d: give 0 (no timing) to 1000\n", repeats); return 1; }
     inh_model m;
     inh_data d;
     inh_sweep s;
@@ -487,18 +490,33 @@ static int cmd_drop_sweep(int argc, char **argv) {
         if (rc) goto done;
         curves = 2;
     }
-    if (inh_drop_sweep(&m, &d, B, T, nb, orders, curves, names, &s)) { rc = lib_fail(); goto done; }
+    if (inh_drop_sweep(&m, &d, B, T, nb, orders, curves, names, repeats, &s)) { rc = lib_fail(); goto done; }
     snprintf(s.source, sizeof s.source, "model %.300s, data %.300s", model, data);
+    if (repeats == 0) printf("not timing (--repeats 0): losses only\n");
+    else printf("speed: median of %d timed pass%s (each run %d evaluation%s, after a warm-up); spread = (max - min) / median of the speed-ups\n",
+                repeats, repeats == 1 ? "" : "es", s.inner, s.inner == 1 ? "" : "s");
+    double widest = 0;
+    int wide = 0;
     for (int c = 0; c < curves; c++) {
-        printf("%s\n    k  layer  loss       delta      tokens/s  speed-up\n", s.names[c]);
+        printf("%s\n    k  layer  loss       delta      tokens/s  speed-up  spread\n", s.names[c]);
         for (int k = 0; k <= L; k++) {
-            float ls = s.loss[c * (L + 1) + k], l0 = s.loss[c * (L + 1)];
-            double tp = s.tokens_per_s[c * (L + 1) + k], t0 = s.tokens_per_s[c * (L + 1)];
-            if (k) printf("%5d  %5d  %.6f  %+.6f  %9.0f  %.3f\n", k, s.order[c * L + k - 1], ls, ls - l0, tp, tp / t0);
-            else printf("%5d      -  %.6f  %+.6f  %9.0f  %.3f\n", k, ls, 0.0f, tp, 1.0);
+            int p = c * (L + 1) + k;
+            float ls = s.loss[p], l0 = s.loss[c * (L + 1)];
+            char layer[16], speed[64];
+            if (k) snprintf(layer, sizeof layer, "%d", s.order[c * L + k - 1]);
+            else snprintf(layer, sizeof layer, "-");
+            if (repeats == 0) snprintf(speed, sizeof speed, "%9s  %8s  %6s", "-", "-", "-");
+            else if (!isfinite(s.spread[p])) snprintf(speed, sizeof speed, "%9.0f  %8.3f  %6s", s.tokens_per_s[p], s.speedup[p], "-");
+            else snprintf(speed, sizeof speed, "%9.0f  %8.3f  %5.1f%%", s.tokens_per_s[p], s.speedup[p], 100 * s.spread[p]);
+            printf("%5d  %5s  %.6f  %+.6f  %s\n", k, layer, ls, ls - l0, speed);
+            if (isfinite(s.spread[p]) && s.spread[p] > INH_SWEEP_WIDE_SPREAD) { wide++; if (s.spread[p] > widest) widest = s.spread[p]; }
         }
     }
-    if (svg && inh_sweep_write_svg(&s, svg)) rc = lib_fail();
+    if (repeats == 1) printf("note: one timed pass (--repeats 1): no spread measured\n");
+    if (wide) printf("note: %d speed-up%s varied by more than %.0f%% between passes (up to %.0f%%): the machine is busy; "
+                     "more --repeats or an idle machine give steadier numbers\n", wide, wide == 1 ? "" : "s", 100 * INH_SWEEP_WIDE_SPREAD, 100 * widest);
+    if (json && inh_sweep_write_json(&s, json)) rc = lib_fail();
+    if (!rc && svg && inh_sweep_write_svg(&s, svg)) rc = lib_fail();
     if (!rc && html && inh_sweep_write_html(&s, html)) rc = lib_fail();
     inh_sweep_free(&s);
 done:
@@ -1378,6 +1396,10 @@ static int cmd_recipe(int argc, char **argv) {
     for (int i = 0; i < res.n_runs; i++)
         printf("%-14s %7d %12zu %9.4f %7d %10.1f\n", res.runs[i].name, res.runs[i].layers, res.runs[i].params, res.runs[i].val_loss,
                res.runs[i].steps, res.runs[i].seconds);
+    for (int i = 0; i < res.n_runs; i++)
+        if (res.runs[i].stacked_at)
+            printf("%s: %d steps at half depth, stacked at step %d, then %d steps (its steps and time count both phases)\n", res.runs[i].name,
+                   res.runs[i].stacked_at, res.runs[i].stacked_at, res.runs[i].steps - res.runs[i].stacked_at);
     printf("final depth %d of %d: %s\nreport: %s\n", res.final_layers, res.ref_layers,
            res.matched ? "matches the reference's validation loss" : "did not reach the reference's validation loss", path);
     return rc;

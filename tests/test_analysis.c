@@ -334,7 +334,7 @@ static void test_drop(void) {
     const char *names[1] = {"last k"};
     inh_sweep s;
     memset(m.drop_attn, 0, 3);
-    if (inh_drop_sweep(&m, &d, 2, 8, 1, orders, 1, names, &s) == 0) {
+    if (inh_drop_sweep(&m, &d, 2, 8, 1, orders, 1, names, 1, &s) == 0) {
         if (l2) CHECK_CLOSE(s.loss[1], l2->data[0], 0, 1e-5, "sweep k=1 (layer 2 dropped) vs PyTorch");
         CHECK(s.tokens_per_s[0] > 0 && s.tokens_per_s[3] > 0 && !m.drop_attn[0] && !m.drop_attn[2], "sweep timed, drops restored");
         CHECK(inh_sweep_write_html(&s, "build/test_sweep.html") == 0 && inh_sweep_write_svg(&s, "build/test_sweep.svg") == 0, "sweep reports");
