@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/speed_table.sh - every CPU speed figure of the README in one run (about 5 minutes):
+# bench/speed_table.sh - every CPU speed figure of bench/README.md in one run (about 5 minutes):
 # matmul against OpenBLAS per shape and layout (needs libopenblas-dev), whole 124M training steps
 # (fp32 and bf16, 1 and 2 threads) against the OpenBLAS matmul floor, memory at T=64 and T=1024,
 # and batch-1 generation against the memory-bandwidth bound. Prints a markdown table at the end.

@@ -17,12 +17,20 @@ import signal
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.distributed as dist
+# Ctrl-C while torch loads (seconds) is noted and answered once it has loaded: one line, exit 130
+# (a KeyboardInterrupt inside torch's native import becomes a RuntimeError with a traceback)
+_ctrl_c = []
+signal.signal(signal.SIGINT, lambda *_: _ctrl_c.append(1))
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model as M  # noqa: E402
+signal.signal(signal.SIGINT, signal.default_int_handler)
+if _ctrl_c:
+    print("interrupted while loading torch; nothing was done", file=sys.stderr, flush=True)
+    sys.exit(130)
 
 # every flag the C `train` takes, with its default (None: not given, so a resumed state keeps its value)
 DEFAULTS = dict(batch=4, seq=64, steps=100, lr=3e-4, min_lr=0.0, warmup=0, schedule="cosine", weight_decay=0.1,
@@ -45,7 +53,7 @@ def parse(argv):
     a("--vocab", type=int, default=0, help="new model: vocabulary size")
     a("--no-bias", action="store_true", help="new model: no biases")
     a("--layer-scale", action="store_true", help="new model: scale attention logits by 1/(layer+1)")
-    a("--shortcuts", choices=["causal", "depth"], help="new model: attention shortcuts (issue 13)")
+    a("--shortcuts", choices=["causal", "depth"], help="new model: attention shortcuts (Verma & Pilanci): causal or depth")
     a("--shortcut-layers", help="new model: selected layers, e.g. 1,3 (default every layer 0..L-2)")
     a("--batch", type=int, help="global batch size B, split over the ranks (default 4)")
     a("--seq", type=int, help="sequence length T (default 64)")
@@ -429,6 +437,9 @@ def main(argv):
     except (Fail, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         rc = 1
+    except KeyboardInterrupt:   # Ctrl-C before the training loop took the signal over: nothing saved yet
+        print("interrupted before training started; nothing was saved", file=sys.stderr, flush=True)
+        return 130
     if run is not None and run.ddp:
         dist.destroy_process_group()
     return rc
