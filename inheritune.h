@@ -2218,7 +2218,7 @@ INH__FN void inh__layernorm_forward(float *out, float *mean, float *rstd, const 
     inh__ln_args a;
     memset(&a, 0, sizeof a);
     a.out = out; a.mean = mean; a.rstd = rstd; a.inp = inp; a.w = w; a.bias = bias; a.N = N; a.C = C;
-    inh__parallel(nt, N, inh__ln_fwd_rows, &a);
+    inh__parallel(inh__threads_for(nt, 8.0 * N * C), N, inh__ln_fwd_rows, &a);
 }
 static void inh__ln_bwd_rows(void *p, int lo, int hi) {
     inh__ln_args *a = (inh__ln_args *)p;
@@ -2267,6 +2267,7 @@ INH__FN void inh__layernorm_backward(float *dinp, float *dw, float *db, const fl
     inh__ln_args a;
     memset(&a, 0, sizeof a);
     a.dinp = dinp; a.dw = dw; a.db = db; a.dout = dout; a.inp = inp; a.w = w; a.cmean = mean; a.crstd = rstd; a.N = N; a.C = C;
+    nt = inh__threads_for(nt, 8.0 * N * C);
     inh__parallel(nt, N, inh__ln_bwd_rows, &a);
     inh__parallel(nt, (C + 63) / 64, inh__ln_bwd_cols, &a);
 }
@@ -2435,7 +2436,7 @@ static void inh__mm_fwd_rows(void *p, int lo, int hi) {
 INH__FN void inh__matmul_forward_cpu(float *out, const float *inp, const float *w, const float *bias,
                                     int N, int C, int OC, int nt) {
     inh__mm_args a = {out, inp, w, bias, N, C, OC};
-    inh__parallel(nt, N, inh__mm_fwd_rows, &a);
+    inh__parallel(inh__threads_for(nt, 2.0 * N * C * OC), N, inh__mm_fwd_rows, &a);
 }
 /* backward: dinp (N,C) += dout (N,OC) @ w; dw (OC,C) += dout^T @ inp; dbias (OC) += sum_n dout.
    dinp is split by rows n, dw and dbias by rows oc. */
@@ -2485,6 +2486,7 @@ static void inh__mm_bwd_dw(void *p, int lo, int hi) {
 INH__FN void inh__matmul_backward_cpu(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                                      const float *w, int N, int C, int OC, int nt) {
     inh__mmb_args a = {dinp, dw, dbias, dout, inp, w, N, C, OC};
+    nt = inh__threads_for(nt, 2.0 * N * C * OC);
     if (dinp) inh__parallel(nt, N, inh__mm_bwd_dinp, &a);
     if (dw || dbias) inh__parallel(nt, OC, inh__mm_bwd_dw, &a);
 }
@@ -3139,23 +3141,23 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
 INH__FN void inh__attention_forward_cpu(float *out, float *att, const float *qkv, int B, int T, int C, int NH,
                                        float scale, int nt) {
     inh__att_args a = {out, att, NULL, NULL, qkv, NULL, NULL, B, T, C, NH, scale};
-    inh__parallel(nt, B * NH, inh__att_fwd_bh, &a);
+    inh__parallel(inh__threads_for(nt, 2.0 * B * T * T * C), B * NH, inh__att_fwd_bh, &a);
 }
 INH__FN void inh__attention_backward_cpu(float *dqkv, float *datt, const float *dout, const float *qkv,
                                         const float *att, int B, int T, int C, int NH, float scale, int nt) {
     inh__att_args a = {NULL, (float *)att, datt, NULL, qkv, dout, dqkv, B, T, C, NH, scale};
-    inh__parallel(nt, B * NH, inh__att_bwd_bh, &a);
+    inh__parallel(inh__threads_for(nt, 2.0 * B * T * T * C), B * NH, inh__att_bwd_bh, &a);
 }
 /* flash: rows is (B*NH, 2T) scratch */
 INH__FN void inh__attention_forward_flash(float *out, float *rows, const float *qkv, int B, int T, int C, int NH,
                                          float scale, int nt) {
     inh__att_args a = {out, NULL, NULL, rows, qkv, NULL, NULL, B, T, C, NH, scale};
-    inh__parallel(nt, B * NH, inh__att_fwd_bh, &a);
+    inh__parallel(inh__threads_for(nt, 2.0 * B * T * T * C), B * NH, inh__att_fwd_bh, &a);
 }
 INH__FN void inh__attention_backward_flash(float *dqkv, float *rows, const float *dout, const float *qkv,
                                           int B, int T, int C, int NH, float scale, int nt) {
     inh__att_args a = {NULL, NULL, NULL, rows, qkv, dout, dqkv, B, T, C, NH, scale};
-    inh__parallel(nt, B * NH, inh__att_bwd_bh, &a);
+    inh__parallel(inh__threads_for(nt, 2.0 * B * T * T * C), B * NH, inh__att_bwd_bh, &a);
 }
 
 /* --- shortcut cross-attention (attention shortcuts) --------------------------------------------
@@ -3263,12 +3265,12 @@ static void inh__scatt_bwd_bh(void *p, int lo, int hi) {
 INH__FN void inh__shortcut_attention_forward(float *out, float *att, float *rows, const float *q, const float *kv,
                                              int B, int T, int C, int NH, int n, int causal, int nt) {
     inh__scatt_args a = {out, att, rows, NULL, NULL, q, kv, NULL, B, T, C, NH, n, causal, 1.0f / sqrtf((float)(C / NH))};
-    inh__parallel(nt, B * NH, inh__scatt_fwd_bh, &a);
+    inh__parallel(inh__threads_for(nt, 4.0 * B * T * T * C * n), B * NH, inh__scatt_fwd_bh, &a);
 }
 INH__FN void inh__shortcut_attention_backward(float *dq, float *dkv, float *rows, const float *dout, const float *q, const float *kv,
                                               const float *att, int B, int T, int C, int NH, int n, int causal, int nt) {
     inh__scatt_args a = {NULL, (float *)att, rows, dq, dkv, q, kv, dout, B, T, C, NH, n, causal, 1.0f / sqrtf((float)(C / NH))};
-    inh__parallel(nt, B * NH, inh__scatt_bwd_bh, &a);
+    inh__parallel(inh__threads_for(nt, 4.0 * B * T * T * C * n), B * NH, inh__scatt_bwd_bh, &a);
 }
 
 /* --- matmul, fast: packed and register-blocked, behind the matmul seam ------------------------
@@ -3970,6 +3972,7 @@ INH__FN void inh__mm_forward_packed(float *out, const float *inp, const float *w
     inh__fmm_args g;
     if (N <= 0 || OC <= 0) return;
     if (C <= 0) { inh__matmul_forward_cpu(out, inp, w, bias, N, C, OC, nt); return; }
+    nt = inh__threads_for(nt, 2.0 * N * C * OC);
     if (N <= INH__GEMV_ROWS && !bf16) {
         inh__mm_args a = {out, inp, w, bias, N, C, OC};
         inh__parallel(nt, OC, inh__gemv_cols, &a);
@@ -4014,6 +4017,7 @@ INH__FN void inh__mm_backward_packed(float *dinp, float *dw, float *dbias, const
         inh__matmul_backward_cpu(dinp, dw, dbias, dout, inp, w, N, C, OC, nt);
         return;
     }
+    nt = inh__threads_for(nt, 2.0 * N * C * OC);
     if (dinp) {
         memset(&g, 0, sizeof g);
         g.M = N; g.Nc = C; g.K = OC;
@@ -4114,12 +4118,12 @@ static void inh__gelu_bwd_chunk(void *p, int lo, int hi) {
 }
 INH__FN void inh__gelu_forward(float *out, const float *inp, size_t n, int nt) {
     inh__gelu_args a = {out, NULL, inp, NULL, NULL, n};
-    inh__parallel(nt, 64, inh__gelu_fwd_chunk, &a);
+    inh__parallel(inh__threads_for(nt, 20.0 * n), 64, inh__gelu_fwd_chunk, &a);
 }
 /* dinp += gelu'(inp) * dout; gout is the forward's output */
 INH__FN void inh__gelu_backward(float *dinp, const float *inp, const float *gout, const float *dout, size_t n, int nt) {
     inh__gelu_args a = {NULL, dinp, inp, gout, dout, n};
-    inh__parallel(nt, 64, inh__gelu_bwd_chunk, &a);
+    inh__parallel(inh__threads_for(nt, 20.0 * n), 64, inh__gelu_bwd_chunk, &a);
 }
 
 INH__FN void inh__residual_forward(float *out, const float *a, const float *b, size_t n) {
@@ -4143,7 +4147,7 @@ static void inh__ce_fwd_rows(void *p, int lo, int hi) {
 }
 INH__FN void inh__crossentropy_forward(float *logits, float *losses, const int *targets, int N, int V, int Vp, int nt) {
     inh__ce_args a = {logits, losses, targets, NULL, 0.0f, 0.0f, V, Vp};
-    inh__parallel(nt, N, inh__ce_fwd_rows, &a);
+    inh__parallel(inh__threads_for(nt, 10.0 * N * Vp), N, inh__ce_fwd_rows, &a);
 }
 /* backward, in place: probabilities become dlogits = (p - onehot) * dloss; with teacher
    probabilities q (distillation weight w): (p - (1-w) onehot - w q) * dloss */
@@ -4163,7 +4167,7 @@ static void inh__ce_bwd_rows(void *p, int lo, int hi) {
 }
 INH__FN void inh__crossentropy_backward(float *probs, const int *targets, const float *q, float w, float dloss, int N, int Vp, int nt) {
     inh__ce_args a = {probs, NULL, targets, q, w, dloss, 0, Vp};
-    inh__parallel(nt, N, inh__ce_bwd_rows, &a);
+    inh__parallel(inh__threads_for(nt, 4.0 * N * Vp), N, inh__ce_bwd_rows, &a);
 }
 
 /* --- AdamW and the gradient norm, element-wise over one parameter block -------------------- */
@@ -4299,7 +4303,7 @@ INH__FN void inh__cpu_crossentropy_backward(inh_model *m, float *probs, const in
 INH__FN float inh__cpu_grad_norm(inh_model *m, const float *g, size_t n) {
     inh__sq_args a;
     a.x = g; a.n = n;
-    inh__parallel(m->threads, 64, inh__sumsq_chunks, &a);
+    inh__parallel(inh__threads_for(m->threads, 2.0 * n), 64, inh__sumsq_chunks, &a);
     double s = 0.0;
     for (int k = 0; k < 64; k++) s += a.part[k];
     return (float)sqrt(s);
@@ -4313,7 +4317,7 @@ INH__FN void inh__cpu_adamw(inh_model *m, float *w, const float *g, float *mom, 
     for (int i = 0; i < nseg; i++) {   /* one tensor at a time: its chunks, its weight decay */
         a.w = w + segs[i].off; a.g = g + segs[i].off; a.m = mom + segs[i].off; a.v = v + segs[i].off;
         a.n = segs[i].n; a.wd = segs[i].wd;
-        inh__parallel(m->threads, 64, inh__adam_chunks, &a);
+        inh__parallel(inh__threads_for(m->threads, 20.0 * a.n), 64, inh__adam_chunks, &a);
     }
 }
 INH__FN int inh__cpu_check(inh_model *m) { (void)m; return 0; }
