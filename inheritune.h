@@ -1110,6 +1110,7 @@ int (kill)(pid_t, int);
 #endif
 #if !defined(INH_NO_THREADS) && !defined(_WIN32)
 #include <pthread.h>
+#include <sched.h>
 #endif
 
 
@@ -1263,6 +1264,62 @@ INH__FN void inh__cond_broadcast(inh__cond *c) { pthread_cond_broadcast(c); }
 INH__FN int inh__thread_start(inh__thread *t, inh__thread_fn fn, void *arg) { return pthread_create(t, NULL, fn, arg) == 0 ? 0 : -1; }
 INH__FN void inh__thread_join(inh__thread t) { pthread_join(t, NULL); }
 INH__FN void inh__on_fork_child(void (*fn)(void)) { pthread_atfork(NULL, NULL, fn); }
+#endif
+/* giving the core away for a moment: to another thread of this program, or whoever is waiting */
+INH__FN void inh__os_yield(void) {
+#if defined(_WIN32)
+    SwitchToThread();
+#else
+    sched_yield();
+#endif
+}
+/* Atomics for the pool's counters, all sequentially consistent (the pool's sleep/wake handshakes
+   are store-then-load on two variables, which needs that order). GCC and clang (MinGW too): the
+   __atomic builtins; MSVC: the Interlocked functions; any other compiler: one mutex. */
+#if defined(__GNUC__) || defined(__clang__)
+INH__FN uint64_t inh__a_ld64(uint64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+INH__FN void inh__a_st64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+INH__FN int inh__a_cas64(uint64_t *p, uint64_t *expect, uint64_t want) {
+    return __atomic_compare_exchange_n(p, expect, want, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+INH__FN int inh__a_ld(int *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+INH__FN void inh__a_st(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+INH__FN int inh__a_add(int *p, int d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
+#if defined(__x86_64__) || defined(__i386__)
+#define INH__PAUSE() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define INH__PAUSE() __asm__ __volatile__("yield")
+#endif
+#elif defined(_MSC_VER)
+INH__FN uint64_t inh__a_ld64(uint64_t *p) { return (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)p, 0, 0); }
+INH__FN void inh__a_st64(uint64_t *p, uint64_t v) { InterlockedExchange64((volatile LONG64 *)p, (LONG64)v); }
+INH__FN int inh__a_cas64(uint64_t *p, uint64_t *expect, uint64_t want) {
+    uint64_t was = (uint64_t)InterlockedCompareExchange64((volatile LONG64 *)p, (LONG64)want, (LONG64)*expect);
+    if (was == *expect) return 1;
+    *expect = was;
+    return 0;
+}
+INH__FN int inh__a_ld(int *p) { return (int)InterlockedCompareExchange((volatile LONG *)p, 0, 0); }
+INH__FN void inh__a_st(int *p, int v) { InterlockedExchange((volatile LONG *)p, (LONG)v); }
+INH__FN int inh__a_add(int *p, int d) { return (int)InterlockedExchangeAdd((volatile LONG *)p, (LONG)d) + d; }
+#define INH__PAUSE() YieldProcessor()
+#else
+static inh__mutex inh__a_mu = INH__MUTEX_INIT;
+INH__FN uint64_t inh__a_ld64(uint64_t *p) { inh__lock(&inh__a_mu); uint64_t v = *p; inh__unlock(&inh__a_mu); return v; }
+INH__FN void inh__a_st64(uint64_t *p, uint64_t v) { inh__lock(&inh__a_mu); *p = v; inh__unlock(&inh__a_mu); }
+INH__FN int inh__a_cas64(uint64_t *p, uint64_t *expect, uint64_t want) {
+    inh__lock(&inh__a_mu);
+    int ok = *p == *expect;
+    if (ok) *p = want; else *expect = *p;
+    inh__unlock(&inh__a_mu);
+    return ok;
+}
+INH__FN int inh__a_ld(int *p) { inh__lock(&inh__a_mu); int v = *p; inh__unlock(&inh__a_mu); return v; }
+INH__FN void inh__a_st(int *p, int v) { inh__lock(&inh__a_mu); *p = v; inh__unlock(&inh__a_mu); }
+INH__FN int inh__a_add(int *p, int d) { inh__lock(&inh__a_mu); int v = *p += d; inh__unlock(&inh__a_mu); return v; }
+#endif
+#ifndef INH__PAUSE
+#define INH__PAUSE() ((void)0)
 #endif
 #endif
 
@@ -1709,81 +1766,115 @@ INHDEF float inh_rng_normal(inh_rng *r) {            /* Box-Muller, one value pe
     return sqrtf(-2.0f * logf(u1)) * cosf(6.28318530717958647692f * u2);
 }
 
-/* Parallel-for over [0, n) in nthreads contiguous chunks. Chunk boundaries depend only on
-   (n, nthreads), so results are deterministic for a fixed thread count; kernels that must be
-   bit-identical across thread counts split work so each output has one owner.
-   The worker threads are started on first use and then kept, waiting on a condition variable:
-   a region costs a wake-up instead of starting and joining threads (33 us a region on the
-   project's machine, hundreds of regions a step). One region at a time uses the pool; a region
-   begun while another runs (from another application thread) starts threads of its own, as does
-   one whose workers cannot be started. After fork() the child starts a pool of its own. */
+/* Parallel-for over [0, n). The range is cut into pieces (at most 4 a thread, never more than n)
+   and every thread of the region, the caller too, takes the next piece nobody has taken until
+   none is left: a worker that has not woken yet holds up nothing (the others take its share),
+   and one the OS descheduled mid-piece holds up only that piece. Who runs a piece, and where the
+   pieces are cut, never changes a bit: every kernel gives each output one owner and sums it in
+   an order fixed by the shapes, not by [lo, hi) (test_core, test_fastmm and test_threads check
+   that 1, 2, 3 and 4 threads give the same bits).
+   The worker threads are started on first use and then kept. A wait (a worker's for the next
+   region, the caller's for pieces still running) spins a little, then yields, then sleeps on a
+   condition variable. The spin adapts: a wait it did not cover (a peer was descheduled, as when
+   another program holds a core) halves it, each wait it covers lets it grow back by a step, so
+   on a busy machine the threads sleep instead of burning the core a descheduled peer needs.
+   A region costs microseconds, so kernels ask inh__threads_for how many threads their work pays
+   for (batch-1 generation on a small model runs on the calling thread).
+   One region at a time uses the pool; a region begun while another runs (from another
+   application thread) starts threads of its own, as does one whose workers cannot be started.
+   After fork() the child starts a pool of its own. */
 typedef void (*inh__range_fn)(void *ctx, int lo, int hi);
-typedef struct { inh__range_fn fn; void *ctx; int lo, hi; } inh__job;
+enum { INH__WORK_MIN = 1 << 18 };   /* flops (or element touches) a thread must get: ~10-50 us of a core */
+/* the threads (1..nt) that `work` pays for */
+INH__FN int inh__threads_for(int nt, double work) {
+    if (nt <= 1 || work < 2.0 * INH__WORK_MIN) return 1;
+    double k = work / INH__WORK_MIN;
+    return k < (double)nt ? (int)k : nt;
+}
 #ifndef INH_NO_THREADS
-enum { INH__MAXT = 256 };
+typedef struct { inh__range_fn fn; void *ctx; int lo, hi; } inh__job;
+enum { INH__MAXT = 256, INH__PIECES = 4, INH__PIECES_MAX = 4095,
+       INH__SPIN_MIN = 2000, INH__SPIN_MAX = 200000, INH__SPIN_STEP = 1000, INH__YIELDS = 4 };   /* ns */
 INH__THREAD_FN(inh__job_run) { inh__job *j = (inh__job *)arg; j->fn(j->ctx, j->lo, j->hi); return 0; }
+/* the region, one 64-bit word: generation (32 bits) | threads - 1 (8) | pieces (12) | next piece (12).
+   A thread takes piece k by moving the word from (gen, .., k) to k + 1; a claim on a region that
+   has ended fails, however late its thread wakes. */
+#define INH__W_GEN(w) ((uint32_t)((w) >> 32))
+#define INH__W_USE(w) ((int)(((w) >> 24) & 255) + 1)
+#define INH__W_PIECES(w) ((int)(((w) >> 12) & 4095))
+#define INH__W_NEXT(w) ((int)((w) & 4095))
 static struct {
-    inh__mutex busy, mu;              /* busy: held by the region using the pool; mu: the fields below */
-    inh__cond go, done;
+    inh__mutex busy, mu;              /* busy: held by the region using the pool; mu: starting workers, sleeping */
+    inh__cond go, done;               /* a new region (workers sleep on it); the last piece done (the caller) */
     int workers, atfork_set, quit;    /* workers started (ids 1..workers); atfork handler set; stop */
     inh__thread th[INH__MAXT];
-    unsigned long gen, born[INH__MAXT];   /* region counter; gen at each worker's start */
-    int active, pending;              /* threads of the current region (with the caller); workers still running */
-    inh__job jobs[INH__MAXT];
-} inh__pool = {INH__MUTEX_INIT, INH__MUTEX_INIT, INH__COND_INIT, INH__COND_INIT, 0, 0, 0, {0}, 0, {0}, 0, 0, {{NULL, NULL, 0, 0}}};
+    uint32_t born[INH__MAXT];         /* the generation each worker was started in */
+    uint64_t word;                    /* the region (above); atomic */
+    inh__range_fn fn; void *ctx; int n;   /* the region's work: written before its word, read after a claim */
+    int finished;                     /* pieces done; atomic */
+    int sleepers, caller_asleep;      /* workers asleep on go; the caller asleep on done; atomic */
+    int spin_ns;                      /* the adaptive spin; atomic */
+} inh__pool = {INH__MUTEX_INIT, INH__MUTEX_INIT, INH__COND_INIT, INH__COND_INIT, 0, 0, 0, {0}, {0}, 0, NULL, NULL, 0, 0, 0, 0, 50000};
 static void inh__pool_child(void) {   /* after fork: the workers stayed with the parent */
     inh__mutex_init(&inh__pool.busy); inh__mutex_init(&inh__pool.mu);
     inh__cond_init(&inh__pool.go); inh__cond_init(&inh__pool.done);
-    inh__pool.workers = 0;
+    inh__pool.workers = 0; inh__pool.sleepers = 0; inh__pool.caller_asleep = 0;
 }
-/* waiting: spin a while on the counters (a sleeping thread takes tens of microseconds to wake),
-   then sleep on the condition variable */
-#if defined(__GNUC__) || defined(__clang__)
-#define INH__LOAD(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
-#if defined(__x86_64__) || defined(__i386__)
-#define INH__PAUSE() __builtin_ia32_pause()
-#else
-#define INH__PAUSE() ((void)0)
-#endif
-#define INH__SPIN(cond) do { for (int k_ = 0; k_ < 20000 && (cond); k_++) INH__PAUSE(); } while (0)
-#else
-#define INH__SPIN(cond) ((void)0)
-#endif
-/* with mu held: a new region (or the order to quit) for the workers */
-static void inh__pool_wake(void) {
-#if defined(__GNUC__) || defined(__clang__)
-    __atomic_add_fetch(&inh__pool.gen, 1, __ATOMIC_RELEASE);
-#else
-    inh__pool.gen++;
-#endif
-    inh__cond_broadcast(&inh__pool.go);
+static int inh__pool_new_region(uint32_t seen) { return INH__W_GEN(inh__a_ld64(&inh__pool.word)) != seen; }
+static int inh__pool_all_done(uint32_t pieces) { return inh__a_ld(&inh__pool.finished) >= (int)pieces; }
+/* spin up to the adaptive budget, then yield a few times, until ready(x): 1 if it came, 0 if the
+   caller should sleep */
+static int inh__pool_spin(int (*ready)(uint32_t), uint32_t x) {
+    if (ready(x)) return 1;
+    double t0 = inh__os_now(), budget = 1e-9 * inh__a_ld(&inh__pool.spin_ns);
+    for (int k = 1;; k++) {
+        INH__PAUSE();
+        if (ready(x)) return 1;
+        if (!(k & 31) && inh__os_now() - t0 > budget) break;
+    }
+    for (int y = 0; y < INH__YIELDS; y++) {
+        inh__os_yield();
+        if (ready(x)) return 1;
+    }
+    return 0;
+}
+/* take and run pieces of region gen until none is left */
+static void inh__pool_take(uint32_t gen) {
+    uint64_t w = inh__a_ld64(&inh__pool.word);
+    while (INH__W_GEN(w) == gen && INH__W_NEXT(w) < INH__W_PIECES(w)) {
+        if (!inh__a_cas64(&inh__pool.word, &w, w + 1)) continue;   /* another took it: w is the word now */
+        int k = INH__W_NEXT(w), P = INH__W_PIECES(w), n = inh__pool.n;
+        inh__pool.fn(inh__pool.ctx, (int)((long long)n * k / P), (int)((long long)n * (k + 1) / P));
+        if (inh__a_add(&inh__pool.finished, 1) == P && inh__a_ld(&inh__pool.caller_asleep)) {
+            inh__lock(&inh__pool.mu); inh__cond_signal(&inh__pool.done); inh__unlock(&inh__pool.mu);
+        }
+        w = inh__a_ld64(&inh__pool.word);
+    }
 }
 INH__THREAD_FN(inh__pool_worker) {
     int id = (int)(intptr_t)arg;
-    inh__lock(&inh__pool.mu);
-    unsigned long seen = inh__pool.born[id];
+    uint32_t seen = inh__pool.born[id];
     for (;;) {
-        if (inh__pool.gen == seen) {
-            inh__unlock(&inh__pool.mu);
-            INH__SPIN(INH__LOAD(inh__pool.gen) == seen);
+        if (!inh__pool_spin(inh__pool_new_region, seen)) {
             inh__lock(&inh__pool.mu);
+            inh__a_add(&inh__pool.sleepers, 1);   /* then look: the caller stores the word, then looks at sleepers */
+            while (!inh__pool_new_region(seen)) inh__cond_wait(&inh__pool.go, &inh__pool.mu);
+            inh__a_add(&inh__pool.sleepers, -1);
+            inh__unlock(&inh__pool.mu);
         }
-        while (inh__pool.gen == seen) inh__cond_wait(&inh__pool.go, &inh__pool.mu);
-        seen = inh__pool.gen;
-        if (inh__pool.quit) break;
-        if (id >= inh__pool.active) continue;
-        inh__job j = inh__pool.jobs[id];
-        inh__unlock(&inh__pool.mu);
-        j.fn(j.ctx, j.lo, j.hi);
-        inh__lock(&inh__pool.mu);
-#if defined(__GNUC__) || defined(__clang__)
-        if (__atomic_sub_fetch(&inh__pool.pending, 1, __ATOMIC_RELEASE) == 0) inh__cond_signal(&inh__pool.done);
-#else
-        if (--inh__pool.pending == 0) inh__cond_signal(&inh__pool.done);
-#endif
+        if (inh__a_ld(&inh__pool.quit)) break;
+        uint64_t w = inh__a_ld64(&inh__pool.word);
+        seen = INH__W_GEN(w);
+        if (id < INH__W_USE(w)) inh__pool_take(seen);
     }
-    inh__unlock(&inh__pool.mu);
     return 0;
+}
+/* a new region (busy held): its word, then a wake-up for the workers asleep */
+static void inh__pool_publish(uint64_t w) {
+    inh__a_st64(&inh__pool.word, w);
+    if (inh__a_ld(&inh__pool.sleepers) > 0) {
+        inh__lock(&inh__pool.mu); inh__cond_broadcast(&inh__pool.go); inh__unlock(&inh__pool.mu);
+    }
 }
 #endif
 INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
@@ -1792,33 +1883,46 @@ INH__FN void inh__parallel(int nthreads, int n, inh__range_fn fn, void *ctx) {
 #ifndef INH_NO_THREADS
     if (nthreads > INH__MAXT) nthreads = INH__MAXT;
     if (nthreads > 1 && inh__trylock(&inh__pool.busy) == 0) {
-        inh__lock(&inh__pool.mu);
-        if (!inh__pool.atfork_set) { inh__on_fork_child(inh__pool_child); inh__pool.atfork_set = 1; }
-        while (inh__pool.workers < nthreads - 1) {
-            inh__thread th;
-            int id = inh__pool.workers + 1;
-            inh__pool.born[id] = inh__pool.gen;
-            if (inh__thread_start(&th, inh__pool_worker, (void *)(intptr_t)id) != 0) break;
-            inh__pool.th[id] = th;
-            inh__pool.workers = id;
+        if (inh__pool.workers < nthreads - 1) {
+            inh__lock(&inh__pool.mu);
+            if (!inh__pool.atfork_set) { inh__on_fork_child(inh__pool_child); inh__pool.atfork_set = 1; }
+            while (inh__pool.workers < nthreads - 1) {
+                inh__thread th;
+                int id = inh__pool.workers + 1;
+                inh__pool.born[id] = INH__W_GEN(inh__a_ld64(&inh__pool.word));
+                if (inh__thread_start(&th, inh__pool_worker, (void *)(intptr_t)id) != 0) break;
+                inh__pool.th[id] = th;
+                inh__pool.workers = id;
+            }
+            inh__unlock(&inh__pool.mu);
         }
         int use = nthreads < inh__pool.workers + 1 ? nthreads : inh__pool.workers + 1;
-        for (int t = 0; t < use; t++) {   /* the same chunks as below, among the threads there are */
-            inh__job *j = &inh__pool.jobs[t];
-            j->fn = fn; j->ctx = ctx;
-            j->lo = (int)((long long)n * t / use); j->hi = (int)((long long)n * (t + 1) / use);
+        if (use > 1) {
+            int P = n < INH__PIECES * use ? n : INH__PIECES * use;
+            if (P > INH__PIECES_MAX) P = INH__PIECES_MAX;
+            uint32_t gen = INH__W_GEN(inh__a_ld64(&inh__pool.word)) + 1;
+            inh__pool.fn = fn; inh__pool.ctx = ctx; inh__pool.n = n;
+            inh__a_st(&inh__pool.finished, 0);
+            inh__pool_publish((uint64_t)gen << 32 | (uint64_t)(use - 1) << 24 | (uint64_t)P << 12);
+            inh__pool_take(gen);
+            if (!inh__pool_all_done((uint32_t)P)) {
+                int covered = inh__pool_spin(inh__pool_all_done, (uint32_t)P);
+                int s = inh__a_ld(&inh__pool.spin_ns);   /* additive increase, multiplicative decrease */
+                s = covered ? (s + INH__SPIN_STEP < INH__SPIN_MAX ? s + INH__SPIN_STEP : INH__SPIN_MAX)
+                            : (s / 2 > INH__SPIN_MIN ? s / 2 : INH__SPIN_MIN);
+                inh__a_st(&inh__pool.spin_ns, s);
+                if (!covered) {
+                    inh__lock(&inh__pool.mu);
+                    inh__a_st(&inh__pool.caller_asleep, 1);   /* then look: the last piece's thread adds, then looks here */
+                    while (!inh__pool_all_done((uint32_t)P)) inh__cond_wait(&inh__pool.done, &inh__pool.mu);
+                    inh__a_st(&inh__pool.caller_asleep, 0);
+                    inh__unlock(&inh__pool.mu);
+                }
+            }
+            inh__unlock(&inh__pool.busy);
+            return;
         }
-        inh__job mine = inh__pool.jobs[0];
-        inh__pool.active = use; inh__pool.pending = use - 1;
-        inh__pool_wake();
-        inh__unlock(&inh__pool.mu);
-        fn(ctx, mine.lo, mine.hi);
-        INH__SPIN(INH__LOAD(inh__pool.pending) > 0);
-        inh__lock(&inh__pool.mu);
-        while (inh__pool.pending > 0) inh__cond_wait(&inh__pool.done, &inh__pool.mu);
-        inh__unlock(&inh__pool.mu);
         inh__unlock(&inh__pool.busy);
-        return;
     }
     if (nthreads > 1) {
         inh__thread th[INH__MAXT];
@@ -1916,14 +2020,13 @@ INHDEF double inh_fma_peak_gflops(int threads) {
 INHDEF void inh_threads_release(void) {
 #ifndef INH_NO_THREADS
     inh__lock(&inh__pool.busy);   /* after any region in progress */
-    inh__lock(&inh__pool.mu);
     int n = inh__pool.workers;
-    inh__pool.quit = 1;
-    inh__pool_wake();
-    inh__unlock(&inh__pool.mu);
+    inh__a_st(&inh__pool.quit, 1);
+    inh__pool_publish((uint64_t)(INH__W_GEN(inh__a_ld64(&inh__pool.word)) + 1) << 32);   /* a region of no pieces */
     for (int id = 1; id <= n; id++) inh__thread_join(inh__pool.th[id]);
     inh__lock(&inh__pool.mu);
-    inh__pool.workers = 0; inh__pool.quit = 0;
+    inh__pool.workers = 0;
+    inh__a_st(&inh__pool.quit, 0);
     inh__unlock(&inh__pool.mu);
     inh__unlock(&inh__pool.busy);
 #endif
@@ -2398,7 +2501,7 @@ INH__FN void inh__layernorm_forward(float *out, float *mean, float *rstd, const 
     inh__ln_args a;
     memset(&a, 0, sizeof a);
     a.out = out; a.mean = mean; a.rstd = rstd; a.inp = inp; a.w = w; a.bias = bias; a.N = N; a.C = C;
-    inh__parallel(nt, N, inh__ln_fwd_rows, &a);
+    inh__parallel(inh__threads_for(nt, 8.0 * N * C), N, inh__ln_fwd_rows, &a);
 }
 static void inh__ln_bwd_rows(void *p, int lo, int hi) {
     inh__ln_args *a = (inh__ln_args *)p;
@@ -2447,6 +2550,7 @@ INH__FN void inh__layernorm_backward(float *dinp, float *dw, float *db, const fl
     inh__ln_args a;
     memset(&a, 0, sizeof a);
     a.dinp = dinp; a.dw = dw; a.db = db; a.dout = dout; a.inp = inp; a.w = w; a.cmean = mean; a.crstd = rstd; a.N = N; a.C = C;
+    nt = inh__threads_for(nt, 8.0 * N * C);
     inh__parallel(nt, N, inh__ln_bwd_rows, &a);
     inh__parallel(nt, (C + 63) / 64, inh__ln_bwd_cols, &a);
 }
@@ -2615,7 +2719,7 @@ static void inh__mm_fwd_rows(void *p, int lo, int hi) {
 INH__FN void inh__matmul_forward_cpu(float *out, const float *inp, const float *w, const float *bias,
                                     int N, int C, int OC, int nt) {
     inh__mm_args a = {out, inp, w, bias, N, C, OC};
-    inh__parallel(nt, N, inh__mm_fwd_rows, &a);
+    inh__parallel(inh__threads_for(nt, 2.0 * N * C * OC), N, inh__mm_fwd_rows, &a);
 }
 /* backward: dinp (N,C) += dout (N,OC) @ w; dw (OC,C) += dout^T @ inp; dbias (OC) += sum_n dout.
    dinp is split by rows n, dw and dbias by rows oc. */
@@ -2665,6 +2769,7 @@ static void inh__mm_bwd_dw(void *p, int lo, int hi) {
 INH__FN void inh__matmul_backward_cpu(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                                      const float *w, int N, int C, int OC, int nt) {
     inh__mmb_args a = {dinp, dw, dbias, dout, inp, w, N, C, OC};
+    nt = inh__threads_for(nt, 2.0 * N * C * OC);
     if (dinp) inh__parallel(nt, N, inh__mm_bwd_dinp, &a);
     if (dw || dbias) inh__parallel(nt, OC, inh__mm_bwd_dw, &a);
 }
@@ -3319,23 +3424,23 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
 INH__FN void inh__attention_forward_cpu(float *out, float *att, const float *qkv, int B, int T, int C, int NH,
                                        float scale, int nt) {
     inh__att_args a = {out, att, NULL, NULL, qkv, NULL, NULL, B, T, C, NH, scale};
-    inh__parallel(nt, B * NH, inh__att_fwd_bh, &a);
+    inh__parallel(inh__threads_for(nt, 2.0 * B * T * T * C), B * NH, inh__att_fwd_bh, &a);
 }
 INH__FN void inh__attention_backward_cpu(float *dqkv, float *datt, const float *dout, const float *qkv,
                                         const float *att, int B, int T, int C, int NH, float scale, int nt) {
     inh__att_args a = {NULL, (float *)att, datt, NULL, qkv, dout, dqkv, B, T, C, NH, scale};
-    inh__parallel(nt, B * NH, inh__att_bwd_bh, &a);
+    inh__parallel(inh__threads_for(nt, 2.0 * B * T * T * C), B * NH, inh__att_bwd_bh, &a);
 }
 /* flash: rows is (B*NH, 2T) scratch */
 INH__FN void inh__attention_forward_flash(float *out, float *rows, const float *qkv, int B, int T, int C, int NH,
                                          float scale, int nt) {
     inh__att_args a = {out, NULL, NULL, rows, qkv, NULL, NULL, B, T, C, NH, scale};
-    inh__parallel(nt, B * NH, inh__att_fwd_bh, &a);
+    inh__parallel(inh__threads_for(nt, 2.0 * B * T * T * C), B * NH, inh__att_fwd_bh, &a);
 }
 INH__FN void inh__attention_backward_flash(float *dqkv, float *rows, const float *dout, const float *qkv,
                                           int B, int T, int C, int NH, float scale, int nt) {
     inh__att_args a = {NULL, NULL, NULL, rows, qkv, dout, dqkv, B, T, C, NH, scale};
-    inh__parallel(nt, B * NH, inh__att_bwd_bh, &a);
+    inh__parallel(inh__threads_for(nt, 2.0 * B * T * T * C), B * NH, inh__att_bwd_bh, &a);
 }
 
 /* --- shortcut cross-attention (attention shortcuts) --------------------------------------------
@@ -3443,12 +3548,12 @@ static void inh__scatt_bwd_bh(void *p, int lo, int hi) {
 INH__FN void inh__shortcut_attention_forward(float *out, float *att, float *rows, const float *q, const float *kv,
                                              int B, int T, int C, int NH, int n, int causal, int nt) {
     inh__scatt_args a = {out, att, rows, NULL, NULL, q, kv, NULL, B, T, C, NH, n, causal, 1.0f / sqrtf((float)(C / NH))};
-    inh__parallel(nt, B * NH, inh__scatt_fwd_bh, &a);
+    inh__parallel(inh__threads_for(nt, 4.0 * B * T * T * C * n), B * NH, inh__scatt_fwd_bh, &a);
 }
 INH__FN void inh__shortcut_attention_backward(float *dq, float *dkv, float *rows, const float *dout, const float *q, const float *kv,
                                               const float *att, int B, int T, int C, int NH, int n, int causal, int nt) {
     inh__scatt_args a = {NULL, (float *)att, rows, dq, dkv, q, kv, dout, B, T, C, NH, n, causal, 1.0f / sqrtf((float)(C / NH))};
-    inh__parallel(nt, B * NH, inh__scatt_bwd_bh, &a);
+    inh__parallel(inh__threads_for(nt, 4.0 * B * T * T * C * n), B * NH, inh__scatt_bwd_bh, &a);
 }
 
 /* --- matmul, fast: packed and register-blocked, behind the matmul seam ------------------------
@@ -4150,6 +4255,7 @@ INH__FN void inh__mm_forward_packed(float *out, const float *inp, const float *w
     inh__fmm_args g;
     if (N <= 0 || OC <= 0) return;
     if (C <= 0) { inh__matmul_forward_cpu(out, inp, w, bias, N, C, OC, nt); return; }
+    nt = inh__threads_for(nt, 2.0 * N * C * OC);
     if (N <= INH__GEMV_ROWS && !bf16) {
         inh__mm_args a = {out, inp, w, bias, N, C, OC};
         inh__parallel(nt, OC, inh__gemv_cols, &a);
@@ -4194,6 +4300,7 @@ INH__FN void inh__mm_backward_packed(float *dinp, float *dw, float *dbias, const
         inh__matmul_backward_cpu(dinp, dw, dbias, dout, inp, w, N, C, OC, nt);
         return;
     }
+    nt = inh__threads_for(nt, 2.0 * N * C * OC);
     if (dinp) {
         memset(&g, 0, sizeof g);
         g.M = N; g.Nc = C; g.K = OC;
@@ -4294,12 +4401,12 @@ static void inh__gelu_bwd_chunk(void *p, int lo, int hi) {
 }
 INH__FN void inh__gelu_forward(float *out, const float *inp, size_t n, int nt) {
     inh__gelu_args a = {out, NULL, inp, NULL, NULL, n};
-    inh__parallel(nt, 64, inh__gelu_fwd_chunk, &a);
+    inh__parallel(inh__threads_for(nt, 20.0 * n), 64, inh__gelu_fwd_chunk, &a);
 }
 /* dinp += gelu'(inp) * dout; gout is the forward's output */
 INH__FN void inh__gelu_backward(float *dinp, const float *inp, const float *gout, const float *dout, size_t n, int nt) {
     inh__gelu_args a = {NULL, dinp, inp, gout, dout, n};
-    inh__parallel(nt, 64, inh__gelu_bwd_chunk, &a);
+    inh__parallel(inh__threads_for(nt, 20.0 * n), 64, inh__gelu_bwd_chunk, &a);
 }
 
 INH__FN void inh__residual_forward(float *out, const float *a, const float *b, size_t n) {
@@ -4323,7 +4430,7 @@ static void inh__ce_fwd_rows(void *p, int lo, int hi) {
 }
 INH__FN void inh__crossentropy_forward(float *logits, float *losses, const int *targets, int N, int V, int Vp, int nt) {
     inh__ce_args a = {logits, losses, targets, NULL, 0.0f, 0.0f, V, Vp};
-    inh__parallel(nt, N, inh__ce_fwd_rows, &a);
+    inh__parallel(inh__threads_for(nt, 10.0 * N * Vp), N, inh__ce_fwd_rows, &a);
 }
 /* backward, in place: probabilities become dlogits = (p - onehot) * dloss; with teacher
    probabilities q (distillation weight w): (p - (1-w) onehot - w q) * dloss */
@@ -4343,7 +4450,7 @@ static void inh__ce_bwd_rows(void *p, int lo, int hi) {
 }
 INH__FN void inh__crossentropy_backward(float *probs, const int *targets, const float *q, float w, float dloss, int N, int Vp, int nt) {
     inh__ce_args a = {probs, NULL, targets, q, w, dloss, 0, Vp};
-    inh__parallel(nt, N, inh__ce_bwd_rows, &a);
+    inh__parallel(inh__threads_for(nt, 4.0 * N * Vp), N, inh__ce_bwd_rows, &a);
 }
 
 /* --- AdamW and the gradient norm, element-wise over one parameter block -------------------- */
@@ -4479,7 +4586,7 @@ INH__FN void inh__cpu_crossentropy_backward(inh_model *m, float *probs, const in
 INH__FN float inh__cpu_grad_norm(inh_model *m, const float *g, size_t n) {
     inh__sq_args a;
     a.x = g; a.n = n;
-    inh__parallel(m->threads, 64, inh__sumsq_chunks, &a);
+    inh__parallel(inh__threads_for(m->threads, 2.0 * n), 64, inh__sumsq_chunks, &a);
     double s = 0.0;
     for (int k = 0; k < 64; k++) s += a.part[k];
     return (float)sqrt(s);
@@ -4493,7 +4600,7 @@ INH__FN void inh__cpu_adamw(inh_model *m, float *w, const float *g, float *mom, 
     for (int i = 0; i < nseg; i++) {   /* one tensor at a time: its chunks, its weight decay */
         a.w = w + segs[i].off; a.g = g + segs[i].off; a.m = mom + segs[i].off; a.v = v + segs[i].off;
         a.n = segs[i].n; a.wd = segs[i].wd;
-        inh__parallel(m->threads, 64, inh__adam_chunks, &a);
+        inh__parallel(inh__threads_for(m->threads, 20.0 * a.n), 64, inh__adam_chunks, &a);
     }
 }
 INH__FN int inh__cpu_check(inh_model *m) { (void)m; return 0; }
