@@ -9637,8 +9637,8 @@ INHDEF int inh_sweep_write_html(const inh_sweep *s, const char *path) {
         inh__wprintf(&w, "<p>Speed: median of %d timed pass%s over every point (each timed run %d evaluation%s, after an untimed warm-up); "
                          "spread = (largest - smallest) / median of a point's speed-ups.", s->repeats, s->repeats == 1 ? "" : "es", s->inner, s->inner == 1 ? "" : "s");
         int wide = inh__sweep_wide(s, &widest);
-        if (wide) inh__wprintf(&w, " <b>Note: %d point%s vary by more than %.0f%% (up to %.0f%%)</b>: the machine was busy; more repeats or an idle machine give steadier numbers.",
-                               wide, wide == 1 ? "" : "s", 100 * INH_SWEEP_WIDE_SPREAD, 100 * widest);
+        if (wide) inh__wprintf(&w, " <b>Note: %d point%s by more than %.0f%% (up to %.0f%%)</b>: the machine was busy; more repeats or an idle machine give steadier numbers.",
+                               wide, wide == 1 ? " varies" : "s vary", 100 * INH_SWEEP_WIDE_SPREAD, 100 * widest);
         inh__wprintf(&w, "</p>\n");
     }
     for (int c = 0; c < s->curves; c++) {

@@ -96,6 +96,24 @@ static void sweep_timing_stable(void) {
     inh_data_close(&d);
     inh_model_free(&m);
 
+    /* issue 25 #8: a wide spread is reported as such (a hand-made sweep: k=1 ran 2x, 1.25x, 1.67x) */
+    {
+        int order1[1] = {0};
+        float loss1[2] = {3.0f, 3.5f};
+        double sec[6] = {1, 1, 1, 0.5, 0.8, 0.6}, tps[2] = {1, 1.5}, sp[2] = {1, 5.0 / 3}, spr[2] = {0, 0.75 / (5.0 / 3)};
+        inh_sweep h;
+        memset(&h, 0, sizeof h);
+        h.L = 1; h.curves = 1; h.repeats = 3; h.inner = 1;
+        h.order = order1; h.loss = loss1; h.seconds = sec; h.tokens_per_s = tps; h.speedup = sp; h.spread = spr;
+        double lo, hi;
+        CHECK(inh_sweep_speedup_range(&h, 0, 1, &lo, &hi) && fabs(lo - 1.25) < 1e-12 && fabs(hi - 2) < 1e-12, "issue 25 #8: speed-up range of the passes");
+        CHECK(inh_sweep_write_html(&h, "build/rp_wide.html") == 0 && inh_sweep_write_json(&h, "build/rp_wide.json") == 0, "issue 25 #8: reports of a wide sweep");
+        char *hh = slurp("build/rp_wide.html"), *jj = slurp("build/rp_wide.json");
+        CHECK(hh && strstr(hh, "1 point varies by more than 10% (up to 45%)") && strstr(hh, "<td>45.0%</td>"), "issue 25 #8: the HTML notes the wide spread (45%% > 10%%)");
+        CHECK(jj && strstr(jj, "\"wide\": true") && strstr(jj, "\"wide\": false"), "issue 25 #8: the JSON marks the wide point only");
+        free(hh); free(jj);
+    }
+
     /* issue 25 #8: the tool: --repeats N, medians and spreads in the table and the JSON */
     remove("build/rp_sweep.json"); remove("build/rp_sweep.svg"); remove("build/rp_sweep.html");   /* nothing from an earlier run */
     rc = run(TOOL " drop-sweep --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --batch 2 --seq 8 --threads 1 --repeats 4"
