@@ -21,8 +21,10 @@
 
    Errors: functions that can fail return 0 on success and -1 on failure; inh_error() then says
    what went wrong, naming the file and the problem. The library never ends the process on bad
-   input. Every file is saved through a temporary that is flushed and renamed, so a crash never
-   leaves half a file.
+   input. Every file is saved through a temporary ("NAME.tmp.PID") that is flushed and renamed, so a
+   crash never leaves half a file; the next save of NAME removes the temporaries of processes that
+   are gone. A save never replaces a file of another kind (a text, a token shard where a model
+   goes): inh_file_kind, inh_check_replace.
 
    A whole program: a fresh model, data, training, evaluation, sampling, saving and resuming
    (examples/inheritune.c is the command-line tool over the same calls; `make test` compiles and
