@@ -100,10 +100,10 @@ static void manual_example(void) {
     free(text);
     const char *cc = env_or("CC", "cc"), *cxx = env_or("CXX", "c++");
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "cp " DIR_ "/example.c " DIR_ "/example.cpp && %s -std=c99 -O1 -Wall -Wextra -pedantic -Werror -I. " DIR_ "/example.c -o " DIR_ "/example -lm -lpthread", cc);
+    snprintf(cmd, sizeof cmd, "cp " DIR_ "/example.c " DIR_ "/example.cpp && %s -std=c99 -O0 -Wall -Wextra -pedantic -Werror -I. " DIR_ "/example.c -o " DIR_ "/example -lm -lpthread", cc);
     int rc = run(cmd, out, sizeof out);
     CHECK(rc == 0, "issue 25 #17: the manual's example compiles as C99 with -pedantic -Werror: %.3000s", out);
-    snprintf(cmd, sizeof cmd, "%s -O1 -Wall -Wextra -pedantic -Werror -I. " DIR_ "/example.cpp -o " DIR_ "/example_cpp -lm -lpthread", cxx);
+    snprintf(cmd, sizeof cmd, "%s -O0 -Wall -Wextra -pedantic -Werror -I. " DIR_ "/example.cpp -o " DIR_ "/example_cpp -lm -lpthread", cxx);
     rc = run(cmd, out, sizeof out);
     CHECK(rc == 0, "issue 25 #17: the manual's example compiles as C++ with -pedantic -Werror: %.3000s", out);
     for (int k = 0; k < 2; k++) {
