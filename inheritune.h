@@ -21,8 +21,10 @@
 
    Errors: functions that can fail return 0 on success and -1 on failure; inh_error() then says
    what went wrong, naming the file and the problem. The library never ends the process on bad
-   input. Every file is saved through a temporary that is flushed and renamed, so a crash never
-   leaves half a file.
+   input. Every file is saved through a temporary ("NAME.tmp.PID") that is flushed and renamed, so a
+   crash never leaves half a file; the next save of NAME removes the temporaries of processes that
+   are gone. A save never replaces a file of another kind (a text, a token shard where a model
+   goes): inh_file_kind, inh_check_replace.
 
    A whole program: a fresh model, data, training, evaluation, sampling, saving and resuming
    (examples/inheritune.c is the command-line tool over the same calls; `make test` compiles and
@@ -249,7 +251,8 @@ INHDEF int inh_catch_interrupt(volatile int *flag);
 INHDEF double inh_peak_memory_mb(void);              /* peak resident memory, 0 where unknown */
 /* Run a command through the system's shell and read its standard output line by line: start
    (NULL + message), line (1 a line into buf, 0 the end), finish (its exit status, or -1 + a
-   message such as "was killed by signal 9"; frees c). No processes on WASI or INH_NO_STDIO. */
+   message such as "was killed by signal 9"; frees c). line's buf holds cap bytes (the line with its
+   newline, NUL-terminated; a longer line comes in pieces). No processes on WASI or INH_NO_STDIO. */
 typedef struct inh_command inh_command;
 INHDEF inh_command *inh_command_start(const char *cmd);
 INHDEF int inh_command_line(inh_command *c, char *buf, int cap);
@@ -794,7 +797,7 @@ INHDEF int  inh_state_check_data(const inh_state_info *info, const inh_data *d, 
 /* Singular values of the (M,N) row-major matrix a, descending, into s (min(M,N) values).
    One-sided Jacobi (Hestenes) in double; sum s_i^2 = ||a||_F^2 to rounding. */
 INHDEF int inh_svd_values(const double *a, int M, int N, double *s);
-/* Eigenvalues of the symmetric (n,n) row-major matrix g, descending, into w (Householder
+/* Eigenvalues of the symmetric (n,n) row-major matrix g, descending, into w (n doubles; Householder
    tridiagonalisation, then implicit QL). The analysis uses it on A A^T: 10x faster than Jacobi. */
 INHDEF int inh_sym_eigenvalues(const double *g, int n, double *w);
 /* k*(tau) from n squared singular values sorted descending; 0 when they are all zero. */
@@ -867,7 +870,7 @@ INHDEF int  inh_analysis_order(const inh_analysis *a, const char *metric, int *o
 INHDEF int  inh_drop_attn_set(inh_model *m, const char *spec, inh_data *d, const inh_analysis_opts *o);
 
 /* Loss and speed with attention dropped in k = 0..L layers, per curve: curve c drops the first k
-   layers of orders[c*L ...]. Loss: inh_eval_loss(B, T, nbatches), once per point. Speed: after an
+   layers of orders[c*L ...] (orders: curves*L ints; names: curves strings). Loss: inh_eval_loss(B, T, nbatches), once per point. Speed: after an
    untimed warm-up run of every point, `repeats` passes time every point once each (a pass in
    alternating order, so slow drift of the machine touches every point alike); a timed run repeats
    the evaluation until it lasts INH_SWEEP_MIN_SECONDS. Points that drop the same set of layers

@@ -1844,11 +1844,16 @@ static int cmd_synth(int argc, char **argv) {
         {"--val-tokens", F_INT, &nval, "validation tokens (default 40000)", 0},
         {"--vocab", F_INT, &V, "vocabulary size, 16..65536 (default 64)", 0},
         {"--seed", F_U64, &seed, "seed (default 1)", 0},
+        FORCE_FLAG,
     };
     int r = parse_flags(argc, argv, f, NF(f), "--out DIR [--tokens N] [--val-tokens N] [--vocab V] [--seed S]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (!dir) return fail("%s", "synth needs --out DIR");
     if (inh_check_output(dir, 1)) return lib_fail();
+    char shard[2][4200];
+    snprintf(shard[0], sizeof shard[0], "%s/train.bin", dir);
+    snprintf(shard[1], sizeof shard[1], "%s/val.bin", dir);
+    if (check_kind(shard[0], INH_FILE_SHARD) || check_kind(shard[1], INH_FILE_SHARD)) return 1;
     if (inh_make_dir(dir)) return lib_fail();
     if (ntok < 2 || nval < 2) return fail("%s", "--tokens and --val-tokens must be at least 2");
     int *ids = (int *)malloc(sizeof(int) * ((size_t)ntok + nval));

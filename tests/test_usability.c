@@ -100,10 +100,10 @@ static void manual_example(void) {
     free(text);
     const char *cc = env_or("CC", "cc"), *cxx = env_or("CXX", "c++");
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "cp " DIR_ "/example.c " DIR_ "/example.cpp && %s -std=c99 -O1 -Wall -Wextra -pedantic -Werror -I. " DIR_ "/example.c -o " DIR_ "/example -lm -lpthread", cc);
+    snprintf(cmd, sizeof cmd, "cp " DIR_ "/example.c " DIR_ "/example.cpp && %s -std=c99 -O0 -Wall -Wextra -pedantic -Werror -I. " DIR_ "/example.c -o " DIR_ "/example -lm -lpthread", cc);
     int rc = run(cmd, out, sizeof out);
     CHECK(rc == 0, "issue 25 #17: the manual's example compiles as C99 with -pedantic -Werror: %.3000s", out);
-    snprintf(cmd, sizeof cmd, "%s -O1 -Wall -Wextra -pedantic -Werror -I. " DIR_ "/example.cpp -o " DIR_ "/example_cpp -lm -lpthread", cxx);
+    snprintf(cmd, sizeof cmd, "%s -O0 -Wall -Wextra -pedantic -Werror -I. " DIR_ "/example.cpp -o " DIR_ "/example_cpp -lm -lpthread", cxx);
     rc = run(cmd, out, sizeof out);
     CHECK(rc == 0, "issue 25 #17: the manual's example compiles as C++ with -pedantic -Werror: %.3000s", out);
     for (int k = 0; k < 2; k++) {
@@ -331,6 +331,9 @@ static void never_overwrite(void) {
           "issue 25 #3: prepare onto a directory whose train.bin is a model refuses: %s", out);
     rc = run(TOOL " prepare --tokenizer bytes --val-tokens 5 " DIR_ "/w/lic.txt " DIR_ "/w/p --force", out, sizeof out);
     CHECK(rc == 0 && inh_file_kind(DIR_ "/w/p/train.bin") == INH_FILE_SHARD, "issue 25 #3: prepare --force replaces it: %s", out);
+    rc = run("mkdir -p " DIR_ "/w/s && cp " DIR_ "/w/m.bin " DIR_ "/w/s/val.bin && " TOOL " synth --out " DIR_ "/w/s --tokens 100 --val-tokens 10", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "val.bin") && same_bytes(DIR_ "/w/s/val.bin", model, model_n) && !test_file_exists(DIR_ "/w/s/train.bin"),
+          "issue 25 #3: synth onto a directory whose val.bin is a model refuses before writing: %s", out);
     free(model);
     free(shard);
 }
