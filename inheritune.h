@@ -7470,7 +7470,6 @@ INH__FN int inh__add_pieces(inh__piece **pc, size_t *n, size_t *cap, const unsig
     return 0;
 }
 
-/* chunk: bytes read per batch (the tests make it tiny to exercise the streaming) */
 /* prepare reads UTF-8 text: an empty file, or UTF-16/UTF-32 (a byte-order mark, or NUL bytes in
    more than a tenth of the first 8 KB: half an ASCII text's bytes in UTF-16) is refused, naming
    iconv. The first bytes, b[0..*len) (cap 8 KB: WASI's stack is 64 KB), are read here, not put
@@ -7498,6 +7497,7 @@ INH__FN int inh__text_check(FILE *in, const char *path, unsigned char *b, size_t
     return 0;
 }
 
+/* chunk: bytes read per batch (the tests make it tiny to exercise the streaming) */
 INH__FN int inh__prepare(const inh_tokenizer *t, const char *input, const char *outdir, long long val_tokens,
                          int nthreads, int progress, size_t chunk, long long *nval, long long *ntrain) {
     if (t->kind == INH__TOK_DECODE_ONLY) return inh__fail("prepare: this tokenizer came from an llm.c tokenizer file and cannot encode");
@@ -10272,14 +10272,13 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
         if (made_dir) inh__os_rmdir(o->out_dir);
         return -1;
     }
-    if (o->fresh && inh__recipe_clear(o->out_dir)) goto done;
     if (inh_model_load_any(&ref, o->ref_path)) goto done;
     ref.threads = o->threads;
     ref.bf16 = o->train.bf16 != 0;   /* every loss of the recipe in the same precision */
     if (inh_model_set_backend(&ref, o->backend, o->backend_ctx)) goto done;
     if (inh_data_open(&R.train, o->train_path, ref.cfg.V) || inh_data_open(&R.val, o->val_path, ref.cfg.V)) goto done;
     inh__recipe_settings(o, &ref, &R.train, &R.val, &S);
-    if (inh__recipe_check_settings(o->out_dir, &S, 0)) goto done;
+    if (!o->fresh && inh__recipe_check_settings(o->out_dir, &S, 0)) goto done;
     if (o->train.T > ref.cfg.maxT) { inh__fail("sequence length %d is above the reference's maxT %d", o->train.T, ref.cfg.maxT); goto done; }
     if (R.val.n < (size_t)o->train.B * o->train.T + 1) { inh__fail("%s: %zu tokens cannot fill one validation batch of B=%d x T=%d", o->val_path, R.val.n, o->train.B, o->train.T); goto done; }
     L = ref.cfg.L;
@@ -10312,6 +10311,7 @@ INHDEF int inh_recipe_run(const inh_recipe_opts *o, inh_recipe_progress_fn fn, v
     if (start > L) { inh__fail("%s: the reference has %d layers, fewer than the %d asked for", o->ref_path, L, start); goto done; }
     r->start_layers = start;
     started = 1;   /* from here the directory holds the recipe's settings and runs */
+    if (o->fresh && inh__recipe_clear(o->out_dir)) goto done;   /* (--fresh deletes only once the recipe can start) */
     if (inh__recipe_check_settings(o->out_dir, &S, 1)) goto done;
     c.ref = &ref; c.mode = o->mode; c.seed = o->train.seed; c.steps = o->train.steps; c.R = &R;
     n_base = !!(o->baselines & INH_BASELINE_RANDOM) + !!(o->baselines & INH_BASELINE_FULL) + !!(o->baselines & INH_BASELINE_STACK) + !!(o->baselines & INH_BASELINE_DISTILL);

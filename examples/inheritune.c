@@ -282,7 +282,7 @@ static int apply_drop_attn(inh_model *m, const char *spec, const char *data_path
     return rc;
 }
 
-/* eval/sample: --shortcuts causal|depth evaluates a shortcut model with that variant;
+/* eval/sample/analyze: --shortcuts causal|depth evaluates a shortcut model with that variant;
    --drop-shortcut skips the shortcut sub-layer (the plain GPT-2 inside). Returns 0, or 1 after an error. */
 static int apply_shortcut_flags(inh_model *m, const char *variant, int drop, const char *model) {
     if ((variant || drop) && !m->cfg.shortcuts) {

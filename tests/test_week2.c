@@ -296,6 +296,16 @@ static void recipe_leaves_nothing(void) {
     snprintf(cmd, sizeof cmd, "%s --seq 8 --out " W2 "rec_ok", base);
     rc = run(cmd, out, sizeof out);
     CHECK(rc == 0 && strstr(out, "final depth") && inh_path_kind(W2 "rec_ok/recipe.json") == 1, "#18: a good recipe still runs: %s", out);
+    snprintf(cmd, sizeof cmd, "%s --seq 8 --start 9 --fresh --out " W2 "rec_ok", base);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc != 0 && inh_path_kind(W2 "rec_ok/settings.txt") == 1 && inh_path_kind(W2 "rec_ok/recipe.log") == 1 && inh_path_kind(W2 "rec_ok/recipe.lock") == 1,
+          "#18: --fresh with a bad argument deletes nothing of the earlier recipe: %s", out);
+    snprintf(cmd, sizeof cmd, "%s --seq 8 --lr 1e-2 --out " W2 "rec_ok", base);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "holds the runs of another recipe"), "#18: other settings without --fresh: still refused: %s", out);
+    snprintf(cmd, sizeof cmd, "%s --seq 8 --lr 1e-2 --fresh --out " W2 "rec_ok", base);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "final depth"), "#18: --fresh with other settings starts over: %s", out);
 }
 
 int main(void) {
