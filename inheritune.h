@@ -7716,7 +7716,8 @@ INH__FN int inh__shards_expand(const char *spec, inh__shards *L) {
         memcpy(item, s, k); item[k] = 0;
         const char *slash = strrchr(item, '/');
 #if defined(_WIN32)
-        if (strrchr(item, '\\') > slash) slash = strrchr(item, '\\');
+        const char *bs = strrchr(item, '\\');
+        if (bs && (!slash || bs > slash)) slash = bs;
 #endif
         const char *name = slash ? slash + 1 : item;
         if (strchr(item, '*') || strchr(item, '?')) {
@@ -7762,7 +7763,7 @@ INH__FN int inh__shard_scan(inh_shard *sh) {
         fclose(f);
         return inh__fail("%s: header says %u tokens (%zu bytes) but the file has %zu bytes", path, (unsigned)ntok, 1024 + (size_t)ntok * 2, len);
     }
-    enum { CHUNK = 1 << 16 };
+    const size_t CHUNK = (size_t)1 << 16;
     uint16_t *buf = INH__ALLOC(uint16_t, CHUNK);
     if (!buf) { fclose(f); return -1; }
     uint64_t hs = 0xcbf29ce484222325ull, rs = 0;

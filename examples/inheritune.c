@@ -770,7 +770,10 @@ static int cmd_train(int argc, char **argv) {
         RESUME_DIFF(merged.opt.grad_clip != so->opt.grad_clip, 1, "--grad-clip %g, the state file's run used %g\n", merged.opt.grad_clip, so->opt.grad_clip);
         RESUME_DIFF(merged.shuffle != so->shuffle, 1, "--no-shuffle differs from the state file's run\n");
         RESUME_DIFF(merged.bf16 != so->bf16, 1, "--bf16 differs from the state file's run\n");
-        if (inh_state_check_data(&si, &train, 0)) { fprintf(stderr, "resume: %s\n", inh_error()); nbreak++; }   /* every shard */
+        if (inh_state_check_data(&si, &train, 0)) {   /* every shard */
+            fprintf(stderr, "resume: --data %s is not the data of the state file's run: %s\n", data, inh_error());
+            nbreak++;
+        }
         else RESUME_DIFF(si.train_n && (train.n != si.train_n || train.hash != si.train_hash), 1,
                     "--data %s (%zu tokens) is not the data of the state file's run (%s, %u tokens)\n", data, train.n,
                     *si.train_path ? si.train_path : "?", si.train_n);

@@ -168,7 +168,7 @@ static void parity(void) {
     rc = run(cmd, out, sizeof out);
     CHECK(rc == 0 && step_losses(out, t1, 20) == 10 && strstr(out, "1 process (cpu)"), "one process, steps 1-10 with --state (rc %d): %s", rc, out);
     snprintf(cmd, sizeof cmd, PY " " TRAIN_PY " --resume " DIR "/t1.state --data " DIR "/train.bin --val " DIR "/val.bin --eval-every 10"
-             " --steps 20 --out " DIR "/t1.bin");
+             " --steps 20 --out " DIR "/t1.bin --state " DIR "/t1r.state");   /* (t1.state stays at step 10 for the C tool below) */
     rc = run(cmd, out, sizeof out);
     CHECK(rc == 0 && step_losses(out, t1, 20) == 20 && strstr(out, "resumed " DIR "/t1.state at step 10"), "one process resumes to step 20 (rc %d): %s", rc, out);
     d = max_dloss(t1, t2, 0, 20);
@@ -182,6 +182,61 @@ static void parity(void) {
     CHECK(d <= 1e-4, "steps 11-20 resumed by C from the torch state vs C straight: within 1e-4 (max %.2g)", d);
     printf("info: 1 process (resumed at 10) vs 2 ranks: max |dloss| %.2g, max |dw| %.2g; C resuming the torch state: max |dloss| %.2g\n",
            max_dloss(t1, t2, 0, 20), dm, d);
+}
+
+/* issue 25 #5: a state written by train.py records its out, data and validation data exactly as the
+   C tool's (state version 2: every shard with its count and hash), so that either resumes the
+   other's with `--resume S` (here with --steps to go on past a constant schedule's end); many
+   shards (globs) read in the same order; a changed shard is refused */
+static void torch_state_resumes(void) {
+    int *ids = (int *)malloc(sizeof(int) * 5200);
+    const int part[5] = {1000, 1200, 900, 1000, 1000};   /* 3 train shards (7, 9, 6 batches of 4 x 32), 2 val */
+    inh_synth_corpus(ids, 5200, 64, 23);
+    for (int k = 0, off = 0; k < 5; off += part[k++]) {
+        char p[256];
+        snprintf(p, sizeof p, DIR "/sh_%s_%03d.bin", k < 3 ? "train" : "val", k < 3 ? k : k - 3);
+        inh_data_write(p, ids + off, (size_t)part[k]);
+    }
+    free(ids);
+    const char *job = " --init " DIR "/init.bin --data '" DIR "/sh_train_*.bin' --val '" DIR "/sh_val_*.bin' --batch 4 --seq 32 --lr 1e-3"
+                      " --no-shuffle --schedule constant";
+    char cmd[2048];
+    float cs[20], tp[20], tc[20];
+    for (int i = 0; i < 20; i++) cs[i] = tp[i] = tc[i] = NAN;
+    snprintf(cmd, sizeof cmd, TOOL " train%s --steps 20 --threads 1 --out " DIR "/sh_c20.bin", job);
+    int rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, cs, 20) == 20, "C, 20 steps over 3 shards: %s", out);
+    float cv = val_loss_at(out, 20);
+    /* train.py's state, resumed by the C tool with no --data, --val or --out */
+    run("rm -f " DIR "/sh_tp.bin " DIR "/sh_tp.state", out, sizeof out);
+    snprintf(cmd, sizeof cmd, PY " " TRAIN_PY "%s --steps 10 --out " DIR "/sh_tp.bin --state " DIR "/sh_tp.state", job);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, tp, 20) == 10, "train.py, 10 steps over the glob (rc %d): %s", rc, out);
+    rc = run(TOOL " train --resume " DIR "/sh_tp.state --steps 20 --threads 1", out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, tp, 20) == 20 && strstr(out, "the model goes to " DIR "/sh_tp.bin") && strstr(out, "saved " DIR "/sh_tp.bin"),
+          "the C tool resumes train.py's state with its recorded data, val and out (rc %d): %s", rc, out);
+    CHECK(max_dloss(tp, cs, 0, 20) <= 1e-4 && fabs(val_loss_at(out, 20) - cv) <= 1e-4,
+          "train.py 1-10 + C 11-20 = C 1-20 within 1e-4 (max %.2g, val %.6f vs %.6f)", max_dloss(tp, cs, 0, 20), val_loss_at(out, 20), cv);
+    double dm = model_diff(DIR "/sh_tp.bin", DIR "/sh_c20.bin");
+    CHECK(dm >= 0 && dm <= 1e-4, "the recorded --out holds the step-20 model (max |dw| %.2g vs C straight)", dm);
+    /* the C tool's state, resumed by train.py */
+    run("rm -f " DIR "/sh_tc.bin " DIR "/sh_tc.state", out, sizeof out);
+    snprintf(cmd, sizeof cmd, TOOL " train%s --steps 10 --threads 1 --out " DIR "/sh_tc.bin --state " DIR "/sh_tc.state", job);
+    rc = run(cmd, out, sizeof out);
+    snprintf(cmd, sizeof cmd, PY " " TRAIN_PY " --resume " DIR "/sh_tc.state --steps 20");
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc == 0 && step_losses(out, tc, 20) == 20 && strstr(out, "the model goes to " DIR "/sh_tc.bin") && strstr(out, "saved " DIR "/sh_tc.bin"),
+          "train.py resumes the C tool's state with its recorded data, val and out (rc %d): %s", rc, out);
+    CHECK(max_dloss(tc, cs, 10, 20) <= 1e-4 && fabs(val_loss_at(out, 20) - cv) <= 1e-4,
+          "C 1-10 + train.py 11-20 = C 1-20 within 1e-4 (max %.2g, val %.6f vs %.6f)", max_dloss(tc, cs, 10, 20), val_loss_at(out, 20), cv);
+    dm = model_diff(DIR "/sh_tc.bin", DIR "/sh_c20.bin");
+    CHECK(dm >= 0 && dm <= 1e-4, "train.py wrote the step-20 model to the recorded --out (max |dw| %.2g)", dm);
+    /* a changed shard: train.py refuses, naming it */
+    int other[1200];
+    for (int i = 0; i < 1200; i++) other[i] = (i * 5) % 64;
+    inh_data_write(DIR "/sh_train_001.bin", other, 1200);
+    rc = run(PY " " TRAIN_PY " --resume " DIR "/sh_tc.state --steps 30", out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "sh_train_001.bin: has changed"), "train.py refuses a changed shard, named (rc %d): %s", rc, out);
 }
 
 /* the other options: no biases, layer scale, shuffled windows, accumulation, warm-up, --decay-all,
@@ -305,6 +360,7 @@ int main(void) {
     int rc = run(PY " examples/torch/model.py", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "model.py: ok"), "model.py's self-test (file round trips, both shortcut variants): %s", out);
     parity();
+    torch_state_resumes();
     parity_options();
     parity_shortcuts();
     recipe_torchrun();
