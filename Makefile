@@ -103,7 +103,8 @@ check-cxx: | $(BUILD)
 	@if command -v clang >/dev/null; then cp $(BUILD)/one.cpp $(BUILD)/one.c; clang -std=c99 -Wall -Wextra -Werror -I. -c $(BUILD)/one.c -o $(BUILD)/one_c.o; \
 	    clang $(OPT) -std=c99 -Wall -Wextra -Werror -I. -c $(BUILD)/one.c -o $(BUILD)/one_c_opt.o; fi
 
-# make demo [DATA=text.txt [TOKENIZER=dir]]: the whole Inheritune workflow in a few minutes
+# make demo [DATA=text.txt [TOKENIZER=dir]] [DEMO_DIR=dir] [FRESH=1]: the whole Inheritune workflow in a few
+# minutes, into build/demo (build/demo-NAME for DATA=NAME.txt); its settings in DIR/settings.txt
 demo: $(BUILD)/inheritune
 	@DATA="$(DATA)" TOKENIZER="$(TOKENIZER)" sh examples/demo.sh
 
@@ -111,7 +112,8 @@ demo: $(BUILD)/inheritune
 reproduce: $(BUILD)/inheritune
 	@CORPUS="$(CORPUS)" TOKENIZER="$(TOKENIZER)" sh examples/reproduce.sh
 
-# make shortcuts [STEPS=600] [L=4]: attention shortcuts against plain models on tiny shakespeare (~1.5 min on 2 free cores)
+# make shortcuts [CORPUS=text.txt] [STEPS=600] [L=4] [FRESH=1]: attention shortcuts against plain models on tiny
+# shakespeare or CORPUS (~1.5 min on 2 free cores); settings in build/shortcuts/settings.txt
 shortcuts: $(BUILD)/inheritune
 	@CORPUS="$(CORPUS)" STEPS="$(STEPS)" L="$(L)" sh examples/shortcuts.sh
 

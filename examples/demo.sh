@@ -14,7 +14,8 @@
 #   DEMO_DIR=dir     where the outputs go (default build/demo, or build/demo-NAME for DATA=NAME.txt)
 #   FRESH=1          redo even when DIR holds a finished demo with these settings (or unrecorded files)
 #   REF_STEPS, STEPS steps of the reference (2500) and of every recipe run (600); SEED (1337)
-#   DEMO_SIZE=tiny   a 2-layer, 16-wide model on 2,000 tokens: seconds, for the tests
+#   DEMO_SIZE=tiny   a 2-layer, 16-wide model on 20,000 tokens: seconds, for the tests
+#   THREADS=n        worker threads of every command (default: the tool's, all cores)
 set -e
 T=${TOOL:-build/inheritune}
 REF_STEPS=${REF_STEPS:-2500}
@@ -104,12 +105,12 @@ fi
 echo "== 1. reference: $LAYERS layers, $REF_STEPS steps"
 filtered "awk '/val_loss/ || /^model:/ || (/^step / && (\$2 == 1 || \$2 % 250 == 0)) { print; fflush() }'" $T train --data $D/train.bin --val $D/val.bin --layers $LAYERS --heads $HEADS \
     --dim $DIM --seq-max $SEQ --vocab $V --batch $BATCH --seq $SEQ --steps $REF_STEPS --lr 3e-3 --min-lr 3e-4 --warmup 50 \
-    --eval-every $EVAL_EVERY --eval-batches 10 --seed $SEED --out $D/ref.bin
+    --eval-every $EVAL_EVERY --eval-batches 10 --seed $SEED ${THREADS:+--threads $THREADS} --out $D/ref.bin
 echo "== 2. lazy-layer analysis of the reference"
-$T analyze --model $D/ref.bin --data $D/val.bin --seqs 100 --seq-len $SEQ --json $D/analysis.json --html $D/analysis.html
+$T analyze --model $D/ref.bin --data $D/val.bin --seqs 100 --seq-len $SEQ ${THREADS:+--threads $THREADS} --json $D/analysis.json --html $D/analysis.html
 echo "== 3. Inheritune recipe from L/2 = $((LAYERS / 2)) layers, $STEPS steps a round, and the random-init baseline"
 filtered "awk '!/^\\[.*\\] step [0-9]*\\/[0-9]* loss/ || / step 1\\// { print; fflush() }'" $T recipe --ref $D/ref.bin --data $D/train.bin --val $D/val.bin \
     --out $D/recipe --steps $STEPS --batch $BATCH --seq $SEQ --lr 3e-3 --min-lr 3e-4 --warmup 30 --eval-every 50 \
-    --eval-batches 10 --seed $SEED --baselines random
+    --eval-batches 10 --seed $SEED ${THREADS:+--threads $THREADS} --baselines random
 echo "finished=yes" >> "$D/settings.txt"
 echo "== reports: $D/analysis.html and $D/recipe/report.html (settings: $D/settings.txt)"
