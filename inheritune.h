@@ -354,7 +354,9 @@ typedef struct {
     float mean_loss;                      /* of the last forward with targets, else -1 */
     unsigned char *drop_attn;             /* (L) 1 = skip this layer's attention sub-layer */
     int drop_shortcut;                    /* 1: skip the shortcut sub-layer (the plain GPT-2 inside) */
-    int threads;                          /* worker threads for every kernel (>= 1) */
+    int threads;                          /* worker threads for every kernel (>= 1); a kernel too
+                                             small to pay for them uses fewer (batch-1 generation
+                                             on a small model: one). Any count, the same bits */
     int keep_attention;                   /* 1: store every layer's attention matrices (analysis);
                                              0 (default): flash kernels, memory linear in T */
     int bf16;                             /* 1: training/eval matmuls in bf16 mixed precision

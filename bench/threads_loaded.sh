@@ -6,7 +6,8 @@
 #   sh bench/threads_loaded.sh build/inheritune                        (one binary)
 #   sh bench/threads_loaded.sh OLD_BIN NEW_BIN                          (old and new, with new/old ratios)
 #   REPEATS=5 STEPS=100 TOKENS=1000 SHAPES="tiny small 124m 124m_t1024" sh bench/threads_loaded.sh OLD NEW
-#   SHAPES=none: skip the idle-machine bench (the loaded part takes a minute or two on 2 cores)
+#   SHAPES=none: skip the idle-machine bench (the loaded part takes a few minutes on 2 cores);
+#   LOADED=no: skip the loaded part
 # Loaded: `train` (--layers 4 --heads 4 --dim 64 --seq-max 128 -B 8 -T 128, STEPS steps on a
 # synthetic corpus of 256 symbols) and `sample --tokens TOKENS` from the model it wrote. Goal:
 # default threads at most 1.2x --threads 1. Idle: `bench` on the shapes of bench/vs_pytorch.sh at
@@ -44,6 +45,7 @@ rm -f "$W"/*.t
 MODEL="--layers 4 --heads 4 --dim 64 --seq-max 128 --batch 8 --seq 128"
 "$NEW" train --data "$W/data/train.bin" $MODEL --steps 20 --threads 1 --out "$W/sample.bin" > "$W/model.log" 2>&1 || { echo "error: training the sample model failed" >&2; exit 1; }
 
+if [ "${LOADED:-yes}" != no ]; then
 sh -c 'while :; do :; done' &
 HOG=$!
 echo "loaded: a busy loop (pid $HOG) holds one core"
@@ -74,6 +76,7 @@ if [ -n "$OLD" ]; then
     done
 fi
 echo "goal: default/1 at most 1.2x"
+fi
 
 [ "$SHAPES" = none ] && exit 0
 shape_flags() {   # the shapes of bench/vs_pytorch.sh
