@@ -161,7 +161,7 @@ PORT_FLAGS = -O2 -std=c99 -Wall -Wextra -Itests
 WIN_CC ?= x86_64-w64-mingw32-gcc
 WINE   ?= wine
 WIN    = $(BUILD)/win
-windows: $(WIN)/inheritune.exe $(patsubst %,$(WIN)/test_%.exe,$(PORT_TESTS)) $(WIN)/test_cli_wine $(WIN)/test_badinput_wine
+windows: $(WIN)/inheritune.exe $(patsubst %,$(WIN)/test_%.exe,$(PORT_TESTS)) $(WIN)/test_cli_wine $(WIN)/test_badinput_wine $(WIN)/test_week2_wine
 $(WIN)/inheritune.exe: examples/inheritune.c $(HDR)
 	@mkdir -p $(WIN)
 	$(WIN_CC) -O2 -std=c99 -Wall -Wextra $< -o $@ -lm
@@ -178,7 +178,7 @@ $(WIN)/test_%_wine: tests/test_%.c $(PORT_DEPS)
 # that stops between programs makes each start slow and can drop a client as it goes)
 test-windows: windows
 	@export WINEDEBUG=-all; wineserver -p </dev/null >/dev/null 2>&1; $(WINE) cmd /c exit </dev/null >/dev/null 2>&1; \
-	sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(WINE) $(WIN)/test_$(t).exe") $(WIN)/test_cli_wine $(WIN)/test_badinput_wine \
+	sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(WINE) $(WIN)/test_$(t).exe") $(WIN)/test_cli_wine $(WIN)/test_badinput_wine $(WIN)/test_week2_wine \
 	    "sh tests/platform_tool.sh windows"; rc=$$?; wineserver -k; exit $$rc
 
 # 64-bit and 32-bit ARM Linux under qemu-user; 32-bit x86 (static, runs here); big-endian s390x under qemu
