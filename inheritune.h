@@ -7803,10 +7803,15 @@ INH__FN int inh__data_open_many(inh_data *d, const char *spec, int V) {
     snprintf(d->path, sizeof d->path, "%s", spec);
     uint64_t hs = 0xcbf29ce484222325ull;
     d->max_id = -1;
+    for (int i = 0; i < L.n; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(L.v[j].path, L.v[i].path)) {
+                int rc = inh__fail("%s: %s is in the list twice", spec, L.v[i].path);
+                inh_data_close(d);
+                return rc;
+            }
     for (int i = 0; i < L.n; i++) {
         if (inh__shard_scan(&L.v[i])) { inh_data_close(d); return -1; }
-        for (int j = 0; j < i; j++)
-            if (!strcmp(L.v[j].path, L.v[i].path)) { inh_data_close(d); return inh__fail("%s: %s is in the list twice", spec, L.v[i].path); }
         d->n += L.v[i].n;
         hs = (hs ^ L.v[i].hash) * 0x100000001b3ull;
         if (L.v[i].max_id > d->max_id) d->max_id = L.v[i].max_id;

@@ -651,7 +651,7 @@ static int cmd_train(int argc, char **argv) {
         {"--eval-every", F_INT, &eval_every, "validation loss every N steps (and at the end; default 0 = end only)", 0},
         {"--eval-batches", F_INT, &eval_batches, "validation batches (default 20)", 0},
         {"--print-every", F_INT, &print_every, "the progress line every N steps (and at the last; default 1)", 0},
-        {"--out", F_STR, &out, "write the model here (llm.c .bin) at the end", 0},
+        {"--out", F_STR, &out, "write the model here (llm.c .bin) at the end (with --resume: the one the state file records)", 0},
         {"--save-every", F_INT, &save_every, "also save model/state every N steps", 0},
         {"--state", F_STR, &state, "write the training state (for --resume) here (with --resume: default that file)", 0},
         {"--resume", F_STR, &resume, "continue from a training-state file up to --steps (its data and --val are the defaults)", 0},
@@ -663,7 +663,7 @@ static int cmd_train(int argc, char **argv) {
         FORCE_FLAG,
     };
     int r = parse_flags(argc, argv, f, NF(f), "--data TRAIN.bin [--init MODEL | --layers L --heads H --dim C --seq-max T [--vocab V]] [flags]\n"
-                        "       or: train --resume STATE [--steps N] [flags]   (the state file knows its data)", NULL, 0, NULL);
+                        "       or: train --resume STATE [--steps N] [flags]   (the state file knows its data and its --out)", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (check_device(device)) return 1;
