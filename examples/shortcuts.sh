@@ -63,7 +63,9 @@ else
     if [ -f $D/settings.txt ] && [ "$FRESH" != 1 ]; then
         echo "shortcuts: the settings differ from the models' in $D; retraining them:"
         printf '%s\n' "$SETTINGS" | diff $D/settings.txt - | sed -n 's/^< /  was: /p; s/^> /  now: /p' || true
-    elif [ "$FRESH" != 1 ] && ls $D/plain.bin $D/causal.bin $D/depth.bin $D/plain1.bin >/dev/null 2>&1; then
+    elif [ "$FRESH" = 1 ]; then
+        echo "shortcuts: FRESH=1: retraining the models in $D"
+    elif ls $D/plain.bin $D/causal.bin $D/depth.bin $D/plain1.bin 2>/dev/null | grep -q .; then
         echo "shortcuts: the models in $D have no settings.txt (made before settings were recorded); retraining them"
     fi
     for m in $MODELS; do rm -f $D/$m.bin $D/$m.log; done

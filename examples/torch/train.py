@@ -20,17 +20,14 @@ import time
 # Ctrl-C while torch loads (seconds) is noted and answered once it has loaded: one line, exit 130
 # (a KeyboardInterrupt inside torch's native import becomes a RuntimeError with a traceback)
 _ctrl_c = []
-signal.signal(signal.SIGINT, lambda *_: _ctrl_c.append(1))
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, lambda *_: _ctrl_c.append(1))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import model as M  # noqa: E402
-signal.signal(signal.SIGINT, signal.default_int_handler)
-if _ctrl_c:
-    print("interrupted while loading torch; nothing was done", file=sys.stderr, flush=True)
-    sys.exit(130)
 
 # every flag the C `train` takes, with its default (None: not given, so a resumed state keeps its value)
 DEFAULTS = dict(batch=4, seq=64, steps=100, lr=3e-4, min_lr=0.0, warmup=0, schedule="cosine", weight_decay=0.1,
@@ -446,4 +443,11 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if _ctrl_c:
+            raise KeyboardInterrupt
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:   # Ctrl-C before the training loop took the signal over
+        print("interrupted before training started; nothing was saved", file=sys.stderr, flush=True)
+        sys.exit(130)
