@@ -1789,7 +1789,8 @@ INHDEF float inh_rng_normal(inh_rng *r) {            /* Box-Muller, one value pe
    application thread) starts threads of its own, as does one whose workers cannot be started.
    After fork() the child starts a pool of its own. */
 typedef void (*inh__range_fn)(void *ctx, int lo, int hi);
-enum { INH__WORK_MIN = 1 << 18 };   /* flops (or element touches) a thread must get: ~10-50 us of a core */
+enum { INH__WORK_MIN = 1 << 20 };   /* flops (or element touches) a thread must get: 20-50 us of a core, */
+                                    /* against a region's wake-up (tens of us, ~0.1 ms with a core busy) */
 /* the threads (1..nt) that `work` pays for */
 INH__FN int inh__threads_for(int nt, double work) {
     if (nt <= 1 || work < 2.0 * INH__WORK_MIN) return 1;
