@@ -153,7 +153,7 @@ $(BUILD)/bf16_curve: bench/bf16_curve.c $(HDR) | $(BUILD)
 
 # --- every desk (README "Platforms"): the same sources built for other systems and CPUs -----------
 # The kernel, model, format and tokenizer programs each platform runs; the CLI tests drive the tool.
-PORT_TESTS = core fastmm shortcuts safetensors tokenizer
+PORT_TESTS = core fastmm shortcuts safetensors tokenizer threads
 PORT_DEPS  = tests/test.h $(HDR)
 PORT_FLAGS = -O2 -std=c99 -Wall -Wextra -Itests
 
