@@ -21,7 +21,7 @@ all: $(BUILD)/inheritune
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 
-$(BUILD)/test_%: tests/test_%.c tests/test.h $(HDR) | $(BUILD)
+$(BUILD)/test_%: tests/test_%.c tests/test.h tests/test_proc.h $(HDR) | $(BUILD)
 	$(CC) $(CFLAGS) -Itests $< -o $@ $(LDLIBS)
 
 $(BUILD)/test_%_portable: tests/test_%.c tests/test.h $(HDR) | $(BUILD)

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
+#include "test_proc.h"
 
 #define DIR "build/torch_test"
 #ifndef PY
@@ -298,32 +300,9 @@ static void recipe_torchrun(void) {
     CHECK(rc == 0, "the built-in recipe, for comparison: %s", out);
     snprintf(cmd, sizeof cmd, RECIPE " --steps 40 --baselines none --out " DIR "/rp --trainer '%s'", trainer);
 
-    int fd[2];
-    if (pipe(fd)) { CHECK(0, "pipe"); return; }
-    pid_t pid = fork();
-    if (pid == 0) {   /* its own process group, so that the signal reaches the recipe, torchrun and the ranks */
-        setpgid(0, 0);
-        dup2(fd[1], 1); dup2(fd[1], 2);
-        close(fd[0]); close(fd[1]);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(fd[1]);
-    setpgid(pid, pid);
-    FILE *f = fdopen(fd[0], "r");
-    char line[4096];
-    size_t n = 0;
-    int sent = 0;
-    out[0] = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        size_t k = strlen(line);
-        if (n + k + 1 < sizeof out) { memcpy(out + n, line, k + 1); n += k; }
-        if (!sent && strstr(line, "[round1_L1] step 5 loss")) { kill(-pid, SIGINT); sent = 1; }
-    }
-    if (f) fclose(f);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    /* its own process group, so that the signal reaches the recipe, torchrun and the ranks */
+    rc = run_ctrl_c(cmd, "[round1_L1] step 5 loss", 0, out, sizeof out);
+    int sent = strstr(out, "[round1_L1] step 5 loss") != NULL;
     CHECK(sent && rc == 130 && strstr(out, "stopped (interrupted)") && strstr(out, "interrupted: stopped after step"),
           "Ctrl-C during round 1: the ranks save and stop, the recipe exits 130 (rc %d):\n%s", rc, out);
     CHECK(exists(DIR "/rp/round1_L1.state") && !exists(DIR "/rp/recipe.json"), "round 1's state is on disk, no report yet");
