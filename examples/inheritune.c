@@ -536,7 +536,7 @@ typedef struct { unsigned char pend[4]; int npend, need, raw; } text_out;
 static void text_escape(const unsigned char *b, int n) { for (int i = 0; i < n; i++) printf("\\x%02x", b[i]); }
 static void text_flush(text_out *o) { text_escape(o->pend, o->npend); o->npend = o->need = 0; }
 static void text_put(text_out *o, const unsigned char *b, size_t n) {
-    if (o->raw) { fwrite(b, 1, n, stdout); return; }
+    if (o->raw) { if (n) fwrite(b, 1, n, stdout); return; }
     for (size_t i = 0; i < n; i++) {
         unsigned c = b[i];
         if (o->npend) {   /* inside a multi-byte character: a continuation byte in its allowed range */
