@@ -15,7 +15,7 @@ TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 # the kernel and model tests once more without -march: the portable (SSE2) paths, bf16 emulated
 PORTABLE = $(BUILD)/test_core_portable $(BUILD)/test_fastmm_portable
 
-.PHONY: all test demo reproduce shortcuts clean windows test-windows test-arm64 test-32 test-bigendian wasm test-wasm embedded check-cxx cuda cuda-emu cuda-emu-test cuda-syntax bench-matmul bench-attention bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
+.PHONY: web test-web all test demo reproduce shortcuts clean windows test-windows test-arm64 test-32 test-bigendian wasm test-wasm embedded check-cxx cuda cuda-emu cuda-emu-test cuda-syntax bench-matmul bench-attention bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
 all: $(BUILD)/inheritune
 
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
@@ -234,6 +234,20 @@ $(BUILD)/wasm/test_%.wasm: tests/test_%.c $(PORT_DEPS)
 	$(WASM_CC) $(WASM_FLAGS) -Itests '-DTEST_BUILD=" (wasm32-wasi)"' $< -o $@ -lm -Wl,-z,stack-size=4194304
 test-wasm: $(BUILD)/inheritune.wasm $(BUILD)/wasm/test_core.wasm $(BUILD)/wasm/test_fastmm.wasm
 	@sh tests/run.sh "$(WASI_RUN) $(BUILD)/wasm/test_core.wasm" "$(WASI_RUN) $(BUILD)/wasm/test_fastmm.wasm" "sh tests/platform_tool.sh wasm"
+
+# The browser page (examples/web/): the library as a WebAssembly reactor (lab.c, SIMD128, one
+# thread) run by a Web Worker over a file system in memory (wasi.js). Static files only: any server
+# works, e.g. python3 -m http.server -d build/web. make test-web drives it in headless chromium.
+WEB_FILES = index.html style.css app.js worker.js lab.js wasi.js
+web: $(BUILD)/web/lab.wasm $(addprefix $(BUILD)/web/,$(WEB_FILES))
+$(BUILD)/web/lab.wasm: examples/web/lab.c $(HDR)
+	@mkdir -p $(BUILD)/web
+	$(WASM_CC) $(WASM_FLAGS) -msimd128 -mexec-model=reactor $< -o $@ -lm -Wl,-z,stack-size=1048576
+$(BUILD)/web/%: examples/web/%
+	@mkdir -p $(BUILD)/web
+	cp $< $@
+test-web: web $(BUILD)/inheritune
+	@node tests/web/test_web.mjs
 
 # no file system, no threads, no OS: examples/embedded.c for a Cortex-M7 with newlib (compile and size);
 # the same program runs natively in make test

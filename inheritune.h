@@ -1057,6 +1057,8 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
 #include <time.h>
 #if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
 #include <immintrin.h>
+#elif defined(__wasm_simd128__)
+#include <wasm_simd128.h>          /* the peak probe's 4-wide multiply-adds (clang -msimd128) */
 #endif
 
 /* the platform's headers (the Platform section below says what each OS gets) */
@@ -1992,6 +1994,22 @@ static void inh__peak_part(void *p, int lo, int hi) {
         float l[8];
         _mm256_storeu_ps(l, c0);
         a->sink[part] = l[0];
+#elif defined(__wasm_simd128__)
+        /* SIMD128 has no fused multiply-add (relaxed SIMD's is not deterministic): a multiply and
+           an add per lane, two FLOPs, as the kernels compiled for it do */
+        v128_t x = wasm_f32x4_splat(0.999f), y = wasm_f32x4_splat(1e-4f), c0 = wasm_f32x4_splat(1.0f), c1 = wasm_f32x4_splat(1.1f);
+        v128_t c2 = wasm_f32x4_splat(1.2f), c3 = wasm_f32x4_splat(1.3f), c4 = wasm_f32x4_splat(1.4f), c5 = wasm_f32x4_splat(1.5f);
+        v128_t c6 = wasm_f32x4_splat(1.6f), c7 = wasm_f32x4_splat(1.7f), c8 = wasm_f32x4_splat(1.8f), c9 = wasm_f32x4_splat(1.9f);
+        v128_t c10 = wasm_f32x4_splat(2.0f), c11 = wasm_f32x4_splat(2.1f);
+#define INH__MA(c) c = wasm_f32x4_add(wasm_f32x4_mul(c, x), y)
+        for (long i = 0; i < a->iters; i++) {
+            INH__MA(c0); INH__MA(c1); INH__MA(c2); INH__MA(c3); INH__MA(c4); INH__MA(c5);
+            INH__MA(c6); INH__MA(c7); INH__MA(c8); INH__MA(c9); INH__MA(c10); INH__MA(c11);
+        }
+#undef INH__MA
+        c0 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(c0, c1), wasm_f32x4_add(c2, c3)), wasm_f32x4_add(wasm_f32x4_add(c4, c5), wasm_f32x4_add(c6, c7)));
+        c0 = wasm_f32x4_add(c0, wasm_f32x4_add(wasm_f32x4_add(c8, c9), wasm_f32x4_add(c10, c11)));
+        a->sink[part] = wasm_f32x4_extract_lane(c0, 0);
 #else
         float c[12];
         for (int k = 0; k < 12; k++) c[k] = 1.0f + 0.1f * (float)k;
@@ -2006,6 +2024,8 @@ INHDEF double inh_fma_peak_gflops(int threads) {
     const double flops = 12.0 * 16 * 2;
 #elif defined(__AVX2__) && defined(__FMA__)
     const double flops = 12.0 * 8 * 2;
+#elif defined(__wasm_simd128__)
+    const double flops = 12.0 * 4 * 2;
 #else
     const double flops = 12.0 * 2;
 #endif
