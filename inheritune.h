@@ -847,6 +847,12 @@ typedef struct {
     double *sum_;                /* private running sums */
     double loss_sum_, loss_n_;
     char source[640];            /* for the reports' title: e.g. "model M.bin, data V.bin" ("" = none) */
+    /* random-init baseline (inh_analysis_baseline; has_baseline 0 and both NULL without one):
+       max_rank and avg_mass (L each) of inh_model_init(same config, baseline_seed) on the same
+       windows. The post-softmax rank can read low even at random initialisation. */
+    int has_baseline;
+    uint64_t baseline_seed;
+    float *baseline_max_rank, *baseline_avg_mass;
 } inh_analysis;
 
 INHDEF void inh_analysis_opts_default(inh_analysis_opts *o);
@@ -859,6 +865,11 @@ INHDEF void inh_analysis_free(inh_analysis *a);
 /* The whole pass over o->seqs windows of d (d's position and mode are restored). Checks tau, eta,
    T <= maxT and that d holds the windows. Layers with m->drop_attn set are analysed as skipped. */
 INHDEF int  inh_analyze(inh_model *m, inh_data *d, const inh_analysis_opts *o, inh_analysis *a);
+/* The baseline of a finished analysis a of m: the same analysis (o, the same windows of d) of a
+   fresh model inh_model_init(&r, &m->cfg, seed) on the CPU, with m's threads, bf16 and
+   drop_shortcut and no attention dropped; its max_rank and avg_mass go to a->baseline_* (freed
+   by inh_analysis_free, replaced by a second call). m may live on any backend. */
+INHDEF int  inh_analysis_baseline(inh_analysis *a, const inh_model *m, inh_data *d, const inh_analysis_opts *o, uint64_t seed);
 
 /* Metric names: "attn_importance", "block_influence", "angular_distance", "max_rank", "avg_mass",
    "sink". order (L) receives the layers least important first: lowest value first, except sink
@@ -8648,6 +8659,7 @@ INHDEF void inh_analysis_free(inh_analysis *a) {
     INH_FREE(a->rank); INH_FREE(a->rank_max); INH_FREE(a->lazy);   /* other arrays point into these */
     INH_FREE(a->groups); INH_FREE(a->attention); INH_FREE(a->sum_);
     INH_FREE(a->sc_layer); INH_FREE(a->sc_share); INH_FREE(a->sc_sum_);   /* sc_entropy, sc_tokens: in sc_share */
+    INH_FREE(a->baseline_max_rank);   /* baseline_avg_mass: in that block */
     memset(a, 0, sizeof *a);
 }
 
@@ -8921,6 +8933,29 @@ INHDEF int inh_analyze(inh_model *m, inh_data *d, const inh_analysis_opts *o, in
     return 0;
 }
 
+INHDEF int inh_analysis_baseline(inh_analysis *a, const inh_model *m, inh_data *d, const inh_analysis_opts *o, uint64_t seed) {
+    if (a->L != m->cfg.L) return inh__fail("random-init baseline: the analysis has %d layers, the model %d", a->L, m->cfg.L);
+    inh_model r;
+    inh_analysis b;
+    inh_analysis_opts ob = *o;
+    ob.keep_attention = 0;   /* the baseline needs no heat maps */
+    if (inh_model_init(&r, &m->cfg, seed)) return -1;   /* on the CPU whatever backend m is on; drop_attn all 0 */
+    r.threads = m->threads; r.bf16 = m->bf16; r.drop_shortcut = m->drop_shortcut;
+    int rc = inh_analyze(&r, d, &ob, &b);
+    inh_model_free(&r);
+    if (rc) return -1;
+    int L = a->L;
+    float *v = INH__ALLOC(float, 2 * (size_t)L);
+    if (!v) { inh_analysis_free(&b); return inh__fail("random-init baseline: out of memory for %d layers", L); }
+    memcpy(v, b.max_rank, (size_t)L * sizeof(float));
+    memcpy(v + L, b.avg_mass, (size_t)L * sizeof(float));
+    inh_analysis_free(&b);
+    INH_FREE(a->baseline_max_rank);
+    a->baseline_max_rank = v; a->baseline_avg_mass = v + L;
+    a->baseline_seed = seed; a->has_baseline = 1;
+    return 0;
+}
+
 /* --- choosing layers ----------------------------------------------------------------------------- */
 
 static const char *const inh__metric_names[6] = {"attn_importance", "block_influence", "angular_distance", "max_rank", "avg_mass", "sink"};
@@ -9178,6 +9213,10 @@ INHDEF int inh_analysis_write_json(const inh_analysis *a, const char *path) {
         inh__wprintf(&w, ", \"attn_importance\": "); inh__an_wnum(&w, a->attn_importance[l]);
         inh__wprintf(&w, ", \"entropy\": "); inh__an_wnum(&w, a->entropy_layer[l]);
         inh__wprintf(&w, ", \"entropy_heads\": "); inh__an_wnums(&w, a->entropy + (size_t)l * a->NH, a->NH);
+        if (a->has_baseline) {
+            inh__wprintf(&w, ", \"baseline_max_rank\": "); inh__an_wnum(&w, a->baseline_max_rank[l]);
+            inh__wprintf(&w, ", \"baseline_avg_mass\": "); inh__an_wnum(&w, a->baseline_avg_mass[l]);
+        }
         inh__wprintf(&w, "}%s\n", l + 1 < a->L ? "," : "");
     }
     inh__wprintf(&w, "], \"lazy_groups\": [");
@@ -9194,6 +9233,7 @@ INHDEF int inh_analysis_write_json(const inh_analysis *a, const char *path) {
         for (int t = 0; t < a->T; t++) { inh__wprintf(&w, t ? ",\n   " : ""); inh__an_wnums(&w, a->sc_tokens + (size_t)t * a->sc_n, a->sc_n); }
         inh__wprintf(&w, "]}");
     }
+    if (a->has_baseline) inh__wprintf(&w, ",\n \"baseline\": {\"kind\": \"random\", \"seed\": %llu}", (unsigned long long)a->baseline_seed);
     inh__wprintf(&w, ",\n \"config\": {\"seqs\": %d, \"seq_len\": %d, \"tau\": %.9g, \"eta\": %.9g, \"span\": %d, \"layers\": %d, \"heads\": %d, \"seconds\": %.3f}}\n",
                  a->seqs, a->T, a->tau, a->eta, a->span, a->L, a->NH, a->seconds);
     return inh__wclose(&w);
@@ -9346,19 +9386,39 @@ INH__FN void inh__an_source(inh__wfile *w, const char *source, double x, double 
     inh__wprintf(w, ", written %s</text>\n", date);
 }
 
-/* per-layer bar chart in the box (x, y, W, H); lazy layers red, dropped grey. note: one line under
-   the chart (what the metric means, which way is lazy); mark: a dashed line at that value (NaN: none) */
+/* per-layer bar chart in the box (x, y, W, H); lazy layers red, dropped grey. note: what the metric
+   means, which way is lazy: one line at the bottom of the box, and each further line ('\n') 14 px
+   below it, in room the caller leaves; mark: a dashed line at that value (NaN: none); base (L, or
+   NULL): a baseline drawn as a dark grey bar beside each layer's bar, named base_label in a legend */
+#define INH__AN_NOTE_LINE 14.0
 INH__FN void inh__an_bars(inh__wfile *w, double x, double y, double W, double H, const char *title, const float *v,
-                       int L, const unsigned char *lazy, const unsigned char *dropped, const char *note, double mark) {
+                       const float *base, const char *base_label, int L, const unsigned char *lazy, const unsigned char *dropped,
+                       const char *note, double mark) {
     double mx = isfinite(mark) ? mark : 0;
     for (int l = 0; l < L; l++) if (isfinite(v[l]) && v[l] > mx) mx = v[l];
+    for (int l = 0; l < L && base; l++) if (isfinite(base[l]) && base[l] > mx) mx = base[l];
     mx = inh__ticks_top(mx, 6);
     double px = x + 50, pw = W - 60, py = y + 24, ph = H - 66, bw = pw / L, tk[INH__MAX_TICKS];
+    /* a layer's slot of width bw: its bar (0.12..0.88 of it; with a baseline 0.08..0.54, the grey bar 0.56..0.90) */
+    double b0 = base ? 0.08 : 0.12, bf = base ? 0.46 : 0.76;
     int dec, ntk = inh__ticks(0, mx, 6, tk, &dec);
     char lab[48];
-    inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">", x + 4, y + H - 4);
-    inh__an_wtext(w, note);
-    inh__wprintf(w, "</text>\n");
+    for (int k = 0; *note; k++) {
+        const char *e = strchr(note, '\n');
+        size_t n = e ? (size_t)(e - note) : strlen(note);
+        char line[256];
+        snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), note);
+        inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11.5\" fill=\"#444\">", x + 4, y + H - 4 + k * INH__AN_NOTE_LINE);
+        inh__an_wtext(w, line);
+        inh__wprintf(w, "</text>\n");
+        note += e ? n + 1 : n;
+    }
+    if (base) {
+        inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"10\" fill=\"#7f7f7f\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">",
+                     x + W - 22, y + 5, x + W - 26, y + 14);
+        inh__an_wtext(w, base_label);
+        inh__wprintf(w, "</text>\n");
+    }
     inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", x + 4, y + 14);
     inh__an_wtext(w, title);
     inh__wprintf(w, "</text>\n");
@@ -9372,14 +9432,22 @@ INH__FN void inh__an_bars(inh__wfile *w, double x, double y, double W, double H,
     }
     inh__wprintf(w, "</g>\n");
     for (int l = 0; l < L; l++) {
-        double val = isfinite(v[l]) ? v[l] : 0, bh = ph * val / mx, bx = px + l * bw + bw * 0.12;
+        double val = isfinite(v[l]) ? v[l] : 0, bh = ph * val / mx, bx = px + l * bw + bw * b0, bc = bx + bw * bf / 2;
         const char *fill = dropped && dropped[l] ? "#bbbbbb" : lazy && lazy[l] ? "#d62728" : "#4c78a8";
         inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>layer %d: %s %.6g%s</title></rect>\n",
-                     bx, py + ph - bh, bw * 0.76, bh, fill, l, title, (double)v[l], lazy && lazy[l] ? " (lazy)" : "");
-        if (L <= 32) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", bx + bw * 0.38, py + ph + 12, l);
+                     bx, py + ph - bh, bw * bf, bh, fill, l, title, (double)v[l], lazy && lazy[l] ? " (lazy)" : "");
+        if (base) {
+            double gv = isfinite(base[l]) ? base[l] : 0, gh = ph * gv / mx, gx = px + l * bw + bw * 0.56;
+            inh__wprintf(w, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#7f7f7f\"><title>layer %d, ", gx, py + ph - gh, bw * 0.34, gh, l);
+            inh__an_wtext(w, base_label);
+            inh__wprintf(w, ": %.6g</title></rect>\n", (double)base[l]);
+            if (L <= 8 && isfinite(base[l]))   /* two labels a slot fit up to 8 layers */
+                inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#666\">%.3g</text>\n", gx + bw * 0.17, py + ph - gh - 3, (double)base[l]);
+        }
+        if (L <= 32) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">%d</text>\n", base ? px + (l + 0.5) * bw : bx + bw * 0.38, py + ph + 12, l);
         if (L <= 16 && isfinite(v[l]))
-            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#333\">%.3g</text>\n", bx + bw * 0.38, py + ph - bh - 3, (double)v[l]);
-        if (dropped && dropped[l]) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#777\">off</text>\n", bx + bw * 0.38, py + ph - 3);
+            inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#333\">%.3g</text>\n", bc, py + ph - bh - 3, (double)v[l]);
+        if (dropped && dropped[l]) inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"9\" text-anchor=\"middle\" fill=\"#777\">off</text>\n", bc, py + ph - 3);
     }
     inh__wprintf(w, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", px, py + ph, px + pw, py + ph);
     inh__wprintf(w, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\">layer</text>\n", px + pw / 2, py + ph + 24);
@@ -9399,7 +9467,11 @@ INH__FN int inh__analysis_svg(inh__wfile *w, const inh_analysis *a, const int *l
     if (S > 260) S = 260;
     int nheat = a->attention ? nlayers : 0, rows_per_layer = (a->NH + per_row - 1) / (per_row > 0 ? per_row : 1);
     double heat_h = nheat ? 70 + nheat * (24 + rows_per_layer * (S + 52)) : 0;
-    double H = 100 + 2 * 260 + heat_h + 10;
+    /* with a baseline, three more lines under the MaxRank chart push the lower charts down */
+    double extra = a->has_baseline ? 3 * INH__AN_NOTE_LINE : 0;
+    double H = 100 + 2 * 260 + extra + heat_h + 10;
+    char base_label[64];
+    snprintf(base_label, sizeof base_label, "random init (seed %llu)", (unsigned long long)a->baseline_seed);
     inh__wprintf(w, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\">\n",
                  W, H, W, H);
     inh__wprintf(w, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
@@ -9409,15 +9481,20 @@ INH__FN int inh__analysis_svg(inh__wfile *w, const inh_analysis *a, const int *l
                     "Red: lazy layer (every head rank 1 on every sequence); grey: attention dropped.", a->seqs, a->T, a->tau, a->eta, (double)a->loss);
     if (a->lazy_from < a->L) inh__wprintf(w, " Layers %d..%d form a lazy group.", a->lazy_from, a->L - 1);
     inh__wprintf(w, "</text>\n");
-    inh__an_bars(w, 10, 80, 590, 250, "MaxRank(l): max over heads of mean k*(tau)", a->max_rank, a->L, a->lazy, a->dropped,
-                 "Rank of attention (singular values holding tau of the energy). Lower = lazier; 1 (dashed) = lazy.", 1.0);
-    inh__an_bars(w, 600, 80, 590, 250, "AvgMass(l): mean over heads of m*(eta)", a->avg_mass, a->L, a->lazy, a->dropped,
+    inh__an_bars(w, 10, 80, 590, 250, "MaxRank(l): max over heads of mean k*(tau)", a->max_rank,
+                 a->has_baseline ? a->baseline_max_rank : NULL, base_label, a->L, a->lazy, a->dropped,
+                 a->has_baseline ? "Rank of attention (singular values holding tau of the energy). Lower = lazier; 1 (dashed) = lazy.\n"
+                                   "Dark grey: the same metric for a randomly initialised model of the same shape on the same windows.\n"
+                                   "The post-softmax rank can read low even at random initialisation, so read a layer as lazy only\n"
+                                   "where its MaxRank is 1 and clearly below its random-init baseline."
+                                 : "Rank of attention (singular values holding tau of the energy). Lower = lazier; 1 (dashed) = lazy.", 1.0);
+    inh__an_bars(w, 600, 80, 590, 250, "AvgMass(l): mean over heads of m*(eta)", a->avg_mass, NULL, NULL, a->L, a->lazy, a->dropped,
                  "Keys that hold eta of the attention mass. Lower = attention on fewer keys (lazier).", NAN);
-    inh__an_bars(w, 10, 340, 590, 250, "Sink score: attention on key 0", a->sink_layer, a->L, a->lazy, a->dropped,
+    inh__an_bars(w, 10, 340 + extra, 590, 250, "Sink score: attention on key 0", a->sink_layer, NULL, NULL, a->L, a->lazy, a->dropped,
                  "Mean attention weight on the first token. Higher = more attention parked on a sink (lazier).", NAN);
-    inh__an_bars(w, 600, 340, 590, 250, "Block influence: 1 - cos(x_l, x_l+1)", a->block_influence, a->L, a->lazy, a->dropped,
+    inh__an_bars(w, 600, 340 + extra, 590, 250, "Block influence: 1 - cos(x_l, x_l+1)", a->block_influence, NULL, NULL, a->L, a->lazy, a->dropped,
                  "How much block l changes the residual stream. Lower = the block does little (drop candidate).", NAN);
-    double y = 100 + 2 * 260;
+    double y = 100 + 2 * 260 + extra;
     if (nheat) {
         inh__wprintf(w, "<text x=\"20\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">Attention of sequence 0, per head: row = query t, column = key j "
                         "(grey = masked, the future)</text>\n", y + 16);
@@ -9542,13 +9619,16 @@ INHDEF int inh_analysis_write_html(const inh_analysis *a, const int *layers, int
     if (inh__wopen(&w, path)) return -1;
     inh__an_html_head(&w, "inheritune analysis");
     if (inh__analysis_svg(&w, a, layers, nlayers)) { inh__wabort(&w); return -1; }
-    inh__wprintf(&w, "<table><tr><th>layer</th><th>MaxRank</th><th>AvgMass</th><th>lazy</th><th>sink</th><th>block infl.</th>"
-                     "<th>angular dist.</th><th>attn importance</th><th>entropy</th></tr>\n");
-    for (int l = 0; l < a->L; l++)
-        inh__wprintf(&w, "<tr class=\"%s\"><td>%d</td><td>%.3f</td><td>%.2f</td><td>%s</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td></tr>\n",
-                     a->dropped[l] ? "dropped" : a->lazy[l] ? "lazy" : "", l, (double)a->max_rank[l], (double)a->avg_mass[l],
+    inh__wprintf(&w, "<table><tr><th>layer</th><th>MaxRank</th>%s<th>AvgMass</th><th>lazy</th><th>sink</th><th>block infl.</th>"
+                     "<th>angular dist.</th><th>attn importance</th><th>entropy</th></tr>\n", a->has_baseline ? "<th>MaxRank (random init)</th>" : "");
+    for (int l = 0; l < a->L; l++) {
+        char base[48] = "";
+        if (a->has_baseline) snprintf(base, sizeof base, "<td>%.3f</td>", (double)a->baseline_max_rank[l]);
+        inh__wprintf(&w, "<tr class=\"%s\"><td>%d</td><td>%.3f</td>%s<td>%.2f</td><td>%s</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td></tr>\n",
+                     a->dropped[l] ? "dropped" : a->lazy[l] ? "lazy" : "", l, (double)a->max_rank[l], base, (double)a->avg_mass[l],
                      a->lazy[l] ? "yes" : "", (double)a->sink_layer[l], (double)a->block_influence[l], (double)a->angular_distance[l],
                      (double)a->attn_importance[l], (double)a->entropy_layer[l]);
+    }
     inh__wprintf(&w, "</table>\n");
     if (a->sc_n) inh__analysis_sc_svg(&w, a);
     inh__wprintf(&w, "</body></html>\n");

@@ -319,16 +319,28 @@ static int parse_unit(const char *name, const char *v, double *out) {
     return 0;
 }
 
+/* with a baseline (analyze --baseline random) a column "random" after max_rank: its random-init MaxRank */
 static void print_analysis(const inh_analysis *a) {
-    printf("layer  max_rank  avg_mass  lazy  sink     block_infl  angular   attn_imp  entropy\n");
+    int b = a->has_baseline;
+    printf("layer  max_rank  %savg_mass  lazy  sink     block_infl  angular   attn_imp  entropy\n", b ? "  random  " : "");
     for (int l = 0; l < a->L; l++) {
+        if (a->dropped[l] && b) {
+            printf("%5d  %8s  %8.3f  (attention dropped)        %.6f  %8.5f  %.6f\n", l, "-", a->baseline_max_rank[l], a->block_influence[l],
+                   a->angular_distance[l], a->attn_importance[l]);
+            continue;
+        }
         if (a->dropped[l]) {
             printf("%5d  (attention dropped)                  %.6f  %8.5f  %.6f\n", l, a->block_influence[l], a->angular_distance[l], a->attn_importance[l]);
             continue;
         }
-        printf("%5d  %8.3f  %8.2f  %-4s  %.5f  %.6f    %8.5f  %.6f  %.4f\n", l, a->max_rank[l], a->avg_mass[l], a->lazy[l] ? "yes" : "",
+        printf("%5d  %8.3f  ", l, a->max_rank[l]);
+        if (b) printf("%8.3f  ", a->baseline_max_rank[l]);
+        printf("%8.2f  %-4s  %.5f  %.6f    %8.5f  %.6f  %.4f\n", a->avg_mass[l], a->lazy[l] ? "yes" : "",
                a->sink_layer[l], a->block_influence[l], a->angular_distance[l], a->attn_importance[l], a->entropy_layer[l]);
     }
+    if (b)
+        printf("random: MaxRank of a randomly initialised model of the same shape on the same windows (seed %llu);\n"
+               "        read a layer as lazy only where its max_rank is 1 and clearly below this\n", (unsigned long long)a->baseline_seed);
     printf("lazy groups:");
     for (int g = 0; g < a->n_groups; g++) printf(" %d-%d", a->groups[2 * g], a->groups[2 * g + 1]);
     printf("%s\n", a->n_groups ? "" : " none");
@@ -349,8 +361,9 @@ static void print_analysis(const inh_analysis *a) {
 static int cmd_analyze(int argc, char **argv) {
     const char *device = "cpu";
     const char *model = NULL, *data = NULL, *json = NULL, *svg = NULL, *html = NULL, *drop = NULL, *layers = NULL, *shortcuts = NULL;
-    const char *tau_s = "0.9", *eta_s = "0.9";
+    const char *tau_s = "0.9", *eta_s = "0.9", *baseline = NULL;
     int threads = 0, no_shuffle = 0, drop_sc = 0;
+    uint64_t baseline_seed = 1337;
     inh_analysis_opts o;
     inh_analysis_opts_default(&o);
     flag f[] = {
@@ -370,12 +383,14 @@ static int cmd_analyze(int argc, char **argv) {
         {"--shortcuts", F_STR, &shortcuts, "analyse a shortcut model with this variant: causal | depth", 0},
         {"--drop-shortcut", F_BOOL, &drop_sc, "skip the shortcut sub-layer (the plain GPT-2 inside)", 0},
         {"--layers", F_STR, &layers, "layers whose heads get heat maps (default: first and last)", 0},
+        {"--baseline", F_STR, &baseline, "random: also analyse a randomly initialised model of the same shape", 0},
+        {"--baseline-seed", F_U64, &baseline_seed, "seed of that random model (default 1337)", 0},
         {"--json", F_STR, &json, "write every metric here", 0},
         {"--svg", F_STR, &svg, "write the picture here", 0},
         {"--html", F_STR, &html, "write a self-contained report here", 0},
         FORCE_FLAG,
     };
-    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL --data FILE.bin [--seqs N] [--seq-len T] [--seed S | --no-shuffle] [--tau X] [--eta X] [--json F] [--svg F] [--html F]", NULL, 0, NULL);
+    int r = parse_flags(argc, argv, f, NF(f), "--model MODEL --data FILE.bin [--seqs N] [--seq-len T] [--seed S | --no-shuffle] [--tau X] [--eta X] [--baseline random] [--json F] [--svg F] [--html F]", NULL, 0, NULL);
     if (r) return r == 2 ? 0 : 1;
     if (check_threads(&threads)) return 1;
     if (check_device(device)) return 1;
@@ -384,6 +399,8 @@ static int cmd_analyze(int argc, char **argv) {
     if (check_kind(json, INH_FILE_JSON) || check_kind(svg, INH_FILE_SVG) || check_kind(html, INH_FILE_HTML)) return 1;
     if (parse_unit("--tau", tau_s, &o.tau) || parse_unit("--eta", eta_s, &o.eta)) return 1;
     if (o.seqs <= 0 || o.T <= 0 || o.batch <= 0) return fail("%s", "--seqs, --seq-len and --batch must be positive");
+    if (baseline && strcmp(baseline, "random")) return fail("--baseline: unknown baseline '%s' (the one there is: random)", baseline);
+    if (!baseline && given(f, NF(f), "--baseline-seed")) return fail("%s", "--baseline-seed needs --baseline random");
     o.shuffle = !no_shuffle;
     o.keep_attention = svg || html;
     inh_model m;
@@ -412,6 +429,7 @@ static int cmd_analyze(int argc, char **argv) {
     warn_vocab(&d, m.cfg.V);
     if (drop && apply_drop_attn(&m, drop, data, threads)) rc = 1;
     else if (inh_analyze(&m, &d, &o, &a)) rc = lib_fail();
+    else if (baseline && inh_analysis_baseline(&a, &m, &d, &o, baseline_seed)) { rc = lib_fail(); inh_analysis_free(&a); }
     else {
         snprintf(a.source, sizeof a.source, "model %.300s, data %.300s", model, data);
         print_analysis(&a);

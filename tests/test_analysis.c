@@ -1,6 +1,7 @@
 /* tests/test_analysis.c - attention analysis: singular values against LAPACK (numpy), rank and
    column mass of matrices with known answers, the whole analysis of tests/ref/tiny.bin against
-   PyTorch (tests/ref/make_analysis_ref.py), dropping attention (library and tool), bad input. */
+   PyTorch (tests/ref/make_analysis_ref.py), dropping attention (library and tool), bad input, the
+   random-init baseline (library, reports, analyze --baseline random). */
 #define INHERITUNE_IMPLEMENTATION
 #include "../inheritune.h"
 #include "test.h"
@@ -414,6 +415,148 @@ static void test_cli(void) {
     bundle_free(&core);
 }
 
+/* ---- the random-init baseline (library, reports, tool) --------------------------------------------- */
+
+/* a whole file as a string (NULL if unreadable); free() it */
+static char *slurp(const char *path) {
+    unsigned char *buf;
+    size_t len;
+    if (inh__read_file(path, &buf, &len, 0)) return NULL;
+    char *s = (char *)malloc(len + 1);
+    if (s) { memcpy(s, buf, len); s[len] = 0; }
+    free(buf);
+    return s;
+}
+static int count_of(const char *s, const char *sub) {
+    int n = 0;
+    for (const char *p = s ? strstr(s, sub) : NULL; p; p = strstr(p + 1, sub)) n++;
+    return n;
+}
+/* the values of "key": in a report, in order, into v (up to n); returns how many */
+static int json_values(const char *s, const char *key, float *v, int n) {
+    char pat[64];
+    int k = 0;
+    snprintf(pat, sizeof pat, "\"%s\": ", key);
+    for (const char *p = s ? strstr(s, pat) : NULL; p && k < n; p = strstr(p + 1, pat)) v[k++] = (float)strtod(p + strlen(pat), NULL);
+    return k;
+}
+
+static void test_baseline(void) {
+    inh_model m, r;
+    inh_data d;
+    inh_analysis a, b;
+    inh_analysis_opts o;
+    if (inh_model_load(&m, "tests/ref/tiny.bin") || inh_data_open(&d, "tests/ref/tiny_tokens.bin", 0)) { CHECK(0, "load: %s", inh_error()); return; }
+    inh_analysis_opts_default(&o);
+    /* tau 0.7: k* of these near-uniform 8 x 8 matrices sits on a threshold that the weights decide
+       (MaxRank 2, -, 2 for tiny.bin; 1.5, 1.5, 2 at seed 7; 1.5, 1, 1.5 at seed 8), so the checks
+       below tell the random model from tiny.bin and one seed from another */
+    o.seqs = 2; o.T = 8; o.shuffle = 0; o.keep_attention = 1; o.tau = 0.7;
+    m.threads = 1;
+    m.drop_attn[1] = 1;   /* the baseline analyses every layer: no attention dropped in a fresh model */
+    if (inh_analyze(&m, &d, &o, &a)) { CHECK(0, "analysis: %s", inh_error()); inh_model_free(&m); inh_data_close(&d); return; }
+    int L = a.L, layers[2] = {0, 2};
+    CHECK(!a.has_baseline && !a.baseline_max_rank && !a.baseline_avg_mass, "no baseline after inh_analyze");
+    /* without a baseline the reports say nothing of one (test_parity checks their content) */
+    CHECK(inh_analysis_write_json(&a, "build/test_baseline_none.json") == 0 && inh_analysis_write_html(&a, layers, 2, "build/test_baseline_none.html") == 0 &&
+          inh_analysis_write_svg(&a, layers, 2, "build/test_baseline_none.svg") == 0, "reports without a baseline: %s", inh_error());
+    char *js = slurp("build/test_baseline_none.json"), *ht = slurp("build/test_baseline_none.html"), *sv = slurp("build/test_baseline_none.svg");
+    CHECK(js && ht && sv && !strstr(js, "baseline") && !strstr(ht, "random init") && !strstr(sv, "random init") && !strstr(ht, "baseline"),
+          "no baseline: no \"baseline\" in the JSON, no random-init legend or column in the SVG and HTML");
+    free(js); free(ht); free(sv);
+    float own[3];
+    memcpy(own, a.max_rank, sizeof own);
+    size_t pos = d.pos;
+    CHECK(inh_analysis_baseline(&a, &m, &d, &o, 7) == 0, "inh_analysis_baseline: %s", inh_error());
+    CHECK(a.has_baseline == 1 && a.baseline_seed == 7 && a.baseline_max_rank && a.baseline_avg_mass, "baseline stored, seed 7");
+    CHECK(same_floats(own, a.max_rank, 3) && d.pos == pos, "the model's own MaxRank and the data position are untouched");
+    CHECK(m.drop_attn[1] == 1 && isnan(a.max_rank[1]), "the analysed model keeps its dropped layer");
+    /* the same numbers as an analysis of inh_model_init(same config, 7) on the same windows, exactly */
+    if (a.has_baseline && inh_model_init(&r, &m.cfg, 7) == 0) {
+        r.threads = 2;   /* any thread count, the same bits */
+        if (inh_analyze(&r, &d, &o, &b) == 0) {
+            CHECK(same_floats(a.baseline_max_rank, b.max_rank, (size_t)L) && same_floats(a.baseline_avg_mass, b.avg_mass, (size_t)L),
+                  "baseline == inh_analyze of inh_model_init(cfg, 7): max_rank %g %g %g vs %g %g %g", a.baseline_max_rank[0], a.baseline_max_rank[1],
+                  a.baseline_max_rank[2], b.max_rank[0], b.max_rank[1], b.max_rank[2]);
+            CHECK(isfinite(a.baseline_max_rank[1]) && a.baseline_max_rank[1] >= 1 && a.baseline_avg_mass[1] >= 1,
+                  "the layer dropped in the model has a baseline (%g)", a.baseline_max_rank[1]);
+            CHECK(a.baseline_max_rank[0] != a.max_rank[0] || a.baseline_max_rank[2] != a.max_rank[2],
+                  "the baseline is not tiny.bin's own MaxRank (%g %g vs %g %g)", a.baseline_max_rank[0], a.baseline_max_rank[2], a.max_rank[0], a.max_rank[2]);
+            inh_analysis_free(&b);
+        } else CHECK(0, "analysis of the random model: %s", inh_error());
+        inh_model_free(&r);
+    } else CHECK(0, "random model: %s", inh_error());
+    /* reports with the baseline */
+    CHECK(inh_analysis_write_json(&a, "build/test_baseline.json") == 0 && inh_analysis_write_html(&a, layers, 2, "build/test_baseline.html") == 0 &&
+          inh_analysis_write_svg(&a, layers, 2, "build/test_baseline.svg") == 0, "reports with a baseline: %s", inh_error());
+    js = slurp("build/test_baseline.json"); ht = slurp("build/test_baseline.html"); sv = slurp("build/test_baseline.svg");
+    float bm[8], ba[8], mr[8];
+    int nbm = json_values(js, "baseline_max_rank", bm, 8), nba = json_values(js, "baseline_avg_mass", ba, 8), nmr = json_values(js, "max_rank", mr, 8);
+    CHECK(js && strstr(js, "\n \"baseline\": {\"kind\": \"random\", \"seed\": 7},\n \"config\": {"), "JSON: top-level \"baseline\": {\"kind\": \"random\", \"seed\": 7}");
+    CHECK(nbm == L && nba == L && nmr == L && count_of(js, "\"layer\": ") == L, "JSON: one baseline_max_rank and baseline_avg_mass per layer (%d, %d of %d)", nbm, nba, L);
+    int same = nbm == L && nba == L;
+    for (int l = 0; l < L && same; l++) same = bm[l] == a.baseline_max_rank[l] && ba[l] == a.baseline_avg_mass[l];
+    CHECK(same, "JSON: the baseline values round-trip exactly (%%.9g of a float)");
+    CHECK(js && strstr(js, "\"entropy_heads\": [") && strstr(js, "], \"baseline_max_rank\": ") && strstr(js, "\"max_rank\": null"),
+          "JSON: the baseline follows each layer's metrics; the dropped layer's own max_rank stays null");
+    CHECK(sv && strstr(sv, "random init (seed 7)") && strstr(sv, "clearly below its random-init baseline") && strstr(sv, "fill=\"#7f7f7f\"><title>layer 1, random init (seed 7): "),
+          "SVG: legend \"random init (seed 7)\", a grey bar per layer, the caption");
+    CHECK(ht && strstr(ht, "random init (seed 7)") && strstr(ht, "<th>MaxRank (random init)</th>") && strstr(ht, "same shape on the same windows") &&
+          count_of(ht, "<tr class=") == L, "HTML: the chart's legend and caption, a \"MaxRank (random init)\" column");
+    free(js); free(ht); free(sv);
+    /* a second call replaces the first; errors leave it alone */
+    float seed7[3];
+    memcpy(seed7, a.baseline_max_rank, sizeof seed7);
+    CHECK(inh_analysis_baseline(&a, &m, &d, &o, 8) == 0 && a.baseline_seed == 8 && !same_floats(seed7, a.baseline_max_rank, 3),
+          "a second baseline (seed 8) replaces the first: MaxRank %g %g %g", a.baseline_max_rank[0], a.baseline_max_rank[1], a.baseline_max_rank[2]);
+    inh_analysis_opts bad = o;
+    bad.tau = 0;
+    CHECK(inh_analysis_baseline(&a, &m, &d, &bad, 9) == -1 && strstr(inh_error(), "tau") && a.baseline_seed == 8, "bad options: -1, the old baseline kept: %s", inh_error());
+    inh_config c2;
+    inh_config_default(&c2, 16, 64, 2, 2, 16);
+    if (inh_model_init(&r, &c2, 1) == 0) {
+        CHECK(inh_analysis_baseline(&a, &r, &d, &o, 7) == -1 && strstr(inh_error(), "3 layers"), "a model of another depth: %s", inh_error());
+        inh_model_free(&r);
+    }
+    inh_analysis_free(&a);
+    CHECK(!a.has_baseline && !a.baseline_max_rank, "inh_analysis_free releases the baseline");
+
+    /* the tool: analyze --baseline random writes the library's numbers */
+    char cmd[1024];
+    const char *base = TOOL " analyze --model tests/ref/tiny.bin --data tests/ref/tiny_tokens.bin --seqs 2 --seq-len 8 --no-shuffle --tau 0.7 --threads 1";
+    m.drop_attn[1] = 0;
+    if (inh_analyze(&m, &d, &o, &a) == 0 && inh_analysis_baseline(&a, &m, &d, &o, 7) == 0) {
+        remove("build/test_cli_baseline.json");
+        snprintf(cmd, sizeof cmd, "%s --baseline random --baseline-seed 7 --json build/test_cli_baseline.json", base);
+        int rc = run(cmd, out, sizeof out);
+        CHECK(rc == 0 && strstr(out, "max_rank    random  avg_mass") && strstr(out, "(seed 7)"), "analyze --baseline random prints the random column: %s", out);
+        js = slurp("build/test_cli_baseline.json");
+        nbm = json_values(js, "baseline_max_rank", bm, 8);
+        nba = json_values(js, "baseline_avg_mass", ba, 8);
+        same = nbm == L && nba == L;
+        for (int l = 0; l < L && same; l++) same = bm[l] == a.baseline_max_rank[l] && ba[l] == a.baseline_avg_mass[l];
+        CHECK(same && strstr(js, "\"baseline\": {\"kind\": \"random\", \"seed\": 7}"), "tool JSON: baseline_max_rank and _avg_mass == the library's, seed 7 (%d values)", nbm);
+        free(js);
+        inh_analysis_free(&a);
+    } else CHECK(0, "analysis: %s", inh_error());
+    snprintf(cmd, sizeof cmd, "%s --baseline random --json build/test_cli_baseline.json", base);
+    js = run(cmd, out, sizeof out) == 0 ? slurp("build/test_cli_baseline.json") : NULL;
+    CHECK(js && strstr(js, "\"seed\": 1337}"), "--baseline-seed defaults to 1337: %s", out);
+    free(js);
+    snprintf(cmd, sizeof cmd, "%s --json build/test_cli_nobaseline.json", base);
+    js = run(cmd, out, sizeof out) == 0 ? slurp("build/test_cli_nobaseline.json") : NULL;
+    CHECK(js && !strstr(js, "baseline") && !strstr(out, "random"), "without --baseline: no baseline in the JSON or the table");
+    free(js);
+    snprintf(cmd, sizeof cmd, "%s --baseline foo", base);
+    int rc = run(cmd, out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "error:") && strstr(out, "--baseline") && strstr(out, "'foo'") && strstr(out, "random"), "--baseline foo fails naming random: %s", out);
+    snprintf(cmd, sizeof cmd, "%s --baseline-seed 3", base);
+    rc = run(cmd, out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "error:") && strstr(out, "--baseline-seed needs --baseline random"), "--baseline-seed without --baseline fails: %s", out);
+    inh_data_close(&d);
+    inh_model_free(&m);
+}
+
 int main(void) {
     bundle b;
     if (bundle_load(&b, "tests/ref/analysis_ref.bin")) { CHECK(0, "cannot read tests/ref/analysis_ref.bin"); return test_summary("analysis"); }
@@ -423,6 +566,7 @@ int main(void) {
     test_lazy();
     test_drop();
     test_cli();
+    test_baseline();
     bundle_free(&b);
     return test_summary("analysis");
 }
