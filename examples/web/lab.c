@@ -306,11 +306,7 @@ LAB_EXPORT(lab_analyze) int lab_analyze(int seqs, int T, double seed, int baseli
     if (T > lab.m.cfg.maxT) return fail("sequence length %d is above the model's context %d", T, lab.m.cfg.maxT);
     if (inh_make_dir(LAB_OUT)) return lib_fail();
     if (inh_analyze(&lab.m, &lab.val, &o, &a)) return lib_fail();
-#ifdef INH_HAVE_ANALYSIS_BASELINE
     if (baseline && inh_analysis_baseline(&a, &lab.m, &lab.val, &o, (uint64_t)baseline_seed)) { inh_analysis_free(&a); return lib_fail(); }
-#else
-    (void)baseline; (void)baseline_seed;
-#endif
     snprintf(a.source, sizeof a.source, "the page's model, data %s", lab.val_path);
     int rc = inh_analysis_write_json(&a, LAB_OUT "/analysis.json") || inh_analysis_write_html(&a, heat, nheat, LAB_OUT "/analysis.html");
     double secs = a.seconds;

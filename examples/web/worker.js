@@ -87,6 +87,7 @@ const commands = {
         return { ...info, stopped, vals, final: vals[vals.length - 1] };
     },
     save() {
+        lab.fs.mkdirs('/lab/out');
         lab.call('lab_model_save', '/lab/out/model.bin');
         const bytes = lab.fs.read('/lab/out/model.bin');
         lab.fs.remove('/lab/out/model.bin');

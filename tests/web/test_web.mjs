@@ -197,7 +197,10 @@ try {
 } catch (e) {
     fail++;
     console.log(`not ok - ${e.message}`);
-    if (page) console.log(page.console.slice(-10).join('\n'));
+    if (page) {
+        console.log(page.console.slice(-10).join('\n'));
+        try { console.log('page errors: ' + JSON.stringify(await page.evaluate('window.labPage.errors'))); } catch { /* the page is gone */ }
+    }
 } finally {
     await browser.close();
     server.close();
