@@ -247,7 +247,7 @@ $(BUILD)/web/%: examples/web/%
 	@mkdir -p $(BUILD)/web
 	cp $< $@
 test-web: web $(BUILD)/inheritune
-	@node tests/web/test_web.mjs
+	@node tests/web/smoke.mjs && node tests/web/test_web.mjs
 
 # no file system, no threads, no OS: examples/embedded.c for a Cortex-M7 with newlib (compile and size);
 # the same program runs natively in make test

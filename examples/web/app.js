@@ -145,7 +145,7 @@ function trainArgs() {
     const lr = Number($('t-lr').value);
     if (!(lr > 0)) throw new Error(`learning rate: a positive number, not "${$('t-lr').value}"`);
     return { L: num('m-layers'), NH: num('m-heads'), C: num('m-dim'), maxT: num('m-maxt'), seed: num('t-seed'), B: num('t-batch'),
-             T: num('t-seq'), steps: num('t-steps'), lr, cosine: $('t-cosine').checked, evalEvery: num('t-eval-every'),
+             T: num('t-seq'), steps: num('t-steps'), lr, warmup: num('t-warmup'), cosine: $('t-cosine').checked, evalEvery: num('t-eval-every'),
              evalBatches: num('t-eval-batches'), sampleEvery: num('t-sample-every'), sampleTokens: 96 };
 }
 function drawLoss() {
@@ -203,7 +203,7 @@ $('btn-analyze').addEventListener('click', () => job('Analysing', async () => {
         const tr = document.createElement('tr');
         if (l.lazy) tr.className = 'lazy';
         const base = l.baseline_max_rank === undefined ? '–' : fmt(l.baseline_max_rank, 2);
-        tr.innerHTML = `<td>${l.layer}</td><td>${fmt(l.max_rank, 2)}</td><td>${base}</td><td>${fmt(l.avg_mass, 1)}</td><td>${l.lazy ? 'yes' : ''}</td>`;
+        tr.innerHTML = `<td>${l.layer}</td><td>${fmt(l.max_rank, 2)}</td><td>${base}</td><td>${fmt(l.avg_mass, 1)}</td><td>${l.lazy ? 'yes' : 'no'}</td>`;
         body.appendChild(tr);
     }
     $('analysis-table').hidden = false;

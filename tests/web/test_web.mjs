@@ -36,7 +36,7 @@ mkdirSync(shots, { recursive: true });
 const D = join(work, 'd'), B = 4, T = 32, STEPS = 30, EB = 10;
 run('synth', '--out', D);
 const TRAIN = ['--layers', '2', '--heads', '2', '--dim', '32', '--seq-max', '64', '--batch', String(B), '--seq', String(T), '--steps', String(STEPS),
-               '--lr', '1e-3', '--seed', '7', '--eval-every', '10', '--eval-batches', String(EB), '--threads', '1'];
+               '--lr', '1e-3', '--warmup', '5', '--seed', '7', '--eval-every', '10', '--eval-batches', String(EB), '--threads', '1'];
 const nat = run('train', '--data', join(D, 'train.bin'), '--val', join(D, 'val.bin'), ...TRAIN, '--out', join(work, 'native.bin'));
 const natLoss = [...nat.matchAll(/^step (\d+) loss ([0-9.]+)/gm)].map((m) => [Number(m[1]), Number(m[2])]);
 const natVal = [...nat.matchAll(/^step (\d+) val_loss ([0-9.]+)/gm)].map((m) => [Number(m[1]), Number(m[2])]);
@@ -66,7 +66,7 @@ try {
     await shot('data');
 
     // 2. training: 30 steps, the same losses as the native tool
-    await set({ 'm-layers': 2, 'm-heads': 2, 'm-dim': 32, 'm-maxt': 64, 't-batch': B, 't-seq': T, 't-steps': STEPS, 't-lr': '1e-3',
+    await set({ 'm-layers': 2, 'm-heads': 2, 'm-dim': 32, 'm-maxt': 64, 't-batch': B, 't-seq': T, 't-steps': STEPS, 't-lr': '1e-3', 't-warmup': 5,
                 't-seed': 7, 't-eval-every': 10, 't-eval-batches': EB, 't-sample-every': 10 });
     await page.click('#btn-train');
     await page.waitFor('window.labPage.trained', { timeoutMs: 120000 });
