@@ -3615,6 +3615,8 @@ enum { INH__FMM_MR = 8, INH__FMM_NR = 48 };
 #elif defined(__AVX2__) && defined(__FMA__)
 #define INH__FMM_AVX2 1
 enum { INH__FMM_MR = 6, INH__FMM_NR = 16 };
+#elif defined(__wasm_simd128__)
+enum { INH__FMM_MR = 4, INH__FMM_NR = 8 };   /* 8 accumulators: V8 spills a 6-row tile's 12 (1.7x the matmul) */
 #else
 enum { INH__FMM_MR = 6, INH__FMM_NR = 8 };
 #endif
@@ -3809,9 +3811,10 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
 }
 
 #elif defined(__GNUC__) || defined(__clang__)
-/* acc (6 x 8) = A (6 rows) @ bp (kc x 8, packed), in 4-wide GCC/clang vector types: SSE2 or NEON
-   registers (12 of 16 XMM for the tile), where plain loops (or 8-wide types on SSE2) would keep the
-   tile in memory */
+/* acc (MR x 8) = A (MR rows) @ bp (kc x 8, packed), in 4-wide GCC/clang vector types: SSE2 or NEON
+   registers (12 of 16 XMM for a 6-row tile), where plain loops (or 8-wide types on SSE2) would keep
+   the tile in memory; WebAssembly SIMD128 takes 4 rows (the rows past MR compile away). The sums run
+   over k in the same order for any MR, so the bits do not depend on it. */
 typedef float inh__fmm_v4 __attribute__((vector_size(16)));
 INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
                              const inh__fmm_tile *o, float *tmp) {
@@ -3824,11 +3827,11 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
     ptrdiff_t off = 0;
     for (int k = 0; k < kc; k++, off += acs, bp += 8) {
         memcpy(&b0, bp, sizeof b0); memcpy(&b1, bp + 4, sizeof b1);
-#define INH__FMM_ROW(i) { float s_ = a##i[off]; inh__fmm_v4 a_ = {s_, s_, s_, s_}; c##i##0 += a_ * b0; c##i##1 += a_ * b1; }
+#define INH__FMM_ROW(i) if (i < INH__FMM_MR) { float s_ = a##i[off]; inh__fmm_v4 a_ = {s_, s_, s_, s_}; c##i##0 += a_ * b0; c##i##1 += a_ * b1; }
         INH__FMM_ROW(0) INH__FMM_ROW(1) INH__FMM_ROW(2) INH__FMM_ROW(3) INH__FMM_ROW(4) INH__FMM_ROW(5)
 #undef INH__FMM_ROW
     }
-#define INH__FMM_TMP(i) memcpy(tmp + i * 8, &c##i##0, 16); memcpy(tmp + i * 8 + 4, &c##i##1, 16);
+#define INH__FMM_TMP(i) if (i < INH__FMM_MR) { memcpy(tmp + i * 8, &c##i##0, 16); memcpy(tmp + i * 8 + 4, &c##i##1, 16); }
     INH__FMM_TMP(0) INH__FMM_TMP(1) INH__FMM_TMP(2) INH__FMM_TMP(3) INH__FMM_TMP(4) INH__FMM_TMP(5)
 #undef INH__FMM_TMP
     inh__fmm_store(tmp, o);
