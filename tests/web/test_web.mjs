@@ -152,6 +152,21 @@ try {
     check(up.length >= 1 && near(up[up.length - 1].val_loss, natOwn, 1e-4), `an uploaded native model evaluates on the page to its native loss (${up.length && up[up.length - 1].val_loss} vs ${natOwn})`);
     await shot('files');
 
+    // upload: a real Hugging Face file (model.safetensors with its config.json), evaluated as natively
+    const hf = join(root, '../shared/data/hf_tiny_gpt2');
+    if (!existsSync(join(hf, 'model.safetensors'))) console.log('skip: test-web: the Hugging Face upload needs ../shared/data/hf_tiny_gpt2');
+    else {
+        await page.setFileInput('#file-model', [join(hf, 'model.safetensors'), join(hf, 'config.json')]);
+        await page.waitFor(`window.labPage.loaded && window.labPage.loaded.includes('safetensors') && !window.labPage.busy`, { timeoutMs: 60000 });
+        const hm = await S('model');
+        await page.click('#btn-drop');
+        await idle();
+        const hd = await S('drops');
+        const natHf = lossOf(run('eval', '--model', hf, '--data', join(D, 'val.bin'), '--batch', String(B), '--seq', String(T), '--batches', String(EB), '--threads', '1'));
+        check(hm.V === 50257 && hm.L === 2 && hm.C === 2 && near(hd[hd.length - 1].val_loss, natHf, 1e-4),
+              `a Hugging Face model.safetensors + config.json uploads (V=${hm.V}, L=${hm.L}, C=${hm.C}) and evaluates to the native loss (${hd[hd.length - 1].val_loss} vs ${natHf})`);
+    }
+
     // 7. speed: the tiny shape against the native single-thread build
     await page.click('#btn-bench');
     await idle();
