@@ -15,7 +15,7 @@ TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 # the kernel and model tests once more without -march: the portable (SSE2) paths, bf16 emulated
 PORTABLE = $(BUILD)/test_core_portable $(BUILD)/test_fastmm_portable
 
-.PHONY: web test-web all test demo reproduce shortcuts clean windows test-windows test-arm64 test-32 test-bigendian wasm test-wasm embedded check-cxx cuda cuda-emu cuda-emu-test cuda-syntax bench-matmul bench-attention bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
+.PHONY: test-avx2 web test-web all test demo reproduce shortcuts clean windows test-windows test-arm64 test-32 test-bigendian wasm test-wasm embedded check-cxx cuda cuda-emu cuda-emu-test cuda-syntax bench-matmul bench-attention bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
 all: $(BUILD)/inheritune
 
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
@@ -181,6 +181,18 @@ test-windows: windows
 	sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(WINE) $(WIN)/test_$(t).exe") $(WIN)/test_cli_wine $(WIN)/test_badinput_wine $(WIN)/test_week2_wine \
 	    "sh tests/platform_tool.sh windows"; rc=$$?; wineserver -k; exit $$rc
 
+# AVX2 + FMA laptops (Haswell and later, Zen): the kernel programs built with -march=haswell run
+# here, through the avx2 entry of the vector mapping; the tool's bench must name that set
+AVX2_TESTS = core fastmm shortcuts
+$(BUILD)/avx2/inheritune: examples/inheritune.c $(HDR)
+	@mkdir -p $(BUILD)/avx2
+	$(CC) -O3 -march=haswell -std=c99 -Wall -Wextra $< -o $@ $(LDLIBS)
+$(BUILD)/avx2/test_%: tests/test_%.c tests/test.h tests/test_proc.h $(HDR)
+	@mkdir -p $(BUILD)/avx2
+	$(CC) -O3 -march=haswell -std=c99 -Wall -Wextra -Itests '-DTEST_BUILD=" (avx2)"' $< -o $@ $(LDLIBS)
+test-avx2: $(BUILD)/avx2/inheritune $(patsubst %,$(BUILD)/avx2/test_%,$(AVX2_TESTS))
+	@sh tests/run.sh $(foreach t,$(AVX2_TESTS),$(BUILD)/avx2/test_$(t)) "sh tests/isa_check.sh avx2 $(BUILD)/avx2/inheritune"
+
 # 64-bit and 32-bit ARM Linux under qemu-user; 32-bit x86 (static, runs here); big-endian s390x under qemu
 ARM64_CC ?= aarch64-linux-gnu-gcc
 ARM32_CC ?= arm-linux-gnueabihf-gcc
@@ -210,7 +222,8 @@ $(eval $(call cross_rules,i686,$(I686_CC),-static,$(QEMU_I686),-msse2 -mfpmath=s
 $(eval $(call cross_rules,s390x,$(S390_CC),,$(QEMU_S390)))
 cross_bins = $(BUILD)/$(1)/inheritune $(patsubst %,$(BUILD)/$(1)/test_%,$(PORT_TESTS))
 test-arm64: $(call cross_bins,arm64)
-	@INH_TEST_UNDER_QEMU=1 sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_ARM64) $(BUILD)/arm64/test_$(t)") "sh tests/platform_tool.sh arm64"
+	@INH_TEST_UNDER_QEMU=1 sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_ARM64) $(BUILD)/arm64/test_$(t)") "sh tests/platform_tool.sh arm64" \
+	    "sh tests/isa_check.sh neon '$(QEMU_ARM64) $(BUILD)/arm64/inheritune'"
 test-32: $(call cross_bins,i686) $(call cross_bins,arm32)
 	@INH_TEST_UNDER_QEMU=1 INH_TEST_QUICK=1 sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_I686) $(BUILD)/i686/test_$(t)") "sh tests/platform_tool.sh i686"
 	@INH_TEST_UNDER_QEMU=1 sh tests/run.sh $(foreach t,$(PORT_TESTS),"$(QEMU_ARM32) $(BUILD)/arm32/test_$(t)") "sh tests/platform_tool.sh arm32"
@@ -232,8 +245,19 @@ $(BUILD)/inheritune.wasm: examples/inheritune.c $(HDR) | $(BUILD)
 $(BUILD)/wasm/test_%.wasm: tests/test_%.c $(PORT_DEPS)
 	@mkdir -p $(BUILD)/wasm
 	$(WASM_CC) $(WASM_FLAGS) -Itests '-DTEST_BUILD=" (wasm32-wasi)"' $< -o $@ -lm -Wl,-z,stack-size=4194304
-test-wasm: $(BUILD)/inheritune.wasm $(BUILD)/wasm/test_core.wasm $(BUILD)/wasm/test_fastmm.wasm
-	@sh tests/run.sh "$(WASI_RUN) $(BUILD)/wasm/test_core.wasm" "$(WASI_RUN) $(BUILD)/wasm/test_fastmm.wasm" "sh tests/platform_tool.sh wasm"
+# the same programs once more with SIMD128 (-msimd128: the simd128 entry of the vector mapping)
+$(BUILD)/wasm-simd/test_%.wasm: tests/test_%.c $(PORT_DEPS)
+	@mkdir -p $(BUILD)/wasm-simd
+	$(WASM_CC) $(WASM_FLAGS) -msimd128 -Itests '-DTEST_BUILD=" (wasm32-wasi simd128)"' $< -o $@ -lm -Wl,-z,stack-size=4194304
+$(BUILD)/wasm-simd/inheritune.wasm: examples/inheritune.c $(HDR)
+	@mkdir -p $(BUILD)/wasm-simd
+	$(WASM_CC) $(WASM_FLAGS) -msimd128 $< -o $@ -lm
+WASM_SIMD_TESTS = core fastmm
+test-wasm: $(BUILD)/inheritune.wasm $(BUILD)/wasm/test_core.wasm $(BUILD)/wasm/test_fastmm.wasm \
+           $(BUILD)/wasm-simd/inheritune.wasm $(patsubst %,$(BUILD)/wasm-simd/test_%.wasm,$(WASM_SIMD_TESTS))
+	@sh tests/run.sh "$(WASI_RUN) $(BUILD)/wasm/test_core.wasm" "$(WASI_RUN) $(BUILD)/wasm/test_fastmm.wasm" "sh tests/platform_tool.sh wasm" \
+	    $(foreach t,$(WASM_SIMD_TESTS),"$(WASI_RUN) $(BUILD)/wasm-simd/test_$(t).wasm") \
+	    "sh tests/isa_check.sh simd128 '$(WASI_RUN) $(BUILD)/wasm-simd/inheritune.wasm'"
 
 # The browser page (examples/web/): the library as a WebAssembly reactor (lab.c, SIMD128, one
 # thread) run by a Web Worker over a file system in memory (wasi.js). Static files only: any server

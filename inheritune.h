@@ -201,6 +201,9 @@ INHDEF double inh_now(void);
 /* This machine's fp32 FMA peak in GFLOP/s on `threads` threads: a probe of about 20 ms (every thread
    runs 12 chains of vector FMAs on registers only), the ceiling for a kernel's FLOP rate. */
 INHDEF double inh_fma_peak_gflops(int threads);
+/* The instruction set the CPU kernels were compiled for: "avx512", "avx2", "neon", "simd128" or
+   "scalar", then any extension in use after a space (e.g. "avx512 avx512bf16"). */
+INHDEF const char *inh_isa(void);
 /* Can `path` be written, checked before any work: its directory exists and is writable, and path
    is not a directory. is_dir != 0: path is a directory to use or create (an existing one must be
    writable; a missing one needs a writable parent). 0 or -1 with a message naming the path. */
@@ -1066,10 +1069,176 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
 #include <errno.h>
 #include <limits.h>
 #include <time.h>
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+/* --- the vector mapping: the one place with intrinsics ---------------------------------------
+   One table per instruction set, the widest the compiler targets: INH__ISA names it (what bench
+   prints), INH__VW is its float lanes (0: none, plain loops only), inh__vf its vector. Kernels are
+   written once over these names. What a set has that the others lack is one more entry here
+   (AVX-512's scalef in e^x; a set without a fused multiply-add multiplies, then adds).
+     inh__vset(f) inh__vld(p) inh__vst(p, v)           broadcast, unaligned load and store
+     inh__vadd inh__vsub inh__vmul inh__vdiv            lane-wise
+     inh__vfma(a, b, c) = a*b + c, inh__vfnma(a, b, c) = c - a*b   (fused where the set fuses)
+     inh__vmax inh__vmin inh__vsqrt inh__vround         (round: to nearest even)
+     inh__vsel_absgt(x, t, a, b)                        b where |x| > t, else a
+     inh__vldexp(p, n)                                  p * 2^n, n integral in [-150, 128]
+     inh__vzero_lt(x, t, p)                             0 where x < t, else p (NaN x: p)
+     inh__vexp(x)                                       e^x (below)
+     inh__vdsum d; inh__vdsum_zero(d); inh__vdsum_add(d, v): lane l of v added to a double (l and
+     l + INH__VW/2 to the same one); inh__vdsum_halves(t, d): those INH__VW/2 doubles into t
+   INH__VATT: vectors per chain in the attention kernels, as many as the registers hold. */
+#if defined(__AVX512F__)
 #include <immintrin.h>
+#define INH__ISA "avx512"
+#define INH__VW 16
+#define INH__VATT 4      /* attention: vectors per chain (two rows x two chains x 4 + 5 of the 32 registers) */
+typedef __m512 inh__vf;
+#define inh__vset _mm512_set1_ps
+#define inh__vld _mm512_loadu_ps
+#define inh__vst _mm512_storeu_ps
+#define inh__vadd _mm512_add_ps
+#define inh__vsub _mm512_sub_ps
+#define inh__vmul _mm512_mul_ps
+#define inh__vdiv _mm512_div_ps
+#define inh__vfma _mm512_fmadd_ps
+#define inh__vfnma _mm512_fnmadd_ps
+/* (the all-ones maskz forms: the plain ones trip g++ 12's -Wmaybe-uninitialized in C++) */
+#define inh__vmax(a, b) _mm512_maskz_max_ps(0xFFFF, a, b)
+#define inh__vmin(a, b) _mm512_maskz_min_ps(0xFFFF, a, b)
+#define inh__vsqrt(x) _mm512_maskz_sqrt_ps(0xFFFF, x)
+#define inh__vround(x) _mm512_maskz_roundscale_ps(0xFFFF, x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define inh__vsel_absgt(x, t, a, b) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(x), inh__vset(t), _CMP_GT_OQ), a, b)
+#define inh__vldexp(p, n) _mm512_maskz_scalef_ps(0xFFFF, p, n)   /* exact to the last subnormal: no clamp needed */
+#define inh__vzero_lt(x, t, p) (p)
+typedef struct { __m512d lo, hi; } inh__vdsum;   /* lane l of the adds in a double; see inh__exp_sum */
+#define inh__vdsum_zero(d) ((d).lo = _mm512_setzero_pd(), (d).hi = (d).lo)
+#define inh__vdsum_add(d, v) ((d).lo = _mm512_add_pd((d).lo, _mm512_maskz_cvtps_pd(0xFF, _mm512_castps512_ps256(v))), \
+                              (d).hi = _mm512_add_pd((d).hi, _mm512_maskz_cvtps_pd(0xFF, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))))
+#define inh__vdsum_halves(t, d) _mm512_storeu_pd(t, _mm512_add_pd((d).lo, (d).hi))
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define INH__ISA "avx2"
+#define INH__VW 8
+#define INH__VATT 2      /* (16 registers: 2 x 2 x 2 + 5) */
+typedef __m256 inh__vf;
+#define inh__vset _mm256_set1_ps
+#define inh__vld _mm256_loadu_ps
+#define inh__vst _mm256_storeu_ps
+#define inh__vadd _mm256_add_ps
+#define inh__vsub _mm256_sub_ps
+#define inh__vmul _mm256_mul_ps
+#define inh__vdiv _mm256_div_ps
+#define inh__vfma _mm256_fmadd_ps
+#define inh__vfnma _mm256_fnmadd_ps
+#define inh__vmax _mm256_max_ps
+#define inh__vmin _mm256_min_ps
+#define inh__vsqrt _mm256_sqrt_ps
+#define inh__vround(x) _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define inh__vsel_absgt(x, t, a, b) \
+    _mm256_blendv_ps(a, b, _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), inh__vset(t), _CMP_GT_OQ))
+static inline __m256 inh__vldexp(__m256 p, __m256 n) {   /* 2^n in two halves: subnormals and inf as they should be */
+    __m256i e = _mm256_cvtps_epi32(n), h = _mm256_srai_epi32(e, 1);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(e, h), _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+#define inh__vzero_lt(x, t, p) _mm256_andnot_ps(_mm256_cmp_ps(x, inh__vset(t), _CMP_LT_OQ), p)
+typedef struct { __m256d lo, hi; } inh__vdsum;
+#define inh__vdsum_zero(d) ((d).lo = _mm256_setzero_pd(), (d).hi = (d).lo)
+#define inh__vdsum_add(d, v) ((d).lo = _mm256_add_pd((d).lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v))), \
+                              (d).hi = _mm256_add_pd((d).hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))))
+#define inh__vdsum_halves(t, d) _mm256_storeu_pd(t, _mm256_add_pd((d).lo, (d).hi))
+#elif defined(__aarch64__) && defined(__ARM_NEON) && !defined(INH_NO_NEON)
+#include <arm_neon.h>
+#define INH__ISA "neon"
+#define INH__VW 4
+#define INH__VATT 4      /* (32 registers) */
+typedef float32x4_t inh__vf;
+#define inh__vset vdupq_n_f32
+#define inh__vld vld1q_f32
+#define inh__vst vst1q_f32
+#define inh__vadd vaddq_f32
+#define inh__vsub vsubq_f32
+#define inh__vmul vmulq_f32
+#define inh__vdiv vdivq_f32
+#define inh__vfma(a, b, c) vfmaq_f32(c, a, b)
+#define inh__vfnma(a, b, c) vfmsq_f32(c, a, b)
+#define inh__vmax vmaxq_f32
+#define inh__vmin vminq_f32
+#define inh__vsqrt vsqrtq_f32
+#define inh__vround vrndnq_f32
+#define inh__vsel_absgt(x, t, a, b) vbslq_f32(vcagtq_f32(x, vdupq_n_f32(t)), b, a)
+static inline float32x4_t inh__vldexp(float32x4_t p, float32x4_t n) {
+    int32x4_t e = vcvtnq_s32_f32(n), h = vshrq_n_s32(e, 1);
+    float32x4_t s1 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(h, vdupq_n_s32(127)), 23));
+    float32x4_t s2 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vsubq_s32(e, h), vdupq_n_s32(127)), 23));
+    return vmulq_f32(vmulq_f32(p, s1), s2);
+}
+#define inh__vzero_lt(x, t, p) vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(p), vcltq_f32(x, vdupq_n_f32(t))))
+typedef struct { float64x2_t lo, hi; } inh__vdsum;
+#define inh__vdsum_zero(d) ((d).lo = vdupq_n_f64(0.0), (d).hi = (d).lo)
+#define inh__vdsum_add(d, v) ((d).lo = vaddq_f64((d).lo, vcvt_f64_f32(vget_low_f32(v))), (d).hi = vaddq_f64((d).hi, vcvt_high_f64_f32(v)))
+#define inh__vdsum_halves(t, d) vst1q_f64(t, vaddq_f64((d).lo, (d).hi))
 #elif defined(__wasm_simd128__)
-#include <wasm_simd128.h>          /* the peak probe's 4-wide multiply-adds (clang -msimd128) */
+#include <wasm_simd128.h>
+#define INH__ISA "simd128"
+#define INH__VW 4
+#define INH__VATT 2      /* (the 16 xmm registers V8 has on x86-64) */
+typedef v128_t inh__vf;
+#define inh__vset wasm_f32x4_splat
+#define inh__vld(p) wasm_v128_load(p)
+#define inh__vst(p, v) wasm_v128_store(p, v)
+#define inh__vadd wasm_f32x4_add
+#define inh__vsub wasm_f32x4_sub
+#define inh__vmul wasm_f32x4_mul
+#define inh__vdiv wasm_f32x4_div
+/* no fused multiply-add (relaxed SIMD's may or may not fuse: not deterministic): multiply, then add */
+#define inh__vfma(a, b, c) wasm_f32x4_add(wasm_f32x4_mul(a, b), c)
+#define inh__vfnma(a, b, c) wasm_f32x4_sub(c, wasm_f32x4_mul(a, b))
+#define inh__vmax wasm_f32x4_max
+#define inh__vmin wasm_f32x4_min
+#define inh__vsqrt wasm_f32x4_sqrt
+#define inh__vround wasm_f32x4_nearest
+#define inh__vsel_absgt(x, t, a, b) wasm_v128_bitselect(b, a, wasm_f32x4_gt(wasm_f32x4_abs(x), wasm_f32x4_splat(t)))
+static inline v128_t inh__vldexp(v128_t p, v128_t n) {
+    v128_t e = wasm_i32x4_trunc_sat_f32x4(n), h = wasm_i32x4_shr(e, 1);
+    v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(h, wasm_i32x4_splat(127)), 23);
+    v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(e, h), wasm_i32x4_splat(127)), 23);
+    return wasm_f32x4_mul(wasm_f32x4_mul(p, s1), s2);
+}
+#define inh__vzero_lt(x, t, p) wasm_v128_andnot(p, wasm_f32x4_lt(x, wasm_f32x4_splat(t)))
+typedef struct { v128_t lo, hi; } inh__vdsum;
+#define inh__vdsum_zero(d) ((d).lo = wasm_f64x2_splat(0.0), (d).hi = (d).lo)
+#define inh__vdsum_add(d, v) ((d).lo = wasm_f64x2_add((d).lo, wasm_f64x2_promote_low_f32x4(v)), \
+                              (d).hi = wasm_f64x2_add((d).hi, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1))))
+#define inh__vdsum_halves(t, d) wasm_v128_store(t, wasm_f64x2_add((d).lo, (d).hi))
+#else
+#define INH__ISA "scalar"
+#define INH__VW 0
+#endif
+#if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512BW__)
+#define INH__ISA_EXT " avx512bf16"    /* the bf16 matmul's dot-product instruction */
+#else
+#define INH__ISA_EXT ""
+#endif
+
+/* e^x on vectors, for softmax rows, attention rows and GELU. x = n ln2 + r, |r| <= ln2/2,
+   e^r = 1 + r + r^2 P(r) with Cephes' degree-5 expf polynomial (about 1 ulp), times 2^n.
+   Inputs are clamped to [-104, 89] first (beyond that e^x is 0 or inf in float32 anyway);
+   the clamps keep NaN a NaN. Elsewhere plain expf. */
+#if INH__VW
+static inline inh__vf inh__vexp(inh__vf x) {
+    inh__vf c = inh__vmax(inh__vset(-104.0f), inh__vmin(inh__vset(89.0f), x));
+    inh__vf n = inh__vround(inh__vmul(c, inh__vset(1.44269504088896341f)));
+    inh__vf r = inh__vfnma(n, inh__vset(0.693359375f), c);
+    r = inh__vfnma(n, inh__vset(-2.12194440e-4f), r);
+    inh__vf p = inh__vset(1.9875691500e-4f);
+    p = inh__vfma(p, r, inh__vset(1.3981999507e-3f));
+    p = inh__vfma(p, r, inh__vset(8.3334519073e-3f));
+    p = inh__vfma(p, r, inh__vset(4.1665795894e-2f));
+    p = inh__vfma(p, r, inh__vset(1.6666665459e-1f));
+    p = inh__vfma(p, r, inh__vset(5.0000001201e-1f));
+    p = inh__vfma(inh__vmul(p, r), r, inh__vadd(r, inh__vset(1.0f)));
+    return inh__vzero_lt(x, -104.0f, inh__vldexp(p, n));
+}
 #endif
 
 /* the platform's headers (the Platform section below says what each OS gets) */
@@ -1154,6 +1323,21 @@ int (kill)(pid_t, int);
 #define INH__FN static __attribute__((unused))
 #else
 #define INH__FN static
+#endif
+
+/* a kernel body inlined where it is called with constant arguments (its loops unrolled into registers) */
+#if defined(__GNUC__) || defined(__clang__)
+#define INH__INLINE static inline __attribute__((always_inline))
+#else
+#define INH__INLINE static inline
+#endif
+
+/* the loop after it unrolled whole: a loop over a kernel's registers (an array of vectors, kept in
+   registers once unrolled) */
+#if defined(__GNUC__) || defined(__clang__)
+#define INH__UNROLL _Pragma("GCC unroll 16")
+#else
+#define INH__UNROLL
 #endif
 
 /* no-alias pointers for the inner loops (C99 restrict; the C++ compilers' spelling) */
@@ -1972,55 +2156,25 @@ typedef struct { long iters; volatile float sink[256]; } inh__peak_args;
 static void inh__peak_part(void *p, int lo, int hi) {
     inh__peak_args *a = (inh__peak_args *)p;
     for (int part = lo; part < hi; part++) {
-#if defined(__AVX512F__)
-        /* named, not an array: registers; different starts: a compiler would merge equal chains into one */
-        __m512 x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-4f), c0 = _mm512_set1_ps(1.0f), c1 = _mm512_set1_ps(1.1f);
-        __m512 c2 = _mm512_set1_ps(1.2f), c3 = _mm512_set1_ps(1.3f), c4 = _mm512_set1_ps(1.4f), c5 = _mm512_set1_ps(1.5f);
-        __m512 c6 = _mm512_set1_ps(1.6f), c7 = _mm512_set1_ps(1.7f), c8 = _mm512_set1_ps(1.8f), c9 = _mm512_set1_ps(1.9f);
-        __m512 c10 = _mm512_set1_ps(2.0f), c11 = _mm512_set1_ps(2.1f);
+#if INH__VW
+        /* named, not an array: registers; different starts: a compiler would merge equal chains
+           into one. A set without a fused multiply-add does a multiply and an add per lane, two
+           FLOPs, as the kernels compiled for it do. */
+        inh__vf x = inh__vset(0.999f), y = inh__vset(1e-4f), c0 = inh__vset(1.0f), c1 = inh__vset(1.1f);
+        inh__vf c2 = inh__vset(1.2f), c3 = inh__vset(1.3f), c4 = inh__vset(1.4f), c5 = inh__vset(1.5f);
+        inh__vf c6 = inh__vset(1.6f), c7 = inh__vset(1.7f), c8 = inh__vset(1.8f), c9 = inh__vset(1.9f);
+        inh__vf c10 = inh__vset(2.0f), c11 = inh__vset(2.1f);
         for (long i = 0; i < a->iters; i++) {
-            c0 = _mm512_fmadd_ps(c0, x, y); c1 = _mm512_fmadd_ps(c1, x, y); c2 = _mm512_fmadd_ps(c2, x, y);
-            c3 = _mm512_fmadd_ps(c3, x, y); c4 = _mm512_fmadd_ps(c4, x, y); c5 = _mm512_fmadd_ps(c5, x, y);
-            c6 = _mm512_fmadd_ps(c6, x, y); c7 = _mm512_fmadd_ps(c7, x, y); c8 = _mm512_fmadd_ps(c8, x, y);
-            c9 = _mm512_fmadd_ps(c9, x, y); c10 = _mm512_fmadd_ps(c10, x, y); c11 = _mm512_fmadd_ps(c11, x, y);
+            c0 = inh__vfma(c0, x, y); c1 = inh__vfma(c1, x, y); c2 = inh__vfma(c2, x, y);
+            c3 = inh__vfma(c3, x, y); c4 = inh__vfma(c4, x, y); c5 = inh__vfma(c5, x, y);
+            c6 = inh__vfma(c6, x, y); c7 = inh__vfma(c7, x, y); c8 = inh__vfma(c8, x, y);
+            c9 = inh__vfma(c9, x, y); c10 = inh__vfma(c10, x, y); c11 = inh__vfma(c11, x, y);
         }
-        c0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(c0, c1), _mm512_add_ps(c2, c3)), _mm512_add_ps(_mm512_add_ps(c4, c5), _mm512_add_ps(c6, c7)));
-        c0 = _mm512_add_ps(c0, _mm512_add_ps(_mm512_add_ps(c8, c9), _mm512_add_ps(c10, c11)));
-        float l[16];   /* (not _mm512_reduce_add_ps: it trips g++ 12's -Wmaybe-uninitialized) */
-        _mm512_storeu_ps(l, c0);
+        c0 = inh__vadd(inh__vadd(inh__vadd(c0, c1), inh__vadd(c2, c3)), inh__vadd(inh__vadd(c4, c5), inh__vadd(c6, c7)));
+        c0 = inh__vadd(c0, inh__vadd(inh__vadd(c8, c9), inh__vadd(c10, c11)));
+        float l[INH__VW];
+        inh__vst(l, c0);
         a->sink[part] = l[0];
-#elif defined(__AVX2__) && defined(__FMA__)
-        __m256 x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(1e-4f), c0 = _mm256_set1_ps(1.0f), c1 = _mm256_set1_ps(1.1f);
-        __m256 c2 = _mm256_set1_ps(1.2f), c3 = _mm256_set1_ps(1.3f), c4 = _mm256_set1_ps(1.4f), c5 = _mm256_set1_ps(1.5f);
-        __m256 c6 = _mm256_set1_ps(1.6f), c7 = _mm256_set1_ps(1.7f), c8 = _mm256_set1_ps(1.8f), c9 = _mm256_set1_ps(1.9f);
-        __m256 c10 = _mm256_set1_ps(2.0f), c11 = _mm256_set1_ps(2.1f);
-        for (long i = 0; i < a->iters; i++) {
-            c0 = _mm256_fmadd_ps(c0, x, y); c1 = _mm256_fmadd_ps(c1, x, y); c2 = _mm256_fmadd_ps(c2, x, y);
-            c3 = _mm256_fmadd_ps(c3, x, y); c4 = _mm256_fmadd_ps(c4, x, y); c5 = _mm256_fmadd_ps(c5, x, y);
-            c6 = _mm256_fmadd_ps(c6, x, y); c7 = _mm256_fmadd_ps(c7, x, y); c8 = _mm256_fmadd_ps(c8, x, y);
-            c9 = _mm256_fmadd_ps(c9, x, y); c10 = _mm256_fmadd_ps(c10, x, y); c11 = _mm256_fmadd_ps(c11, x, y);
-        }
-        c0 = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)), _mm256_add_ps(_mm256_add_ps(c4, c5), _mm256_add_ps(c6, c7)));
-        c0 = _mm256_add_ps(c0, _mm256_add_ps(_mm256_add_ps(c8, c9), _mm256_add_ps(c10, c11)));
-        float l[8];
-        _mm256_storeu_ps(l, c0);
-        a->sink[part] = l[0];
-#elif defined(__wasm_simd128__)
-        /* SIMD128 has no fused multiply-add (relaxed SIMD's is not deterministic): a multiply and
-           an add per lane, two FLOPs, as the kernels compiled for it do */
-        v128_t x = wasm_f32x4_splat(0.999f), y = wasm_f32x4_splat(1e-4f), c0 = wasm_f32x4_splat(1.0f), c1 = wasm_f32x4_splat(1.1f);
-        v128_t c2 = wasm_f32x4_splat(1.2f), c3 = wasm_f32x4_splat(1.3f), c4 = wasm_f32x4_splat(1.4f), c5 = wasm_f32x4_splat(1.5f);
-        v128_t c6 = wasm_f32x4_splat(1.6f), c7 = wasm_f32x4_splat(1.7f), c8 = wasm_f32x4_splat(1.8f), c9 = wasm_f32x4_splat(1.9f);
-        v128_t c10 = wasm_f32x4_splat(2.0f), c11 = wasm_f32x4_splat(2.1f);
-#define INH__MA(c) c = wasm_f32x4_add(wasm_f32x4_mul(c, x), y)
-        for (long i = 0; i < a->iters; i++) {
-            INH__MA(c0); INH__MA(c1); INH__MA(c2); INH__MA(c3); INH__MA(c4); INH__MA(c5);
-            INH__MA(c6); INH__MA(c7); INH__MA(c8); INH__MA(c9); INH__MA(c10); INH__MA(c11);
-        }
-#undef INH__MA
-        c0 = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_add(c0, c1), wasm_f32x4_add(c2, c3)), wasm_f32x4_add(wasm_f32x4_add(c4, c5), wasm_f32x4_add(c6, c7)));
-        c0 = wasm_f32x4_add(c0, wasm_f32x4_add(wasm_f32x4_add(c8, c9), wasm_f32x4_add(c10, c11)));
-        a->sink[part] = wasm_f32x4_extract_lane(c0, 0);
 #else
         float c[12];
         for (int k = 0; k < 12; k++) c[k] = 1.0f + 0.1f * (float)k;
@@ -2030,16 +2184,9 @@ static void inh__peak_part(void *p, int lo, int hi) {
 #endif
     }
 }
+INHDEF const char *inh_isa(void) { return INH__ISA INH__ISA_EXT; }
 INHDEF double inh_fma_peak_gflops(int threads) {
-#if defined(__AVX512F__)
-    const double flops = 12.0 * 16 * 2;
-#elif defined(__AVX2__) && defined(__FMA__)
-    const double flops = 12.0 * 8 * 2;
-#elif defined(__wasm_simd128__)
-    const double flops = 12.0 * 4 * 2;
-#else
-    const double flops = 12.0 * 2;
-#endif
+    const double flops = 12.0 * (INH__VW ? INH__VW : 1) * 2;
     if (threads < 1) threads = 1;
     if (threads > 256) threads = 256;
     inh__peak_args a;
@@ -2596,79 +2743,6 @@ INH__FN void inh__layernorm_backward(float *dinp, float *dw, float *db, const fl
 /* forward: out (N,OC) = inp (N,C) @ w^T + bias, w (OC,C), bias (OC) or NULL */
 typedef struct { float *out; const float *inp, *w, *bias; int N, C, OC; } inh__mm_args;
 
-/* e^x on vectors, for softmax rows, attention rows and GELU. x = n ln2 + r, |r| <= ln2/2,
-   e^r = 1 + r + r^2 P(r) with Cephes' degree-5 expf polynomial (about 1 ulp), times 2^n.
-   Inputs are clamped to [-104, 89] first (beyond that e^x is 0 or inf in float32 anyway);
-   the clamps keep NaN a NaN. Elsewhere plain expf. */
-#define INH__EXP_POLY(F, M, r) F(F(F(F(F(M(1.9875691500e-4f), r, M(1.3981999507e-3f)), r, M(8.3334519073e-3f)), r, \
-                                 M(4.1665795894e-2f)), r, M(1.6666665459e-1f)), r, M(5.0000001201e-1f))
-#if defined(__AVX512F__)
-static inline __m512 inh__exp16(__m512 x) {
-    /* (the all-ones maskz forms: the plain ones trip g++ 12's -Wmaybe-uninitialized in C++) */
-    x = _mm512_maskz_max_ps(0xFFFF, _mm512_set1_ps(-104.0f), _mm512_maskz_min_ps(0xFFFF, _mm512_set1_ps(89.0f), x));
-    __m512 n = _mm512_maskz_roundscale_ps(0xFFFF, _mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = INH__EXP_POLY(_mm512_fmadd_ps, _mm512_set1_ps, r);
-    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    return _mm512_maskz_scalef_ps(0xFFFF, p, n);
-}
-#endif
-#if defined(__AVX2__) && defined(__FMA__)
-static inline __m256 inh__exp8(__m256 x) {
-    __m256 lo = _mm256_set1_ps(-104.0f), under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-    x = _mm256_max_ps(lo, _mm256_min_ps(_mm256_set1_ps(89.0f), x));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = INH__EXP_POLY(_mm256_fmadd_ps, _mm256_set1_ps, r);
-    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    /* 2^n in two steps, so that n from -150 to 128 gives subnormals and inf as it should */
-    __m256i e = _mm256_cvtps_epi32(n), h = _mm256_srai_epi32(e, 1);
-    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23));
-    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(e, h), _mm256_set1_epi32(127)), 23));
-    p = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-    return _mm256_andnot_ps(under, p);
-}
-#endif
-
-/* One name for the widest float vector the compiler targets, for element-wise kernels written
-   once (AdamW, GELU): INH__VW lanes, or none (0) and plain loops only. */
-#if defined(__AVX512F__)
-#define INH__VW 16
-typedef __m512 inh__vf;
-#define inh__vset _mm512_set1_ps
-#define inh__vld _mm512_loadu_ps
-#define inh__vst _mm512_storeu_ps
-#define inh__vadd _mm512_add_ps
-#define inh__vsub _mm512_sub_ps
-#define inh__vmul _mm512_mul_ps
-#define inh__vdiv _mm512_div_ps
-#define inh__vfma _mm512_fmadd_ps       /* a*b + c */
-#define inh__vfnma _mm512_fnmadd_ps     /* c - a*b */
-#define inh__vsqrt(x) _mm512_maskz_sqrt_ps(0xFFFF, x)   /* (maskz: see inh__exp16) */
-#define inh__vexp inh__exp16
-/* b where |x| > t, else a */
-#define inh__vsel_absgt(x, t, a, b) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(x), inh__vset(t), _CMP_GT_OQ), a, b)
-#elif defined(__AVX2__) && defined(__FMA__)
-#define INH__VW 8
-typedef __m256 inh__vf;
-#define inh__vset _mm256_set1_ps
-#define inh__vld _mm256_loadu_ps
-#define inh__vst _mm256_storeu_ps
-#define inh__vadd _mm256_add_ps
-#define inh__vsub _mm256_sub_ps
-#define inh__vmul _mm256_mul_ps
-#define inh__vdiv _mm256_div_ps
-#define inh__vfma _mm256_fmadd_ps
-#define inh__vfnma _mm256_fnmadd_ps
-#define inh__vsqrt _mm256_sqrt_ps
-#define inh__vexp inh__exp8
-#define inh__vsel_absgt(x, t, a, b) \
-    _mm256_blendv_ps(a, b, _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), inh__vset(t), _CMP_GT_OQ))
-#else
-#define INH__VW 0
-#endif
 
 /* Element-wise kernels split n elements into 64 fixed chunks; chunk k starts here, rounded down to
    whole vectors (k = 64: n). Which elements take the vector path then depends on n alone (all but
@@ -2682,54 +2756,37 @@ INH__FN size_t inh__chunk(size_t n, int k) {
 INH__FN float inh__max(const float *x, int n) {
     int i = 0;
     float m = x[0];
-#if defined(__AVX512F__)
-    if (n >= 16) {
-        __m512 v = _mm512_loadu_ps(x);
-        for (i = 16; i + 16 <= n; i += 16) v = _mm512_maskz_max_ps(0xFFFF, v, _mm512_loadu_ps(x + i));
-        float t[16];
-        _mm512_storeu_ps(t, v);
-        for (int k = 0; k < 16; k++) m = t[k] > m ? t[k] : m;
-    }
-#elif defined(__AVX2__) && defined(__FMA__)
-    if (n >= 8) {
-        __m256 v = _mm256_loadu_ps(x);
-        for (i = 8; i + 8 <= n; i += 8) v = _mm256_max_ps(v, _mm256_loadu_ps(x + i));
-        float t[8];
-        _mm256_storeu_ps(t, v);
-        for (int k = 0; k < 8; k++) m = t[k] > m ? t[k] : m;
+#if INH__VW
+    if (n >= INH__VW) {
+        inh__vf v = inh__vld(x);
+        for (i = INH__VW; i + INH__VW <= n; i += INH__VW) v = inh__vmax(v, inh__vld(x + i));
+        float t[INH__VW];
+        inh__vst(t, v);
+        for (int k = 0; k < INH__VW; k++) m = t[k] > m ? t[k] : m;
     }
 #endif
     for (; i < n; i++) m = x[i] > m ? x[i] : m;
     return m;
 }
-/* x[i] = e^(x[i] - sub) for i < n; returns the sum of the results, summed in double */
+/* x[i] = e^(x[i] - sub) for i < n; returns the sum of the results, summed in double: lane l of
+   the vectors (with lane l + INH__VW/2) into one double, then adjacent pairs of those (a tree) */
 INH__FN double inh__exp_sum(float *x, int n, float sub) {
     int i = 0;
     double s = 0.0;
-#if defined(__AVX512F__)
-    __m512 vs = _mm512_set1_ps(sub);
-    __m512d a0 = _mm512_setzero_pd(), a1 = a0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 e = inh__exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), vs));
-        _mm512_storeu_ps(x + i, e);
-        a0 = _mm512_add_pd(a0, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x + i)));
-        a1 = _mm512_add_pd(a1, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x + i + 8)));
+#if INH__VW
+    inh__vf vs = inh__vset(sub);
+    inh__vdsum d;
+    inh__vdsum_zero(d);
+    for (; i + INH__VW <= n; i += INH__VW) {
+        inh__vf e = inh__vexp(inh__vsub(inh__vld(x + i), vs));
+        inh__vst(x + i, e);
+        inh__vdsum_add(d, e);
     }
-    double t[8];
-    _mm512_storeu_pd(t, _mm512_add_pd(a0, a1));
-    s = ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]));
-#elif defined(__AVX2__) && defined(__FMA__)
-    __m256 vs = _mm256_set1_ps(sub);
-    __m256d a0 = _mm256_setzero_pd(), a1 = a0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 e = inh__exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vs));
-        _mm256_storeu_ps(x + i, e);
-        a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-        a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
-    }
-    double t[4];
-    _mm256_storeu_pd(t, _mm256_add_pd(a0, a1));
-    s = (t[0] + t[1]) + (t[2] + t[3]);
+    double t[INH__VW / 2];
+    inh__vdsum_halves(t, d);
+    for (int w = INH__VW / 2; w > 1; w /= 2)
+        for (int l = 0; l < w / 2; l++) t[l] = t[2 * l] + t[2 * l + 1];
+    s = t[0];
 #endif
     for (; i < n; i++) { x[i] = expf(x[i] - sub); s += x[i]; }
     return s;
@@ -2824,7 +2881,11 @@ typedef struct { float *out, *att, *datt, *rows; const float *qkv, *dout; float 
    dot products of a row are register-blocked FMAs along t (64 keys per block, no horizontal
    sums). Tp = T rounded up to 64; the padding stays zero. If that scratch (2 hs Tp floats)
    cannot be allocated, plain dot products do the same work. */
+#if INH__VW
+enum { INH__ATT_J = INH__VATT * INH__VW };   /* keys (or channels) per block: INH__VATT vectors */
+#else
 enum { INH__ATT_J = 64 };
+#endif
 typedef struct { float *kt, *vt, *mem; int Tp; } inh__att_tr;
 /* a float pointer 64-byte aligned within p (p has 16 floats to spare): whole-line vector loads */
 static inline float *inh__align64(float *p) { return p ? p + ((64 - (uintptr_t)p % 64) % 64) / sizeof(float) : NULL; }
@@ -2854,29 +2915,26 @@ INH__FN void inh__att_tr_load(inh__att_tr *s, const float *base, int T, int C, i
         for (int i = 0; i < hs; i++) dst[(size_t)i * s->Tp + t] = x[i];
     }
 }
-/* acc[l] = sum over j < n of w[j] * rows[j*stride + l] for l < 64. AVX-512: 64 sums in 4
-   registers, even and odd j in two sets (8 chains of FMAs) added at the end; else in order of j. */
-static inline void inh__att_acc64(float *INH__RESTRICT acc, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
-                                  size_t stride, int n) {
-#if defined(__AVX512F__)
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+/* acc[l] = sum over j < n of w[j] * rows[j*stride + l] for l < INH__ATT_J. Vectors: INH__VATT
+   registers per chain, even and odd j in two chains of FMAs added at the end; plain C: in order of j. */
+static inline void inh__att_acc(float *INH__RESTRICT acc, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
+                                size_t stride, int n) {
+#if INH__VW
+    inh__vf a[INH__VATT], b[INH__VATT];
+    INH__UNROLL for (int v = 0; v < INH__VATT; v++) { a[v] = inh__vset(0.0f); b[v] = a[v]; }
     int j = 0;
     for (; j + 2 <= n; j += 2) {
         const float *r = rows + j * stride, *r2 = r + stride;
-        __m512 u = _mm512_set1_ps(w[j]), v = _mm512_set1_ps(w[j + 1]);
-        a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
-        a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
-        b0 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2), b0); b1 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + 16), b1);
-        b2 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + 32), b2); b3 = _mm512_fmadd_ps(v, _mm512_loadu_ps(r2 + 48), b3);
+        inh__vf u = inh__vset(w[j]), q = inh__vset(w[j + 1]);
+        INH__UNROLL for (int v = 0; v < INH__VATT; v++) a[v] = inh__vfma(u, inh__vld(r + v * INH__VW), a[v]);
+        INH__UNROLL for (int v = 0; v < INH__VATT; v++) b[v] = inh__vfma(q, inh__vld(r2 + v * INH__VW), b[v]);
     }
     if (j < n) {
         const float *r = rows + j * stride;
-        __m512 u = _mm512_set1_ps(w[j]);
-        a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
-        a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
+        inh__vf u = inh__vset(w[j]);
+        INH__UNROLL for (int v = 0; v < INH__VATT; v++) a[v] = inh__vfma(u, inh__vld(r + v * INH__VW), a[v]);
     }
-    _mm512_storeu_ps(acc, _mm512_add_ps(a0, b0)); _mm512_storeu_ps(acc + 16, _mm512_add_ps(a1, b1));
-    _mm512_storeu_ps(acc + 32, _mm512_add_ps(a2, b2)); _mm512_storeu_ps(acc + 48, _mm512_add_ps(a3, b3));
+    INH__UNROLL for (int v = 0; v < INH__VATT; v++) inh__vst(acc + v * INH__VW, inh__vadd(a[v], b[v]));
 #else
     for (int l = 0; l < INH__ATT_J; l++) acc[l] = 0.0f;
     for (int j = 0; j < n; j++) {
@@ -2885,204 +2943,160 @@ static inline void inh__att_acc64(float *INH__RESTRICT acc, const float *INH__RE
     }
 #endif
 }
-/* Two rows at once over the same rows of data, as inh__att_acc64 sums them (chains a and b, even and
-   odd j), the chains kept in ch = {a0..a3, b0..b3} of a row (128 floats) so that a sum can go on
-   over later blocks of keys: zero at j = 0; keys j .. nA-1 for row A, j .. nB-1 for row B (nA <= nB) */
-static inline void inh__att_chain64x2(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
-                                      const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int j, int nA, int nB) {
-#if defined(__AVX512F__)
-    __m512 a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3;
-    if (j == 0) {
-        a0 = _mm512_setzero_ps(); a1 = a0; a2 = a0; a3 = a0; b0 = a0; b1 = a0; b2 = a0; b3 = a0;
-        c0 = a0; c1 = a0; c2 = a0; c3 = a0; d0 = a0; d1 = a0; d2 = a0; d3 = a0;
-    } else {
-        a0 = _mm512_loadu_ps(chA); a1 = _mm512_loadu_ps(chA + 16); a2 = _mm512_loadu_ps(chA + 32); a3 = _mm512_loadu_ps(chA + 48);
-        b0 = _mm512_loadu_ps(chA + 64); b1 = _mm512_loadu_ps(chA + 80); b2 = _mm512_loadu_ps(chA + 96); b3 = _mm512_loadu_ps(chA + 112);
-        c0 = _mm512_loadu_ps(chB); c1 = _mm512_loadu_ps(chB + 16); c2 = _mm512_loadu_ps(chB + 32); c3 = _mm512_loadu_ps(chB + 48);
-        d0 = _mm512_loadu_ps(chB + 64); d1 = _mm512_loadu_ps(chB + 80); d2 = _mm512_loadu_ps(chB + 96); d3 = _mm512_loadu_ps(chB + 112);
+/* Two rows at once over the same rows of data, as inh__att_acc sums them (chains a and b, even and
+   odd j), the chains kept in ch = {a, b} of a row (2 INH__ATT_J floats) so that a sum can go on
+   over later blocks of keys: zero at j = 0; keys j .. nA-1 for row A, j .. nB-1 for row B (nA <= nB).
+   One load of the data feeds both rows (a row alone is bound by loads). */
+static inline void inh__att_chain2(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
+                                   const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int j, int nA, int nB) {
+#if INH__VW
+    inh__vf a[INH__VATT], b[INH__VATT], c[INH__VATT], d[INH__VATT];
+    INH__UNROLL for (int v = 0; v < INH__VATT; v++) {
+        if (j == 0) { a[v] = inh__vset(0.0f); b[v] = a[v]; c[v] = a[v]; d[v] = a[v]; }
+        else {
+            a[v] = inh__vld(chA + v * INH__VW); b[v] = inh__vld(chA + INH__ATT_J + v * INH__VW);
+            c[v] = inh__vld(chB + v * INH__VW); d[v] = inh__vld(chB + INH__ATT_J + v * INH__VW);
+        }
     }
     for (; j + 2 <= nA; j += 2) {
         const float *r = rows + j * stride, *r2 = r + stride;
-        __m512 u = _mm512_set1_ps(wA[j]), v = _mm512_set1_ps(wA[j + 1]), x;
-        __m512 p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]);
-        x = _mm512_loadu_ps(r); a0 = _mm512_fmadd_ps(u, x, a0); c0 = _mm512_fmadd_ps(p, x, c0);
-        x = _mm512_loadu_ps(r + 16); a1 = _mm512_fmadd_ps(u, x, a1); c1 = _mm512_fmadd_ps(p, x, c1);
-        x = _mm512_loadu_ps(r + 32); a2 = _mm512_fmadd_ps(u, x, a2); c2 = _mm512_fmadd_ps(p, x, c2);
-        x = _mm512_loadu_ps(r + 48); a3 = _mm512_fmadd_ps(u, x, a3); c3 = _mm512_fmadd_ps(p, x, c3);
-        x = _mm512_loadu_ps(r2); b0 = _mm512_fmadd_ps(v, x, b0); d0 = _mm512_fmadd_ps(q, x, d0);
-        x = _mm512_loadu_ps(r2 + 16); b1 = _mm512_fmadd_ps(v, x, b1); d1 = _mm512_fmadd_ps(q, x, d1);
-        x = _mm512_loadu_ps(r2 + 32); b2 = _mm512_fmadd_ps(v, x, b2); d2 = _mm512_fmadd_ps(q, x, d2);
-        x = _mm512_loadu_ps(r2 + 48); b3 = _mm512_fmadd_ps(v, x, b3); d3 = _mm512_fmadd_ps(q, x, d3);
+        inh__vf u = inh__vset(wA[j]), q = inh__vset(wA[j + 1]), p = inh__vset(wB[j]), s = inh__vset(wB[j + 1]);
+        INH__UNROLL for (int v = 0; v < INH__VATT; v++) {
+            inh__vf x = inh__vld(r + v * INH__VW);
+            a[v] = inh__vfma(u, x, a[v]); c[v] = inh__vfma(p, x, c[v]);
+        }
+        INH__UNROLL for (int v = 0; v < INH__VATT; v++) {
+            inh__vf x = inh__vld(r2 + v * INH__VW);
+            b[v] = inh__vfma(q, x, b[v]); d[v] = inh__vfma(s, x, d[v]);
+        }
     }
     if (j < nA) {   /* row A's last key, odd: chain a (only at the end of the row) */
         const float *r = rows + j * stride;
-        __m512 u = _mm512_set1_ps(wA[j]);
-        a0 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r), a0); a1 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 16), a1);
-        a2 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 32), a2); a3 = _mm512_fmadd_ps(u, _mm512_loadu_ps(r + 48), a3);
+        inh__vf u = inh__vset(wA[j]);
+        INH__UNROLL for (int v = 0; v < INH__VATT; v++) a[v] = inh__vfma(u, inh__vld(r + v * INH__VW), a[v]);
     }
-    _mm512_storeu_ps(chA, a0); _mm512_storeu_ps(chA + 16, a1); _mm512_storeu_ps(chA + 32, a2); _mm512_storeu_ps(chA + 48, a3);
-    _mm512_storeu_ps(chA + 64, b0); _mm512_storeu_ps(chA + 80, b1); _mm512_storeu_ps(chA + 96, b2); _mm512_storeu_ps(chA + 112, b3);
+    INH__UNROLL for (int v = 0; v < INH__VATT; v++) { inh__vst(chA + v * INH__VW, a[v]); inh__vst(chA + INH__ATT_J + v * INH__VW, b[v]); }
     for (; j + 2 <= nB; j += 2) {
         const float *r = rows + j * stride, *r2 = r + stride;
-        __m512 p = _mm512_set1_ps(wB[j]), q = _mm512_set1_ps(wB[j + 1]);
-        c0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r), c0); c1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 16), c1);
-        c2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 32), c2); c3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 48), c3);
-        d0 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2), d0); d1 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 16), d1);
-        d2 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 32), d2); d3 = _mm512_fmadd_ps(q, _mm512_loadu_ps(r2 + 48), d3);
+        inh__vf p = inh__vset(wB[j]), s = inh__vset(wB[j + 1]);
+        INH__UNROLL for (int v = 0; v < INH__VATT; v++) c[v] = inh__vfma(p, inh__vld(r + v * INH__VW), c[v]);
+        INH__UNROLL for (int v = 0; v < INH__VATT; v++) d[v] = inh__vfma(s, inh__vld(r2 + v * INH__VW), d[v]);
     }
     if (j < nB) {
         const float *r = rows + j * stride;
-        __m512 p = _mm512_set1_ps(wB[j]);
-        c0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r), c0); c1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 16), c1);
-        c2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 32), c2); c3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(r + 48), c3);
+        inh__vf p = inh__vset(wB[j]);
+        INH__UNROLL for (int v = 0; v < INH__VATT; v++) c[v] = inh__vfma(p, inh__vld(r + v * INH__VW), c[v]);
     }
-    _mm512_storeu_ps(chB, c0); _mm512_storeu_ps(chB + 16, c1); _mm512_storeu_ps(chB + 32, c2); _mm512_storeu_ps(chB + 48, c3);
-    _mm512_storeu_ps(chB + 64, d0); _mm512_storeu_ps(chB + 80, d1); _mm512_storeu_ps(chB + 96, d2); _mm512_storeu_ps(chB + 112, d3);
+    INH__UNROLL for (int v = 0; v < INH__VATT; v++) { inh__vst(chB + v * INH__VW, c[v]); inh__vst(chB + INH__ATT_J + v * INH__VW, d[v]); }
 #else
     (void)chA; (void)chB; (void)wA; (void)wB; (void)rows; (void)stride; (void)j; (void)nA; (void)nB;
 #endif
 }
-/* two rows at once, each summed exactly as inh__att_acc64 sums it (accA from wA over nA terms,
-   accB from wB over nB >= nA terms): the loads of rows are shared, which halves the traffic per
-   FMA (one row's kernel is bound by loads) */
-static inline void inh__att_acc64x2(float *INH__RESTRICT accA, float *INH__RESTRICT accB, const float *INH__RESTRICT wA,
-                                    const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int nA, int nB) {
-#if defined(__AVX512F__)
-    float ch[2][128];   /* chains a and b of each row, then a + b */
-    inh__att_chain64x2(ch[0], ch[1], wA, wB, rows, stride, 0, nA, nB);
-    for (int v = 0; v < 64; v += 16) {
-        _mm512_storeu_ps(accA + v, _mm512_add_ps(_mm512_loadu_ps(ch[0] + v), _mm512_loadu_ps(ch[0] + 64 + v)));
-        _mm512_storeu_ps(accB + v, _mm512_add_ps(_mm512_loadu_ps(ch[1] + v), _mm512_loadu_ps(ch[1] + 64 + v)));
+/* two rows at once, each summed exactly as inh__att_acc sums it (accA from wA over nA terms,
+   accB from wB over nB >= nA terms) */
+static inline void inh__att_acc2(float *INH__RESTRICT accA, float *INH__RESTRICT accB, const float *INH__RESTRICT wA,
+                                 const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int nA, int nB) {
+#if INH__VW
+    float ch[2][2 * INH__ATT_J];   /* chains a and b of each row, then a + b */
+    inh__att_chain2(ch[0], ch[1], wA, wB, rows, stride, 0, nA, nB);
+    INH__UNROLL for (int v = 0; v < INH__ATT_J; v += INH__VW) {
+        inh__vst(accA + v, inh__vadd(inh__vld(ch[0] + v), inh__vld(ch[0] + INH__ATT_J + v)));
+        inh__vst(accB + v, inh__vadd(inh__vld(ch[1] + v), inh__vld(ch[1] + INH__ATT_J + v)));
     }
 #else
-    inh__att_acc64(accA, wA, rows, stride, nA);
-    inh__att_acc64(accB, wB, rows, stride, nB);
+    inh__att_acc(accA, wA, rows, stride, nA);
+    inh__att_acc(accB, wB, rows, stride, nB);
 #endif
 }
-/* row[j] = x . mt[:, j] for j < n (mt: hs rows of Tp floats, Tp a multiple of 64) */
+/* row[j] = x . mt[:, j] for j < n (mt: hs rows of Tp floats, Tp a multiple of INH__ATT_J) */
 static inline void inh__att_dots(const float *INH__RESTRICT x, const float *INH__RESTRICT mt, int Tp, int n, int hs,
                                  float *INH__RESTRICT row) {
     for (int j = 0; j < n; j += INH__ATT_J) {
         float acc[INH__ATT_J];
-        inh__att_acc64(acc, x, mt + j, (size_t)Tp, hs);
+        inh__att_acc(acc, x, mt + j, (size_t)Tp, hs);
         int e = n - j < INH__ATT_J ? n - j : INH__ATT_J;
         for (int l = 0; l < e; l++) row[j + l] = acc[l];
     }
 }
-/* acc[l] = sum over j < n, in order of j, of w[j] * rows[j*stride + l] for l < m < 64, each
-   product rounded before it is added (what the plain loop below compiles to without FP
-   contraction, GCC's default under -std=c99); AVX-512: m lanes in up to 4 registers, the rest
-   masked off, so the sums stay in registers rather than going through memory at every j */
-static inline void inh__att_acc_lt64(float *INH__RESTRICT acc, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
-                                     size_t stride, int n, int m) {
-#if defined(__AVX512F__)
-    __mmask16 k[4];
-    for (int v = 0; v < 4; v++) {
-        int left = m - 16 * v;
-        k[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+/* The last part of a row of channels, m < INH__ATT_J of them: two rows (one when wB is NULL), ch =
+   the m sums of a row, each product rounded before it is added, in order of j (what the plain loop
+   compiles to without FP contraction, GCC's default under -std=c99); zero at j = 0, else going on.
+   nv whole vectors (a constant where it is inlined: registers), the m % INH__VW lanes left in plain C. */
+INH__INLINE void inh__att_part_nv(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
+                                    const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int j, int nA,
+                                    int nB, int m, const int nv) {
+    int l0 = 0;
+#if INH__VW
+    inh__vf a[INH__VATT], c[INH__VATT];
+    INH__UNROLL for (int v = 0; v < nv; v++) {
+        a[v] = j ? inh__vld(chA + v * INH__VW) : inh__vset(0.0f);
+        c[v] = j && wB ? inh__vld(chB + v * INH__VW) : inh__vset(0.0f);
     }
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    if (m <= 32)
-        for (int j = 0; j < n; j++) {
-            const float *r = rows + j * stride;
-            __m512 u = _mm512_set1_ps(w[j]);
-            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[0], r)));
-            a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[1], r + 16)));
+    int k = j;
+    if (wB)
+        for (; k < nA; k++) {
+            const float *r = rows + k * stride;
+            inh__vf u = inh__vset(wA[k]), p = inh__vset(wB[k]);
+            INH__UNROLL for (int v = 0; v < nv; v++) {
+                inh__vf x = inh__vld(r + v * INH__VW);
+                a[v] = inh__vadd(a[v], inh__vmul(u, x)); c[v] = inh__vadd(c[v], inh__vmul(p, x));
+            }
         }
     else
-        for (int j = 0; j < n; j++) {
-            const float *r = rows + j * stride;
-            __m512 u = _mm512_set1_ps(w[j]);
-            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[0], r)));
-            a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[1], r + 16)));
-            a2 = _mm512_add_ps(a2, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[2], r + 32)));
-            a3 = _mm512_add_ps(a3, _mm512_mul_ps(u, _mm512_maskz_loadu_ps(k[3], r + 48)));
+        for (; k < nA; k++) {
+            const float *r = rows + k * stride;
+            inh__vf u = inh__vset(wA[k]);
+            INH__UNROLL for (int v = 0; v < nv; v++) a[v] = inh__vadd(a[v], inh__vmul(u, inh__vld(r + v * INH__VW)));
         }
-    _mm512_mask_storeu_ps(acc, k[0], a0); _mm512_mask_storeu_ps(acc + 16, k[1], a1);
-    _mm512_mask_storeu_ps(acc + 32, k[2], a2); _mm512_mask_storeu_ps(acc + 48, k[3], a3);
+    for (; wB && k < nB; k++) {
+        const float *r = rows + k * stride;
+        inh__vf p = inh__vset(wB[k]);
+        INH__UNROLL for (int v = 0; v < nv; v++) c[v] = inh__vadd(c[v], inh__vmul(p, inh__vld(r + v * INH__VW)));
+    }
+    INH__UNROLL for (int v = 0; v < nv; v++) {
+        inh__vst(chA + v * INH__VW, a[v]);
+        if (wB) inh__vst(chB + v * INH__VW, c[v]);
+    }
+    l0 = nv * INH__VW;
 #else
-    for (int l = 0; l < m; l++) acc[l] = 0.0f;
-    for (int j = 0; j < n; j++)
-        for (int l = 0; l < m; l++) acc[l] += w[j] * rows[j * stride + l];
+    (void)nv;
+#endif
+    for (int l = l0; l < m; l++) {
+        float sa = j ? chA[l] : 0.0f;
+        for (int k = j; k < nA; k++) sa += wA[k] * rows[k * stride + l];
+        chA[l] = sa;
+        if (!wB) continue;
+        float sc = j ? chB[l] : 0.0f;
+        for (int k = j; k < nB; k++) sc += wB[k] * rows[k * stride + l];
+        chB[l] = sc;
+    }
+}
+/* inh__att_part_nv with nv = m / INH__VW made a constant */
+INH__INLINE void inh__att_part(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
+                                 const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int j, int nA,
+                                 int nB, int m) {
+#if INH__VW
+    switch (m / INH__VW) {
+    case 0: inh__att_part_nv(chA, chB, wA, wB, rows, stride, j, nA, nB, m, 0); break;
+    case 1: inh__att_part_nv(chA, chB, wA, wB, rows, stride, j, nA, nB, m, 1); break;
+#if INH__VATT > 2
+    case 2: inh__att_part_nv(chA, chB, wA, wB, rows, stride, j, nA, nB, m, 2); break;
+    case 3: inh__att_part_nv(chA, chB, wA, wB, rows, stride, j, nA, nB, m, 3); break;
+#endif
+    default: inh__att_part_nv(chA, chB, wA, wB, rows, stride, j, nA, nB, m, INH__VATT - 1); break;
+    }
+#else
+    inh__att_part_nv(chA, chB, wA, wB, rows, stride, j, nA, nB, m, 0);
 #endif
 }
-/* two rows as inh__att_acc_lt64 sums them, m < 64 lanes: ch = the 64 sums of a row (m meant; each
-   product rounded, then added, in order of j), kept so that a sum can go on over later blocks of
-   keys: zero at j = 0 */
-static inline void inh__att_chain_lt64x2(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
-                                         const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int j, int nA,
-                                         int nB, int m) {
-#if defined(__AVX512F__)
-    __mmask16 k[4];
-    for (int v = 0; v < 4; v++) {
-        int left = m - 16 * v;
-        k[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
-    }
-    __m512 a0, a1, a2, a3, c0, c1, c2, c3;
-    if (j == 0) { a0 = _mm512_setzero_ps(); a1 = a0; a2 = a0; a3 = a0; c0 = a0; c1 = a0; c2 = a0; c3 = a0; }
-    else {
-        a0 = _mm512_loadu_ps(chA); a1 = _mm512_loadu_ps(chA + 16); a2 = _mm512_loadu_ps(chA + 32); a3 = _mm512_loadu_ps(chA + 48);
-        c0 = _mm512_loadu_ps(chB); c1 = _mm512_loadu_ps(chB + 16); c2 = _mm512_loadu_ps(chB + 32); c3 = _mm512_loadu_ps(chB + 48);
-    }
-    if (m <= 32) {
-        for (; j < nA; j++) {
-            const float *r = rows + j * stride;
-            __m512 x0 = _mm512_maskz_loadu_ps(k[0], r), x1 = _mm512_maskz_loadu_ps(k[1], r + 16);
-            __m512 u = _mm512_set1_ps(wA[j]), p = _mm512_set1_ps(wB[j]);
-            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, x0)); a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, x1));
-            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, x0)); c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, x1));
-        }
-        for (; j < nB; j++) {
-            const float *r = rows + j * stride;
-            __m512 p = _mm512_set1_ps(wB[j]);
-            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[0], r)));
-            c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[1], r + 16)));
-        }
-    } else {
-        for (; j < nA; j++) {
-            const float *r = rows + j * stride;
-            __m512 x0 = _mm512_maskz_loadu_ps(k[0], r), x1 = _mm512_maskz_loadu_ps(k[1], r + 16);
-            __m512 x2 = _mm512_maskz_loadu_ps(k[2], r + 32), x3 = _mm512_maskz_loadu_ps(k[3], r + 48);
-            __m512 u = _mm512_set1_ps(wA[j]), p = _mm512_set1_ps(wB[j]);
-            a0 = _mm512_add_ps(a0, _mm512_mul_ps(u, x0)); a1 = _mm512_add_ps(a1, _mm512_mul_ps(u, x1));
-            a2 = _mm512_add_ps(a2, _mm512_mul_ps(u, x2)); a3 = _mm512_add_ps(a3, _mm512_mul_ps(u, x3));
-            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, x0)); c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, x1));
-            c2 = _mm512_add_ps(c2, _mm512_mul_ps(p, x2)); c3 = _mm512_add_ps(c3, _mm512_mul_ps(p, x3));
-        }
-        for (; j < nB; j++) {
-            const float *r = rows + j * stride;
-            __m512 p = _mm512_set1_ps(wB[j]);
-            c0 = _mm512_add_ps(c0, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[0], r)));
-            c1 = _mm512_add_ps(c1, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[1], r + 16)));
-            c2 = _mm512_add_ps(c2, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[2], r + 32)));
-            c3 = _mm512_add_ps(c3, _mm512_mul_ps(p, _mm512_maskz_loadu_ps(k[3], r + 48)));
-        }
-    }
-    _mm512_storeu_ps(chA, a0); _mm512_storeu_ps(chA + 16, a1); _mm512_storeu_ps(chA + 32, a2); _mm512_storeu_ps(chA + 48, a3);
-    _mm512_storeu_ps(chB, c0); _mm512_storeu_ps(chB + 16, c1); _mm512_storeu_ps(chB + 32, c2); _mm512_storeu_ps(chB + 48, c3);
-#else
-    (void)chA; (void)chB; (void)wA; (void)wB; (void)rows; (void)stride; (void)j; (void)nA; (void)nB; (void)m;
-#endif
-}
-/* two outputs at once, each exactly as inh__att_acc_lt64 sums it (nA <= nB): the two chains of
-   dependent adds run side by side (acc: 64 floats, m of them meant) */
-static inline void inh__att_acc_lt64x2(float *INH__RESTRICT accA, float *INH__RESTRICT accB, const float *INH__RESTRICT wA,
-                                       const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int nA, int nB, int m) {
-#if defined(__AVX512F__)
-    inh__att_chain_lt64x2(accA, accB, wA, wB, rows, stride, 0, nA, nB, m);
-#else
-    inh__att_acc_lt64(accA, wA, rows, stride, nA, m);
-    inh__att_acc_lt64(accB, wB, rows, stride, nB, m);
-#endif
-}
-/* y[0..hs) (+)= sum over j < n of w[j] * rows[j*stride + i], 64 channels at a time */
+/* y[0..hs) (+)= sum over j < n of w[j] * rows[j*stride + i], INH__ATT_J channels at a time */
 static inline void inh__att_wsum(float *INH__RESTRICT y, const float *INH__RESTRICT w, const float *INH__RESTRICT rows,
                                  size_t stride, int n, int hs, int add) {
     for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
         int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;
         float acc[INH__ATT_J];
-        if (m == INH__ATT_J) inh__att_acc64(acc, w, rows + i0, stride, n);
-        else inh__att_acc_lt64(acc, w, rows + i0, stride, n, m);
+        if (m == INH__ATT_J) inh__att_acc(acc, w, rows + i0, stride, n);
+        else inh__att_part(acc, NULL, w, NULL, rows + i0, stride, 0, n, n, m);
         for (int l = 0; l < m; l++) y[i0 + l] = add ? y[i0 + l] + acc[l] : acc[l];
     }
 }
@@ -3092,7 +3106,7 @@ static inline void inh__att_dots2(const float *INH__RESTRICT xA, const float *IN
                                   int nA, int nB, int hs, float *INH__RESTRICT rowA, float *INH__RESTRICT rowB) {
     for (int j = 0; j < nB; j += INH__ATT_J) {
         float acc[INH__ATT_J], accB[INH__ATT_J];
-        inh__att_acc64x2(acc, accB, xA, xB, mt + j, (size_t)Tp, hs, hs);
+        inh__att_acc2(acc, accB, xA, xB, mt + j, (size_t)Tp, hs, hs);
         int eA = nA - j < INH__ATT_J ? nA - j : INH__ATT_J, eB = nB - j < INH__ATT_J ? nB - j : INH__ATT_J;
         for (int l = 0; l < eA; l++) rowA[j + l] = acc[l];
         for (int l = 0; l < eB; l++) rowB[j + l] = accB[l];
@@ -3104,8 +3118,8 @@ static inline void inh__att_wsum2(float *INH__RESTRICT yA, float *INH__RESTRICT 
     for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
         int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;
         float acc[INH__ATT_J], accB[INH__ATT_J];
-        if (m < INH__ATT_J) inh__att_acc_lt64x2(acc, accB, wA, wB, rows + i0, stride, nA, nB, m);
-        else inh__att_acc64x2(acc, accB, wA, wB, rows + i0, stride, nA, nB);
+        if (m < INH__ATT_J) inh__att_part(acc, accB, wA, wB, rows + i0, stride, 0, nA, nB, m);
+        else inh__att_acc2(acc, accB, wA, wB, rows + i0, stride, nA, nB);
         for (int l = 0; l < m; l++) yA[i0 + l] = add ? yA[i0 + l] + acc[l] : acc[l];
         for (int l = 0; l < m; l++) yB[i0 + l] = add ? yB[i0 + l] + accB[l] : accB[l];
     }
@@ -3132,20 +3146,18 @@ static inline void inh__att_row2(const float *base, const inh__att_tr *s, int t,
 static inline void inh__att_softmax(float *row, int t, float scale) {
     float mx = -INFINITY;
     int t2 = 0;
-#if defined(__AVX512F__)
-    /* the same products and the same maximum (NaNs skipped: vmaxps keeps its second operand);
-       only the sign of a zero maximum may differ, and exp maps x - 0 and x + 0 alike */
-    /* (the all-ones maskz form and a plain loop for the lanes: the plain vmaxps and
-       _mm512_reduce_max_ps trip g++ 12's -Wmaybe-uninitialized) */
-    __m512 vm = _mm512_set1_ps(-INFINITY), vsc = _mm512_set1_ps(scale);
-    for (; t2 + 16 <= t + 1; t2 += 16) {
-        __m512 x = _mm512_mul_ps(_mm512_loadu_ps(row + t2), vsc);
-        _mm512_storeu_ps(row + t2, x);
-        vm = _mm512_maskz_max_ps(0xFFFF, x, vm);
+#if INH__VW
+    /* the same products and the same maximum (the sign of a zero maximum may differ, and exp
+       maps x - 0 and x + 0 alike; a NaN: garbage in, garbage out as below) */
+    inh__vf vm = inh__vset(-INFINITY), vsc = inh__vset(scale);
+    for (; t2 + INH__VW <= t + 1; t2 += INH__VW) {
+        inh__vf x = inh__vmul(inh__vld(row + t2), vsc);
+        inh__vst(row + t2, x);
+        vm = inh__vmax(x, vm);
     }
-    float lanes[16];
-    _mm512_storeu_ps(lanes, vm);
-    for (int l = 0; l < 16; l++)
+    float lanes[INH__VW];
+    inh__vst(lanes, vm);
+    for (int l = 0; l < INH__VW; l++)
         if (lanes[l] > mx) mx = lanes[l];
 #endif
     for (; t2 <= t; t2++) {
@@ -3156,11 +3168,11 @@ static inline void inh__att_softmax(float *row, int t, float scale) {
     for (int t2 = 0; t2 <= t; t2++) row[t2] *= inv;
 }
 
-/* Key-blocked attention (flash, AVX-512): rows go in blocks of INH__ATT_SB. Each
-   product pass takes one block of 64 keys (16 KB at hs = 64, kept in L1) against every row pair of
+/* Key-blocked attention (flash, any vector set): rows go in blocks of INH__ATT_SB. Each
+   product pass takes one block of INH__ATT_J keys (16 KB at hs = 64 and 64 keys, kept in L1) against every row pair of
    the block, where the row-at-a-time code streamed all of K or V from L2 for each pair. The sums
    are the same as the row-at-a-time kernels': a dot product sums over the channels as
-   inh__att_acc64 does, and a weighted sum over keys runs the same two chains of FMAs (even and odd
+   inh__att_acc does, and a weighted sum over keys runs the same two chains of FMAs (even and odd
    keys), which stay in memory between key blocks and are added at the end; so the bits are the
    same. */
 enum { INH__ATT_SB = 64 };
@@ -3170,35 +3182,35 @@ static inline void inh__att_dots_blk(const float *X, int nr, int t0, const float
     for (int j0 = 0; j0 < t0 + nr; j0 += INH__ATT_J) {
         int r = j0 - t0 - 1 > 0 ? (j0 - t0 - 1) & ~1 : 0;   /* rows t < j0 have no key here */
         for (; r + 1 < nr; r += 2)
-            inh__att_acc64x2(S + (size_t)r * Tp + j0, S + (size_t)(r + 1) * Tp + j0, X + (size_t)r * hs, X + (size_t)(r + 1) * hs,
+            inh__att_acc2(S + (size_t)r * Tp + j0, S + (size_t)(r + 1) * Tp + j0, X + (size_t)r * hs, X + (size_t)(r + 1) * hs,
                              mt + j0, (size_t)Tp, hs, hs);
-        if (r < nr) inh__att_acc64(S + (size_t)r * Tp + j0, X + (size_t)r * hs, mt + j0, (size_t)Tp, hs);
+        if (r < nr) inh__att_acc(S + (size_t)r * Tp + j0, X + (size_t)r * hs, mt + j0, (size_t)Tp, hs);
     }
 }
 /* y_r (+)= sum over j <= t0+r of P[r][j] rows_j for the nr rows of a block (rows: hs floats apart,
    64-byte aligned; y_r ystride floats apart); ch: scratch of 128 nr floats */
 static inline void inh__att_wsum_blk(float *Y, size_t ystride, int add, const float *P, int Tp, int nr, int t0,
                                      const float *rows, int hs, float *ch) {
-    float spare[128];
+    float spare[2 * INH__ATT_J];
     for (int i0 = 0; i0 < hs; i0 += INH__ATT_J) {
-        int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;   /* (a last part of m < 64 channels: one chain) */
+        int m = hs - i0 < INH__ATT_J ? hs - i0 : INH__ATT_J;   /* (a last part of m < INH__ATT_J channels: one chain) */
         for (int j0 = 0; j0 < t0 + nr; j0 += INH__ATT_J) {
             int r = j0 - t0 - 1 > 0 ? (j0 - t0 - 1) & ~1 : 0, je = j0 + INH__ATT_J;
             for (; r < nr; r += 2) {
                 int nA = t0 + r + 1, nB = r + 1 < nr ? nA + 1 : nA;
                 if (nA > je) nA = je;
                 if (nB > je) nB = je;
-                float *cA = ch + (size_t)r * 128, *cB = r + 1 < nr ? ch + (size_t)(r + 1) * 128 : spare;
+                float *cA = ch + (size_t)r * 2 * INH__ATT_J, *cB = r + 1 < nr ? ch + (size_t)(r + 1) * 2 * INH__ATT_J : spare;
                 const float *pA = P + (size_t)r * Tp, *pB = P + (size_t)(r + 1 < nr ? r + 1 : r) * Tp;
-                if (m == INH__ATT_J) inh__att_chain64x2(cA, cB, pA, pB, rows + i0, (size_t)hs, j0, nA < j0 ? j0 : nA, nB);
-                else inh__att_chain_lt64x2(cA, cB, pA, pB, rows + i0, (size_t)hs, j0, nA < j0 ? j0 : nA, nB, m);
+                if (m == INH__ATT_J) inh__att_chain2(cA, cB, pA, pB, rows + i0, (size_t)hs, j0, nA < j0 ? j0 : nA, nB);
+                else inh__att_part(cA, cB, pA, pB, rows + i0, (size_t)hs, j0, nA < j0 ? j0 : nA, nB, m);
             }
         }
         for (int r = 0; r < nr; r++) {
             float *y = Y + (size_t)r * ystride + i0;
-            const float *c = ch + (size_t)r * 128;
+            const float *c = ch + (size_t)r * 2 * INH__ATT_J;
             if (m == INH__ATT_J)
-                for (int l = 0; l < m; l++) y[l] = add ? y[l] + (c[l] + c[64 + l]) : c[l] + c[64 + l];
+                for (int l = 0; l < m; l++) y[l] = add ? y[l] + (c[l] + c[INH__ATT_J + l]) : c[l] + c[INH__ATT_J + l];
             else
                 for (int l = 0; l < m; l++) y[l] = add ? y[l] + c[l] : c[l];
         }
@@ -3210,11 +3222,11 @@ static inline void inh__att_rows_copy(float *dst, const float *src, size_t strid
 }
 /* forward of one (b,h) this way; buf: inh__att_blk_floats(T, hs) floats (what backward needs; forward
    uses less), 64-byte aligned */
-static inline size_t inh__att_blk_floats(int Tp, int hs) { return (size_t)INH__ATT_SB * (4 * Tp + 128 + 2 * hs) + (size_t)3 * Tp * hs; }
+static inline size_t inh__att_blk_floats(int Tp, int hs) { return (size_t)INH__ATT_SB * (4 * Tp + 2 * INH__ATT_J + 2 * hs) + (size_t)3 * Tp * hs; }
 static void inh__att_fwd_blk(const inh__att_args *a, const inh__att_tr *s, int bh, float *buf) {
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C, b = bh / NH, h = bh % NH, Tp = s->Tp;
     const float *base = a->qkv + (size_t)b * T * C3;
-    float *S = buf, *ch = S + (size_t)INH__ATT_SB * Tp, *X = ch + (size_t)INH__ATT_SB * 128, *V = X + (size_t)INH__ATT_SB * hs;
+    float *S = buf, *ch = S + (size_t)INH__ATT_SB * Tp, *X = ch + (size_t)INH__ATT_SB * 2 * INH__ATT_J, *V = X + (size_t)INH__ATT_SB * hs;
     inh__att_rows_copy(V, base + 2 * C + h * hs, (size_t)C3, T, hs);
     for (int t0 = 0; t0 < T; t0 += INH__ATT_SB) {
         int nr = T - t0 < INH__ATT_SB ? T - t0 : INH__ATT_SB;
@@ -3229,7 +3241,7 @@ static void inh__att_fwd_bh(void *p, int lo, int hi) {
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
     inh__att_tr s;
     inh__att_tr_init(&s, T, hs);
-#if defined(__AVX512F__)
+#if INH__VW
     float *blk_mem = s.kt && !a->att ? inh__scratch(inh__att_blk_floats(s.Tp, hs) + 16) : NULL;
 #else
     float *blk_mem = NULL;
@@ -3298,7 +3310,8 @@ static void inh__att_transpose_blk(float *WT, const float *W, int Tp, int nk) {
             for (int e = 0; e < 16; e++) _mm512_storeu_ps(WT + (size_t)(k0 + e) * INH__ATT_SB + r0, v[e]);
         }
 #else
-    (void)WT; (void)W; (void)Tp; (void)nk;
+    for (int k = 0; k < nk; k++)
+        for (int r = 0; r < INH__ATT_SB; r++) WT[(size_t)k * INH__ATT_SB + r] = W[(size_t)r * Tp + k];
 #endif
 }
 /* backward of one (b,h) by key blocks (flash, AVX-512), the same bits as the row-at-a-time
@@ -3308,7 +3321,7 @@ static void inh__att_bwd_blk(const inh__att_args *a, const inh__att_tr *s, int b
     int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C, b = bh / NH, h = bh % NH, Tp = s->Tp;
     const float *base = a->qkv + (size_t)b * T * C3;
     float *dbase = a->dqkv + (size_t)b * T * C3;
-    float *P = buf, *dS = P + (size_t)INH__ATT_SB * Tp, *ch = dS + (size_t)INH__ATT_SB * Tp, *X = ch + (size_t)INH__ATT_SB * 128;
+    float *P = buf, *dS = P + (size_t)INH__ATT_SB * Tp, *ch = dS + (size_t)INH__ATT_SB * Tp, *X = ch + (size_t)INH__ATT_SB * 2 * INH__ATT_J;
     float *D = X + (size_t)INH__ATT_SB * hs, *K = D + (size_t)INH__ATT_SB * hs, *dK = K + (size_t)Tp * hs, *dV = dK + (size_t)Tp * hs;
     float *PT = dV + (size_t)Tp * hs, *ST = PT + (size_t)Tp * INH__ATT_SB;
     inh__att_rows_copy(K, base + C + h * hs, (size_t)C3, T, hs);
@@ -3362,7 +3375,7 @@ static void inh__att_bwd_bh(void *p, int lo, int hi) {
     inh__att_tr s;
     inh__att_tr_init(&s, T, hs);
     float *blk_mem = s.kt ? inh__scratch((size_t)2 * R * s.Tp + 16) : NULL, *blk = inh__align64(blk_mem);   /* P and dS rows of a block (flash) */
-#if defined(__AVX512F__)
+#if INH__VW
     float *kb_mem = s.kt && !a->att ? inh__scratch(inh__att_blk_floats(s.Tp, hs) + 16) : NULL;
 #else
     float *kb_mem = NULL;

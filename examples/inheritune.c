@@ -1747,6 +1747,7 @@ static int cmd_bench(int argc, char **argv) {
     m.keep_attention = keep_att;
     m.bf16 = bf16;
     if (place_model(&m, device)) { inh_model_free(&m); return 1; }
+    if (!strcmp(device, "cpu")) printf("isa: %s (the instruction set of the CPU kernels in this build)\n", inh_isa());
     int *x = (int *)malloc(sizeof(int) * (size_t)B * T), *y = (int *)malloc(sizeof(int) * (size_t)B * T);
     double *fw = (double *)malloc(sizeof(double) * steps), *bw = (double *)malloc(sizeof(double) * steps);
     double *up = (double *)malloc(sizeof(double) * steps), *tot = (double *)malloc(sizeof(double) * steps);

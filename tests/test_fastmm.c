@@ -271,7 +271,10 @@ static void check_attention_fallback(void) {
     double worst = 0;
     for (size_t i = 0; i < no; i++) worst = fabs(o1[i] - o2[i]) > worst ? fabs(o1[i] - o2[i]) : worst;
     for (size_t i = 0; i < nq; i++) worst = fabs(d1[i] - d2[i]) > worst ? fabs(d1[i] - d2[i]) : worst;
-    CHECK(worst <= 1e-5 && memcmp(o1, o2, no * 4), "attention without its scratch: max difference %.3g (1e-5), and the other path ran", worst);
+    /* (the other path ran: some bits differ, forward or backward; with 4-wide vectors and hs = 8 the
+       forward's sums can come out the same) */
+    CHECK(worst <= 1e-5 && (memcmp(o1, o2, no * 4) || memcmp(d1, d2, nq * 4)),
+          "attention without its scratch: max difference %.3g (1e-5), and the other path ran", worst);
     free(qkv); free(dout); free(rows); free(o1); free(o2); free(d1); free(d2);
 }
 

@@ -91,6 +91,24 @@ try {
     const natEval = lossOf(run('eval', '--model', pageBin, '--data', join(D, 'val.bin'), '--batch', String(B), '--seq', String(T), '--batches', String(EB), '--threads', '1'));
     const pageVal = vcurve[vcurve.length - 1][1];
     check(near(natEval, pageVal, 1e-4), `the downloaded model (${dl.suggestedFilename}) evaluates natively to the page's loss within 1e-4 (${natEval} vs ${pageVal})`);
+    // ... and PyTorch (examples/torch/model.py) loads it and gives the same loss on the same windows
+    const PY = '/usr/bin/python3';
+    let torchOk = false;
+    try { execFileSync(PY, ['-c', 'import torch'], { stdio: 'pipe' }); torchOk = true; } catch { /* no torch */ }
+    if (!torchOk) console.log('skip: the downloaded model in PyTorch: /usr/bin/python3 cannot import torch (apt-get install python3-torch)');
+    else {
+        const py = ['import sys, numpy as np, torch', `sys.path.insert(0, ${JSON.stringify(join(root, 'examples/torch'))})`, 'import model as M',
+                    'cfg, t = M.load_model(sys.argv[1]); val = M.load_shard(sys.argv[2]); B, T, nb = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])',
+                    'g = M.GPT(cfg, t).eval(); tot = 0.0',
+                    'with torch.no_grad():',
+                    '    for b in range(nb):',
+                    '        rows = np.stack([np.asarray(val[(b * B + i) * T:(b * B + i) * T + T + 1]).astype(np.int64) for i in range(B)])',
+                    '        tot += g(torch.from_numpy(rows[:, :-1]), torch.from_numpy(rows[:, 1:]))[1].item() / (B * T)',
+                    'print("torch_loss %.7f" % (tot / nb))'].join('\n');
+        const out = execFileSync(PY, ['-c', py, pageBin, join(D, 'val.bin'), String(B), String(T), String(EB)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        const torchLoss = Number((out.match(/torch_loss ([0-9.]+)/) || [])[1]);
+        check(near(torchLoss, pageVal, 1e-4), `the downloaded model loads in PyTorch (examples/torch/model.py) and gives the page's loss within 1e-4 (${torchLoss} vs ${pageVal})`);
+    }
 
     // 3. analysis: MaxRank per layer as `analyze --json` of the same model and windows
     await set({ 'a-seqs': 16, 'a-T': 32 });
