@@ -314,8 +314,7 @@ print("torch_ok", int(ok))' 2>&1); then
         fi
     done
     if [ -z "$rt" ] && [ -n "$CUDA_LIB" ]; then   # no Python: the library's file name
-        for rt in "$CUDA_LIB"/libcudart.so.*.*; do break; done
-        if [ -e "$rt" ]; then rt="CUDA runtime ${rt##*/libcudart.so.}"; else rt=''; fi
+        for f in "$CUDA_LIB"/libcudart.so.[0-9]*; do [ -e "$f" ] && rt="CUDA runtime ${f##*/libcudart.so.}"; done
     fi
     echo "git HEAD: $(git rev-parse HEAD 2>/dev/null || echo "${GPU_CHECK_REV:-unknown (no .git; GPU_CHECK_REV=...)}")"
     echo "env: $gpu; $nv; ${rt:-no CUDA runtime version}; $tv"

@@ -88,17 +88,18 @@ check "... the build says why (no nvcc), the op tests too (no build)" \
     grep -q '^build  *skip .*no nvcc' "$T/o4/summary.txt" -a "$(grep -c '^op_tests  *skip .*no build' "$T/o4/summary.txt")" = 1
 
 # 4. killed in a step (the call's time limit): a stand-in nvidia-smi hangs the env step
-printf '#!/bin/sh\n[ -e %s/hung ] || { echo $$ > %s/hung; exec sleep 4; }\n' "$T" "$T" > "$T/smi"
-chmod +x "$T/smi"
 for sig in KILL TERM; do
-    rm -f "$T/hung"; mkdir "$T/k$sig"
-    NVCC='' SANITIZER='' NVIDIA_SMI=$T/smi PYTHON='' OUT=$T/k$sig bash $G > /dev/null 2>&1 &
+    # its first call hangs 4 s (one stand-in and marker a case: the KILL case's orphan calls its own again)
+    printf '#!/bin/sh\n[ -e %s/hung%s ] || { echo $$ > %s/hung%s; exec sleep 4; }\n' "$T" $sig "$T" $sig > "$T/smi$sig"
+    chmod +x "$T/smi$sig"
+    mkdir "$T/k$sig"
+    NVCC='' SANITIZER='' NVIDIA_SMI=$T/smi$sig PYTHON='' OUT=$T/k$sig bash $G > /dev/null 2>&1 &
     pid=$!
-    for _ in $(seq 100); do [ -e "$T/hung" ] && break; sleep 0.1; done
+    for _ in $(seq 100); do [ -s "$T/hung$sig" ] && break; sleep 0.1; done
     kill -$sig $pid
     wait $pid 2>/dev/null
     rc=$?
-    kill "$(cat "$T/hung")" 2>/dev/null   # the stand-in, left running by KILL
+    kill "$(cat "$T/hung$sig")" 2>/dev/null   # the stand-in, left running by KILL
     check "killed ($sig) in a step: the 3 files are there" three_files "$T/k$sig"
     if [ $sig = KILL ]; then
         check "... the summary shows that step as run, the rest todo" \
