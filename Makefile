@@ -35,7 +35,7 @@ $(BUILD):
 NPROC ?= $(shell nproc 2>/dev/null || echo 2)
 test:
 	@$(MAKE) --no-print-directory $(if $(findstring j,$(filter-out --%,$(MAKEFLAGS))),,-j$(NPROC)) $(BUILD)/inheritune $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu $(BUILD)/inheritune_cuda_emu $(BUILD)/test_embedded check-cxx
-	@sh tests/run.sh $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu $(BUILD)/test_embedded
+	@sh tests/run.sh $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu $(BUILD)/test_embedded tests/cuda/test_gpu_check.sh
 
 # --- CUDA (inheritune_cuda.cu; README "CUDA (in progress)") ---------------------------------
 # the CUDA ops on the SIMT emulator (tests/cuda), against the CPU ops: no GPU, no CUDA Toolkit
@@ -93,6 +93,9 @@ $(BUILD)/bench_cuda: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda.o
 	$(NVCC) $(NVCCFLAGS) $(BUILD)/bench_cuda.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas $(CUDA_RPATH)
 $(BUILD)/bench_cuda_emu: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda_emu.o
 	$(CXX) $(CUDA_EMU_FLAGS) $< $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
+# tests/cuda/gpu_check.sh without a GPU: --dry-run's 3 files, step order and --budget, killed runs (part of make test)
+test-gpu-check:
+	@sh tests/run.sh tests/cuda/test_gpu_check.sh
 
 # the header must compile as C++ and under clang too, plain and with $(OPT) (warnings are errors here)
 check-cxx: | $(BUILD)
