@@ -1082,6 +1082,7 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
      inh__vldexp(p, n)                                  p * 2^n, n integral in [-150, 128]
      inh__vzero_lt(x, t, p)                             0 where x < t, else p (NaN x: p)
      inh__vexp(x)                                       e^x (below)
+     inh__vtr(r)                                        r[0..INH__VW) rows, in place: then columns
      inh__vdsum d; inh__vdsum_zero(d); inh__vdsum_add(d, v): lane l of v added to a double (l and
      l + INH__VW/2 to the same one); inh__vdsum_halves(t, d): those INH__VW/2 doubles into t
    INH__VATT: vectors per chain in the attention kernels, as many as the registers hold. */
@@ -1108,6 +1109,31 @@ typedef __m512 inh__vf;
 #define inh__vsel_absgt(x, t, a, b) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(x), inh__vset(t), _CMP_GT_OQ), a, b)
 #define inh__vldexp(p, n) _mm512_maskz_scalef_ps(0xFFFF, p, n)   /* exact to the last subnormal: no clamp needed */
 #define inh__vzero_lt(x, t, p) (p)
+static inline void inh__vtr(__m512 *r) {
+    __m512 u[16], p[16];
+    /* (the all-ones maskz forms: the plain ones trip g++ 12's -Wmaybe-uninitialized) */
+    for (int i = 0; i < 16; i += 2) {
+        u[i] = _mm512_maskz_unpacklo_ps(0xFFFF, r[i], r[i + 1]);
+        u[i + 1] = _mm512_maskz_unpackhi_ps(0xFFFF, r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4)
+        for (int h = 0; h < 2; h++) {
+            __m512d x = _mm512_castps_pd(u[i + h]), y = _mm512_castps_pd(u[i + h + 2]);
+            p[i + 2 * h] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, x, y));
+            p[i + 2 * h + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, x, y));
+        }
+    /* p[4q + e] holds, in 128-bit lane l, column 4l + e of rows 4q..4q+3 */
+    for (int e = 0; e < 4; e++) {
+        __m512 p0 = _mm512_maskz_shuffle_f32x4(0xFFFF, p[e], p[4 + e], 0x88);
+        __m512 p1 = _mm512_maskz_shuffle_f32x4(0xFFFF, p[e], p[4 + e], 0xdd);
+        __m512 p2 = _mm512_maskz_shuffle_f32x4(0xFFFF, p[8 + e], p[12 + e], 0x88);
+        __m512 p3 = _mm512_maskz_shuffle_f32x4(0xFFFF, p[8 + e], p[12 + e], 0xdd);
+        r[e] = _mm512_maskz_shuffle_f32x4(0xFFFF, p0, p2, 0x88);
+        r[e + 8] = _mm512_maskz_shuffle_f32x4(0xFFFF, p0, p2, 0xdd);
+        r[e + 4] = _mm512_maskz_shuffle_f32x4(0xFFFF, p1, p3, 0x88);
+        r[e + 12] = _mm512_maskz_shuffle_f32x4(0xFFFF, p1, p3, 0xdd);
+    }
+}
 typedef struct { __m512d lo, hi; } inh__vdsum;   /* lane l of the adds in a double; see inh__exp_sum */
 #define inh__vdsum_zero(d) ((d).lo = _mm512_setzero_pd(), (d).hi = (d).lo)
 #define inh__vdsum_add(d, v) ((d).lo = _mm512_add_pd((d).lo, _mm512_maskz_cvtps_pd(0xFF, _mm512_castps512_ps256(v))), \
@@ -1141,6 +1167,15 @@ static inline __m256 inh__vldexp(__m256 p, __m256 n) {   /* 2^n in two halves: s
     return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
 }
 #define inh__vzero_lt(x, t, p) _mm256_andnot_ps(_mm256_cmp_ps(x, inh__vset(t), _CMP_LT_OQ), p)
+static inline void inh__vtr(__m256 *r) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) { t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]); }
+    for (int i = 0; i < 8; i += 4) {   /* u[i + e] holds, in 128-bit half l, column 4l + e of rows i..i+3 */
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44); u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44); u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int e = 0; e < 4; e++) { r[e] = _mm256_permute2f128_ps(u[e], u[4 + e], 0x20); r[e + 4] = _mm256_permute2f128_ps(u[e], u[4 + e], 0x31); }
+}
 typedef struct { __m256d lo, hi; } inh__vdsum;
 #define inh__vdsum_zero(d) ((d).lo = _mm256_setzero_pd(), (d).hi = (d).lo)
 #define inh__vdsum_add(d, v) ((d).lo = _mm256_add_pd((d).lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v))), \
@@ -1173,6 +1208,13 @@ static inline float32x4_t inh__vldexp(float32x4_t p, float32x4_t n) {
     return vmulq_f32(vmulq_f32(p, s1), s2);
 }
 #define inh__vzero_lt(x, t, p) vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(p), vcltq_f32(x, vdupq_n_f32(t))))
+static inline void inh__vtr(float32x4_t *r) {
+    float32x4x2_t p = vtrnq_f32(r[0], r[1]), q = vtrnq_f32(r[2], r[3]);
+    r[0] = vcombine_f32(vget_low_f32(p.val[0]), vget_low_f32(q.val[0]));
+    r[1] = vcombine_f32(vget_low_f32(p.val[1]), vget_low_f32(q.val[1]));
+    r[2] = vcombine_f32(vget_high_f32(p.val[0]), vget_high_f32(q.val[0]));
+    r[3] = vcombine_f32(vget_high_f32(p.val[1]), vget_high_f32(q.val[1]));
+}
 typedef struct { float64x2_t lo, hi; } inh__vdsum;
 #define inh__vdsum_zero(d) ((d).lo = vdupq_n_f64(0.0), (d).hi = (d).lo)
 #define inh__vdsum_add(d, v) ((d).lo = vaddq_f64((d).lo, vcvt_f64_f32(vget_low_f32(v))), (d).hi = vaddq_f64((d).hi, vcvt_high_f64_f32(v)))
@@ -1205,6 +1247,12 @@ static inline v128_t inh__vldexp(v128_t p, v128_t n) {
     return wasm_f32x4_mul(wasm_f32x4_mul(p, s1), s2);
 }
 #define inh__vzero_lt(x, t, p) wasm_v128_andnot(p, wasm_f32x4_lt(x, wasm_f32x4_splat(t)))
+static inline void inh__vtr(v128_t *r) {
+    v128_t t0 = wasm_i32x4_shuffle(r[0], r[1], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r[0], r[1], 2, 6, 3, 7);
+    v128_t t2 = wasm_i32x4_shuffle(r[2], r[3], 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r[2], r[3], 2, 6, 3, 7);
+    r[0] = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5); r[1] = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+    r[2] = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5); r[3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+}
 typedef struct { v128_t lo, hi; } inh__vdsum;
 #define inh__vdsum_zero(d) ((d).lo = wasm_f64x2_splat(0.0), (d).hi = (d).lo)
 #define inh__vdsum_add(d, v) ((d).lo = wasm_f64x2_add((d).lo, wasm_f64x2_promote_low_f32x4(v)), \
@@ -2896,18 +2944,15 @@ INH__FN void inh__att_tr_init(inh__att_tr *s, int T, int hs) {
     s->vt = s->kt ? s->kt + (size_t)hs * s->Tp : NULL;
 }
 /* K (which 1) or V (which 2) of head h of one sequence, transposed */
-#if defined(__AVX512F__)
-static inline void inh__tr16(__m512 *r);   /* (with the matmul's packing, below) */
-#endif
 INH__FN void inh__att_tr_load(inh__att_tr *s, const float *base, int T, int C, int h, int hs, int which, float *dst) {
     int t = 0;
-#if defined(__AVX512F__)
-    for (; t + 16 <= T && hs % 16 == 0; t += 16)   /* 16 x 16 blocks transposed in registers */
-        for (int i0 = 0; i0 < hs; i0 += 16) {
-            __m512 r[16];
-            for (int e = 0; e < 16; e++) r[e] = _mm512_loadu_ps(base + (size_t)(t + e) * 3 * C + which * C + h * hs + i0);
-            inh__tr16(r);
-            for (int e = 0; e < 16; e++) _mm512_storeu_ps(dst + (size_t)(i0 + e) * s->Tp + t, r[e]);
+#if INH__VW
+    for (; t + INH__VW <= T && hs % INH__VW == 0; t += INH__VW)   /* square blocks transposed in registers */
+        for (int i0 = 0; i0 < hs; i0 += INH__VW) {
+            inh__vf r[INH__VW];
+            INH__UNROLL for (int e = 0; e < INH__VW; e++) r[e] = inh__vld(base + (size_t)(t + e) * 3 * C + which * C + h * hs + i0);
+            inh__vtr(r);
+            INH__UNROLL for (int e = 0; e < INH__VW; e++) inh__vst(dst + (size_t)(i0 + e) * s->Tp + t, r[e]);
         }
 #endif
     for (; t < T; t++) {
@@ -3301,13 +3346,13 @@ static void inh__att_dkv_blk(float *y, const float *WT, const float *xs, int t0,
 }
 /* W (INH__ATT_SB rows, Tp floats apart) transposed into WT[t2 * SB + r] for the keys t2 < nk */
 static void inh__att_transpose_blk(float *WT, const float *W, int Tp, int nk) {
-#if defined(__AVX512F__)
-    for (int k0 = 0; k0 < nk; k0 += 16)
-        for (int r0 = 0; r0 < INH__ATT_SB; r0 += 16) {
-            __m512 v[16];
-            for (int e = 0; e < 16; e++) v[e] = _mm512_loadu_ps(W + (size_t)(r0 + e) * Tp + k0);
-            inh__tr16(v);
-            for (int e = 0; e < 16; e++) _mm512_storeu_ps(WT + (size_t)(k0 + e) * INH__ATT_SB + r0, v[e]);
+#if INH__VW
+    for (int k0 = 0; k0 < nk; k0 += INH__VW)
+        for (int r0 = 0; r0 < INH__ATT_SB; r0 += INH__VW) {
+            inh__vf v[INH__VW];
+            INH__UNROLL for (int e = 0; e < INH__VW; e++) v[e] = inh__vld(W + (size_t)(r0 + e) * Tp + k0);
+            inh__vtr(v);
+            INH__UNROLL for (int e = 0; e < INH__VW; e++) inh__vst(WT + (size_t)(k0 + e) * INH__ATT_SB + r0, v[e]);
         }
 #else
     for (int k = 0; k < nk; k++)
@@ -3710,32 +3755,6 @@ INH__FN void inh__fmm_store(const float *t, const inh__fmm_tile *o) {
     INH__FMM_TMP(4) INH__FMM_TMP(5) INH__FMM_TMP(6) INH__FMM_TMP(7)                              \
     inh__fmm_store(tmp, o);
 
-/* in-place 16 x 16 transpose of 32-bit elements: r[i] holds row i, then column i */
-static inline void inh__tr16(__m512 *r) {
-    __m512 u[16], p[16];
-    /* (the all-ones maskz forms: the plain ones trip g++ 12's -Wmaybe-uninitialized) */
-    for (int i = 0; i < 16; i += 2) {
-        u[i] = _mm512_maskz_unpacklo_ps(0xFFFF, r[i], r[i + 1]);
-        u[i + 1] = _mm512_maskz_unpackhi_ps(0xFFFF, r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4)
-        for (int h = 0; h < 2; h++) {
-            __m512d x = _mm512_castps_pd(u[i + h]), y = _mm512_castps_pd(u[i + h + 2]);
-            p[i + 2 * h] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, x, y));
-            p[i + 2 * h + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, x, y));
-        }
-    /* p[4q + e] holds, in 128-bit lane l, column 4l + e of rows 4q..4q+3 */
-    for (int e = 0; e < 4; e++) {
-        __m512 p0 = _mm512_maskz_shuffle_f32x4(0xFFFF, p[e], p[4 + e], 0x88);
-        __m512 p1 = _mm512_maskz_shuffle_f32x4(0xFFFF, p[e], p[4 + e], 0xdd);
-        __m512 p2 = _mm512_maskz_shuffle_f32x4(0xFFFF, p[8 + e], p[12 + e], 0x88);
-        __m512 p3 = _mm512_maskz_shuffle_f32x4(0xFFFF, p[8 + e], p[12 + e], 0xdd);
-        r[e] = _mm512_maskz_shuffle_f32x4(0xFFFF, p0, p2, 0x88);
-        r[e + 8] = _mm512_maskz_shuffle_f32x4(0xFFFF, p0, p2, 0xdd);
-        r[e + 4] = _mm512_maskz_shuffle_f32x4(0xFFFF, p1, p3, 0x88);
-        r[e + 12] = _mm512_maskz_shuffle_f32x4(0xFFFF, p1, p3, 0xdd);
-    }
-}
 
 /* acc (8 x 48) = A (8 rows, element (i,k) at a[i*ars + k*acs]) @ bp (kc x 48, packed); rows i >= mr
    read row 0 and are dropped */
@@ -3896,7 +3915,7 @@ INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t 
                     const float *s = bj + g * bcs + k;
                     __m512 r[16];
                     for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(s + i * bcs);
-                    inh__tr16(r);
+                    inh__vtr(r);
                     for (int e = 0; e < 16; e++) _mm512_store_ps(bp + (size_t)(k + e) * NR + g, r[e]);
                 }
                 if (rnd) inh__bf16_round_n(bp + (size_t)k * NR, (size_t)16 * NR);
@@ -4035,7 +4054,7 @@ INH__FN void inh__bmm_pack_b(uint32_t *INH__RESTRICT bp, const float *b, ptrdiff
                 for (int g = 0; g < NR; g += 16) {
                     __m512 r[16];
                     for (int i = 0; i < 16; i++) r[i] = _mm512_castsi512_ps(inh__bf16_pairs32(bj + (g + i) * bcs + 2 * kp));
-                    inh__tr16(r);
+                    inh__vtr(r);
                     for (int e = 0; e < 16; e++) _mm512_store_ps((float *)(bp + (size_t)(kp + e) * NR + g), r[e]);
                 }
         }

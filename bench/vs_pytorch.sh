@@ -14,6 +14,8 @@
 #   SHAPES="tiny small" PRECS=fp32 THREADS=1 REPEATS=1 sh bench/vs_pytorch.sh   (a subset)
 #   BEFORE=/path/to/older/inheritune sh bench/vs_pytorch.sh   (an older build too, in the same turns:
 #                                                             a before/after table from one run)
+#   ISA=avx2 sh bench/vs_pytorch.sh            (an AVX2 laptop's build: ours with -march=haswell,
+#                                               build/avx2/inheritune, PyTorch on OpenBLAS's Haswell kernels)
 set -u
 B=build
 PY=${PY:-/usr/bin/python3}
@@ -22,7 +24,13 @@ SHAPES=${SHAPES:-"tiny small 124m 124m_t1024"}
 PRECS=${PRECS:-"fp32 bf16"}
 THREADS=${THREADS:-"1 2"}
 BEFORE=${BEFORE:-}
-[ -x $B/inheritune ] || { echo "run make first" >&2; exit 1; }
+ISA=${ISA:-native}
+case $ISA in
+    native) OURS=$B/inheritune ;;
+    avx2) make -s $B/avx2/inheritune >/dev/null || exit 1; OURS=$B/avx2/inheritune; CORETYPE=${CORETYPE-Haswell} ;;
+    *) echo "ISA=$ISA: native or avx2" >&2; exit 1 ;;
+esac
+[ -x $OURS ] || { echo "run make first" >&2; exit 1; }
 [ -z "$BEFORE" ] || [ -x "$BEFORE" ] || { echo "BEFORE=$BEFORE is not an executable" >&2; exit 1; }
 out=$B/vs_pytorch
 rm -rf $out; mkdir -p $out   # (no figures of an earlier run in the medians)
@@ -55,11 +63,11 @@ if [ $torch_ok = 1 ]; then
     echo "PyTorch $tv; BLAS $blas, OPENBLAS_CORETYPE=${CORETYPE:-(OpenBLAS's own choice)}; allocator: ${JEMALLOC:-glibc malloc}${JEMALLOC:+ (dirty/muzzy decay off)}; OMP_WAIT_POLICY=PASSIVE at 2 threads"
     $PY -c "import torch; c=torch.__config__.show(); print([l.strip() for l in c.splitlines() if 'CPU capability' in l or 'BLAS_INFO' in l][:1])" 2>/dev/null
 fi
-echo "CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(nproc) cores"
+echo "CPU: $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(nproc) cores; ours: $OURS, $($OURS bench --layers 1 --heads 1 --dim 16 --seq-max 8 --vocab 16 --batch 1 --seq 8 --steps 1 --threads 1 | grep '^isa:')"
 
 ours() {   # shape prec threads rep [binary name]
     f=$(shape_flags $1); extra=""; [ $2 = bf16 ] && extra="--bf16"
-    ${5:-$B/inheritune} bench $f --threads $3 $extra > $out/${6:-ours}_$1_$2_$3_$4.txt 2>&1
+    ${5:-$OURS} bench $f --threads $3 $extra > $out/${6:-ours}_$1_$2_$3_$4.txt 2>&1
 }
 theirs() {
     f=$(shape_flags $1); extra=""; [ $2 = bf16 ] && extra="--bf16"
@@ -69,6 +77,7 @@ theirs() {
         $PY bench/torch_step.py $f --threads $3 $extra > $out/torch_$1_$2_$3_$4.txt 2>&1
 }
 ms() { awk '/ms\/step/ {print $1}' "$1" 2>/dev/null | tail -1; }
+pk() { sed -n 's/^fp32 FMA peak.*: step \([0-9.]*\)%.*/\1/p' "$1" 2>/dev/null | tail -1; }   # our step's share of the FMA peak
 median() {   # median of the numbers on stdin ("-" if none)
     sort -n | awk '{v[NR]=$1} END {if (NR == 0) print "-"; else print v[int((NR+1)/2)]}'
 }
@@ -93,8 +102,8 @@ if [ -n "$BEFORE" ]; then
     echo "| shape | precision | threads | before ms/step | after ms/step | PyTorch ms/step | PyTorch / before | PyTorch / after |"
     echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 else
-    echo "| shape | precision | threads | inheritune ms/step | PyTorch ms/step | PyTorch / inheritune |"
-    echo "| --- | --- | --- | --- | --- | --- |"
+    echo "| shape | precision | threads | inheritune ms/step | its share of the FMA peak | PyTorch ms/step | PyTorch / inheritune |"
+    echo "| --- | --- | --- | --- | --- | --- | --- |"
 fi
 for s in $SHAPES; do for p in $PRECS; do for t in $THREADS; do
     a=$(for f in $out/ours_${s}_${p}_${t}_*.txt; do ms $f; done | median)
@@ -103,7 +112,8 @@ for s in $SHAPES; do for p in $PRECS; do for t in $THREADS; do
         z=$(for f in $out/before_${s}_${p}_${t}_*.txt; do ms $f; done | median)
         echo "| $s | $p | $t | $z | $a | $b | $(ratio "$z" "$b") | $(ratio "$a" "$b") |"
     else
-        echo "| $s | $p | $t | $a | $b | $(ratio "$a" "$b") |"
+        c=$(for f in $out/ours_${s}_${p}_${t}_*.txt; do pk $f; done | median)
+        echo "| $s | $p | $t | $a | $c% | $b | $(ratio "$a" "$b") |"
     fi
 done; done; done
 echo "(medians of $REPEATS alternating runs; shapes: tiny = 4 layers, 4 heads, C=128, byte vocabulary, B=16 T=128;"
