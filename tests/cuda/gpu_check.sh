@@ -33,6 +33,7 @@
 # (default sm_90); GPU_CHECK_REV names the commit where the tree came without .git.
 # Only the steps that run our CUDA binaries get the Toolkit's lib64 in LD_LIBRARY_PATH (a prefix on
 # their command): the PyTorch peers load their own CUDA libraries.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"   # (run as sh gpu_check.sh: bash it is)
 set -u
 
 # The budget table: step, estimated seconds on an H200 machine (16 cores), time limit (s), basis.
