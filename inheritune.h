@@ -2992,7 +2992,7 @@ static inline void inh__att_acc(float *INH__RESTRICT acc, const float *INH__REST
    odd j), the chains kept in ch = {a, b} of a row (2 INH__ATT_J floats) so that a sum can go on
    over later blocks of keys: zero at j = 0; keys j .. nA-1 for row A, j .. nB-1 for row B (nA <= nB).
    One load of the data feeds both rows (a row alone is bound by loads). */
-static inline void inh__att_chain2(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
+INH__INLINE void inh__att_chain2(float *INH__RESTRICT chA, float *INH__RESTRICT chB, const float *INH__RESTRICT wA,
                                    const float *INH__RESTRICT wB, const float *INH__RESTRICT rows, size_t stride, int j, int nA, int nB) {
 #if INH__VW
     inh__vf a[INH__VATT], b[INH__VATT], c[INH__VATT], d[INH__VATT];
