@@ -1083,8 +1083,8 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
      inh__vzero_lt(x, t, p)                             0 where x < t, else p (NaN x: p)
      inh__vexp(x)                                       e^x (below)
      inh__vtr(r)                                        r[0..INH__VW) rows, in place: then columns
-     inh__vdsum d; inh__vdsum_zero(d); inh__vdsum_add(d, v): lane l of v added to a double (l and
-     l + INH__VW/2 to the same one); inh__vdsum_halves(t, d): those INH__VW/2 doubles into t
+     inh__vdsum d; inh__vdsum_zero(d); inh__vdsum_add(d, v, p): lane l of v (also stored at p) added
+     to a double (l and l + INH__VW/2 to the same one); inh__vdsum_halves(t, d): those INH__VW/2 doubles into t
    INH__VATT: vectors per chain in the attention kernels, as many as the registers hold. */
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -1136,8 +1136,9 @@ static inline void inh__vtr(__m512 *r) {
 }
 typedef struct { __m512d lo, hi; } inh__vdsum;   /* lane l of the adds in a double; see inh__exp_sum */
 #define inh__vdsum_zero(d) ((d).lo = _mm512_setzero_pd(), (d).hi = (d).lo)
-#define inh__vdsum_add(d, v) ((d).lo = _mm512_add_pd((d).lo, _mm512_maskz_cvtps_pd(0xFF, _mm512_castps512_ps256(v))), \
-                              (d).hi = _mm512_add_pd((d).hi, _mm512_maskz_cvtps_pd(0xFF, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))))
+/* (the halves from memory: g++ 12's -Wmaybe-uninitialized trips on the register extracts in C++) */
+#define inh__vdsum_add(d, v, p) ((d).lo = _mm512_add_pd((d).lo, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(p))), \
+                                 (d).hi = _mm512_add_pd((d).hi, _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps((p) + 8))))
 #define inh__vdsum_halves(t, d) _mm512_storeu_pd(t, _mm512_add_pd((d).lo, (d).hi))
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -1178,12 +1179,13 @@ static inline void inh__vtr(__m256 *r) {
 }
 typedef struct { __m256d lo, hi; } inh__vdsum;
 #define inh__vdsum_zero(d) ((d).lo = _mm256_setzero_pd(), (d).hi = (d).lo)
-#define inh__vdsum_add(d, v) ((d).lo = _mm256_add_pd((d).lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v))), \
+#define inh__vdsum_add(d, v, p) ((d).lo = _mm256_add_pd((d).lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v))), \
                               (d).hi = _mm256_add_pd((d).hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1))))
 #define inh__vdsum_halves(t, d) _mm256_storeu_pd(t, _mm256_add_pd((d).lo, (d).hi))
 #elif defined(__aarch64__) && defined(__ARM_NEON) && !defined(INH_NO_NEON)
 #include <arm_neon.h>
 #define INH__ISA "neon"
+#define INH__SET_NEON 1
 #define INH__VW 4
 #define INH__VATT 4      /* (32 registers) */
 typedef float32x4_t inh__vf;
@@ -1217,11 +1219,12 @@ static inline void inh__vtr(float32x4_t *r) {
 }
 typedef struct { float64x2_t lo, hi; } inh__vdsum;
 #define inh__vdsum_zero(d) ((d).lo = vdupq_n_f64(0.0), (d).hi = (d).lo)
-#define inh__vdsum_add(d, v) ((d).lo = vaddq_f64((d).lo, vcvt_f64_f32(vget_low_f32(v))), (d).hi = vaddq_f64((d).hi, vcvt_high_f64_f32(v)))
+#define inh__vdsum_add(d, v, p) ((d).lo = vaddq_f64((d).lo, vcvt_f64_f32(vget_low_f32(v))), (d).hi = vaddq_f64((d).hi, vcvt_high_f64_f32(v)))
 #define inh__vdsum_halves(t, d) vst1q_f64(t, vaddq_f64((d).lo, (d).hi))
 #elif defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 #define INH__ISA "simd128"
+#define INH__SET_SIMD128 1
 #define INH__VW 4
 #define INH__VATT 2      /* (the 16 xmm registers V8 has on x86-64) */
 typedef v128_t inh__vf;
@@ -1255,7 +1258,7 @@ static inline void inh__vtr(v128_t *r) {
 }
 typedef struct { v128_t lo, hi; } inh__vdsum;
 #define inh__vdsum_zero(d) ((d).lo = wasm_f64x2_splat(0.0), (d).hi = (d).lo)
-#define inh__vdsum_add(d, v) ((d).lo = wasm_f64x2_add((d).lo, wasm_f64x2_promote_low_f32x4(v)), \
+#define inh__vdsum_add(d, v, p) ((d).lo = wasm_f64x2_add((d).lo, wasm_f64x2_promote_low_f32x4(v)), \
                               (d).hi = wasm_f64x2_add((d).hi, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1))))
 #define inh__vdsum_halves(t, d) wasm_v128_store(t, wasm_f64x2_add((d).lo, (d).hi))
 #else
@@ -2206,17 +2209,18 @@ static void inh__peak_part(void *p, int lo, int hi) {
     for (int part = lo; part < hi; part++) {
 #if INH__VW
         /* named, not an array: registers; different starts: a compiler would merge equal chains
-           into one. A set without a fused multiply-add does a multiply and an add per lane, two
+           into one; c = x*y + c, the accumulating form every set has (NEON's fmla adds to its
+           destination). A set without a fused multiply-add does a multiply and an add per lane, two
            FLOPs, as the kernels compiled for it do. */
         inh__vf x = inh__vset(0.999f), y = inh__vset(1e-4f), c0 = inh__vset(1.0f), c1 = inh__vset(1.1f);
         inh__vf c2 = inh__vset(1.2f), c3 = inh__vset(1.3f), c4 = inh__vset(1.4f), c5 = inh__vset(1.5f);
         inh__vf c6 = inh__vset(1.6f), c7 = inh__vset(1.7f), c8 = inh__vset(1.8f), c9 = inh__vset(1.9f);
         inh__vf c10 = inh__vset(2.0f), c11 = inh__vset(2.1f);
         for (long i = 0; i < a->iters; i++) {
-            c0 = inh__vfma(c0, x, y); c1 = inh__vfma(c1, x, y); c2 = inh__vfma(c2, x, y);
-            c3 = inh__vfma(c3, x, y); c4 = inh__vfma(c4, x, y); c5 = inh__vfma(c5, x, y);
-            c6 = inh__vfma(c6, x, y); c7 = inh__vfma(c7, x, y); c8 = inh__vfma(c8, x, y);
-            c9 = inh__vfma(c9, x, y); c10 = inh__vfma(c10, x, y); c11 = inh__vfma(c11, x, y);
+            c0 = inh__vfma(x, y, c0); c1 = inh__vfma(x, y, c1); c2 = inh__vfma(x, y, c2);
+            c3 = inh__vfma(x, y, c3); c4 = inh__vfma(x, y, c4); c5 = inh__vfma(x, y, c5);
+            c6 = inh__vfma(x, y, c6); c7 = inh__vfma(x, y, c7); c8 = inh__vfma(x, y, c8);
+            c9 = inh__vfma(x, y, c9); c10 = inh__vfma(x, y, c10); c11 = inh__vfma(x, y, c11);
         }
         c0 = inh__vadd(inh__vadd(inh__vadd(c0, c1), inh__vadd(c2, c3)), inh__vadd(inh__vadd(c4, c5), inh__vadd(c6, c7)));
         c0 = inh__vadd(c0, inh__vadd(inh__vadd(c8, c9), inh__vadd(c10, c11)));
@@ -2828,7 +2832,7 @@ INH__FN double inh__exp_sum(float *x, int n, float sub) {
     for (; i + INH__VW <= n; i += INH__VW) {
         inh__vf e = inh__vexp(inh__vsub(inh__vld(x + i), vs));
         inh__vst(x + i, e);
-        inh__vdsum_add(d, e);
+        inh__vdsum_add(d, e, x + i);
     }
     double t[INH__VW / 2];
     inh__vdsum_halves(t, d);
@@ -3660,8 +3664,8 @@ INH__FN void inh__shortcut_attention_backward(float *dq, float *dkv, float *rows
    B is packed, KC rows at a time, into panels NR columns wide (k-major, zero-padded); a block of
    NCP panels stays in L2 while every MR-row strip of A meets it. A strip is read where it lies
    when its rows are contiguous in k (the micro-kernel only broadcasts A), else packed first.
-   The micro-kernel holds an MR x NR tile of C in registers: AVX-512 8x48, AVX2+FMA 6x16, else 6x8
-   in GCC/clang vector types (SSE2, NEON) or plain C (chosen by the compiler, -march=native).
+   The micro-kernel holds an MR x NR tile of C in registers: AVX-512 8x48, AVX2+FMA 6x16, NEON 6x12
+   and SIMD128 4x8 over the vector mapping, else 6x8 in GCC/clang vector types (SSE2) or plain C.
    Determinism: K is cut into blocks that depend on K alone; threads own whole tiles of C (a grid
    of row strips x column panels), never a share of K. Each C element is therefore summed in the
    same order for any thread count, and bits never depend on it. The order differs from the
@@ -3673,7 +3677,9 @@ enum { INH__FMM_MR = 8, INH__FMM_NR = 48 };
 #elif defined(__AVX2__) && defined(__FMA__)
 #define INH__FMM_AVX2 1
 enum { INH__FMM_MR = 6, INH__FMM_NR = 16 };
-#elif defined(__wasm_simd128__)
+#elif defined(INH__SET_NEON)
+enum { INH__FMM_MR = 6, INH__FMM_NR = 12 };  /* 18 accumulators, 3 of B, 6 of A: 8 x 12 spilled (3.0 against 3.2 FLOP per instruction, bench/neon_count.sh) */
+#elif defined(INH__SET_SIMD128)
 enum { INH__FMM_MR = 4, INH__FMM_NR = 8 };   /* 8 accumulators: V8 spills a 6-row tile's 12 (1.7x the matmul) */
 #else
 enum { INH__FMM_MR = 6, INH__FMM_NR = 8 };
@@ -3839,6 +3845,34 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
 #define INH__FMM_TMP(i) _mm256_store_ps(tmp + i * 16, c##i##0); _mm256_store_ps(tmp + i * 16 + 8, c##i##1);
     INH__FMM_TMP(0) INH__FMM_TMP(1) INH__FMM_TMP(2) INH__FMM_TMP(3) INH__FMM_TMP(4) INH__FMM_TMP(5)
 #undef INH__FMM_TMP
+    inh__fmm_store(tmp, o);
+}
+
+#elif defined(INH__SET_NEON) || defined(INH__SET_SIMD128)
+/* acc (MR x NR) = A (MR rows) @ bp (kc x NR, packed) over the vector mapping: MR x NR/INH__VW vectors
+   of C in registers, each element of A broadcast (NEON: ld1r) against NR/INH__VW vectors of B (NEON
+   8 x 12 with fused multiply-adds; SIMD128 4 x 8, a multiply and an add). Rows past o->mr read row 0
+   and are dropped; the sums run over k in order. */
+INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
+                             const inh__fmm_tile *o, float *tmp) {
+    enum { MR = INH__FMM_MR, NR = INH__FMM_NR, NV = INH__FMM_NR / INH__VW };
+    const float *ar[MR];
+    inh__vf c[MR][NV];
+    INH__UNROLL for (int i = 0; i < MR; i++) {
+        ar[i] = a + (o->mr > i ? i : 0) * ars;
+        INH__UNROLL for (int v = 0; v < NV; v++) c[i][v] = inh__vset(0.0f);
+    }
+    ptrdiff_t off = 0;
+    for (int k = 0; k < kc; k++, off += acs, bp += NR) {
+        inh__vf b[NV];
+        INH__UNROLL for (int v = 0; v < NV; v++) b[v] = inh__vld(bp + v * INH__VW);
+        INH__UNROLL for (int i = 0; i < MR; i++) {
+            inh__vf x = inh__vset(ar[i][off]);
+            INH__UNROLL for (int v = 0; v < NV; v++) c[i][v] = inh__vfma(x, b[v], c[i][v]);
+        }
+    }
+    INH__UNROLL for (int i = 0; i < MR; i++)
+        INH__UNROLL for (int v = 0; v < NV; v++) inh__vst(tmp + i * NR + v * INH__VW, c[i][v]);
     inh__fmm_store(tmp, o);
 }
 

@@ -41,6 +41,8 @@ mm = per_fn(1)
 flops = 2 * 64 * 128 * 128
 n = sum(v for k, v in mm.items() if k.startswith("inh__fmm") or k.startswith("inh__mm"))
 print(f"matmul 64x128 @ (128x128)^T: {flops} FLOPs, {n} instructions (packing included): {flops / n:.2f} FLOP/instruction")
+if "inh__fmm_kernel" in mm:
+    print(f"  the micro-kernel alone: {mm['inh__fmm_kernel']} instructions, {flops / mm['inh__fmm_kernel']:.2f} FLOP/instruction")
 print("(the ceiling: 8 FLOP/instruction, a 4-lane fmla each)")
 PY
 rm -rf $D
