@@ -5,12 +5,6 @@ import { readFile } from 'node:fs/promises';
 import { WASI } from 'node:wasi';
 import { argv, env, exit, cwd } from 'node:process';
 import { dirname } from 'node:path';
-import v8 from 'node:v8';
-
-// Straight to V8's optimising compiler: node's baseline compiler (Liftoff) runs a function called
-// a few times with long loops (bench's FMA peak probe, one long kernel call) unoptimised to the end,
-// where it reads 5x below what the optimised code does (10.6 against 53.4 GFLOP/s here)
-v8.setFlagsFromString('--no-liftoff');
 
 if (argv.length < 3) {
     console.error('usage: node tools/wasi_run.mjs PROGRAM.wasm [ARGS...]');
