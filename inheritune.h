@@ -1083,14 +1083,27 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
      inh__vzero_lt(x, t, p)                             0 where x < t, else p (NaN x: p)
      inh__vexp(x)                                       e^x (below)
      inh__vtr(r)                                        r[0..INH__VW) rows, in place: then columns
+     inh__prefetch(p)                                   the cache line at p wanted soon (or nothing)
      inh__vdsum d; inh__vdsum_zero(d); inh__vdsum_add(d, v, p): lane l of v (also stored at p) added
      to a double (l and l + INH__VW/2 to the same one); inh__vdsum_halves(t, d): those INH__VW/2 doubles into t
-   INH__VATT: vectors per chain in the attention kernels, as many as the registers hold. */
+   INH__VATT: vectors per chain in the attention kernels, as many as the registers hold;
+   INH__MM_MR x INH__MM_NR: the matmul micro-kernel's tile of C in registers.
+   Entries only some sets have (each with a plain-C path where it is missing):
+     inh__vld_first(p, n) inh__vst_first(p, n, v)       the first n lanes (the rest read as 0)   AVX-512
+     inh__vbf16_round(x) (INH__VBF16_ROUND)             to bf16 as inh__bf16_round                AVX-512
+     inh__vsumsq(x, n, acc) (INH__VSUMSQ)               sums of squares in double into acc[0..8),
+                                                        returns how many of x it took             AVX-512, AVX2
+     with a dot product of bf16 pairs (AVX-512 BF16; INH__ISA_EXT names it): inh__vbf (a pair a
+     lane), inh__vbf_ld(p), inh__vbf_st(p, x), inh__vbf_set(word), inh__vbf_as_vf(x),
+     inh__vdpbf(c, a, b) = c + a.lo b.lo + a.hi b.hi, inh__vbf_pairs(p) = (p[2l], p[2l+1]),
+     inh__vbf_zip(lo, hi) = (lo[l], hi[l]). */
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define INH__ISA "avx512"
 #define INH__VW 16
 #define INH__VATT 4      /* attention: vectors per chain (two rows x two chains x 4 + 5 of the 32 registers) */
+#define INH__MM_MR 8     /* matmul: the register block MR x NR (24 accumulators, 3 of B, 1 of A) */
+#define INH__MM_NR 48
 typedef __m512 inh__vf;
 #define inh__vset _mm512_set1_ps
 #define inh__vld _mm512_loadu_ps
@@ -1109,6 +1122,29 @@ typedef __m512 inh__vf;
 #define inh__vsel_absgt(x, t, a, b) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(x), inh__vset(t), _CMP_GT_OQ), a, b)
 #define inh__vldexp(p, n) _mm512_maskz_scalef_ps(0xFFFF, p, n)   /* exact to the last subnormal: no clamp needed */
 #define inh__vzero_lt(x, t, p) (p)
+#define inh__prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#define inh__vld_first(p, n) _mm512_maskz_loadu_ps((__mmask16)((1u << (n)) - 1), p)
+#define inh__vst_first(p, n, v) _mm512_mask_storeu_ps(p, (__mmask16)((1u << (n)) - 1), v)
+#define INH__VBF16_ROUND 1
+static inline __m512 inh__vbf16_round(__m512 x) {   /* as inh__bf16_round: NaN quieted, subnormals kept */
+    __m512i u = _mm512_castps_si512(x);
+    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_maskz_srli_epi32(0xFFFF, u, 16), _mm512_set1_epi32(1))));
+    r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
+    return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u)));
+}
+#define INH__VSUMSQ 1
+static inline size_t inh__vsumsq(const float *x, size_t n, double *acc) {
+    __m512d v[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int l = 0; l < 4; l++) {
+            __m512d y = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(x + i + 8 * l));
+            v[l] = _mm512_fmadd_pd(y, y, v[l]);
+        }
+    _mm512_storeu_pd(acc, _mm512_add_pd(_mm512_add_pd(v[0], v[1]), _mm512_add_pd(v[2], v[3])));
+    return i;
+}
 static inline void inh__vtr(__m512 *r) {
     __m512 u[16], p[16];
     /* (the all-ones maskz forms: the plain ones trip g++ 12's -Wmaybe-uninitialized) */
@@ -1145,6 +1181,8 @@ typedef struct { __m512d lo, hi; } inh__vdsum;   /* lane l of the adds in a doub
 #define INH__ISA "avx2"
 #define INH__VW 8
 #define INH__VATT 2      /* (16 registers: 2 x 2 x 2 + 5) */
+#define INH__MM_MR 6     /* (12 accumulators, 2 of B, 1 of A: 15 of the 16 registers) */
+#define INH__MM_NR 16
 typedef __m256 inh__vf;
 #define inh__vset _mm256_set1_ps
 #define inh__vld _mm256_loadu_ps
@@ -1168,6 +1206,20 @@ static inline __m256 inh__vldexp(__m256 p, __m256 n) {   /* 2^n in two halves: s
     return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
 }
 #define inh__vzero_lt(x, t, p) _mm256_andnot_ps(_mm256_cmp_ps(x, inh__vset(t), _CMP_LT_OQ), p)
+#define inh__prefetch(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#define INH__VSUMSQ 1
+static inline size_t inh__vsumsq(const float *x, size_t n, double *acc) {
+    __m256d v[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 4; l++) {
+            __m256d y = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * l));
+            v[l] = _mm256_fmadd_pd(y, y, v[l]);
+        }
+    _mm256_storeu_pd(acc, _mm256_add_pd(v[0], v[1]));
+    _mm256_storeu_pd(acc + 4, _mm256_add_pd(v[2], v[3]));
+    return i;
+}
 static inline void inh__vtr(__m256 *r) {
     __m256 t[8], u[8];
     for (int i = 0; i < 8; i += 2) { t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]); t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]); }
@@ -1185,9 +1237,10 @@ typedef struct { __m256d lo, hi; } inh__vdsum;
 #elif defined(__aarch64__) && defined(__ARM_NEON) && !defined(INH_NO_NEON)
 #include <arm_neon.h>
 #define INH__ISA "neon"
-#define INH__SET_NEON 1
 #define INH__VW 4
 #define INH__VATT 4      /* (32 registers) */
+#define INH__MM_MR 6     /* (18 accumulators, 3 of B, 6 of A: 8 x 12 spilled, 3.0 against 3.2 FLOP per instruction, bench/neon_count.sh) */
+#define INH__MM_NR 12
 typedef float32x4_t inh__vf;
 #define inh__vset vdupq_n_f32
 #define inh__vld vld1q_f32
@@ -1210,6 +1263,7 @@ static inline float32x4_t inh__vldexp(float32x4_t p, float32x4_t n) {
     return vmulq_f32(vmulq_f32(p, s1), s2);
 }
 #define inh__vzero_lt(x, t, p) vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(p), vcltq_f32(x, vdupq_n_f32(t))))
+#define inh__prefetch(p) ((void)(p))   /* (not measured on an ARM core: none here) */
 static inline void inh__vtr(float32x4_t *r) {
     float32x4x2_t p = vtrnq_f32(r[0], r[1]), q = vtrnq_f32(r[2], r[3]);
     r[0] = vcombine_f32(vget_low_f32(p.val[0]), vget_low_f32(q.val[0]));
@@ -1224,9 +1278,10 @@ typedef struct { float64x2_t lo, hi; } inh__vdsum;
 #elif defined(__wasm_simd128__)
 #include <wasm_simd128.h>
 #define INH__ISA "simd128"
-#define INH__SET_SIMD128 1
 #define INH__VW 4
 #define INH__VATT 2      /* (the 16 xmm registers V8 has on x86-64) */
+#define INH__MM_MR 4     /* (8 accumulators: V8 spills a 6-row tile's 12, 1.7x the matmul) */
+#define INH__MM_NR 8
 typedef v128_t inh__vf;
 #define inh__vset wasm_f32x4_splat
 #define inh__vld(p) wasm_v128_load(p)
@@ -1250,6 +1305,7 @@ static inline v128_t inh__vldexp(v128_t p, v128_t n) {
     return wasm_f32x4_mul(wasm_f32x4_mul(p, s1), s2);
 }
 #define inh__vzero_lt(x, t, p) wasm_v128_andnot(p, wasm_f32x4_lt(x, wasm_f32x4_splat(t)))
+#define inh__prefetch(p) ((void)(p))   /* (WebAssembly has no prefetch) */
 static inline void inh__vtr(v128_t *r) {
     v128_t t0 = wasm_i32x4_shuffle(r[0], r[1], 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(r[0], r[1], 2, 6, 3, 7);
     v128_t t2 = wasm_i32x4_shuffle(r[2], r[3], 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(r[2], r[3], 2, 6, 3, 7);
@@ -1266,7 +1322,20 @@ typedef struct { v128_t lo, hi; } inh__vdsum;
 #define INH__VW 0
 #endif
 #if defined(__AVX512F__) && defined(__AVX512BF16__) && defined(__AVX512BW__)
-#define INH__ISA_EXT " avx512bf16"    /* the bf16 matmul's dot-product instruction */
+#define INH__ISA_EXT " avx512bf16"    /* the bf16 matmul's dot-product instruction: */
+#define INH__VBF 1
+typedef __m512bh inh__vbf;            /* a pair of bf16 a lane (the low one first) */
+#define inh__vbf_ld(p) ((__m512bh)_mm512_load_si512(p))
+#define inh__vbf_set(w) ((__m512bh)_mm512_set1_epi32((int)(w)))
+#define inh__vdpbf(c, a, b) _mm512_dpbf16_ps(c, a, b)   /* c + a.lo b.lo + a.hi b.hi, lane-wise */
+#define inh__vbf_st(p, x) _mm512_storeu_si512(p, (__m512i)(x))
+#define inh__vbf_as_vf(x) ((__m512)(x))
+#define inh__vbf_pairs(p) _mm512_cvtne2ps_pbh(_mm512_loadu_ps((p) + 16), _mm512_loadu_ps(p))   /* (p[2l], p[2l+1]) */
+static inline __m512bh inh__vbf_zip(__m512 lo, __m512 hi) {                                /* (lo[l], hi[l]) */
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                         23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return (__m512bh)_mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+}
 #else
 #define INH__ISA_EXT ""
 #endif
@@ -3671,16 +3740,8 @@ INH__FN void inh__shortcut_attention_backward(float *dq, float *dkv, float *rows
    same order for any thread count, and bits never depend on it. The order differs from the
    reference kernels above, so results match them within float32 rounding, not bit for bit. */
 
-#if defined(__AVX512F__)
-#define INH__FMM_AVX512 1
-enum { INH__FMM_MR = 8, INH__FMM_NR = 48 };
-#elif defined(__AVX2__) && defined(__FMA__)
-#define INH__FMM_AVX2 1
-enum { INH__FMM_MR = 6, INH__FMM_NR = 16 };
-#elif defined(INH__SET_NEON)
-enum { INH__FMM_MR = 6, INH__FMM_NR = 12 };  /* 18 accumulators, 3 of B, 6 of A: 8 x 12 spilled (3.0 against 3.2 FLOP per instruction, bench/neon_count.sh) */
-#elif defined(INH__SET_SIMD128)
-enum { INH__FMM_MR = 4, INH__FMM_NR = 8 };   /* 8 accumulators: V8 spills a 6-row tile's 12 (1.7x the matmul) */
+#if INH__VW
+enum { INH__FMM_MR = INH__MM_MR, INH__FMM_NR = INH__MM_NR };   /* the set's register block (the mapping) */
 #else
 enum { INH__FMM_MR = 6, INH__FMM_NR = 8 };
 #endif
@@ -3710,154 +3771,48 @@ INH__FN void inh__fmm_store(const float *t, const inh__fmm_tile *o) {
         }
 }
 
-#if defined(INH__FMM_AVX512)
-/* the start of an 8 x 48 kernel: row pointers a0..a7 into A (rows past mr repeat row 0), the C
-   tile prefetched (it is needed at the end), 24 zeroed accumulators c00..c72 */
-#define INH__FMM_START(type)                                                                     \
-    int mr = o->mr;                                                                              \
-    const type *a0 = a, *a1 = a + (mr > 1 ? 1 : 0) * ars, *a2 = a + (mr > 2 ? 2 : 0) * ars,       \
-               *a3 = a + (mr > 3 ? 3 : 0) * ars, *a4 = a + (mr > 4 ? 4 : 0) * ars,                \
-               *a5 = a + (mr > 5 ? 5 : 0) * ars, *a6 = a + (mr > 6 ? 6 : 0) * ars,                \
-               *a7 = a + (mr > 7 ? 7 : 0) * ars;                                                  \
-    for (int i = 0; i < mr; i++) {                                                               \
-        const char *r = (const char *)(o->c + i * o->crs);   /* 188: the last float */            \
-        _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 64, _MM_HINT_T0);                         \
-        _mm_prefetch(r + 128, _MM_HINT_T0); _mm_prefetch(r + 188, _MM_HINT_T0);                  \
-    }                                                                                            \
-    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00,     \
-           c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00, c40 = c00, c41 = c00,\
-           c42 = c00, c50 = c00, c51 = c00, c52 = c00, c60 = c00, c61 = c00, c62 = c00, c70 = c00,\
-           c71 = c00, c72 = c00;
-/* the end of an 8 x 48 kernel (this one and the bf16 one below): the accumulators c00..c72 to C,
-   whole tiles straight from the registers, edge tiles through tmp */
-#define INH__FMM_PUT(i)                                                                          \
-    if (o->add) {                                                                                \
-        float *r = c + i * o->crs;                                                               \
-        _mm512_storeu_ps(r, _mm512_add_ps(_mm512_loadu_ps(r), c##i##0));                         \
-        _mm512_storeu_ps(r + 16, _mm512_add_ps(_mm512_loadu_ps(r + 16), c##i##1));               \
-        _mm512_storeu_ps(r + 32, _mm512_add_ps(_mm512_loadu_ps(r + 32), c##i##2));               \
-    } else if (bc) {                                                                             \
-        float *r = c + i * o->crs;                                                               \
-        _mm512_storeu_ps(r, _mm512_add_ps(c##i##0, _mm512_loadu_ps(bc)));                        \
-        _mm512_storeu_ps(r + 16, _mm512_add_ps(c##i##1, _mm512_loadu_ps(bc + 16)));              \
-        _mm512_storeu_ps(r + 32, _mm512_add_ps(c##i##2, _mm512_loadu_ps(bc + 32)));              \
-    } else {                                                                                     \
-        float *r = c + i * o->crs;                                                               \
-        _mm512_storeu_ps(r, c##i##0); _mm512_storeu_ps(r + 16, c##i##1);                         \
-        _mm512_storeu_ps(r + 32, c##i##2);                                                       \
-    }
-#define INH__FMM_TMP(i)                                                                          \
-    _mm512_store_ps(tmp + i * 48, c##i##0); _mm512_store_ps(tmp + i * 48 + 16, c##i##1);        \
-    _mm512_store_ps(tmp + i * 48 + 32, c##i##2);
-#define INH__FMM_FINISH                                                                          \
-    if (mr == 8 && o->nr == 48) {                                                                \
-        float *c = o->c;                                                                         \
-        const float *bc = o->bias;                                                               \
-        INH__FMM_PUT(0) INH__FMM_PUT(1) INH__FMM_PUT(2) INH__FMM_PUT(3)                          \
-        INH__FMM_PUT(4) INH__FMM_PUT(5) INH__FMM_PUT(6) INH__FMM_PUT(7)                          \
-        return;                                                                                  \
-    }                                                                                            \
-    INH__FMM_TMP(0) INH__FMM_TMP(1) INH__FMM_TMP(2) INH__FMM_TMP(3)                              \
-    INH__FMM_TMP(4) INH__FMM_TMP(5) INH__FMM_TMP(6) INH__FMM_TMP(7)                              \
-    inh__fmm_store(tmp, o);
-
-
-/* acc (8 x 48) = A (8 rows, element (i,k) at a[i*ars + k*acs]) @ bp (kc x 48, packed); rows i >= mr
-   read row 0 and are dropped */
-INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
-                             const inh__fmm_tile *o, float *tmp) {
-    INH__FMM_START(float)
-    ptrdiff_t off = 0;
-    for (int k = 0; k < kc; k++, off += acs, bp += 48) {
-        __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16), b2 = _mm512_load_ps(bp + 32), t;
-#define INH__FMM_ROW(i)                                                                   \
-        t = _mm512_set1_ps(a##i[off]);                                                    \
-        c##i##0 = _mm512_fmadd_ps(t, b0, c##i##0); c##i##1 = _mm512_fmadd_ps(t, b1, c##i##1); \
-        c##i##2 = _mm512_fmadd_ps(t, b2, c##i##2);
-        INH__FMM_ROW(0) INH__FMM_ROW(1) INH__FMM_ROW(2) INH__FMM_ROW(3)
-        INH__FMM_ROW(4) INH__FMM_ROW(5) INH__FMM_ROW(6) INH__FMM_ROW(7)
-#undef INH__FMM_ROW
-    }
-    INH__FMM_FINISH
-}
-/* the same for a tile at most 32 columns wide (the last panel when Nc is 32 past a multiple of
-   48, as C = 128 or 512): the third column of registers, which would only multiply the zero
-   padding, is skipped (c02..c72 stay zero); each element's sum is the same as above */
-INH__FN void inh__fmm_kernel32(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
-                               const inh__fmm_tile *o, float *tmp) {
-    INH__FMM_START(float)
-    ptrdiff_t off = 0;
-    for (int k = 0; k < kc; k++, off += acs, bp += 48) {
-        __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16), t;
-#define INH__FMM_ROW(i)                                                                   \
-        t = _mm512_set1_ps(a##i[off]);                                                    \
-        c##i##0 = _mm512_fmadd_ps(t, b0, c##i##0); c##i##1 = _mm512_fmadd_ps(t, b1, c##i##1);
-        INH__FMM_ROW(0) INH__FMM_ROW(1) INH__FMM_ROW(2) INH__FMM_ROW(3)
-        INH__FMM_ROW(4) INH__FMM_ROW(5) INH__FMM_ROW(6) INH__FMM_ROW(7)
-#undef INH__FMM_ROW
-    }
-    INH__FMM_FINISH
-}
-
-#elif defined(INH__FMM_AVX2)
-/* acc (6 x 16) = A (6 rows) @ bp (kc x 16, packed); see the AVX-512 kernel */
-INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
-                             const inh__fmm_tile *o, float *tmp) {
-    int mr = o->mr;
-    const float *a0 = a, *a1 = a + (mr > 1 ? 1 : 0) * ars, *a2 = a + (mr > 2 ? 2 : 0) * ars,
-                *a3 = a + (mr > 3 ? 3 : 0) * ars, *a4 = a + (mr > 4 ? 4 : 0) * ars,
-                *a5 = a + (mr > 5 ? 5 : 0) * ars;
-    for (int i = 0; i < mr; i++) {
+#if INH__VW
+/* The micro-kernel, written once over the vector mapping: the MR x NR tile of C in MR x NV vectors
+   (NV = NR / INH__VW), each element of A broadcast against the NV vectors of B's packed row, summed
+   over k in order. nv of the NV vectors are used: a last panel narrow enough skips the ones that
+   would only multiply B's zero padding (each element's sum is the same). Rows past o->mr read row 0
+   and are dropped. */
+enum { INH__FMM_NV = INH__FMM_NR / INH__VW };
+/* the tile's rows of C, needed at the end: fetched into cache at the start */
+INH__INLINE void inh__fmm_prefetch_c(const inh__fmm_tile *o) {
+    for (int i = 0; i < o->mr; i++) {
         const char *r = (const char *)(o->c + i * o->crs);
-        _mm_prefetch(r, _MM_HINT_T0); _mm_prefetch(r + 60, _MM_HINT_T0);
+        for (int b = 0; b < INH__FMM_NR * 4; b += 64) inh__prefetch(r + b);
+        inh__prefetch(r + INH__FMM_NR * 4 - 4);
     }
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-           c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    ptrdiff_t off = 0;
-    for (int k = 0; k < kc; k++, off += acs, bp += 16) {
-        __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8), t;
-#define INH__FMM_ROW(i)                                                                 \
-        t = _mm256_broadcast_ss(a##i + off);                                            \
-        c##i##0 = _mm256_fmadd_ps(t, b0, c##i##0); c##i##1 = _mm256_fmadd_ps(t, b1, c##i##1);
-        INH__FMM_ROW(0) INH__FMM_ROW(1) INH__FMM_ROW(2) INH__FMM_ROW(3) INH__FMM_ROW(4) INH__FMM_ROW(5)
-#undef INH__FMM_ROW
-    }
-    if (mr == 6 && o->nr == 16) {
-        float *c = o->c;
-        const float *bc = o->bias;
-#define INH__FMM_PUT(i)                                                                              \
-        if (o->add) {                                                                                \
-            float *r = c + i * o->crs;                                                               \
-            _mm256_storeu_ps(r, _mm256_add_ps(_mm256_loadu_ps(r), c##i##0));                          \
-            _mm256_storeu_ps(r + 8, _mm256_add_ps(_mm256_loadu_ps(r + 8), c##i##1));                  \
-        } else if (bc) {                                                                             \
-            float *r = c + i * o->crs;                                                               \
-            _mm256_storeu_ps(r, _mm256_add_ps(c##i##0, _mm256_loadu_ps(bc)));                         \
-            _mm256_storeu_ps(r + 8, _mm256_add_ps(c##i##1, _mm256_loadu_ps(bc + 8)));                 \
-        } else {                                                                                     \
-            float *r = c + i * o->crs;                                                               \
-            _mm256_storeu_ps(r, c##i##0); _mm256_storeu_ps(r + 8, c##i##1);                           \
+}
+/* the accumulators to C (C = acc + bias, or C += acc): a whole tile straight from the registers,
+   an edge tile through tmp and inh__fmm_store (the same arithmetic) */
+INH__INLINE void inh__fmm_out(inh__vf (*c)[INH__FMM_NV], int nv, const inh__fmm_tile *o, float *tmp) {
+    enum { MR = INH__FMM_MR, NR = INH__FMM_NR, NV = INH__FMM_NV };
+    if (nv == NV && o->mr == MR && o->nr == NR) {
+        INH__UNROLL for (int i = 0; i < MR; i++) {
+            float *r = o->c + i * o->crs;
+            INH__UNROLL for (int v = 0; v < NV; v++) {
+                inh__vf x = c[i][v];
+                if (o->add) x = inh__vadd(inh__vld(r + v * INH__VW), x);
+                else if (o->bias) x = inh__vadd(x, inh__vld(o->bias + v * INH__VW));
+                inh__vst(r + v * INH__VW, x);
+            }
         }
-        INH__FMM_PUT(0) INH__FMM_PUT(1) INH__FMM_PUT(2) INH__FMM_PUT(3) INH__FMM_PUT(4) INH__FMM_PUT(5)
-#undef INH__FMM_PUT
         return;
     }
-#define INH__FMM_TMP(i) _mm256_store_ps(tmp + i * 16, c##i##0); _mm256_store_ps(tmp + i * 16 + 8, c##i##1);
-    INH__FMM_TMP(0) INH__FMM_TMP(1) INH__FMM_TMP(2) INH__FMM_TMP(3) INH__FMM_TMP(4) INH__FMM_TMP(5)
-#undef INH__FMM_TMP
+    INH__UNROLL for (int i = 0; i < MR; i++)
+        INH__UNROLL for (int v = 0; v < nv; v++) inh__vst(tmp + i * NR + v * INH__VW, c[i][v]);
     inh__fmm_store(tmp, o);
 }
-
-#elif defined(INH__SET_NEON) || defined(INH__SET_SIMD128)
-/* acc (MR x NR) = A (MR rows) @ bp (kc x NR, packed) over the vector mapping: MR x NR/INH__VW vectors
-   of C in registers, each element of A broadcast (NEON: ld1r) against NR/INH__VW vectors of B (NEON
-   8 x 12 with fused multiply-adds; SIMD128 4 x 8, a multiply and an add). Rows past o->mr read row 0
-   and are dropped; the sums run over k in order. */
-INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
-                             const inh__fmm_tile *o, float *tmp) {
-    enum { MR = INH__FMM_MR, NR = INH__FMM_NR, NV = INH__FMM_NR / INH__VW };
+/* acc (MR x NR) = A (MR rows, element (i,k) at a[i*ars + k*acs]) @ bp (kc x NR, packed) */
+INH__INLINE void inh__fmm_kernel_nv(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
+                                    const inh__fmm_tile *o, float *tmp, int nv) {
+    enum { MR = INH__FMM_MR, NR = INH__FMM_NR, NV = INH__FMM_NV };
     const float *ar[MR];
     inh__vf c[MR][NV];
+    inh__fmm_prefetch_c(o);
     INH__UNROLL for (int i = 0; i < MR; i++) {
         ar[i] = a + (o->mr > i ? i : 0) * ars;
         INH__UNROLL for (int v = 0; v < NV; v++) c[i][v] = inh__vset(0.0f);
@@ -3865,17 +3820,27 @@ INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t ac
     ptrdiff_t off = 0;
     for (int k = 0; k < kc; k++, off += acs, bp += NR) {
         inh__vf b[NV];
-        INH__UNROLL for (int v = 0; v < NV; v++) b[v] = inh__vld(bp + v * INH__VW);
+        INH__UNROLL for (int v = 0; v < nv; v++) b[v] = inh__vld(bp + v * INH__VW);
         INH__UNROLL for (int i = 0; i < MR; i++) {
             inh__vf x = inh__vset(ar[i][off]);
-            INH__UNROLL for (int v = 0; v < NV; v++) c[i][v] = inh__vfma(x, b[v], c[i][v]);
+            INH__UNROLL for (int v = 0; v < nv; v++) c[i][v] = inh__vfma(x, b[v], c[i][v]);
         }
     }
-    INH__UNROLL for (int i = 0; i < MR; i++)
-        INH__UNROLL for (int v = 0; v < NV; v++) inh__vst(tmp + i * NR + v * INH__VW, c[i][v]);
-    inh__fmm_store(tmp, o);
+    inh__fmm_out(c, nv, o, tmp);
 }
-
+INH__FN void inh__fmm_kernel(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
+                             const inh__fmm_tile *o, float *tmp) {
+    inh__fmm_kernel_nv(kc, a, ars, acs, bp, o, tmp, INH__FMM_NV);
+}
+/* the same for a tile at most NR - INH__VW columns wide (AVX-512: the last panel when Nc is 32 past
+   a multiple of 48, as C = 128 or 512), one vector of B fewer */
+INH__FN void inh__fmm_kernel_narrow(int kc, const float *a, ptrdiff_t ars, ptrdiff_t acs, const float *bp,
+                                    const inh__fmm_tile *o, float *tmp) {
+    inh__fmm_kernel_nv(kc, a, ars, acs, bp, o, tmp, INH__FMM_NV - 1);
+}
+/* the narrow kernel runs where a panel has at least 3 vectors (with 2, the loads it saves would not
+   pay for the code) */
+#define INH__FMM_NARROW(nr) (INH__FMM_NV >= 3 && (nr) <= INH__FMM_NR - INH__VW)
 #elif defined(__GNUC__) || defined(__clang__)
 /* acc (MR x 8) = A (MR rows) @ bp (kc x 8, packed), in 4-wide GCC/clang vector types: SSE2 or NEON
    registers (12 of 16 XMM for a 6-row tile), where plain loops (or 8-wide types on SSE2) would keep
@@ -3942,17 +3907,17 @@ INH__FN void inh__fmm_pack_b(float *INH__RESTRICT bp, const float *b, ptrdiff_t 
             continue;
         }
         int k = 0;
-#if defined(INH__FMM_AVX512)
-        if (brs == 1 && nr == NR)       /* columns of B contiguous (B = w^T): 16 x 16 transposes */
-            for (; k + 16 <= kc; k += 16) {
-                for (int g = 0; g < NR; g += 16) {
+#if INH__VW
+        if (brs == 1 && nr == NR)       /* columns of B contiguous (B = w^T): square transposes in registers */
+            for (; k + INH__VW <= kc; k += INH__VW) {
+                for (int g = 0; g < NR; g += INH__VW) {
                     const float *s = bj + g * bcs + k;
-                    __m512 r[16];
-                    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(s + i * bcs);
+                    inh__vf r[INH__VW];
+                    for (int i = 0; i < INH__VW; i++) r[i] = inh__vld(s + i * bcs);
                     inh__vtr(r);
-                    for (int e = 0; e < 16; e++) _mm512_store_ps(bp + (size_t)(k + e) * NR + g, r[e]);
+                    for (int e = 0; e < INH__VW; e++) inh__vst(bp + (size_t)(k + e) * NR + g, r[e]);
                 }
-                if (rnd) inh__bf16_round_n(bp + (size_t)k * NR, (size_t)16 * NR);
+                if (rnd) inh__bf16_round_n(bp + (size_t)k * NR, (size_t)INH__VW * NR);
             }
 #endif
         for (; k < kc; k++) {
@@ -4000,25 +3965,12 @@ INH__FN float inh__bf16_round(float f) {
     memcpy(&f, &u, 4);
     return f;
 }
-#if defined(INH__FMM_AVX512)
-/* 16 floats rounded as inh__bf16_round does (NaN quieted, subnormals kept), in integer ops */
-static inline __m512 inh__bf16_round16(__m512 x) {
-    __m512i u = _mm512_castps_si512(x);
-    __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), _mm512_set1_epi32(0x7f800000));
-    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), _mm512_and_si512(_mm512_maskz_srli_epi32(0xFFFF, u, 16), _mm512_set1_epi32(1))));
-    r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
-    return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u)));
-}
-#endif
 /* dst[i] = bf16 rounding of src[i], i < n (dst may be src) */
 INH__FN void inh__bf16_round_to(float *dst, const float *src, size_t n) {
     size_t i = 0;
-#if defined(INH__FMM_AVX512)
-    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, inh__bf16_round16(_mm512_loadu_ps(src + i)));
-    if (i < n) {
-        __mmask16 m = (__mmask16)((1u << (n - i)) - 1);
-        _mm512_mask_storeu_ps(dst + i, m, inh__bf16_round16(_mm512_maskz_loadu_ps(m, src + i)));
-    }
+#ifdef INH__VBF16_ROUND
+    for (; i + INH__VW <= n; i += INH__VW) inh__vst(dst + i, inh__vbf16_round(inh__vld(src + i)));
+    if (i < n) inh__vst_first(dst + i, (int)(n - i), inh__vbf16_round(inh__vld_first(src + i, (int)(n - i))));
 #else
     for (; i < n; i++) dst[i] = inh__bf16_round(src[i]);
 #endif
@@ -4044,23 +3996,13 @@ enum { INH__BMM_KW = INH__FMM_KC,    /* bf16: words (k pairs) per K block (96..3
 /* K blocks: nkb equal blocks of at most KC; the cut depends on K alone (see determinism above) */
 INH__FN int inh__fmm_kblocks(int K) { return (K + INH__FMM_KC - 1) / INH__FMM_KC; }
 
-#if defined(INH__FMM_AVX512) && defined(__AVX512BF16__) && defined(__AVX512BW__)
+#ifdef INH__VBF
 #define INH__BMM 1
 INH__FN uint32_t inh__bf16_pair(float lo, float hi) {
     float l = inh__bf16_round(lo), h = inh__bf16_round(hi);
     uint32_t a, b;
     memcpy(&a, &l, 4); memcpy(&b, &h, 4);
     return (a >> 16) | (b & 0xffff0000u);
-}
-/* 16 words (lo[j], hi[j]) from two rows of 16 floats: convert, then interleave the halves */
-static inline __m512i inh__bf16_zip(__m512 lo, __m512 hi) {
-    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                         23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-}
-/* 16 words (x[2w], x[2w+1]) from 32 consecutive floats */
-static inline __m512i inh__bf16_pairs32(const float *x) {
-    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(x));
 }
 
 /* Pack B rows [0,kc) x columns [0,nb) as NR-wide panels of kw = ceil(kc/2) words per column,
@@ -4072,24 +4014,24 @@ INH__FN void inh__bmm_pack_b(uint32_t *INH__RESTRICT bp, const float *b, ptrdiff
         int nr = nb - j0 < NR ? nb - j0 : NR, kp = 0;
         const float *bj = b + j0 * bcs;
         if (bcs == 1) {                 /* rows of B contiguous: zip row pairs */
-            __mmask16 m[3];
-            for (int g = 0; g < 3; g++) {
-                int left = nr - 16 * g;
-                m[g] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+            int left[INH__FMM_NV];      /* columns in each vector of the panel */
+            for (int g = 0; g < INH__FMM_NV; g++) {
+                left[g] = nr - INH__VW * g;
+                left[g] = left[g] > INH__VW ? INH__VW : left[g] < 0 ? 0 : left[g];
             }
             for (; kp < kc / 2; kp++) {
                 const float *r0 = bj + 2 * kp * brs, *r1 = r0 + brs;
-                for (int g = 0; g < 3; g++)
-                    _mm512_store_si512(bp + (size_t)kp * NR + 16 * g,
-                                       inh__bf16_zip(_mm512_maskz_loadu_ps(m[g], r0 + 16 * g), _mm512_maskz_loadu_ps(m[g], r1 + 16 * g)));
+                for (int g = 0; g < INH__FMM_NV; g++)
+                    inh__vbf_st(bp + (size_t)kp * NR + INH__VW * g,
+                                inh__vbf_zip(inh__vld_first(r0 + INH__VW * g, left[g]), inh__vld_first(r1 + INH__VW * g, left[g])));
             }
-        } else if (brs == 1 && nr == NR) {   /* columns of B contiguous (B = w^T): 16 x 16 word transposes */
-            for (; kp + 16 <= kc / 2; kp += 16)
-                for (int g = 0; g < NR; g += 16) {
-                    __m512 r[16];
-                    for (int i = 0; i < 16; i++) r[i] = _mm512_castsi512_ps(inh__bf16_pairs32(bj + (g + i) * bcs + 2 * kp));
+        } else if (brs == 1 && nr == NR) {   /* columns of B contiguous (B = w^T): square word transposes */
+            for (; kp + INH__VW <= kc / 2; kp += INH__VW)
+                for (int g = 0; g < NR; g += INH__VW) {
+                    inh__vf r[INH__VW];
+                    for (int i = 0; i < INH__VW; i++) r[i] = inh__vbf_as_vf(inh__vbf_pairs(bj + (g + i) * bcs + 2 * kp));
                     inh__vtr(r);
-                    for (int e = 0; e < 16; e++) _mm512_store_ps((float *)(bp + (size_t)(kp + e) * NR + g), r[e]);
+                    for (int e = 0; e < INH__VW; e++) inh__vst((float *)(bp + (size_t)(kp + e) * NR + g), r[e]);
                 }
         }
         for (; kp < kw; kp++) {
@@ -4113,7 +4055,7 @@ INH__FN void inh__bmm_pack_a(uint32_t *INH__RESTRICT ap, const float *a, ptrdiff
             const float *s = a + i * ars;
             uint32_t *d = ap + (size_t)i * kw;
             int kp = 0;
-            for (; kp + 16 <= kc / 2; kp += 16) _mm512_storeu_si512(d + kp, inh__bf16_pairs32(s + 2 * kp));
+            for (; kp + INH__VW <= kc / 2; kp += INH__VW) inh__vbf_st(d + kp, inh__vbf_pairs(s + 2 * kp));
             for (; kp < kw; kp++) d[kp] = inh__bf16_pair(s[2 * kp], 2 * kp + 1 < kc ? s[2 * kp + 1] : 0.0f);
         }
         return;
@@ -4124,35 +4066,36 @@ INH__FN void inh__bmm_pack_a(uint32_t *INH__RESTRICT ap, const float *a, ptrdiff
         uint32_t *d = ap + (size_t)kp * INH__FMM_MC;
         int i = 0;
         if (ars == 1 && 2 * kp + 1 < kc)
-            for (; i + 16 <= mb; i += 16) _mm512_storeu_si512(d + i, inh__bf16_zip(_mm512_loadu_ps(r0 + i), _mm512_loadu_ps(r1 + i)));
+            for (; i + INH__VW <= mb; i += INH__VW) inh__vbf_st(d + i, inh__vbf_zip(inh__vld(r0 + i), inh__vld(r1 + i)));
         for (; i < mb; i++) d[i] = inh__bf16_pair(r0[i * ars], 2 * kp + 1 < kc ? r1[i * ars] : 0.0f);
     }
 }
 
-/* acc (8 x 48) = A (8 rows of kw words) @ bp (kw x 48 words), then stored as the fp32 kernel does */
+/* acc (MR x NR) = A (MR rows of kw words) @ bp (kw x NR words): the fp32 kernel with a word of A
+   (a pair of bf16) broadcast and the mapping's two-products-a-lane multiply-add */
 INH__FN void inh__bmm_kernel(int kw, const uint32_t *a, ptrdiff_t ars, ptrdiff_t acs, const uint32_t *bp,
                              const inh__fmm_tile *o, float *tmp) {
-    INH__FMM_START(uint32_t)
-    ptrdiff_t off = 0;
-    for (int k = 0; k < kw; k++, off += acs, bp += 48) {
-        __m512bh b0 = (__m512bh)_mm512_load_si512(bp), b1 = (__m512bh)_mm512_load_si512(bp + 16),
-                 b2 = (__m512bh)_mm512_load_si512(bp + 32), t;
-#define INH__BMM_ROW(i)                                                                          \
-        t = (__m512bh)_mm512_set1_epi32((int)a##i[off]);                                         \
-        c##i##0 = _mm512_dpbf16_ps(c##i##0, t, b0); c##i##1 = _mm512_dpbf16_ps(c##i##1, t, b1);  \
-        c##i##2 = _mm512_dpbf16_ps(c##i##2, t, b2);
-        INH__BMM_ROW(0) INH__BMM_ROW(1) INH__BMM_ROW(2) INH__BMM_ROW(3)
-        INH__BMM_ROW(4) INH__BMM_ROW(5) INH__BMM_ROW(6) INH__BMM_ROW(7)
-#undef INH__BMM_ROW
+    enum { MR = INH__FMM_MR, NR = INH__FMM_NR, NV = INH__FMM_NV };
+    const uint32_t *ar[MR];
+    inh__vf c[MR][NV];
+    inh__fmm_prefetch_c(o);
+    INH__UNROLL for (int i = 0; i < MR; i++) {
+        ar[i] = a + (o->mr > i ? i : 0) * ars;
+        INH__UNROLL for (int v = 0; v < NV; v++) c[i][v] = inh__vset(0.0f);
     }
-    INH__FMM_FINISH
+    ptrdiff_t off = 0;
+    for (int k = 0; k < kw; k++, off += acs, bp += NR) {
+        inh__vbf b[NV];
+        INH__UNROLL for (int v = 0; v < NV; v++) b[v] = inh__vbf_ld(bp + v * INH__VW);
+        INH__UNROLL for (int i = 0; i < MR; i++) {
+            inh__vbf x = inh__vbf_set(ar[i][off]);
+            INH__UNROLL for (int v = 0; v < NV; v++) c[i][v] = inh__vdpbf(c[i][v], x, b[v]);
+        }
+    }
+    inh__fmm_out(c, NV, o, tmp);
 }
 
 #endif
-#undef INH__FMM_PUT
-#undef INH__FMM_TMP
-#undef INH__FMM_FINISH
-#undef INH__FMM_START
 
 /* Which kernels a bf16 product runs on. vdpbf16ps does two multiply-adds per lane, but what it
    costs differs by CPU: on Intel's AVX-512 BF16 cores (Cooper Lake to Emerald Rapids) one takes
@@ -4253,9 +4196,9 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
                             if (native) inh__bmm_kernel(ks, (const uint32_t *)ap + aoff, ars, acs, (const uint32_t *)bp + (size_t)jp * ks * NR, &o, tmp);
                             else
 #endif
-#if defined(INH__FMM_AVX512)
-                            if (o.nr <= 32)
-                                inh__fmm_kernel32(ks, (packed || g->bf16 ? ap : asrc) + aoff, ars, acs, bp + (size_t)jp * ks * NR, &o, tmp);
+#if INH__VW
+                            if (INH__FMM_NARROW(o.nr))
+                                inh__fmm_kernel_narrow(ks, (packed || g->bf16 ? ap : asrc) + aoff, ars, acs, bp + (size_t)jp * ks * NR, &o, tmp);
                             else
 #endif
                             inh__fmm_kernel(ks, (packed || g->bf16 ? ap : asrc) + aoff, ars, acs, bp + (size_t)jp * ks * NR, &o, tmp);
@@ -4268,21 +4211,22 @@ static void inh__fmm_slot(void *p, int lo, int hi) {
 }
 
 /* The thread grid, tr row ranges x tc column ranges: the least work on the busiest thread (MR-row
-   strips x panel widths, a last panel of at most 32 columns counting 2/3 with the 8x32 kernel),
+   strips x panel widths in vectors, a narrow last panel one vector less),
    columns first on a tie (each thread then packs only its part of B). Split by columns alone, 3
    panels (C = 128) gave one thread twice the other's columns. The split never changes bits. */
 INH__FN void inh__fmm_grid(inh__fmm_args *g, int nt, int mt, int np) {
-    int last32 = 0;
+    int narrow = 0, nv = 3;   /* a panel's cost: its vectors of B (3 without a vector mapping) */
     long best = -1;
-#if defined(INH__FMM_AVX512)
-    last32 = g->Nc - (np - 1) * INH__FMM_NR <= 32;
+#if INH__VW
+    narrow = INH__FMM_NARROW(g->Nc - (np - 1) * INH__FMM_NR);
+    nv = INH__FMM_NV;
 #endif
     for (int tc = nt < np ? nt : np; tc >= 1; tc--) {
         int tr = nt / tc < mt ? nt / tc : mt;
         long rows = (mt + tr - 1) / tr, cols = 0;
         for (int q = 0; q < tc; q++) {
             int lo = (int)((long long)np * q / tc), hi = (int)((long long)np * (q + 1) / tc);
-            long w = 3L * (hi - lo) - (last32 && hi == np ? 1 : 0);
+            long w = (long)nv * (hi - lo) - (narrow && hi == np ? 1 : 0);
             if (w > cols) cols = w;
         }
         if (best < 0 || rows * cols < best) { best = rows * cols; g->tc = tc; g->tr = tr; }
@@ -4567,23 +4511,8 @@ static void inh__sumsq_chunks(void *p, int lo, int hi) {
     for (int k = lo; k < hi; k++) {
         size_t s = a->n * (size_t)k / 64, e = a->n * (size_t)(k + 1) / 64, i = s;
         double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};   /* independent chains, fixed order */
-#if defined(__AVX512F__)
-        __m512d v[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
-        for (; i + 32 <= e; i += 32)
-            for (int l = 0; l < 4; l++) {
-                __m512d x = _mm512_maskz_cvtps_pd(0xFF, _mm256_loadu_ps(a->x + i + 8 * l));
-                v[l] = _mm512_fmadd_pd(x, x, v[l]);
-            }
-        _mm512_storeu_pd(acc, _mm512_add_pd(_mm512_add_pd(v[0], v[1]), _mm512_add_pd(v[2], v[3])));
-#elif defined(__AVX2__) && defined(__FMA__)
-        __m256d v[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
-        for (; i + 16 <= e; i += 16)
-            for (int l = 0; l < 4; l++) {
-                __m256d x = _mm256_cvtps_pd(_mm_loadu_ps(a->x + i + 4 * l));
-                v[l] = _mm256_fmadd_pd(x, x, v[l]);
-            }
-        _mm256_storeu_pd(acc, _mm256_add_pd(v[0], v[1]));
-        _mm256_storeu_pd(acc + 4, _mm256_add_pd(v[2], v[3]));
+#ifdef INH__VSUMSQ
+        i += inh__vsumsq(a->x + s, e - s, acc);
 #endif
         for (; i + 8 <= e; i += 8)
             for (int l = 0; l < 8; l++) acc[l] += (double)a->x[i + l] * a->x[i + l];
