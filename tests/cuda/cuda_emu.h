@@ -1,8 +1,9 @@
 /* tests/cuda/cuda_emu.h - the CUDA runtime and cuBLAS calls inheritune_cuda.cu makes, for the
    emulation build (-DINH_CUDA_EMULATE), over the SIMT emulator in simt.h.
 
-   The runtime part: device memory is host memory (poisoned with NaN bytes on allocation), all
-   calls are synchronous, pointers given as device pointers must lie inside an allocation (a swapped
+   The runtime part: device memory is host memory (poisoned with NaN bytes on allocation), each
+   allocation between two inaccessible pages, so a kernel's access past its end faults; all calls
+   are synchronous; pointers given as device pointers must lie inside an allocation (a swapped
    host/device argument fails here as it would fail, or corrupt memory, on a GPU).
    The cuBLAS part: cublasSgemm and cublasGemmEx with cuBLAS's exact column-major conventions:
      C (m,n) = alpha op(A) (m,k) op(B) (k,n) + beta C, element (i,j) of C at C[i + j*ldc];
@@ -14,6 +15,8 @@
 #ifndef INH_CUDA_EMU_H
 #define INH_CUDA_EMU_H
 #include "simt.h"
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* ---- runtime ------------------------------------------------------------------------------- */
 typedef enum { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAllocation = 2,
@@ -52,18 +55,37 @@ inline cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d) {
     return cudaSuccess;
 }
 inline cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total_b) { *free_b = *total_b = 0; return cudaSuccess; }
+/* Each allocation gets its own mapping, its end flush against a PROT_NONE page and a PROT_NONE page
+   before it: a kernel that loads or stores past the end of its buffer faults (SIGSEGV) in the
+   tests instead of reading a neighbour. The start is 16-byte aligned (float4 loads), so the size
+   is rounded up to 16 bytes: up to 15 bytes of slack after a buffer whose size is not a multiple
+   of 16 go unnoticed by a kernel (copies, memsets and cuBLAS operands are checked to the byte). */
+namespace inh_simt {
+inline size_t page_bytes() { static size_t p = (size_t)sysconf(_SC_PAGESIZE); return p; }
+inline size_t span16(size_t n) { return (n ? n + 15 : 16) / 16 * 16; }   /* the bytes up to the guard */
+/* the mapping of an allocation of n bytes: a guard page, data pages, a guard page */
+inline size_t map_bytes(size_t n) { size_t pg = page_bytes(); return (span16(n) + pg - 1) / pg * pg + 2 * pg; }
+inline char *map_base(void *q, size_t n) { return (char *)q + span16(n) + page_bytes() - map_bytes(n); }
+} /* namespace inh_simt */
 template <class T> inline cudaError_t cudaMalloc(T **p, size_t n) {
-    void *q = malloc(n ? n : 1);
-    if (!q) { *p = nullptr; return cudaErrorMemoryAllocation; }
-    memset(q, 0xFF, n);
+    size_t pg = inh_simt::page_bytes(), len = inh_simt::map_bytes(n);
+    *p = nullptr;
+    void *m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return cudaErrorMemoryAllocation;
+    char *base = (char *)m, *q = base + len - pg - inh_simt::span16(n);
+    if (mprotect(base, pg, PROT_NONE) || mprotect(base + len - pg, pg, PROT_NONE)) { munmap(m, len); return cudaErrorMemoryAllocation; }
+    memset(q, 0xFF, n);   /* NaN bytes: real device memory holds garbage */
     inh_simt::note_alloc(q, n);
     *p = (T *)q;
     return cudaSuccess;
 }
 inline cudaError_t cudaFree(void *p) {
     if (!p) return cudaSuccess;
-    if (inh_simt::note_free(p)) return cudaErrorInvalidDevicePointer;
-    free(p);
+    auto it = inh_simt::S().allocs.find((uintptr_t)p);
+    if (it == inh_simt::S().allocs.end()) return cudaErrorInvalidDevicePointer;
+    size_t n = it->second;
+    inh_simt::note_free(p);
+    munmap(inh_simt::map_base(p, n), inh_simt::map_bytes(n));
     return cudaSuccess;
 }
 inline cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind kind) {

@@ -16,9 +16,11 @@
        never reach (they returned, or wait at a warp operation), a shuffle that reads a lane which
        exited or does not take part (an undefined value on a GPU), lanes of one mask at different
        warp operations, a block over 1024 threads or 48 KiB of dynamic shared memory, an empty grid.
-   Device memory is host memory from malloc (cudaMalloc fills it with NaN bytes, as real device
-   memory holds garbage); every allocation is recorded so the cuBLAS stand-in (cublas_emu.h) can
-   check that a GEMM's operands, as its op/ld arguments describe them, lie inside one allocation.
+   Device memory is host memory, one mapping per allocation between two PROT_NONE pages (cudaMalloc
+   in cuda_emu.h: it fills it with NaN bytes, as real device memory holds garbage, and a kernel's
+   access past the end faults); every allocation is recorded so the copies and the cuBLAS stand-in
+   (cuda_emu.h) can check that a GEMM's operands, as its op/ld arguments describe them, lie inside
+   one allocation.
    Written for this project (Numba's CUDA simulator is the precedent for the idea only). */
 #ifndef INH_SIMT_H
 #define INH_SIMT_H
