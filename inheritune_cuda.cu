@@ -148,8 +148,10 @@ static int inh_cuda__fail(const char *fmt, ...) {
    next synchronising call, or here already with -DINH_CUDA_SYNC_EACH (debugging, sanitizers). */
 #if defined(INH_CUDA_EMULATE)
 #define INH_CUDA_LAUNCH(kernel, grid, block, shmem, ...) do { \
-    if (inh_simt::launch(grid, block, shmem, kernel, __VA_ARGS__)) \
+    if (inh_simt::launch(grid, block, shmem, kernel, __VA_ARGS__)) { \
+        (void)cudaGetLastError(); \
         return inh_cuda__fail("%s:%d: kernel %s: %s", __FILE__, __LINE__, #kernel, inh_simt::error()); \
+    } \
 } while (0)
 #else
 #ifdef INH_CUDA_SYNC_EACH

@@ -524,10 +524,61 @@ __global__ void emu_geometry(int *out) {   /* 2-D blocks in a 2-D grid; shuffles
     if (t < 16) __syncwarp(0x0000ffffu);   /* half a warp may meet on its own */
     out[b * blockDim.x * blockDim.y + t] = v;
 }
+static int emu_launch_geometry(int *x) { EMU_LAUNCH(emu_geometry, dim3(2, 3), dim3(8, 6), 0, x); return 0; }
+static int emu_launch_bad_barrier(int *x) { EMU_LAUNCH(emu_bad_barrier, dim3(1), dim3(64), 0, x); return 0; }
+static int emu_launch_shuffles(int *x) { EMU_LAUNCH(emu_shuffles, dim3(1), dim3(64), 0, x); return 0; }
+static int emu_launch_race(int *x) { EMU_LAUNCH(emu_race, dim3(3), dim3(64), 0, x); return 0; }
+static int emu_launch_bad_shuffle(int *x) { EMU_LAUNCH(emu_bad_shuffle, dim3(1), dim3(32), 0, x); return 0; }
+static int emu_launch_too_big(int *x) { EMU_LAUNCH(emu_shuffles, dim3(1), dim3(2048), 0, x); return 0; }
 __global__ void emu_load(float *out, const float *x, int i) { if (threadIdx.x == 0) out[0] = x[i]; }
 __global__ void emu_store(float *x, int i) { if (threadIdx.x == 0) x[i] = 1.0f; }
 static int emu_launch_load(float *out, const float *x, int i) { EMU_LAUNCH(emu_load, dim3(1), dim3(32), 0, out, x, i); return 0; }
 static int emu_launch_store(float *x, int i) { EMU_LAUNCH(emu_store, dim3(1), dim3(32), 0, x, i); return 0; }
+__global__ void emu_big_shared(float *out) {   /* 32 KiB of static shared memory, and some dynamic */
+    __shared__ float big[8192];
+    INH_SIMT_DYN_SHARED(float, dyn);
+    big[threadIdx.x] = (float)threadIdx.x;
+    dyn[threadIdx.x] = 1.0f;
+    __syncthreads();
+    out[threadIdx.x] = big[(threadIdx.x + 1) % 32] + dyn[(threadIdx.x + 1) % 32];
+}
+static int emu_launch_big_shared(float *out, size_t dyn) { EMU_LAUNCH(emu_big_shared, dim3(1), dim3(32), dyn, out); return 0; }
+/* what the runtime refuses at launch: shared memory over the limit (with and without the opt-in),
+   too many threads; cudaGetLastError() gives the runtime's code once, then success */
+static void test_emulator_limits(void) {
+    float *out = NULL;
+    cudaMalloc(&out, 32 * sizeof(float));
+    (void)cudaGetLastError();   /* the refusals of test_emulator, not read yet */
+    uintptr_t k = inh_simt::kernel_id(emu_big_shared);
+    CHECK(inh_simt::static_shared(inh_simt::kernel_id(emu_race)) == 64 * sizeof(int) && inh_simt::static_shared(k) == 32768,
+          "emulator: static shared bytes from the symbol table: %zu (want 256), %zu (want 32768)",
+          inh_simt::static_shared(inh_simt::kernel_id(emu_race)), inh_simt::static_shared(k));
+    CHECK(emu_launch_big_shared(out, 16384) == 0 && cudaGetLastError() == cudaSuccess,
+          "emulator: 32 KiB static + 16 KiB dynamic (48 KiB) launches: %s", emu_err);
+    CHECK(emu_launch_big_shared(out, 16384 + 4) == -1 && strstr(emu_err, "shared memory"),
+          "emulator: 48 KiB + 4 bytes of shared memory without the opt-in is refused: %s", emu_err);
+    CHECK(cudaGetLastError() == cudaErrorInvalidValue && cudaGetLastError() == cudaSuccess,
+          "emulator: cudaGetLastError() reports the refused launch (invalid argument) once");
+    CHECK(cudaFuncSetAttribute(emu_big_shared, cudaFuncAttributeMaxDynamicSharedMemorySize, 227 * 1024 - 32768 + 1) ==
+          cudaErrorInvalidValue && cudaGetLastError() == cudaErrorInvalidValue,
+          "emulator: an opt-in past 227 KiB of static + dynamic shared memory is refused");
+    CHECK(cudaFuncSetAttribute(emu_big_shared, cudaFuncAttributeMaxDynamicSharedMemorySize, 227 * 1024 - 32768) == cudaSuccess,
+          "emulator: the opt-in to 227 KiB of shared memory");
+    CHECK(emu_launch_big_shared(out, 227 * 1024 - 32768) == 0 && cudaGetLastError() == cudaSuccess,
+          "emulator: 227 KiB of shared memory with the opt-in launches: %s", emu_err);
+    std::vector<float> h(32);
+    inh_cuda_to_host(h.data(), out, sizeof(float) * 32);
+    int bad = 0;
+    for (int t = 0; t < 32; t++) bad += h[t] != (float)((t + 1) % 32) + 1.0f;
+    CHECK(bad == 0, "emulator: the kernel with 227 KiB of shared memory computes (%d wrong)", bad);
+    CHECK(emu_launch_big_shared(out, 227 * 1024 - 32768 + 4) == -1 && cudaGetLastError() == cudaErrorInvalidValue,
+          "emulator: past the opt-in is refused: %s", emu_err);
+    CHECK(emu_launch_too_big((int *)out) == -1 && cudaGetLastError() == cudaErrorInvalidConfiguration,
+          "emulator: 2048 threads per block: invalid configuration");
+    CHECK(emu_launch_bad_barrier((int *)out) == -1 && cudaGetLastError() == cudaErrorLaunchFailure,
+          "emulator: a kernel that fails as it runs: launch failure");
+    cudaFree(out);
+}
 /* a kernel touching x[i] (a load into out, or a store), run in a child process: 0 when it ran
    to the end, the signal that killed the child, or -1 (fork failed, the launch failed) */
 static int emu_access_in_child(float *out, float *x, int i, int store) {
@@ -565,12 +616,6 @@ static void test_emulator_guards(void) {
           "emulator: cudaFree");
     CHECK(cudaFree(x8) == cudaErrorInvalidDevicePointer, "emulator: a second cudaFree is refused");
 }
-static int emu_launch_geometry(int *x) { EMU_LAUNCH(emu_geometry, dim3(2, 3), dim3(8, 6), 0, x); return 0; }
-static int emu_launch_bad_barrier(int *x) { EMU_LAUNCH(emu_bad_barrier, dim3(1), dim3(64), 0, x); return 0; }
-static int emu_launch_shuffles(int *x) { EMU_LAUNCH(emu_shuffles, dim3(1), dim3(64), 0, x); return 0; }
-static int emu_launch_race(int *x) { EMU_LAUNCH(emu_race, dim3(3), dim3(64), 0, x); return 0; }
-static int emu_launch_bad_shuffle(int *x) { EMU_LAUNCH(emu_bad_shuffle, dim3(1), dim3(32), 0, x); return 0; }
-static int emu_launch_too_big(int *x) { EMU_LAUNCH(emu_shuffles, dim3(1), dim3(2048), 0, x); return 0; }
 static void test_emulator(void) {
     int *x = (int *)dalloc(3 * 64 * 3 * sizeof(int));
     CHECK(emu_launch_bad_barrier(x) == -1 && strstr(emu_err, "__syncthreads"), "emulator: a barrier some threads skip is an error: %s",
@@ -628,6 +673,7 @@ static void test_emulator(void) {
     cublasDestroy(h2);
     dfree_all("emulator");
     test_emulator_guards();
+    test_emulator_limits();
 }
 #endif
 

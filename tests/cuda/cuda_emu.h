@@ -19,8 +19,9 @@
 #include <unistd.h>
 
 /* ---- runtime ------------------------------------------------------------------------------- */
-typedef enum { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAllocation = 2,
-               cudaErrorLaunchFailure = 719, cudaErrorInvalidDevicePointer = 17 } cudaError_t;
+typedef enum { cudaSuccess = 0, cudaErrorInvalidValue = inh_simt::ERR_INVALID_VALUE, cudaErrorMemoryAllocation = 2,
+               cudaErrorInvalidConfiguration = inh_simt::ERR_INVALID_CONFIGURATION,
+               cudaErrorLaunchFailure = inh_simt::ERR_LAUNCH_FAILURE, cudaErrorInvalidDevicePointer = 17 } cudaError_t;
 typedef enum { cudaMemcpyHostToHost = 0, cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2,
                cudaMemcpyDeviceToDevice = 3 } cudaMemcpyKind;
 typedef void *cudaStream_t;
@@ -33,10 +34,28 @@ inline const char *cudaGetErrorString(cudaError_t e) {
     case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInvalidDevicePointer: return "invalid device pointer";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
     default: return "unspecified launch failure";
     }
 }
-inline cudaError_t cudaGetLastError(void) { cudaError_t e = inh_simt::last_error(); inh_simt::last_error() = cudaSuccess; return e; }
+/* the first error since the last call: a refused or failed launch (simt.h), or another call's */
+inline cudaError_t cudaGetLastError(void) {
+    cudaError_t e = inh_simt::last_error() ? inh_simt::last_error() : (cudaError_t)inh_simt::S().code;
+    inh_simt::last_error() = cudaSuccess;
+    inh_simt::S().code = 0;
+    return e;
+}
+/* the opt-in to more than 48 KiB of shared memory per block: dynamic bytes, with the kernel's
+   static ones at most sm_90's 227 KiB (cudaDevAttrMaxSharedMemoryPerBlockOptin) */
+enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
+template <class K> inline cudaError_t cudaFuncSetAttribute(K kernel, cudaFuncAttribute attr, int value) {
+    uintptr_t fn = inh_simt::kernel_id(kernel);
+    if (!fn || attr != cudaFuncAttributeMaxDynamicSharedMemorySize || value < 0 ||
+        inh_simt::static_shared(fn) + (size_t)value > (size_t)inh_simt::MAX_SHARED_OPTIN)
+        return inh_simt::last_error() = cudaErrorInvalidValue;
+    inh_simt::S().max_dyn[fn] = (size_t)value;
+    return cudaSuccess;
+}
 inline cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
 inline cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
 inline cudaError_t cudaGetDeviceCount(int *n) { *n = 1; return cudaSuccess; }
