@@ -148,8 +148,10 @@ static int inh_cuda__fail(const char *fmt, ...) {
    next synchronising call, or here already with -DINH_CUDA_SYNC_EACH (debugging, sanitizers). */
 #if defined(INH_CUDA_EMULATE)
 #define INH_CUDA_LAUNCH(kernel, grid, block, shmem, ...) do { \
-    if (inh_simt::launch(grid, block, shmem, kernel, __VA_ARGS__)) \
+    if (inh_simt::launch(grid, block, shmem, kernel, __VA_ARGS__)) { \
+        (void)cudaGetLastError(); \
         return inh_cuda__fail("%s:%d: kernel %s: %s", __FILE__, __LINE__, #kernel, inh_simt::error()); \
+    } \
 } while (0)
 #else
 #ifdef INH_CUDA_SYNC_EACH
@@ -908,11 +910,16 @@ extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, floa
 }
 
 /* ---- the backend table (inheritune.h's inh_backend) -------------------------------------------
-   Each entry is one launcher above with the model's context; m->bf16 picks the matmul precision. */
+   Each entry is one launcher above with the model's context; m->bf16 picks the matmul precision.
+   The ops only queue work on the GPU, except with m->profile (bench's split of a step by kind):
+   then each op waits for the device before it returns, so that the host timer inheritune.h puts
+   around a matmul or an attention (INH__TIMED) measures that op's GPU time and nothing queued
+   before it, and the rest of the step is the rest. */
 #define INH_CUDA__G(m) ((inh_cuda_ctx *)(m)->be_ctx)
 #define INH_CUDA__DO(m, ...) do { \
     inh_cuda_ctx *g_ = INH_CUDA__G(m); \
     if (!g_->failed && inh_cuda_##__VA_ARGS__) g_->failed = 1; \
+    if ((m)->profile && !g_->failed && inh_cuda_sync(g_)) g_->failed = 1; \
 } while (0)
 static int inh_cuda__be_alloc(inh_model *m, void **p, size_t bytes) { (void)m; return inh_cuda_malloc(p, bytes); }
 static void inh_cuda__be_release(inh_model *m, void *p) { (void)m; if (p) inh_cuda_free(p); }

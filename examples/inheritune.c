@@ -1684,20 +1684,53 @@ static int cmp_double(const void *a, const void *b) {
 /* median step time minus the median matmul and attention times (all sorted already) */
 static double med_other(const double *tot, const double *mm, const double *at, int n) { return tot[n / 2] - mm[n / 2] - at[n / 2]; }
 
+/* one timed training step; ts: forward (with zeroing the gradients), backward, update, total. Each
+   phase is waited for, as a GPU runs behind the calls and the host clock must see what it did.
+   profile: m->prof gets the step's matmul and attention seconds (on a device, every op then waits
+   for the GPU before it returns, so the step itself runs slower: see cmd_bench) */
+static int bench_step(inh_model *m, const int *x, const int *y, int B, int T, const inh_adamw *o, int t, int profile, double *ts) {
+    double t0 = inh_now();
+    m->profile = profile; m->prof[0] = m->prof[1] = 0.0;
+    inh_model_zero_grad(m);
+    int rc = inh_model_forward(m, x, y, B, T);
+    if (!rc) rc = inh_model_wait(m);
+    double t1 = inh_now();
+    if (!rc) rc = inh_model_backward(m, 1.0f);
+    if (!rc) rc = inh_model_wait(m);
+    double t2 = inh_now();
+    if (!rc) rc = inh_model_update(m, o, 1e-4f, t, inh_model_grad_norm(m));
+    if (!rc) rc = inh_model_wait(m);
+    double t3 = inh_now();
+    m->profile = 0;
+    ts[0] = t1 - t0; ts[1] = t2 - t1; ts[2] = t3 - t2; ts[3] = t3 - t0;
+    return rc;
+}
+
 /* bench --device cuda: model FLOP utilisation against the card's peak, and its memory. Peak = SMs x
    clock x dense FLOP per SM and clock: bf16 tensor cores (fp32 accumulation) with --bf16, else the
    fp32 cores (cuBLAS keeps fp32 products off the TF32 tensor cores by default). Known for compute
-   capability 8.0 (A100: 2048 / 128), 8.6 and 8.9 (512 / 256), 9.0 (H100, H200: 4096 / 256). */
+   capability 8.0 (A100: 2048 / 128), 8.6 and 8.9 (512 / 256), 9.0 (H100, H200: 4096 / 256).
+   The clock is the one the datasheet's figure assumes. The runtime reports the highest boost clock
+   (cudaDevAttrClockRate), and the fp32 figures use it: H100 SXM 132 SMs x 1.98 GHz x 256 = 66.9
+   TFLOP/s, A100 108 x 1.41 GHz x 2048 = 312 TFLOP/s bf16. Hopper's tensor-core figures assume a
+   lower clock (the H100 white paper's boost clock for tensor-core work): H100 SXM and H200 1.83 of
+   1.98 GHz, 132 x 1.83 GHz x 4096 = 989.4 TFLOP/s dense bf16; H100 PCIe 1.62 of 1.755 GHz, 114 x
+   1.62 GHz x 4096 = 756 TFLOP/s. Both are 0.924 of the highest clock, so for 9.0 bf16 the clock is
+   taken as 1830/1980 of the reported one (a card run at another power limit, such as H100 NVL,
+   has another figure: --peak-tflops gives it). */
 static void bench_device_report(double flops_per_s, int bf16, double peak_tflops, double model_mb) {
 #ifdef INH_WITH_CUDA
     inh_cuda_info d;
     if (inh_cuda_device_info(cuda_ctx, &d)) { fprintf(stderr, "warning: device info: %s\n", inh_cuda_error()); return; }
     int cc = 10 * d.major + d.minor;
     double per = cc == 90 ? (bf16 ? 4096 : 256) : cc == 80 ? (bf16 ? 2048 : 128) : (cc == 86 || cc == 89) ? (bf16 ? 512 : 256) : 0;
-    double peak = peak_tflops > 0 ? peak_tflops * 1e12 : per * d.sms * d.clock_ghz * 1e9;
+    double ghz = cc == 90 && bf16 ? d.clock_ghz * 1830.0 / 1980.0 : d.clock_ghz;
+    double peak = peak_tflops > 0 ? peak_tflops * 1e12 : per * d.sms * ghz * 1e9;
     printf("device: %s, compute capability %d.%d, %d SMs at %.2f GHz", d.name, d.major, d.minor, d.sms, d.clock_ghz);
-    if (peak > 0) printf("; peak %.1f TFLOP/s %s%s -> model FLOP utilisation %.1f%%\n", peak * 1e-12, bf16 ? "bf16" : "fp32",
-                         peak_tflops > 0 ? " (--peak-tflops)" : "", 100.0 * flops_per_s / peak);
+    if (peak > 0 && peak_tflops > 0) printf("; peak %.1f TFLOP/s %s (--peak-tflops)", peak * 1e-12, bf16 ? "bf16" : "fp32");
+    else if (peak > 0) printf("; peak %.1f TFLOP/s dense %s (%d SMs x %.3f GHz x %.0f FLOP per SM and clock)", peak * 1e-12,
+                              bf16 ? "bf16" : "fp32", d.sms, ghz, per);
+    if (peak > 0) printf(" -> model FLOP utilisation %.1f%%\n", 100.0 * flops_per_s / peak);
     else printf("; its peak is not known here (--peak-tflops X gives it): no utilisation\n");
     if (d.mem_total)
         printf("device memory: %.0f MB in use of %.0f MB (the model's parameters, gradients, moments at 16 bytes each, and its "
@@ -1752,6 +1785,8 @@ static int cmd_bench(int argc, char **argv) {
     double *fw = (double *)malloc(sizeof(double) * steps), *bw = (double *)malloc(sizeof(double) * steps);
     double *up = (double *)malloc(sizeof(double) * steps), *tot = (double *)malloc(sizeof(double) * steps);
     double *mm = (double *)malloc(sizeof(double) * steps), *at = (double *)malloc(sizeof(double) * steps);
+    double *sp = (double *)malloc(sizeof(double) * steps);   /* the total of the step the split came from */
+    int dev = strcmp(device, "cpu") != 0;
     inh_rng rng;
     inh_rng_seed(&rng, 7);
     for (int i = 0; i < B * T; i++) { x[i] = (int)(inh_rng_u64(&rng) % V); y[i] = (int)(inh_rng_u64(&rng) % V); }
@@ -1774,7 +1809,7 @@ static int cmd_bench(int argc, char **argv) {
         if (!grc)
             printf("generate: %d tokens in %.2f s = %.1f tokens/s; read bandwidth %.1f GB/s%s, weights %.0f MB -> bound %.1f tokens/s; "
                    "bound / measured = %.2fx\n", gen, dt, gen / dt, bandwidth * 1e-9, sink < 0 ? "?" : "", m.num_params * 4e-6, bound, bound / (gen / dt));
-        free(out); free(x); free(y); free(fw); free(bw); free(up); free(tot); free(mm); free(at);
+        free(out); free(x); free(y); free(fw); free(bw); free(up); free(tot); free(mm); free(at); free(sp);
         inh_model_free(&m);
         return grc ? lib_fail() : 0;
     }
@@ -1793,20 +1828,16 @@ static int cmd_bench(int argc, char **argv) {
         p.threads = threads; p.keep_attention = keep_att; p.bf16 = bf16;
     }
     printf("bench: L=%d NH=%d C=%d V=%d, %zu parameters, B=%d T=%d, %d threads, %s\n", L, NH, C, V, m.num_params, B, T, threads, bf16 ? "bf16 matmuls" : "fp32");
+    /* On the CPU one step gives both the times and the split by kind. On a device the split needs
+       every op to wait for the GPU (the host clock around an op would see only its launch), which
+       slows the step: each timed step is then followed by a second, profiled one for the split. */
     for (int s = -1; s < steps && !rc; s++) {   /* step -1 warms up (allocations, caches) */
-        double t0 = inh_now();
-        m.profile = 1; m.prof[0] = m.prof[1] = 0.0;
-        inh_model_zero_grad(&m);
-        rc = inh_model_forward(&m, x, y, B, T);
-        double t1 = inh_now();
-        if (!rc) rc = inh_model_backward(&m, 1.0f);
-        if (!rc) rc = inh_model_wait(&m);   /* a GPU runs behind the calls: time what it did */
-        double t2 = inh_now();
-        if (!rc) rc = inh_model_update(&m, &o, 1e-4f, s + 2, inh_model_grad_norm(&m));
-        if (!rc) rc = inh_model_wait(&m);
-        double t3 = inh_now();
-        if (s >= 0) { fw[s] = t1 - t0; bw[s] = t2 - t1; up[s] = t3 - t2; tot[s] = t3 - t0; mm[s] = m.prof[0]; at[s] = m.prof[1]; }
-        if (s >= 0) printf("step %d: forward %.1f ms, backward %.1f ms, update %.1f ms, total %.1f ms\n", s, 1e3 * (t1 - t0), 1e3 * (t2 - t1), 1e3 * (t3 - t2), 1e3 * (t3 - t0));
+        double ts[4], tp[4];
+        rc = bench_step(&m, x, y, B, T, &o, s + 2, !dev, ts);
+        if (!rc && dev) rc = bench_step(&m, x, y, B, T, &o, s + 2, 1, tp);
+        else memcpy(tp, ts, sizeof ts);
+        if (s >= 0) { fw[s] = ts[0]; bw[s] = ts[1]; up[s] = ts[2]; tot[s] = ts[3]; mm[s] = m.prof[0]; at[s] = m.prof[1]; sp[s] = tp[3]; }
+        if (s >= 0) printf("step %d: forward %.1f ms, backward %.1f ms, update %.1f ms, total %.1f ms\n", s, 1e3 * ts[0], 1e3 * ts[1], 1e3 * ts[2], 1e3 * ts[3]);
         if (sc_variant && !rc) {
             double t4 = inh_now();
             inh_model_zero_grad(&p);
@@ -1819,6 +1850,7 @@ static int cmd_bench(int argc, char **argv) {
         qsort(fw, steps, sizeof(double), cmp_double); qsort(bw, steps, sizeof(double), cmp_double);
         qsort(up, steps, sizeof(double), cmp_double); qsort(tot, steps, sizeof(double), cmp_double);
         qsort(mm, steps, sizeof(double), cmp_double); qsort(at, steps, sizeof(double), cmp_double);
+        qsort(sp, steps, sizeof(double), cmp_double);
         double med = tot[steps / 2];
         /* model flops of a step: matmuls 6 per parameter per token (forward 2, backward 4) + attention */
         double mmf = 6.0 * (double)m.num_params * B * T, atf = 12.0 * L * (double)B * T * T * C / 2, flops = mmf + atf;
@@ -1828,8 +1860,10 @@ static int cmd_bench(int argc, char **argv) {
                " + activations and scratch %.0f MB)\n", 1e3 * fw[steps / 2], 1e3 * bw[steps / 2], 1e3 * up[steps / 2],
                strcmp(device, "cpu") ? "peak host memory (the model is on the device)" : "peak memory",
                peak_mb, peak_mb / (state_mb + acts_mb), state_mb, acts_mb);
-        printf("median by kind: matmul %.1f ms, attention %.1f ms, other %.1f ms (layernorm, GELU, softmax/loss, AdamW, ...)\n",
-               1e3 * mm[steps / 2], 1e3 * at[steps / 2], 1e3 * (med_other(tot, mm, at, steps)));
+        printf("median by kind: matmul %.1f ms, attention %.1f ms, other %.1f ms (layernorm, GELU, softmax/loss, AdamW, ...)",
+               1e3 * mm[steps / 2], 1e3 * at[steps / 2], 1e3 * (med_other(sp, mm, at, steps)));
+        if (dev) printf("; timed in extra steps whose every op waits for the device (%.1f ms/step)", 1e3 * sp[steps / 2]);
+        printf("\n");
         printf("%.1f ms/step, %.1f GFLOP/s, %.0f tokens/s\n", 1e3 * med, flops / med * 1e-9, B * T / med);
         if (strcmp(device, "cpu")) bench_device_report(flops / med, bf16, peak_tflops, state_mb + acts_mb);
         else {   /* the step's model FLOPs against the machine's FMA peak, and each kind's share */
@@ -1848,7 +1882,7 @@ static int cmd_bench(int argc, char **argv) {
     }
     free(ptot);
     inh_model_free(&p);
-    free(x); free(y); free(fw); free(bw); free(up); free(tot); free(mm); free(at);
+    free(x); free(y); free(fw); free(bw); free(up); free(tot); free(mm); free(at); free(sp);
     inh_model_free(&m);
     return rc;
 }

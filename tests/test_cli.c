@@ -405,6 +405,13 @@ static void device_flag(void) {
     rc = run(EMU " bench --layers 2 --heads 2 --dim 32 --seq-max 16 --vocab 67 --batch 2 --seq 8 --steps 2 --threads 1 --device cuda", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "tokens/s") && strstr(out, "device: SIMT emulator") && strstr(out, "no utilisation"),
           "bench --device cuda on the emulator: %s", out);
+    {   /* the split by kind comes from steps whose ops wait for the device: every part positive */
+        const char *k = strstr(out, "median by kind: ");
+        double mmk = -1, atk = -1, otk = -1;
+        CHECK(k && sscanf(k, "median by kind: matmul %lf ms, attention %lf ms, other %lf ms", &mmk, &atk, &otk) == 3 && mmk > 0 &&
+              atk > 0 && otk > 0 && strstr(k, "every op waits for the device"),
+              "bench --device cuda: matmul %g, attention %g, other %g ms from synchronised steps: %s", mmk, atk, otk, k ? k : out);
+    }
     rc = run(EMU " train --data build/cli_pattern.bin --layers 2 --heads 2 --dim 16 --seq-max 16 --vocab 32 --seq 16 --shortcuts causal --steps 1 --device cuda", out, sizeof out);
     CHECK(rc != 0 && strstr(out, "shortcuts") && !strstr(out, "step 1 "), "attention shortcuts on the device: refused before training: %s", out);
 }

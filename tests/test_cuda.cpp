@@ -6,7 +6,8 @@
    Method: inputs random, the same on both sides. Outputs that an op overwrites are poisoned with
    NaN bytes first, so an element the GPU never wrote fails the comparison; outputs that an op adds
    into start from the same random values. Every device buffer carries a guard of 64 floats behind
-   it that must come back unchanged (an overrun fails). Tolerances, u = 2^-24 (fp32 unit roundoff):
+   it that must come back unchanged (an overrun fails); on the emulator a load or store past a
+   buffer faults instead (cudaMalloc's guard pages). Tolerances, u = 2^-24 (fp32 unit roundoff):
    - bit-exact where both sides do the same additions in the same order (encoder, residual);
    - a sum of K products in any order differs from the exact one by at most K u sum|a_k b_k|
      (Higham, ch. 3), so two orders differ by at most 2 K u sum|a_k b_k|; matmul checks every
@@ -24,6 +25,10 @@
 #include "../inheritune_cuda.cu"
 #ifdef INH_CUDA_EMULATE
 #include "cuda_emu.h"
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #endif
 #include <functional>
 #include <string>
@@ -37,16 +42,28 @@ static inh_rng R;
 static int big;                              /* device build: larger shapes */
 static int NT = 1;                           /* CPU threads of the oracle (all cores for the larger shapes) */
 
-/* ---- device buffers with a guard ---------------------------------------------------------- */
-struct dbuf { void *p; size_t bytes; };
+/* ---- device buffers with a guard ----------------------------------------------------------
+   The device build: 64 sentinel floats behind every buffer, which must come back unchanged. The
+   emulator: the buffer is the allocation, so a load or store past its end reaches cudaMalloc's
+   guard page and faults; only the slack before that page (up to 15 bytes, to the next multiple of
+   16) holds sentinel bytes. */
+struct dbuf { void *p; size_t bytes, guard; };
 static std::vector<dbuf> live;
+static void sentinel_bytes(unsigned char *g, size_t n) {
+    for (size_t i = 0; i < n; i += sizeof SENTINEL) memcpy(g + i, &SENTINEL, n - i < sizeof SENTINEL ? n - i : sizeof SENTINEL);
+}
 static void *dalloc(size_t bytes) {
     void *p = NULL;
-    if (inh_cuda_malloc(&p, bytes + GUARD * sizeof(float))) { printf("%s\n", inh_cuda_error()); exit(1); }
-    float g[GUARD];
-    for (int i = 0; i < GUARD; i++) g[i] = SENTINEL;
-    inh_cuda_to_device((char *)p + bytes, g, sizeof g);
-    live.push_back(dbuf{p, bytes});
+#ifdef INH_CUDA_EMULATE
+    size_t guard = inh_simt::span16(bytes) - bytes;
+#else
+    size_t guard = GUARD * sizeof(float);
+#endif
+    if (inh_cuda_malloc(&p, bytes + guard)) { printf("%s\n", inh_cuda_error()); exit(1); }
+    unsigned char g[GUARD * sizeof(float)];
+    sentinel_bytes(g, guard);
+    if (guard) inh_cuda_to_device((char *)p + bytes, g, guard);
+    live.push_back(dbuf{p, bytes, guard});
     return p;
 }
 template <class T> static T *dput(const T *h, size_t n) {   /* a device copy of h */
@@ -68,13 +85,14 @@ static std::vector<float> dget(const float *d, size_t n) {
 static void dfree_all(const char *what) {
     int bad = 0;
     for (auto &b : live) {
-        float g[GUARD];
-        inh_cuda_to_host(g, (char *)b.p + b.bytes, sizeof g);
-        for (int i = 0; i < GUARD; i++) bad += g[i] != SENTINEL;
+        unsigned char g[GUARD * sizeof(float)], want[GUARD * sizeof(float)];
+        sentinel_bytes(want, b.guard);
+        if (b.guard) inh_cuda_to_host(g, (char *)b.p + b.bytes, b.guard);
+        bad += b.guard && memcmp(g, want, b.guard) != 0;
         inh_cuda_free(b.p);
     }
     live.clear();
-    CHECK(bad == 0, "%s: %d guard floats behind device buffers were overwritten", what, bad);
+    CHECK(bad == 0, "%s: the guard behind %d device buffers was overwritten", what, bad);
 }
 
 static std::vector<float> rnd(size_t n, float lo, float hi) {
@@ -512,6 +530,92 @@ static int emu_launch_shuffles(int *x) { EMU_LAUNCH(emu_shuffles, dim3(1), dim3(
 static int emu_launch_race(int *x) { EMU_LAUNCH(emu_race, dim3(3), dim3(64), 0, x); return 0; }
 static int emu_launch_bad_shuffle(int *x) { EMU_LAUNCH(emu_bad_shuffle, dim3(1), dim3(32), 0, x); return 0; }
 static int emu_launch_too_big(int *x) { EMU_LAUNCH(emu_shuffles, dim3(1), dim3(2048), 0, x); return 0; }
+__global__ void emu_load(float *out, const float *x, int i) { if (threadIdx.x == 0) out[0] = x[i]; }
+__global__ void emu_store(float *x, int i) { if (threadIdx.x == 0) x[i] = 1.0f; }
+static int emu_launch_load(float *out, const float *x, int i) { EMU_LAUNCH(emu_load, dim3(1), dim3(32), 0, out, x, i); return 0; }
+static int emu_launch_store(float *x, int i) { EMU_LAUNCH(emu_store, dim3(1), dim3(32), 0, x, i); return 0; }
+__global__ void emu_big_shared(float *out) {   /* 32 KiB of static shared memory, and some dynamic */
+    __shared__ float big[8192];
+    INH_SIMT_DYN_SHARED(float, dyn);
+    big[threadIdx.x] = (float)threadIdx.x;
+    dyn[threadIdx.x] = 1.0f;
+    __syncthreads();
+    out[threadIdx.x] = big[(threadIdx.x + 1) % 32] + dyn[(threadIdx.x + 1) % 32];
+}
+static int emu_launch_big_shared(float *out, size_t dyn) { EMU_LAUNCH(emu_big_shared, dim3(1), dim3(32), dyn, out); return 0; }
+/* what the runtime refuses at launch: shared memory over the limit (with and without the opt-in),
+   too many threads; cudaGetLastError() gives the runtime's code once, then success */
+static void test_emulator_limits(void) {
+    float *out = NULL;
+    cudaMalloc(&out, 32 * sizeof(float));
+    (void)cudaGetLastError();   /* the refusals of test_emulator, not read yet */
+    uintptr_t k = inh_simt::kernel_id(emu_big_shared);
+    CHECK(inh_simt::static_shared(inh_simt::kernel_id(emu_race)) == 64 * sizeof(int) && inh_simt::static_shared(k) == 32768,
+          "emulator: static shared bytes from the symbol table: %zu (want 256), %zu (want 32768)",
+          inh_simt::static_shared(inh_simt::kernel_id(emu_race)), inh_simt::static_shared(k));
+    CHECK(emu_launch_big_shared(out, 16384) == 0 && cudaGetLastError() == cudaSuccess,
+          "emulator: 32 KiB static + 16 KiB dynamic (48 KiB) launches: %s", emu_err);
+    CHECK(emu_launch_big_shared(out, 16384 + 4) == -1 && strstr(emu_err, "shared memory"),
+          "emulator: 48 KiB + 4 bytes of shared memory without the opt-in is refused: %s", emu_err);
+    CHECK(cudaGetLastError() == cudaErrorInvalidValue && cudaGetLastError() == cudaSuccess,
+          "emulator: cudaGetLastError() reports the refused launch (invalid argument) once");
+    CHECK(cudaFuncSetAttribute(emu_big_shared, cudaFuncAttributeMaxDynamicSharedMemorySize, 227 * 1024 - 32768 + 1) ==
+          cudaErrorInvalidValue && cudaGetLastError() == cudaErrorInvalidValue,
+          "emulator: an opt-in past 227 KiB of static + dynamic shared memory is refused");
+    CHECK(cudaFuncSetAttribute(emu_big_shared, cudaFuncAttributeMaxDynamicSharedMemorySize, 227 * 1024 - 32768) == cudaSuccess,
+          "emulator: the opt-in to 227 KiB of shared memory");
+    CHECK(emu_launch_big_shared(out, 227 * 1024 - 32768) == 0 && cudaGetLastError() == cudaSuccess,
+          "emulator: 227 KiB of shared memory with the opt-in launches: %s", emu_err);
+    std::vector<float> h(32);
+    inh_cuda_to_host(h.data(), out, sizeof(float) * 32);
+    int bad = 0;
+    for (int t = 0; t < 32; t++) bad += h[t] != (float)((t + 1) % 32) + 1.0f;
+    CHECK(bad == 0, "emulator: the kernel with 227 KiB of shared memory computes (%d wrong)", bad);
+    CHECK(emu_launch_big_shared(out, 227 * 1024 - 32768 + 4) == -1 && cudaGetLastError() == cudaErrorInvalidValue,
+          "emulator: past the opt-in is refused: %s", emu_err);
+    CHECK(emu_launch_too_big((int *)out) == -1 && cudaGetLastError() == cudaErrorInvalidConfiguration,
+          "emulator: 2048 threads per block: invalid configuration");
+    CHECK(emu_launch_bad_barrier((int *)out) == -1 && cudaGetLastError() == cudaErrorLaunchFailure,
+          "emulator: a kernel that fails as it runs: launch failure");
+    cudaFree(out);
+}
+/* a kernel touching x[i] (a load into out, or a store), run in a child process: 0 when it ran
+   to the end, the signal that killed the child, or -1 (fork failed, the launch failed) */
+static int emu_access_in_child(float *out, float *x, int i, int store) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        struct rlimit none = {0, 0};
+        setrlimit(RLIMIT_CORE, &none);   /* no core file for the expected fault */
+        _exit(store ? emu_launch_store(x, i) ? 2 : 0 : emu_launch_load(out, x, i) ? 2 : 0);
+    }
+    int st = 0;
+    if (waitpid(pid, &st, 0) != pid) return -1;
+    return WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st) ? -1 : 0;
+}
+/* cudaMalloc's guard pages: an access just past a buffer (or, for a buffer of whole pages, just
+   before it) faults; the last element and the slack up to 16 bytes do not */
+static void test_emulator_guards(void) {
+    float *out = NULL, *x8 = NULL, *x5 = NULL, *xp = NULL;
+    int np = (int)(inh_simt::page_bytes() / sizeof(float));
+    CHECK(cudaMalloc(&out, sizeof(float)) == cudaSuccess && cudaMalloc(&x8, 8 * sizeof(float)) == cudaSuccess &&
+          cudaMalloc(&x5, 5 * sizeof(float)) == cudaSuccess && cudaMalloc(&xp, (size_t)np * sizeof(float)) == cudaSuccess,
+          "emulator: cudaMalloc");
+    CHECK(((uintptr_t)x8 | (uintptr_t)x5 | (uintptr_t)xp) % 16 == 0, "emulator: device buffers are 16-byte aligned");
+    CHECK(emu_access_in_child(out, x8, 7, 0) == 0, "emulator: a kernel loading the last element runs");
+    CHECK(emu_access_in_child(out, x8, 8, 0) == SIGSEGV, "emulator: a kernel loading one element past the end faults");
+    CHECK(emu_access_in_child(out, x8, 8, 1) == SIGSEGV, "emulator: a kernel storing one element past the end faults");
+    CHECK(emu_access_in_child(out, x5, 7, 0) == 0, "emulator: 20 bytes: the slack up to 32 bytes is not guarded");
+    CHECK(emu_access_in_child(out, x5, 8, 0) == SIGSEGV, "emulator: 20 bytes: a load at byte 32 faults");
+    CHECK(emu_access_in_child(out, xp, np - 1, 0) == 0 && emu_access_in_child(out, xp, 0, 1) == 0,
+          "emulator: a page-sized buffer: its first and last elements");
+    CHECK(emu_access_in_child(out, xp, -1, 0) == SIGSEGV, "emulator: a page-sized buffer: a load before its start faults");
+    CHECK(emu_launch_load(out, x8, 7) == 0, "emulator: the parent still launches: %s", emu_err);
+    CHECK(cudaFree(out) == cudaSuccess && cudaFree(x8) == cudaSuccess && cudaFree(x5) == cudaSuccess && cudaFree(xp) == cudaSuccess,
+          "emulator: cudaFree");
+    CHECK(cudaFree(x8) == cudaErrorInvalidDevicePointer, "emulator: a second cudaFree is refused");
+}
 static void test_emulator(void) {
     int *x = (int *)dalloc(3 * 64 * 3 * sizeof(int));
     CHECK(emu_launch_bad_barrier(x) == -1 && strstr(emu_err, "__syncthreads"), "emulator: a barrier some threads skip is an error: %s",
@@ -568,6 +672,8 @@ static void test_emulator(void) {
           "stand-in: an operand past its allocation is refused: %s", cublasGetStatusString(CUBLAS_STATUS_INVALID_VALUE));
     cublasDestroy(h2);
     dfree_all("emulator");
+    test_emulator_guards();
+    test_emulator_limits();
 }
 #endif
 

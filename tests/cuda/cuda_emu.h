@@ -1,8 +1,9 @@
 /* tests/cuda/cuda_emu.h - the CUDA runtime and cuBLAS calls inheritune_cuda.cu makes, for the
    emulation build (-DINH_CUDA_EMULATE), over the SIMT emulator in simt.h.
 
-   The runtime part: device memory is host memory (poisoned with NaN bytes on allocation), all
-   calls are synchronous, pointers given as device pointers must lie inside an allocation (a swapped
+   The runtime part: device memory is host memory (poisoned with NaN bytes on allocation), each
+   allocation between two inaccessible pages, so a kernel's access past its end faults; all calls
+   are synchronous; pointers given as device pointers must lie inside an allocation (a swapped
    host/device argument fails here as it would fail, or corrupt memory, on a GPU).
    The cuBLAS part: cublasSgemm and cublasGemmEx with cuBLAS's exact column-major conventions:
      C (m,n) = alpha op(A) (m,k) op(B) (k,n) + beta C, element (i,j) of C at C[i + j*ldc];
@@ -14,10 +15,13 @@
 #ifndef INH_CUDA_EMU_H
 #define INH_CUDA_EMU_H
 #include "simt.h"
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* ---- runtime ------------------------------------------------------------------------------- */
-typedef enum { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAllocation = 2,
-               cudaErrorLaunchFailure = 719, cudaErrorInvalidDevicePointer = 17 } cudaError_t;
+typedef enum { cudaSuccess = 0, cudaErrorInvalidValue = inh_simt::ERR_INVALID_VALUE, cudaErrorMemoryAllocation = 2,
+               cudaErrorInvalidConfiguration = inh_simt::ERR_INVALID_CONFIGURATION,
+               cudaErrorLaunchFailure = inh_simt::ERR_LAUNCH_FAILURE, cudaErrorInvalidDevicePointer = 17 } cudaError_t;
 typedef enum { cudaMemcpyHostToHost = 0, cudaMemcpyHostToDevice = 1, cudaMemcpyDeviceToHost = 2,
                cudaMemcpyDeviceToDevice = 3 } cudaMemcpyKind;
 typedef void *cudaStream_t;
@@ -30,10 +34,28 @@ inline const char *cudaGetErrorString(cudaError_t e) {
     case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInvalidDevicePointer: return "invalid device pointer";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
     default: return "unspecified launch failure";
     }
 }
-inline cudaError_t cudaGetLastError(void) { cudaError_t e = inh_simt::last_error(); inh_simt::last_error() = cudaSuccess; return e; }
+/* the first error since the last call: a refused or failed launch (simt.h), or another call's */
+inline cudaError_t cudaGetLastError(void) {
+    cudaError_t e = inh_simt::last_error() ? inh_simt::last_error() : (cudaError_t)inh_simt::S().code;
+    inh_simt::last_error() = cudaSuccess;
+    inh_simt::S().code = 0;
+    return e;
+}
+/* the opt-in to more than 48 KiB of shared memory per block: dynamic bytes, with the kernel's
+   static ones at most sm_90's 227 KiB (cudaDevAttrMaxSharedMemoryPerBlockOptin) */
+enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
+template <class K> inline cudaError_t cudaFuncSetAttribute(K kernel, cudaFuncAttribute attr, int value) {
+    uintptr_t fn = inh_simt::kernel_id(kernel);
+    if (!fn || attr != cudaFuncAttributeMaxDynamicSharedMemorySize || value < 0 ||
+        inh_simt::static_shared(fn) + (size_t)value > (size_t)inh_simt::MAX_SHARED_OPTIN)
+        return inh_simt::last_error() = cudaErrorInvalidValue;
+    inh_simt::S().max_dyn[fn] = (size_t)value;
+    return cudaSuccess;
+}
 inline cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
 inline cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
 inline cudaError_t cudaGetDeviceCount(int *n) { *n = 1; return cudaSuccess; }
@@ -52,18 +74,37 @@ inline cudaError_t cudaDeviceGetAttribute(int *v, cudaDeviceAttr a, int d) {
     return cudaSuccess;
 }
 inline cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total_b) { *free_b = *total_b = 0; return cudaSuccess; }
+/* Each allocation gets its own mapping, its end flush against a PROT_NONE page and a PROT_NONE page
+   before it: a kernel that loads or stores past the end of its buffer faults (SIGSEGV) in the
+   tests instead of reading a neighbour. The start is 16-byte aligned (float4 loads), so the size
+   is rounded up to 16 bytes: up to 15 bytes of slack after a buffer whose size is not a multiple
+   of 16 go unnoticed by a kernel (copies, memsets and cuBLAS operands are checked to the byte). */
+namespace inh_simt {
+inline size_t page_bytes() { static size_t p = (size_t)sysconf(_SC_PAGESIZE); return p; }
+inline size_t span16(size_t n) { return (n ? n + 15 : 16) / 16 * 16; }   /* the bytes up to the guard */
+/* the mapping of an allocation of n bytes: a guard page, data pages, a guard page */
+inline size_t map_bytes(size_t n) { size_t pg = page_bytes(); return (span16(n) + pg - 1) / pg * pg + 2 * pg; }
+inline char *map_base(void *q, size_t n) { return (char *)q + span16(n) + page_bytes() - map_bytes(n); }
+} /* namespace inh_simt */
 template <class T> inline cudaError_t cudaMalloc(T **p, size_t n) {
-    void *q = malloc(n ? n : 1);
-    if (!q) { *p = nullptr; return cudaErrorMemoryAllocation; }
-    memset(q, 0xFF, n);
+    size_t pg = inh_simt::page_bytes(), len = inh_simt::map_bytes(n);
+    *p = nullptr;
+    void *m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return cudaErrorMemoryAllocation;
+    char *base = (char *)m, *q = base + len - pg - inh_simt::span16(n);
+    if (mprotect(base, pg, PROT_NONE) || mprotect(base + len - pg, pg, PROT_NONE)) { munmap(m, len); return cudaErrorMemoryAllocation; }
+    memset(q, 0xFF, n);   /* NaN bytes: real device memory holds garbage */
     inh_simt::note_alloc(q, n);
     *p = (T *)q;
     return cudaSuccess;
 }
 inline cudaError_t cudaFree(void *p) {
     if (!p) return cudaSuccess;
-    if (inh_simt::note_free(p)) return cudaErrorInvalidDevicePointer;
-    free(p);
+    auto it = inh_simt::S().allocs.find((uintptr_t)p);
+    if (it == inh_simt::S().allocs.end()) return cudaErrorInvalidDevicePointer;
+    size_t n = it->second;
+    inh_simt::note_free(p);
+    munmap(inh_simt::map_base(p, n), inh_simt::map_bytes(n));
     return cudaSuccess;
 }
 inline cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind kind) {

@@ -47,7 +47,7 @@ memcheck             40  120  compute-sanitizer on build/sync/test_cuda_device -
 racecheck            60  150  the same, racecheck (shared-memory kernels run slowest there)
 synccheck            25   90  the same, synccheck
 tool                 20   90  tests/cuda/tool_check.sh: a tiny model, 10 steps on the CPU, 5 + 5 resumed on the GPU, eval, sample
-step_bench           30  120  bench --device cuda 124M B=16 T=1024 bf16: 10 steps of ~0.3 s + init
+step_bench           30  120  bench --device cuda 124M B=16 T=1024 bf16: 10 timed steps of ~0.3 s, each followed by a profiled one, + init
 step_torch           30  120  tests/cuda/bench_torch_step.py eager: import, 12 steps of ~0.1 s
 bench                25   90  build/bench_cuda: the matmuls and attention at GPT-2 shapes
 bench_torch          30  120  tests/cuda/bench_torch.py: the same ops in PyTorch

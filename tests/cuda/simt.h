@@ -15,10 +15,19 @@
      - Misuse is an error returned by launch(), not a hang: a __syncthreads() that some threads
        never reach (they returned, or wait at a warp operation), a shuffle that reads a lane which
        exited or does not take part (an undefined value on a GPU), lanes of one mask at different
-       warp operations, a block over 1024 threads or 48 KiB of dynamic shared memory, an empty grid.
-   Device memory is host memory from malloc (cudaMalloc fills it with NaN bytes, as real device
-   memory holds garbage); every allocation is recorded so the cuBLAS stand-in (cublas_emu.h) can
-   check that a GEMM's operands, as its op/ld arguments describe them, lie inside one allocation.
+       warp operations, an empty grid.
+     - A launch the runtime would refuse is refused, with the runtime's error code for
+       cudaGetLastError(): over 1024 threads per block (invalid configuration); static plus dynamic
+       shared memory over 48 KiB, or past the kernel's opt-in (cudaFuncSetAttribute with
+       cudaFuncAttributeMaxDynamicSharedMemorySize, up to sm_90's 227 KiB of static plus dynamic)
+       (invalid argument). A kernel's static shared bytes are the sizes of its own __shared__
+       variables, read from the executable's symbol table (static_shared() below); __shared__
+       variables of __device__ functions it calls are not counted.
+   Device memory is host memory, one mapping per allocation between two PROT_NONE pages (cudaMalloc
+   in cuda_emu.h: it fills it with NaN bytes, as real device memory holds garbage, and a kernel's
+   access past the end faults); every allocation is recorded so the copies and the cuBLAS stand-in
+   (cuda_emu.h) can check that a GEMM's operands, as its op/ld arguments describe them, lie inside
+   one allocation.
    Written for this project (Numba's CUDA simulator is the precedent for the idea only). */
 #ifndef INH_SIMT_H
 #define INH_SIMT_H
@@ -28,8 +37,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ucontext.h>
+#include <link.h>
 #include <map>
+#include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -68,7 +80,11 @@ struct uint3 { unsigned x, y, z; };
 
 namespace inh_simt {
 
-enum { WARP = 32, MAX_THREADS = 1024, MAX_DYN_SHARED = 48 * 1024, STACK = 256 * 1024 };
+enum { WARP = 32, MAX_THREADS = 1024, STACK = 256 * 1024 };
+/* shared memory per block: without an opt-in, and at most with one (sm_90: sharedMemPerBlockOptin) */
+enum { MAX_SHARED = 48 * 1024, MAX_SHARED_OPTIN = 227 * 1024 };
+/* the runtime's codes for what cudaGetLastError() reports after a refused or failed launch */
+enum { ERR_INVALID_VALUE = 1, ERR_INVALID_CONFIGURATION = 9, ERR_LAUNCH_FAILURE = 719 };
 enum { READY, WAIT_BLOCK, WAIT_WARP, DONE };
 enum { OP_SYNC, OP_XOR, OP_DOWN, OP_IDX };
 
@@ -96,7 +112,9 @@ struct state {
     void (*launch_run)(void *) = nullptr;
     char err[512];
     int failed = 0;
+    int code = 0;                         /* for cudaGetLastError(): the first error since it was last read */
     std::map<uintptr_t, size_t> allocs;   /* device allocations: base -> bytes */
+    std::map<uintptr_t, size_t> static_sh, max_dyn;   /* per kernel: static shared bytes; opted-in dynamic bytes */
     unsigned long long launches = 0;
     ~state() { for (char *p : stacks) free(p); }
 };
@@ -104,9 +122,10 @@ inline state &S() { static state s; return s; }
 
 inline fiber &me() { return S().f[S().cur]; }
 inline const char *error() { return S().err; }
-inline int fail(const char *msg) {
+inline int fail(const char *msg, int code = ERR_LAUNCH_FAILURE) {
     state &s = S();
     if (!s.failed) snprintf(s.err, sizeof s.err, "%s (block %u,%u,%u)", msg, s.block_idx.x, s.block_idx.y, s.block_idx.z);
+    if (!s.failed && !s.code) s.code = code;
     s.failed = 1;
     return -1;
 }
@@ -232,6 +251,80 @@ inline int run_block(unsigned order) {
     }
 }
 
+/* The static __shared__ bytes of the kernel at address `fn`, as nvcc would count them: the sizes of
+   the objects in section inh_simt_shared named as local variables of that function (the Itanium
+   mangling: _ZZ<the function's encoding>E<name>), from the symbol table of /proc/self/exe; read
+   once, then cached per kernel. 0 where that cannot be known (no ELF section: AddressSanitizer or
+   not ELF; a stripped executable). */
+struct shared_syms {
+    int loaded = 0;
+    std::map<uintptr_t, std::string> funcs;                  /* link-time address -> mangled name */
+    std::vector<std::pair<std::string, size_t>> objs;        /* the section's objects: name, bytes */
+    uintptr_t bias = 0;                                      /* run-time address - link-time address */
+};
+inline void read_shared_syms(shared_syms &y) {
+    y.loaded = 1;
+#if INH_SIMT_POISON_STATIC
+    if (!__start_inh_simt_shared) return;
+    FILE *f = fopen("/proc/self/exe", "rb");
+    if (!f) return;
+    std::vector<unsigned char> b;
+    unsigned char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) b.insert(b.end(), buf, buf + n);
+    fclose(f);
+    if (b.size() < sizeof(ElfW(Ehdr))) return;
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)b.data();
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_shoff + (size_t)eh->e_shnum * sizeof(ElfW(Shdr)) > b.size() ||
+        eh->e_shstrndx >= eh->e_shnum)
+        return;
+    const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(b.data() + eh->e_shoff);
+    const char *names = (const char *)b.data() + sh[eh->e_shstrndx].sh_offset;
+    size_t sec = 0;
+    for (size_t i = 1; i < eh->e_shnum; i++)
+        if (!strcmp(names + sh[i].sh_name, "inh_simt_shared")) sec = i;
+    if (!sec) return;
+    y.bias = (uintptr_t)__start_inh_simt_shared - (uintptr_t)sh[sec].sh_addr;
+    for (size_t i = 1; i < eh->e_shnum; i++) {
+        if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum) continue;
+        const ElfW(Sym) *sym = (const ElfW(Sym) *)(b.data() + sh[i].sh_offset);
+        const char *str = (const char *)b.data() + sh[sh[i].sh_link].sh_offset;
+        for (size_t k = 0; k < sh[i].sh_size / sizeof(ElfW(Sym)); k++) {
+            int type = ELF64_ST_TYPE(sym[k].st_info);
+            if (type == STT_FUNC && sym[k].st_value) y.funcs[(uintptr_t)sym[k].st_value] = str + sym[k].st_name;
+            else if (type == STT_OBJECT && sym[k].st_shndx == sec) y.objs.push_back({str + sym[k].st_name, (size_t)sym[k].st_size});
+        }
+    }
+#endif
+}
+inline size_t static_shared(uintptr_t fn) {
+    state &s = S();
+    auto hit = s.static_sh.find(fn);
+    if (hit != s.static_sh.end()) return hit->second;
+    static shared_syms y;
+    if (!y.loaded) read_shared_syms(y);
+    size_t bytes = 0;
+    auto it = y.funcs.find(fn - y.bias);
+    if (it != y.funcs.end()) {
+        const std::string &m = it->second;
+        std::string pre = "_ZZ" + (m.compare(0, 2, "_Z") ? std::to_string(m.size()) + m : m.substr(2)) + "E";
+        for (auto &o : y.objs)
+            if (!o.first.compare(0, pre.size(), pre)) bytes += o.second;
+    }
+    s.static_sh[fn] = bytes;
+    return bytes;
+}
+template <class K> inline uintptr_t kernel_id(K kernel) {
+    if constexpr (std::is_pointer<K>::value) return reinterpret_cast<uintptr_t>(kernel);
+    else return 0;
+}
+/* the dynamic shared bytes a launch of the kernel may ask for: its opt-in, else what 48 KiB leaves */
+inline size_t max_dyn_shared(uintptr_t fn) {
+    auto it = S().max_dyn.find(fn);
+    size_t st = static_shared(fn);
+    return it != S().max_dyn.end() ? it->second : st < (size_t)MAX_SHARED ? MAX_SHARED - st : 0;
+}
+
 template <class K, class Tup, size_t... I>
 inline void call_kernel(K k, Tup &t, std::index_sequence<I...>) { k(std::get<I>(t)...); }
 
@@ -252,10 +345,20 @@ inline int launch(dim3 grid, dim3 block, size_t shmem, K kernel, A... args) {
     s.failed = 0; s.err[0] = 0;
     s.block_idx = uint3{0, 0, 0};
     unsigned long long nt = (unsigned long long)block.x * block.y * block.z;
-    if (!grid.x || !grid.y || !grid.z || !nt) return fail("launch with an empty grid or block (invalid configuration)");
-    if (nt > MAX_THREADS || block.z > 64) return fail("launch with more than 1024 threads per block (invalid configuration)");
-    if (grid.y > 65535 || grid.z > 65535) return fail("launch with grid.y or grid.z above 65535 (invalid configuration)");
-    if (shmem > MAX_DYN_SHARED) return fail("launch with more than 48 KiB of dynamic shared memory");
+    if (!grid.x || !grid.y || !grid.z || !nt)
+        return fail("launch with an empty grid or block (invalid configuration)", ERR_INVALID_CONFIGURATION);
+    if (nt > MAX_THREADS || block.z > 64)
+        return fail("launch with more than 1024 threads per block (invalid configuration)", ERR_INVALID_CONFIGURATION);
+    if (grid.y > 65535 || grid.z > 65535)
+        return fail("launch with grid.y or grid.z above 65535 (invalid configuration)", ERR_INVALID_CONFIGURATION);
+    uintptr_t fn = kernel_id(kernel);
+    if (shmem > max_dyn_shared(fn)) {
+        char m[200];
+        snprintf(m, sizeof m, "launch with %zu bytes of static and %zu of dynamic shared memory: above %zu without %s (invalid argument)",
+                 static_shared(fn), shmem, S().max_dyn.count(fn) ? static_shared(fn) + max_dyn_shared(fn) : (size_t)MAX_SHARED,
+                 S().max_dyn.count(fn) ? "a larger opt-in" : "an opt-in (cudaFuncAttributeMaxDynamicSharedMemorySize)");
+        return fail(m, ERR_INVALID_VALUE);
+    }
     launch_box<K, A...> box{kernel, std::tuple<A...>(args...)};
     s.launch_obj = &box; s.launch_run = &launch_box<K, A...>::run;
     s.nthreads = (int)nt;
