@@ -8312,7 +8312,7 @@ INHDEF int inh_model_load_state(inh_model *m, const char *path) {
 }
 
 INHDEF int inh_trainer_load_state(inh_trainer *t, inh_model *m, inh_data *train, const char *path) {
-    uint32_t v[74];
+    uint32_t v[74] = {0};   /* (g++/gcc -O2 without stdio cannot see the reader fill it) */
     inh_train_opts o;
     if (inh__state_model(m, path, v, 1)) return -1;
     inh_train_opts_default(&o);
