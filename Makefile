@@ -15,7 +15,7 @@ TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 # the kernel and model tests once more without -march: the portable (SSE2) paths, bf16 emulated
 PORTABLE = $(BUILD)/test_core_portable $(BUILD)/test_fastmm_portable
 
-.PHONY: test-avx2 web test-web all test demo reproduce shortcuts clean windows test-windows test-arm64 test-32 test-bigendian wasm test-wasm embedded check-cxx cuda cuda-emu cuda-emu-test cuda-syntax bench-matmul bench-attention bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
+.PHONY: test-avx2 web test-web all test demo reproduce shortcuts clean windows test-windows test-arm64 test-32 test-bigendian wasm test-wasm embedded check-cxx cuda cuda-emu cuda-emu-test cuda-syntax bench-matmul bench-attention bench-attention-avx2 bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
 all: $(BUILD)/inheritune
 
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
@@ -140,6 +140,12 @@ bench-attention: $(BUILD)/bench_attention
 	$(BUILD)/bench_attention
 $(BUILD)/bench_attention: bench/bench_attention.c $(HDR) | $(BUILD)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
+# the same on an AVX2 laptop's build (-march=haswell: the avx2 entry of the vector mapping)
+bench-attention-avx2: $(BUILD)/avx2/bench_attention
+	$(BUILD)/avx2/bench_attention
+$(BUILD)/avx2/bench_attention: bench/bench_attention.c $(HDR)
+	@mkdir -p $(BUILD)/avx2
+	$(CC) -O3 -march=haswell -std=c99 -Wall -Wextra $< -o $@ $(LDLIBS)
 $(BUILD)/bench_matmul: bench/bench_matmul.c $(HDR) | $(BUILD)
 	$(CC) $(CFLAGS) $< -o $@ $(LDLIBS)
 bench-blas: | $(BUILD)
