@@ -1076,7 +1076,8 @@ INHDEF int inh_recipe_write_html(const inh_recipe_result *r, const char *path);
    (AVX-512's scalef in e^x; a set without a fused multiply-add multiplies, then adds).
      inh__vset(f) inh__vld(p) inh__vst(p, v)           broadcast, unaligned load and store
      inh__vadd inh__vsub inh__vmul inh__vdiv            lane-wise
-     inh__vfma(a, b, c) = a*b + c, inh__vfnma(a, b, c) = c - a*b   (fused where the set fuses)
+     inh__vfma(a, b, c) = a*b + c, inh__vfnma(a, b, c) = c - a*b   (fused where the set fuses;
+                                                        INH__VFMA_UNFUSED where it does not)
      inh__vmax inh__vmin inh__vsqrt inh__vround         (round: to nearest even)
      inh__vsel_absgt(x, t, a, b)                        b where |x| > t, else a
      inh__vldexp(p, n)                                  p * 2^n, n integral in [-150, 128]
@@ -1291,6 +1292,7 @@ typedef v128_t inh__vf;
 #define inh__vmul wasm_f32x4_mul
 #define inh__vdiv wasm_f32x4_div
 /* no fused multiply-add (relaxed SIMD's may or may not fuse: not deterministic): multiply, then add */
+#define INH__VFMA_UNFUSED 1
 #define inh__vfma(a, b, c) wasm_f32x4_add(wasm_f32x4_mul(a, b), c)
 #define inh__vfnma(a, b, c) wasm_f32x4_sub(c, wasm_f32x4_mul(a, b))
 #define inh__vmax wasm_f32x4_max
@@ -2280,17 +2282,25 @@ static void inh__peak_part(void *p, int lo, int hi) {
         /* named, not an array: registers; different starts: a compiler would merge equal chains
            into one; c = x*y + c, the accumulating form every set has (NEON's fmla adds to its
            destination). A set without a fused multiply-add does a multiply and an add per lane, two
-           FLOPs, as the kernels compiled for it do. */
+           FLOPs, as the kernels compiled for it do (see INH__VFMA_UNFUSED below). */
         inh__vf x = inh__vset(0.999f), y = inh__vset(1e-4f), c0 = inh__vset(1.0f), c1 = inh__vset(1.1f);
         inh__vf c2 = inh__vset(1.2f), c3 = inh__vset(1.3f), c4 = inh__vset(1.4f), c5 = inh__vset(1.5f);
         inh__vf c6 = inh__vset(1.6f), c7 = inh__vset(1.7f), c8 = inh__vset(1.8f), c9 = inh__vset(1.9f);
         inh__vf c10 = inh__vset(2.0f), c11 = inh__vset(2.1f);
+#ifdef INH__VFMA_UNFUSED
+        /* x*y would be hoisted out of the loop, leaving only adds: there each chain is c = c*x + y,
+           a multiply and an add that wait for each other (12 chains of 6 cycles' latency just fill
+           a Zen 4's two multiply and two add pipes) */
+#define INH__PEAK_STEP(c) c = inh__vfma(c, x, y)
+#else
+#define INH__PEAK_STEP(c) c = inh__vfma(x, y, c)
+#endif
         for (long i = 0; i < a->iters; i++) {
-            c0 = inh__vfma(x, y, c0); c1 = inh__vfma(x, y, c1); c2 = inh__vfma(x, y, c2);
-            c3 = inh__vfma(x, y, c3); c4 = inh__vfma(x, y, c4); c5 = inh__vfma(x, y, c5);
-            c6 = inh__vfma(x, y, c6); c7 = inh__vfma(x, y, c7); c8 = inh__vfma(x, y, c8);
-            c9 = inh__vfma(x, y, c9); c10 = inh__vfma(x, y, c10); c11 = inh__vfma(x, y, c11);
+            INH__PEAK_STEP(c0); INH__PEAK_STEP(c1); INH__PEAK_STEP(c2); INH__PEAK_STEP(c3);
+            INH__PEAK_STEP(c4); INH__PEAK_STEP(c5); INH__PEAK_STEP(c6); INH__PEAK_STEP(c7);
+            INH__PEAK_STEP(c8); INH__PEAK_STEP(c9); INH__PEAK_STEP(c10); INH__PEAK_STEP(c11);
         }
+#undef INH__PEAK_STEP
         c0 = inh__vadd(inh__vadd(inh__vadd(c0, c1), inh__vadd(c2, c3)), inh__vadd(inh__vadd(c4, c5), inh__vadd(c6, c7)));
         c0 = inh__vadd(c0, inh__vadd(inh__vadd(c8, c9), inh__vadd(c10, c11)));
         float l[INH__VW];
