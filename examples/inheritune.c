@@ -1858,14 +1858,14 @@ static int cmd_bench(int argc, char **argv) {
         double state_mb = 16.0 * m.num_params / 1048576, acts_mb = 4.0 * (m.acts_floats + m.scratch_floats) / 1048576;
         printf("median: forward %.1f ms, backward %.1f ms, update %.1f ms; %s %.0f MB = %.3fx (16 bytes/parameter %.0f MB"
                " + activations and scratch %.0f MB)\n", 1e3 * fw[steps / 2], 1e3 * bw[steps / 2], 1e3 * up[steps / 2],
-               strcmp(device, "cpu") ? "peak host memory (the model is on the device)" : "peak memory",
+               dev ? "peak host memory (the model is on the device)" : "peak memory",
                peak_mb, peak_mb / (state_mb + acts_mb), state_mb, acts_mb);
         printf("median by kind: matmul %.1f ms, attention %.1f ms, other %.1f ms (layernorm, GELU, softmax/loss, AdamW, ...)",
                1e3 * mm[steps / 2], 1e3 * at[steps / 2], 1e3 * (med_other(sp, mm, at, steps)));
         if (dev) printf("; timed in extra steps whose every op waits for the device (%.1f ms/step)", 1e3 * sp[steps / 2]);
         printf("\n");
         printf("%.1f ms/step, %.1f GFLOP/s, %.0f tokens/s\n", 1e3 * med, flops / med * 1e-9, B * T / med);
-        if (strcmp(device, "cpu")) bench_device_report(flops / med, bf16, peak_tflops, state_mb + acts_mb);
+        if (dev) bench_device_report(flops / med, bf16, peak_tflops, state_mb + acts_mb);
         else {   /* the step's model FLOPs against the machine's FMA peak, and each kind's share */
             double peak = inh_fma_peak_gflops(threads) * 1e9;
             printf("fp32 FMA peak (probe, %d thread%s) %.1f GFLOP/s: step %.1f%%, matmul %.1f%%, attention %.1f%% of it\n", threads,
