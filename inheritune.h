@@ -325,6 +325,8 @@ typedef struct {
     float *atty;                          /* (L, B, T, C) attention output before projection */
     float *att;                           /* (L, B, NH, T, T) post-softmax attention, or NULL:
                                              stored only with keep_attention */
+    float *att_rows;                      /* (L, B*NH, 2T) the attention's rows, from each layer's
+                                             forward to its backward (inh_backend); NULL with att */
     float *res2;                          /* (L, B, T, C) residual after attention */
     float *ln2, *ln2_mean, *ln2_rstd;     /* (L, B, T, C), (L, B, T) x2 */
     float *fch, *fch_gelu;                /* (L, B, T, 4C) */
@@ -454,9 +456,11 @@ typedef struct inh_backend {
     void  (*matmul_forward)(inh_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC);
     void  (*matmul_backward)(inh_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                              const float *w, int N, int C, int OC);
-    /* causal self-attention over qkv (B, T, 3C) that never stores (B, NH, T, T); rows: (B*NH, 2T) scratch */
+    /* causal self-attention over qkv (B, T, 3C) that never stores (B, NH, T, T). rows: (B*NH, 2T)
+       of this layer, kept from the forward to its backward, where a backend leaves what its backward
+       needs (CUDA: each row's log-sum-exp; the CPU uses them as scratch); out: the forward's output */
     void  (*attention_forward)(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale);
-    void  (*attention_backward)(inh_model *m, float *dqkv, float *rows, const float *dout, const float *qkv,
+    void  (*attention_backward)(inh_model *m, float *dqkv, float *rows, const float *dout, const float *out, const float *qkv,
                                 int B, int T, int C, int NH, float scale);
     void  (*gelu_forward)(inh_model *m, float *out, const float *inp, size_t n);
     void  (*gelu_backward)(inh_model *m, float *dinp, const float *inp, const float *gout, const float *dout, size_t n);
@@ -4610,8 +4614,9 @@ INH__FN void inh__cpu_matmul_backward(inh_model *m, float *dinp, float *dw, floa
 INH__FN void inh__cpu_attention_forward(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale) {
     inh__attention_forward(out, rows, qkv, B, T, C, NH, scale, m->threads);
 }
-INH__FN void inh__cpu_attention_backward(inh_model *m, float *dqkv, float *rows, const float *dout, const float *qkv,
+INH__FN void inh__cpu_attention_backward(inh_model *m, float *dqkv, float *rows, const float *dout, const float *out, const float *qkv,
                                          int B, int T, int C, int NH, float scale) {
+    (void)out;   /* the CPU's flash backward recomputes each row (and its bits do not depend on how) */
     inh__attention_backward(dqkv, rows, dout, qkv, B, T, C, NH, scale, m->threads);
 }
 INH__FN void inh__cpu_gelu_forward(inh_model *m, float *out, const float *inp, size_t n) { inh__gelu_forward(out, inp, n, m->threads); }
@@ -4920,8 +4925,8 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     size_t N = (size_t)B * T, L = (size_t)c->L, C = (size_t)c->C, NH = (size_t)c->NH;
     size_t att = m->keep_attention ? (size_t)B * NH * T * T : 0, rows = (size_t)B * NH * 2 * T;
     size_t need = N * C + L * N * (C + 2) + L * N * 3 * C + L * N * C + L * att + L * N * C + L * N * (C + 2)
-                + 2 * L * N * 4 * C + L * N * C + N * (C + 2) + N * (size_t)c->Vp + N;
-    size_t scratch = 3 * N * C + N * 3 * C + att + 2 * N * 4 * C + rows;   /* backward scratch, attention rows */
+                + 2 * L * N * 4 * C + L * N * C + N * (C + 2) + N * (size_t)c->Vp + N + (att ? 0 : L * rows);
+    size_t scratch = 3 * N * C + N * 3 * C + att + 2 * N * 4 * C;   /* backward scratch */
     /* shortcuts: their activations after everything else; backward scratch dkv (2n), dfeat, dh (n
        each), dq, datty and three temporaries (N C each), then the cross-attention's rows */
     size_t nsc = (size_t)inh_sc_layers(c, NULL), sc_att = m->keep_attention ? (size_t)B * NH * T * nsc * T : 0;
@@ -4932,7 +4937,7 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     {   /* the same sizes bounded from above in double: refused where size_t would wrap (32-bit builds) */
         double dN = (double)B * T, dC = (double)C, dL = (double)L, dn = (double)nsc, dT = (double)T, dBH = (double)B * NH;
         double datt = m->keep_attention ? dBH * dT * dT : 0.0;
-        double bound = dN * (dC * (16 * dL + 32 + 12 * dn) + 4 * dL + 8 + c->Vp) + (dL + 1) * datt * (1 + dn) + dBH * 2 * dT * (dn + 1);
+        double bound = dN * (dC * (16 * dL + 32 + 12 * dn) + 4 * dL + 8 + c->Vp) + (dL + 1) * datt * (1 + dn) + dBH * 2 * dT * (dn + dL);
         if (bound * sizeof(float) > (double)(SIZE_MAX / 2))
             return inh__fail("activations for B=%d T=%d (B*T*Vp = %.0f) are too large for this %d-bit build: use a smaller batch or sequence",
                              B, T, dN * c->Vp, (int)(8 * sizeof(size_t)));
@@ -4956,7 +4961,9 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     INH__TAKE(encoded, N * C);
     INH__TAKE(ln1, L * N * C); INH__TAKE(ln1_mean, L * N); INH__TAKE(ln1_rstd, L * N);
     INH__TAKE(qkv, L * N * 3 * C); INH__TAKE(atty, L * N * C); INH__TAKE(att, L * att); INH__TAKE(res2, L * N * C);
+    INH__TAKE(att_rows, att ? 0 : L * rows);
     if (!att) a->att = NULL;
+    else a->att_rows = NULL;
     INH__TAKE(ln2, L * N * C); INH__TAKE(ln2_mean, L * N); INH__TAKE(ln2_rstd, L * N);
     INH__TAKE(fch, L * N * 4 * C); INH__TAKE(fch_gelu, L * N * 4 * C); INH__TAKE(res3, L * N * C);
     INH__TAKE(lnf, N * C); INH__TAKE(lnf_mean, N); INH__TAKE(lnf_rstd, N);
@@ -4998,7 +5005,7 @@ INH__FN int inh__sc_on(const inh_model *m) { return m->cfg.shortcuts && !m->drop
 INH__FN float *inh__sc_scratch(const inh_model *m) {
     size_t N = (size_t)m->B * m->T, NC = N * m->cfg.C;
     size_t att = m->acts_keep ? (size_t)m->B * m->cfg.NH * m->T * m->T : 0;
-    return m->scratch_mem + 14 * NC + att + (size_t)m->B * m->cfg.NH * 2 * m->T;
+    return m->scratch_mem + 14 * NC + att;
 }
 /* h (B,T,C) is h_{L-1}; writes a->sc_res = h + shortcut output */
 INH__FN void inh__shortcut_forward(inh_model *m, const float *h) {
@@ -5083,7 +5090,7 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
     const inh_backend *be = inh__be(m);
     int N = B * T, C = c->C, NH = c->NH, nt = m->threads;
     size_t NC = (size_t)N * C, att_n = (size_t)B * NH * T * T;
-    size_t rows_off = 14 * NC + (m->keep_attention ? att_n : 0);   /* attention rows at the end of the scratch */
+    size_t rows_n = (size_t)B * NH * 2 * T;   /* a layer's attention rows */
     inh_params *p = &m->dparams;
     inh_acts *a = &m->acts;
     int bias = c->bias, *ids = m->dids, *tgt = m->dids + N;   /* the token ids, in the backend's memory */
@@ -5102,7 +5109,7 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
             be->layernorm_forward(m, ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C);
             INH__TIMED(m, 0, be->matmul_forward(m, qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C));
             if (a->att) INH__TIMED(m, 1, inh__attention_forward_cpu(atty, a->att + l * att_n, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
-            else INH__TIMED(m, 1, be->attention_forward(m, atty, m->scratch_mem + rows_off, qkv, B, T, C, NH, inh__attn_scale(c, l)));
+            else INH__TIMED(m, 1, be->attention_forward(m, atty, a->att_rows + l * rows_n, qkv, B, T, C, NH, inh__attn_scale(c, l)));
             INH__TIMED(m, 0, be->matmul_forward(m, res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C));
             be->residual_forward(m, res2, res2, res, NC);
         }
@@ -5146,7 +5153,8 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     const int *ids = m->dids, *tgt = m->dids + N;
     /* scratch: dres (running residual gradient), dln, datty, dqkv, datt, dfch, dfch_gelu */
     float *dres = m->scratch_mem, *dln = dres + NC, *datty = dln + NC, *dqkv = datty + NC;
-    float *datt = dqkv + 3 * NC, *dfch = datt + (a->att ? att_n : 0), *dfch_gelu = dfch + 4 * NC, *rows = dfch_gelu + 4 * NC;
+    float *datt = dqkv + 3 * NC, *dfch = datt + (a->att ? att_n : 0), *dfch_gelu = dfch + 4 * NC;
+    size_t rows_n = (size_t)B * NH * 2 * T;
     be->crossentropy_backward(m, a->logits, tgt, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp);  /* logits := dlogits */
     be->zero(m, dln, NC * sizeof(float));
     INH__TIMED(m, 0, be->matmul_backward(m, dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp));
@@ -5182,7 +5190,8 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
                              p->attprojw + lc * C, N, C, C));
         be->zero(m, dqkv, 3 * NC * sizeof(float));
         if (a->att) INH__TIMED(m, 1, inh__attention_backward_cpu(dqkv, datt, datty, a->qkv + l * 3 * NC, a->att + l * att_n, B, T, C, NH, inh__attn_scale(c, l), nt));
-        else INH__TIMED(m, 1, be->attention_backward(m, dqkv, rows, datty, a->qkv + l * 3 * NC, B, T, C, NH, inh__attn_scale(c, l)));
+        else INH__TIMED(m, 1, be->attention_backward(m, dqkv, a->att_rows + l * rows_n, datty, a->atty + l * NC, a->qkv + l * 3 * NC, B, T, C, NH,
+                                                      inh__attn_scale(c, l)));
         be->zero(m, dln, NC * sizeof(float));
         INH__TIMED(m, 0, be->matmul_backward(m, dln, g->qkvw + lc * 3 * C, bias ? g->qkvb + lc * 3 : NULL, dqkv, a->ln1 + l * NC,
                              p->qkvw + lc * 3 * C, N, C, 3 * C));

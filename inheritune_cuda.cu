@@ -63,12 +63,15 @@ int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float *inp, const
                             int N, int C, int OC, int bf16);
 int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                              const float *w, int N, int C, int OC, int bf16);
-/* causal attention, flash-style: (B,NH,T,T) is never stored. rows is (B*NH, 2T) floats as for the
-   CPU flash kernel; forward leaves each query row's log-sum-exp in rows[bh*2T + t]; backward
-   recomputes what it needs into rows and reads nothing the forward left. hs = C/NH <= 128. */
-int inh_cuda_attention_forward(inh_cuda_ctx *g, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale);
-int inh_cuda_attention_backward(inh_cuda_ctx *g, float *dqkv, float *rows, const float *dout, const float *qkv,
-                                int B, int T, int C, int NH, float scale);
+/* causal attention, flash-style: (B,NH,T,T) is never stored. rows is (B*NH, 2T) floats, kept from
+   the forward to its backward: the forward leaves each query row's log-sum-exp in rows[bh*2T + t],
+   the backward adds D_t = dout_t . out_t at [bh*2T + T + t] from out, the forward's output (fp32:
+   out may be NULL, and the forward then runs again for both). hs = C/NH <= 128.
+   bf16: on the tensor cores (mma.sync, bf16 operands, fp32 sums and softmax); else fp32 CUDA cores. */
+int inh_cuda_attention_forward(inh_cuda_ctx *g, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale,
+                               int bf16);
+int inh_cuda_attention_backward(inh_cuda_ctx *g, float *dqkv, float *rows, const float *dout, const float *out, const float *qkv,
+                                int B, int T, int C, int NH, float scale, int bf16);
 int inh_cuda_gelu_forward(inh_cuda_ctx *g, float *out, const float *inp, size_t n);
 int inh_cuda_gelu_backward(inh_cuda_ctx *g, float *dinp, const float *inp, const float *gout, const float *dout, size_t n);
 int inh_cuda_residual_forward(inh_cuda_ctx *g, float *out, const float *a, const float *b, size_t n);
@@ -729,6 +732,308 @@ __global__ void inh_cuda__att_bwd_kv_k(float *dqkv, const float *stats, const fl
         dqkv[((size_t)b * T + j) * C3 + 2 * C + h * hs + i] += av[r];
     }
 }
+/* D_t = dout_t . out_t of each row and head, the backward's rowsum(dO * O), into rows[bh*2T + T + t]:
+   a warp per row, summed as the fp32 forward summed it (lane partials over c = lane + 32r, then
+   the butterfly), so that the fp32 path's bits did not change when it stopped re-running the forward */
+__global__ void inh_cuda__att_d_k(float *rows, const float *dout, const float *out, int T, int C, int NH) {
+    int hs = C / NH, bh = blockIdx.y, b = bh / NH, h = bh % NH;
+    int lane = threadIdx.x % 32, t = blockIdx.x * INH_CUDA__AW + threadIdx.x / 32;
+    if (t >= T) return;   /* a whole warp */
+    float d = 0.0f;
+    for (int i = lane; i < hs; i += 32) {
+        size_t at = ((size_t)b * T + t) * C + h * hs + i;
+        d += dout[at] * out[at];
+    }
+    d = inh_cuda__warp_sum(d);
+    if (lane == 0) rows[(size_t)bh * 2 * T + T + t] = d;
+}
+/* ---- attention on the tensor cores (bf16 models) ------------------------------------------------
+   FlashAttention-2's schedule (Tri Dao, arXiv 2307.08691) over mma.sync m16n8k16: bf16 operands,
+   fp32 sums. A block is 4 warps and 64 rows (queries, or keys in dK/dV); each warp owns 16 rows,
+   so every product is a warp's 16-row strip times a tile that the block staged in shared memory
+   as bf16. The head is padded to HD = 32, 64 or 128 columns with zeros (hs <= HD), which changes
+   no product. Operands are rounded to bf16 on the way in (q, k, v, dout), and so are the two
+   matrices that feed a second product (P, and dS); every sum, the softmax and the log-sum-exp
+   stay fp32. The forward stores each row's log-sum-exp; the backward computes D = rowsum(dO * O)
+   in a small kernel and never re-runs the forward; dQ (a block of queries walks the keys) and
+   dK, dV (a block of keys walks the queries) are separate kernels, so each output element has one
+   owner and no atomics: the same bits every run.
+   Fragments (PTX ISA, m16n8k16; lane = 4g + t): an A operand (16 rows x 16 k) is four words per
+   lane, rows g and g+8, k pairs 2t and 2t+8; a B operand (16 k x 8 columns) two words, column g,
+   k pairs 2t and 2t+8; the accumulator four floats, rows g and g+8, columns 2t and 2t+1. So the
+   accumulator of one product, rounded in pairs, is the A operand of the next (P, dS), and a B
+   operand reads k pairs along a row of its staged tile: tiles that a product takes as B with k
+   along the head (K for S = QK^T, V for dP = dO V^T) are staged row by row, those with k along
+   the rows (V for O = PV, K for dQ = dS K, Q and dO for dK, dV) transposed. Rows are padded by 8
+   bf16 (4 words): the 8 groups of a warp then fall on 8 different 4-bank groups. */
+enum { INH_CUDA__FR = 64,                 /* rows of a block (queries or keys), 16 a warp */
+       INH_CUDA__FK = 64,                 /* rows of a staged tile (keys or queries) */
+       INH_CUDA__FW = 4 };                /* warps a block */
+
+/* d += a b on the tensor cores, one warp, converged */
+__device__ __forceinline__ void inh_cuda__mma(float d[4], const unsigned a[4], const unsigned b[2]) {
+#if defined(INH_CUDA_EMULATE)
+    inh_simt_mma_bf16_16816(d, a, b, d);
+#else
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+}
+/* two floats as a word of two bf16, the first in the low half */
+__device__ __forceinline__ unsigned inh_cuda__bf16x2(float lo, float hi) {
+    return (unsigned)inh_cuda__bf16(lo) | (unsigned)inh_cuda__bf16(hi) << 16;
+}
+/* the word at row r, column c (even) of a bf16 tile with rows `ld` apart */
+__device__ __forceinline__ unsigned inh_cuda__w(const unsigned short *s, int ld, int r, int c) {
+    return *(const unsigned *)(s + r * ld + c);
+}
+/* A fragment of k step kk from a row-major bf16 tile: rows r0+g and r0+g+8 */
+__device__ __forceinline__ void inh_cuda__frag_a(unsigned a[4], const unsigned short *s, int ld, int r0, int kk) {
+    int g = threadIdx.x % 32 / 4, t = threadIdx.x % 4, c = 16 * kk + 2 * t;
+    a[0] = inh_cuda__w(s, ld, r0 + g, c);     a[1] = inh_cuda__w(s, ld, r0 + g + 8, c);
+    a[2] = inh_cuda__w(s, ld, r0 + g, c + 8); a[3] = inh_cuda__w(s, ld, r0 + g + 8, c + 8);
+}
+/* B fragment of k step kk, columns n0..n0+7: row n0+g of a tile holding B transposed (k along the row) */
+__device__ __forceinline__ void inh_cuda__frag_b(unsigned b[2], const unsigned short *s, int ld, int n0, int kk) {
+    int g = threadIdx.x % 32 / 4, t = threadIdx.x % 4, c = 16 * kk + 2 * t;
+    b[0] = inh_cuda__w(s, ld, n0 + g, c); b[1] = inh_cuda__w(s, ld, n0 + g, c + 8);
+}
+/* A fragment of k step kk from accumulators x[n][4] of 8-column tiles (columns 16kk .. 16kk+15) */
+__device__ __forceinline__ void inh_cuda__frag_acc(unsigned a[4], const float (*x)[4], int kk) {
+    a[0] = inh_cuda__bf16x2(x[2 * kk][0], x[2 * kk][1]);         a[1] = inh_cuda__bf16x2(x[2 * kk][2], x[2 * kk][3]);
+    a[2] = inh_cuda__bf16x2(x[2 * kk + 1][0], x[2 * kk + 1][1]); a[3] = inh_cuda__bf16x2(x[2 * kk + 1][2], x[2 * kk + 1][3]);
+}
+/* the block stages FK rows r0.. of one head's columns (col0 in rows of `stride` floats) as bf16:
+   row-major into s (rows HD+8 apart) and/or transposed into st (rows FK+8 apart); zeros past n
+   rows and past hs columns. A thread takes 2 rows x 2 columns, so that it writes whole words of
+   both layouts. */
+template <int HD>
+__device__ void inh_cuda__stage(unsigned short *s, unsigned short *st, const float *src, size_t stride, int r0, int n, int hs) {
+    for (int e = threadIdx.x; e < INH_CUDA__FK * HD / 4; e += blockDim.x) {
+        int r = 2 * (e / (HD / 2)), c = 2 * (e % (HD / 2));
+        unsigned short x[2][2];
+        for (int i = 0; i < 2; i++) {
+            const float *p = src + (size_t)(r0 + r + i) * stride + c;
+            int ok = r0 + r + i < n;
+            x[i][0] = inh_cuda__bf16(ok && c < hs ? p[0] : 0.0f);
+            x[i][1] = inh_cuda__bf16(ok && c + 1 < hs ? p[1] : 0.0f);
+            if (s) *(unsigned *)(s + (r + i) * (HD + 8) + c) = (unsigned)x[i][0] | (unsigned)x[i][1] << 16;
+        }
+        if (st)
+            for (int j = 0; j < 2; j++) *(unsigned *)(st + (c + j) * (INH_CUDA__FK + 8) + r) = (unsigned)x[0][j] | (unsigned)x[1][j] << 16;
+    }
+}
+/* shared bytes of the kernels: forward Q, K (row-major), V (transposed); dQ: Q, dO, K, V, K
+   transposed; dK dV: K, V, Q, dO, Q and dO transposed, and the tile's LSE and D */
+template <int HD> struct inh_cuda__fa {
+    enum { LD = HD + 8, LDT = INH_CUDA__FK + 8, TILE = INH_CUDA__FK * LD * 2, TILE_T = HD * LDT * 2,
+           FWD = 2 * TILE + TILE_T, BWD_Q = 4 * TILE + TILE_T, BWD_KV = 4 * TILE + 2 * TILE_T + 2 * INH_CUDA__FK * 4 };
+};
+
+/* out (B,T,C) and the log-sum-exp of each row (rows[bh*2T + t]); grid (T/64, B*NH) */
+template <int HD>
+__global__ void __launch_bounds__(128) inh_cuda__fa_fwd_k(float *out, float *rows, const float *qkv, int T, int C, int NH, float scale) {
+    INH_CUDA_SHARED_DYN(float, sm);   /* one type for the dynamic shared memory of every kernel */
+    typedef inh_cuda__fa<HD> F;
+    unsigned short *qs = (unsigned short *)sm, *ks = qs + INH_CUDA__FK * F::LD, *vt = ks + INH_CUDA__FK * F::LD;
+    int hs = C / NH, C3 = 3 * C, bh = blockIdx.y, b = bh / NH, h = bh % NH;
+    int w = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
+    int q0 = blockIdx.x * INH_CUDA__FR, r0 = 16 * w;
+    const float *base = qkv + (size_t)b * T * C3;
+    inh_cuda__stage<HD>(qs, NULL, base + h * hs, C3, q0, T, hs);
+    float o[HD / 8][4], mx[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+    for (int n = 0; n < HD / 8; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+    for (int j0 = 0; j0 <= q0; j0 += INH_CUDA__FK) {
+        __syncthreads();   /* the previous tiles are used up (and Q staged) */
+        inh_cuda__stage<HD>(ks, NULL, base + C + h * hs, C3, j0, T, hs);
+        inh_cuda__stage<HD>(NULL, vt, base + 2 * C + h * hs, C3, j0, T, hs);
+        __syncthreads();
+        float s[INH_CUDA__FK / 8][4];
+        for (int n = 0; n < INH_CUDA__FK / 8; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+        for (int kk = 0; kk < HD / 16; kk++) {
+            unsigned a[4], bb[2];
+            inh_cuda__frag_a(a, qs, F::LD, r0, kk);
+            for (int n = 0; n < INH_CUDA__FK / 8; n++) { inh_cuda__frag_b(bb, ks, F::LD, 8 * n, kk); inh_cuda__mma(s[n], a, bb); }
+        }
+        /* scale, causal mask, the rows' new maxima (a row's 4 threads share it by shuffles) */
+        float tm[2] = {-INFINITY, -INFINITY};
+        for (int n = 0; n < INH_CUDA__FK / 8; n++)
+            for (int i = 0; i < 4; i++) {
+                int row = q0 + r0 + g + 8 * (i >> 1), key = j0 + 8 * n + 2 * t + (i & 1);
+                s[n][i] = key <= row ? s[n][i] * scale : -INFINITY;
+                tm[i >> 1] = fmaxf(tm[i >> 1], s[n][i]);
+            }
+        float corr[2];
+        for (int r = 0; r < 2; r++) {
+            tm[r] = fmaxf(tm[r], __shfl_xor_sync(INH_CUDA__FULL, tm[r], 1));
+            tm[r] = fmaxf(tm[r], __shfl_xor_sync(INH_CUDA__FULL, tm[r], 2));
+            float mnew = fmaxf(mx[r], tm[r]);   /* finite: key j0 <= every row of this block */
+            corr[r] = mx[r] == -INFINITY ? 0.0f : expf(mx[r] - mnew);
+            mx[r] = mnew;
+            l[r] *= corr[r];
+        }
+        for (int n = 0; n < INH_CUDA__FK / 8; n++)
+            for (int i = 0; i < 4; i++) {
+                float p = s[n][i] == -INFINITY ? 0.0f : expf(s[n][i] - mx[i >> 1]);
+                s[n][i] = p;
+                l[i >> 1] += p;
+            }
+        for (int n = 0; n < HD / 8; n++) { o[n][0] *= corr[0]; o[n][1] *= corr[0]; o[n][2] *= corr[1]; o[n][3] *= corr[1]; }
+        for (int kk = 0; kk < INH_CUDA__FK / 16; kk++) {   /* o += P V: P from the score accumulators */
+            unsigned a[4], bb[2];
+            inh_cuda__frag_acc(a, s, kk);
+            for (int n = 0; n < HD / 8; n++) { inh_cuda__frag_b(bb, vt, F::LDT, 8 * n, kk); inh_cuda__mma(o[n], a, bb); }
+        }
+    }
+    for (int r = 0; r < 2; r++) {
+        l[r] += __shfl_xor_sync(INH_CUDA__FULL, l[r], 1);
+        l[r] += __shfl_xor_sync(INH_CUDA__FULL, l[r], 2);
+        int row = q0 + r0 + g + 8 * r;
+        if (row >= T) continue;
+        float inv = 1.0f / l[r];
+        float *y = out + ((size_t)b * T + row) * C + h * hs;
+        for (int n = 0; n < HD / 8; n++)
+            for (int i = 0; i < 2; i++) {
+                int c = 8 * n + 2 * t + i;
+                if (c < hs) y[c] = o[n][2 * r + i] * inv;
+            }
+        if (t == 0) rows[(size_t)bh * 2 * T + row] = mx[r] + logf(l[r]);
+    }
+}
+/* dq += dS K over the keys j <= t, with P = exp(s scale - lse), dS = P (dP - D) scale, dP = dO V^T;
+   grid (T/64, B*NH); rows: the forward's log-sum-exp at [bh*2T + t], D at [bh*2T + T + t] */
+template <int HD>
+__global__ void __launch_bounds__(128) inh_cuda__fa_bwd_q_k(float *dqkv, const float *rows, const float *dout, const float *qkv,
+                                                          int T, int C, int NH, float scale) {
+    INH_CUDA_SHARED_DYN(float, sm);   /* one type for the dynamic shared memory of every kernel */
+    typedef inh_cuda__fa<HD> F;
+    unsigned short *qs = (unsigned short *)sm, *dos = qs + INH_CUDA__FK * F::LD, *ks = dos + INH_CUDA__FK * F::LD, *vs = ks + INH_CUDA__FK * F::LD;
+    unsigned short *kt = vs + INH_CUDA__FK * F::LD;
+    int hs = C / NH, C3 = 3 * C, bh = blockIdx.y, b = bh / NH, h = bh % NH;
+    int w = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
+    int q0 = blockIdx.x * INH_CUDA__FR, r0 = 16 * w;
+    const float *base = qkv + (size_t)b * T * C3, *st = rows + (size_t)bh * 2 * T;
+    inh_cuda__stage<HD>(qs, NULL, base + h * hs, C3, q0, T, hs);
+    inh_cuda__stage<HD>(dos, NULL, dout + (size_t)b * T * C + h * hs, C, q0, T, hs);
+    float lse[2], D[2], dq[HD / 8][4];
+    for (int r = 0; r < 2; r++) {
+        int row = q0 + r0 + g + 8 * r;
+        lse[r] = row < T ? st[row] : 0.0f;
+        D[r] = row < T ? st[T + row] : 0.0f;
+    }
+    for (int n = 0; n < HD / 8; n++) dq[n][0] = dq[n][1] = dq[n][2] = dq[n][3] = 0.0f;
+    for (int j0 = 0; j0 <= q0; j0 += INH_CUDA__FK) {
+        __syncthreads();
+        inh_cuda__stage<HD>(ks, kt, base + C + h * hs, C3, j0, T, hs);
+        inh_cuda__stage<HD>(vs, NULL, base + 2 * C + h * hs, C3, j0, T, hs);
+        __syncthreads();
+        float s[INH_CUDA__FK / 8][4], dp[INH_CUDA__FK / 8][4];
+        for (int n = 0; n < INH_CUDA__FK / 8; n++)
+            for (int i = 0; i < 4; i++) s[n][i] = dp[n][i] = 0.0f;
+        for (int kk = 0; kk < HD / 16; kk++) {
+            unsigned a[4], ad[4], bb[2];
+            inh_cuda__frag_a(a, qs, F::LD, r0, kk);
+            inh_cuda__frag_a(ad, dos, F::LD, r0, kk);
+            for (int n = 0; n < INH_CUDA__FK / 8; n++) {
+                inh_cuda__frag_b(bb, ks, F::LD, 8 * n, kk); inh_cuda__mma(s[n], a, bb);
+                inh_cuda__frag_b(bb, vs, F::LD, 8 * n, kk); inh_cuda__mma(dp[n], ad, bb);
+            }
+        }
+        for (int n = 0; n < INH_CUDA__FK / 8; n++)
+            for (int i = 0; i < 4; i++) {
+                int r = i >> 1, row = q0 + r0 + g + 8 * r, key = j0 + 8 * n + 2 * t + (i & 1);
+                float p = key <= row && row < T ? expf(s[n][i] * scale - lse[r]) : 0.0f;
+                s[n][i] = p * (dp[n][i] - D[r]) * scale;
+            }
+        for (int kk = 0; kk < INH_CUDA__FK / 16; kk++) {   /* dq += dS K: dS from the accumulators */
+            unsigned a[4], bb[2];
+            inh_cuda__frag_acc(a, s, kk);
+            for (int n = 0; n < HD / 8; n++) { inh_cuda__frag_b(bb, kt, F::LDT, 8 * n, kk); inh_cuda__mma(dq[n], a, bb); }
+        }
+    }
+    for (int r = 0; r < 2; r++) {
+        int row = q0 + r0 + g + 8 * r;
+        if (row >= T) continue;
+        float *y = dqkv + ((size_t)b * T + row) * C3 + h * hs;
+        for (int n = 0; n < HD / 8; n++)
+            for (int i = 0; i < 2; i++) {
+                int c = 8 * n + 2 * t + i;
+                if (c < hs) y[c] += dq[n][2 * r + i];
+            }
+    }
+}
+/* dk += dS^T Q and dv += P^T dO over the queries t >= j; grid (T/64, B*NH): a block of keys walks
+   the query tiles from its own on, in halves of 32 queries (fewer live accumulators) */
+template <int HD>
+__global__ void __launch_bounds__(128) inh_cuda__fa_bwd_kv_k(float *dqkv, const float *rows, const float *dout, const float *qkv,
+                                                           int T, int C, int NH, float scale) {
+    INH_CUDA_SHARED_DYN(float, sm);   /* one type for the dynamic shared memory of every kernel */
+    typedef inh_cuda__fa<HD> F;
+    unsigned short *ks = (unsigned short *)sm, *vs = ks + INH_CUDA__FK * F::LD, *qs = vs + INH_CUDA__FK * F::LD, *dos = qs + INH_CUDA__FK * F::LD;
+    unsigned short *qt = dos + INH_CUDA__FK * F::LD, *dot = qt + HD * F::LDT;
+    float *lse = (float *)(dot + HD * F::LDT), *Ds = lse + INH_CUDA__FK;
+    int hs = C / NH, C3 = 3 * C, bh = blockIdx.y, b = bh / NH, h = bh % NH;
+    int w = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
+    int k0 = blockIdx.x * INH_CUDA__FR, r0 = 16 * w;
+    const float *base = qkv + (size_t)b * T * C3, *st = rows + (size_t)bh * 2 * T;
+    inh_cuda__stage<HD>(ks, NULL, base + C + h * hs, C3, k0, T, hs);
+    inh_cuda__stage<HD>(vs, NULL, base + 2 * C + h * hs, C3, k0, T, hs);
+    float dk[HD / 8][4], dv[HD / 8][4];
+    for (int n = 0; n < HD / 8; n++)
+        for (int i = 0; i < 4; i++) dk[n][i] = dv[n][i] = 0.0f;
+    for (int t0 = k0; t0 < T; t0 += INH_CUDA__FK) {
+        __syncthreads();
+        inh_cuda__stage<HD>(qs, qt, base + h * hs, C3, t0, T, hs);
+        inh_cuda__stage<HD>(dos, dot, dout + (size_t)b * T * C + h * hs, C, t0, T, hs);
+        for (int i = threadIdx.x; i < INH_CUDA__FK; i += blockDim.x) {
+            lse[i] = t0 + i < T ? st[t0 + i] : 0.0f;
+            Ds[i] = t0 + i < T ? st[T + t0 + i] : 0.0f;
+        }
+        __syncthreads();
+        for (int half = 0; half < 2; half++) {
+            float s[4][4], dp[4][4];   /* S^T and dP^T: this warp's 16 keys x 32 queries */
+            for (int n = 0; n < 4; n++)
+                for (int i = 0; i < 4; i++) s[n][i] = dp[n][i] = 0.0f;
+            for (int kk = 0; kk < HD / 16; kk++) {
+                unsigned a[4], av[4], bb[2];
+                inh_cuda__frag_a(a, ks, F::LD, r0, kk);
+                inh_cuda__frag_a(av, vs, F::LD, r0, kk);
+                for (int n = 0; n < 4; n++) {
+                    inh_cuda__frag_b(bb, qs, F::LD, 32 * half + 8 * n, kk); inh_cuda__mma(s[n], a, bb);
+                    inh_cuda__frag_b(bb, dos, F::LD, 32 * half + 8 * n, kk); inh_cuda__mma(dp[n], av, bb);
+                }
+            }
+            for (int n = 0; n < 4; n++)
+                for (int i = 0; i < 4; i++) {
+                    int key = k0 + r0 + g + 8 * (i >> 1), qi = 32 * half + 8 * n + 2 * t + (i & 1), q = t0 + qi;
+                    float p = q >= key && q < T ? expf(s[n][i] * scale - lse[qi]) : 0.0f;
+                    s[n][i] = p;
+                    dp[n][i] = p * (dp[n][i] - Ds[qi]) * scale;
+                }
+            for (int kk = 0; kk < 2; kk++) {   /* dv += P^T dO, dk += dS^T Q: the queries are k */
+                unsigned a[4], ad[4], bb[2];
+                inh_cuda__frag_acc(a, s, kk);
+                inh_cuda__frag_acc(ad, dp, kk);
+                for (int n = 0; n < HD / 8; n++) {
+                    inh_cuda__frag_b(bb, dot, F::LDT, 8 * n, 2 * half + kk); inh_cuda__mma(dv[n], a, bb);
+                    inh_cuda__frag_b(bb, qt, F::LDT, 8 * n, 2 * half + kk); inh_cuda__mma(dk[n], ad, bb);
+                }
+            }
+        }
+    }
+    for (int r = 0; r < 2; r++) {
+        int key = k0 + r0 + g + 8 * r;
+        if (key >= T) continue;
+        float *y = dqkv + ((size_t)b * T + key) * C3 + h * hs;
+        for (int n = 0; n < HD / 8; n++)
+            for (int i = 0; i < 2; i++) {
+                int c = 8 * n + 2 * t + i;
+                if (c < hs) { y[C + c] += dk[n][2 * r + i]; y[2 * C + c] += dv[n][2 * r + i]; }
+            }
+    }
+}
+
 static int inh_cuda__att_check(int B, int T, int C, int NH) {
     if (NH <= 0 || C % NH) return inh_cuda__fail("attention: C=%d is not a multiple of NH=%d", C, NH);
     if (C / NH > INH_CUDA__HSMAX) return inh_cuda__fail("attention: head size %d is above the CUDA kernel's %d", C / NH, INH_CUDA__HSMAX);
@@ -736,28 +1041,59 @@ static int inh_cuda__att_check(int B, int T, int C, int NH) {
     (void)T;
     return 0;
 }
+/* dynamic shared memory past 48 KiB a block needs the kernel's opt-in (up to 227 KiB on sm_90) */
+template <class K> static int inh_cuda__shared_optin(K kernel, size_t bytes) {
+    if (bytes > 48 * 1024) INH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+    return 0;
+}
+template <int HD> static int inh_cuda__fa_forward(float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale) {
+    typedef inh_cuda__fa<HD> F;
+    if (inh_cuda__shared_optin(inh_cuda__fa_fwd_k<HD>, F::FWD)) return -1;
+    INH_CUDA_LAUNCH(inh_cuda__fa_fwd_k<HD>, dim3((T + INH_CUDA__FR - 1) / INH_CUDA__FR, B * NH), dim3(32 * INH_CUDA__FW), F::FWD,
+                    out, rows, qkv, T, C, NH, scale);
+    return 0;
+}
+template <int HD> static int inh_cuda__fa_backward(float *dqkv, const float *rows, const float *dout, const float *qkv, int B, int T,
+                                                   int C, int NH, float scale) {
+    typedef inh_cuda__fa<HD> F;
+    dim3 grid((T + INH_CUDA__FR - 1) / INH_CUDA__FR, B * NH), block(32 * INH_CUDA__FW);
+    if (inh_cuda__shared_optin(inh_cuda__fa_bwd_q_k<HD>, F::BWD_Q) || inh_cuda__shared_optin(inh_cuda__fa_bwd_kv_k<HD>, F::BWD_KV)) return -1;
+    INH_CUDA_LAUNCH(inh_cuda__fa_bwd_q_k<HD>, grid, block, F::BWD_Q, dqkv, rows, dout, qkv, T, C, NH, scale);
+    INH_CUDA_LAUNCH(inh_cuda__fa_bwd_kv_k<HD>, grid, block, F::BWD_KV, dqkv, rows, dout, qkv, T, C, NH, scale);
+    return 0;
+}
 extern "C" int inh_cuda_attention_forward(inh_cuda_ctx *g, float *out, float *rows, const float *qkv, int B, int T, int C, int NH,
-                                          float scale) {
+                                          float scale, int bf16) {
     (void)g;
     if (B <= 0 || T <= 0) return 0;
     if (inh_cuda__att_check(B, T, C, NH)) return -1;
     int hs = C / NH;
+    if (bf16) return hs <= 32 ? inh_cuda__fa_forward<32>(out, rows, qkv, B, T, C, NH, scale)
+                   : hs <= 64 ? inh_cuda__fa_forward<64>(out, rows, qkv, B, T, C, NH, scale)
+                              : inh_cuda__fa_forward<128>(out, rows, qkv, B, T, C, NH, scale);
     size_t sh = ((size_t)2 * INH_CUDA__AT * (hs + 1) + INH_CUDA__AW * hs + INH_CUDA__AW * INH_CUDA__AT) * sizeof(float);
     INH_CUDA_LAUNCH(inh_cuda__att_fwd_k, dim3((T + INH_CUDA__AW - 1) / INH_CUDA__AW, B * NH), dim3(32 * INH_CUDA__AW), sh,
                     out, rows, (const float *)NULL, qkv, T, C, NH, scale);
     return 0;
 }
-extern "C" int inh_cuda_attention_backward(inh_cuda_ctx *g, float *dqkv, float *rows, const float *dout, const float *qkv,
-                                           int B, int T, int C, int NH, float scale) {
+extern "C" int inh_cuda_attention_backward(inh_cuda_ctx *g, float *dqkv, float *rows, const float *dout, const float *out,
+                                           const float *qkv, int B, int T, int C, int NH, float scale, int bf16) {
     (void)g;
     if (B <= 0 || T <= 0) return 0;
     if (inh_cuda__att_check(B, T, C, NH)) return -1;
     int hs = C / NH;
     dim3 grid((T + INH_CUDA__AW - 1) / INH_CUDA__AW, B * NH), block(32 * INH_CUDA__AW);
-    size_t sh0 = ((size_t)2 * INH_CUDA__AT * (hs + 1) + INH_CUDA__AW * hs + INH_CUDA__AW * INH_CUDA__AT) * sizeof(float);
+    if (out) INH_CUDA_LAUNCH(inh_cuda__att_d_k, grid, block, 0, rows, dout, out, T, C, NH);
+    else if (bf16) return inh_cuda__fail("attention backward in bf16: needs the forward's output and rows (out is NULL)");
+    else {   /* no forward output: the fp32 forward runs again for the log-sum-exp and D */
+        size_t sh0 = ((size_t)2 * INH_CUDA__AT * (hs + 1) + INH_CUDA__AW * hs + INH_CUDA__AW * INH_CUDA__AT) * sizeof(float);
+        INH_CUDA_LAUNCH(inh_cuda__att_fwd_k, grid, block, sh0, (float *)NULL, rows, dout, qkv, T, C, NH, scale);
+    }
+    if (bf16) return hs <= 32 ? inh_cuda__fa_backward<32>(dqkv, rows, dout, qkv, B, T, C, NH, scale)
+                   : hs <= 64 ? inh_cuda__fa_backward<64>(dqkv, rows, dout, qkv, B, T, C, NH, scale)
+                              : inh_cuda__fa_backward<128>(dqkv, rows, dout, qkv, B, T, C, NH, scale);
     size_t sh1 = ((size_t)2 * INH_CUDA__AT * (hs + 1) + 2 * INH_CUDA__AW * hs + INH_CUDA__AW * INH_CUDA__AT) * sizeof(float);
     size_t sh2 = ((size_t)2 * INH_CUDA__AT * (hs + 1) + 2 * INH_CUDA__AW * hs + 2 * INH_CUDA__AW * INH_CUDA__AT + 2 * INH_CUDA__AT) * sizeof(float);
-    INH_CUDA_LAUNCH(inh_cuda__att_fwd_k, grid, block, sh0, (float *)NULL, rows, dout, qkv, T, C, NH, scale);
     INH_CUDA_LAUNCH(inh_cuda__att_bwd_q_k, grid, block, sh1, dqkv, (const float *)rows, dout, qkv, T, C, NH, scale);
     INH_CUDA_LAUNCH(inh_cuda__att_bwd_kv_k, grid, block, sh2, dqkv, (const float *)rows, dout, qkv, T, C, NH, scale);
     return 0;
@@ -949,11 +1285,11 @@ static void inh_cuda__be_matmul_backward(inh_model *m, float *dinp, float *dw, f
     INH_CUDA__DO(m, matmul_backward(g_, dinp, dw, dbias, dout, inp, w, N, C, OC, m->bf16));
 }
 static void inh_cuda__be_attention_forward(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale) {
-    INH_CUDA__DO(m, attention_forward(g_, out, rows, qkv, B, T, C, NH, scale));
+    INH_CUDA__DO(m, attention_forward(g_, out, rows, qkv, B, T, C, NH, scale, m->bf16));
 }
-static void inh_cuda__be_attention_backward(inh_model *m, float *dqkv, float *rows, const float *dout, const float *qkv,
+static void inh_cuda__be_attention_backward(inh_model *m, float *dqkv, float *rows, const float *dout, const float *out, const float *qkv,
                                             int B, int T, int C, int NH, float scale) {
-    INH_CUDA__DO(m, attention_backward(g_, dqkv, rows, dout, qkv, B, T, C, NH, scale));
+    INH_CUDA__DO(m, attention_backward(g_, dqkv, rows, dout, out, qkv, B, T, C, NH, scale, m->bf16));
 }
 static void inh_cuda__be_gelu_forward(inh_model *m, float *out, const float *inp, size_t n) { INH_CUDA__DO(m, gelu_forward(g_, out, inp, n)); }
 static void inh_cuda__be_gelu_backward(inh_model *m, float *dinp, const float *inp, const float *gout, const float *dout, size_t n) {

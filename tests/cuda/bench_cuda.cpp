@@ -76,8 +76,13 @@ int main(int argc, char **argv) {
     if (!rows) return fail("allocation");
     float scale = 1.0f / sqrtf((float)hs);
     double fa = 2.0 * B * NH * (double)T * T * hs;
-    line("attention_fwd_fp32", timed(g, [&] { return inh_cuda_attention_forward(g, y, rows, qkv, B, T, C, NH, scale); }), fa);
-    line("attention_bwd_fp32", timed(g, [&] { return inh_cuda_attention_backward(g, dqkv, rows, y, qkv, B, T, C, NH, scale); }), 2.5 * fa);
+    for (int bf = 0; bf < 2; bf++) {   /* bf16: the tensor-core kernels; the backward takes the forward's rows and output */
+        char name[64];
+        snprintf(name, sizeof name, "attention_fwd_%s", bf ? "bf16" : "fp32");
+        line(name, timed(g, [&] { return inh_cuda_attention_forward(g, y, rows, qkv, B, T, C, NH, scale, bf); }), fa);
+        snprintf(name, sizeof name, "attention_bwd_%s", bf ? "bf16" : "fp32");
+        line(name, timed(g, [&] { return inh_cuda_attention_backward(g, dqkv, rows, y, y, qkv, B, T, C, NH, scale, bf); }), 2.5 * fa);
+    }
     inh_cuda_free(in); inh_cuda_free(out); inh_cuda_free(w); inh_cuda_free(dw); inh_cuda_free(din); inh_cuda_free(bias);
     inh_cuda_free(rows);
     inh_cuda_release(g);

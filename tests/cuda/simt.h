@@ -86,7 +86,7 @@ enum { MAX_SHARED = 48 * 1024, MAX_SHARED_OPTIN = 227 * 1024 };
 /* the runtime's codes for what cudaGetLastError() reports after a refused or failed launch */
 enum { ERR_INVALID_VALUE = 1, ERR_INVALID_CONFIGURATION = 9, ERR_LAUNCH_FAILURE = 719 };
 enum { READY, WAIT_BLOCK, WAIT_WARP, DONE };
-enum { OP_SYNC, OP_XOR, OP_DOWN, OP_IDX };
+enum { OP_SYNC, OP_XOR, OP_DOWN, OP_IDX, OP_MMA };
 
 struct fiber {
     ucontext_t ctx;
@@ -156,6 +156,41 @@ extern "C" inline void fiber_main() {
     s.f[s.cur].state = DONE;   /* uc_link returns to the scheduler */
 }
 
+/* mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32, one warp: D (16x8) = A (16x16) B (16x8) + C.
+   Each lane offers its fragments, in the PTX ISA's layout for this shape (lane = 4 g + t, g the
+   group, t the thread in the group; a register holds two bf16, the lower column or row in its low
+   half):  A: a0 (row g, columns 2t, 2t+1), a1 (row g+8, the same), a2 (row g, columns 2t+8, 2t+9),
+   a3 (row g+8, the same);  B: b0 (rows 2t, 2t+1, column g), b1 (rows 2t+8, 2t+9, column g);
+   C and D: c0, c1 (row g, columns 2t, 2t+1), c2, c3 (row g+8, the same). A kernel that puts an
+   element in the wrong register gets a wrong product here, as on the GPU. The sums run over k in
+   order in float (the tensor core's order and rounding of the fp32 sum are unspecified). */
+struct mma_frag { uint32_t a[4], b[2]; float c[4], d[4]; };
+inline float bf16_lo(uint32_t w) { uint32_t u = w << 16; float f; memcpy(&f, &u, 4); return f; }
+inline float bf16_hi(uint32_t w) { uint32_t u = w & 0xffff0000u; float f; memcpy(&f, &u, 4); return f; }
+inline void mma_warp(fiber *lanes) {
+    float A[16][16], Bm[16][8], Cm[16][8];
+    for (int l = 0; l < WARP; l++) {
+        const mma_frag *f = (const mma_frag *)(uintptr_t)lanes[l].val;
+        int g = l / 4, t = l % 4;
+        for (int r = 0; r < 4; r++) {
+            int row = g + 8 * (r & 1), col = 2 * t + 8 * (r >> 1);
+            A[row][col] = bf16_lo(f->a[r]); A[row][col + 1] = bf16_hi(f->a[r]);
+            Cm[g + 8 * (r >> 1)][2 * t + (r & 1)] = f->c[r];
+        }
+        for (int r = 0; r < 2; r++) { Bm[2 * t + 8 * r][g] = bf16_lo(f->b[r]); Bm[2 * t + 8 * r + 1][g] = bf16_hi(f->b[r]); }
+    }
+    for (int l = 0; l < WARP; l++) {
+        mma_frag *f = (mma_frag *)(uintptr_t)lanes[l].val;
+        int g = l / 4, t = l % 4;
+        for (int r = 0; r < 4; r++) {
+            int row = g + 8 * (r >> 1), col = 2 * t + (r & 1);
+            float acc = Cm[row][col];
+            for (int k = 0; k < 16; k++) acc += A[row][k] * Bm[k][col];
+            f->d[r] = acc;
+        }
+    }
+}
+
 /* release the warp operations that can complete; -1 on misuse, else how many lanes were released.
    As in CUDA, lanes of the mask that exited (or lie beyond a partial last warp) are not waited
    for; every other lane of the mask must reach the same operation with the same mask. A shuffle
@@ -179,6 +214,12 @@ inline int release_warps() {
                 part |= 1u << k;
             }
             if (!ok) continue;
+            if (a.op == OP_MMA) {
+                if (n != WARP || part != 0xffffffffu) return fail("mma.sync: every lane of the warp must execute it (.aligned, full mask)");
+                mma_warp(&s.f[base]);
+                for (int k = 0; k < n; k++) { s.f[base + k].state = READY; released++; }
+                continue;
+            }
             for (int k = 0; k < n; k++) {
                 if (!(part >> k & 1u)) continue;
                 fiber &b = s.f[base + k];
@@ -441,6 +482,14 @@ inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 inline float __expf(float x) { return expf(x); }
 inline unsigned __float_as_uint(float x) { unsigned u; memcpy(&u, &x, 4); return u; }
 inline float __uint_as_float(unsigned u) { float x; memcpy(&x, &u, 4); return x; }
+
+/* the warp's mma.sync (see mma_warp): every lane of the warp, converged */
+inline void inh_simt_mma_bf16_16816(float d[4], const uint32_t a[4], const uint32_t b[2], const float c[4]) {
+    inh_simt::mma_frag f;
+    memcpy(f.a, a, sizeof f.a); memcpy(f.b, b, sizeof f.b); memcpy(f.c, c, sizeof f.c);
+    inh_simt::warp_op(inh_simt::OP_MMA, 0xffffffffu, (uint64_t)(uintptr_t)&f, 0, 32);
+    memcpy(d, f.d, sizeof f.d);
+}
 
 #define INH_SIMT_DYN_SHARED(T, name) T *name = (T *)::inh_simt::dyn_shared()
 
