@@ -639,6 +639,49 @@ __global__ void emu_geometry(int *out) {   /* 2-D blocks in a 2-D grid; shuffles
     if (t < 16) __syncwarp(0x0000ffffu);   /* half a warp may meet on its own */
     out[b * blockDim.x * blockDim.y + t] = v;
 }
+/* mma.sync m16n8k16 (bf16 in, fp32 out): each lane packs its fragments as the PTX ISA's tables
+   give them, written here as "register r of lane l holds": A (l/4 + 8 (r%2), k pair l%4 + 4 (r/2)),
+   B (k pair l%4 + 4r, column l/4), C and D (row l/4 + 8 (r/2), column 2 (l%4) + r%2); small
+   integers, so every product and sum is exact */
+__global__ void emu_mma(float *d, const float *a, const float *b, const float *c, int skip_lane) {
+    int l = threadIdx.x;
+    if (l == skip_lane) return;
+    uint32_t fa[4], fb[2];
+    float fc[4], fd[4];
+    for (int r = 0; r < 4; r++) {
+        int row = l / 4 + 8 * (r % 2), k = 2 * (l % 4 + 4 * (r / 2));
+        fa[r] = inh__bf16_pair(a[row * 16 + k], a[row * 16 + k + 1]);
+        fc[r] = c[(l / 4 + 8 * (r / 2)) * 8 + 2 * (l % 4) + r % 2];
+    }
+    for (int r = 0; r < 2; r++) {
+        int k = 2 * (l % 4 + 4 * r);
+        fb[r] = inh__bf16_pair(b[k * 8 + l / 4], b[(k + 1) * 8 + l / 4]);
+    }
+    inh_simt_mma_bf16_16816(fd, fa, fb, fc);
+    for (int r = 0; r < 4; r++) d[(l / 4 + 8 * (r / 2)) * 8 + 2 * (l % 4) + r % 2] = fd[r];
+}
+static int emu_launch_mma(float *d, const float *a, const float *b, const float *c, int skip) {
+    EMU_LAUNCH(emu_mma, dim3(1), dim3(32), 0, d, a, b, c, skip);
+    return 0;
+}
+static void test_emulator_mma(void) {
+    std::vector<float> a(256), b(128), c(128), want(128);
+    for (int i = 0; i < 256; i++) a[i] = (float)((i * 7) % 11 - 5);
+    for (int i = 0; i < 128; i++) { b[i] = (float)((i * 5) % 9 - 4); c[i] = (float)(i % 13 - 6); }
+    for (int i = 0; i < 16; i++)
+        for (int j = 0; j < 8; j++) {
+            float s = c[i * 8 + j];
+            for (int k = 0; k < 16; k++) s += a[i * 16 + k] * b[k * 8 + j];
+            want[i * 8 + j] = s;
+        }
+    float *ga = dput(a.data(), 256), *gb = dput(b.data(), 128), *gc = dput(c.data(), 128), *gd = dpoison(128);
+    CHECK(emu_launch_mma(gd, ga, gb, gc, -1) == 0, "emulator: mma.sync: %s", emu_err);
+    auto got = dget(gd, 128);
+    check_exact("emulator: mma.sync m16n8k16 with the PTX fragment layouts", got.data(), want.data(), 128);
+    CHECK(emu_launch_mma(gd, ga, gb, gc, 31) == -1 && strstr(emu_err, "mma.sync"), "emulator: mma.sync with a lane missing is an error: %s",
+          emu_err);
+    dfree_all("emulator mma");
+}
 static int emu_launch_geometry(int *x) { EMU_LAUNCH(emu_geometry, dim3(2, 3), dim3(8, 6), 0, x); return 0; }
 static int emu_launch_bad_barrier(int *x) { EMU_LAUNCH(emu_bad_barrier, dim3(1), dim3(64), 0, x); return 0; }
 static int emu_launch_shuffles(int *x) { EMU_LAUNCH(emu_shuffles, dim3(1), dim3(64), 0, x); return 0; }
@@ -1056,6 +1099,7 @@ int main(int argc, char **argv) {
     test_attention(1, 45, 64, 2);
     test_attention(1, 13, 96, 2);
     test_attention(1, 9, 128, 1);
+    test_emulator_mma();
     test_attention_bf16(1, 1, 16, 1);      /* hs 16 in the 32-column kernel */
     test_attention_bf16(2, 70, 128, 2);    /* hs 64, a partial second block */
     test_attention_bf16(1, 130, 96, 3);    /* hs 32, three blocks */

@@ -144,8 +144,6 @@ speed_table() {
             if [ -n "$t" ]; then sp=$(awk -v a="$ms" -v b="$tms" 'BEGIN { if (a > 0) printf "%.2fx", b / a }'); else tms=-; ttf=-; sp=-; fi
             printf '%-28s %10s %8s %10s %8s %8s\n' "$name" "$ms" "$tf" "$tms" "$ttf" "$sp"
         done
-        grep '^bench torch_attention_.*bf16' "$W/bench_torch.log" 2>/dev/null |
-            awk '{printf "%-28s %10s %8s %10s %8s %8s\n", substr($2, 7) " (torch only)", "-", "-", $3, $4, "-"}'
         echo "(speedup: torch ms / ours ms, above 1 = ours faster)"
     fi
 }
