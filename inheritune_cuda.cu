@@ -243,6 +243,13 @@ static int inh_cuda__scratch(inh_cuda_ctx *g, size_t bytes) {
     return 0;
 }
 
+/* the column sums' partials (floats) in the scratch */
+static int inh_cuda__cs_part(inh_cuda_ctx *g, float **part, size_t n) {
+    if (inh_cuda__scratch(g, n * sizeof(float))) return -1;
+    *part = (float *)g->scratch;
+    return 0;
+}
+
 extern "C" int inh_cuda_malloc(void **p, size_t bytes) {
     *p = NULL;
     cudaError_t e = cudaMalloc(p, bytes ? bytes : 1);
@@ -305,6 +312,33 @@ __device__ __forceinline__ unsigned short inh_cuda__bf16(float f) {
     if ((u & 0x7fffffffu) > 0x7f800000u) u |= 0x00400000u;
     else u += 0x7fffu + ((u >> 16) & 1u);
     return (unsigned short)(u >> 16);
+}
+
+/* ---- column sums (dbias, layernorm dw and db) --------------------------------------------------
+   Two stages, so that an (N, C) column sum fills the GPU (GPT-2 124M at B=16, T=1024: N = 16384, C
+   = 768 gives 24 column tiles alone, 24 blocks on 132 SMs): stage 1 gives block (x, y) the 32
+   columns of tile x and rows [y CS_ROWS, (y+1) CS_ROWS), CS_TY row groups summed in a fixed order,
+   and writes one partial per column and chunk to scratch (3072 blocks at that shape); stage 2 adds
+   a column's partials chunk by chunk, in order, into the output. The chunking depends on N alone,
+   so the bits do too. */
+enum { INH_CUDA__CS_ROWS = 128, INH_CUDA__CS_TY = 8 };
+static int inh_cuda__cs_chunks(int N) { return (N + INH_CUDA__CS_ROWS - 1) / INH_CUDA__CS_ROWS; }
+/* out[c] += sum over chunks r of part[r*k*C + c]; with out2 (k = 2), out2[c] += the same of part[r*2C + C + c] */
+__global__ void inh_cuda__colsums_add_k(float *out, float *out2, const float *part, int R, int C) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x, k = out2 ? 2 : 1;
+    if (c >= C) return;
+    float a = 0.0f, b = 0.0f;
+    for (int r = 0; r < R; r++) {
+        const float *p = part + (size_t)r * k * C;
+        a += p[c];
+        if (out2) b += p[C + c];
+    }
+    out[c] += a;
+    if (out2) out2[c] += b;
+}
+static int inh_cuda__colsums_add(float *out, float *out2, const float *part, int R, int C) {
+    INH_CUDA_LAUNCH(inh_cuda__colsums_add_k, dim3((C + 255) / 256), dim3(256), 0, out, out2, part, R, C);
+    return 0;
 }
 
 /* ---- encoder -------------------------------------------------------------------------------- */
@@ -426,15 +460,15 @@ __global__ void inh_cuda__ln_bwd_rows_k(float *dinp, const float *dout, const fl
     float *di = dinp + (size_t)n * C;
     for (int i = lane; i < C; i += 32) di[i] += (w[i] * d[i] - a - (x[i] - m) * r * b) * r;
 }
-/* dw[c] += sum_n norm * dout, db[c] += sum_n dout: 32 columns per block, 16 row groups summed in
-   a fixed order (rows n = y, y+16, ... per group, then the groups in order) */
-__global__ void inh_cuda__ln_bwd_cols_k(float *dw, float *db, const float *dout, const float *inp, const float *mean,
-                                        const float *rstd, int N, int C) {
-    __shared__ float sw[16][33], sb[16][33];
+/* dw[c] += sum_n norm * dout, db[c] += sum_n dout, in two stages (inh_cuda__colsums) */
+__global__ void inh_cuda__ln_bwd_cols_k(float *part, const float *dout, const float *inp, const float *mean, const float *rstd,
+                                        int N, int C, int two) {
+    __shared__ float sw[INH_CUDA__CS_TY][33], sb[INH_CUDA__CS_TY][33];
     int tx = threadIdx.x, ty = threadIdx.y, c = blockIdx.x * 32 + tx;
+    int n0 = blockIdx.y * INH_CUDA__CS_ROWS, n1 = min(N, n0 + INH_CUDA__CS_ROWS);
     float aw = 0.0f, ab = 0.0f;
     if (c < C)
-        for (int n = ty; n < N; n += 16) {
+        for (int n = n0 + ty; n < n1; n += INH_CUDA__CS_TY) {
             float d = dout[(size_t)n * C + c];
             aw += (inp[(size_t)n * C + c] - mean[n]) * rstd[n] * d;
             ab += d;
@@ -443,19 +477,22 @@ __global__ void inh_cuda__ln_bwd_cols_k(float *dw, float *db, const float *dout,
     __syncthreads();
     if (ty == 0 && c < C) {
         float w_ = 0.0f, b_ = 0.0f;
-        for (int k = 0; k < 16; k++) { w_ += sw[k][tx]; b_ += sb[k][tx]; }
-        dw[c] += w_;
-        if (db) db[c] += b_;
+        for (int k = 0; k < INH_CUDA__CS_TY; k++) { w_ += sw[k][tx]; b_ += sb[k][tx]; }
+        float *p = part + (size_t)blockIdx.y * two * C;
+        p[c] = w_;
+        if (two == 2) p[C + c] = b_;
     }
 }
 extern "C" int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                                            const float *w, const float *mean, const float *rstd, int N, int C) {
-    (void)g;
     if (N <= 0 || C <= 0) return 0;
     INH_CUDA_LAUNCH(inh_cuda__ln_bwd_rows_k, dim3((N + INH_CUDA__LN_ROWS - 1) / INH_CUDA__LN_ROWS), dim3(32 * INH_CUDA__LN_ROWS), 0,
                     dinp, dout, inp, w, mean, rstd, N, C);
-    INH_CUDA_LAUNCH(inh_cuda__ln_bwd_cols_k, dim3((C + 31) / 32), dim3(32, 16), 0, dw, db, dout, inp, mean, rstd, N, C);
-    return 0;
+    int R = inh_cuda__cs_chunks(N), two = db ? 2 : 1;
+    float *part;
+    if (inh_cuda__cs_part(g, &part, (size_t)R * two * C)) return -1;
+    INH_CUDA_LAUNCH(inh_cuda__ln_bwd_cols_k, dim3((C + 31) / 32, R), dim3(32, INH_CUDA__CS_TY), 0, part, dout, inp, mean, rstd, N, C, two);
+    return inh_cuda__colsums_add(dw, db, part, R, C);
 }
 
 /* ---- matmul (cuBLAS) -------------------------------------------------------------------------
@@ -474,19 +511,20 @@ __global__ void inh_cuda__to_bf16_k(unsigned short *dst, const float *src, size_
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
         dst[i] = inh_cuda__bf16(src[i]);
 }
-/* dbias[c] += sum_n dout[n,c], 32 columns per block, 16 row groups in a fixed order */
-__global__ void inh_cuda__colsum_k(float *dbias, const float *dout, int N, int OC) {
-    __shared__ float s[16][33];
+/* dbias[c] += sum_n dout[n,c], in two stages (inh_cuda__colsums) */
+__global__ void inh_cuda__colsum_k(float *part, const float *dout, int N, int OC) {
+    __shared__ float s[INH_CUDA__CS_TY][33];
     int tx = threadIdx.x, ty = threadIdx.y, c = blockIdx.x * 32 + tx;
+    int n0 = blockIdx.y * INH_CUDA__CS_ROWS, n1 = min(N, n0 + INH_CUDA__CS_ROWS);
     float a = 0.0f;
     if (c < OC)
-        for (int n = ty; n < N; n += 16) a += dout[(size_t)n * OC + c];
+        for (int n = n0 + ty; n < n1; n += INH_CUDA__CS_TY) a += dout[(size_t)n * OC + c];
     s[ty][tx] = a;
     __syncthreads();
     if (ty == 0 && c < OC) {
         float t = 0.0f;
-        for (int k = 0; k < 16; k++) t += s[k][tx];
-        dbias[c] += t;
+        for (int k = 0; k < INH_CUDA__CS_TY; k++) t += s[k][tx];
+        part[(size_t)blockIdx.y * OC + c] = t;
     }
 }
 /* bf16 copies of up to three operands in the context's scratch */
@@ -541,7 +579,13 @@ extern "C" int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw,
     }
     if (dinp && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, dwt, C, dd, OC, 1.0f, dinp, C, bf16)) return -1;
     if (dw && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, di, C, dd, OC, 1.0f, dw, C, bf16)) return -1;
-    if (dbias) INH_CUDA_LAUNCH(inh_cuda__colsum_k, dim3((OC + 31) / 32), dim3(32, 16), 0, dbias, dout, N, OC);
+    if (dbias) {
+        int R = inh_cuda__cs_chunks(N);
+        float *part;
+        if (inh_cuda__cs_part(g, &part, (size_t)R * OC)) return -1;
+        INH_CUDA_LAUNCH(inh_cuda__colsum_k, dim3((OC + 31) / 32, R), dim3(32, INH_CUDA__CS_TY), 0, part, dout, N, OC);
+        if (inh_cuda__colsums_add(dbias, NULL, part, R, OC)) return -1;
+    }
     return 0;
 }
 

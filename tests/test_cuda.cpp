@@ -910,6 +910,8 @@ int main(int argc, char **argv) {
     test_layernorm(13, 67, 1);
     test_layernorm(9, 160, 0);
     test_layernorm(40, 33, 1);
+    test_layernorm(300, 67, 1);   /* the column sums in 3 row chunks of 128, the last ragged */
+    test_layernorm(257, 40, 0);
     test_gelu(3001);
     test_crossentropy(3, 50, 128, 0);
     test_crossentropy(5, 300, 384, 1);
@@ -921,6 +923,8 @@ int main(int argc, char **argv) {
     test_matmul(33, 17, 65, 1, 0);
     test_matmul(20, 48, 40, 1, 1);
     test_matmul(7, 130, 9, 0, 1);
+    test_matmul(300, 9, 70, 1, 0);   /* dbias over 3 row chunks */
+    test_matmul(129, 8, 33, 1, 1);
     test_attention(1, 1, 8, 1);
     test_attention(2, 7, 24, 3);
     test_attention(1, 45, 64, 2);
