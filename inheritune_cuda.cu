@@ -342,20 +342,18 @@ static int inh_cuda__colsums_add(float *out, float *out2, const float *part, int
 }
 
 /* ---- encoder -------------------------------------------------------------------------------- */
-/* out (B,T,C) = wte[inp] + wpe[t] */
-__global__ void inh_cuda__encoder_fwd_k(float *out, const int *inp, const float *wte, const float *wpe, int T, int C, size_t n) {
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-        size_t bt = i / C;
-        int c = (int)(i % C), t = (int)(bt % T);
-        out[i] = wte[(size_t)inp[bt] * C + c] + wpe[(size_t)t * C + c];
-    }
+/* out (B,T,C) = wte[inp] + wpe[t]; block = row bt (no 64-bit division per element) */
+__global__ void inh_cuda__encoder_fwd_k(float *out, const int *inp, const float *wte, const float *wpe, int T, int C) {
+    int bt = blockIdx.x, t = bt % T;
+    const float *e = wte + (size_t)inp[bt] * C, *p = wpe + (size_t)t * C;
+    float *o = out + (size_t)bt * C;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) o[c] = e[c] + p[c];
 }
 extern "C" int inh_cuda_encoder_forward(inh_cuda_ctx *g, float *out, const int *inp, const float *wte, const float *wpe,
                                         int B, int T, int C) {
     (void)g;
-    size_t n = (size_t)B * T * C;
-    if (!n) return 0;
-    INH_CUDA_LAUNCH(inh_cuda__encoder_fwd_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, out, inp, wte, wpe, T, C, n);
+    if (B <= 0 || T <= 0 || C <= 0) return 0;
+    INH_CUDA_LAUNCH(inh_cuda__encoder_fwd_k, dim3(B * T), dim3(INH_CUDA__EW), 0, out, inp, wte, wpe, T, C);
     return 0;
 }
 /* dwpe[t] += sum over b of dout[b,t]: one thread per (t, c), b in order (the CPU's order) */
@@ -503,9 +501,9 @@ extern "C" int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *
      dw       dw (OC,C) += dout^T @ inp          dw^T (C,OC)   = inp^T (C x N, ld C) @ op_T(dout^T: OC x N, ld OC)
    The bias is written first and the product added (beta 1); dbias is a column sum with one owner
    per column. cuBLAS in its default math mode computes fp32 products in fp32 (no TF32). */
-__global__ void inh_cuda__bias_fill_k(float *out, const float *bias, int OC, size_t n) {
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-        out[i] = bias[i % OC];
+__global__ void inh_cuda__bias_fill_k(float *out, const float *bias, int OC) {   /* block = row */
+    float *o = out + (size_t)blockIdx.x * OC;
+    for (int c = threadIdx.x; c < OC; c += blockDim.x) o[c] = bias[c];
 }
 __global__ void inh_cuda__to_bf16_k(unsigned short *dst, const float *src, size_t n) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
@@ -554,8 +552,7 @@ static int inh_cuda__gemm(inh_cuda_ctx *g, cublasOperation_t ta, cublasOperation
 extern "C" int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float *inp, const float *w, const float *bias,
                                        int N, int C, int OC, int bf16) {
     if (N <= 0 || OC <= 0) return 0;
-    size_t no = (size_t)N * OC;
-    if (bias) INH_CUDA_LAUNCH(inh_cuda__bias_fill_k, dim3(inh_cuda__ew_grid(no)), dim3(INH_CUDA__EW), 0, out, bias, OC, no);
+    if (bias) INH_CUDA_LAUNCH(inh_cuda__bias_fill_k, dim3(N), dim3(INH_CUDA__EW), 0, out, bias, OC);
     const void *a = w, *b = inp;
     if (bf16) {
         const float *src[2] = {w, inp};
@@ -864,20 +861,23 @@ __global__ void inh_cuda__ce_fwd_k(float *logits, float *losses, const int *targ
     for (int i = V + threadIdx.x; i < Vp; i += blockDim.x) l[i] = 0.0f;
     if (threadIdx.x == 0) losses[blockIdx.x] = m + logf(s) - lt;
 }
-/* in place: dlogits = (p - onehot) * dloss; with teacher probabilities q: (p - (1-w) onehot - w q) * dloss */
-__global__ void inh_cuda__ce_bwd_k(float *probs, const int *targets, const float *q, float w, float dloss, int Vp, size_t n) {
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-        size_t row = i / Vp;
-        int c = (int)(i % Vp);
-        float p = probs[i];
-        if (q) {
-            if (c == targets[row]) p -= 1.0f - w;
-            p = (p - w * q[i]) * dloss;
+/* in place: dlogits = (p - onehot) * dloss; with teacher probabilities q: (p - (1-w) onehot - w q) * dloss.
+   Block = row (no 64-bit division per element past 2^32 elements). */
+__global__ void inh_cuda__ce_bwd_k(float *probs, const int *targets, const float *q, float w, float dloss, int Vp) {
+    size_t row0 = (size_t)blockIdx.x * Vp;
+    float *pr = probs + row0;
+    const float *qr = q ? q + row0 : NULL;
+    int tg = targets[blockIdx.x];
+    for (int c = threadIdx.x; c < Vp; c += blockDim.x) {
+        float p = pr[c];
+        if (qr) {
+            if (c == tg) p -= 1.0f - w;
+            p = (p - w * qr[c]) * dloss;
         } else {
-            if (c == targets[row]) p -= 1.0f;
+            if (c == tg) p -= 1.0f;
             p *= dloss;
         }
-        probs[i] = p;
+        pr[c] = p;
     }
 }
 extern "C" int inh_cuda_crossentropy_forward(inh_cuda_ctx *g, float *logits, float *losses, const int *targets, int N, int V, int Vp) {
@@ -893,8 +893,7 @@ extern "C" int inh_cuda_crossentropy_forward(inh_cuda_ctx *g, float *logits, flo
 extern "C" int inh_cuda_crossentropy_backward(inh_cuda_ctx *g, float *probs, const int *targets, const float *q, float w, float dloss,
                                               int N, int Vp) {
     (void)g;
-    size_t n = (size_t)(N > 0 ? N : 0) * Vp;
-    if (n) INH_CUDA_LAUNCH(inh_cuda__ce_bwd_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, probs, targets, q, w, dloss, Vp, n);
+    if (N > 0 && Vp > 0) INH_CUDA_LAUNCH(inh_cuda__ce_bwd_k, dim3(N), dim3(INH_CUDA__EW), 0, probs, targets, q, w, dloss, Vp);
     return 0;
 }
 

@@ -904,6 +904,7 @@ int main(int argc, char **argv) {
        GPT-2-like ones */
     test_encoder(2, 7, 24, 11);
     test_encoder(1, 33, 40, 5);
+    test_encoder(2, 3, 300, 7);      /* a row wider than a block: the threads stride the columns */
     test_residual(1);
     test_residual(1237);
     test_layernorm(1, 8, 1);
@@ -925,6 +926,7 @@ int main(int argc, char **argv) {
     test_matmul(7, 130, 9, 0, 1);
     test_matmul(300, 9, 70, 1, 0);   /* dbias over 3 row chunks */
     test_matmul(129, 8, 33, 1, 1);
+    test_matmul(3, 4, 300, 1, 0);    /* the bias row wider than a block */
     test_attention(1, 1, 8, 1);
     test_attention(2, 7, 24, 3);
     test_attention(1, 45, 64, 2);
