@@ -380,6 +380,7 @@ typedef struct {
     float *dparams_mem, *dgrads_mem, *dm_mem, *dv_mem;
     int *dids;                            /* (2, B*T): the last forward's inputs, targets (backend memory) */
     float *host_losses;                   /* (B*T) the losses copied back (backends without host memory) */
+    int *host_ids;                        /* (B*T) the last forward's inputs, kept (backends without host memory) */
     int host_stale;                       /* 1: backward, zero_grad or update changed the backend's blocks
                                              since the host copies were last synced */
 } inh_model;
@@ -446,7 +447,10 @@ typedef struct inh_backend {
     void  (*zero)(inh_model *m, void *p, size_t bytes);
     /* the ops of a training step (m->bf16 selects the matmul precision; m->threads the CPU's threads) */
     void  (*encoder_forward)(inh_model *m, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C);
-    void  (*encoder_backward)(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C);
+    /* inp_host: the same ids in host memory (a device backend groups the positions of each token
+       there without reading inp back), or NULL */
+    void  (*encoder_backward)(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, const int *inp_host,
+                              int B, int T, int C);
     void  (*layernorm_forward)(inh_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
                                const float *bias, int N, int C);
     void  (*layernorm_backward)(inh_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
@@ -473,6 +477,9 @@ typedef struct inh_backend {
     int   (*check)(inh_model *m);         /* -1 if an op failed since the last check (no waiting) */
     int   (*sync)(inh_model *m);          /* waits for the device, then as check */
     const char *(*error)(inh_model *m);   /* what the failure was */
+    /* before each forward at B x T: a device backend sizes its own scratch for the ops of such a
+       step here, so that none of them allocates (or waits on a free) in the middle of a step */
+    void  (*reserve)(inh_model *m, int B, int T);
 } inh_backend;
 INHDEF const inh_backend *inh_backend_cpu(void);
 /* Move a model to a backend (NULL: back to the CPU): its parameters, and AdamW moments if any, are
@@ -4589,8 +4596,9 @@ INH__FN void inh__cpu_zero(inh_model *m, void *p, size_t bytes) {
 INH__FN void inh__cpu_encoder_forward(inh_model *m, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C) {
     (void)m; inh__encoder_forward(out, inp, wte, wpe, B, T, C);
 }
-INH__FN void inh__cpu_encoder_backward(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C) {
-    (void)m; inh__encoder_backward(dwte, dwpe, dout, inp, B, T, C);
+INH__FN void inh__cpu_encoder_backward(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, const int *inp_host,
+                                       int B, int T, int C) {
+    (void)m; (void)inp_host; inh__encoder_backward(dwte, dwpe, dout, inp, B, T, C);
 }
 INH__FN void inh__cpu_layernorm_forward(inh_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
                                         const float *bias, int N, int C) {
@@ -4650,13 +4658,14 @@ INH__FN void inh__cpu_adamw(inh_model *m, float *w, const float *g, float *mom, 
 }
 INH__FN int inh__cpu_check(inh_model *m) { (void)m; return 0; }
 INH__FN const char *inh__cpu_error(inh_model *m) { (void)m; return ""; }
+INH__FN void inh__cpu_reserve(inh_model *m, int B, int T) { (void)m; (void)B; (void)T; }
 static const inh_backend inh__cpu_backend = {
     "cpu", 1, inh__cpu_alloc, inh__cpu_release, inh__cpu_copy, inh__cpu_copy, inh__cpu_copy, inh__cpu_zero,
     inh__cpu_encoder_forward, inh__cpu_encoder_backward, inh__cpu_layernorm_forward, inh__cpu_layernorm_backward,
     inh__cpu_matmul_forward, inh__cpu_matmul_backward, inh__cpu_attention_forward, inh__cpu_attention_backward,
     inh__cpu_gelu_forward, inh__cpu_gelu_backward, inh__cpu_residual_forward,
     inh__cpu_crossentropy_forward, inh__cpu_crossentropy_backward, inh__cpu_grad_norm, inh__cpu_adamw,
-    inh__cpu_check, inh__cpu_check, inh__cpu_error};
+    inh__cpu_check, inh__cpu_check, inh__cpu_error, inh__cpu_reserve};
 INHDEF const inh_backend *inh_backend_cpu(void) { return &inh__cpu_backend; }
 /* the backend of m; its memory is host memory when inh__on_host */
 INH__FN const inh_backend *inh__be(const inh_model *m) { return m->be ? m->be : &inh__cpu_backend; }
@@ -4824,6 +4833,7 @@ INH__FN void inh__be_free(inh_model *m) {
     m->dparams = m->params; m->dgrads = m->grads;
     m->dparams_mem = m->params_mem; m->dgrads_mem = m->grads_mem; m->dm_mem = m->m_mem; m->dv_mem = m->v_mem;
     INH_FREE(m->host_losses); m->host_losses = NULL;
+    INH_FREE(m->host_ids); m->host_ids = NULL;
     m->be = NULL; m->be_ctx = NULL;
 }
 /* a failure the backend kept (after waiting for it with wait), as this library's error */
@@ -4901,7 +4911,7 @@ INH__FN int inh__host_twin(inh_model *twin, inh_model *m) {
     twin->be = NULL; twin->be_ctx = NULL;
     twin->dparams = m->params; twin->dgrads = m->grads;
     twin->dparams_mem = m->params_mem; twin->dgrads_mem = m->grads_mem; twin->dm_mem = m->m_mem; twin->dv_mem = m->v_mem;
-    twin->acts_mem = twin->scratch_mem = NULL; twin->dids = NULL; twin->host_losses = NULL; twin->acts_capacity = 0;
+    twin->acts_mem = twin->scratch_mem = NULL; twin->dids = NULL; twin->host_losses = NULL; twin->host_ids = NULL; twin->acts_capacity = 0;
     twin->inputs = twin->targets = NULL; twin->mean_loss = -1.0f;
     return 0;
 }
@@ -4944,8 +4954,10 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids);
     m->acts_mem = m->scratch_mem = NULL; m->dids = NULL; m->acts_capacity = 0;
     INH_FREE(m->host_losses); m->host_losses = NULL;
+    INH_FREE(m->host_ids); m->host_ids = NULL;
     if (be->alloc(m, (void **)&m->acts_mem, need * sizeof(float)) || be->alloc(m, (void **)&m->scratch_mem, scratch * sizeof(float)) ||
-        be->alloc(m, (void **)&m->dids, 2 * N * sizeof(int)) || (!be->host_memory && !(m->host_losses = INH__ALLOC(float, N)))) {
+        be->alloc(m, (void **)&m->dids, 2 * N * sizeof(int)) ||
+        (!be->host_memory && (!(m->host_losses = INH__ALLOC(float, N)) || !(m->host_ids = INH__ALLOC(int, N))))) {
         be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids);
         m->acts_mem = m->scratch_mem = NULL; m->dids = NULL;
         return inh__fail("out of %s memory for activations (B=%d, T=%d: %zu floats)", be->name, B, T, need + scratch);
@@ -5081,6 +5093,8 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
     if (inh__acts_alloc(m, B, T)) return -1;
     m->B = B; m->T = T; m->inputs = inputs; m->targets = targets;
     const inh_backend *be = inh__be(m);
+    be->reserve(m, B, T);
+    if (m->host_ids) memcpy(m->host_ids, inputs, (size_t)B * T * sizeof(int));
     int N = B * T, C = c->C, NH = c->NH, nt = m->threads;
     size_t NC = (size_t)N * C, att_n = (size_t)B * NH * T * T;
     size_t rows_off = 14 * NC + (m->keep_attention ? att_n : 0);   /* attention rows at the end of the scratch */
@@ -5189,7 +5203,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
         be->layernorm_backward(m, dres, g->ln1w + lc, bias ? g->ln1b + lc : NULL, dln, res, p->ln1w + lc,
                                 a->ln1_mean + l * N, a->ln1_rstd + l * N, N, C);
     }
-    be->encoder_backward(m, g->wte, g->wpe, dres, ids, B, T, C);
+    be->encoder_backward(m, g->wte, g->wpe, dres, ids, m->host_ids, B, T, C);
     m->mean_loss = -1.0f;   /* the logits buffer now holds gradients: a second backward needs a new forward */
     m->host_stale = 1;
     return inh__be_check(m);

@@ -42,6 +42,13 @@ int  inh_cuda_sync(inh_cuda_ctx *g);        /* waits for the device; reports err
    architecture) and memory figures; mem_peak: the most in use seen by any call of this so far */
 typedef struct { char name[256]; int sms, major, minor; double clock_ghz; size_t mem_total, mem_used, mem_peak; } inh_cuda_info;
 int  inh_cuda_device_info(inh_cuda_ctx *g, inh_cuda_info *info);
+/* The context's scratch: device bytes (bf16 operands, column-sum partials, encoder groups, norm
+   partials) and pinned host ints (the encoder backward's upload). The backend table sizes both
+   before each forward for the whole step; an op that finds them too small grows them (cudaFree and
+   cudaMalloc, which wait for the device), and scratch_grows counts those growths, so a test can
+   assert that a model step made none. reserve never shrinks. */
+int    inh_cuda_reserve(inh_cuda_ctx *g, size_t device_bytes, size_t host_ints);
+size_t inh_cuda_scratch_grows(inh_cuda_ctx *g);
 
 /* memory */
 int  inh_cuda_malloc(void **p, size_t bytes);
@@ -53,7 +60,9 @@ int  inh_cuda_memset(void *p, int byte, size_t bytes);
 
 /* the ops (shapes as in inheritune.h) */
 int inh_cuda_encoder_forward(inh_cuda_ctx *g, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C);
-int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C);
+/* inp_host: the ids of inp in host memory, or NULL (then they are read back from inp, waiting for the device) */
+int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dwpe, const float *dout, const int *inp, const int *inp_host,
+                              int B, int T, int C);
 int inh_cuda_layernorm_forward(inh_cuda_ctx *g, float *out, float *mean, float *rstd, const float *inp,
                                const float *w, const float *bias, int N, int C);
 int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *db, const float *dout, const float *inp,
@@ -180,8 +189,13 @@ struct inh_cuda_ctx {
     cublasHandle_t blas;
     void *scratch;          /* device scratch: bf16 operands, encoder buckets, norm partials */
     size_t scratch_bytes;
-    int *host;              /* host scratch: encoder backward's token buckets */
+    int *host;              /* host scratch: encoder backward's (token, position) pairs */
     size_t host_ints;
+    int *pin;               /* pinned host scratch: the encoder backward's groups, uploaded asynchronously */
+    size_t pin_ints;
+    cudaEvent_t pin_done;   /* recorded after that upload: pin is not rewritten before it has been read */
+    int pin_pending;
+    size_t grows;           /* inh_cuda_scratch_grows: scratch or pin grown inside an op */
     int failed;             /* the backend table: an op failed (inh_cuda_error says which); later ops are skipped */
     int device;
     size_t mem_peak;        /* inh_cuda_device_info: the most device memory in use it has seen */
@@ -198,6 +212,8 @@ extern "C" int inh_cuda_init(inh_cuda_ctx **out, int device) {
     cublasStatus_t s = cublasCreate(&g->blas);
     if (s != CUBLAS_STATUS_SUCCESS) { free(g); return inh_cuda__fail("cublasCreate: %s", cublasGetStatusString(s)); }
     g->device = device;
+    cudaError_t e = cudaEventCreateWithFlags(&g->pin_done, cudaEventDisableTiming);
+    if (e != cudaSuccess) { cublasDestroy(g->blas); free(g); return inh_cuda__fail("cudaEventCreateWithFlags: %s", cudaGetErrorString(e)); }
     *out = g;
     return 0;
 }
@@ -205,6 +221,9 @@ extern "C" void inh_cuda_release(inh_cuda_ctx *g) {
     if (!g) return;
     cublasDestroy(g->blas);
     cudaFree(g->scratch);
+    if (g->pin_pending) cudaEventSynchronize(g->pin_done);
+    cudaFreeHost(g->pin);
+    cudaEventDestroy(g->pin_done);
     free(g->host);
     free(g);
 }
@@ -232,16 +251,37 @@ extern "C" int inh_cuda_device_info(inh_cuda_ctx *g, inh_cuda_info *info) {
     info->mem_peak = g->mem_peak;
     return 0;
 }
-/* device scratch of at least `bytes`; its contents do not survive a call */
-static int inh_cuda__scratch(inh_cuda_ctx *g, size_t bytes) {
-    if (g->scratch_bytes >= bytes) return 0;
+static int inh_cuda__scratch_to(inh_cuda_ctx *g, size_t bytes) {
     INH_CUDA_CHECK(cudaFree(g->scratch));
     g->scratch = NULL; g->scratch_bytes = 0;
-    bytes += bytes / 4 + 256;
     INH_CUDA_CHECK(cudaMalloc(&g->scratch, bytes));
     g->scratch_bytes = bytes;
     return 0;
 }
+/* the pinned block, at least `ints` long, once the device has read what the last upload took from it */
+static int inh_cuda__pin_to(inh_cuda_ctx *g, size_t ints, int counted) {
+    if (g->pin_pending) INH_CUDA_CHECK(cudaEventSynchronize(g->pin_done));
+    g->pin_pending = 0;
+    if (g->pin_ints >= ints) return 0;
+    g->grows += counted;
+    INH_CUDA_CHECK(cudaFreeHost(g->pin));
+    g->pin = NULL; g->pin_ints = 0;
+    INH_CUDA_CHECK(cudaMallocHost((void **)&g->pin, ints * sizeof(int)));
+    g->pin_ints = ints;
+    return 0;
+}
+/* device scratch of at least `bytes`; its contents do not survive a call */
+static int inh_cuda__scratch(inh_cuda_ctx *g, size_t bytes) {
+    if (g->scratch_bytes >= bytes) return 0;
+    g->grows++;
+    return inh_cuda__scratch_to(g, bytes + bytes / 4 + 256);
+}
+extern "C" int inh_cuda_reserve(inh_cuda_ctx *g, size_t device_bytes, size_t host_ints) {
+    if (g->scratch_bytes < device_bytes && inh_cuda__scratch_to(g, device_bytes)) return -1;
+    if (g->pin_ints < host_ints && inh_cuda__pin_to(g, host_ints, 0)) return -1;
+    return 0;
+}
+extern "C" size_t inh_cuda_scratch_grows(inh_cuda_ctx *g) { return g->grows; }
 
 /* the column sums' partials (floats) in the scratch */
 static int inh_cuda__cs_part(inh_cuda_ctx *g, float **part, size_t n) {
@@ -378,34 +418,44 @@ static int inh_cuda__cmp_pair(const void *a, const void *b) {   /* (token, posit
     const int *x = (const int *)a, *y = (const int *)b;
     return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : (x[1] < y[1] ? -1 : x[1] > y[1]);
 }
-/* The token ids are copied to the host and grouped there (a sort of N pairs), so each dwte row
-   has one owner that adds its positions in order: no atomics, the CPU's result bit for bit. */
+/* The positions of each token are grouped on the host (a sort of N (token, position) pairs), so
+   each dwte row has one owner that adds its positions in order: no atomics, the CPU's result bit
+   for bit. The ids come from the caller's host copy (the model keeps one), else from the device
+   (a wait); the groups go up in one asynchronous copy from pinned memory, so with host ids the
+   host never waits for the device here (only, at the next call, for that copy to have been read). */
 extern "C" int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dwpe, const float *dout, const int *inp,
-                                         int B, int T, int C) {
+                                         const int *inp_host, int B, int T, int C) {
     int N = B * T;
     if (N <= 0 || C <= 0) return 0;
-    size_t need = (size_t)2 * N + 2 * N + N + 1;   /* pairs, then pos, tok, seg (N+1) */
+    size_t need = (size_t)2 * N + (inp_host ? 0 : N);   /* pairs, then the ids read back */
     if (g->host_ints < need) {
         int *h = (int *)realloc(g->host, need * sizeof(int));
         if (!h) return inh_cuda__fail("out of host memory for the encoder backward (%d positions)", N);
         g->host = h; g->host_ints = need;
     }
-    int *pairs = g->host, *pos = pairs + 2 * (size_t)N, *tok = pos + N, *seg = tok + N;
-    INH_CUDA_CHECK(cudaMemcpy(pos, inp, (size_t)N * sizeof(int), cudaMemcpyDeviceToHost));
-    for (int i = 0; i < N; i++) { pairs[2 * i] = pos[i]; pairs[2 * i + 1] = i; }
+    int *pairs = g->host;
+    const int *ids = inp_host;
+    if (!ids) {
+        INH_CUDA_CHECK(cudaMemcpy(pairs + 2 * (size_t)N, inp, (size_t)N * sizeof(int), cudaMemcpyDeviceToHost));
+        ids = pairs + 2 * (size_t)N;
+    }
+    for (int i = 0; i < N; i++) { pairs[2 * i] = ids[i]; pairs[2 * i + 1] = i; }
     qsort(pairs, (size_t)N, 2 * sizeof(int), inh_cuda__cmp_pair);
     int ns = 0;
+    for (int i = 0; i < N; i++) ns += i == 0 || pairs[2 * i] != pairs[2 * i - 2];
+    /* one block for the device: pos (N), seg (ns+1), tok (ns) */
+    size_t up = (size_t)N + 2 * (size_t)ns + 1;
+    if (inh_cuda__pin_to(g, up, 1) || inh_cuda__scratch(g, up * sizeof(int))) return -1;
+    int *pos = g->pin, *seg = pos + N, *tok = seg + ns + 1, k = 0;
     for (int i = 0; i < N; i++) {
-        if (i == 0 || pairs[2 * i] != pairs[2 * i - 2]) { tok[ns] = pairs[2 * i]; seg[ns++] = i; }
+        if (i == 0 || pairs[2 * i] != pairs[2 * i - 2]) { tok[k] = pairs[2 * i]; seg[k++] = i; }
         pos[i] = pairs[2 * i + 1];
     }
     seg[ns] = N;
-    /* device copy: pos (N), seg (ns+1), tok (ns) */
-    if (inh_cuda__scratch(g, ((size_t)N + ns + 1 + ns) * sizeof(int))) return -1;
     int *dpos = (int *)g->scratch, *dseg = dpos + N, *dtok = dseg + ns + 1;
-    INH_CUDA_CHECK(cudaMemcpy(dpos, pos, (size_t)N * sizeof(int), cudaMemcpyHostToDevice));
-    INH_CUDA_CHECK(cudaMemcpy(dseg, seg, (size_t)(ns + 1) * sizeof(int), cudaMemcpyHostToDevice));
-    INH_CUDA_CHECK(cudaMemcpy(dtok, tok, (size_t)ns * sizeof(int), cudaMemcpyHostToDevice));
+    INH_CUDA_CHECK(cudaMemcpyAsync(dpos, pos, up * sizeof(int), cudaMemcpyHostToDevice, 0));
+    INH_CUDA_CHECK(cudaEventRecord(g->pin_done, 0));
+    g->pin_pending = 1;
     for (int y0 = 0; y0 < ns; y0 += 65535) {   /* grid.y is at most 65535 */
         int ny = ns - y0 < 65535 ? ns - y0 : 65535;
         INH_CUDA_LAUNCH(inh_cuda__encoder_bwd_wte_k, dim3((C + 127) / 128, ny), dim3(128), 0, dwte, dout, dpos, dseg + y0, dtok + y0, C);
@@ -966,15 +1016,26 @@ extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, floa
 } while (0)
 static int inh_cuda__be_alloc(inh_model *m, void **p, size_t bytes) { (void)m; return inh_cuda_malloc(p, bytes); }
 static void inh_cuda__be_release(inh_model *m, void *p) { (void)m; if (p) inh_cuda_free(p); }
-static void inh_cuda__be_upload(inh_model *m, void *dst, const void *src, size_t bytes) { INH_CUDA__DO(m, to_device(dst, src, bytes)); }
+/* asynchronous: a pageable source is staged before cudaMemcpyAsync returns (the caller may reuse
+   it), and the host does not wait for the device's earlier work (cudaMemcpy would) */
+static int inh_cuda__upload_async(void *dst, const void *src, size_t bytes) {
+    INH_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, 0));
+    return 0;
+}
+static void inh_cuda__be_upload(inh_model *m, void *dst, const void *src, size_t bytes) {
+    inh_cuda_ctx *g = INH_CUDA__G(m);
+    if (!g->failed && inh_cuda__upload_async(dst, src, bytes)) g->failed = 1;
+    if (m->profile && !g->failed && inh_cuda_sync(g)) g->failed = 1;
+}
 static void inh_cuda__be_download(inh_model *m, void *dst, const void *src, size_t bytes) { INH_CUDA__DO(m, to_host(dst, src, bytes)); }
 static void inh_cuda__be_copy(inh_model *m, void *dst, const void *src, size_t bytes) { INH_CUDA__DO(m, copy(dst, src, bytes)); }
 static void inh_cuda__be_zero(inh_model *m, void *p, size_t bytes) { INH_CUDA__DO(m, memset(p, 0, bytes)); }
 static void inh_cuda__be_encoder_forward(inh_model *m, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C) {
     INH_CUDA__DO(m, encoder_forward(g_, out, inp, wte, wpe, B, T, C));
 }
-static void inh_cuda__be_encoder_backward(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C) {
-    INH_CUDA__DO(m, encoder_backward(g_, dwte, dwpe, dout, inp, B, T, C));
+static void inh_cuda__be_encoder_backward(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, const int *inp_host,
+                                          int B, int T, int C) {
+    INH_CUDA__DO(m, encoder_backward(g_, dwte, dwpe, dout, inp, inp_host, B, T, C));
 }
 static void inh_cuda__be_layernorm_forward(inh_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
                                            const float *bias, int N, int C) {
@@ -1030,12 +1091,29 @@ static int inh_cuda__be_sync(inh_model *m) {
     return g->failed ? -1 : 0;
 }
 static const char *inh_cuda__be_error(inh_model *m) { (void)m; return inh_cuda_error(); }
+/* the scratch of one training step at B x T (the ops of inh_model_forward and _backward, and the
+   gradient norm): the largest of the bf16 operands of a matmul backward (the logits' or the MLP's),
+   the column sums' partials (dbias up to 4C columns, layernorm 2 x C), the encoder backward's
+   groups (at most 3N + 1 ints, also the pinned block) and the norm's partials */
+static size_t inh_cuda__r8(size_t n) { return (n + 7) / 8 * 8; }
+static void inh_cuda__be_reserve(inh_model *m, int B, int T) {
+    size_t N = (size_t)B * T, C = (size_t)m->cfg.C, Vp = (size_t)m->cfg.Vp, R = (size_t)inh_cuda__cs_chunks(B * T);
+    size_t need = INH_CUDA__NORM_BLOCKS * sizeof(double) + 16, enc = 3 * N + 1;
+    size_t shapes[5][2] = {{C, 3 * C}, {C, C}, {C, 4 * C}, {4 * C, C}, {C, Vp}};   /* (in, out) of each matmul */
+    for (int i = 0; m->bf16 && i < 5; i++) {
+        size_t k = shapes[i][0], oc = shapes[i][1], b = 2 * (inh_cuda__r8(N * oc) + inh_cuda__r8(N * k) + inh_cuda__r8(oc * k));
+        need = b > need ? b : need;
+    }
+    need = R * 4 * C * sizeof(float) > need ? R * 4 * C * sizeof(float) : need;
+    need = enc * sizeof(int) > need ? enc * sizeof(int) : need;
+    INH_CUDA__DO(m, reserve(g_, need, enc));
+}
 static const inh_backend inh_cuda__backend = {
     "cuda", 0, inh_cuda__be_alloc, inh_cuda__be_release, inh_cuda__be_upload, inh_cuda__be_download, inh_cuda__be_copy,
     inh_cuda__be_zero, inh_cuda__be_encoder_forward, inh_cuda__be_encoder_backward, inh_cuda__be_layernorm_forward,
     inh_cuda__be_layernorm_backward, inh_cuda__be_matmul_forward, inh_cuda__be_matmul_backward, inh_cuda__be_attention_forward,
     inh_cuda__be_attention_backward, inh_cuda__be_gelu_forward, inh_cuda__be_gelu_backward, inh_cuda__be_residual_forward,
     inh_cuda__be_ce_forward, inh_cuda__be_ce_backward, inh_cuda__be_grad_norm, inh_cuda__be_adamw,
-    inh_cuda__be_check, inh_cuda__be_sync, inh_cuda__be_error};
+    inh_cuda__be_check, inh_cuda__be_sync, inh_cuda__be_error, inh_cuda__be_reserve};
 extern "C" const struct inh_backend *inh_cuda_backend(void) { return &inh_cuda__backend; }
 #endif /* INH_CUDA_DECLARE_ONLY */

@@ -154,10 +154,19 @@ static void test_encoder(int B, int T, int C, int V) {
     float *dwte_ = dput(wte.data(), wte.size() - 1), *dwpe_ = dput(wpe.data(), wpe.size() - 1), *dout_ = dput(dout.data(), N * C);
     float *gout = dpoison(N * C), *gdwte = dput(dwte.data(), dwte.size() - 1), *gdwpe = dput(dwpe.data(), dwpe.size() - 1);
     OK(inh_cuda_encoder_forward(G, gout, di, dwte_, dwpe_, B, T, C));
-    OK(inh_cuda_encoder_backward(G, gdwte, gdwpe, dout_, di, B, T, C));
+    OK(inh_cuda_encoder_backward(G, gdwte, gdwpe, dout_, di, inp.data(), B, T, C));
     check_exact(what, dget(gout, N * C).data(), out.data(), N * C);
     check_exact("encoder backward dwte (positions of a token added in order, as the CPU)", dget(gdwte, (size_t)V * C).data(), cdwte.data(), (size_t)V * C);
     check_exact("encoder backward dwpe", dget(gdwpe, (size_t)T * C).data(), cdwpe.data(), (size_t)T * C);
+    /* without host ids: read back from the device, the same bits; twice in a row (the pinned block
+       is rewritten only after the first upload from it) */
+    float *gdwte2 = dput(dwte.data(), dwte.size() - 1), *gdwpe2 = dput(dwpe.data(), dwpe.size() - 1);
+    OK(inh_cuda_encoder_backward(G, gdwte2, gdwpe2, dout_, di, NULL, B, T, C));
+    check_exact("encoder backward dwte, ids read back from the device", dget(gdwte2, (size_t)V * C).data(), cdwte.data(), (size_t)V * C);
+    OK(inh_cuda_encoder_backward(G, gdwte, gdwpe, dout_, di, inp.data(), B, T, C));
+    OK(inh_cuda_encoder_backward(G, gdwte2, gdwpe2, dout_, di, NULL, B, T, C));
+    check_exact("encoder backward twice, host ids and device ids alike", dget(gdwte, (size_t)V * C).data(), dget(gdwte2, (size_t)V * C).data(),
+                (size_t)V * C);
     dfree_all(what);
 }
 static void test_residual(size_t n) {
@@ -489,6 +498,24 @@ static void test_adamw(void) {
     dfree_all("adamw");
 }
 
+/* ---- scratch: grown by a direct caller's op (counted), never after a reserve large enough ---- */
+static void test_scratch(void) {
+    inh_cuda_ctx *g;
+    OK(inh_cuda_init(&g, 0));
+    int N = 300, C = 40;
+    auto d = rnd((size_t)N * C, -1, 1), b = rnd(C, -1, 1);
+    float *gd = dput(d.data(), (size_t)N * C), *gb = dput(b.data(), C);
+    OK(inh_cuda_matmul_backward(g, NULL, NULL, gb, gd, NULL, NULL, N, 1, C, 0));
+    CHECK(inh_cuda_scratch_grows(g) == 1, "an op on an empty scratch grows it, and that is counted (%zu)", inh_cuda_scratch_grows(g));
+    inh_cuda_release(g);
+    OK(inh_cuda_init(&g, 0));
+    OK(inh_cuda_reserve(g, (size_t)3 * C * sizeof(float), 0));   /* the 3 row chunks' partials of dbias */
+    OK(inh_cuda_matmul_backward(g, NULL, NULL, gb, gd, NULL, NULL, N, 1, C, 0));
+    CHECK(inh_cuda_scratch_grows(g) == 0, "after reserve, the op does not grow the scratch (%zu)", inh_cuda_scratch_grows(g));
+    inh_cuda_release(g);
+    dfree_all("scratch");
+}
+
 /* ---- the emulator itself (emulation build only): it must catch what it promises to --------- */
 #ifdef INH_CUDA_EMULATE
 static char emu_err[512];
@@ -719,7 +746,9 @@ static void test_model_step(int bias, int bf16) {
     inh_model a, b;
     OK(inh_model_init(&a, &c, 5) || inh_model_init(&b, &c, 5));
     a.threads = NT; b.threads = NT; a.bf16 = b.bf16 = bf16;
-    CHECK(inh_model_set_backend(&b, inh_cuda_backend(), G) == 0, "%s: set_backend: %s", what, inh_error());
+    inh_cuda_ctx *g;   /* a context of its own, its scratch empty: the backend must size it before the first op */
+    OK(inh_cuda_init(&g, 0));
+    CHECK(inh_model_set_backend(&b, inh_cuda_backend(), g) == 0, "%s: set_backend: %s", what, inh_error());
     CHECK(b.be != NULL && b.dparams_mem != b.params_mem, "%s: the parameters live on the device", what);
     int B = 2, T = big ? 100 : 11, N = B * T;
     std::vector<int> x(N), y(N);
@@ -773,6 +802,8 @@ static void test_model_step(int bias, int bf16) {
         worst = d > worst ? d : worst;
     }
     CHECK(worst <= tol * 10, "%s: 10 AdamW steps: a loss differs by %.3g relative (tolerance %.3g)", what, worst, tol * 10);
+    CHECK(inh_cuda_scratch_grows(g) == 0, "%s: the scratch grew %zu times inside the steps (reserve sizes it before)", what,
+          inh_cuda_scratch_grows(g));
     pull(&b);
     CHECK(b.m_mem && b.v_mem, "%s: the moments came back to the host", what);
     check_arr((std::string(what) + ": weights after 10 AdamW steps").c_str(), b.params_mem, a.params_mem, a.num_params, 2e-3, 0.0);
@@ -783,6 +814,7 @@ static void test_model_step(int bias, int bf16) {
     CHECK(memcmp(dev.data(), b.params_mem, b.num_params * 4) == 0 && b.dm_mem == b.m_mem, "%s: back on the CPU with the device's weights", what);
     OK(inh_model_forward(&b, x.data(), y.data(), B, T));
     inh_model_free(&a); inh_model_free(&b);
+    inh_cuda_release(g);
 }
 /* drop_attn: a layer without attention, on both backends */
 static void test_model_drop(void) {
@@ -934,6 +966,7 @@ int main(int argc, char **argv) {
     test_attention(1, 9, 128, 1);
     test_attention_errors();
     test_adamw();
+    test_scratch();
     double tm = inh_now();
     test_model_step(1, 0);
     test_model_step(0, 0);
