@@ -381,6 +381,7 @@ typedef struct {
     int *dids;                            /* (2, B*T): the last forward's inputs, targets (backend memory) */
     float *host_losses;                   /* (B*T) the losses copied back (backends without host memory) */
     int *host_ids;                        /* (B*T) the last forward's inputs, kept (backends without host memory) */
+    float *dnorm;                         /* (1) the gradient norm, in the backend's memory */
     int host_stale;                       /* 1: backward, zero_grad or update changed the backend's blocks
                                              since the host copies were last synced */
 } inh_model;
@@ -470,10 +471,14 @@ typedef struct inh_backend {
     void  (*crossentropy_forward)(inh_model *m, float *logits, float *losses, const int *targets, int N, int V, int Vp);
     void  (*crossentropy_backward)(inh_model *m, float *probs, const int *targets, const float *q, float w, float dloss,
                                    int N, int Vp);
-    float (*grad_norm)(inh_model *m, const float *g, size_t n);   /* global L2 norm, deterministic */
-    /* AdamW over the tensors segs[0..nseg) of one block; t the 1-based step, scale the clipping factor */
+    /* global L2 norm, deterministic, into *norm (the backend's memory: a device keeps it there) */
+    void  (*grad_norm)(inh_model *m, const float *g, size_t n, float *norm);
+    /* AdamW over the tensors segs[0..nseg) of one block; t the 1-based step. The gradient is clipped
+       to o->grad_clip by *norm (the backend's memory, as grad_norm left it; the clip factor is
+       computed where the norm is, so the host need not read it first); a norm that is not finite
+       skips the update (NaN or Inf would reach every weight) */
     void  (*adamw)(inh_model *m, float *w, const float *g, float *mom, float *v, const inh_segment *segs, int nseg,
-                   const inh_adamw *o, float lr, int t, float scale);
+                   const inh_adamw *o, float lr, int t, const float *norm);
     int   (*check)(inh_model *m);         /* -1 if an op failed since the last check (no waiting) */
     int   (*sync)(inh_model *m);          /* waits for the device, then as check */
     const char *(*error)(inh_model *m);   /* what the failure was */
@@ -4636,16 +4641,18 @@ INH__FN void inh__cpu_crossentropy_backward(inh_model *m, float *probs, const in
                                             int N, int Vp) {
     inh__crossentropy_backward(probs, targets, q, w, dloss, N, Vp, m->threads);
 }
-INH__FN float inh__cpu_grad_norm(inh_model *m, const float *g, size_t n) {
+INH__FN void inh__cpu_grad_norm(inh_model *m, const float *g, size_t n, float *norm) {
     inh__sq_args a;
     a.x = g; a.n = n;
     inh__parallel(inh__threads_for(m->threads, 2.0 * n), 64, inh__sumsq_chunks, &a);
     double s = 0.0;
     for (int k = 0; k < 64; k++) s += a.part[k];
-    return (float)sqrt(s);
+    *norm = (float)sqrt(s);
 }
 INH__FN void inh__cpu_adamw(inh_model *m, float *w, const float *g, float *mom, float *v, const inh_segment *segs, int nseg,
-                            const inh_adamw *o, float lr, int t, float scale) {
+                            const inh_adamw *o, float lr, int t, const float *norm) {
+    if (!isfinite(*norm)) return;
+    float scale = (o->grad_clip > 0.0f && *norm > o->grad_clip) ? o->grad_clip / (*norm + 1e-6f) : 1.0f;
     inh__adam_args a;
     a.o = o; a.lr = lr; a.scale = scale;
     a.ibc1 = 1.0f / (1.0f - powf(o->beta1, (float)t));   /* bias corrections, as multipliers */
@@ -4825,8 +4832,8 @@ INHDEF int inh_model_init(inh_model *m, const inh_config *c, uint64_t seed) {
 /* the backend's blocks of m (activations, ids; with a non-host backend its parameter copies too) */
 INH__FN void inh__be_free(inh_model *m) {
     const inh_backend *be = inh__be(m);
-    be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids);
-    m->acts_mem = m->scratch_mem = NULL; m->dids = NULL; m->acts_capacity = 0;
+    be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids); be->release(m, m->dnorm);
+    m->acts_mem = m->scratch_mem = NULL; m->dids = NULL; m->dnorm = NULL; m->acts_capacity = 0;
     if (!be->host_memory) {
         be->release(m, m->dparams_mem); be->release(m, m->dgrads_mem); be->release(m, m->dm_mem); be->release(m, m->dv_mem);
     }
@@ -4911,7 +4918,7 @@ INH__FN int inh__host_twin(inh_model *twin, inh_model *m) {
     twin->be = NULL; twin->be_ctx = NULL;
     twin->dparams = m->params; twin->dgrads = m->grads;
     twin->dparams_mem = m->params_mem; twin->dgrads_mem = m->grads_mem; twin->dm_mem = m->m_mem; twin->dv_mem = m->v_mem;
-    twin->acts_mem = twin->scratch_mem = NULL; twin->dids = NULL; twin->host_losses = NULL; twin->host_ids = NULL; twin->acts_capacity = 0;
+    twin->acts_mem = twin->scratch_mem = NULL; twin->dids = NULL; twin->host_losses = NULL; twin->host_ids = NULL; twin->dnorm = NULL; twin->acts_capacity = 0;
     twin->inputs = twin->targets = NULL; twin->mean_loss = -1.0f;
     return 0;
 }
@@ -5214,12 +5221,22 @@ INHDEF void inh_adamw_default(inh_adamw *o) {
     o->beta1 = 0.9f; o->beta2 = 0.95f; o->eps = 1e-8f; o->weight_decay = 0.1f; o->decay_all = 0; o->grad_clip = 1.0f;
 }
 
+/* the gradient norm into m->dnorm, where the backend keeps it (queued: nothing waits) */
+INH__FN int inh__grad_norm_queue(inh_model *m) {
+    const inh_backend *be = inh__be(m);
+    if (!m->dnorm && be->alloc(m, (void **)&m->dnorm, sizeof(float))) return inh__fail("out of %s memory for the gradient norm", be->name);
+    be->grad_norm(m, m->dgrads_mem, m->num_params, m->dnorm);
+    return 0;
+}
 INHDEF float inh_model_grad_norm(inh_model *m) {
-    float norm = inh__be(m)->grad_norm(m, m->dgrads_mem, m->num_params);
+    float norm = NAN;
+    if (inh__grad_norm_queue(m)) return NAN;
+    inh__be(m)->download(m, &norm, m->dnorm, sizeof norm);
     return inh__be(m)->check(m) ? NAN : norm;   /* a failed backend: NaN, and the trainer skips and reports */
 }
 
-INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm) {
+/* AdamW clipped by the norm in m->dnorm */
+INH__FN int inh__update(inh_model *m, const inh_adamw *o, float lr, int t) {
     const inh_backend *be = inh__be(m);
     if (be->host_memory) { m->dm_mem = m->m_mem; m->dv_mem = m->v_mem; }   /* the CPU's moments are the host's (state files load them) */
     if (!m->dm_mem) {   /* the moments start at zero, in the backend's memory */
@@ -5239,10 +5256,15 @@ INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, f
         segs[nseg].off = off; segs[nseg].n = m->param_sizes[i];
         segs[nseg++].wd = (o->decay_all || inh_param_is_2d(i)) ? o->weight_decay : 0.0f;
     }
-    float scale = (o->grad_clip > 0.0f && grad_norm > o->grad_clip) ? o->grad_clip / (grad_norm + 1e-6f) : 1.0f;
-    be->adamw(m, m->dparams_mem, m->dgrads_mem, m->dm_mem, m->dv_mem, segs, nseg, o, lr, t, scale);
+    be->adamw(m, m->dparams_mem, m->dgrads_mem, m->dm_mem, m->dv_mem, segs, nseg, o, lr, t, m->dnorm);
     m->host_stale = 1;
     return inh__be_check(m);
+}
+INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm) {
+    const inh_backend *be = inh__be(m);
+    if (!m->dnorm && be->alloc(m, (void **)&m->dnorm, sizeof(float))) return inh__fail("out of %s memory for the gradient norm", be->name);
+    be->upload(m, m->dnorm, &grad_norm, sizeof grad_norm);
+    return inh__update(m, o, lr, t);
 }
 
 /* --- sampling ------------------------------------------------------------------------------ */
@@ -8192,13 +8214,13 @@ INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
     info->step = t->step;
     info->loss = (float)(loss / o->accum);
     info->lr = inh_lr_at(o, t->step);
-    info->grad_norm = inh_model_grad_norm(m);
+    /* the norm stays where the gradients are: the update clips by it there (and skips when it is
+       not finite), and the host reads it once, after the update is queued (the step's one wait) */
+    if (inh__grad_norm_queue(m)) return -1;
+    if (isfinite(info->loss) && inh__update(m, &o->opt, info->lr, t->step + 1)) return -1;
+    inh__be(m)->download(m, &info->grad_norm, m->dnorm, sizeof info->grad_norm);
     if (inh__be_check(m)) return -1;   /* a failed device, not a NaN to skip */
-    if (!isfinite(info->loss) || !isfinite(info->grad_norm)) {
-        info->skipped = 1;   /* never let a NaN or Inf reach the weights */
-    } else if (inh_model_update(m, &o->opt, info->lr, t->step + 1, info->grad_norm)) {
-        return -1;
-    }
+    info->skipped = !isfinite(info->loss) || !isfinite(info->grad_norm);   /* never let a NaN or Inf reach the weights */
     t->step++;
     info->seconds = inh_now() - t0;
     return 0;

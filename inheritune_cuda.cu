@@ -84,14 +84,17 @@ int inh_cuda_residual_forward(inh_cuda_ctx *g, float *out, const float *a, const
 int inh_cuda_crossentropy_forward(inh_cuda_ctx *g, float *logits, float *losses, const int *targets, int N, int V, int Vp);
 int inh_cuda_crossentropy_backward(inh_cuda_ctx *g, float *probs, const int *targets, const float *q, float w, float dloss,
                                    int N, int Vp);
-/* global L2 norm of x[0..n), into *host_norm: blocks sum fixed chunks in double, then one block
-   adds the partials in order, so the result depends on n alone */
-int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, float *host_norm);
-/* AdamW over segments of one parameter buffer (per tensor: where it lies and its weight decay).
-   grad_scale multiplies every gradient (clipping); t is the 1-based step for bias correction. */
+/* global L2 norm of x[0..n), into *norm (device memory: nothing waits for it): blocks sum fixed
+   chunks in double, then one block adds the partials in order, so the result depends on n alone */
+int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, float *norm);
+/* AdamW over segments of one parameter buffer (per tensor: where it lies and its weight decay);
+   t is the 1-based step for bias correction. Clipping: every gradient is multiplied by clip /
+   (*norm + 1e-6) where clip > 0 and *norm > clip (norm in device memory, as inh_cuda_grad_norm left
+   it; the CPU's formula, computed on the device); a norm that is not finite skips the update.
+   norm NULL: no clipping. */
 typedef struct { size_t off, n; float wd; } inh_cuda_segment;
 int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, float *m, float *v, const inh_cuda_segment *segs, int nseg,
-                   float lr, float beta1, float beta2, float eps, float grad_scale, int t);
+                   float lr, float beta1, float beta2, float eps, const float *norm, float clip, int t);
 
 
 /* The CUDA backend of inheritune.h's model: its op table over the ops above. Use
@@ -965,21 +968,23 @@ __global__ void inh_cuda__sum_parts_k(float *norm, const double *part, int G) {
     a = inh_cuda__block_reduce(a, sh, 0);
     if (threadIdx.x == 0) *norm = (float)sqrt(a);
 }
-extern "C" int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, float *host_norm) {
+extern "C" int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, float *norm) {
     size_t G = (n + 4095) / 4096;   /* depends on n alone */
     if (G < 1) G = 1;
     if (G > INH_CUDA__NORM_BLOCKS) G = INH_CUDA__NORM_BLOCKS;
     if (inh_cuda__scratch(g, G * sizeof(double) + 16)) return -1;
     double *part = (double *)g->scratch;
-    float *dn = (float *)(part + G);
     INH_CUDA_LAUNCH(inh_cuda__sumsq_k, dim3((unsigned)G), dim3(INH_CUDA__NORM_THREADS), 0, part, x, n);
-    INH_CUDA_LAUNCH(inh_cuda__sum_parts_k, dim3(1), dim3(INH_CUDA__NORM_THREADS), 0, dn, (const double *)part, (int)G);
-    INH_CUDA_CHECK(cudaMemcpy(host_norm, dn, sizeof(float), cudaMemcpyDeviceToHost));
+    INH_CUDA_LAUNCH(inh_cuda__sum_parts_k, dim3(1), dim3(INH_CUDA__NORM_THREADS), 0, norm, (const double *)part, (int)G);
     return 0;
 }
-/* element-wise, the CPU's formula: m, v moments; w -= lr (m/bc1 / (sqrt(v/bc2) + eps) + wd w) */
+/* element-wise, the CPU's formula: m, v moments; w -= lr (m/bc1 / (sqrt(v/bc2) + eps) + wd w).
+   The clip factor from the norm on the device, each thread alike (one broadcast load). */
 __global__ void inh_cuda__adamw_k(float *w, const float *grad, float *m, float *v, size_t n, float lr, float b1, float b2,
-                                  float eps, float wd, float scale, float i1, float i2) {
+                                  float eps, float wd, const float *norm, float clip, float i1, float i2) {
+    float nrm = norm ? *norm : 0.0f;
+    if (!(nrm - nrm == 0.0f)) return;   /* NaN or Inf (x - x is 0 for every finite x) */
+    float scale = (clip > 0.0f && nrm > clip) ? clip / (nrm + 1e-6f) : 1.0f;
     for (size_t j = blockIdx.x * (size_t)blockDim.x + threadIdx.x; j < n; j += (size_t)gridDim.x * blockDim.x) {
         float gj = grad[j] * scale;
         float mj = b1 * m[j] + (1.0f - b1) * gj;
@@ -989,7 +994,7 @@ __global__ void inh_cuda__adamw_k(float *w, const float *grad, float *m, float *
     }
 }
 extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, float *m, float *v, const inh_cuda_segment *segs, int nseg,
-                              float lr, float beta1, float beta2, float eps, float grad_scale, int t) {
+                              float lr, float beta1, float beta2, float eps, const float *norm, float clip, int t) {
     (void)g;
     if (t < 1) return inh_cuda__fail("adamw: step t=%d must be 1 or more", t);
     float i1 = 1.0f / (1.0f - powf(beta1, (float)t)), i2 = 1.0f / (1.0f - powf(beta2, (float)t));   /* as the CPU */
@@ -997,7 +1002,7 @@ extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, floa
         size_t o = segs[s].off, n = segs[s].n;
         if (!n) continue;
         INH_CUDA_LAUNCH(inh_cuda__adamw_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, w + o, grad + o, m + o, v + o, n, lr,
-                        beta1, beta2, eps, segs[s].wd, grad_scale, i1, i2);
+                        beta1, beta2, eps, segs[s].wd, norm, clip, i1, i2);
     }
     return 0;
 }
@@ -1072,17 +1077,13 @@ static void inh_cuda__be_ce_forward(inh_model *m, float *logits, float *losses, 
 static void inh_cuda__be_ce_backward(inh_model *m, float *probs, const int *targets, const float *q, float w, float dloss, int N, int Vp) {
     INH_CUDA__DO(m, crossentropy_backward(g_, probs, targets, q, w, dloss, N, Vp));
 }
-static float inh_cuda__be_grad_norm(inh_model *m, const float *x, size_t n) {
-    float norm = NAN;
-    INH_CUDA__DO(m, grad_norm(g_, x, n, &norm));
-    return norm;
-}
+static void inh_cuda__be_grad_norm(inh_model *m, const float *x, size_t n, float *norm) { INH_CUDA__DO(m, grad_norm(g_, x, n, norm)); }
 static void inh_cuda__be_adamw(inh_model *m, float *w, const float *grad, float *mom, float *v, const inh_segment *segs, int nseg,
-                               const inh_adamw *o, float lr, int t, float scale) {
+                               const inh_adamw *o, float lr, int t, const float *norm) {
     inh_cuda_segment s[INH_MAX_PARAMS];   /* one per tensor of the model: at most INH_MAX_PARAMS */
     if (nseg > INH_MAX_PARAMS) { inh_cuda__fail("adamw: %d segments, more than a model's %d tensors", nseg, INH_MAX_PARAMS); INH_CUDA__G(m)->failed = 1; return; }
     for (int i = 0; i < nseg; i++) { s[i].off = segs[i].off; s[i].n = segs[i].n; s[i].wd = segs[i].wd; }
-    INH_CUDA__DO(m, adamw(g_, w, grad, mom, v, s, nseg, lr, o->beta1, o->beta2, o->eps, scale, t));
+    INH_CUDA__DO(m, adamw(g_, w, grad, mom, v, s, nseg, lr, o->beta1, o->beta2, o->eps, norm, o->grad_clip, t));
 }
 static int inh_cuda__be_check(inh_model *m) { return INH_CUDA__G(m)->failed ? -1 : 0; }
 static int inh_cuda__be_sync(inh_model *m) {

@@ -436,10 +436,12 @@ static void test_grad_norm(size_t n) {
     inh__parallel(1, 64, inh__sumsq_chunks, &a);
     double s = 0;
     for (int k = 0; k < 64; k++) s += a.part[k];
-    float want = (float)sqrt(s), got = -1, got2 = -2;
-    float *gx = dput(x.data(), n);
-    OK(inh_cuda_grad_norm(G, gx, n, &got));
-    OK(inh_cuda_grad_norm(G, gx, n, &got2));
+    float want = (float)sqrt(s);
+    float *gx = dput(x.data(), n), *gn = dpoison(1);
+    OK(inh_cuda_grad_norm(G, gx, n, gn));   /* the norm stays on the device */
+    float got = dget(gn, 1)[0];
+    OK(inh_cuda_grad_norm(G, gx, n, gn));
+    float got2 = dget(gn, 1)[0];
     char what[64];
     snprintf(what, sizeof what, "grad norm n=%zu", n);
     CHECK_CLOSE(got, want, 0, 2.0 * 2 * U, what);
@@ -457,12 +459,13 @@ static void test_adamw(void) {
     std::vector<float> m(n + 1, 0.0f), v(n + 1, 0.0f), cw = w;
     inh_adamw o;
     inh_adamw_default(&o);
+    o.grad_clip = 5.5f * 0.05f * sqrtf((float)n / 3.0f);   /* the norm of step t's gradients is about t/5.5 of it: steps 6.. clip */
     inh_cuda_segment segs[3] = {{0, sizes[0], o.weight_decay}, {sizes[0], sizes[1], 0.0f}, {sizes[0] + sizes[1] + sizes[3], sizes[2], o.weight_decay}};
-    float *gw = dput(w.data(), n), *gm = dpoison(n), *gv = dpoison(n), *gg = dpoison(n);
+    float *gw = dput(w.data(), n), *gm = dpoison(n), *gv = dpoison(n), *gg = dpoison(n), *gn = dpoison(1);
     OK(inh_cuda_memset(gm, 0, n * 4));
     OK(inh_cuda_memset(gv, 0, n * 4));
     float lr = 1e-2f;
-    int norm_bad = 0;
+    int norm_bad = 0, clipped = 0;
     for (int t = 1; t <= 10; t++) {
         auto g = rnd(n, -0.05f * t, 0.05f * t);
         OK(inh_cuda_to_device(gg, g.data(), n * 4));
@@ -471,9 +474,11 @@ static void test_adamw(void) {
         inh__parallel(1, 64, inh__sumsq_chunks, &sq);
         double s = 0;
         for (int k = 0; k < 64; k++) s += sq.part[k];
-        float norm = (float)sqrt(s), gnorm = 0;
-        OK(inh_cuda_grad_norm(G, gg, n, &gnorm));
+        float norm = (float)sqrt(s);
+        OK(inh_cuda_grad_norm(G, gg, n, gn));   /* adamw clips by it on the device */
+        float gnorm = dget(gn, 1)[0];
         norm_bad += fabs(gnorm - norm) > 4 * U * norm;
+        clipped += norm > o.grad_clip;
         float scale = (o.grad_clip > 0.0f && norm > o.grad_clip) ? o.grad_clip / (norm + 1e-6f) : 1.0f;
         inh__adam_args a;
         a.o = &o; a.lr = lr; a.scale = scale;
@@ -484,9 +489,10 @@ static void test_adamw(void) {
             a.n = segs[k].n; a.wd = segs[k].wd;
             inh__parallel(1, 64, inh__adam_chunks, &a);
         }
-        OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, scale, t));
+        OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, gn, o.grad_clip, t));
     }
     CHECK(norm_bad == 0, "adamw: the GPU gradient norm was off in %d of 10 steps", norm_bad);
+    CHECK(clipped >= 3 && clipped <= 9, "adamw: the test clips in some steps and not in others (%d of 10)", clipped);
     check_arr("adamw 10 steps: weights", dget(gw, n).data(), cw.data(), n, 10 * lr * 1e-5, 0);
     /* m and v: a few roundings per step, fused or not; m can cancel to near 0, so the absolute
        part is relative to the largest moment */
@@ -494,7 +500,16 @@ static void test_adamw(void) {
     check_arr("adamw 10 steps: second moments", dget(gv, n).data(), v.data(), n, 32 * U * maxabs(v.data(), n), 1e-5);
     auto gap = dget(gw + sizes[0] + sizes[1], sizes[3]);
     check_exact("adamw: the tensor in no segment is untouched", gap.data(), w.data() + sizes[0] + sizes[1], sizes[3]);
-    CHECK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, 1.0f, 0) == -1, "adamw refuses step 0");
+    CHECK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, NULL, 0.0f, 0) == -1, "adamw refuses step 0");
+    /* a norm that is not finite skips the update: weights and moments keep their bits */
+    auto w0 = dget(gw, n), m0 = dget(gm, n);
+    const float bad[2] = {NAN, INFINITY};
+    for (int k = 0; k < 2; k++) {
+        OK(inh_cuda_to_device(gn, &bad[k], sizeof(float)));
+        OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, gn, o.grad_clip, 11));
+    }
+    check_exact("adamw with a NaN or Inf norm: the weights untouched", dget(gw, n).data(), w0.data(), n);
+    check_exact("adamw with a NaN or Inf norm: the moments untouched", dget(gm, n).data(), m0.data(), n);
     dfree_all("adamw");
 }
 
