@@ -382,6 +382,8 @@ typedef struct {
     float *dparams_mem, *dgrads_mem, *dm_mem, *dv_mem;
     int *dids;                            /* (2, B*T): the last forward's inputs, targets (backend memory) */
     float *host_losses;                   /* (B*T) the losses copied back (backends without host memory) */
+    int *host_ids;                        /* (B*T) the last forward's inputs, kept (backends without host memory) */
+    float *dnorm;                         /* (1) the gradient norm, in the backend's memory */
     int host_stale;                       /* 1: backward, zero_grad or update changed the backend's blocks
                                              since the host copies were last synced */
 } inh_model;
@@ -448,7 +450,10 @@ typedef struct inh_backend {
     void  (*zero)(inh_model *m, void *p, size_t bytes);
     /* the ops of a training step (m->bf16 selects the matmul precision; m->threads the CPU's threads) */
     void  (*encoder_forward)(inh_model *m, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C);
-    void  (*encoder_backward)(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C);
+    /* inp_host: the same ids in host memory (a device backend groups the positions of each token
+       there without reading inp back), or NULL */
+    void  (*encoder_backward)(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, const int *inp_host,
+                              int B, int T, int C);
     void  (*layernorm_forward)(inh_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
                                const float *bias, int N, int C);
     void  (*layernorm_backward)(inh_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
@@ -470,13 +475,20 @@ typedef struct inh_backend {
     void  (*crossentropy_forward)(inh_model *m, float *logits, float *losses, const int *targets, int N, int V, int Vp);
     void  (*crossentropy_backward)(inh_model *m, float *probs, const int *targets, const float *q, float w, float dloss,
                                    int N, int Vp);
-    float (*grad_norm)(inh_model *m, const float *g, size_t n);   /* global L2 norm, deterministic */
-    /* AdamW over the tensors segs[0..nseg) of one block; t the 1-based step, scale the clipping factor */
+    /* global L2 norm, deterministic, into *norm (the backend's memory: a device keeps it there) */
+    void  (*grad_norm)(inh_model *m, const float *g, size_t n, float *norm);
+    /* AdamW over the tensors segs[0..nseg) of one block; t the 1-based step. The gradient is clipped
+       to o->grad_clip by *norm (the backend's memory, as grad_norm left it; the clip factor is
+       computed where the norm is, so the host need not read it first); a norm that is not finite
+       skips the update (NaN or Inf would reach every weight) */
     void  (*adamw)(inh_model *m, float *w, const float *g, float *mom, float *v, const inh_segment *segs, int nseg,
-                   const inh_adamw *o, float lr, int t, float scale);
+                   const inh_adamw *o, float lr, int t, const float *norm);
     int   (*check)(inh_model *m);         /* -1 if an op failed since the last check (no waiting) */
     int   (*sync)(inh_model *m);          /* waits for the device, then as check */
     const char *(*error)(inh_model *m);   /* what the failure was */
+    /* before each forward at B x T: a device backend sizes its own scratch for the ops of such a
+       step here, so that none of them allocates (or waits on a free) in the middle of a step */
+    void  (*reserve)(inh_model *m, int B, int T);
 } inh_backend;
 INHDEF const inh_backend *inh_backend_cpu(void);
 /* Move a model to a backend (NULL: back to the CPU): its parameters, and AdamW moments if any, are
@@ -4593,8 +4605,9 @@ INH__FN void inh__cpu_zero(inh_model *m, void *p, size_t bytes) {
 INH__FN void inh__cpu_encoder_forward(inh_model *m, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C) {
     (void)m; inh__encoder_forward(out, inp, wte, wpe, B, T, C);
 }
-INH__FN void inh__cpu_encoder_backward(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C) {
-    (void)m; inh__encoder_backward(dwte, dwpe, dout, inp, B, T, C);
+INH__FN void inh__cpu_encoder_backward(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, const int *inp_host,
+                                       int B, int T, int C) {
+    (void)m; (void)inp_host; inh__encoder_backward(dwte, dwpe, dout, inp, B, T, C);
 }
 INH__FN void inh__cpu_layernorm_forward(inh_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
                                         const float *bias, int N, int C) {
@@ -4633,16 +4646,18 @@ INH__FN void inh__cpu_crossentropy_backward(inh_model *m, float *probs, const in
                                             int N, int Vp) {
     inh__crossentropy_backward(probs, targets, q, w, dloss, N, Vp, m->threads);
 }
-INH__FN float inh__cpu_grad_norm(inh_model *m, const float *g, size_t n) {
+INH__FN void inh__cpu_grad_norm(inh_model *m, const float *g, size_t n, float *norm) {
     inh__sq_args a;
     a.x = g; a.n = n;
     inh__parallel(inh__threads_for(m->threads, 2.0 * n), 64, inh__sumsq_chunks, &a);
     double s = 0.0;
     for (int k = 0; k < 64; k++) s += a.part[k];
-    return (float)sqrt(s);
+    *norm = (float)sqrt(s);
 }
 INH__FN void inh__cpu_adamw(inh_model *m, float *w, const float *g, float *mom, float *v, const inh_segment *segs, int nseg,
-                            const inh_adamw *o, float lr, int t, float scale) {
+                            const inh_adamw *o, float lr, int t, const float *norm) {
+    if (!isfinite(*norm)) return;
+    float scale = (o->grad_clip > 0.0f && *norm > o->grad_clip) ? o->grad_clip / (*norm + 1e-6f) : 1.0f;
     inh__adam_args a;
     a.o = o; a.lr = lr; a.scale = scale;
     a.ibc1 = 1.0f / (1.0f - powf(o->beta1, (float)t));   /* bias corrections, as multipliers */
@@ -4655,13 +4670,14 @@ INH__FN void inh__cpu_adamw(inh_model *m, float *w, const float *g, float *mom, 
 }
 INH__FN int inh__cpu_check(inh_model *m) { (void)m; return 0; }
 INH__FN const char *inh__cpu_error(inh_model *m) { (void)m; return ""; }
+INH__FN void inh__cpu_reserve(inh_model *m, int B, int T) { (void)m; (void)B; (void)T; }
 static const inh_backend inh__cpu_backend = {
     "cpu", 1, inh__cpu_alloc, inh__cpu_release, inh__cpu_copy, inh__cpu_copy, inh__cpu_copy, inh__cpu_zero,
     inh__cpu_encoder_forward, inh__cpu_encoder_backward, inh__cpu_layernorm_forward, inh__cpu_layernorm_backward,
     inh__cpu_matmul_forward, inh__cpu_matmul_backward, inh__cpu_attention_forward, inh__cpu_attention_backward,
     inh__cpu_gelu_forward, inh__cpu_gelu_backward, inh__cpu_residual_forward,
     inh__cpu_crossentropy_forward, inh__cpu_crossentropy_backward, inh__cpu_grad_norm, inh__cpu_adamw,
-    inh__cpu_check, inh__cpu_check, inh__cpu_error};
+    inh__cpu_check, inh__cpu_check, inh__cpu_error, inh__cpu_reserve};
 INHDEF const inh_backend *inh_backend_cpu(void) { return &inh__cpu_backend; }
 /* the backend of m; its memory is host memory when inh__on_host */
 INH__FN const inh_backend *inh__be(const inh_model *m) { return m->be ? m->be : &inh__cpu_backend; }
@@ -4821,14 +4837,15 @@ INHDEF int inh_model_init(inh_model *m, const inh_config *c, uint64_t seed) {
 /* the backend's blocks of m (activations, ids; with a non-host backend its parameter copies too) */
 INH__FN void inh__be_free(inh_model *m) {
     const inh_backend *be = inh__be(m);
-    be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids);
-    m->acts_mem = m->scratch_mem = NULL; m->dids = NULL; m->acts_capacity = 0;
+    be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids); be->release(m, m->dnorm);
+    m->acts_mem = m->scratch_mem = NULL; m->dids = NULL; m->dnorm = NULL; m->acts_capacity = 0;
     if (!be->host_memory) {
         be->release(m, m->dparams_mem); be->release(m, m->dgrads_mem); be->release(m, m->dm_mem); be->release(m, m->dv_mem);
     }
     m->dparams = m->params; m->dgrads = m->grads;
     m->dparams_mem = m->params_mem; m->dgrads_mem = m->grads_mem; m->dm_mem = m->m_mem; m->dv_mem = m->v_mem;
     INH_FREE(m->host_losses); m->host_losses = NULL;
+    INH_FREE(m->host_ids); m->host_ids = NULL;
     m->be = NULL; m->be_ctx = NULL;
 }
 /* a failure the backend kept (after waiting for it with wait), as this library's error */
@@ -4906,7 +4923,7 @@ INH__FN int inh__host_twin(inh_model *twin, inh_model *m) {
     twin->be = NULL; twin->be_ctx = NULL;
     twin->dparams = m->params; twin->dgrads = m->grads;
     twin->dparams_mem = m->params_mem; twin->dgrads_mem = m->grads_mem; twin->dm_mem = m->m_mem; twin->dv_mem = m->v_mem;
-    twin->acts_mem = twin->scratch_mem = NULL; twin->dids = NULL; twin->host_losses = NULL; twin->acts_capacity = 0;
+    twin->acts_mem = twin->scratch_mem = NULL; twin->dids = NULL; twin->host_losses = NULL; twin->host_ids = NULL; twin->dnorm = NULL; twin->acts_capacity = 0;
     twin->inputs = twin->targets = NULL; twin->mean_loss = -1.0f;
     return 0;
 }
@@ -4949,8 +4966,10 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids);
     m->acts_mem = m->scratch_mem = NULL; m->dids = NULL; m->acts_capacity = 0;
     INH_FREE(m->host_losses); m->host_losses = NULL;
+    INH_FREE(m->host_ids); m->host_ids = NULL;
     if (be->alloc(m, (void **)&m->acts_mem, need * sizeof(float)) || be->alloc(m, (void **)&m->scratch_mem, scratch * sizeof(float)) ||
-        be->alloc(m, (void **)&m->dids, 2 * N * sizeof(int)) || (!be->host_memory && !(m->host_losses = INH__ALLOC(float, N)))) {
+        be->alloc(m, (void **)&m->dids, 2 * N * sizeof(int)) ||
+        (!be->host_memory && (!(m->host_losses = INH__ALLOC(float, N)) || !(m->host_ids = INH__ALLOC(int, N))))) {
         be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids);
         m->acts_mem = m->scratch_mem = NULL; m->dids = NULL;
         return inh__fail("out of %s memory for activations (B=%d, T=%d: %zu floats)", be->name, B, T, need + scratch);
@@ -5088,6 +5107,8 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
     if (inh__acts_alloc(m, B, T)) return -1;
     m->B = B; m->T = T; m->inputs = inputs; m->targets = targets;
     const inh_backend *be = inh__be(m);
+    be->reserve(m, B, T);
+    if (m->host_ids) memcpy(m->host_ids, inputs, (size_t)B * T * sizeof(int));
     int N = B * T, C = c->C, NH = c->NH, nt = m->threads;
     size_t NC = (size_t)N * C, att_n = (size_t)B * NH * T * T;
     size_t rows_n = (size_t)B * NH * 2 * T;   /* a layer's attention rows */
@@ -5198,7 +5219,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
         be->layernorm_backward(m, dres, g->ln1w + lc, bias ? g->ln1b + lc : NULL, dln, res, p->ln1w + lc,
                                 a->ln1_mean + l * N, a->ln1_rstd + l * N, N, C);
     }
-    be->encoder_backward(m, g->wte, g->wpe, dres, ids, B, T, C);
+    be->encoder_backward(m, g->wte, g->wpe, dres, ids, m->host_ids, B, T, C);
     m->mean_loss = -1.0f;   /* the logits buffer now holds gradients: a second backward needs a new forward */
     m->host_stale = 1;
     return inh__be_check(m);
@@ -5209,12 +5230,22 @@ INHDEF void inh_adamw_default(inh_adamw *o) {
     o->beta1 = 0.9f; o->beta2 = 0.95f; o->eps = 1e-8f; o->weight_decay = 0.1f; o->decay_all = 0; o->grad_clip = 1.0f;
 }
 
+/* the gradient norm into m->dnorm, where the backend keeps it (queued: nothing waits) */
+INH__FN int inh__grad_norm_queue(inh_model *m) {
+    const inh_backend *be = inh__be(m);
+    if (!m->dnorm && be->alloc(m, (void **)&m->dnorm, sizeof(float))) return inh__fail("out of %s memory for the gradient norm", be->name);
+    be->grad_norm(m, m->dgrads_mem, m->num_params, m->dnorm);
+    return 0;
+}
 INHDEF float inh_model_grad_norm(inh_model *m) {
-    float norm = inh__be(m)->grad_norm(m, m->dgrads_mem, m->num_params);
+    float norm = NAN;
+    if (inh__grad_norm_queue(m)) return NAN;
+    inh__be(m)->download(m, &norm, m->dnorm, sizeof norm);
     return inh__be(m)->check(m) ? NAN : norm;   /* a failed backend: NaN, and the trainer skips and reports */
 }
 
-INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm) {
+/* AdamW clipped by the norm in m->dnorm */
+INH__FN int inh__update(inh_model *m, const inh_adamw *o, float lr, int t) {
     const inh_backend *be = inh__be(m);
     if (be->host_memory) { m->dm_mem = m->m_mem; m->dv_mem = m->v_mem; }   /* the CPU's moments are the host's (state files load them) */
     if (!m->dm_mem) {   /* the moments start at zero, in the backend's memory */
@@ -5234,10 +5265,15 @@ INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, f
         segs[nseg].off = off; segs[nseg].n = m->param_sizes[i];
         segs[nseg++].wd = (o->decay_all || inh_param_is_2d(i)) ? o->weight_decay : 0.0f;
     }
-    float scale = (o->grad_clip > 0.0f && grad_norm > o->grad_clip) ? o->grad_clip / (grad_norm + 1e-6f) : 1.0f;
-    be->adamw(m, m->dparams_mem, m->dgrads_mem, m->dm_mem, m->dv_mem, segs, nseg, o, lr, t, scale);
+    be->adamw(m, m->dparams_mem, m->dgrads_mem, m->dm_mem, m->dv_mem, segs, nseg, o, lr, t, m->dnorm);
     m->host_stale = 1;
     return inh__be_check(m);
+}
+INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm) {
+    const inh_backend *be = inh__be(m);
+    if (!m->dnorm && be->alloc(m, (void **)&m->dnorm, sizeof(float))) return inh__fail("out of %s memory for the gradient norm", be->name);
+    be->upload(m, m->dnorm, &grad_norm, sizeof grad_norm);
+    return inh__update(m, o, lr, t);
 }
 
 /* --- sampling ------------------------------------------------------------------------------ */
@@ -8187,13 +8223,13 @@ INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
     info->step = t->step;
     info->loss = (float)(loss / o->accum);
     info->lr = inh_lr_at(o, t->step);
-    info->grad_norm = inh_model_grad_norm(m);
+    /* the norm stays where the gradients are: the update clips by it there (and skips when it is
+       not finite), and the host reads it once, after the update is queued (the step's one wait) */
+    if (inh__grad_norm_queue(m)) return -1;
+    if (isfinite(info->loss) && inh__update(m, &o->opt, info->lr, t->step + 1)) return -1;
+    inh__be(m)->download(m, &info->grad_norm, m->dnorm, sizeof info->grad_norm);
     if (inh__be_check(m)) return -1;   /* a failed device, not a NaN to skip */
-    if (!isfinite(info->loss) || !isfinite(info->grad_norm)) {
-        info->skipped = 1;   /* never let a NaN or Inf reach the weights */
-    } else if (inh_model_update(m, &o->opt, info->lr, t->step + 1, info->grad_norm)) {
-        return -1;
-    }
+    info->skipped = !isfinite(info->loss) || !isfinite(info->grad_norm);   /* never let a NaN or Inf reach the weights */
     t->step++;
     info->seconds = inh_now() - t0;
     return 0;

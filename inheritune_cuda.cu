@@ -42,6 +42,13 @@ int  inh_cuda_sync(inh_cuda_ctx *g);        /* waits for the device; reports err
    architecture) and memory figures; mem_peak: the most in use seen by any call of this so far */
 typedef struct { char name[256]; int sms, major, minor; double clock_ghz; size_t mem_total, mem_used, mem_peak; } inh_cuda_info;
 int  inh_cuda_device_info(inh_cuda_ctx *g, inh_cuda_info *info);
+/* The context's scratch: device bytes (bf16 operands, column-sum partials, encoder groups, norm
+   partials) and pinned host ints (the encoder backward's upload). The backend table sizes both
+   before each forward for the whole step; an op that finds them too small grows them (cudaFree and
+   cudaMalloc, which wait for the device), and scratch_grows counts those growths, so a test can
+   assert that a model step made none. reserve never shrinks. */
+int    inh_cuda_reserve(inh_cuda_ctx *g, size_t device_bytes, size_t host_ints);
+size_t inh_cuda_scratch_grows(inh_cuda_ctx *g);
 
 /* memory */
 int  inh_cuda_malloc(void **p, size_t bytes);
@@ -53,7 +60,9 @@ int  inh_cuda_memset(void *p, int byte, size_t bytes);
 
 /* the ops (shapes as in inheritune.h) */
 int inh_cuda_encoder_forward(inh_cuda_ctx *g, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C);
-int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C);
+/* inp_host: the ids of inp in host memory, or NULL (then they are read back from inp, waiting for the device) */
+int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dwpe, const float *dout, const int *inp, const int *inp_host,
+                              int B, int T, int C);
 int inh_cuda_layernorm_forward(inh_cuda_ctx *g, float *out, float *mean, float *rstd, const float *inp,
                                const float *w, const float *bias, int N, int C);
 int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *db, const float *dout, const float *inp,
@@ -78,14 +87,17 @@ int inh_cuda_residual_forward(inh_cuda_ctx *g, float *out, const float *a, const
 int inh_cuda_crossentropy_forward(inh_cuda_ctx *g, float *logits, float *losses, const int *targets, int N, int V, int Vp);
 int inh_cuda_crossentropy_backward(inh_cuda_ctx *g, float *probs, const int *targets, const float *q, float w, float dloss,
                                    int N, int Vp);
-/* global L2 norm of x[0..n), into *host_norm: blocks sum fixed chunks in double, then one block
-   adds the partials in order, so the result depends on n alone */
-int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, float *host_norm);
-/* AdamW over segments of one parameter buffer (per tensor: where it lies and its weight decay).
-   grad_scale multiplies every gradient (clipping); t is the 1-based step for bias correction. */
+/* global L2 norm of x[0..n), into *norm (device memory: nothing waits for it): blocks sum fixed
+   chunks in double, then one block adds the partials in order, so the result depends on n alone */
+int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, float *norm);
+/* AdamW over segments of one parameter buffer (per tensor: where it lies and its weight decay);
+   t is the 1-based step for bias correction. Clipping: every gradient is multiplied by clip /
+   (*norm + 1e-6) where clip > 0 and *norm > clip (norm in device memory, as inh_cuda_grad_norm left
+   it; the CPU's formula, computed on the device); a norm that is not finite skips the update.
+   norm NULL: no clipping. */
 typedef struct { size_t off, n; float wd; } inh_cuda_segment;
 int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, float *m, float *v, const inh_cuda_segment *segs, int nseg,
-                   float lr, float beta1, float beta2, float eps, float grad_scale, int t);
+                   float lr, float beta1, float beta2, float eps, const float *norm, float clip, int t);
 
 
 /* The CUDA backend of inheritune.h's model: its op table over the ops above. Use
@@ -183,8 +195,13 @@ struct inh_cuda_ctx {
     cublasHandle_t blas;
     void *scratch;          /* device scratch: bf16 operands, encoder buckets, norm partials */
     size_t scratch_bytes;
-    int *host;              /* host scratch: encoder backward's token buckets */
+    int *host;              /* host scratch: encoder backward's (token, position) pairs */
     size_t host_ints;
+    int *pin;               /* pinned host scratch: the encoder backward's groups, uploaded asynchronously */
+    size_t pin_ints;
+    cudaEvent_t pin_done;   /* recorded after that upload: pin is not rewritten before it has been read */
+    int pin_pending;
+    size_t grows;           /* inh_cuda_scratch_grows: scratch or pin grown inside an op */
     int failed;             /* the backend table: an op failed (inh_cuda_error says which); later ops are skipped */
     int device;
     size_t mem_peak;        /* inh_cuda_device_info: the most device memory in use it has seen */
@@ -201,6 +218,8 @@ extern "C" int inh_cuda_init(inh_cuda_ctx **out, int device) {
     cublasStatus_t s = cublasCreate(&g->blas);
     if (s != CUBLAS_STATUS_SUCCESS) { free(g); return inh_cuda__fail("cublasCreate: %s", cublasGetStatusString(s)); }
     g->device = device;
+    cudaError_t e = cudaEventCreateWithFlags(&g->pin_done, cudaEventDisableTiming);
+    if (e != cudaSuccess) { cublasDestroy(g->blas); free(g); return inh_cuda__fail("cudaEventCreateWithFlags: %s", cudaGetErrorString(e)); }
     *out = g;
     return 0;
 }
@@ -208,6 +227,9 @@ extern "C" void inh_cuda_release(inh_cuda_ctx *g) {
     if (!g) return;
     cublasDestroy(g->blas);
     cudaFree(g->scratch);
+    if (g->pin_pending) cudaEventSynchronize(g->pin_done);
+    cudaFreeHost(g->pin);
+    cudaEventDestroy(g->pin_done);
     free(g->host);
     free(g);
 }
@@ -235,14 +257,42 @@ extern "C" int inh_cuda_device_info(inh_cuda_ctx *g, inh_cuda_info *info) {
     info->mem_peak = g->mem_peak;
     return 0;
 }
+static int inh_cuda__scratch_to(inh_cuda_ctx *g, size_t bytes) {
+    INH_CUDA_CHECK(cudaFree(g->scratch));
+    g->scratch = NULL; g->scratch_bytes = 0;
+    INH_CUDA_CHECK(cudaMalloc(&g->scratch, bytes));
+    g->scratch_bytes = bytes;
+    return 0;
+}
+/* the pinned block, at least `ints` long, once the device has read what the last upload took from it */
+static int inh_cuda__pin_to(inh_cuda_ctx *g, size_t ints, int counted) {
+    if (g->pin_pending) INH_CUDA_CHECK(cudaEventSynchronize(g->pin_done));
+    g->pin_pending = 0;
+    if (g->pin_ints >= ints) return 0;
+    g->grows += counted;
+    INH_CUDA_CHECK(cudaFreeHost(g->pin));
+    g->pin = NULL; g->pin_ints = 0;
+    INH_CUDA_CHECK(cudaMallocHost((void **)&g->pin, ints * sizeof(int)));
+    g->pin_ints = ints;
+    return 0;
+}
 /* device scratch of at least `bytes`; its contents do not survive a call */
 static int inh_cuda__scratch(inh_cuda_ctx *g, size_t bytes) {
     if (g->scratch_bytes >= bytes) return 0;
-    INH_CUDA_CHECK(cudaFree(g->scratch));
-    g->scratch = NULL; g->scratch_bytes = 0;
-    bytes += bytes / 4 + 256;
-    INH_CUDA_CHECK(cudaMalloc(&g->scratch, bytes));
-    g->scratch_bytes = bytes;
+    g->grows++;
+    return inh_cuda__scratch_to(g, bytes + bytes / 4 + 256);
+}
+extern "C" int inh_cuda_reserve(inh_cuda_ctx *g, size_t device_bytes, size_t host_ints) {
+    if (g->scratch_bytes < device_bytes && inh_cuda__scratch_to(g, device_bytes)) return -1;
+    if (g->pin_ints < host_ints && inh_cuda__pin_to(g, host_ints, 0)) return -1;
+    return 0;
+}
+extern "C" size_t inh_cuda_scratch_grows(inh_cuda_ctx *g) { return g->grows; }
+
+/* the column sums' partials (floats) in the scratch */
+static int inh_cuda__cs_part(inh_cuda_ctx *g, float **part, size_t n) {
+    if (inh_cuda__scratch(g, n * sizeof(float))) return -1;
+    *part = (float *)g->scratch;
     return 0;
 }
 
@@ -310,21 +360,46 @@ __device__ __forceinline__ unsigned short inh_cuda__bf16(float f) {
     return (unsigned short)(u >> 16);
 }
 
-/* ---- encoder -------------------------------------------------------------------------------- */
-/* out (B,T,C) = wte[inp] + wpe[t] */
-__global__ void inh_cuda__encoder_fwd_k(float *out, const int *inp, const float *wte, const float *wpe, int T, int C, size_t n) {
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-        size_t bt = i / C;
-        int c = (int)(i % C), t = (int)(bt % T);
-        out[i] = wte[(size_t)inp[bt] * C + c] + wpe[(size_t)t * C + c];
+/* ---- column sums (dbias, layernorm dw and db) --------------------------------------------------
+   Two stages, so that an (N, C) column sum fills the GPU (GPT-2 124M at B=16, T=1024: N = 16384, C
+   = 768 gives 24 column tiles alone, 24 blocks on 132 SMs): stage 1 gives block (x, y) the 32
+   columns of tile x and rows [y CS_ROWS, (y+1) CS_ROWS), CS_TY row groups summed in a fixed order,
+   and writes one partial per column and chunk to scratch (3072 blocks at that shape); stage 2 adds
+   a column's partials chunk by chunk, in order, into the output. The chunking depends on N alone,
+   so the bits do too. */
+enum { INH_CUDA__CS_ROWS = 128, INH_CUDA__CS_TY = 8 };
+static int inh_cuda__cs_chunks(int N) { return (N + INH_CUDA__CS_ROWS - 1) / INH_CUDA__CS_ROWS; }
+/* out[c] += sum over chunks r of part[r*k*C + c]; with out2 (k = 2), out2[c] += the same of part[r*2C + C + c] */
+__global__ void inh_cuda__colsums_add_k(float *out, float *out2, const float *part, int R, int C) {
+    int c = blockIdx.x * blockDim.x + threadIdx.x, k = out2 ? 2 : 1;
+    if (c >= C) return;
+    float a = 0.0f, b = 0.0f;
+    for (int r = 0; r < R; r++) {
+        const float *p = part + (size_t)r * k * C;
+        a += p[c];
+        if (out2) b += p[C + c];
     }
+    out[c] += a;
+    if (out2) out2[c] += b;
+}
+static int inh_cuda__colsums_add(float *out, float *out2, const float *part, int R, int C) {
+    INH_CUDA_LAUNCH(inh_cuda__colsums_add_k, dim3((C + 255) / 256), dim3(256), 0, out, out2, part, R, C);
+    return 0;
+}
+
+/* ---- encoder -------------------------------------------------------------------------------- */
+/* out (B,T,C) = wte[inp] + wpe[t]; block = row bt (no 64-bit division per element) */
+__global__ void inh_cuda__encoder_fwd_k(float *out, const int *inp, const float *wte, const float *wpe, int T, int C) {
+    int bt = blockIdx.x, t = bt % T;
+    const float *e = wte + (size_t)inp[bt] * C, *p = wpe + (size_t)t * C;
+    float *o = out + (size_t)bt * C;
+    for (int c = threadIdx.x; c < C; c += blockDim.x) o[c] = e[c] + p[c];
 }
 extern "C" int inh_cuda_encoder_forward(inh_cuda_ctx *g, float *out, const int *inp, const float *wte, const float *wpe,
                                         int B, int T, int C) {
     (void)g;
-    size_t n = (size_t)B * T * C;
-    if (!n) return 0;
-    INH_CUDA_LAUNCH(inh_cuda__encoder_fwd_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, out, inp, wte, wpe, T, C, n);
+    if (B <= 0 || T <= 0 || C <= 0) return 0;
+    INH_CUDA_LAUNCH(inh_cuda__encoder_fwd_k, dim3(B * T), dim3(INH_CUDA__EW), 0, out, inp, wte, wpe, T, C);
     return 0;
 }
 /* dwpe[t] += sum over b of dout[b,t]: one thread per (t, c), b in order (the CPU's order) */
@@ -349,34 +424,44 @@ static int inh_cuda__cmp_pair(const void *a, const void *b) {   /* (token, posit
     const int *x = (const int *)a, *y = (const int *)b;
     return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : (x[1] < y[1] ? -1 : x[1] > y[1]);
 }
-/* The token ids are copied to the host and grouped there (a sort of N pairs), so each dwte row
-   has one owner that adds its positions in order: no atomics, the CPU's result bit for bit. */
+/* The positions of each token are grouped on the host (a sort of N (token, position) pairs), so
+   each dwte row has one owner that adds its positions in order: no atomics, the CPU's result bit
+   for bit. The ids come from the caller's host copy (the model keeps one), else from the device
+   (a wait); the groups go up in one asynchronous copy from pinned memory, so with host ids the
+   host never waits for the device here (only, at the next call, for that copy to have been read). */
 extern "C" int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dwpe, const float *dout, const int *inp,
-                                         int B, int T, int C) {
+                                         const int *inp_host, int B, int T, int C) {
     int N = B * T;
     if (N <= 0 || C <= 0) return 0;
-    size_t need = (size_t)2 * N + 2 * N + N + 1;   /* pairs, then pos, tok, seg (N+1) */
+    size_t need = (size_t)2 * N + (inp_host ? 0 : N);   /* pairs, then the ids read back */
     if (g->host_ints < need) {
         int *h = (int *)realloc(g->host, need * sizeof(int));
         if (!h) return inh_cuda__fail("out of host memory for the encoder backward (%d positions)", N);
         g->host = h; g->host_ints = need;
     }
-    int *pairs = g->host, *pos = pairs + 2 * (size_t)N, *tok = pos + N, *seg = tok + N;
-    INH_CUDA_CHECK(cudaMemcpy(pos, inp, (size_t)N * sizeof(int), cudaMemcpyDeviceToHost));
-    for (int i = 0; i < N; i++) { pairs[2 * i] = pos[i]; pairs[2 * i + 1] = i; }
+    int *pairs = g->host;
+    const int *ids = inp_host;
+    if (!ids) {
+        INH_CUDA_CHECK(cudaMemcpy(pairs + 2 * (size_t)N, inp, (size_t)N * sizeof(int), cudaMemcpyDeviceToHost));
+        ids = pairs + 2 * (size_t)N;
+    }
+    for (int i = 0; i < N; i++) { pairs[2 * i] = ids[i]; pairs[2 * i + 1] = i; }
     qsort(pairs, (size_t)N, 2 * sizeof(int), inh_cuda__cmp_pair);
     int ns = 0;
+    for (int i = 0; i < N; i++) ns += i == 0 || pairs[2 * i] != pairs[2 * i - 2];
+    /* one block for the device: pos (N), seg (ns+1), tok (ns) */
+    size_t up = (size_t)N + 2 * (size_t)ns + 1;
+    if (inh_cuda__pin_to(g, up, 1) || inh_cuda__scratch(g, up * sizeof(int))) return -1;
+    int *pos = g->pin, *seg = pos + N, *tok = seg + ns + 1, k = 0;
     for (int i = 0; i < N; i++) {
-        if (i == 0 || pairs[2 * i] != pairs[2 * i - 2]) { tok[ns] = pairs[2 * i]; seg[ns++] = i; }
+        if (i == 0 || pairs[2 * i] != pairs[2 * i - 2]) { tok[k] = pairs[2 * i]; seg[k++] = i; }
         pos[i] = pairs[2 * i + 1];
     }
     seg[ns] = N;
-    /* device copy: pos (N), seg (ns+1), tok (ns) */
-    if (inh_cuda__scratch(g, ((size_t)N + ns + 1 + ns) * sizeof(int))) return -1;
     int *dpos = (int *)g->scratch, *dseg = dpos + N, *dtok = dseg + ns + 1;
-    INH_CUDA_CHECK(cudaMemcpy(dpos, pos, (size_t)N * sizeof(int), cudaMemcpyHostToDevice));
-    INH_CUDA_CHECK(cudaMemcpy(dseg, seg, (size_t)(ns + 1) * sizeof(int), cudaMemcpyHostToDevice));
-    INH_CUDA_CHECK(cudaMemcpy(dtok, tok, (size_t)ns * sizeof(int), cudaMemcpyHostToDevice));
+    INH_CUDA_CHECK(cudaMemcpyAsync(dpos, pos, up * sizeof(int), cudaMemcpyHostToDevice, 0));
+    INH_CUDA_CHECK(cudaEventRecord(g->pin_done, 0));
+    g->pin_pending = 1;
     for (int y0 = 0; y0 < ns; y0 += 65535) {   /* grid.y is at most 65535 */
         int ny = ns - y0 < 65535 ? ns - y0 : 65535;
         INH_CUDA_LAUNCH(inh_cuda__encoder_bwd_wte_k, dim3((C + 127) / 128, ny), dim3(128), 0, dwte, dout, dpos, dseg + y0, dtok + y0, C);
@@ -429,15 +514,15 @@ __global__ void inh_cuda__ln_bwd_rows_k(float *dinp, const float *dout, const fl
     float *di = dinp + (size_t)n * C;
     for (int i = lane; i < C; i += 32) di[i] += (w[i] * d[i] - a - (x[i] - m) * r * b) * r;
 }
-/* dw[c] += sum_n norm * dout, db[c] += sum_n dout: 32 columns per block, 16 row groups summed in
-   a fixed order (rows n = y, y+16, ... per group, then the groups in order) */
-__global__ void inh_cuda__ln_bwd_cols_k(float *dw, float *db, const float *dout, const float *inp, const float *mean,
-                                        const float *rstd, int N, int C) {
-    __shared__ float sw[16][33], sb[16][33];
+/* dw[c] += sum_n norm * dout, db[c] += sum_n dout, in two stages (inh_cuda__colsums) */
+__global__ void inh_cuda__ln_bwd_cols_k(float *part, const float *dout, const float *inp, const float *mean, const float *rstd,
+                                        int N, int C, int two) {
+    __shared__ float sw[INH_CUDA__CS_TY][33], sb[INH_CUDA__CS_TY][33];
     int tx = threadIdx.x, ty = threadIdx.y, c = blockIdx.x * 32 + tx;
+    int n0 = blockIdx.y * INH_CUDA__CS_ROWS, n1 = min(N, n0 + INH_CUDA__CS_ROWS);
     float aw = 0.0f, ab = 0.0f;
     if (c < C)
-        for (int n = ty; n < N; n += 16) {
+        for (int n = n0 + ty; n < n1; n += INH_CUDA__CS_TY) {
             float d = dout[(size_t)n * C + c];
             aw += (inp[(size_t)n * C + c] - mean[n]) * rstd[n] * d;
             ab += d;
@@ -446,19 +531,22 @@ __global__ void inh_cuda__ln_bwd_cols_k(float *dw, float *db, const float *dout,
     __syncthreads();
     if (ty == 0 && c < C) {
         float w_ = 0.0f, b_ = 0.0f;
-        for (int k = 0; k < 16; k++) { w_ += sw[k][tx]; b_ += sb[k][tx]; }
-        dw[c] += w_;
-        if (db) db[c] += b_;
+        for (int k = 0; k < INH_CUDA__CS_TY; k++) { w_ += sw[k][tx]; b_ += sb[k][tx]; }
+        float *p = part + (size_t)blockIdx.y * two * C;
+        p[c] = w_;
+        if (two == 2) p[C + c] = b_;
     }
 }
 extern "C" int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                                            const float *w, const float *mean, const float *rstd, int N, int C) {
-    (void)g;
     if (N <= 0 || C <= 0) return 0;
     INH_CUDA_LAUNCH(inh_cuda__ln_bwd_rows_k, dim3((N + INH_CUDA__LN_ROWS - 1) / INH_CUDA__LN_ROWS), dim3(32 * INH_CUDA__LN_ROWS), 0,
                     dinp, dout, inp, w, mean, rstd, N, C);
-    INH_CUDA_LAUNCH(inh_cuda__ln_bwd_cols_k, dim3((C + 31) / 32), dim3(32, 16), 0, dw, db, dout, inp, mean, rstd, N, C);
-    return 0;
+    int R = inh_cuda__cs_chunks(N), two = db ? 2 : 1;
+    float *part;
+    if (inh_cuda__cs_part(g, &part, (size_t)R * two * C)) return -1;
+    INH_CUDA_LAUNCH(inh_cuda__ln_bwd_cols_k, dim3((C + 31) / 32, R), dim3(32, INH_CUDA__CS_TY), 0, part, dout, inp, mean, rstd, N, C, two);
+    return inh_cuda__colsums_add(dw, db, part, R, C);
 }
 
 /* ---- matmul (cuBLAS) -------------------------------------------------------------------------
@@ -469,27 +557,28 @@ extern "C" int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *
      dw       dw (OC,C) += dout^T @ inp          dw^T (C,OC)   = inp^T (C x N, ld C) @ op_T(dout^T: OC x N, ld OC)
    The bias is written first and the product added (beta 1); dbias is a column sum with one owner
    per column. cuBLAS in its default math mode computes fp32 products in fp32 (no TF32). */
-__global__ void inh_cuda__bias_fill_k(float *out, const float *bias, int OC, size_t n) {
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-        out[i] = bias[i % OC];
+__global__ void inh_cuda__bias_fill_k(float *out, const float *bias, int OC) {   /* block = row */
+    float *o = out + (size_t)blockIdx.x * OC;
+    for (int c = threadIdx.x; c < OC; c += blockDim.x) o[c] = bias[c];
 }
 __global__ void inh_cuda__to_bf16_k(unsigned short *dst, const float *src, size_t n) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
         dst[i] = inh_cuda__bf16(src[i]);
 }
-/* dbias[c] += sum_n dout[n,c], 32 columns per block, 16 row groups in a fixed order */
-__global__ void inh_cuda__colsum_k(float *dbias, const float *dout, int N, int OC) {
-    __shared__ float s[16][33];
+/* dbias[c] += sum_n dout[n,c], in two stages (inh_cuda__colsums) */
+__global__ void inh_cuda__colsum_k(float *part, const float *dout, int N, int OC) {
+    __shared__ float s[INH_CUDA__CS_TY][33];
     int tx = threadIdx.x, ty = threadIdx.y, c = blockIdx.x * 32 + tx;
+    int n0 = blockIdx.y * INH_CUDA__CS_ROWS, n1 = min(N, n0 + INH_CUDA__CS_ROWS);
     float a = 0.0f;
     if (c < OC)
-        for (int n = ty; n < N; n += 16) a += dout[(size_t)n * OC + c];
+        for (int n = n0 + ty; n < n1; n += INH_CUDA__CS_TY) a += dout[(size_t)n * OC + c];
     s[ty][tx] = a;
     __syncthreads();
     if (ty == 0 && c < OC) {
         float t = 0.0f;
-        for (int k = 0; k < 16; k++) t += s[k][tx];
-        dbias[c] += t;
+        for (int k = 0; k < INH_CUDA__CS_TY; k++) t += s[k][tx];
+        part[(size_t)blockIdx.y * OC + c] = t;
     }
 }
 /* bf16 copies of up to three operands in the context's scratch */
@@ -519,8 +608,7 @@ static int inh_cuda__gemm(inh_cuda_ctx *g, cublasOperation_t ta, cublasOperation
 extern "C" int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float *inp, const float *w, const float *bias,
                                        int N, int C, int OC, int bf16) {
     if (N <= 0 || OC <= 0) return 0;
-    size_t no = (size_t)N * OC;
-    if (bias) INH_CUDA_LAUNCH(inh_cuda__bias_fill_k, dim3(inh_cuda__ew_grid(no)), dim3(INH_CUDA__EW), 0, out, bias, OC, no);
+    if (bias) INH_CUDA_LAUNCH(inh_cuda__bias_fill_k, dim3(N), dim3(INH_CUDA__EW), 0, out, bias, OC);
     const void *a = w, *b = inp;
     if (bf16) {
         const float *src[2] = {w, inp};
@@ -544,7 +632,13 @@ extern "C" int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw,
     }
     if (dinp && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, dwt, C, dd, OC, 1.0f, dinp, C, bf16)) return -1;
     if (dw && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, di, C, dd, OC, 1.0f, dw, C, bf16)) return -1;
-    if (dbias) INH_CUDA_LAUNCH(inh_cuda__colsum_k, dim3((OC + 31) / 32), dim3(32, 16), 0, dbias, dout, N, OC);
+    if (dbias) {
+        int R = inh_cuda__cs_chunks(N);
+        float *part;
+        if (inh_cuda__cs_part(g, &part, (size_t)R * OC)) return -1;
+        INH_CUDA_LAUNCH(inh_cuda__colsum_k, dim3((OC + 31) / 32, R), dim3(32, INH_CUDA__CS_TY), 0, part, dout, N, OC);
+        if (inh_cuda__colsums_add(dbias, NULL, part, R, OC)) return -1;
+    }
     return 0;
 }
 
@@ -1156,20 +1250,23 @@ __global__ void inh_cuda__ce_fwd_k(float *logits, float *losses, const int *targ
     for (int i = V + threadIdx.x; i < Vp; i += blockDim.x) l[i] = 0.0f;
     if (threadIdx.x == 0) losses[blockIdx.x] = m + logf(s) - lt;
 }
-/* in place: dlogits = (p - onehot) * dloss; with teacher probabilities q: (p - (1-w) onehot - w q) * dloss */
-__global__ void inh_cuda__ce_bwd_k(float *probs, const int *targets, const float *q, float w, float dloss, int Vp, size_t n) {
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
-        size_t row = i / Vp;
-        int c = (int)(i % Vp);
-        float p = probs[i];
-        if (q) {
-            if (c == targets[row]) p -= 1.0f - w;
-            p = (p - w * q[i]) * dloss;
+/* in place: dlogits = (p - onehot) * dloss; with teacher probabilities q: (p - (1-w) onehot - w q) * dloss.
+   Block = row (no 64-bit division per element past 2^32 elements). */
+__global__ void inh_cuda__ce_bwd_k(float *probs, const int *targets, const float *q, float w, float dloss, int Vp) {
+    size_t row0 = (size_t)blockIdx.x * Vp;
+    float *pr = probs + row0;
+    const float *qr = q ? q + row0 : NULL;
+    int tg = targets[blockIdx.x];
+    for (int c = threadIdx.x; c < Vp; c += blockDim.x) {
+        float p = pr[c];
+        if (qr) {
+            if (c == tg) p -= 1.0f - w;
+            p = (p - w * qr[c]) * dloss;
         } else {
-            if (c == targets[row]) p -= 1.0f;
+            if (c == tg) p -= 1.0f;
             p *= dloss;
         }
-        probs[i] = p;
+        pr[c] = p;
     }
 }
 extern "C" int inh_cuda_crossentropy_forward(inh_cuda_ctx *g, float *logits, float *losses, const int *targets, int N, int V, int Vp) {
@@ -1185,8 +1282,7 @@ extern "C" int inh_cuda_crossentropy_forward(inh_cuda_ctx *g, float *logits, flo
 extern "C" int inh_cuda_crossentropy_backward(inh_cuda_ctx *g, float *probs, const int *targets, const float *q, float w, float dloss,
                                               int N, int Vp) {
     (void)g;
-    size_t n = (size_t)(N > 0 ? N : 0) * Vp;
-    if (n) INH_CUDA_LAUNCH(inh_cuda__ce_bwd_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, probs, targets, q, w, dloss, Vp, n);
+    if (N > 0 && Vp > 0) INH_CUDA_LAUNCH(inh_cuda__ce_bwd_k, dim3(N), dim3(INH_CUDA__EW), 0, probs, targets, q, w, dloss, Vp);
     return 0;
 }
 
@@ -1208,21 +1304,23 @@ __global__ void inh_cuda__sum_parts_k(float *norm, const double *part, int G) {
     a = inh_cuda__block_reduce(a, sh, 0);
     if (threadIdx.x == 0) *norm = (float)sqrt(a);
 }
-extern "C" int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, float *host_norm) {
+extern "C" int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, float *norm) {
     size_t G = (n + 4095) / 4096;   /* depends on n alone */
     if (G < 1) G = 1;
     if (G > INH_CUDA__NORM_BLOCKS) G = INH_CUDA__NORM_BLOCKS;
     if (inh_cuda__scratch(g, G * sizeof(double) + 16)) return -1;
     double *part = (double *)g->scratch;
-    float *dn = (float *)(part + G);
     INH_CUDA_LAUNCH(inh_cuda__sumsq_k, dim3((unsigned)G), dim3(INH_CUDA__NORM_THREADS), 0, part, x, n);
-    INH_CUDA_LAUNCH(inh_cuda__sum_parts_k, dim3(1), dim3(INH_CUDA__NORM_THREADS), 0, dn, (const double *)part, (int)G);
-    INH_CUDA_CHECK(cudaMemcpy(host_norm, dn, sizeof(float), cudaMemcpyDeviceToHost));
+    INH_CUDA_LAUNCH(inh_cuda__sum_parts_k, dim3(1), dim3(INH_CUDA__NORM_THREADS), 0, norm, (const double *)part, (int)G);
     return 0;
 }
-/* element-wise, the CPU's formula: m, v moments; w -= lr (m/bc1 / (sqrt(v/bc2) + eps) + wd w) */
+/* element-wise, the CPU's formula: m, v moments; w -= lr (m/bc1 / (sqrt(v/bc2) + eps) + wd w).
+   The clip factor from the norm on the device, each thread alike (one broadcast load). */
 __global__ void inh_cuda__adamw_k(float *w, const float *grad, float *m, float *v, size_t n, float lr, float b1, float b2,
-                                  float eps, float wd, float scale, float i1, float i2) {
+                                  float eps, float wd, const float *norm, float clip, float i1, float i2) {
+    float nrm = norm ? *norm : 0.0f;
+    if (!(nrm - nrm == 0.0f)) return;   /* NaN or Inf (x - x is 0 for every finite x) */
+    float scale = (clip > 0.0f && nrm > clip) ? clip / (nrm + 1e-6f) : 1.0f;
     for (size_t j = blockIdx.x * (size_t)blockDim.x + threadIdx.x; j < n; j += (size_t)gridDim.x * blockDim.x) {
         float gj = grad[j] * scale;
         float mj = b1 * m[j] + (1.0f - b1) * gj;
@@ -1232,7 +1330,7 @@ __global__ void inh_cuda__adamw_k(float *w, const float *grad, float *m, float *
     }
 }
 extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, float *m, float *v, const inh_cuda_segment *segs, int nseg,
-                              float lr, float beta1, float beta2, float eps, float grad_scale, int t) {
+                              float lr, float beta1, float beta2, float eps, const float *norm, float clip, int t) {
     (void)g;
     if (t < 1) return inh_cuda__fail("adamw: step t=%d must be 1 or more", t);
     float i1 = 1.0f / (1.0f - powf(beta1, (float)t)), i2 = 1.0f / (1.0f - powf(beta2, (float)t));   /* as the CPU */
@@ -1240,7 +1338,7 @@ extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, floa
         size_t o = segs[s].off, n = segs[s].n;
         if (!n) continue;
         INH_CUDA_LAUNCH(inh_cuda__adamw_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, w + o, grad + o, m + o, v + o, n, lr,
-                        beta1, beta2, eps, segs[s].wd, grad_scale, i1, i2);
+                        beta1, beta2, eps, segs[s].wd, norm, clip, i1, i2);
     }
     return 0;
 }
@@ -1259,15 +1357,26 @@ extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, floa
 } while (0)
 static int inh_cuda__be_alloc(inh_model *m, void **p, size_t bytes) { (void)m; return inh_cuda_malloc(p, bytes); }
 static void inh_cuda__be_release(inh_model *m, void *p) { (void)m; if (p) inh_cuda_free(p); }
-static void inh_cuda__be_upload(inh_model *m, void *dst, const void *src, size_t bytes) { INH_CUDA__DO(m, to_device(dst, src, bytes)); }
+/* asynchronous: a pageable source is staged before cudaMemcpyAsync returns (the caller may reuse
+   it), and the host does not wait for the device's earlier work (cudaMemcpy would) */
+static int inh_cuda__upload_async(void *dst, const void *src, size_t bytes) {
+    INH_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, 0));
+    return 0;
+}
+static void inh_cuda__be_upload(inh_model *m, void *dst, const void *src, size_t bytes) {
+    inh_cuda_ctx *g = INH_CUDA__G(m);
+    if (!g->failed && inh_cuda__upload_async(dst, src, bytes)) g->failed = 1;
+    if (m->profile && !g->failed && inh_cuda_sync(g)) g->failed = 1;
+}
 static void inh_cuda__be_download(inh_model *m, void *dst, const void *src, size_t bytes) { INH_CUDA__DO(m, to_host(dst, src, bytes)); }
 static void inh_cuda__be_copy(inh_model *m, void *dst, const void *src, size_t bytes) { INH_CUDA__DO(m, copy(dst, src, bytes)); }
 static void inh_cuda__be_zero(inh_model *m, void *p, size_t bytes) { INH_CUDA__DO(m, memset(p, 0, bytes)); }
 static void inh_cuda__be_encoder_forward(inh_model *m, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C) {
     INH_CUDA__DO(m, encoder_forward(g_, out, inp, wte, wpe, B, T, C));
 }
-static void inh_cuda__be_encoder_backward(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, int B, int T, int C) {
-    INH_CUDA__DO(m, encoder_backward(g_, dwte, dwpe, dout, inp, B, T, C));
+static void inh_cuda__be_encoder_backward(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, const int *inp_host,
+                                          int B, int T, int C) {
+    INH_CUDA__DO(m, encoder_backward(g_, dwte, dwpe, dout, inp, inp_host, B, T, C));
 }
 static void inh_cuda__be_layernorm_forward(inh_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
                                            const float *bias, int N, int C) {
@@ -1304,17 +1413,13 @@ static void inh_cuda__be_ce_forward(inh_model *m, float *logits, float *losses, 
 static void inh_cuda__be_ce_backward(inh_model *m, float *probs, const int *targets, const float *q, float w, float dloss, int N, int Vp) {
     INH_CUDA__DO(m, crossentropy_backward(g_, probs, targets, q, w, dloss, N, Vp));
 }
-static float inh_cuda__be_grad_norm(inh_model *m, const float *x, size_t n) {
-    float norm = NAN;
-    INH_CUDA__DO(m, grad_norm(g_, x, n, &norm));
-    return norm;
-}
+static void inh_cuda__be_grad_norm(inh_model *m, const float *x, size_t n, float *norm) { INH_CUDA__DO(m, grad_norm(g_, x, n, norm)); }
 static void inh_cuda__be_adamw(inh_model *m, float *w, const float *grad, float *mom, float *v, const inh_segment *segs, int nseg,
-                               const inh_adamw *o, float lr, int t, float scale) {
+                               const inh_adamw *o, float lr, int t, const float *norm) {
     inh_cuda_segment s[INH_MAX_PARAMS];   /* one per tensor of the model: at most INH_MAX_PARAMS */
     if (nseg > INH_MAX_PARAMS) { inh_cuda__fail("adamw: %d segments, more than a model's %d tensors", nseg, INH_MAX_PARAMS); INH_CUDA__G(m)->failed = 1; return; }
     for (int i = 0; i < nseg; i++) { s[i].off = segs[i].off; s[i].n = segs[i].n; s[i].wd = segs[i].wd; }
-    INH_CUDA__DO(m, adamw(g_, w, grad, mom, v, s, nseg, lr, o->beta1, o->beta2, o->eps, scale, t));
+    INH_CUDA__DO(m, adamw(g_, w, grad, mom, v, s, nseg, lr, o->beta1, o->beta2, o->eps, norm, o->grad_clip, t));
 }
 static int inh_cuda__be_check(inh_model *m) { return INH_CUDA__G(m)->failed ? -1 : 0; }
 static int inh_cuda__be_sync(inh_model *m) {
@@ -1323,12 +1428,29 @@ static int inh_cuda__be_sync(inh_model *m) {
     return g->failed ? -1 : 0;
 }
 static const char *inh_cuda__be_error(inh_model *m) { (void)m; return inh_cuda_error(); }
+/* the scratch of one training step at B x T (the ops of inh_model_forward and _backward, and the
+   gradient norm): the largest of the bf16 operands of a matmul backward (the logits' or the MLP's),
+   the column sums' partials (dbias up to 4C columns, layernorm 2 x C), the encoder backward's
+   groups (at most 3N + 1 ints, also the pinned block) and the norm's partials */
+static size_t inh_cuda__r8(size_t n) { return (n + 7) / 8 * 8; }
+static void inh_cuda__be_reserve(inh_model *m, int B, int T) {
+    size_t N = (size_t)B * T, C = (size_t)m->cfg.C, Vp = (size_t)m->cfg.Vp, R = (size_t)inh_cuda__cs_chunks(B * T);
+    size_t need = INH_CUDA__NORM_BLOCKS * sizeof(double) + 16, enc = 3 * N + 1;
+    size_t shapes[5][2] = {{C, 3 * C}, {C, C}, {C, 4 * C}, {4 * C, C}, {C, Vp}};   /* (in, out) of each matmul */
+    for (int i = 0; m->bf16 && i < 5; i++) {
+        size_t k = shapes[i][0], oc = shapes[i][1], b = 2 * (inh_cuda__r8(N * oc) + inh_cuda__r8(N * k) + inh_cuda__r8(oc * k));
+        need = b > need ? b : need;
+    }
+    need = R * 4 * C * sizeof(float) > need ? R * 4 * C * sizeof(float) : need;
+    need = enc * sizeof(int) > need ? enc * sizeof(int) : need;
+    INH_CUDA__DO(m, reserve(g_, need, enc));
+}
 static const inh_backend inh_cuda__backend = {
     "cuda", 0, inh_cuda__be_alloc, inh_cuda__be_release, inh_cuda__be_upload, inh_cuda__be_download, inh_cuda__be_copy,
     inh_cuda__be_zero, inh_cuda__be_encoder_forward, inh_cuda__be_encoder_backward, inh_cuda__be_layernorm_forward,
     inh_cuda__be_layernorm_backward, inh_cuda__be_matmul_forward, inh_cuda__be_matmul_backward, inh_cuda__be_attention_forward,
     inh_cuda__be_attention_backward, inh_cuda__be_gelu_forward, inh_cuda__be_gelu_backward, inh_cuda__be_residual_forward,
     inh_cuda__be_ce_forward, inh_cuda__be_ce_backward, inh_cuda__be_grad_norm, inh_cuda__be_adamw,
-    inh_cuda__be_check, inh_cuda__be_sync, inh_cuda__be_error};
+    inh_cuda__be_check, inh_cuda__be_sync, inh_cuda__be_error, inh_cuda__be_reserve};
 extern "C" const struct inh_backend *inh_cuda_backend(void) { return &inh_cuda__backend; }
 #endif /* INH_CUDA_DECLARE_ONLY */

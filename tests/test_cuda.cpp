@@ -154,10 +154,19 @@ static void test_encoder(int B, int T, int C, int V) {
     float *dwte_ = dput(wte.data(), wte.size() - 1), *dwpe_ = dput(wpe.data(), wpe.size() - 1), *dout_ = dput(dout.data(), N * C);
     float *gout = dpoison(N * C), *gdwte = dput(dwte.data(), dwte.size() - 1), *gdwpe = dput(dwpe.data(), dwpe.size() - 1);
     OK(inh_cuda_encoder_forward(G, gout, di, dwte_, dwpe_, B, T, C));
-    OK(inh_cuda_encoder_backward(G, gdwte, gdwpe, dout_, di, B, T, C));
+    OK(inh_cuda_encoder_backward(G, gdwte, gdwpe, dout_, di, inp.data(), B, T, C));
     check_exact(what, dget(gout, N * C).data(), out.data(), N * C);
     check_exact("encoder backward dwte (positions of a token added in order, as the CPU)", dget(gdwte, (size_t)V * C).data(), cdwte.data(), (size_t)V * C);
     check_exact("encoder backward dwpe", dget(gdwpe, (size_t)T * C).data(), cdwpe.data(), (size_t)T * C);
+    /* without host ids: read back from the device, the same bits; twice in a row (the pinned block
+       is rewritten only after the first upload from it) */
+    float *gdwte2 = dput(dwte.data(), dwte.size() - 1), *gdwpe2 = dput(dwpe.data(), dwpe.size() - 1);
+    OK(inh_cuda_encoder_backward(G, gdwte2, gdwpe2, dout_, di, NULL, B, T, C));
+    check_exact("encoder backward dwte, ids read back from the device", dget(gdwte2, (size_t)V * C).data(), cdwte.data(), (size_t)V * C);
+    OK(inh_cuda_encoder_backward(G, gdwte, gdwpe, dout_, di, inp.data(), B, T, C));
+    OK(inh_cuda_encoder_backward(G, gdwte2, gdwpe2, dout_, di, NULL, B, T, C));
+    check_exact("encoder backward twice, host ids and device ids alike", dget(gdwte, (size_t)V * C).data(), dget(gdwte2, (size_t)V * C).data(),
+                (size_t)V * C);
     dfree_all(what);
 }
 static void test_residual(size_t n) {
@@ -542,10 +551,12 @@ static void test_grad_norm(size_t n) {
     inh__parallel(1, 64, inh__sumsq_chunks, &a);
     double s = 0;
     for (int k = 0; k < 64; k++) s += a.part[k];
-    float want = (float)sqrt(s), got = -1, got2 = -2;
-    float *gx = dput(x.data(), n);
-    OK(inh_cuda_grad_norm(G, gx, n, &got));
-    OK(inh_cuda_grad_norm(G, gx, n, &got2));
+    float want = (float)sqrt(s);
+    float *gx = dput(x.data(), n), *gn = dpoison(1);
+    OK(inh_cuda_grad_norm(G, gx, n, gn));   /* the norm stays on the device */
+    float got = dget(gn, 1)[0];
+    OK(inh_cuda_grad_norm(G, gx, n, gn));
+    float got2 = dget(gn, 1)[0];
     char what[64];
     snprintf(what, sizeof what, "grad norm n=%zu", n);
     CHECK_CLOSE(got, want, 0, 2.0 * 2 * U, what);
@@ -563,12 +574,13 @@ static void test_adamw(void) {
     std::vector<float> m(n + 1, 0.0f), v(n + 1, 0.0f), cw = w;
     inh_adamw o;
     inh_adamw_default(&o);
+    o.grad_clip = 5.5f * 0.05f * sqrtf((float)n / 3.0f);   /* the norm of step t's gradients is about t/5.5 of it: steps 6.. clip */
     inh_cuda_segment segs[3] = {{0, sizes[0], o.weight_decay}, {sizes[0], sizes[1], 0.0f}, {sizes[0] + sizes[1] + sizes[3], sizes[2], o.weight_decay}};
-    float *gw = dput(w.data(), n), *gm = dpoison(n), *gv = dpoison(n), *gg = dpoison(n);
+    float *gw = dput(w.data(), n), *gm = dpoison(n), *gv = dpoison(n), *gg = dpoison(n), *gn = dpoison(1);
     OK(inh_cuda_memset(gm, 0, n * 4));
     OK(inh_cuda_memset(gv, 0, n * 4));
     float lr = 1e-2f;
-    int norm_bad = 0;
+    int norm_bad = 0, clipped = 0;
     for (int t = 1; t <= 10; t++) {
         auto g = rnd(n, -0.05f * t, 0.05f * t);
         OK(inh_cuda_to_device(gg, g.data(), n * 4));
@@ -577,9 +589,11 @@ static void test_adamw(void) {
         inh__parallel(1, 64, inh__sumsq_chunks, &sq);
         double s = 0;
         for (int k = 0; k < 64; k++) s += sq.part[k];
-        float norm = (float)sqrt(s), gnorm = 0;
-        OK(inh_cuda_grad_norm(G, gg, n, &gnorm));
+        float norm = (float)sqrt(s);
+        OK(inh_cuda_grad_norm(G, gg, n, gn));   /* adamw clips by it on the device */
+        float gnorm = dget(gn, 1)[0];
         norm_bad += fabs(gnorm - norm) > 4 * U * norm;
+        clipped += norm > o.grad_clip;
         float scale = (o.grad_clip > 0.0f && norm > o.grad_clip) ? o.grad_clip / (norm + 1e-6f) : 1.0f;
         inh__adam_args a;
         a.o = &o; a.lr = lr; a.scale = scale;
@@ -590,9 +604,10 @@ static void test_adamw(void) {
             a.n = segs[k].n; a.wd = segs[k].wd;
             inh__parallel(1, 64, inh__adam_chunks, &a);
         }
-        OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, scale, t));
+        OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, gn, o.grad_clip, t));
     }
     CHECK(norm_bad == 0, "adamw: the GPU gradient norm was off in %d of 10 steps", norm_bad);
+    CHECK(clipped >= 3 && clipped <= 9, "adamw: the test clips in some steps and not in others (%d of 10)", clipped);
     check_arr("adamw 10 steps: weights", dget(gw, n).data(), cw.data(), n, 10 * lr * 1e-5, 0);
     /* m and v: a few roundings per step, fused or not; m can cancel to near 0, so the absolute
        part is relative to the largest moment */
@@ -600,8 +615,35 @@ static void test_adamw(void) {
     check_arr("adamw 10 steps: second moments", dget(gv, n).data(), v.data(), n, 32 * U * maxabs(v.data(), n), 1e-5);
     auto gap = dget(gw + sizes[0] + sizes[1], sizes[3]);
     check_exact("adamw: the tensor in no segment is untouched", gap.data(), w.data() + sizes[0] + sizes[1], sizes[3]);
-    CHECK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, 1.0f, 0) == -1, "adamw refuses step 0");
+    CHECK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, NULL, 0.0f, 0) == -1, "adamw refuses step 0");
+    /* a norm that is not finite skips the update: weights and moments keep their bits */
+    auto w0 = dget(gw, n), m0 = dget(gm, n);
+    const float bad[2] = {NAN, INFINITY};
+    for (int k = 0; k < 2; k++) {
+        OK(inh_cuda_to_device(gn, &bad[k], sizeof(float)));
+        OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, gn, o.grad_clip, 11));
+    }
+    check_exact("adamw with a NaN or Inf norm: the weights untouched", dget(gw, n).data(), w0.data(), n);
+    check_exact("adamw with a NaN or Inf norm: the moments untouched", dget(gm, n).data(), m0.data(), n);
     dfree_all("adamw");
+}
+
+/* ---- scratch: grown by a direct caller's op (counted), never after a reserve large enough ---- */
+static void test_scratch(void) {
+    inh_cuda_ctx *g;
+    OK(inh_cuda_init(&g, 0));
+    int N = 300, C = 40;
+    auto d = rnd((size_t)N * C, -1, 1), b = rnd(C, -1, 1);
+    float *gd = dput(d.data(), (size_t)N * C), *gb = dput(b.data(), C);
+    OK(inh_cuda_matmul_backward(g, NULL, NULL, gb, gd, NULL, NULL, N, 1, C, 0));
+    CHECK(inh_cuda_scratch_grows(g) == 1, "an op on an empty scratch grows it, and that is counted (%zu)", inh_cuda_scratch_grows(g));
+    inh_cuda_release(g);
+    OK(inh_cuda_init(&g, 0));
+    OK(inh_cuda_reserve(g, (size_t)3 * C * sizeof(float), 0));   /* the 3 row chunks' partials of dbias */
+    OK(inh_cuda_matmul_backward(g, NULL, NULL, gb, gd, NULL, NULL, N, 1, C, 0));
+    CHECK(inh_cuda_scratch_grows(g) == 0, "after reserve, the op does not grow the scratch (%zu)", inh_cuda_scratch_grows(g));
+    inh_cuda_release(g);
+    dfree_all("scratch");
 }
 
 /* ---- the emulator itself (emulation build only): it must catch what it promises to --------- */
@@ -877,7 +919,9 @@ static void test_model_step(int bias, int bf16) {
     inh_model a, b;
     OK(inh_model_init(&a, &c, 5) || inh_model_init(&b, &c, 5));
     a.threads = NT; b.threads = NT; a.bf16 = b.bf16 = bf16;
-    CHECK(inh_model_set_backend(&b, inh_cuda_backend(), G) == 0, "%s: set_backend: %s", what, inh_error());
+    inh_cuda_ctx *g;   /* a context of its own, its scratch empty: the backend must size it before the first op */
+    OK(inh_cuda_init(&g, 0));
+    CHECK(inh_model_set_backend(&b, inh_cuda_backend(), g) == 0, "%s: set_backend: %s", what, inh_error());
     CHECK(b.be != NULL && b.dparams_mem != b.params_mem, "%s: the parameters live on the device", what);
     int B = 2, T = big ? 100 : 11, N = B * T;
     std::vector<int> x(N), y(N);
@@ -931,6 +975,8 @@ static void test_model_step(int bias, int bf16) {
         worst = d > worst ? d : worst;
     }
     CHECK(worst <= tol * 10, "%s: 10 AdamW steps: a loss differs by %.3g relative (tolerance %.3g)", what, worst, tol * 10);
+    CHECK(inh_cuda_scratch_grows(g) == 0, "%s: the scratch grew %zu times inside the steps (reserve sizes it before)", what,
+          inh_cuda_scratch_grows(g));
     pull(&b);
     CHECK(b.m_mem && b.v_mem, "%s: the moments came back to the host", what);
     if (!bf16) check_arr((std::string(what) + ": weights after 10 AdamW steps").c_str(), b.params_mem, a.params_mem, a.num_params, 2e-3, 0.0);
@@ -956,6 +1002,7 @@ static void test_model_step(int bias, int bf16) {
     CHECK(memcmp(dev.data(), b.params_mem, b.num_params * 4) == 0 && b.dm_mem == b.m_mem, "%s: back on the CPU with the device's weights", what);
     OK(inh_model_forward(&b, x.data(), y.data(), B, T));
     inh_model_free(&a); inh_model_free(&b);
+    inh_cuda_release(g);
 }
 /* drop_attn: a layer without attention, on both backends */
 static void test_model_drop(void) {
@@ -1077,12 +1124,15 @@ int main(int argc, char **argv) {
        GPT-2-like ones */
     test_encoder(2, 7, 24, 11);
     test_encoder(1, 33, 40, 5);
+    test_encoder(2, 3, 300, 7);      /* a row wider than a block: the threads stride the columns */
     test_residual(1);
     test_residual(1237);
     test_layernorm(1, 8, 1);
     test_layernorm(13, 67, 1);
     test_layernorm(9, 160, 0);
     test_layernorm(40, 33, 1);
+    test_layernorm(300, 67, 1);   /* the column sums in 3 row chunks of 128, the last ragged */
+    test_layernorm(257, 40, 0);
     test_gelu(3001);
     test_crossentropy(3, 50, 128, 0);
     test_crossentropy(5, 300, 384, 1);
@@ -1094,6 +1144,9 @@ int main(int argc, char **argv) {
     test_matmul(33, 17, 65, 1, 0);
     test_matmul(20, 48, 40, 1, 1);
     test_matmul(7, 130, 9, 0, 1);
+    test_matmul(300, 9, 70, 1, 0);   /* dbias over 3 row chunks */
+    test_matmul(129, 8, 33, 1, 1);
+    test_matmul(3, 4, 300, 1, 0);    /* the bias row wider than a block */
     test_attention(1, 1, 8, 1);
     test_attention(2, 7, 24, 3);
     test_attention(1, 45, 64, 2);
@@ -1107,6 +1160,7 @@ int main(int argc, char **argv) {
     test_attention_bf16(1, 40, 80, 1);     /* hs 80 padded to 128 */
     test_attention_errors();
     test_adamw();
+    test_scratch();
     double tm = inh_now();
     test_model_step(1, 0);
     test_model_step(0, 0);

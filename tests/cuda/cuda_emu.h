@@ -122,6 +122,25 @@ inline cudaError_t cudaMemset(void *p, int v, size_t n) {
     memset(p, v, n);
     return cudaSuccess;
 }
+/* pinned host memory, the asynchronous copy and events: all synchronous here (each call has
+   finished when it returns), so an event is always complete; pinned memory is plain host memory */
+inline cudaError_t cudaMallocHost(void **p, size_t n) { *p = malloc(n ? n : 1); return *p ? cudaSuccess : cudaErrorMemoryAllocation; }
+inline cudaError_t cudaFreeHost(void *p) { free(p); return cudaSuccess; }
+inline cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind kind, cudaStream_t stream) {
+    (void)stream;
+    return cudaMemcpy(dst, src, n, kind);
+}
+struct inh_cuda_event { int magic; };
+typedef inh_cuda_event *cudaEvent_t;
+enum { cudaEventDisableTiming = 2 };
+inline cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned flags) { (void)flags; *e = new inh_cuda_event{0xe7e7}; return cudaSuccess; }
+inline cudaError_t cudaEventDestroy(cudaEvent_t e) {
+    if (!e || e->magic != 0xe7e7) return cudaErrorInvalidValue;
+    e->magic = 0; delete e;
+    return cudaSuccess;
+}
+inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t stream) { (void)stream; return e && e->magic == 0xe7e7 ? cudaSuccess : cudaErrorInvalidValue; }
+inline cudaError_t cudaEventSynchronize(cudaEvent_t e) { return e && e->magic == 0xe7e7 ? cudaSuccess : cudaErrorInvalidValue; }
 
 /* ---- cuBLAS -------------------------------------------------------------------------------- */
 typedef enum { CUBLAS_STATUS_SUCCESS = 0, CUBLAS_STATUS_NOT_INITIALIZED = 1, CUBLAS_STATUS_ALLOC_FAILED = 3,
