@@ -427,7 +427,8 @@ INHDEF void  inh_adamw_default(inh_adamw *o);
 INHDEF float inh_model_grad_norm(inh_model *m);
 /* One AdamW step at learning rate lr; t is the 1-based step for bias correction. The gradient is
    clipped first when o->grad_clip > 0 (grad_norm: inh_model_grad_norm, passed in to avoid
-   recomputing). Returns -1 if moments cannot be allocated. */
+   recomputing). Returns -1 if moments cannot be allocated, or (nothing changed) if grad_norm is
+   NaN or infinite: such a gradient never reaches the weights. */
 INHDEF int   inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm);
 
 /* ---------------------------------------------------------------------------------------------
@@ -5271,6 +5272,7 @@ INH__FN int inh__update(inh_model *m, const inh_adamw *o, float lr, int t) {
 }
 INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm) {
     const inh_backend *be = inh__be(m);
+    if (!isfinite(grad_norm)) return inh__fail("the gradient norm is %g: no update (a NaN or infinite gradient would reach every weight)", grad_norm);
     if (!m->dnorm && be->alloc(m, (void **)&m->dnorm, sizeof(float))) return inh__fail("out of %s memory for the gradient norm", be->name);
     be->upload(m, m->dnorm, &grad_norm, sizeof grad_norm);
     return inh__update(m, o, lr, t);

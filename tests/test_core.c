@@ -97,6 +97,14 @@ static void parity_adamw(int decay_all) {
         inh_model_update(&m, &o, 1e-4f, s + 1, inh_model_grad_norm(&m));
     }
     CHECK(ref && worst_d <= 1e-5, "AdamW (%s) losses differ from PyTorch by %.3g", decay_all ? "decay all" : "2-D decay", worst_d);
+    {   /* a norm that is not finite: refused, and nothing moves */
+        float *w0 = (float *)malloc(m.num_params * sizeof(float));
+        memcpy(w0, m.params_mem, m.num_params * sizeof(float));
+        int rc = inh_model_update(&m, &o, 1e-4f, 11, NAN);
+        CHECK(rc == -1 && strstr(inh_error(), "gradient norm") && memcmp(w0, m.params_mem, m.num_params * sizeof(float)) == 0,
+              "an update with a NaN gradient norm is refused and leaves the weights: %s", inh_error());
+        free(w0);
+    }
     /* parameters after the 10 steps: the decay grouping shows in LayerNorm weights */
     float *p = m.params_mem;
     for (int i = 0; i < INH_NUM_PARAMS; i++) {
