@@ -145,9 +145,11 @@ static int inh_cuda__fail(const char *fmt, ...) {
 
 /* The one way a kernel is launched, so that the same source runs on a GPU and on the emulator.
    A launch error (bad configuration) is reported here; an error while the kernel runs shows at the
-   next synchronising call, or here already with -DINH_CUDA_SYNC_EACH (debugging, sanitizers). */
+   next synchronising call, or here already with -DINH_CUDA_SYNC_EACH (debugging, sanitizers). The
+   emulator queues the run too, and its error at that call names the kernel and this line. */
 #if defined(INH_CUDA_EMULATE)
 #define INH_CUDA_LAUNCH(kernel, grid, block, shmem, ...) do { \
+    inh_simt::at(#kernel, __FILE__, __LINE__); \
     if (inh_simt::launch(grid, block, shmem, kernel, __VA_ARGS__)) { \
         (void)cudaGetLastError(); \
         return inh_cuda__fail("%s:%d: kernel %s: %s", __FILE__, __LINE__, #kernel, inh_simt::error()); \
