@@ -43,8 +43,12 @@ test:
 CXX     ?= c++
 CUDA_EMU_FLAGS = -std=c++17 -O1 $(filter-out -O%,$(OPT)) -Wall -Wextra -DINH_CUDA_EMULATE -I. -Itests -Itests/cuda
 CUDA_EMU_DEPS  = inheritune_cuda.cu $(HDR) tests/cuda/simt.h tests/cuda/cuda_emu.h
-$(BUILD)/inheritune_cuda_emu.o: $(CUDA_EMU_DEPS) | $(BUILD)
-	$(CXX) $(CUDA_EMU_FLAGS) -x c++ -c inheritune_cuda.cu -o $@
+# the device code contracts a*b + c to FMAs as nvcc does (-fmad=true); only this object: the CPU
+# oracle (inheritune.h, compiled into the test) keeps its own rounding, bit for bit. GCC contracts
+# in a pass that -O1 leaves out: -fexpensive-optimizations turns it on (clang needs nothing more)
+CUDA_EMU_FMA = -ffp-contract=fast $(if $(findstring clang,$(shell $(CXX) --version 2>/dev/null)),,-fexpensive-optimizations)
+$(BUILD)/inheritune_cuda_emu.o: $(CUDA_EMU_DEPS) Makefile | $(BUILD)
+	$(CXX) $(CUDA_EMU_FLAGS) $(CUDA_EMU_FMA) -x c++ -c inheritune_cuda.cu -o $@
 $(BUILD)/test_cuda_emu: tests/test_cuda.cpp tests/test.h $(HDR) $(BUILD)/inheritune_cuda_emu.o
 	$(CXX) $(CUDA_EMU_FLAGS) tests/test_cuda.cpp $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
 cuda-emu-test: $(BUILD)/test_cuda_emu
