@@ -23,7 +23,8 @@
 
    Adding a kernel: launch it with INH_CUDA_LAUNCH (never <<<>>> directly), take dynamic shared
    memory with INH_CUDA_SHARED_DYN, and give any CUDA intrinsic not used yet a stand-in in
-   tests/cuda/simt.h (emulation) and a declaration in tests/cuda/cuda_stub.h (make cuda-syntax). */
+   tests/cuda/simt.h (emulation) and a declaration in tests/cuda/cuda_stub.h (make cuda-syntax);
+   write its block size into the table of tests/cuda/ptxas_check.sh (registers per block). */
 #ifndef INHERITUNE_CUDA_API
 #define INHERITUNE_CUDA_API
 #include <stddef.h>
