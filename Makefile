@@ -15,7 +15,7 @@ TESTS   = $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/test_*.c))
 # the kernel and model tests once more without -march: the portable (SSE2) paths, bf16 emulated
 PORTABLE = $(BUILD)/test_core_portable $(BUILD)/test_fastmm_portable
 
-.PHONY: test-avx2 web test-web all test demo reproduce shortcuts clean windows test-windows test-arm64 test-32 test-bigendian wasm test-wasm embedded check-cxx cuda cuda-emu cuda-emu-test cuda-syntax bench-matmul bench-attention bench-attention-avx2 bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
+.PHONY: test-avx2 web test-web all test demo reproduce shortcuts clean windows test-windows test-arm64 test-32 test-bigendian wasm test-wasm embedded check-cxx cuda cuda-emu cuda-emu-test cuda-syntax ptxas-check bench-matmul bench-attention bench-attention-avx2 bench-blas bench-bf16 fuzz fuzz-ci test-sanitize test-valgrind
 all: $(BUILD)/inheritune
 
 $(BUILD)/inheritune: examples/inheritune.c $(HDR) | $(BUILD)
@@ -35,7 +35,7 @@ $(BUILD):
 NPROC ?= $(shell nproc 2>/dev/null || echo 2)
 test:
 	@$(MAKE) --no-print-directory $(if $(findstring j,$(filter-out --%,$(MAKEFLAGS))),,-j$(NPROC)) $(BUILD)/inheritune $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu $(BUILD)/inheritune_cuda_emu $(BUILD)/test_embedded check-cxx
-	@sh tests/run.sh $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu $(BUILD)/test_embedded tests/cuda/test_gpu_check.sh
+	@sh tests/run.sh $(TESTS) $(PORTABLE) $(BUILD)/test_cuda_emu $(BUILD)/test_embedded tests/cuda/test_gpu_check.sh '$(PTXAS_CHECK)'
 
 # --- CUDA (inheritune_cuda.cu; README "CUDA (in progress)") ---------------------------------
 # the CUDA ops on the SIMT emulator (tests/cuda), against the CPU ops: no GPU, no CUDA Toolkit
@@ -43,8 +43,12 @@ test:
 CXX     ?= c++
 CUDA_EMU_FLAGS = -std=c++17 -O1 $(filter-out -O%,$(OPT)) -Wall -Wextra -DINH_CUDA_EMULATE -I. -Itests -Itests/cuda
 CUDA_EMU_DEPS  = inheritune_cuda.cu $(HDR) tests/cuda/simt.h tests/cuda/cuda_emu.h
-$(BUILD)/inheritune_cuda_emu.o: $(CUDA_EMU_DEPS) | $(BUILD)
-	$(CXX) $(CUDA_EMU_FLAGS) -x c++ -c inheritune_cuda.cu -o $@
+# the device code contracts a*b + c to FMAs as nvcc does (-fmad=true); only this object: the CPU
+# oracle (inheritune.h, compiled into the test) keeps its own rounding, bit for bit. GCC contracts
+# in a pass that -O1 leaves out: -fexpensive-optimizations turns it on (clang needs nothing more)
+CUDA_EMU_FMA = -ffp-contract=fast $(if $(findstring clang,$(shell $(CXX) --version 2>/dev/null)),,-fexpensive-optimizations)
+$(BUILD)/inheritune_cuda_emu.o: $(CUDA_EMU_DEPS) Makefile | $(BUILD)
+	$(CXX) $(CUDA_EMU_FLAGS) $(CUDA_EMU_FMA) -x c++ -c inheritune_cuda.cu -o $@
 $(BUILD)/test_cuda_emu: tests/test_cuda.cpp tests/test.h $(HDR) $(BUILD)/inheritune_cuda_emu.o
 	$(CXX) $(CUDA_EMU_FLAGS) tests/test_cuda.cpp $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
 cuda-emu-test: $(BUILD)/test_cuda_emu
@@ -93,6 +97,12 @@ $(BUILD)/bench_cuda: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda.o
 	$(NVCC) $(NVCCFLAGS) $(BUILD)/bench_cuda.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas $(CUDA_RPATH)
 $(BUILD)/bench_cuda_emu: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda_emu.o
 	$(CXX) $(CUDA_EMU_FLAGS) $< $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
+# registers, spills and static shared memory per kernel from nvcc -Xptxas -v, against the block
+# size each is launched with (tests/cuda/ptxas_check.sh; about 5 s; part of make test, a skip
+# where there is no nvcc)
+PTXAS_CHECK = NVCC="$(NVCC)" NVCCFLAGS="$(NVCCFLAGS)" BUILD="$(BUILD)" sh tests/cuda/ptxas_check.sh
+ptxas-check:
+	@sh tests/run.sh '$(PTXAS_CHECK)'
 # tests/cuda/gpu_check.sh without a GPU: --dry-run's 3 files, step order and --budget, killed runs (part of make test)
 test-gpu-check:
 	@sh tests/run.sh tests/cuda/test_gpu_check.sh

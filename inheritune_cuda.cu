@@ -23,7 +23,8 @@
 
    Adding a kernel: launch it with INH_CUDA_LAUNCH (never <<<>>> directly), take dynamic shared
    memory with INH_CUDA_SHARED_DYN, and give any CUDA intrinsic not used yet a stand-in in
-   tests/cuda/simt.h (emulation) and a declaration in tests/cuda/cuda_stub.h (make cuda-syntax). */
+   tests/cuda/simt.h (emulation) and a declaration in tests/cuda/cuda_stub.h (make cuda-syntax);
+   write its block size into the table of tests/cuda/ptxas_check.sh (registers per block). */
 #ifndef INHERITUNE_CUDA_API
 #define INHERITUNE_CUDA_API
 #include <stddef.h>
@@ -160,9 +161,11 @@ static int inh_cuda__fail(const char *fmt, ...) {
 
 /* The one way a kernel is launched, so that the same source runs on a GPU and on the emulator.
    A launch error (bad configuration) is reported here; an error while the kernel runs shows at the
-   next synchronising call, or here already with -DINH_CUDA_SYNC_EACH (debugging, sanitizers). */
+   next synchronising call, or here already with -DINH_CUDA_SYNC_EACH (debugging, sanitizers). The
+   emulator queues the run too, and its error at that call names the kernel and this line. */
 #if defined(INH_CUDA_EMULATE)
 #define INH_CUDA_LAUNCH(kernel, grid, block, shmem, ...) do { \
+    inh_simt::at(#kernel, __FILE__, __LINE__); \
     if (inh_simt::launch(grid, block, shmem, kernel, __VA_ARGS__)) { \
         (void)cudaGetLastError(); \
         return inh_cuda__fail("%s:%d: kernel %s: %s", __FILE__, __LINE__, #kernel, inh_simt::error()); \
@@ -827,8 +830,8 @@ __global__ void inh_cuda__att_bwd_kv_k(float *dqkv, const float *stats, const fl
     }
 }
 /* D_t = dout_t . out_t of each row and head, the backward's rowsum(dO * O), into rows[bh*2T + T + t]:
-   a warp per row, summed as the fp32 forward summed it (lane partials over c = lane + 32r, then
-   the butterfly), so that the fp32 path's bits did not change when it stopped re-running the forward */
+   a warp per row, in the order of the fp32 forward's sum (lane partials over c = lane + 32r, then
+   the butterfly) */
 __global__ void inh_cuda__att_d_k(float *rows, const float *dout, const float *out, int T, int C, int NH) {
     int hs = C / NH, bh = blockIdx.y, b = bh / NH, h = bh % NH;
     int lane = threadIdx.x % 32, t = blockIdx.x * INH_CUDA__AW + threadIdx.x / 32;

@@ -354,12 +354,18 @@ static void test_attention(int B, int T, int C, int NH) {
     snprintf(w2, sizeof w2, "%s backward dqkv", what);
     auto gdqkv = dget(gdq, N3);
     check_arr(w2, gdqkv.data(), cdqkv.data(), N3, 2 * e * gmax + 4 * U, 0);
-    /* the forward's rows and output, or (out NULL) the forward again: the same bits */
-    check_again("attention backward without the forward's output, again", gdqkv, N3, [&] {
-        float *d = dput(dqkv.data(), N3), *r = dpoison(nrows);
-        OK(inh_cuda_attention_backward(G, d, r, gd, NULL, gq, B, T, C, NH, scale, 0));
+    check_again("attention backward, again", gdqkv, N3, [&] {
+        float *d = dput(dqkv.data(), N3);
+        OK(inh_cuda_attention_backward(G, d, grows, gd, go, gq, B, T, C, NH, scale, 0));
         return d;
     });
+    {   /* without the forward's output (out NULL) the forward runs again for the log-sum-exp and D:
+           the same tolerance (D's sum may contract to FMAs in another place, so not the same bits) */
+        float *d = dput(dqkv.data(), N3), *r = dpoison(nrows);
+        OK(inh_cuda_attention_backward(G, d, r, gd, NULL, gq, B, T, C, NH, scale, 0));
+        snprintf(w2, sizeof w2, "%s backward dqkv, forward again", what);
+        check_arr(w2, dget(d, N3).data(), cdqkv.data(), N3, 2 * e * gmax + 4 * U, 0);
+    }
     dfree_all(what);
 }
 /* bf16 attention on the tensor cores against a double-precision reference on the same bf16-rounded
@@ -648,10 +654,15 @@ static void test_scratch(void) {
 
 /* ---- the emulator itself (emulation build only): it must catch what it promises to --------- */
 #ifdef INH_CUDA_EMULATE
-static char emu_err[512];
+static char emu_err[1024];
+/* launch and synchronise: -1 with emu_err set if the launch was refused or the kernel failed */
 #define EMU_LAUNCH(kernel, grid, block, shmem, ...) do { \
     emu_err[0] = 0; \
-    if (inh_simt::launch(grid, block, shmem, kernel, __VA_ARGS__)) { snprintf(emu_err, sizeof emu_err, "%s", inh_simt::error()); return -1; } \
+    inh_simt::at(#kernel, __FILE__, __LINE__); \
+    if (inh_simt::launch(grid, block, shmem, kernel, __VA_ARGS__) || inh_simt::sync()) { \
+        snprintf(emu_err, sizeof emu_err, "%s", inh_simt::error()); \
+        return -1; \
+    } \
 } while (0)
 __global__ void emu_bad_barrier(int *x) {
     if (threadIdx.x == 5) return;
@@ -743,6 +754,106 @@ __global__ void emu_big_shared(float *out) {   /* 32 KiB of static shared memory
     out[threadIdx.x] = big[(threadIdx.x + 1) % 32] + dyn[(threadIdx.x + 1) % 32];
 }
 static int emu_launch_big_shared(float *out, size_t dyn) { EMU_LAUNCH(emu_big_shared, dim3(1), dim3(32), dyn, out); return 0; }
+/* the race detector: a second thread's write to a shared word in the same barrier epoch fails
+   the launch, unless a warp operation orders the two lanes of one warp; kernels whose words
+   change hands only across barriers (or within a warp, across __syncwarp) run */
+__global__ void emu_ww_race(int *out) {   /* every thread writes word 3 (values differ, so the writes show) */
+    INH_SIMT_DYN_SHARED(int, sh);
+    sh[3] = (int)threadIdx.x;
+    __syncthreads();
+    out[threadIdx.x] = sh[3];
+}
+__global__ void emu_warp_handoff(int *out, int sync) {   /* lane l writes word l, then word l+1 */
+    INH_SIMT_DYN_SHARED(int, sh);
+    int lane = threadIdx.x % 32, w = threadIdx.x / 32 * 32;
+    sh[w + lane] = lane;
+    if (sync) __syncwarp();
+    sh[w + (lane + 1) % 32] = 100 + lane;
+    __syncthreads();
+    out[threadIdx.x] = sh[threadIdx.x];
+}
+__global__ void emu_cross_warp(int *out) {   /* lanes of two warps take turns at one word: __syncwarp does not order them */
+    INH_SIMT_DYN_SHARED(int, sh);
+    if (threadIdx.x == 0) sh[0] = 1;
+    __syncwarp();
+    if (threadIdx.x == 32) sh[0] = 2;
+    __syncthreads();
+    out[threadIdx.x] = sh[0];
+}
+__global__ void emu_barrier_handoff(int *out) {   /* the same word written by two threads, a barrier between */
+    __shared__ int st[64];
+    INH_SIMT_DYN_SHARED(int, sh);
+    st[threadIdx.x] = sh[threadIdx.x] = (int)threadIdx.x;
+    __syncthreads();
+    st[(threadIdx.x + 1) % 64] = sh[(threadIdx.x + 1) % 64] = 1000 + (int)threadIdx.x;
+    __syncthreads();
+    out[threadIdx.x] = st[threadIdx.x] + sh[threadIdx.x];
+}
+__global__ void emu_static_race(int *out) {   /* static __shared__: two threads write one word */
+    __shared__ int st[4];
+    if (threadIdx.x < 2) st[1] = 7 + (int)threadIdx.x;
+    __syncthreads();
+    out[threadIdx.x] = st[1];
+}
+static int emu_launch_ww_race(int *x) { EMU_LAUNCH(emu_ww_race, dim3(1), dim3(64), 64, x); return 0; }
+static int emu_launch_warp_handoff(int *x, int sync) { EMU_LAUNCH(emu_warp_handoff, dim3(2), dim3(64), 256, x, sync); return 0; }
+static int emu_launch_cross_warp(int *x) { EMU_LAUNCH(emu_cross_warp, dim3(1), dim3(64), 16, x); return 0; }
+static int emu_launch_barrier_handoff(int *x) { EMU_LAUNCH(emu_barrier_handoff, dim3(2), dim3(64), 256, x); return 0; }
+static int emu_launch_static_race(int *x) { EMU_LAUNCH(emu_static_race, dim3(1), dim3(32), 0, x); return 0; }
+static void test_emulator_races(void) {
+    int *x = NULL;
+    cudaMalloc(&x, 128 * sizeof(int));
+    CHECK(emu_launch_ww_race(x) == -1 && strstr(emu_err, "shared-memory race: dynamic shared memory, word 3") &&
+          strstr(emu_err, "kernel emu_ww_race") && strstr(emu_err, "INH_SIMT_SEED="),
+          "emulator: two threads writing one shared word between barriers is a race: %s", emu_err);
+    CHECK(emu_launch_warp_handoff(x, 0) == -1 && strstr(emu_err, "shared-memory race"),
+          "emulator: lanes writing each other's word with no __syncwarp between is a race: %s", emu_err);
+    CHECK(emu_launch_warp_handoff(x, 1) == 0, "emulator: __syncwarp orders the lanes of a warp: %s", emu_err);
+    std::vector<int> h(128);
+    cudaMemcpy(h.data(), x, h.size() * sizeof(int), cudaMemcpyDeviceToHost);
+    int bad = 0;
+    for (int t = 0; t < 64; t++) bad += h[t] != 100 + (t % 32 + 31) % 32;
+    CHECK(bad == 0, "emulator: the warp hand-off computes (%d wrong)", bad);
+    CHECK(emu_launch_cross_warp(x) == -1 && strstr(emu_err, "by thread (0,0,0) and by thread (32,0,0)") ,
+          "emulator: __syncwarp does not order lanes of different warps: %s", emu_err);
+    CHECK(emu_launch_barrier_handoff(x) == 0, "emulator: writes that change hands across a barrier are no race: %s", emu_err);
+    cudaFree(x);   /* static __shared__: in test_emulator_limits, which says when it cannot be seen */
+}
+/* launches are queued and run at a synchronising call: host code reading device memory without
+   one sees the old bytes; a kernel's failure shows at that call, naming it */
+static void test_emulator_queue(void) {
+    float *x = NULL, one = 1.0f, zero = 0.0f, h = -1.0f;
+    cudaMalloc(&x, 4 * sizeof(float));
+    cudaMemcpy(x, &zero, sizeof zero, cudaMemcpyHostToDevice);
+    (void)cudaGetLastError();   /* the failures of test_emulator_races, not read yet */
+    CHECK(inh_simt::launch(dim3(1), dim3(32), 0, emu_store, x, 0) == 0, "emulator: a launch is queued: %s", inh_simt::error());
+    CHECK(x[0] == 0.0f, "emulator: the host reads the old value before a synchronising call (got %g)", x[0]);
+    CHECK(cudaGetLastError() == cudaSuccess && x[0] == 0.0f, "emulator: cudaGetLastError() does not run the queue");
+    CHECK(cudaDeviceSynchronize() == cudaSuccess && x[0] == 1.0f, "emulator: cudaDeviceSynchronize() runs it (got %g)", x[0]);
+    /* stream order: a memset and an async copy queued behind a kernel run after it */
+    inh_simt::launch(dim3(1), dim3(32), 0, emu_store, x, 1);
+    cudaMemset(x + 1, 0, sizeof(float));
+    CHECK(cudaMemcpyAsync(x + 2, &one, sizeof one, cudaMemcpyHostToDevice, 0) == cudaSuccess && x[2] != 1.0f,
+          "emulator: cudaMemcpyAsync is queued");
+    CHECK(cudaMemcpy(&h, x + 1, sizeof h, cudaMemcpyDeviceToHost) == cudaSuccess && h == 0.0f && x[2] == 1.0f,
+          "emulator: cudaMemcpy runs the queue in order: kernel, memset, copy (got %g, %g)", h, x[2]);
+    CHECK(cudaMemcpyAsync(x, &one, sizeof one, cudaMemcpyHostToDevice, (cudaStream_t)x) == cudaErrorInvalidValue,
+          "emulator: cudaMemcpyAsync on a stream other than the default is refused");
+    CHECK(inh_simt::launch(dim3(1), dim3(64), 0, emu_bad_barrier, (int *)x) == 0, "emulator: a failing kernel launches");
+    cudaError_t e = cudaStreamSynchronize(0);
+    CHECK(e == cudaErrorLaunchFailure && strstr(cudaGetErrorString(e), "emu_bad_barrier") == NULL &&
+          strstr(cudaGetErrorString(e), "__syncthreads"),
+          "emulator: its failure shows at the next synchronising call: %s", cudaGetErrorString(e));
+    inh_simt::at("emu_bad_barrier", "here", 1);
+    inh_simt::launch(dim3(1), dim3(64), 0, emu_bad_barrier, (int *)x);
+    e = cudaMemcpy(&h, x, sizeof h, cudaMemcpyDeviceToHost);
+    CHECK(e == cudaErrorLaunchFailure && strstr(cudaGetErrorString(e), "kernel emu_bad_barrier (launch #") &&
+          strstr(cudaGetErrorString(e), " at here:1"), "emulator: the failure names the kernel and its launch site: %s",
+          cudaGetErrorString(e));
+    CHECK(cudaGetLastError() == cudaErrorLaunchFailure && cudaDeviceSynchronize() == cudaSuccess,
+          "emulator: cudaGetLastError() reports it once; later calls succeed (not sticky, unlike a GPU)");
+    cudaFree(x);
+}
 /* what the runtime refuses at launch: shared memory over the limit (with and without the opt-in),
    too many threads; cudaGetLastError() gives the runtime's code once, then success */
 static void test_emulator_limits(void) {
@@ -751,8 +862,12 @@ static void test_emulator_limits(void) {
     (void)cudaGetLastError();   /* the refusals of test_emulator, not read yet */
     uintptr_t k = inh_simt::kernel_id(emu_big_shared);
     if (!INH_SIMT_POISON_STATIC) {   /* __shared__ is plain static there: no section to size it by */
-        SKIP("emulator: static shared bytes are not known in this build (AddressSanitizer or not ELF): the limits on static + dynamic are not checked");
+        SKIP("emulator: static shared bytes are not known in this build (AddressSanitizer or not ELF): the limits on static + dynamic, "
+             "and races on static __shared__, are not checked");
     } else {
+        CHECK(emu_launch_static_race((int *)out) == -1 && strstr(emu_err, "__shared__ st, word 1"),
+              "emulator: a race on a static __shared__ array: %s", emu_err);
+        (void)cudaGetLastError();
         CHECK(inh_simt::static_shared(inh_simt::kernel_id(emu_race)) == 64 * sizeof(int) && inh_simt::static_shared(k) == 32768,
               "emulator: static shared bytes from the symbol table: %zu (want 256), %zu (want 32768)",
               inh_simt::static_shared(inh_simt::kernel_id(emu_race)), inh_simt::static_shared(k));
@@ -842,7 +957,7 @@ static void test_emulator(void) {
     int wrong = 0;   /* with a barrier, block b would read b*1000 + (t+1)%64 */
     for (int b = 0; b < 3; b++)
         for (int t = 0; t < 64; t++) wrong += h[b * 64 + t] != b * 1000 + (t + 1) % 64;
-    CHECK(wrong > 0, "emulator: a missing barrier shows as wrong values (thread order varies by block)");
+    CHECK(wrong > 0, "emulator: a missing barrier shows as wrong values (a random thread order; reads are not watched for races)");
     CHECK(emu_launch_bad_shuffle(x) == -1 && strstr(emu_err, "exited"), "emulator: a shuffle with an exited lane is an error: %s",
           emu_err);
     CHECK(emu_launch_too_big(x) == -1, "emulator: 2048 threads per block is refused");
@@ -880,6 +995,8 @@ static void test_emulator(void) {
     dfree_all("emulator");
     test_emulator_guards();
     test_emulator_limits();
+    test_emulator_races();
+    test_emulator_queue();
 }
 #endif
 

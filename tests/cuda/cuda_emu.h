@@ -2,9 +2,14 @@
    emulation build (-DINH_CUDA_EMULATE), over the SIMT emulator in simt.h.
 
    The runtime part: device memory is host memory (poisoned with NaN bytes on allocation), each
-   allocation between two inaccessible pages, so a kernel's access past its end faults; all calls
-   are synchronous; pointers given as device pointers must lie inside an allocation (a swapped
-   host/device argument fails here as it would fail, or corrupt memory, on a GPU).
+   allocation between two inaccessible pages, so a kernel's access past its end faults; pointers
+   given as device pointers must lie inside an allocation (a swapped host/device argument fails here
+   as it would fail, or corrupt memory, on a GPU). One stream, in order, as on a GPU: launches,
+   cudaMemset, cudaMemcpyAsync and the GEMMs (their arguments checked at the call) are queued, and
+   the queue runs at the synchronising calls: cudaDeviceSynchronize, cudaStreamSynchronize,
+   cudaMemcpy, cudaFree, cublasDestroy. A kernel that fails there fails that call with
+   cudaErrorLaunchFailure, and cudaGetErrorString names the kernel, its launch site and the
+   reason; cudaGetLastError() reports it too but does not run the queue.
    The cuBLAS part: cublasSgemm and cublasGemmEx with cuBLAS's exact column-major conventions:
      C (m,n) = alpha op(A) (m,k) op(B) (k,n) + beta C, element (i,j) of C at C[i + j*ldc];
      op(A) = A (stored m x k, lda >= m) for CUBLAS_OP_N, A^T (stored k x m, lda >= k) for CUBLAS_OP_T;
@@ -17,6 +22,7 @@
 #include "simt.h"
 #include <sys/mman.h>
 #include <unistd.h>
+#include <memory>
 
 /* ---- runtime ------------------------------------------------------------------------------- */
 typedef enum { cudaSuccess = 0, cudaErrorInvalidValue = inh_simt::ERR_INVALID_VALUE, cudaErrorMemoryAllocation = 2,
@@ -35,7 +41,13 @@ inline const char *cudaGetErrorString(cudaError_t e) {
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInvalidDevicePointer: return "invalid device pointer";
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
-    default: return "unspecified launch failure";
+    default: {
+        /* a kernel that failed as it ran: which one, where it was launched, and why */
+        static char msg[1100];
+        if (!inh_simt::S().fault[0]) return "unspecified launch failure";
+        snprintf(msg, sizeof msg, "unspecified launch failure (emulator: %s)", inh_simt::S().fault);
+        return msg;
+    }
     }
 }
 /* the first error since the last call: a refused or failed launch (simt.h), or another call's */
@@ -56,7 +68,13 @@ template <class K> inline cudaError_t cudaFuncSetAttribute(K kernel, cudaFuncAtt
     inh_simt::S().max_dyn[fn] = (size_t)value;
     return cudaSuccess;
 }
-inline cudaError_t cudaDeviceSynchronize(void) { return cudaSuccess; }
+/* the synchronising calls run the queue of launches (simt.h) first; a kernel that fails there
+   fails the call with cudaErrorLaunchFailure */
+inline cudaError_t cudaDeviceSynchronize(void) { return inh_simt::sync() ? cudaErrorLaunchFailure : cudaSuccess; }
+inline cudaError_t cudaStreamSynchronize(cudaStream_t st) {
+    if (st) return inh_simt::last_error() = cudaErrorInvalidValue;   /* the default stream only */
+    return cudaDeviceSynchronize();
+}
 inline cudaError_t cudaSetDevice(int d) { return d == 0 ? cudaSuccess : cudaErrorInvalidValue; }
 inline cudaError_t cudaGetDeviceCount(int *n) { *n = 1; return cudaSuccess; }
 /* the emulated device: no SMs and no clock (bench prints no utilisation for it); memory is the host's */
@@ -102,45 +120,103 @@ inline cudaError_t cudaFree(void *p) {
     if (!p) return cudaSuccess;
     auto it = inh_simt::S().allocs.find((uintptr_t)p);
     if (it == inh_simt::S().allocs.end()) return cudaErrorInvalidDevicePointer;
+    if (inh_simt::sync()) return cudaErrorLaunchFailure;   /* the queued work may still use it */
     size_t n = it->second;
     inh_simt::note_free(p);
     munmap(inh_simt::map_base(p, n), inh_simt::map_bytes(n));
     return cudaSuccess;
 }
-inline cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind kind) {
-    if (!n) return cudaSuccess;
+namespace inh_simt {
+/* the pointers of a copy of n bytes of this kind lie where the kind says */
+inline int copy_ok(void *dst, const void *src, size_t n, cudaMemcpyKind kind) {
     int dd = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
     int sd = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
-    if ((dd && !inh_simt::inside(dst, n)) || (sd && !inh_simt::inside(src, n))) return cudaErrorInvalidValue;
-    if ((!dd && inh_simt::inside(dst, 1)) || (!sd && inh_simt::inside(src, 1))) return cudaErrorInvalidValue;
+    if ((dd && !inside(dst, n)) || (sd && !inside(src, n))) return 0;
+    if ((!dd && inside(dst, 1)) || (!sd && inside(src, 1))) return 0;
+    return 1;
+}
+} /* namespace inh_simt */
+/* synchronous: the queue runs first (a failed kernel fails the copy, as on a GPU) */
+inline cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, cudaMemcpyKind kind) {
+    if (!n) return cudaSuccess;
+    if (!inh_simt::copy_ok(dst, src, n, kind)) return cudaErrorInvalidValue;
+    if (inh_simt::sync()) return cudaErrorLaunchFailure;
     memmove(dst, src, n);
     return cudaSuccess;
 }
+/* Stream-ordered, so queued, as the runtime does it: from or to pinned host memory (cudaMallocHost)
+   the copy reads or writes the host bytes when it runs, so they must stay as they are until the
+   copy is known to be done (an event, a synchronising call); from pageable memory the runtime
+   stages the bytes before it returns (here: a copy taken at the call), and to pageable memory it
+   returns only when the copy is done (here: the queue runs first). */
+namespace inh_simt {
+inline std::map<uintptr_t, size_t> &pinned() { static std::map<uintptr_t, size_t> m; return m; }
+inline int is_pinned(const void *p, size_t n) {
+    auto &m = pinned();
+    auto it = m.upper_bound((uintptr_t)p);
+    if (it == m.begin()) return 0;
+    --it;
+    return (uintptr_t)p + n <= it->first + it->second;
+}
+} /* namespace inh_simt */
+inline cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind kind, cudaStream_t st = 0) {
+    if (st || !inh_simt::copy_ok(dst, src, n, kind)) return cudaErrorInvalidValue;   /* the default stream only */
+    if (!n) return cudaSuccess;
+    if (kind == cudaMemcpyHostToDevice && !inh_simt::is_pinned(src, n)) {
+        std::shared_ptr<std::vector<char>> staged = std::make_shared<std::vector<char>>((const char *)src, (const char *)src + n);
+        inh_simt::enqueue([=]() { memmove(dst, staged->data(), n); return 0; }, "cudaMemcpyAsync");
+        return cudaSuccess;
+    }
+    if (kind == cudaMemcpyDeviceToHost && !inh_simt::is_pinned(dst, n)) return cudaMemcpy(dst, src, n, kind);
+    inh_simt::enqueue([=]() { memmove(dst, src, n); return 0; }, "cudaMemcpyAsync");
+    return cudaSuccess;
+}
+/* asynchronous, in stream order: queued behind the launches */
 inline cudaError_t cudaMemset(void *p, int v, size_t n) {
     if (!n) return cudaSuccess;
     if (!inh_simt::inside(p, n)) return cudaErrorInvalidValue;
-    memset(p, v, n);
+    inh_simt::enqueue([=]() { memset(p, v, n); return 0; }, "cudaMemset");
     return cudaSuccess;
 }
-/* pinned host memory, the asynchronous copy and events: all synchronous here (each call has
-   finished when it returns), so an event is always complete; pinned memory is plain host memory */
-inline cudaError_t cudaMallocHost(void **p, size_t n) { *p = malloc(n ? n : 1); return *p ? cudaSuccess : cudaErrorMemoryAllocation; }
-inline cudaError_t cudaFreeHost(void *p) { free(p); return cudaSuccess; }
-inline cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, cudaMemcpyKind kind, cudaStream_t stream) {
-    (void)stream;
-    return cudaMemcpy(dst, src, n, kind);
+/* pinned host memory: plain host memory, remembered (cudaMemcpyAsync reads it when the copy runs).
+   Events: a record is queued behind the work before it and marks the event done when it runs;
+   cudaEventSynchronize runs the queue up to there (here: the whole queue). */
+inline cudaError_t cudaMallocHost(void **p, size_t n) {
+    *p = malloc(n ? n : 1);
+    if (!*p) return cudaErrorMemoryAllocation;
+    inh_simt::pinned()[(uintptr_t)*p] = n ? n : 1;
+    return cudaSuccess;
 }
-struct inh_cuda_event { int magic; };
+inline cudaError_t cudaFreeHost(void *p) {
+    if (!p) return cudaSuccess;
+    auto it = inh_simt::pinned().find((uintptr_t)p);
+    if (it == inh_simt::pinned().end()) return cudaErrorInvalidValue;
+    if (inh_simt::sync()) return cudaErrorLaunchFailure;   /* it synchronises, as cudaFree does */
+    inh_simt::pinned().erase(it);
+    free(p);
+    return cudaSuccess;
+}
+struct inh_cuda_event { int magic; int done; };
 typedef inh_cuda_event *cudaEvent_t;
 enum { cudaEventDisableTiming = 2 };
-inline cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned flags) { (void)flags; *e = new inh_cuda_event{0xe7e7}; return cudaSuccess; }
+inline cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned flags) { (void)flags; *e = new inh_cuda_event{0xe7e7, 1}; return cudaSuccess; }
 inline cudaError_t cudaEventDestroy(cudaEvent_t e) {
     if (!e || e->magic != 0xe7e7) return cudaErrorInvalidValue;
+    if (inh_simt::sync()) return cudaErrorLaunchFailure;   /* a queued record may still point at it */
     e->magic = 0; delete e;
     return cudaSuccess;
 }
-inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t stream) { (void)stream; return e && e->magic == 0xe7e7 ? cudaSuccess : cudaErrorInvalidValue; }
-inline cudaError_t cudaEventSynchronize(cudaEvent_t e) { return e && e->magic == 0xe7e7 ? cudaSuccess : cudaErrorInvalidValue; }
+inline cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t stream) {
+    if (stream || !e || e->magic != 0xe7e7) return cudaErrorInvalidValue;
+    e->done = 0;
+    inh_simt::enqueue([=]() { e->done = 1; return 0; }, "cudaEventRecord");
+    return cudaSuccess;
+}
+inline cudaError_t cudaEventSynchronize(cudaEvent_t e) {
+    if (!e || e->magic != 0xe7e7) return cudaErrorInvalidValue;
+    if (!e->done && inh_simt::sync()) return cudaErrorLaunchFailure;
+    return cudaSuccess;
+}
 
 /* ---- cuBLAS -------------------------------------------------------------------------------- */
 typedef enum { CUBLAS_STATUS_SUCCESS = 0, CUBLAS_STATUS_NOT_INITIALIZED = 1, CUBLAS_STATUS_ALLOC_FAILED = 3,
@@ -155,6 +231,7 @@ typedef inh_cublas_handle *cublasHandle_t;
 inline cublasStatus_t cublasCreate(cublasHandle_t *h) { *h = new inh_cublas_handle{0x600d}; return CUBLAS_STATUS_SUCCESS; }
 inline cublasStatus_t cublasDestroy(cublasHandle_t h) {
     if (!h || h->magic != 0x600d) return CUBLAS_STATUS_NOT_INITIALIZED;
+    (void)inh_simt::sync();   /* cuBLAS synchronises here; an error shows at the caller's next call */
     h->magic = 0; delete h;
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -207,17 +284,21 @@ inline cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperati
                  "an operand, as op and ld describe it, lies outside its device allocation");
         return CUBLAS_STATUS_INVALID_VALUE;
     }
-    for (int j = 0; j < n; j++)
-        for (int i = 0; i < m; i++) {
-            float s = 0.0f;
-            for (int l = 0; l < k; l++) {
-                float a = load_as_float(A, ta == CUBLAS_OP_N ? (size_t)i + (size_t)l * lda : (size_t)l + (size_t)i * lda, at);
-                float b = load_as_float(B, tb == CUBLAS_OP_N ? (size_t)l + (size_t)j * ldb : (size_t)j + (size_t)l * ldb, bt);
-                s += a * b;
+    /* checked now, as cuBLAS does; computed in stream order, queued behind the launches */
+    enqueue([=]() {
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < m; i++) {
+                float s = 0.0f;
+                for (int l = 0; l < k; l++) {
+                    float a = load_as_float(A, ta == CUBLAS_OP_N ? (size_t)i + (size_t)l * lda : (size_t)l + (size_t)i * lda, at);
+                    float b = load_as_float(B, tb == CUBLAS_OP_N ? (size_t)l + (size_t)j * ldb : (size_t)j + (size_t)l * ldb, bt);
+                    s += a * b;
+                }
+                float *c = C + (size_t)i + (size_t)j * ldc;
+                *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
             }
-            float *c = C + (size_t)i + (size_t)j * ldc;
-            *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
-        }
+        return 0;
+    }, "a cuBLAS GEMM");
     return CUBLAS_STATUS_SUCCESS;
 }
 } /* namespace inh_simt */

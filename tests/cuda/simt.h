@@ -9,9 +9,24 @@
      - __shared__ is `static`: one copy per kernel, which is one copy per block because blocks run
        one at a time. Static and dynamic (INH_CUDA_SHARED_DYN) shared memory are poisoned with NaN
        bytes at the start of every block, so a read before the write shows up as NaN.
-     - Fibers of a block run in forward, reverse or strided order, by block: a missing barrier
-       (a thread reading what another writes in the same phase) gives order-dependent results,
-       which the tests see as a mismatch against the CPU.
+     - Every pass of the scheduler takes the ready fibers in a fresh random order, seeded per
+       launch (INH_SIMT_SEED, default 1; an error names the seed): a missing barrier gives
+       order-dependent results, which the tests see as a mismatch against the CPU.
+     - Shared-memory races (static __shared__ of the kernel itself, and dynamic shared memory):
+       shared memory is compared before and after each stretch a fiber runs, so each write is
+       attributed to its thread. Two threads writing one byte within one barrier epoch (between two
+       releases of __syncthreads()) is an error, naming the kernel, the word and the two threads,
+       unless they are lanes of one warp and a warp operation both took part in (__syncwarp, a
+       shuffle) lies between the writes: CUDA orders memory among its lanes. Not detected: a read
+       of a word another thread wrote in the same epoch (reads leave no trace; the random order
+       above is what makes such a read show, as wrong values), a write of the value already there,
+       races on static __shared__ of __device__ functions the kernel calls, on any static
+       __shared__ under AddressSanitizer (no section to find it by: dynamic shared memory only
+       there), and races between blocks or on global memory. INH_SIMT_RACE=0 turns it off.
+     - Launches are queued: launch() checks the configuration at once and runs the kernel at the
+       next synchronising call (sync(); cuda_emu.h), as a GPU does, so a host read of device memory
+       with no synchronisation sees the old bytes. A kernel's failure as it runs is reported there,
+       with its name and launch site (at()).
      - Misuse is an error returned by launch(), not a hang: a __syncthreads() that some threads
        never reach (they returned, or wait at a warp operation), a shuffle that reads a lane which
        exited or does not take part (an undefined value on a GPU), lanes of one mask at different
@@ -38,6 +53,8 @@
 #include <string.h>
 #include <ucontext.h>
 #include <link.h>
+#include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -98,7 +115,25 @@ struct fiber {
     unsigned mask;
     int arg, width;
     uint64_t val, result;
+    /* the race detector: for each lane of its warp, how many of that lane's warp operations this
+       thread is ordered after (a vector clock within the warp; its own entry counts its own) */
+    uint32_t vc[WARP];
 };
+
+/* the race detector's records, per byte of the launch's shared memory (section below) */
+struct race_region { unsigned char *p; size_t bytes, first; std::string what; };
+struct race_state {
+    int on = -1;                              /* INH_SIMT_RACE=0 turns it off; -1: not read yet */
+    std::vector<race_region> regions;         /* the kernel's static __shared__ objects, then dynamic */
+    size_t bytes = 0;                         /* all regions together */
+    std::vector<unsigned char> snap;          /* shared memory as the running fiber found it */
+    std::vector<int> writer;                  /* per byte: the thread that wrote it last in this epoch */
+    std::vector<uint32_t> clock, epoch;       /* the writer's own warp clock then; the epoch of the write */
+    uint32_t now = 1;                         /* the barrier epoch; a record of an older one is void */
+};
+/* a queued piece of device work (a kernel, a memset, a copy, a GEMM): run at the next
+   synchronising call, in order; `what` names it and its launch site for an error */
+struct job { std::function<int()> run; std::string what; };
 
 struct state {
     std::vector<fiber> f;
@@ -110,12 +145,20 @@ struct state {
     size_t dyn_bytes = 0;
     void *launch_obj = nullptr;
     void (*launch_run)(void *) = nullptr;
-    char err[512];
+    char err[1024];
     int failed = 0;
     int code = 0;                         /* for cudaGetLastError(): the first error since it was last read */
     std::map<uintptr_t, size_t> allocs;   /* device allocations: base -> bytes */
     std::map<uintptr_t, size_t> static_sh, max_dyn;   /* per kernel: static shared bytes; opted-in dynamic bytes */
     unsigned long long launches = 0;
+    uint64_t seed = 0, rng = 0;           /* INH_SIMT_SEED (default 1); the running launch's generator */
+    int seed_read = 0;
+    const char *site_kernel = nullptr, *site_file = nullptr;   /* at(): the next launch's name and site */
+    int site_line = 0;
+    std::deque<job> queue;
+    char fault[1024];                      /* the last queued job that failed, for cudaGetErrorString */
+    race_state race;
+    std::map<uintptr_t, std::vector<race_region>> static_objs;   /* per kernel: its static __shared__ objects */
     ~state() { for (char *p : stacks) free(p); }
 };
 inline state &S() { static state s; return s; }
@@ -191,6 +234,116 @@ inline void mma_warp(fiber *lanes) {
     }
 }
 
+/* ---- the shared-memory race detector --------------------------------------------------------
+   A fiber runs uninterrupted from one scheduling point to the next, so every byte of shared memory
+   that changed while it ran was written by it: the scheduler copies shared memory before it
+   switches to a fiber and compares after, and so knows each write's thread. Per byte it keeps the
+   last writer in the current barrier epoch (between two releases of __syncthreads()) and that
+   writer's warp clock; a second thread's write to the byte in the same epoch is a race unless the
+   two are lanes of one warp ordered by a warp operation (__syncwarp or a shuffle both took part in,
+   after the first write): CUDA orders memory among the lanes taking part in those. Reads are not
+   seen (see the top of the file). Cost: a copy and a compare of the kernel's shared memory per
+   switch; kernels without shared memory pay nothing. */
+inline int race_on() {
+    race_state &r = S().race;
+    if (r.on < 0) { const char *e = getenv("INH_SIMT_RACE"); r.on = !(e && !strcmp(e, "0")); }
+    return r.on;
+}
+/* the regions of one launch: the kernel's own static __shared__ objects, then `dyn` bytes */
+inline void race_setup(uintptr_t fn, size_t dyn) {
+    state &s = S();
+    race_state &r = s.race;
+    r.regions.clear(); r.bytes = 0;
+    if (!race_on()) return;
+    auto it = s.static_objs.find(fn);
+    if (it != s.static_objs.end())
+        for (auto &o : it->second) { r.regions.push_back(o); r.regions.back().first = r.bytes; r.bytes += o.bytes; }
+    if (dyn) { r.regions.push_back(race_region{s.dyn.data(), dyn, r.bytes, "dynamic shared memory"}); r.bytes += dyn; }
+    r.snap.resize(r.bytes);
+    r.writer.assign(r.bytes, -1);
+    r.clock.assign(r.bytes, 0);
+    r.epoch.assign(r.bytes, 0);
+    r.now = 1;
+}
+inline void race_epoch() { S().race.now++; }   /* a barrier: every earlier access is ordered */
+/* lanes `part` of the warp starting at thread `base` meet at a warp operation: each is then
+   ordered after everything the others did before it (a join of their clocks) */
+inline void race_warp_sync(int base, unsigned part) {
+    state &s = S();
+    uint32_t j[WARP] = {0};
+    for (int k = 0; k < WARP; k++)
+        if (part >> k & 1u)
+            for (int l = 0; l < WARP; l++) j[l] = s.f[base + k].vc[l] > j[l] ? s.f[base + k].vc[l] : j[l];
+    for (int k = 0; k < WARP; k++)
+        if (part >> k & 1u) j[k] = s.f[base + k].vc[k] + 1;
+    for (int k = 0; k < WARP; k++)
+        if (part >> k & 1u) memcpy(s.f[base + k].vc, j, sizeof j);
+}
+inline void race_before(int i) {
+    race_state &r = S().race;
+    (void)i;
+    for (auto &g : r.regions) memcpy(r.snap.data() + g.first, g.p, g.bytes);
+}
+inline const char *tid_str(char *b, int i) {
+    state &s = S();
+    snprintf(b, 48, "(%d,%d,%d)", (int)(i % s.block_dim.x), (int)(i / s.block_dim.x % s.block_dim.y),
+             (int)(i / (s.block_dim.x * s.block_dim.y)));
+    return b;
+}
+/* after fiber i ran: attribute what changed to it; -1 on a race */
+inline int race_after(int i) {
+    state &s = S();
+    race_state &r = s.race;
+    fiber &f = s.f[i];
+    for (auto &g : r.regions) {
+        const unsigned char *was = r.snap.data() + g.first;
+        for (size_t o = 0; o < g.bytes; o += 64) {
+            size_t m = g.bytes - o < 64 ? g.bytes - o : 64;
+            if (!memcmp(was + o, g.p + o, m)) continue;
+            for (size_t b = o; b < o + m; b++) {
+                if (was[b] == g.p[b]) continue;
+                size_t k = g.first + b;
+                int w = r.writer[k];
+                if (r.epoch[k] == r.now && w != i && !(w / WARP == i / WARP && f.vc[w % WARP] > r.clock[k])) {
+                    char m1[400], a[48], c[48];
+                    snprintf(m1, sizeof m1, "shared-memory race: %s, word %zu (byte %zu), written by thread %s and by thread %s "
+                             "with no barrier between", g.what.c_str(), b / 4, b, tid_str(a, w), tid_str(c, i));
+                    return fail(m1);
+                }
+                r.writer[k] = i; r.clock[k] = f.vc[i % WARP]; r.epoch[k] = r.now;
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- thread order: a random permutation per phase --------------------------------------------
+   Every pass of the scheduler over the ready fibers takes them in a fresh random order, from a
+   generator seeded per launch (INH_SIMT_SEED, default 1, and the launch's number), so a failure
+   reproduces, and another seed tries other orders. */
+inline uint64_t splitmix(uint64_t &x) {
+    uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+inline uint64_t base_seed() {
+    state &s = S();
+    if (!s.seed_read) {
+        const char *e = getenv("INH_SIMT_SEED");
+        s.seed = e && *e ? strtoull(e, nullptr, 0) : 1;
+        s.seed_read = 1;
+    }
+    return s.seed;
+}
+inline void shuffle(std::vector<int> &p) {
+    uint64_t &x = S().rng;
+    for (size_t i = p.size(); i > 1; i--) {
+        size_t j = (size_t)(splitmix(x) % i);
+        int t = p[i - 1]; p[i - 1] = p[j]; p[j] = t;
+    }
+}
+
 /* release the warp operations that can complete; -1 on misuse, else how many lanes were released.
    As in CUDA, lanes of the mask that exited (or lie beyond a partial last warp) are not waited
    for; every other lane of the mask must reach the same operation with the same mask. A shuffle
@@ -232,6 +385,7 @@ inline int release_warps() {
                                                                           : "shuffle reads a lane outside the mask or the block (undefined value)");
                 b.result = b.op == OP_SYNC ? 0 : s.f[base + src].val;
             }
+            race_warp_sync(base, part);
             for (int k = 0; k < n; k++)
                 if (part >> k & 1u) { s.f[base + k].state = READY; released++; }
         }
@@ -240,7 +394,7 @@ inline int release_warps() {
 }
 
 /* run one block to its end: 0, or -1 with the error set */
-inline int run_block(unsigned order) {
+inline int run_block() {
     state &s = S();
     int n = s.nthreads;
     for (int i = 0; i < n; i++) {
@@ -255,19 +409,24 @@ inline int run_block(unsigned order) {
         f.tid.y = i / s.block_dim.x % s.block_dim.y;
         f.tid.z = i / (s.block_dim.x * s.block_dim.y);
         f.lane = i % WARP; f.warp = i / WARP;
+        memset(f.vc, 0, sizeof f.vc);
     }
-    int stride = 1;
-    if (order == 2) { stride = 17; while (n % stride == 0 && stride < n) stride += 2; }
+    std::vector<int> order((size_t)n);
+    for (int i = 0; i < n; i++) order[i] = i;
+    int race = !s.race.regions.empty();
+    if (race) race_epoch();
     for (;;) {
         int ran = 0;
+        shuffle(order);
         for (int j = 0; j < n; j++) {
-            int i = order == 1 ? n - 1 - j : order == 2 ? (int)((long long)j * stride % n) : j;
+            int i = order[j];
             if (s.f[i].state != READY) continue;
             s.cur = i;
+            if (race) race_before(i);
             swapcontext(&s.sched, &s.f[i].ctx);
             s.cur = -1;
             ran = 1;
-            if (s.failed) return -1;
+            if (s.failed || (race && race_after(i))) return -1;
         }
         if (ran) continue;
         int done = 0, atb = 0, atw = 0;
@@ -285,6 +444,7 @@ inline int run_block(unsigned order) {
         if (atb && atb + done == n) {
             if (done) return fail("__syncthreads() not reached by every thread of the block (some returned)");
             for (int i = 0; i < n; i++) s.f[i].state = READY;
+            race_epoch();
             continue;
         }
         return fail(atw ? "deadlock: a warp operation waits for lanes that wait at __syncthreads()"
@@ -300,7 +460,8 @@ inline int run_block(unsigned order) {
 struct shared_syms {
     int loaded = 0;
     std::map<uintptr_t, std::string> funcs;                  /* link-time address -> mangled name */
-    std::vector<std::pair<std::string, size_t>> objs;        /* the section's objects: name, bytes */
+    struct obj { std::string name; size_t bytes; uintptr_t at; };
+    std::vector<obj> objs;                                   /* the section's objects (at: link-time) */
     uintptr_t bias = 0;                                      /* run-time address - link-time address */
 };
 inline void read_shared_syms(shared_syms &y) {
@@ -333,7 +494,7 @@ inline void read_shared_syms(shared_syms &y) {
         for (size_t k = 0; k < sh[i].sh_size / sizeof(ElfW(Sym)); k++) {
             int type = ELF64_ST_TYPE(sym[k].st_info);
             if (type == STT_FUNC && sym[k].st_value) y.funcs[(uintptr_t)sym[k].st_value] = str + sym[k].st_name;
-            else if (type == STT_OBJECT && sym[k].st_shndx == sec) y.objs.push_back({str + sym[k].st_name, (size_t)sym[k].st_size});
+            else if (type == STT_OBJECT && sym[k].st_shndx == sec) y.objs.push_back({str + sym[k].st_name, (size_t)sym[k].st_size, (uintptr_t)sym[k].st_value});
         }
     }
 #endif
@@ -349,8 +510,16 @@ inline size_t static_shared(uintptr_t fn) {
     if (it != y.funcs.end()) {
         const std::string &m = it->second;
         std::string pre = "_ZZ" + (m.compare(0, 2, "_Z") ? std::to_string(m.size()) + m : m.substr(2)) + "E";
-        for (auto &o : y.objs)
-            if (!o.first.compare(0, pre.size(), pre)) bytes += o.second;
+        for (auto &o : y.objs) {
+            if (o.name.compare(0, pre.size(), pre)) continue;
+            bytes += o.bytes;
+            /* for the race detector: the object, by its source name (<length><name> after the prefix) */
+            const char *q = o.name.c_str() + pre.size();
+            int len = atoi(q);
+            while (*q >= '0' && *q <= '9') q++;
+            std::string nm = "__shared__ " + std::string(q, len > 0 && (size_t)len <= strlen(q) ? (size_t)len : strlen(q));
+            s.static_objs[fn].push_back(race_region{(unsigned char *)(o.at + y.bias), o.bytes, 0, nm});
+        }
     }
     s.static_sh[fn] = bytes;
     return bytes;
@@ -379,12 +548,83 @@ struct launch_box {
     }
 };
 
-/* kernel<<<grid, block, shmem>>>(args...), synchronously: 0, or -1 with error() set */
+/* run a launch's grid, block after block: 0, or -1 with error() set */
+inline int run_grid(dim3 grid, dim3 block, size_t shmem, uintptr_t fn, void *obj, void (*run)(void *), uint64_t seed) {
+    state &s = S();
+    unsigned long long nt = (unsigned long long)block.x * block.y * block.z;
+    s.launch_obj = obj; s.launch_run = run;
+    s.rng = seed;
+    s.nthreads = (int)nt;
+    s.block_dim = uint3{block.x, block.y, block.z};
+    s.grid_dim = uint3{grid.x, grid.y, grid.z};
+    if (s.f.size() < nt) s.f.resize(nt);
+    while (s.stacks.size() < nt) {
+        char *st = (char *)malloc(STACK);
+        if (!st) return fail("out of host memory for fiber stacks");
+        s.stacks.push_back(st);
+    }
+    s.dyn.assign(shmem + 16, 0xFF);
+    s.dyn_bytes = shmem;
+    static_shared(fn);   /* the kernel's static objects, for the race detector */
+    race_setup(fn, shmem);
+    for (unsigned z = 0; z < grid.z; z++)
+        for (unsigned y = 0; y < grid.y; y++)
+            for (unsigned x = 0; x < grid.x; x++) {
+                s.block_idx = uint3{x, y, z};
+                if (shmem) memset(s.dyn.data(), 0xFF, shmem);   /* NaN bytes: read-before-write shows */
+#if INH_SIMT_POISON_STATIC
+                {
+                    char *lo = __start_inh_simt_shared, *hi = __stop_inh_simt_shared;
+                    if (lo && hi > lo) memset(lo, 0xFF, (size_t)(hi - lo));
+                }
+#endif
+                if (run_block()) return -1;
+            }
+    return 0;
+}
+
+/* ---- the queue: launches run at synchronising calls ------------------------------------------
+   As on a GPU, a launch only checks its configuration and queues the kernel; the queue (one
+   stream, in order) runs at a synchronising call (cuda_emu.h: cudaDeviceSynchronize,
+   cudaStreamSynchronize, cudaMemcpy, cudaFree, cublasDestroy), so host code that reads device
+   memory without one sees the old bytes, as it would on a GPU. A kernel that fails as it runs
+   fails that call, naming the kernel and its launch site; the rest of the queue is dropped (a GPU's
+   context is lost then). Unlike a GPU's sticky error, the next call succeeds again, so a test can
+   go on after a kernel it made fail. */
+inline void at(const char *kernel, const char *file, int line) {
+    state &s = S();
+    s.site_kernel = kernel; s.site_file = file; s.site_line = line;
+}
+inline void enqueue(std::function<int()> run, std::string what) { S().queue.push_back(job{std::move(run), std::move(what)}); }
+/* run the queue: 0, or -1 with error() (and fault) naming the job that failed */
+inline int sync() {
+    state &s = S();
+    while (!s.queue.empty()) {
+        job j = std::move(s.queue.front());
+        s.queue.pop_front();
+        s.failed = 0; s.err[0] = 0;
+        if (j.run()) {
+            std::string m = j.what + ": " + s.err;
+            snprintf(s.fault, sizeof s.fault, "%s", m.c_str());
+            snprintf(s.err, sizeof s.err, "%s", m.c_str());
+            s.queue.clear();
+            if (!s.code) s.code = ERR_LAUNCH_FAILURE;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* kernel<<<grid, block, shmem>>>(args...): the configuration checked now (0, or -1 with error()
+   set and the runtime's code for cudaGetLastError()), the run queued (the arguments copied) */
 template <class K, class... A>
 inline int launch(dim3 grid, dim3 block, size_t shmem, K kernel, A... args) {
     state &s = S();
     s.failed = 0; s.err[0] = 0;
     s.block_idx = uint3{0, 0, 0};
+    const char *name = s.site_kernel, *file = s.site_file;
+    int line = s.site_line;
+    s.site_kernel = s.site_file = nullptr;
     unsigned long long nt = (unsigned long long)block.x * block.y * block.z;
     if (!grid.x || !grid.y || !grid.z || !nt)
         return fail("launch with an empty grid or block (invalid configuration)", ERR_INVALID_CONFIGURATION);
@@ -400,34 +640,14 @@ inline int launch(dim3 grid, dim3 block, size_t shmem, K kernel, A... args) {
                  S().max_dyn.count(fn) ? "a larger opt-in" : "an opt-in (cudaFuncAttributeMaxDynamicSharedMemorySize)");
         return fail(m, ERR_INVALID_VALUE);
     }
+    unsigned long long id = s.launches++;
+    uint64_t x = base_seed() ^ (id * 0x9e3779b97f4a7c15ull), seed = splitmix(x);
+    char where[200] = "", what[400];
+    if (file) snprintf(where, sizeof where, " at %s:%d", file, line);
+    snprintf(what, sizeof what, "kernel %s (launch #%llu%s; thread order: INH_SIMT_SEED=%llu)", name ? name : "?", id, where,
+             (unsigned long long)base_seed());
     launch_box<K, A...> box{kernel, std::tuple<A...>(args...)};
-    s.launch_obj = &box; s.launch_run = &launch_box<K, A...>::run;
-    s.nthreads = (int)nt;
-    s.block_dim = uint3{block.x, block.y, block.z};
-    s.grid_dim = uint3{grid.x, grid.y, grid.z};
-    if (s.f.size() < nt) s.f.resize(nt);
-    while (s.stacks.size() < nt) {
-        char *st = (char *)malloc(STACK);
-        if (!st) return fail("out of host memory for fiber stacks");
-        s.stacks.push_back(st);
-    }
-    s.dyn.assign(shmem + 16, 0xFF);
-    s.dyn_bytes = shmem;
-    unsigned long long b = 0;
-    for (unsigned z = 0; z < grid.z; z++)
-        for (unsigned y = 0; y < grid.y; y++)
-            for (unsigned x = 0; x < grid.x; x++, b++) {
-                s.block_idx = uint3{x, y, z};
-                if (shmem) memset(s.dyn.data(), 0xFF, shmem);   /* NaN bytes: read-before-write shows */
-#if INH_SIMT_POISON_STATIC
-                {
-                    char *lo = __start_inh_simt_shared, *hi = __stop_inh_simt_shared;
-                    if (lo && hi > lo) memset(lo, 0xFF, (size_t)(hi - lo));
-                }
-#endif
-                if (run_block((unsigned)((b + s.launches) % 3))) return -1;
-            }
-    s.launches++;
+    enqueue([=]() mutable { return run_grid(grid, block, shmem, fn, &box, &launch_box<K, A...>::run, seed); }, what);
     return 0;
 }
 
