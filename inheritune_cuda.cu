@@ -205,6 +205,15 @@ struct inh_cuda_ctx {
     cudaEvent_t pin_done;   /* recorded after that upload: pin is not rewritten before it has been read */
     int pin_pending;
     size_t grows;           /* inh_cuda_scratch_grows: scratch or pin grown inside an op */
+    /* the bf16 mirror of one model's weights (bf16 models): the matmuls take their weight operand
+       from it instead of converting the weights at every call; AdamW writes it as it updates the
+       weights, and any other write into the weights (upload, copy, zero) marks it stale, so it is
+       converted again before the next matmul reads it */
+    const float *wbase;     /* the weights it mirrors (the model's, as of its last reserve), or NULL */
+    size_t wn;
+    unsigned short *wbf;    /* wn bf16 values */
+    size_t wbf_cap;
+    int wstale;
     int failed;             /* the backend table: an op failed (inh_cuda_error says which); later ops are skipped */
     int device;
     size_t mem_peak;        /* inh_cuda_device_info: the most device memory in use it has seen */
@@ -230,6 +239,7 @@ extern "C" void inh_cuda_release(inh_cuda_ctx *g) {
     if (!g) return;
     cublasDestroy(g->blas);
     cudaFree(g->scratch);
+    cudaFree(g->wbf);
     if (g->pin_pending) cudaEventSynchronize(g->pin_done);
     cudaFreeHost(g->pin);
     cudaEventDestroy(g->pin_done);
@@ -584,6 +594,23 @@ __global__ void inh_cuda__colsum_k(float *part, const float *dout, int N, int OC
         part[(size_t)blockIdx.y * OC + c] = t;
     }
 }
+/* the mirror's bf16 copy of the weights w .. w+n, converted again first if stale; NULL where w is
+   not inside the mirrored weights (a direct caller's operand: converted per call as before) */
+static int inh_cuda__mirror(inh_cuda_ctx *g, const float *w, size_t n, const unsigned short **out) {
+    *out = NULL;
+    if (!g->wbase || !g->wbf || w < g->wbase || w + n > g->wbase + g->wn) return 0;
+    if (g->wstale) {
+        INH_CUDA_LAUNCH(inh_cuda__to_bf16_k, dim3(inh_cuda__ew_grid(g->wn)), dim3(INH_CUDA__EW), 0, g->wbf, g->wbase, g->wn);
+        g->wstale = 0;
+    }
+    *out = g->wbf + (w - g->wbase);
+    return 0;
+}
+/* a write into [p, p+bytes) that is not AdamW's: the mirror, if it overlaps, is stale */
+static void inh_cuda__mirror_touch(inh_cuda_ctx *g, const void *p, size_t bytes) {
+    const char *a = (const char *)p, *b = (const char *)g->wbase;
+    if (b && a < b + g->wn * sizeof(float) && a + bytes > b) g->wstale = 1;
+}
 /* bf16 copies of up to three operands in the context's scratch */
 static int inh_cuda__bf16_operands(inh_cuda_ctx *g, const float *const *src, const size_t *n, int k, unsigned short **dst) {
     size_t total = 0;
@@ -614,11 +641,13 @@ extern "C" int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float 
     if (bias) INH_CUDA_LAUNCH(inh_cuda__bias_fill_k, dim3(N), dim3(INH_CUDA__EW), 0, out, bias, OC);
     const void *a = w, *b = inp;
     if (bf16) {
+        const unsigned short *wm;
+        if (inh_cuda__mirror(g, w, (size_t)OC * C, &wm)) return -1;
         const float *src[2] = {w, inp};
-        size_t n[2] = {(size_t)OC * C, (size_t)N * C};
+        size_t n[2] = {wm ? 0 : (size_t)OC * C, (size_t)N * C};
         unsigned short *d[2];
         if (inh_cuda__bf16_operands(g, src, n, 2, d)) return -1;
-        a = d[0]; b = d[1];
+        a = wm ? (const void *)wm : d[0]; b = d[1];
     }
     return inh_cuda__gemm(g, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, a, C, b, C, bias ? 1.0f : 0.0f, out, OC, bf16);
 }
@@ -627,11 +656,13 @@ extern "C" int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw,
     if (N <= 0 || C <= 0 || OC <= 0) return 0;
     const void *dd = dout, *di = inp, *dwt = w;
     if (bf16 && (dinp || dw)) {
+        const unsigned short *wm = NULL;
+        if (dinp && inh_cuda__mirror(g, w, (size_t)OC * C, &wm)) return -1;
         const float *src[3] = {dout, inp, w};
-        size_t n[3] = {(size_t)N * OC, dw ? (size_t)N * C : 0, dinp ? (size_t)OC * C : 0};
+        size_t n[3] = {(size_t)N * OC, dw ? (size_t)N * C : 0, dinp && !wm ? (size_t)OC * C : 0};
         unsigned short *d[3];
         if (inh_cuda__bf16_operands(g, src, n, 3, d)) return -1;
-        dd = d[0]; di = d[1]; dwt = d[2];
+        dd = d[0]; di = d[1]; dwt = wm ? (const void *)wm : d[2];
     }
     if (dinp && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, dwt, C, dd, OC, 1.0f, dinp, C, bf16)) return -1;
     if (dw && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, di, C, dd, OC, 1.0f, dw, C, bf16)) return -1;
@@ -1319,8 +1350,8 @@ extern "C" int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, flo
 }
 /* element-wise, the CPU's formula: m, v moments; w -= lr (m/bc1 / (sqrt(v/bc2) + eps) + wd w).
    The clip factor from the norm on the device, each thread alike (one broadcast load). */
-__global__ void inh_cuda__adamw_k(float *w, const float *grad, float *m, float *v, size_t n, float lr, float b1, float b2,
-                                  float eps, float wd, const float *norm, float clip, float i1, float i2) {
+__global__ void inh_cuda__adamw_k(float *w, unsigned short *wb, const float *grad, float *m, float *v, size_t n, float lr, float b1,
+                                  float b2, float eps, float wd, const float *norm, float clip, float i1, float i2) {
     float nrm = norm ? *norm : 0.0f;
     if (!(nrm - nrm == 0.0f)) return;   /* NaN or Inf (x - x is 0 for every finite x) */
     float scale = (clip > 0.0f && nrm > clip) ? clip / (nrm + 1e-6f) : 1.0f;
@@ -1329,19 +1360,22 @@ __global__ void inh_cuda__adamw_k(float *w, const float *grad, float *m, float *
         float mj = b1 * m[j] + (1.0f - b1) * gj;
         float vj = b2 * v[j] + (1.0f - b2) * gj * gj;
         m[j] = mj; v[j] = vj;
-        w[j] -= lr * (mj * i1 / (sqrtf(vj * i2) + eps) + wd * w[j]);
+        float wj = w[j] - lr * (mj * i1 / (sqrtf(vj * i2) + eps) + wd * w[j]);
+        w[j] = wj;
+        if (wb) wb[j] = inh_cuda__bf16(wj);   /* the bf16 mirror, as the matmuls would convert it */
     }
 }
 extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, float *m, float *v, const inh_cuda_segment *segs, int nseg,
                               float lr, float beta1, float beta2, float eps, const float *norm, float clip, int t) {
-    (void)g;
     if (t < 1) return inh_cuda__fail("adamw: step t=%d must be 1 or more", t);
     float i1 = 1.0f / (1.0f - powf(beta1, (float)t)), i2 = 1.0f / (1.0f - powf(beta2, (float)t));   /* as the CPU */
     for (int s = 0; s < nseg; s++) {
         size_t o = segs[s].off, n = segs[s].n;
         if (!n) continue;
-        INH_CUDA_LAUNCH(inh_cuda__adamw_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, w + o, grad + o, m + o, v + o, n, lr,
-                        beta1, beta2, eps, segs[s].wd, norm, clip, i1, i2);
+        const unsigned short *wm = NULL;   /* the mirror, where it covers these weights and is not stale */
+        if (!g->wstale && inh_cuda__mirror(g, w + o, n, &wm)) return -1;
+        INH_CUDA_LAUNCH(inh_cuda__adamw_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, w + o, (unsigned short *)wm, grad + o,
+                        m + o, v + o, n, lr, beta1, beta2, eps, segs[s].wd, norm, clip, i1, i2);
     }
     return 0;
 }
@@ -1359,7 +1393,11 @@ extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, floa
     if ((m)->profile && !g_->failed && inh_cuda_sync(g_)) g_->failed = 1; \
 } while (0)
 static int inh_cuda__be_alloc(inh_model *m, void **p, size_t bytes) { (void)m; return inh_cuda_malloc(p, bytes); }
-static void inh_cuda__be_release(inh_model *m, void *p) { (void)m; if (p) inh_cuda_free(p); }
+static void inh_cuda__be_release(inh_model *m, void *p) {
+    inh_cuda_ctx *g = INH_CUDA__G(m);
+    if (p && p == (void *)g->wbase) g->wbase = NULL;   /* the mirrored weights are gone: mirror nothing */
+    if (p) inh_cuda_free(p);
+}
 /* asynchronous: a pageable source is staged before cudaMemcpyAsync returns (the caller may reuse
    it), and the host does not wait for the device's earlier work (cudaMemcpy would) */
 static int inh_cuda__upload_async(void *dst, const void *src, size_t bytes) {
@@ -1368,12 +1406,19 @@ static int inh_cuda__upload_async(void *dst, const void *src, size_t bytes) {
 }
 static void inh_cuda__be_upload(inh_model *m, void *dst, const void *src, size_t bytes) {
     inh_cuda_ctx *g = INH_CUDA__G(m);
+    inh_cuda__mirror_touch(g, dst, bytes);
     if (!g->failed && inh_cuda__upload_async(dst, src, bytes)) g->failed = 1;
     if (m->profile && !g->failed && inh_cuda_sync(g)) g->failed = 1;
 }
 static void inh_cuda__be_download(inh_model *m, void *dst, const void *src, size_t bytes) { INH_CUDA__DO(m, to_host(dst, src, bytes)); }
-static void inh_cuda__be_copy(inh_model *m, void *dst, const void *src, size_t bytes) { INH_CUDA__DO(m, copy(dst, src, bytes)); }
-static void inh_cuda__be_zero(inh_model *m, void *p, size_t bytes) { INH_CUDA__DO(m, memset(p, 0, bytes)); }
+static void inh_cuda__be_copy(inh_model *m, void *dst, const void *src, size_t bytes) {
+    inh_cuda__mirror_touch(INH_CUDA__G(m), dst, bytes);
+    INH_CUDA__DO(m, copy(dst, src, bytes));
+}
+static void inh_cuda__be_zero(inh_model *m, void *p, size_t bytes) {
+    inh_cuda__mirror_touch(INH_CUDA__G(m), p, bytes);
+    INH_CUDA__DO(m, memset(p, 0, bytes));
+}
 static void inh_cuda__be_encoder_forward(inh_model *m, float *out, const int *inp, const float *wte, const float *wpe, int B, int T, int C) {
     INH_CUDA__DO(m, encoder_forward(g_, out, inp, wte, wpe, B, T, C));
 }
@@ -1447,6 +1492,17 @@ static void inh_cuda__be_reserve(inh_model *m, int B, int T) {
     need = R * 4 * C * sizeof(float) > need ? R * 4 * C * sizeof(float) : need;
     need = enc * sizeof(int) > need ? enc * sizeof(int) : need;
     INH_CUDA__DO(m, reserve(g_, need, enc));
+    inh_cuda_ctx *g = INH_CUDA__G(m);
+    if (!m->bf16 || g->failed) return;
+    /* the bf16 mirror of this model's weights (another model's before: converted again) */
+    size_t n = m->num_params;
+    if (g->wbf_cap < n) {
+        cudaFree(g->wbf);
+        g->wbf = NULL; g->wbf_cap = 0; g->wbase = NULL;
+        if (inh_cuda_malloc((void **)&g->wbf, n * sizeof(unsigned short))) { g->failed = 1; return; }
+        g->wbf_cap = n;
+    }
+    if (g->wbase != m->dparams_mem || g->wn != n) { g->wbase = m->dparams_mem; g->wn = n; g->wstale = 1; }
 }
 static const inh_backend inh_cuda__backend = {
     "cuda", 0, inh_cuda__be_alloc, inh_cuda__be_release, inh_cuda__be_upload, inh_cuda__be_download, inh_cuda__be_copy,

@@ -1118,6 +1118,27 @@ static void test_model_step(int bias, int bf16) {
     CHECK(inh_model_set_backend(&b, NULL, NULL) == 0 && b.be == NULL && b.dparams_mem == b.params_mem, "%s: back to the CPU", what);
     CHECK(memcmp(dev.data(), b.params_mem, b.num_params * 4) == 0 && b.dm_mem == b.m_mem, "%s: back on the CPU with the device's weights", what);
     OK(inh_model_forward(&b, x.data(), y.data(), B, T));
+    /* new weights, then to the device again: its forward reads them (the bf16 mirror of the
+       weights is converted again after the upload, not left as it was) */
+    double old_loss = b.mean_loss;
+    for (size_t i = 0; i < b.num_params; i++) b.params_mem[i] = b.params_mem[i] * 4.0f + 0.05f * (float)inh_rng_uniform(&R) - 0.025f;
+    OK(inh_model_forward(&b, x.data(), y.data(), B, T));
+    double cpu_loss = b.mean_loss;
+    CHECK(fabs(cpu_loss - old_loss) > 100 * tol * fabs(old_loss), "%s: the new weights change the loss (%.6g to %.6g)", what, old_loss, cpu_loss);
+    CHECK(inh_model_set_backend(&b, inh_cuda_backend(), G) == 0, "%s: to the device again: %s", what, inh_error());
+    CHECK(inh_model_forward(&b, x.data(), y.data(), B, T) == 0 && fabs(b.mean_loss - cpu_loss) <= tol * fabs(cpu_loss),
+          "%s: the device's loss on new weights %.9g vs the CPU's %.9g", what, b.mean_loss, cpu_loss);
+    /* and in place: host weights changed, sent with sync_device into the same device buffer */
+    pull(&b);
+    for (size_t i = 0; i < b.num_params; i++) b.params_mem[i] *= 0.5f;
+    OK(inh_model_sync_device(&b));
+    CHECK(inh_model_forward(&b, x.data(), y.data(), B, T) == 0, "%s: forward: %s", what, inh_error());
+    double dev_loss = b.mean_loss;
+    CHECK(fabs(dev_loss - cpu_loss) > 100 * tol * fabs(cpu_loss), "%s: the halved weights change the device's loss (%.6g to %.6g)", what,
+          cpu_loss, dev_loss);
+    CHECK(inh_model_set_backend(&b, NULL, NULL) == 0 && inh_model_forward(&b, x.data(), y.data(), B, T) == 0 &&
+          fabs(dev_loss - b.mean_loss) <= tol * fabs(b.mean_loss),
+          "%s: after sync_device, the device's loss %.9g vs the CPU's %.9g", what, dev_loss, b.mean_loss);
     inh_model_free(&a); inh_model_free(&b);
     inh_cuda_release(g);
 }
