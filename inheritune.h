@@ -460,8 +460,11 @@ typedef struct inh_backend {
     void  (*layernorm_backward)(inh_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                                 const float *w, const float *mean, const float *rstd, int N, int C);
     void  (*matmul_forward)(inh_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC);
+    /* fresh 1: dinp = dout @ w, what dinp held is never read (the model's targets it would only
+       zero first: a device then skips the memset and the read-back of C); the CPU zeroes dinp and
+       adds, so its bits are those of zero-then-add. fresh 0: dinp += dout @ w, as dw and dbias always */
     void  (*matmul_backward)(inh_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                             const float *w, int N, int C, int OC);
+                             const float *w, int N, int C, int OC, int fresh);
     /* causal self-attention over qkv (B, T, 3C) that never stores (B, NH, T, T). rows: (B*NH, 2T)
        of this layer, kept from the forward to its backward, where a backend leaves what its backward
        needs (CUDA: each row's log-sum-exp; the CPU uses them as scratch); out: the forward's output */
@@ -4622,7 +4625,8 @@ INH__FN void inh__cpu_matmul_forward(inh_model *m, float *out, const float *inp,
     (m->bf16 ? inh__matmul_forward_bf16 : inh__matmul_forward)(out, inp, w, bias, N, C, OC, m->threads);
 }
 INH__FN void inh__cpu_matmul_backward(inh_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                                      const float *w, int N, int C, int OC) {
+                                      const float *w, int N, int C, int OC, int fresh) {
+    if (fresh && dinp && N > 0 && C > 0) inh__cpu_zero(m, dinp, (size_t)N * C * sizeof(float));   /* the same bits as zero, then add */
     (m->bf16 ? inh__matmul_backward_bf16 : inh__matmul_backward)(dinp, dw, dbias, dout, inp, w, N, C, OC, m->threads);
 }
 INH__FN void inh__cpu_attention_forward(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale) {
@@ -4683,6 +4687,8 @@ INHDEF const inh_backend *inh_backend_cpu(void) { return &inh__cpu_backend; }
 /* the backend of m; its memory is host memory when inh__on_host */
 INH__FN const inh_backend *inh__be(const inh_model *m) { return m->be ? m->be : &inh__cpu_backend; }
 INH__FN int inh__on_host(const inh_model *m) { return inh__be(m)->host_memory; }
+/* matmul_backward's last argument: dinp += dout @ w, or dinp = dout @ w into a target with nothing to keep */
+enum { INH__ADD = 0, INH__FRESH = 1 };
 
 /* ---------------------------------------------------------------------------------------------
    Model */
@@ -5070,27 +5076,24 @@ INH__FN void inh__shortcut_backward(inh_model *m, float *dres, float *dh) {
     float *t1 = datty + NC, *t2 = t1 + NC, *t3 = t2 + NC, *rows = t3 + NC;
     const float *h = a->res3 + (size_t)(c->L - 1) * NC;
     (void)dfeat;
-    be->zero(m, datty, NC * sizeof(float));
-    INH__TIMED(m, 0, be->matmul_backward(m, datty, g->sc_projw, bias ? g->sc_projb : NULL, dres, a->sc_atty, p->sc_projw, N, C, C));
+    INH__TIMED(m, 0, be->matmul_backward(m, datty, g->sc_projw, bias ? g->sc_projb : NULL, dres, a->sc_atty, p->sc_projw, N, C, C,
+                                         INH__FRESH));
     be->zero(m, dq, NC * sizeof(float));
     be->zero(m, dkv, 2 * n * NC * sizeof(float));
     INH__TIMED(m, 1, inh__shortcut_attention_backward(dq, dkv, rows, datty, a->sc_q, a->sc_kv, a->sc_att, B, T, C, c->NH, n,
                                                       c->shortcuts == INH_SC_CAUSAL, nt));
-    be->zero(m, t1, NC * sizeof(float));
-    INH__TIMED(m, 0, be->matmul_backward(m, t1, g->sc_qw, bias ? g->sc_qb : NULL, dq, a->sc_lnq, p->sc_qw, N, C, C));
+    INH__TIMED(m, 0, be->matmul_backward(m, t1, g->sc_qw, bias ? g->sc_qb : NULL, dq, a->sc_lnq, p->sc_qw, N, C, C, INH__FRESH));
     be->layernorm_backward(m, dres, g->sc_lnqw, bias ? g->sc_lnqb : NULL, t1, h, p->sc_lnqw, a->sc_lnq_mean, a->sc_lnq_rstd, N, C);
-    be->zero(m, dfeat, n * NC * sizeof(float));
-    INH__TIMED(m, 0, be->matmul_backward(m, dfeat, g->sc_kvw, bias ? g->sc_kvb : NULL, dkv, a->sc_feat, p->sc_kvw, n * N, C, 2 * C));
+    INH__TIMED(m, 0, be->matmul_backward(m, dfeat, g->sc_kvw, bias ? g->sc_kvb : NULL, dkv, a->sc_feat, p->sc_kvw, n * N, C, 2 * C,
+                                         INH__FRESH));
     for (int i = 0; i < n; i++) {
         size_t ic = (size_t)i * C;
-        be->zero(m, t1, NC * sizeof(float));
         INH__TIMED(m, 0, be->matmul_backward(m, t1, g->sc_fc2w + i * C2, bias ? g->sc_fc2b + ic : NULL, dfeat + i * NC,
-                                                  a->sc_fc1g + i * NC, p->sc_fc2w + i * C2, N, C, C));
+                                                  a->sc_fc1g + i * NC, p->sc_fc2w + i * C2, N, C, C, INH__FRESH));
         be->zero(m, t2, NC * sizeof(float));
         be->gelu_backward(m, t2, a->sc_fc1 + i * NC, a->sc_fc1g + i * NC, t1, NC);
-        be->zero(m, t3, NC * sizeof(float));
         INH__TIMED(m, 0, be->matmul_backward(m, t3, g->sc_fc1w + i * C2, bias ? g->sc_fc1b + ic : NULL, t2,
-                                                  a->sc_ln + i * NC, p->sc_fc1w + i * C2, N, C, C));
+                                                  a->sc_ln + i * NC, p->sc_fc1w + i * C2, N, C, C, INH__FRESH));
         be->zero(m, dh + i * NC, NC * sizeof(float));
         be->layernorm_backward(m, dh + i * NC, g->sc_lnw + ic, bias ? g->sc_lnb + ic : NULL, t3, a->res3 + (size_t)sel[i] * NC,
                                 p->sc_lnw + ic, a->sc_ln_mean + (size_t)i * N, a->sc_ln_rstd + (size_t)i * N, N, C);
@@ -5178,8 +5181,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     float *datt = dqkv + 3 * NC, *dfch = datt + (a->att ? att_n : 0), *dfch_gelu = dfch + 4 * NC;
     size_t rows_n = (size_t)B * NH * 2 * T;
     be->crossentropy_backward(m, a->logits, tgt, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp);  /* logits := dlogits */
-    be->zero(m, dln, NC * sizeof(float));
-    INH__TIMED(m, 0, be->matmul_backward(m, dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp));
+    INH__TIMED(m, 0, be->matmul_backward(m, dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, INH__FRESH));
     be->zero(m, dres, NC * sizeof(float));
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
     int sc = inh__sc_on(m), sel[INH_SC_MAX_LAYER], nsel = 0;
@@ -5195,28 +5197,24 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
             nsel--;
         }
         /* dres is the gradient of res3 (block output); MLP branch: res3 = res2 + fcproj(gelu(fc(ln2(res2)))) */
-        be->zero(m, dfch_gelu, 4 * NC * sizeof(float));
         INH__TIMED(m, 0, be->matmul_backward(m, dfch_gelu, g->fcprojw + lc * 4 * C, bias ? g->fcprojb + lc : NULL, dres,
-                             a->fch_gelu + l * 4 * NC, p->fcprojw + lc * 4 * C, N, 4 * C, C));
+                             a->fch_gelu + l * 4 * NC, p->fcprojw + lc * 4 * C, N, 4 * C, C, INH__FRESH));
         be->zero(m, dfch, 4 * NC * sizeof(float));
         be->gelu_backward(m, dfch, a->fch + l * 4 * NC, a->fch_gelu + l * 4 * NC, dfch_gelu, 4 * NC);
-        be->zero(m, dln, NC * sizeof(float));
         INH__TIMED(m, 0, be->matmul_backward(m, dln, g->fcw + lc * 4 * C, bias ? g->fcb + lc * 4 : NULL, dfch, a->ln2 + l * NC,
-                             p->fcw + lc * 4 * C, N, C, 4 * C));
+                             p->fcw + lc * 4 * C, N, C, 4 * C, INH__FRESH));
         be->layernorm_backward(m, dres, g->ln2w + lc, bias ? g->ln2b + lc : NULL, dln, a->res2 + l * NC, p->ln2w + lc,
                                 a->ln2_mean + l * N, a->ln2_rstd + l * N, N, C);
         if (m->drop_attn[l]) continue;   /* res2 = res: the gradient passes through unchanged */
         /* attention branch: res2 = res + attproj(attention(qkv(ln1(res)))) */
-        be->zero(m, datty, NC * sizeof(float));
         INH__TIMED(m, 0, be->matmul_backward(m, datty, g->attprojw + lc * C, bias ? g->attprojb + lc : NULL, dres, a->atty + l * NC,
-                             p->attprojw + lc * C, N, C, C));
+                             p->attprojw + lc * C, N, C, C, INH__FRESH));
         be->zero(m, dqkv, 3 * NC * sizeof(float));
         if (a->att) INH__TIMED(m, 1, inh__attention_backward_cpu(dqkv, datt, datty, a->qkv + l * 3 * NC, a->att + l * att_n, B, T, C, NH, inh__attn_scale(c, l), nt));
         else INH__TIMED(m, 1, be->attention_backward(m, dqkv, a->att_rows + l * rows_n, datty, a->atty + l * NC, a->qkv + l * 3 * NC, B, T, C, NH,
                                                       inh__attn_scale(c, l)));
-        be->zero(m, dln, NC * sizeof(float));
         INH__TIMED(m, 0, be->matmul_backward(m, dln, g->qkvw + lc * 3 * C, bias ? g->qkvb + lc * 3 : NULL, dqkv, a->ln1 + l * NC,
-                             p->qkvw + lc * 3 * C, N, C, 3 * C));
+                             p->qkvw + lc * 3 * C, N, C, 3 * C, INH__FRESH));
         be->layernorm_backward(m, dres, g->ln1w + lc, bias ? g->ln1b + lc : NULL, dln, res, p->ln1w + lc,
                                 a->ln1_mean + l * N, a->ln1_rstd + l * N, N, C);
     }

@@ -71,8 +71,9 @@ int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *
 /* bf16: operands rounded to bfloat16 (to nearest even), products summed in fp32, as the CPU --bf16 */
 int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float *inp, const float *w, const float *bias,
                             int N, int C, int OC, int bf16);
+/* fresh: dinp = dout @ w (what dinp held is never read: cuBLAS with beta 0), else dinp += dout @ w */
 int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                             const float *w, int N, int C, int OC, int bf16);
+                             const float *w, int N, int C, int OC, int bf16, int fresh);
 /* causal attention, flash-style: (B,NH,T,T) is never stored. rows is (B*NH, 2T) floats, kept from
    the forward to its backward: the forward leaves each query row's log-sum-exp in rows[bh*2T + t],
    the backward adds D_t = dout_t . out_t at [bh*2T + T + t] from out, the forward's output (fp32:
@@ -568,8 +569,9 @@ extern "C" int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *
      forward  out (N,OC) = inp (N,C) @ w^T       out^T (OC,N)  = op_T(w: C x OC, ld C) @ inp^T (C x N, ld C)
      dinp     dinp (N,C) += dout (N,OC) @ w      dinp^T (C,N)  = w^T (C x OC, ld C) @ dout^T (OC x N, ld OC)
      dw       dw (OC,C) += dout^T @ inp          dw^T (C,OC)   = inp^T (C x N, ld C) @ op_T(dout^T: OC x N, ld OC)
-   The bias is written first and the product added (beta 1); dbias is a column sum with one owner
-   per column. cuBLAS in its default math mode computes fp32 products in fp32 (no TF32). */
+   The bias is written first and the product added (beta 1); a fresh dinp is written (beta 0: C is
+   not read, so no memset before it); dbias is a column sum with one owner per column. cuBLAS in
+   its default math mode computes fp32 products in fp32 (no TF32). */
 __global__ void inh_cuda__bias_fill_k(float *out, const float *bias, int OC) {   /* block = row */
     float *o = out + (size_t)blockIdx.x * OC;
     for (int c = threadIdx.x; c < OC; c += blockDim.x) o[c] = bias[c];
@@ -652,7 +654,8 @@ extern "C" int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float 
     return inh_cuda__gemm(g, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, a, C, b, C, bias ? 1.0f : 0.0f, out, OC, bf16);
 }
 extern "C" int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                                        const float *w, int N, int C, int OC, int bf16) {
+                                        const float *w, int N, int C, int OC, int bf16, int fresh) {
+    if (fresh && dinp && N > 0 && C > 0 && OC <= 0) return inh_cuda_memset(dinp, 0, (size_t)N * C * sizeof(float));   /* an empty sum */
     if (N <= 0 || C <= 0 || OC <= 0) return 0;
     const void *dd = dout, *di = inp, *dwt = w;
     if (bf16 && (dinp || dw)) {
@@ -664,7 +667,7 @@ extern "C" int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw,
         if (inh_cuda__bf16_operands(g, src, n, 3, d)) return -1;
         dd = d[0]; di = d[1]; dwt = wm ? (const void *)wm : d[2];
     }
-    if (dinp && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, dwt, C, dd, OC, 1.0f, dinp, C, bf16)) return -1;
+    if (dinp && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, dwt, C, dd, OC, fresh ? 0.0f : 1.0f, dinp, C, bf16)) return -1;
     if (dw && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, di, C, dd, OC, 1.0f, dw, C, bf16)) return -1;
     if (dbias) {
         int R = inh_cuda__cs_chunks(N);
@@ -1438,8 +1441,8 @@ static void inh_cuda__be_matmul_forward(inh_model *m, float *out, const float *i
     INH_CUDA__DO(m, matmul_forward(g_, out, inp, w, bias, N, C, OC, m->bf16));
 }
 static void inh_cuda__be_matmul_backward(inh_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                                         const float *w, int N, int C, int OC) {
-    INH_CUDA__DO(m, matmul_backward(g_, dinp, dw, dbias, dout, inp, w, N, C, OC, m->bf16));
+                                         const float *w, int N, int C, int OC, int fresh) {
+    INH_CUDA__DO(m, matmul_backward(g_, dinp, dw, dbias, dout, inp, w, N, C, OC, m->bf16, fresh));
 }
 static void inh_cuda__be_attention_forward(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale) {
     INH_CUDA__DO(m, attention_forward(g_, out, rows, qkv, B, T, C, NH, scale, m->bf16));

@@ -279,7 +279,7 @@ static void test_matmul(int N, int C, int OC, int with_bias, int bf16) {
     float *gd = dput(dout.data(), (size_t)N * OC), *go = dpoison((size_t)N * OC);
     float *gdi = dput(dinp.data(), (size_t)N * C), *gdw = dput(dw.data(), (size_t)OC * C), *gdb = dput(db.data(), OC);
     OK(inh_cuda_matmul_forward(G, go, gi, gw, with_bias ? gb : NULL, N, C, OC, bf16));
-    OK(inh_cuda_matmul_backward(G, gdi, gdw, gdb, gd, gi, gw, N, C, OC, bf16));
+    OK(inh_cuda_matmul_backward(G, gdi, gdw, gdb, gd, gi, gw, N, C, OC, bf16, 0));
     auto ri = rounded(inp, bf16), rw = rounded(w, bf16), rd = rounded(dout, bf16);
     auto got = dget(go, (size_t)N * OC);
     check_mm(what, got.data(), out.data(), N, OC, C, row_norms(ri.data(), N, C, C, 1), row_norms(rw.data(), OC, C, C, 1), bias, NULL);
@@ -296,7 +296,7 @@ static void test_matmul(int N, int C, int OC, int with_bias, int bf16) {
     check_arr(w2, gdbias.data(), cdb.data(), OC, 2.0 * (N + 1) * U * (N + 1), 0);
     check_again("matmul backward dbias, again", gdbias, OC, [&] {
         float *d = dput(db.data(), OC);
-        OK(inh_cuda_matmul_backward(G, NULL, NULL, d, gd, gi, gw, N, C, OC, bf16));
+        OK(inh_cuda_matmul_backward(G, NULL, NULL, d, gd, gi, gw, N, C, OC, bf16, 0));
         return d;
     });
     if (bf16 && C >= 8) {   /* the bf16 path really rounds: its result is not the fp32 one */
@@ -307,8 +307,25 @@ static void test_matmul(int N, int C, int OC, int with_bias, int bf16) {
         for (size_t i = 0; i < (size_t)N * OC; i++) md = fmax(md, fabs((double)g32[i] - got[i]));
         CHECK(md > 1e-4, "%s: bf16 and fp32 results differ by only %.3g: operands not rounded?", what, md);
     }
+    /* fresh: dinp = dout @ w into NaN bytes (beta 1 would read them back), as the CPU's zero, then
+       add; dw still adds (into the dw just checked) */
+    {
+        std::vector<float> fdinp((size_t)N * C, 0.0f), fdw = dget(gdw, (size_t)OC * C);
+        fdw.resize((size_t)OC * C);
+        auto fdw0 = fdw;
+        (bf16 ? inh__matmul_backward_bf16 : inh__matmul_backward)(fdinp.data(), fdw.data(), NULL, dout.data(), inp.data(), w.data(),
+                                                                  N, C, OC, NT);
+        float *fdi = dpoison((size_t)N * C);
+        OK(inh_cuda_matmul_backward(G, fdi, gdw, NULL, gd, gi, gw, N, C, OC, bf16, 1));
+        snprintf(w2, sizeof w2, "%s backward fresh dinp", what);
+        check_mm(w2, dget(fdi, (size_t)N * C).data(), fdinp.data(), N, C, OC, row_norms(rd.data(), N, OC, OC, 1),
+                 row_norms(rw.data(), C, OC, 1, C), NULL, NULL);
+        snprintf(w2, sizeof w2, "%s backward fresh dinp, dw", what);
+        check_mm(w2, dget(gdw, (size_t)OC * C).data(), fdw.data(), OC, C, N, row_norms(rd.data(), OC, N, 1, OC),
+                 row_norms(ri.data(), C, N, 1, C), NULL, fdw0.data());
+    }
     /* NULL gradients are skipped (the model passes NULL dbias without bias) */
-    OK(inh_cuda_matmul_backward(G, NULL, NULL, NULL, gd, gi, gw, N, C, OC, bf16));
+    OK(inh_cuda_matmul_backward(G, NULL, NULL, NULL, gd, gi, gw, N, C, OC, bf16, 0));
     dfree_all(what);
 }
 
@@ -641,12 +658,12 @@ static void test_scratch(void) {
     int N = 300, C = 40;
     auto d = rnd((size_t)N * C, -1, 1), b = rnd(C, -1, 1);
     float *gd = dput(d.data(), (size_t)N * C), *gb = dput(b.data(), C);
-    OK(inh_cuda_matmul_backward(g, NULL, NULL, gb, gd, NULL, NULL, N, 1, C, 0));
+    OK(inh_cuda_matmul_backward(g, NULL, NULL, gb, gd, NULL, NULL, N, 1, C, 0, 0));
     CHECK(inh_cuda_scratch_grows(g) == 1, "an op on an empty scratch grows it, and that is counted (%zu)", inh_cuda_scratch_grows(g));
     inh_cuda_release(g);
     OK(inh_cuda_init(&g, 0));
     OK(inh_cuda_reserve(g, (size_t)3 * C * sizeof(float), 0));   /* the 3 row chunks' partials of dbias */
-    OK(inh_cuda_matmul_backward(g, NULL, NULL, gb, gd, NULL, NULL, N, 1, C, 0));
+    OK(inh_cuda_matmul_backward(g, NULL, NULL, gb, gd, NULL, NULL, N, 1, C, 0, 0));
     CHECK(inh_cuda_scratch_grows(g) == 0, "after reserve, the op does not grow the scratch (%zu)", inh_cuda_scratch_grows(g));
     inh_cuda_release(g);
     dfree_all("scratch");
@@ -1290,7 +1307,9 @@ int main(int argc, char **argv) {
     test_attention(1, 45, 64, 2);
     test_attention(1, 13, 96, 2);
     test_attention(1, 9, 128, 1);
-    test_emulator_mma();
+#ifdef INH_CUDA_EMULATE
+    test_emulator_mma();   /* the emulator's mma.sync (the device has the real one) */
+#endif
     test_attention_bf16(1, 1, 16, 1);      /* hs 16 in the 32-column kernel */
     test_attention_bf16(2, 70, 128, 2);    /* hs 64, a partial second block */
     test_attention_bf16(1, 130, 96, 3);    /* hs 32, three blocks */

@@ -368,6 +368,25 @@ static void check_fallback(void) {
     free(inp); free(w); free(b); free(dout); free(o1); free(o2); free(di1); free(di2); free(dw1); free(dw2);
 }
 
+/* the CPU backend's matmul_backward with fresh = 1 on a dinp of NaN bytes gives the bits of
+   fresh = 0 on a zeroed dinp (what the model did before: zero, then add); dw, dbias still add */
+static void check_fresh(int N, int C, int OC, int bf16, int nt) {
+    const inh_backend *be = inh_backend_cpu();
+    inh_model m;
+    memset(&m, 0, sizeof m);
+    m.threads = nt; m.bf16 = bf16;
+    float *inp = vec((size_t)N * C), *w = vec((size_t)OC * C), *dout = vec((size_t)N * OC);
+    float *di1 = vec((size_t)N * C), *di2 = vec((size_t)N * C), *dw1 = vec((size_t)OC * C), *dw2 = copyv(dw1, (size_t)OC * C);
+    float *db1 = vec(OC), *db2 = copyv(db1, OC);
+    memset(di1, 0xFF, sizeof(float) * N * C);
+    memset(di2, 0, sizeof(float) * N * C);
+    be->matmul_backward(&m, di1, dw1, db1, dout, inp, w, N, C, OC, 1);
+    be->matmul_backward(&m, di2, dw2, db2, dout, inp, w, N, C, OC, 0);
+    CHECK(!memcmp(di1, di2, sizeof(float) * N * C) && !memcmp(dw1, dw2, sizeof(float) * OC * C) && !memcmp(db1, db2, sizeof(float) * OC),
+          "fresh dinp (N=%d C=%d OC=%d%s nt=%d): not the bits of zero, then add", N, C, OC, bf16 ? " bf16" : "", nt);
+    free(inp); free(w); free(dout); free(di1); free(di2); free(dw1); free(dw2); free(db1); free(db2);
+}
+
 int main(void) {
     inh_rng_seed(&rng, 20240606);
     /* INH_TEST_QUICK (the slowest emulated platforms: x87 and s390x under qemu): 8 random shapes of
@@ -409,6 +428,11 @@ int main(void) {
         check_backward(256, 768, 768, 7, 2);
     }
     printf("worst error: %.2f u*S (the bound allows 2*(K+2) u*S)\n", worst_ratio);
+    for (int bf16 = 0; bf16 < 2; bf16++) {
+        check_fresh(37, 101, 70, bf16, 3);
+        check_fresh(1, 1, 1, bf16, 1);
+        check_fresh(2048, 2048, 3, bf16, 2);   /* a dinp of 16 MiB: the threads' memset */
+    }
 
     /* bf16: ragged shapes (odd K included), K across the 384-long bf16 blocks, GPT-2 shapes / 4;
        each kind of kernel this build has, and the machine's choice */
