@@ -935,6 +935,19 @@ __device__ __forceinline__ void inh_cuda__frag_acc(unsigned a[4], const float (*
     a[0] = inh_cuda__bf16x2(x[2 * kk][0], x[2 * kk][1]);         a[1] = inh_cuda__bf16x2(x[2 * kk][2], x[2 * kk][3]);
     a[2] = inh_cuda__bf16x2(x[2 * kk + 1][0], x[2 * kk + 1][1]); a[3] = inh_cuda__bf16x2(x[2 * kk + 1][2], x[2 * kk + 1][3]);
 }
+/* row g + 8r of a warp's accumulators x[HD/8][4] (columns 8n + 2t, +1) into y[0..hs): times mul,
+   stored, or added to what is there */
+template <int HD>
+__device__ __forceinline__ void inh_cuda__frag_store(float *y, const float (*x)[4], int r, int hs, float mul, int add) {
+    int t = threadIdx.x % 4;
+    for (int n = 0; n < HD / 8; n++)
+        for (int i = 0; i < 2; i++) {
+            int c = 8 * n + 2 * t + i;
+            if (c >= hs) continue;
+            if (add) y[c] += x[n][2 * r + i] * mul;
+            else y[c] = x[n][2 * r + i] * mul;
+        }
+}
 /* the block stages FK rows r0.. of one head's columns (col0 in rows of `stride` floats) as bf16:
    row-major into s (rows HD+8 apart) and/or transposed into st (rows FK+8 apart); zeros past n
    rows and past hs columns. A thread takes 2 rows x 2 columns, so that it writes whole words of
@@ -1022,13 +1035,7 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_fwd_k(float *out, float *row
         l[r] += __shfl_xor_sync(INH_CUDA__FULL, l[r], 2);
         int row = q0 + r0 + g + 8 * r;
         if (row >= T) continue;
-        float inv = 1.0f / l[r];
-        float *y = out + ((size_t)b * T + row) * C + h * hs;
-        for (int n = 0; n < HD / 8; n++)
-            for (int i = 0; i < 2; i++) {
-                int c = 8 * n + 2 * t + i;
-                if (c < hs) y[c] = o[n][2 * r + i] * inv;
-            }
+        inh_cuda__frag_store<HD>(out + ((size_t)b * T + row) * C + h * hs, o, r, hs, 1.0f / l[r], 0);
         if (t == 0) rows[(size_t)bh * 2 * T + row] = mx[r] + logf(l[r]);
     }
 }
@@ -1039,8 +1046,8 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_bwd_q_k(float *dqkv, const f
                                                           int T, int C, int NH, float scale) {
     INH_CUDA_SHARED_DYN(float, sm);   /* one type for the dynamic shared memory of every kernel */
     typedef inh_cuda__fa<HD> F;
-    unsigned short *qs = (unsigned short *)sm, *dos = qs + INH_CUDA__FK * F::LD, *ks = dos + INH_CUDA__FK * F::LD, *vs = ks + INH_CUDA__FK * F::LD;
-    unsigned short *kt = vs + INH_CUDA__FK * F::LD;
+    unsigned short *qs = (unsigned short *)sm, *dos = qs + INH_CUDA__FK * F::LD, *ks = dos + INH_CUDA__FK * F::LD;
+    unsigned short *vs = ks + INH_CUDA__FK * F::LD, *kt = vs + INH_CUDA__FK * F::LD;
     int hs = C / NH, C3 = 3 * C, bh = blockIdx.y, b = bh / NH, h = bh % NH;
     int w = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
     int q0 = blockIdx.x * INH_CUDA__FR, r0 = 16 * w;
@@ -1086,12 +1093,7 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_bwd_q_k(float *dqkv, const f
     for (int r = 0; r < 2; r++) {
         int row = q0 + r0 + g + 8 * r;
         if (row >= T) continue;
-        float *y = dqkv + ((size_t)b * T + row) * C3 + h * hs;
-        for (int n = 0; n < HD / 8; n++)
-            for (int i = 0; i < 2; i++) {
-                int c = 8 * n + 2 * t + i;
-                if (c < hs) y[c] += dq[n][2 * r + i];
-            }
+        inh_cuda__frag_store<HD>(dqkv + ((size_t)b * T + row) * C3 + h * hs, dq, r, hs, 1.0f, 1);
     }
 }
 /* dk += dS^T Q and dv += P^T dO over the queries t >= j; grid (T/64, B*NH): a block of keys walks
@@ -1101,8 +1103,8 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_bwd_kv_k(float *dqkv, const 
                                                            int T, int C, int NH, float scale) {
     INH_CUDA_SHARED_DYN(float, sm);   /* one type for the dynamic shared memory of every kernel */
     typedef inh_cuda__fa<HD> F;
-    unsigned short *ks = (unsigned short *)sm, *vs = ks + INH_CUDA__FK * F::LD, *qs = vs + INH_CUDA__FK * F::LD, *dos = qs + INH_CUDA__FK * F::LD;
-    unsigned short *qt = dos + INH_CUDA__FK * F::LD, *dot = qt + HD * F::LDT;
+    unsigned short *ks = (unsigned short *)sm, *vs = ks + INH_CUDA__FK * F::LD, *qs = vs + INH_CUDA__FK * F::LD;
+    unsigned short *dos = qs + INH_CUDA__FK * F::LD, *qt = dos + INH_CUDA__FK * F::LD, *dot = qt + HD * F::LDT;
     float *lse = (float *)(dot + HD * F::LDT), *Ds = lse + INH_CUDA__FK;
     int hs = C / NH, C3 = 3 * C, bh = blockIdx.y, b = bh / NH, h = bh % NH;
     int w = threadIdx.x / 32, g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
@@ -1157,11 +1159,8 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_bwd_kv_k(float *dqkv, const 
         int key = k0 + r0 + g + 8 * r;
         if (key >= T) continue;
         float *y = dqkv + ((size_t)b * T + key) * C3 + h * hs;
-        for (int n = 0; n < HD / 8; n++)
-            for (int i = 0; i < 2; i++) {
-                int c = 8 * n + 2 * t + i;
-                if (c < hs) { y[C + c] += dk[n][2 * r + i]; y[2 * C + c] += dv[n][2 * r + i]; }
-            }
+        inh_cuda__frag_store<HD>(y + C, dk, r, hs, 1.0f, 1);
+        inh_cuda__frag_store<HD>(y + 2 * C, dv, r, hs, 1.0f, 1);
     }
 }
 
