@@ -217,6 +217,7 @@ struct inh_cuda_ctx {
     int wstale;
     int failed;             /* the backend table: an op failed (inh_cuda_error says which); later ops are skipped */
     int device;
+    int cc;                 /* compute capability x 10 (90 for sm_90): bf16 tensor-core attention from 80 */
     size_t mem_peak;        /* inh_cuda_device_info: the most device memory in use it has seen */
 };
 
@@ -231,6 +232,10 @@ extern "C" int inh_cuda_init(inh_cuda_ctx **out, int device) {
     cublasStatus_t s = cublasCreate(&g->blas);
     if (s != CUBLAS_STATUS_SUCCESS) { free(g); return inh_cuda__fail("cublasCreate: %s", cublasGetStatusString(s)); }
     g->device = device;
+    int major = 0, minor = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess)
+        g->cc = 10 * major + minor;
     cudaError_t e = cudaEventCreateWithFlags(&g->pin_done, cudaEventDisableTiming);
     if (e != cudaSuccess) { cublasDestroy(g->blas); free(g); return inh_cuda__fail("cudaEventCreateWithFlags: %s", cudaGetErrorString(e)); }
     *out = g;
@@ -905,6 +910,9 @@ enum { INH_CUDA__FR = 64,                 /* rows of a block (queries or keys), 
 __device__ __forceinline__ void inh_cuda__mma(float d[4], const unsigned a[4], const unsigned b[2]) {
 #if defined(INH_CUDA_EMULATE)
     inh_simt_mma_bf16_16816(d, a, b, d);
+#elif defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+    (void)d; (void)a; (void)b;
+    __trap();   /* no bf16 mma before sm_80: the host never launches these kernels there (inh_cuda__fa_ok) */
 #else
     asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
         : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
@@ -1192,9 +1200,12 @@ template <int HD> static int inh_cuda__fa_backward(float *dqkv, const float *row
     INH_CUDA_LAUNCH(inh_cuda__fa_bwd_kv_k<HD>, grid, block, F::BWD_KV, dqkv, rows, dout, qkv, T, C, NH, scale);
     return 0;
 }
+/* bf16 on the tensor cores from compute capability 8.0 (mma.sync with bf16); before that, and for
+   fp32, the fp32 kernels */
+static int inh_cuda__fa_ok(const inh_cuda_ctx *g, int bf16) { return bf16 && g->cc >= 80; }
 extern "C" int inh_cuda_attention_forward(inh_cuda_ctx *g, float *out, float *rows, const float *qkv, int B, int T, int C, int NH,
                                           float scale, int bf16) {
-    (void)g;
+    bf16 = inh_cuda__fa_ok(g, bf16);
     if (B <= 0 || T <= 0) return 0;
     if (inh_cuda__att_check(B, T, C, NH)) return -1;
     int hs = C / NH;
@@ -1208,7 +1219,7 @@ extern "C" int inh_cuda_attention_forward(inh_cuda_ctx *g, float *out, float *ro
 }
 extern "C" int inh_cuda_attention_backward(inh_cuda_ctx *g, float *dqkv, float *rows, const float *dout, const float *out,
                                            const float *qkv, int B, int T, int C, int NH, float scale, int bf16) {
-    (void)g;
+    bf16 = inh_cuda__fa_ok(g, bf16);
     if (B <= 0 || T <= 0) return 0;
     if (inh_cuda__att_check(B, T, C, NH)) return -1;
     int hs = C / NH;
