@@ -944,9 +944,11 @@ __device__ __forceinline__ void inh_cuda__frag_acc(unsigned a[4], const float (*
     a[2] = inh_cuda__bf16x2(x[2 * kk + 1][0], x[2 * kk + 1][1]); a[3] = inh_cuda__bf16x2(x[2 * kk + 1][2], x[2 * kk + 1][3]);
 }
 /* row g + 8r of a warp's accumulators x[HD/8][4] (columns 8n + 2t, +1) into y[0..hs): times mul,
-   stored, or added to what is there */
+   stored, or added to what is there; with x2, also x2's row added to y[off ..] (one loop for both:
+   ptxas keeps dK's and dV's accumulators in registers then) */
 template <int HD>
-__device__ __forceinline__ void inh_cuda__frag_store(float *y, const float (*x)[4], int r, int hs, float mul, int add) {
+__device__ __forceinline__ void inh_cuda__frag_store(float *y, const float (&x)[HD / 8][4], int r, int hs, float mul, int add,
+                                                     int off = 0, const float (*x2)[4] = NULL) {
     int t = threadIdx.x % 4;
     for (int n = 0; n < HD / 8; n++)
         for (int i = 0; i < 2; i++) {
@@ -954,6 +956,7 @@ __device__ __forceinline__ void inh_cuda__frag_store(float *y, const float (*x)[
             if (c >= hs) continue;
             if (add) y[c] += x[n][2 * r + i] * mul;
             else y[c] = x[n][2 * r + i] * mul;
+            if (x2) y[off + c] += x2[n][2 * r + i];
         }
 }
 /* the block stages FK rows r0.. of one head's columns (col0 in rows of `stride` floats) as bf16:
@@ -1002,11 +1005,13 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_fwd_k(float *out, float *row
         inh_cuda__stage<HD>(NULL, vt, base + 2 * C + h * hs, C3, j0, T, hs);
         __syncthreads();
         float s[INH_CUDA__FK / 8][4];
+        int nt = j0 == q0 ? 2 * w + 2 : INH_CUDA__FK / 8;   /* the diagonal tile: keys past this warp's rows are all masked */
         for (int n = 0; n < INH_CUDA__FK / 8; n++) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
         for (int kk = 0; kk < HD / 16; kk++) {
             unsigned a[4], bb[2];
             inh_cuda__frag_a(a, qs, F::LD, r0, kk);
-            for (int n = 0; n < INH_CUDA__FK / 8; n++) { inh_cuda__frag_b(bb, ks, F::LD, 8 * n, kk); inh_cuda__mma(s[n], a, bb); }
+            for (int n = 0; n < INH_CUDA__FK / 8; n++)
+                if (n < nt) { inh_cuda__frag_b(bb, ks, F::LD, 8 * n, kk); inh_cuda__mma(s[n], a, bb); }
         }
         /* scale, causal mask, the rows' new maxima (a row's 4 threads share it by shuffles) */
         float tm[2] = {-INFINITY, -INFINITY};
@@ -1033,6 +1038,7 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_fwd_k(float *out, float *row
             }
         for (int n = 0; n < HD / 8; n++) { o[n][0] *= corr[0]; o[n][1] *= corr[0]; o[n][2] *= corr[1]; o[n][3] *= corr[1]; }
         for (int kk = 0; kk < INH_CUDA__FK / 16; kk++) {   /* o += P V: P from the score accumulators */
+            if (2 * kk >= nt) continue;
             unsigned a[4], bb[2];
             inh_cuda__frag_acc(a, s, kk);
             for (int n = 0; n < HD / 8; n++) { inh_cuda__frag_b(bb, vt, F::LDT, 8 * n, kk); inh_cuda__mma(o[n], a, bb); }
@@ -1075,6 +1081,7 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_bwd_q_k(float *dqkv, const f
         inh_cuda__stage<HD>(vs, NULL, base + 2 * C + h * hs, C3, j0, T, hs);
         __syncthreads();
         float s[INH_CUDA__FK / 8][4], dp[INH_CUDA__FK / 8][4];
+        int nt = j0 == q0 ? 2 * w + 2 : INH_CUDA__FK / 8;   /* the diagonal tile: keys past this warp's rows are all masked */
         for (int n = 0; n < INH_CUDA__FK / 8; n++)
             for (int i = 0; i < 4; i++) s[n][i] = dp[n][i] = 0.0f;
         for (int kk = 0; kk < HD / 16; kk++) {
@@ -1082,6 +1089,7 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_bwd_q_k(float *dqkv, const f
             inh_cuda__frag_a(a, qs, F::LD, r0, kk);
             inh_cuda__frag_a(ad, dos, F::LD, r0, kk);
             for (int n = 0; n < INH_CUDA__FK / 8; n++) {
+                if (n >= nt) continue;
                 inh_cuda__frag_b(bb, ks, F::LD, 8 * n, kk); inh_cuda__mma(s[n], a, bb);
                 inh_cuda__frag_b(bb, vs, F::LD, 8 * n, kk); inh_cuda__mma(dp[n], ad, bb);
             }
@@ -1093,6 +1101,7 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_bwd_q_k(float *dqkv, const f
                 s[n][i] = p * (dp[n][i] - D[r]) * scale;
             }
         for (int kk = 0; kk < INH_CUDA__FK / 16; kk++) {   /* dq += dS K: dS from the accumulators */
+            if (2 * kk >= nt) continue;
             unsigned a[4], bb[2];
             inh_cuda__frag_acc(a, s, kk);
             for (int n = 0; n < HD / 8; n++) { inh_cuda__frag_b(bb, kt, F::LDT, 8 * n, kk); inh_cuda__mma(dq[n], a, bb); }
@@ -1133,6 +1142,10 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_bwd_kv_k(float *dqkv, const 
         }
         __syncthreads();
         for (int half = 0; half < 2; half++) {
+            /* on the diagonal tile, the n-tiles below n0 (4 or more: the whole half) are all masked.
+               Not at HD = 128, where the 128 accumulators leave no registers for the test (ptxas
+               then moves them to local memory), nor by an early exit (the same) */
+            int n0 = HD < 128 && t0 == k0 ? (r0 - 32 * half) / 8 : 0;
             float s[4][4], dp[4][4];   /* S^T and dP^T: this warp's 16 keys x 32 queries */
             for (int n = 0; n < 4; n++)
                 for (int i = 0; i < 4; i++) s[n][i] = dp[n][i] = 0.0f;
@@ -1141,6 +1154,7 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_bwd_kv_k(float *dqkv, const 
                 inh_cuda__frag_a(a, ks, F::LD, r0, kk);
                 inh_cuda__frag_a(av, vs, F::LD, r0, kk);
                 for (int n = 0; n < 4; n++) {
+                    if (n < n0) continue;
                     inh_cuda__frag_b(bb, qs, F::LD, 32 * half + 8 * n, kk); inh_cuda__mma(s[n], a, bb);
                     inh_cuda__frag_b(bb, dos, F::LD, 32 * half + 8 * n, kk); inh_cuda__mma(dp[n], av, bb);
                 }
@@ -1153,6 +1167,7 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_bwd_kv_k(float *dqkv, const 
                     dp[n][i] = p * (dp[n][i] - Ds[qi]) * scale;
                 }
             for (int kk = 0; kk < 2; kk++) {   /* dv += P^T dO, dk += dS^T Q: the queries are k */
+                if (2 * kk < n0) continue;   /* (n0 is even) */
                 unsigned a[4], ad[4], bb[2];
                 inh_cuda__frag_acc(a, s, kk);
                 inh_cuda__frag_acc(ad, dp, kk);
@@ -1165,10 +1180,7 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_bwd_kv_k(float *dqkv, const 
     }
     for (int r = 0; r < 2; r++) {
         int key = k0 + r0 + g + 8 * r;
-        if (key >= T) continue;
-        float *y = dqkv + ((size_t)b * T + key) * C3 + h * hs;
-        inh_cuda__frag_store<HD>(y + C, dk, r, hs, 1.0f, 1);
-        inh_cuda__frag_store<HD>(y + 2 * C, dv, r, hs, 1.0f, 1);
+        if (key < T) inh_cuda__frag_store<HD>(dqkv + ((size_t)b * T + key) * C3 + h * hs + C, dk, r, hs, 1.0f, 1, C, dv);
     }
 }
 

@@ -1,8 +1,10 @@
 #!/bin/sh
 # tests/cuda/ptxas_check.sh - what ptxas says of each kernel of inheritune_cuda.cu, checked against
 # the block size the backend launches it with: no spills (a spill is local memory traffic in the
-# inner loop), at most 255 registers a thread, the block's registers within the 64K of an SM
-# (registers allocated per warp in units of 256, i.e. a thread's rounded up to a multiple of 8),
+# inner loop) and no stack frame (an accumulator array indexed at run time, or one ptxas gave up
+# keeping in registers, lives in local memory too), at most 255 registers a thread, the block's
+# registers within the 64K of an SM (registers allocated per warp in units of 256, i.e. a thread's
+# rounded up to a multiple of 8),
 # static shared memory within 48 KiB. Prints one row per kernel, then "N passed, N failed".
 # Needs nvcc (no GPU): NVCC=/path/to/nvcc, NVCCFLAGS as make cuda's; without it one line and a skip.
 #   sh tests/cuda/ptxas_check.sh          (make ptxas-check; part of make test where nvcc exists)
@@ -71,6 +73,7 @@ printf '%s\n' "$BLOCKS" | awk -v txt="$log" '
                 if (match(rest, /^ILi[0-9]+E/)) k = k "<" substr(rest, 4, RLENGTH - 4) ">"
                 order[++n] = k; regs[k] = 0; spill[k] = 0; smem[k] = 0; cur = k
             } else if (cur != "" && line ~ /spill stores/) {
+                f = line; sub(/^[^0-9]*/, "", f); stack[cur] = f + 0
                 s = line; sub(/.*frame, /, "", s); split(s, a, " ")
                 spill[cur] = a[1] + 0; t = s; sub(/.*stores, /, "", t); spill[cur] += t + 0
             } else if (cur != "" && line ~ /Used [0-9]+ registers/) {
@@ -88,6 +91,7 @@ printf '%s\n' "$BLOCKS" | awk -v txt="$log" '
             why = ""
             if (!listed) why = "not in the table of block sizes (tests/cuda/ptxas_check.sh)"
             else if (spill[k] > 0) why = "spills"
+            else if (stack[k] > 0) why = stack[k] " bytes of stack frame (an array ptxas keeps in local memory)"
             else if (regs[k] > 255) why = "over 255 registers"
             else if (blk > 65536) why = "over 65536 registers a block"
             else if (smem[k] > 49152) why = "over 48 KiB of static shared memory"
