@@ -962,11 +962,13 @@ __device__ __forceinline__ void inh_cuda__frag_store(float *y, const float (&x)[
 /* the block stages FK rows r0.. of one head's columns (col0 in rows of `stride` floats) as bf16:
    row-major into s (rows HD+8 apart) and/or transposed into st (rows FK+8 apart); zeros past n
    rows and past hs columns. A thread takes 2 rows x 2 columns, so that it writes whole words of
-   both layouts. */
+   both layouts; a warp takes 8 row pairs x 4 column pairs, so that its loads read whole 32-byte
+   sectors and its transposed stores fall on 32 different banks (row-major: 2 to a bank) */
 template <int HD>
 __device__ void inh_cuda__stage(unsigned short *s, unsigned short *st, const float *src, size_t stride, int r0, int n, int hs) {
     for (int e = threadIdx.x; e < INH_CUDA__FK * HD / 4; e += blockDim.x) {
-        int r = 2 * (e / (HD / 2)), c = 2 * (e % (HD / 2));
+        int blk = e / 32, cq = HD / 8;   /* column quads of pairs a row pair */
+        int r = 2 * (e / 4 % 8 + 8 * (blk / cq)), c = 2 * (e % 4 + 4 * (blk % cq));
         unsigned short x[2][2];
         for (int i = 0; i < 2; i++) {
             const float *p = src + (size_t)(r0 + r + i) * stride + c;
