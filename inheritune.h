@@ -5033,6 +5033,8 @@ INH__FN float *inh__sc_scratch(const inh_model *m) {
     size_t att = m->acts_keep ? (size_t)m->B * m->cfg.NH * m->T * m->T : 0;
     return m->scratch_mem + 14 * NC + att;
 }
+/* layer l's attention rows (B*NH, 2T), kept from its forward to its backward */
+INH__FN float *inh__att_rows(inh_model *m, int l) { return m->acts.att_rows + (size_t)l * m->B * m->cfg.NH * 2 * m->T; }
 /* h (B,T,C) is h_{L-1}; writes a->sc_res = h + shortcut output */
 INH__FN void inh__shortcut_forward(inh_model *m, const float *h) {
     const inh_config *c = &m->cfg;
@@ -5115,7 +5117,6 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
     if (m->host_ids) memcpy(m->host_ids, inputs, (size_t)B * T * sizeof(int));
     int N = B * T, C = c->C, NH = c->NH, nt = m->threads;
     size_t NC = (size_t)N * C, att_n = (size_t)B * NH * T * T;
-    size_t rows_n = (size_t)B * NH * 2 * T;   /* a layer's attention rows */
     inh_params *p = &m->dparams;
     inh_acts *a = &m->acts;
     int bias = c->bias, *ids = m->dids, *tgt = m->dids + N;   /* the token ids, in the backend's memory */
@@ -5134,7 +5135,7 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
             be->layernorm_forward(m, ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C);
             INH__TIMED(m, 0, be->matmul_forward(m, qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C));
             if (a->att) INH__TIMED(m, 1, inh__attention_forward_cpu(atty, a->att + l * att_n, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
-            else INH__TIMED(m, 1, be->attention_forward(m, atty, a->att_rows + l * rows_n, qkv, B, T, C, NH, inh__attn_scale(c, l)));
+            else INH__TIMED(m, 1, be->attention_forward(m, atty, inh__att_rows(m, l), qkv, B, T, C, NH, inh__attn_scale(c, l)));
             INH__TIMED(m, 0, be->matmul_forward(m, res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C));
             be->residual_forward(m, res2, res2, res, NC);
         }
@@ -5179,7 +5180,6 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     /* scratch: dres (running residual gradient), dln, datty, dqkv, datt, dfch, dfch_gelu */
     float *dres = m->scratch_mem, *dln = dres + NC, *datty = dln + NC, *dqkv = datty + NC;
     float *datt = dqkv + 3 * NC, *dfch = datt + (a->att ? att_n : 0), *dfch_gelu = dfch + 4 * NC;
-    size_t rows_n = (size_t)B * NH * 2 * T;
     be->crossentropy_backward(m, a->logits, tgt, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp);  /* logits := dlogits */
     INH__TIMED(m, 0, be->matmul_backward(m, dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, INH__FRESH));
     be->zero(m, dres, NC * sizeof(float));
@@ -5211,7 +5211,7 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
                              p->attprojw + lc * C, N, C, C, INH__FRESH));
         be->zero(m, dqkv, 3 * NC * sizeof(float));
         if (a->att) INH__TIMED(m, 1, inh__attention_backward_cpu(dqkv, datt, datty, a->qkv + l * 3 * NC, a->att + l * att_n, B, T, C, NH, inh__attn_scale(c, l), nt));
-        else INH__TIMED(m, 1, be->attention_backward(m, dqkv, a->att_rows + l * rows_n, datty, a->atty + l * NC, a->qkv + l * 3 * NC, B, T, C, NH,
+        else INH__TIMED(m, 1, be->attention_backward(m, dqkv, inh__att_rows(m, l), datty, a->atty + l * NC, a->qkv + l * 3 * NC, B, T, C, NH,
                                                       inh__attn_scale(c, l)));
         INH__TIMED(m, 0, be->matmul_backward(m, dln, g->qkvw + lc * 3 * C, bias ? g->qkvb + lc * 3 : NULL, dqkv, a->ln1 + l * NC,
                              p->qkvw + lc * 3 * C, N, C, 3 * C, INH__FRESH));
@@ -5229,11 +5229,16 @@ INHDEF void inh_adamw_default(inh_adamw *o) {
     o->beta1 = 0.9f; o->beta2 = 0.95f; o->eps = 1e-8f; o->weight_decay = 0.1f; o->decay_all = 0; o->grad_clip = 1.0f;
 }
 
-/* the gradient norm into m->dnorm, where the backend keeps it (queued: nothing waits) */
-INH__FN int inh__grad_norm_queue(inh_model *m) {
+/* m->dnorm, the one float of the gradient norm in the backend's memory, allocated on first use */
+INH__FN int inh__dnorm(inh_model *m) {
     const inh_backend *be = inh__be(m);
     if (!m->dnorm && be->alloc(m, (void **)&m->dnorm, sizeof(float))) return inh__fail("out of %s memory for the gradient norm", be->name);
-    be->grad_norm(m, m->dgrads_mem, m->num_params, m->dnorm);
+    return 0;
+}
+/* the gradient norm into m->dnorm, where the backend keeps it (queued: nothing waits) */
+INH__FN int inh__grad_norm_queue(inh_model *m) {
+    if (inh__dnorm(m)) return -1;
+    inh__be(m)->grad_norm(m, m->dgrads_mem, m->num_params, m->dnorm);
     return 0;
 }
 INHDEF float inh_model_grad_norm(inh_model *m) {
@@ -5271,7 +5276,7 @@ INH__FN int inh__update(inh_model *m, const inh_adamw *o, float lr, int t) {
 INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm) {
     const inh_backend *be = inh__be(m);
     if (!isfinite(grad_norm)) return inh__fail("the gradient norm is %g: no update (a NaN or infinite gradient would reach every weight)", grad_norm);
-    if (!m->dnorm && be->alloc(m, (void **)&m->dnorm, sizeof(float))) return inh__fail("out of %s memory for the gradient norm", be->name);
+    if (inh__dnorm(m)) return -1;
     be->upload(m, m->dnorm, &grad_norm, sizeof grad_norm);
     return inh__update(m, o, lr, t);
 }

@@ -279,9 +279,8 @@ inline void race_warp_sync(int base, unsigned part) {
     for (int k = 0; k < WARP; k++)
         if (part >> k & 1u) memcpy(s.f[base + k].vc, j, sizeof j);
 }
-inline void race_before(int i) {
+inline void race_before() {
     race_state &r = S().race;
-    (void)i;
     for (auto &g : r.regions) memcpy(r.snap.data() + g.first, g.p, g.bytes);
 }
 inline const char *tid_str(char *b, int i) {
@@ -422,7 +421,7 @@ inline int run_block() {
             int i = order[j];
             if (s.f[i].state != READY) continue;
             s.cur = i;
-            if (race) race_before(i);
+            if (race) race_before();
             swapcontext(&s.sched, &s.f[i].ctx);
             s.cur = -1;
             ran = 1;
