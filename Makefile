@@ -41,23 +41,33 @@ test:
 # the CUDA ops on the SIMT emulator (tests/cuda), against the CPU ops: no GPU, no CUDA Toolkit
 # (-O1: half the compile time of -O3, and the emulated shapes run in about a second anyway)
 CXX     ?= c++
+# Built by clang where it is found (CUDA_EMU_CXX), the kernels' loads and stores call the race
+# detector's hooks (tests/cuda/simt.h; -fsanitize-coverage=trace-loads,trace-stores, only in the
+# functions tests/cuda/trace.list names), so it sees a read of another thread's unsynchronised
+# write; built by another compiler, it sees the writes only
+CUDA_EMU_CXX  ?= $(shell command -v clang++-19 >/dev/null 2>&1 && echo clang++-19 || echo $(CXX))
+CUDA_EMU_CLANG = $(findstring clang,$(shell $(CUDA_EMU_CXX) --version 2>/dev/null))
+comma := ,
+CUDA_EMU_TRACE = $(if $(CUDA_EMU_CLANG),-fsanitize-coverage=func$(comma)trace-loads$(comma)trace-stores -fsanitize-coverage-allowlist=tests/cuda/trace.list)
 CUDA_EMU_FLAGS = -std=c++17 -O1 $(filter-out -O%,$(OPT)) -Wall -Wextra -DINH_CUDA_EMULATE -I. -Itests -Itests/cuda
-CUDA_EMU_DEPS  = inheritune_cuda.cu $(HDR) tests/cuda/simt.h tests/cuda/cuda_emu.h
+CUDA_EMU_DEPS  = inheritune_cuda.cu $(HDR) tests/cuda/simt.h tests/cuda/cuda_emu.h tests/cuda/trace.list
 # the device code contracts a*b + c to FMAs as nvcc does (-fmad=true); only this object: the CPU
-# oracle (inheritune.h, compiled into the test) keeps its own rounding, bit for bit. GCC contracts
-# in a pass that -O1 leaves out: -fexpensive-optimizations turns it on (clang needs nothing more)
-CUDA_EMU_FMA = -ffp-contract=fast $(if $(findstring clang,$(shell $(CXX) --version 2>/dev/null)),,-fexpensive-optimizations)
+# oracle (inheritune.h, compiled into the test) keeps its own rounding, bit for bit (contraction
+# off, as C++17 without GNU extensions has it under GCC). GCC contracts in a pass that -O1 leaves
+# out: -fexpensive-optimizations turns it on (clang needs nothing more)
+CUDA_EMU_FMA = -ffp-contract=fast $(if $(CUDA_EMU_CLANG),-DINH_SIMT_TRACE,-fexpensive-optimizations)
 $(BUILD)/inheritune_cuda_emu.o: $(CUDA_EMU_DEPS) Makefile | $(BUILD)
-	$(CXX) $(CUDA_EMU_FLAGS) $(CUDA_EMU_FMA) -x c++ -c inheritune_cuda.cu -o $@
+	$(CUDA_EMU_CXX) $(CUDA_EMU_FLAGS) $(CUDA_EMU_TRACE) $(CUDA_EMU_FMA) -x c++ -c inheritune_cuda.cu -o $@
 $(BUILD)/test_cuda_emu: tests/test_cuda.cpp tests/test.h $(HDR) $(BUILD)/inheritune_cuda_emu.o
-	$(CXX) $(CUDA_EMU_FLAGS) tests/test_cuda.cpp $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
+	$(CUDA_EMU_CXX) $(CUDA_EMU_FLAGS) $(CUDA_EMU_TRACE) -ffp-contract=off -c tests/test_cuda.cpp -o $@.o
+	$(CUDA_EMU_CXX) $@.o $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
 cuda-emu-test: $(BUILD)/test_cuda_emu
 	@sh tests/run.sh $(BUILD)/test_cuda_emu
 # the tool with the CUDA backend on the emulator: --device cuda on any machine (slowly: small models)
 cuda-emu: $(BUILD)/inheritune_cuda_emu
 $(BUILD)/inheritune_cuda_emu: examples/inheritune.c $(HDR) $(BUILD)/inheritune_cuda_emu.o
 	$(CC) $(CFLAGS) -DINH_WITH_CUDA -c examples/inheritune.c -o $(BUILD)/inheritune_cuda_emu_main.o
-	$(CXX) $(BUILD)/inheritune_cuda_emu_main.o $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
+	$(CUDA_EMU_CXX) $(BUILD)/inheritune_cuda_emu_main.o $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
 
 # the device code through clang's CUDA front end to PTX, with stand-in declarations instead of
 # the Toolkit's headers: catches code a CUDA compiler would refuse, on machines without nvcc
@@ -96,7 +106,7 @@ $(BUILD)/bench_cuda: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda.o
 	$(CXX) -std=c++17 -O2 -Wall -Wextra -c $< -o $(BUILD)/bench_cuda.o
 	$(NVCC) $(NVCCFLAGS) $(BUILD)/bench_cuda.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas $(CUDA_RPATH)
 $(BUILD)/bench_cuda_emu: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda_emu.o
-	$(CXX) $(CUDA_EMU_FLAGS) $< $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
+	$(CUDA_EMU_CXX) $(CUDA_EMU_FLAGS) $< $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
 # registers, spills and static shared memory per kernel from nvcc -Xptxas -v, against the block
 # size each is launched with (tests/cuda/ptxas_check.sh; about 5 s; part of make test, a skip
 # where there is no nvcc)

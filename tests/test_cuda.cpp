@@ -806,9 +806,16 @@ __global__ void emu_barrier_handoff(int *out) {   /* the same word written by tw
     __syncthreads();
     out[threadIdx.x] = st[threadIdx.x] + sh[threadIdx.x];
 }
+__global__ void emu_warp_read(int *out, int sync) {   /* lane l reads lane l+1's word, after __syncwarp or not */
+    INH_SIMT_DYN_SHARED(int, sh);
+    int lane = threadIdx.x % 32, w = threadIdx.x / 32 * 32;
+    sh[w + lane] = 10 * lane;
+    if (sync) __syncwarp();
+    out[threadIdx.x] = sh[w + (lane + 1) % 32];
+}
 __global__ void emu_static_race(int *out) {   /* static __shared__: two threads write one word */
     __shared__ int st[4];
-    if (threadIdx.x < 2) st[1] = 7 + (int)threadIdx.x;
+    if (threadIdx.x < 2) st[(threadIdx.x & 4) + 1] = 7 + (int)threadIdx.x;   /* word 1, by an index clang keeps */
     __syncthreads();
     out[threadIdx.x] = st[1];
 }
@@ -816,6 +823,7 @@ static int emu_launch_ww_race(int *x) { EMU_LAUNCH(emu_ww_race, dim3(1), dim3(64
 static int emu_launch_warp_handoff(int *x, int sync) { EMU_LAUNCH(emu_warp_handoff, dim3(2), dim3(64), 256, x, sync); return 0; }
 static int emu_launch_cross_warp(int *x) { EMU_LAUNCH(emu_cross_warp, dim3(1), dim3(64), 16, x); return 0; }
 static int emu_launch_barrier_handoff(int *x) { EMU_LAUNCH(emu_barrier_handoff, dim3(2), dim3(64), 256, x); return 0; }
+static int emu_launch_warp_read(int *x, int sync) { EMU_LAUNCH(emu_warp_read, dim3(1), dim3(64), 256, x, sync); return 0; }
 static int emu_launch_static_race(int *x) { EMU_LAUNCH(emu_static_race, dim3(1), dim3(32), 0, x); return 0; }
 static void test_emulator_races(void) {
     int *x = NULL;
@@ -834,6 +842,10 @@ static void test_emulator_races(void) {
     CHECK(emu_launch_cross_warp(x) == -1 && strstr(emu_err, "by thread (0,0,0) and by thread (32,0,0)") ,
           "emulator: __syncwarp does not order lanes of different warps: %s", emu_err);
     CHECK(emu_launch_barrier_handoff(x) == 0, "emulator: writes that change hands across a barrier are no race: %s", emu_err);
+    CHECK(emu_launch_warp_read(x, 1) == 0, "emulator: a lane reads another's word after __syncwarp: no race: %s", emu_err);
+    if (inh_simt::trace_built)
+        CHECK(emu_launch_warp_read(x, 0) == -1 && strstr(emu_err, "and read by thread"),
+              "emulator: a lane reading another's word with no __syncwarp between is a race: %s", emu_err);
     cudaFree(x);   /* static __shared__: in test_emulator_limits, which says when it cannot be seen */
 }
 /* launches are queued and run at a synchronising call: host code reading device memory without
@@ -969,12 +981,20 @@ static void test_emulator(void) {
         bad += h[t * 3 + 2] != w0 + 7;
     }
     CHECK(bad == 0, "emulator: shuffle results (%d wrong)", bad);
-    CHECK(emu_launch_race(x) == 0, "emulator: race kernel runs: %s", emu_err);
-    inh_cuda_to_host(h.data(), x, h.size() * sizeof(int));
-    int wrong = 0;   /* with a barrier, block b would read b*1000 + (t+1)%64 */
-    for (int b = 0; b < 3; b++)
-        for (int t = 0; t < 64; t++) wrong += h[b * 64 + t] != b * 1000 + (t + 1) % 64;
-    CHECK(wrong > 0, "emulator: a missing barrier shows as wrong values (a random thread order; reads are not watched for races)");
+    if (inh_simt::trace_built) {   /* clang's build: every shared-memory read is watched */
+        CHECK(emu_launch_race(x) == -1 && strstr(emu_err, "shared-memory race: __shared__ sh, word ") &&
+              strstr(emu_err, " and read by thread "),
+              "emulator: a read of another thread's unsynchronised shared write is a race: %s", emu_err);
+        (void)cudaGetLastError();
+    } else {
+        CHECK(emu_launch_race(x) == 0, "emulator: race kernel runs: %s", emu_err);
+        inh_cuda_to_host(h.data(), x, h.size() * sizeof(int));
+        int wrong = 0;   /* with a barrier, block b would read b*1000 + (t+1)%64 */
+        for (int b = 0; b < 3; b++)
+            for (int t = 0; t < 64; t++) wrong += h[b * 64 + t] != b * 1000 + (t + 1) % 64;
+        CHECK(wrong > 0, "emulator: a missing barrier shows as wrong values (a random thread order; this build does not watch "
+                         "reads: not built by clang)");
+    }
     CHECK(emu_launch_bad_shuffle(x) == -1 && strstr(emu_err, "exited"), "emulator: a shuffle with an exited lane is an error: %s",
           emu_err);
     CHECK(emu_launch_too_big(x) == -1, "emulator: 2048 threads per block is refused");

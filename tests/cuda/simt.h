@@ -17,10 +17,14 @@
        attributed to its thread. Two threads writing one byte within one barrier epoch (between two
        releases of __syncthreads()) is an error, naming the kernel, the word and the two threads,
        unless they are lanes of one warp and a warp operation both took part in (__syncwarp, a
-       shuffle) lies between the writes: CUDA orders memory among its lanes. Not detected: a read
-       of a word another thread wrote in the same epoch (reads leave no trace; the random order
-       above is what makes such a read show, as wrong values), a write of the value already there,
-       races on static __shared__ of __device__ functions the kernel calls, on any static
+       shuffle) lies between the writes: CUDA orders memory among its lanes. Built by clang with
+       INH_SIMT_TRACE (what make does where clang++-19 is installed), every load and store of the
+       kernels is seen as it happens, so a read of a word another thread wrote in the same epoch,
+       unordered, is an error too (a read that comes before the other thread's write in this
+       run's order is not: another seed may catch it). Not detected: such reads in another
+       compiler's build (the random order makes them show as wrong values), a write of the value
+       already there (that build only), races on static __shared__ of __device__ functions the
+       kernel calls, on any static
        __shared__ under AddressSanitizer (no section to find it by: dynamic shared memory only
        there), and races between blocks or on global memory. INH_SIMT_RACE=0 turns it off.
      - Launches are queued: launch() checks the configuration at once and runs the kernel at the
@@ -242,8 +246,21 @@ inline void mma_warp(fiber *lanes) {
    writer's warp clock; a second thread's write to the byte in the same epoch is a race unless the
    two are lanes of one warp ordered by a warp operation (__syncwarp or a shuffle both took part in,
    after the first write): CUDA orders memory among the lanes taking part in those. Reads are not
-   seen (see the top of the file). Cost: a copy and a compare of the kernel's shared memory per
-   switch; kernels without shared memory pay nothing. */
+   seen this way (see the top of the file). Cost: a copy and a compare of the kernel's shared
+   memory per switch; kernels without shared memory pay nothing.
+   Built by clang with -fsanitize-coverage=trace-loads,trace-stores (make: the emulated .cu and its
+   test, INH_SIMT_TRACE in the .cu), every load and store of the kernels calls a hook below first,
+   so the detector sees each access as it happens instead: a read of a byte that another thread
+   wrote in the same epoch, unordered, is a race too, and a write is seen even when it stores the
+   value already there. trace_lo/trace_span bound the launch's shared memory (span 0: nothing to
+   watch), so an access elsewhere costs the hook one compare. */
+#if defined(__clang__)
+#define INH_SIMT_NOTRACE __attribute__((no_sanitize("coverage")))
+#else
+#define INH_SIMT_NOTRACE
+#endif
+inline int trace_built = 0;                    /* set by the hooks' translation unit */
+inline uintptr_t trace_lo = 0, trace_span = 0;
 inline int race_on() {
     race_state &r = S().race;
     if (r.on < 0) { const char *e = getenv("INH_SIMT_RACE"); r.on = !(e && !strcmp(e, "0")); }
@@ -264,6 +281,12 @@ inline void race_setup(uintptr_t fn, size_t dyn) {
     r.clock.assign(r.bytes, 0);
     r.epoch.assign(r.bytes, 0);
     r.now = 1;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (auto &g : r.regions) {
+        lo = (uintptr_t)g.p < lo ? (uintptr_t)g.p : lo;
+        hi = (uintptr_t)g.p + g.bytes > hi ? (uintptr_t)g.p + g.bytes : hi;
+    }
+    trace_lo = lo; trace_span = trace_built && hi > lo ? hi - lo : 0;
 }
 inline void race_epoch() { S().race.now++; }   /* a barrier: every earlier access is ordered */
 /* lanes `part` of the warp starting at thread `base` meet at a warp operation: each is then
@@ -315,6 +338,50 @@ inline int race_after(int i) {
     }
     return 0;
 }
+
+/* a traced access of n bytes at p by the running fiber (a hook's slow path): the rule of
+   race_after for a write, and for a read: the byte's writer in this epoch must be the reader, or a
+   lane of its warp that a warp operation ordered before it */
+INH_SIMT_NOTRACE inline void race_access(uintptr_t p, size_t n, int write) {
+    state &s = S();
+    race_state &r = s.race;
+    int i = s.cur;
+    if (i < 0 || s.failed) return;
+    fiber &f = s.f[i];
+    for (auto &g : r.regions) {
+        uintptr_t b0 = (uintptr_t)g.p;
+        if (p + n <= b0 || p >= b0 + g.bytes) continue;
+        for (uintptr_t a = p > b0 ? p : b0; a < p + n && a < b0 + g.bytes; a++) {
+            size_t b = a - b0, k = g.first + b;
+            int w = r.writer[k];
+            if (r.epoch[k] == r.now && w != i && !(w / WARP == i / WARP && f.vc[w % WARP] > r.clock[k])) {
+                char m1[400], t1[48], t2[48];
+                snprintf(m1, sizeof m1, "shared-memory race: %s, word %zu (byte %zu), written by thread %s and %sby thread %s "
+                         "with no barrier between", g.what.c_str(), b / 4, b, tid_str(t1, w), write ? "" : "read ", tid_str(t2, i));
+                fail(m1);
+                return;
+            }
+            if (write) { r.writer[k] = i; r.clock[k] = f.vc[i % WARP]; r.epoch[k] = r.now; }
+        }
+    }
+}
+#ifdef INH_SIMT_TRACE
+#define INH_SIMT_HOOK(n, T)                                                                             \
+    extern "C" INH_SIMT_NOTRACE void __sanitizer_cov_load##n(T *p) {                                 \
+        if ((uintptr_t)p - inh_simt::trace_lo < inh_simt::trace_span) inh_simt::race_access((uintptr_t)p, n, 0); \
+    }                                                                                                   \
+    extern "C" INH_SIMT_NOTRACE void __sanitizer_cov_store##n(T *p) {                                \
+        if ((uintptr_t)p - inh_simt::trace_lo < inh_simt::trace_span) inh_simt::race_access((uintptr_t)p, n, 1); \
+    }
+} /* namespace inh_simt */
+INH_SIMT_HOOK(1, uint8_t)
+INH_SIMT_HOOK(2, uint16_t)
+INH_SIMT_HOOK(4, uint32_t)
+INH_SIMT_HOOK(8, uint64_t)
+INH_SIMT_HOOK(16, __int128)
+namespace inh_simt {
+[[maybe_unused]] static const int trace_built_here = (trace_built = 1);
+#endif
 
 /* ---- thread order: a random permutation per phase --------------------------------------------
    Every pass of the scheduler over the ready fibers takes them in a fresh random order, from a
@@ -421,11 +488,11 @@ inline int run_block() {
             int i = order[j];
             if (s.f[i].state != READY) continue;
             s.cur = i;
-            if (race) race_before();
+            if (race && !trace_built) race_before();
             swapcontext(&s.sched, &s.f[i].ctx);
             s.cur = -1;
             ran = 1;
-            if (s.failed || (race && race_after(i))) return -1;
+            if (s.failed || (race && !trace_built && race_after(i))) return -1;
         }
         if (ran) continue;
         int done = 0, atb = 0, atw = 0;
