@@ -342,6 +342,12 @@ typedef struct {
     float *sc_q, *sc_atty;                    /* (B, T, C) */
     float *sc_att;                            /* (B, NH, T, n T) weights [i T + s], keep_attention only */
     float *sc_res;                            /* (B, T, C) h_{L-1} + shortcut output: the final LN's input */
+    /* bf16 models on a device backend only (NULL otherwise): bf16 copies of the matmuls' inputs
+       ln1, atty, ln2, fch_gelu, lnf (same shapes), each made by its matmul's forward and read by
+       that matmul's backward, so the backward converts none of them again; and the logits'
+       gradient (B, T, Vp), which the cross-entropy backward writes as bf16 only (the lm head's
+       backward rounds it to bf16 anyway). After the plain activations in acts_mem. */
+    uint16_t *ln1_16, *atty_16, *ln2_16, *gelu_16, *lnf_16, *dlogits_16;
 } inh_acts;
 
 typedef struct {
@@ -459,12 +465,18 @@ typedef struct inh_backend {
                                const float *bias, int N, int C);
     void  (*layernorm_backward)(inh_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                                 const float *w, const float *mean, const float *rstd, int N, int C);
-    void  (*matmul_forward)(inh_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC);
+    /* inp16: NULL, or (bf16 models) where the forward leaves bf16(inp) for the backward: the
+       backward then reads inp16 instead of rounding inp again (inh_acts' *_16; the CPU, which
+       rounds as it packs, is never given one) */
+    void  (*matmul_forward)(inh_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
+                            uint16_t *inp16);
     /* fresh 1: dinp = dout @ w, what dinp held is never read (the model's targets it would only
        zero first: a device then skips the memset and the read-back of C); the CPU zeroes dinp and
-       adds, so its bits are those of zero-then-add. fresh 0: dinp += dout @ w, as dw and dbias always */
+       adds, so its bits are those of zero-then-add. fresh 0: dinp += dout @ w, as dw and dbias always.
+       inp16: the forward's bf16 copy of inp, or NULL; dout16: dout as bf16 only (then dout's floats
+       are not the gradient and dbias must be NULL), or NULL. Both only with m->bf16 */
     void  (*matmul_backward)(inh_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                             const float *w, int N, int C, int OC, int fresh);
+                             const float *w, int N, int C, int OC, int fresh, const uint16_t *inp16, const uint16_t *dout16);
     /* causal self-attention over qkv (B, T, 3C) that never stores (B, NH, T, T). rows: (B*NH, 2T)
        of this layer, kept from the forward to its backward, where a backend leaves what its backward
        needs (CUDA: each row's log-sum-exp; the CPU uses them as scratch); out: the forward's output */
@@ -475,10 +487,11 @@ typedef struct inh_backend {
     void  (*gelu_backward)(inh_model *m, float *dinp, const float *inp, const float *gout, const float *dout, size_t n);
     void  (*residual_forward)(inh_model *m, float *out, const float *a, const float *b, size_t n);
     /* logits (N, Vp) become probabilities, losses (N) the cross-entropies; backward turns the
-       probabilities into dlogits in place (q: teacher probabilities or NULL, weight w) */
+       probabilities into dlogits in place (q: teacher probabilities or NULL, weight w), or, given
+       dlogits16 (bf16 models on a device), writes them there as bf16 and leaves probs as they are */
     void  (*crossentropy_forward)(inh_model *m, float *logits, float *losses, const int *targets, int N, int V, int Vp);
     void  (*crossentropy_backward)(inh_model *m, float *probs, const int *targets, const float *q, float w, float dloss,
-                                   int N, int Vp);
+                                   int N, int Vp, uint16_t *dlogits16);
     /* global L2 norm, deterministic, into *norm (the backend's memory: a device keeps it there) */
     void  (*grad_norm)(inh_model *m, const float *g, size_t n, float *norm);
     /* AdamW over the tensors segs[0..nseg) of one block; t the 1-based step. The gradient is clipped
@@ -4621,11 +4634,14 @@ INH__FN void inh__cpu_layernorm_backward(inh_model *m, float *dinp, float *dw, f
                                          const float *w, const float *mean, const float *rstd, int N, int C) {
     inh__layernorm_backward(dinp, dw, db, dout, inp, w, mean, rstd, N, C, m->threads);
 }
-INH__FN void inh__cpu_matmul_forward(inh_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC) {
+INH__FN void inh__cpu_matmul_forward(inh_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
+                                     uint16_t *inp16) {
+    (void)inp16;   /* never given one (host memory: the model leaves the *_16 copies out) */
     (m->bf16 ? inh__matmul_forward_bf16 : inh__matmul_forward)(out, inp, w, bias, N, C, OC, m->threads);
 }
 INH__FN void inh__cpu_matmul_backward(inh_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                                      const float *w, int N, int C, int OC, int fresh) {
+                                      const float *w, int N, int C, int OC, int fresh, const uint16_t *inp16, const uint16_t *dout16) {
+    (void)inp16; (void)dout16;
     if (fresh && dinp && N > 0 && C > 0) inh__cpu_zero(m, dinp, (size_t)N * C * sizeof(float));   /* the same bits as zero, then add */
     (m->bf16 ? inh__matmul_backward_bf16 : inh__matmul_backward)(dinp, dw, dbias, dout, inp, w, N, C, OC, m->threads);
 }
@@ -4648,7 +4664,8 @@ INH__FN void inh__cpu_crossentropy_forward(inh_model *m, float *logits, float *l
     inh__crossentropy_forward(logits, losses, targets, N, V, Vp, m->threads);
 }
 INH__FN void inh__cpu_crossentropy_backward(inh_model *m, float *probs, const int *targets, const float *q, float w, float dloss,
-                                            int N, int Vp) {
+                                            int N, int Vp, uint16_t *dlogits16) {
+    (void)dlogits16;
     inh__crossentropy_backward(probs, targets, q, w, dloss, N, Vp, m->threads);
 }
 INH__FN void inh__cpu_grad_norm(inh_model *m, const float *g, size_t n, float *norm) {
@@ -4958,16 +4975,24 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
         need += nsc * N * (C + 2) + 3 * nsc * N * C + nsc * N * 2 * C + N * (C + 2) + 2 * N * C + sc_att + N * C;
         scratch += 4 * nsc * N * C + 5 * N * C + (size_t)B * NH * 2 * nsc * T;   /* + the cross-attention's rows */
     }
+    /* the bf16 copies (inh_acts' *_16): bf16 models on a device; each array starts on 16 bytes */
+    const inh_backend *be = inh__be(m);
+    int h16 = m->bf16 && !be->host_memory;
+    size_t n16[6] = {L * N * C, L * N * C, L * N * C, L * N * 4 * C, N * C, N * (size_t)c->Vp};
+    if (h16) {
+        need += 4;   /* to align the first one */
+        for (int i = 0; i < 6; i++) need += (n16[i] + 7) / 8 * 4;
+    }
     {   /* the same sizes bounded from above in double: refused where size_t would wrap (32-bit builds) */
         double dN = (double)B * T, dC = (double)C, dL = (double)L, dn = (double)nsc, dT = (double)T, dBH = (double)B * NH;
         double datt = m->keep_attention ? dBH * dT * dT : 0.0;
-        double bound = dN * (dC * (16 * dL + 32 + 12 * dn) + 4 * dL + 8 + c->Vp) + (dL + 1) * datt * (1 + dn) + dBH * 2 * dT * (dn + dL);
+        double bound = dN * (dC * (16 * dL + 32 + 12 * dn) + 4 * dL + 8 + c->Vp) + (dL + 1) * datt * (1 + dn) + dBH * 2 * dT * (dn + dL)
+                     + (h16 ? dN * (dC * (3.5 * dL + 0.5) + 0.5 * c->Vp) + 64 : 0.0);
         if (bound * sizeof(float) > (double)(SIZE_MAX / 2))
             return inh__fail("activations for B=%d T=%d (B*T*Vp = %.0f) are too large for this %d-bit build: use a smaller batch or sequence",
                              B, T, dN * c->Vp, (int)(8 * sizeof(size_t)));
     }
     if (m->acts_mem && m->acts_capacity == N && m->T == T && m->acts_keep == m->keep_attention && m->acts_floats == need) return 0;
-    const inh_backend *be = inh__be(m);
     if (m->keep_attention && !be->host_memory)
         return inh__fail("the %s backend keeps no attention matrices (keep_attention): the analysis runs on the host", be->name);
     be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids);
@@ -5006,6 +5031,14 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
         a->sc_lnq = a->sc_lnq_mean = a->sc_lnq_rstd = a->sc_q = a->sc_atty = a->sc_att = a->sc_res = NULL;
     }
 #undef INH__TAKE
+    {
+        uint16_t **d16[6] = {&a->ln1_16, &a->atty_16, &a->ln2_16, &a->gelu_16, &a->lnf_16, &a->dlogits_16};
+        p += h16 ? (size_t)(-(p - m->acts_mem)) % 4 : 0;   /* acts_mem's alignment (a device's: 256 bytes) */
+        for (int i = 0; i < 6; i++) {
+            *d16[i] = h16 ? (uint16_t *)(void *)p : NULL;
+            p += h16 ? (n16[i] + 7) / 8 * 4 : 0;
+        }
+    }
     m->acts_capacity = N;
     m->acts_floats = need; m->scratch_floats = scratch;
     m->acts_keep = m->keep_attention;
@@ -5035,6 +5068,8 @@ INH__FN float *inh__sc_scratch(const inh_model *m) {
 }
 /* layer l's attention rows (B*NH, 2T), kept from its forward to its backward */
 INH__FN float *inh__att_rows(inh_model *m, int l) { return m->acts.att_rows + (size_t)l * m->B * m->cfg.NH * 2 * m->T; }
+/* a slice of one of inh_acts' bf16 copies, or NULL where there are none */
+INH__FN uint16_t *inh__at16(uint16_t *p, size_t off) { return p ? p + off : NULL; }
 /* h (B,T,C) is h_{L-1}; writes a->sc_res = h + shortcut output */
 INH__FN void inh__shortcut_forward(inh_model *m, const float *h) {
     const inh_config *c = &m->cfg;
@@ -5050,18 +5085,18 @@ INH__FN void inh__shortcut_forward(inh_model *m, const float *h) {
         be->layernorm_forward(m, a->sc_ln + i * NC, a->sc_ln_mean + (size_t)i * N, a->sc_ln_rstd + (size_t)i * N, hl,
                                p->sc_lnw + (size_t)i * C, bias ? p->sc_lnb + (size_t)i * C : NULL, N, C);
         INH__TIMED(m, 0, be->matmul_forward(m, a->sc_fc1 + i * NC, a->sc_ln + i * NC, p->sc_fc1w + i * C2,
-                                                 bias ? p->sc_fc1b + (size_t)i * C : NULL, N, C, C));
+                                                 bias ? p->sc_fc1b + (size_t)i * C : NULL, N, C, C, NULL));
         be->gelu_forward(m, a->sc_fc1g + i * NC, a->sc_fc1 + i * NC, NC);
         INH__TIMED(m, 0, be->matmul_forward(m, a->sc_feat + i * NC, a->sc_fc1g + i * NC, p->sc_fc2w + i * C2,
-                                                 bias ? p->sc_fc2b + (size_t)i * C : NULL, N, C, C));
+                                                 bias ? p->sc_fc2b + (size_t)i * C : NULL, N, C, C, NULL));
     }
     /* keys and values of every feature map in one product: (n N, C) -> (n N, 2C) */
-    INH__TIMED(m, 0, be->matmul_forward(m, a->sc_kv, a->sc_feat, p->sc_kvw, bias ? p->sc_kvb : NULL, n * N, C, 2 * C));
+    INH__TIMED(m, 0, be->matmul_forward(m, a->sc_kv, a->sc_feat, p->sc_kvw, bias ? p->sc_kvb : NULL, n * N, C, 2 * C, NULL));
     be->layernorm_forward(m, a->sc_lnq, a->sc_lnq_mean, a->sc_lnq_rstd, h, p->sc_lnqw, bias ? p->sc_lnqb : NULL, N, C);
-    INH__TIMED(m, 0, be->matmul_forward(m, a->sc_q, a->sc_lnq, p->sc_qw, bias ? p->sc_qb : NULL, N, C, C));
+    INH__TIMED(m, 0, be->matmul_forward(m, a->sc_q, a->sc_lnq, p->sc_qw, bias ? p->sc_qb : NULL, N, C, C, NULL));
     INH__TIMED(m, 1, inh__shortcut_attention_forward(a->sc_atty, a->sc_att, rows, a->sc_q, a->sc_kv, B, T, C, c->NH, n,
                                                      c->shortcuts == INH_SC_CAUSAL, nt));
-    INH__TIMED(m, 0, be->matmul_forward(m, a->sc_res, a->sc_atty, p->sc_projw, bias ? p->sc_projb : NULL, N, C, C));
+    INH__TIMED(m, 0, be->matmul_forward(m, a->sc_res, a->sc_atty, p->sc_projw, bias ? p->sc_projb : NULL, N, C, C, NULL));
     be->residual_forward(m, a->sc_res, a->sc_res, h, NC);
 }
 /* dres (B,T,C): the gradient of sc_res on entry, of h_{L-1} on return; dh (n,B,T,C) receives the
@@ -5079,23 +5114,23 @@ INH__FN void inh__shortcut_backward(inh_model *m, float *dres, float *dh) {
     const float *h = a->res3 + (size_t)(c->L - 1) * NC;
     (void)dfeat;
     INH__TIMED(m, 0, be->matmul_backward(m, datty, g->sc_projw, bias ? g->sc_projb : NULL, dres, a->sc_atty, p->sc_projw, N, C, C,
-                                         INH__FRESH));
+                                         INH__FRESH, NULL, NULL));
     be->zero(m, dq, NC * sizeof(float));
     be->zero(m, dkv, 2 * n * NC * sizeof(float));
     INH__TIMED(m, 1, inh__shortcut_attention_backward(dq, dkv, rows, datty, a->sc_q, a->sc_kv, a->sc_att, B, T, C, c->NH, n,
                                                       c->shortcuts == INH_SC_CAUSAL, nt));
-    INH__TIMED(m, 0, be->matmul_backward(m, t1, g->sc_qw, bias ? g->sc_qb : NULL, dq, a->sc_lnq, p->sc_qw, N, C, C, INH__FRESH));
+    INH__TIMED(m, 0, be->matmul_backward(m, t1, g->sc_qw, bias ? g->sc_qb : NULL, dq, a->sc_lnq, p->sc_qw, N, C, C, INH__FRESH, NULL, NULL));
     be->layernorm_backward(m, dres, g->sc_lnqw, bias ? g->sc_lnqb : NULL, t1, h, p->sc_lnqw, a->sc_lnq_mean, a->sc_lnq_rstd, N, C);
     INH__TIMED(m, 0, be->matmul_backward(m, dfeat, g->sc_kvw, bias ? g->sc_kvb : NULL, dkv, a->sc_feat, p->sc_kvw, n * N, C, 2 * C,
-                                         INH__FRESH));
+                                         INH__FRESH, NULL, NULL));
     for (int i = 0; i < n; i++) {
         size_t ic = (size_t)i * C;
         INH__TIMED(m, 0, be->matmul_backward(m, t1, g->sc_fc2w + i * C2, bias ? g->sc_fc2b + ic : NULL, dfeat + i * NC,
-                                                  a->sc_fc1g + i * NC, p->sc_fc2w + i * C2, N, C, C, INH__FRESH));
+                                                  a->sc_fc1g + i * NC, p->sc_fc2w + i * C2, N, C, C, INH__FRESH, NULL, NULL));
         be->zero(m, t2, NC * sizeof(float));
         be->gelu_backward(m, t2, a->sc_fc1 + i * NC, a->sc_fc1g + i * NC, t1, NC);
         INH__TIMED(m, 0, be->matmul_backward(m, t3, g->sc_fc1w + i * C2, bias ? g->sc_fc1b + ic : NULL, t2,
-                                                  a->sc_ln + i * NC, p->sc_fc1w + i * C2, N, C, C, INH__FRESH));
+                                                  a->sc_ln + i * NC, p->sc_fc1w + i * C2, N, C, C, INH__FRESH, NULL, NULL));
         be->zero(m, dh + i * NC, NC * sizeof(float));
         be->layernorm_backward(m, dh + i * NC, g->sc_lnw + ic, bias ? g->sc_lnb + ic : NULL, t3, a->res3 + (size_t)sel[i] * NC,
                                 p->sc_lnw + ic, a->sc_ln_mean + (size_t)i * N, a->sc_ln_rstd + (size_t)i * N, N, C);
@@ -5133,22 +5168,26 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
             be->copy(m, res2, res, NC * sizeof(float));   /* attention sub-layer skipped: residual passes */
         } else {
             be->layernorm_forward(m, ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C);
-            INH__TIMED(m, 0, be->matmul_forward(m, qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C));
+            INH__TIMED(m, 0, be->matmul_forward(m, qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C,
+                                                 inh__at16(a->ln1_16, l * NC)));
             if (a->att) INH__TIMED(m, 1, inh__attention_forward_cpu(atty, a->att + l * att_n, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
             else INH__TIMED(m, 1, be->attention_forward(m, atty, inh__att_rows(m, l), qkv, B, T, C, NH, inh__attn_scale(c, l)));
-            INH__TIMED(m, 0, be->matmul_forward(m, res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C));
+            INH__TIMED(m, 0, be->matmul_forward(m, res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C,
+                                                 inh__at16(a->atty_16, l * NC)));
             be->residual_forward(m, res2, res2, res, NC);
         }
         be->layernorm_forward(m, ln2, a->ln2_mean + l * N, a->ln2_rstd + l * N, res2, p->ln2w + lc, bias ? p->ln2b + lc : NULL, N, C);
-        INH__TIMED(m, 0, be->matmul_forward(m, fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C));
+        INH__TIMED(m, 0, be->matmul_forward(m, fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C,
+                                             inh__at16(a->ln2_16, l * NC)));
         be->gelu_forward(m, fch_gelu, fch, 4 * NC);
-        INH__TIMED(m, 0, be->matmul_forward(m, res3, fch_gelu, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, N, 4 * C, C));
+        INH__TIMED(m, 0, be->matmul_forward(m, res3, fch_gelu, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, N, 4 * C, C,
+                                             inh__at16(a->gelu_16, l * 4 * NC)));
         be->residual_forward(m, res3, res3, res2, NC);
     }
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
     if (inh__sc_on(m)) { inh__shortcut_forward(m, last); last = a->sc_res; }
     be->layernorm_forward(m, a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C);
-    INH__TIMED(m, 0, be->matmul_forward(m, a->logits, a->lnf, p->wte, NULL, N, C, c->Vp));
+    INH__TIMED(m, 0, be->matmul_forward(m, a->logits, a->lnf, p->wte, NULL, N, C, c->Vp, a->lnf_16));
     m->mean_loss = -1.0f;
     if (targets) {
         be->crossentropy_forward(m, a->logits, a->losses, tgt, N, c->V, c->Vp);
@@ -5180,8 +5219,10 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
     /* scratch: dres (running residual gradient), dln, datty, dqkv, datt, dfch, dfch_gelu */
     float *dres = m->scratch_mem, *dln = dres + NC, *datty = dln + NC, *dqkv = datty + NC;
     float *datt = dqkv + 3 * NC, *dfch = datt + (a->att ? att_n : 0), *dfch_gelu = dfch + 4 * NC;
-    be->crossentropy_backward(m, a->logits, tgt, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp);  /* logits := dlogits */
-    INH__TIMED(m, 0, be->matmul_backward(m, dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, INH__FRESH));
+    /* logits := dlogits (or, bf16 on a device, dlogits_16 := bf16 dlogits, logits left as they are) */
+    be->crossentropy_backward(m, a->logits, tgt, m->distill_probs, m->distill_w, loss_scale / (float)N, N, c->Vp, a->dlogits_16);
+    INH__TIMED(m, 0, be->matmul_backward(m, dln, g->wte, NULL, a->logits, a->lnf, p->wte, N, C, c->Vp, INH__FRESH, a->lnf_16,
+                                         a->dlogits_16));
     be->zero(m, dres, NC * sizeof(float));
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
     int sc = inh__sc_on(m), sel[INH_SC_MAX_LAYER], nsel = 0;
@@ -5198,23 +5239,24 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
         }
         /* dres is the gradient of res3 (block output); MLP branch: res3 = res2 + fcproj(gelu(fc(ln2(res2)))) */
         INH__TIMED(m, 0, be->matmul_backward(m, dfch_gelu, g->fcprojw + lc * 4 * C, bias ? g->fcprojb + lc : NULL, dres,
-                             a->fch_gelu + l * 4 * NC, p->fcprojw + lc * 4 * C, N, 4 * C, C, INH__FRESH));
+                             a->fch_gelu + l * 4 * NC, p->fcprojw + lc * 4 * C, N, 4 * C, C, INH__FRESH,
+                             inh__at16(a->gelu_16, l * 4 * NC), NULL));
         be->zero(m, dfch, 4 * NC * sizeof(float));
         be->gelu_backward(m, dfch, a->fch + l * 4 * NC, a->fch_gelu + l * 4 * NC, dfch_gelu, 4 * NC);
         INH__TIMED(m, 0, be->matmul_backward(m, dln, g->fcw + lc * 4 * C, bias ? g->fcb + lc * 4 : NULL, dfch, a->ln2 + l * NC,
-                             p->fcw + lc * 4 * C, N, C, 4 * C, INH__FRESH));
+                             p->fcw + lc * 4 * C, N, C, 4 * C, INH__FRESH, inh__at16(a->ln2_16, l * NC), NULL));
         be->layernorm_backward(m, dres, g->ln2w + lc, bias ? g->ln2b + lc : NULL, dln, a->res2 + l * NC, p->ln2w + lc,
                                 a->ln2_mean + l * N, a->ln2_rstd + l * N, N, C);
         if (m->drop_attn[l]) continue;   /* res2 = res: the gradient passes through unchanged */
         /* attention branch: res2 = res + attproj(attention(qkv(ln1(res)))) */
         INH__TIMED(m, 0, be->matmul_backward(m, datty, g->attprojw + lc * C, bias ? g->attprojb + lc : NULL, dres, a->atty + l * NC,
-                             p->attprojw + lc * C, N, C, C, INH__FRESH));
+                             p->attprojw + lc * C, N, C, C, INH__FRESH, inh__at16(a->atty_16, l * NC), NULL));
         be->zero(m, dqkv, 3 * NC * sizeof(float));
         if (a->att) INH__TIMED(m, 1, inh__attention_backward_cpu(dqkv, datt, datty, a->qkv + l * 3 * NC, a->att + l * att_n, B, T, C, NH, inh__attn_scale(c, l), nt));
         else INH__TIMED(m, 1, be->attention_backward(m, dqkv, inh__att_rows(m, l), datty, a->atty + l * NC, a->qkv + l * 3 * NC, B, T, C, NH,
                                                       inh__attn_scale(c, l)));
         INH__TIMED(m, 0, be->matmul_backward(m, dln, g->qkvw + lc * 3 * C, bias ? g->qkvb + lc * 3 : NULL, dqkv, a->ln1 + l * NC,
-                             p->qkvw + lc * 3 * C, N, C, 3 * C, INH__FRESH));
+                             p->qkvw + lc * 3 * C, N, C, 3 * C, INH__FRESH, inh__at16(a->ln1_16, l * NC), NULL));
         be->layernorm_backward(m, dres, g->ln1w + lc, bias ? g->ln1b + lc : NULL, dln, res, p->ln1w + lc,
                                 a->ln1_mean + l * N, a->ln1_rstd + l * N, N, C);
     }

@@ -68,12 +68,16 @@ int inh_cuda_layernorm_forward(inh_cuda_ctx *g, float *out, float *mean, float *
                                const float *w, const float *bias, int N, int C);
 int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                                 const float *w, const float *mean, const float *rstd, int N, int C);
-/* bf16: operands rounded to bfloat16 (to nearest even), products summed in fp32, as the CPU --bf16 */
+/* bf16: operands rounded to bfloat16 (to nearest even), products summed in fp32, as the CPU --bf16.
+   inp16 (bf16 only, else ignored): NULL, or (N, C) bf16 values where the forward leaves bf16(inp) */
 int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float *inp, const float *w, const float *bias,
-                            int N, int C, int OC, int bf16);
-/* fresh: dinp = dout @ w (what dinp held is never read: cuBLAS with beta 0), else dinp += dout @ w */
+                            int N, int C, int OC, int bf16, unsigned short *inp16);
+/* fresh: dinp = dout @ w (what dinp held is never read: cuBLAS with beta 0), else dinp += dout @ w.
+   bf16 only (else ignored): inp16, the forward's bf16(inp), read instead of rounding inp again;
+   dout16, the gradient as bf16 (N, OC), read instead of dout (no dbias then: it sums dout's floats) */
 int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                             const float *w, int N, int C, int OC, int bf16, int fresh);
+                             const float *w, int N, int C, int OC, int bf16, int fresh, const unsigned short *inp16,
+                             const unsigned short *dout16);
 /* causal attention, flash-style: (B,NH,T,T) is never stored. rows is (B*NH, 2T) floats, kept from
    the forward to its backward: the forward leaves each query row's log-sum-exp in rows[bh*2T + t],
    the backward adds D_t = dout_t . out_t at [bh*2T + T + t] from out, the forward's output (fp32:
@@ -87,8 +91,9 @@ int inh_cuda_gelu_forward(inh_cuda_ctx *g, float *out, const float *inp, size_t 
 int inh_cuda_gelu_backward(inh_cuda_ctx *g, float *dinp, const float *inp, const float *gout, const float *dout, size_t n);
 int inh_cuda_residual_forward(inh_cuda_ctx *g, float *out, const float *a, const float *b, size_t n);
 int inh_cuda_crossentropy_forward(inh_cuda_ctx *g, float *logits, float *losses, const int *targets, int N, int V, int Vp);
+/* probs (N, Vp) become dlogits in place, or with dlogits16, go there as bf16 (probs unchanged) */
 int inh_cuda_crossentropy_backward(inh_cuda_ctx *g, float *probs, const int *targets, const float *q, float w, float dloss,
-                                   int N, int Vp);
+                                   int N, int Vp, unsigned short *dlogits16);
 /* global L2 norm of x[0..n), into *norm (device memory: nothing waits for it): blocks sum fixed
    chunks in double, then one block adds the partials in order, so the result depends on n alone */
 int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, float *norm);
@@ -643,7 +648,7 @@ static int inh_cuda__gemm(inh_cuda_ctx *g, cublasOperation_t ta, cublasOperation
     return 0;
 }
 extern "C" int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float *inp, const float *w, const float *bias,
-                                       int N, int C, int OC, int bf16) {
+                                       int N, int C, int OC, int bf16, unsigned short *inp16) {
     if (N <= 0 || OC <= 0) return 0;
     if (bias) INH_CUDA_LAUNCH(inh_cuda__bias_fill_k, dim3(N), dim3(INH_CUDA__EW), 0, out, bias, OC);
     const void *a = w, *b = inp;
@@ -651,26 +656,31 @@ extern "C" int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float 
         const unsigned short *wm;
         if (inh_cuda__mirror(g, w, (size_t)OC * C, &wm)) return -1;
         const float *src[2] = {w, inp};
-        size_t n[2] = {wm ? 0 : (size_t)OC * C, (size_t)N * C};
+        size_t n[2] = {wm ? 0 : (size_t)OC * C, inp16 ? 0 : (size_t)N * C};
         unsigned short *d[2];
         if (inh_cuda__bf16_operands(g, src, n, 2, d)) return -1;
-        a = wm ? (const void *)wm : d[0]; b = d[1];
+        if (inp16 && C > 0)   /* the rounded input where the backward will find it */
+            INH_CUDA_LAUNCH(inh_cuda__to_bf16_k, dim3(inh_cuda__ew_grid((size_t)N * C)), dim3(INH_CUDA__EW), 0, inp16, inp, (size_t)N * C);
+        a = wm ? (const void *)wm : d[0]; b = inp16 ? inp16 : d[1];
     }
     return inh_cuda__gemm(g, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, a, C, b, C, bias ? 1.0f : 0.0f, out, OC, bf16);
 }
 extern "C" int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                                        const float *w, int N, int C, int OC, int bf16, int fresh) {
+                                        const float *w, int N, int C, int OC, int bf16, int fresh, const unsigned short *inp16,
+                                        const unsigned short *dout16) {
     if (fresh && dinp && N > 0 && C > 0 && OC <= 0) return inh_cuda_memset(dinp, 0, (size_t)N * C * sizeof(float));   /* an empty sum */
     if (N <= 0 || C <= 0 || OC <= 0) return 0;
+    if (!bf16) inp16 = dout16 = NULL;
+    if (dout16 && dbias) return inh_cuda__fail("matmul backward: dbias sums dout's floats, which dout16 replaces");
     const void *dd = dout, *di = inp, *dwt = w;
     if (bf16 && (dinp || dw)) {
         const unsigned short *wm = NULL;
         if (dinp && inh_cuda__mirror(g, w, (size_t)OC * C, &wm)) return -1;
         const float *src[3] = {dout, inp, w};
-        size_t n[3] = {(size_t)N * OC, dw ? (size_t)N * C : 0, dinp && !wm ? (size_t)OC * C : 0};
+        size_t n[3] = {dout16 ? 0 : (size_t)N * OC, dw && !inp16 ? (size_t)N * C : 0, dinp && !wm ? (size_t)OC * C : 0};
         unsigned short *d[3];
         if (inh_cuda__bf16_operands(g, src, n, 3, d)) return -1;
-        dd = d[0]; di = d[1]; dwt = wm ? (const void *)wm : d[2];
+        dd = dout16 ? (const void *)dout16 : d[0]; di = inp16 ? (const void *)inp16 : d[1]; dwt = wm ? (const void *)wm : d[2];
     }
     if (dinp && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_N, C, N, OC, dwt, C, dd, OC, fresh ? 0.0f : 1.0f, dinp, C, bf16)) return -1;
     if (dw && inh_cuda__gemm(g, CUBLAS_OP_N, CUBLAS_OP_T, C, OC, N, di, C, dd, OC, 1.0f, dw, C, bf16)) return -1;
@@ -1313,9 +1323,10 @@ __global__ void inh_cuda__ce_fwd_k(float *logits, float *losses, const int *targ
 }
 /* in place: dlogits = (p - onehot) * dloss; with teacher probabilities q: (p - (1-w) onehot - w q) * dloss.
    Block = row (no 64-bit division per element past 2^32 elements). */
-__global__ void inh_cuda__ce_bwd_k(float *probs, const int *targets, const float *q, float w, float dloss, int Vp) {
+__global__ void inh_cuda__ce_bwd_k(float *probs, unsigned short *out16, const int *targets, const float *q, float w, float dloss, int Vp) {
     size_t row0 = (size_t)blockIdx.x * Vp;
     float *pr = probs + row0;
+    unsigned short *o16 = out16 ? out16 + row0 : NULL;
     const float *qr = q ? q + row0 : NULL;
     int tg = targets[blockIdx.x];
     for (int c = threadIdx.x; c < Vp; c += blockDim.x) {
@@ -1327,7 +1338,8 @@ __global__ void inh_cuda__ce_bwd_k(float *probs, const int *targets, const float
             if (c == tg) p -= 1.0f;
             p *= dloss;
         }
-        pr[c] = p;
+        if (o16) o16[c] = inh_cuda__bf16(p);
+        else pr[c] = p;
     }
 }
 extern "C" int inh_cuda_crossentropy_forward(inh_cuda_ctx *g, float *logits, float *losses, const int *targets, int N, int V, int Vp) {
@@ -1341,9 +1353,9 @@ extern "C" int inh_cuda_crossentropy_forward(inh_cuda_ctx *g, float *logits, flo
     return 0;
 }
 extern "C" int inh_cuda_crossentropy_backward(inh_cuda_ctx *g, float *probs, const int *targets, const float *q, float w, float dloss,
-                                              int N, int Vp) {
+                                              int N, int Vp, unsigned short *dlogits16) {
     (void)g;
-    if (N > 0 && Vp > 0) INH_CUDA_LAUNCH(inh_cuda__ce_bwd_k, dim3(N), dim3(INH_CUDA__EW), 0, probs, targets, q, w, dloss, Vp);
+    if (N > 0 && Vp > 0) INH_CUDA_LAUNCH(inh_cuda__ce_bwd_k, dim3(N), dim3(INH_CUDA__EW), 0, probs, dlogits16, targets, q, w, dloss, Vp);
     return 0;
 }
 
@@ -1461,12 +1473,13 @@ static void inh_cuda__be_layernorm_backward(inh_model *m, float *dinp, float *dw
                                             const float *w, const float *mean, const float *rstd, int N, int C) {
     INH_CUDA__DO(m, layernorm_backward(g_, dinp, dw, db, dout, inp, w, mean, rstd, N, C));
 }
-static void inh_cuda__be_matmul_forward(inh_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC) {
-    INH_CUDA__DO(m, matmul_forward(g_, out, inp, w, bias, N, C, OC, m->bf16));
+static void inh_cuda__be_matmul_forward(inh_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
+                                        uint16_t *inp16) {
+    INH_CUDA__DO(m, matmul_forward(g_, out, inp, w, bias, N, C, OC, m->bf16, inp16));
 }
 static void inh_cuda__be_matmul_backward(inh_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                                         const float *w, int N, int C, int OC, int fresh) {
-    INH_CUDA__DO(m, matmul_backward(g_, dinp, dw, dbias, dout, inp, w, N, C, OC, m->bf16, fresh));
+                                         const float *w, int N, int C, int OC, int fresh, const uint16_t *inp16, const uint16_t *dout16) {
+    INH_CUDA__DO(m, matmul_backward(g_, dinp, dw, dbias, dout, inp, w, N, C, OC, m->bf16, fresh, inp16, dout16));
 }
 static void inh_cuda__be_attention_forward(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale) {
     INH_CUDA__DO(m, attention_forward(g_, out, rows, qkv, B, T, C, NH, scale, m->bf16));
@@ -1485,8 +1498,9 @@ static void inh_cuda__be_residual_forward(inh_model *m, float *out, const float 
 static void inh_cuda__be_ce_forward(inh_model *m, float *logits, float *losses, const int *targets, int N, int V, int Vp) {
     INH_CUDA__DO(m, crossentropy_forward(g_, logits, losses, targets, N, V, Vp));
 }
-static void inh_cuda__be_ce_backward(inh_model *m, float *probs, const int *targets, const float *q, float w, float dloss, int N, int Vp) {
-    INH_CUDA__DO(m, crossentropy_backward(g_, probs, targets, q, w, dloss, N, Vp));
+static void inh_cuda__be_ce_backward(inh_model *m, float *probs, const int *targets, const float *q, float w, float dloss, int N, int Vp,
+                                     uint16_t *dlogits16) {
+    INH_CUDA__DO(m, crossentropy_backward(g_, probs, targets, q, w, dloss, N, Vp, m->bf16 ? dlogits16 : NULL));
 }
 static void inh_cuda__be_grad_norm(inh_model *m, const float *x, size_t n, float *norm) { INH_CUDA__DO(m, grad_norm(g_, x, n, norm)); }
 static void inh_cuda__be_adamw(inh_model *m, float *w, const float *grad, float *mom, float *v, const inh_segment *segs, int nseg,

@@ -235,6 +235,13 @@ static std::vector<float> rounded(const std::vector<float> &x, int bf16) {
     if (bf16) inh__bf16_round_n(r.data(), r.size());
     return r;
 }
+/* the bf16 bits of x rounded as the CPU --bf16 rounds (to nearest even) */
+static unsigned short bf16_bits(float x) {
+    inh__bf16_round_n(&x, 1);
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    return (unsigned short)(u >> 16);
+}
 static std::vector<double> row_norms(const float *x, int rows, int cols, int stride_r, int stride_c) {
     std::vector<double> n(rows);
     for (int i = 0; i < rows; i++) {
@@ -278,8 +285,8 @@ static void test_matmul(int N, int C, int OC, int with_bias, int bf16) {
     float *gi = dput(inp.data(), (size_t)N * C), *gw = dput(w.data(), (size_t)OC * C), *gb = dput(b.data(), OC);
     float *gd = dput(dout.data(), (size_t)N * OC), *go = dpoison((size_t)N * OC);
     float *gdi = dput(dinp.data(), (size_t)N * C), *gdw = dput(dw.data(), (size_t)OC * C), *gdb = dput(db.data(), OC);
-    OK(inh_cuda_matmul_forward(G, go, gi, gw, with_bias ? gb : NULL, N, C, OC, bf16));
-    OK(inh_cuda_matmul_backward(G, gdi, gdw, gdb, gd, gi, gw, N, C, OC, bf16, 0));
+    OK(inh_cuda_matmul_forward(G, go, gi, gw, with_bias ? gb : NULL, N, C, OC, bf16, NULL));
+    OK(inh_cuda_matmul_backward(G, gdi, gdw, gdb, gd, gi, gw, N, C, OC, bf16, 0, NULL, NULL));
     auto ri = rounded(inp, bf16), rw = rounded(w, bf16), rd = rounded(dout, bf16);
     auto got = dget(go, (size_t)N * OC);
     check_mm(what, got.data(), out.data(), N, OC, C, row_norms(ri.data(), N, C, C, 1), row_norms(rw.data(), OC, C, C, 1), bias, NULL);
@@ -296,12 +303,12 @@ static void test_matmul(int N, int C, int OC, int with_bias, int bf16) {
     check_arr(w2, gdbias.data(), cdb.data(), OC, 2.0 * (N + 1) * U * (N + 1), 0);
     check_again("matmul backward dbias, again", gdbias, OC, [&] {
         float *d = dput(db.data(), OC);
-        OK(inh_cuda_matmul_backward(G, NULL, NULL, d, gd, gi, gw, N, C, OC, bf16, 0));
+        OK(inh_cuda_matmul_backward(G, NULL, NULL, d, gd, gi, gw, N, C, OC, bf16, 0, NULL, NULL));
         return d;
     });
     if (bf16 && C >= 8) {   /* the bf16 path really rounds: its result is not the fp32 one */
         float *go32 = dpoison((size_t)N * OC);
-        OK(inh_cuda_matmul_forward(G, go32, gi, gw, with_bias ? gb : NULL, N, C, OC, 0));
+        OK(inh_cuda_matmul_forward(G, go32, gi, gw, with_bias ? gb : NULL, N, C, OC, 0, NULL));
         auto g32 = dget(go32, (size_t)N * OC);
         double md = 0;
         for (size_t i = 0; i < (size_t)N * OC; i++) md = fmax(md, fabs((double)g32[i] - got[i]));
@@ -316,7 +323,7 @@ static void test_matmul(int N, int C, int OC, int with_bias, int bf16) {
         (bf16 ? inh__matmul_backward_bf16 : inh__matmul_backward)(fdinp.data(), fdw.data(), NULL, dout.data(), inp.data(), w.data(),
                                                                   N, C, OC, NT);
         float *fdi = dpoison((size_t)N * C);
-        OK(inh_cuda_matmul_backward(G, fdi, gdw, NULL, gd, gi, gw, N, C, OC, bf16, 1));
+        OK(inh_cuda_matmul_backward(G, fdi, gdw, NULL, gd, gi, gw, N, C, OC, bf16, 1, NULL, NULL));
         snprintf(w2, sizeof w2, "%s backward fresh dinp", what);
         check_mm(w2, dget(fdi, (size_t)N * C).data(), fdinp.data(), N, C, OC, row_norms(rd.data(), N, OC, OC, 1),
                  row_norms(rw.data(), C, OC, 1, C), NULL, NULL);
@@ -325,7 +332,35 @@ static void test_matmul(int N, int C, int OC, int with_bias, int bf16) {
                  row_norms(ri.data(), C, N, 1, C), NULL, fdw0.data());
     }
     /* NULL gradients are skipped (the model passes NULL dbias without bias) */
-    OK(inh_cuda_matmul_backward(G, NULL, NULL, NULL, gd, gi, gw, N, C, OC, bf16, 0));
+    OK(inh_cuda_matmul_backward(G, NULL, NULL, NULL, gd, gi, gw, N, C, OC, bf16, 0, NULL, NULL));
+    if (bf16) {   /* a bf16 model's activations: the forward leaves bf16(inp) in inp16, the backward reads it (and dout
+                     given as bf16) instead of rounding again; the same bits as rounding each time */
+        size_t nI = (size_t)N * C, nO = (size_t)N * OC;
+        unsigned short *gi16 = (unsigned short *)dalloc(nI * sizeof(unsigned short));
+        std::vector<unsigned short> d16(nO);
+        for (size_t i = 0; i < nO; i++) d16[i] = bf16_bits(dout[i]);
+        unsigned short *gd16 = dput(d16.data(), nO);
+        float *go16 = dpoison(nO);
+        OK(inh_cuda_matmul_forward(G, go16, gi, gw, with_bias ? gb : NULL, N, C, OC, 1, gi16));
+        std::vector<unsigned short> i16(nI);
+        OK(inh_cuda_to_host(i16.data(), gi16, nI * sizeof(unsigned short)));
+        auto got16 = dget(go16, nO);
+        size_t off = 0, diff = 0;
+        for (size_t i = 0; i < nI; i++) off += i16[i] != bf16_bits(inp[i]);
+        for (size_t i = 0; i < nO; i++) diff += memcmp(&got16[i], &got[i], sizeof(float)) != 0;
+        CHECK(off == 0 && diff == 0, "%s: forward keeping inp16: %zu of %zu bf16 values wrong, %zu of %zu outputs not the same bits",
+              what, off, nI, diff, nO);
+        float *a_di = dpoison(nI), *b_di = dpoison(nI), *a_dw = dput(dw.data(), (size_t)OC * C), *b_dw = dput(dw.data(), (size_t)OC * C);
+        OK(inh_cuda_matmul_backward(G, a_di, a_dw, NULL, gd, gi, gw, N, C, OC, 1, 1, NULL, NULL));
+        OK(inh_cuda_matmul_backward(G, b_di, b_dw, NULL, gd, gi, gw, N, C, OC, 1, 1, gi16, gd16));
+        auto adi = dget(a_di, nI), bdi = dget(b_di, nI), adw = dget(a_dw, (size_t)OC * C), bdw = dget(b_dw, (size_t)OC * C);
+        diff = 0;
+        for (size_t i = 0; i < nI; i++) diff += memcmp(&adi[i], &bdi[i], sizeof(float)) != 0;
+        for (size_t i = 0; i < (size_t)OC * C; i++) diff += memcmp(&adw[i], &bdw[i], sizeof(float)) != 0;
+        CHECK(diff == 0, "%s: backward from inp16 and dout16: %zu values not the same bits as rounding inp and dout again", what, diff);
+        CHECK(inh_cuda_matmul_backward(G, NULL, NULL, gdb, gd, gi, gw, N, C, OC, 1, 0, gi16, gd16) == -1 && strstr(inh_cuda_error(), "dbias"),
+              "%s: dbias with dout16 (dout's floats not the gradient) is refused: %s", what, inh_cuda_error());
+    }
     dfree_all(what);
 }
 
@@ -560,8 +595,23 @@ static void test_crossentropy(int N, int V, int Vp, int distill) {
     });
     check_arr("crossentropy losses", dget(gloss, N).data(), losses.data(), N, t * (1 + maxabs(losses.data(), N)), 0);
     OK(inh_cuda_to_device(gl, probs.data(), n * sizeof(float)));
-    OK(inh_cuda_crossentropy_backward(G, gl, gt, distill ? gq : NULL, w, dloss, N, Vp));
-    check_arr("crossentropy backward", dget(gl, n).data(), dl.data(), n, 4 * U * dloss, 4 * U);
+    OK(inh_cuda_crossentropy_backward(G, gl, gt, distill ? gq : NULL, w, dloss, N, Vp, NULL));
+    auto gdl = dget(gl, n);
+    check_arr("crossentropy backward", gdl.data(), dl.data(), n, 4 * U * dloss, 4 * U);
+    /* into bf16 (a bf16 model's lm head): each value the bf16 rounding of the fp32 one; probs untouched */
+    OK(inh_cuda_to_device(gl, probs.data(), n * sizeof(float)));
+    unsigned short *g16 = (unsigned short *)dalloc(n * sizeof(unsigned short));
+    OK(inh_cuda_crossentropy_backward(G, gl, gt, distill ? gq : NULL, w, dloss, N, Vp, g16));
+    std::vector<unsigned short> h16(n);
+    OK(inh_cuda_to_host(h16.data(), g16, n * sizeof(unsigned short)));
+    auto gp2 = dget(gl, n);
+    size_t off = 0, moved = 0;
+    for (size_t i = 0; i < n; i++) {
+        off += h16[i] != bf16_bits(gdl[i]);
+        moved += memcmp(&gp2[i], &probs[i], sizeof(float)) != 0;
+    }
+    CHECK(off == 0 && moved == 0, "crossentropy backward into bf16: %zu of %zu values are not the bf16 of the fp32 gradient, "
+          "%zu probabilities changed", off, n, moved);
     dfree_all(what);
 }
 
@@ -658,12 +708,12 @@ static void test_scratch(void) {
     int N = 300, C = 40;
     auto d = rnd((size_t)N * C, -1, 1), b = rnd(C, -1, 1);
     float *gd = dput(d.data(), (size_t)N * C), *gb = dput(b.data(), C);
-    OK(inh_cuda_matmul_backward(g, NULL, NULL, gb, gd, NULL, NULL, N, 1, C, 0, 0));
+    OK(inh_cuda_matmul_backward(g, NULL, NULL, gb, gd, NULL, NULL, N, 1, C, 0, 0, NULL, NULL));
     CHECK(inh_cuda_scratch_grows(g) == 1, "an op on an empty scratch grows it, and that is counted (%zu)", inh_cuda_scratch_grows(g));
     inh_cuda_release(g);
     OK(inh_cuda_init(&g, 0));
     OK(inh_cuda_reserve(g, (size_t)3 * C * sizeof(float), 0));   /* the 3 row chunks' partials of dbias */
-    OK(inh_cuda_matmul_backward(g, NULL, NULL, gb, gd, NULL, NULL, N, 1, C, 0, 0));
+    OK(inh_cuda_matmul_backward(g, NULL, NULL, gb, gd, NULL, NULL, N, 1, C, 0, 0, NULL, NULL));
     CHECK(inh_cuda_scratch_grows(g) == 0, "after reserve, the op does not grow the scratch (%zu)", inh_cuda_scratch_grows(g));
     inh_cuda_release(g);
     dfree_all("scratch");

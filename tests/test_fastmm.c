@@ -380,8 +380,8 @@ static void check_fresh(int N, int C, int OC, int bf16, int nt) {
     float *db1 = vec(OC), *db2 = copyv(db1, OC);
     memset(di1, 0xFF, sizeof(float) * N * C);
     memset(di2, 0, sizeof(float) * N * C);
-    be->matmul_backward(&m, di1, dw1, db1, dout, inp, w, N, C, OC, 1);
-    be->matmul_backward(&m, di2, dw2, db2, dout, inp, w, N, C, OC, 0);
+    be->matmul_backward(&m, di1, dw1, db1, dout, inp, w, N, C, OC, 1, NULL, NULL);
+    be->matmul_backward(&m, di2, dw2, db2, dout, inp, w, N, C, OC, 0, NULL, NULL);
     CHECK(!memcmp(di1, di2, sizeof(float) * N * C) && !memcmp(dw1, dw2, sizeof(float) * OC * C) && !memcmp(db1, db2, sizeof(float) * OC),
           "fresh dinp (N=%d C=%d OC=%d%s nt=%d): not the bits of zero, then add", N, C, OC, bf16 ? " bf16" : "", nt);
     free(inp); free(w); free(dout); free(di1); free(di2); free(dw1); free(dw2); free(db1); free(db2);

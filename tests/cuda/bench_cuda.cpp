@@ -68,9 +68,9 @@ int main(int argc, char **argv) {
             char name[64];
             double f = 2.0 * N * s.C * s.OC;
             snprintf(name, sizeof name, "matmul_fwd_%s_%s", s.name, bf ? "bf16" : "fp32");
-            line(name, timed(g, [&] { return inh_cuda_matmul_forward(g, out, in, w, bias, N, s.C, s.OC, bf); }), f);
+            line(name, timed(g, [&] { return inh_cuda_matmul_forward(g, out, in, w, bias, N, s.C, s.OC, bf, NULL); }), f);
             snprintf(name, sizeof name, "matmul_bwd_%s_%s", s.name, bf ? "bf16" : "fp32");
-            line(name, timed(g, [&] { return inh_cuda_matmul_backward(g, din, dw, NULL, out, in, w, N, s.C, s.OC, bf, 1); }), 2 * f);
+            line(name, timed(g, [&] { return inh_cuda_matmul_backward(g, din, dw, NULL, out, in, w, N, s.C, s.OC, bf, 1, NULL, NULL); }), 2 * f);
         }
     float *qkv = in, *y = din, *rows = buf((size_t)B * NH * 2 * T), *dqkv = out;
     if (!rows) return fail("allocation");
