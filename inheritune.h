@@ -342,12 +342,13 @@ typedef struct {
     float *sc_q, *sc_atty;                    /* (B, T, C) */
     float *sc_att;                            /* (B, NH, T, n T) weights [i T + s], keep_attention only */
     float *sc_res;                            /* (B, T, C) h_{L-1} + shortcut output: the final LN's input */
-    /* bf16 models on a device backend only (NULL otherwise): bf16 copies of the matmuls' inputs
-       ln1, atty, ln2, fch_gelu, lnf (same shapes), each made by its matmul's forward and read by
-       that matmul's backward, so the backward converts none of them again; and the logits'
-       gradient (B, T, Vp), which the cross-entropy backward writes as bf16 only (the lm head's
-       backward rounds it to bf16 anyway). After the plain activations in acts_mem. */
-    uint16_t *ln1_16, *atty_16, *ln2_16, *gelu_16, *lnf_16, *dlogits_16;
+    /* bf16 models on a device backend only (NULL otherwise): the matmuls' inputs ln1, atty, ln2,
+       fch_gelu, lnf (same shapes) rounded to bf16, written by the ops that produce them (beside
+       their floats) and read by the matmuls' forward and backward, which round nothing again; the
+       gradient of fch (B, T, 4C), which the GELU backward writes the same way (one layer's at a
+       time); and the logits' gradient (B, T, Vp), which the cross-entropy backward writes as bf16
+       only (all the lm head's backward reads). After the plain activations in acts_mem. */
+    uint16_t *ln1_16, *atty_16, *ln2_16, *gelu_16, *lnf_16, *dfch_16, *dlogits_16;
 } inh_acts;
 
 typedef struct {
@@ -461,30 +462,34 @@ typedef struct inh_backend {
        there without reading inp back), or NULL */
     void  (*encoder_backward)(inh_model *m, float *dwte, float *dwpe, const float *dout, const int *inp, const int *inp_host,
                               int B, int T, int C);
+    /* out16 (here, in attention_forward, gelu_forward and gelu_backward): NULL, or where the op also
+       writes its output (after any add) rounded to bf16 for the matmul that reads it (inh_acts'
+       *_16: bf16 models on a device; the CPU, which rounds as it packs, is never given one) */
     void  (*layernorm_forward)(inh_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
-                               const float *bias, int N, int C);
+                               const float *bias, int N, int C, uint16_t *out16);
     void  (*layernorm_backward)(inh_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                                 const float *w, const float *mean, const float *rstd, int N, int C);
-    /* inp16: NULL, or (bf16 models) where the forward leaves bf16(inp) for the backward: the
-       backward then reads inp16 instead of rounding inp again (inh_acts' *_16; the CPU, which
-       rounds as it packs, is never given one) */
+    /* inp16: NULL, or (bf16 models) bf16(inp), which the op that produced inp wrote (its out16):
+       the forward and the backward read it instead of rounding inp (inh_acts' *_16; never the CPU) */
     void  (*matmul_forward)(inh_model *m, float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
                             uint16_t *inp16);
     /* fresh 1: dinp = dout @ w, what dinp held is never read (the model's targets it would only
        zero first: a device then skips the memset and the read-back of C); the CPU zeroes dinp and
        adds, so its bits are those of zero-then-add. fresh 0: dinp += dout @ w, as dw and dbias always.
-       inp16: the forward's bf16 copy of inp, or NULL; dout16: dout as bf16 only (then dout's floats
-       are not the gradient and dbias must be NULL), or NULL. Both only with m->bf16 */
+       inp16 as above; dout16: NULL, or bf16(dout) from dout's producer, read instead of rounding
+       dout; dout's floats are then read only for dbias (the cross-entropy's bf16 gradient has no
+       floats behind it: its matmul has no bias). Both only with m->bf16 */
     void  (*matmul_backward)(inh_model *m, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                              const float *w, int N, int C, int OC, int fresh, const uint16_t *inp16, const uint16_t *dout16);
     /* causal self-attention over qkv (B, T, 3C) that never stores (B, NH, T, T). rows: (B*NH, 2T)
        of this layer, kept from the forward to its backward, where a backend leaves what its backward
        needs (CUDA: each row's log-sum-exp; the CPU uses them as scratch); out: the forward's output */
-    void  (*attention_forward)(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale);
+    void  (*attention_forward)(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale,
+                               uint16_t *out16);
     void  (*attention_backward)(inh_model *m, float *dqkv, float *rows, const float *dout, const float *out, const float *qkv,
                                 int B, int T, int C, int NH, float scale);
-    void  (*gelu_forward)(inh_model *m, float *out, const float *inp, size_t n);
-    void  (*gelu_backward)(inh_model *m, float *dinp, const float *inp, const float *gout, const float *dout, size_t n);
+    void  (*gelu_forward)(inh_model *m, float *out, const float *inp, size_t n, uint16_t *out16);
+    void  (*gelu_backward)(inh_model *m, float *dinp, const float *inp, const float *gout, const float *dout, size_t n, uint16_t *out16);
     void  (*residual_forward)(inh_model *m, float *out, const float *a, const float *b, size_t n);
     /* logits (N, Vp) become probabilities, losses (N) the cross-entropies; backward turns the
        probabilities into dlogits in place (q: teacher probabilities or NULL, weight w), or, given
@@ -4627,7 +4632,8 @@ INH__FN void inh__cpu_encoder_backward(inh_model *m, float *dwte, float *dwpe, c
     (void)m; (void)inp_host; inh__encoder_backward(dwte, dwpe, dout, inp, B, T, C);
 }
 INH__FN void inh__cpu_layernorm_forward(inh_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
-                                        const float *bias, int N, int C) {
+                                        const float *bias, int N, int C, uint16_t *out16) {
+    (void)out16;   /* never given one (host memory: the model leaves the *_16 copies out), nor below */
     inh__layernorm_forward(out, mean, rstd, inp, w, bias, N, C, m->threads);
 }
 INH__FN void inh__cpu_layernorm_backward(inh_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
@@ -4645,7 +4651,9 @@ INH__FN void inh__cpu_matmul_backward(inh_model *m, float *dinp, float *dw, floa
     if (fresh && dinp && N > 0 && C > 0) inh__cpu_zero(m, dinp, (size_t)N * C * sizeof(float));   /* the same bits as zero, then add */
     (m->bf16 ? inh__matmul_backward_bf16 : inh__matmul_backward)(dinp, dw, dbias, dout, inp, w, N, C, OC, m->threads);
 }
-INH__FN void inh__cpu_attention_forward(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale) {
+INH__FN void inh__cpu_attention_forward(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale,
+                                        uint16_t *out16) {
+    (void)out16;
     inh__attention_forward(out, rows, qkv, B, T, C, NH, scale, m->threads);
 }
 INH__FN void inh__cpu_attention_backward(inh_model *m, float *dqkv, float *rows, const float *dout, const float *out, const float *qkv,
@@ -4653,8 +4661,12 @@ INH__FN void inh__cpu_attention_backward(inh_model *m, float *dqkv, float *rows,
     (void)out;   /* the CPU's flash backward recomputes each row (and its bits do not depend on how) */
     inh__attention_backward(dqkv, rows, dout, qkv, B, T, C, NH, scale, m->threads);
 }
-INH__FN void inh__cpu_gelu_forward(inh_model *m, float *out, const float *inp, size_t n) { inh__gelu_forward(out, inp, n, m->threads); }
-INH__FN void inh__cpu_gelu_backward(inh_model *m, float *dinp, const float *inp, const float *gout, const float *dout, size_t n) {
+INH__FN void inh__cpu_gelu_forward(inh_model *m, float *out, const float *inp, size_t n, uint16_t *out16) {
+    (void)out16; inh__gelu_forward(out, inp, n, m->threads);
+}
+INH__FN void inh__cpu_gelu_backward(inh_model *m, float *dinp, const float *inp, const float *gout, const float *dout, size_t n,
+                                    uint16_t *out16) {
+    (void)out16;
     inh__gelu_backward(dinp, inp, gout, dout, n, m->threads);
 }
 INH__FN void inh__cpu_residual_forward(inh_model *m, float *out, const float *a, const float *b, size_t n) {
@@ -4978,16 +4990,16 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     /* the bf16 copies (inh_acts' *_16): bf16 models on a device; each array starts on 16 bytes */
     const inh_backend *be = inh__be(m);
     int h16 = m->bf16 && !be->host_memory;
-    size_t n16[6] = {L * N * C, L * N * C, L * N * C, L * N * 4 * C, N * C, N * (size_t)c->Vp};
+    size_t n16[7] = {L * N * C, L * N * C, L * N * C, L * N * 4 * C, N * C, N * 4 * C, N * (size_t)c->Vp};
     if (h16) {
         need += 4;   /* to align the first one */
-        for (int i = 0; i < 6; i++) need += (n16[i] + 7) / 8 * 4;
+        for (int i = 0; i < 7; i++) need += (n16[i] + 7) / 8 * 4;
     }
     {   /* the same sizes bounded from above in double: refused where size_t would wrap (32-bit builds) */
         double dN = (double)B * T, dC = (double)C, dL = (double)L, dn = (double)nsc, dT = (double)T, dBH = (double)B * NH;
         double datt = m->keep_attention ? dBH * dT * dT : 0.0;
         double bound = dN * (dC * (16 * dL + 32 + 12 * dn) + 4 * dL + 8 + c->Vp) + (dL + 1) * datt * (1 + dn) + dBH * 2 * dT * (dn + dL)
-                     + (h16 ? dN * (dC * (3.5 * dL + 0.5) + 0.5 * c->Vp) + 64 : 0.0);
+                     + (h16 ? dN * (dC * (3.5 * dL + 2.5) + 0.5 * c->Vp) + 64 : 0.0);
         if (bound * sizeof(float) > (double)(SIZE_MAX / 2))
             return inh__fail("activations for B=%d T=%d (B*T*Vp = %.0f) are too large for this %d-bit build: use a smaller batch or sequence",
                              B, T, dN * c->Vp, (int)(8 * sizeof(size_t)));
@@ -5032,9 +5044,9 @@ INH__FN int inh__acts_alloc(inh_model *m, int B, int T) {
     }
 #undef INH__TAKE
     {
-        uint16_t **d16[6] = {&a->ln1_16, &a->atty_16, &a->ln2_16, &a->gelu_16, &a->lnf_16, &a->dlogits_16};
+        uint16_t **d16[7] = {&a->ln1_16, &a->atty_16, &a->ln2_16, &a->gelu_16, &a->lnf_16, &a->dfch_16, &a->dlogits_16};
         p += h16 ? (size_t)(-(p - m->acts_mem)) % 4 : 0;   /* acts_mem's alignment (a device's: 256 bytes) */
-        for (int i = 0; i < 6; i++) {
+        for (int i = 0; i < 7; i++) {
             *d16[i] = h16 ? (uint16_t *)(void *)p : NULL;
             p += h16 ? (n16[i] + 7) / 8 * 4 : 0;
         }
@@ -5083,16 +5095,16 @@ INH__FN void inh__shortcut_forward(inh_model *m, const float *h) {
     for (int i = 0; i < n; i++) {   /* f_l(h_l) = W2 GELU(W1 LN(h_l) + b1) + b2 */
         const float *hl = a->res3 + (size_t)sel[i] * NC;
         be->layernorm_forward(m, a->sc_ln + i * NC, a->sc_ln_mean + (size_t)i * N, a->sc_ln_rstd + (size_t)i * N, hl,
-                               p->sc_lnw + (size_t)i * C, bias ? p->sc_lnb + (size_t)i * C : NULL, N, C);
+                               p->sc_lnw + (size_t)i * C, bias ? p->sc_lnb + (size_t)i * C : NULL, N, C, NULL);
         INH__TIMED(m, 0, be->matmul_forward(m, a->sc_fc1 + i * NC, a->sc_ln + i * NC, p->sc_fc1w + i * C2,
                                                  bias ? p->sc_fc1b + (size_t)i * C : NULL, N, C, C, NULL));
-        be->gelu_forward(m, a->sc_fc1g + i * NC, a->sc_fc1 + i * NC, NC);
+        be->gelu_forward(m, a->sc_fc1g + i * NC, a->sc_fc1 + i * NC, NC, NULL);
         INH__TIMED(m, 0, be->matmul_forward(m, a->sc_feat + i * NC, a->sc_fc1g + i * NC, p->sc_fc2w + i * C2,
                                                  bias ? p->sc_fc2b + (size_t)i * C : NULL, N, C, C, NULL));
     }
     /* keys and values of every feature map in one product: (n N, C) -> (n N, 2C) */
     INH__TIMED(m, 0, be->matmul_forward(m, a->sc_kv, a->sc_feat, p->sc_kvw, bias ? p->sc_kvb : NULL, n * N, C, 2 * C, NULL));
-    be->layernorm_forward(m, a->sc_lnq, a->sc_lnq_mean, a->sc_lnq_rstd, h, p->sc_lnqw, bias ? p->sc_lnqb : NULL, N, C);
+    be->layernorm_forward(m, a->sc_lnq, a->sc_lnq_mean, a->sc_lnq_rstd, h, p->sc_lnqw, bias ? p->sc_lnqb : NULL, N, C, NULL);
     INH__TIMED(m, 0, be->matmul_forward(m, a->sc_q, a->sc_lnq, p->sc_qw, bias ? p->sc_qb : NULL, N, C, C, NULL));
     INH__TIMED(m, 1, inh__shortcut_attention_forward(a->sc_atty, a->sc_att, rows, a->sc_q, a->sc_kv, B, T, C, c->NH, n,
                                                      c->shortcuts == INH_SC_CAUSAL, nt));
@@ -5128,7 +5140,7 @@ INH__FN void inh__shortcut_backward(inh_model *m, float *dres, float *dh) {
         INH__TIMED(m, 0, be->matmul_backward(m, t1, g->sc_fc2w + i * C2, bias ? g->sc_fc2b + ic : NULL, dfeat + i * NC,
                                                   a->sc_fc1g + i * NC, p->sc_fc2w + i * C2, N, C, C, INH__FRESH, NULL, NULL));
         be->zero(m, t2, NC * sizeof(float));
-        be->gelu_backward(m, t2, a->sc_fc1 + i * NC, a->sc_fc1g + i * NC, t1, NC);
+        be->gelu_backward(m, t2, a->sc_fc1 + i * NC, a->sc_fc1g + i * NC, t1, NC, NULL);
         INH__TIMED(m, 0, be->matmul_backward(m, t3, g->sc_fc1w + i * C2, bias ? g->sc_fc1b + ic : NULL, t2,
                                                   a->sc_ln + i * NC, p->sc_fc1w + i * C2, N, C, C, INH__FRESH, NULL, NULL));
         be->zero(m, dh + i * NC, NC * sizeof(float));
@@ -5167,26 +5179,29 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
         if (m->drop_attn[l]) {
             be->copy(m, res2, res, NC * sizeof(float));   /* attention sub-layer skipped: residual passes */
         } else {
-            be->layernorm_forward(m, ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C);
+            be->layernorm_forward(m, ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C,
+                                  inh__at16(a->ln1_16, l * NC));
             INH__TIMED(m, 0, be->matmul_forward(m, qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C,
                                                  inh__at16(a->ln1_16, l * NC)));
             if (a->att) INH__TIMED(m, 1, inh__attention_forward_cpu(atty, a->att + l * att_n, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
-            else INH__TIMED(m, 1, be->attention_forward(m, atty, inh__att_rows(m, l), qkv, B, T, C, NH, inh__attn_scale(c, l)));
+            else INH__TIMED(m, 1, be->attention_forward(m, atty, inh__att_rows(m, l), qkv, B, T, C, NH, inh__attn_scale(c, l),
+                                                                  inh__at16(a->atty_16, l * NC)));
             INH__TIMED(m, 0, be->matmul_forward(m, res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C,
                                                  inh__at16(a->atty_16, l * NC)));
             be->residual_forward(m, res2, res2, res, NC);
         }
-        be->layernorm_forward(m, ln2, a->ln2_mean + l * N, a->ln2_rstd + l * N, res2, p->ln2w + lc, bias ? p->ln2b + lc : NULL, N, C);
+        be->layernorm_forward(m, ln2, a->ln2_mean + l * N, a->ln2_rstd + l * N, res2, p->ln2w + lc, bias ? p->ln2b + lc : NULL, N, C,
+                              inh__at16(a->ln2_16, l * NC));
         INH__TIMED(m, 0, be->matmul_forward(m, fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C,
                                              inh__at16(a->ln2_16, l * NC)));
-        be->gelu_forward(m, fch_gelu, fch, 4 * NC);
+        be->gelu_forward(m, fch_gelu, fch, 4 * NC, inh__at16(a->gelu_16, l * 4 * NC));
         INH__TIMED(m, 0, be->matmul_forward(m, res3, fch_gelu, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, N, 4 * C, C,
                                              inh__at16(a->gelu_16, l * 4 * NC)));
         be->residual_forward(m, res3, res3, res2, NC);
     }
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
     if (inh__sc_on(m)) { inh__shortcut_forward(m, last); last = a->sc_res; }
-    be->layernorm_forward(m, a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C);
+    be->layernorm_forward(m, a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C, a->lnf_16);
     INH__TIMED(m, 0, be->matmul_forward(m, a->logits, a->lnf, p->wte, NULL, N, C, c->Vp, a->lnf_16));
     m->mean_loss = -1.0f;
     if (targets) {
@@ -5242,9 +5257,9 @@ INHDEF int inh_model_backward(inh_model *m, float loss_scale) {
                              a->fch_gelu + l * 4 * NC, p->fcprojw + lc * 4 * C, N, 4 * C, C, INH__FRESH,
                              inh__at16(a->gelu_16, l * 4 * NC), NULL));
         be->zero(m, dfch, 4 * NC * sizeof(float));
-        be->gelu_backward(m, dfch, a->fch + l * 4 * NC, a->fch_gelu + l * 4 * NC, dfch_gelu, 4 * NC);
+        be->gelu_backward(m, dfch, a->fch + l * 4 * NC, a->fch_gelu + l * 4 * NC, dfch_gelu, 4 * NC, a->dfch_16);
         INH__TIMED(m, 0, be->matmul_backward(m, dln, g->fcw + lc * 4 * C, bias ? g->fcb + lc * 4 : NULL, dfch, a->ln2 + l * NC,
-                             p->fcw + lc * 4 * C, N, C, 4 * C, INH__FRESH, inh__at16(a->ln2_16, l * NC), NULL));
+                             p->fcw + lc * 4 * C, N, C, 4 * C, INH__FRESH, inh__at16(a->ln2_16, l * NC), a->dfch_16));
         be->layernorm_backward(m, dres, g->ln2w + lc, bias ? g->ln2b + lc : NULL, dln, a->res2 + l * NC, p->ln2w + lc,
                                 a->ln2_mean + l * N, a->ln2_rstd + l * N, N, C);
         if (m->drop_attn[l]) continue;   /* res2 = res: the gradient passes through unchanged */

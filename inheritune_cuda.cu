@@ -64,17 +64,20 @@ int inh_cuda_encoder_forward(inh_cuda_ctx *g, float *out, const int *inp, const 
 /* inp_host: the ids of inp in host memory, or NULL (then they are read back from inp, waiting for the device) */
 int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dwpe, const float *dout, const int *inp, const int *inp_host,
                               int B, int T, int C);
+/* out16 (here, in attention_forward, gelu_forward and gelu_backward): NULL, or where the op also
+   writes its output (after any add) rounded to bf16, for the bf16 matmul that reads it (inp16, dout16) */
 int inh_cuda_layernorm_forward(inh_cuda_ctx *g, float *out, float *mean, float *rstd, const float *inp,
-                               const float *w, const float *bias, int N, int C);
+                               const float *w, const float *bias, int N, int C, unsigned short *out16);
 int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                                 const float *w, const float *mean, const float *rstd, int N, int C);
 /* bf16: operands rounded to bfloat16 (to nearest even), products summed in fp32, as the CPU --bf16.
-   inp16 (bf16 only, else ignored): NULL, or (N, C) bf16 values where the forward leaves bf16(inp) */
+   inp16 (bf16 only, else ignored): NULL, or bf16(inp) (N, C), as its producer's out16 wrote it: read
+   instead of rounding inp */
 int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float *inp, const float *w, const float *bias,
                             int N, int C, int OC, int bf16, unsigned short *inp16);
 /* fresh: dinp = dout @ w (what dinp held is never read: cuBLAS with beta 0), else dinp += dout @ w.
-   bf16 only (else ignored): inp16, the forward's bf16(inp), read instead of rounding inp again;
-   dout16, the gradient as bf16 (N, OC), read instead of dout (no dbias then: it sums dout's floats) */
+   bf16 only (else ignored): inp16 as above; dout16, bf16(dout) (N, OC) from dout's producer, read
+   instead of rounding dout (dout's floats are then read only for dbias) */
 int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                              const float *w, int N, int C, int OC, int bf16, int fresh, const unsigned short *inp16,
                              const unsigned short *dout16);
@@ -84,11 +87,12 @@ int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *dbi
    out may be NULL, and the forward then runs again for both). hs = C/NH <= 128.
    bf16: on the tensor cores (mma.sync, bf16 operands, fp32 sums and softmax); else fp32 CUDA cores. */
 int inh_cuda_attention_forward(inh_cuda_ctx *g, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale,
-                               int bf16);
+                               int bf16, unsigned short *out16);
 int inh_cuda_attention_backward(inh_cuda_ctx *g, float *dqkv, float *rows, const float *dout, const float *out, const float *qkv,
                                 int B, int T, int C, int NH, float scale, int bf16);
-int inh_cuda_gelu_forward(inh_cuda_ctx *g, float *out, const float *inp, size_t n);
-int inh_cuda_gelu_backward(inh_cuda_ctx *g, float *dinp, const float *inp, const float *gout, const float *dout, size_t n);
+int inh_cuda_gelu_forward(inh_cuda_ctx *g, float *out, const float *inp, size_t n, unsigned short *out16);
+int inh_cuda_gelu_backward(inh_cuda_ctx *g, float *dinp, const float *inp, const float *gout, const float *dout, size_t n,
+                           unsigned short *out16);
 int inh_cuda_residual_forward(inh_cuda_ctx *g, float *out, const float *a, const float *b, size_t n);
 int inh_cuda_crossentropy_forward(inh_cuda_ctx *g, float *logits, float *losses, const int *targets, int N, int V, int Vp);
 /* probs (N, Vp) become dlogits in place, or with dlogits16, go there as bf16 (probs unchanged) */
@@ -342,6 +346,11 @@ extern "C" int inh_cuda_copy(void *dst, const void *src, size_t bytes) {
 extern "C" int inh_cuda_memset(void *p, int byte, size_t bytes) { INH_CUDA_CHECK(cudaMemset(p, byte, bytes)); return 0; }
 
 /* ---- device helpers ------------------------------------------------------------------------- */
+#if defined(__CUDACC__) || defined(__CUDA__)
+#define INH_CUDA__UNROLL _Pragma("unroll")   /* the loop that follows, unrolled (device compilers only) */
+#else
+#define INH_CUDA__UNROLL
+#endif
 #define INH_CUDA__FULL 0xffffffffu
 enum { INH_CUDA__EW = 256,          /* threads per block of the element-wise kernels */
        INH_CUDA__EW_BLOCKS = 2048 };/* at most this many blocks; each thread strides the rest */
@@ -499,8 +508,8 @@ extern "C" int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dw
 /* One warp per row (8 rows per block): mean, then the mean square deviation (two passes, as the
    CPU), eps 1e-5. out (N,C), mean and rstd (N); bias may be NULL. */
 enum { INH_CUDA__LN_ROWS = 8 };
-__global__ void inh_cuda__ln_fwd_k(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *bias,
-                                   int N, int C) {
+__global__ void inh_cuda__ln_fwd_k(float *out, unsigned short *out16, float *mean, float *rstd, const float *inp, const float *w,
+                                   const float *bias, int N, int C) {
     int lane = threadIdx.x % 32, n = blockIdx.x * INH_CUDA__LN_ROWS + threadIdx.x / 32;
     if (n >= N) return;   /* the whole warp: no barrier below */
     const float *x = inp + (size_t)n * C;
@@ -511,15 +520,20 @@ __global__ void inh_cuda__ln_fwd_k(float *out, float *mean, float *rstd, const f
     for (int i = lane; i < C; i += 32) s += (x[i] - m) * (x[i] - m);
     float r = 1.0f / sqrtf(inh_cuda__warp_sum(s) / (float)C + 1e-5f);
     float *o = out + (size_t)n * C;
-    for (int i = lane; i < C; i += 32) o[i] = (x[i] - m) * r * w[i] + (bias ? bias[i] : 0.0f);
+    unsigned short *o16 = out16 ? out16 + (size_t)n * C : NULL;
+    for (int i = lane; i < C; i += 32) {
+        float y = (x[i] - m) * r * w[i] + (bias ? bias[i] : 0.0f);
+        o[i] = y;
+        if (o16) o16[i] = inh_cuda__bf16(y);
+    }
     if (lane == 0) { mean[n] = m; rstd[n] = r; }
 }
 extern "C" int inh_cuda_layernorm_forward(inh_cuda_ctx *g, float *out, float *mean, float *rstd, const float *inp,
-                                          const float *w, const float *bias, int N, int C) {
+                                          const float *w, const float *bias, int N, int C, unsigned short *out16) {
     (void)g;
     if (N <= 0) return 0;
     INH_CUDA_LAUNCH(inh_cuda__ln_fwd_k, dim3((N + INH_CUDA__LN_ROWS - 1) / INH_CUDA__LN_ROWS), dim3(32 * INH_CUDA__LN_ROWS), 0,
-                    out, mean, rstd, inp, w, bias, N, C);
+                    out, out16, mean, rstd, inp, w, bias, N, C);
     return 0;
 }
 /* dinp += (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) * rstd, dnorm = w * dout; warp per row */
@@ -659,8 +673,6 @@ extern "C" int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float 
         size_t n[2] = {wm ? 0 : (size_t)OC * C, inp16 ? 0 : (size_t)N * C};
         unsigned short *d[2];
         if (inh_cuda__bf16_operands(g, src, n, 2, d)) return -1;
-        if (inp16 && C > 0)   /* the rounded input where the backward will find it */
-            INH_CUDA_LAUNCH(inh_cuda__to_bf16_k, dim3(inh_cuda__ew_grid((size_t)N * C)), dim3(INH_CUDA__EW), 0, inp16, inp, (size_t)N * C);
         a = wm ? (const void *)wm : d[0]; b = inp16 ? inp16 : d[1];
     }
     return inh_cuda__gemm(g, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, a, C, b, C, bias ? 1.0f : 0.0f, out, OC, bf16);
@@ -671,7 +683,6 @@ extern "C" int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw,
     if (fresh && dinp && N > 0 && C > 0 && OC <= 0) return inh_cuda_memset(dinp, 0, (size_t)N * C * sizeof(float));   /* an empty sum */
     if (N <= 0 || C <= 0 || OC <= 0) return 0;
     if (!bf16) inp16 = dout16 = NULL;
-    if (dout16 && dbias) return inh_cuda__fail("matmul backward: dbias sums dout's floats, which dout16 replaces");
     const void *dd = dout, *di = inp, *dwt = w;
     if (bf16 && (dinp || dw)) {
         const unsigned short *wm = NULL;
@@ -955,18 +966,21 @@ __device__ __forceinline__ void inh_cuda__frag_acc(unsigned a[4], const float (*
 }
 /* row g + 8r of a warp's accumulators x[HD/8][4] (columns 8n + 2t, +1) into y[0..hs): times mul,
    stored, or added to what is there; with x2, also x2's row added to y[off ..] (one loop for both:
-   ptxas keeps dK's and dV's accumulators in registers then) */
+   ptxas keeps dK's and dV's accumulators in registers then); with y16, what is stored also goes
+   there rounded to bf16 (add 0; in the same loop, for the same reason) */
 template <int HD>
 __device__ __forceinline__ void inh_cuda__frag_store(float *y, const float (&x)[HD / 8][4], int r, int hs, float mul, int add,
-                                                     int off = 0, const float (*x2)[4] = NULL) {
+                                                     int off = 0, const float (*x2)[4] = NULL, unsigned short *y16 = NULL) {
     int t = threadIdx.x % 4;
     for (int n = 0; n < HD / 8; n++)
         for (int i = 0; i < 2; i++) {
             int c = 8 * n + 2 * t + i;
             if (c >= hs) continue;
-            if (add) y[c] += x[n][2 * r + i] * mul;
-            else y[c] = x[n][2 * r + i] * mul;
+            float v = x[n][2 * r + i] * mul;
+            if (add) y[c] += v;
+            else y[c] = v;
             if (x2) y[off + c] += x2[n][2 * r + i];
+            if (y16) y16[c] = inh_cuda__bf16(v);
         }
 }
 /* the block stages FK rows r0.. of one head's columns (col0 in rows of `stride` floats) as bf16:
@@ -1000,7 +1014,8 @@ template <int HD> struct inh_cuda__fa {
 
 /* out (B,T,C) and the log-sum-exp of each row (rows[bh*2T + t]); grid (T/64, B*NH) */
 template <int HD>
-__global__ void __launch_bounds__(128) inh_cuda__fa_fwd_k(float *out, float *rows, const float *qkv, int T, int C, int NH, float scale) {
+__global__ void __launch_bounds__(128) inh_cuda__fa_fwd_k(float *out, unsigned short *out16, float *rows, const float *qkv, int T, int C,
+                                                          int NH, float scale) {
     INH_CUDA_SHARED_DYN(float, sm);   /* one type for the dynamic shared memory of every kernel */
     typedef inh_cuda__fa<HD> F;
     unsigned short *qs = (unsigned short *)sm, *ks = qs + INH_CUDA__FK * F::LD, *vt = ks + INH_CUDA__FK * F::LD;
@@ -1056,12 +1071,14 @@ __global__ void __launch_bounds__(128) inh_cuda__fa_fwd_k(float *out, float *row
             for (int n = 0; n < HD / 8; n++) { inh_cuda__frag_b(bb, vt, F::LDT, 8 * n, kk); inh_cuda__mma(o[n], a, bb); }
         }
     }
+    INH_CUDA__UNROLL   /* r a constant in each copy: o's indices too, so o stays in registers */
     for (int r = 0; r < 2; r++) {
         l[r] += __shfl_xor_sync(INH_CUDA__FULL, l[r], 1);
         l[r] += __shfl_xor_sync(INH_CUDA__FULL, l[r], 2);
         int row = q0 + r0 + g + 8 * r;
         if (row >= T) continue;
-        inh_cuda__frag_store<HD>(out + ((size_t)b * T + row) * C + h * hs, o, r, hs, 1.0f / l[r], 0);
+        size_t at = ((size_t)b * T + row) * C + h * hs;
+        inh_cuda__frag_store<HD>(out + at, o, r, hs, 1.0f / l[r], 0, 0, NULL, out16 ? out16 + at : NULL);
         if (t == 0) rows[(size_t)bh * 2 * T + row] = mx[r] + logf(l[r]);
     }
 }
@@ -1208,11 +1225,12 @@ template <class K> static int inh_cuda__shared_optin(K kernel, size_t bytes) {
     if (bytes > 48 * 1024) INH_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
     return 0;
 }
-template <int HD> static int inh_cuda__fa_forward(float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale) {
+template <int HD> static int inh_cuda__fa_forward(float *out, unsigned short *out16, float *rows, const float *qkv, int B, int T, int C,
+                                                  int NH, float scale) {
     typedef inh_cuda__fa<HD> F;
     if (inh_cuda__shared_optin(inh_cuda__fa_fwd_k<HD>, F::FWD)) return -1;
     INH_CUDA_LAUNCH(inh_cuda__fa_fwd_k<HD>, dim3((T + INH_CUDA__FR - 1) / INH_CUDA__FR, B * NH), dim3(32 * INH_CUDA__FW), F::FWD,
-                    out, rows, qkv, T, C, NH, scale);
+                    out, out16, rows, qkv, T, C, NH, scale);
     return 0;
 }
 template <int HD> static int inh_cuda__fa_backward(float *dqkv, const float *rows, const float *dout, const float *qkv, int B, int T,
@@ -1228,17 +1246,19 @@ template <int HD> static int inh_cuda__fa_backward(float *dqkv, const float *row
    fp32, the fp32 kernels */
 static int inh_cuda__fa_ok(const inh_cuda_ctx *g, int bf16) { return bf16 && g->cc >= 80; }
 extern "C" int inh_cuda_attention_forward(inh_cuda_ctx *g, float *out, float *rows, const float *qkv, int B, int T, int C, int NH,
-                                          float scale, int bf16) {
+                                          float scale, int bf16, unsigned short *out16) {
     bf16 = inh_cuda__fa_ok(g, bf16);
     if (B <= 0 || T <= 0) return 0;
     if (inh_cuda__att_check(B, T, C, NH)) return -1;
     int hs = C / NH;
-    if (bf16) return hs <= 32 ? inh_cuda__fa_forward<32>(out, rows, qkv, B, T, C, NH, scale)
-                   : hs <= 64 ? inh_cuda__fa_forward<64>(out, rows, qkv, B, T, C, NH, scale)
-                              : inh_cuda__fa_forward<128>(out, rows, qkv, B, T, C, NH, scale);
+    if (bf16) return hs <= 32 ? inh_cuda__fa_forward<32>(out, out16, rows, qkv, B, T, C, NH, scale)
+                   : hs <= 64 ? inh_cuda__fa_forward<64>(out, out16, rows, qkv, B, T, C, NH, scale)
+                              : inh_cuda__fa_forward<128>(out, out16, rows, qkv, B, T, C, NH, scale);
     size_t sh = ((size_t)2 * INH_CUDA__AT * (hs + 1) + INH_CUDA__AW * hs + INH_CUDA__AW * INH_CUDA__AT) * sizeof(float);
     INH_CUDA_LAUNCH(inh_cuda__att_fwd_k, dim3((T + INH_CUDA__AW - 1) / INH_CUDA__AW, B * NH), dim3(32 * INH_CUDA__AW), sh,
                     out, rows, (const float *)NULL, qkv, T, C, NH, scale);
+    size_t n = (size_t)B * T * C;   /* the fp32 kernels (a bf16 model before sm_80): rounded in a pass of their own */
+    if (out16) INH_CUDA_LAUNCH(inh_cuda__to_bf16_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, out16, out, n);
     return 0;
 }
 extern "C" int inh_cuda_attention_backward(inh_cuda_ctx *g, float *dqkv, float *rows, const float *dout, const float *out,
@@ -1268,28 +1288,33 @@ extern "C" int inh_cuda_attention_backward(inh_cuda_ctx *g, float *dqkv, float *
    The CPU's formulas: tanh u = 1 - 2/(e^2u + 1); backward recovers tanh from the forward output
    g = x (1 + tanh)/2 where |x| > 1e-3, and uses tanh u = u - u^3/3 below that. */
 #define INH_CUDA__GELU_S 0.7978845608028654f
-__global__ void inh_cuda__gelu_fwd_k(float *out, const float *inp, size_t n) {
+__global__ void inh_cuda__gelu_fwd_k(float *out, unsigned short *out16, const float *inp, size_t n) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
         float x = inp[i], u = INH_CUDA__GELU_S * (x + 0.044715f * x * x * x);
-        out[i] = 0.5f * x * (1.0f + (1.0f - 2.0f / (expf(2.0f * u) + 1.0f)));
+        float y = 0.5f * x * (1.0f + (1.0f - 2.0f / (expf(2.0f * u) + 1.0f)));
+        out[i] = y;
+        if (out16) out16[i] = inh_cuda__bf16(y);
     }
 }
-__global__ void inh_cuda__gelu_bwd_k(float *dinp, const float *inp, const float *gout, const float *dout, size_t n) {
+__global__ void inh_cuda__gelu_bwd_k(float *dinp, unsigned short *out16, const float *inp, const float *gout, const float *dout, size_t n) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
         float x = inp[i], u = INH_CUDA__GELU_S * x;
         float th = fabsf(x) > 1e-3f ? 2.0f * gout[i] / x - 1.0f : u - u * u * u * (1.0f / 3.0f);
         float d = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * INH_CUDA__GELU_S * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] += d * dout[i];
+        float y = dinp[i] + d * dout[i];
+        dinp[i] = y;
+        if (out16) out16[i] = inh_cuda__bf16(y);
     }
 }
-extern "C" int inh_cuda_gelu_forward(inh_cuda_ctx *g, float *out, const float *inp, size_t n) {
+extern "C" int inh_cuda_gelu_forward(inh_cuda_ctx *g, float *out, const float *inp, size_t n, unsigned short *out16) {
     (void)g;
-    if (n) INH_CUDA_LAUNCH(inh_cuda__gelu_fwd_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, out, inp, n);
+    if (n) INH_CUDA_LAUNCH(inh_cuda__gelu_fwd_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, out, out16, inp, n);
     return 0;
 }
-extern "C" int inh_cuda_gelu_backward(inh_cuda_ctx *g, float *dinp, const float *inp, const float *gout, const float *dout, size_t n) {
+extern "C" int inh_cuda_gelu_backward(inh_cuda_ctx *g, float *dinp, const float *inp, const float *gout, const float *dout, size_t n,
+                                      unsigned short *out16) {
     (void)g;
-    if (n) INH_CUDA_LAUNCH(inh_cuda__gelu_bwd_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, dinp, inp, gout, dout, n);
+    if (n) INH_CUDA_LAUNCH(inh_cuda__gelu_bwd_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, dinp, out16, inp, gout, dout, n);
     return 0;
 }
 __global__ void inh_cuda__residual_k(float *out, const float *a, const float *b, size_t n) {
@@ -1466,8 +1491,8 @@ static void inh_cuda__be_encoder_backward(inh_model *m, float *dwte, float *dwpe
     INH_CUDA__DO(m, encoder_backward(g_, dwte, dwpe, dout, inp, inp_host, B, T, C));
 }
 static void inh_cuda__be_layernorm_forward(inh_model *m, float *out, float *mean, float *rstd, const float *inp, const float *w,
-                                           const float *bias, int N, int C) {
-    INH_CUDA__DO(m, layernorm_forward(g_, out, mean, rstd, inp, w, bias, N, C));
+                                           const float *bias, int N, int C, uint16_t *out16) {
+    INH_CUDA__DO(m, layernorm_forward(g_, out, mean, rstd, inp, w, bias, N, C, out16));
 }
 static void inh_cuda__be_layernorm_backward(inh_model *m, float *dinp, float *dw, float *db, const float *dout, const float *inp,
                                             const float *w, const float *mean, const float *rstd, int N, int C) {
@@ -1481,16 +1506,20 @@ static void inh_cuda__be_matmul_backward(inh_model *m, float *dinp, float *dw, f
                                          const float *w, int N, int C, int OC, int fresh, const uint16_t *inp16, const uint16_t *dout16) {
     INH_CUDA__DO(m, matmul_backward(g_, dinp, dw, dbias, dout, inp, w, N, C, OC, m->bf16, fresh, inp16, dout16));
 }
-static void inh_cuda__be_attention_forward(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale) {
-    INH_CUDA__DO(m, attention_forward(g_, out, rows, qkv, B, T, C, NH, scale, m->bf16));
+static void inh_cuda__be_attention_forward(inh_model *m, float *out, float *rows, const float *qkv, int B, int T, int C, int NH, float scale,
+                                           uint16_t *out16) {
+    INH_CUDA__DO(m, attention_forward(g_, out, rows, qkv, B, T, C, NH, scale, m->bf16, out16));
 }
 static void inh_cuda__be_attention_backward(inh_model *m, float *dqkv, float *rows, const float *dout, const float *out, const float *qkv,
                                             int B, int T, int C, int NH, float scale) {
     INH_CUDA__DO(m, attention_backward(g_, dqkv, rows, dout, out, qkv, B, T, C, NH, scale, m->bf16));
 }
-static void inh_cuda__be_gelu_forward(inh_model *m, float *out, const float *inp, size_t n) { INH_CUDA__DO(m, gelu_forward(g_, out, inp, n)); }
-static void inh_cuda__be_gelu_backward(inh_model *m, float *dinp, const float *inp, const float *gout, const float *dout, size_t n) {
-    INH_CUDA__DO(m, gelu_backward(g_, dinp, inp, gout, dout, n));
+static void inh_cuda__be_gelu_forward(inh_model *m, float *out, const float *inp, size_t n, uint16_t *out16) {
+    INH_CUDA__DO(m, gelu_forward(g_, out, inp, n, out16));
+}
+static void inh_cuda__be_gelu_backward(inh_model *m, float *dinp, const float *inp, const float *gout, const float *dout, size_t n,
+                                       uint16_t *out16) {
+    INH_CUDA__DO(m, gelu_backward(g_, dinp, inp, gout, dout, n, out16));
 }
 static void inh_cuda__be_residual_forward(inh_model *m, float *out, const float *a, const float *b, size_t n) {
     INH_CUDA__DO(m, residual_forward(g_, out, a, b, n));

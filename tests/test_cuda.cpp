@@ -81,6 +81,28 @@ static std::vector<float> dget(const float *d, size_t n) {
     if (n && inh_cuda_to_host(h.data(), d, n * sizeof(float))) printf("%s\n", inh_cuda_error());
     return h;
 }
+/* the bf16 bits of x rounded as the CPU --bf16 rounds (to nearest even) */
+static unsigned short bf16_bits(float x) {
+    inh__bf16_round_n(&x, 1);
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    return (unsigned short)(u >> 16);
+}
+/* an op's out16 (a bf16 model's activation): g16 holds the bf16 rounding of each float the op
+   wrote to gf, and those floats are the bits `got` it wrote without out16 */
+static void check16(const char *what, const unsigned short *g16, const float *gf, const std::vector<float> &got, size_t n) {
+    std::vector<unsigned short> h(n);
+    if (inh_cuda_to_host(h.data(), g16, n * sizeof(unsigned short))) printf("%s\n", inh_cuda_error());
+    auto f = dget(gf, n);
+    size_t off = 0, diff = 0;
+    for (size_t i = 0; i < n; i++) {
+        off += h[i] != bf16_bits(f[i]);
+        diff += memcmp(&f[i], &got[i], sizeof(float)) != 0;
+    }
+    CHECK(off == 0 && diff == 0, "%s with out16: %zu of %zu bf16 values not the rounding of the float output, %zu floats not the "
+          "bits written without out16", what, off, n, diff);
+}
+static unsigned short *dalloc16(size_t n) { return (unsigned short *)dalloc(n * sizeof(unsigned short)); }
 /* every guard intact; frees everything */
 static void dfree_all(const char *what) {
     int bad = 0;
@@ -201,9 +223,16 @@ static void test_layernorm(int N, int C, int with_bias) {
     float *gx = dput(x.data(), NC), *gw = dput(w.data(), C), *gb = dput(b.data(), C), *gd = dput(dout.data(), NC);
     float *go = dpoison(NC), *gm = dpoison(N), *gr = dpoison(N);
     float *gdi = dput(dinp.data(), NC), *gdw = dput(dw.data(), C), *gdb = dput(db.data(), C);
-    OK(inh_cuda_layernorm_forward(G, go, gm, gr, gx, gw, with_bias ? gb : NULL, N, C));
+    OK(inh_cuda_layernorm_forward(G, go, gm, gr, gx, gw, with_bias ? gb : NULL, N, C, NULL));
     double t = 8.0 * C * U;
-    check_arr(what, dget(go, NC).data(), out.data(), NC, t * (maxabs(out.data(), NC) + 1), 0);
+    auto glo = dget(go, NC);
+    check_arr(what, glo.data(), out.data(), NC, t * (maxabs(out.data(), NC) + 1), 0);
+    {
+        float *go2 = dpoison(NC);
+        unsigned short *g16 = dalloc16(NC);
+        OK(inh_cuda_layernorm_forward(G, go2, gm, gr, gx, gw, with_bias ? gb : NULL, N, C, g16));
+        check16(what, g16, go2, glo, NC);
+    }
     check_arr("layernorm mean", dget(gm, N).data(), mean.data(), N, t * maxabs(x.data(), NC), 0);
     check_arr("layernorm rstd", dget(gr, N).data(), rstd.data(), N, 0, t);
     /* backward from the CPU's mean and rstd, so that only the backward is compared */
@@ -234,13 +263,6 @@ static std::vector<float> rounded(const std::vector<float> &x, int bf16) {
     std::vector<float> r = x;
     if (bf16) inh__bf16_round_n(r.data(), r.size());
     return r;
-}
-/* the bf16 bits of x rounded as the CPU --bf16 rounds (to nearest even) */
-static unsigned short bf16_bits(float x) {
-    inh__bf16_round_n(&x, 1);
-    uint32_t u;
-    memcpy(&u, &x, 4);
-    return (unsigned short)(u >> 16);
 }
 static std::vector<double> row_norms(const float *x, int rows, int cols, int stride_r, int stride_c) {
     std::vector<double> n(rows);
@@ -333,33 +355,31 @@ static void test_matmul(int N, int C, int OC, int with_bias, int bf16) {
     }
     /* NULL gradients are skipped (the model passes NULL dbias without bias) */
     OK(inh_cuda_matmul_backward(G, NULL, NULL, NULL, gd, gi, gw, N, C, OC, bf16, 0, NULL, NULL));
-    if (bf16) {   /* a bf16 model's activations: the forward leaves bf16(inp) in inp16, the backward reads it (and dout
-                     given as bf16) instead of rounding again; the same bits as rounding each time */
+    if (bf16) {   /* a bf16 model's activations: inp and dout also as bf16 (their producers' out16), which the forward and
+                     backward read instead of rounding inp and dout; the same bits as rounding them. The bf16 copies are
+                     made here on the host, so that a matmul that still rounded the floats would not match */
         size_t nI = (size_t)N * C, nO = (size_t)N * OC;
-        unsigned short *gi16 = (unsigned short *)dalloc(nI * sizeof(unsigned short));
-        std::vector<unsigned short> d16(nO);
+        std::vector<unsigned short> i16(nI), d16(nO);
+        for (size_t i = 0; i < nI; i++) i16[i] = bf16_bits(inp[i]);
         for (size_t i = 0; i < nO; i++) d16[i] = bf16_bits(dout[i]);
-        unsigned short *gd16 = dput(d16.data(), nO);
-        float *go16 = dpoison(nO);
-        OK(inh_cuda_matmul_forward(G, go16, gi, gw, with_bias ? gb : NULL, N, C, OC, 1, gi16));
-        std::vector<unsigned short> i16(nI);
-        OK(inh_cuda_to_host(i16.data(), gi16, nI * sizeof(unsigned short)));
+        unsigned short *gi16 = dput(i16.data(), nI), *gd16 = dput(d16.data(), nO);
+        float *go16 = dpoison(nO), *gz = dput(std::vector<float>(nI, 0.0f).data(), nI), *gzd = dput(std::vector<float>(nO, 0.0f).data(), nO);
+        OK(inh_cuda_matmul_forward(G, go16, gz, gw, with_bias ? gb : NULL, N, C, OC, 1, gi16));   /* inp's floats zeros: not read */
         auto got16 = dget(go16, nO);
-        size_t off = 0, diff = 0;
-        for (size_t i = 0; i < nI; i++) off += i16[i] != bf16_bits(inp[i]);
+        size_t diff = 0;
         for (size_t i = 0; i < nO; i++) diff += memcmp(&got16[i], &got[i], sizeof(float)) != 0;
-        CHECK(off == 0 && diff == 0, "%s: forward keeping inp16: %zu of %zu bf16 values wrong, %zu of %zu outputs not the same bits",
-              what, off, nI, diff, nO);
+        CHECK(diff == 0, "%s: forward from inp16: %zu of %zu outputs not the bits of rounding inp", what, diff, nO);
         float *a_di = dpoison(nI), *b_di = dpoison(nI), *a_dw = dput(dw.data(), (size_t)OC * C), *b_dw = dput(dw.data(), (size_t)OC * C);
-        OK(inh_cuda_matmul_backward(G, a_di, a_dw, NULL, gd, gi, gw, N, C, OC, 1, 1, NULL, NULL));
-        OK(inh_cuda_matmul_backward(G, b_di, b_dw, NULL, gd, gi, gw, N, C, OC, 1, 1, gi16, gd16));
+        float *a_db = dput(db.data(), OC), *b_db = dput(db.data(), OC);
+        OK(inh_cuda_matmul_backward(G, a_di, a_dw, a_db, gd, gi, gw, N, C, OC, 1, 1, NULL, NULL));
+        OK(inh_cuda_matmul_backward(G, b_di, b_dw, NULL, gzd, gz, gw, N, C, OC, 1, 1, gi16, gd16));
+        OK(inh_cuda_matmul_backward(G, NULL, NULL, b_db, gd, gz, gw, N, C, OC, 1, 0, gi16, gd16));   /* dbias from dout's floats */
         auto adi = dget(a_di, nI), bdi = dget(b_di, nI), adw = dget(a_dw, (size_t)OC * C), bdw = dget(b_dw, (size_t)OC * C);
-        diff = 0;
+        auto adb = dget(a_db, OC), bdb = dget(b_db, OC);
         for (size_t i = 0; i < nI; i++) diff += memcmp(&adi[i], &bdi[i], sizeof(float)) != 0;
         for (size_t i = 0; i < (size_t)OC * C; i++) diff += memcmp(&adw[i], &bdw[i], sizeof(float)) != 0;
-        CHECK(diff == 0, "%s: backward from inp16 and dout16: %zu values not the same bits as rounding inp and dout again", what, diff);
-        CHECK(inh_cuda_matmul_backward(G, NULL, NULL, gdb, gd, gi, gw, N, C, OC, 1, 0, gi16, gd16) == -1 && strstr(inh_cuda_error(), "dbias"),
-              "%s: dbias with dout16 (dout's floats not the gradient) is refused: %s", what, inh_cuda_error());
+        for (int i = 0; i < OC; i++) diff += memcmp(&adb[i], &bdb[i], sizeof(float)) != 0;
+        CHECK(diff == 0, "%s: backward from inp16 and dout16: %zu values not the bits of rounding inp and dout", what, diff);
     }
     dfree_all(what);
 }
@@ -382,13 +402,19 @@ static void test_attention(int B, int T, int C, int NH) {
     inh__attention_backward_flash(cdqkv.data(), rows.data(), dout.data(), qkv.data(), B, T, C, NH, scale, NT);
     float *gq = dput(qkv.data(), N3), *gd = dput(dout.data(), NC), *go = dpoison(NC), *grows = dpoison(nrows);
     float *gdq = dput(dqkv.data(), N3);
-    OK(inh_cuda_attention_forward(G, go, grows, gq, B, T, C, NH, scale, 0));
+    OK(inh_cuda_attention_forward(G, go, grows, gq, B, T, C, NH, scale, 0, NULL));
     double e = 2.0 * (hs + T + 4) * U;
     auto gout = dget(go, NC);
     check_arr(what, gout.data(), out.data(), NC, e, 0);
+    {
+        float *go2 = dpoison(NC), *r2 = dpoison(nrows);
+        unsigned short *g16 = dalloc16(NC);
+        OK(inh_cuda_attention_forward(G, go2, r2, gq, B, T, C, NH, scale, 0, g16));
+        check16(what, g16, go2, gout, NC);
+    }
     check_again("attention forward, again", gout, NC, [&] {
         float *d = dpoison(NC), *r = dpoison(nrows);
-        OK(inh_cuda_attention_forward(G, d, r, gq, B, T, C, NH, scale, 0));
+        OK(inh_cuda_attention_forward(G, d, r, gq, B, T, C, NH, scale, 0, NULL));
         return d;
     });
     /* the log-sum-exp rows: row 0 has one key, so its lse is q0.k0 * scale */
@@ -489,9 +515,15 @@ static void test_attention_bf16(int B, int T, int C, int NH) {
         }
     float *gq = dput(qkv.data(), N3), *gd = dput(dout.data(), NC), *go = dpoison(NC), *grows = dpoison(nrows);
     float *gdq = dput(dqkv.data(), N3);
-    OK(inh_cuda_attention_forward(G, go, grows, gq, B, T, C, NH, scale, 1));
+    OK(inh_cuda_attention_forward(G, go, grows, gq, B, T, C, NH, scale, 1, NULL));
     OK(inh_cuda_attention_backward(G, gdq, grows, gd, go, gq, B, T, C, NH, scale, 1));
     auto gout = dget(go, NC), gdqkv = dget(gdq, N3);
+    {
+        float *go2 = dpoison(NC), *r2 = dpoison(nrows);
+        unsigned short *g16 = dalloc16(NC);
+        OK(inh_cuda_attention_forward(G, go2, r2, gq, B, T, C, NH, scale, 1, g16));
+        check16(what, g16, go2, gout, NC);
+    }
     double worst = 0, worst_b = 0;
     size_t bad = 0;
     for (size_t i = 0; i < NC; i++) {
@@ -514,7 +546,7 @@ static void test_attention_bf16(int B, int T, int C, int NH) {
     /* bf16 is not fp32: the same inputs through the fp32 kernel give another output */
     {
         float *o32 = dpoison(NC), *r32 = dpoison(nrows);
-        OK(inh_cuda_attention_forward(G, o32, r32, gq, B, T, C, NH, scale, 0));
+        OK(inh_cuda_attention_forward(G, o32, r32, gq, B, T, C, NH, scale, 0, NULL));
         auto f = dget(o32, NC);
         size_t same = 0;
         for (size_t i = 0; i < NC; i++) same += f[i] == gout[i];
@@ -522,7 +554,7 @@ static void test_attention_bf16(int B, int T, int C, int NH) {
     }
     check_again("attention bf16 forward, again", gout, NC, [&] {
         float *d = dpoison(NC), *r = dpoison(nrows);
-        OK(inh_cuda_attention_forward(G, d, r, gq, B, T, C, NH, scale, 1));
+        OK(inh_cuda_attention_forward(G, d, r, gq, B, T, C, NH, scale, 1, NULL));
         return d;
     });
     check_again("attention bf16 backward, again", gdqkv, N3, [&] {
@@ -536,9 +568,9 @@ static void test_attention_bf16(int B, int T, int C, int NH) {
 }
 static void test_attention_errors(void) {
     float *p = dpoison(16);
-    CHECK(inh_cuda_attention_forward(G, p, p, p, 1, 1, 12, 5, 1.0f, 0) == -1 && strstr(inh_cuda_error(), "multiple"),
+    CHECK(inh_cuda_attention_forward(G, p, p, p, 1, 1, 12, 5, 1.0f, 0, NULL) == -1 && strstr(inh_cuda_error(), "multiple"),
           "attention with C %% NH != 0 is refused: %s", inh_cuda_error());
-    CHECK(inh_cuda_attention_forward(G, p, p, p, 1, 1, 160, 1, 1.0f, 1) == -1 && strstr(inh_cuda_error(), "head size"),
+    CHECK(inh_cuda_attention_forward(G, p, p, p, 1, 1, 160, 1, 1.0f, 1, NULL) == -1 && strstr(inh_cuda_error(), "head size"),
           "attention with hs > 128 is refused: %s", inh_cuda_error());
     dfree_all("attention errors");
 }
@@ -555,10 +587,18 @@ static void test_gelu(size_t n) {
     inh__gelu_backward(cdinp.data(), x.data(), out.data(), dout.data(), n, NT);
     float *gx = dput(x.data(), n), *go = dpoison(n), *gdo = dput(dout.data(), n), *gdi = dput(dinp.data(), n);
     float *gg = dput(out.data(), n);
-    OK(inh_cuda_gelu_forward(G, go, gx, n));
-    check_arr("gelu forward", dget(go, n).data(), out.data(), n, 8 * U * 6 + 1e-37, 8 * U);
-    OK(inh_cuda_gelu_backward(G, gdi, gx, gg, gdo, n));   /* from the CPU's forward output */
-    check_arr("gelu backward", dget(gdi, n).data(), cdinp.data(), n, 64 * U, 0);
+    OK(inh_cuda_gelu_forward(G, go, gx, n, NULL));
+    auto gfo = dget(go, n);
+    check_arr("gelu forward", gfo.data(), out.data(), n, 8 * U * 6 + 1e-37, 8 * U);
+    OK(inh_cuda_gelu_backward(G, gdi, gx, gg, gdo, n, NULL));   /* from the CPU's forward output */
+    auto gbo = dget(gdi, n);
+    check_arr("gelu backward", gbo.data(), cdinp.data(), n, 64 * U, 0);
+    float *go2 = dpoison(n), *gdi2 = dput(dinp.data(), n);
+    unsigned short *f16 = dalloc16(n), *b16 = dalloc16(n);
+    OK(inh_cuda_gelu_forward(G, go2, gx, n, f16));
+    check16("gelu forward", f16, go2, gfo, n);
+    OK(inh_cuda_gelu_backward(G, gdi2, gx, gg, gdo, n, b16));   /* out16: the sum after the add */
+    check16("gelu backward", b16, gdi2, gbo, n);
     dfree_all("gelu");
 }
 

@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
     for (int bf = 0; bf < 2; bf++) {   /* bf16: the tensor-core kernels; the backward takes the forward's rows and output */
         char name[64];
         snprintf(name, sizeof name, "attention_fwd_%s", bf ? "bf16" : "fp32");
-        line(name, timed(g, [&] { return inh_cuda_attention_forward(g, y, rows, qkv, B, T, C, NH, scale, bf); }), fa);
+        line(name, timed(g, [&] { return inh_cuda_attention_forward(g, y, rows, qkv, B, T, C, NH, scale, bf, NULL); }), fa);
         snprintf(name, sizeof name, "attention_bwd_%s", bf ? "bf16" : "fp32");
         line(name, timed(g, [&] { return inh_cuda_attention_backward(g, dqkv, rows, y, y, qkv, B, T, C, NH, scale, bf); }), 2.5 * fa);
     }
