@@ -333,7 +333,8 @@ typedef struct {
     float *res3;                          /* (L, B, T, C) residual after the MLP = block output */
     float *lnf, *lnf_mean, *lnf_rstd;     /* (B, T, C), (B, T) x2 */
     float *logits;                        /* (B, T, Vp); with targets, overwritten by probabilities */
-    float *losses;                        /* (B, T) */
+    float *losses;                        /* (B, T) of inh_model_forward (a trainer step keeps its
+                                             losses in m->dnorm, behind the norm) */
     /* shortcuts only (absent otherwise): */
     float *sc_ln, *sc_ln_mean, *sc_ln_rstd;   /* (n, B, T, C), (n, B, T) x2 */
     float *sc_fc1, *sc_fc1g, *sc_feat;        /* (n, B, T, C) pre-GELU, post-GELU, feature f_l(h_l) */
