@@ -333,7 +333,8 @@ typedef struct {
     float *res3;                          /* (L, B, T, C) residual after the MLP = block output */
     float *lnf, *lnf_mean, *lnf_rstd;     /* (B, T, C), (B, T) x2 */
     float *logits;                        /* (B, T, Vp); with targets, overwritten by probabilities */
-    float *losses;                        /* (B, T) */
+    float *losses;                        /* (B, T) of inh_model_forward (a trainer step keeps its
+                                             losses in m->dnorm, behind the norm) */
     /* shortcuts only (absent otherwise): */
     float *sc_ln, *sc_ln_mean, *sc_ln_rstd;   /* (n, B, T, C), (n, B, T) x2 */
     float *sc_fc1, *sc_fc1g, *sc_feat;        /* (n, B, T, C) pre-GELU, post-GELU, feature f_l(h_l) */
@@ -390,7 +391,11 @@ typedef struct {
     int *dids;                            /* (2, B*T): the last forward's inputs, targets (backend memory) */
     float *host_losses;                   /* (B*T) the losses copied back (backends without host memory) */
     int *host_ids;                        /* (B*T) the last forward's inputs, kept (backends without host memory) */
-    float *dnorm;                         /* (1) the gradient norm, in the backend's memory */
+    float *dnorm;                         /* (dnorm_floats) in the backend's memory: the gradient norm,
+                                             the loss gate (inh_backend's grad_norm), then the last
+                                             trainer step's losses (accum x B x T) */
+    size_t dnorm_floats;
+    float *host_step;                     /* (dnorm_floats) their host copy (backends without host memory) */
     int host_stale;                       /* 1: backward, zero_grad or update changed the backend's blocks
                                              since the host copies were last synced */
 } inh_model;
@@ -497,12 +502,16 @@ typedef struct inh_backend {
     void  (*crossentropy_forward)(inh_model *m, float *logits, float *losses, const int *targets, int N, int V, int Vp);
     void  (*crossentropy_backward)(inh_model *m, float *probs, const int *targets, const float *q, float w, float dloss,
                                    int N, int Vp, uint16_t *dlogits16);
-    /* global L2 norm, deterministic, into *norm (the backend's memory: a device keeps it there) */
-    void  (*grad_norm)(inh_model *m, const float *g, size_t n, float *norm);
+    /* into norm[0..2), the backend's memory (a device keeps them there, nothing waits): norm[0] the
+       global L2 norm of g[0..n), deterministic; norm[1] the loss gate, 0 when every one of
+       losses[0..nl) is finite, else NaN (a trainer step's losses, so that the device decides to
+       skip the update before the host has read the loss; NULL, 0: none, the gate is 0) */
+    void  (*grad_norm)(inh_model *m, const float *g, size_t n, const float *losses, size_t nl, float *norm);
     /* AdamW over the tensors segs[0..nseg) of one block; t the 1-based step. The gradient is clipped
-       to o->grad_clip by *norm (the backend's memory, as grad_norm left it; the clip factor is
-       computed where the norm is, so the host need not read it first); a norm that is not finite
-       skips the update (NaN or Inf would reach every weight) */
+       to o->grad_clip by norm[0] (the backend's memory, as grad_norm left it; the clip factor is
+       computed where the norm is, so the host need not read it first); a norm that is not finite,
+       or a gate norm[1] that is not 0, skips the update (NaN or Inf would reach every weight; an
+       infinite loss can come with finite gradients, a target's probability rounded to 0) */
     void  (*adamw)(inh_model *m, float *w, const float *g, float *mom, float *v, const inh_segment *segs, int nseg,
                    const inh_adamw *o, float lr, int t, const float *norm);
     int   (*check)(inh_model *m);         /* -1 if an op failed since the last check (no waiting) */
@@ -4680,7 +4689,10 @@ INH__FN void inh__cpu_crossentropy_backward(inh_model *m, float *probs, const in
     (void)dlogits16;
     inh__crossentropy_backward(probs, targets, q, w, dloss, N, Vp, m->threads);
 }
-INH__FN void inh__cpu_grad_norm(inh_model *m, const float *g, size_t n, float *norm) {
+INH__FN void inh__cpu_grad_norm(inh_model *m, const float *g, size_t n, const float *losses, size_t nl, float *norm) {
+    norm[1] = 0.0f;
+    for (size_t i = 0; i < nl; i++)
+        if (!isfinite(losses[i])) { norm[1] = NAN; break; }
     inh__sq_args a;
     a.x = g; a.n = n;
     inh__parallel(inh__threads_for(m->threads, 2.0 * n), 64, inh__sumsq_chunks, &a);
@@ -4690,7 +4702,7 @@ INH__FN void inh__cpu_grad_norm(inh_model *m, const float *g, size_t n, float *n
 }
 INH__FN void inh__cpu_adamw(inh_model *m, float *w, const float *g, float *mom, float *v, const inh_segment *segs, int nseg,
                             const inh_adamw *o, float lr, int t, const float *norm) {
-    if (!isfinite(*norm)) return;
+    if (!isfinite(norm[0]) || norm[1] != 0.0f) return;
     float scale = (o->grad_clip > 0.0f && *norm > o->grad_clip) ? o->grad_clip / (*norm + 1e-6f) : 1.0f;
     inh__adam_args a;
     a.o = o; a.lr = lr; a.scale = scale;
@@ -4874,7 +4886,7 @@ INHDEF int inh_model_init(inh_model *m, const inh_config *c, uint64_t seed) {
 INH__FN void inh__be_free(inh_model *m) {
     const inh_backend *be = inh__be(m);
     be->release(m, m->acts_mem); be->release(m, m->scratch_mem); be->release(m, m->dids); be->release(m, m->dnorm);
-    m->acts_mem = m->scratch_mem = NULL; m->dids = NULL; m->dnorm = NULL; m->acts_capacity = 0;
+    m->acts_mem = m->scratch_mem = NULL; m->dids = NULL; m->dnorm = NULL; m->dnorm_floats = 0; m->acts_capacity = 0;
     if (!be->host_memory) {
         be->release(m, m->dparams_mem); be->release(m, m->dgrads_mem); be->release(m, m->dm_mem); be->release(m, m->dv_mem);
     }
@@ -4882,6 +4894,7 @@ INH__FN void inh__be_free(inh_model *m) {
     m->dparams_mem = m->params_mem; m->dgrads_mem = m->grads_mem; m->dm_mem = m->m_mem; m->dv_mem = m->v_mem;
     INH_FREE(m->host_losses); m->host_losses = NULL;
     INH_FREE(m->host_ids); m->host_ids = NULL;
+    INH_FREE(m->host_step); m->host_step = NULL;
     m->be = NULL; m->be_ctx = NULL;
 }
 /* a failure the backend kept (after waiting for it with wait), as this library's error */
@@ -4959,7 +4972,8 @@ INH__FN int inh__host_twin(inh_model *twin, inh_model *m) {
     twin->be = NULL; twin->be_ctx = NULL;
     twin->dparams = m->params; twin->dgrads = m->grads;
     twin->dparams_mem = m->params_mem; twin->dgrads_mem = m->grads_mem; twin->dm_mem = m->m_mem; twin->dv_mem = m->v_mem;
-    twin->acts_mem = twin->scratch_mem = NULL; twin->dids = NULL; twin->host_losses = NULL; twin->host_ids = NULL; twin->dnorm = NULL; twin->acts_capacity = 0;
+    twin->acts_mem = twin->scratch_mem = NULL; twin->dids = NULL; twin->host_losses = NULL; twin->host_ids = NULL; twin->dnorm = NULL;
+    twin->dnorm_floats = 0; twin->host_step = NULL; twin->acts_capacity = 0;
     twin->inputs = twin->targets = NULL; twin->mean_loss = -1.0f;
     return 0;
 }
@@ -5149,7 +5163,10 @@ INH__FN void inh__shortcut_backward(inh_model *m, float *dres, float *dh) {
     }
 }
 
-INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets, int B, int T) {
+/* the forward; with targets and step_losses (the backend's memory, B*T floats) the losses go
+   there, queued: nothing waits for them, and m->mean_loss is left 0 (a trainer step reads them
+   with its norm, in its one wait); without step_losses, into acts.losses and m->mean_loss */
+INH__FN int inh__forward(inh_model *m, const int *inputs, const int *targets, int B, int T, float *step_losses) {
     const inh_config *c = &m->cfg;
     if (B <= 0 || T <= 0) return inh__fail("batch B=%d and sequence T=%d must be positive", B, T);
     if (T > c->maxT) return inh__fail("sequence length T=%d is above the model's maxT=%d", T, c->maxT);
@@ -5204,7 +5221,10 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
     be->layernorm_forward(m, a->lnf, a->lnf_mean, a->lnf_rstd, last, p->lnfw, bias ? p->lnfb : NULL, N, C, a->lnf_16);
     INH__TIMED(m, 0, be->matmul_forward(m, a->logits, a->lnf, p->wte, NULL, N, C, c->Vp, a->lnf_16));
     m->mean_loss = -1.0f;
-    if (targets) {
+    if (targets && step_losses) {
+        be->crossentropy_forward(m, a->logits, step_losses, tgt, N, c->V, c->Vp);
+        m->mean_loss = 0.0f;   /* known at the step's end; backward may follow */
+    } else if (targets) {
         be->crossentropy_forward(m, a->logits, a->losses, tgt, N, c->V, c->Vp);
         const float *losses = a->losses;
         if (!be->host_memory) { be->download(m, m->host_losses, a->losses, (size_t)N * sizeof(float)); losses = m->host_losses; }
@@ -5214,6 +5234,9 @@ INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets
         m->mean_loss = (float)(s / N);
     }
     return inh__be_check(m);
+}
+INHDEF int inh_model_forward(inh_model *m, const int *inputs, const int *targets, int B, int T) {
+    return inh__forward(m, inputs, targets, B, T, NULL);
 }
 
 INHDEF void inh_model_zero_grad(inh_model *m) {
@@ -5286,26 +5309,30 @@ INHDEF void inh_adamw_default(inh_adamw *o) {
     o->beta1 = 0.9f; o->beta2 = 0.95f; o->eps = 1e-8f; o->weight_decay = 0.1f; o->decay_all = 0; o->grad_clip = 1.0f;
 }
 
-/* m->dnorm, the one float of the gradient norm in the backend's memory, allocated on first use */
-INH__FN int inh__dnorm(inh_model *m) {
+/* m->dnorm in the backend's memory: the gradient norm, the loss gate, then room for nl losses
+   (and their host copy where the backend's memory is not the host's); grown when too small */
+INH__FN int inh__dnorm(inh_model *m, size_t nl) {
     const inh_backend *be = inh__be(m);
-    if (!m->dnorm && be->alloc(m, (void **)&m->dnorm, sizeof(float))) return inh__fail("out of %s memory for the gradient norm", be->name);
-    return 0;
-}
-/* the gradient norm into m->dnorm, where the backend keeps it (queued: nothing waits) */
-INH__FN int inh__grad_norm_queue(inh_model *m) {
-    if (inh__dnorm(m)) return -1;
-    inh__be(m)->grad_norm(m, m->dgrads_mem, m->num_params, m->dnorm);
+    size_t n = 2 + nl;
+    if (m->dnorm_floats >= n) return 0;
+    be->release(m, m->dnorm); m->dnorm = NULL; m->dnorm_floats = 0;
+    INH_FREE(m->host_step); m->host_step = NULL;
+    if (be->alloc(m, (void **)&m->dnorm, n * sizeof(float)) || (!be->host_memory && !(m->host_step = INH__ALLOC(float, n)))) {
+        be->release(m, m->dnorm); m->dnorm = NULL;
+        return inh__fail("out of %s memory for the gradient norm and %zu losses", be->name, nl);
+    }
+    m->dnorm_floats = n;
     return 0;
 }
 INHDEF float inh_model_grad_norm(inh_model *m) {
     float norm = NAN;
-    if (inh__grad_norm_queue(m)) return NAN;
+    if (inh__dnorm(m, 0)) return NAN;
+    inh__be(m)->grad_norm(m, m->dgrads_mem, m->num_params, NULL, 0, m->dnorm);
     inh__be(m)->download(m, &norm, m->dnorm, sizeof norm);
     return inh__be(m)->check(m) ? NAN : norm;   /* a failed backend: NaN, and the trainer skips and reports */
 }
 
-/* AdamW clipped by the norm in m->dnorm */
+/* AdamW clipped by the norm in m->dnorm, skipped unless it and the loss gate are finite */
 INH__FN int inh__update(inh_model *m, const inh_adamw *o, float lr, int t) {
     const inh_backend *be = inh__be(m);
     if (be->host_memory) { m->dm_mem = m->m_mem; m->dv_mem = m->v_mem; }   /* the CPU's moments are the host's (state files load them) */
@@ -5333,8 +5360,9 @@ INH__FN int inh__update(inh_model *m, const inh_adamw *o, float lr, int t) {
 INHDEF int inh_model_update(inh_model *m, const inh_adamw *o, float lr, int t, float grad_norm) {
     const inh_backend *be = inh__be(m);
     if (!isfinite(grad_norm)) return inh__fail("the gradient norm is %g: no update (a NaN or infinite gradient would reach every weight)", grad_norm);
-    if (inh__dnorm(m)) return -1;
-    be->upload(m, m->dnorm, &grad_norm, sizeof grad_norm);
+    const float nrm[2] = {grad_norm, 0.0f};   /* the norm, and an open gate (the caller has decided) */
+    if (inh__dnorm(m, 0)) return -1;
+    be->upload(m, m->dnorm, nrm, sizeof nrm);
     return inh__update(m, o, lr, t);
 }
 
@@ -8270,27 +8298,39 @@ INHDEF int inh_trainer_init(inh_trainer *t, inh_model *m, inh_data *train, const
 
 INHDEF void inh_trainer_free(inh_trainer *t) { INH_FREE(t->inputs); INH_FREE(t->targets); t->inputs = t->targets = NULL; }
 
+/* One step, with one wait: the micro-batches' losses stay where the backend computed them (in
+   m->dnorm, after the norm and the loss gate), the update is queued behind them and decides there
+   whether to run (the norm and every loss finite), and the host reads the norm, the gate and all
+   the losses in one download at the end. The loss is then summed as inh_model_forward sums it:
+   per micro-batch in double, in order, rounded to float; their sum in double over accum. */
 INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
     double t0 = inh_now(), loss = 0.0;
     inh_model *m = t->model;
     const inh_train_opts *o = &t->o;
+    const inh_backend *be = inh__be(m);
+    size_t N = (size_t)o->B * o->T, nl = (size_t)o->accum * N;
+    if (inh__dnorm(m, nl)) return -1;
     inh_model_zero_grad(m);
     for (int k = 0; k < o->accum; k++) {
         if (inh_data_next(t->train, o->B, o->T, t->inputs, t->targets)) return -1;
-        if (inh_model_forward(m, t->inputs, t->targets, o->B, o->T)) return -1;
-        loss += m->mean_loss;
+        if (inh__forward(m, t->inputs, t->targets, o->B, o->T, m->dnorm + 2 + (size_t)k * N)) return -1;
         if (inh_model_backward(m, 1.0f / (float)o->accum)) return -1;
     }
     memset(info, 0, sizeof *info);
     info->step = t->step;
-    info->loss = (float)(loss / o->accum);
     info->lr = inh_lr_at(o, t->step);
-    /* the norm stays where the gradients are: the update clips by it there (and skips when it is
-       not finite), and the host reads it once, after the update is queued (the step's one wait) */
-    if (inh__grad_norm_queue(m)) return -1;
-    if (isfinite(info->loss) && inh__update(m, &o->opt, info->lr, t->step + 1)) return -1;
-    inh__be(m)->download(m, &info->grad_norm, m->dnorm, sizeof info->grad_norm);
+    be->grad_norm(m, m->dgrads_mem, m->num_params, m->dnorm + 2, nl, m->dnorm);
+    if (inh__update(m, &o->opt, info->lr, t->step + 1)) return -1;
+    const float *h = m->dnorm;
+    if (!be->host_memory) { be->download(m, m->host_step, m->dnorm, (2 + nl) * sizeof(float)); h = m->host_step; }
     if (inh__be_check(m)) return -1;   /* a failed device, not a NaN to skip */
+    for (int k = 0; k < o->accum; k++) {
+        double s = 0.0;
+        for (size_t i = 0; i < N; i++) s += h[2 + (size_t)k * N + i];
+        loss += (float)(s / (double)N);
+    }
+    info->loss = (float)(loss / o->accum);
+    info->grad_norm = h[0];
     info->skipped = !isfinite(info->loss) || !isfinite(info->grad_norm);   /* never let a NaN or Inf reach the weights */
     t->step++;
     info->seconds = inh_now() - t0;

@@ -44,7 +44,7 @@ int  inh_cuda_sync(inh_cuda_ctx *g);        /* waits for the device; reports err
 typedef struct { char name[256]; int sms, major, minor; double clock_ghz; size_t mem_total, mem_used, mem_peak; } inh_cuda_info;
 int  inh_cuda_device_info(inh_cuda_ctx *g, inh_cuda_info *info);
 /* The context's scratch: device bytes (bf16 operands, column-sum partials, encoder groups, norm
-   partials) and pinned host ints (the encoder backward's upload). The backend table sizes both
+   partials) and pinned host ints (the encoder backward's upload; host_ints per slot, of 4). The backend table sizes both
    before each forward for the whole step; an op that finds them too small grows them (cudaFree and
    cudaMalloc, which wait for the device), and scratch_grows counts those growths, so a test can
    assert that a model step made none. reserve never shrinks. */
@@ -101,14 +101,19 @@ int inh_cuda_crossentropy_backward(inh_cuda_ctx *g, float *probs, const int *tar
 /* global L2 norm of x[0..n), into *norm (device memory: nothing waits for it): blocks sum fixed
    chunks in double, then one block adds the partials in order, so the result depends on n alone */
 int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, float *norm);
+/* *gate := 0 when every x[0..n) is finite, else NaN (device memory: nothing waits for it). The
+   sum of x - x, which is 0 or NaN whatever the order: a training step's losses, so that adamw
+   skips an update whose loss is not finite before the host has read the loss */
+int inh_cuda_finite_gate(inh_cuda_ctx *g, const float *x, size_t n, float *gate);
 /* AdamW over segments of one parameter buffer (per tensor: where it lies and its weight decay);
    t is the 1-based step for bias correction. Clipping: every gradient is multiplied by clip /
    (*norm + 1e-6) where clip > 0 and *norm > clip (norm in device memory, as inh_cuda_grad_norm left
-   it; the CPU's formula, computed on the device); a norm that is not finite skips the update.
-   norm NULL: no clipping. */
+   it; the CPU's formula, computed on the device); a norm that is not finite skips the update, and
+   so does a gate (device memory, as inh_cuda_finite_gate left it) that is not 0.
+   norm NULL: no clipping; gate NULL: no gate. */
 typedef struct { size_t off, n; float wd; } inh_cuda_segment;
 int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, float *m, float *v, const inh_cuda_segment *segs, int nseg,
-                   float lr, float beta1, float beta2, float eps, const float *norm, float clip, int t);
+                   float lr, float beta1, float beta2, float eps, const float *norm, const float *gate, float clip, int t);
 
 
 /* The CUDA backend of inheritune.h's model: its op table over the ops above. Use
@@ -204,16 +209,21 @@ extern "C" int inh_cuda_emulated(void) {
 }
 
 /* ---- context and memory --------------------------------------------------------------------- */
+enum { INH_CUDA__PIN_SLOTS = 4 };
 struct inh_cuda_ctx {
     cublasHandle_t blas;
     void *scratch;          /* device scratch: bf16 operands, encoder buckets, norm partials */
     size_t scratch_bytes;
     int *host;              /* host scratch: encoder backward's (token, position) pairs */
     size_t host_ints;
-    int *pin;               /* pinned host scratch: the encoder backward's groups, uploaded asynchronously */
+    /* pinned host scratch: the encoder backward's groups, uploaded asynchronously, from PIN_SLOTS
+       slots of pin_ints ints taken in turn, so that the micro-batches of one accumulated step
+       (up to PIN_SLOTS of them) never wait for an earlier one's upload to have been read */
+    int *pin;
     size_t pin_ints;
-    cudaEvent_t pin_done;   /* recorded after that upload: pin is not rewritten before it has been read */
-    int pin_pending;
+    cudaEvent_t pin_done[INH_CUDA__PIN_SLOTS];   /* recorded after each slot's upload: not rewritten before it has been read */
+    int pin_pending[INH_CUDA__PIN_SLOTS];
+    int pin_next;           /* the slot the next upload takes */
     size_t grows;           /* inh_cuda_scratch_grows: scratch or pin grown inside an op */
     /* the bf16 mirror of one model's weights (bf16 models): the matmuls take their weight operand
        from it instead of converting the weights at every call; AdamW writes it as it updates the
@@ -245,8 +255,14 @@ extern "C" int inh_cuda_init(inh_cuda_ctx **out, int device) {
     if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
         cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess)
         g->cc = 10 * major + minor;
-    cudaError_t e = cudaEventCreateWithFlags(&g->pin_done, cudaEventDisableTiming);
-    if (e != cudaSuccess) { cublasDestroy(g->blas); free(g); return inh_cuda__fail("cudaEventCreateWithFlags: %s", cudaGetErrorString(e)); }
+    for (int k = 0; k < INH_CUDA__PIN_SLOTS; k++) {
+        cudaError_t e = cudaEventCreateWithFlags(&g->pin_done[k], cudaEventDisableTiming);
+        if (e != cudaSuccess) {
+            while (k-- > 0) cudaEventDestroy(g->pin_done[k]);
+            cublasDestroy(g->blas); free(g);
+            return inh_cuda__fail("cudaEventCreateWithFlags: %s", cudaGetErrorString(e));
+        }
+    }
     *out = g;
     return 0;
 }
@@ -255,9 +271,9 @@ extern "C" void inh_cuda_release(inh_cuda_ctx *g) {
     cublasDestroy(g->blas);
     cudaFree(g->scratch);
     cudaFree(g->wbf);
-    if (g->pin_pending) cudaEventSynchronize(g->pin_done);
+    for (int k = 0; k < INH_CUDA__PIN_SLOTS; k++) if (g->pin_pending[k]) cudaEventSynchronize(g->pin_done[k]);
     cudaFreeHost(g->pin);
-    cudaEventDestroy(g->pin_done);
+    for (int k = 0; k < INH_CUDA__PIN_SLOTS; k++) cudaEventDestroy(g->pin_done[k]);
     free(g->host);
     free(g);
 }
@@ -292,16 +308,29 @@ static int inh_cuda__scratch_to(inh_cuda_ctx *g, size_t bytes) {
     g->scratch_bytes = bytes;
     return 0;
 }
-/* the pinned block, at least `ints` long, once the device has read what the last upload took from it */
+/* slots of at least `ints` each: grown (every slot's upload read first) when smaller */
 static int inh_cuda__pin_to(inh_cuda_ctx *g, size_t ints, int counted) {
-    if (g->pin_pending) INH_CUDA_CHECK(cudaEventSynchronize(g->pin_done));
-    g->pin_pending = 0;
     if (g->pin_ints >= ints) return 0;
+    for (int k = 0; k < INH_CUDA__PIN_SLOTS; k++) {
+        if (g->pin_pending[k]) INH_CUDA_CHECK(cudaEventSynchronize(g->pin_done[k]));
+        g->pin_pending[k] = 0;
+    }
     g->grows += counted;
     INH_CUDA_CHECK(cudaFreeHost(g->pin));
     g->pin = NULL; g->pin_ints = 0;
-    INH_CUDA_CHECK(cudaMallocHost((void **)&g->pin, ints * sizeof(int)));
+    INH_CUDA_CHECK(cudaMallocHost((void **)&g->pin, INH_CUDA__PIN_SLOTS * ints * sizeof(int)));
     g->pin_ints = ints;
+    return 0;
+}
+/* the next slot, of at least `ints`, once the device has read what its last upload took from it
+   (long done unless PIN_SLOTS uploads were queued since: no wait) */
+static int inh_cuda__pin_slot(inh_cuda_ctx *g, size_t ints, int **slot, int *k) {
+    if (inh_cuda__pin_to(g, ints, 1)) return -1;
+    *k = g->pin_next;
+    g->pin_next = (*k + 1) % INH_CUDA__PIN_SLOTS;
+    if (g->pin_pending[*k]) INH_CUDA_CHECK(cudaEventSynchronize(g->pin_done[*k]));
+    g->pin_pending[*k] = 0;
+    *slot = g->pin + (size_t)*k * g->pin_ints;
     return 0;
 }
 /* device scratch of at least `bytes`; its contents do not survive a call */
@@ -339,8 +368,8 @@ extern "C" int inh_cuda_to_host(void *dst, const void *src, size_t bytes) {
     INH_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
     return 0;
 }
-extern "C" int inh_cuda_copy(void *dst, const void *src, size_t bytes) {
-    INH_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+extern "C" int inh_cuda_copy(void *dst, const void *src, size_t bytes) {   /* queued: the host does not wait */
+    INH_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, 0));
     return 0;
 }
 extern "C" int inh_cuda_memset(void *p, int byte, size_t bytes) { INH_CUDA_CHECK(cudaMemset(p, byte, bytes)); return 0; }
@@ -460,8 +489,9 @@ static int inh_cuda__cmp_pair(const void *a, const void *b) {   /* (token, posit
 /* The positions of each token are grouped on the host (a sort of N (token, position) pairs), so
    each dwte row has one owner that adds its positions in order: no atomics, the CPU's result bit
    for bit. The ids come from the caller's host copy (the model keeps one), else from the device
-   (a wait); the groups go up in one asynchronous copy from pinned memory, so with host ids the
-   host never waits for the device here (only, at the next call, for that copy to have been read). */
+   (a wait); the groups go up in one asynchronous copy from a slot of pinned memory, so with host
+   ids the host never waits for the device here (only, 4 calls later, for that slot's copy to have
+   been read: the micro-batches of an accumulated step up to 4 take a slot each). */
 extern "C" int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dwpe, const float *dout, const int *inp,
                                          const int *inp_host, int B, int T, int C) {
     int N = B * T;
@@ -484,8 +514,9 @@ extern "C" int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dw
     for (int i = 0; i < N; i++) ns += i == 0 || pairs[2 * i] != pairs[2 * i - 2];
     /* one block for the device: pos (N), seg (ns+1), tok (ns) */
     size_t up = (size_t)N + 2 * (size_t)ns + 1;
-    if (inh_cuda__pin_to(g, up, 1) || inh_cuda__scratch(g, up * sizeof(int))) return -1;
-    int *pos = g->pin, *seg = pos + N, *tok = seg + ns + 1, k = 0;
+    int *pos, slot;
+    if (inh_cuda__pin_slot(g, up, &pos, &slot) || inh_cuda__scratch(g, up * sizeof(int))) return -1;
+    int *seg = pos + N, *tok = seg + ns + 1, k = 0;
     for (int i = 0; i < N; i++) {
         if (i == 0 || pairs[2 * i] != pairs[2 * i - 2]) { tok[k] = pairs[2 * i]; seg[k++] = i; }
         pos[i] = pairs[2 * i + 1];
@@ -493,8 +524,8 @@ extern "C" int inh_cuda_encoder_backward(inh_cuda_ctx *g, float *dwte, float *dw
     seg[ns] = N;
     int *dpos = (int *)g->scratch, *dseg = dpos + N, *dtok = dseg + ns + 1;
     INH_CUDA_CHECK(cudaMemcpyAsync(dpos, pos, up * sizeof(int), cudaMemcpyHostToDevice, 0));
-    INH_CUDA_CHECK(cudaEventRecord(g->pin_done, 0));
-    g->pin_pending = 1;
+    INH_CUDA_CHECK(cudaEventRecord(g->pin_done[slot], 0));
+    g->pin_pending[slot] = 1;
     for (int y0 = 0; y0 < ns; y0 += 65535) {   /* grid.y is at most 65535 */
         int ny = ns - y0 < 65535 ? ns - y0 : 65535;
         INH_CUDA_LAUNCH(inh_cuda__encoder_bwd_wte_k, dim3((C + 127) / 128, ny), dim3(128), 0, dwte, dout, dpos, dseg + y0, dtok + y0, C);
@@ -1412,12 +1443,25 @@ extern "C" int inh_cuda_grad_norm(inh_cuda_ctx *g, const float *x, size_t n, flo
     INH_CUDA_LAUNCH(inh_cuda__sum_parts_k, dim3(1), dim3(INH_CUDA__NORM_THREADS), 0, norm, (const double *)part, (int)G);
     return 0;
 }
+/* one block: the losses of a step are few (accum B T), and the sum is 0 or NaN in any order */
+__global__ void inh_cuda__gate_k(float *gate, const float *x, size_t n) {
+    __shared__ float sh[33];
+    float a = 0.0f;
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x) a += x[i] - x[i];   /* 0, or NaN for NaN and Inf */
+    a = inh_cuda__block_reduce(a, sh, 0);
+    if (threadIdx.x == 0) *gate = a;
+}
+extern "C" int inh_cuda_finite_gate(inh_cuda_ctx *g, const float *x, size_t n, float *gate) {
+    (void)g;
+    INH_CUDA_LAUNCH(inh_cuda__gate_k, dim3(1), dim3(INH_CUDA__NORM_THREADS), 0, gate, x, n);
+    return 0;
+}
 /* element-wise, the CPU's formula: m, v moments; w -= lr (m/bc1 / (sqrt(v/bc2) + eps) + wd w).
    The clip factor from the norm on the device, each thread alike (one broadcast load). */
 __global__ void inh_cuda__adamw_k(float *w, unsigned short *wb, const float *grad, float *m, float *v, size_t n, float lr, float b1,
-                                  float b2, float eps, float wd, const float *norm, float clip, float i1, float i2) {
-    float nrm = norm ? *norm : 0.0f;
-    if (!(nrm - nrm == 0.0f)) return;   /* NaN or Inf (x - x is 0 for every finite x) */
+                                  float b2, float eps, float wd, const float *norm, const float *gate, float clip, float i1, float i2) {
+    float nrm = norm ? *norm : 0.0f, gt = gate ? *gate : 0.0f;
+    if (!(nrm - nrm == 0.0f && gt == 0.0f)) return;   /* NaN or Inf (x - x is 0 for every finite x), or a closed gate */
     float scale = (clip > 0.0f && nrm > clip) ? clip / (nrm + 1e-6f) : 1.0f;
     for (size_t j = blockIdx.x * (size_t)blockDim.x + threadIdx.x; j < n; j += (size_t)gridDim.x * blockDim.x) {
         float gj = grad[j] * scale;
@@ -1430,7 +1474,7 @@ __global__ void inh_cuda__adamw_k(float *w, unsigned short *wb, const float *gra
     }
 }
 extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, float *m, float *v, const inh_cuda_segment *segs, int nseg,
-                              float lr, float beta1, float beta2, float eps, const float *norm, float clip, int t) {
+                              float lr, float beta1, float beta2, float eps, const float *norm, const float *gate, float clip, int t) {
     if (t < 1) return inh_cuda__fail("adamw: step t=%d must be 1 or more", t);
     float i1 = 1.0f / (1.0f - powf(beta1, (float)t)), i2 = 1.0f / (1.0f - powf(beta2, (float)t));   /* as the CPU */
     for (int s = 0; s < nseg; s++) {
@@ -1439,7 +1483,7 @@ extern "C" int inh_cuda_adamw(inh_cuda_ctx *g, float *w, const float *grad, floa
         const unsigned short *wm = NULL;   /* the mirror, where it covers these weights and is not stale */
         if (!g->wstale && inh_cuda__mirror(g, w + o, n, &wm)) return -1;
         INH_CUDA_LAUNCH(inh_cuda__adamw_k, dim3(inh_cuda__ew_grid(n)), dim3(INH_CUDA__EW), 0, w + o, (unsigned short *)wm, grad + o,
-                        m + o, v + o, n, lr, beta1, beta2, eps, segs[s].wd, norm, clip, i1, i2);
+                        m + o, v + o, n, lr, beta1, beta2, eps, segs[s].wd, norm, gate, clip, i1, i2);
     }
     return 0;
 }
@@ -1531,13 +1575,16 @@ static void inh_cuda__be_ce_backward(inh_model *m, float *probs, const int *targ
                                      uint16_t *dlogits16) {
     INH_CUDA__DO(m, crossentropy_backward(g_, probs, targets, q, w, dloss, N, Vp, m->bf16 ? dlogits16 : NULL));
 }
-static void inh_cuda__be_grad_norm(inh_model *m, const float *x, size_t n, float *norm) { INH_CUDA__DO(m, grad_norm(g_, x, n, norm)); }
+static void inh_cuda__be_grad_norm(inh_model *m, const float *x, size_t n, const float *losses, size_t nl, float *norm) {
+    INH_CUDA__DO(m, grad_norm(g_, x, n, norm));
+    INH_CUDA__DO(m, finite_gate(g_, losses, nl, norm + 1));
+}
 static void inh_cuda__be_adamw(inh_model *m, float *w, const float *grad, float *mom, float *v, const inh_segment *segs, int nseg,
                                const inh_adamw *o, float lr, int t, const float *norm) {
     inh_cuda_segment s[INH_MAX_PARAMS];   /* one per tensor of the model: at most INH_MAX_PARAMS */
     if (nseg > INH_MAX_PARAMS) { inh_cuda__fail("adamw: %d segments, more than a model's %d tensors", nseg, INH_MAX_PARAMS); INH_CUDA__G(m)->failed = 1; return; }
     for (int i = 0; i < nseg; i++) { s[i].off = segs[i].off; s[i].n = segs[i].n; s[i].wd = segs[i].wd; }
-    INH_CUDA__DO(m, adamw(g_, w, grad, mom, v, s, nseg, lr, o->beta1, o->beta2, o->eps, norm, o->grad_clip, t));
+    INH_CUDA__DO(m, adamw(g_, w, grad, mom, v, s, nseg, lr, o->beta1, o->beta2, o->eps, norm, norm + 1, o->grad_clip, t));
 }
 static int inh_cuda__be_check(inh_model *m) { return INH_CUDA__G(m)->failed ? -1 : 0; }
 static int inh_cuda__be_sync(inh_model *m) {

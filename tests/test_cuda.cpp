@@ -676,6 +676,27 @@ static void test_grad_norm(size_t n) {
     CHECK(memcmp(&got, &got2, 4) == 0, "grad norm n=%zu: two runs differ (%.9g, %.9g)", n, got, got2);
     dfree_all(what);
 }
+/* the gate: 0 over finite values (none at all too), NaN where one is Inf, -Inf or NaN, wherever it is
+   (the block's threads stride the values: first, last, past a block's width) */
+static void test_finite_gate(size_t n) {
+    auto x = rnd(n ? n : 1, -80, 80);
+    float *gx = dput(x.data(), n ? n : 1), *gg = dpoison(1);
+    OK(inh_cuda_finite_gate(G, gx, n, gg));
+    float g0 = dget(gg, 1)[0];
+    CHECK(g0 == 0.0f, "finite gate n=%zu over finite values: %g, not 0", n, g0);
+    const float bad[3] = {INFINITY, -INFINITY, NAN};
+    size_t at[3] = {0, n / 2, n ? n - 1 : 0};
+    int wrong = 0;
+    for (int k = 0; k < 3 && n; k++)
+        for (int j = 0; j < 3; j++) {
+            OK(inh_cuda_to_device(gx + at[j], &bad[k], sizeof(float)));
+            OK(inh_cuda_finite_gate(G, gx, n, gg));
+            wrong += !isnan(dget(gg, 1)[0]);
+            OK(inh_cuda_to_device(gx + at[j], &x[at[j]], sizeof(float)));
+        }
+    CHECK(wrong == 0, "finite gate n=%zu: %d of 9 non-finite values left it open", n, wrong);
+    dfree_all("finite gate");
+}
 /* 10 AdamW steps over 3 tensors (decayed, not decayed, decayed) and a gap that belongs to no
    segment (an absent tensor: must stay as it is); gradients new each step, clipped with the CPU's
    rule from the norm. Per step each element sees a few roundings, fused or not (FMAs): w within
@@ -717,7 +738,7 @@ static void test_adamw(void) {
             a.n = segs[k].n; a.wd = segs[k].wd;
             inh__parallel(1, 64, inh__adam_chunks, &a);
         }
-        OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, gn, o.grad_clip, t));
+        OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, gn, NULL, o.grad_clip, t));
     }
     CHECK(norm_bad == 0, "adamw: the GPU gradient norm was off in %d of 10 steps", norm_bad);
     CHECK(clipped >= 3 && clipped <= 9, "adamw: the test clips in some steps and not in others (%d of 10)", clipped);
@@ -728,16 +749,34 @@ static void test_adamw(void) {
     check_arr("adamw 10 steps: second moments", dget(gv, n).data(), v.data(), n, 32 * U * maxabs(v.data(), n), 1e-5);
     auto gap = dget(gw + sizes[0] + sizes[1], sizes[3]);
     check_exact("adamw: the tensor in no segment is untouched", gap.data(), w.data() + sizes[0] + sizes[1], sizes[3]);
-    CHECK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, NULL, 0.0f, 0) == -1, "adamw refuses step 0");
+    CHECK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, NULL, NULL, 0.0f, 0) == -1, "adamw refuses step 0");
     /* a norm that is not finite skips the update: weights and moments keep their bits */
     auto w0 = dget(gw, n), m0 = dget(gm, n);
     const float bad[2] = {NAN, INFINITY};
     for (int k = 0; k < 2; k++) {
         OK(inh_cuda_to_device(gn, &bad[k], sizeof(float)));
-        OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, gn, o.grad_clip, 11));
+        OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, gn, NULL, o.grad_clip, 11));
     }
     check_exact("adamw with a NaN or Inf norm: the weights untouched", dget(gw, n).data(), w0.data(), n);
     check_exact("adamw with a NaN or Inf norm: the moments untouched", dget(gm, n).data(), m0.data(), n);
+    /* a finite norm and a closed gate (a loss that is Inf or NaN) skip it too; an open gate runs it */
+    const float one = 1.0f, fine[3] = {2.0f, 0.5f, 7.0f}, inf_loss[3] = {2.0f, INFINITY, 7.0f}, nan_loss[3] = {NAN, 0.5f, 7.0f};
+    float *gl = dpoison(3), *ggt = dpoison(1);
+    OK(inh_cuda_to_device(gn, &one, sizeof(float)));
+    const float *closed[2] = {inf_loss, nan_loss};
+    for (int k = 0; k < 2; k++) {
+        OK(inh_cuda_to_device(gl, closed[k], sizeof fine));
+        OK(inh_cuda_finite_gate(G, gl, 3, ggt));
+        OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, gn, ggt, o.grad_clip, 11));
+    }
+    check_exact("adamw with a finite norm and an Inf or NaN loss's gate: the weights untouched", dget(gw, n).data(), w0.data(), n);
+    check_exact("adamw with a finite norm and an Inf or NaN loss's gate: the moments untouched", dget(gm, n).data(), m0.data(), n);
+    OK(inh_cuda_to_device(gl, fine, sizeof fine));
+    OK(inh_cuda_finite_gate(G, gl, 3, ggt));
+    CHECK(dget(ggt, 1)[0] == 0.0f, "the gate of finite losses is 0");
+    OK(inh_cuda_adamw(G, gw, gg, gm, gv, segs, 3, lr, o.beta1, o.beta2, o.eps, gn, ggt, o.grad_clip, 11));
+    auto w1 = dget(gw, n);
+    CHECK(memcmp(w1.data(), w0.data(), n * 4) != 0, "adamw with an open gate updates the weights");
     dfree_all("adamw");
 }
 
@@ -1371,6 +1410,123 @@ static void test_model_resume_and_sample(void) {
     inh_model_free(&m); inh_model_free(&m2); inh_model_free(&m3);
 }
 
+/* inh_trainer_step on the device, against the CPU backend's trainer on the same batches:
+   - the host waits for the device once per step (the download of the norm, the gate and the
+     losses at its end), counted by the emulator (every synchronising call; steady-state steps,
+     after the first has allocated the moments and the step's buffer);
+   - its loss is exactly the one inh_model_forward reports for the same batches on the same device
+     weights (the same double sums in the same order: bits compared), and the CPU trainer's loss
+     is exactly the CPU forward's; device against CPU within 1e-4 relative (the fp32 reorderings
+     of the forward, as the model test's 10 steps allow: tol 1e-5 x 10), the norm too */
+static void test_model_train(int accum) {
+    char what[64];
+    snprintf(what, sizeof what, "trainer step (accum %d)", accum);
+    inh_config c = small_cfg(1);
+    int B = 2, T = big ? 64 : 8, V = c.V, N = B * T;
+    std::vector<int> ids(3000);
+    for (size_t i = 0; i < ids.size(); i++) ids[i] = (int)(inh_rng_u64(&R) % V);
+    CHECK(inh_data_write("build/cuda_train_step.bin", ids.data(), ids.size()) == 0, "data: %s", inh_error());
+    inh_model a, b;
+    inh_data da, db, dp;
+    inh_trainer ta, tb;
+    inh_train_opts o;
+    inh_step_info ia, ib;
+    inh_train_opts_default(&o);
+    o.B = B; o.T = T; o.steps = 5; o.lr = 1e-3f; o.accum = accum;
+    OK(inh_model_init(&a, &c, 4) || inh_model_init(&b, &c, 4) || inh_data_open(&da, "build/cuda_train_step.bin", V) ||
+       inh_data_open(&db, "build/cuda_train_step.bin", V) || inh_data_open(&dp, "build/cuda_train_step.bin", V));
+    a.threads = NT;
+    OK(inh_model_set_backend(&b, inh_cuda_backend(), G) || inh_trainer_init(&ta, &a, &da, &o) || inh_trainer_init(&tb, &b, &db, &o));
+    dp.shuffle = o.shuffle; inh_rng_seed(&dp.rng, o.seed); dp.pos = 0; dp.cur = 0;   /* as inh_trainer_init: the same batches, read ahead */
+    std::vector<int> x(N), y(N);
+    int loss_bits = 0, cpu_bits = 0, far = 0, skipped = 0;
+#ifdef INH_CUDA_EMULATE
+    unsigned long long waits[5] = {0};
+#endif
+    for (int s = 0; s < o.steps; s++) {
+        double want = 0.0, want_cpu = 0.0;
+        for (int k = 0; k < accum; k++) {   /* each forward's mean loss, on the weights of this step */
+            OK(inh_data_next(&dp, B, T, x.data(), y.data()));
+            CHECK(inh_model_forward(&b, x.data(), y.data(), B, T) == 0, "%s: forward: %s", what, inh_error());
+            OK(inh_model_forward(&a, x.data(), y.data(), B, T));
+            want += b.mean_loss; want_cpu += a.mean_loss;
+        }
+        float wb = (float)(want / accum), wa = (float)(want_cpu / accum);
+#ifdef INH_CUDA_EMULATE
+        unsigned long long w0 = inh_simt::waits();
+#endif
+        CHECK(inh_trainer_step(&tb, &ib) == 0, "%s: device step %d: %s", what, s, inh_error());
+#ifdef INH_CUDA_EMULATE
+        waits[s] = inh_simt::waits() - w0;
+#endif
+        OK(inh_trainer_step(&ta, &ia));
+        loss_bits += memcmp(&ib.loss, &wb, 4) != 0;
+        cpu_bits += memcmp(&ia.loss, &wa, 4) != 0;
+        far += !(fabs(ia.loss - ib.loss) <= 1e-4 * fabs(ia.loss)) || !(fabs(ia.grad_norm - ib.grad_norm) <= 1e-4 * ia.grad_norm);
+        skipped += ia.skipped + ib.skipped;
+    }
+    CHECK(loss_bits == 0, "%s: the device step's loss is not its forwards' mean loss, bit for bit, in %d of %d steps", what, loss_bits, o.steps);
+    CHECK(cpu_bits == 0, "%s: the CPU step's loss is not its forwards' mean loss, bit for bit, in %d of %d steps", what, cpu_bits, o.steps);
+    CHECK(far == 0, "%s: loss or gradient norm beyond 1e-4 relative of the CPU's in %d of %d steps", what, far, o.steps);
+    CHECK(skipped == 0, "%s: %d steps skipped (every loss and norm is finite)", what, skipped);
+#ifdef INH_CUDA_EMULATE
+    int extra = 0;
+    for (int s = 1; s < o.steps; s++) extra += waits[s] != 1;
+    CHECK(extra == 0, "%s: the host waits for the device once per step (steps 2..5: %llu %llu %llu %llu; the first %llu)", what,
+          waits[1], waits[2], waits[3], waits[4], waits[0]);
+    if (getenv("TEST_VERBOSE")) printf("  %s: waits per step %llu %llu %llu %llu %llu\n", what, waits[0], waits[1], waits[2], waits[3], waits[4]);
+#endif
+    pull(&b);
+    check_arr((std::string(what) + ": weights after 5 steps").c_str(), b.params_mem, a.params_mem, a.num_params, 1e-3, 0.0);
+    inh_trainer_free(&ta); inh_trainer_free(&tb);
+    inh_data_close(&da); inh_data_close(&db); inh_data_close(&dp);
+    inh_model_free(&a); inh_model_free(&b);
+}
+/* An infinite loss with finite gradients, honestly reached: lnf's bias puts 1.05e37 in column 0 of
+   every position's features, and that column of wte is 0 but for token A (1: the largest logit,
+   1.05e37, probability 1) and the target T (-32: logit -3.36e38, finite, probability exp(-3.4e38) =
+   0). The loss max + log(sum) - logit[T] = 3.47e38 overflows to Inf on both backends, while every
+   gradient is finite (dlogits = p - onehot is 0 or +-1/N; dwte's rows A and T about 1e37, norm
+   about 1.4e37 in float). The host learns the loss only after the update is queued, so the
+   device's gate must skip it: weights and moments keep their bits, info.skipped is set and
+   info.grad_norm is the finite norm. The CPU backend's trainer does the same. */
+static void test_model_inf_loss(void) {
+    inh_config c = small_cfg(1);
+    int B = 2, T = big ? 64 : 8, V = c.V, C = c.C, tokA = 3, tokT = 5;
+    std::vector<int> ids(400);
+    for (size_t i = 0; i < ids.size(); i++) ids[i] = tokT;   /* every target is T: every loss is Inf */
+    CHECK(inh_data_write("build/cuda_train_inf.bin", ids.data(), ids.size()) == 0, "data: %s", inh_error());
+    for (int dev = 0; dev < 2; dev++) {
+        const char *what = dev ? "an Inf loss with finite gradients (device)" : "an Inf loss with finite gradients (CPU)";
+        inh_model m;
+        inh_data d;
+        inh_trainer t;
+        inh_train_opts o;
+        inh_step_info info;
+        inh_train_opts_default(&o);
+        o.B = B; o.T = T; o.steps = 2; o.lr = 1e-3f;
+        OK(inh_model_init(&m, &c, 6) || inh_data_open(&d, "build/cuda_train_inf.bin", V));
+        for (int v = 0; v < c.Vp; v++) m.params.wte[(size_t)v * C] = v == tokA ? 1.0f : v == tokT ? -32.0f : 0.0f;
+        m.params.lnfb[0] = 1.05e37f;
+        std::vector<float> w0(m.params_mem, m.params_mem + m.num_params);
+        if (dev) OK(inh_model_set_backend(&m, inh_cuda_backend(), G));
+        OK(inh_trainer_init(&t, &m, &d, &o));
+        int bad = 0;
+        for (int s = 0; s < o.steps; s++) {
+            CHECK(inh_trainer_step(&t, &info) == 0, "%s: step %d: %s", what, s, inh_error());
+            bad += !(isinf(info.loss) && info.loss > 0 && isfinite(info.grad_norm) && info.grad_norm > 1e36f && info.skipped);
+        }
+        CHECK(bad == 0, "%s: loss %g, gradient norm %g, skipped %d (want Inf, finite above 1e36, 1)", what, info.loss, info.grad_norm,
+              info.skipped);
+        pull(&m);
+        CHECK(memcmp(w0.data(), m.params_mem, m.num_params * 4) == 0, "%s: the weights keep their bits", what);
+        CHECK(!m.m_mem || maxabs(m.m_mem, m.num_params) == 0.0f, "%s: the moments stay 0", what);
+        inh_trainer_free(&t);
+        inh_data_close(&d);
+        inh_model_free(&m);
+    }
+}
+
 int main(int argc, char **argv) {
     int quick = argc > 1 && !strcmp(argv[1], "--quick");   /* a short run (compute-sanitizer) */
     if (inh_cuda_init(&G, 0)) {
@@ -1404,6 +1560,9 @@ int main(int argc, char **argv) {
     test_grad_norm(1);
     test_grad_norm(4097);
     test_grad_norm(300001);
+    test_finite_gate(0);
+    test_finite_gate(1);
+    test_finite_gate(1000);
     test_matmul(1, 1, 1, 1, 0);
     test_matmul(5, 7, 3, 0, 0);
     test_matmul(33, 17, 65, 1, 0);
@@ -1435,6 +1594,9 @@ int main(int argc, char **argv) {
     test_model_drop();
     test_model_refusals();
     test_model_resume_and_sample();
+    test_model_train(1);
+    test_model_train(4);   /* every pinned slot of the encoder backward in one step */
+    test_model_inf_loss();
     if (!quick) printf("test_cuda: the whole model on the device: %.1f s\n", inh_now() - tm);
     if (big) {
         test_encoder(8, 1024, 768, 50257);

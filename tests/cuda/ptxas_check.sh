@@ -50,6 +50,7 @@ inh_cuda__ce_fwd_k           256
 inh_cuda__ce_bwd_k           256
 inh_cuda__sumsq_k            256
 inh_cuda__sum_parts_k        256
+inh_cuda__gate_k             256
 inh_cuda__adamw_k            256
 '
 mkdir -p "$BUILD" || exit 1

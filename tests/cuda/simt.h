@@ -160,6 +160,7 @@ struct state {
     const char *site_kernel = nullptr, *site_file = nullptr;   /* at(): the next launch's name and site */
     int site_line = 0;
     std::deque<job> queue;
+    unsigned long long waits = 0;          /* sync() calls: the host waited for the device (waits()) */
     char fault[1024];                      /* the last queued job that failed, for cudaGetErrorString */
     race_state race;
     std::map<uintptr_t, std::vector<race_region>> static_objs;   /* per kernel: its static __shared__ objects */
@@ -662,9 +663,11 @@ inline void at(const char *kernel, const char *file, int line) {
     s.site_kernel = kernel; s.site_file = file; s.site_line = line;
 }
 inline void enqueue(std::function<int()> run, std::string what) { S().queue.push_back(job{std::move(run), std::move(what)}); }
-/* run the queue: 0, or -1 with error() (and fault) naming the job that failed */
+/* run the queue: 0, or -1 with error() (and fault) naming the job that failed. Each call is one
+   place where the host waits for the device, counted for waits() */
 inline int sync() {
     state &s = S();
+    s.waits++;
     while (!s.queue.empty()) {
         job j = std::move(s.queue.front());
         s.queue.pop_front();
@@ -680,6 +683,9 @@ inline int sync() {
     }
     return 0;
 }
+/* how many times the host has waited for the device so far (every synchronising call, whether or
+   not work was queued): a test's difference of two counts is the waits of what ran between them */
+inline unsigned long long waits() { return S().waits; }
 
 /* kernel<<<grid, block, shmem>>>(args...): the configuration checked now (0, or -1 with error()
    set and the runtime's code for cudaGetLastError()), the run queued (the arguments copied) */
