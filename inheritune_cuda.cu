@@ -706,9 +706,13 @@ static int inh_cuda__lt_bias_gemm(inh_cuda_ctx *g, cublasOperation_t ta, cublasO
     INH_CUBLAS_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al[1], sizeof al[1]));
     INH_CUBLAS_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al[2], sizeof al[2]));
     INH_CUBLAS_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al[3], sizeof al[3]));
-    /* NOT_SUPPORTED here, like no result, means no algorithm for this case */
+    /* NOT_SUPPORTED here, like no result or a result whose own state is not SUCCESS, means no
+       algorithm for this case */
     st_ = cublasLtMatmulAlgoGetHeuristic(g->lt, op, la, lb, ld, ld, pref, 1, &h, &found);
-    if (st_ == CUBLAS_STATUS_NOT_SUPPORTED || (st_ == CUBLAS_STATUS_SUCCESS && found < 1)) { rc = 1; goto done; }
+    if (st_ == CUBLAS_STATUS_NOT_SUPPORTED || (st_ == CUBLAS_STATUS_SUCCESS && (found < 1 || h.state != CUBLAS_STATUS_SUCCESS))) {
+        rc = 1;
+        goto done;
+    }
     if (st_ != CUBLAS_STATUS_SUCCESS) { line_ = __LINE__; what_ = "cublasLtMatmulAlgoGetHeuristic"; goto done; }
     INH_CUBLAS_TRY(cublasLtMatmul(g->lt, op, &one, A, la, B, lb, &zero, D, ld, D, ld, &h.algo, g->lt_ws, INH_CUDA__LT_WS, 0));
     rc = 0;

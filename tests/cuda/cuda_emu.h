@@ -7,7 +7,7 @@
    as it would fail, or corrupt memory, on a GPU). One stream, in order, as on a GPU: launches,
    cudaMemset, cudaMemcpyAsync and the GEMMs (their arguments checked at the call) are queued, and
    the queue runs at the synchronising calls: cudaDeviceSynchronize, cudaStreamSynchronize,
-   cudaMemcpy, cudaFree, cublasDestroy. A kernel that fails there fails that call with
+   cudaMemcpy, cudaFree, cublasDestroy, cublasLtDestroy. A kernel that fails there fails that call with
    cudaErrorLaunchFailure, and cudaGetErrorString names the kernel, its launch site and the
    reason; cudaGetLastError() reports it too but does not run the queue.
    The cuBLAS part: cublasSgemm and cublasGemmEx with cuBLAS's exact column-major conventions:
