@@ -93,18 +93,18 @@ cuda:
 # the tool with the CUDA backend: every computing command takes --device cuda
 $(BUILD)/inheritune_cuda: examples/inheritune.c $(HDR) $(BUILD)/inheritune_cuda.o
 	$(CC) $(CFLAGS) -DINH_WITH_CUDA -c examples/inheritune.c -o $(BUILD)/inheritune_cuda_main.o
-	$(NVCC) $(NVCCFLAGS) $(BUILD)/inheritune_cuda_main.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas -lpthread $(CUDA_RPATH)
+	$(NVCC) $(NVCCFLAGS) $(BUILD)/inheritune_cuda_main.o $(BUILD)/inheritune_cuda.o -o $@ -lcublasLt -lcublas -lpthread $(CUDA_RPATH)
 $(BUILD)/inheritune_cuda.o: inheritune_cuda.cu $(HDR) | $(BUILD)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 $(BUILD)/libinheritune_cuda.a: $(BUILD)/inheritune_cuda.o
 	ar rcs $@ $<
 $(BUILD)/test_cuda_device: tests/test_cuda.cpp tests/test.h $(HDR) $(BUILD)/inheritune_cuda.o
 	$(CXX) -std=c++17 $(OPT) -Wall -Wextra -I. -Itests -c tests/test_cuda.cpp -o $(BUILD)/test_cuda_device.o
-	$(NVCC) $(NVCCFLAGS) $(BUILD)/test_cuda_device.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas -lpthread $(CUDA_RPATH)
+	$(NVCC) $(NVCCFLAGS) $(BUILD)/test_cuda_device.o $(BUILD)/inheritune_cuda.o -o $@ -lcublasLt -lcublas -lpthread $(CUDA_RPATH)
 # matmul and attention speed at GPT-2 124M shapes (tests/cuda/gpu_check.sh runs it; --tiny on the emulator)
 $(BUILD)/bench_cuda: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda.o
 	$(CXX) -std=c++17 -O2 -Wall -Wextra -c $< -o $(BUILD)/bench_cuda.o
-	$(NVCC) $(NVCCFLAGS) $(BUILD)/bench_cuda.o $(BUILD)/inheritune_cuda.o -o $@ -lcublas $(CUDA_RPATH)
+	$(NVCC) $(NVCCFLAGS) $(BUILD)/bench_cuda.o $(BUILD)/inheritune_cuda.o -o $@ -lcublasLt -lcublas $(CUDA_RPATH)
 $(BUILD)/bench_cuda_emu: tests/cuda/bench_cuda.cpp $(BUILD)/inheritune_cuda_emu.o
 	$(CUDA_EMU_CXX) $(CUDA_EMU_FLAGS) $< $(BUILD)/inheritune_cuda_emu.o -o $@ $(LDLIBS)
 # registers, spills and static shared memory per kernel from nvcc -Xptxas -v, against the block

@@ -1,10 +1,10 @@
 /* inheritune_cuda.cu - the CUDA companion of inheritune.h: the ops of a training step on one
-   NVIDIA GPU, over the CUDA runtime and cuBLAS only.
+   NVIDIA GPU, over the CUDA runtime, cuBLAS and cuBLASLt only.
 
    The ops have a small C API (below), tested one by one against the CPU ops of inheritune.h, and
    fill inheritune.h's backend table (inh_cuda_backend(), at the end of the file), so a model runs
    its whole training step here: inh_model_set_backend(&m, inh_cuda_backend(), ctx). Build:
-       nvcc -O3 -arch=sm_90 -c inheritune_cuda.cu            (make cuda; links with -lcublas)
+       nvcc -O3 -arch=sm_90 -c inheritune_cuda.cu            (make cuda; links with -lcublasLt -lcublas)
        c++ -x c++ -DINH_CUDA_EMULATE -Itests/cuda -c inheritune_cuda.cu
                                                                (make cuda-emu-test: the same source
                                                                 on the SIMT emulator, no GPU)
@@ -149,6 +149,7 @@ const struct inh_backend *inh_cuda_backend(void);
 #else
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
+#include <cublasLt.h>
 #define INH_CUDA_SHARED_DYN(T, name) extern __shared__ T name[]
 #endif
 
@@ -172,6 +173,11 @@ static int inh_cuda__fail(const char *fmt, ...) {
 #define INH_CUBLAS_CHECK(call) do { \
     cublasStatus_t s_ = (call); \
     if (s_ != CUBLAS_STATUS_SUCCESS) return inh_cuda__fail("%s:%d: %s: %s", __FILE__, __LINE__, #call, cublasGetStatusString(s_)); \
+} while (0)
+/* the same where descriptors are to be destroyed first: sets st_/line_/what_ and jumps to done */
+#define INH_CUBLAS_TRY(call) do { \
+    st_ = (call); \
+    if (st_ != CUBLAS_STATUS_SUCCESS) { line_ = __LINE__; what_ = #call; goto done; } \
 } while (0)
 
 /* The one way a kernel is launched, so that the same source runs on a GPU and on the emulator.
@@ -210,8 +216,11 @@ extern "C" int inh_cuda_emulated(void) {
 
 /* ---- context and memory --------------------------------------------------------------------- */
 enum { INH_CUDA__PIN_SLOTS = 4 };
+enum { INH_CUDA__LT_WS = 32 << 20 };   /* cuBLASLt's workspace: 32 MiB, as cuBLAS takes on sm_90 */
 struct inh_cuda_ctx {
     cublasHandle_t blas;
+    cublasLtHandle_t lt;    /* the forward matmul with its bias in the GEMM's epilogue */
+    void *lt_ws;            /* INH_CUDA__LT_WS bytes, allocated once (never in the middle of a step) */
     void *scratch;          /* device scratch: bf16 operands, encoder buckets, norm partials */
     size_t scratch_bytes;
     int *host;              /* host scratch: encoder backward's (token, position) pairs */
@@ -250,16 +259,23 @@ extern "C" int inh_cuda_init(inh_cuda_ctx **out, int device) {
     if (!g) return inh_cuda__fail("out of host memory for the CUDA context");
     cublasStatus_t s = cublasCreate(&g->blas);
     if (s != CUBLAS_STATUS_SUCCESS) { free(g); return inh_cuda__fail("cublasCreate: %s", cublasGetStatusString(s)); }
+    s = cublasLtCreate(&g->lt);
+    if (s != CUBLAS_STATUS_SUCCESS) { cublasDestroy(g->blas); free(g); return inh_cuda__fail("cublasLtCreate: %s", cublasGetStatusString(s)); }
+    cudaError_t e = cudaMalloc(&g->lt_ws, INH_CUDA__LT_WS);
+    if (e != cudaSuccess) {
+        cublasLtDestroy(g->lt); cublasDestroy(g->blas); free(g);
+        return inh_cuda__fail("cudaMalloc (cuBLASLt workspace, %d bytes): %s", (int)INH_CUDA__LT_WS, cudaGetErrorString(e));
+    }
     g->device = device;
     int major = 0, minor = 0;
     if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess &&
         cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) == cudaSuccess)
         g->cc = 10 * major + minor;
     for (int k = 0; k < INH_CUDA__PIN_SLOTS; k++) {
-        cudaError_t e = cudaEventCreateWithFlags(&g->pin_done[k], cudaEventDisableTiming);
+        e = cudaEventCreateWithFlags(&g->pin_done[k], cudaEventDisableTiming);
         if (e != cudaSuccess) {
             while (k-- > 0) cudaEventDestroy(g->pin_done[k]);
-            cublasDestroy(g->blas); free(g);
+            cudaFree(g->lt_ws); cublasLtDestroy(g->lt); cublasDestroy(g->blas); free(g);
             return inh_cuda__fail("cudaEventCreateWithFlags: %s", cudaGetErrorString(e));
         }
     }
@@ -268,7 +284,9 @@ extern "C" int inh_cuda_init(inh_cuda_ctx **out, int device) {
 }
 extern "C" void inh_cuda_release(inh_cuda_ctx *g) {
     if (!g) return;
+    cublasLtDestroy(g->lt);
     cublasDestroy(g->blas);
+    cudaFree(g->lt_ws);
     cudaFree(g->scratch);
     cudaFree(g->wbf);
     for (int k = 0; k < INH_CUDA__PIN_SLOTS; k++) if (g->pin_pending[k]) cudaEventSynchronize(g->pin_done[k]);
@@ -618,15 +636,19 @@ extern "C" int inh_cuda_layernorm_backward(inh_cuda_ctx *g, float *dinp, float *
     return inh_cuda__colsums_add(dw, db, part, R, C);
 }
 
-/* ---- matmul (cuBLAS) -------------------------------------------------------------------------
+/* ---- matmul (cuBLAS, cuBLASLt) ----------------------------------------------------------------
    Row-major X (R,K) is column-major X^T with leading dimension K, so each product is asked of
    cuBLAS transposed:
      forward  out (N,OC) = inp (N,C) @ w^T       out^T (OC,N)  = op_T(w: C x OC, ld C) @ inp^T (C x N, ld C)
      dinp     dinp (N,C) += dout (N,OC) @ w      dinp^T (C,N)  = w^T (C x OC, ld C) @ dout^T (OC x N, ld OC)
      dw       dw (OC,C) += dout^T @ inp          dw^T (C,OC)   = inp^T (C x N, ld C) @ op_T(dout^T: OC x N, ld OC)
-   The bias is written first and the product added (beta 1); a fresh dinp is written (beta 0: C is
-   not read, so no memset before it); dbias is a column sum with one owner per column. cuBLAS in
-   its default math mode computes fp32 products in fp32 (no TF32). */
+   The forward with a bias goes to cuBLASLt with CUBLASLT_EPILOGUE_BIAS: out^T has m = OC rows, so
+   the bias (OC floats, packed) is added to every column of out^T in the GEMM's epilogue (beta 0),
+   and out is written once instead of filled with the bias, read and written again (beta 1, the
+   fallback where cuBLASLt offers no algorithm). Without a bias, plain cuBLAS (nothing to fuse). A
+   fresh dinp is written (beta 0: C is not read, so no memset before it); dbias is a column sum
+   with one owner per column. cuBLAS in its default math mode, and cuBLASLt with
+   CUBLAS_COMPUTE_32F, compute fp32 products in fp32 (no TF32). */
 __global__ void inh_cuda__bias_fill_k(float *out, const float *bias, int OC) {   /* block = row */
     float *o = out + (size_t)blockIdx.x * OC;
     for (int c = threadIdx.x; c < OC; c += blockDim.x) o[c] = bias[c];
@@ -692,10 +714,70 @@ static int inh_cuda__gemm(inh_cuda_ctx *g, cublasOperation_t ta, cublasOperation
         INH_CUBLAS_CHECK(cublasSgemm(g->blas, ta, tb, m, n, k, &one, (const float *)A, lda, (const float *)B, ldb, &beta, C, ldc));
     return 0;
 }
+/* the largest power of two up to 256 that divides p's address: cuBLASLt's heuristic assumes 256-byte
+   aligned operands unless told less (CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_*_BYTES), and an operand at
+   an offset inside a larger buffer often is not */
+static uint32_t inh_cuda__align(const void *p) {
+    uint32_t a = 256;
+    while (a > 1 && (uintptr_t)p % a) a /= 2;
+    return a;
+}
+/* D (m,n) col-major ldd = op(A) op(B) + bias (m floats, added to every column) by cuBLASLt, the
+   bias in the GEMM's epilogue; fp32 or bf16 operands, fp32 D and bias (the bias type follows D's
+   when CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE is left unset). Returns 0 when done, 1 when cuBLASLt
+   has no algorithm for it (nothing queued: the caller falls back), -1 on an error. */
+static int inh_cuda__lt_bias_gemm(inh_cuda_ctx *g, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                                  const void *A, int lda, const void *B, int ldb, const float *bias, float *D, int ldd, int bf16) {
+    cudaDataType ab = bf16 ? CUDA_R_16BF : CUDA_R_32F;
+    cublasLtMatmulDesc_t op = NULL;
+    cublasLtMatrixLayout_t la = NULL, lb = NULL, ld = NULL;
+    cublasLtMatmulPreference_t pref = NULL;
+    cublasLtMatmulHeuristicResult_t h;
+    int found = 0, rc = -1, line_ = 0;
+    cublasStatus_t st_ = CUBLAS_STATUS_SUCCESS;
+    const char *what_ = "";
+    int32_t tra = ta, trb = tb;
+    uint32_t epi = CUBLASLT_EPILOGUE_BIAS, al[4] = {inh_cuda__align(A), inh_cuda__align(B), inh_cuda__align(D), inh_cuda__align(D)};
+    uint64_t ws = INH_CUDA__LT_WS;
+    const float one = 1.0f, zero = 0.0f;
+    memset(&h, 0, sizeof h);
+    INH_CUBLAS_TRY(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    INH_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &tra, sizeof tra));
+    INH_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &trb, sizeof trb));
+    INH_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    /* set before the heuristic, which reads the pointer's alignment */
+    INH_CUBLAS_TRY(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias));
+    INH_CUBLAS_TRY(cublasLtMatrixLayoutCreate(&la, ab, ta == CUBLAS_OP_N ? m : k, ta == CUBLAS_OP_N ? k : m, lda));
+    INH_CUBLAS_TRY(cublasLtMatrixLayoutCreate(&lb, ab, tb == CUBLAS_OP_N ? k : n, tb == CUBLAS_OP_N ? n : k, ldb));
+    INH_CUBLAS_TRY(cublasLtMatrixLayoutCreate(&ld, CUDA_R_32F, m, n, ldd));   /* C and D: beta 0, C is not read */
+    INH_CUBLAS_TRY(cublasLtMatmulPreferenceCreate(&pref));
+    INH_CUBLAS_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws));
+    INH_CUBLAS_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &al[0], sizeof al[0]));
+    INH_CUBLAS_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &al[1], sizeof al[1]));
+    INH_CUBLAS_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &al[2], sizeof al[2]));
+    INH_CUBLAS_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &al[3], sizeof al[3]));
+    /* NOT_SUPPORTED here, like no result or a result whose own state is not SUCCESS, means no
+       algorithm for this case */
+    st_ = cublasLtMatmulAlgoGetHeuristic(g->lt, op, la, lb, ld, ld, pref, 1, &h, &found);
+    if (st_ == CUBLAS_STATUS_NOT_SUPPORTED || (st_ == CUBLAS_STATUS_SUCCESS && (found < 1 || h.state != CUBLAS_STATUS_SUCCESS))) {
+        rc = 1;
+        goto done;
+    }
+    if (st_ != CUBLAS_STATUS_SUCCESS) { line_ = __LINE__; what_ = "cublasLtMatmulAlgoGetHeuristic"; goto done; }
+    INH_CUBLAS_TRY(cublasLtMatmul(g->lt, op, &one, A, la, B, lb, &zero, D, ld, D, ld, &h.algo, g->lt_ws, INH_CUDA__LT_WS, 0));
+    rc = 0;
+done:
+    if (pref) cublasLtMatmulPreferenceDestroy(pref);
+    if (ld) cublasLtMatrixLayoutDestroy(ld);
+    if (lb) cublasLtMatrixLayoutDestroy(lb);
+    if (la) cublasLtMatrixLayoutDestroy(la);
+    if (op) cublasLtMatmulDescDestroy(op);
+    if (rc < 0) return inh_cuda__fail("%s:%d: %s: %s", __FILE__, line_, what_, cublasLtGetStatusString(st_));
+    return rc;
+}
 extern "C" int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float *inp, const float *w, const float *bias,
                                        int N, int C, int OC, int bf16, unsigned short *inp16) {
     if (N <= 0 || OC <= 0) return 0;
-    if (bias) INH_CUDA_LAUNCH(inh_cuda__bias_fill_k, dim3(N), dim3(INH_CUDA__EW), 0, out, bias, OC);
     const void *a = w, *b = inp;
     if (bf16) {
         const unsigned short *wm;
@@ -706,6 +788,12 @@ extern "C" int inh_cuda_matmul_forward(inh_cuda_ctx *g, float *out, const float 
         if (inh_cuda__bf16_operands(g, src, n, 2, d)) return -1;
         a = wm ? (const void *)wm : d[0]; b = inp16 ? inp16 : d[1];
     }
+    if (bias && C > 0) {
+        int r = inh_cuda__lt_bias_gemm(g, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, a, C, b, C, bias, out, OC, bf16);
+        if (r <= 0) return r;
+    }
+    /* no bias, C == 0 (out = bias), or no cuBLASLt algorithm: the bias first, the product added */
+    if (bias) INH_CUDA_LAUNCH(inh_cuda__bias_fill_k, dim3(N), dim3(INH_CUDA__EW), 0, out, bias, OC);
     return inh_cuda__gemm(g, CUBLAS_OP_T, CUBLAS_OP_N, OC, N, C, a, C, b, C, bias ? 1.0f : 0.0f, out, OC, bf16);
 }
 extern "C" int inh_cuda_matmul_backward(inh_cuda_ctx *g, float *dinp, float *dw, float *dbias, const float *dout, const float *inp,

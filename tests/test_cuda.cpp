@@ -292,7 +292,12 @@ static void check_mm(const char *what, const float *got, const float *want, int 
 }
 static void test_matmul(int N, int C, int OC, int with_bias, int bf16) {
     char what[128];
-    snprintf(what, sizeof what, "matmul%s N=%d C=%d OC=%d%s", bf16 ? " bf16" : "", N, C, OC, with_bias ? " +bias" : "");
+    snprintf(what, sizeof what, "matmul%s N=%d C=%d OC=%d%s%s", bf16 ? " bf16" : "", N, C, OC, with_bias ? " +bias" : "",
+#ifdef INH_CUDA_EMULATE
+             inh_simt::lt_algos() < 1 ? " (no cuBLASLt algorithm: the fallback)" : "");
+#else
+             "");
+#endif
     auto inp = rnd((size_t)N * C, -1, 1), w = rnd((size_t)OC * C, -1, 1), b = rnd(OC, -1, 1), dout = rnd((size_t)N * OC, -1, 1);
     auto dinp = rnd((size_t)N * C, -1, 1), dw = rnd((size_t)OC * C, -1, 1), db = rnd(OC, -1, 1);
     std::vector<float> out((size_t)N * OC + 1), cdinp = dinp, cdw = dw, cdb = db;
@@ -381,6 +386,60 @@ static void test_matmul(int N, int C, int OC, int with_bias, int bf16) {
         for (int i = 0; i < OC; i++) diff += memcmp(&adb[i], &bdb[i], sizeof(float)) != 0;
         CHECK(diff == 0, "%s: backward from inp16 and dout16: %zu values not the bits of rounding inp and dout", what, diff);
     }
+    dfree_all(what);
+}
+
+/* ---- the forward's bias in cuBLASLt's epilogue -------------------------------------------------
+   With a bias the forward is one cuBLASLt GEMM that adds the bias in its epilogue: no bias-fill
+   kernel, out written once. Everywhere: within test_matmul's bound of the CPU and deterministic,
+   with out, inp, w and the bias one float past the start of their buffers (4-byte aligned, as
+   offsets into the model's activations can be: the heuristic is told the real alignment). On the
+   emulator, whose arithmetic is known: bit for bit the GEMM without the bias plus the bias in fp32
+   (alpha s + bias, the stand-in's order), the same bits as the fallback (the bias filled first, then
+   alpha s + 1 * bias), and one launch fewer than the fallback: the fill is gone. */
+static void test_matmul_lt(int N, int C, int OC, int bf16) {
+    char what[128];
+    snprintf(what, sizeof what, "matmul%s bias epilogue N=%d C=%d OC=%d", bf16 ? " bf16" : "", N, C, OC);
+    size_t NC = (size_t)N * C, WC = (size_t)OC * C, NO = (size_t)N * OC;
+    auto inp = rnd(NC + 1, -1, 1), w = rnd(WC + 1, -1, 1), b = rnd((size_t)OC + 1, -1, 1);
+    std::vector<float> out(NO + 1);
+    (bf16 ? inh__matmul_forward_bf16 : inh__matmul_forward)(out.data(), inp.data() + 1, w.data() + 1, b.data() + 1, N, C, OC, NT);
+    float *gi = dput(inp.data(), NC + 1) + 1, *gw = dput(w.data(), WC + 1) + 1, *gb = dput(b.data(), (size_t)OC + 1) + 1;
+    float *go = dpoison(NO + 1) + 1;
+    OK(inh_cuda_matmul_forward(G, go, gi, gw, gb, N, C, OC, bf16, NULL));
+    auto got = dget(go, NO);
+    auto ri = rounded(std::vector<float>(inp.begin() + 1, inp.end()), bf16), rw = rounded(std::vector<float>(w.begin() + 1, w.end()), bf16);
+    check_mm(what, got.data(), out.data(), N, OC, C, row_norms(ri.data(), N, C, C, 1), row_norms(rw.data(), OC, C, C, 1), b.data() + 1, NULL);
+    char w2[192];
+    snprintf(w2, sizeof w2, "%s, again", what);
+    check_again(w2, got, NO, [&] {
+        float *d = dpoison(NO);
+        OK(inh_cuda_matmul_forward(G, d, gi, gw, gb, N, C, OC, bf16, NULL));
+        return d;
+    });
+#ifdef INH_CUDA_EMULATE
+    float *gn = dpoison(NO), *gb2 = dpoison(NO), *gf = dpoison(NO);
+    unsigned long long l0 = inh_simt::S().launches;
+    OK(inh_cuda_matmul_forward(G, gn, gi, gw, NULL, N, C, OC, bf16, NULL));
+    unsigned long long l1 = inh_simt::S().launches;
+    OK(inh_cuda_matmul_forward(G, gb2, gi, gw, gb, N, C, OC, bf16, NULL));
+    unsigned long long l2 = inh_simt::S().launches;
+    inh_simt::lt_algos() = 0;
+    OK(inh_cuda_matmul_forward(G, gf, gi, gw, gb, N, C, OC, bf16, NULL));
+    inh_simt::lt_algos() = 1;
+    unsigned long long l3 = inh_simt::S().launches;
+    CHECK(l2 - l1 == l1 - l0, "%s: %llu kernels with the bias, %llu without: the bias is not in the GEMM's epilogue", what, l2 - l1, l1 - l0);
+    CHECK(l3 - l2 == l2 - l1 + 1, "%s: the fallback launches %llu kernels, not the %llu of the epilogue's path plus the fill", what,
+          l3 - l2, l2 - l1);
+    auto vn = dget(gn, NO), vf = dget(gf, NO);
+    std::vector<float> want(NO + 1);
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < OC; o++) want[(size_t)n * OC + o] = vn[(size_t)n * OC + o] + b[1 + o];
+    snprintf(w2, sizeof w2, "%s: the GEMM without the bias, plus the bias", what);
+    check_exact(w2, got.data(), want.data(), NO);
+    snprintf(w2, sizeof w2, "%s: the fallback's bits", what);
+    check_exact(w2, vf.data(), got.data(), NO);
+#endif
     dfree_all(what);
 }
 
@@ -1095,6 +1154,92 @@ static void test_emulator_guards(void) {
           "emulator: cudaFree");
     CHECK(cudaFree(x8) == cudaErrorInvalidDevicePointer, "emulator: a second cudaFree is refused");
 }
+/* the cuBLASLt stand-in: D = op(A) op(B) + bias exactly as summed in order in fp32, and what it
+   refuses: an attribute or epilogue it does not have, a value of the wrong size, an operand, bias
+   or workspace outside its allocation, an operand less aligned than the heuristic was told */
+static void test_emulator_lt(void) {
+    const int m = 3, n = 2, k = 4;
+    auto ha = rnd(m * k, -1, 1), hb = rnd(k * n, -1, 1), hbias = rnd(m, -1, 1);
+    float *A = dput(ha.data(), m * k), *B = dput(hb.data(), k * n), *bias = dput(hbias.data(), m), *D = dpoison(m * n);
+    float *ws = NULL, *Dx = NULL, *shortbias = NULL;   /* exact sizes (dalloc rounds up to 16 bytes) */
+    CHECK(cudaMalloc(&Dx, m * n * sizeof(float)) == cudaSuccess && cudaMalloc(&shortbias, (m - 1) * sizeof(float)) == cudaSuccess &&
+          cudaMalloc(&ws, ((size_t)4 << 20) - 4) == cudaSuccess, "emulator: cudaMalloc");
+    cublasLtHandle_t h = NULL;
+    cublasLtMatmulDesc_t op = NULL;
+    cublasLtMatrixLayout_t la = NULL, lb = NULL, ld = NULL, ld4 = NULL;
+    cublasLtMatmulPreference_t pref = NULL;
+    cublasLtMatmulHeuristicResult_t r;
+    int found = 0;
+    int32_t tn = CUBLAS_OP_N;
+    uint32_t epi = CUBLASLT_EPILOGUE_BIAS, bgrad = CUBLASLT_EPILOGUE_BGRADB, al4 = 4, al16 = 16;
+    uint64_t wsb = (uint64_t)1 << 22, epi64 = CUBLASLT_EPILOGUE_BIAS;
+    const float one = 1.0f, zero = 0.0f;
+    CHECK(cublasLtCreate(&h) == CUBLAS_STATUS_SUCCESS && cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F) == CUBLAS_STATUS_SUCCESS,
+          "emulator: cuBLASLt handle and descriptor");
+    CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &tn, sizeof tn) == CUBLAS_STATUS_SUCCESS &&
+          cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi) == CUBLAS_STATUS_SUCCESS &&
+          cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias) == CUBLAS_STATUS_SUCCESS,
+          "emulator: cuBLASLt attributes");
+    CHECK(cublasLtMatmulDescSetAttribute(op, (cublasLtMatmulDescAttributes_t)5, &tn, sizeof tn) == CUBLAS_STATUS_INVALID_VALUE,
+          "emulator: cuBLASLt refuses a descriptor attribute it does not have (TRANSC)");
+    CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &bgrad, sizeof bgrad) == CUBLAS_STATUS_NOT_SUPPORTED,
+          "emulator: cuBLASLt refuses an epilogue it does not have (BGRADB)");
+    CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi64, sizeof epi64) == CUBLAS_STATUS_INVALID_VALUE,
+          "emulator: cuBLASLt refuses an attribute value of the wrong size");
+    CHECK(cublasLtMatrixLayoutCreate(&la, CUDA_R_32F, m, k, m) == CUBLAS_STATUS_SUCCESS &&
+          cublasLtMatrixLayoutCreate(&lb, CUDA_R_32F, k, n, k) == CUBLAS_STATUS_SUCCESS &&
+          cublasLtMatrixLayoutCreate(&ld, CUDA_R_32F, m, n, m) == CUBLAS_STATUS_SUCCESS &&
+          cublasLtMatrixLayoutCreate(&ld4, CUDA_R_32F, m, n, m + 1) == CUBLAS_STATUS_SUCCESS && cublasLtMatmulPreferenceCreate(&pref) == CUBLAS_STATUS_SUCCESS,
+          "emulator: cuBLASLt layouts and preference");
+    CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &wsb, sizeof wsb) == CUBLAS_STATUS_SUCCESS,
+          "emulator: cuBLASLt workspace preference");
+    CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_SEARCH_MODE, &al4, sizeof al4) == CUBLAS_STATUS_INVALID_VALUE,
+          "emulator: cuBLASLt refuses a preference attribute it does not have (SEARCH_MODE)");
+    for (int i = 0; i < 4; i++)
+        CHECK(cublasLtMatmulPreferenceSetAttribute(pref, (cublasLtMatmulPreferenceAttributes_t)(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES + i),
+                                                   i ? &al4 : &al16, sizeof al4) == CUBLAS_STATUS_SUCCESS,
+              "emulator: cuBLASLt alignment preference");
+    inh_simt::lt_algos() = 0;
+    CHECK(cublasLtMatmulAlgoGetHeuristic(h, op, la, lb, ld, ld, pref, 1, &r, &found) == CUBLAS_STATUS_SUCCESS && found == 0,
+          "emulator: cuBLASLt heuristic with no algorithm (a test's setting)");
+    inh_simt::lt_algos() = 1;
+    CHECK(cublasLtMatmulAlgoGetHeuristic(h, op, la, lb, ld, ld, pref, 1, &r, &found) == CUBLAS_STATUS_SUCCESS && found == 1 &&
+          r.workspaceSize == (size_t)1 << 22, "emulator: cuBLASLt heuristic: one algorithm, 4 MiB of workspace (found %d)", found);
+    CHECK(cublasLtMatmulAlgoGetHeuristic(h, op, lb, la, ld, ld, pref, 1, &r, &found) == CUBLAS_STATUS_INVALID_VALUE,
+          "emulator: cuBLASLt heuristic refuses shapes that disagree");
+    CHECK(cublasLtMatmul(h, op, &one, A, la, B, lb, &zero, D, ld, D, ld, &r.algo, ws, 1 << 22, 0) == CUBLAS_STATUS_INVALID_VALUE,
+          "emulator: cuBLASLt refuses a workspace outside its allocation (4 MiB asked of a buffer 4 bytes shorter)");
+    float *ws4 = dpoison(1 << 20);
+    CHECK(cublasLtMatmul(h, op, &one, A, la, B, lb, &zero, D, ld, D, ld, &r.algo, ws4, (size_t)1 << 22, 0) == CUBLAS_STATUS_SUCCESS,
+          "emulator: cuBLASLt matmul with a bias: %s", cublasLtGetStatusString(CUBLAS_STATUS_INVALID_VALUE));
+    CHECK(cublasLtMatmul(h, op, &one, A, la, B, lb, &zero, Dx, ld, Dx, ld, &r.algo, ws4, (size_t)1 << 22, 0) == CUBLAS_STATUS_SUCCESS,
+          "emulator: cuBLASLt matmul into a D of exactly m x n: %s", cublasLtGetStatusString(CUBLAS_STATUS_INVALID_VALUE));
+    auto got = dget(D, m * n);
+    int bad = 0;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            float s = 0.0f;
+            for (int l = 0; l < k; l++) s += ha[i + l * m] * hb[l + j * k];
+            float want = 1.0f * s + hbias[i];
+            bad += memcmp(&got[i + j * m], &want, 4) != 0;
+        }
+    CHECK(bad == 0, "emulator: cuBLASLt D = op(A) op(B) + bias[row], column-major (%d of %d wrong)", bad, m * n);
+    CHECK(cublasLtMatmul(h, op, &one, A, la, B, lb, &zero, Dx, ld4, Dx, ld4, &r.algo, ws4, (size_t)1 << 22, 0) == CUBLAS_STATUS_INVALID_VALUE,
+          "emulator: cuBLASLt refuses a D that, as its layout (ld %d) describes it, lies outside its allocation", m + 1);
+    CHECK(cublasLtMatmul(h, op, &one, A, lb, B, lb, &zero, D, ld, D, ld, &r.algo, ws4, (size_t)1 << 22, 0) != CUBLAS_STATUS_SUCCESS,
+          "emulator: cuBLASLt refuses an A of the wrong layout");
+    CHECK(cublasLtMatmul(h, op, &one, A + 1, la, B, lb, &zero, D, ld, D, ld, &r.algo, ws4, (size_t)1 << 22, 0) == CUBLAS_STATUS_INVALID_VALUE,
+          "emulator: cuBLASLt refuses an A less aligned than the heuristic was told (16 bytes), or past its allocation");
+    CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &shortbias, sizeof shortbias) == CUBLAS_STATUS_SUCCESS &&
+          cublasLtMatmul(h, op, &one, A, la, B, lb, &zero, D, ld, D, ld, &r.algo, ws4, (size_t)1 << 22, 0) == CUBLAS_STATUS_INVALID_VALUE,
+          "emulator: cuBLASLt refuses a bias shorter than D's rows");
+    CHECK(cublasLtMatrixLayoutDestroy(la) == CUBLAS_STATUS_SUCCESS && cublasLtMatrixLayoutDestroy(lb) == CUBLAS_STATUS_SUCCESS &&
+          cublasLtMatrixLayoutDestroy(ld) == CUBLAS_STATUS_SUCCESS && cublasLtMatrixLayoutDestroy(ld4) == CUBLAS_STATUS_SUCCESS &&
+          cublasLtMatmulPreferenceDestroy(pref) == CUBLAS_STATUS_SUCCESS && cublasLtMatmulDescDestroy(op) == CUBLAS_STATUS_SUCCESS &&
+          cublasLtDestroy(h) == CUBLAS_STATUS_SUCCESS, "emulator: cuBLASLt destroy calls");
+    CHECK(cudaFree(Dx) == cudaSuccess && cudaFree(shortbias) == cudaSuccess && cudaFree(ws) == cudaSuccess, "emulator: cudaFree");
+    dfree_all("emulator: cuBLASLt");
+}
 static void test_emulator(void) {
     int *x = (int *)dalloc(3 * 64 * 3 * sizeof(int));
     CHECK(emu_launch_bad_barrier(x) == -1 && strstr(emu_err, "__syncthreads"), "emulator: a barrier some threads skip is an error: %s",
@@ -1571,6 +1716,16 @@ int main(int argc, char **argv) {
     test_matmul(300, 9, 70, 1, 0);   /* dbias over 3 row chunks */
     test_matmul(129, 8, 33, 1, 1);
     test_matmul(3, 4, 300, 1, 0);    /* the bias row wider than a block */
+    test_matmul_lt(33, 17, 65, 0);
+    test_matmul_lt(20, 48, 40, 1);
+    test_matmul_lt(3, 4, 300, 0);
+#ifdef INH_CUDA_EMULATE
+    test_emulator_lt();
+    inh_simt::lt_algos() = 0;            /* no cuBLASLt algorithm: the bias fill and beta 1 */
+    test_matmul(33, 17, 65, 1, 0);
+    test_matmul(20, 48, 40, 1, 1);
+    inh_simt::lt_algos() = 1;
+#endif
     test_attention(1, 1, 8, 1);
     test_attention(2, 7, 24, 3);
     test_attention(1, 45, 64, 2);
@@ -1608,6 +1763,8 @@ int main(int argc, char **argv) {
         test_matmul(1000, 768, 3072, 1, 1);
         test_matmul(512, 3072, 768, 0, 0);
         test_matmul(300, 768, 50304, 0, 1);
+        test_matmul_lt(1024, 768, 3072, 1);
+        test_matmul_lt(1000, 768, 2304, 0);
         test_attention(4, 256, 768, 12);
         test_attention(2, 1024, 768, 12);
         test_attention(1, 333, 1024, 8);

@@ -7,7 +7,7 @@
    as it would fail, or corrupt memory, on a GPU). One stream, in order, as on a GPU: launches,
    cudaMemset, cudaMemcpyAsync and the GEMMs (their arguments checked at the call) are queued, and
    the queue runs at the synchronising calls: cudaDeviceSynchronize, cudaStreamSynchronize,
-   cudaMemcpy, cudaFree, cublasDestroy. A kernel that fails there fails that call with
+   cudaMemcpy, cudaFree, cublasDestroy, cublasLtDestroy. A kernel that fails there fails that call with
    cudaErrorLaunchFailure, and cudaGetErrorString names the kernel, its launch site and the
    reason; cudaGetLastError() reports it too but does not run the queue.
    The cuBLAS part: cublasSgemm and cublasGemmEx with cuBLAS's exact column-major conventions:
@@ -16,13 +16,15 @@
      beta == 0: C is not read. Invalid sizes or leading dimensions give CUBLAS_STATUS_INVALID_VALUE,
    and every operand, as op/ld describe it, must lie inside one device allocation, so a wrong
    transpose or leading dimension fails here (wrong numbers or an error), not on the GPU. Each C
-   element is summed over k in order, in float (bf16 operands are widened exactly). */
+   element is summed over k in order, in float (bf16 operands are widened exactly).
+   The cuBLASLt part: see its section below (the matmul with a bias epilogue). */
 #ifndef INH_CUDA_EMU_H
 #define INH_CUDA_EMU_H
 #include "simt.h"
 #include <sys/mman.h>
 #include <unistd.h>
 #include <memory>
+#include <cstdarg>
 
 /* ---- runtime ------------------------------------------------------------------------------- */
 typedef enum { cudaSuccess = 0, cudaErrorInvalidValue = inh_simt::ERR_INVALID_VALUE, cudaErrorMemoryAllocation = 2,
@@ -263,6 +265,24 @@ inline int operand_ok(const void *p, int rows, int cols, int ld, size_t esize) {
     if (!rows || !cols) return 1;
     return inside(p, ((size_t)(cols - 1) * ld + rows) * esize);
 }
+/* the arithmetic of every GEMM here (cuBLAS and cuBLASLt): D (m,n) = alpha op(A) op(B) + beta C
+   (+ bias[i] with cuBLASLt's bias epilogue, after the scaling), each element summed over k in order,
+   in float; beta == 0: C is not read. D may be C. */
+inline void gemm_compute(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha, const void *A,
+                         cudaDataType at, int lda, const void *B, cudaDataType bt, int ldb, float beta, const float *C, int ldc,
+                         float *D, int ldd, const float *bias) {
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            float s = 0.0f;
+            for (int l = 0; l < k; l++) {
+                float a = load_as_float(A, ta == CUBLAS_OP_N ? (size_t)i + (size_t)l * lda : (size_t)l + (size_t)i * lda, at);
+                float b = load_as_float(B, tb == CUBLAS_OP_N ? (size_t)l + (size_t)j * ldb : (size_t)j + (size_t)l * ldb, bt);
+                s += a * b;
+            }
+            float d = beta == 0.0f ? alpha * s : alpha * s + beta * C[(size_t)i + (size_t)j * ldc];
+            D[(size_t)i + (size_t)j * ldd] = bias ? d + bias[i] : d;
+        }
+}
 inline cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                            float alpha, const void *A, cudaDataType at, int lda, const void *B, cudaDataType bt, int ldb,
                            float beta, float *C, int ldc) {
@@ -285,20 +305,8 @@ inline cublasStatus_t gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperati
         return CUBLAS_STATUS_INVALID_VALUE;
     }
     /* checked now, as cuBLAS does; computed in stream order, queued behind the launches */
-    enqueue([=]() {
-        for (int j = 0; j < n; j++)
-            for (int i = 0; i < m; i++) {
-                float s = 0.0f;
-                for (int l = 0; l < k; l++) {
-                    float a = load_as_float(A, ta == CUBLAS_OP_N ? (size_t)i + (size_t)l * lda : (size_t)l + (size_t)i * lda, at);
-                    float b = load_as_float(B, tb == CUBLAS_OP_N ? (size_t)l + (size_t)j * ldb : (size_t)j + (size_t)l * ldb, bt);
-                    s += a * b;
-                }
-                float *c = C + (size_t)i + (size_t)j * ldc;
-                *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
-            }
-        return 0;
-    }, "a cuBLAS GEMM");
+    enqueue([=]() { gemm_compute(ta, tb, m, n, k, alpha, A, at, lda, B, bt, ldb, beta, C, ldc, C, ldc, NULL); return 0; },
+            "a cuBLAS GEMM");
     return CUBLAS_STATUS_SUCCESS;
 }
 } /* namespace inh_simt */
@@ -316,6 +324,250 @@ inline cublasStatus_t cublasGemmEx(cublasHandle_t h, cublasOperation_t ta, cubla
     if (ct != CUDA_R_32F || ctype != CUBLAS_COMPUTE_32F || (at != CUDA_R_32F && at != CUDA_R_16BF) || bt != at)
         return CUBLAS_STATUS_NOT_SUPPORTED;
     return inh_simt::gemm(h, ta, tb, m, n, k, *(const float *)alpha, A, at, lda, B, bt, ldb, *(const float *)beta, (float *)C, ldc);
+}
+
+/* ---- cuBLASLt -------------------------------------------------------------------------------
+   The subset inheritune_cuda.cu uses, with cuBLASLt's semantics (values as in cublasLt.h):
+     D = alpha op(A) op(B) + beta C, plus bias[i] in every column j of D with CUBLASLT_EPILOGUE_BIAS
+     (the bias has D's rows m, packed, of D's type fp32 unless CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE
+     says otherwise), column-major layouts created with their type, rows, cols and ld;
+   the descriptor and preference attributes it does not know, an attribute of the wrong size and
+   any other epilogue are refused (an error status, never ignored). The heuristic returns one
+   result (lt_algos() results: a test sets 0 to take the caller's fallback); its algorithm needs
+   the workspace the preference allows, up to 4 MiB, and assumes the preference's minimum
+   alignments, so cublasLtMatmul checks each pointer against them. Like the GEMMs above: every
+   operand, as its layout describes it, lies inside one device allocation (C only where beta != 0),
+   the bias and the workspace too; the product is queued in stream order, and gemm_compute does
+   the arithmetic; the workspace is clobbered (NaN bytes) as it runs. */
+typedef enum { CUBLASLT_MATMUL_DESC_COMPUTE_TYPE = 0, CUBLASLT_MATMUL_DESC_SCALE_TYPE = 1, CUBLASLT_MATMUL_DESC_TRANSA = 3,
+               CUBLASLT_MATMUL_DESC_TRANSB = 4, CUBLASLT_MATMUL_DESC_EPILOGUE = 7, CUBLASLT_MATMUL_DESC_BIAS_POINTER = 8,
+               CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE = 26 } cublasLtMatmulDescAttributes_t;
+typedef enum { CUBLASLT_EPILOGUE_DEFAULT = 1, CUBLASLT_EPILOGUE_BIAS = 4, CUBLASLT_EPILOGUE_BGRADB = 512 } cublasLtEpilogue_t;
+typedef enum { CUBLASLT_MATMUL_PREF_SEARCH_MODE = 0, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES = 1,
+               CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES = 5, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES = 6,
+               CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES = 7, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES = 8 } cublasLtMatmulPreferenceAttributes_t;
+struct inh_lt_handle { int magic; };
+struct inh_lt_desc { int magic; int32_t ta, tb; uint32_t epi; const void *bias; int32_t bias_type; };
+struct inh_lt_layout { int magic; cudaDataType type; uint64_t rows, cols; int64_t ld; };
+struct inh_lt_pref { int magic; uint64_t ws; uint32_t align[4]; };
+typedef inh_lt_handle *cublasLtHandle_t;
+typedef inh_lt_desc *cublasLtMatmulDesc_t;
+typedef inh_lt_layout *cublasLtMatrixLayout_t;
+typedef inh_lt_pref *cublasLtMatmulPreference_t;
+typedef struct { uint64_t data[8]; } cublasLtMatmulAlgo_t;
+typedef struct {
+    cublasLtMatmulAlgo_t algo;
+    size_t workspaceSize;
+    cublasStatus_t state;
+    float wavesCount;
+    int reserved[4];
+} cublasLtMatmulHeuristicResult_t;
+enum { INH_LT_MAGIC = 0x17e5, INH_LT_ALGO = 0xa160 };
+namespace inh_simt { inline int &lt_algos() { static int n = 1; return n; } }
+
+inline const char *cublasLtGetStatusString(cublasStatus_t s) { return cublasGetStatusString(s); }
+inline cublasStatus_t cublasLtCreate(cublasLtHandle_t *h) { *h = new inh_lt_handle{INH_LT_MAGIC}; return CUBLAS_STATUS_SUCCESS; }
+inline cublasStatus_t cublasLtDestroy(cublasLtHandle_t h) {
+    if (!h || h->magic != INH_LT_MAGIC) return CUBLAS_STATUS_NOT_INITIALIZED;
+    (void)inh_simt::sync();
+    h->magic = 0; delete h;
+    return CUBLAS_STATUS_SUCCESS;
+}
+inline cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t *d, cublasComputeType_t ctype, cudaDataType scale) {
+    *d = NULL;
+    if (ctype != CUBLAS_COMPUTE_32F || scale != CUDA_R_32F) return CUBLAS_STATUS_NOT_SUPPORTED;
+    *d = new inh_lt_desc{INH_LT_MAGIC, CUBLAS_OP_N, CUBLAS_OP_N, CUBLASLT_EPILOGUE_DEFAULT, NULL, -1};
+    return CUBLAS_STATUS_SUCCESS;
+}
+inline cublasStatus_t cublasLtMatmulDescDestroy(cublasLtMatmulDesc_t d) {
+    if (!d || d->magic != INH_LT_MAGIC) return CUBLAS_STATUS_INVALID_VALUE;
+    d->magic = 0; delete d;
+    return CUBLAS_STATUS_SUCCESS;
+}
+namespace inh_simt {
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 1, 2)))
+#endif
+inline cublasStatus_t lt_refuse(const char *fmt, ...) {   /* INVALID_VALUE, the reason in blas_detail() */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(blas_detail(), 256, fmt, ap);
+    va_end(ap);
+    return CUBLAS_STATUS_INVALID_VALUE;
+}
+} /* namespace inh_simt */
+/* the value's size must be the attribute's (cuBLASLt checks it); the compute and scale types are fixed at creation here */
+inline cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t d, cublasLtMatmulDescAttributes_t a, const void *buf, size_t n) {
+    if (!d || d->magic != INH_LT_MAGIC || !buf) return inh_simt::lt_refuse("cublasLtMatmulDescSetAttribute: no descriptor or value");
+    switch (a) {
+    case CUBLASLT_MATMUL_DESC_TRANSA:
+    case CUBLASLT_MATMUL_DESC_TRANSB: {
+        int32_t v;
+        if (n != sizeof v) return inh_simt::lt_refuse("cublasLtMatmulDescSetAttribute: TRANSA/B takes an int32_t, not %ld bytes", (long)n);
+        memcpy(&v, buf, sizeof v);
+        if (v != CUBLAS_OP_N && v != CUBLAS_OP_T) return inh_simt::lt_refuse("cublasLtMatmulDescSetAttribute: op %ld", (long)v);
+        (a == CUBLASLT_MATMUL_DESC_TRANSA ? d->ta : d->tb) = v;
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    case CUBLASLT_MATMUL_DESC_EPILOGUE: {
+        uint32_t v;
+        if (n != sizeof v) return inh_simt::lt_refuse("cublasLtMatmulDescSetAttribute: EPILOGUE takes a uint32_t, not %ld bytes", (long)n);
+        memcpy(&v, buf, sizeof v);
+        if (v != CUBLASLT_EPILOGUE_DEFAULT && v != CUBLASLT_EPILOGUE_BIAS) {
+            snprintf(inh_simt::blas_detail(), 256, "epilogue %u: the stand-in has DEFAULT and BIAS only", v);
+            return CUBLAS_STATUS_NOT_SUPPORTED;
+        }
+        d->epi = v;
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    case CUBLASLT_MATMUL_DESC_BIAS_POINTER:
+        if (n != sizeof(void *)) return inh_simt::lt_refuse("cublasLtMatmulDescSetAttribute: BIAS_POINTER takes a pointer, not %ld bytes", (long)n);
+        memcpy(&d->bias, buf, sizeof(void *));
+        return CUBLAS_STATUS_SUCCESS;
+    case CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE:
+        if (n != sizeof(int32_t)) return inh_simt::lt_refuse("cublasLtMatmulDescSetAttribute: BIAS_DATA_TYPE takes an int32_t, not %ld bytes", (long)n);
+        memcpy(&d->bias_type, buf, sizeof(int32_t));
+        return CUBLAS_STATUS_SUCCESS;
+    default:
+        return inh_simt::lt_refuse("cublasLtMatmulDescSetAttribute: attribute %ld is not in the stand-in", (long)a);
+    }
+}
+inline cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t *l, cudaDataType type, uint64_t rows, uint64_t cols, int64_t ld) {
+    *l = NULL;
+    if (type != CUDA_R_32F && type != CUDA_R_16BF) return CUBLAS_STATUS_NOT_SUPPORTED;
+    *l = new inh_lt_layout{INH_LT_MAGIC, type, rows, cols, ld};
+    return CUBLAS_STATUS_SUCCESS;
+}
+inline cublasStatus_t cublasLtMatrixLayoutDestroy(cublasLtMatrixLayout_t l) {
+    if (!l || l->magic != INH_LT_MAGIC) return CUBLAS_STATUS_INVALID_VALUE;
+    l->magic = 0; delete l;
+    return CUBLAS_STATUS_SUCCESS;
+}
+inline cublasStatus_t cublasLtMatmulPreferenceCreate(cublasLtMatmulPreference_t *p) {
+    *p = new inh_lt_pref{INH_LT_MAGIC, 0, {256, 256, 256, 256}};   /* cuBLASLt's defaults: no workspace, 256-byte alignment */
+    return CUBLAS_STATUS_SUCCESS;
+}
+inline cublasStatus_t cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t p) {
+    if (!p || p->magic != INH_LT_MAGIC) return CUBLAS_STATUS_INVALID_VALUE;
+    p->magic = 0; delete p;
+    return CUBLAS_STATUS_SUCCESS;
+}
+inline cublasStatus_t cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t p, cublasLtMatmulPreferenceAttributes_t a,
+                                                           const void *buf, size_t n) {
+    if (!p || p->magic != INH_LT_MAGIC || !buf) return inh_simt::lt_refuse("cublasLtMatmulPreferenceSetAttribute: no preference or value");
+    if (a == CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES) {
+        if (n != sizeof(uint64_t)) return inh_simt::lt_refuse("MAX_WORKSPACE_BYTES takes a uint64_t, not %ld bytes", (long)n);
+        memcpy(&p->ws, buf, sizeof(uint64_t));
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    if (a >= CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES && a <= CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES) {
+        uint32_t v;
+        if (n != sizeof v) return inh_simt::lt_refuse("MIN_ALIGNMENT_*_BYTES takes a uint32_t, not %ld bytes", (long)n);
+        memcpy(&v, buf, sizeof v);
+        if (!v || (v & (v - 1))) return inh_simt::lt_refuse("MIN_ALIGNMENT_*_BYTES %ld is not a power of two", (long)v);
+        p->align[a - CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES] = v;
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    return inh_simt::lt_refuse("cublasLtMatmulPreferenceSetAttribute: attribute %ld is not in the stand-in", (long)a);
+}
+namespace inh_simt {
+inline int lt_ok(const void *o, int magic) { return o && *(const int *)o == magic; }
+/* the descriptors agree with each other: op(A) (m,k), op(B) (k,n), C and D (m,n) of one shape,
+   fp32 or bf16 A and B of one type, fp32 C and D and bias; NOT_SUPPORTED or INVALID_VALUE, as the
+   library answers, with the reason in blas_detail() */
+inline cublasStatus_t lt_shapes(cublasLtMatmulDesc_t op, cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c,
+                                cublasLtMatrixLayout_t d, int *m, int *n, int *k) {
+    char *why = blas_detail();
+    if (!lt_ok(op, INH_LT_MAGIC) || !lt_ok(a, INH_LT_MAGIC) || !lt_ok(b, INH_LT_MAGIC) || !lt_ok(c, INH_LT_MAGIC) || !lt_ok(d, INH_LT_MAGIC)) {
+        snprintf(why, 256, "a destroyed or missing cuBLASLt descriptor");
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    if (a->type != b->type || c->type != CUDA_R_32F || d->type != CUDA_R_32F ||
+        (op->bias_type != -1 && op->bias_type != CUDA_R_32F)) {
+        snprintf(why, 256, "types A %d B %d C %d D %d bias %d: the stand-in has A = B fp32 or bf16, fp32 C, D, bias",
+                 a->type, b->type, c->type, d->type, op->bias_type);
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
+    uint64_t am = op->ta == CUBLAS_OP_N ? a->rows : a->cols, ak = op->ta == CUBLAS_OP_N ? a->cols : a->rows;
+    uint64_t bk = op->tb == CUBLAS_OP_N ? b->rows : b->cols, bn = op->tb == CUBLAS_OP_N ? b->cols : b->rows;
+    if (am != d->rows || bn != d->cols || ak != bk || c->rows != d->rows || c->cols != d->cols || d->rows > INT32_MAX ||
+        d->cols > INT32_MAX || ak > INT32_MAX || a->ld < (int64_t)(a->rows > 1 ? a->rows : 1) ||
+        b->ld < (int64_t)(b->rows > 1 ? b->rows : 1) || c->ld < (int64_t)(c->rows > 1 ? c->rows : 1) ||
+        d->ld < (int64_t)(d->rows > 1 ? d->rows : 1) || a->ld > INT32_MAX || b->ld > INT32_MAX || c->ld > INT32_MAX || d->ld > INT32_MAX) {
+        snprintf(why, 256, "op(A) %llu x %llu, op(B) %llu x %llu, C %llu x %llu, D %llu x %llu, ld %lld %lld %lld %lld: shapes or lds disagree",
+                 (unsigned long long)am, (unsigned long long)ak, (unsigned long long)bk, (unsigned long long)bn,
+                 (unsigned long long)c->rows, (unsigned long long)c->cols, (unsigned long long)d->rows, (unsigned long long)d->cols,
+                 (long long)a->ld, (long long)b->ld, (long long)c->ld, (long long)d->ld);
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    *m = (int)d->rows; *n = (int)d->cols; *k = (int)ak;
+    return CUBLAS_STATUS_SUCCESS;
+}
+inline size_t lt_esize(cudaDataType t) { return t == CUDA_R_32F ? 4 : 2; }
+} /* namespace inh_simt */
+inline cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t h, cublasLtMatmulDesc_t op, cublasLtMatrixLayout_t a,
+                                                     cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t d,
+                                                     cublasLtMatmulPreference_t pref, int requested, cublasLtMatmulHeuristicResult_t *res,
+                                                     int *found) {
+    *found = 0;
+    if (!h || h->magic != INH_LT_MAGIC) return CUBLAS_STATUS_NOT_INITIALIZED;
+    if (requested <= 0 || !inh_simt::lt_ok(pref, INH_LT_MAGIC)) return inh_simt::lt_refuse("heuristic: %ld results requested, or no preference", (long)requested);
+    int m, n, k;
+    cublasStatus_t s = inh_simt::lt_shapes(op, a, b, c, d, &m, &n, &k);
+    if (s != CUBLAS_STATUS_SUCCESS) return s;
+    if (inh_simt::lt_algos() < 1) return CUBLAS_STATUS_SUCCESS;   /* a test's "no algorithm" */
+    memset(res, 0, sizeof *res);
+    res->algo.data[0] = INH_LT_ALGO;
+    res->workspaceSize = pref->ws < ((uint64_t)4 << 20) ? pref->ws : ((uint64_t)4 << 20);
+    res->algo.data[1] = res->workspaceSize;
+    for (int i = 0; i < 4; i++) res->algo.data[2 + i] = pref->align[i];
+    res->state = CUBLAS_STATUS_SUCCESS;
+    res->wavesCount = 1.0f;
+    *found = 1;
+    return CUBLAS_STATUS_SUCCESS;
+}
+inline cublasStatus_t cublasLtMatmul(cublasLtHandle_t h, cublasLtMatmulDesc_t op, const void *alpha, const void *A,
+                                     cublasLtMatrixLayout_t la, const void *B, cublasLtMatrixLayout_t lb, const void *beta, const void *C,
+                                     cublasLtMatrixLayout_t lc, void *D, cublasLtMatrixLayout_t ld, const cublasLtMatmulAlgo_t *algo,
+                                     void *ws, size_t ws_bytes, cudaStream_t stream) {
+    using namespace inh_simt;
+    char *why = blas_detail();
+    if (!h || h->magic != INH_LT_MAGIC) return CUBLAS_STATUS_NOT_INITIALIZED;
+    int m, n, k;
+    cublasStatus_t s = lt_shapes(op, la, lb, lc, ld, &m, &n, &k);
+    if (s != CUBLAS_STATUS_SUCCESS) return s;
+    if (stream) return lt_refuse("cublasLtMatmul: the default stream only");
+    if (!alpha || !beta || !algo || algo->data[0] != INH_LT_ALGO) return lt_refuse("cublasLtMatmul: no alpha, beta or heuristic's algorithm");
+    if (ws_bytes < algo->data[1] || (algo->data[1] && !inside(ws, algo->data[1])))
+        return lt_refuse("cublasLtMatmul: the algorithm needs %ld bytes of workspace inside one device allocation", (long)algo->data[1]);
+    const void *ptr[4] = {A, B, C, D};
+    for (int i = 0; i < 4; i++)
+        if ((uintptr_t)ptr[i] % algo->data[2 + i])
+            return lt_refuse("cublasLtMatmul: an operand less aligned than the preference's MIN_ALIGNMENT (%ld bytes) told the heuristic",
+                             (long)algo->data[2 + i]);
+    float al = *(const float *)alpha, be = *(const float *)beta;
+    const float *bias = op->epi == CUBLASLT_EPILOGUE_BIAS ? (const float *)op->bias : NULL;
+    if (op->epi == CUBLASLT_EPILOGUE_BIAS && (!bias || (uintptr_t)bias % 4 || !inside(bias, (size_t)m * 4)))
+        return lt_refuse("cublasLtMatmul: the bias of D's %ld rows (fp32, packed) is not inside one device allocation", (long)m);
+    if (!m || !n) return CUBLAS_STATUS_SUCCESS;
+    if (!operand_ok(A, (int)la->rows, (int)la->cols, (int)la->ld, lt_esize(la->type)) ||
+        !operand_ok(B, (int)lb->rows, (int)lb->cols, (int)lb->ld, lt_esize(lb->type)) ||
+        (be != 0.0f && !operand_ok(C, m, n, (int)lc->ld, 4)) || !operand_ok(D, m, n, (int)ld->ld, 4)) {
+        snprintf(why, 256, "cublasLtMatmul m=%d n=%d k=%d lda=%lld ldb=%lld ldc=%lld ldd=%lld: %s", m, n, k, (long long)la->ld,
+                 (long long)lb->ld, (long long)lc->ld, (long long)ld->ld,
+                 "an operand, as its layout describes it, lies outside its device allocation");
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    cublasOperation_t ta = (cublasOperation_t)op->ta, tb = (cublasOperation_t)op->tb;
+    cudaDataType at = la->type, bt = lb->type;
+    int lda = (int)la->ld, ldb = (int)lb->ld, ldc = (int)lc->ld, ldd = (int)ld->ld;
+    size_t wsn = algo->data[1];
+    enqueue([=]() {
+        if (wsn) memset(ws, 0xFF, wsn);
+        gemm_compute(ta, tb, m, n, k, al, A, at, lda, B, bt, ldb, be, (const float *)C, ldc, (float *)D, ldd, bias);
+        return 0;
+    }, "a cuBLASLt matmul");
+    return CUBLAS_STATUS_SUCCESS;
 }
 
 #endif

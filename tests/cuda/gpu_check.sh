@@ -349,7 +349,7 @@ SYNC_WHY=$NOBUILD; [ -z "$SANITIZER" ] && SYNC_WHY="no compute-sanitizer"
 F="-O3 -std=c++17 -arch=$ARCH -lineinfo -DINH_CUDA_SYNC_EACH"
 SYNC="mkdir -p build/sync && '${NVCC:-nvcc}' $F -c inheritune_cuda.cu -o build/sync/inheritune_cuda.o"
 SYNC="$SYNC && '${NVCC:-nvcc}' $F build/test_cuda_device.o build/sync/inheritune_cuda.o -o build/sync/test_cuda_device"
-SYNC="$SYNC -lcublas -lpthread -Xlinker -rpath -Xlinker '${CUDA_LIB:-/usr/local/cuda/lib64}'"
+SYNC="$SYNC -lcublasLt -lcublas -lpthread -Xlinker -rpath -Xlinker '${CUDA_LIB:-/usr/local/cuda/lib64}'"
 step build_sync "$SYNC_WHY" bash -c "$SYNC" && SYNCED=1
 
 # 2. the op tests on the device: every op against the CPU at ragged and GPT-2 shapes, the whole model
