@@ -5163,6 +5163,13 @@ INH__FN void inh__shortcut_backward(inh_model *m, float *dres, float *dh) {
     }
 }
 
+/* the mean of a batch's n losses: summed in double, in order, rounded once (a trainer step's
+   micro-batches the same way, so that its loss is the forward's) */
+INH__FN float inh__mean_loss(const float *losses, size_t n) {
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++) s += losses[i];
+    return (float)(s / (double)n);
+}
 /* the forward; with targets and step_losses (the backend's memory, B*T floats) the losses go
    there, queued: nothing waits for them, and m->mean_loss is left 0 (a trainer step reads them
    with its norm, in its one wait); without step_losses, into acts.losses and m->mean_loss */
@@ -5192,28 +5199,26 @@ INH__FN int inh__forward(inh_model *m, const int *inputs, const int *targets, in
         float *ln1 = a->ln1 + l * NC, *qkv = a->qkv + l * 3 * NC, *atty = a->atty + l * NC;
         float *res2 = a->res2 + l * NC, *ln2 = a->ln2 + l * NC;
         float *fch = a->fch + l * 4 * NC, *fch_gelu = a->fch_gelu + l * 4 * NC, *res3 = a->res3 + l * NC;
+        uint16_t *ln1_16 = inh__at16(a->ln1_16, l * NC), *atty_16 = inh__at16(a->atty_16, l * NC);   /* NULL on the CPU */
+        uint16_t *ln2_16 = inh__at16(a->ln2_16, l * NC), *gelu_16 = inh__at16(a->gelu_16, l * 4 * NC);
         size_t lc = (size_t)l * C;
         if (m->drop_attn[l]) {
             be->copy(m, res2, res, NC * sizeof(float));   /* attention sub-layer skipped: residual passes */
         } else {
             be->layernorm_forward(m, ln1, a->ln1_mean + l * N, a->ln1_rstd + l * N, res, p->ln1w + lc, bias ? p->ln1b + lc : NULL, N, C,
-                                  inh__at16(a->ln1_16, l * NC));
-            INH__TIMED(m, 0, be->matmul_forward(m, qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C,
-                                                 inh__at16(a->ln1_16, l * NC)));
+                                  ln1_16);
+            INH__TIMED(m, 0, be->matmul_forward(m, qkv, ln1, p->qkvw + lc * 3 * C, bias ? p->qkvb + lc * 3 : NULL, N, C, 3 * C, ln1_16));
             if (a->att) INH__TIMED(m, 1, inh__attention_forward_cpu(atty, a->att + l * att_n, qkv, B, T, C, NH, inh__attn_scale(c, l), nt));
-            else INH__TIMED(m, 1, be->attention_forward(m, atty, inh__att_rows(m, l), qkv, B, T, C, NH, inh__attn_scale(c, l),
-                                                                  inh__at16(a->atty_16, l * NC)));
-            INH__TIMED(m, 0, be->matmul_forward(m, res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C,
-                                                 inh__at16(a->atty_16, l * NC)));
+            else INH__TIMED(m, 1, be->attention_forward(m, atty, inh__att_rows(m, l), qkv, B, T, C, NH, inh__attn_scale(c, l), atty_16));
+            INH__TIMED(m, 0, be->matmul_forward(m, res2, atty, p->attprojw + lc * C, bias ? p->attprojb + lc : NULL, N, C, C, atty_16));
             be->residual_forward(m, res2, res2, res, NC);
         }
         be->layernorm_forward(m, ln2, a->ln2_mean + l * N, a->ln2_rstd + l * N, res2, p->ln2w + lc, bias ? p->ln2b + lc : NULL, N, C,
-                              inh__at16(a->ln2_16, l * NC));
-        INH__TIMED(m, 0, be->matmul_forward(m, fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C,
-                                             inh__at16(a->ln2_16, l * NC)));
-        be->gelu_forward(m, fch_gelu, fch, 4 * NC, inh__at16(a->gelu_16, l * 4 * NC));
+                              ln2_16);
+        INH__TIMED(m, 0, be->matmul_forward(m, fch, ln2, p->fcw + lc * 4 * C, bias ? p->fcb + lc * 4 : NULL, N, C, 4 * C, ln2_16));
+        be->gelu_forward(m, fch_gelu, fch, 4 * NC, gelu_16);
         INH__TIMED(m, 0, be->matmul_forward(m, res3, fch_gelu, p->fcprojw + lc * 4 * C, bias ? p->fcprojb + lc : NULL, N, 4 * C, C,
-                                             inh__at16(a->gelu_16, l * 4 * NC)));
+                                             gelu_16));
         be->residual_forward(m, res3, res3, res2, NC);
     }
     const float *last = a->res3 + (size_t)(c->L - 1) * NC;
@@ -5229,9 +5234,7 @@ INH__FN int inh__forward(inh_model *m, const int *inputs, const int *targets, in
         const float *losses = a->losses;
         if (!be->host_memory) { be->download(m, m->host_losses, a->losses, (size_t)N * sizeof(float)); losses = m->host_losses; }
         if (inh__be_check(m)) return -1;
-        double s = 0.0;
-        for (int i = 0; i < N; i++) s += losses[i];
-        m->mean_loss = (float)(s / N);
+        m->mean_loss = inh__mean_loss(losses, (size_t)N);
     }
     return inh__be_check(m);
 }
@@ -8324,11 +8327,7 @@ INHDEF int inh_trainer_step(inh_trainer *t, inh_step_info *info) {
     const float *h = m->dnorm;
     if (!be->host_memory) { be->download(m, m->host_step, m->dnorm, (2 + nl) * sizeof(float)); h = m->host_step; }
     if (inh__be_check(m)) return -1;   /* a failed device, not a NaN to skip */
-    for (int k = 0; k < o->accum; k++) {
-        double s = 0.0;
-        for (size_t i = 0; i < N; i++) s += h[2 + (size_t)k * N + i];
-        loss += (float)(s / (double)N);
-    }
+    for (int k = 0; k < o->accum; k++) loss += inh__mean_loss(h + 2 + (size_t)k * N, N);
     info->loss = (float)(loss / o->accum);
     info->grad_norm = h[0];
     info->skipped = !isfinite(info->loss) || !isfinite(info->grad_norm);   /* never let a NaN or Inf reach the weights */

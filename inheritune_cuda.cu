@@ -1682,19 +1682,16 @@ static int inh_cuda__be_sync(inh_model *m) {
 }
 static const char *inh_cuda__be_error(inh_model *m) { (void)m; return inh_cuda_error(); }
 /* the scratch of one training step at B x T (the ops of inh_model_forward and _backward, and the
-   gradient norm): the largest of the bf16 activation operands of a matmul backward (the logits' or
-   the MLP's; the weights come from the mirror), the column sums' partials (dbias up to 4C columns,
+   gradient norm): the largest bf16 operand a matmul still rounds itself (bf16: the gradients dqkv,
+   N x 3C, and dres; the activations, the MLP's and the logits' gradients come from their producers'
+   out16, the weights from the mirror), the column sums' partials (dbias up to 4C columns,
    layernorm 2 x C), the encoder backward's groups (at most 3N + 1 ints, also the pinned block) and
    the norm's partials */
-static size_t inh_cuda__r8(size_t n) { return (n + 7) / 8 * 8; }
 static void inh_cuda__be_reserve(inh_model *m, int B, int T) {
-    size_t N = (size_t)B * T, C = (size_t)m->cfg.C, Vp = (size_t)m->cfg.Vp, R = (size_t)inh_cuda__cs_chunks(B * T);
+    size_t N = (size_t)B * T, C = (size_t)m->cfg.C, R = (size_t)inh_cuda__cs_chunks(B * T);
     size_t need = INH_CUDA__NORM_BLOCKS * sizeof(double) + 16, enc = 3 * N + 1;
-    size_t shapes[5][2] = {{C, 3 * C}, {C, C}, {C, 4 * C}, {4 * C, C}, {C, Vp}};   /* (in, out) of each matmul */
-    for (int i = 0; m->bf16 && i < 5; i++) {
-        size_t k = shapes[i][0], oc = shapes[i][1], b = 2 * (inh_cuda__r8(N * oc) + inh_cuda__r8(N * k));   /* weights: the mirror */
-        need = b > need ? b : need;
-    }
+    size_t b16 = m->bf16 ? 2 * ((N * 3 * C + 7) / 8 * 8) : 0;
+    need = b16 > need ? b16 : need;
     need = R * 4 * C * sizeof(float) > need ? R * 4 * C * sizeof(float) : need;
     need = enc * sizeof(int) > need ? enc * sizeof(int) : need;
     INH_CUDA__DO(m, reserve(g_, need, enc));
